@@ -1,0 +1,30 @@
+"""Writes the audit trail of staff and support reads and changes of patient data (Normen)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from backend import schema
+from backend.auth import Principal
+from backend.fhir import to_storage
+from domain.clock import now
+
+
+def record(session: Session, principal: Principal, patient_ids: Iterable[int], action: str, detail: str) -> None:
+    """Log one event per patient touched; citizens reading their own data are not audited."""
+    if not principal.is_staff:
+        return
+    at = to_storage(now())
+    for patient_id in sorted(set(patient_ids)):
+        session.add(
+            schema.AuditEvent(
+                at=at,
+                actor=principal.actor,
+                organization_id=principal.organization_id,
+                patient_id=patient_id,
+                action=action,
+                detail=detail,
+            )
+        )

@@ -1,0 +1,185 @@
+"""Turns stored rows into FHIR R4 resources (plain JSON dicts) and builds search Bundles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from backend import schema
+from domain.clock import OSLO
+from domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
+from domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
+
+Resource = dict[str, Any]
+
+
+def instant(value: datetime) -> str:
+    """A stored UTC time as an Oslo-local FHIR instant with its offset."""
+    return value.replace(tzinfo=UTC).astimezone(OSLO).isoformat(timespec="seconds")
+
+
+def to_storage(value: datetime) -> datetime:
+    """An aware time as the naive UTC the tables keep."""
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def ref(resource_type: str, id_: int) -> dict[str, str]:
+    return {"reference": f"{resource_type}/{id_}"}
+
+
+def _timetype(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": TIMETYPE_SYSTEM, "code": code, "display": TIMETYPES.get(code, code)}]}
+
+
+def organization(row: schema.Organization) -> Resource:
+    resource: Resource = {
+        "resourceType": "Organization",
+        "id": str(row.id),
+        "identifier": [
+            {"system": HERID_SYSTEM, "value": row.her_id},
+            {"system": ORGNR_SYSTEM, "value": row.orgnr},
+        ],
+        "active": True,
+        "name": row.name,
+    }
+    if row.phone:
+        resource["telecom"] = [{"system": "phone", "value": row.phone}]
+    return resource
+
+
+def location(row: schema.Location) -> Resource:
+    return {
+        "resourceType": "Location",
+        "id": str(row.id),
+        "status": "active",
+        "name": row.name,
+        "description": row.directions,
+        "address": {"line": [row.address_line], "postalCode": row.postal_code, "city": row.city, "country": "NO"},
+        "managingOrganization": ref("Organization", row.organization_id),
+    }
+
+
+def healthcare_service(row: schema.HealthcareService) -> Resource:
+    return {
+        "resourceType": "HealthcareService",
+        "id": str(row.id),
+        "active": row.active,
+        "providedBy": ref("Organization", row.organization_id),
+        "type": [_timetype(row.type_code)],
+        "name": TIMETYPES.get(row.type_code, row.type_code),
+    }
+
+
+def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resource:
+    return {
+        "resourceType": "Schedule",
+        "id": str(row.id),
+        "active": row.active,
+        "serviceType": [_timetype(service.type_code)],
+        "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
+        "comment": row.name,
+    }
+
+
+def slot(row: schema.Slot) -> Resource:
+    return {
+        "resourceType": "Slot",
+        "id": str(row.id),
+        "schedule": ref("Schedule", row.schedule_id),
+        "status": row.status,
+        "start": instant(row.start),
+        "end": instant(row.end),
+    }
+
+
+def patient(row: schema.Patient) -> Resource:
+    resource: Resource = {
+        "resourceType": "Patient",
+        "id": str(row.id),
+        "identifier": [{"system": row.identifier_system or FNR_SYSTEM, "value": row.identifier}],
+        "name": [{"family": row.family, "given": [row.given], "text": f"{row.given} {row.family}"}],
+        "birthDate": row.birth_date.isoformat(),
+    }
+    if row.gp_organization_id:
+        resource["generalPractitioner"] = [ref("Organization", row.gp_organization_id)]
+    return resource
+
+
+_PATIENT_STATUS = {"pending": "accepted", "booked": "accepted", "cancelled": "declined"}
+_OFFICE_STATUS = {"pending": "needs-action", "booked": "accepted", "cancelled": "declined"}
+
+
+def appointment(row: schema.Appointment, location_id: int, type_code: str) -> Resource:
+    resource: Resource = {
+        "resourceType": "Appointment",
+        "id": str(row.id),
+        "meta": {"versionId": str(row.version), "lastUpdated": instant(row.last_updated)},
+        "status": row.status,
+        "serviceType": [_timetype(type_code)],
+        "start": instant(row.start),
+        "end": instant(row.end),
+        "created": instant(row.created),
+        "slot": [ref("Slot", row.slot_id)],
+        "participant": [
+            {"actor": ref("Patient", row.patient_id), "status": _PATIENT_STATUS[row.status], "required": "required"},
+            {"actor": ref("Organization", row.organization_id), "status": _OFFICE_STATUS[row.status], "required": "required"},
+            {"actor": ref("Location", location_id), "status": "accepted", "required": "information-only"},
+        ],
+    }
+    if row.description:
+        resource["description"] = row.description
+    if row.cancelation_code:
+        reason: dict[str, Any] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason", "code": row.cancelation_code}]
+        }
+        if row.cancelation_text:
+            reason["text"] = row.cancelation_text
+        resource["cancelationReason"] = reason
+    return resource
+
+
+def appointment_response(row: schema.AppointmentResponse) -> Resource:
+    resource: Resource = {
+        "resourceType": "AppointmentResponse",
+        "id": str(row.id),
+        "appointment": ref("Appointment", row.appointment_id),
+        "actor": ref("Organization", row.organization_id),
+        "participantStatus": row.status,
+    }
+    if row.comment:
+        resource["comment"] = row.comment
+    return resource
+
+
+def communication(row: schema.Communication) -> Resource:
+    resource: Resource = {
+        "resourceType": "Communication",
+        "id": str(row.id),
+        "status": "completed",
+        "category": [{"coding": [{"system": "urn:timebok:communication-kind", "code": row.kind}]}],
+        "subject": ref("Patient", row.patient_id),
+        "recipient": [ref("Patient", row.patient_id)],
+        "sender": ref("Organization", row.organization_id),
+        "sent": instant(row.sent),
+        "topic": {"text": row.topic},
+        "payload": [{"contentString": row.text}],
+    }
+    if row.appointment_id:
+        resource["about"] = [ref("Appointment", row.appointment_id)]
+    return resource
+
+
+def bundle(base: str, matches: list[Resource], *, total: int, includes: list[Resource] = (), next_url: str | None = None, self_url: str) -> Resource:
+    result: Resource = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [
+            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in matches
+        ]
+        + [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "include"}} for r in includes],
+    }
+    if next_url:
+        result["link"].append({"relation": "next", "url": next_url})
+    return result

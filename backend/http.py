@@ -1,0 +1,93 @@
+"""HTTP plumbing shared by the routes: FHIR responses, the JSON body, the principal, paging links."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from starlette.responses import Response
+
+from backend.auth import Principal, authenticate
+from backend.db import Database
+from backend.outcome import FHIR_JSON, FhirError, invalid
+from backend.search import SearchParams
+
+MAX_BODY = 64 * 1024
+_JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json")
+
+
+class FhirResponse(Response):
+    media_type = FHIR_JSON
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def principal(request: Request) -> Principal:
+    with database(request).reading() as session:
+        return authenticate(session, request.headers.get("authorization"))
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body, refused early when it is larger than any resource we accept."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise FhirError(413, "too-long", f"The request body is larger than {MAX_BODY // 1024} KiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _JSON_TYPES:
+        raise FhirError(415, "not-supported", f"Send the body as application/fhir+json, not {content_type or 'no content type'}")
+    data = await raw_body(request)
+    if not data.strip():
+        raise invalid("The request body is empty")
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise invalid(f"The body is not valid JSON: {error}") from None
+
+
+def search_params(request: Request, allowed: set[str]) -> SearchParams:
+    return SearchParams(list(request.query_params.multi_items()), allowed)
+
+
+def fhir_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def page_links(request: Request, offset: int, count: int, total: int) -> tuple[str, str | None]:
+    """The self link and, when more matches follow, the next link."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]
+    base = f"{fhir_base(request)}/{request.url.path.rsplit('/', 1)[-1]}"
+    self_url = f"{base}?{urlencode(kept + [('_count', count), ('_offset', offset)])}"
+    if offset + count >= total:
+        return self_url, None
+    return self_url, f"{base}?{urlencode(kept + [('_count', count), ('_offset', offset + count)])}"
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'W/"{version}"'}
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise invalid(f'If-Match must be a version tag like W/"3", got {value!r}')
+    return int(text)

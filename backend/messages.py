@@ -1,0 +1,50 @@
+"""The Norwegian texts of the messages the backend sends to a patient's inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.clock import OSLO
+
+_WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
+_MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "desember")
+
+
+def when(start: datetime) -> str:
+    """«torsdag 3. desember 2026 kl. 08:30» — written out here so the backend needs no locale data."""
+    local = start.astimezone(OSLO)
+    return f"{_WEEKDAYS[local.weekday()]} {local.day}. {_MONTHS[local.month - 1]} {local.year} kl. {local:%H:%M}"
+
+
+_TYPE_WORDS = {"Koronatest": "koronatest", "Koronavaksine": "koronavaksine", "Lab": "laboratorietime", "Vaksine": "vaksinetime"}
+
+
+def _what(type_code: str) -> str:
+    return _TYPE_WORDS.get(type_code, type_code.lower())
+
+
+def request_sent(office: str, type_code: str, start: datetime, place: str) -> tuple[str, str]:
+    return (
+        "Timeforespørselen er sendt",
+        f"Timeforespørselen din om {_what(type_code)} {when(start)} på {place} er sendt til {office}. "
+        "Legekontoret må bekrefte eller avvise timen. Du får svar her i innboksen.",
+    )
+
+
+def confirmed(office: str, type_code: str, start: datetime, place: str) -> tuple[str, str]:
+    return (
+        "Timen er bekreftet",
+        f"{office} har bekreftet timen din: {_what(type_code)} {when(start)} på {place}. Velkommen!",
+    )
+
+
+def rejected(office: str, type_code: str, start: datetime, reason: str) -> tuple[str, str]:
+    return (
+        "Timeforespørselen er avvist",
+        f"{office} har avvist timeforespørselen din om {_what(type_code)} {when(start)}. Begrunnelse: {reason}",
+    )
+
+
+def cancelled(office: str, type_code: str, start: datetime, by_office: bool) -> tuple[str, str]:
+    who = f"{office} har avbestilt" if by_office else "Du har avbestilt"
+    return ("Timen er avbestilt", f"{who} timen {_what(type_code)} {when(start)}.")

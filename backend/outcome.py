@@ -1,0 +1,41 @@
+"""Errors of the API and the OperationOutcome each one answers with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirError(Exception):
+    """An error the client must hear about, with its HTTP status and FHIR issue code."""
+
+    def __init__(self, status: int, code: str, diagnostics: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code
+        self.diagnostics = diagnostics
+        self.headers = headers or {}
+
+
+def not_found(what: str) -> FhirError:
+    return FhirError(404, "not-found", f"{what} was not found")
+
+
+def invalid(diagnostics: str) -> FhirError:
+    return FhirError(400, "invalid", diagnostics)
+
+
+def forbidden(diagnostics: str) -> FhirError:
+    return FhirError(403, "forbidden", diagnostics)
+
+
+def conflict(diagnostics: str) -> FhirError:
+    return FhirError(409, "conflict", diagnostics)
+
+
+def operation_outcome(code: str, diagnostics: str, severity: str = "error") -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
+    }

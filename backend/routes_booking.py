@@ -1,0 +1,241 @@
+"""Patient data: booking requests, the office's answers, cancelling, the inbox and patient search."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import func, or_, select
+
+from backend import audit, booking, fhir, schema
+from backend.auth import Principal
+from backend.http import (
+    FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
+)
+from backend.outcome import FhirError, forbidden, invalid, not_found
+from backend.routes_directory import _between
+from domain.identity import InvalidIdentityNumber, parse_identity_number
+
+router = APIRouter(prefix="/fhir")
+
+
+def _appointment_response(appointment: schema.Appointment, session, status: int = 200, extra: dict | None = None) -> FhirResponse:
+    place, type_code = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    headers = etag(appointment.version) | (extra or {})
+    return FhirResponse(fhir.appointment(appointment, place, type_code), status_code=status, headers=headers)
+
+
+def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Slot id → (Location id, time type code), in one query for a whole page of appointments."""
+    rows = session.execute(
+        select(schema.Slot.id, schema.Schedule.location_id, schema.HealthcareService.type_code)
+        .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
+        .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
+        .where(schema.Slot.id.in_(set(slot_ids)))
+    ).all()
+    return {slot_id: (location_id, code) for slot_id, location_id, code in rows}
+
+
+@router.post("/Appointment")
+def create_appointment(request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+    with database(request).writing() as session:
+        appointment = booking.request_booking(session, who, body)
+        location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
+        return _appointment_response(appointment, session, 201, location)
+
+
+@router.get("/Appointment/{id_}")
+def read_appointment(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+    with database(request).writing() as session:
+        appointment = booking.visible_appointment(session, who, int(id_)) if id_.isdigit() else None
+        if appointment is None:
+            raise not_found(f"Appointment/{id_}")
+        audit.record(session, who, [appointment.patient_id], "read", f"Appointment/{appointment.id}")
+        return _appointment_response(appointment, session)
+
+
+def _cancel(request: Request, id_: str, who: Principal, reason: str | None) -> FhirResponse:
+    if not id_.isdigit():
+        raise not_found(f"Appointment/{id_}")
+    expected = parse_if_match(request.headers.get("if-match"))
+    with database(request).writing() as session:
+        appointment = booking.cancel(session, who, int(id_), expected, reason)
+        return _appointment_response(appointment, session)
+
+
+@router.patch("/Appointment/{id_}")
+def patch_appointment(id_: str, request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+    # JSON Patch; the one change a client may make is cancelling (with an optional reason).
+    if not isinstance(body, list) or not body:
+        raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
+    status, reason = None, None
+    for op in body:
+        if not isinstance(op, dict) or op.get("op") not in ("replace", "add"):
+            raise invalid("Only 'replace' and 'add' operations are supported")
+        if op.get("path") == "/status":
+            status = op.get("value")
+        elif op.get("path") == "/cancelationReason":
+            value = op.get("value")
+            reason = value.get("text") if isinstance(value, dict) else None
+        else:
+            raise FhirError(422, "business-rule", f"Changing {op.get('path')!r} is not allowed; only cancelling is")
+    if status != "cancelled":
+        raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
+    return _cancel(request, id_, who, reason)
+
+
+@router.put("/Appointment/{id_}")
+def put_appointment(id_: str, request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+    if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
+        raise invalid("The body must be an Appointment resource")
+    if body.get("id") != id_:
+        raise invalid(f"The body's id {body.get('id')!r} does not match the URL's {id_!r}")
+    if body.get("status") != "cancelled":
+        raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
+    reason = body.get("cancelationReason")
+    return _cancel(request, id_, who, reason.get("text") if isinstance(reason, dict) else None)
+
+
+@router.get("/Appointment")
+def search_appointments(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+    params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
+    include = params.all("_include")
+    if any(value != "Appointment:actor" for value in include):
+        raise invalid("Only _include=Appointment:actor is supported")
+    query = select(schema.Appointment)
+    if who.is_staff:
+        query = query.where(schema.Appointment.organization_id == who.organization_id)
+    else:
+        query = query.where(schema.Appointment.patient_id == who.patient_id)
+    if (patient_id := params.reference("patient", "Patient")) is not None:
+        query = query.where(schema.Appointment.patient_id == patient_id)
+    if (status := params.one("status")) is not None:
+        statuses = status.split(",")
+        if not set(statuses) <= {"pending", "booked", "cancelled", "proposed", "arrived", "fulfilled", "noshow"}:
+            raise invalid(f"status must be Appointment statuses such as pending or booked, got {status!r}")
+        query = query.where(schema.Appointment.status.in_(statuses))
+    query = _between(query, schema.Appointment.start, *params.date_bounds("date"))
+    order = {
+        None: (schema.Appointment.start, schema.Appointment.id),
+        "date": (schema.Appointment.start, schema.Appointment.id),
+        "-date": (schema.Appointment.start.desc(), schema.Appointment.id.desc()),
+        "_lastUpdated": (schema.Appointment.created, schema.Appointment.id),
+        "-_lastUpdated": (schema.Appointment.created.desc(), schema.Appointment.id.desc()),
+    }
+    sort = params.one("_sort")
+    if sort not in order:
+        raise invalid("_sort must be one of date, -date, _lastUpdated, -_lastUpdated")
+    count = params.count(100, 1000)
+    offset = params.offset()
+    db = database(request)
+    with db.writing() if who.is_staff else db.reading() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(*order[sort]).offset(offset).limit(count)).all()
+        context = _where_and_what(session, [row.slot_id for row in rows])
+        matches = [fhir.appointment(row, *context[row.slot_id]) for row in rows]
+        includes: list[dict] = []
+        if include:
+            includes += [fhir.location(p) for p in session.scalars(
+                select(schema.Location).where(schema.Location.id.in_({place for place, _ in context.values()}))).all()]
+            includes += [fhir.organization(o) for o in session.scalars(
+                select(schema.Organization).where(schema.Organization.id.in_({r.organization_id for r in rows}))).all()]
+            includes += [fhir.patient(p) for p in session.scalars(
+                select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()]
+        audit.record(session, who, [row.patient_id for row in rows], "read", "Appointment search")
+        self_url, next_url = page_links(request, offset, count, total)
+        return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url))
+
+
+@router.post("/AppointmentResponse")
+def create_appointment_response(request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+    with database(request).writing() as session:
+        response, appointment = booking.respond(session, who, body)
+        return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
+            "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
+        })
+
+
+@router.get("/Communication")
+def search_communications(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+    params = search_params(request, {"recipient", "subject"})
+    patient_id = params.reference("recipient", "Patient") or params.reference("subject", "Patient")
+    query = select(schema.Communication)
+    if who.is_staff:
+        query = query.where(schema.Communication.organization_id == who.organization_id)
+    else:
+        query = query.where(schema.Communication.patient_id == who.patient_id)
+    if patient_id is not None:
+        query = query.where(schema.Communication.patient_id == patient_id)
+    count = params.count(100, 1000)
+    offset = params.offset()
+    db = database(request)
+    with db.writing() if who.is_staff else db.reading() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(schema.Communication.sent.desc(), schema.Communication.id.desc()).offset(offset).limit(count)
+        ).all()
+        audit.record(session, who, [row.patient_id for row in rows], "read", "Communication search")
+        self_url, next_url = page_links(request, offset, count, total)
+        return FhirResponse(fhir.bundle(fhir_base(request), [fhir.communication(r) for r in rows], total=total,
+                                        next_url=next_url, self_url=self_url))
+
+
+@router.get("/Patient/{id_}")
+def read_patient(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+    with database(request).writing() as session:
+        if not id_.isdigit() or not booking.visible_patient(session, who, int(id_)):
+            raise not_found(f"Patient/{id_}")
+        patient = session.get(schema.Patient, int(id_))
+        audit.record(session, who, [patient.id], "read", f"Patient/{patient.id}")
+        return FhirResponse(fhir.patient(patient))
+
+
+@router.post("/Patient/_search")
+async def search_patients(request: Request) -> FhirResponse:
+    # Async so the form body can be read here; the database work goes to a thread below.
+    from starlette.concurrency import run_in_threadpool
+
+    who = await run_in_threadpool(principal, request)
+    if not who.is_staff:
+        raise forbidden("Only staff can search for patients")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise FhirError(415, "not-supported", "Send the search as application/x-www-form-urlencoded")
+    data = await raw_body(request)
+    try:
+        items = parse_qsl(data.decode(), keep_blank_values=True, strict_parsing=bool(data))
+    except (UnicodeDecodeError, ValueError):
+        raise invalid("The form body could not be read") from None
+    return await run_in_threadpool(_search_patients, request, who, items)
+
+
+def _search_patients(request: Request, who: Principal, items: list[tuple[str, str]]) -> FhirResponse:
+    from backend.search import SearchParams
+
+    params = SearchParams(items, {"identifier", "name"})
+    identifier = params.one("identifier")
+    name = params.one("name")
+    if not identifier and not name:
+        raise invalid("Search by identifier (fødselsnummer or D-nummer) or by name")
+    visible = or_(
+        schema.Patient.gp_organization_id == who.organization_id,
+        schema.Patient.id.in_(select(schema.Appointment.patient_id).where(schema.Appointment.organization_id == who.organization_id)),
+    )
+    query = select(schema.Patient).where(visible)
+    if identifier:
+        value = identifier.rpartition("|")[2]
+        try:
+            number = parse_identity_number(value, allow_synthetic=request.app.state.demo)
+        except InvalidIdentityNumber as error:
+            raise invalid(f"identifier: {error}") from None
+        query = query.where(schema.Patient.identifier == number.value)
+    if name:
+        words = [w.lower() for w in name.split() if w]
+        for word in words:
+            query = query.where(or_(func.lower(schema.Patient.given).contains(word), func.lower(schema.Patient.family).contains(word)))
+    with database(request).writing() as session:
+        rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
+        audit.record(session, who, [row.id for row in rows], "search", "Patient search")
+        return FhirResponse(fhir.bundle(fhir_base(request), [fhir.patient(r) for r in rows], total=len(rows),
+                                        self_url=f"{fhir_base(request)}/Patient/_search"))

@@ -1,0 +1,183 @@
+"""The public directory: capability statement, offices, time types, timebooks, places and free slots."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import func, select
+
+from backend import fhir, schema
+from backend.auth import Principal
+from backend.capability import capability_statement
+from backend.http import FhirResponse, database, fhir_base, page_links, principal, search_params
+from backend.outcome import invalid, not_found
+from backend.search import Bound
+from domain.clock import now
+
+router = APIRouter(prefix="/fhir")
+
+_READABLE = {
+    "Organization": (schema.Organization, fhir.organization),
+    "Location": (schema.Location, fhir.location),
+    "HealthcareService": (schema.HealthcareService, fhir.healthcare_service),
+    "Slot": (schema.Slot, fhir.slot),
+}
+
+
+@router.get("/metadata")
+def metadata(request: Request) -> FhirResponse:
+    return FhirResponse(capability_statement(fhir_base(request), now()))
+
+
+def _read(resource_type: str, id_: str, request: Request) -> FhirResponse:
+    table, to_fhir = _READABLE[resource_type]
+    if not id_.isdigit():
+        raise not_found(f"{resource_type}/{id_}")
+    with database(request).reading() as session:
+        row = session.get(table, int(id_))
+        if row is None:
+            raise not_found(f"{resource_type}/{id_}")
+        return FhirResponse(to_fhir(row))
+
+
+@router.get("/Organization/{id_}")
+def read_organization(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    return _read("Organization", id_, request)
+
+
+@router.get("/Location/{id_}")
+def read_location(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    return _read("Location", id_, request)
+
+
+@router.get("/HealthcareService/{id_}")
+def read_healthcare_service(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    return _read("HealthcareService", id_, request)
+
+
+@router.get("/Slot/{id_}")
+def read_slot(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    return _read("Slot", id_, request)
+
+
+@router.get("/Schedule/{id_}")
+def read_schedule(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    if not id_.isdigit():
+        raise not_found(f"Schedule/{id_}")
+    with database(request).reading() as session:
+        row = session.get(schema.Schedule, int(id_))
+        if row is None:
+            raise not_found(f"Schedule/{id_}")
+        return FhirResponse(fhir.schedule(row, session.get(schema.HealthcareService, row.healthcare_service_id)))
+
+
+def _paged(request: Request, session, query, total_query, to_fhir, params, default: int, maximum: int, includes=None):
+    count = params.count(default, maximum)
+    offset = params.offset()
+    total = session.scalar(total_query)
+    rows = session.scalars(query.offset(offset).limit(count)).all()
+    self_url, next_url = page_links(request, offset, count, total)
+    matches = [to_fhir(row) for row in rows]
+    extra = includes(session, rows) if includes else []
+    return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=extra, next_url=next_url, self_url=self_url))
+
+
+@router.get("/Organization")
+def search_organizations(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    params = search_params(request, {"identifier", "name", "_id"})
+    query = select(schema.Organization)
+    identifier = params.one("identifier")
+    if identifier is not None:
+        system, bar, value = identifier.rpartition("|")
+        column = {
+            fhir.HERID_SYSTEM: schema.Organization.her_id,
+            fhir.ORGNR_SYSTEM: schema.Organization.orgnr,
+        }.get(system) if bar and system else None
+        if bar and system and column is None:
+            raise invalid(f"Unknown identifier system {system!r}; use the HER-id or organisasjonsnummer system")
+        query = query.where(column == value) if column is not None else query.where(
+            (schema.Organization.her_id == value) | (schema.Organization.orgnr == value)
+        )
+    if (name := params.one("name")) is not None:
+        query = query.where(func.lower(schema.Organization.name).contains(name.lower()))
+    if (id_ := params.one("_id")) is not None:
+        query = query.where(schema.Organization.id == (int(id_) if id_.isdigit() else -1))
+    with database(request).reading() as session:
+        return _paged(request, session, query.order_by(schema.Organization.id),
+                      select(func.count()).select_from(query.subquery()), fhir.organization, params, 50, 200)
+
+
+@router.get("/HealthcareService")
+def search_healthcare_services(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    params = search_params(request, {"organization", "active", "service-type"})
+    query = select(schema.HealthcareService)
+    if (org := params.reference("organization", "Organization")) is not None:
+        query = query.where(schema.HealthcareService.organization_id == org)
+    if (active := params.boolean("active")) is not None:
+        query = query.where(schema.HealthcareService.active == active)
+    if (code := params.one("service-type")) is not None:
+        query = query.where(schema.HealthcareService.type_code == code.rpartition("|")[2])
+    with database(request).reading() as session:
+        return _paged(request, session, query.order_by(schema.HealthcareService.id),
+                      select(func.count()).select_from(query.subquery()), fhir.healthcare_service, params, 50, 200)
+
+
+@router.get("/Schedule")
+def search_schedules(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    params = search_params(request, {"actor", "active", "_include"})
+    include = params.all("_include")
+    if any(value != "Schedule:actor" for value in include):
+        raise invalid("Only _include=Schedule:actor is supported")
+    query = select(schema.Schedule)
+    actor = params.one("actor")
+    if actor is not None:
+        kind = actor.split("/")[0]
+        if kind == "Location":
+            query = query.where(schema.Schedule.location_id == params.reference("actor", "Location"))
+        else:
+            query = query.where(schema.Schedule.healthcare_service_id == params.reference("actor", "HealthcareService"))
+    if (active := params.boolean("active")) is not None:
+        query = query.where(schema.Schedule.active == active)
+
+    def to_fhir(row):
+        return fhir.schedule(row, services[row.healthcare_service_id])
+
+    def includes(session, rows):
+        if not include:
+            return []
+        location_ids = sorted({row.location_id for row in rows})
+        places = session.scalars(select(schema.Location).where(schema.Location.id.in_(location_ids))).all()
+        service_ids = sorted({row.healthcare_service_id for row in rows})
+        return [fhir.healthcare_service(services[i]) for i in service_ids] + [fhir.location(p) for p in places]
+
+    with database(request).reading() as session:
+        services = {s.id: s for s in session.scalars(select(schema.HealthcareService)).all()}
+        return _paged(request, session, query.order_by(schema.Schedule.id),
+                      select(func.count()).select_from(query.subquery()), to_fhir, params, 50, 200, includes)
+
+
+@router.get("/Slot")
+def search_slots(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+    params = search_params(request, {"schedule", "status", "start"})
+    schedule_id = params.reference("schedule", "Schedule")
+    if schedule_id is None:
+        raise invalid("Slot search needs schedule=Schedule/<id>")
+    query = select(schema.Slot).where(schema.Slot.schedule_id == schedule_id)
+    if (status := params.one("status")) is not None:
+        if status not in ("free", "busy", "busy-tentative", "busy-unavailable", "entered-in-error"):
+            raise invalid(f"status must be a Slot status such as free, got {status!r}")
+        query = query.where(schema.Slot.status == status)
+    lower, upper = params.date_bounds("start")
+    query = _between(query, schema.Slot.start, lower, upper)
+    with database(request).reading() as session:
+        return _paged(request, session, query.order_by(schema.Slot.start, schema.Slot.id),
+                      select(func.count()).select_from(query.subquery()), fhir.slot, params, 100, 1000)
+
+
+def _between(query, column, lower: Bound | None, upper: Bound | None):
+    if lower is not None:
+        at = fhir.to_storage(lower.at)
+        query = query.where(column >= at if lower.inclusive else column > at)
+    if upper is not None:
+        at = fhir.to_storage(upper.at)
+        query = query.where(column <= at if upper.inclusive else column < at)
+    return query

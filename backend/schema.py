@@ -1,0 +1,166 @@
+"""The tables of the booking backend, as SQLAlchemy 2 declarative models (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organization(Base):
+    """A GP office."""
+
+    __tablename__ = "organization"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    her_id: Mapped[str] = mapped_column(String(20), unique=True)
+    orgnr: Mapped[str] = mapped_column(String(9), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(30))
+
+
+class ClosureDay(Base):
+    """A day an office is closed besides weekends and public holidays."""
+
+    __tablename__ = "closure_day"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class Location(Base):
+    """An attendance place (oppmøtested)."""
+
+    __tablename__ = "location"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address_line: Mapped[str] = mapped_column(String(200))
+    postal_code: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(100))
+    directions: Mapped[str] = mapped_column(Text)
+
+
+class HealthcareService(Base):
+    """A time type an office offers (Volven 7617 code)."""
+
+    __tablename__ = "healthcare_service"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    type_code: Mapped[str] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Schedule(Base):
+    """A ressurstimebok: one bookable calendar for a time type at one place."""
+
+    __tablename__ = "schedule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    healthcare_service_id: Mapped[int] = mapped_column(ForeignKey("healthcare_service.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Slot(Base):
+    """A bookable time: free, busy-tentative while a request waits, busy when confirmed."""
+
+    __tablename__ = "slot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedule.id"))
+    start: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive: SQLite has no time zones
+    end: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="free")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),)
+
+
+class Patient(Base):
+    """A citizen, identified by fødselsnummer or D-nummer."""
+
+    __tablename__ = "patient"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier_system: Mapped[str] = mapped_column(String(60))
+    identifier: Mapped[str] = mapped_column(String(11), unique=True)
+    given: Mapped[str] = mapped_column(String(100))
+    family: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    gp_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+
+
+class Appointment(Base):
+    """A booking request and what became of it."""
+
+    __tablename__ = "appointment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slot.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime] = mapped_column(DateTime)
+    description: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    last_updated: Mapped[datetime] = mapped_column(DateTime)
+    cancelation_code: Mapped[str | None] = mapped_column(String(20))
+    cancelation_text: Mapped[str | None] = mapped_column(Text)
+    booked_by: Mapped[str] = mapped_column(String(20), default="citizen")
+
+    __table_args__ = (Index("ix_appointment_org_status_start", "organization_id", "status", "start"),)
+
+
+class AppointmentResponse(Base):
+    """The office's answer to a booking request."""
+
+    __tablename__ = "appointment_response"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Communication(Base):
+    """A message in a patient's inbox."""
+
+    __tablename__ = "communication"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    sent: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AccessToken(Base):
+    """A bearer token bound to one citizen (Patient) or one office's staff (Organization)."""
+
+    __tablename__ = "access_token"
+    token: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+
+
+class AuditEvent(Base):
+    """One read or change of a patient's data by staff or support (Normen)."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,93 @@
+"""Reads FHIR search parameters strictly: unknown names, bad dates and bad references are errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from backend.outcome import invalid
+from domain.clock import parse_instant
+
+# Parameters every search accepts; _format is harmless and some FHIR clients always send it.
+_COMMON = {"_count", "_offset", "_format"}
+
+
+@dataclass(frozen=True)
+class Bound:
+    at: datetime
+    inclusive: bool
+
+
+class SearchParams:
+    """The query of one search, checked against the parameters that search supports."""
+
+    def __init__(self, items: list[tuple[str, str]], allowed: set[str]) -> None:
+        unknown = sorted({name for name, _ in items if name not in allowed | _COMMON})
+        if unknown:
+            raise invalid(f"Unknown search parameter(s): {', '.join(unknown)}; supported: {', '.join(sorted(allowed))}")
+        self._items = items
+
+    def all(self, name: str) -> list[str]:
+        return [value for key, value in self._items if key == name]
+
+    def one(self, name: str) -> str | None:
+        values = self.all(name)
+        if len(values) > 1:
+            raise invalid(f"Search parameter {name} may be given only once")
+        return values[0] if values else None
+
+    def reference(self, name: str, resource_type: str) -> int | None:
+        """The id in `Type/id` (or a bare id); a malformed one is an error."""
+        value = self.one(name)
+        if value is None:
+            return None
+        type_, slash, id_ = value.rpartition("/")
+        if (slash and type_ != resource_type) or not id_.isdigit():
+            raise invalid(f"{name} must be a reference like {resource_type}/123, got {value!r}")
+        return int(id_)
+
+    def boolean(self, name: str) -> bool | None:
+        value = self.one(name)
+        if value is None:
+            return None
+        if value not in ("true", "false"):
+            raise invalid(f"{name} must be true or false, got {value!r}")
+        return value == "true"
+
+    def count(self, default: int, maximum: int) -> int:
+        return self._integer("_count", default, 1, maximum)
+
+    def offset(self) -> int:
+        return self._integer("_offset", 0, 0, 10_000_000)
+
+    def _integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.one(name)
+        if value is None:
+            return default
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise invalid(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        return int(value)
+
+    def date_bounds(self, name: str) -> tuple[Bound | None, Bound | None]:
+        """Lower and upper bounds from `ge`/`gt`/`le`/`lt`/`eq` prefixed dates (Oslo time when no offset)."""
+        lower: Bound | None = None
+        upper: Bound | None = None
+        for raw in self.all(name):
+            prefix, text = (raw[:2], raw[2:]) if raw[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", raw)
+            try:
+                at = parse_instant(text)
+            except ValueError:
+                raise invalid(f"{name} must be a date or date-time like ge2026-12-01, got {raw!r}") from None
+            date_only = len(text.strip()) == 10
+            end_of_day = at + timedelta(days=1) if date_only else at
+            if prefix == "ge":
+                lower = Bound(at, True)
+            elif prefix == "gt":
+                lower = Bound(end_of_day, True) if date_only else Bound(at, False)
+            elif prefix == "lt":
+                upper = Bound(at, False)
+            elif prefix == "le":
+                upper = Bound(end_of_day, False) if date_only else Bound(at, True)
+            else:
+                lower, upper = Bound(at, True), Bound(end_of_day, not date_only)
+        return lower, upper

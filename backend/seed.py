@@ -1,0 +1,229 @@
+"""The demo data: fictional offices, timebooks, slots, patients and tokens, deterministic for a given "now"."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from backend import messages, schema
+from backend.auth import CITIZEN, STAFF
+from backend.db import Database
+from backend.fhir import to_storage
+from backend.slots import OpeningHours, open_days, slot_times
+from domain.clock import now
+from domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, make_identity_number, make_orgnr
+
+_DAY = (time(8, 0), time(15, 30))
+_MORNING_AND_AFTERNOON = ((time(8, 0), time(11, 30)), (time(12, 0), time(15, 30)))
+LAB_HOURS = OpeningHours(_MORNING_AND_AFTERNOON, 10)
+TEST_HOURS = OpeningHours(((time(9, 0), time(14, 0)),), 15)
+DRIVE_IN_HOURS = OpeningHours(((time(8, 0), time(12, 0)),), 10, frozenset({0, 2, 4}))
+VACCINE_HOURS = OpeningHours(((time(8, 30), time(15, 0)),), 15)
+CORONA_VACCINE_HOURS = OpeningHours(((time(9, 0), time(12, 0)),), 15, frozenset({1, 3}))
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    role: str
+    name: str
+    reference: str
+    token: str
+
+
+def is_seeded(db: Database) -> bool:
+    with db.reading() as session:
+        return session.scalar(select(func.count()).select_from(schema.Organization)) > 0
+
+
+def seed_if_empty(db: Database) -> bool:
+    """Seed an empty database; True when it did."""
+    if is_seeded(db):
+        return False
+    with db.writing() as session:
+        _seed(session)
+    return True
+
+
+def demo_tokens(db: Database) -> list[DemoToken]:
+    """Every token in the database, citizens first, for `timebok tokens` and the demo start screen."""
+    with db.reading() as session:
+        rows = session.scalars(select(schema.AccessToken).order_by(schema.AccessToken.role, schema.AccessToken.name)).all()
+        return [
+            DemoToken(
+                role=row.role,
+                name=row.name,
+                reference=f"Patient/{row.patient_id}" if row.patient_id else f"Organization/{row.organization_id}",
+                token=row.token,
+            )
+            for row in rows
+        ]
+
+
+def _orgnr(seed: str) -> str:
+    # Walk from a fictional prefix to the first number with a valid control digit.
+    base = int(seed)
+    while (number := make_orgnr(str(base))) is None:
+        base += 1
+    return number
+
+
+def _person_number(birth: date, first_individual: int, kind: IdKind) -> str:
+    individual = first_individual
+    while (number := make_identity_number(birth, individual, kind=kind, synthetic=True)) is None:
+        individual += 1
+    return number
+
+
+def _seed(session: Session) -> None:
+    moment = now()
+    today = moment.date()
+    rng = random.Random(f"timebok-demo-{today.isoformat()}")
+
+    fjord = schema.Organization(name="Fjordsiden legekontor", her_id="8123401", orgnr=_orgnr("99123401"), phone="55 12 34 00")
+    bakke = schema.Organization(name="Bakkebyen legesenter", her_id="8123402", orgnr=_orgnr("99123402"), phone="22 98 76 00")
+    session.add_all([fjord, bakke])
+    session.flush()
+
+    # A planning day two weeks ahead: the calendar must show it as closed although it is a weekday.
+    closure = today + timedelta(days=14)
+    while closure.weekday() != 4:
+        closure += timedelta(days=1)
+    session.add(schema.ClosureDay(organization_id=fjord.id, day=closure, reason="Planleggingsdag"))
+
+    def place(office, name, line, postal, city, directions):
+        row = schema.Location(organization_id=office.id, name=name, address_line=line, postal_code=postal, city=city, directions=directions)
+        session.add(row)
+        return row
+
+    fjord_main = place(fjord, "Fjordsiden legekontor", "Strandgaten 12", "5013", "Bergen",
+                       "Inngang fra Strandgaten. Ta heisen til 2. etasje og meld deg i resepsjonen.")
+    fjord_drive = place(fjord, "Drive-in teststasjon", "Kaiveien 4", "5015", "Bergen",
+                        "Kjør inn fra Kaiveien og følg skiltene til teststasjonen. Bli sittende i bilen.")
+    bakke_main = place(bakke, "Bakkebyen legesenter", "Bakkeveien 7", "0560", "Oslo",
+                       "Inngang ved apoteket i 1. etasje. Laboratoriet ligger til venstre etter resepsjonen.")
+    session.flush()
+
+    def service(office, code):
+        row = schema.HealthcareService(organization_id=office.id, type_code=code, active=True)
+        session.add(row)
+        session.flush()
+        return row
+
+    def timebook(svc, location, name):
+        row = schema.Schedule(healthcare_service_id=svc.id, location_id=location.id, name=name, active=True)
+        session.add(row)
+        session.flush()
+        return row
+
+    corona_test = service(fjord, "Koronatest")
+    corona_vaccine = service(fjord, "Koronavaksine")
+    lab = service(fjord, "Lab")
+    vaccine = service(fjord, "Vaksine")
+    bakke_lab = service(bakke, "Lab")
+    bakke_vaccine = service(bakke, "Vaksine")
+
+    first = today - timedelta(days=14)  # a little history, so past appointments have real slots
+    last = _month_end(today, months_ahead=2)
+    next_month = _month_end(today, months_ahead=0) + timedelta(days=1)
+    plan = [
+        (timebook(corona_test, fjord_main, "Koronatest på legekontoret"), TEST_HOURS, [closure], 0.35, None),
+        (timebook(corona_test, fjord_drive, "Koronatest drive-in"), DRIVE_IN_HOURS, [closure], 0.25, None),
+        (timebook(corona_vaccine, fjord_main, "Koronavaksine"), CORONA_VACCINE_HOURS, [closure], 0.3, None),
+        (timebook(lab, fjord_main, "Laboratoriet"), LAB_HOURS, [closure], 0.3, None),
+        # Fully booked this month: the citizen must browse to next month to find a free time.
+        (timebook(vaccine, fjord_main, "Vaksinasjon"), VACCINE_HOURS, [closure], 0.3, next_month),
+        (timebook(bakke_lab, bakke_main, "Laboratoriet"), LAB_HOURS, [], 0.4, None),
+        (timebook(bakke_vaccine, bakke_main, "Vaksinasjon"), VACCINE_HOURS, [], 0.3, None),
+    ]
+    slot_rows = []
+    for schedule, hours, closed, taken_share, free_from in plan:
+        for day in open_days(first, last, hours, closed):
+            for start, end in slot_times(day, hours):
+                busy = start <= moment or rng.random() < taken_share or (free_from is not None and day < free_from)
+                slot_rows.append(
+                    {"schedule_id": schedule.id, "start": to_storage(start), "end": to_storage(end),
+                     "status": "busy" if busy else "free", "version": 1}
+                )
+    session.execute(insert(schema.Slot), slot_rows)
+
+    def patient(given, family, birth, kind, office, individual):
+        number = _person_number(birth, individual, kind)
+        row = schema.Patient(
+            identifier_system=DNR_SYSTEM if kind is IdKind.D_NUMMER else FNR_SYSTEM,
+            identifier=number, given=given, family=family, birth_date=birth, gp_organization_id=office.id,
+        )
+        session.add(row)
+        return row
+
+    kari = patient("Kari", "Nordmann", date(1985, 3, 14), IdKind.FODSELSNUMMER, fjord, 123)
+    ola = patient("Ola", "Nordmann", date(1979, 11, 2), IdKind.FODSELSNUMMER, fjord, 234)
+    aisha = patient("Aisha", "Khan", date(1992, 7, 21), IdKind.D_NUMMER, fjord, 345)
+    per = patient("Per", "Hansen", date(1950, 1, 30), IdKind.FODSELSNUMMER, bakke, 456)
+    ingrid = patient("Ingrid", "Berg", date(2001, 5, 9), IdKind.FODSELSNUMMER, bakke, 567)
+    session.flush()
+
+    for person in (kari, ola, aisha, per, ingrid):
+        session.add(schema.AccessToken(token=f"demo-citizen-{person.given.lower()}", role=CITIZEN,
+                                       name=f"{person.given} {person.family}", patient_id=person.id))
+    session.add(schema.AccessToken(token="demo-staff-fjordsiden", role=STAFF, name="Helsesekretær, Fjordsiden", organization_id=fjord.id))
+    session.add(schema.AccessToken(token="demo-staff-bakkebyen", role=STAFF, name="Helsesekretær, Bakkebyen", organization_id=bakke.id))
+
+    history = _History(session, moment)
+    lab_book, test_book = plan[3][0], plan[0][0]
+    history.appointment(kari, fjord, lab_book, moment - timedelta(days=9), "booked", "Blodprøve, kontroll av jernlager")
+    history.appointment(ola, fjord, test_book, moment + timedelta(days=2), "pending", "Hoste og feber i tre dager")
+    history.appointment(aisha, fjord, lab_book, moment + timedelta(days=3), "pending", None)
+    history.appointment(ola, fjord, lab_book, moment + timedelta(hours=2), "booked", "Kontroll av blodtrykk og kolesterol", same_day=True)
+    history.appointment(per, bakke, plan[5][0], moment + timedelta(days=4), "pending", "Langtidsblodsukker")
+
+
+def _month_end(day: date, months_ahead: int) -> date:
+    year, month = day.year, day.month + months_ahead + 1
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, 1) - timedelta(days=1)
+
+
+class _History:
+    """Appointments that already exist in the demo, with the messages they would have produced."""
+
+    def __init__(self, session: Session, moment: datetime) -> None:
+        self.session = session
+        self.moment = moment
+
+    def _slot_near(self, schedule: schema.Schedule, when: datetime, same_day: bool) -> schema.Slot | None:
+        query = select(schema.Slot).where(schema.Slot.schedule_id == schedule.id, schema.Slot.start >= to_storage(when))
+        if same_day:
+            query = query.where(schema.Slot.start < to_storage(datetime.combine(when.date() + timedelta(days=1), time(0), tzinfo=when.tzinfo)))
+        return self.session.scalars(query.order_by(schema.Slot.start).limit(1)).first()
+
+    def appointment(self, patient, office, schedule, when, status, reason, same_day=False) -> None:
+        slot = self._slot_near(schedule, when, same_day)
+        if slot is None:  # late in the day there is no time left today; the demo simply has one less
+            return
+        slot.status = "busy" if status == "booked" else "busy-tentative"
+        requested = min(when, self.moment) - timedelta(days=3)
+        service = self.session.get(schema.HealthcareService, schedule.healthcare_service_id)
+        place = self.session.get(schema.Location, schedule.location_id)
+        row = schema.Appointment(
+            version=2 if status == "booked" else 1, status=status, slot_id=slot.id, patient_id=patient.id,
+            organization_id=office.id, start=slot.start, end=slot.end, description=reason,
+            created=to_storage(requested), last_updated=to_storage(requested + timedelta(hours=2)),
+        )
+        self.session.add(row)
+        self.session.flush()
+        start = slot.start.replace(tzinfo=UTC)
+        self._message(row, "request-sent", messages.request_sent(office.name, service.type_code, start, place.name), requested)
+        if status == "booked":
+            self._message(row, "confirmed", messages.confirmed(office.name, service.type_code, start, place.name), requested + timedelta(hours=2))
+
+    def _message(self, appointment, kind, topic_and_text, sent) -> None:
+        topic, text = topic_and_text
+        self.session.add(schema.Communication(
+            patient_id=appointment.patient_id, organization_id=appointment.organization_id, appointment_id=appointment.id,
+            kind=kind, topic=topic, text=text, sent=to_storage(sent),
+        ))

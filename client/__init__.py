@@ -1,0 +1,1 @@
+"""Typed async client for the timebok FHIR booking backend; never imports Textual."""

@@ -1,0 +1,1 @@
+"""Screens of the booking flow and the staff desk, one module each."""

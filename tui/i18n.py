@@ -1,0 +1,73 @@
+"""Looks up UI texts in the current language and formats dates the Norwegian (or English) way."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+
+from tui.texts import en, nb
+
+LANGUAGES = ("nb", "en")
+_CATALOGUES = {"nb": nb.TEXTS, "en": en.TEXTS}
+_language = "nb"
+
+
+def set_language(language: str) -> None:
+    """Switch every later lookup to `language` ("nb" or "en")."""
+    global _language
+    if language not in _CATALOGUES:
+        raise ValueError(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
+    _language = language
+
+
+def language() -> str:
+    """The language in use."""
+    return _language
+
+
+def t(key: str, **values: object) -> str:
+    """The text for `key` in the current language, with `{name}` fields filled in."""
+    text = _CATALOGUES[_language].get(key)
+    if text is None:
+        # A missing English text falls back to Norwegian rather than showing a key to a user.
+        text = nb.TEXTS[key]
+    return text.format(**values) if values else text
+
+
+@lru_cache(maxsize=4)
+def _locale(lang: str):
+    from babel import Locale  # babel is slow to import; keep it off the start-up path
+
+    return Locale.parse("nb_NO" if lang == "nb" else "en_GB")
+
+
+def long_date(day: date) -> str:
+    """«torsdag 3. desember 2026» / «Thursday 3 December 2026»."""
+    from babel.dates import format_date
+
+    return format_date(day, "EEEE d. MMMM y" if _language == "nb" else "EEEE d MMMM y", locale=_locale(_language))
+
+
+def short_date(day: date) -> str:
+    """«3. des. 2026» / «3 Dec 2026»."""
+    from babel.dates import format_date
+
+    return format_date(day, "d. MMM y" if _language == "nb" else "d MMM y", locale=_locale(_language))
+
+
+def clock_time(moment: datetime) -> str:
+    """«kl. 08:30» / «08:30»."""
+    return t("time.at", time=moment.strftime("%H:%M"))
+
+
+def month_title(year: int, month: int) -> str:
+    """«desember 2026» / «December 2026»."""
+    from babel.dates import format_date
+
+    return format_date(date(year, month, 1), "LLLL y", locale=_locale(_language))
+
+
+def weekday_abbreviations() -> list[str]:
+    """Monday-first two-letter weekday names: «ma ti on to fr lø sø»."""
+    names = _locale(_language).days["stand-alone"]["abbreviated"]
+    return [names[i][:2].lower() if _language == "nb" else names[i][:2] for i in range(7)]

@@ -1,0 +1,1 @@
+"""The UI text catalogues, one module per language (nb is the default)."""
