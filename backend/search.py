@@ -55,7 +55,8 @@ class SearchParams:
         return value == "true"
 
     def count(self, default: int, maximum: int) -> int:
-        return self._integer("_count", default, 1, maximum)
+        # FHIR lets a server return fewer than asked for: a large _count is capped, not refused.
+        return min(self._integer("_count", default, 1, 10_000_000), maximum)
 
     def offset(self) -> int:
         return self._integer("_offset", 0, 0, 10_000_000)

@@ -52,7 +52,8 @@ class MonthCalendar(Widget, can_focus=True):
         & > .month-calendar--free { background: $primary; color: $text; }
         & > .month-calendar--today { text-style: bold underline; }
         & > .month-calendar--selected { background: $accent; color: $text; text-style: bold; }
-        & > .month-calendar--cursor { text-style: reverse; }
+        /* Reverse by hand: component styles drop `reverse`, and the theme's cursor blue is the free dates' blue. */
+        & > .month-calendar--cursor { background: $foreground; color: $background; text-style: bold; }
     }
     """
 
@@ -103,10 +104,12 @@ class MonthCalendar(Widget, can_focus=True):
             return self.calendar
 
     today: reactive[date] = reactive(date.min)
+    """Today, from the app's clock; the parent moves it on after midnight."""
     month: reactive[date] = reactive(date.min)
     """The first day of the month shown."""
     free_dates: reactive[frozenset[date]] = reactive(frozenset())
     selected: reactive[date | None] = reactive(None)
+    """The chosen date, shown circled."""
     cursor: reactive[date] = reactive(date.min)
     """The date the keys act on."""
 
@@ -126,7 +129,7 @@ class MonthCalendar(Widget, can_focus=True):
         self.set_reactive(MonthCalendar.month, max(_first_of_month(month), _first_of_month(today)))
         self.set_reactive(MonthCalendar.free_dates, frozenset(free_dates))
         self.set_reactive(MonthCalendar.selected, selected)
-        self.set_reactive(MonthCalendar.cursor, self._default_cursor())
+        self.set_reactive(MonthCalendar.cursor, self._starting_cursor())
 
     @property
     def _earliest(self) -> date:
@@ -137,7 +140,7 @@ class MonthCalendar(Widget, can_focus=True):
     def _last_day(self) -> date:
         return self.month.replace(day=monthrange(self.month.year, self.month.month)[1])
 
-    def _default_cursor(self) -> date:
+    def _starting_cursor(self) -> date:
         if self.selected is not None and _first_of_month(self.selected) == self.month:
             return self.selected
         later_free = sorted(
@@ -163,15 +166,16 @@ class MonthCalendar(Widget, can_focus=True):
         return frozenset(free_dates)
 
     def watch_month(self, month: date) -> None:
+        # The keys act on the cursor, so it must be somewhere the user can see it.
         if _first_of_month(self.cursor) != month:
-            self.cursor = self._default_cursor()
+            self.cursor = self._starting_cursor()
         self.post_message(self.MonthChanged(self, month))
 
     def watch_cursor(self, cursor: date) -> None:
         self.month = _first_of_month(cursor)
 
     def show_month(self, month: date) -> None:
-        """Show the month of `month` (not before today's); posts MonthChanged if it is another month."""
+        """Show the month of `month` (not before today's), cursor at its start; posts MonthChanged if it is new."""
         self.month = month
 
     def jump_to(self, day: date) -> None:

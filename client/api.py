@@ -1,0 +1,336 @@
+"""`BookingClient`: one async method per thing a user does, over the backend's FHIR API."""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from client import fhir_map
+from client.errors import BookingError, ErrorKind
+from client.models import Appointment, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
+from client.trace import Exchange, masked_body
+from domain.clock import OSLO, now
+from domain.privacy import scrub
+
+FHIR_JSON = "application/fhir+json"
+Json = dict[str, Any]
+
+
+class BookingClient:
+    """Talks to one backend with one bearer token; use as `async with BookingClient(...) as client`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        page_size: int = 1000,
+        read_retries: int = 2,
+        trace: Callable[[Exchange], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.page_size = page_size
+        self.read_retries = read_retries
+        self._trace = trace
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON},
+        )
+
+    async def __aenter__(self) -> BookingClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the signed-in user ------------------------------------------------------------------
+
+    async def whoami(self) -> User:
+        """The user behind the token: a citizen with their Patient and GP office, or staff with their office."""
+        info = await self._json("GET", self.base_url.rsplit("/fhir", 1)[0] + "/auth/userinfo")
+        patient = await self.patient(info["patient"].split("/")[1]) if info.get("patient") else None
+        office_ref = info.get("organization") or (f"Organization/{patient.office_id}" if patient and patient.office_id else None)
+        office = await self.office(office_ref.split("/")[1]) if office_ref else None
+        return User(role=info["role"], name=info["name"], patient=patient, office=office)
+
+    async def office(self, office_id: str) -> Office:
+        return fhir_map.office(await self._json("GET", f"/Organization/{office_id}"))
+
+    async def patient(self, patient_id: str) -> Patient:
+        return fhir_map.patient(await self._json("GET", f"/Patient/{patient_id}"))
+
+    # -- choosing a time ---------------------------------------------------------------------
+
+    async def time_types(self, office_id: str) -> list[TimeType]:
+        """The time types an office offers, in the guide's order."""
+        resources = [r async for r, _ in self._search("/HealthcareService", {"organization": f"Organization/{office_id}", "active": "true"})]
+        order = ["Koronatest", "Koronavaksine", "Lab", "Vaksine"]
+        types = [fhir_map.time_type(r) for r in resources]
+        return sorted(types, key=lambda t: (order.index(t.code) if t.code in order else len(order), t.code))
+
+    async def timebooks(self, time_type_id: str) -> list[Timebook]:
+        """The timebooks (with their attendance places) for one time type."""
+        params = {"actor": f"HealthcareService/{time_type_id}", "active": "true", "_include": "Schedule:actor"}
+        schedules, places = [], {}
+        async for resource, mode in self._search("/Schedule", params):
+            if resource["resourceType"] == "Schedule" and mode == "match":
+                schedules.append(resource)
+            elif resource["resourceType"] == "Location":
+                places[resource["id"]] = fhir_map.place(resource)
+        return [fhir_map.timebook(s, places) for s in schedules]
+
+    async def free_slots(self, timebook_id: str, day: date) -> list[Slot]:
+        """The free times of a timebook on one date, earliest first."""
+        return await self._free_between(timebook_id, _midnight(day), _midnight(day + timedelta(days=1)))
+
+    async def month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
+        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar."""
+        first = date(year, month, 1)
+        following = date(year + month // 12, month % 12 + 1, 1)
+        start = max(_midnight(first), now())  # a time that has begun is not bookable
+        slots = await self._free_between(timebook_id, start, _midnight(following)) if start < _midnight(following) else []
+        return MonthAvailability(year=year, month=month, slots=tuple(slots))
+
+    async def free_dates(self, timebook_id: str, year: int, month: int) -> frozenset[date]:
+        """The dates in a month that have any free time."""
+        return (await self.month_availability(timebook_id, year, month)).dates
+
+    async def first_free_date(self, timebook_id: str, on_or_after: date) -> date | None:
+        """The first date with a free time on or after a date, or None when the timebook has none."""
+        start = max(_midnight(on_or_after), now())
+        params = {"schedule": f"Schedule/{timebook_id}", "status": "free", "start": f"ge{_instant(start)}", "_count": "1"}
+        bundle = await self._json("GET", "/Slot", params=params)
+        entries = bundle.get("entry") or []
+        return fhir_map.slot(entries[0]["resource"]).day if entries else None
+
+    async def _free_between(self, timebook_id: str, start: datetime, end: datetime) -> list[Slot]:
+        params = [
+            ("schedule", f"Schedule/{timebook_id}"), ("status", "free"),
+            ("start", f"ge{_instant(start)}"), ("start", f"lt{_instant(end)}"),
+        ]
+        return [fhir_map.slot(r) async for r, _ in self._search("/Slot", params)]
+
+    # -- booking -----------------------------------------------------------------------------
+
+    async def request_booking(self, slot: Slot, patient_id: str, reason: str | None = None) -> Appointment:
+        """Send a booking request for a free time; the office must confirm or reject it."""
+        body: Json = {
+            "resourceType": "Appointment",
+            "status": "pending",
+            "slot": [{"reference": f"Slot/{slot.id}"}],
+            "start": _instant(slot.start),
+            "end": _instant(slot.end),
+            "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}],
+        }
+        if reason and reason.strip():
+            body["description"] = reason.strip()
+        resource = await self._json("POST", "/Appointment", json=body, write=True, conflict=ErrorKind.SLOT_TAKEN)
+        return await self._with_context(fhir_map.appointment(resource))
+
+    async def appointment(self, appointment_id: str) -> Appointment:
+        return await self._with_context(fhir_map.appointment(await self._json("GET", f"/Appointment/{appointment_id}")))
+
+    async def appointments(self, patient_id: str | None = None) -> list[Appointment]:
+        """A patient's appointments (all of them for a citizen's own token), earliest first."""
+        params: dict[str, str] = {"_include": "Appointment:actor"}
+        if patient_id:
+            params["patient"] = f"Patient/{patient_id}"
+        return await self._appointments(params)
+
+    async def cancel(self, appointment: Appointment, reason: str | None = None) -> Appointment:
+        """Cancel (avbestille) an appointment; fails as STALE when it changed since it was read."""
+        patch: list[Json] = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+        if reason:
+            patch.append({"op": "add", "path": "/cancelationReason", "value": {"text": reason}})
+        resource = await self._json(
+            "PATCH", f"/Appointment/{appointment.id}", json=patch, write=True,
+            headers={"If-Match": f'W/"{appointment.version}"', "Content-Type": "application/json-patch+json"},
+        )
+        return await self._with_context(fhir_map.appointment(resource))
+
+    async def inbox(self, patient_id: str) -> list[InboxMessage]:
+        """A patient's messages, newest first."""
+        params = {"recipient": f"Patient/{patient_id}"}
+        return [fhir_map.inbox_message(r) async for r, _ in self._search("/Communication", params)]
+
+    # -- the office's side (staff tokens) ----------------------------------------------------
+
+    async def find_patients(self, *, identifier: str | None = None, name: str | None = None) -> list[Patient]:
+        """Find patients by identity number or name; POSTed as a form so the number never is in a URL."""
+        form = {k: v for k, v in {"identifier": identifier, "name": name}.items() if v}
+        bundle = await self._json("POST", "/Patient/_search", data=form)
+        return [fhir_map.patient(e["resource"]) for e in bundle.get("entry", []) if e.get("search", {}).get("mode", "match") == "match"]
+
+    async def pending_requests(self) -> list[Appointment]:
+        """The office's booking requests waiting for an answer, oldest request first."""
+        return await self._appointments({"status": "pending", "_sort": "_lastUpdated", "_include": "Appointment:actor"})
+
+    async def confirm(self, appointment_id: str) -> Appointment:
+        return await self._answer(appointment_id, "accepted", None)
+
+    async def reject(self, appointment_id: str, reason: str) -> Appointment:
+        return await self._answer(appointment_id, "declined", reason)
+
+    async def todays_appointments(self) -> list[Appointment]:
+        """Today's confirmed appointments at the office, by time."""
+        today = now().date()
+        params = [
+            ("status", "booked"), ("date", f"ge{today.isoformat()}"),
+            ("date", f"lt{(today + timedelta(days=1)).isoformat()}"), ("_include", "Appointment:actor"),
+        ]
+        return await self._appointments(params)
+
+    async def _answer(self, appointment_id: str, status: str, reason: str | None) -> Appointment:
+        body: Json = {
+            "resourceType": "AppointmentResponse",
+            "appointment": {"reference": f"Appointment/{appointment_id}"},
+            "participantStatus": status,
+        }
+        if reason:
+            body["comment"] = reason
+        await self._json("POST", "/AppointmentResponse", json=body, write=True)
+        return await self.appointment(appointment_id)
+
+    async def _appointments(self, params) -> list[Appointment]:
+        matches, included = [], {}
+        async for resource, mode in self._search("/Appointment", params):
+            if mode == "match":
+                matches.append(resource)
+            else:
+                included[f"{resource['resourceType']}/{resource['id']}"] = resource
+        return [fhir_map.appointment(r, included) for r in matches]
+
+    async def _with_context(self, appointment: Appointment) -> Appointment:
+        """Fill in the place and office of a single appointment (lists get them through _include)."""
+        place = fhir_map.place(await self._json("GET", f"/Location/{appointment.place_id}")) if appointment.place_id else None
+        office = await self.office(appointment.office_id) if appointment.office_id else None
+        return replace(appointment, place=place, office=office)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    async def _search(self, path: str, params) -> AsyncIterator[tuple[Json, str]]:
+        """Every entry of a search, following `next` links, as (resource, search mode)."""
+        params = list(params.items()) if isinstance(params, dict) else list(params)
+        if not any(k == "_count" for k, _ in params):
+            params.append(("_count", str(self.page_size)))
+        url: str | None = path
+        while url:
+            bundle = await self._json("GET", url, params=params)
+            for entry in bundle.get("entry", []):
+                yield entry["resource"], entry.get("search", {}).get("mode", "match")
+            url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            params = None  # the next link carries the whole query
+
+    async def _json(
+        self, method: str, url: str, *, params=None, json: Any = None, data: dict | None = None,
+        headers: dict | None = None, write: bool = False, conflict: ErrorKind = ErrorKind.CONFLICT,
+    ) -> Json:
+        headers = dict(headers or {})
+        if json is not None:
+            content = jsonlib.dumps(json, ensure_ascii=False).encode()
+            headers.setdefault("Content-Type", FHIR_JSON)
+        else:
+            content = None
+        request = self._http.build_request(method, url, params=params, content=content, data=data, headers=headers)
+        response = await self._send(request, retry=not write)
+        if response.status_code >= 400:
+            raise _error_for(response, conflict)
+        try:
+            return response.json()
+        except ValueError:
+            raise BookingError(ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code) from None
+
+    async def _send(self, request: httpx.Request, *, retry: bool) -> httpx.Response:
+        # Reads are retried briefly when the connection fails; a write is never sent twice blindly,
+        # since the first may have arrived even though we heard nothing back.
+        attempts = 1 + (self.read_retries if retry else 0)
+        for attempt in range(attempts):
+            started_at = datetime.now(OSLO)
+            started = time.perf_counter()
+            try:
+                response = await self._http.send(request)
+                await response.aread()
+            except httpx.TimeoutException as error:
+                self._record(request, None, started_at, started, "timeout")
+                raise BookingError(ErrorKind.TIMEOUT, "The booking service did not answer in time") from error
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
+                self._record(request, None, started_at, started, "offline")
+                if attempt + 1 < attempts and isinstance(error, httpx.ConnectError):
+                    await asyncio.sleep(0.2 * (attempt + 1))
+                    continue
+                raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service") from error
+            except httpx.HTTPError as error:
+                self._record(request, None, started_at, started, type(error).__name__)
+                raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service") from error
+            self._record(request, response, started_at, started, None)
+            return response
+        raise AssertionError("unreachable")
+
+    def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:
+        if self._trace is None:
+            return
+        url = request.url
+        target = unquote(url.path + (f"?{url.query.decode('ascii')}" if url.query else ""))
+        body = request.content
+        self._trace(
+            Exchange(
+                started=started_at,
+                method=request.method,
+                path=scrub(target),
+                status=response.status_code if response is not None else None,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                request_bytes=len(body),
+                response_bytes=len(response.content) if response is not None else 0,
+                request_body=masked_body(body),
+                response_body=masked_body(response.content) if response is not None else "",
+                error=error,
+            )
+        )
+
+
+def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
+    try:
+        issues = response.json().get("issue", [])
+        diagnostic = "; ".join(i.get("diagnostics", "") for i in issues) or response.reason_phrase
+        code = issues[0].get("code") if issues else None
+    except ValueError:
+        diagnostic, code = response.reason_phrase, None
+    status = response.status_code
+    if status == 401:
+        kind = ErrorKind.UNAUTHORIZED
+    elif status == 403:
+        kind = ErrorKind.FORBIDDEN
+    elif status == 404 or code == "not-found":
+        kind = ErrorKind.NOT_FOUND
+    elif status == 409:
+        kind = conflict
+    elif status == 412:
+        kind = ErrorKind.STALE
+    elif status >= 500:
+        kind = ErrorKind.SERVER
+    else:
+        kind = ErrorKind.INVALID
+    return BookingError(kind, diagnostic, status=status)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=OSLO)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(OSLO).isoformat(timespec="seconds")

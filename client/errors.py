@@ -1,0 +1,28 @@
+"""One exception family for everything that can go wrong talking to the backend."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorKind(Enum):
+    OFFLINE = "offline"  # the backend could not be reached
+    TIMEOUT = "timeout"  # it did not answer in time
+    UNAUTHORIZED = "unauthorized"  # the token is missing, unknown or expired
+    FORBIDDEN = "forbidden"  # the token may not do this
+    NOT_FOUND = "not_found"
+    SLOT_TAKEN = "slot_taken"  # someone else got the time first
+    CONFLICT = "conflict"  # the thing changed state meanwhile (already answered, already cancelled)
+    STALE = "stale"  # our copy is out of date (If-Match failed)
+    INVALID = "invalid"  # the backend refused what we sent
+    SERVER = "server"  # the backend failed
+
+
+class BookingError(Exception):
+    """A failed call, with what kind of failure it was and the backend's own diagnostic."""
+
+    def __init__(self, kind: ErrorKind, diagnostic: str, *, status: int | None = None) -> None:
+        super().__init__(f"{kind.value}: {diagnostic}")
+        self.kind = kind
+        self.diagnostic = diagnostic
+        self.status = status

@@ -1,0 +1,149 @@
+"""Reads FHIR JSON from the backend into the client's domain models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from client.models import Appointment, AppointmentState, InboxMessage, Office, Patient, Place, Slot, TimeType, Timebook
+from domain.clock import OSLO
+from domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
+
+Json = dict[str, Any]
+
+
+def ref_id(reference: Json | None, resource_type: str | None = None) -> str | None:
+    text = (reference or {}).get("reference", "")
+    kind, _, id_ = text.rpartition("/")
+    if not id_ or (resource_type and kind.rpartition("/")[2] != resource_type):
+        return None
+    return id_
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(OSLO)
+
+
+def _code(concepts: list[Json] | None) -> str:
+    for concept in concepts or []:
+        for coding in concept.get("coding", []):
+            if coding.get("code"):
+                return coding["code"]
+    return ""
+
+
+def office(resource: Json) -> Office:
+    identifiers = {i.get("system"): i.get("value") for i in resource.get("identifier", [])}
+    phones = [t["value"] for t in resource.get("telecom", []) if t.get("system") == "phone"]
+    return Office(
+        id=resource["id"],
+        name=resource.get("name", ""),
+        her_id=identifiers.get(HERID_SYSTEM),
+        orgnr=identifiers.get(ORGNR_SYSTEM),
+        phone=phones[0] if phones else None,
+    )
+
+
+def place(resource: Json) -> Place:
+    address = resource.get("address", {})
+    return Place(
+        id=resource["id"],
+        name=resource.get("name", ""),
+        address=", ".join(address.get("line", [])),
+        postal_code=address.get("postalCode", ""),
+        city=address.get("city", ""),
+        directions=resource.get("description", ""),
+    )
+
+
+def time_type(resource: Json) -> TimeType:
+    return TimeType(id=resource["id"], code=_code(resource.get("type")), office_id=ref_id(resource.get("providedBy")) or "")
+
+
+def timebook(resource: Json, places: dict[str, Place]) -> Timebook:
+    place_id = next((ref_id(a, "Location") for a in resource.get("actor", []) if ref_id(a, "Location")), None)
+    found = places.get(place_id) if place_id else None
+    return Timebook(
+        id=resource["id"],
+        name=resource.get("comment", ""),
+        time_type_code=_code(resource.get("serviceType")),
+        place=found or Place(id=place_id or "", name="", address="", postal_code="", city="", directions=""),
+    )
+
+
+def slot(resource: Json) -> Slot:
+    return Slot(
+        id=resource["id"],
+        timebook_id=ref_id(resource.get("schedule")) or "",
+        start=moment(resource["start"]),
+        end=moment(resource["end"]),
+    )
+
+
+def patient(resource: Json) -> Patient:
+    name = (resource.get("name") or [{}])[0]
+    identifiers = resource.get("identifier") or [{}]
+    practitioners = resource.get("generalPractitioner") or [None]
+    birth = resource.get("birthDate")
+    return Patient(
+        id=resource["id"],
+        given=" ".join(name.get("given", [])),
+        family=name.get("family", ""),
+        birth_date=date.fromisoformat(birth) if birth else None,
+        identity_number=identifiers[0].get("value", ""),
+        office_id=ref_id(practitioners[0], "Organization"),
+    )
+
+
+def _state(resource: Json) -> AppointmentState:
+    status = resource.get("status")
+    if status == "pending" or status == "proposed":
+        return AppointmentState.WAITING
+    if status in ("booked", "arrived", "fulfilled"):
+        return AppointmentState.CONFIRMED
+    reason = _code([resource.get("cancelationReason") or {}])
+    # "prov": the provider (the office) said no; anything else is a cancellation.
+    return AppointmentState.REJECTED if reason == "prov" else AppointmentState.CANCELLED
+
+
+def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appointment:
+    included = included or {}
+    actors = [p.get("actor", {}) for p in resource.get("participant", [])]
+    patient_id = next((ref_id(a, "Patient") for a in actors if ref_id(a, "Patient")), "")
+    office_id = next((ref_id(a, "Organization") for a in actors if ref_id(a, "Organization")), "")
+    place_id = next((ref_id(a, "Location") for a in actors if ref_id(a, "Location")), None)
+    state = _state(resource)
+    found_place = included.get(f"Location/{place_id}")
+    found_office = included.get(f"Organization/{office_id}")
+    found_patient = included.get(f"Patient/{patient_id}")
+    return Appointment(
+        id=resource["id"],
+        version=int(resource.get("meta", {}).get("versionId", "1")),
+        state=state,
+        start=moment(resource["start"]),
+        end=moment(resource["end"]),
+        time_type_code=_code(resource.get("serviceType")),
+        patient_id=patient_id,
+        office_id=office_id,
+        place_id=place_id,
+        reason=resource.get("description"),
+        office_reason=(resource.get("cancelationReason") or {}).get("text") if state is AppointmentState.REJECTED else None,
+        created=moment(resource["created"]) if resource.get("created") else None,
+        place=place(found_place) if found_place else None,
+        office=office(found_office) if found_office else None,
+        patient=patient(found_patient) if found_patient else None,
+    )
+
+
+def inbox_message(resource: Json) -> InboxMessage:
+    payload = resource.get("payload") or [{}]
+    about = resource.get("about") or [None]
+    return InboxMessage(
+        id=resource["id"],
+        sent=moment(resource["sent"]),
+        topic=(resource.get("topic") or {}).get("text", ""),
+        text=payload[0].get("contentString", ""),
+        kind=_code(resource.get("category")),
+        office_id=ref_id(resource.get("sender"), "Organization"),
+        appointment_id=ref_id(about[0], "Appointment"),
+    )

@@ -1,0 +1,168 @@
+"""The domain models the client hands to the app: typed, immutable, no FHIR JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+
+from domain.identity import mask
+
+
+@dataclass(frozen=True)
+class Office:
+    """A GP office (legekontor)."""
+
+    id: str
+    name: str
+    her_id: str | None = None
+    orgnr: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """An attendance place (oppmøtested): where the patient goes."""
+
+    id: str
+    name: str
+    address: str
+    postal_code: str
+    city: str
+    directions: str
+
+    @property
+    def full_address(self) -> str:
+        return f"{self.address}, {self.postal_code} {self.city}".strip(", ")
+
+
+@dataclass(frozen=True)
+class TimeType:
+    """A time type an office offers (Koronatest, Koronavaksine, Lab, Vaksine)."""
+
+    id: str
+    code: str
+    office_id: str
+
+
+@dataclass(frozen=True)
+class Timebook:
+    """A ressurstimebok for one time type at one attendance place."""
+
+    id: str
+    name: str
+    time_type_code: str
+    place: Place
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free time in a timebook."""
+
+    id: str
+    timebook_id: str
+    start: datetime
+    end: datetime
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A citizen; the identity number is kept whole but shown masked."""
+
+    id: str
+    given: str
+    family: str
+    birth_date: date | None
+    identity_number: str
+    office_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.given} {self.family}".strip()
+
+    @property
+    def masked_number(self) -> str:
+        return mask(self.identity_number)
+
+    def __repr__(self) -> str:  # never let the whole number slip into a log or a traceback
+        return f"Patient(id={self.id!r}, name={self.name!r}, identity_number={self.masked_number!r})"
+
+
+class AppointmentState(Enum):
+    """What became of a booking request, as a person would say it."""
+
+    WAITING = "waiting"  # sent, the office has not answered
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"  # the office said no
+    CANCELLED = "cancelled"  # cancelled by the patient (or by the office on their behalf)
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """A booking request or appointment, with the place and office filled in where known."""
+
+    id: str
+    version: int
+    state: AppointmentState
+    start: datetime
+    end: datetime
+    time_type_code: str
+    patient_id: str
+    office_id: str
+    place_id: str | None
+    reason: str | None = None
+    office_reason: str | None = None  # why the office rejected it, in their words
+    created: datetime | None = None
+    place: Place | None = None
+    office: Office | None = None
+    patient: Patient | None = None
+
+    def is_upcoming(self, now: datetime) -> bool:
+        return self.end > now
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """A message to the patient from the office, tied to an appointment."""
+
+    id: str
+    sent: datetime
+    topic: str
+    text: str
+    kind: str
+    office_id: str | None
+    appointment_id: str | None
+
+
+@dataclass(frozen=True)
+class User:
+    """Who the token belongs to: a citizen with their Patient and GP office, or staff with their office."""
+
+    role: str
+    name: str
+    patient: Patient | None = None
+    office: Office | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == "staff"
+
+
+@dataclass(frozen=True)
+class MonthAvailability:
+    """The free times of one timebook in one month, grouped by date."""
+
+    year: int
+    month: int
+    slots: tuple[Slot, ...] = field(default_factory=tuple)
+
+    @property
+    def dates(self) -> frozenset[date]:
+        return frozenset(slot.day for slot in self.slots)
+
+    def on(self, day: date) -> list[Slot]:
+        return [slot for slot in self.slots if slot.day == day]
