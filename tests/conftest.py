@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+import shutil
 from pathlib import Path
 
 import httpx
@@ -34,9 +35,24 @@ def fixed_clock(monkeypatch) -> Iterator[None]:
     clock.set_now(None)
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory) -> Path:
+    """Seed once per run; each test gets its own copy of the file (seeding takes most of a second)."""
+    clock.set_now(NOW)
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    db = open_database(path, demo=True)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    clock.set_now(None)
+    return path
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "timebok.db"
+def db_path(tmp_path: Path, seeded_template: Path) -> Path:
+    path = tmp_path / "timebok.db"
+    shutil.copyfile(seeded_template, path)
+    return path
 
 
 @pytest.fixture
