@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,7 +49,8 @@ class Guard:
                 await self.app(scope, receive, send_wrapper)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                query = scope.get("query_string", b"").decode("latin-1")
+                # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
+                query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
                 access_log.info("%s %s %s %.1fms", scope["method"], scrub(target), status, (time.perf_counter() - started) * 1000)
 

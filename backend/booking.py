@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend import audit, messages, schema
 from backend.auth import Principal
-from backend.fhir import to_storage
+from backend.fhir import parse_id, to_storage
 from backend.outcome import FhirError, conflict, forbidden, invalid
 from domain.clock import now
 
@@ -23,9 +23,10 @@ def _unprocessable(code: str, diagnostics: str) -> FhirError:
 
 def _reference_id(value: Any, resource_type: str, where: str) -> int:
     text = value.get("reference") if isinstance(value, dict) else None
-    if not isinstance(text, str) or not text.startswith(f"{resource_type}/") or not text.split("/", 1)[1].isdigit():
+    id_ = parse_id(text.split("/", 1)[1]) if isinstance(text, str) and text.startswith(f"{resource_type}/") else None
+    if id_ is None:
         raise invalid(f"{where} must be a reference like {{\"reference\": \"{resource_type}/123\"}}")
-    return int(text.split("/", 1)[1])
+    return id_
 
 
 def _context(session: Session, slot: schema.Slot) -> tuple[schema.Organization, schema.HealthcareService, schema.Location]:

@@ -23,6 +23,15 @@ def to_storage(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+def parse_id(text: str) -> int | None:
+    """The row id a FHIR id like "123" names, or None when it cannot name one (so it reads as not found)."""
+    # ASCII only, since "²".isdigit() is true but int() refuses it; 18 digits at most, since
+    # a longer number overflows SQLite's 64-bit INTEGER and would fail the query.
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
 def ref(resource_type: str, id_: int) -> dict[str, str]:
     return {"reference": f"{resource_type}/{id_}"}
 

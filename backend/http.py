@@ -88,6 +88,6 @@ def parse_if_match(value: str | None) -> int | None:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise invalid(f'If-Match must be a version tag like W/"3", got {value!r}')
     return int(text)

@@ -37,8 +37,10 @@ def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
     return {slot_id: (location_id, code) for slot_id, location_id, code in rows}
 
 
+# In each route `who` comes before `body`: FastAPI resolves them in order, so a caller without a
+# valid token hears 401 before the body is read or judged.
 @router.post("/Appointment")
-def create_appointment(request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+def create_appointment(request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
     with database(request).writing() as session:
         appointment = booking.request_booking(session, who, body)
         location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
@@ -48,7 +50,8 @@ def create_appointment(request: Request, body: Any = Depends(json_body), who: Pr
 @router.get("/Appointment/{id_}")
 def read_appointment(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     with database(request).writing() as session:
-        appointment = booking.visible_appointment(session, who, int(id_)) if id_.isdigit() else None
+        row_id = fhir.parse_id(id_)
+        appointment = booking.visible_appointment(session, who, row_id) if row_id is not None else None
         if appointment is None:
             raise not_found(f"Appointment/{id_}")
         audit.record(session, who, [appointment.patient_id], "read", f"Appointment/{appointment.id}")
@@ -56,16 +59,17 @@ def read_appointment(id_: str, request: Request, who: Principal = Depends(princi
 
 
 def _cancel(request: Request, id_: str, who: Principal, reason: str | None) -> FhirResponse:
-    if not id_.isdigit():
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
         raise not_found(f"Appointment/{id_}")
     expected = parse_if_match(request.headers.get("if-match"))
     with database(request).writing() as session:
-        appointment = booking.cancel(session, who, int(id_), expected, reason)
+        appointment = booking.cancel(session, who, row_id, expected, reason)
         return _appointment_response(appointment, session)
 
 
 @router.patch("/Appointment/{id_}")
-def patch_appointment(id_: str, request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+def patch_appointment(id_: str, request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
     # JSON Patch; the one change a client may make is cancelling (with an optional reason).
     if not isinstance(body, list) or not body:
         raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
@@ -86,7 +90,7 @@ def patch_appointment(id_: str, request: Request, body: Any = Depends(json_body)
 
 
 @router.put("/Appointment/{id_}")
-def put_appointment(id_: str, request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+def put_appointment(id_: str, request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise invalid("The body must be an Appointment resource")
     if body.get("id") != id_:
@@ -148,7 +152,7 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
 
 
 @router.post("/AppointmentResponse")
-def create_appointment_response(request: Request, body: Any = Depends(json_body), who: Principal = Depends(principal)) -> FhirResponse:
+def create_appointment_response(request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
     with database(request).writing() as session:
         response, appointment = booking.respond(session, who, body)
         return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
@@ -159,7 +163,9 @@ def create_appointment_response(request: Request, body: Any = Depends(json_body)
 @router.get("/Communication")
 def search_communications(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"recipient", "subject"})
-    patient_id = params.reference("recipient", "Patient") or params.reference("subject", "Patient")
+    patient_id = params.reference("recipient", "Patient")
+    if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
+        patient_id = params.reference("subject", "Patient")
     query = select(schema.Communication)
     if who.is_staff:
         query = query.where(schema.Communication.organization_id == who.organization_id)
@@ -184,9 +190,10 @@ def search_communications(request: Request, who: Principal = Depends(principal))
 @router.get("/Patient/{id_}")
 def read_patient(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     with database(request).writing() as session:
-        if not id_.isdigit() or not booking.visible_patient(session, who, int(id_)):
+        row_id = fhir.parse_id(id_)
+        if row_id is None or not booking.visible_patient(session, who, row_id):
             raise not_found(f"Patient/{id_}")
-        patient = session.get(schema.Patient, int(id_))
+        patient = session.get(schema.Patient, row_id)
         audit.record(session, who, [patient.id], "read", f"Patient/{patient.id}")
         return FhirResponse(fhir.patient(patient))
 

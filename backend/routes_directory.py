@@ -30,10 +30,11 @@ def metadata(request: Request) -> FhirResponse:
 
 def _read(resource_type: str, id_: str, request: Request) -> FhirResponse:
     table, to_fhir = _READABLE[resource_type]
-    if not id_.isdigit():
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
         raise not_found(f"{resource_type}/{id_}")
     with database(request).reading() as session:
-        row = session.get(table, int(id_))
+        row = session.get(table, row_id)
         if row is None:
             raise not_found(f"{resource_type}/{id_}")
         return FhirResponse(to_fhir(row))
@@ -61,10 +62,11 @@ def read_slot(id_: str, request: Request, _: Principal = Depends(principal)) -> 
 
 @router.get("/Schedule/{id_}")
 def read_schedule(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
-    if not id_.isdigit():
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
         raise not_found(f"Schedule/{id_}")
     with database(request).reading() as session:
-        row = session.get(schema.Schedule, int(id_))
+        row = session.get(schema.Schedule, row_id)
         if row is None:
             raise not_found(f"Schedule/{id_}")
         return FhirResponse(fhir.schedule(row, session.get(schema.HealthcareService, row.healthcare_service_id)))
@@ -100,7 +102,7 @@ def search_organizations(request: Request, _: Principal = Depends(principal)) ->
     if (name := params.one("name")) is not None:
         query = query.where(func.lower(schema.Organization.name).contains(name.lower()))
     if (id_ := params.one("_id")) is not None:
-        query = query.where(schema.Organization.id == (int(id_) if id_.isdigit() else -1))
+        query = query.where(schema.Organization.id == (fhir.parse_id(id_) or -1))
     with database(request).reading() as session:
         return _paged(request, session, query.order_by(schema.Organization.id),
                       select(func.count()).select_from(query.subquery()), fhir.organization, params, 50, 200)

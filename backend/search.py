@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from backend.fhir import parse_id
 from backend.outcome import invalid
 from domain.clock import parse_instant
 
@@ -42,9 +43,10 @@ class SearchParams:
         if value is None:
             return None
         type_, slash, id_ = value.rpartition("/")
-        if (slash and type_ != resource_type) or not id_.isdigit():
+        row_id = parse_id(id_)
+        if (slash and type_ != resource_type) or row_id is None:
             raise invalid(f"{name} must be a reference like {resource_type}/123, got {value!r}")
-        return int(id_)
+        return row_id
 
     def boolean(self, name: str) -> bool | None:
         value = self.one(name)
@@ -65,7 +67,7 @@ class SearchParams:
         value = self.one(name)
         if value is None:
             return default
-        if not value.isdigit() or not low <= int(value) <= high:
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             raise invalid(f"{name} must be a whole number from {low} to {high}, got {value!r}")
         return int(value)
 
@@ -75,12 +77,14 @@ class SearchParams:
         upper: Bound | None = None
         for raw in self.all(name):
             prefix, text = (raw[:2], raw[2:]) if raw[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", raw)
+            date_only = len(text.strip()) == 10
             try:
                 at = parse_instant(text)
-            except ValueError:
+                end_of_day = at + timedelta(days=1) if date_only else at
+                # The tables keep UTC, which the edges of year 1 and year 9999 overflow.
+                at.astimezone(UTC), end_of_day.astimezone(UTC)
+            except (ValueError, OverflowError):
                 raise invalid(f"{name} must be a date or date-time like ge2026-12-01, got {raw!r}") from None
-            date_only = len(text.strip()) == 10
-            end_of_day = at + timedelta(days=1) if date_only else at
             if prefix == "ge":
                 lower = Bound(at, True)
             elif prefix == "gt":

@@ -18,11 +18,16 @@ def set_language(language: str) -> None:
     if language not in _CATALOGUES:
         raise ValueError(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
     _language = language
+    _locale.cache_clear()
 
 
 def language() -> str:
     """The language in use."""
     return _language
+
+
+def has_text(key: str) -> bool:
+    return key in nb.TEXTS
 
 
 def t(key: str, **values: object) -> str:

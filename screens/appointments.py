@@ -1,0 +1,94 @@
+"""«Timeavtaler»: upcoming and past appointments with their state, «Se detaljer», and avbestill."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import ListView, Static
+
+from client.errors import BookingError
+from client.models import Appointment, AppointmentState
+from domain.clock import now
+from screens.base import FlowScreen
+from screens.confirm_dialog import ConfirmDialog
+from screens.expandable import ExpandableItem
+from screens.labels import appointment_details, state_word, time_type_label, when
+from tui.i18n import t
+from tui.keys import key
+
+CANCELLABLE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
+
+
+class AppointmentsScreen(FlowScreen):
+    TITLE_KEY = "appointments.title"
+    BINDINGS = [key("a", "cancel", "appointments.cancel")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(t("appointments.upcoming"), classes="section")
+        yield ListView(id="upcoming")
+        yield Static(t("appointments.past"), classes="section")
+        yield ListView(id="past")
+
+    def on_mount(self) -> None:
+        self.by_id: dict[str, Appointment] = {}
+        self.reload()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        patient = self.app.draft.patient or self.app.user.patient
+        try:
+            appointments = await self.app.client.appointments(patient.id)
+        except BookingError as error:
+            self.app.report(error)
+            return
+        moment = now()
+        self.by_id = {a.id: a for a in appointments}
+        upcoming = [a for a in appointments if a.is_upcoming(moment)]
+        past = sorted((a for a in appointments if not a.is_upcoming(moment)), key=lambda a: a.start, reverse=True)
+        for list_id, rows, empty in (("#upcoming", upcoming, "appointments.none_upcoming"), ("#past", past, "appointments.none_past")):
+            listing = self.query_one(list_id, ListView)
+            await listing.clear()
+            if rows:
+                await listing.extend([ExpandableItem(self._summary(a), escape(appointment_details(a)), key=a.id) for a in rows])
+            else:
+                await listing.append(ExpandableItem(f"[dim]{t(empty)}[/]", "", key=""))
+            listing.index = 0
+        self.query_one("#upcoming", ListView).focus()
+
+    def _summary(self, appointment: Appointment) -> str:
+        office = appointment.office.name if appointment.office else ""
+        place = appointment.place.name if appointment.place else ""
+        return (
+            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]\n"
+            f"  {escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
+        )
+
+    @on(ListView.Selected)
+    def _toggle(self, event: ListView.Selected) -> None:
+        if isinstance(event.item, ExpandableItem) and event.item.key:
+            event.item.toggle()
+
+    def _highlighted(self) -> Appointment | None:
+        listing = self.focused if isinstance(self.focused, ListView) else None
+        item = listing.highlighted_child if listing else None
+        return self.by_id.get(item.key) if isinstance(item, ExpandableItem) else None
+
+    def action_cancel(self) -> None:
+        appointment = self._highlighted()
+        if appointment is None or appointment.state not in CANCELLABLE or not appointment.is_upcoming(now()):
+            self.notify(t("appointments.cannot_cancel"), severity="warning")
+            return
+        question = t("appointments.cancel_question", when=when(appointment.start))
+        self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")),
+                             lambda yes: self._cancel(appointment) if yes else None)
+
+    @work(exclusive=True, group="cancel")
+    async def _cancel(self, appointment: Appointment) -> None:
+        try:
+            await self.app.client.cancel(appointment)
+        except BookingError as error:
+            self.app.report(error)
+        else:
+            self.notify(t("appointments.cancelled"), severity="information")
+        self.reload()

@@ -1,0 +1,56 @@
+"""What every screen shares: the top line with the step («Steg N av 8») and title, Esc for back, the footer."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.i18n import t
+from tui.keys import key
+
+STEPS = 8
+
+
+class FlowScreen(Screen):
+    """A screen with a step number (or none), a title and a body."""
+
+    STEP: int | None = None
+    TITLE_KEY = "app.title"
+    BINDINGS = [key("escape", "back", "flow.back")]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static(self.heading(), id="heading")
+            yield Static(self.who(), id="who")
+        with VerticalScroll(id="body"):
+            yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def heading(self) -> str:
+        step = self.step()
+        title = t(self.TITLE_KEY)
+        return f"{t('flow.step', n=step, of=STEPS)} · {title}" if step else title
+
+    def step(self) -> int | None:
+        return self.STEP
+
+    def who(self) -> str:
+        user = self.app.user
+        if user is None:
+            return ""
+        patient = self.app.draft.patient
+        if user.is_staff and patient is not None:
+            return t("flow.on_behalf", staff=user.name, patient=patient.name)
+        return user.name
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def reload(self) -> None:
+        """Fetch again what this screen shows (Ctrl+R after a failure)."""

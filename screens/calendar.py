@@ -1,0 +1,157 @@
+"""Step 4: the month calendar with free dates highlighted, the day's times, and the attendance place."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from client.errors import BookingError
+from client.models import MonthAvailability, Slot
+from domain.clock import today
+from screens.base import FlowScreen
+from screens.labels import place_lines
+from tui.i18n import clock_time, long_date, month_title, t
+from tui.keys import key
+from tui.widgets.month_calendar import MonthCalendar
+
+
+class CalendarScreen(FlowScreen):
+    STEP = 4
+    TITLE_KEY = "calendar.title"
+    BINDINGS = [key("n", "next_free", "calendar.jump_next_free")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.availability: MonthAvailability | None = None
+        self.next_free: date | None = None
+        self.day_slots: list[Slot] = []
+
+    def compose_body(self) -> ComposeResult:
+        draft = self.app.draft
+        start_month = draft.month or today().replace(day=1)
+        with Horizontal(id="calendar-row"):
+            with Vertical(id="calendar-column"):
+                yield MonthCalendar(start_month, today=today(), selected=draft.day, id="calendar")
+                yield Static(t("calendar.legend"), id="legend", classes="hint")
+            with Vertical(id="times-column"):
+                yield Static("", id="times-heading")
+                yield OptionList(id="times")
+        yield Static("", id="empty-month")
+        yield Static("", id="place-details")
+
+    def on_mount(self) -> None:
+        self.query_one("#times").display = False
+        self.query_one("#empty-month").display = False
+        self.query_one("#place-details").display = False
+        self.query_one("#times-heading", Static).update(t("calendar.choose_date"))
+        self.query_one(MonthCalendar).focus()
+        self.reload()
+
+    @property
+    def calendar(self) -> MonthCalendar:
+        return self.query_one(MonthCalendar)
+
+    @work(exclusive=True, group="month")
+    async def reload(self) -> None:
+        """Fetch the shown month's free times (and, if there are none, the next free date)."""
+        calendar = self.calendar
+        month = calendar.month
+        timebook = self.app.draft.timebook
+        heading = self.query_one("#times-heading", Static)
+        heading.update(t("calendar.loading"))
+        try:
+            availability = await self.app.client.month_availability(timebook.id, month.year, month.month)
+            next_free = None if availability.slots else await self.app.client.first_free_date(timebook.id, month)
+        except BookingError as error:
+            heading.update(t("calendar.load_failed"))
+            self.app.report(error)
+            return
+        if calendar.month != month:
+            return  # the user has moved on to another month; this answer is stale
+        self.availability, self.next_free = availability, next_free
+        self.app.draft.month = month
+        calendar.free_dates = availability.dates
+        if self.app.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
+            calendar.cursor = min(availability.dates)  # start where there is something to choose
+        self._show_empty_month(month, availability, next_free)
+        day = self.app.draft.day
+        if day is not None and day in availability.dates:
+            self._show_times(day)
+        else:
+            self._hide_times()
+
+    def _show_empty_month(self, month: date, availability: MonthAvailability, next_free: date | None) -> None:
+        notice = self.query_one("#empty-month", Static)
+        notice.display = not availability.slots
+        if availability.slots:
+            return
+        lines = [t("calendar.no_free_in_month", month=month_title(month.year, month.month)), t("calendar.urgent")]
+        lines.append(t("calendar.next_free_hint", date=long_date(next_free)) if next_free else t("calendar.no_free_at_all"))
+        notice.update("\n".join(lines))
+
+    def _hide_times(self) -> None:
+        self.query_one("#times").display = False
+        self.query_one("#place-details").display = False
+        self.query_one("#times-heading", Static).update(t("calendar.choose_date"))
+
+    def _show_times(self, day: date) -> None:
+        self.day_slots = self.availability.on(day) if self.availability else []
+        times = self.query_one("#times", OptionList)
+        times.clear_options()
+        times.add_options([Option(clock_time(slot.start), id=slot.id) for slot in self.day_slots])
+        times.display = True
+        chosen = self.app.draft.slot
+        times.highlighted = next((i for i, s in enumerate(self.day_slots) if chosen and s.id == chosen.id), 0)
+        self.query_one("#times-heading", Static).update(t("calendar.times_on", date=long_date(day)))
+
+    @on(MonthCalendar.MonthChanged)
+    def _month_changed(self, event: MonthCalendar.MonthChanged) -> None:
+        self._hide_times()
+        self.query_one("#empty-month").display = False
+        self.reload()
+
+    @on(MonthCalendar.DateSelected)
+    def _date_selected(self, event: MonthCalendar.DateSelected) -> None:
+        self.app.draft.day = event.date
+        self._show_times(event.date)
+        self.query_one("#times", OptionList).focus()
+
+    @on(OptionList.OptionHighlighted, "#times")
+    def _time_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # Like the guide: pointing at a time tells you where to go for it.
+        details = self.query_one("#place-details", Static)
+        place = self.app.draft.timebook.place
+        details.update(f"{t('calendar.place_heading')}\n{place_lines(place)}")
+        details.display = True
+
+    @on(OptionList.OptionSelected, "#times")
+    def _time_chosen(self, event: OptionList.OptionSelected) -> None:
+        from screens.review import ReviewScreen
+
+        self.app.draft.slot = self.day_slots[event.option_index]
+        self.app.push_screen(ReviewScreen())
+
+    def action_next_free(self) -> None:
+        if self.next_free is None:
+            self.app.bell()
+            return
+        self.app.draft.day = self.next_free
+        self.calendar.jump_to(self.next_free)
+        self.calendar.focus()
+
+    def action_back(self) -> None:
+        # From the list of times, Esc first goes back to the calendar; from the calendar, a step back.
+        if self.focused is self.query_one("#times"):
+            self.calendar.focus()
+        else:
+            super().action_back()
+
+    def time_was_taken(self) -> None:
+        """Back from review after someone else got the time: show fresh availability."""
+        self.app.draft.slot = None
+        self.reload()

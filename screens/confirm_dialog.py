@@ -1,0 +1,39 @@
+"""A yes/no question in a modal, answering with a bool."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from tui.i18n import t
+from tui.keys import key
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    BINDINGS = [key("escape", "no", "dialog.no"), key("j,y", "yes", "dialog.yes")]
+
+    def __init__(self, question: str, yes: str) -> None:
+        super().__init__()
+        self.question = question
+        self.yes_label = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.question, id="question")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(self.yes_label, id="yes", variant="error")
+                yield Button(t("dialog.no"), id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    @on(Button.Pressed, "#yes")
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def action_no(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,39 @@
+"""F1: what the current screen is for and which keys it answers to."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from tui.i18n import has_text, t
+from tui.keys import key
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [key("escape,f1", "close", "help.close")]
+
+    def __init__(self, about: Screen) -> None:
+        super().__init__()
+        self.about = about
+
+    def compose(self) -> ComposeResult:
+        name = type(self.about).__name__
+        intro_key = f"help.{name}"
+        lines = [f"[b]{t('help.title')}[/]", "", t(intro_key) if has_text(intro_key) else t("help.general"), ""]
+        seen = set()
+        for binding in self._bindings_of(self.about):
+            if binding.description and binding.id not in seen:
+                seen.add(binding.id)
+                lines.append(f"  [b]{self.app.get_key_display(binding):>12}[/]  {binding.description}")
+        lines += ["", t("help.close_hint")]
+        with VerticalScroll(id="help-box"):
+            yield Static("\n".join(lines))
+
+    def _bindings_of(self, screen: Screen):
+        for _, binding, _enabled, _tooltip in screen.active_bindings.values():
+            yield binding
+
+    def action_close(self) -> None:
+        self.dismiss(None)

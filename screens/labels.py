@@ -1,0 +1,51 @@
+"""How the screens name things: time type labels, state words, dates and times, from the catalogues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from client.models import Appointment, AppointmentState, Place
+from tui.i18n import clock_time, has_text, long_date, t
+
+
+def time_type_label(code: str, office: str) -> str:
+    """«Time til laboratoriet hos Fjordsiden legekontor», as the guide words it."""
+    key = f"type.{code}"
+    return t(key, office=office) if has_text(key) else t("type.other", type=code, office=office)
+
+
+def when(moment: datetime) -> str:
+    """«torsdag 3. desember 2026 kl. 08:30»."""
+    return f"{long_date(moment.date())} {clock_time(moment)}"
+
+
+def state_word(state: AppointmentState) -> str:
+    return t(f"state.{state.value}")
+
+
+def place_lines(place: Place | None) -> str:
+    if place is None:
+        return ""
+    lines = [place.name, place.full_address]
+    if place.directions:
+        lines.append(place.directions)
+    return "\n".join(lines)
+
+
+def appointment_details(appointment: Appointment) -> str:
+    """The expanded «Se detaljer» text: time, place, state, and the office's reason when rejected."""
+    office = appointment.office.name if appointment.office else ""
+    lines = [
+        f"{t('details.type')}: {time_type_label(appointment.time_type_code, office)}",
+        f"{t('details.time')}: {when(appointment.start)}",
+    ]
+    if appointment.place:
+        lines.append(f"{t('details.place')}: {appointment.place.name}, {appointment.place.full_address}")
+        if appointment.place.directions:
+            lines.append(f"{t('details.directions')}: {appointment.place.directions}")
+    lines.append(f"{t('details.state')}: {state_word(appointment.state)}")
+    if appointment.office_reason:
+        lines.append(f"{t('details.office_reason')}: {appointment.office_reason}")
+    if appointment.reason:
+        lines.append(f"{t('details.reason')}: {appointment.reason}")
+    return "\n".join(lines)

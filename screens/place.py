@@ -1,0 +1,62 @@
+"""Step 3: choose the attendance place, shown only when the time type has more than one timebook."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from client.errors import BookingError
+from screens.base import FlowScreen
+from screens.labels import place_lines
+from tui.i18n import t
+from tui.keys import key
+
+
+class PlaceScreen(FlowScreen):
+    STEP = 3
+    TITLE_KEY = "place.title"
+    BINDINGS = [key("ctrl+g", "next", "flow.next")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(t("place.intro"), classes="hint")
+        yield OptionList(id="places")
+        yield Button(t("flow.next"), id="next", variant="primary")
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        draft = self.app.draft
+        options = self.query_one("#places", OptionList)
+        options.clear_options()
+        options.add_options([Option(place_lines(book.place) + "\n", id=book.id) for book in draft.timebooks])
+        index = next((i for i, b in enumerate(draft.timebooks) if draft.timebook and b.id == draft.timebook.id), 0)
+        options.highlighted = index if draft.timebooks else None
+        options.focus()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        draft = self.app.draft
+        try:
+            draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
+        except BookingError as error:
+            self.app.report(error)
+            return
+        self._show()
+
+    @on(OptionList.OptionSelected, "#places")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#next")
+    def action_next(self) -> None:
+        options = self.query_one("#places", OptionList)
+        if options.highlighted is None:
+            self.app.bell()
+            return
+        from screens.calendar import CalendarScreen
+
+        self.app.draft.choose_timebook(self.app.draft.timebooks[options.highlighted])
+        self.app.push_screen(CalendarScreen())

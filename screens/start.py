@@ -1,0 +1,67 @@
+"""Step 1: «Bestill time», with ways into «Innboks» and «Timeavtaler»."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button, Static
+
+from screens.base import FlowScreen
+from tui.i18n import t
+from tui.keys import key
+
+
+class StartScreen(FlowScreen):
+    STEP = 1
+    TITLE_KEY = "start.title"
+    BINDINGS = [
+        key("b", "book", "start.book"),
+        key("i", "inbox", "start.inbox"),
+        key("t", "appointments", "start.appointments"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(t("start.connecting"), id="greeting")
+        with Vertical(id="start-actions"):
+            yield Button(t("start.book"), id="book", variant="primary", disabled=True)
+            yield Button(t("start.inbox"), id="inbox", disabled=True)
+            yield Button(t("start.appointments"), id="appointments", disabled=True)
+        yield Static(t("start.intro"), id="intro", classes="hint")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "user", self._show_user)
+        self.watch(self.app, "connection_problem", self._show_problem)
+
+    def _show_user(self, user) -> None:
+        if user is None:
+            return
+        office = user.office.name if user.office else ""
+        self.query_one("#greeting", Static).update(t("start.greeting", name=user.name, office=office))
+        self.query_one("#heading", Static).update(self.heading())
+        self.query_one("#who", Static).update(self.who())
+        for button in self.query(Button):
+            button.disabled = False
+        self.query_one("#book", Button).focus()
+
+    def _show_problem(self, problem: str | None) -> None:
+        if problem:
+            self.query_one("#greeting", Static).update(t("start.not_connected", problem=problem))
+
+    @on(Button.Pressed, "#book")
+    def action_book(self) -> None:
+        if self.app.user is not None:
+            self.app.start_booking()
+
+    @on(Button.Pressed, "#inbox")
+    def action_inbox(self) -> None:
+        if self.app.user is not None:
+            self.app.open_inbox()
+
+    @on(Button.Pressed, "#appointments")
+    def action_appointments(self) -> None:
+        if self.app.user is not None:
+            self.app.open_appointments()
+
+    def reload(self) -> None:
+        self.app.connect()

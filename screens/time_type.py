@@ -1,0 +1,93 @@
+"""Step 2: choose the time type («Time til … hos [kontor]») and «Gå videre»."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from client.errors import BookingError
+from screens.base import FlowScreen
+from screens.labels import time_type_label
+from tui.i18n import t
+from tui.keys import key
+
+
+class TimeTypeScreen(FlowScreen):
+    STEP = 2
+    TITLE_KEY = "type.title"
+    BINDINGS = [key("ctrl+g", "next", "flow.next")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(t("type.intro"), classes="hint")
+        yield OptionList(id="types")
+        yield Button(t("flow.next"), id="next", variant="primary")
+
+    def on_mount(self) -> None:
+        self.types = []
+        self.reload()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        options = self.query_one("#types", OptionList)
+        options.loading = True
+        user = self.app.user
+        office_id = self._office_id()
+        try:
+            self.types = await self.app.client.time_types(office_id)
+        except BookingError as error:
+            self.app.report(error)
+            return
+        finally:
+            options.loading = False
+        office = user.office.name if user and user.office else ""
+        options.clear_options()
+        options.add_options([Option(time_type_label(tt.code, office), id=tt.id) for tt in self.types])
+        chosen = self.app.draft.time_type
+        index = next((i for i, tt in enumerate(self.types) if chosen and tt.id == chosen.id), 0)
+        options.highlighted = index if self.types else None
+        options.focus()
+
+    def _office_id(self) -> str:
+        user = self.app.user
+        patient = self.app.draft.patient
+        if user.office is not None:
+            return user.office.id
+        return patient.office_id if patient else ""
+
+    @on(OptionList.OptionSelected, "#types")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#next")
+    def action_next(self) -> None:
+        options = self.query_one("#types", OptionList)
+        if options.highlighted is None or not self.types:
+            self.app.bell()
+            return
+        self.app.draft.choose_time_type(self.types[options.highlighted])
+        self._go_on()
+
+    @work(exclusive=True, group="next")
+    async def _go_on(self) -> None:
+        draft = self.app.draft
+        if not draft.timebooks:
+            try:
+                draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
+            except BookingError as error:
+                self.app.report(error)
+                return
+        if not draft.timebooks:
+            self.notify(t("type.no_timebooks"), severity="warning")
+            return
+        if len(draft.timebooks) == 1:
+            # The guide's step 3 only appears when there is a place to choose.
+            from screens.calendar import CalendarScreen
+
+            draft.choose_timebook(draft.timebooks[0])
+            self.app.push_screen(CalendarScreen())
+        else:
+            from screens.place import PlaceScreen
+
+            self.app.push_screen(PlaceScreen())

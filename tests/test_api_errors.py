@@ -1,0 +1,221 @@
+"""Bad input: each answer is a 4xx OperationOutcome that says what was wrong, nothing changes, and the server keeps serving."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from backend import schema
+from backend.http import MAX_BODY
+from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
+from tests.fhir_validate import (
+    CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook,
+)
+
+JSON = {"Content-Type": "application/fhir+json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad request and the answer it must get."""
+
+    name: str
+    method: str
+    path: str
+    status: int
+    code: str
+    says: str
+    request: Callable[[Any], dict[str, Any]] = lambda ids: {}
+    token: str = KARI
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def _chunks(size: int) -> AsyncIterator[bytes]:
+    # A generator body goes out chunked, with no Content-Length for the server to check first.
+    sent = 0
+    while sent < size:
+        yield b" " * min(8192, size - sent)
+        sent += 8192
+
+
+_TOO_BIG = MAX_BODY + 8192
+_LONG = "x" * 1001
+
+CASES = [
+    # The booking request.
+    Bad("malformed JSON", "POST", "/Appointment", 400, "invalid", "not valid JSON",
+        lambda ids: {"content": b'{"resourceType": "Appointment",', "headers": JSON}),
+    Bad("not UTF-8", "POST", "/Appointment", 400, "invalid", "not valid JSON", lambda ids: {"content": b"\xff\xfe{}", "headers": JSON}),
+    Bad("empty body", "POST", "/Appointment", 400, "invalid", "empty", lambda ids: {"content": b"", "headers": JSON}),
+    Bad("JSON array", "POST", "/Appointment", 400, "invalid", "must be an Appointment", lambda ids: {"json": [1, 2]}),
+    Bad("wrong resourceType", "POST", "/Appointment", 400, "invalid", "must be an Appointment",
+        lambda ids: {"json": booking_request(ids.free, 1) | {"resourceType": "Patient"}}),
+    Bad("not pending", "POST", "/Appointment", 400, "invalid", "status 'pending'",
+        lambda ids: {"json": booking_request(ids.free, 1) | {"status": "booked"}}),
+    Bad("two slots", "POST", "/Appointment", 400, "invalid", "exactly one slot",
+        lambda ids: {"json": booking_request(ids.free, 1) | {"slot": [{"reference": f"Slot/{ids.free}"}] * 2}}),
+    Bad("slot not a reference", "POST", "/Appointment", 400, "invalid", "Slot/123",
+        lambda ids: {"json": booking_request("abc", 1)}),
+    Bad("slot id overflows", "POST", "/Appointment", 400, "invalid", "Slot/123",
+        lambda ids: {"json": booking_request("9" * 25, 1)}),
+    Bad("slot id in other digits", "POST", "/Appointment", 400, "invalid", "Slot/123",
+        lambda ids: {"json": booking_request("²", 1)}),
+    Bad("no patient", "POST", "/Appointment", 400, "invalid", "exactly one Patient",
+        lambda ids: {"json": booking_request(ids.free, 1) | {"participant": []}}),
+    Bad("description not text", "POST", "/Appointment", 400, "invalid", "description must be a string",
+        lambda ids: {"json": booking_request(ids.free, 1) | {"description": 42}}),
+    Bad("reason of 1001 characters", "POST", "/Appointment", 400, "too-long", "1001 characters; at most 1000",
+        lambda ids: {"json": booking_request(ids.free, 1, _LONG)}),
+    Bad("unknown slot", "POST", "/Appointment", 422, "not-found", "Slot/999999 was not found",
+        lambda ids: {"json": booking_request(999999, 1)}),
+    Bad("past slot", "POST", "/Appointment", 422, "business-rule", "past", lambda ids: {"json": booking_request(ids.past, 1)}),
+    Bad("slot not free", "POST", "/Appointment", 409, "conflict", "no longer free",
+        lambda ids: {"json": booking_request(ids.taken, 1)}),
+    Bad("wrong content type", "POST", "/Appointment", 415, "not-supported", "application/fhir+json",
+        lambda ids: {"content": b"{}", "headers": {"Content-Type": "text/plain"}}),
+    Bad("no content type", "POST", "/Appointment", 415, "not-supported", "no content type", lambda ids: {"content": b"{}"}),
+    Bad("oversized with Content-Length", "POST", "/Appointment", 413, "too-long", "64 KiB",
+        lambda ids: {"content": b" " * _TOO_BIG, "headers": JSON}),
+    Bad("oversized chunked", "POST", "/Appointment", 413, "too-long", "64 KiB",
+        lambda ids: {"content": _chunks(_TOO_BIG), "headers": JSON}),
+    Bad("lying Content-Length", "POST", "/Appointment", 413, "too-long", "64 KiB",
+        lambda ids: {"content": b"{}", "headers": JSON | {"Content-Length": "not-a-number"}}),
+    # The office's answer.
+    Bad("answer neither yes nor no", "POST", "/AppointmentResponse", 400, "invalid", "'accepted' or 'declined'",
+        lambda ids: {"json": answer(ids.pending, "tentative")}, FJORD_STAFF),
+    Bad("answer of the wrong type", "POST", "/AppointmentResponse", 400, "invalid", "AppointmentResponse resource",
+        lambda ids: {"json": answer(ids.pending, "accepted") | {"resourceType": "Appointment"}}, FJORD_STAFF),
+    Bad("answer to nothing", "POST", "/AppointmentResponse", 422, "not-found", "Appointment/999999 was not found",
+        lambda ids: {"json": answer(999999, "accepted")}, FJORD_STAFF),
+    Bad("rejection reason too long", "POST", "/AppointmentResponse", 400, "too-long", "1001 characters",
+        lambda ids: {"json": answer(ids.pending, "declined", _LONG)}, FJORD_STAFF),
+    Bad("oversized answer chunked", "POST", "/AppointmentResponse", 413, "too-long", "64 KiB",
+        lambda ids: {"content": _chunks(_TOO_BIG), "headers": JSON}, FJORD_STAFF),
+    # Cancelling.
+    Bad("patch not a JSON Patch", "PATCH", "/Appointment/{pending}", 400, "invalid", "JSON Patch array",
+        lambda ids: {"json": {"status": "cancelled"}}, OLA),
+    Bad("patch moves the time", "PATCH", "/Appointment/{pending}", 422, "business-rule", "'/start'",
+        lambda ids: {"json": [{"op": "replace", "path": "/start", "value": "2026-12-24T10:00:00+01:00"}]}, OLA),
+    Bad("patch books", "PATCH", "/Appointment/{pending}", 422, "business-rule", "status → cancelled",
+        lambda ids: {"json": [{"op": "replace", "path": "/status", "value": "booked"}]}, OLA),
+    Bad("patch removes", "PATCH", "/Appointment/{pending}", 400, "invalid", "'replace' and 'add'",
+        lambda ids: {"json": [{"op": "remove", "path": "/status"}]}, OLA),
+    Bad("garbage If-Match", "PATCH", "/Appointment/{pending}", 400, "invalid", "If-Match",
+        lambda ids: {"json": CANCEL, "headers": {"If-Match": "yesterday"}}, OLA),
+    Bad("If-Match in other digits", "PATCH", "/Appointment/{pending}", 400, "invalid", "If-Match",
+        lambda ids: {"json": CANCEL, "headers": {"If-Match": 'W/"\xb2"'.encode("latin-1")}}, OLA),
+    Bad("cancel reason too long", "PATCH", "/Appointment/{pending}", 400, "too-long", "1001 characters",
+        lambda ids: {"json": CANCEL + [{"op": "add", "path": "/cancelationReason", "value": {"text": _LONG}}]}, OLA),
+    Bad("put with another id", "PUT", "/Appointment/{pending}", 400, "invalid", "does not match",
+        lambda ids: {"json": {"resourceType": "Appointment", "id": "1", "status": "cancelled"}}, OLA),
+    Bad("put books", "PUT", "/Appointment/{pending}", 422, "business-rule", "status → cancelled",
+        lambda ids: {"json": {"resourceType": "Appointment", "id": str(ids.pending), "status": "booked"}}, OLA),
+    # Searches.
+    Bad("unknown slot search parameter", "GET", "/Slot", 400, "invalid", "Unknown search parameter(s): colour",
+        lambda ids: {"params": {"schedule": f"Schedule/{ids.lab}", "colour": "blue"}}),
+    Bad("unknown appointment search parameter", "GET", "/Appointment", 400, "invalid", "Unknown search parameter(s): identifier",
+        lambda ids: {"params": {"identifier": "x"}}),
+    Bad("unknown inbox search parameter", "GET", "/Communication", 400, "invalid", "supported: recipient, subject",
+        lambda ids: {"params": {"category": "x"}}),
+    Bad("impossible date", "GET", "/Slot", 400, "invalid", "ge2026-13-01",
+        lambda ids: {"params": {"schedule": f"Schedule/{ids.lab}", "start": "ge2026-13-01"}}),
+    Bad("date past year 9999", "GET", "/Slot", 400, "invalid", "date",
+        lambda ids: {"params": {"schedule": f"Schedule/{ids.lab}", "start": "le9999-12-31"}}),
+    Bad("date before year 1", "GET", "/Appointment", 400, "invalid", "date", lambda ids: {"params": {"date": "ge0001-01-01"}}),
+    Bad("zero count", "GET", "/Slot", 400, "invalid", "_count", lambda ids: {"params": {"schedule": f"Schedule/{ids.lab}", "_count": "0"}}),
+    Bad("count in other digits", "GET", "/Slot", 400, "invalid", "_count",
+        lambda ids: {"params": {"schedule": f"Schedule/{ids.lab}", "_count": "²"}}),
+    Bad("reference of the wrong type", "GET", "/Slot", 400, "invalid", "Schedule/123",
+        lambda ids: {"params": {"schedule": "Location/1"}}),
+    Bad("reference that overflows", "GET", "/Appointment", 400, "invalid", "Patient/123",
+        lambda ids: {"params": {"patient": "Patient/" + "9" * 25}}),
+    Bad("not a slot status", "GET", "/Slot", 400, "invalid", "Slot status",
+        lambda ids: {"params": {"schedule": f"Schedule/{ids.lab}", "status": "taken"}}),
+    Bad("parameter twice", "GET", "/Slot", 400, "invalid", "only once",
+        lambda ids: {"params": [("schedule", f"Schedule/{ids.lab}"), ("status", "free"), ("status", "busy")]}),
+    Bad("unsupported include", "GET", "/Schedule", 400, "invalid", "Schedule:actor",
+        lambda ids: {"params": {"_include": "Schedule:*"}}),
+    Bad("unsupported sort", "GET", "/Appointment", 400, "invalid", "_sort", lambda ids: {"params": {"_sort": "priority"}}),
+    Bad("not true or false", "GET", "/HealthcareService", 400, "invalid", "true or false", lambda ids: {"params": {"active": "yes"}}),
+    Bad("oversized patient search chunked", "POST", "/Patient/_search", 413, "too-long", "64 KiB",
+        lambda ids: {"content": _chunks(_TOO_BIG), "headers": FORM}, FJORD_STAFF),
+    Bad("unreadable patient search form", "POST", "/Patient/_search", 400, "invalid", "could not be read",
+        lambda ids: {"content": b"\xff\xfe", "headers": FORM}, FJORD_STAFF),
+    # Where nothing is.
+    Bad("unknown endpoint", "GET", "/Nonsense", 404, "not-found", "No such endpoint: /fhir/Nonsense"),
+    Bad("unknown appointment", "GET", "/Appointment/999999", 404, "not-found", "Appointment/999999 was not found"),
+    Bad("appointment id that overflows", "GET", "/Appointment/" + "9" * 25, 404, "not-found", "was not found"),
+    Bad("appointment id in other digits", "GET", "/Appointment/²", 404, "not-found", "was not found"),
+    Bad("slot id that overflows", "GET", "/Slot/" + "9" * 20, 404, "not-found", "was not found"),
+    Bad("patient id that overflows", "GET", "/Patient/" + "9" * 20, 404, "not-found", "was not found", token=FJORD_STAFF),
+    Bad("cancel an id that overflows", "PATCH", "/Appointment/" + "9" * 25, 404, "not-found", "was not found",
+        lambda ids: {"json": CANCEL}),
+    Bad("delete", "DELETE", "/Appointment/{pending}", 405, "not-supported", "DELETE is not supported", token=OLA),
+    Bad("post a slot", "POST", "/Slot", 405, "not-supported", "POST is not supported", lambda ids: {"json": {}}),
+    Bad("list answers", "GET", "/AppointmentResponse", 405, "not-supported", "GET is not supported"),
+]
+
+
+@pytest.fixture
+async def ids(api, database) -> SimpleNamespace:
+    """The timebook and slots the bad requests aim at."""
+    lab = await timebook(api, KARI, 1, "Lab")
+    free = (await free_slots(api, KARI, lab, "2026-12-03"))[0]["id"]
+    headers = bearer(KARI)
+    today = matches(fhir_json(await api.get("/Slot", params={
+        "schedule": f"Schedule/{lab}", "start": ["ge2026-11-25", "lt2026-11-25T09:00"]}, headers=headers)))
+    past = today[0]["id"]
+    with database.writing() as session:  # a time still marked free, but already begun: only the clock refuses it
+        session.execute(update(schema.Slot).where(schema.Slot.id == int(past)).values(status="free"))
+    taken = matches(fhir_json(await api.get("/Slot", params={
+        "schedule": f"Schedule/{lab}", "status": "busy-tentative", "start": "ge2026-11-25"}, headers=headers)))[0]["id"]
+    olas = matches(fhir_json(await api.get("/Appointment", params={"status": "pending"}, headers=bearer(OLA))))
+    return SimpleNamespace(lab=lab, free=free, past=past, taken=taken, pending=olas[0]["id"])
+
+
+async def _send(client: httpx.AsyncClient, case: Bad, ids) -> httpx.Response:
+    request = case.request(ids)
+    headers = bearer(case.token) | case.headers | request.pop("headers", {})
+    return await client.request(case.method, case.path.format(pending=ids.pending), headers=headers, **request)
+
+
+async def _still_serving(client: httpx.AsyncClient, ids) -> None:
+    assert fhir_json(await client.get("/metadata"))["resourceType"] == "CapabilityStatement"
+    assert len(await free_slots(client, KARI, ids.lab, "2026-12-03")) == 5
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_bad_input_is_a_clear_4xx_outcome_and_changes_nothing(api, database, ids, case):
+    before = snapshot(database)
+    diagnostics = outcome(await _send(api, case, ids), case.status, case.code)
+    assert case.says in diagnostics
+    assert snapshot(database) == before
+    await _still_serving(api, ids)
+
+
+async def test_the_whole_battery_over_real_http_leaves_the_server_serving(live_server, api, database, ids):
+    before = snapshot(database)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as client:
+        for case in CASES:
+            response = await _send(client, case, ids)
+            assert response.status_code == case.status, (case.name, response.text)
+            assert case.says in outcome(response, case.status, case.code), case.name
+        assert snapshot(database) == before
+        await _still_serving(client, ids)
+        booked = await client.post("/Appointment", json=booking_request(ids.free, 1), headers=bearer(KARI))
+        assert fhir_json(booked, 201)["status"] == "pending"
+
+
+async def test_a_reason_of_exactly_1000_characters_is_accepted_whole(api, ids):
+    reason = "æ" * 999 + "."
+    appointment = fhir_json(await api.post("/Appointment", json=booking_request(ids.free, 1, reason), headers=bearer(KARI)), 201)
+    assert appointment["description"] == reason
+    read = fhir_json(await api.get(f"/Appointment/{appointment['id']}", headers=bearer(KARI)))
+    assert read["description"] == reason

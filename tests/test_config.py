@@ -1,0 +1,269 @@
+"""The config file: where it is found, how strictly it is checked, and the state file layered over it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tui import cli
+from tui.config import (
+    ENV_CONFIG,
+    ENV_TOKEN,
+    STARTER_CONFIG,
+    BackendSettings,
+    ConfigError,
+    Settings,
+    config_path,
+    load_settings,
+    save_state,
+)
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch) -> Path:
+    """Point every user dir into tmp_path so no test can read or write the real ones."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.delenv(ENV_CONFIG, raising=False)
+    monkeypatch.delenv(ENV_TOKEN, raising=False)
+    return home
+
+
+def user_config_file(home: Path) -> Path:
+    return home / ".config" / "timebok" / "config.toml"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_config_file_means_the_embedded_demo_in_norwegian(home):
+    settings = load_settings()
+
+    assert settings.embedded
+    assert settings.backend == BackendSettings(url=None, token=None, timeout=10.0, page_size=1000)
+    assert (settings.language, settings.theme, settings.role, settings.keys) == ("nb", "textual-dark", None, {})
+    assert settings.source is None
+    assert settings.state_path == home / ".local" / "state" / "timebok" / "state.toml"
+    assert (settings.last_demo_role, settings.last_demo_token) == (None, None)
+
+
+def test_config_is_found_on_the_command_line_then_the_environment_then_the_user_dir(tmp_path, home, monkeypatch):
+    from_cli = write(tmp_path / "cli.toml", '[app]\ntheme = "nord"\n')
+    from_env = write(tmp_path / "env.toml", '[app]\ntheme = "dracula"\n')
+    in_user_dir = write(user_config_file(home), '[app]\ntheme = "gruvbox"\n')
+    monkeypatch.setenv(ENV_CONFIG, str(from_env))
+
+    assert config_path(str(from_cli)) == from_cli
+    assert load_settings(str(from_cli)).theme == "nord"
+    assert load_settings().theme == "dracula"
+
+    monkeypatch.delenv(ENV_CONFIG)
+    settings = load_settings()
+    assert settings.theme == "gruvbox"
+    assert settings.source == in_user_dir
+    assert settings.state_path == in_user_dir.with_name("state.toml")
+
+
+def test_a_full_config_is_read(tmp_path):
+    path = write(tmp_path / "config.toml", """
+[backend]
+url = "https://timebok.example.no/fhir"
+token = "s3cret"
+timeout = 3
+page_size = 50
+
+[app]
+language = "en"
+theme = "ansi-dark"
+role = "staff"
+
+[keys]
+"calendar.next_month" = "pagedown, n"
+app.help = "f1,question_mark"
+""")
+
+    settings = load_settings(str(path))
+
+    assert not settings.embedded
+    assert settings.backend == BackendSettings("https://timebok.example.no/fhir", "s3cret", 3.0, 50)
+    assert (settings.language, settings.theme, settings.role) == ("en", "ansi-dark", "staff")
+    # Quoted and unquoted binding ids both reach App.set_keymap as "section.name".
+    assert settings.keys == {"calendar.next_month": "pagedown,n", "app.help": "f1,question_mark"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[app]\nlangauge = "en"\n', "app.langauge; did you mean app.language?"),
+        ('[bakend]\nurl = "http://x"\n', "unknown section [bakend]; did you mean [backend]?"),
+        ('[backend]\nlanguage = "en"\n', "unknown key backend.language; did you mean app.language?"),
+        ('language = "en"\n', "unknown key language; it belongs in the [app] section"),
+        ("tema = 1\n", "unknown key tema; settings go in the sections [backend], [app], [keys]"),
+        ('[backend]\ntimeout = "abc"\n', "backend.timeout must be a number of seconds greater than 0, got 'abc'"),
+        ("[backend]\ntimeout = 0\n", "backend.timeout must be a number of seconds greater than 0, got 0"),
+        ("[backend]\npage_size = 2.5\n", "backend.page_size must be a whole number of at least 1, got 2.5"),
+        ('[app]\nlanguage = "sv"\n', """app.language must be one of "nb", "en", got 'sv'"""),
+        ('[app]\nrole = "admin"\n', """app.role must be one of "citizen", "staff", "support", got 'admin'"""),
+        ("[app]\ntheme = true\n", "app.theme must be the name of a Textual theme"),
+        ('[backend]\nurl = "localhost:8787/fhir"\n', "backend.url must be an http:// or https:// URL"),
+        ('[backend]\nurl = "ftp://example.no"\n', "got 'ftp://example.no'"),
+        ('app = "en"\n', "app must be a table"),
+        ("[keys]\n\"flow.back\" = 27\n", 'keys."flow.back" must be a comma-separated list of keys'),
+        ('[keys]\n"flow.back" = "escape,"\n', 'keys."flow.back" must be a comma-separated list of keys'),
+    ],
+)
+def test_a_mistake_in_the_config_names_the_file_the_key_and_the_problem(tmp_path, text, expected):
+    path = write(tmp_path / "config.toml", text)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(path))
+
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+
+
+def test_a_token_of_the_wrong_type_is_reported_without_showing_it(tmp_path):
+    path = write(tmp_path / "config.toml", "[backend]\ntoken = 987654321\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(path))
+
+    assert "backend.token must be a string" in str(caught.value)
+    assert "987654321" not in str(caught.value)
+
+
+def test_broken_toml_is_reported_with_its_line(tmp_path):
+    path = write(tmp_path / "config.toml", '[app]\nlanguage = "en"\ntheme = nord\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(path))
+
+    assert str(caught.value).startswith(f"{path}: is not valid TOML")
+    assert "line 3" in str(caught.value)
+
+
+def test_a_named_config_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere.toml"
+
+    with pytest.raises(ConfigError, match="no such config file") as caught:
+        load_settings(str(missing))
+    assert str(missing) in str(caught.value)
+
+    monkeypatch.setenv(ENV_CONFIG, str(missing))
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings()
+
+
+def test_the_token_from_the_environment_wins_and_is_never_shown(tmp_path, monkeypatch):
+    path = write(tmp_path / "config.toml", '[backend]\nurl = "http://127.0.0.1:8787/fhir"\ntoken = "from-file"\n')
+    assert load_settings(str(path)).backend.token == "from-file"
+
+    monkeypatch.setenv(ENV_TOKEN, "from-env")
+    settings = load_settings(str(path))
+
+    assert settings.backend.token == "from-env"
+    assert "from-env" not in repr(settings)
+
+
+def test_the_example_config_loads_to_exactly_the_defaults(tmp_path):
+    # A copy, so that the state file looked for beside it is in tmp_path.
+    path = write(tmp_path / "config.toml", EXAMPLE.read_text(encoding="utf-8"))
+
+    assert load_settings(str(path)) == Settings(source=path, state_path=tmp_path / "state.toml")
+
+
+def test_the_starter_config_is_the_example_config():
+    assert STARTER_CONFIG == EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_in_app_choices_are_saved_beside_the_config_and_never_into_it(tmp_path):
+    path = write(tmp_path / "config.toml", '# my backend\n[app]\ntheme = "nord"  # dark\nlanguage = "nb"\n')
+    before = path.read_bytes()
+
+    settings = save_state(load_settings(str(path)), language="en", theme="dracula", last_demo_role="staff")
+
+    assert (settings.language, settings.theme, settings.last_demo_role) == ("en", "dracula", "staff")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "state.toml"]  # no temp file left behind
+    again = load_settings(str(path))
+    assert (again.language, again.theme, again.last_demo_role) == ("en", "dracula", "staff")
+
+
+def test_saving_keeps_earlier_choices_and_can_forget_the_demo_token(tmp_path):
+    settings = save_state(load_settings(), theme="nord", last_demo_token="demo-citizen-kari")
+    assert load_settings().last_demo_token == "demo-citizen-kari"
+    assert "demo-citizen-kari" not in repr(settings)
+
+    save_state(settings, last_demo_token=None)
+
+    again = load_settings()
+    assert (again.theme, again.last_demo_token) == ("nord", None)
+
+
+def test_a_failed_save_leaves_the_old_state_whole(tmp_path, monkeypatch):
+    path = write(tmp_path / "config.toml", "")
+    settings = save_state(load_settings(str(path)), theme="nord")
+    saved = settings.state_path.read_bytes()
+
+    def crash(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(ConfigError, match="cannot save the app's state: No space left on device"):
+        save_state(settings, theme="dracula")
+
+    assert settings.state_path.read_bytes() == saved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "state.toml"]
+
+
+def test_an_unwritable_state_file_is_a_clear_error(tmp_path):
+    blocker = write(tmp_path / "not-a-dir", "")
+    settings = Settings(state_path=blocker / "state.toml")
+
+    with pytest.raises(ConfigError) as caught:
+        save_state(settings, language="en")
+
+    assert str(caught.value).startswith(f"{blocker / 'state.toml'}: cannot save the app's state")
+
+
+@pytest.mark.parametrize("state", ["language = \n", "\xff\xfe", 'language = "sv"\ntheme = 7\nlast_demo_role = "root"\n'])
+def test_a_corrupt_state_file_is_ignored(tmp_path, state):
+    path = write(tmp_path / "config.toml", '[app]\nlanguage = "en"\ntheme = "nord"\n')
+    (tmp_path / "state.toml").write_bytes(state.encode("latin-1"))
+
+    settings = load_settings(str(path))
+
+    assert (settings.language, settings.theme, settings.last_demo_role) == ("en", "nord", None)
+    assert save_state(settings, language="nb").language == "nb"
+    assert load_settings(str(path)).language == "nb"
+
+
+def test_config_init_writes_the_starter_file_once(tmp_path, capsys):
+    path = tmp_path / "conf" / "timebok.toml"
+
+    assert cli.main(["--config", str(path), "config", "init"]) == 0
+    assert str(path) in capsys.readouterr().out
+    assert path.read_text(encoding="utf-8") == STARTER_CONFIG
+    assert load_settings(str(path)) == Settings(source=path, state_path=path.with_name("state.toml"))
+
+    path.write_text('[app]\nlanguage = "en"\n', encoding="utf-8")
+    assert cli.main(["--config", str(path), "config", "init"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == '[app]\nlanguage = "en"\n'
+
+
+def test_config_init_without_a_path_writes_where_the_app_will_look(home, capsys):
+    assert cli.main(["config", "init"]) == 0
+
+    assert str(user_config_file(home)) in capsys.readouterr().out
+    assert load_settings().source == user_config_file(home)

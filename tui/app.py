@@ -1,0 +1,134 @@
+"""The Textual App: holds the connection, the signed-in user and the booking draft; screens do the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from client.api import BookingClient
+from client.errors import BookingError, ErrorKind
+from client.models import User
+from client.trace import Trace
+from tui.connection import Connection
+from tui.draft import BookingDraft
+from tui.i18n import t
+from tui.keys import key
+
+
+class TimebokApp(App[None]):
+    """Book a time in a GP office's ressurstimebok, step by step as the guide shows it."""
+
+    CSS_PATH = "timebok.tcss"
+    TITLE = "timebok"
+    BINDINGS = [
+        key("f1", "help", "app.help"),
+        key("ctrl+r", "retry", "app.retry"),
+        key("ctrl+q", "quit", "app.quit", priority=True),
+    ]
+
+    user: reactive[User | None] = reactive(None)
+    connection_problem: reactive[str | None] = reactive(None)
+
+    def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
+                 on_theme_change=None) -> None:
+        super().__init__()
+        self.connection = connection
+        self.trace = Trace()
+        self.client: BookingClient | None = None
+        self.draft = BookingDraft()
+        self.seen_messages: set[str] = set()
+        self._initial_theme = theme
+        self._keymap = keymap or {}
+        self._on_theme_change = on_theme_change
+
+    def on_mount(self) -> None:
+        self.theme = self._initial_theme
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        if self._on_theme_change:
+            self.theme_changed_signal.subscribe(self, lambda theme: self._on_theme_change(theme.name))
+        from screens.start import StartScreen
+
+        # Paint first, connect after: the start screen never waits for the backend.
+        self.push_screen(StartScreen())
+        self.connect()
+
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        self.connection_problem = None
+        try:
+            if self.connection.wait_until_ready is not None:
+                await asyncio.to_thread(self.connection.wait_until_ready)
+            if self.client is None:
+                self.client = BookingClient(self.connection.url, self.connection.token, timeout=self.connection.timeout,
+                                            page_size=self.connection.page_size, trace=self.trace)
+            self.user = await self.client.whoami()
+        except BookingError as error:
+            self.connection_problem = self.describe(error)
+            self.report(error)
+        except Exception as error:  # the embedded backend failed to start
+            self.connection_problem = t("error.backend_start", detail=str(error))
+            self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    def describe(self, error: BookingError) -> str:
+        """The failure in plain words, with the backend's own explanation where it helps."""
+        text = t(f"error.{error.kind.value}")
+        if error.kind in (ErrorKind.INVALID, ErrorKind.SERVER) and error.diagnostic:
+            text += f"\n{error.diagnostic}"
+        return text
+
+    def report(self, error: BookingError) -> None:
+        retry = error.kind in (ErrorKind.OFFLINE, ErrorKind.TIMEOUT, ErrorKind.SERVER)
+        message = self.describe(error) + (f"\n{t('error.retry_hint')}" if retry else "")
+        self.notify(message, title=t("error.title"), severity="error", timeout=10)
+
+    def action_retry(self) -> None:
+        """Do again what failed: connect, or reload what the current screen shows."""
+        if self.user is None:
+            self.connect()
+        elif hasattr(self.screen, "reload"):
+            self.screen.reload()
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def start_booking(self) -> None:
+        from screens.time_type import TimeTypeScreen
+
+        self.draft = BookingDraft(patient=self.user.patient if self.user else None)
+        self.push_screen(TimeTypeScreen())
+
+    def open_inbox(self, *, from_flow: bool = False) -> None:
+        from screens.inbox import InboxScreen
+
+        self.push_screen(InboxScreen(from_flow=from_flow))
+
+    def open_appointments(self) -> None:
+        from screens.appointments import AppointmentsScreen
+
+        self.push_screen(AppointmentsScreen())
+
+    def back_to_start(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.user is not None:
+            yield SystemCommand(t("start.book"), t("palette.book"), lambda: (self.back_to_start(), self.start_booking()))
+            yield SystemCommand(t("start.inbox"), t("palette.inbox"), lambda: (self.back_to_start(), self.open_inbox()))
+            yield SystemCommand(t("start.appointments"), t("palette.appointments"),
+                                lambda: (self.back_to_start(), self.open_appointments()))
+        yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)

@@ -1,0 +1,17 @@
+"""Where the app's backend is and how to reach it: a URL and token, and for the embedded demo, when it is up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    token: str
+    timeout: float = 10.0
+    page_size: int = 1000
+    # For the embedded backend: blocks until it serves, raising if it could not start.
+    wait_until_ready: Callable[[], None] | None = None
+    embedded: bool = False

@@ -1,0 +1,33 @@
+"""The booking being put together, kept while the user moves back and forth between steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from client.models import Patient, Slot, TimeType, Timebook
+
+
+@dataclass
+class BookingDraft:
+    """Every choice and every typed character of the booking in progress; Esc never loses any of it."""
+
+    patient: Patient | None = None
+    time_type: TimeType | None = None
+    timebooks: list[Timebook] = field(default_factory=list)
+    timebook: Timebook | None = None
+    month: date | None = None
+    day: date | None = None
+    slot: Slot | None = None
+    reason: str = ""
+
+    def choose_time_type(self, time_type: TimeType) -> None:
+        if self.time_type != time_type:
+            self.time_type = time_type
+            self.timebooks, self.timebook = [], None
+            self.month = self.day = self.slot = None
+
+    def choose_timebook(self, timebook: Timebook) -> None:
+        if self.timebook != timebook:
+            self.timebook = timebook
+            self.month = self.day = self.slot = None

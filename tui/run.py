@@ -1,0 +1,53 @@
+"""Starts the app: reads the config, starts the embedded backend when no backend is configured, runs the App."""
+
+from __future__ import annotations
+
+import sys
+
+DEMO_CITIZEN_TOKEN = "demo-citizen-kari"
+
+
+def run_app(config_path: str | None) -> int:
+    from tui.config import ConfigError, load_settings, save_state
+
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as error:
+        print(f"timebok: {error}", file=sys.stderr)
+        return 2
+
+    from tui import i18n
+
+    i18n.set_language(settings.language)
+    connection = _connection(settings)
+
+    from tui.app import TimebokApp
+    from tui.keys import retranslate_bindings
+
+    retranslate_bindings()
+    app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
+                     on_theme_change=lambda theme: save_state(settings, theme=theme))
+    app.run()
+    return 0
+
+
+def _connection(settings):
+    from tui.connection import Connection
+
+    backend = settings.backend
+    if backend.url is not None:
+        return Connection(backend.url, backend.token or "", timeout=backend.timeout, page_size=backend.page_size)
+
+    from backend.server import EmbeddedServer
+    from tui.cli import default_db_path
+
+    # The backend starts in a thread while the first screen paints; the app waits for it in a worker.
+    server = EmbeddedServer(default_db_path(), demo=True).start()
+
+    def wait_until_ready() -> None:
+        server.ready.wait(60)
+        if server.failed is not None:
+            raise server.failed
+
+    return Connection(server.url, backend.token or DEMO_CITIZEN_TOKEN, timeout=backend.timeout,
+                      page_size=backend.page_size, wait_until_ready=wait_until_ready, embedded=True)
