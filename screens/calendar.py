@@ -82,6 +82,8 @@ class CalendarScreen(FlowScreen):
         day = self.app.draft.day
         if day is not None and day in availability.dates:
             self._show_times(day)
+            if self.app.draft.slot is not None and self.app.draft.slot.day == day:
+                self.query_one("#times", OptionList).focus()  # coming back: carry on where you were
         else:
             self._hide_times()
 

@@ -1,0 +1,223 @@
+"""The citizen's whole booking flow in the real app, driven by keys, against the real backend."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+from client.api import BookingClient
+from client.models import AppointmentState
+from screens.appointments import AppointmentsScreen
+from screens.calendar import CalendarScreen
+from screens.confirmation import ConfirmationScreen
+from screens.inbox import InboxScreen
+from screens.place import PlaceScreen
+from screens.review import ReviewScreen
+from screens.start import StartScreen
+from screens.time_type import TimeTypeScreen
+from tests.conftest import FJORD_STAFF, KARI, OLA
+from tests.tui_helpers import make_app, screen_text, settle
+from tui.app import TimebokApp
+from tui.connection import Connection
+
+SIZE = (100, 32)
+
+
+async def _to_calendar(pilot, downs: int) -> None:
+    await settle(pilot)
+    await pilot.press("b")
+    await settle(pilot)
+    await pilot.press(*(["down"] * downs), "enter")
+    await settle(pilot)
+
+
+async def test_book_a_lab_time_then_the_office_confirms_and_the_inbox_shows_it(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)  # Lab: one place, so step 3 is skipped
+        assert isinstance(app.screen, CalendarScreen)
+        assert "Steg 4 av 8" in screen_text(app)
+        await pilot.press("enter")  # the first free date (the cursor starts on it)
+        await settle(pilot)
+        await pilot.press("down", "enter")  # the second free time that day
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        chosen = app.draft.slot
+        await pilot.press(*"influensavaksine")
+        text = screen_text(app)
+        assert "Time til laboratoriet hos Fjordsiden legekontor" in text and "Kari Nordmann (148385 *****)" in text
+        assert "16 av 1000 tegn" in text
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmationScreen)
+        assert "Timeforespørselen er sendt til Fjordsiden legekontor." in screen_text(app)
+        await pilot.press("enter")  # «Gå til innboksen»
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen) and "Steg 8 av 8" in screen_text(app)
+        assert "Timeforespørselen er sendt" in screen_text(app)
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen)
+        await pilot.press("t")
+        await settle(pilot)
+        assert "Venter på svar fra legekontoret" in screen_text(app)
+
+        async with BookingClient(live_server.url, FJORD_STAFF) as office:
+            waiting = [a for a in await office.pending_requests() if a.start == chosen.start]
+            assert len(waiting) == 1 and waiting[0].reason == "influensavaksine"
+            await office.confirm(waiting[0].id)
+
+        await pilot.press("escape", "i")
+        await settle(pilot)
+        inbox = screen_text(app)
+        assert inbox.index("Timen er bekreftet") < inbox.index("Timeforespørselen er sendt")  # newest first
+        await pilot.press("enter")  # «Se detaljer» on the newest
+        await settle(pilot)
+        assert "Status: Bekreftet" in screen_text(app)
+
+
+async def test_esc_goes_back_and_keeps_every_choice_and_character(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"blodprøve")
+        slot = app.draft.slot
+        await pilot.press("escape")  # review → calendar
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        await pilot.press("escape", "escape")  # times → calendar grid → time types
+        await settle(pilot)
+        assert isinstance(app.screen, TimeTypeScreen)
+        assert app.screen.query_one("#types").highlighted == 2  # Lab is still the highlighted choice
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.draft.day == slot.day
+        await pilot.press("enter")  # the times list is shown again with the same time highlighted
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen) and app.draft.slot == slot
+        assert app.screen.query_one("#reason").value == "blodprøve"
+
+
+async def test_the_place_step_appears_only_with_two_places(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=0)  # Koronatest has two timebooks
+        assert isinstance(app.screen, PlaceScreen)
+        text = screen_text(app)
+        assert "Steg 3 av 8" in text and "Drive-in teststasjon" in text and "Kaiveien 4, 5015 Bergen" in text
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen) and app.draft.timebook.place.name == "Drive-in teststasjon"
+
+
+async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=3)  # Vaksine: fully booked this month
+        text = screen_text(app)
+        assert "Ingen ledige timer i november 2026." in text
+        assert "Kontakt legekontoret hvis det haster" in text
+        assert "Første ledige dato er tirsdag 1. desember 2026" in text
+        await pilot.press("n")
+        await settle(pilot)
+        calendar = app.screen.calendar
+        assert calendar.month == date(2026, 12, 1) and app.draft.day == date(2026, 12, 1)
+        assert "Ledige tidspunkt tirsdag 1. desember 2026:" in screen_text(app)
+
+
+async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_text(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"vondt i halsen")
+        taken = app.draft.slot
+        async with BookingClient(live_server.url, OLA) as ola:
+            await ola.request_booking(taken, (await ola.whoami()).patient.id)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        assert any("Noen andre bestilte dette tidspunktet" in str(n.message) for n in app._notifications)
+        assert taken.id not in {s.id for s in app.screen.day_slots}
+        assert app.draft.reason == "vondt i halsen"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one("#reason").value == "vondt i halsen"
+
+
+async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"influensavaksine")
+        live_server.stop()
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.query_one("#reason").value == "influensavaksine"
+        messages = [str(n.message) for n in app._notifications]
+        assert any("Får ikke kontakt med bookingtjenesten" in m and "Ctrl+R" in m for m in messages)
+
+
+async def test_cancel_in_timeavtaler_asks_first_then_frees_the_time(live_server):
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        slot = (await kari.free_slots(book.id, date(2026, 12, 2)))[0]
+        await kari.request_booking(slot, me.patient.id)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentsScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert "Vil du avbestille timen onsdag 2. desember 2026 kl. 08:00?" in screen_text(app)
+        await pilot.press("escape")  # «Nei» is the default: nothing happens
+        await settle(pilot)
+        assert "Venter på svar fra legekontoret" in screen_text(app)
+        await pilot.press("a", "j")
+        await settle(pilot)
+        assert "Avbestilt" in screen_text(app)
+    async with BookingClient(live_server.url, KARI) as kari:
+        assert slot.id in {s.id for s in await kari.free_slots(book.id, date(2026, 12, 2))}
+        assert (await kari.appointments())[-1].state is AppointmentState.CANCELLED
+
+
+async def test_the_first_screen_paints_before_the_backend_answers(live_server):
+    release = threading.Event()
+    app = TimebokApp(Connection(live_server.url, KARI, wait_until_ready=lambda: release.wait(10)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, StartScreen)
+        assert "Kobler til bookingtjenesten" in screen_text(app)
+        release.set()
+        await settle(pilot)
+        assert "Hei, Kari Nordmann. Fastlegekontoret ditt er Fjordsiden legekontor." in screen_text(app)
+
+
+async def test_help_and_the_command_palette_offer_the_main_actions(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Bestill time" in text and "Innboks" in text and "Timeavtaler" in text
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Bestill time", "Innboks", "Timeavtaler"} <= set(titles)
