@@ -1,0 +1,82 @@
+"""SVG snapshots of every screen at 100x32, fixed clock (2026-11-25 09:00) and theme, in nb; the calendar also in en and NO_COLOR."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import KARI
+from tests.tui_helpers import make_app, settle
+from tui import i18n
+from tui.keys import retranslate_bindings
+
+SIZE = (100, 32)
+
+
+def _walk(*keys: str):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+@pytest.fixture
+def english():
+    i18n.set_language("en")
+    retranslate_bindings()
+    yield
+    i18n.set_language("nb")
+    retranslate_bindings()
+
+
+def test_start(snap_compare, live_server):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk())
+
+
+def test_time_type(snap_compare, live_server):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("b", "down", "down"))
+
+
+def test_place(snap_compare, live_server):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("b", "enter"))
+
+
+def test_calendar_with_times_and_place(snap_compare, live_server):
+    app = make_app(live_server, KARI)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "enter", "down"))
+
+
+def test_calendar_empty_month(snap_compare, live_server):
+    app = make_app(live_server, KARI)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "down", "enter"))
+
+
+def test_calendar_in_english(snap_compare, live_server, english):
+    app = make_app(live_server, KARI)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "pagedown"))
+
+
+def test_calendar_without_colour(snap_compare, live_server, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(live_server, KARI)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "enter"))
+
+
+def test_review(snap_compare, live_server):
+    keys = ("b", "down", "down", "enter", "enter", "enter", *"influensavaksine")
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk(*keys))
+
+
+def test_confirmation(snap_compare, live_server):
+    keys = ("b", "down", "down", "enter", "enter", "enter", *"influensavaksine", "enter")
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk(*keys))
+
+
+def test_inbox_with_details(snap_compare, live_server):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("i", "enter"))
+
+
+def test_appointments(snap_compare, live_server):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("t", "tab", "enter"))
