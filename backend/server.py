@@ -7,13 +7,15 @@ import socket
 import threading
 from pathlib import Path
 
-from backend.app import create_app
-from backend.db import Database, database_url
-from backend.seed import seed_if_empty
+# FastAPI, SQLAlchemy and uvicorn are imported where they are used: the app imports this module
+# before its first paint, and the embedded backend loads them in its own thread.
 
 
-def open_database(db: str | Path, *, demo: bool) -> Database:
+def open_database(db: str | Path, *, demo: bool):
     """Open (and on first start create) the database; seed it when `demo` and empty."""
+    from backend.db import Database, database_url
+    from backend.seed import seed_if_empty
+
     database = Database(database_url(db))
     database.create_schema()
     if demo:
@@ -32,6 +34,8 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
     """Serve until interrupted (the `timebok serve` command)."""
     import uvicorn
 
+    from backend.app import create_app
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     database = open_database(db, demo=demo)
     server = uvicorn.Server(_config(create_app(database, demo=demo), host, port, "info"))
@@ -45,7 +49,9 @@ class EmbeddedServer:
         self.db_path = db
         self.demo = demo
         # Bind now, serve later: the port is known at once, and early requests wait in the backlog.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+        # and without it every answer waits ~40 ms for a delayed ACK (Nagle).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.listen(128)
@@ -56,12 +62,18 @@ class EmbeddedServer:
         self._server = None
         self._thread = threading.Thread(target=self._run, name="timebok-backend", daemon=True)
 
+    @property
+    def started(self) -> bool:
+        return self._thread.is_alive() or self.ready.is_set()
+
     def start(self) -> EmbeddedServer:
         self._thread.start()
         return self
 
     def _run(self) -> None:
         import uvicorn
+
+        from backend.app import create_app
 
         try:
             database = open_database(self.db_path, demo=self.demo)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from client.api import BookingClient
 from client.errors import BookingError, ErrorKind
 from client.models import User
 from client.trace import Trace
@@ -23,7 +23,7 @@ from tui.keys import key
 class TimebokApp(App[None]):
     """Book a time in a GP office's ressurstimebok, step by step as the guide shows it."""
 
-    CSS_PATH = "timebok.tcss"
+    CSS_PATH = Path(__file__).parent / "timebok.tcss"  # absolute, so subclasses elsewhere find it too
     TITLE = "timebok"
     BINDINGS = [
         key("f1", "help", "app.help"),
@@ -39,7 +39,7 @@ class TimebokApp(App[None]):
         super().__init__()
         self.connection = connection
         self.trace = Trace()
-        self.client: BookingClient | None = None
+        self.client = None  # a client.api.BookingClient once connected
         self.draft = BookingDraft()
         self.seen_messages: set[str] = set()
         self._initial_theme = theme
@@ -56,7 +56,7 @@ class TimebokApp(App[None]):
 
         # Paint first, connect after: the start screen never waits for the backend.
         self.push_screen(StartScreen())
-        self.connect()
+        self.call_after_refresh(self.connect)
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
@@ -65,6 +65,8 @@ class TimebokApp(App[None]):
             if self.connection.wait_until_ready is not None:
                 await asyncio.to_thread(self.connection.wait_until_ready)
             if self.client is None:
+                from client.api import BookingClient  # httpx loads after the first paint
+
                 self.client = BookingClient(self.connection.url, self.connection.token, timeout=self.connection.timeout,
                                             page_size=self.connection.page_size, trace=self.trace)
             self.user = await self.client.whoami()

@@ -41,10 +41,13 @@ def _connection(settings):
     from backend.server import EmbeddedServer
     from tui.cli import default_db_path
 
-    # The backend starts in a thread while the first screen paints; the app waits for it in a worker.
-    server = EmbeddedServer(default_db_path(), demo=True).start()
+    # The port is bound now; the backend itself starts in a thread once the first screen has painted,
+    # when the app's connect worker calls this.
+    server = EmbeddedServer(default_db_path(), demo=True)
 
     def wait_until_ready() -> None:
+        if not server.started:
+            server.start()
         server.ready.wait(60)
         if server.failed is not None:
             raise server.failed

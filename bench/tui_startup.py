@@ -1,0 +1,116 @@
+"""Prints the app's start-up time to first paint (next to a bare Textual app) and the calendar's month switch time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-25T09:00:00+01:00"
+RUNS = 7
+
+# Each child prints the wall-clock time at which its first screen has been painted, then exits.
+_BARE = """
+import time
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("hello")
+    def on_mount(self):
+        self.call_after_refresh(self.painted)
+    def painted(self):
+        print(time.time(), flush=True)
+        self.exit()
+Bare().run(headless=True)
+"""
+
+_TIMEBOK = """
+import time
+from tui.run import _connection
+from tui.config import load_settings
+from tui.app import TimebokApp
+class Measured(TimebokApp):
+    def on_mount(self):
+        super().on_mount()
+        self.call_after_refresh(self.painted)
+    def painted(self):
+        print(time.time(), flush=True)
+        self.exit()
+Measured(_connection(load_settings(None))).run(headless=True)
+"""
+
+
+def _first_paint_ms(code: str, env: dict[str, str]) -> float:
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    return (float(out.stdout.split()[0]) - started) * 1000
+
+
+def startup(tmp: Path) -> None:
+    env = {**os.environ, "TIMEBOK_NOW": NOW, "XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"),
+           "XDG_STATE_HOME": str(tmp / "state")}
+    _first_paint_ms(_TIMEBOK, env)  # the first run seeds the demo database; measure the runs after it
+    bare = [_first_paint_ms(_BARE, env) for _ in range(RUNS)]
+    ours = [_first_paint_ms(_TIMEBOK, env) for _ in range(RUNS)]
+    print("Process start to first paint (headless, embedded demo backend starting in the background)")
+    print(f"  {'app':<22}{'median ms':>10}{'min ms':>10}{'max ms':>10}")
+    for name, values in (("bare Textual app", bare), ("timebok", ours)):
+        print(f"  {name:<22}{statistics.median(values):>10.0f}{min(values):>10.0f}{max(values):>10.0f}")
+
+
+async def month_switch(tmp: Path) -> None:
+    from backend.server import EmbeddedServer
+    from domain import clock
+    from tui.app import TimebokApp
+    from tui.connection import Connection
+
+    clock.set_now(NOW)
+    server = EmbeddedServer(tmp / "switch.db").start()
+    server.ready.wait(30)
+    app = TimebokApp(Connection(server.url, "demo-citizen-kari"))
+    timings = []
+    async with app.run_test(size=(100, 32)) as pilot:
+        async def settle():
+            for _ in range(4):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+
+        await settle()
+        await pilot.press("b")
+        await settle()
+        await pilot.press("down", "down", "enter")  # Lab: about 600 free times a month
+        await settle()
+        calendar = app.screen.calendar
+        for i in range(20):
+            before = app.draft.month
+            started = time.perf_counter()
+            await pilot.press("pagedown" if i % 2 == 0 else "pageup")
+            # Done when the screen has taken the new month's answer (the draft follows the shown month).
+            while app.draft.month == before or calendar.month != app.draft.month:
+                await asyncio.sleep(0.0005)
+            timings.append((time.perf_counter() - started) * 1000)
+            await settle()
+    server.stop()
+    timings.sort()
+    print("Calendar month switch (key press to the new month's free dates shown, through HTTP on loopback)")
+    print(f"  median {statistics.median(timings):.1f} ms   p95 {timings[int(len(timings) * 0.95) - 1]:.1f} ms   ({len(timings)} switches)")
+
+
+def main() -> None:
+    print(f"timebok TUI benchmark — Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        startup(Path(tmp))
+        asyncio.run(month_switch(Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
