@@ -46,6 +46,12 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def ignore_interrupts() -> None:
+    """For the cleanup at the end: a second Ctrl-C must not cut short stopping servers and removing files."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class ServerProcess:
     """A server in its own process (and session: a terminal's Ctrl-C reaches only us, and we stop it)."""
 

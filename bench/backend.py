@@ -26,7 +26,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _servers import (  # noqa: E402
-    FHIR_JSON, NOW, ServerProcess, bare_server, exit_on_sigterm, median, percentile, platform_line, table, timebok_server,
+    FHIR_JSON, NOW, ServerProcess, bare_server, exit_on_sigterm, ignore_interrupts, median, percentile, platform_line,
+    table, timebok_server,
 )
 
 CITIZENS = ["demo-citizen-kari", "demo-citizen-ola", "demo-citizen-aisha", "demo-citizen-per", "demo-citizen-ingrid"]
@@ -84,16 +85,16 @@ def slot_total(http: httpx.Client, params: list[tuple[str, str]]) -> int:
     return http.get("/fhir/Slot", params=params).raise_for_status().json()["total"]
 
 
-def busiest_month(http: httpx.Client, books: list[Timebook]) -> tuple[Timebook, tuple[date, date], int, int]:
-    """The timebook and month with the most free slots, with its free and total slot counts."""
-    best = None
+def busiest_month(http: httpx.Client, books: list[Timebook]) -> tuple[tuple[Timebook, tuple[date, date], int, int], ...]:
+    """(timebook, month, free, all) for the month with the most free slots, and for the one with the most slots."""
+    counts = []
     for book in books:
         for month in months_from(date.fromisoformat(NOW[:10]), 3):  # the seed covers this month and the next two
-            free = slot_total(http, month_params(book, month, True))
-            if best is None or free > best[2]:
-                best = (book, month, free, slot_total(http, month_params(book, month, False)))
-    assert best is not None, "the seed has no timebooks"
-    return best
+            counts.append((book, month, slot_total(http, month_params(book, month, True)),
+                           slot_total(http, month_params(book, month, False))))
+    if not counts:
+        raise RuntimeError("the seed has no timebooks")
+    return max(counts, key=lambda c: c[2]), max(counts, key=lambda c: c[3])
 
 
 # -- the month query, real server next to the bare app ---------------------------------------
@@ -227,7 +228,7 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
 
     with httpx.Client(base_url=real.root, headers=bearer(READER), timeout=30) as http:
         books = timebooks(http)
-        book, month, free_count, all_count = busiest_month(http, books)
+        (book, month, free_count, all_count), most = busiest_month(http, books)
         variants = []
         wanted = [(True, "free slots (status=free)")]
         if free_count < 900:
@@ -251,11 +252,15 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
     measure_month_query(real, variants, args.requests, args.warmup)
 
     bookings = min(args.bookings, len(pool))
-    chosen = random.Random(1).sample(pool, bookings)
+    baseline = min(args.baseline_bookings, len(pool) - bookings)
+    chosen = random.Random(1).sample(pool, bookings + baseline)
     print(f"Booking {bookings} distinct free slots (from a pool of {len(pool)} across {len(books)} timebooks) "
-          f"with {args.clients} concurrent clients ...\n", flush=True)
+          f"with {args.clients} concurrent clients" + (f", then {baseline} more with 1 client" if baseline else "") + " ...\n",
+          flush=True)
     before = pending_total(real.root)
-    booking = asyncio.run(book_concurrently(real.root, chosen, args.clients))
+    runs = [asyncio.run(book_concurrently(real.root, chosen[:bookings], args.clients))]
+    if baseline:
+        runs.append(asyncio.run(book_concurrently(real.root, chosen[bookings:], 1)))
     created = pending_total(real.root) - before
 
     month_label = f"{book.label}, {month[0]:%Y-%m}"
@@ -276,23 +281,32 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
     ]
     if len(variants) > 1:
         notes.insert(2, f"Fewer than 900 free slots, so the same query without status=free is shown too ({all_count} slots).")
+    if most[3] > all_count:
+        notes.insert(1, f"Most slots of any status: {most[0].label}, {most[1][0]:%Y-%m} ({most[3]} slots, {most[2]} free).")
     print(table("Month query: one timebook's Slots for one month", ["query", "server", "slots", "bytes", "median ms", "p95 ms"],
                 rows, notes))
     print()
 
-    other = {s: n for s, n in sorted(booking.statuses.items()) if s != 201}
+    statuses: dict[int, int] = {}
+    for booking in runs:
+        for status, n in booking.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    other = {s: n for s, n in sorted(statuses.items()) if s != 201}
+    notes = [
+        "asyncio + one httpx.AsyncClient (keep-alive) per client; 5 citizen tokens, each booking for its own Patient.",
+        f"Other statuses: {', '.join(f'{s}x{n}' for s, n in other.items()) or 'none'}. "
+        f"Pending appointments created, counted afterwards: {created} (expected {sum(len(b.latencies_ms) for b in runs)}).",
+        "SQLite (WAL) serialises the writes: each booking is one BEGIN IMMEDIATE transaction.",
+    ]
+    if len(runs) > 1:
+        notes.insert(1, "The 1-client row is a baseline on the same server, run after the concurrent one.")
     print(table(
-        f"Booking throughput: {booking.clients} concurrent clients, POST /fhir/Appointment on distinct free slots",
+        f"Booking throughput: {args.clients} concurrent clients, POST /fhir/Appointment on distinct free slots",
         ["clients", "bookings", "seconds", "req/s", "median ms", "p95 ms", "201", "other"],
-        [[booking.clients, len(booking.latencies_ms), booking.seconds, len(booking.latencies_ms) / booking.seconds,
-          median(booking.latencies_ms), percentile(booking.latencies_ms, 0.95), booking.statuses.get(201, 0),
-          sum(other.values())]],
-        [
-            "asyncio + one httpx.AsyncClient (keep-alive) per client; 5 citizen tokens, each booking for its own Patient.",
-            f"Other statuses: {', '.join(f'{s}×{n}' for s, n in other.items()) or 'none'}. "
-            f"Pending appointments created, counted afterwards: {created}.",
-            "SQLite (WAL) serialises the writes: each booking is one BEGIN IMMEDIATE transaction.",
-        ],
+        [[b.clients, len(b.latencies_ms), b.seconds, len(b.latencies_ms) / b.seconds, median(b.latencies_ms),
+          percentile(b.latencies_ms, 0.95), b.statuses.get(201, 0), sum(n for s, n in b.statuses.items() if s != 201)]
+         for b in runs],
+        notes,
     ))
 
 
@@ -302,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="warm-up requests per server (default 20)")
     parser.add_argument("--bookings", type=int, default=1000, help="bookings in the throughput run (default 1000)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent booking clients (default 32)")
+    parser.add_argument("--baseline-bookings", type=int, default=200,
+                        help="bookings by a single client afterwards, for comparison (default 200; 0 skips)")
     args = parser.parse_args(argv)
 
     exit_on_sigterm()
@@ -319,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"--- last lines of the {server.name} log ---\n{tail}", file=sys.stderr)
         raise
     finally:
+        ignore_interrupts()
         for server in reversed(servers):
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

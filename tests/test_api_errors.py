@@ -35,6 +35,7 @@ class Bad:
     request: Callable[[Any], dict[str, Any]] = lambda ids: {}
     token: str = KARI
     headers: dict[str, str] = field(default_factory=dict)
+    over_http: bool = True  # False where a real HTTP client refuses to send it
 
 
 async def _chunks(size: int) -> AsyncIterator[bytes]:
@@ -86,7 +87,7 @@ CASES = [
     Bad("oversized chunked", "POST", "/Appointment", 413, "too-long", "64 KiB",
         lambda ids: {"content": _chunks(_TOO_BIG), "headers": JSON}),
     Bad("lying Content-Length", "POST", "/Appointment", 413, "too-long", "64 KiB",
-        lambda ids: {"content": b"{}", "headers": JSON | {"Content-Length": "not-a-number"}}),
+        lambda ids: {"content": b"{}", "headers": JSON | {"Content-Length": "not-a-number"}}, over_http=False),
     # The office's answer.
     Bad("answer neither yes nor no", "POST", "/AppointmentResponse", 400, "invalid", "'accepted' or 'declined'",
         lambda ids: {"json": answer(ids.pending, "tentative")}, FJORD_STAFF),
@@ -203,7 +204,7 @@ async def test_bad_input_is_a_clear_4xx_outcome_and_changes_nothing(api, databas
 async def test_the_whole_battery_over_real_http_leaves_the_server_serving(live_server, api, database, ids):
     before = snapshot(database)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as client:
-        for case in CASES:
+        for case in (c for c in CASES if c.over_http):
             response = await _send(client, case, ids)
             assert response.status_code == case.status, (case.name, response.text)
             assert case.says in outcome(response, case.status, case.code), case.name
