@@ -1,7 +1,7 @@
 """Backend benchmark over real HTTP on loopback: the month query (next to a bare FastAPI app serving
 the very same bytes) and booking throughput with 32 concurrent clients.
 
-Run from the repository root:  .venv/bin/python bench/backend.py  [--requests 200] [--bookings 1000]
+Run from the repository root:  .venv/bin/python bench/backend_http.py  [--requests 200] [--bookings 1000]
 
 Every server is its own process (`timebok serve --demo` on a fresh temp database, with the clock
 frozen at the tests' instant), so the benchmark client does not share a GIL with it. Servers and

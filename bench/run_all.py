@@ -4,7 +4,7 @@ Every `bench/*.py` except this file and the helpers named `_*.py` is run with th
 from the repository root, in name order. Exits non-zero when any of them failed.
 
 Scripts run with `python -P` (safe path): otherwise Python puts bench/ first on sys.path and
-bench/backend.py would shadow the project's `backend` package for any script that imports it.
+a bench script named like a project package would shadow it for any script that imports the package.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> int:
             print(f"### bench/{script.name}: skipped, the file is gone", flush=True)
             continue
         started = time.perf_counter()
-        # -P: bench/ is not put first on sys.path, so bench/backend.py cannot shadow the `backend` package
+        # -P: bench/ is not put first on sys.path, so a bench script named like a package cannot shadow the `backend` package
         # for scripts that import it.
         process = _running = subprocess.Popen([sys.executable, "-P", str(script)], cwd=ROOT)
         try:
