@@ -221,3 +221,25 @@ async def test_help_and_the_command_palette_offer_the_main_actions(live_server):
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert {"Bestill time", "Innboks", "Timeavtaler"} <= set(titles)
+
+
+async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_server):
+    saved = []
+    app = TimebokApp(Connection(live_server.url, KARI), on_language_change=saved.append)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.action_switch_language()
+            await settle(pilot)
+            assert isinstance(app.screen, StartScreen)
+            assert "Hello, Kari Nordmann. Your GP office is Fjordsiden legekontor." in screen_text(app)
+            assert saved == ["en"]
+            await pilot.press("b")
+            await settle(pilot)
+            assert "Step 2 of 8" in screen_text(app) and "Laboratory at Fjordsiden legekontor" in screen_text(app)
+    finally:
+        from tui import i18n
+        from tui.keys import retranslate_bindings
+
+        i18n.set_language("nb")
+        retranslate_bindings()

@@ -35,7 +35,7 @@ class TimebokApp(App[None]):
     connection_problem: reactive[str | None] = reactive(None)
 
     def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
-                 on_theme_change=None) -> None:
+                 on_theme_change=None, on_language_change=None) -> None:
         super().__init__()
         self.connection = connection
         self.trace = Trace()
@@ -45,13 +45,14 @@ class TimebokApp(App[None]):
         self._initial_theme = theme
         self._keymap = keymap or {}
         self._on_theme_change = on_theme_change
+        self._on_language_change = on_language_change
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
         if self._on_theme_change:
-            self.theme_changed_signal.subscribe(self, lambda theme: self._on_theme_change(theme.name))
+            self.theme_changed_signal.subscribe(self, lambda theme: self._remember(self._on_theme_change, theme.name))
         from screens.start import StartScreen
 
         # Paint first, connect after: the start screen never waits for the backend.
@@ -126,6 +127,29 @@ class TimebokApp(App[None]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def _remember(self, save, value: str) -> None:
+        """Save a choice for the next start; failing to save must not stop the app."""
+        try:
+            save(value)
+        except Exception as error:
+            self.notify(t("error.save_state", detail=str(error)), severity="warning")
+
+    def action_switch_language(self) -> None:
+        """Norsk ↔ English: texts and key descriptions change, the booking in progress is kept."""
+        from screens.start import StartScreen
+        from tui import i18n
+        from tui.keys import retranslate_bindings
+
+        i18n.set_language("en" if i18n.language() == "nb" else "nb")
+        retranslate_bindings()
+        self._bindings = self._merged_bindings.copy()
+        if self._on_language_change:
+            self._remember(self._on_language_change, i18n.language())
+        # Screens render their texts when built: rebuild from the start screen in the new language.
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(StartScreen())
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if self.user is not None:
@@ -134,3 +158,4 @@ class TimebokApp(App[None]):
             yield SystemCommand(t("start.appointments"), t("palette.appointments"),
                                 lambda: (self.back_to_start(), self.open_appointments()))
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
+        yield SystemCommand(t("palette.language"), t("palette.language_help"), self.action_switch_language)

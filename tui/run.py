@@ -26,7 +26,8 @@ def run_app(config_path: str | None) -> int:
 
     retranslate_bindings()
     app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
-                     on_theme_change=lambda theme: save_state(settings, theme=theme))
+                     on_theme_change=lambda theme: save_state(settings, theme=theme),
+                     on_language_change=lambda language: save_state(settings, language=language))
     app.run()
     return 0
 

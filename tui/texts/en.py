@@ -122,4 +122,7 @@ TEXTS: dict[str, str] = {
     "help.AppointmentsScreen": "Your appointments. Enter shows details; A cancels the chosen one.",
     "calendar.loading": "Fetching free times …",
     "calendar.load_failed": "Could not fetch free times. Press Ctrl+R to try again.",
+    "palette.language": "Bytt til norsk",
+    "palette.language_help": "Switch the language to Norwegian; remembered next time",
+    "error.save_state": "Could not save the choice for next time: {detail}",
 }

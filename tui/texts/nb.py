@@ -122,4 +122,7 @@ TEXTS: dict[str, str] = {
     "help.AppointmentsScreen": "Dine timer. Enter viser detaljer; A avbestiller den valgte timen.",
     "calendar.loading": "Henter ledige timer …",
     "calendar.load_failed": "Fikk ikke hentet ledige timer. Trykk Ctrl+R for å prøve igjen.",
+    "palette.language": "Switch to English",
+    "palette.language_help": "Bytt språk til engelsk; valget huskes til neste gang",
+    "error.save_state": "Fikk ikke lagret valget til neste gang: {detail}",
 }
