@@ -57,6 +57,8 @@ async def json_body(request: Request) -> Any:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise invalid(f"The body is not valid JSON: {error}") from None
+    except RecursionError:  # "[[[[…" fits in 64 KiB yet nests deeper than the parser can go
+        raise invalid("The body is not valid JSON: it nests too deeply") from None
 
 
 def search_params(request: Request, allowed: set[str]) -> SearchParams:

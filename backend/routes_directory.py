@@ -100,7 +100,7 @@ def search_organizations(request: Request, _: Principal = Depends(principal)) ->
             (schema.Organization.her_id == value) | (schema.Organization.orgnr == value)
         )
     if (name := params.one("name")) is not None:
-        query = query.where(func.lower(schema.Organization.name).contains(name.lower()))
+        query = query.where(func.lower(schema.Organization.name).contains(name.lower(), autoescape=True))  # "%" is no wildcard
     if (id_ := params.one("_id")) is not None:
         query = query.where(schema.Organization.id == (fhir.parse_id(id_) or -1))
     with database(request).reading() as session:

@@ -24,7 +24,8 @@ class HelpScreen(ModalScreen[None]):
         lines = [f"[b]{t('help.title')}[/]", "", t(intro_key) if has_text(intro_key) else t("help.general"), ""]
         seen = set()
         for binding in self._bindings_of(self.about):
-            if binding.description and binding.id not in seen:
+            # Only our own bindings: Textual's built-in ones describe themselves in English only.
+            if binding.id and has_text(binding.id) and binding.id not in seen:
                 seen.add(binding.id)
                 lines.append(f"  [b]{self.app.get_key_display(binding):>12}[/]  {binding.description}")
         lines += ["", t("help.close_hint")]

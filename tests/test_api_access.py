@@ -205,6 +205,24 @@ async def test_staff_find_patients_by_name_family_first(api):
     assert [p["id"] for p in matches(both)] == ["2"]
 
 
+@pytest.mark.parametrize("typed", ["%", "_", "n_rdmann", "%nordmann"])
+async def test_patient_name_search_takes_wildcards_literally(api, typed):
+    # Otherwise a stray "%" would list every patient of the office (and audit them all as searched).
+    assert fhir_json(await api.post("/Patient/_search", data={"name": typed}, headers=FJORD_H))["total"] == 0
+
+
+async def test_organization_name_search_takes_wildcards_literally(api):
+    assert fhir_json(await api.get("/Organization", params={"name": "%"}, headers=KARI_H))["total"] == 0
+    assert [o["id"] for o in matches(fhir_json(await api.get("/Organization", params={"name": "FJORD"}, headers=KARI_H)))] == ["1"]
+
+
+async def test_a_number_in_the_search_url_is_never_used(api, database):
+    number = _number(database, 1)
+    response = await api.post(f"/Patient/_search?identifier={number}", content=b"",
+                              headers=FJORD_H | {"Content-Type": FORM})
+    assert "Search by identifier" in outcome(response, 400, "invalid") and number not in response.text
+
+
 async def test_an_invalid_identity_number_is_400_and_not_echoed(api, database):
     number = _number(database, 1)
     wrong = number[:10] + str((int(number[10]) + 1) % 10)

@@ -161,3 +161,16 @@ async def test_a_large_count_is_capped_not_refused(api):
     lab = await timebook(api, KARI, 1, "Lab")
     bundle = fhir_json(await api.get("/Slot", params={"schedule": f"Schedule/{lab}", "_count": 5000}, headers=KARI_H))
     assert len(matches(bundle)) == 1000 < bundle["total"] and next_link(bundle)
+
+
+@pytest.mark.parametrize("count", [41, 42, 43])
+async def test_the_last_time_of_a_day_is_never_lost_between_pages(api, count):
+    lab = await timebook(api, KARI, 1, "Lab")
+    params = {"schedule": f"Schedule/{lab}", "start": ["ge2026-12-01", "lt2026-12-02"], "_count": count}
+    first = fhir_json(await api.get("/Slot", params=params, headers=KARI_H))
+    assert first["total"] == 42 and len(matches(first)) == min(count, 42)
+    if count >= 42:
+        assert next_link(first) is None
+    else:
+        rest = fhir_json(await api.get(next_link(first), headers=KARI_H))
+        assert [s["start"] for s in matches(rest)] == ["2026-12-01T15:20:00+01:00"] and next_link(rest) is None

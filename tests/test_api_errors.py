@@ -54,6 +54,8 @@ CASES = [
     Bad("malformed JSON", "POST", "/Appointment", 400, "invalid", "not valid JSON",
         lambda ids: {"content": b'{"resourceType": "Appointment",', "headers": JSON}),
     Bad("not UTF-8", "POST", "/Appointment", 400, "invalid", "not valid JSON", lambda ids: {"content": b"\xff\xfe{}", "headers": JSON}),
+    Bad("JSON nested too deeply", "POST", "/Appointment", 400, "invalid", "nests too deeply",
+        lambda ids: {"content": b"[" * 60000, "headers": JSON}),
     Bad("empty body", "POST", "/Appointment", 400, "invalid", "empty", lambda ids: {"content": b"", "headers": JSON}),
     Bad("JSON array", "POST", "/Appointment", 400, "invalid", "must be an Appointment", lambda ids: {"json": [1, 2]}),
     Bad("wrong resourceType", "POST", "/Appointment", 400, "invalid", "must be an Appointment",
