@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.privacy import scrub
+
 FHIR_JSON = "application/fhir+json"
 
 
@@ -19,7 +21,8 @@ class FhirError(Exception):
 
 
 def not_found(what: str) -> FhirError:
-    return FhirError(404, "not-found", f"{what} was not found")
+    # `what` may echo a URL segment; a client that put an identity number there must not get it back in a trace.
+    return FhirError(404, "not-found", f"{scrub(what)} was not found")
 
 
 def invalid(diagnostics: str) -> FhirError:

@@ -1,4 +1,4 @@
-"""Checks every resource the server emits against the FHIR R4B models, plus the codes those models leave unchecked."""
+"""Checks every resource the server emits against the FHIR R4B models (and the codes they leave unchecked); shared request helpers."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from tests.fhir_validate import (
     CANCEL, answer, booking_request, fhir_json, free_slots, included, matches, outcome, snapshot, timebook,
 )
 
-KARI_H, OLA_H, STAFF_H = bearer(KARI), bearer(OLA), bearer(FJORD_STAFF)
+KARI_H, STAFF_H = bearer(KARI), bearer(FJORD_STAFF)
 
 
 async def lab_slot(api, day: str = "2026-12-03", index: int = 0) -> dict:

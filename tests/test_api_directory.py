@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from pydantic import ValidationError
 
 from domain.clock import OSLO
 from domain.identity import HERID_SYSTEM, ORGNR_SYSTEM, parse_orgnr
 from domain.timetypes import TIMETYPE_SYSTEM
 from tests.conftest import KARI, bearer
-from tests.fhir_validate import fhir_json, included, matches, next_link, outcome, timebook
+from tests.fhir_validate import fhir_json, included, matches, next_link, outcome, timebook, validate
 
 KARI_H = bearer(KARI)
 
@@ -174,3 +175,18 @@ async def test_the_last_time_of_a_day_is_never_lost_between_pages(api, count):
     else:
         rest = fhir_json(await api.get(next_link(first), headers=KARI_H))
         assert [s["start"] for s in matches(rest)] == ["2026-12-01T15:20:00+01:00"] and next_link(rest) is None
+
+
+@pytest.mark.parametrize("break_it", [
+    lambda s: s | {"status": "taken"},
+    lambda s: {k: v for k, v in s.items() if k != "schedule"},
+    lambda s: s | {"start": s["start"][:19]},  # an instant without its offset
+    lambda s: s | {"colour": "blue"},
+    lambda s: s | {"schedule": {"reference": "Timebook/1"}},
+    lambda s: s | {"resourceType": "Basic"},
+], ids=["unknown status", "no schedule", "no offset", "unknown element", "odd reference", "unexpected type"])
+async def test_the_validator_notices_a_broken_resource(api, break_it):
+    # Proof that the checks every other test leans on can fail.
+    slot = fhir_json(await api.get("/Slot/1", headers=KARI_H))
+    with pytest.raises((AssertionError, ValidationError)):
+        validate(break_it(slot))

@@ -36,6 +36,7 @@ class Bad:
     token: str = KARI
     headers: dict[str, str] = field(default_factory=dict)
     over_http: bool = True  # False where a real HTTP client refuses to send it
+    secret: str | None = None  # what the answer must not repeat
 
 
 async def _chunks(size: int) -> AsyncIterator[bytes]:
@@ -147,6 +148,10 @@ CASES = [
         lambda ids: {"params": {"_include": "Schedule:*"}}),
     Bad("unsupported sort", "GET", "/Appointment", 400, "invalid", "_sort", lambda ids: {"params": {"_sort": "priority"}}),
     Bad("not true or false", "GET", "/HealthcareService", 400, "invalid", "true or false", lambda ids: {"params": {"active": "yes"}}),
+    Bad("mistyped identity number", "POST", "/Patient/_search", 400, "invalid", "control digit",
+        lambda ids: {"data": {"identifier": "15088512314"}}, FJORD_STAFF, secret="15088512314"),
+    Bad("impossible birth date in identity number", "POST", "/Patient/_search", 400, "invalid", "birth date",
+        lambda ids: {"data": {"identifier": "15138512313"}}, FJORD_STAFF, secret="15138512313"),
     Bad("oversized patient search chunked", "POST", "/Patient/_search", 413, "too-long", "64 KiB",
         lambda ids: {"content": _chunks(_TOO_BIG), "headers": FORM}, FJORD_STAFF),
     Bad("unreadable patient search form", "POST", "/Patient/_search", 400, "invalid", "could not be read",
@@ -197,8 +202,11 @@ async def _still_serving(client: httpx.AsyncClient, ids) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_bad_input_is_a_clear_4xx_outcome_and_changes_nothing(api, database, ids, case):
     before = snapshot(database)
-    diagnostics = outcome(await _send(api, case, ids), case.status, case.code)
+    response = await _send(api, case, ids)
+    diagnostics = outcome(response, case.status, case.code)
     assert case.says in diagnostics
+    if case.secret:
+        assert case.secret not in response.text and case.secret[6:] not in response.text
     assert snapshot(database) == before
     await _still_serving(api, ids)
 
