@@ -31,6 +31,16 @@ async def _to_calendar(pilot, downs: int) -> None:
     await settle(pilot)
 
 
+async def _to_review(pilot, reason: str) -> None:
+    """Lab, the first free date, its first free time, and the reason typed."""
+    await _to_calendar(pilot, downs=2)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press(*reason)
+
+
 async def test_book_a_lab_time_then_the_office_confirms_and_the_inbox_shows_it(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
@@ -80,12 +90,7 @@ async def test_book_a_lab_time_then_the_office_confirms_and_the_inbox_shows_it(l
 async def test_esc_goes_back_and_keeps_every_choice_and_character(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press(*"blodprøve")
+        await _to_review(pilot, "blodprøve")
         slot = app.draft.slot
         await pilot.press("escape")  # review → calendar
         await settle(pilot)
@@ -133,12 +138,7 @@ async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(li
 async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_text(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press(*"vondt i halsen")
+        await _to_review(pilot, "vondt i halsen")
         taken = app.draft.slot
         async with BookingClient(live_server.url, OLA) as ola:
             await ola.request_booking(taken, (await ola.whoami()).patient.id)
@@ -156,12 +156,7 @@ async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_t
 async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press(*"influensavaksine")
+        await _to_review(pilot, "influensavaksine")
         live_server.stop()
         await pilot.press("enter")
         await settle(pilot, rounds=10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from client.api import BookingClient
 from tui.app import TimebokApp
 from tui.connection import Connection
 
@@ -21,20 +20,10 @@ async def settle(pilot, rounds: int = 6) -> None:
 
 def screen_text(app) -> str:
     """Everything the current screen shows, as plain text (for asserting what a user would read)."""
-    from textual.widgets import Static
+    from textual.widgets import OptionList, Static
 
-    parts = []
-    for widget in app.screen.query("*"):
-        if isinstance(widget, Static):
-            parts.append(str(widget.render()))
-        elif hasattr(widget, "render") and widget.__class__.__name__ in ("MonthCalendar",):
-            parts.append(str(widget.render()))
-    from textual.widgets import OptionList
-
+    parts = [str(widget.render()) for widget in app.screen.query(Static)]
     for options in app.screen.query(OptionList):
         parts.extend(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
     return "\n".join(parts)
 
-
-async def staff_client(server, token: str) -> BookingClient:
-    return BookingClient(server.url, token)
