@@ -238,3 +238,17 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
 
         i18n.set_language("nb")
         retranslate_bindings()
+
+
+async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):
+    from screens.help import HelpScreen
+
+    app = TimebokApp(Connection(live_server.url, KARI), keymap={"app.help": "f2", "start.book": "ctrl+b"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert isinstance(app.screen, TimeTypeScreen)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
