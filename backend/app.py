@@ -72,7 +72,18 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
             "name": who.name,
             "patient": f"Patient/{who.patient_id}" if who.patient_id else None,
             "organization": f"Organization/{who.organization_id}" if who.organization_id else None,
+            "agent": who.agent,
         })
+
+    if demo:
+        @app.get("/auth/demo-users")
+        def demo_users() -> FhirResponse:
+            # Only a demo backend lists its tokens: the app's start screen offers them as people to be.
+            from backend.seed import demo_tokens
+
+            return FhirResponse([
+                {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db)
+            ])
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:

@@ -14,7 +14,7 @@ from domain.clock import now
 
 def record(session: Session, principal: Principal, patient_ids: Iterable[int], action: str, detail: str) -> None:
     """Log one event per patient touched; citizens reading their own data are not audited."""
-    if not principal.is_staff:
+    if not principal.audited:
         return
     at = to_storage(now())
     for patient_id in sorted(set(patient_ids)):

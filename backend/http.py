@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from starlette.responses import Response
 
-from backend.auth import Principal, authenticate
+from backend.auth import AGENT_HEADER, Principal, authenticate
 from backend.db import Database
 from backend.outcome import FHIR_JSON, FhirError, invalid
 from backend.search import SearchParams
@@ -31,7 +31,7 @@ def database(request: Request) -> Database:
 
 def principal(request: Request) -> Principal:
     with database(request).reading() as session:
-        return authenticate(session, request.headers.get("authorization"))
+        return authenticate(session, request.headers.get("authorization"), request.headers.get(AGENT_HEADER))
 
 
 async def raw_body(request: Request) -> bytes:

@@ -50,8 +50,8 @@ def create_appointment(request: Request, who: Principal = Depends(principal), bo
 @router.get("/Appointment/{id_}")
 def read_appointment(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     db = database(request)
-    # Only staff reads are audited (a write); a citizen's own reads never queue behind bookings.
-    with db.writing() if who.is_staff else db.reading() as session:
+    # Only staff and support reads are audited (a write); a citizen's own reads never queue behind bookings.
+    with db.writing() if who.audited else db.reading() as session:
         row_id = fhir.parse_id(id_)
         appointment = booking.visible_appointment(session, who, row_id) if row_id is not None else None
         if appointment is None:
@@ -135,7 +135,7 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
     count = params.count(100, 1000)
     offset = params.offset()
     db = database(request)
-    with db.writing() if who.is_staff else db.reading() as session:
+    with db.writing() if who.audited else db.reading() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(query.order_by(*order[sort]).offset(offset).limit(count)).all()
         context = _where_and_what(session, [row.slot_id for row in rows])
@@ -178,7 +178,7 @@ def search_communications(request: Request, who: Principal = Depends(principal))
     count = params.count(100, 1000)
     offset = params.offset()
     db = database(request)
-    with db.writing() if who.is_staff else db.reading() as session:
+    with db.writing() if who.audited else db.reading() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
             query.order_by(schema.Communication.sent.desc(), schema.Communication.id.desc()).offset(offset).limit(count)
@@ -192,8 +192,8 @@ def search_communications(request: Request, who: Principal = Depends(principal))
 @router.get("/Patient/{id_}")
 def read_patient(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     db = database(request)
-    # Only staff reads are audited (a write); a citizen's own reads never queue behind bookings.
-    with db.writing() if who.is_staff else db.reading() as session:
+    # Only staff and support reads are audited (a write); a citizen's own reads never queue behind bookings.
+    with db.writing() if who.audited else db.reading() as session:
         row_id = fhir.parse_id(id_)
         if row_id is None or not booking.visible_patient(session, who, row_id):
             raise not_found(f"Patient/{id_}")

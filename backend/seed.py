@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from backend import messages, schema
-from backend.auth import CITIZEN, STAFF
+from backend.auth import CITIZEN, STAFF, SUPPORT
 from backend.db import Database
 from backend.fhir import to_storage
 from backend.slots import OpeningHours, open_days, slot_times
@@ -42,10 +42,28 @@ def is_seeded(db: Database) -> bool:
 def seed_if_empty(db: Database) -> bool:
     """Seed an empty database; True when it did."""
     if is_seeded(db):
+        _add_support_agent(db)  # demo files seeded before support agents existed get one too
         return False
     with db.writing() as session:
         _seed(session)
+        _add_support_agent_row(session)
     return True
+
+
+SUPPORT_TOKEN = "demo-support-nhn"
+
+
+def _add_support_agent(db: Database) -> None:
+    with db.reading() as session:
+        if session.get(schema.AccessToken, SUPPORT_TOKEN) is not None:
+            return
+    with db.writing() as session:
+        if session.get(schema.AccessToken, SUPPORT_TOKEN) is None:
+            _add_support_agent_row(session)
+
+
+def _add_support_agent_row(session: Session) -> None:
+    session.add(schema.AccessToken(token=SUPPORT_TOKEN, role=SUPPORT, name="Kundesenter, NHN"))
 
 
 def demo_tokens(db: Database) -> list[DemoToken]:
@@ -56,7 +74,8 @@ def demo_tokens(db: Database) -> list[DemoToken]:
             DemoToken(
                 role=row.role,
                 name=row.name,
-                reference=f"Patient/{row.patient_id}" if row.patient_id else f"Organization/{row.organization_id}",
+                reference=(f"Patient/{row.patient_id}" if row.patient_id
+                           else f"Organization/{row.organization_id}" if row.organization_id else ""),
                 token=row.token,
             )
             for row in rows

@@ -21,6 +21,7 @@ OLA = "demo-citizen-ola"  # Patient/2, Fjordsiden
 PER = "demo-citizen-per"  # Patient/4, listed at Bakkebyen (Organization/2)
 FJORD_STAFF = "demo-staff-fjordsiden"
 BAKKE_STAFF = "demo-staff-bakkebyen"
+SUPPORT = "demo-support-nhn"  # a support agent at NHN kundesenter; acts as a citizen
 
 
 def bearer(token: str) -> dict[str, str]:

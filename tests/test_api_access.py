@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backend import schema
 from backend.app import create_app
 from domain.clock import parse_instant
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, bearer
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, SUPPORT, bearer
 from tests.fhir_validate import (
     CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook,
 )
@@ -64,7 +64,7 @@ async def test_metadata_needs_no_token(api):
 
 async def test_userinfo_tells_a_token_whose_it_is(api):
     assert (await api.get("http://testserver/auth/userinfo", headers=KARI_H)).json() == {
-        "role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None}
+        "role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None, "agent": None}
     assert (await api.get("http://testserver/auth/userinfo", headers=BAKKE_H)).json()["organization"] == "Organization/2"
 
 
@@ -306,6 +306,63 @@ async def test_citizens_reading_their_own_data_are_not_audited(api, database):
     fhir_json(await api.get("/Communication", headers=KARI_H))
     fhir_json(await api.get("/Patient/1", headers=KARI_H))
     assert _audit(database) == []
+
+
+# Support agents act as a citizen (the citizen's token plus their own) and are audited like staff.
+
+AS_KARI = {**KARI_H, "X-Support-Agent": SUPPORT}
+
+
+async def test_a_support_agent_sees_exactly_what_the_citizen_sees(api, database):
+    info = (await api.get("http://testserver/auth/userinfo", headers=AS_KARI)).json()
+    assert info == {"role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None,
+                    "agent": "Kundesenter, NHN"}
+    for path in ("/Appointment", "/Communication", "/Patient/1"):
+        as_agent = fhir_json(await api.get(path, headers=AS_KARI))
+        as_citizen = fhir_json(await api.get(path, headers=KARI_H))
+        assert as_agent == as_citizen, path
+
+
+async def test_every_read_by_a_support_agent_is_audited_with_the_agents_name(api, database):
+    at = parse_instant(NOW).astimezone(UTC).replace(tzinfo=None)
+    who = ("support:Kundesenter, NHN as citizen:Kari Nordmann", None)
+    mine = await _ids(api, AS_KARI)
+    assert _audit(database)[-1] == (*who, 1, "read", "Appointment search", at)
+    fhir_json(await api.get(f"/Appointment/{mine[0]}", headers=AS_KARI))
+    assert _audit(database)[-1] == (*who, 1, "read", f"Appointment/{mine[0]}", at)
+    fhir_json(await api.get("/Communication", headers=AS_KARI))
+    assert _audit(database)[-1] == (*who, 1, "read", "Communication search", at)
+    fhir_json(await api.get("/Patient/1", headers=AS_KARI))
+    assert _audit(database)[-1] == (*who, 1, "read", "Patient/1", at)
+    assert len(_audit(database)) == 4
+
+
+@pytest.mark.parametrize("agent, acting_as", [
+    ("not-a-token", KARI),  # unknown agent token
+    (KARI, OLA),  # a citizen's token is not an agent's
+    (FJORD_STAFF, KARI),  # nor is staff's
+    (SUPPORT, FJORD_STAFF),  # an agent acts only as a citizen
+])
+async def test_a_support_header_that_is_not_an_agent_acting_as_a_citizen_is_401(api, database, agent, acting_as):
+    response = await api.get("/Appointment", headers={**bearer(acting_as), "X-Support-Agent": agent})
+    assert response.status_code == 401
+    assert fhir_json(response, 401)["resourceType"] == "OperationOutcome"
+    assert _audit(database) == []
+
+
+async def test_an_agent_token_alone_reads_no_patient_data(api):
+    assert matches(fhir_json(await api.get("/Appointment", headers=bearer(SUPPORT)))) == []
+    assert matches(fhir_json(await api.get("/Communication", headers=bearer(SUPPORT)))) == []
+    assert (await api.get("/Patient/1", headers=bearer(SUPPORT))).status_code == 404
+
+
+async def test_a_demo_backend_lists_its_demo_users_and_a_real_one_does_not(api, database):
+    users = (await api.get("http://testserver/auth/demo-users")).json()
+    assert {u["token"]: u["role"] for u in users}[SUPPORT] == "support"
+    assert [u["role"] for u in users][:5] == ["citizen"] * 5
+    real = create_app(database, demo=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=real), base_url="http://testserver") as client:
+        assert (await client.get("/auth/demo-users")).status_code == 404
 
 
 # Privacy: the access log never holds an identity number.

@@ -25,7 +25,7 @@ def test_tokens_json_lists_every_demo_token_for_scripts(db_path):
     result = _run("tokens", "--db", str(db_path), "--json")
     assert result.returncode == 0, result.stderr
     tokens = json.loads(result.stdout)
-    assert len(tokens) == 7 and all(set(t) == {"role", "name", "reference", "token"} for t in tokens)
+    assert len(tokens) == 8 and all(set(t) == {"role", "name", "reference", "token"} for t in tokens)
     by_token = {t["token"]: t for t in tokens}
     assert by_token[KARI] == {"role": "citizen", "name": "Kari Nordmann", "reference": "Patient/1", "token": KARI}
     assert by_token[FJORD_STAFF]["reference"] == "Organization/1" and by_token[FJORD_STAFF]["role"] == "staff"
@@ -34,7 +34,7 @@ def test_tokens_json_lists_every_demo_token_for_scripts(db_path):
 def test_tokens_without_json_prints_one_line_per_token(db_path):
     result = _run("tokens", "--db", str(db_path))
     lines = result.stdout.splitlines()
-    assert result.returncode == 0 and len(lines) == 7
+    assert result.returncode == 0 and len(lines) == 8
     assert any(line.startswith("citizen") and "Kari Nordmann" in line and line.endswith(KARI) for line in lines)
 
 

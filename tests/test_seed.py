@@ -18,7 +18,7 @@ from domain import clock
 from domain.clock import OSLO
 from domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, IdProblem, InvalidIdentityNumber, parse_identity_number
 from domain.timetypes import TIMETYPES
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, bearer
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPORT, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, included, matches, timebook
 
 FJORD, BAKKE = 1, 2
@@ -177,8 +177,9 @@ def test_the_demo_tokens_are_the_ones_the_tests_and_the_start_screen_use(databas
     assert tokens[PER] == ("citizen", "Per Hansen", "Patient/4")
     assert tokens[FJORD_STAFF] == ("staff", "Helsesekretær, Fjordsiden", "Organization/1")
     assert tokens[BAKKE_STAFF] == ("staff", "Helsesekretær, Bakkebyen", "Organization/2")
-    assert len(tokens) == 7
-    assert [t.role for t in demo_tokens(database)] == ["citizen"] * 5 + ["staff"] * 2  # citizens first
+    assert tokens[SUPPORT] == ("support", "Kundesenter, NHN", "")
+    assert len(tokens) == 8
+    assert [t.role for t in demo_tokens(database)] == ["citizen"] * 5 + ["staff"] * 2 + ["support"]  # citizens first
 
 
 def test_the_demo_history_gives_each_desk_something_to_do(database):
