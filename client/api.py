@@ -15,7 +15,7 @@ import httpx
 
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
-from client.models import Appointment, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
+from client.models import Appointment, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
 from client.trace import Exchange, masked_body
 from domain.clock import OSLO, now
 from domain.privacy import scrub
@@ -32,6 +32,7 @@ class BookingClient:
         base_url: str,
         token: str,
         *,
+        agent_token: str | None = None,
         timeout: float = 10.0,
         page_size: int = 1000,
         read_retries: int = 2,
@@ -46,7 +47,9 @@ class BookingClient:
             base_url=self.base_url,
             timeout=timeout,
             transport=transport,
-            headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON},
+            headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON}
+            # A support agent signs as the citizen and as themself; the backend audits the agent's reads.
+            | ({"X-Support-Agent": agent_token} if agent_token else {}),
         )
 
     async def __aenter__(self) -> BookingClient:
@@ -62,11 +65,25 @@ class BookingClient:
 
     async def whoami(self) -> User:
         """The user behind the token: a citizen with their Patient and GP office, or staff with their office."""
-        info = await self._json("GET", self.base_url.rsplit("/fhir", 1)[0] + "/auth/userinfo")
+        info = await self._json("GET", self._root + "/auth/userinfo")
         patient = await self.patient(info["patient"].split("/")[1]) if info.get("patient") else None
         office_ref = info.get("organization") or (f"Organization/{patient.office_id}" if patient and patient.office_id else None)
         office = await self.office(office_ref.split("/")[1]) if office_ref else None
-        return User(role=info["role"], name=info["name"], patient=patient, office=office)
+        return User(role=info["role"], name=info["name"], patient=patient, office=office, agent=info.get("agent"))
+
+    async def demo_users(self) -> list[DemoUser]:
+        """The people a demo backend lets you be (citizens, staff, support agents); a real backend has none."""
+        try:
+            rows = await self._json("GET", self._root + "/auth/demo-users")
+        except BookingError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return []
+            raise
+        return [DemoUser(role=r["role"], name=r["name"], reference=r["reference"], token=r["token"]) for r in rows]
+
+    @property
+    def _root(self) -> str:
+        return self.base_url.rsplit("/fhir", 1)[0]
 
     async def office(self, office_id: str) -> Office:
         return fhir_map.office(await self._json("GET", f"/Organization/{office_id}"))

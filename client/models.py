@@ -146,10 +146,25 @@ class User:
     name: str
     patient: Patient | None = None
     office: Office | None = None
+    agent: str | None = None  # the support agent seeing this citizen's screens
 
     @property
     def is_staff(self) -> bool:
         return self.role == "staff"
+
+    @property
+    def is_support(self) -> bool:
+        return self.agent is not None
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """Someone the demo backend lets you be: a citizen, front-desk staff, or a support agent."""
+
+    role: str
+    name: str
+    reference: str
+    token: str
 
 
 @dataclass(frozen=True)

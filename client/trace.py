@@ -48,6 +48,10 @@ class Trace:
     def subscribe(self, listener: Callable[[Exchange], None]) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable[[Exchange], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def __call__(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
         del self.exchanges[: -self._limit]

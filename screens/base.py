@@ -46,6 +46,8 @@ class FlowScreen(Screen):
         patient = self.app.draft.patient
         if user.is_staff and patient is not None:
             return t("flow.on_behalf", staff=user.name, patient=patient.name)
+        if user.is_support:
+            return t("flow.as_citizen", agent=user.agent, citizen=user.name)
         return user.name
 
     def action_back(self) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
-from client.models import Appointment
+from client.errors import BookingError
+from client.models import Appointment, AppointmentState
 from screens.base import FlowScreen
 from screens.labels import time_type_label, when
 from tui.i18n import t
@@ -16,7 +17,7 @@ from tui.keys import key
 class ConfirmationScreen(FlowScreen):
     STEP = 6
     TITLE_KEY = "confirmation.title"
-    BINDINGS = [key("i", "inbox", "confirmation.to_inbox")]
+    BINDINGS = [key("i", "inbox", "confirmation.to_inbox"), key("b", "confirm_now", "confirmation.confirm_now")]
 
     def __init__(self, appointment: Appointment) -> None:
         super().__init__()
@@ -24,17 +25,49 @@ class ConfirmationScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
-        yield Static(t("confirmation.sent", office=office), id="sent")
+        patient = self.app.draft.patient if self._for_patient else None
+        sent = t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
+        yield Static(sent, id="sent")
         yield Static(
             f"{time_type_label(self.appointment.time_type_code, office)}\n{when(self.appointment.start)}"
             + (f"\n{self.appointment.place.name}, {self.appointment.place.full_address}" if self.appointment.place else ""),
             id="sent-summary",
         )
-        yield Static(t("confirmation.next"), classes="hint")
+        yield Static(t("confirmation.staff_next") if self._for_patient else t("confirmation.next"), id="next", classes="hint")
+        if self._for_patient:
+            yield Button(t("confirmation.confirm_now"), id="confirm-now", variant="success")
         yield Button(t("confirmation.to_inbox"), id="to-inbox", variant="primary")
 
+    @property
+    def _for_patient(self) -> bool:
+        """The front desk booked on a patient's behalf, and may confirm the request there and then."""
+        return bool(self.app.user and self.app.user.is_staff)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "confirm_now":
+            return self._for_patient and self.appointment.state is AppointmentState.WAITING
+        return True
+
     def on_mount(self) -> None:
+        self.query_one("#confirm-now" if self._for_patient else "#to-inbox", Button).focus()
+
+    @on(Button.Pressed, "#confirm-now")
+    def action_confirm_now(self) -> None:
+        if self._for_patient and self.appointment.state is AppointmentState.WAITING:
+            self.confirm_now()
+
+    @work(exclusive=True)
+    async def confirm_now(self) -> None:
+        try:
+            confirmed = await self.app.client.confirm(self.appointment.id)
+        except BookingError as error:
+            self.app.report(error)
+            return
+        self.appointment = confirmed
+        self.query_one("#next", Static).update(t("confirmation.confirmed_now"))
+        self.query_one("#confirm-now", Button).display = False
         self.query_one("#to-inbox", Button).focus()
+        self.refresh_bindings()
 
     @on(Button.Pressed, "#to-inbox")
     def action_inbox(self) -> None:

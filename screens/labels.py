@@ -14,6 +14,12 @@ def time_type_label(code: str, office: str) -> str:
     return t(key, office=office) if has_text(key) else t("type.other", type=code, office=office)
 
 
+def time_type_name(code: str) -> str:
+    """The type alone («Laboratoriet»), for tables where the office goes without saying."""
+    key = f"typeshort.{code}"
+    return t(key) if has_text(key) else code
+
+
 def when(moment: datetime) -> str:
     """«torsdag 3. desember 2026 kl. 08:30»."""
     return f"{long_date(moment.date())} {clock_time(moment)}"

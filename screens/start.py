@@ -7,12 +7,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
-from screens.base import FlowScreen
+from screens.home import HomeScreen
 from tui.i18n import t
 from tui.keys import key
 
 
-class StartScreen(FlowScreen):
+class StartScreen(HomeScreen):
     STEP = 1
     TITLE_KEY = "start.title"
     BINDINGS = [
@@ -28,13 +28,15 @@ class StartScreen(FlowScreen):
             yield Button(t("start.inbox"), id="inbox", disabled=True)
             yield Button(t("start.appointments"), id="appointments", disabled=True)
         yield Static(t("start.intro"), id="intro", classes="hint")
+        yield self.demo_line()
 
     def on_mount(self) -> None:
         self.watch(self.app, "user", self._show_user)
         self.watch(self.app, "connection_problem", self._show_problem)
 
     def _show_user(self, user) -> None:
-        if user is None:
+        self.show_demo_line(user)
+        if user is None or user.is_staff:
             return
         office = user.office.name if user.office else ""
         self.query_one("#greeting", Static).update(t("start.greeting", name=user.name, office=office))

@@ -94,7 +94,7 @@ app.help = "f1,question_mark"
     settings = load_settings(str(path))
 
     assert not settings.embedded
-    assert settings.backend == BackendSettings("https://timebok.example.no/fhir", "s3cret", 3.0, 50)
+    assert settings.backend == BackendSettings("https://timebok.example.no/fhir", "s3cret", None, 3.0, 50)
     assert (settings.language, settings.theme, settings.role) == ("en", "ansi-dark", "staff")
     # Quoted and unquoted binding ids both reach App.set_keymap as "section.name".
     assert settings.keys == {"calendar.next_month": "pagedown,n", "app.help": "f1,question_mark"}
@@ -267,3 +267,25 @@ def test_config_init_without_a_path_writes_where_the_app_will_look(home, capsys)
 
     assert str(user_config_file(home)) in capsys.readouterr().out
     assert load_settings().source == user_config_file(home)
+
+
+def test_a_support_agent_against_a_real_backend_needs_their_own_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("TIMEBOK_AGENT_TOKEN", raising=False)
+    body = """
+[backend]
+url = "https://timebok.example.no/fhir"
+token = "test-citizen"
+{agent}
+[app]
+role = "support"
+"""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(write(tmp_path / "a.toml", body.format(agent=""))))
+    assert caught.value.key == "app.role" and "backend.agent_token" in str(caught.value)
+
+    settings = load_settings(str(write(tmp_path / "b.toml", body.format(agent='agent_token = "agent-007"'))))
+    assert (settings.backend.token, settings.backend.agent_token, settings.role) == ("test-citizen", "agent-007", "support")
+    assert "agent-007" not in repr(settings)  # a secret, like the token
+
+    monkeypatch.setenv("TIMEBOK_AGENT_TOKEN", "from-env")
+    assert load_settings(str(write(tmp_path / "c.toml", body.format(agent="")))).backend.agent_token == "from-env"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from textual import work
@@ -28,6 +29,7 @@ class TimebokApp(App[None]):
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+r", "retry", "app.retry"),
+        key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
         key("ctrl+q", "quit", "app.quit", priority=True),
     ]
 
@@ -35,7 +37,8 @@ class TimebokApp(App[None]):
     connection_problem: reactive[str | None] = reactive(None)
 
     def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
-                 on_theme_change=None, on_language_change=None) -> None:
+                 on_theme_change=None, on_language_change=None,
+                 on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None) -> None:
         super().__init__()
         self.connection = connection
         self.trace = Trace()
@@ -46,6 +49,8 @@ class TimebokApp(App[None]):
         self._keymap = keymap or {}
         self._on_theme_change = on_theme_change
         self._on_language_change = on_language_change
+        self._on_demo_user_change = on_demo_user_change
+        self.trace_dir = trace_dir
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -68,8 +73,10 @@ class TimebokApp(App[None]):
             if self.client is None:
                 from client.api import BookingClient  # httpx loads after the first paint
 
-                self.client = BookingClient(self.connection.url, self.connection.token, timeout=self.connection.timeout,
-                                            page_size=self.connection.page_size, trace=self.trace)
+                self.client = BookingClient(self.connection.url, self.connection.token,
+                                            agent_token=self.connection.agent_token or None,
+                                            timeout=self.connection.timeout, page_size=self.connection.page_size,
+                                            trace=self.trace)
             self.user = await self.client.whoami()
         except BookingError as error:
             self.connection_problem = self.describe(error)
@@ -77,6 +84,49 @@ class TimebokApp(App[None]):
         except Exception as error:  # the embedded backend failed to start
             self.connection_problem = t("error.backend_start", detail=str(error))
             self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
+
+    def watch_user(self, user: User | None) -> None:
+        """Each role has its own home: the citizen's «Bestill time», or the front desk's."""
+        if user is None or len(self.screen_stack) < 2:
+            return
+        from screens.staff_home import StaffHomeScreen
+        from screens.start import StartScreen
+
+        home = StaffHomeScreen if user.is_staff else StartScreen
+        self.back_to_start()
+        if not isinstance(self.screen, home):
+            self.switch_screen(home())
+
+    def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
+        """Become someone else (the demo's user picker): a fresh session with the new token, trace kept."""
+        from screens.start import StartScreen
+
+        old, self.client = self.client, None
+        if old is not None:
+            self.run_worker(old.aclose(), exit_on_error=False)
+        self.connection = replace(self.connection, token=token, agent_token=agent_token)
+        self.user = None
+        self.draft = BookingDraft()
+        self.seen_messages.clear()
+        self.back_to_start()
+        self.switch_screen(StartScreen())
+        if self._on_demo_user_change and role:
+            self._remember(lambda value: self._on_demo_user_change(role, value), token)
+        self.connect()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_trace":
+            # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
+            return self.user is not None and self.user.is_support
+        return True
+
+    def action_toggle_trace(self) -> None:
+        from screens.trace import TraceScreen
+
+        if isinstance(self.screen, TraceScreen):
+            self.screen.dismiss()
+        elif self.user is not None and self.user.is_support:
+            self.push_screen(TraceScreen())
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -107,10 +157,11 @@ class TimebokApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def start_booking(self) -> None:
+    def start_booking(self, patient=None) -> None:
+        """Begin the guide's steps for the signed-in citizen, or (front desk) for the patient found."""
         from screens.time_type import TimeTypeScreen
 
-        self.draft = BookingDraft(patient=self.user.patient if self.user else None)
+        self.draft = BookingDraft(patient=patient or (self.user.patient if self.user else None))
         self.push_screen(TimeTypeScreen())
 
     def open_inbox(self, *, from_flow: bool = False) -> None:
@@ -122,6 +173,16 @@ class TimebokApp(App[None]):
         from screens.appointments import AppointmentsScreen
 
         self.push_screen(AppointmentsScreen())
+
+    def _staff_commands(self) -> Iterable[SystemCommand]:
+        from screens.patient_search import PatientSearchScreen
+        from screens.requests import RequestQueueScreen
+        from screens.today import TodayScreen
+
+        for screen, text_id in ((PatientSearchScreen, "staff.book"), (RequestQueueScreen, "staff.requests"),
+                                (TodayScreen, "staff.today")):
+            yield SystemCommand(t(text_id), t(f"palette.{text_id}"),
+                                lambda screen=screen: (self.back_to_start(), self.push_screen(screen())))
 
     def back_to_start(self) -> None:
         while len(self.screen_stack) > 2:
@@ -152,10 +213,14 @@ class TimebokApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if self.user is not None:
+        if self.user is not None and self.user.is_staff:
+            yield from self._staff_commands()
+        elif self.user is not None:
             yield SystemCommand(t("start.book"), t("palette.book"), lambda: (self.back_to_start(), self.start_booking()))
             yield SystemCommand(t("start.inbox"), t("palette.inbox"), lambda: (self.back_to_start(), self.open_inbox()))
             yield SystemCommand(t("start.appointments"), t("palette.appointments"),
                                 lambda: (self.back_to_start(), self.open_appointments()))
+        if self.user is not None and self.user.is_support:
+            yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.action_switch_language)

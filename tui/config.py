@@ -17,6 +17,7 @@ from tui.i18n import LANGUAGES
 
 ENV_CONFIG = "TIMEBOK_CONFIG"
 ENV_TOKEN = "TIMEBOK_TOKEN"
+ENV_AGENT_TOKEN = "TIMEBOK_AGENT_TOKEN"
 ROLES = ("citizen", "staff", "support")
 _APP_NAME = "timebok"
 _STATE_KEYS = ("language", "theme", "last_demo_role", "last_demo_token")
@@ -39,6 +40,7 @@ class BackendSettings:
 
     url: str | None = None  # None: the embedded demo backend
     token: str | None = field(default=None, repr=False)  # never shown, not even in a traceback's locals
+    agent_token: str | None = field(default=None, repr=False)  # a support agent's own token, beside a citizen's
     timeout: float = 10.0
     page_size: int = 1000
 
@@ -164,7 +166,7 @@ def _check_theme(path: Path, key: str, value: object) -> str:
 
 
 _SCHEMA = {
-    "backend": {"url": _check_url, "token": _check_token, "timeout": _check_timeout, "page_size": _check_page_size},
+    "backend": {"url": _check_url, "token": _check_token, "agent_token": _check_token, "timeout": _check_timeout, "page_size": _check_page_size},
     "app": {"language": _one_of(LANGUAGES), "theme": _check_theme, "role": _one_of(ROLES)},
 }
 _SECTIONS = (*_SCHEMA, "keys")
@@ -273,9 +275,15 @@ def load_settings(cli_path: str | None = None) -> Settings:
     source = config_path(cli_path)
     values = _parse(source, _read_toml(source)) if source is not None else {}
     token = os.environ.get(ENV_TOKEN) or values.get("backend.token")
+    agent_token = os.environ.get(ENV_AGENT_TOKEN) or values.get("backend.agent_token")
+    role = values.get("app.role")
+    if role == "support" and values.get("backend.url") and not agent_token:
+        raise ConfigError(source, f'is "support": set backend.agent_token (or {ENV_AGENT_TOKEN}) to your own '
+                                  "support token; backend.token is then the test citizen's token", "app.role")
     backend = BackendSettings(
         url=values.get("backend.url"),
         token=token,
+        agent_token=agent_token,
         timeout=values.get("backend.timeout", BackendSettings.timeout),
         page_size=values.get("backend.page_size", BackendSettings.page_size),
     )
@@ -283,7 +291,7 @@ def load_settings(cli_path: str | None = None) -> Settings:
         backend=backend,
         language=values.get("app.language", Settings.language),
         theme=values.get("app.theme", Settings.theme),
-        role=values.get("app.role"),
+        role=role,
         keys=values.get("keys", {}),
         source=source,
         state_path=_state_path_for(source),
@@ -392,6 +400,12 @@ STARTER_CONFIG = '''# timebok configuration.
 # timebok never prints, logs or traces the token.
 # token = "..."
 
+# Support agents only (role = "support"): your own support token. token above
+# is then the test citizen's token you act as; the backend answers exactly as
+# it would that citizen and records your reads in its audit log. You can set
+# TIMEBOK_AGENT_TOKEN in the environment instead.
+# agent_token = "..."
+
 # Seconds to wait for the backend to answer before giving up (a number > 0).
 timeout = 10.0
 
@@ -409,6 +423,7 @@ theme = "textual-dark"
 
 # Which role to start as: "citizen", "staff" or "support". Leave it unset to
 # take the role from the token, or to choose one on the demo start screen.
+# "support" needs backend.agent_token when backend.url is set.
 # role = "citizen"
 
 [keys]

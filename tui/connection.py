@@ -10,6 +10,7 @@ from dataclasses import dataclass
 class Connection:
     url: str
     token: str
+    agent_token: str = ""  # a support agent's own token, sent beside the citizen's
     timeout: float = 10.0
     page_size: int = 1000
     # For the embedded backend: blocks until it serves, raising if it could not start.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 DEMO_CITIZEN_TOKEN = "demo-citizen-kari"
+DEMO_STAFF_TOKEN = "demo-staff-fjordsiden"
+DEMO_SUPPORT_TOKEN = "demo-support-nhn"
 
 
 def run_app(config_path: str | None) -> int:
@@ -27,7 +29,9 @@ def run_app(config_path: str | None) -> int:
     retranslate_bindings()
     app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
                      on_theme_change=lambda theme: save_state(settings, theme=theme),
-                     on_language_change=lambda language: save_state(settings, language=language))
+                     on_language_change=lambda language: save_state(settings, language=language),
+                     on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),
+                     trace_dir=_trace_dir())
     app.run()
     return 0
 
@@ -37,7 +41,8 @@ def _connection(settings):
 
     backend = settings.backend
     if backend.url is not None:
-        return Connection(backend.url, backend.token or "", timeout=backend.timeout, page_size=backend.page_size)
+        return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
+                          timeout=backend.timeout, page_size=backend.page_size)
 
     from backend.server import EmbeddedServer
     from tui.cli import default_db_path
@@ -53,5 +58,24 @@ def _connection(settings):
         if server.failed is not None:
             raise server.failed
 
-    return Connection(server.url, backend.token or DEMO_CITIZEN_TOKEN, timeout=backend.timeout,
+    token, agent_token = demo_user(settings)
+    return Connection(server.url, token, agent_token=agent_token, timeout=backend.timeout,
                       page_size=backend.page_size, wait_until_ready=wait_until_ready, embedded=True)
+
+
+def demo_user(settings) -> tuple[str, str]:
+    """Whom the embedded demo signs in as: a token given, else the last demo user picked, else by role."""
+    backend = settings.backend
+    if backend.token:
+        return backend.token, backend.agent_token or ""
+    role = settings.role or settings.last_demo_role or "citizen"
+    remembered = settings.last_demo_token if settings.last_demo_role == role else None
+    if role == "staff":
+        return remembered or DEMO_STAFF_TOKEN, ""
+    return remembered or DEMO_CITIZEN_TOKEN, DEMO_SUPPORT_TOKEN if role == "support" else ""
+
+
+def _trace_dir():
+    from platformdirs import user_data_path
+
+    return user_data_path("timebok", appauthor=False) / "traces"

@@ -1,0 +1,42 @@
+"""What both home screens share: switching demo user (embedded demo only) and the line saying who you are."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from screens.base import FlowScreen
+from tui.i18n import t
+from tui.keys import key
+
+
+class HomeScreen(FlowScreen):
+    """A role's first screen; in the embedded demo, U picks someone else to be."""
+
+    BINDINGS = [key("u", "switch_demo_user", "demo.switch")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_demo_user":
+            return self.app.connection.embedded
+        if action == "back":
+            return False  # nowhere to go back to from home; keep Esc out of the footer
+        return True
+
+    def demo_line(self) -> Static:
+        return Static("", id="demo-line", classes="hint")
+
+    def show_demo_line(self, user) -> None:
+        line = self.query_one("#demo-line", Static)
+        line.display = self.app.connection.embedded and user is not None
+        if user is not None:
+            who = t("flow.as_citizen", agent=user.agent, citizen=user.name) if user.is_support else user.name
+            line.update(t("demo.current", who=who))
+
+    def action_switch_demo_user(self) -> None:
+        from screens.demo_users import DemoUserScreen
+
+        if self.app.connection.embedded:
+            self.app.push_screen(DemoUserScreen(), self._chosen)
+
+    def _chosen(self, choice) -> None:
+        if choice is not None:
+            self.app.sign_in(choice.token, choice.agent_token, role=choice.role)

@@ -1,0 +1,56 @@
+"""«Dagens timer»: today's confirmed appointments at the office, by timebook and then by time."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from rich.markup import escape
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from client.errors import BookingError
+from client.models import Appointment
+from domain.clock import today
+from screens.base import FlowScreen
+from screens.labels import time_type_name
+from tui.i18n import long_date, t
+
+
+def timebook_heading(appointment: Appointment) -> str:
+    place = appointment.place.name if appointment.place else ""
+    return f"{time_type_name(appointment.time_type_code)} · {place}" if place else time_type_name(appointment.time_type_code)
+
+
+class TodayScreen(FlowScreen):
+    TITLE_KEY = "today.title"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(t("today.heading", date=long_date(today())), classes="section")
+        yield Static("", id="today-list")
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        try:
+            appointments = await self.app.client.todays_appointments()
+        except BookingError as error:
+            self.app.report(error)
+            return
+        self.query_one("#today-list", Static).update(self._listing(appointments) or t("today.empty"))
+
+    def _listing(self, appointments: list[Appointment]) -> str:
+        ordered = sorted(appointments, key=lambda a: (timebook_heading(a), a.start))
+        blocks = []
+        for heading, group in groupby(ordered, key=timebook_heading):
+            lines = [f"[b]{escape(heading)}[/b]"]
+            for a in group:
+                patient = a.patient.name if a.patient else f"Patient/{a.patient_id}"
+                number = a.patient.masked_number if a.patient else ""
+                line = t("today.row", time=a.start.strftime("%H:%M"), patient=patient, number=number)
+                lines.append(escape(f"  {line}" + (f" · {a.reason}" if a.reason else "")))
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)

@@ -1,0 +1,97 @@
+"""The support desk's trace panel: every request of the session (masked), its bodies, and export to a file."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from client.trace import Exchange
+from domain.clock import now
+from tui.i18n import t
+from tui.keys import key
+
+
+def status_text(exchange: Exchange) -> str:
+    if exchange.status is not None:
+        return str(exchange.status)
+    return exchange.error or t("trace.no_answer")
+
+
+class TraceScreen(ModalScreen[None]):
+    """Docked over the lower part of the screen, so the citizen's screen stays in view above it."""
+
+    BINDINGS = [
+        key("escape", "close", "trace.close"),
+        key("enter", "show", "trace.show", show=True),
+        key("e", "export", "trace.export"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="trace-panel"):
+            yield Static(t("trace.title"), classes="section")
+            yield Static("", id="trace-count", classes="hint")
+            yield DataTable(id="trace", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="trace-exported")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column(t("trace.col_time"), width=8)
+        table.add_column(t("trace.col_method"), width=6)
+        table.add_column(t("trace.col_path"))
+        table.add_column(t("trace.col_status"), width=8)
+        table.add_column(t("trace.col_ms"), width=7)
+        self.exchanges: list[Exchange] = []
+        for exchange in self.app.trace.exchanges:
+            self._add(exchange)
+        if self.exchanges:
+            table.move_cursor(row=len(self.exchanges) - 1)  # the latest is what the agent wants
+        self.app.trace.subscribe(self._heard)
+        table.focus()
+
+    def on_unmount(self) -> None:
+        self.app.trace.unsubscribe(self._heard)
+
+    def _heard(self, exchange: Exchange) -> None:
+        # Called from the client inside the app's event loop, so the table can be touched directly.
+        self._add(exchange)
+
+    def _add(self, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+        self.query_one(DataTable).add_row(
+            exchange.started.strftime("%H:%M:%S"), exchange.method, Text(exchange.path, overflow="ellipsis"),
+            status_text(exchange), f"{exchange.duration_ms:.0f}",
+        )
+        self.query_one("#trace-count", Static).update(
+            t("trace.count", count=len(self.exchanges)) if self.exchanges else t("trace.empty"))
+
+    @on(DataTable.RowSelected)
+    def action_show(self) -> None:
+        from screens.trace_detail import TraceDetailScreen
+
+        table = self.query_one(DataTable)
+        if self.exchanges and table.cursor_row is not None:
+            self.app.push_screen(TraceDetailScreen(self.exchanges[table.cursor_row]))
+
+    def action_export(self) -> None:
+        folder = self.app.trace_dir
+        if folder is None:
+            from platformdirs import user_data_path
+
+            folder = user_data_path("timebok", appauthor=False) / "traces"
+        path = folder / f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}.json"
+        try:
+            written = self.app.trace.export(path)
+        except OSError as error:
+            self.notify(t("trace.export_failed", detail=error.strerror or str(error)), severity="error")
+            return
+        shown = t("trace.exported", path=written)
+        self.query_one("#trace-exported", Static).update(Text(shown))
+        self.notify(shown, timeout=10)
+
+    def action_close(self) -> None:
+        self.dismiss()

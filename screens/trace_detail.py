@@ -1,0 +1,38 @@
+"""One exchange of the trace in full: the request and response bodies, identity numbers masked."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from client.trace import Exchange
+from screens.trace import status_text
+from tui.i18n import t
+from tui.keys import key
+
+
+class TraceDetailScreen(ModalScreen[None]):
+    BINDINGS = [key("escape", "close", "trace.close")]
+
+    def __init__(self, exchange: Exchange) -> None:
+        super().__init__()
+        self.exchange = exchange
+
+    def compose(self) -> ComposeResult:
+        e = self.exchange
+        with VerticalScroll(id="trace-detail"):
+            yield Static(Text(f"{e.method} {e.path}  →  {status_text(e)}  ({e.duration_ms:.0f} ms)"), classes="section")
+            yield Static(t("trace.request"), classes="section")
+            yield Static(Text(e.request_body or t("trace.no_body")), classes="trace-body")
+            yield Static(t("trace.response"), classes="section")
+            yield Static(Text(e.response_body or t("trace.no_body")), classes="trace-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#trace-detail").focus()
+
+    def action_close(self) -> None:
+        self.dismiss()
