@@ -277,7 +277,7 @@ class BookingClient:
         # since the first may have arrived even though we heard nothing back.
         attempts = 1 + (self.read_retries if retry else 0)
         for attempt in range(attempts):
-            started_at = datetime.now(OSLO)
+            started_at = now()  # the process's one clock (TIMEBOK_NOW)
             started = time.perf_counter()
             try:
                 response = await self._http.send(request)

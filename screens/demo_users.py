@@ -39,7 +39,7 @@ def demo_choices(users: list[DemoUser]) -> list[tuple[str, list[tuple[str, DemoC
 
 
 class DemoUserScreen(ModalScreen[DemoChoice | None]):
-    BINDINGS = [key("escape", "cancel", "dialog.no")]
+    BINDINGS = [key("escape", "cancel", "dialog.cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="demo-box"):

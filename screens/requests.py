@@ -11,7 +11,7 @@ from client.errors import BookingError, ErrorKind
 from client.models import Appointment
 from screens.base import FlowScreen
 from screens.labels import appointment_details, time_type_name, when
-from tui.i18n import compact_date, t
+from tui.i18n import t
 from tui.keys import key
 
 
@@ -62,7 +62,7 @@ class RequestQueueScreen(FlowScreen):
             cells = (
                 sent,
                 time_type_name(a.time_type_code),
-                f"{compact_date(a.start.date())} {a.start.strftime('%H:%M')}",
+                a.start.strftime("%d.%m. %H:%M"),
                 a.place.name if a.place else "",
                 patient_label(a),
                 a.reason or "",

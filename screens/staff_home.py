@@ -42,6 +42,8 @@ class StaffHomeScreen(HomeScreen):
 
     @work(exclusive=True)
     async def reload(self) -> None:
+        if self.app.client is None or self.app.user is None or not self.app.user.is_staff:
+            return  # signing in as someone else: this screen is on its way out
         try:
             waiting = len(await self.app.client.pending_requests())
         except BookingError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -26,7 +25,9 @@ class TraceScreen(ModalScreen[None]):
 
     BINDINGS = [
         key("escape", "close", "trace.close"),
-        key("enter", "show", "trace.show", show=True),
+        # The key that opened the panel closes it (a modal screen does not hear the app's own binding).
+        key("ctrl+t", "close", "trace.toggle", key_display="^t", show=False),
+        key("enter", "show", "trace.show", priority=True),
         key("e", "export", "trace.export"),
     ]
 
@@ -40,11 +41,12 @@ class TraceScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        # The path goes last: it is the long one, and status and time must stay in view.
         table.add_column(t("trace.col_time"), width=8)
         table.add_column(t("trace.col_method"), width=6)
+        table.add_column(t("trace.col_status"), width=9)
+        table.add_column(t("trace.col_ms"), width=5)
         table.add_column(t("trace.col_path"))
-        table.add_column(t("trace.col_status"), width=8)
-        table.add_column(t("trace.col_ms"), width=7)
         self.exchanges: list[Exchange] = []
         for exchange in self.app.trace.exchanges:
             self._add(exchange)
@@ -63,13 +65,12 @@ class TraceScreen(ModalScreen[None]):
     def _add(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
         self.query_one(DataTable).add_row(
-            exchange.started.strftime("%H:%M:%S"), exchange.method, Text(exchange.path, overflow="ellipsis"),
-            status_text(exchange), f"{exchange.duration_ms:.0f}",
+            exchange.started.strftime("%H:%M:%S"), exchange.method, status_text(exchange),
+            Text(f"{exchange.duration_ms:.0f}", justify="right"), Text(exchange.path),
         )
         self.query_one("#trace-count", Static).update(
             t("trace.count", count=len(self.exchanges)) if self.exchanges else t("trace.empty"))
 
-    @on(DataTable.RowSelected)
     def action_show(self) -> None:
         from screens.trace_detail import TraceDetailScreen
 
@@ -83,7 +84,12 @@ class TraceScreen(ModalScreen[None]):
             from platformdirs import user_data_path
 
             folder = user_data_path("timebok", appauthor=False) / "traces"
-        path = folder / f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}.json"
+        stem = f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}"
+        path = folder / f"{stem}.json"
+        number = 1
+        while path.exists():  # never overwrite an export already attached to a case
+            number += 1
+            path = folder / f"{stem}-{number}.json"
         try:
             written = self.app.trace.export(path)
         except OSError as error:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from tests.conftest import KARI
+from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, settle
 from tui import i18n
 from tui.keys import retranslate_bindings
@@ -80,3 +82,31 @@ def test_inbox_with_details(snap_compare, live_server):
 
 def test_appointments(snap_compare, live_server):
     assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("t", "tab", "enter"))
+
+
+# The front desk and the support desk.
+
+def test_staff_home(snap_compare, live_server):
+    app = make_app(live_server, FJORD_STAFF, embedded=True)  # embedded: the demo's «bytt demobruker» line shows
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk())
+
+
+def test_patient_search_with_an_error(snap_compare, live_server):
+    keys = ("b", *"14838512471")  # Kari's number with the last digit mistyped
+    assert snap_compare(make_app(live_server, FJORD_STAFF), terminal_size=SIZE, run_before=_walk(*keys))
+
+
+def test_request_queue(snap_compare, live_server):
+    assert snap_compare(make_app(live_server, FJORD_STAFF), terminal_size=SIZE, run_before=_walk("f"))
+
+
+def test_trace_panel(snap_compare, live_server):
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+
+    async def run_before(pilot) -> None:
+        await _walk("t")(pilot)
+        # Real requests, but how long each took varies from run to run: fix that one column.
+        app.trace.exchanges[:] = [replace(e, duration_ms=12.0) for e in app.trace.exchanges]
+        await _walk("ctrl+t")(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

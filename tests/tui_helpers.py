@@ -6,8 +6,9 @@ from tui.app import TimebokApp
 from tui.connection import Connection
 
 
-def make_app(server, token: str) -> TimebokApp:
-    return TimebokApp(Connection(server.url, token, timeout=5.0))
+def make_app(server, token: str, *, agent_token: str = "", embedded: bool = False, **options) -> TimebokApp:
+    """The real app on the real backend; `embedded` makes it offer the demo's user picker."""
+    return TimebokApp(Connection(server.url, token, agent_token=agent_token, timeout=5.0, embedded=embedded), **options)
 
 
 async def settle(pilot, rounds: int = 6) -> None:
@@ -22,7 +23,7 @@ def screen_text(app) -> str:
     """Everything the current screen shows, as plain text (for asserting what a user would read)."""
     from textual.widgets import OptionList, Static
 
-    parts = [str(widget.render()) for widget in app.screen.query(Static)]
+    parts = [str(widget.render()) for widget in app.screen.query(Static) if widget.display]  # hidden text is not read
     for options in app.screen.query(OptionList):
         parts.extend(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
     return "\n".join(parts)

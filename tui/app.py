@@ -28,8 +28,8 @@ class TimebokApp(App[None]):
     TITLE = "timebok"
     BINDINGS = [
         key("f1", "help", "app.help"),
-        key("ctrl+r", "retry", "app.retry"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
+        key("ctrl+r", "retry", "app.retry"),
         key("ctrl+q", "quit", "app.quit", priority=True),
     ]
 
@@ -89,13 +89,16 @@ class TimebokApp(App[None]):
         """Each role has its own home: the citizen's «Bestill time», or the front desk's."""
         if user is None or len(self.screen_stack) < 2:
             return
+        home = self._home()
+        self.back_to_start()
+        if type(self.screen) is not type(home):
+            self.switch_screen(home)
+
+    def _home(self) -> Screen:
         from screens.staff_home import StaffHomeScreen
         from screens.start import StartScreen
 
-        home = StaffHomeScreen if user.is_staff else StartScreen
-        self.back_to_start()
-        if not isinstance(self.screen, home):
-            self.switch_screen(home())
+        return StaffHomeScreen() if self.user is not None and self.user.is_staff else StartScreen()
 
     def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
         """Become someone else (the demo's user picker): a fresh session with the new token, trace kept."""
@@ -197,7 +200,6 @@ class TimebokApp(App[None]):
 
     def action_switch_language(self) -> None:
         """Norsk ↔ English: texts and key descriptions change, the booking in progress is kept."""
-        from screens.start import StartScreen
         from tui import i18n
         from tui.keys import retranslate_bindings
 
@@ -206,10 +208,10 @@ class TimebokApp(App[None]):
         self._bindings = self._merged_bindings.copy()
         if self._on_language_change:
             self._remember(self._on_language_change, i18n.language())
-        # Screens render their texts when built: rebuild from the start screen in the new language.
+        # Screens render their texts when built: rebuild from the home screen in the new language.
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(StartScreen())
+        self.switch_screen(self._home())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -60,13 +60,6 @@ def short_date(day: date) -> str:
     return format_date(day, "d. MMM y" if _language == "nb" else "d MMM y", locale=_locale(_language))
 
 
-def compact_date(day: date) -> str:
-    """«fr. 27.11.» / «Fri 27 Nov»: for tables, where the year goes without saying."""
-    from babel.dates import format_date
-
-    return format_date(day, "EEE d.MM." if _language == "nb" else "EEE d MMM", locale=_locale(_language))
-
-
 def clock_time(moment: datetime) -> str:
     """«kl. 08:30» / «08:30»."""
     return t("time.at", time=moment.strftime("%H:%M"))

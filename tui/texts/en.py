@@ -223,4 +223,5 @@ TEXTS: dict[str, str] = {
     "typeshort.Koronavaksine": "COVID-19 vaccine",
     "typeshort.Lab": "Laboratory",
     "typeshort.Vaksine": "Vaccine",
+    "dialog.cancel": "Cancel",
 }

@@ -223,4 +223,5 @@ TEXTS: dict[str, str] = {
     "typeshort.Koronavaksine": "Koronavaksine",
     "typeshort.Lab": "Laboratoriet",
     "typeshort.Vaksine": "Vaksine",
+    "dialog.cancel": "Avbryt",
 }

@@ -1,0 +1,177 @@
+"""The support desk and the demo's user picker in the real app, against the real backend: act as a citizen, trace, audit."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import select
+
+from backend import schema
+from backend.server import open_database
+from screens.appointments import AppointmentsScreen
+from screens.demo_users import DemoUserScreen
+from screens.staff_home import StaffHomeScreen
+from screens.start import StartScreen
+from screens.trace import TraceScreen
+from screens.trace_detail import TraceDetailScreen
+from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
+from tests.tui_helpers import make_app, screen_text, settle
+from tui.run import demo_user
+
+SIZE = (100, 32)
+IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
+
+
+async def _pick(pilot, label: str) -> None:
+    """Open the demo's user picker and choose the entry with this label."""
+    await pilot.press("u")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, DemoUserScreen)
+    options = screen.query_one("#demo-users")
+    labels = [str(options.get_option_at_index(i).prompt).strip() for i in range(options.option_count)]
+    target = labels.index(label)
+    while options.highlighted != target:
+        await pilot.press("down" if options.highlighted < target else "up")
+    await pilot.press("enter")
+    await settle(pilot, rounds=10)
+
+
+async def test_the_demo_start_screen_lets_you_be_staff_a_citizen_or_an_agent_and_remembers(live_server):
+    remembered: list[tuple[str, str]] = []
+    app = make_app(live_server, KARI, embedded=True, on_demo_user_change=lambda role, token: remembered.append((role, token)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Demo: du er Kari Nordmann. Trykk U for å bytte demobruker." in screen_text(app)
+
+        await _pick(pilot, "Helsesekretær, Fjordsiden")
+        assert isinstance(app.screen, StaffHomeScreen) and app.user.is_staff
+        assert "Forespørsler (2)" in str(app.screen.query_one("#requests").label)
+
+        await _pick(pilot, "Kundesenter, NHN som Ola Nordmann")
+        assert isinstance(app.screen, StartScreen)
+        assert (app.user.name, app.user.agent) == ("Ola Nordmann", "Kundesenter, NHN")
+        assert app.screen.who() == "Kundesenter, NHN · som Ola Nordmann"
+
+        await _pick(pilot, "Kari Nordmann")
+        assert app.user.name == "Kari Nordmann" and not app.user.is_support
+    assert remembered == [("staff", FJORD_STAFF), ("support", OLA), ("citizen", KARI)]
+
+
+async def test_a_real_backend_offers_no_demo_user_picker(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen)
+        assert "Demo:" not in screen_text(app)
+
+
+def test_the_demo_starts_as_the_last_user_picked_or_the_configured_role():
+    from tui.config import BackendSettings, Settings
+
+    assert demo_user(Settings()) == ("demo-citizen-kari", "")
+    assert demo_user(Settings(role="staff")) == ("demo-staff-fjordsiden", "")
+    assert demo_user(Settings(role="support")) == ("demo-citizen-kari", "demo-support-nhn")
+    assert demo_user(Settings(last_demo_role="support", last_demo_token=OLA)) == (OLA, "demo-support-nhn")
+    assert demo_user(Settings(last_demo_role="staff", last_demo_token="demo-staff-bakkebyen")) == ("demo-staff-bakkebyen", "")
+    assert demo_user(Settings(backend=BackendSettings(token=OLA))) == (OLA, "")
+
+
+def _without_who(app) -> str:
+    who = str(app.screen.query_one("#who").render())
+    lines = screen_text(app).splitlines()
+    lines.remove(who)
+    return "\n".join(lines)
+
+
+async def test_an_agent_sees_exactly_the_citizens_screens(live_server):
+    seen = {}
+    for who, agent in (("citizen", ""), ("agent", SUPPORT)):
+        app = make_app(live_server, KARI, agent_token=agent)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            start = _without_who(app)
+            await pilot.press("t")
+            await settle(pilot)
+            assert isinstance(app.screen, AppointmentsScreen)
+            seen[who] = (start, _without_who(app), app.screen.who())
+    citizen, agent = seen["citizen"], seen["agent"]
+    assert agent[2] == "Kundesenter, NHN · som Kari Nordmann" and citizen[2] == "Kari Nordmann"
+    assert agent[:2] == citizen[:2]  # everything but the top line naming who is looking
+
+
+async def test_the_agents_reads_are_in_the_backends_audit_log(live_server, db_path):
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("escape", "i")
+        await settle(pilot)
+    database = open_database(db_path, demo=False)
+    with database.reading() as session:
+        events = session.execute(select(schema.AuditEvent.actor, schema.AuditEvent.patient_id, schema.AuditEvent.detail)).all()
+    database.dispose()
+    actor = "support:Kundesenter, NHN as citizen:Kari Nordmann"
+    assert {(a, p) for a, p, _ in events} == {(actor, 1)}
+    assert {d for _, _, d in events} >= {"Patient/1", "Appointment search", "Communication search"}
+
+
+async def test_the_trace_key_is_the_support_desks_alone(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert not isinstance(app.screen, TraceScreen)
+        assert app.check_action("toggle_trace", ()) is False  # and so not in the footer either
+
+
+async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports_them(live_server, tmp_path):
+    app = make_app(live_server, KARI, agent_token=SUPPORT, trace_dir=tmp_path / "traces")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")  # Timeavtaler: a few more requests on the wire
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert isinstance(app.screen, TraceScreen)
+        table = app.screen.query_one("#trace")
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert len(rows) == len(app.trace.exchanges) >= 4
+        assert ["GET", "200", "/fhir/Patient/1"] in [[row[1], row[2], row[4]] for row in rows]
+        assert any(row[4].startswith("/fhir/Appointment?") for row in rows)
+        assert all(row[3].isdigit() for row in rows)  # the duration in ms
+
+        patient_row = next(i for i, row in enumerate(rows) if row[4] == "/fhir/Patient/1")
+        table.move_cursor(row=patient_row)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TraceDetailScreen)
+        body = screen_text(app)
+        assert '"resourceType": "Patient"' in body and "148385 *****" in body
+        assert not IDENTITY_NUMBER.search(body)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await pilot.press("e")
+        await settle(pilot)
+        exported = sorted((tmp_path / "traces").glob("timebok-trace-*.json"))
+        assert len(exported) == 1
+        assert str(exported[0]) in screen_text(app).replace("\n", "")  # the path is shown, to attach to a case
+        await pilot.press("e")
+        await settle(pilot)
+        assert len(sorted((tmp_path / "traces").glob("timebok-trace-*.json"))) == 2  # a second export never overwrites
+
+        await pilot.press("ctrl+t")  # the same key closes it
+        await settle(pilot)
+        assert not isinstance(app.screen, TraceScreen)
+
+    text = exported[0].read_text(encoding="utf-8")
+    saved = json.loads(text)
+    assert [e["path"] for e in saved][:3] == ["/auth/userinfo", "/fhir/Patient/1", "/fhir/Organization/1"]
+    assert {"method", "path", "status", "duration_ms", "request_body", "response_body"} <= set(saved[0])
+    assert not IDENTITY_NUMBER.search(text) and SUPPORT not in text and KARI not in text  # no numbers, no tokens
