@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +65,16 @@ class TimebokApp(App[None]):
         # Paint first, connect after: the start screen never waits for the backend.
         self.push_screen(StartScreen())
         self.call_after_refresh(self.connect)
+        if not self.is_headless:
+            self.set_interval(2, self._exit_if_terminal_gone)
+
+    def _exit_if_terminal_gone(self) -> None:
+        # A closed terminal window leaves the input thread spinning on a hung-up tty (about 40 % CPU
+        # seen), and SIGHUP does not always reach us through `make run`: notice it and leave.
+        try:
+            os.tcgetpgrp(sys.__stdin__.fileno())
+        except (OSError, AttributeError, ValueError):
+            self.exit()
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
