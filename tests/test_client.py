@@ -12,7 +12,7 @@ from client.api import BookingClient
 from client.errors import BookingError, ErrorKind
 from client.models import AppointmentState
 from client.trace import Trace
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA, SUPPORT
 
 
 @pytest.fixture
@@ -44,6 +44,23 @@ async def test_whoami_gives_the_citizen_their_patient_and_gp_office(kari):
 async def test_whoami_gives_staff_their_office(staff):
     me = await staff.whoami()
     assert me.is_staff and me.patient is None and me.office.name == "Fjordsiden legekontor"
+
+
+async def test_an_agent_token_makes_the_client_a_support_agent_seeing_the_citizen(live_server):
+    async with BookingClient(live_server.url, OLA, agent_token=SUPPORT) as agent:
+        me = await agent.whoami()
+        assert (me.role, me.name, me.agent, me.is_support) == ("citizen", "Ola Nordmann", "Kundesenter, NHN", True)
+        assert {a.patient_id for a in await agent.appointments()} == {me.patient.id}
+    async with BookingClient(live_server.url, OLA, agent_token="not-an-agent") as impostor:
+        with pytest.raises(BookingError) as caught:
+            await impostor.whoami()
+        assert caught.value.kind is ErrorKind.UNAUTHORIZED
+
+
+async def test_demo_users_come_from_a_demo_backend(kari):
+    users = await kari.demo_users()
+    assert [u.role for u in users] == ["citizen"] * 5 + ["staff"] * 2 + ["support"]
+    assert next(u for u in users if u.token == KARI).name == "Kari Nordmann"
 
 
 async def test_time_types_come_in_the_guides_order(kari):

@@ -175,3 +175,17 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
     assert [e["path"] for e in saved][:3] == ["/auth/userinfo", "/fhir/Patient/1", "/fhir/Organization/1"]
     assert {"method", "path", "status", "duration_ms", "request_body", "response_body"} <= set(saved[0])
     assert not IDENTITY_NUMBER.search(text) and SUPPORT not in text and KARI not in text  # no numbers, no tokens
+
+
+def test_against_a_real_backend_an_agent_sends_both_tokens_from_the_config(tmp_path, monkeypatch):
+    from tui.config import load_settings
+    from tui.run import _connection
+
+    monkeypatch.delenv("TIMEBOK_TOKEN", raising=False)
+    monkeypatch.delenv("TIMEBOK_AGENT_TOKEN", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text('[backend]\nurl = "https://timebok.example.no/fhir"\ntoken = "test-citizen"\n'
+                      'agent_token = "agent-007"\n\n[app]\nrole = "support"\n', encoding="utf-8")
+    connection = _connection(load_settings(str(config)))
+    assert (connection.url, connection.token, connection.agent_token) == ("https://timebok.example.no/fhir", "test-citizen", "agent-007")
+    assert not connection.embedded
