@@ -33,6 +33,13 @@ async def _home(pilot) -> None:
     assert isinstance(pilot.app.screen, StaffHomeScreen)
 
 
+async def _open(pilot, key: str) -> None:
+    """From the front desk's home, one of its three actions: b, f or d."""
+    await _home(pilot)
+    await pilot.press(key)
+    await settle(pilot)
+
+
 async def _type(pilot, text: str) -> None:
     await pilot.press(*text)
     await settle(pilot)
@@ -59,8 +66,7 @@ async def test_the_front_desk_home_offers_booking_requests_with_their_count_and_
 async def test_each_kind_of_mistyped_number_gets_its_own_message_while_typing(live_server, typed, message):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("b")
+        await _open(pilot, "b")
         if len(typed) > 11:
             app.screen.query_one("#patient-query").insert_text_at_cursor(typed)  # as a paste arrives
             await settle(pilot)
@@ -76,8 +82,7 @@ async def test_each_kind_of_mistyped_number_gets_its_own_message_while_typing(li
 async def test_a_short_number_is_only_an_error_when_sent_and_is_kept_for_fixing(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("b")
+        await _open(pilot, "b")
         await _type(pilot, "148385")
         assert "For kort" not in screen_text(app)  # still typing: not an error yet
         await pilot.press("enter")
@@ -90,8 +95,7 @@ async def test_a_short_number_is_only_an_error_when_sent_and_is_kept_for_fixing(
 async def test_a_valid_number_finds_the_patient_at_once_and_one_not_at_the_office_is_said_plainly(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("b")
+        await _open(pilot, "b")
         await _type(pilot, PER_NUMBER)
         assert "Fant ingen pasient med dette nummeret hos Fjordsiden legekontor." in screen_text(app)
         await pilot.press(*["backspace"] * 11)
@@ -103,8 +107,7 @@ async def test_a_valid_number_finds_the_patient_at_once_and_one_not_at_the_offic
 async def test_find_by_name_lists_every_match_with_birth_date_and_masked_number(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("b")
+        await _open(pilot, "b")
         await _type(pilot, "nordmann")
         assert "Trykk Enter for å søke på navn." in screen_text(app)
         await pilot.press("enter")
@@ -128,8 +131,7 @@ async def test_booking_a_known_patient_takes_at_most_twelve_keys_after_the_numbe
             await settle(pilot)
 
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("b")
+        await _open(pilot, "b")
         await _type(pilot, KARI_NUMBER)
 
         await press("enter")  # the patient found
@@ -156,9 +158,7 @@ async def test_booking_a_known_patient_takes_at_most_twelve_keys_after_the_numbe
 async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("f")
-        await settle(pilot)
+        await _open(pilot, "f")
         assert isinstance(app.screen, RequestQueueScreen)
         queue = app.screen.requests
         assert [r.patient.name for r in queue] == ["Ola Nordmann", "Aisha Khan"]
@@ -184,9 +184,7 @@ async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(
 async def test_rejecting_needs_a_short_reason_which_the_patient_gets(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("f")
-        await settle(pilot)
+        await _open(pilot, "f")
         ola_request = app.screen.requests[0]
         await pilot.press("a")
         await settle(pilot)
@@ -209,9 +207,7 @@ async def test_rejecting_needs_a_short_reason_which_the_patient_gets(live_server
 async def test_escaping_the_reject_dialog_changes_nothing(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("f")
-        await settle(pilot)
+        await _open(pilot, "f")
         await pilot.press("a")
         await settle(pilot)
         await _type(pilot, "tja")
@@ -226,9 +222,7 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
     first, second = make_app(live_server, FJORD_STAFF), make_app(live_server, FJORD_STAFF)
     async with first.run_test(size=SIZE) as one, second.run_test(size=SIZE) as two:
         for pilot in (one, two):
-            await _home(pilot)
-            await pilot.press("f")
-            await settle(pilot)
+            await _open(pilot, "f")
         contested = first.screen.requests[0]
         assert second.screen.requests[0].id == contested.id  # both desks look at Ola's request
 
@@ -262,9 +256,7 @@ async def test_todays_appointments_by_timebook_and_time(live_server):
         assert today_request == []  # the seed has one confirmed time today, at the lab
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _home(pilot)
-        await pilot.press("d")
-        await settle(pilot)
+        await _open(pilot, "d")
         assert isinstance(app.screen, TodayScreen)
         text = screen_text(app)
         assert "Bekreftede timer onsdag 25. november 2026" in text
