@@ -1,4 +1,8 @@
-"""Shared fixtures: a fixed clock, a seeded SQLite file, the real app in-process and on loopback."""
+"""Shared fixtures: a fixed clock, a seeded database, the real app in-process and on loopback.
+
+The database is a seeded SQLite file, except in the API contract tests (tests/test_api_*.py), which
+run once on SQLite and once on PostgreSQL (`db_kind`); everything else stays on SQLite.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from backend.app import create_app
 from backend.db import Database
 from backend.server import EmbeddedServer, open_database
 from domain import clock
+from tests import pg
 
 NOW = "2026-11-25T09:00:00+01:00"  # a Wednesday morning; snapshots and seeds depend on it
 
@@ -55,9 +60,69 @@ def db_path(tmp_path: Path, seeded_template: Path) -> Path:
     return path
 
 
+DB_KINDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    # Only the API contract modules are run on both databases; the TUI, client and unit tests stay on SQLite.
+    if metafunc.module.__name__.rpartition(".")[2].startswith("test_api_") and "db_kind" in metafunc.fixturenames:
+        metafunc.parametrize("db_kind", DB_KINDS, indirect=True)
+
+
 @pytest.fixture
-def database(db_path: Path) -> Iterator[Database]:
-    db = open_database(db_path, demo=True)
+def db_kind(request) -> str:
+    """Which database the test's backend runs on: "sqlite" unless the module is parametrized."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    """The PostgreSQL server ($TIMEBOK_TEST_PG); skipped when it does not answer, unless a run requires it."""
+    try:
+        server = pg.connect()
+    except ConnectionError as error:
+        if pg.required():
+            pytest.fail(f"{error} (TIMEBOK_TEST_PG_REQUIRED is set, so this fails instead of skipping)", pytrace=False)
+        pytest.skip(str(error))
+    server.drop_leftovers()
+    try:
+        yield server
+    finally:
+        server.drop_mine()
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: pg.PgServer) -> str:
+    """One seeded database per run; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~50 ms)."""
+    name = pg_server.new_name("template")
+    clock.set_now(NOW)
+    try:
+        db = open_database(pg_server.create(name), demo=True)
+        db.dispose()  # a template must have no open connections
+    finally:
+        clock.set_now(None)
+    return name
+
+
+@pytest.fixture
+def pg_database(pg_server: pg.PgServer, pg_template: str) -> Iterator[str]:
+    """The URL of a fresh copy of the seeded PostgreSQL database, dropped after the test."""
+    name = pg_server.new_name("test")
+    url = pg_server.create(name, template=pg_template)
+    yield url
+    pg_server.drop(name)
+
+
+@pytest.fixture
+def db_url(request, db_kind: str) -> str | Path:
+    """What `open_database` is given: the seeded SQLite file (`db_path`) or a seeded PostgreSQL database's URL."""
+    return request.getfixturevalue("pg_database" if db_kind == "postgresql" else "db_path")
+
+
+@pytest.fixture
+def database(db_url: str | Path) -> Iterator[Database]:
+    db = open_database(db_url, demo=True)
     yield db
     db.dispose()
 
@@ -75,9 +140,9 @@ async def api(app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def live_server(db_path: Path) -> Iterator[EmbeddedServer]:
-    """The real backend served by uvicorn on a loopback port, on its own seeded SQLite file."""
-    server = EmbeddedServer(db_path, demo=True).start()
+def live_server(db_url: str | Path) -> Iterator[EmbeddedServer]:
+    """The real backend served by uvicorn on a loopback port, on its own seeded database."""
+    server = EmbeddedServer(db_url, demo=True).start()
     server.ready.wait(30)
     assert server.failed is None, server.failed
     yield server
