@@ -115,6 +115,14 @@ def pg_database(pg_server: pg.PgServer, pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_empty_database(pg_server: pg.PgServer) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = pg_server.new_name("empty")
+    yield pg_server.create(name)
+    pg_server.drop(name)
+
+
+@pytest.fixture
 def db_url(request, db_kind: str) -> str | Path:
     """What `open_database` is given: the seeded SQLite file (`db_path`) or a seeded PostgreSQL database's URL."""
     return request.getfixturevalue("pg_database" if db_kind == "postgresql" else "db_path")
