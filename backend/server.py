@@ -39,6 +39,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
     from backend.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
     database = open_database(db, demo=demo)
     app = create_app(database, demo=demo)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
