@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-
 import zlib
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,10 +94,10 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
         # SQLite's own lower() folds only A-Z; Python's folds Æ, Ø, Å and the rest, as PostgreSQL's does.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -109,3 +110,19 @@ def _tune_sqlite(engine: Engine) -> None:
 
 def _lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def _use_wal(cursor, patience: float = 30.0) -> None:
+    """Switch a new file to WAL. The switch needs the file to itself and SQLite does not wait for that
+    (no busy handler), so when two processes open a brand-new file at once, try again until one has done it."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked: could not switch it to WAL")
+        time.sleep(0.02)

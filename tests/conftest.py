@@ -15,6 +15,7 @@ import pytest
 
 from backend.app import create_app
 from backend.db import Database
+from backend.schema import Base
 from backend.server import EmbeddedServer, open_database
 from domain import clock
 from tests import pg
@@ -93,25 +94,24 @@ def pg_server() -> Iterator[pg.PgServer]:
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_server: pg.PgServer) -> str:
-    """One seeded database per run; each test gets its own copy (CREATE DATABASE … TEMPLATE, ~50 ms)."""
-    name = pg_server.new_name("template")
+def pg_seeded(pg_server: pg.PgServer) -> Iterator[pg.SeededDatabase]:
+    """One seeded PostgreSQL database per run, put back to its seeded state before each test that uses it."""
+    name = pg_server.new_name("seeded")
     clock.set_now(NOW)
     try:
         db = open_database(pg_server.create(name), demo=True)
-        db.dispose()  # a template must have no open connections
+        db.dispose()
     finally:
         clock.set_now(None)
-    return name
+    seeded = pg_server.reset_point(name, [table.name for table in Base.metadata.sorted_tables])
+    yield seeded
+    seeded.close()
 
 
 @pytest.fixture
-def pg_database(pg_server: pg.PgServer, pg_template: str) -> Iterator[str]:
-    """The URL of a fresh copy of the seeded PostgreSQL database, dropped after the test."""
-    name = pg_server.new_name("test")
-    url = pg_server.create(name, template=pg_template)
-    yield url
-    pg_server.drop(name)
+def pg_database(pg_seeded: pg.SeededDatabase) -> str:
+    """The URL of the run's PostgreSQL database, just put back to the seeded state."""
+    return pg_seeded.reset()
 
 
 @pytest.fixture
