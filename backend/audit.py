@@ -21,7 +21,7 @@ def record(session: Session, principal: Principal, patient_ids: Iterable[int], a
         session.add(
             schema.AuditEvent(
                 at=at,
-                actor=principal.actor,
+                actor=principal.actor[:200],  # the column's length, which PostgreSQL enforces
                 organization_id=principal.organization_id,
                 patient_id=patient_id,
                 action=action,

@@ -54,6 +54,8 @@ def authenticate(session: Session, authorization: str | None, agent_token: str |
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization must use the Bearer scheme")
+    if "\0" in token:  # no token holds one, and PostgreSQL refuses to even look it up
+        raise _unauthorized("Unknown or expired token")
     row = session.get(schema.AccessToken, token.strip())
     if row is None:
         raise _unauthorized("Unknown or expired token")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+import zlib
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
-
-from backend.schema import Base
 
 
 def database_url(db: str | os.PathLike[str]) -> str:
@@ -19,6 +20,11 @@ def database_url(db: str | os.PathLike[str]) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def advisory_key(name: str) -> int:
+    """A stable PostgreSQL advisory-lock key for a name (the same in every process, unlike hash())."""
+    return zlib.crc32(f"timebok:{name}".encode())
 
 
 class Database:
@@ -34,20 +40,44 @@ class Database:
             self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8)
             _tune_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # READ COMMITTED (the default) is enough: every write that decides something is a conditional
+            # UPDATE, which PostgreSQL re-checks against the newest row after waiting for its lock.
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                        connect_args={"application_name": "timebok"})
         # A separate engine view whose transactions start as writers, so SQLite takes the write
         # lock at BEGIN instead of failing later with "database is locked" on upgrade.
         self._write_engine = self.engine.execution_options(timebok_write=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (creating it in an empty database)."""
+        from backend.migrate import upgrade
+
+        upgrade(self)
+
+    def serialize(self, session_or_connection, name: str) -> None:
+        """Hold a lock named `name` until the transaction ends, across every instance on the database.
+
+        SQLite needs nothing: a writing transaction already holds the only write lock (BEGIN IMMEDIATE).
+        """
+        if self.is_postgresql:
+            session_or_connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    @contextmanager
+    def writing_connection(self) -> Iterator[Connection]:
+        """A Core connection in a writing transaction, committed at the end (schema migrations use it)."""
+        with self._write_engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
@@ -64,13 +94,35 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # SQLite's own lower() folds only A-Z; Python's folds Æ, Ø, Å and the rest, as PostgreSQL's does.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         write = connection.get_execution_options().get("timebok_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _use_wal(cursor, patience: float = 30.0) -> None:
+    """Switch a new file to WAL. The switch needs the file to itself and SQLite does not wait for that
+    (no busy handler), so when two processes open a brand-new file at once, try again until one has done it."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked: could not switch it to WAL")
+        time.sleep(0.02)

@@ -54,11 +54,34 @@ async def json_body(request: Request) -> Any:
     if not data.strip():
         raise invalid("The request body is empty")
     try:
-        return json.loads(data)
+        body = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise invalid(f"The body is not valid JSON: {error}") from None
     except RecursionError:  # "[[[[…" fits in 64 KiB yet nests deeper than the parser can go
         raise invalid("The body is not valid JSON: it nests too deeply") from None
+    if _holds_nul(body):
+        raise invalid(NUL_REFUSED)
+    return body
+
+
+NUL_REFUSED = "Text must not contain the NUL character (\\u0000)"
+
+
+def _holds_nul(value: Any) -> bool:
+    """True when any string in parsed JSON holds "\\0": PostgreSQL cannot store it and SQLite would, so
+    both refuse it alike. A loop, not recursion: the parser accepts nesting deeper than we could recurse."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\0" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def search_params(request: Request, allowed: set[str]) -> SearchParams:

@@ -242,11 +242,9 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
             raise invalid(f"identifier: {error}") from None
         query = query.where(schema.Patient.identifier == number.value)
     if name:
-        words = [w.lower() for w in name.split() if w]
-        for word in words:
+        for word in schema.name_key(name, "").split():
             # autoescape: a typed "%" or "_" is a character to find, not a LIKE wildcard matching everyone.
-            query = query.where(or_(func.lower(schema.Patient.given).contains(word, autoescape=True),
-                                    func.lower(schema.Patient.family).contains(word, autoescape=True)))
+            query = query.where(schema.Patient.name_key.contains(word, autoescape=True))
     with database(request).writing() as session:
         rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
         audit.record(session, who, [row.id for row in rows], "search", "Patient search")

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Row ids: 64-bit on PostgreSQL, where INTEGER is 32-bit and a national deployment could outgrow it;
+# plain INTEGER on SQLite, where only that spelling makes the column the 64-bit rowid that autoincrements.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def ordered_text(length: int) -> String:
+    """A string column sorted by code point on both databases (SQLite's BINARY is PostgreSQL's "C"), so
+    lists come back in the same order whatever locale the PostgreSQL cluster was created with."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def name_key(given: str, family: str) -> str:
+    """What a name search matches: case-folded in Python, since SQLite's lower() folds only ASCII and
+    PostgreSQL's depends on the database's locale."""
+    return f"{given} {family}".casefold()
+
+
+def _name_key_default(context) -> str:
+    values = context.get_current_parameters()
+    return name_key(values["given"], values["family"])
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {int: Id}
 
 
 class Organization(Base):
@@ -52,7 +73,7 @@ class HealthcareService(Base):
     __tablename__ = "healthcare_service"
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
-    type_code: Mapped[str] = mapped_column(String(10))
+    type_code: Mapped[str] = mapped_column(String(40))  # "Koronavaksine" is 13: PostgreSQL holds us to the length
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -88,10 +109,18 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier_system: Mapped[str] = mapped_column(String(60))
     identifier: Mapped[str] = mapped_column(String(11), unique=True)
-    given: Mapped[str] = mapped_column(String(100))
-    family: Mapped[str] = mapped_column(String(100))
+    given: Mapped[str] = mapped_column(ordered_text(100))
+    family: Mapped[str] = mapped_column(ordered_text(100))
     birth_date: Mapped[date] = mapped_column(Date)
     gp_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    # Filled from given and family on insert (and by the ORM on update); null only in a row written
+    # by hand with SQL, which name searches then do not find.
+    name_key: Mapped[str | None] = mapped_column(String(201), default=_name_key_default)
+
+
+@event.listens_for(Patient, "before_update")
+def _refresh_name_key(_mapper, _connection, target: Patient) -> None:
+    target.name_key = name_key(target.given, target.family)
 
 
 class Appointment(Base):
@@ -147,8 +176,8 @@ class AccessToken(Base):
 
     __tablename__ = "access_token"
     token: Mapped[str] = mapped_column(String(100), primary_key=True)
-    role: Mapped[str] = mapped_column(String(10))
-    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(ordered_text(10))
+    name: Mapped[str] = mapped_column(ordered_text(200))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
 

@@ -23,6 +23,9 @@ class SearchParams:
     """The query of one search, checked against the parameters that search supports."""
 
     def __init__(self, items: list[tuple[str, str]], allowed: set[str]) -> None:
+        if any("\0" in name or "\0" in value for name, value in items):
+            # PostgreSQL cannot compare against text holding NUL, so no database is asked.
+            raise invalid("Search parameters must not contain the NUL character (%00)")
         unknown = sorted({name for name, _ in items if name not in allowed | _COMMON})
         if unknown:
             raise invalid(f"Unknown search parameter(s): {', '.join(unknown)}; supported: {', '.join(sorted(allowed))}")

@@ -34,17 +34,25 @@ class DemoToken:
     token: str
 
 
+def _has_data(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(schema.Organization)) > 0
+
+
 def is_seeded(db: Database) -> bool:
     with db.reading() as session:
-        return session.scalar(select(func.count()).select_from(schema.Organization)) > 0
+        return _has_data(session)
 
 
 def seed_if_empty(db: Database) -> bool:
-    """Seed an empty database; True when it did."""
+    """Seed an empty database; True when it did. Safe when several instances start on one database at once."""
     if is_seeded(db):
         _add_support_agent(db)  # demo files seeded before support agents existed get one too
         return False
     with db.writing() as session:
+        # The lock makes a second instance wait, then see the first one's seed and leave it be.
+        db.serialize(session, "seed")
+        if _has_data(session):
+            return False
         _seed(session)
         _add_support_agent_row(session)
     return True

@@ -13,12 +13,13 @@ from pathlib import Path
 
 
 def open_database(db: str | Path, *, demo: bool):
-    """Open (and on first start create) the database; seed it when `demo` and empty."""
+    """Open the database (a SQLite path or a database URL), migrate its schema to the newest, and
+    seed it when `demo` and empty."""
     from backend.db import Database, database_url
     from backend.seed import seed_if_empty
 
     database = Database(database_url(db))
-    database.create_schema()
+    database.migrate()
     if demo:
         seed_if_empty(database)
     return database
@@ -38,6 +39,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
     from backend.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
     database = open_database(db, demo=demo)
     app = create_app(database, demo=demo)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
@@ -81,6 +83,7 @@ class EmbeddedServer:
 
         from backend.app import create_app
 
+        database = None
         try:
             database = open_database(self.db_path, demo=self.demo)
             self._server = uvicorn.Server(_config(create_app(database, demo=self.demo), "127.0.0.1", self.port, "warning"))
@@ -89,6 +92,9 @@ class EmbeddedServer:
         except BaseException as error:  # reported to the app, which shows it in words
             self.failed = error
             self.ready.set()
+        finally:
+            if database is not None:  # PostgreSQL counts open connections; hand them back when we stop
+                database.dispose()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -1,11 +1,14 @@
-"""Backend benchmark over real HTTP on loopback: the month query (next to a bare FastAPI app serving
-the very same bytes) and booking throughput with 32 concurrent clients.
+"""Backend benchmark over real HTTP on loopback, on SQLite and on PostgreSQL side by side: the month
+query (next to a bare FastAPI app serving the very same bytes) and booking throughput with 32
+concurrent clients.
 
 Run from the repository root:  .venv/bin/python bench/backend_http.py  [--requests 200] [--bookings 1000]
 
-Every server is its own process (`timebok serve --demo` on a fresh temp database, with the clock
-frozen at the tests' instant), so the benchmark client does not share a GIL with it. Servers and
-temp files are removed at the end, also after Ctrl-C or SIGTERM.
+Every server is its own process (`timebok serve --demo` on a fresh database, with the clock frozen at
+the tests' instant), so the benchmark client does not share a GIL with it. PostgreSQL is found through
+TIMEBOK_BENCH_PG (default: the tests' postgresql+psycopg://postgres@127.0.0.1:5432/test), where a
+database of this run's own is made and dropped; when it does not answer, only SQLite is measured and the
+output says why. Servers, databases and temp files are removed at the end, also after Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from _servers import (  # noqa: E402
     FHIR_JSON, NOW, ServerProcess, bare_server, exit_on_sigterm, ignore_interrupts, median, percentile, platform_line,
     table, timebok_server,
 )
+from _postgres import BenchDatabase  # noqa: E402
 
 CITIZENS = ["demo-citizen-kari", "demo-citizen-ola", "demo-citizen-aisha", "demo-citizen-per", "demo-citizen-ingrid"]
 READER = CITIZENS[0]  # the directory (Schedule, Slot) is readable with any token
@@ -102,12 +106,12 @@ def busiest_month(http: httpx.Client, books: list[Timebook]) -> tuple[tuple[Time
 @dataclass
 class Variant:
     label: str
-    path: str  # path and query, the same on both servers
+    path: str  # path and query, the same on every server
     body: bytes
     slots: int
     content_type: str
-    real_ms: list[float] = field(default_factory=list)
-    bare_ms: list[float] = field(default_factory=list)
+    origin: str  # the root URL of the server the body was captured from
+    ms: dict[str, list[float]] = field(default_factory=dict)  # server label → timings
     bare: ServerProcess | None = None
 
 
@@ -120,22 +124,30 @@ def timed_get(http: httpx.Client, path: str, size: int) -> float:
     return elapsed
 
 
-def measure_month_query(real: ServerProcess, variants: list[Variant], requests: int, warmup: int, block: int = 25) -> None:
-    """Sequential GETs on one keep-alive connection per server, alternating blocks so drift hits both alike."""
-    with httpx.Client(base_url=real.root, headers=bearer(READER), timeout=30) as real_http:
-        for variant in variants:
-            with httpx.Client(base_url=variant.bare.root, headers=bearer(READER), timeout=30) as bare_http:
-                if bare_http.get(variant.path).content != variant.body:
-                    raise RuntimeError("the bare app does not answer with the captured bytes")
+def measure_month_query(reals: dict[str, ServerProcess], variants: list[Variant], requests: int, warmup: int,
+                        block: int = 25) -> None:
+    """Sequential GETs on one keep-alive connection per server, taking turns in blocks so drift hits all alike."""
+    for variant in variants:
+        servers = dict(reals) | {"bare FastAPI": variant.bare}
+        https = {label: httpx.Client(base_url=s.root, headers=bearer(READER), timeout=30) for label, s in servers.items()}
+        sizes = {}
+        try:
+            for label, http in https.items():
+                # The same bytes but for the links, which name each server's own port.
+                body = http.get(variant.path).content.replace(servers[label].root.encode(), variant.origin.encode())
+                if body != variant.body:
+                    raise RuntimeError(f"{label} does not answer the month query with the same bytes as the first server")
+                sizes[label] = len(http.get(variant.path).content)
                 for _ in range(warmup):
-                    timed_get(real_http, variant.path, len(variant.body))
-                    timed_get(bare_http, variant.path, len(variant.body))
-                while len(variant.real_ms) < requests:
-                    n = min(block, requests - len(variant.real_ms))
-                    variant.real_ms += [timed_get(real_http, variant.path, len(variant.body)) for _ in range(n)]
-                    variant.bare_ms += [timed_get(bare_http, variant.path, len(variant.body)) for _ in range(n)]
-            if real_http.get(variant.path).content != variant.body:
-                raise RuntimeError("the month query's answer changed between requests")
+                    timed_get(http, variant.path, sizes[label])
+                variant.ms[label] = []
+            while len(variant.ms["bare FastAPI"]) < requests:
+                n = min(block, requests - len(variant.ms["bare FastAPI"]))
+                for label, http in https.items():
+                    variant.ms[label] += [timed_get(http, variant.path, sizes[label]) for _ in range(n)]
+        finally:
+            for http in https.values():
+                http.close()
 
 
 # -- booking throughput --------------------------------------------------------------------
@@ -214,19 +226,29 @@ def pending_total(root: str) -> int:
 
 # -- the run -------------------------------------------------------------------------------
 
-def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -> None:
+def start_servers(workdir: Path, servers: list[ServerProcess], pg: BenchDatabase | None) -> dict[str, ServerProcess]:
+    """`timebok serve --demo` on a fresh SQLite file and, when PostgreSQL answers, on a fresh PostgreSQL database."""
+    reals = {"SQLite": timebok_server(workdir / "timebok.db", workdir / "serve-sqlite.log")}
+    if pg is not None:
+        reals["PostgreSQL"] = timebok_server(pg.url, workdir / "serve-postgresql.log")
+    for real in reals.values():
+        servers.append(real)
+        real.start()
+    return reals
+
+
+def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess], pg: BenchDatabase | None, pg_note: str) -> None:
     print("timebok backend benchmark: real HTTP on loopback, uvicorn, each server in its own process", flush=True)
     print(platform_line())
     cores = os.cpu_count() or 1
     print(f"Note: {cores} CPU core(s) are shared by the benchmark client and the server process(es); "
           f"the client's own HTTP work (httpx) is inside every figure below.")
-    print(f"Clock frozen at TIMEBOK_NOW={NOW}; fresh demo database in a temp dir.\n", flush=True)
+    print(f"Clock frozen at TIMEBOK_NOW={NOW}; fresh demo databases (a SQLite file in a temp dir; {pg_note}).\n", flush=True)
 
-    real = timebok_server(workdir / "timebok.db", workdir / "timebok-serve.log")
-    servers.append(real)
-    real.start()
+    reals = start_servers(workdir, servers, pg)
+    first = next(iter(reals.values()))
 
-    with httpx.Client(base_url=real.root, headers=bearer(READER), timeout=30) as http:
+    with httpx.Client(base_url=first.root, headers=bearer(READER), timeout=30) as http:
         books = timebooks(http)
         (book, month, free_count, all_count), most = busiest_month(http, books)
         variants = []
@@ -237,7 +259,7 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
             response = http.get("/fhir/Slot", params=month_params(book, month, free_only)).raise_for_status()
             path = str(response.request.url.raw_path, "ascii")
             slots = sum(1 for e in response.json().get("entry", []) if e["search"]["mode"] == "match")
-            variants.append(Variant(what, path, response.content, slots, response.headers["content-type"]))
+            variants.append(Variant(what, path, response.content, slots, response.headers["content-type"], first.root))
         pool = free_future_slots(http, books)
 
     for i, variant in enumerate(variants):
@@ -247,34 +269,41 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
         servers.append(variant.bare)
         variant.bare.start()
 
-    print(f"Server start (`timebok serve --demo`, seeding the fresh database): {real.startup_seconds:.1f} s", flush=True)
-    print(f"Measuring the month query: {args.warmup} warm-up + {args.requests} timed requests per server and variant ...", flush=True)
-    measure_month_query(real, variants, args.requests, args.warmup)
+    for label, real in reals.items():
+        print(f"Server start on {label} (`timebok serve --demo`, migrating and seeding the fresh database): "
+              f"{real.startup_seconds:.1f} s", flush=True)
+    print(f"Measuring the month query: {args.warmup} warm-up + {args.requests} timed requests per server and variant "
+          f"({', '.join(reals)}, bare FastAPI) ...", flush=True)
+    measure_month_query(reals, variants, args.requests, args.warmup)
 
     bookings = min(args.bookings, len(pool))
     baseline = min(args.baseline_bookings, len(pool) - bookings)
-    chosen = random.Random(1).sample(pool, bookings + baseline)
+    chosen = random.Random(1).sample(pool, bookings + baseline)  # the same slots on every database
     print(f"Booking {bookings} distinct free slots (from a pool of {len(pool)} across {len(books)} timebooks) "
-          f"with {args.clients} concurrent clients" + (f", then {baseline} more with 1 client" if baseline else "") + " ...\n",
-          flush=True)
-    before = pending_total(real.root)
-    runs = [asyncio.run(book_concurrently(real.root, chosen[:bookings], args.clients))]
-    if baseline:
-        runs.append(asyncio.run(book_concurrently(real.root, chosen[bookings:], 1)))
-    created = pending_total(real.root) - before
+          f"with {args.clients} concurrent clients" + (f", then {baseline} more with 1 client" if baseline else "")
+          + f", on {' and on '.join(reals)} in turn ...\n", flush=True)
+    runs: dict[str, list[BookingRun]] = {}
+    created: dict[str, int] = {}
+    for label, real in reals.items():
+        before = pending_total(real.root)
+        runs[label] = [asyncio.run(book_concurrently(real.root, chosen[:bookings], args.clients))]
+        if baseline:
+            runs[label].append(asyncio.run(book_concurrently(real.root, chosen[bookings:], 1)))
+        created[label] = pending_total(real.root) - before
 
     month_label = f"{book.label}, {month[0]:%Y-%m}"
     rows = []
     for variant in variants:
-        rows.append([variant.label, "timebok serve", variant.slots, len(variant.body),
-                     median(variant.real_ms), percentile(variant.real_ms, 0.95)])
-        rows.append(["  same bytes", "bare FastAPI", variant.slots, len(variant.body),
-                     median(variant.bare_ms), percentile(variant.bare_ms, 0.95)])
+        for label in [*reals, "bare FastAPI"]:
+            server = f"timebok serve, {label}" if label in reals else "bare FastAPI (same bytes)"
+            rows.append([variant.label if label == next(iter(reals)) else "", server, variant.slots, len(variant.body),
+                         median(variant.ms[label]), percentile(variant.ms[label], 0.95)])
     notes = [
         f"Timebook and month with the most free slots: {month_label} ({free_count} free of {all_count} slots).",
         f"GET {variants[0].path}",
         f"{args.requests} sequential requests after {args.warmup} warm-up, one keep-alive httpx.Client per server, "
-        f"alternating blocks of 25.",
+        f"taking turns in blocks of 25.",
+        "Every server answered with the very same bytes (checked), so SQLite and PostgreSQL serve identical data.",
         "bare FastAPI: no database, no auth, no middleware; a `def` route returning the captured bytes "
         f"as {variants[0].content_type}.",
         "timebok serve logs one access line per request (INFO, to a file); the bare app logs nothing.",
@@ -287,25 +316,32 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
                 rows, notes))
     print()
 
-    statuses: dict[int, int] = {}
-    for booking in runs:
-        for status, n in booking.statuses.items():
-            statuses[status] = statuses.get(status, 0) + n
-    other = {s: n for s, n in sorted(statuses.items()) if s != 201}
+    rows, other_notes = [], []
+    for label, booking_runs in runs.items():
+        statuses: dict[int, int] = {}
+        for b in booking_runs:
+            rows.append([label, b.clients, len(b.latencies_ms), b.seconds, len(b.latencies_ms) / b.seconds, median(b.latencies_ms),
+                         percentile(b.latencies_ms, 0.95), b.statuses.get(201, 0), sum(n for s, n in b.statuses.items() if s != 201)])
+            for status, n in b.statuses.items():
+                statuses[status] = statuses.get(status, 0) + n
+        other = {s: n for s, n in sorted(statuses.items()) if s != 201}
+        other_notes.append(f"{label}: other statuses {', '.join(f'{s}x{n}' for s, n in other.items()) or 'none'}; "
+                           f"pending appointments created, counted afterwards: {created[label]} "
+                           f"(expected {sum(len(b.latencies_ms) for b in booking_runs)}).")
     notes = [
         "asyncio + one httpx.AsyncClient (keep-alive) per client; 5 citizen tokens, each booking for its own Patient.",
-        f"Other statuses: {', '.join(f'{s}x{n}' for s, n in other.items()) or 'none'}. "
-        f"Pending appointments created, counted afterwards: {created} (expected {sum(len(b.latencies_ms) for b in runs)}).",
-        "SQLite (WAL) serialises the writes: each booking is one BEGIN IMMEDIATE transaction.",
+        *other_notes,
+        "SQLite (WAL) serialises the writes: each booking is one BEGIN IMMEDIATE transaction. PostgreSQL runs them side by "
+        "side (READ COMMITTED, a conditional UPDATE claims the slot) and commits each with fsync (synchronous_commit on).",
     ]
-    if len(runs) > 1:
-        notes.insert(1, "The 1-client row is a baseline on the same server, run after the concurrent one.")
+    if baseline:
+        notes.insert(1, "The 1-client rows are a baseline on the same server, run after the concurrent one.")
+    if pg is None:
+        notes.append(f"PostgreSQL was not measured: {pg_note}.")
     print(table(
         f"Booking throughput: {args.clients} concurrent clients, POST /fhir/Appointment on distinct free slots",
-        ["clients", "bookings", "seconds", "req/s", "median ms", "p95 ms", "201", "other"],
-        [[b.clients, len(b.latencies_ms), b.seconds, len(b.latencies_ms) / b.seconds, median(b.latencies_ms),
-          percentile(b.latencies_ms, 0.95), b.statuses.get(201, 0), sum(n for s, n in b.statuses.items() if s != 201)]
-         for b in runs],
+        ["database", "clients", "bookings", "seconds", "req/s", "median ms", "p95 ms", "201", "other"],
+        rows,
         notes,
     ))
 
@@ -323,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="timebok-bench-"))
     servers: list[ServerProcess] = []
+    pg, pg_note = BenchDatabase.create()
     try:
-        run(args, workdir, servers)
+        run(args, workdir, servers, pg, pg_note)
     except KeyboardInterrupt:
         print("\nInterrupted; stopping servers and removing temp files.", file=sys.stderr)
         return 130
@@ -338,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         ignore_interrupts()
         for server in reversed(servers):
             server.stop()
+        if pg is not None:
+            pg.drop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

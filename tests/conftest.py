@@ -1,4 +1,8 @@
-"""Shared fixtures: a fixed clock, a seeded SQLite file, the real app in-process and on loopback."""
+"""Shared fixtures: a fixed clock, a seeded database, the real app in-process and on loopback.
+
+The database is a seeded SQLite file, except in the API contract tests (tests/test_api_*.py), which
+run once on SQLite and once on PostgreSQL (`db_kind`); everything else stays on SQLite.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import pytest
 
 from backend.app import create_app
 from backend.db import Database
+from backend.schema import Base
 from backend.server import EmbeddedServer, open_database
 from domain import clock
+from tests import pg
 
 NOW = "2026-11-25T09:00:00+01:00"  # a Wednesday morning; snapshots and seeds depend on it
 
@@ -56,9 +62,76 @@ def db_path(tmp_path: Path, seeded_template: Path) -> Path:
     return path
 
 
+DB_KINDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    # Only the API contract modules are run on both databases; the TUI, client and unit tests stay on SQLite.
+    if metafunc.module.__name__.rpartition(".")[2].startswith("test_api_") and "db_kind" in metafunc.fixturenames:
+        metafunc.parametrize("db_kind", DB_KINDS, indirect=True)
+
+
 @pytest.fixture
-def database(db_path: Path) -> Iterator[Database]:
-    db = open_database(db_path, demo=True)
+def db_kind(request) -> str:
+    """Which database the test's backend runs on: "sqlite" unless the module is parametrized."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    """The PostgreSQL server ($TIMEBOK_TEST_PG); skipped when it does not answer, unless a run requires it."""
+    try:
+        server = pg.connect()
+    except ConnectionError as error:
+        if pg.required():
+            pytest.fail(f"{error} (TIMEBOK_TEST_PG_REQUIRED is set, so this fails instead of skipping)", pytrace=False)
+        pytest.skip(str(error))
+    server.drop_leftovers()
+    try:
+        yield server
+    finally:
+        server.drop_mine()
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def pg_seeded(pg_server: pg.PgServer) -> Iterator[pg.SeededDatabase]:
+    """One seeded PostgreSQL database per run, put back to its seeded state before each test that uses it."""
+    name = pg_server.new_name("seeded")
+    clock.set_now(NOW)
+    try:
+        db = open_database(pg_server.create(name), demo=True)
+        db.dispose()
+    finally:
+        clock.set_now(None)
+    seeded = pg_server.reset_point(name, [table.name for table in Base.metadata.sorted_tables])
+    yield seeded
+    seeded.close()
+
+
+@pytest.fixture
+def pg_database(pg_seeded: pg.SeededDatabase) -> str:
+    """The URL of the run's PostgreSQL database, just put back to the seeded state."""
+    return pg_seeded.reset()
+
+
+@pytest.fixture
+def pg_empty_database(pg_server: pg.PgServer) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = pg_server.new_name("empty")
+    yield pg_server.create(name)
+    pg_server.drop(name)
+
+
+@pytest.fixture
+def db_url(request, db_kind: str) -> str | Path:
+    """What `open_database` is given: the seeded SQLite file (`db_path`) or a seeded PostgreSQL database's URL."""
+    return request.getfixturevalue("pg_database" if db_kind == "postgresql" else "db_path")
+
+
+@pytest.fixture
+def database(db_url: str | Path) -> Iterator[Database]:
+    db = open_database(db_url, demo=True)
     yield db
     db.dispose()
 
@@ -76,9 +149,9 @@ async def api(app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def live_server(db_path: Path) -> Iterator[EmbeddedServer]:
-    """The real backend served by uvicorn on a loopback port, on its own seeded SQLite file."""
-    server = EmbeddedServer(db_path, demo=True).start()
+def live_server(db_url: str | Path) -> Iterator[EmbeddedServer]:
+    """The real backend served by uvicorn on a loopback port, on its own seeded database."""
+    server = EmbeddedServer(db_url, demo=True).start()
     server.ready.wait(30)
     assert server.failed is None, server.failed
     yield server

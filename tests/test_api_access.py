@@ -205,6 +205,22 @@ async def test_staff_find_patients_by_name_family_first(api):
     assert [p["id"] for p in matches(both)] == ["2"]
 
 
+async def test_name_search_folds_norwegian_letters_and_sorts_the_same_on_every_database(api, database):
+    # SQLite's lower() folds only A-Z and PostgreSQL's sort order depends on its locale: neither may show.
+    with database.writing() as session:
+        for n, (given, family) in enumerate([("Øyvind", "Ærø"), ("Åse", "Ødegård"), ("Ørjan", "Ødegård"), ("åsmund", "ødegård")]):
+            session.add(schema.Patient(identifier_system="urn:oid:2.16.578.1.12.4.1.4.1", identifier=f"9999999999{n}",
+                                       given=given, family=family, birth_date=parse_instant(NOW).date(), gp_organization_id=1))
+        session.add(schema.Organization(name="Ålesund legesenter", her_id="8123499", orgnr="999999999"))
+    found = fhir_json(await api.post("/Patient/_search", data={"name": "ØYVIND ærø"}, headers=FJORD_H))
+    assert [p["name"][0]["text"] for p in matches(found)] == ["Øyvind Ærø"]
+    family = fhir_json(await api.post("/Patient/_search", data={"name": "ødegård"}, headers=FJORD_H))
+    # Family, then given, by code point on both databases: upper case before lower, Å (U+00C5) before Ø (U+00D8).
+    assert [p["name"][0]["text"] for p in matches(family)] == ["Åse Ødegård", "Ørjan Ødegård", "åsmund ødegård"]
+    offices = fhir_json(await api.get("/Organization", params={"name": "ÅLESUND"}, headers=KARI_H))
+    assert [o["name"] for o in matches(offices)] == ["Ålesund legesenter"]
+
+
 @pytest.mark.parametrize("typed", ["%", "_", "n_rdmann", "%nordmann"])
 async def test_patient_name_search_takes_wildcards_literally(api, typed):
     # Otherwise a stray "%" would list every patient of the office (and audit them all as searched).

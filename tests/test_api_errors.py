@@ -156,6 +156,12 @@ CASES = [
         lambda ids: {"content": _chunks(_TOO_BIG), "headers": FORM}, FJORD_STAFF),
     Bad("unreadable patient search form", "POST", "/Patient/_search", 400, "invalid", "could not be read",
         lambda ids: {"content": b"\xff\xfe", "headers": FORM}, FJORD_STAFF),
+    # NUL: PostgreSQL cannot store or even compare it, so both databases refuse it before asking.
+    Bad("NUL in the reason", "POST", "/Appointment", 400, "invalid", "NUL character",
+        lambda ids: {"json": booking_request(ids.free, 1, "vondt i\u0000halsen")}),
+    Bad("NUL in a search parameter", "GET", "/Organization", 400, "invalid", "NUL character", lambda ids: {"params": {"name": "Fjord\x00"}}),
+    Bad("NUL in a patient search form", "POST", "/Patient/_search", 400, "invalid", "NUL character",
+        lambda ids: {"data": {"name": "Kari\x00"}}, FJORD_STAFF),
     # Where nothing is.
     Bad("unknown endpoint", "GET", "/Nonsense", 404, "not-found", "No such endpoint: /fhir/Nonsense"),
     Bad("unknown appointment", "GET", "/Appointment/999999", 404, "not-found", "Appointment/999999 was not found"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,11 @@ def default_db_path() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("timebok", appauthor=False) / "demo.db"
+
+
+def _db(args: argparse.Namespace) -> str | Path:
+    # --db, then $TIMEBOK_DB_URL (e.g. postgresql+psycopg://…, shared by several instances), then the demo file.
+    return args.db or os.environ.get("TIMEBOK_DB_URL") or default_db_path()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,12 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the FHIR booking backend", description="Run the FHIR R4 booking backend over HTTP.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
-    serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: {default_db_path()})")
+    serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
     serve.add_argument("--demo", action="store_true",
                        help="seed an empty database with the demo offices, patients and tokens, and accept synthetic identity numbers")
 
     tokens = commands.add_parser("tokens", help="list the demo tokens", description="List the bearer tokens in the database.")
-    tokens.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: {default_db_path()})")
+    tokens.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
     tokens.add_argument("--json", action="store_true", help="print a JSON list of {role, name, reference, token} for scripts")
 
     config = commands.add_parser("config", help="manage the config file", description="Manage the config file.")
@@ -43,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from backend.server import serve
 
-    serve(args.db or default_db_path(), host=args.host, port=args.port, demo=args.demo)
+    serve(_db(args), host=args.host, port=args.port, demo=args.demo)
     return 0
 
 
@@ -51,7 +57,7 @@ def _tokens(args: argparse.Namespace) -> int:
     from backend.seed import demo_tokens
     from backend.server import open_database
 
-    db = open_database(args.db or default_db_path(), demo=False)
+    db = open_database(_db(args), demo=False)
     tokens = demo_tokens(db)
     if args.json:
         print(json.dumps([t.__dict__ for t in tokens], ensure_ascii=False, indent=2))
