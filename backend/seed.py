@@ -66,6 +66,7 @@ def _add_support_agent(db: Database) -> None:
         if session.get(schema.AccessToken, SUPPORT_TOKEN) is not None:
             return
     with db.writing() as session:
+        db.serialize(session, "seed")  # two instances upgrading one old demo database add it once
         if session.get(schema.AccessToken, SUPPORT_TOKEN) is None:
             _add_support_agent_row(session)
 
