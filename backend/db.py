@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-import zlib
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text

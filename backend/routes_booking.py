@@ -242,7 +242,7 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
             raise invalid(f"identifier: {error}") from None
         query = query.where(schema.Patient.identifier == number.value)
     if name:
-        for word in schema.name_key(name, "").split():
+        for word in schema.fold(name).split():
             # autoescape: a typed "%" or "_" is a character to find, not a LIKE wildcard matching everyone.
             query = query.where(schema.Patient.name_key.contains(word, autoescape=True))
     with database(request).writing() as session:

@@ -18,10 +18,14 @@ def ordered_text(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
+def fold(text: str) -> str:
+    """Case-folded in Python, since SQLite's lower() folds only ASCII and PostgreSQL's depends on the locale."""
+    return text.casefold()
+
+
 def name_key(given: str, family: str) -> str:
-    """What a name search matches: case-folded in Python, since SQLite's lower() folds only ASCII and
-    PostgreSQL's depends on the database's locale."""
-    return f"{given} {family}".casefold()
+    """What a name search matches."""
+    return fold(f"{given} {family}")
 
 
 def _name_key_default(context) -> str:

@@ -28,8 +28,7 @@ class HomeScreen(FlowScreen):
         line = self.query_one("#demo-line", Static)
         line.display = self.app.connection.embedded and user is not None
         if user is not None:
-            who = t("flow.as_citizen", agent=user.agent, citizen=user.name) if user.is_support else user.name
-            line.update(t("demo.current", who=who))
+            line.update(t("demo.current", who=self.who()))
 
     def action_switch_demo_user(self) -> None:
         from screens.demo_users import DemoUserScreen

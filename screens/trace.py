@@ -52,15 +52,12 @@ class TraceScreen(ModalScreen[None]):
             self._add(exchange)
         if self.exchanges:
             table.move_cursor(row=len(self.exchanges) - 1)  # the latest is what the agent wants
-        self.app.trace.subscribe(self._heard)
+        # The client calls listeners inside the app's event loop, so the table can be touched directly.
+        self.app.trace.subscribe(self._add)
         table.focus()
 
     def on_unmount(self) -> None:
-        self.app.trace.unsubscribe(self._heard)
-
-    def _heard(self, exchange: Exchange) -> None:
-        # Called from the client inside the app's event loop, so the table can be touched directly.
-        self._add(exchange)
+        self.app.trace.unsubscribe(self._add)
 
     def _add(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
@@ -79,11 +76,9 @@ class TraceScreen(ModalScreen[None]):
             self.app.push_screen(TraceDetailScreen(self.exchanges[table.cursor_row]))
 
     def action_export(self) -> None:
-        folder = self.app.trace_dir
-        if folder is None:
-            from platformdirs import user_data_path
+        from tui.cli import default_trace_dir
 
-            folder = user_data_path("timebok", appauthor=False) / "traces"
+        folder = self.app.trace_dir or default_trace_dir()
         stem = f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}"
         path = folder / f"{stem}.json"
         number = 1

@@ -15,6 +15,11 @@ def default_db_path() -> Path:
     return user_data_path("timebok", appauthor=False) / "demo.db"
 
 
+def default_trace_dir() -> Path:
+    """Where the support desk's trace exports go (beside the demo database)."""
+    return default_db_path().parent / "traces"
+
+
 def _db(args: argparse.Namespace) -> str | Path:
     # --db, then $TIMEBOK_DB_URL (e.g. postgresql+psycopg://…, shared by several instances), then the demo file.
     return args.db or os.environ.get("TIMEBOK_DB_URL") or default_db_path()

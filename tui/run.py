@@ -30,8 +30,7 @@ def run_app(config_path: str | None) -> int:
     app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
                      on_theme_change=lambda theme: save_state(settings, theme=theme),
                      on_language_change=lambda language: save_state(settings, language=language),
-                     on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),
-                     trace_dir=_trace_dir())
+                     on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token))
     app.run()
     return 0
 
@@ -74,8 +73,3 @@ def demo_user(settings) -> tuple[str, str]:
         return remembered or DEMO_STAFF_TOKEN, ""
     return remembered or DEMO_CITIZEN_TOKEN, DEMO_SUPPORT_TOKEN if role == "support" else ""
 
-
-def _trace_dir():
-    from platformdirs import user_data_path
-
-    return user_data_path("timebok", appauthor=False) / "traces"
