@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend import audit, messages, schema
+from backend import audit, messages, schema, versions
 from backend.auth import Principal
 from backend.fhir import parse_id, to_storage
 from backend.outcome import FhirError, conflict, forbidden, invalid
@@ -122,6 +122,7 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
     session.flush()
     _tell_patient(session, appointment, "request-sent", messages.request_sent(office.name, service.type_code, _aware(slot.start), place.name))
     audit.record(session, principal, [patient.id], "create", f"Appointment/{appointment.id}")
+    versions.bump_for_appointment(session, appointment)
     return appointment
 
 
@@ -213,6 +214,7 @@ def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.A
     session.add(response)
     session.flush()
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} {answer}")
+    versions.bump_for_appointment(session, appointment)
     return response, appointment
 
 
@@ -253,4 +255,5 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
     )
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
+    versions.bump_for_appointment(session, appointment)
     return appointment

@@ -6,6 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import Request
 from starlette.responses import Response
 
@@ -22,7 +23,8 @@ class FhirResponse(Response):
     media_type = FHIR_JSON
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        # orjson: the same compact UTF-8 as json.dumps(ensure_ascii=False, separators=(",", ":")), several times faster.
+        return content if isinstance(content, bytes) else orjson.dumps(content)
 
 
 def database(request: Request) -> Database:

@@ -1,0 +1,58 @@
+"""Change counters kept in the database, so every instance agrees when a search's answer is unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+
+from backend import schema
+
+
+def timebook(schedule_id: int) -> str:
+    return f"timebook:{schedule_id}"
+
+
+def organization(organization_id: int) -> str:
+    return f"organization:{organization_id}"
+
+
+def patient(patient_id: int) -> str:
+    return f"patient:{patient_id}"
+
+
+# Same statement on SQLite (≥ 3.24) and PostgreSQL: a scope's first change creates its row.
+_BUMP = text(
+    "INSERT INTO change_version (scope, version) VALUES (:scope, 1) "
+    "ON CONFLICT (scope) DO UPDATE SET version = change_version.version + 1"
+)
+
+
+def bump(session: Session, scopes: Iterable[str]) -> None:
+    """Count one change of each scope, in the writing transaction that makes the change.
+
+    Call it last, just before the commit: on PostgreSQL the counter row stays locked until then, so
+    writers of one timebook queue only for the commit itself. Scopes are bumped in sorted order, so two
+    transactions never wait for each other's counters in opposite order (no deadlock).
+    """
+    for scope in sorted(set(scopes)):
+        session.execute(_BUMP, {"scope": scope})
+
+
+def bump_for_appointment(session: Session, appointment: schema.Appointment) -> None:
+    """Everything an appointment's change shows in: its timebook's free slots, the office's lists, the patient's."""
+    schedule_id = session.scalar(select(schema.Slot.schedule_id).where(schema.Slot.id == appointment.slot_id))
+    bump(session, [timebook(schedule_id), organization(appointment.organization_id), patient(appointment.patient_id)])
+
+
+_READ = select(schema.ChangeVersion.version).where(schema.ChangeVersion.scope == bindparam("scope"))
+
+
+def current(session_or_connection, scope: str) -> int:
+    """The scope's version (0 before its first change).
+
+    Read it BEFORE the rows it stands for: under READ COMMITTED a later statement may see a newer commit,
+    which makes the answer newer than its tag (harmless: the next request refreshes), never older.
+    """
+    return session_or_connection.execute(_READ, {"scope": scope}).scalar() or 0
