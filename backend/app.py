@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend import routes_booking, routes_directory
 from backend.db import Database
 from backend.month import AnswerCache
+from backend.principals import Principals
 from backend.http import MAX_BODY, FhirResponse, principal
 from backend.outcome import FhirError, operation_outcome
 from domain.privacy import scrub
@@ -61,6 +62,7 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
     app = FastAPI(title="timebok FHIR booking backend", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = db
     app.state.demo = demo
+    app.state.principals = Principals(db)  # token lookups, remembered for a few seconds
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)

@@ -7,11 +7,13 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from backend.writers import WriterQueue
 
 
 def database_url(db: str | os.PathLike[str]) -> str:
@@ -49,6 +51,7 @@ class Database:
         self._write_engine = self.engine.execution_options(timebok_write=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._writers = WriterQueue()
 
     @property
     def is_postgresql(self) -> bool:
@@ -76,13 +79,18 @@ class Database:
     @contextmanager
     def writing_connection(self) -> Iterator[Connection]:
         """A Core connection in a writing transaction, committed at the end (schema migrations use it)."""
-        with self._write_engine.begin() as connection:
+        with self._writer_turn(), self._write_engine.begin() as connection:
             yield connection
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        with self._writer_turn(), self._write() as session, session.begin():
             yield session
+
+    def _writer_turn(self):
+        # SQLite has one write lock, and its busy handler lets a newcomer take it ahead of a thread that has
+        # slept for seconds: this process's writers queue for it in arrival order instead.
+        return self._writers if self.is_sqlite else nullcontext()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from backend.auth import AGENT_HEADER, Principal, authenticate
+from backend.auth import AGENT_HEADER, Principal
 from backend.db import Database
 from backend.outcome import FHIR_JSON, FhirError, invalid
 from backend.search import SearchParams
@@ -32,8 +32,7 @@ def database(request: Request) -> Database:
 
 
 def principal(request: Request) -> Principal:
-    with database(request).reading() as session:
-        return authenticate(session, request.headers.get("authorization"), request.headers.get(AGENT_HEADER))
+    return request.app.state.principals.who(request.headers.get("authorization"), request.headers.get(AGENT_HEADER))
 
 
 async def raw_body(request: Request) -> bytes:

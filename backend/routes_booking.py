@@ -22,7 +22,8 @@ router = APIRouter(prefix="/fhir")
 
 
 def _appointment_response(appointment: schema.Appointment, session, status: int = 200, extra: dict | None = None) -> FhirResponse:
-    place, type_code = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    # A new booking brings its place and type along; otherwise they are looked up.
+    place, type_code = getattr(appointment, "place_and_type", None) or _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
     headers = etag(appointment.version) | (extra or {})
     return FhirResponse(fhir.appointment(appointment, place, type_code), status_code=status, headers=headers)
 

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from sqlalchemy import func, select
 
 from backend import conditional, fhir, month, schema, versions
-from backend.auth import AGENT_HEADER, Principal, authenticate
+from backend.auth import AGENT_HEADER, Principal
 from backend.capability import capability_statement
 from backend.http import FhirResponse, database, fhir_base, page_links, principal, search_params
 from backend.outcome import FHIR_JSON, invalid, not_found
@@ -164,7 +164,7 @@ def search_slots(request: Request) -> Response:
     # moved) the slots in one read transaction; the answer is cached per timebook version, and a client
     # holding the current ETag hears 304.
     with database(request).reading() as session:
-        authenticate(session, request.headers.get("authorization"), request.headers.get(AGENT_HEADER))  # 401 before 400
+        request.app.state.principals.who(request.headers.get("authorization"), request.headers.get(AGENT_HEADER), session)  # 401 before 400
         params = search_params(request, {"schedule", "status", "start"})
         schedule_id = params.reference("schedule", "Schedule")
         if schedule_id is None:
