@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import socket
 import threading
 from pathlib import Path
@@ -32,22 +33,54 @@ def _config(app, host: str, port: int, log_level: str):
                           timeout_graceful_shutdown=2)
 
 
-def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False) -> None:
-    """Serve until interrupted (the `timebok serve` command)."""
+def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, workers: int = 1) -> None:
+    """Serve until interrupted (the `timebok serve` command); `workers` > 1 runs that many processes on one port."""
     import uvicorn
 
     from backend.app import create_app
 
+    _log_setup()
+    database = open_database(db, demo=demo)  # migrated and seeded once, before any worker starts
+    if workers > 1:
+        if database.is_sqlite and database.url.endswith(":memory:"):
+            raise SystemExit("--workers needs a database file or PostgreSQL: an in-memory database cannot be shared")
+        database.dispose()
+        # The workers are fresh interpreters (spawned by uvicorn); they find the database here. The
+        # environment, not argv: a PostgreSQL password must not show in `ps`.
+        os.environ[_WORKER_DB], os.environ[_WORKER_DEMO] = database.url, "1" if demo else ""
+        uvicorn.run("backend.server:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+                    access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+        return
+    app = create_app(database, demo=demo)
+    _freeze()
+    server = uvicorn.Server(_config(app, host, port, "info"))
+    server.run()
+
+
+_WORKER_DB, _WORKER_DEMO = "TIMEBOK_WORKER_DB", "TIMEBOK_WORKER_DEMO"
+
+
+def worker_app():
+    """The app of one `--workers` process (uvicorn calls this in each)."""
+    from backend.app import create_app
+
+    _log_setup()
+    demo = bool(os.environ.get(_WORKER_DEMO))
+    app = create_app(open_database(os.environ[_WORKER_DB], demo=demo), demo=demo)
+    _freeze()
+    return app
+
+
+def _log_setup() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
-    database = open_database(db, demo=demo)
-    app = create_app(database, demo=demo)
+
+
+def _freeze() -> None:
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
     gc.freeze()
-    server = uvicorn.Server(_config(app, host, port, "info"))
-    server.run()
 
 
 class EmbeddedServer:

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
     serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="serve with N processes on one port (default 1); fine on PostgreSQL and on a SQLite file in WAL, "
+                       "whose writers then take turns across processes through SQLite's own lock")
     serve.add_argument("--demo", action="store_true",
                        help="seed an empty database with the demo offices, patients and tokens, and accept synthetic identity numbers")
 
@@ -54,7 +57,10 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from backend.server import serve
 
-    serve(_db(args), host=args.host, port=args.port, demo=args.demo)
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    serve(_db(args), host=args.host, port=args.port, demo=args.demo, workers=args.workers)
     return 0
 
 
