@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -25,7 +26,14 @@ Json = dict[str, Any]
 
 
 class BookingClient:
-    """Talks to one backend with one bearer token; use as `async with BookingClient(...) as client`."""
+    """Talks to one backend with one bearer token; use as `async with BookingClient(...) as client`.
+
+    Searches are conditional without the caller doing anything: the client keeps the last ETag and
+    parsed answer of each search URL and sends `If-None-Match`; on `304 Not Modified` the backend sends
+    no body. When nothing changed, `month_availability`, `appointments`, `inbox`, `pending_requests` and
+    `todays_appointments` return the very same object as the previous call, so a poller can tell
+    "unchanged" with `result is previous` (and must treat results as read-only).
+    """
 
     def __init__(
         self,
@@ -43,6 +51,9 @@ class BookingClient:
         self.page_size = page_size
         self.read_retries = read_retries
         self._trace = trace
+        # Conditional reads: the last ETag and parsed body per URL, and what was built from a search's pages.
+        self._answers = _Lru(maxsize=128)
+        self._results = _Lru(maxsize=64)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -119,9 +130,22 @@ class BookingClient:
         """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar."""
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
-        start = max(_midnight(first), now())  # a time that has begun is not bookable
-        slots = await self._free_between(timebook_id, start, _midnight(following)) if start < _midnight(following) else []
-        return MonthAvailability(year=year, month=month, slots=tuple(slots))
+        if _midnight(following) <= now():
+            return MonthAvailability(year=year, month=month, slots=())
+        # Always the whole month, so the URL is the same all day and a repeated read is a cheap 304;
+        # a time that has begun is not bookable, so it is left out here.
+        key = ("month", timebook_id, year, month)
+        params = self._free_params(timebook_id, _midnight(first), _midnight(following))
+        whole = await self._search_result("/Slot", params, lambda entries: tuple(fhir_map.slot(r) for r, _ in entries))
+        moment = now()
+        slots = tuple(s for s in whole if s.start > moment)
+        cached = self._results.get(key)
+        # The clock only moves on, so the same answer with as many times left means the very same times.
+        if cached is not None and cached[0] is whole and len(cached[1].slots) == len(slots):
+            return cached[1]  # unchanged: the very same object as last time
+        availability = MonthAvailability(year=year, month=month, slots=slots)
+        self._results.put(key, (whole, availability))
+        return availability
 
     async def free_dates(self, timebook_id: str, year: int, month: int) -> frozenset[date]:
         """The dates in a month that have any free time."""
@@ -136,11 +160,14 @@ class BookingClient:
         return fhir_map.slot(entries[0]["resource"]).day if entries else None
 
     async def _free_between(self, timebook_id: str, start: datetime, end: datetime) -> list[Slot]:
-        params = [
+        return [fhir_map.slot(r) async for r, _ in self._search("/Slot", self._free_params(timebook_id, start, end))]
+
+    @staticmethod
+    def _free_params(timebook_id: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        return [
             ("schedule", f"Schedule/{timebook_id}"), ("status", "free"),
             ("start", f"ge{_instant(start)}"), ("start", f"lt{_instant(end)}"),
         ]
-        return [fhir_map.slot(r) async for r, _ in self._search("/Slot", params)]
 
     # -- booking -----------------------------------------------------------------------------
 
@@ -183,7 +210,7 @@ class BookingClient:
     async def inbox(self, patient_id: str) -> list[InboxMessage]:
         """A patient's messages, newest first."""
         params = {"recipient": f"Patient/{patient_id}"}
-        return [fhir_map.inbox_message(r) async for r, _ in self._search("/Communication", params)]
+        return await self._search_result("/Communication", params, lambda entries: [fhir_map.inbox_message(r) for r, _ in entries])
 
     # -- the office's side (staff tokens) ----------------------------------------------------
 
@@ -224,13 +251,16 @@ class BookingClient:
         return await self.appointment(appointment_id)
 
     async def _appointments(self, params) -> list[Appointment]:
-        matches, included = [], {}
-        async for resource, mode in self._search("/Appointment", params):
-            if mode == "match":
-                matches.append(resource)
-            else:
-                included[f"{resource['resourceType']}/{resource['id']}"] = resource
-        return [fhir_map.appointment(r, included) for r in matches]
+        def build(entries: list[tuple[Json, str]]) -> list[Appointment]:
+            matches, included = [], {}
+            for resource, mode in entries:
+                if mode == "match":
+                    matches.append(resource)
+                else:
+                    included[f"{resource['resourceType']}/{resource['id']}"] = resource
+            return [fhir_map.appointment(r, included) for r in matches]
+
+        return await self._search_result("/Appointment", params, build)
 
     async def _with_context(self, appointment: Appointment) -> Appointment:
         """Fill in the place and office of a single appointment (lists get them through _include)."""
@@ -240,7 +270,26 @@ class BookingClient:
 
     # -- transport ---------------------------------------------------------------------------
 
+    async def _search_result(self, path: str, params, build: Callable[[list[tuple[Json, str]]], Any]) -> Any:
+        """`build` of every entry of a search; when every page came back 304, the very object built last time."""
+        params = list(params.items()) if isinstance(params, dict) else list(params)
+        pages: list[Json] = []
+        async for page in self._search_pages(path, params):
+            pages.append(page)
+        key = (path, tuple(params))
+        cached = self._results.get(key)
+        if cached is not None and len(cached[0]) == len(pages) and all(a is b for a, b in zip(cached[0], pages)):
+            return cached[1]
+        result = build([(e["resource"], e.get("search", {}).get("mode", "match")) for page in pages for e in page.get("entry", [])])
+        self._results.put(key, (pages, result))
+        return result
+
     async def _search(self, path: str, params) -> AsyncIterator[tuple[Json, str]]:
+        async for bundle in self._search_pages(path, params):
+            for entry in bundle.get("entry", []):
+                yield entry["resource"], entry.get("search", {}).get("mode", "match")
+
+    async def _search_pages(self, path: str, params) -> AsyncIterator[Json]:
         """Every entry of a search, following `next` links, as (resource, search mode)."""
         params = list(params.items()) if isinstance(params, dict) else list(params)
         if not any(k == "_count" for k, _ in params):
@@ -248,8 +297,7 @@ class BookingClient:
         url: str | None = path
         while url:
             bundle = await self._json("GET", url, params=params)
-            for entry in bundle.get("entry", []):
-                yield entry["resource"], entry.get("search", {}).get("mode", "match")
+            yield bundle
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             params = None  # the next link carries the whole query
 
@@ -264,13 +312,21 @@ class BookingClient:
         else:
             content = None
         request = self._http.build_request(method, url, params=params, content=content, data=data, headers=headers)
+        held = self._answers.get(str(request.url)) if method == "GET" else None
+        if held is not None:
+            request.headers["If-None-Match"] = held[0]
         response = await self._send(request, retry=not write)
+        if response.status_code == 304 and held is not None:
+            return held[1]  # unchanged: the very object parsed last time
         if response.status_code >= 400:
             raise _error_for(response, conflict)
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
             raise BookingError(ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code) from None
+        if method == "GET" and (tag := response.headers.get("etag")) and isinstance(body, dict) and body.get("resourceType") == "Bundle":
+            self._answers.put(str(request.url), (tag, body))
+        return body
 
     async def _send(self, request: httpx.Request, *, retry: bool) -> httpx.Response:
         # Reads are retried briefly when the connection fails; a write is never sent twice blindly,
@@ -318,6 +374,26 @@ class BookingClient:
                 error=error,
             )
         )
+
+
+class _Lru:
+    """A small dict that forgets the least recently used entry beyond `maxsize`."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key, value) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._maxsize:
+            self._items.popitem(last=False)
 
 
 def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
