@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from backend import schema
@@ -15,22 +15,24 @@ Resource = dict[str, Any]
 
 def instant(value: datetime) -> str:
     """A stored UTC time as an Oslo-local FHIR instant with its offset."""
-    # Oslo's offset changes only on whole UTC hours, so it is looked up once per hour rather than
-    # converted per value (the conversion was the month query's largest cost).
-    value = value.replace(tzinfo=None)
-    hour = value.replace(minute=0, second=0, microsecond=0)
-    found = _OFFSETS.get(hour)
-    if found is None:
-        offset = hour.replace(tzinfo=UTC).astimezone(OSLO).utcoffset()
-        minutes = int(offset.total_seconds()) // 60
-        found = (offset, f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
-        if len(_OFFSETS) > 100_000:  # about eleven years of hours; a server reading odd ranges must not grow forever
-            _OFFSETS.clear()
-        _OFFSETS[hour] = found
-    return (value + found[0]).isoformat(timespec="seconds") + found[1]
+    # Remembered per stored (naive) value: the same slot times are answered again and again, and the
+    # conversion was the month query's largest cost. An aware value is never looked up: equal instants in
+    # different zones have different wall-clock times, and the wall-clock time is what is read here.
+    if value.tzinfo is None:
+        found = _INSTANTS.get(value)
+        if found is None:
+            if len(_INSTANTS) > 200_000:  # a server reading odd ranges must not grow this forever
+                _INSTANTS.clear()
+            found = _INSTANTS[value] = _convert(value)
+        return found
+    return _convert(value.replace(tzinfo=None))
 
 
-_OFFSETS: dict[datetime, tuple[timedelta, str]] = {}
+def _convert(value: datetime) -> str:
+    return value.replace(tzinfo=UTC).astimezone(OSLO).isoformat(timespec="seconds")
+
+
+_INSTANTS: dict[datetime, str] = {}
 
 
 def to_storage(value: datetime) -> datetime:

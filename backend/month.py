@@ -64,18 +64,29 @@ def render(connection, *, base: str, self_base: str, kept: list[tuple[str, str]]
         total = len(rows)
     else:
         total = connection.execute(select(func.count()).select_from(schema.Slot.__table__).where(*where)).scalar()
-    schedule = {"reference": f"Schedule/{schedule_id}"}
-    instant = fhir.instant
-    entries = [
-        {
-            "fullUrl": f"{base}/Slot/{id_}",
-            "resource": {"resourceType": "Slot", "id": str(id_), "schedule": schedule, "status": row_status,
-                         "start": instant(start), "end": instant(end)},
-            "search": {"mode": "match"},
-        }
-        for id_, start, end, row_status in rows
-    ]
+    # Each entry's bytes are remembered by (base, id, start, end, status): a month answered again after one
+    # booking re-serializes only the slot that changed.
+    fragments = _FRAGMENTS.get(base)
+    if fragments is None or len(fragments) > 200_000:
+        fragments = _FRAGMENTS[base] = {}
+    parts = []
+    for row in rows:
+        part = fragments.get(row)
+        if part is None:
+            id_, start, end, row_status = row
+            part = fragments[row] = orjson.dumps({
+                "fullUrl": f"{base}/Slot/{id_}",
+                "resource": {"resourceType": "Slot", "id": str(id_), "schedule": {"reference": f"Schedule/{schedule_id}"},
+                             "status": row_status, "start": fhir.instant(start), "end": fhir.instant(end)},
+                "search": {"mode": "match"},
+            })
+        parts.append(part)
     links = [{"relation": "self", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset)])}"}]
     if offset + count < total:
         links.append({"relation": "next", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset + count)])}"})
-    return orjson.dumps({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries})
+    # Byte for byte what orjson makes of the whole Bundle (see fhir.bundle): the entries spliced into "entry":[].
+    head = orjson.dumps({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": []})
+    return head[:-2] + b",".join(parts) + b"]}"
+
+
+_FRAGMENTS: dict[str, dict] = {}  # per base URL; schedule ids never change, so a slot id's entry is the same while its row is
