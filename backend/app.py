@@ -6,12 +6,13 @@ import logging
 import time
 from urllib.parse import unquote_plus
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import routes_booking, routes_directory
+from backend.auth import Principal
 from backend.db import Database
 from backend.month import AnswerCache
 from backend.principals import Principals
@@ -68,9 +69,8 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
     app.include_router(routes_booking.router)
 
     @app.get("/auth/userinfo")
-    def userinfo(request: Request) -> FhirResponse:
+    def userinfo(who: Principal = Depends(principal)) -> FhirResponse:
         # Like OpenID Connect's userinfo: tells a client whose token it holds (SMART launch context).
-        who = principal(request)
         return FhirResponse({
             "role": who.role,
             "name": who.name,

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from backend.auth import AGENT_HEADER, Principal
@@ -31,8 +32,15 @@ def database(request: Request) -> Database:
     return request.app.state.db
 
 
-def principal(request: Request) -> Principal:
-    return request.app.state.principals.who(request.headers.get("authorization"), request.headers.get(AGENT_HEADER))
+async def principal(request: Request) -> Principal:
+    # Async, so a token seen in the last seconds costs no trip to the thread pool (under load each trip
+    # waits for the GIL behind other requests' threads); a new token is looked up in a thread.
+    principals = request.app.state.principals
+    authorization, agent = request.headers.get("authorization"), request.headers.get(AGENT_HEADER)
+    known = principals.known(authorization, agent)
+    if known is not None:
+        return known
+    return await run_in_threadpool(principals.who, authorization, agent)
 
 
 async def raw_body(request: Request) -> bytes:

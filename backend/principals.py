@@ -21,11 +21,15 @@ class Principals:
         self._known: dict[tuple[str | None, str | None], tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
+    def known(self, authorization: str | None, agent_token: str | None) -> Principal | None:
+        """The principal when the token was looked up in the last few seconds, else None (no database)."""
+        found = self._known.get((authorization, agent_token))
+        return found[1] if found is not None and found[0] > time.monotonic() else None
+
     def who(self, authorization: str | None, agent_token: str | None, session=None) -> Principal:
         key = (authorization, agent_token)
-        found = self._known.get(key)
-        if found is not None and found[0] > time.monotonic():
-            return found[1]
+        if (principal := self.known(authorization, agent_token)) is not None:
+            return principal
         if session is not None:
             principal = authenticate(session, authorization, agent_token)
         else:

@@ -236,7 +236,7 @@ async def search_patients(request: Request) -> FhirResponse:
     # Async so the form body can be read here; the database work goes to a thread below.
     from starlette.concurrency import run_in_threadpool
 
-    who = await run_in_threadpool(principal, request)
+    who = await principal(request)
     if not who.is_staff:
         raise forbidden("Only staff can search for patients")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
