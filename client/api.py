@@ -54,6 +54,7 @@ class BookingClient:
         # Conditional reads: the last ETag and parsed body per URL, and what was built from a search's pages.
         self._answers = _Lru(maxsize=128)
         self._results = _Lru(maxsize=64)
+        self._prefetching: dict[tuple, asyncio.Task] = {}  # months being fetched ahead of the user
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -70,6 +71,8 @@ class BookingClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for task in list(self._prefetching.values()):
+            task.cancel()
         await self._http.aclose()
 
     # -- the signed-in user ------------------------------------------------------------------
@@ -126,8 +129,33 @@ class BookingClient:
         """The free times of a timebook on one date, earliest first."""
         return await self._free_between(timebook_id, _midnight(day), _midnight(day + timedelta(days=1)))
 
+    def prefetch_month(self, timebook_id: str, year: int, month: int) -> None:
+        """Start fetching a month in the background (e.g. the next one while the user looks at this one), so
+        that `month_availability` for it later is a cheap 304, or waits for this fetch instead of asking twice."""
+        key = ("month", timebook_id, year, month)
+        if key in self._prefetching:
+            return
+        task = asyncio.get_running_loop().create_task(self._month_availability(timebook_id, year, month))
+        self._prefetching[key] = task
+
+        def done(finished: asyncio.Task) -> None:
+            self._prefetching.pop(key, None)
+            if not finished.cancelled():
+                finished.exception()  # a failed prefetch is simply not used; the real read reports its own error
+
+        task.add_done_callback(done)
+
     async def month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
         """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar."""
+        ahead = self._prefetching.get(("month", timebook_id, year, month))
+        if ahead is not None:
+            try:
+                return await asyncio.shield(ahead)  # shielded: a cancelled caller must not cancel it for the next one
+            except BookingError:
+                pass  # fetched ahead and failed: ask again, and report this attempt's outcome
+        return await self._month_availability(timebook_id, year, month)
+
+    async def _month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
         if _midnight(following) <= now():

@@ -63,3 +63,15 @@ async def test_the_citizens_inbox_and_appointments_are_the_same_until_something_
         fresh = await kari.inbox(me.patient.id)
         assert fresh is not inbox and fresh[0].topic == "Timeforespørselen er sendt" and len(fresh) == len(inbox) + 1
         assert sent.id in [a.id for a in await kari.appointments()]
+
+
+async def test_the_next_month_fetched_ahead_is_not_asked_for_twice(live_server):
+    trace = Trace()
+    async with BookingClient(live_server.url, KARI, trace=trace) as kari:
+        book = await _lab(kari)
+        kari.prefetch_month(book.id, 2027, 1)
+        kari.prefetch_month(book.id, 2027, 1)  # already under way: nothing more
+        january = await kari.month_availability(book.id, 2027, 1)
+        assert january.dates and _statuses(trace, "/fhir/Slot") == [200]  # the caller got the fetch under way
+        assert await kari.month_availability(book.id, 2027, 1) is january
+        assert _statuses(trace, "/fhir/Slot") == [200, 304]
