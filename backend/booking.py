@@ -110,7 +110,7 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
     connection.execute(_INSERT_MESSAGE, {"patient_id": patient_id, "organization_id": office_id, "appointment_id": appointment_id,
                                          "kind": "request-sent", "topic": topic, "text": text, "sent": stamp})
     audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id}")
-    versions.bump(session, [versions.timebook(schedule_id), versions.organization(office_id), versions.patient(patient_id)])
+    versions.bump(session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)])
     appointment = schema.Appointment(id=appointment_id, cancelation_code=None, cancelation_text=None, **values)
     appointment.place_and_type = (location_id, type_code)  # the answer needs them; no need to ask the database again
     return appointment

@@ -175,7 +175,7 @@ def search_slots(request: Request) -> Response:
         lower, upper = params.date_bounds("start")
         count, offset = params.count(100, 1000), params.offset()
         connection = session.connection()
-        version = versions.current(connection, versions.timebook(schedule_id))  # before the rows: see versions.current
+        version = versions.current(connection, versions.slot_search(schedule_id, lower, upper))  # before the rows: see versions.current
         tag = conditional.tag(version)
         if (unchanged := conditional.not_modified(request, tag)) is not None:
             return unchanged

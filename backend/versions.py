@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from backend import schema
+from backend.search import Bound
+from domain.clock import OSLO
 
 
 def timebook(schedule_id: int) -> str:
     return f"timebook:{schedule_id}"
+
+
+def timebook_month(schedule_id: int, start: datetime) -> str:
+    """The slots of one timebook starting in one Oslo month (`start` is a stored, naive UTC time)."""
+    return f"timebook:{schedule_id}:{start.replace(tzinfo=UTC).astimezone(OSLO):%Y-%m}"
+
+
+def slot_search(schedule_id: int, lower: Bound | None, upper: Bound | None) -> str:
+    """The scope a Slot search's answer depends on: its month when the range lies within one Oslo month
+    (the calendar's query, so a booking in another month leaves this one a 304), else the whole timebook."""
+    if lower is not None and upper is not None:
+        first = lower.at.astimezone(OSLO)
+        last = (upper.at if upper.inclusive else upper.at - _TICK).astimezone(OSLO)
+        if (first.year, first.month) == (last.year, last.month):
+            return f"timebook:{schedule_id}:{first:%Y-%m}"
+    return timebook(schedule_id)
+
+
+_TICK = timedelta(microseconds=1)
 
 
 def organization(organization_id: int) -> str:
@@ -47,7 +69,12 @@ def bump(session: Session, scopes: Iterable[str]) -> None:
 def bump_for_appointment(session: Session, appointment: schema.Appointment) -> None:
     """Everything an appointment's change shows in: its timebook's free slots, the office's lists, the patient's."""
     schedule_id = session.scalar(select(schema.Slot.schedule_id).where(schema.Slot.id == appointment.slot_id))
-    bump(session, [timebook(schedule_id), organization(appointment.organization_id), patient(appointment.patient_id)])
+    bump(session, slot_change(schedule_id, appointment.start) + [organization(appointment.organization_id), patient(appointment.patient_id)])
+
+
+def slot_change(schedule_id: int, start: datetime) -> list[str]:
+    """The scopes a change of one slot's status shows in."""
+    return [timebook(schedule_id), timebook_month(schedule_id, start)]
 
 
 _READ = select(schema.ChangeVersion.version).where(schema.ChangeVersion.scope == bindparam("scope"))

@@ -99,6 +99,17 @@ async def test_a_booking_in_another_timebook_leaves_this_month_unchanged(api):
     assert (await month(api, book_id, before.headers["etag"])).status_code == 304
 
 
+async def test_a_booking_in_another_month_leaves_this_month_unchanged_but_not_a_longer_range(api):
+    book_id = await lab(api)
+    december = await month(api, book_id)
+    longer = [("schedule", f"Schedule/{book_id}"), ("status", "free"), ("start", "ge2026-12-01"), ("start", "lt2027-02-01")]
+    both = await api.get("/Slot", params=longer, headers=KARI_H)
+    await book(api, (await free_slots(api, KARI, book_id, "2027-01-05"))[0]["id"])
+    assert (await month(api, book_id, december.headers["etag"])).status_code == 304
+    again = await api.get("/Slot", params=longer, headers=KARI_H | {"If-None-Match": both.headers["etag"]})
+    assert again.status_code == 200 and fhir_json(again)["total"] == fhir_json(both)["total"] - 1
+
+
 async def test_the_offices_queue_is_304_until_a_request_arrives(api):
     params = {"status": "pending", "_sort": "_lastUpdated", "_include": "Appointment:actor"}
     first = await api.get("/Appointment", params=params, headers=STAFF_H)
