@@ -52,6 +52,10 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
         self._writers = WriterQueue()
+        # SQLite's connections are in autocommit already (isolation_level None) once no BEGIN is sent; SQLAlchemy's
+        # AUTOCOMMIT level would, on reset, switch the sqlite3 module back to its own implicit transactions.
+        self._autocommit_engine = self.engine.execution_options(
+            **({"timebok_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
 
     @property
     def is_postgresql(self) -> bool:
@@ -75,6 +79,13 @@ class Database:
     def reading(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    @contextmanager
+    def single_reads(self) -> Iterator[Connection]:
+        """A Core connection where each statement is its own transaction: no BEGIN and COMMIT round trips.
+        For reads that need no snapshot across statements (the month query: see versions.current)."""
+        with self._autocommit_engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def writing_connection(self) -> Iterator[Connection]:
@@ -112,8 +123,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        write = connection.get_execution_options().get("timebok_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("timebok_autocommit", False):
+            return  # each statement its own transaction, as SQLite does by itself
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("timebok_write", False) else "BEGIN")
 
 
 def _lower(value):
