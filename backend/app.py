@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from urllib.parse import unquote_plus
 
@@ -22,6 +23,7 @@ from domain.privacy import scrub
 
 access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
+THREADS = int(os.environ.get("TIMEBOK_THREADS", "100"))
 
 
 class Guard:
@@ -29,11 +31,23 @@ class Guard:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._threads_set = False
+
+    def _set_threads(self) -> None:
+        # Routes are sync and run in anyio's thread pool (40 threads by default). SQLite writers wait their
+        # turn inside a thread, so a burst of bookings could hold every thread and starve the month reads:
+        # more threads, each cheap while it waits. Set on the first request: the limiter is the event loop's.
+        from anyio import to_thread
+
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
+        self._threads_set = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self._threads_set:
+            self._set_threads()
         started = time.perf_counter()
         status = 500
 
