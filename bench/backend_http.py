@@ -1,14 +1,16 @@
 """Backend benchmark over real HTTP on loopback, on SQLite and on PostgreSQL side by side: the month
-query (next to a bare FastAPI app serving the very same bytes) and booking throughput with 32
-concurrent clients.
+query (200 from the server's cache, 304 with If-None-Match, and a cache miss, next to a bare FastAPI app
+serving the very same bytes), then bookings alone (32 clients) and under mixed load (8 booking, 24
+browsing months) on SQLite, PostgreSQL with one instance and with two, and a table of ratios to the goals.
 
-Run from the repository root:  .venv/bin/python bench/backend_http.py  [--requests 200] [--bookings 1000]
+Run from the repository root:  .venv/bin/python -P bench/backend_http.py  [--requests 200] [--bookings 1000]
 
 Every server is its own process (`timebok serve --demo` on a fresh database, with the clock frozen at
 the tests' instant), so the benchmark client does not share a GIL with it. PostgreSQL is found through
-TIMEBOK_BENCH_PG (default: the tests' postgresql+psycopg://postgres@127.0.0.1:5432/test), where a
-database of this run's own is made and dropped; when it does not answer, only SQLite is measured and the
-output says why. Servers, databases and temp files are removed at the end, also after Ctrl-C or SIGTERM.
+TIMEBOK_BENCH_PG (default: the tests' postgresql+psycopg://postgres@127.0.0.1:5432/test), where two
+databases of this run's own are made and dropped; when it does not answer, only SQLite is measured and the
+output says why. Every loop is bounded in count and time. Servers, databases and temp files are removed
+at the end, also after Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
