@@ -159,8 +159,10 @@ def measure_month_query(reals: dict[str, ServerProcess], variants: list[Variant]
                 for label, http in https.items():
                     variant.ms[label] += [timed_get(http, variant.path, sizes[label]) for _ in range(n)]
                     if label in reals:
-                        variant.ms[f"{label} 304"] += [timed_get(http, variant.path, 0, 304, {"If-None-Match": tags[label]})
-                                                       for _ in range(n)]
+                        # A server without ETags (an older timebok) answers 200 in full: timed as such.
+                        variant.ms[f"{label} 304"] += [
+                            timed_get(http, variant.path, 0 if tags[label] else None, 304 if tags[label] else 200,
+                                      {"If-None-Match": tags[label]} if tags[label] else None) for _ in range(n)]
                         variant.ms[f"{label} uncached"] += [
                             timed_get(http, variant.path.replace("_count=1000", f"_count={next(misses)}"), None) for _ in range(n)]
         finally:
@@ -365,8 +367,8 @@ def print_goals(variants, reals, results) -> None:
     for label in reals:
         rows.append([f"month 200, {label}", f"{median(variant.ms[label]):.2f} ms", f"≤ 2× bare ({2 * bare:.2f} ms)",
                      _ratio(median(variant.ms[label]), 2 * bare)])
-        rows.append([f"month 304, {label}", f"{median(variant.ms[label + ' 304']):.2f} ms", f"≈ bare ({bare:.2f} ms)",
-                     _ratio(median(variant.ms[label + " 304"]), bare)])
+        rows.append([f"month 304, {label}", f"{median(variant.ms[label + ' 304']):.2f} ms",
+                     f"close to bare: ≤ 1.25× ({1.25 * bare:.2f} ms)", _ratio(median(variant.ms[label + " 304"]), 1.25 * bare)])
     for label, (lone, mixed, doubles) in results.items():
         rate = lone.bookings.count(201) / lone.seconds
         mixed_rate = mixed.bookings.count(201) / mixed.seconds
