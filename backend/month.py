@@ -26,6 +26,9 @@ class AnswerCache:
         self._size = size
         self._items: OrderedDict[tuple[str, str], tuple[int, bytes]] = OrderedDict()
         self._lock = threading.Lock()  # routes run in a thread pool
+        # Each slot's entry bytes by (base URL, timebook) and row: a month answered again after one booking
+        # re-serializes only the slot that changed. Per app, so two databases in one process never mix.
+        self.fragments: dict[tuple[str, int], dict] = {}
 
     def get(self, key: tuple[str, str], version: int) -> bytes | None:
         with self._lock:
@@ -43,7 +46,7 @@ class AnswerCache:
                 self._items.popitem(last=False)
 
 
-def render(connection, *, base: str, self_base: str, kept: list[tuple[str, str]], schedule_id: int, status: str | None,
+def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: list[tuple[str, str]], schedule_id: int, status: str | None,
            lower: Bound | None, upper: Bound | None, count: int, offset: int) -> bytes:
     """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them."""
     where = [_SLOT.schedule_id == schedule_id]
@@ -64,11 +67,9 @@ def render(connection, *, base: str, self_base: str, kept: list[tuple[str, str]]
         total = len(rows)
     else:
         total = connection.execute(select(func.count()).select_from(schema.Slot.__table__).where(*where)).scalar()
-    # Each entry's bytes are remembered by (base, id, start, end, status): a month answered again after one
-    # booking re-serializes only the slot that changed.
-    fragments = _FRAGMENTS.get(base)
-    if fragments is None or len(fragments) > 200_000:
-        fragments = _FRAGMENTS[base] = {}
+    fragments = cache.fragments.get((base, schedule_id))
+    if fragments is None or len(fragments) > 50_000:  # bounded: a timebook's slots for a year or so
+        fragments = cache.fragments[(base, schedule_id)] = {}
     parts = []
     for row in rows:
         part = fragments.get(row)
@@ -88,5 +89,3 @@ def render(connection, *, base: str, self_base: str, kept: list[tuple[str, str]]
     head = orjson.dumps({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": []})
     return head[:-2] + b",".join(parts) + b"]}"
 
-
-_FRAGMENTS: dict[str, dict] = {}  # per base URL; schedule ids never change, so a slot id's entry is the same while its row is

@@ -185,7 +185,7 @@ def search_slots(request: Request) -> Response:
         body = cache.get(key, version)
         if body is None:
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]
-            body = month.render(connection, base=base, self_base=f"{base}/Slot", kept=kept, schedule_id=schedule_id,
+            body = month.render(connection, cache, base=base, self_base=f"{base}/Slot", kept=kept, schedule_id=schedule_id,
                                 status=status, lower=lower, upper=upper, count=count, offset=offset)
             cache.put(key, version, body)
     return Response(body, media_type=FHIR_JSON, headers={"ETag": tag})
