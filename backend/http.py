@@ -9,6 +9,9 @@ from urllib.parse import urlencode
 from fastapi import Request
 from starlette.responses import Response
 
+from pydantic import BaseModel
+
+from backend import bodies
 from backend.auth import AGENT_HEADER, Principal, authenticate
 from backend.db import Database
 from backend.outcome import FHIR_JSON, FhirError, invalid
@@ -54,34 +57,67 @@ async def json_body(request: Request) -> Any:
     if not data.strip():
         raise invalid("The request body is empty")
     try:
-        body = json.loads(data)
+        body = json.loads(data, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise invalid(f"The body is not valid JSON: {error}") from None
     except RecursionError:  # "[[[[…" fits in 64 KiB yet nests deeper than the parser can go
         raise invalid("The body is not valid JSON: it nests too deeply") from None
-    if _holds_nul(body):
-        raise invalid(NUL_REFUSED)
+    except ValueError:  # an integer of more than 4300 digits (Python's plain ValueError), NaN or Infinity
+        raise invalid("The body is not valid JSON: it holds a number this server cannot read "
+                      "(NaN, Infinity, or an integer of more than 4300 digits)") from None
+    problem = _unstorable_text(body)
+    if problem is not None:
+        raise invalid(problem)
     return body
 
 
+def _no_constant(name: str) -> Any:
+    # Python reads NaN and Infinity, which JSON does not have.
+    raise ValueError(f"{name} is not JSON")
+
+
 NUL_REFUSED = "Text must not contain the NUL character (\\u0000)"
+SURROGATE_REFUSED = "Text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff); send whole characters"
 
 
-def _holds_nul(value: Any) -> bool:
-    """True when any string in parsed JSON holds "\\0": PostgreSQL cannot store it and SQLite would, so
-    both refuse it alike. A loop, not recursion: the parser accepts nesting deeper than we could recurse."""
+def _unstorable_text(value: Any) -> str | None:
+    """Why a string in parsed JSON cannot be stored, or None. "\\0": PostgreSQL cannot store it and SQLite
+    would, so both refuse it alike; a lone surrogate ("\\ud800") is not a character either database can encode.
+    A loop, not recursion: the parser accepts nesting deeper than we could recurse."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\0" in item:
-                return True
+                return NUL_REFUSED
+            if not _encodable(item):
+                return SURROGATE_REFUSED
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def typed_body(model: type[BaseModel], root: str):
+    """A dependency: the JSON body parsed as `model`, a 400 naming the FHIR path of each wrong element."""
+
+    async def dependency(request: Request) -> BaseModel:
+        body = await json_body(request)
+        if not isinstance(body, dict) or body.get("resourceType") != root:
+            raise invalid(f"The body must be an {root} resource")
+        return bodies.parse(model, root, body)
+
+    return dependency
 
 
 def search_params(request: Request, allowed: set[str]) -> SearchParams:

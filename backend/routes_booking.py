@@ -8,14 +8,16 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, or_, select
 
-from backend import audit, booking, fhir, schema
+from backend import audit, bodies, booking, fhir, schema
 from backend.auth import Principal
 from backend.http import (
     FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
+    typed_body,
 )
 from backend.outcome import FhirError, forbidden, invalid, not_found
 from backend.routes_directory import _between
 from domain.identity import InvalidIdentityNumber, parse_identity_number
+from domain.privacy import scrub
 
 router = APIRouter(prefix="/fhir")
 
@@ -39,10 +41,28 @@ def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
 
 # In each route `who` comes before `body`: FastAPI resolves them in order, so a caller without a
 # valid token hears 401 before the body is read or judged.
-@router.post("/Appointment")
-def create_appointment(request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
+_APPOINTMENT = typed_body(bodies.AppointmentBody, "Appointment")
+_RESPONSE = typed_body(bodies.AppointmentResponseBody, "AppointmentResponse")
+
+
+async def _patch_body(request: Request) -> list[bodies.PatchOperation]:
+    body = await json_body(request)
+    if not isinstance(body, list) or not body:
+        raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
+    if len(body) > 20:
+        raise invalid("A PATCH may hold at most 20 operations")
+    return [bodies.parse(bodies.PatchOperation, f"PATCH[{i}]", op) for i, op in enumerate(body)]
+
+
+def _schema(model) -> dict:
+    # The body is parsed by hand (FHIR media types, our own errors), so OpenAPI is told its schema here.
+    return {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": model.model_json_schema(by_alias=True)}}}}
+
+
+@router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody))
+def create_appointment(request: Request, who: Principal = Depends(principal), body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
     with database(request).writing() as session:
-        appointment = booking.request_booking(session, who, body)
+        appointment = booking.request_booking(session, who, bodies.as_dict(body))
         location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
         return _appointment_response(appointment, session, 201, location)
 
@@ -70,37 +90,43 @@ def _cancel(request: Request, id_: str, who: Principal, reason: str | None) -> F
         return _appointment_response(appointment, session)
 
 
-@router.patch("/Appointment/{id_}")
-def patch_appointment(id_: str, request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
+@router.patch("/Appointment/{id_}", openapi_extra={"requestBody": {"required": True, "content": {"application/json-patch+json": {
+    "schema": {"type": "array", "items": bodies.PatchOperation.model_json_schema(by_alias=True)}}}}})
+def patch_appointment(id_: str, request: Request, who: Principal = Depends(principal),
+                      body: list[bodies.PatchOperation] = Depends(_patch_body)) -> FhirResponse:
     # JSON Patch; the one change a client may make is cancelling (with an optional reason).
-    if not isinstance(body, list) or not body:
-        raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
     status, reason = None, None
-    for op in body:
-        if not isinstance(op, dict) or op.get("op") not in ("replace", "add"):
+    for i, op in enumerate(body):
+        if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
-        if op.get("path") == "/status":
-            status = op.get("value")
-        elif op.get("path") == "/cancelationReason":
-            value = op.get("value")
-            reason = value.get("text") if isinstance(value, dict) else None
+        if op.path == "/status":
+            if not isinstance(op.value, str):
+                raise FhirError(400, "invalid", "Appointment.status must be a string", expression=["Appointment.status"])
+            status = op.value
+        elif op.path == "/cancelationReason":
+            reason = bodies.parse(bodies.CancelReason, "Appointment.cancelationReason", op.value).text
+        elif op.path == "/cancelationReason/text":
+            if not isinstance(op.value, str):
+                raise FhirError(400, "invalid", "Appointment.cancelationReason.text must be a string",
+                                expression=["Appointment.cancelationReason.text"])
+            reason = op.value
         else:
-            raise FhirError(422, "business-rule", f"Changing {op.get('path')!r} is not allowed; only cancelling is")
+            # The path is the caller's text and may hold an identity number.
+            raise FhirError(422, "business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
     if status != "cancelled":
         raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
     return _cancel(request, id_, who, reason)
 
 
-@router.put("/Appointment/{id_}")
-def put_appointment(id_: str, request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
-    if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
-        raise invalid("The body must be an Appointment resource")
-    if body.get("id") != id_:
-        raise invalid(f"The body's id {body.get('id')!r} does not match the URL's {id_!r}")
-    if body.get("status") != "cancelled":
+@router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))
+def put_appointment(id_: str, request: Request, who: Principal = Depends(principal),
+                    body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
+    if body.id != id_:
+        raise invalid(f"The body's id {scrub(repr(body.id))} does not match the URL's {scrub(repr(id_))}")
+    if body.status != "cancelled":
         raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
-    reason = body.get("cancelationReason")
-    return _cancel(request, id_, who, reason.get("text") if isinstance(reason, dict) else None)
+    reason = body.cancelationReason.text if body.cancelationReason else None
+    return _cancel(request, id_, who, reason)
 
 
 @router.get("/Appointment")
@@ -153,10 +179,11 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
         return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url))
 
 
-@router.post("/AppointmentResponse")
-def create_appointment_response(request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
+@router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody))
+def create_appointment_response(request: Request, who: Principal = Depends(principal),
+                                body: bodies.AppointmentResponseBody = Depends(_RESPONSE)) -> FhirResponse:
     with database(request).writing() as session:
-        response, appointment = booking.respond(session, who, body)
+        response, appointment = booking.respond(session, who, bodies.as_dict(body))
         return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
             "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
         })
