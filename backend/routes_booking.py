@@ -252,10 +252,17 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
     from backend.search import SearchParams
 
     params = SearchParams(items, {"identifier", "name"})
-    identifier = params.one("identifier")
-    name = params.one("name")
+    form = bodies.parse(bodies.PatientSearchForm, "Patient._search",
+                        {key: params.one(key) for key in {key for key, _ in items}})
+    identifier = (form.identifier or "").strip()
+    name = (form.name or "").strip()
     if not identifier and not name:
+        # A blank name would match every patient of the office: a list nobody asked for.
         raise invalid("Search by identifier (fødselsnummer or D-nummer) or by name")
+    words = schema.fold(name).split()
+    if len(words) > bodies.MAX_NAME_WORDS:
+        # Each word is one more LIKE over the office's patients; a real name has a few.
+        raise invalid(f"Search by at most {bodies.MAX_NAME_WORDS} words of a name, not {len(words)}")
     visible = or_(
         schema.Patient.gp_organization_id == who.organization_id,
         schema.Patient.id.in_(select(schema.Appointment.patient_id).where(schema.Appointment.organization_id == who.organization_id)),
@@ -269,7 +276,7 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
             raise invalid(f"identifier: {error}") from None
         query = query.where(schema.Patient.identifier == number.value)
     if name:
-        for word in schema.fold(name).split():
+        for word in words:
             # autoescape: a typed "%" or "_" is a character to find, not a LIKE wildcard matching everyone.
             query = query.where(schema.Patient.name_key.contains(word, autoescape=True))
     with database(request).writing() as session:

@@ -204,6 +204,17 @@ CASES = [
         lambda ids: {"content": _chunks(_TOO_BIG), "headers": FORM}, FJORD_STAFF),
     Bad("unreadable patient search form", "POST", "/Patient/_search", 400, "invalid", "could not be read",
         lambda ids: {"content": b"\xff\xfe", "headers": FORM}, FJORD_STAFF),
+    # Name search is bounded: each word is a LIKE over the office's patients (1000 words overflowed SQLite).
+    Bad("name search of 1000 words", "POST", "/Patient/_search", 400, "invalid", "Patient._search.name is longer than 100",
+        lambda ids: {"data": {"name": " ".join(["a"] * 1000)}}, FJORD_STAFF),
+    Bad("name search of 30000 words", "POST", "/Patient/_search", 400, "invalid", "longer than 100",
+        lambda ids: {"data": {"name": "a " * 30000}}, FJORD_STAFF),
+    Bad("name search of six words", "POST", "/Patient/_search", 400, "invalid", "at most 5 words",
+        lambda ids: {"data": {"name": "a b c d e f"}}, FJORD_STAFF),
+    Bad("blank name search", "POST", "/Patient/_search", 400, "invalid", "by identifier",
+        lambda ids: {"content": b"name=+", "headers": FORM}, FJORD_STAFF),
+    Bad("identifier of 200 characters", "POST", "/Patient/_search", 400, "invalid", "Patient._search.identifier is longer",
+        lambda ids: {"data": {"identifier": "1" * 200}}, FJORD_STAFF),
     # NUL: PostgreSQL cannot store or even compare it, so both databases refuse it before asking.
     Bad("NUL in the reason", "POST", "/Appointment", 400, "invalid", "NUL character",
         lambda ids: {"json": booking_request(ids.free, 1, "vondt i\u0000halsen")}),
