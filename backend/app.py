@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
@@ -11,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import routes_booking, routes_directory
+from backend import logs, routes_booking, routes_directory
 from backend.db import Database
 from backend.http import MAX_BODY, FhirResponse, principal
 from backend.outcome import FhirError, operation_outcome
@@ -21,8 +23,14 @@ access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID_HEADER = "x-request-id"
+
+
 class Guard:
-    """Refuses oversized bodies before any route runs, and logs each request with identity numbers masked."""
+    """Outermost of our own layers: gives each request an id (echoed in `X-Request-ID`), refuses oversized
+    bodies before any route runs, answers any unexpected error with a 500 OperationOutcome and one log line
+    (no traceback: its frames hold request values), and logs each request with identity numbers masked."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -33,30 +41,45 @@ class Guard:
             return
         started = time.perf_counter()
         status = 500
+        sent_start = False
+        headers = dict(scope["headers"])
+        # The caller's id when it is a sane token (a proxy's, or the app's trace), else a new one.
+        incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        scope.setdefault("state", {})["request_id"] = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        rid = scope["state"]["request_id"]
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, sent_start
             if message["type"] == "http.response.start":
                 status = message["status"]
+                sent_start = True
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
             await send(message)
 
-        length = dict(scope["headers"]).get(b"content-length")
+        length = headers.get(b"content-length")
         try:
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
                 outcome = operation_outcome("too-long", f"The request body is larger than {MAX_BODY // 1024} KiB")
                 await FhirResponse(outcome, status_code=413)(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
+        except Exception as error:  # noqa: BLE001 - the last place an error can become an answer instead of a traceback
+            error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
+            if not sent_start:
+                outcome = operation_outcome("exception", f"The server failed to handle the request (request id {rid}); nothing was changed")
+                await FhirResponse(outcome, status_code=500)(scope, receive, send_wrapper)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
-                access_log.info("%s %s %s %.1fms", scope["method"], scrub(target), status, (time.perf_counter() - started) * 1000)
+                access_log.info("%s %s %s %s %.1fms", rid, scope["method"], logs.clean(target), status,
+                                (time.perf_counter() - started) * 1000)
 
 
 def create_app(db: Database, *, demo: bool = False) -> FastAPI:
     """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers."""
+    logs.install()
     app = FastAPI(title="timebok FHIR booking backend", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = db
     app.state.demo = demo
@@ -101,12 +124,7 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> FhirResponse:
-        return FhirResponse(operation_outcome("invalid", scrub(str(error.errors()))), status_code=400)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> FhirResponse:
-        error_log.error("%s %s failed: %s", request.method, scrub(request.url.path), scrub(repr(error)))
-        return FhirResponse(operation_outcome("exception", "The server failed to handle the request; nothing was changed"), status_code=500)
+        return FhirResponse(operation_outcome("invalid", str(error.errors(include_input=False, include_url=False))), status_code=400)
 
     app.add_middleware(Guard)
     return app

@@ -37,12 +37,15 @@ class Database:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8)
+            # hide_parameters: a failing statement's error would otherwise carry the values (identity numbers)
+            # into any log line or traceback that prints it.
+            self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8,
+                                        hide_parameters=True)
             _tune_sqlite(self.engine)
         else:
             # READ COMMITTED (the default) is enough: every write that decides something is a conditional
             # UPDATE, which PostgreSQL re-checks against the newest row after waiting for its lock.
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
                                         connect_args={"application_name": "timebok"})
         # A separate engine view whose transactions start as writers, so SQLite takes the write
         # lock at BEGIN instead of failing later with "database is locked" on upgrade.

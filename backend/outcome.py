@@ -40,7 +40,8 @@ def conflict(diagnostics: str) -> FhirError:
 
 
 def operation_outcome(code: str, diagnostics: str, severity: str = "error", expression: list[str] | None = None) -> dict[str, Any]:
-    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    # Scrubbed here, once for every answer: a diagnostic may quote a parameter, header or path the caller sent.
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": scrub(diagnostics)}
     if expression:
-        issue["expression"] = expression
+        issue["expression"] = [scrub(path) for path in expression]
     return {"resourceType": "OperationOutcome", "issue": [issue]}

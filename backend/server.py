@@ -28,8 +28,12 @@ def open_database(db: str | Path, *, demo: bool):
 def _config(app, host: str, port: int, log_level: str):
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off",
-                          timeout_graceful_shutdown=2)
+    from backend import logs
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=2)
+    logs.install()  # after uvicorn has set up its loggers' handlers: they get the same scrubbing
+    return config
 
 
 def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False) -> None:
@@ -47,7 +51,10 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
     gc.collect()
     gc.freeze()
     server = uvicorn.Server(_config(app, host, port, "info"))
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
+        pass
 
 
 class EmbeddedServer:
