@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, or_, select
@@ -54,15 +54,46 @@ async def _patch_body(request: Request) -> list[bodies.PatchOperation]:
     return [bodies.parse(bodies.PatchOperation, f"PATCH[{i}]", op) for i, op in enumerate(body)]
 
 
+_IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
+                  "description": "identifier=<system>|<value>: a repeat returns the first (200) instead of creating again"}
+
+
 def _schema(model) -> dict:
     # The body is parsed by hand (FHIR media types, our own errors), so OpenAPI is told its schema here.
     return {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": model.model_json_schema(by_alias=True)}}}}
 
 
-@router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody))
+def _request_identifier(request: Request, body: Any, root: str) -> str | None:
+    """The "system|value" this create is known by: from `If-None-Exist: identifier=system|value` (FHIR's conditional
+    create), else from the body's first identifier. A repeat with the same identifier finds the first, not a second."""
+    header = request.headers.get("if-none-exist")
+    if header is not None:
+        name, _, value = header.strip().partition("=")
+        value = unquote(value)
+        if name != "identifier" or "|" not in value or not value.rpartition("|")[2] or len(value) > 401 or "\0" in value:
+            raise FhirError(400, "invalid", "If-None-Exist must be identifier=<system>|<value>", expression=[f"{root}.identifier"])
+        if body.identifier and all(f"{i.system or ''}|{i.value}" != value for i in body.identifier):
+            raise FhirError(400, "invalid", "If-None-Exist names an identifier the body does not carry", expression=[f"{root}.identifier"])
+        return value
+    if body.identifier:
+        return f"{body.identifier[0].system or ''}|{body.identifier[0].value}"
+    return None
+
+
+@router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody) | {"parameters": [_IF_NONE_EXIST]})
 def create_appointment(request: Request, who: Principal = Depends(principal), body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
+    key = _request_identifier(request, body, "Appointment")
     with database(request).writing() as session:
-        appointment = booking.request_booking(session, who, bodies.as_dict(body))
+        if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
+            return _appointment_response(earlier, session, 200)  # FHIR: a conditional create that matches one answers 200
+        try:
+            appointment = booking.request_booking(session, who, bodies.as_dict(body), identifier=key)
+        except FhirError as error:
+            # A repeat that raced its own first send (still running when this one came) waited for it and lost the
+            # slot to it: that is the same booking, not "slot taken". READ COMMITTED lets this read see it now.
+            if error.status == 409 and key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
+                return _appointment_response(earlier, session, 200)
+            raise
         location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
         return _appointment_response(appointment, session, 201, location)
 
@@ -179,11 +210,20 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
         return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url))
 
 
-@router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody))
+@router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody) | {"parameters": [_IF_NONE_EXIST]})
 def create_appointment_response(request: Request, who: Principal = Depends(principal),
                                 body: bodies.AppointmentResponseBody = Depends(_RESPONSE)) -> FhirResponse:
+    key = _request_identifier(request, body, "AppointmentResponse")
     with database(request).writing() as session:
-        response, appointment = booking.respond(session, who, bodies.as_dict(body))
+        if key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
+            # The same desk's answer sent again (its first reply was lost): the answer it gave, not "already answered".
+            return FhirResponse(fhir.appointment_response(earlier), status_code=200)
+        try:
+            response, appointment = booking.respond(session, who, bodies.as_dict(body), identifier=key)
+        except FhirError as error:
+            if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
+                return FhirResponse(fhir.appointment_response(earlier), status_code=200)
+            raise
         return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
             "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
         })
