@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,9 +81,46 @@ class Guard:
                                 (time.perf_counter() - started) * 1000)
 
 
+RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503
+
+
+def unavailable(error: BaseException, db: Database) -> bool:
+    """True when a database error means the database did not answer (down, hanging, locked, out of connections),
+    which a retry may cure: 503. Anything else is a defect: 500."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if db.is_sqlite:  # SQLite's OperationalError also means "no such table"; only these are the file's state
+        text = str(error.orig).lower()
+        return any(word in text for word in ("locked", "busy", "unable to open", "disk i/o"))
+    return True  # PostgreSQL: connection refused or lost, statement or lock timeout, database gone
+
+
+class Probe:
+    """Whether the database answers, asked on a thread of its own so a hanging database cannot take the asker with it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timebok-health")
+        self._running: Future | None = None
+
+    async def answers(self, patience: float = 2.0) -> bool:
+        if self._running is None or self._running.done():
+            self._running = self._executor.submit(self.db.ping)  # one question at a time, however many ask
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._running)), patience)
+        except Exception:  # noqa: BLE001 - a refused connection, a timeout: either way it does not answer
+            return False
+        return True
+
+
 def create_app(db: Database, *, demo: bool = False) -> FastAPI:
     """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers."""
     logs.install()
+    probe = Probe(db)
     app = FastAPI(title="timebok FHIR booking backend", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = db
     app.state.demo = demo
@@ -107,6 +148,23 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
             return FhirResponse([
                 {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db)
             ])
+
+    @app.get("/health", include_in_schema=True)
+    async def health() -> FhirResponse:
+        # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
+        answers = await probe.answers()
+        return FhirResponse({"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"},
+                            status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)})
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, error: Exception) -> FhirResponse:
+        if not unavailable(error, db):
+            raise error  # a defect, not an outage: Guard answers it as 500 with one log line
+        error_log.warning("request %s: %s %s: the database did not answer (%s)", request.scope.get("state", {}).get("request_id"),
+                          request.method, logs.clean(request.url.path), logs.where(error))
+        outcome = operation_outcome("transient", "The database did not answer in time; nothing was changed. Try again shortly.")
+        return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:

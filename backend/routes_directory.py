@@ -24,7 +24,8 @@ _READABLE = {
 
 
 @router.get("/metadata")
-def metadata(request: Request) -> FhirResponse:
+async def metadata(request: Request) -> FhirResponse:
+    # Async and without the database: it answers on the event loop while every worker thread waits for a hanging one.
     return FhirResponse(capability_statement(fhir_base(request), now()))
 
 

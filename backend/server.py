@@ -12,16 +12,33 @@ from pathlib import Path
 # before its first paint, and the embedded backend loads them in its own thread.
 
 
+class StartupError(Exception):
+    """The backend cannot start; the message is one line for the operator (no password, no traceback)."""
+
+
 def open_database(db: str | Path, *, demo: bool):
     """Open the database (a SQLite path or a database URL), migrate its schema to the newest, and
     seed it when `demo` and empty."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     from backend.db import Database, database_url
     from backend.seed import seed_if_empty
 
-    database = Database(database_url(db))
-    database.migrate()
-    if demo:
-        seed_if_empty(database)
+    url = database_url(db)
+    database = None
+    try:
+        database = Database(url)
+        database.migrate()
+        if demo:
+            seed_if_empty(database)
+    except (DBAPIError, PoolTimeout, OSError) as error:
+        if database is not None:
+            database.dispose()
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise StartupError(f"cannot open the database {shown}: {reason[0] if reason else type(error).__name__}") from None
     return database
 
 

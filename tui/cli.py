@@ -52,9 +52,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from backend.server import serve
+    from backend.server import StartupError, serve
 
-    serve(_db(args), host=args.host, port=args.port, demo=args.demo)
+    try:
+        serve(_db(args), host=args.host, port=args.port, demo=args.demo)
+    except StartupError as error:
+        print(f"timebok serve: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
