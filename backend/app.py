@@ -146,7 +146,7 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
             from backend.seed import demo_tokens
 
             return FhirResponse([
-                {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db)
+                {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db, demo_only=True)
             ])
 
     @app.get("/health", include_in_schema=True)

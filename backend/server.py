@@ -26,6 +26,8 @@ def open_database(db: str | Path, *, demo: bool):
     from backend.db import Database, database_url
     from backend.seed import seed_if_empty
 
+    from backend.seed import other_tokens
+
     url = database_url(db)
     database = None
     try:
@@ -33,6 +35,10 @@ def open_database(db: str | Path, *, demo: bool):
         database.migrate()
         if demo:
             seed_if_empty(database)
+            if others := other_tokens(database):
+                # A demo lists its users' tokens to anyone who asks: never on a database that real users sign in to.
+                database.dispose()
+                raise StartupError(f"--demo refuses to run on a database with {others} non-demo user(s); start without --demo")
     except (DBAPIError, PoolTimeout, OSError) as error:
         if database is not None:
             database.dispose()
