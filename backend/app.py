@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend import logs, routes_booking, routes_directory
 from backend.db import Database
 from backend.http import MAX_BODY, FhirResponse, principal
+from backend.http import public_url as parse_public_url
 from backend.outcome import FhirError, operation_outcome
 from domain.privacy import scrub
 
@@ -117,13 +118,15 @@ class Probe:
         return True
 
 
-def create_app(db: Database, *, demo: bool = False) -> FastAPI:
-    """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers."""
+def create_app(db: Database, *, demo: bool = False, public_url: str | None = None) -> FastAPI:
+    """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers; links are built on `public_url`
+    (e.g. https://timebok.example.no), else on the address the server listens on."""
     logs.install()
     probe = Probe(db)
     app = FastAPI(title="timebok FHIR booking backend", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.db = db
     app.state.demo = demo
+    app.state.public_url = parse_public_url(public_url)
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
 

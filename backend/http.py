@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from starlette.responses import Response
@@ -125,7 +125,26 @@ def search_params(request: Request, allowed: set[str]) -> SearchParams:
 
 
 def fhir_base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/fhir"
+    """The FHIR base for links (self, next, Location): the configured public URL, else the address the server
+    listens on, never the request's Host header, which any client can set (`Host: evil.example`)."""
+    public = request.app.state.public_url
+    if public is None:
+        scheme = request.scope.get("scheme", "http")
+        host, port = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"[{host}]" if ":" in host else host
+        public = f"{scheme}://{host}" + ("" if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f":{port}")
+    return public + "/fhir"
+
+
+def public_url(value: str | None) -> str | None:
+    """A `--public-url` as the base links are built on (no trailing slash, no /fhir), or an error saying why not."""
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"the public URL must be like https://timebok.example.no, not {value!r}")
+    path = parts.path.rstrip("/").removesuffix("/fhir")
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def page_links(request: Request, offset: int, count: int, total: int) -> tuple[str, str | None]:

@@ -59,16 +59,22 @@ def _config(app, host: str, port: int, log_level: str):
     return config
 
 
-def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False) -> None:
-    """Serve until interrupted (the `timebok serve` command)."""
+def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, public_url: str | None = None) -> None:
+    """Serve until interrupted (the `timebok serve` command); links name `public_url`, else the listening address."""
     import uvicorn
 
     from backend.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
+    from backend.http import public_url as parse_public_url
+
+    try:
+        public = parse_public_url(public_url)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
     database = open_database(db, demo=demo)
-    app = create_app(database, demo=demo)
+    app = create_app(database, demo=demo, public_url=public)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
@@ -116,7 +122,8 @@ class EmbeddedServer:
         database = None
         try:
             database = open_database(self.db_path, demo=self.demo)
-            self._server = uvicorn.Server(_config(create_app(database, demo=self.demo), "127.0.0.1", self.port, "warning"))
+            app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}")
+            self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             self._server.run(sockets=[self._socket])
         except BaseException as error:  # reported to the app, which shows it in words
