@@ -266,6 +266,9 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         )
     ).rowcount
     if changed != 1:
+        if expected_version is None:
+            # No If-Match: the caller made no claim about the version, so losing a race is a plain conflict, not 412.
+            raise conflict(f"Appointment/{appointment_id} was changed by someone else while you cancelled it; read it again")
         raise FhirError(412, "conflict", f"Appointment/{appointment_id} changed while you cancelled it; read it again")
     session.execute(
         update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)
