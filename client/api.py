@@ -37,6 +37,7 @@ class BookingClient:
         agent_token: str | None = None,
         timeout: float = 10.0,
         page_size: int = 1000,
+        max_pages: int = 50,
         read_retries: int = 2,
         write_retries: int = 2,
         trace: Callable[[Exchange], None] | None = None,
@@ -44,6 +45,8 @@ class BookingClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
+        self.timeout = timeout
+        self.max_pages = max_pages
         self.read_retries = read_retries
         self.write_retries = write_retries
         # The identifier of each create still in doubt (no answer heard), by what it was for: sent again, it is
@@ -293,12 +296,27 @@ class BookingClient:
         if not any(k == "_count" for k, _ in params):
             params.append(("_count", str(self.page_size)))
         url: str | None = path
+        followed: set[str] = set()
         while url:
             bundle = await self._json("GET", url, params=params)
             for entry in bundle.get("entry", []):
                 yield entry["resource"], entry.get("search", {}).get("mode", "match")
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             params = None  # the next link carries the whole query
+            if url is None:
+                break
+            # A next link is followed only to our own backend (the token goes with it), never twice, and only so far.
+            if not self._same_origin(url):
+                raise BookingError(ErrorKind.SERVER, "The backend's next page is on another server; it was not followed")
+            if url in followed:
+                raise BookingError(ErrorKind.SERVER, "The backend's next page link points back to a page already read")
+            if len(followed) + 1 >= self.max_pages:
+                raise BookingError(ErrorKind.SERVER, f"The backend's answer runs over more than {self.max_pages} pages")
+            followed.add(url)
+
+    def _same_origin(self, url: str) -> bool:
+        link, ours = httpx.URL(url), httpx.URL(self.base_url)
+        return link.is_relative_url or (link.scheme, link.host, link.port) == (ours.scheme, ours.host, ours.port)
 
     async def _json(
         self, method: str, url: str, *, params=None, json: Any = None, data: dict | None = None,
@@ -320,20 +338,30 @@ class BookingClient:
             raise BookingError(ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code) from None
 
     async def _send(self, request: httpx.Request, *, retry: bool) -> httpx.Response:
-        # Reads are retried briefly when the connection fails; a write is never sent twice blindly,
-        # since the first may have arrived even though we heard nothing back.
+        # Reads are retried briefly when the connection fails; a write is never sent twice here, blindly,
+        # since the first may have arrived even though we heard nothing back (creates repeat themselves safely
+        # under their identifier, in _create).
         attempts = 1 + (self.read_retries if retry else 0)
-        for attempt in range(attempts):
+        fresh_connection_tried = False
+        for attempt in range(attempts + 1):
             started_at = now()  # the process's one clock (TIMEBOK_NOW)
             started = time.perf_counter()
             try:
-                response = await self._http.send(request)
-                await response.aread()
-            except httpx.TimeoutException as error:
+                # The timeout bounds the whole exchange: httpx's own is per read, and a server dribbling a byte
+                # a second would never trip it.
+                async with asyncio.timeout(self.timeout):
+                    response = await self._http.send(request)
+                    await response.aread()
+            except (httpx.TimeoutException, TimeoutError) as error:
                 self._record(request, None, started_at, started, "timeout")
                 raise BookingError(ErrorKind.TIMEOUT, "The booking service did not answer in time") from error
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 self._record(request, None, started_at, started, "offline")
+                if retry and not fresh_connection_tried and not isinstance(error, httpx.ConnectError):
+                    # A kept-alive connection the server had closed (e.g. after a 500): httpx has dropped it, so
+                    # this read goes once more, on a new connection, before anyone hears "offline".
+                    fresh_connection_tried = True
+                    continue
                 if attempt + 1 < attempts and isinstance(error, httpx.ConnectError):
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
