@@ -123,7 +123,9 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     (e.g. https://timebok.example.no), else on the address the server listens on."""
     logs.install()
     probe = Probe(db)
-    app = FastAPI(title="timebok FHIR booking backend", docs_url=None, redoc_url=None, openapi_url=None)
+    # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
+    app = FastAPI(title="timebok FHIR booking backend", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url="/fhir/openapi.json")
     app.state.db = db
     app.state.demo = demo
     app.state.public_url = parse_public_url(public_url)

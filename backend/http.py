@@ -120,6 +120,12 @@ def typed_body(model: type[BaseModel], root: str):
     return dependency
 
 
+def query_doc(*names: str) -> dict[str, Any]:
+    """OpenAPI for a search's query parameters (read by hand through SearchParams, so FastAPI cannot see them)."""
+    return {"parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                           for name in (*names, "_count", "_offset")]}
+
+
 def search_params(request: Request, allowed: set[str]) -> SearchParams:
     return SearchParams(list(request.query_params.multi_items()), allowed)
 

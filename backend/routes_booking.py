@@ -12,7 +12,7 @@ from backend import audit, bodies, booking, fhir, schema
 from backend.auth import Principal
 from backend.http import (
     FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
-    typed_body,
+    query_doc, typed_body,
 )
 from backend.outcome import FhirError, forbidden, invalid, not_found
 from backend.routes_directory import _between
@@ -160,7 +160,7 @@ def put_appointment(id_: str, request: Request, who: Principal = Depends(princip
     return _cancel(request, id_, who, reason)
 
 
-@router.get("/Appointment")
+@router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
 def search_appointments(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
     include = params.all("_include")
@@ -229,7 +229,7 @@ def create_appointment_response(request: Request, who: Principal = Depends(princ
         })
 
 
-@router.get("/Communication")
+@router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
 def search_communications(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"recipient", "subject"})
     patient_id = params.reference("recipient", "Patient")
@@ -269,7 +269,8 @@ def read_patient(id_: str, request: Request, who: Principal = Depends(principal)
         return FhirResponse(fhir.patient(patient))
 
 
-@router.post("/Patient/_search")
+@router.post("/Patient/_search", openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": bodies.PatientSearchForm.model_json_schema(by_alias=True)}}}})
 async def search_patients(request: Request) -> FhirResponse:
     # Async so the form body can be read here; the database work goes to a thread below.
     from starlette.concurrency import run_in_threadpool
