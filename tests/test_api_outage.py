@@ -64,7 +64,7 @@ async def _timed(request) -> tuple[httpx.Response, float]:
 async def test_a_hanging_database_is_a_quick_503_while_health_and_metadata_answer(pg_live_server, pg_database):
     async with httpx.AsyncClient(base_url=pg_live_server.url, timeout=30) as client:
         slot = (await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03"))[0]["id"]
-        holder = _hold_lock(pg_database, "slot", 8)
+        holder = _hold_lock(pg_database, "slot", 10)
         # More bookings than the server has worker threads and pooled connections, all waiting for the lock.
         bookings = [asyncio.create_task(_timed(client.post("/Appointment", json=booking_request(slot, 1), headers=bearer(KARI))))
                     for _ in range(45)]
@@ -72,15 +72,15 @@ async def test_a_hanging_database_is_a_quick_503_while_health_and_metadata_answe
         metadata, metadata_took = await _timed(client.get("/metadata"))
         root = str(pg_live_server.url).removesuffix("/fhir")
         health, health_took = await _timed(client.get(f"{root}/health"))
-        assert metadata.status_code == 200 and metadata_took < 1.0
-        assert health.status_code == 200 and health.json()["database"] == "answers" and health_took < 1.0
+        assert metadata.status_code == 200 and metadata_took < 2.0  # not the 10 s the lock is held
+        assert health.status_code == 200 and health.json()["database"] == "answers" and health_took < 2.0
         results = await asyncio.gather(*bookings)
         holder.join()
     statuses = {response.status_code for response, _ in results}
     assert statuses == {503}, statuses
     response, took = results[0]
     assert "did not answer" in outcome(response, 503, "transient") and response.headers["retry-after"] == "5"
-    assert max(took for _, took in results) < 7.5  # the lock, pool and statement timeouts, not the 8 s the lock is held
+    assert max(took for _, took in results) < 8.5  # the lock, pool and statement timeouts, not the 10 s the lock is held
 
 
 async def test_a_database_that_is_gone_is_a_503_and_health_says_so(pg_database, quick_timeouts):
