@@ -68,9 +68,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _tokens(args: argparse.Namespace) -> int:
     from backend.seed import demo_tokens
-    from backend.server import open_database
+    from backend.server import StartupError, open_database
 
-    db = open_database(_db(args), demo=False)
+    try:
+        db = open_database(_db(args), demo=False)
+    except StartupError as error:
+        print(f"timebok tokens: {error}", file=sys.stderr)
+        return 1
     tokens = demo_tokens(db)
     if args.json:
         print(json.dumps([t.__dict__ for t in tokens], ensure_ascii=False, indent=2))
