@@ -56,7 +56,30 @@ def _aware(value):
     return value.replace(tzinfo=UTC)
 
 
-def request_booking(session: Session, principal: Principal, body: Any) -> schema.Appointment:
+def earlier_request(session: Session, principal: Principal, identifier: str) -> schema.Appointment | None:
+    """The booking request this caller already made under `identifier`, if any."""
+    found = session.scalar(select(schema.Appointment).where(schema.Appointment.identifier == identifier))
+    if found is None:
+        return None
+    if visible_appointment(session, principal, found.id) is None:
+        # Someone else's request under the same identifier: never shown, and never a second row either.
+        raise conflict("This identifier belongs to another booking request; send a new one")
+    return found
+
+
+def earlier_answer(session: Session, principal: Principal, identifier: str) -> schema.AppointmentResponse | None:
+    """The answer this office already gave under `identifier`, if any."""
+    if not principal.is_staff:
+        return None  # the rules refuse a citizen's answer anyway
+    found = session.scalar(select(schema.AppointmentResponse).where(schema.AppointmentResponse.identifier == identifier))
+    if found is None:
+        return None
+    if found.organization_id != principal.organization_id:
+        raise conflict("This identifier belongs to another answer; send a new one")
+    return found
+
+
+def request_booking(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> schema.Appointment:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise invalid("The body must be an Appointment resource")
@@ -104,7 +127,8 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
     # Core inserts of statements built once: the ORM's unit of work cost more than the database here.
     stamp = to_storage(now())
     values = dict(version=1, status="pending", slot_id=slot_id, patient_id=patient_id, organization_id=office_id, start=start,
-                  end=end, description=reason, created=stamp, last_updated=stamp, booked_by=principal.role)
+                  end=end, description=reason, created=stamp, last_updated=stamp, booked_by=principal.role,
+                  identifier=identifier)
     appointment_id = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key[0]
     topic, text = messages.request_sent(office_name, type_code, _aware(start), place_name)
     connection.execute(_INSERT_MESSAGE, {"patient_id": patient_id, "organization_id": office_id, "appointment_id": appointment_id,
@@ -160,7 +184,7 @@ def visible_appointment(session: Session, principal: Principal, appointment_id: 
     return appointment if appointment.patient_id == principal.patient_id else None
 
 
-def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.AppointmentResponse, schema.Appointment]:
+def respond(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> tuple[schema.AppointmentResponse, schema.Appointment]:
     """POST AppointmentResponse: the office confirms or declines a pending request."""
     if not principal.is_staff:
         raise forbidden("Only the GP office can answer a booking request")
@@ -213,6 +237,7 @@ def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.A
         status=answer,
         comment=comment,
         created=to_storage(now()),
+        identifier=identifier,
     )
     session.add(response)
     session.flush()
@@ -246,6 +271,9 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         )
     ).rowcount
     if changed != 1:
+        if expected_version is None:
+            # No If-Match: the caller made no claim about the version, so losing a race is a plain conflict, not 412.
+            raise conflict(f"Appointment/{appointment_id} was changed by someone else while you cancelled it; read it again")
         raise FhirError(412, "conflict", f"Appointment/{appointment_id} changed while you cancelled it; read it again")
     session.execute(
         update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004_perf"
+down_revision = "0003_hardening"
 branch_labels = None
 depends_on = None
 
