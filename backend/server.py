@@ -1,4 +1,4 @@
-"""Runs the backend: standalone (`timebok serve`) or embedded in the app on a loopback port."""
+"""Runs the backend: standalone (`timebok serve`, optionally several workers) or in a thread on a loopback port."""
 
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def _freeze() -> None:
 
 
 class EmbeddedServer:
-    """The backend on a free loopback port in a background thread of the app's own process."""
+    """The backend on a free loopback port in a background thread of this process (the tests' live server; the
+    app runs its embedded backend in a child process instead, backend.embedded)."""
 
     def __init__(self, db: str | Path, *, demo: bool = True) -> None:
         self.db_path = db
