@@ -54,5 +54,12 @@ class FlowScreen(Screen):
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
 
+    def rebuilt(self) -> Screen | None:
+        """This screen built again in the current language (after a language switch); None if it cannot be."""
+        try:
+            return type(self)()
+        except TypeError:  # it needs what it was built with; the screen class must say how (override this)
+            return None
+
     def reload(self) -> None:
         """Fetch again what this screen shows (Ctrl+R after a failure)."""

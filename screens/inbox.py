@@ -23,6 +23,9 @@ class InboxScreen(FlowScreen):
         super().__init__()
         self.from_flow = from_flow
 
+    def rebuilt(self) -> InboxScreen:
+        return InboxScreen(from_flow=self.from_flow)
+
     def step(self) -> int | None:
         return 8 if self.from_flow else None  # the guide's last step: the time is in Innboks and Timeavtaler
 

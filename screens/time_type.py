@@ -44,8 +44,9 @@ class TimeTypeScreen(FlowScreen):
         office = user.office.name if user and user.office else ""
         options.clear_options()
         options.add_options([Option(time_type_label(tt.code, office), id=tt.id) for tt in self.types])
-        chosen = self.app.draft.time_type
-        index = next((i for i, tt in enumerate(self.types) if chosen and tt.id == chosen.id), 0)
+        draft = self.app.draft
+        pointed = draft.pointed_type_id or (draft.time_type.id if draft.time_type else None)
+        index = next((i for i, tt in enumerate(self.types) if tt.id == pointed), 0)
         options.highlighted = index if self.types else None
         options.focus()
 
@@ -55,6 +56,10 @@ class TimeTypeScreen(FlowScreen):
         if user.office is not None:
             return user.office.id
         return patient.office_id if patient else ""
+
+    @on(OptionList.OptionHighlighted, "#types")
+    def _pointed(self, event: OptionList.OptionHighlighted) -> None:
+        self.app.draft.pointed_type_id = event.option.id
 
     @on(OptionList.OptionSelected, "#types")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
