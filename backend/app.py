@@ -87,7 +87,7 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:
-        return FhirResponse(operation_outcome(error.code, error.diagnostics), status_code=error.status, headers=error.headers)
+        return FhirResponse(operation_outcome(error.code, error.diagnostics, rule=error.rule), status_code=error.status, headers=error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> FhirResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,8 +17,8 @@ from domain.clock import now
 MAX_REASON = 1000
 
 
-def _unprocessable(code: str, diagnostics: str) -> FhirError:
-    return FhirError(422, code, diagnostics)
+def _unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
+    return FhirError(422, code, diagnostics, rule=rule)
 
 
 def _reference_id(value: Any, resource_type: str, where: str) -> int:
@@ -93,7 +93,12 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
     if principal.is_staff and office.id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")
     if _aware(slot.start) <= now():
-        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked")
+        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
+    if not principal.is_staff:  # the front desk may book closer in (and is warned); citizens keep the lead time
+        lead = session.get(schema.Schedule, slot.schedule_id).lead_minutes
+        if _aware(slot.start) < now() + timedelta(minutes=lead):
+            raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
+                                 f"at least that far ahead", rule="too-soon")
 
     # The conditional update is the lock: of many racing requests exactly one sees status 'free'.
     taken = session.execute(

@@ -115,11 +115,14 @@ class BookingClient:
         """The free times of a timebook on one date, earliest first."""
         return await self._free_between(timebook_id, _midnight(day), _midnight(day + timedelta(days=1)))
 
-    async def month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
-        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar."""
+    async def month_availability(self, timebook_id: str, year: int, month: int, *,
+                                 earliest: datetime | None = None) -> MonthAvailability:
+        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar.
+
+        `earliest` leaves out times before it (a citizen's booking lead time)."""
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
-        start = max(_midnight(first), now())  # a time that has begun is not bookable
+        start = max(_midnight(first), now(), earliest or now())  # a time that has begun is not bookable
         slots = await self._free_between(timebook_id, start, _midnight(following)) if start < _midnight(following) else []
         return MonthAvailability(year=year, month=month, slots=tuple(slots))
 
@@ -127,9 +130,9 @@ class BookingClient:
         """The dates in a month that have any free time."""
         return (await self.month_availability(timebook_id, year, month)).dates
 
-    async def first_free_date(self, timebook_id: str, on_or_after: date) -> date | None:
-        """The first date with a free time on or after a date, or None when the timebook has none."""
-        start = max(_midnight(on_or_after), now())
+    async def first_free_date(self, timebook_id: str, on_or_after: date, *, earliest: datetime | None = None) -> date | None:
+        """The first date with a free time on or after a date (and not before `earliest`), or None when the timebook has none."""
+        start = max(_midnight(on_or_after), now(), earliest or now())
         params = {"schedule": f"Schedule/{timebook_id}", "status": "free", "start": f"ge{_instant(start)}", "_count": "1"}
         bundle = await self._json("GET", "/Slot", params=params)
         entries = bundle.get("entry") or []
@@ -325,8 +328,9 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         issues = response.json().get("issue", [])
         diagnostic = "; ".join(i.get("diagnostics", "") for i in issues) or response.reason_phrase
         code = issues[0].get("code") if issues else None
+        rule = _rule(issues[0]) if issues else None
     except ValueError:
-        diagnostic, code = response.reason_phrase, None
+        diagnostic, code, rule = response.reason_phrase, None, None
     status = response.status_code
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
@@ -340,9 +344,20 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.STALE
     elif status >= 500:
         kind = ErrorKind.SERVER
+    elif rule in _RULE_KINDS:
+        kind = _RULE_KINDS[rule]
     else:
         kind = ErrorKind.INVALID
     return BookingError(kind, diagnostic, status=status)
+
+
+# The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
+_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON}
+
+
+def _rule(issue) -> str | None:
+    codings = (issue.get("details") or {}).get("coding") or []
+    return next((c.get("code") for c in codings if isinstance(c, dict)), None)
 
 
 def _midnight(day: date) -> datetime:

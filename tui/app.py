@@ -40,7 +40,9 @@ class TimebokApp(App[None]):
 
     def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
                  on_theme_change=None, on_language_change=None,
-                 on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None) -> None:
+                 on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None,
+                 load_seen: Callable[[str], set[str]] | None = None,
+                 save_seen: Callable[[str, set[str]], None] | None = None) -> None:
         super().__init__()
         self.connection = connection
         self.trace = Trace()
@@ -53,6 +55,8 @@ class TimebokApp(App[None]):
         self._on_language_change = on_language_change
         self._on_demo_user_change = on_demo_user_change
         self.trace_dir = trace_dir
+        self._load_seen = load_seen
+        self._save_seen = save_seen
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -89,13 +93,38 @@ class TimebokApp(App[None]):
                                             agent_token=self.connection.agent_token or None,
                                             timeout=self.connection.timeout, page_size=self.connection.page_size,
                                             trace=self.trace)
-            self.user = await self.client.whoami()
+            user = await self.client.whoami()
+            self.seen_messages = self._seen_for(user)
+            self.user = user
         except BookingError as error:
             self.connection_problem = self.describe(error)
             self.report(error)
         except Exception as error:  # the embedded backend failed to start
             self.connection_problem = t("error.backend_start", detail=str(error))
             self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
+
+    @staticmethod
+    def _seen_key(user: User) -> str | None:
+        return f"Patient/{user.patient.id}" if user.patient is not None else None
+
+    def _seen_for(self, user: User) -> set[str]:
+        """The messages this user opened before, from the state file (a file we cannot read costs only the marks)."""
+        key_ = self._seen_key(user)
+        if key_ is None or self._load_seen is None:
+            return set()
+        try:
+            return set(self._load_seen(key_))
+        except Exception:
+            return set()
+
+    def mark_seen(self, message_id: str) -> None:
+        """The user opened a message: it stops being «Ny», now and after a restart."""
+        if message_id in self.seen_messages:
+            return
+        self.seen_messages.add(message_id)
+        key_ = self._seen_key(self.user) if self.user is not None else None
+        if key_ is not None and self._save_seen is not None:
+            self._remember(lambda ids: self._save_seen(key_, ids), set(self.seen_messages))
 
     def watch_user(self, user: User | None) -> None:
         """Each role has its own home: the citizen's «Bestill time», or the front desk's."""
