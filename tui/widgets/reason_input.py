@@ -18,6 +18,7 @@ class ReasonInput(Input):
             self.dropped = dropped
 
     def _on_paste(self, event: events.Paste) -> None:
+        event.prevent_default()  # Input's own handler would insert the first line again
         if event.text:
             joined = " ".join(line.strip() for line in event.text.splitlines() if line.strip())
             start, end = sorted(self.selection)
