@@ -267,3 +267,11 @@ async def test_a_timebook_tells_its_lead_time(api):
     book = fhir_json(await api.get(f"/Schedule/{await timebook(api, KARI, 1, 'Lab')}", headers=KARI_H))
     (lead,) = [e for e in book["extension"] if e["url"].endswith("booking-lead-time")]
     assert lead["valueDuration"]["value"] == 120 and lead["valueDuration"]["code"] == "min"
+
+
+async def test_the_request_message_names_the_office_once_and_the_type_as_the_app_does(api):
+    slot = await lab_slot(api)
+    await book(api, slot)
+    body = text((await inbox(api))[0])
+    assert body.count("Fjordsiden legekontor") == 1, body
+    assert "om time til laboratoriet" in body

@@ -379,3 +379,21 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
             assert "Timen er bekreftet" in screen_text(app)
     finally:
         InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 15.0
+
+
+async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server):
+    import pytest
+
+    from client.api import BookingClient
+    from client.errors import BookingError, ErrorKind
+    from datetime import date
+
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        assert book.lead_minutes == 120
+        soon = (await kari.free_slots(book.id, date(2026, 11, 25)))[0]
+        with pytest.raises(BookingError) as raised:
+            await kari.request_booking(soon, me.patient.id)
+        assert raised.value.kind is ErrorKind.TOO_SOON
