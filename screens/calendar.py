@@ -26,8 +26,9 @@ class CalendarScreen(FlowScreen):
     BINDINGS = [
         key("n", "next_free", "calendar.jump_next_free"),
         # Priority: the month keys change the month wherever focus is, never the highlighted time in the list.
-        key("pageup,less_than_sign", "step_month(-1)", "calendar.prev_month", priority=True, key_display="PgUp"),
-        key("pagedown,greater_than_sign", "step_month(1)", "calendar.next_month", priority=True, key_display="PgDn"),
+        # One footer entry for both month keys, so the footer fits 80 columns.
+        key("pageup,less_than_sign", "step_month(-1)", "calendar.change_month", priority=True, key_display="PgUp/Dn"),
+        key("pagedown,greater_than_sign", "step_month(1)", "calendar.next_month", priority=True, show=False),
     ]
 
     def __init__(self) -> None:
@@ -43,12 +44,19 @@ class CalendarScreen(FlowScreen):
             with Vertical(id="calendar-column"):
                 yield MonthCalendar(start_month, today=today(), selected=draft.day, id="calendar")
                 yield Static(t("calendar.legend"), id="legend", classes="hint")
-                yield Static(t("calendar.urgent"), id="urgent", classes="hint")
+                yield Static(self._urgent(), id="urgent", classes="hint")
+            # Beside the calendar, not under it: at 80x24 nothing of the day's choice falls below the fold.
             with Vertical(id="times-column"):
                 yield Static("", id="times-heading")
                 yield OptionList(id="times")
-        yield Static("", id="empty-month")
-        yield Static("", id="place-details")
+                yield Static("", id="place-details")
+                yield Static("", id="empty-month")
+
+    def _urgent(self) -> str:
+        """The guide's standing note, with the office's phone number when the backend has one."""
+        office = self.app.user.office if self.app.user else None
+        phone = office.phone if office else None
+        return t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
 
     def on_mount(self) -> None:
         self.query_one("#times").display = False

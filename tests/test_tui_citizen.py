@@ -346,7 +346,7 @@ async def test_the_legend_explains_the_cursor_and_the_urgent_note_stands_beside_
     async with app.run_test(size=SIZE) as pilot:
         await _to_calendar(pilot, downs=2)  # a month with free times
         text = screen_text(app)
-        assert "markøren" in text and "Kontakt legekontoret hvis det haster." in text
+        assert "markøren" in text and "Kontakt legekontoret hvis det haster.\nTelefon: 55 12 34 00" in text
 
 
 async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselves(live_server):

@@ -31,7 +31,7 @@ class TimebokApp(App[None]):
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
-        key("ctrl+r", "retry", "app.retry"),
+        key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
         key("ctrl+q", "quit", "app.quit", priority=True),
     ]
 
@@ -59,6 +59,7 @@ class TimebokApp(App[None]):
         self._save_seen = save_seen
 
     def on_mount(self) -> None:
+        self._translate_bindings()
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
@@ -248,12 +249,25 @@ class TimebokApp(App[None]):
         retranslate_bindings()
         # Translate the app's bindings in place: rebuilding them from the class would drop the command
         # palette's binding, which Textual adds at run time (and any keymap applied to them).
-        bindings = self._bindings.key_to_bindings
-        for key_, found in bindings.items():
-            bindings[key_] = [replace(b, description=t(b.id)) if b.id and i18n.has_text(b.id) else b for b in found]
+        self._translate_bindings()
         if self._on_language_change:
             self._remember(self._on_language_change, i18n.language())
         self._rebuild_screens()
+
+    def _translate_bindings(self) -> None:
+        """Our bindings and the palette's (which Textual adds at run time, named «palette») in the chosen language.
+
+        In place: rebuilding them from the class would drop the palette's binding, and any keymap applied."""
+        from tui import i18n
+
+        bindings = self._bindings.key_to_bindings
+        for key_, found in bindings.items():
+            bindings[key_] = [
+                replace(b, description=t(b.id)) if b.id and i18n.has_text(b.id)
+                else replace(b, description=t("palette.footer")) if b.action in ("command_palette", "app.command_palette")
+                else b
+                for b in found
+            ]
 
     def _rebuild_screens(self) -> None:
         """Screens render their texts when built: build each one on the stack again, in the same order."""
