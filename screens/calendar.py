@@ -28,7 +28,7 @@ class CalendarScreen(FlowScreen):
         # Priority: the month keys change the month wherever focus is, never the highlighted time in the list.
         # One footer entry for both month keys, so the footer fits 80 columns.
         key("pageup,less_than_sign", "step_month(-1)", "calendar.change_month", priority=True, key_display="PgUp/Dn"),
-        key("pagedown,greater_than_sign", "step_month(1)", "calendar.next_month", priority=True, show=False),
+        key("pagedown,greater_than_sign", "step_month(1)", "calendar.change_month", priority=True, show=False),
     ]
 
     def __init__(self) -> None:

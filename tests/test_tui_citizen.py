@@ -397,3 +397,37 @@ async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server)
         with pytest.raises(BookingError) as raised:
             await kari.request_booking(soon, me.patient.id)
         assert raised.value.kind is ErrorKind.TOO_SOON
+
+
+async def test_at_80_columns_every_footer_key_fits_and_help_and_quit_are_there(live_server):
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(live_server, KARI)
+    seen = []
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def check(where: str) -> None:
+            await settle(pilot)
+            keys = list(app.screen.query(FooterKey))
+            assert keys, where
+            assert all(k.region.right <= 80 and k.region.width > 0 for k in keys), where
+            actions = {k.action for k in keys}
+            assert {"help", "quit", "command_palette"} <= actions, (where, actions)
+            seen.append(where)
+
+        await check("start")
+        await pilot.press("b")
+        await check("types")
+        await pilot.press("down", "down", "enter")
+        await check("calendar")
+        await pilot.press("enter", "enter")
+        await check("review")
+        await pilot.press("escape", "escape", "escape", "escape")
+        await settle(pilot)
+        await pilot.press("i")
+        await check("inbox")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("t")
+        await check("appointments")
+    assert len(seen) == 6

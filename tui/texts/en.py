@@ -41,7 +41,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "place.title": "Choose where to attend",
     "place.intro": "This type has several places. Where do you want to go?",
     "calendar.title": "Choose date and time",
-    "calendar.legend": "● free times   ( ) chosen date\n[reverse] 3 [/] the cursor: move it with the arrows",
+    "calendar.legend": "● free times   ( ) chosen date\n[ ] the cursor: move with the arrows",
     "calendar.choose_date": "Choose a date with ● to see its free times.",
     "calendar.times_on": "Free times {date}:",
     "calendar.no_free_in_month": "No free times in {month}.",

@@ -41,7 +41,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "place.title": "Velg oppmøtested",
     "place.intro": "Denne timetypen har flere oppmøtesteder. Hvor vil du møte opp?",
     "calendar.title": "Velg dato og tidspunkt",
-    "calendar.legend": "● ledige timer   ( ) valgt dato\n[reverse] 3 [/] markøren: flytt med piltastene",
+    "calendar.legend": "● ledige timer   ( ) valgt dato\n[ ] markøren: flytt med piltastene",
     "calendar.choose_date": "Velg en dato med ● for å se ledige tidspunkt.",
     "calendar.times_on": "Ledige tidspunkt {date}:",
     "calendar.no_free_in_month": "Ingen ledige timer i {month}.",
