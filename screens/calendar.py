@@ -184,9 +184,9 @@ class CalendarScreen(FlowScreen):
         self.app.draft.day = target
         same_month = target.replace(day=1) == calendar.month
         calendar.jump_to(target)
+        calendar.selected = target
         calendar.focus()
         if same_month and self.availability is not None:
-            calendar.selected = target
             self._show_times(target)
 
     def action_back(self) -> None:
