@@ -431,3 +431,40 @@ async def test_at_80_columns_every_footer_key_fits_and_help_and_quit_are_there(l
         await pilot.press("t")
         await check("appointments")
     assert len(seen) == 6
+
+
+def test_texts_with_counts_have_real_plural_forms_in_both_languages():
+    from tui import i18n
+    from tui.i18n import t, tn
+
+    try:
+        for language, one, many in (("nb", "1 melding, 1 ulest", "2 meldinger, 2 uleste"),
+                                    ("en", "1 message, 1 unread", "2 messages, 2 unread")):
+            i18n.set_language(language)
+            assert t("inbox.count", messages=tn("inbox.messages", 1), unread=tn("inbox.unread", 1)).startswith(one)
+            assert t("inbox.count", messages=tn("inbox.messages", 2), unread=tn("inbox.unread", 2)).startswith(many)
+        i18n.set_language("nb")
+        assert tn("staff.waiting", 1) == "1 forespørsel venter på svar."
+        assert tn("staff.waiting", 3) == "3 forespørsler venter på svar."
+        assert tn("trace.count", 1).startswith("1 forespørsel.")
+    finally:
+        i18n.set_language("nb")
+
+
+async def test_switching_language_on_review_keeps_the_step_and_the_text(live_server):
+    from screens.review import ReviewScreen
+
+    app = make_app(live_server, KARI)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _to_review(pilot, "blodprøve")
+            app.action_switch_language()
+            await settle(pilot)
+            assert isinstance(app.screen, ReviewScreen) and "Step 5 of 8" in screen_text(app)
+            await pilot.press(*" today")
+            assert app.screen.query_one("#reason").value == "blodprøve today"
+            await pilot.press("escape")
+            await settle(pilot)
+            assert "Step 4 of 8" in screen_text(app)  # the calendar below it was rebuilt in English too
+    finally:
+        _back_to_norwegian()

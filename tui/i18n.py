@@ -44,6 +44,9 @@ def t(key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+# Plural forms live in the Python catalogues (a dict of CLDR categories), not in gettext .po files: nb and
+# en both need only «one» and «other», the catalogues stay one import with no compile step (CI builds from a
+# clean clone) and no babel import before the first paint, and texts keep their ids, by which keys are rebound.
 def plural_category(count: int) -> str:
     """CLDR plural category for nb and en alike: «one» for exactly 1, else «other»."""
     return "one" if count == 1 else "other"
