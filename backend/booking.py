@@ -56,7 +56,30 @@ def _aware(value):
     return value.replace(tzinfo=UTC)
 
 
-def request_booking(session: Session, principal: Principal, body: Any) -> schema.Appointment:
+def earlier_request(session: Session, principal: Principal, identifier: str) -> schema.Appointment | None:
+    """The booking request this caller already made under `identifier`, if any."""
+    found = session.scalar(select(schema.Appointment).where(schema.Appointment.identifier == identifier))
+    if found is None:
+        return None
+    if visible_appointment(session, principal, found.id) is None:
+        # Someone else's request under the same identifier: never shown, and never a second row either.
+        raise conflict("This identifier belongs to another booking request; send a new one")
+    return found
+
+
+def earlier_answer(session: Session, principal: Principal, identifier: str) -> schema.AppointmentResponse | None:
+    """The answer this office already gave under `identifier`, if any."""
+    if not principal.is_staff:
+        return None  # the rules refuse a citizen's answer anyway
+    found = session.scalar(select(schema.AppointmentResponse).where(schema.AppointmentResponse.identifier == identifier))
+    if found is None:
+        return None
+    if found.organization_id != principal.organization_id:
+        raise conflict("This identifier belongs to another answer; send a new one")
+    return found
+
+
+def request_booking(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> schema.Appointment:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise invalid("The body must be an Appointment resource")
@@ -122,6 +145,7 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
         created=stamp,
         last_updated=stamp,
         booked_by=principal.role,
+        identifier=identifier,
     )
     session.add(appointment)
     session.flush()
@@ -161,7 +185,7 @@ def visible_appointment(session: Session, principal: Principal, appointment_id: 
     return appointment if appointment.patient_id == principal.patient_id else None
 
 
-def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.AppointmentResponse, schema.Appointment]:
+def respond(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> tuple[schema.AppointmentResponse, schema.Appointment]:
     """POST AppointmentResponse: the office confirms or declines a pending request."""
     if not principal.is_staff:
         raise forbidden("Only the GP office can answer a booking request")
@@ -214,6 +238,7 @@ def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.A
         status=answer,
         comment=comment,
         created=to_storage(now()),
+        identifier=identifier,
     )
     session.add(response)
     session.flush()
@@ -246,6 +271,9 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         )
     ).rowcount
     if changed != 1:
+        if expected_version is None:
+            # No If-Match: the caller made no claim about the version, so losing a race is a plain conflict, not 412.
+            raise conflict(f"Appointment/{appointment_id} was changed by someone else while you cancelled it; read it again")
         raise FhirError(412, "conflict", f"Appointment/{appointment_id} changed while you cancelled it; read it again")
     session.execute(
         update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)

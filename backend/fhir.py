@@ -140,6 +140,8 @@ def appointment(row: schema.Appointment, location_id: int, type_code: str) -> Re
             {"actor": ref("Location", location_id), "status": "accepted", "required": "information-only"},
         ],
     }
+    if row.identifier:
+        resource["identifier"] = [_identifier(row.identifier)]
     if row.description:
         resource["description"] = row.description
     if row.cancelation_code:
@@ -160,9 +162,16 @@ def appointment_response(row: schema.AppointmentResponse) -> Resource:
         "actor": ref("Organization", row.organization_id),
         "participantStatus": row.status,
     }
+    if row.identifier:
+        resource["identifier"] = [_identifier(row.identifier)]
     if row.comment:
         resource["comment"] = row.comment
     return resource
+
+
+def _identifier(stored: str) -> dict[str, str]:
+    system, _, value = stored.rpartition("|")
+    return {"system": system, "value": value} if system else {"value": value}
 
 
 def communication(row: schema.Communication) -> Resource:

@@ -75,7 +75,10 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
     with db.writing_connection() as connection:
         connection.exec_driver_sql("DROP TABLE alembic_version")
         connection.exec_driver_sql("ALTER TABLE patient DROP COLUMN name_key")
-        connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN lead_minutes")  # added by 0003 too
+        connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN lead_minutes")  # nor the lead time of 0003_citizen
+        for table in ("appointment", "appointment_response"):  # nor the request identifiers of 0003
+            connection.exec_driver_sql(f"DROP INDEX ix_{table}_identifier")
+            connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN identifier")
     db.dispose()
 
     db = open_database(db_path, demo=True)

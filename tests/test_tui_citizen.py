@@ -468,3 +468,18 @@ async def test_switching_language_on_review_keeps_the_step_and_the_text(live_ser
             assert "Step 4 of 8" in screen_text(app)  # the calendar below it was rebuilt in English too
     finally:
         _back_to_norwegian()
+
+
+def test_every_error_kind_has_plain_words_in_both_languages_and_no_server_text():
+    from client.errors import BookingError, ErrorKind
+    from tui import i18n
+    from tui.problems import full_text
+
+    try:
+        for language in ("nb", "en"):
+            i18n.set_language(language)
+            for kind in ErrorKind:
+                text = full_text(BookingError(kind, "Slot/7 starts in the past and cannot be booked"), typed=True)
+                assert text and "Slot/7" not in text and f"error.{kind.value}" not in text
+    finally:
+        i18n.set_language("nb")

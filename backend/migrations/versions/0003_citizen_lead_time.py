@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_citizen"
-down_revision = "0002"
+down_revision = "0003_hardening"  # re-chained after issue 11 landed on main
 branch_labels = None
 depends_on = None
 
