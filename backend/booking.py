@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -17,8 +17,8 @@ from domain.clock import now
 MAX_REASON = 1000
 
 
-def _unprocessable(code: str, diagnostics: str) -> FhirError:
-    return FhirError(422, code, diagnostics)
+def _unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
+    return FhirError(422, code, diagnostics, rule=rule)
 
 
 def _reference_id(value: Any, resource_type: str, where: str) -> int:
@@ -114,11 +114,15 @@ def request_booking(session: Session, principal: Principal, body: Any, *, identi
     where = connection.execute(_SLOT_AND_PLACE, {"slot_id": slot_id}).first()
     if where is None:
         raise _unprocessable("not-found", f"Slot/{slot_id} was not found")
-    start, end, schedule_id, location_id, type_code, office_id, office_name, place_name = where
+    start, end, schedule_id, location_id, lead, type_code, office_id, office_name, place_name = where
     if principal.is_staff and office_id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")
     if _aware(start) <= now():
-        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked")
+        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
+    if not principal.is_staff and _aware(start) < now() + timedelta(minutes=lead):
+        # The front desk may book closer in (and is warned); citizens keep the timebook's lead time.
+        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
+                             f"at least that far ahead", rule="too-soon")
 
     # The conditional update is the lock: of many racing requests exactly one sees status 'free'.
     if connection.execute(_CLAIM, {"slot_id": slot_id}).rowcount != 1:
@@ -142,7 +146,7 @@ def request_booking(session: Session, principal: Principal, body: Any, *, identi
 
 _SLOT_TABLE = schema.Slot.__table__.c
 _SLOT_AND_PLACE = (
-    select(schema.Slot.start, schema.Slot.end, schema.Slot.schedule_id, schema.Schedule.location_id,
+    select(schema.Slot.start, schema.Slot.end, schema.Slot.schedule_id, schema.Schedule.location_id, schema.Schedule.lead_minutes,
            schema.HealthcareService.type_code, schema.Organization.id, schema.Organization.name, schema.Location.name)
     .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
     .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)

@@ -96,6 +96,9 @@ def healthcare_service(row: schema.HealthcareService) -> Resource:
     }
 
 
+LEAD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/booking-lead-time"
+
+
 def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resource:
     return {
         "resourceType": "Schedule",
@@ -104,6 +107,8 @@ def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resourc
         "serviceType": [_timetype(service.type_code)],
         "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
         "comment": row.name,
+        "extension": [{"url": LEAD_TIME_URL, "valueDuration": {"value": row.lead_minutes, "unit": "min",
+                                                             "system": "http://unitsofmeasure.org", "code": "min"}}],
     }
 
 

@@ -90,6 +90,8 @@ class Schedule(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Citizens may not book a time that starts sooner than this (the office needs time to prepare).
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
 
 
 class Slot(Base):

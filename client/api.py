@@ -145,7 +145,7 @@ class BookingClient:
         key = ("month", timebook_id, year, month)
         if key in self._prefetching:
             return
-        task = asyncio.get_running_loop().create_task(self._month_availability(timebook_id, year, month))
+        task = asyncio.get_running_loop().create_task(self._whole_month(timebook_id, year, month))
         self._prefetching[key] = task
 
         def done(finished: asyncio.Task) -> None:
@@ -155,43 +155,50 @@ class BookingClient:
 
         task.add_done_callback(done)
 
-    async def month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
-        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar."""
-        ahead = self._prefetching.get(("month", timebook_id, year, month))
-        if ahead is not None:
-            try:
-                return await asyncio.shield(ahead)  # shielded: a cancelled caller must not cancel it for the next one
-            except BookingError:
-                pass  # fetched ahead and failed: ask again, and report this attempt's outcome
-        return await self._month_availability(timebook_id, year, month)
+    async def month_availability(self, timebook_id: str, year: int, month: int, *,
+                                 earliest: datetime | None = None) -> MonthAvailability:
+        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar.
 
-    async def _month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
-        first = date(year, month, 1)
+        `earliest` leaves out times before it (a citizen's booking lead time)."""
         following = date(year + month // 12, month % 12 + 1, 1)
         if _midnight(following) <= now():
             return MonthAvailability(year=year, month=month, slots=())
-        # Always the whole month, so the URL is the same all day and a repeated read is a cheap 304;
-        # a time that has begun is not bookable, so it is left out here.
-        key = ("month", timebook_id, year, month)
-        params = self._free_params(timebook_id, _midnight(first), _midnight(following))
-        whole = await self._search_result("/Slot", params, lambda entries: tuple(fhir_map.slot(r) for r, _ in entries))
+        whole = None
+        ahead = self._prefetching.get(("month", timebook_id, year, month))
+        if ahead is not None:
+            try:
+                whole = await asyncio.shield(ahead)  # shielded: a cancelled caller must not cancel it for the next one
+            except BookingError:
+                pass  # fetched ahead and failed: ask again, and report this attempt's outcome
+        if whole is None:
+            whole = await self._whole_month(timebook_id, year, month)
+        # A time that has begun is not bookable, nor one inside the lead time.
         moment = now()
-        slots = tuple(s for s in whole if s.start > moment)
+        slots = tuple(s for s in whole if s.start > moment and (earliest is None or s.start >= earliest))
+        key = ("month", timebook_id, year, month)
         cached = self._results.get(key)
-        # The clock only moves on, so the same answer with as many times left means the very same times.
+        # Both limits leave the times from some instant on, so the same answer with as many times left
+        # holds the very same times.
         if cached is not None and cached[0] is whole and len(cached[1].slots) == len(slots):
             return cached[1]  # unchanged: the very same object as last time
         availability = MonthAvailability(year=year, month=month, slots=slots)
         self._results.put(key, (whole, availability))
         return availability
 
+    async def _whole_month(self, timebook_id: str, year: int, month: int) -> tuple[Slot, ...]:
+        # Always the whole month, so the URL is the same all day and a repeated read is a cheap 304.
+        first = date(year, month, 1)
+        following = date(year + month // 12, month % 12 + 1, 1)
+        params = self._free_params(timebook_id, _midnight(first), _midnight(following))
+        return await self._search_result("/Slot", params, lambda entries: tuple(fhir_map.slot(r) for r, _ in entries))
+
     async def free_dates(self, timebook_id: str, year: int, month: int) -> frozenset[date]:
         """The dates in a month that have any free time."""
         return (await self.month_availability(timebook_id, year, month)).dates
 
-    async def first_free_date(self, timebook_id: str, on_or_after: date) -> date | None:
-        """The first date with a free time on or after a date, or None when the timebook has none."""
-        start = max(_midnight(on_or_after), now())
+    async def first_free_date(self, timebook_id: str, on_or_after: date, *, earliest: datetime | None = None) -> date | None:
+        """The first date with a free time on or after a date (and not before `earliest`), or None when the timebook has none."""
+        start = max(_midnight(on_or_after), now(), earliest or now())
         params = {"schedule": f"Schedule/{timebook_id}", "status": "free", "start": f"ge{_instant(start)}", "_count": "1"}
         bundle = await self._json("GET", "/Slot", params=params)
         entries = bundle.get("entry") or []
@@ -504,8 +511,9 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         issues = response.json().get("issue", [])
         diagnostic = "; ".join(i.get("diagnostics", "") for i in issues) or response.reason_phrase
         code = issues[0].get("code") if issues else None
+        rule = _rule(issues[0]) if issues else None
     except ValueError:
-        diagnostic, code = response.reason_phrase, None
+        diagnostic, code, rule = response.reason_phrase, None, None
     status = response.status_code
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
@@ -519,9 +527,20 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.STALE
     elif status >= 500:
         kind = ErrorKind.SERVER
+    elif rule in _RULE_KINDS:
+        kind = _RULE_KINDS[rule]
     else:
         kind = ErrorKind.INVALID
     return BookingError(kind, diagnostic, status=status)
+
+
+# The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
+_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON}
+
+
+def _rule(issue) -> str | None:
+    codings = (issue.get("details") or {}).get("coding") or []
+    return next((c.get("code") for c in codings if isinstance(c, dict)), None)
 
 
 def _midnight(day: date) -> datetime:

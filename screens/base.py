@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.i18n import t
 from tui.keys import key
+from tui.widgets.footer import TimebokFooter
 
 STEPS = 8
 
@@ -26,7 +27,7 @@ class FlowScreen(Screen):
             yield Static(self.who(), id="who")
         with VerticalScroll(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        yield TimebokFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -53,6 +54,13 @@ class FlowScreen(Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    def rebuilt(self) -> Screen | None:
+        """This screen built again in the current language (after a language switch); None if it cannot be."""
+        try:
+            return type(self)()
+        except TypeError:  # it needs what it was built with; the screen class must say how (override this)
+            return None
 
     def reload(self) -> None:
         """Fetch again what this screen shows (Ctrl+R after a failure)."""

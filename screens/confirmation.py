@@ -23,6 +23,9 @@ class ConfirmationScreen(FlowScreen):
         super().__init__()
         self.appointment = appointment
 
+    def rebuilt(self) -> ConfirmationScreen:
+        return ConfirmationScreen(self.appointment)
+
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
         patient = self.app.draft.patient if self._for_patient else None

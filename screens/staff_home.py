@@ -9,7 +9,7 @@ from textual.widgets import Button, Static
 
 from client.errors import BookingError
 from screens.home import HomeScreen
-from tui.i18n import t
+from tui.i18n import t, tn
 from tui.keys import key
 
 
@@ -51,7 +51,7 @@ class StaffHomeScreen(HomeScreen):
             return
         self.query_one("#requests", Button).label = t("staff.requests_count", count=waiting)
         self.query_one("#waiting", Static).update(
-            t("staff.waiting", count=waiting) if waiting else t("staff.none_waiting"))
+            tn("staff.waiting", waiting) if waiting else t("staff.none_waiting"))
 
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from client.trace import Exchange
 from domain.clock import now
-from tui.i18n import t
+from tui.i18n import t, tn
 from tui.keys import key
 
 
@@ -66,7 +66,7 @@ class TraceScreen(ModalScreen[None]):
             Text(f"{exchange.duration_ms:.0f}", justify="right"), Text(exchange.path),
         )
         self.query_one("#trace-count", Static).update(
-            t("trace.count", count=len(self.exchanges)) if self.exchanges else t("trace.empty"))
+            tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty"))
 
     def action_show(self) -> None:
         from screens.trace_detail import TraceDetailScreen
