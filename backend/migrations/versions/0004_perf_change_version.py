@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_perf"
-down_revision = "0003_hardening"
+down_revision = "0003_citizen"  # re-chained after issues 11 and 12 landed on main
 branch_labels = None
 depends_on = None
 
