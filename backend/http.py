@@ -34,7 +34,8 @@ def database(request: Request) -> Database:
 
 def principal(request: Request) -> Principal:
     with database(request).reading() as session:
-        return authenticate(session, request.headers.get("authorization"), request.headers.get(AGENT_HEADER))
+        return authenticate(session, request.headers.get("authorization"), request.headers.get(AGENT_HEADER),
+                            verifier=request.app.state.oidc, static_tokens=request.app.state.static_tokens)
 
 
 async def raw_body(request: Request) -> bytes:

@@ -59,8 +59,24 @@ def _config(app, host: str, port: int, log_level: str):
     return config
 
 
-def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, public_url: str | None = None) -> None:
-    """Serve until interrupted (the `timebok serve` command); links name `public_url`, else the listening address."""
+def start_verifier(issuers: dict[str, str], audience: str | None):
+    """The OpenID Connect verifier for `issuers` ({role: URL}), its discovery and keys fetched now; None with no issuers."""
+    from backend.oidc import IssuerUnreachable, Verifier
+
+    if not issuers:
+        return None
+    if not audience:
+        raise StartupError("--oidc-issuer needs --oidc-audience (or TIMEBOK_OIDC_AUDIENCE): the audience our tokens carry")
+    try:
+        return Verifier(issuers, audience).start()
+    except IssuerUnreachable as error:
+        raise StartupError(str(error)) from None
+
+
+def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, public_url: str | None = None,
+          oidc_issuers: dict[str, str] | None = None, oidc_audience: str | None = None) -> None:
+    """Serve until interrupted (the `timebok serve` command); links name `public_url`, else the listening address;
+    tokens from `oidc_issuers` ({role: issuer URL}) carrying `oidc_audience` are accepted, static ones only with `demo`."""
     import uvicorn
 
     from backend.app import create_app
@@ -73,8 +89,11 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
         public = parse_public_url(public_url)
     except ValueError as error:
         raise StartupError(str(error)) from None
+    verifier = start_verifier(oidc_issuers or {}, oidc_audience)
     database = open_database(db, demo=demo)
-    app = create_app(database, demo=demo, public_url=public)
+    if verifier is None and not demo:
+        logging.getLogger("timebok").warning("no --oidc-issuer and no --demo: no token will be accepted")
+    app = create_app(database, demo=demo, public_url=public, oidc=verifier)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
