@@ -16,6 +16,7 @@ import httpx
 
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
+from client.signin import SignInError, TokenSource
 from client.models import Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
 from client.trace import Exchange, masked_body
 from domain.clock import OSLO, now
@@ -42,6 +43,8 @@ class BookingClient:
         write_retries: int = 2,
         trace: Callable[[Exchange], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_source: TokenSource | None = None,
+        agent_source: TokenSource | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
@@ -53,6 +56,8 @@ class BookingClient:
         # recognised by the backend instead of made twice.
         self._write_keys: dict[tuple, str] = {}
         self._trace = trace
+        # Signed in with OpenID Connect: each request takes the current access token, renewed before it expires.
+        self._sources = {"Authorization": token_source, "X-Support-Agent": agent_source}
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -344,6 +349,7 @@ class BookingClient:
         # Reads are retried briefly when the connection fails; a write is never sent twice here, blindly,
         # since the first may have arrived even though we heard nothing back (creates repeat themselves safely
         # under their identifier, in _create).
+        await self._sign(request)
         attempts = 1 + (self.read_retries if retry else 0)
         fresh_connection_tried = False
         for attempt in range(attempts + 1):
@@ -375,6 +381,16 @@ class BookingClient:
             self._record(request, response, started_at, started, None)
             return response
         raise AssertionError("unreachable")
+
+    async def _sign(self, request: httpx.Request) -> None:
+        for header, source in self._sources.items():
+            if source is None:
+                continue
+            try:
+                token = await asyncio.to_thread(source.bearer)
+            except SignInError as error:
+                raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}") from None
+            request.headers[header] = f"Bearer {token}" if header == "Authorization" else token
 
     def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:
         if self._trace is None:

@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     idp.add_argument("--port", type=int, default=8790, help="port on 127.0.0.1 to listen on (default: 8790; 0 = any free)")
     idp.add_argument("--audience", default="timebok", help="the aud its tokens carry (default: timebok)")
 
+    login = commands.add_parser("login", help="sign in with OpenID Connect ([auth] in the config)",
+                                description="Sign in at the config's auth.issuer in the browser (or show the address to "
+                                            "open elsewhere) and keep the tokens in the keyring.")
+    login.add_argument("--citizen", action="store_true",
+                       help="support agents: sign in the test citizen you act as, at auth.citizen_issuer")
+    commands.add_parser("logout", help="forget the kept sign-in", description="Forget every kept sign-in.")
+
     config = commands.add_parser("config", help="manage the config file", description="Manage the config file.")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_commands.add_parser("init", help="write a commented starter config file (never overwrites one)")
@@ -131,6 +138,18 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "tokens":
         return _tokens(args)
+    if args.command in ("login", "logout"):
+        from tui import signin
+        from tui.config import ConfigError, load_settings
+
+        if args.command == "logout":
+            return signin.logout()
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as error:
+            print(f"timebok: {error}", file=sys.stderr)
+            return 2
+        return signin.login(settings, citizen=args.citizen)
     if args.command == "dev-idp":
         return _dev_idp(args)
     if args.command == "config":
