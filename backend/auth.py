@@ -29,6 +29,7 @@ class Principal:
     agent: str | None = None  # the support agent acting as this citizen
     # For a signed-in (OpenID Connect) user: the token's subject and issuer, which the audit log records.
     subject: str | None = None
+    agent_subject: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -44,7 +45,7 @@ class Principal:
         """How the audit log names this user."""
         me = f"{self.role}:{self.name}" + (f" [{self.subject}]" if self.subject else "")
         if self.agent is not None:
-            return f"{SUPPORT}:{self.agent} as {me}"
+            return f"{SUPPORT}:{self.agent}" + (f" [{self.agent_subject}]" if self.agent_subject else "") + f" as {me}"
         return me
 
 
@@ -71,7 +72,7 @@ def authenticate(session: Session, authorization: str | None, agent_token: str |
         raise _unauthorized("The X-Support-Agent token is not a support agent's token")
     if who.role != CITIZEN:
         raise _unauthorized("A support agent can only act as a citizen")
-    return replace(who, agent=agent.name + (f" [{agent.subject}]" if agent.subject else ""))
+    return replace(who, agent=agent.name, agent_subject=agent.subject)
 
 
 def _resolve(session: Session, token: str, verifier: Verifier | None, static_tokens: bool, header: str = "The token") -> Principal:

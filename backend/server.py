@@ -108,9 +108,10 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
 class EmbeddedServer:
     """The backend on a free loopback port in a background thread of the app's own process."""
 
-    def __init__(self, db: str | Path, *, demo: bool = True) -> None:
+    def __init__(self, db: str | Path, *, demo: bool = True, oidc=None) -> None:
         self.db_path = db
         self.demo = demo
+        self.oidc = oidc  # an OpenID Connect verifier (tests and development against the local provider)
         # Bind now, serve later: the port is known at once, and early requests wait in the backlog.
         # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
         # and without it every answer waits ~40 ms for a delayed ACK (Nagle).
@@ -141,7 +142,7 @@ class EmbeddedServer:
         database = None
         try:
             database = open_database(self.db_path, demo=self.demo)
-            app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}")
+            app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
             self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             self._server.run(sockets=[self._socket])
