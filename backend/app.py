@@ -166,7 +166,8 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
         body = {"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"}
         if oidc is not None:
             # An issuer that went away is no outage: tokens still verify on the cached keys until they rotate.
-            await asyncio.to_thread(oidc.recheck)
+            # At most a second's wait: a hanging issuer must not hang /health (the refetch goes on in its thread).
+            await asyncio.wait([asyncio.ensure_future(asyncio.to_thread(oidc.recheck))], timeout=1.0)
             body["issuers"] = oidc.health()
         return FhirResponse(body,
                             status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)})

@@ -82,7 +82,8 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
     from backend.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per key fetch says nothing; failures are logged as timebok.oidc  # a line per plugin on every start says nothing
     from backend.http import public_url as parse_public_url
 
     try:
