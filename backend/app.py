@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_plus
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,7 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import logs, routes_booking, routes_directory
+from backend.auth import Principal
 from backend.db import Database
+from backend.month import AnswerCache
+from backend.principals import Principals
 from backend.http import MAX_BODY, FhirResponse, principal
 from backend.http import public_url as parse_public_url
 from backend.oidc import Verifier
@@ -27,6 +31,7 @@ from domain.privacy import scrub
 
 access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
+THREADS = int(os.environ.get("TIMEBOK_THREADS", "100"))
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -40,11 +45,23 @@ class Guard:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._threads_set = False
+
+    def _set_threads(self) -> None:
+        # Routes are sync and run in anyio's thread pool (40 threads by default). SQLite writers wait their
+        # turn inside a thread, so a burst of bookings could hold every thread and starve the month reads:
+        # more threads, each cheap while it waits. Set on the first request: the limiter is the event loop's.
+        from anyio import to_thread
+
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
+        self._threads_set = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self._threads_set:
+            self._set_threads()
         started = time.perf_counter()
         status = 500
         sent_start = False
@@ -134,13 +151,15 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     app.state.oidc = oidc
     app.state.static_tokens = demo if static_tokens is None else static_tokens
     app.state.public_url = parse_public_url(public_url)
+    # token lookups (and verified OpenID Connect tokens), remembered for a few seconds
+    app.state.principals = Principals(db, verifier=oidc, static_tokens=app.state.static_tokens)
+    app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
 
     @app.get("/auth/userinfo")
-    def userinfo(request: Request) -> FhirResponse:
+    def userinfo(who: Principal = Depends(principal)) -> FhirResponse:
         # Like OpenID Connect's userinfo: tells a client whose token it holds (SMART launch context).
-        who = principal(request)
         return FhirResponse({
             "role": who.role,
             "name": who.name,

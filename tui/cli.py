@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
     serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="serve with N processes on one port (default 1); fine on PostgreSQL and on a SQLite file in WAL, "
+                       "whose writers then take turns across processes through SQLite's own lock")
     serve.add_argument("--public-url", metavar="URL",
                        help="the address clients reach this server at, for links in answers (default: $TIMEBOK_PUBLIC_URL, "
                             "else the listening address), e.g. https://timebok.example.no behind a reverse proxy")
@@ -77,13 +80,16 @@ def _serve(args: argparse.Namespace) -> int:
     from backend.oidc import parse_issuers
     from backend.server import StartupError, serve
 
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
     try:
         try:
             issuers = parse_issuers(args.oidc_issuer if args.oidc_issuer is not None
                                     else os.environ.get("TIMEBOK_OIDC_ISSUERS", "").split())
         except ValueError as error:
             raise StartupError(str(error)) from None
-        serve(_db(args), host=args.host, port=args.port, demo=args.demo,
+        serve(_db(args), host=args.host, port=args.port, demo=args.demo, workers=args.workers,
               public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"),
               oidc_issuers=issuers, oidc_audience=args.oidc_audience or os.environ.get("TIMEBOK_OIDC_AUDIENCE"))
     except StartupError as error:

@@ -60,12 +60,12 @@ def _connection(settings):
         return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
                           timeout=backend.timeout, page_size=backend.page_size)
 
-    from backend.server import EmbeddedServer
+    from backend.embedded import EmbeddedProcess
     from tui.cli import default_db_path
 
-    # The port is bound now; the backend itself starts in a thread once the first screen has painted,
-    # when the app's connect worker calls this.
-    server = EmbeddedServer(default_db_path(), demo=True)
+    # The port is bound now; the backend itself starts in a child process once the first screen has
+    # painted, when the app's connect worker calls this (its own GIL: the app stays responsive).
+    server = EmbeddedProcess(default_db_path(), demo=True)
 
     def wait_until_ready() -> None:
         if not server.started:
