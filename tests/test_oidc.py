@@ -270,3 +270,43 @@ def test_serve_refuses_a_plain_http_issuer_or_an_unknown_role(tmp_path, issuer, 
     done = subprocess.run([sys.executable, "-m", "tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
                            "--oidc-issuer", issuer, "--oidc-audience", AUDIENCE], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_served_instance_with_workers_takes_provider_tokens_and_no_static_ones(db_path, tmp_path, idp):
+    """`timebok serve` as an operator starts it (no --demo, two workers): each worker verifies the provider's tokens."""
+    from tests.serve_process import ServeProcess
+
+    database = open_database(db_path, demo=False)
+    kari = citizen_token(idp, database)
+    database.dispose()
+    extra = ("--workers", "2", "--oidc-issuer", f"citizen={idp.issuer('idporten')}",
+             "--oidc-issuer", f"staff={idp.issuer('helseid')}", "--oidc-audience", AUDIENCE)
+    server = ServeProcess(str(db_path), tmp_path / "serve.log", demo=False, extra=extra).wait_until_serving()
+    try:
+        for _ in range(6):  # a new connection each time: the kernel hands it to either worker
+            me = httpx.get(f"{server.url[:-5]}/auth/userinfo", headers=bearer(kari), timeout=10)
+            assert me.status_code == 200 and me.json()["patient"] == "Patient/1"
+        refused = httpx.get(f"{server.url}/Patient/1", headers=bearer(KARI), timeout=10)
+        assert refused.status_code == 401 and refused.json()["resourceType"] == "OperationOutcome"
+        health = httpx.get(f"{server.url[:-5]}/health", timeout=10).json()
+        assert health["issuers"] == {"citizen": "answers", "staff": "answers"}
+    finally:
+        server.stop()
+    log = (tmp_path / "serve.log").read_text()
+    assert kari not in log and kari.split(".")[2] not in log  # the token is never logged
+
+
+def test_dev_idp_prints_its_issuers_and_how_to_trust_them_and_serves_discovery():
+    from tests.serve_process import TIMEBOK
+
+    process = subprocess.Popen([TIMEBOK, "dev-idp", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()
+        citizen = first.split("ID-porten at ")[1].split(",")[0]
+        assert citizen.startswith("http://127.0.0.1:") and not citizen.startswith("http://127.0.0.1:0/")
+        assert f"--oidc-issuer citizen={citizen}" in second and "--oidc-audience timebok" in second
+        document = httpx.get(f"{citizen}/.well-known/openid-configuration", timeout=10).json()
+        assert document["issuer"] == citizen and document["code_challenge_methods_supported"] == ["S256"]
+    finally:
+        process.terminate()
+        process.wait(10)
