@@ -25,6 +25,7 @@ from backend.month import AnswerCache
 from backend.principals import Principals
 from backend.http import MAX_BODY, FhirResponse, principal
 from backend.http import public_url as parse_public_url
+from backend.oidc import Verifier
 from backend.outcome import FhirError, operation_outcome
 from domain.privacy import scrub
 
@@ -135,9 +136,11 @@ class Probe:
         return True
 
 
-def create_app(db: Database, *, demo: bool = False, public_url: str | None = None) -> FastAPI:
+def create_app(db: Database, *, demo: bool = False, public_url: str | None = None, oidc: Verifier | None = None,
+               static_tokens: bool | None = None) -> FastAPI:
     """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers; links are built on `public_url`
-    (e.g. https://timebok.example.no), else on the address the server listens on."""
+    (e.g. https://timebok.example.no), else on the address the server listens on. `oidc` verifies tokens from the
+    trusted OpenID Connect issuers; static (database) tokens are accepted only on a demo (or when `static_tokens`)."""
     logs.install()
     probe = Probe(db)
     # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
@@ -145,8 +148,11 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
                   openapi_url="/fhir/openapi.json")
     app.state.db = db
     app.state.demo = demo
+    app.state.oidc = oidc
+    app.state.static_tokens = demo if static_tokens is None else static_tokens
     app.state.public_url = parse_public_url(public_url)
-    app.state.principals = Principals(db)  # token lookups, remembered for a few seconds
+    # token lookups (and verified OpenID Connect tokens), remembered for a few seconds
+    app.state.principals = Principals(db, verifier=oidc, static_tokens=app.state.static_tokens)
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
@@ -176,7 +182,13 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
-        return FhirResponse({"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"},
+        body = {"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"}
+        if oidc is not None:
+            # An issuer that went away is no outage: tokens still verify on the cached keys until they rotate.
+            # At most a second's wait: a hanging issuer must not hang /health (the refetch goes on in its thread).
+            await asyncio.wait([asyncio.ensure_future(asyncio.to_thread(oidc.recheck))], timeout=1.0)
+            body["issuers"] = oidc.health()
+        return FhirResponse(body,
                             status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)})
 
     @app.exception_handler(DBAPIError)

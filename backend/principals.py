@@ -15,9 +15,14 @@ TTL_SECONDS = 5.0
 class Principals:
     """A per-process memo of successful token lookups, keyed by the Authorization and X-Support-Agent headers."""
 
-    def __init__(self, db, ttl: float = TTL_SECONDS) -> None:
+    def __init__(self, db, ttl: float = TTL_SECONDS, *, verifier=None, static_tokens: bool = True) -> None:
         self._db = db
         self._ttl = ttl
+        # OpenID Connect tokens are verified by `verifier` (backend/oidc.py); static ones accepted only when
+        # `static_tokens` (a --demo instance). A verified JWT is remembered like a static token: its expiry is
+        # checked with 30 s of skew anyway, so the few seconds here add little.
+        self._verifier = verifier
+        self._static_tokens = static_tokens
         self._known: dict[tuple[str | None, str | None], tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
@@ -31,10 +36,12 @@ class Principals:
         if (principal := self.known(authorization, agent_token)) is not None:
             return principal
         if session is not None:
-            principal = authenticate(session, authorization, agent_token)
+            principal = authenticate(session, authorization, agent_token, verifier=self._verifier,
+                                     static_tokens=self._static_tokens)
         else:
             with self._db.reading() as own:
-                principal = authenticate(own, authorization, agent_token)
+                principal = authenticate(own, authorization, agent_token, verifier=self._verifier,
+                                         static_tokens=self._static_tokens)
         with self._lock:
             if len(self._known) > 10_000:  # a flood of distinct valid tokens must not grow this without end
                 self._known.clear()

@@ -17,6 +17,7 @@ import httpx
 
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
+from client.signin import SignInError, TokenSource
 from client.models import Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
 from client.trace import Exchange, masked_body
 from domain.clock import OSLO, now
@@ -50,6 +51,8 @@ class BookingClient:
         write_retries: int = 2,
         trace: Callable[[Exchange], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_source: TokenSource | None = None,
+        agent_source: TokenSource | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
@@ -61,6 +64,8 @@ class BookingClient:
         # recognised by the backend instead of made twice.
         self._write_keys: dict[tuple, str] = {}
         self._trace = trace
+        # Signed in with OpenID Connect: each request takes the current access token, renewed before it expires.
+        self._sources = {"Authorization": token_source, "X-Support-Agent": agent_source}
         # Conditional reads: the last ETag and parsed body per URL, and what was built from a search's pages.
         self._answers = _Lru(maxsize=128)
         self._results = _Lru(maxsize=64)
@@ -432,6 +437,7 @@ class BookingClient:
         # Reads are retried briefly when the connection fails; a write is never sent twice here, blindly,
         # since the first may have arrived even though we heard nothing back (creates repeat themselves safely
         # under their identifier, in _create).
+        await self._sign(request)
         attempts = 1 + (self.read_retries if retry else 0)
         fresh_connection_tried = False
         for attempt in range(attempts + 1):
@@ -463,6 +469,17 @@ class BookingClient:
             self._record(request, response, started_at, started, None)
             return response
         raise AssertionError("unreachable")
+
+    async def _sign(self, request: httpx.Request) -> None:
+        for header, source in self._sources.items():
+            if source is None:
+                continue
+            try:
+                # Off the event loop only when it may have to ask the provider (renewal is a blocking HTTP call).
+                token = source.tokens.access_token if not source.tokens.expiring() else await asyncio.to_thread(source.bearer)
+            except SignInError as error:
+                raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}") from None
+            request.headers[header] = f"Bearer {token}" if header == "Authorization" else token
 
     def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:
         if self._trace is None:
