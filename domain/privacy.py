@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-# Eleven digits standing alone: fødselsnummer, D-nummer, H-nummer (with or without a space after the date part).
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)(\d{6})[ ]?\d{5}(?!\d)")
+# Eleven digits standing alone: fødselsnummer, D-nummer, H-nummer (with or without a space, hyphen or dot after the date part).
+_IDENTITY_NUMBER = re.compile(r"(?<!\d)(\d{6})[ .-]?\d{5}(?!\d)")
 
 
 def scrub(text: str) -> str:

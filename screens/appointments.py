@@ -36,7 +36,7 @@ class AppointmentsScreen(FlowScreen):
 
     @work(exclusive=True)
     async def reload(self) -> None:
-        patient = self.app.draft.patient or self.app.user.patient
+        patient = self.app.user.patient
         try:
             appointments = await self.app.client.appointments(patient.id)
         except BookingError as error:

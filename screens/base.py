@@ -7,6 +7,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from client.models import Patient
+from tui.draft import BookingDraft
 from tui.i18n import t
 from tui.keys import key
 
@@ -19,6 +21,12 @@ class FlowScreen(Screen):
     STEP: int | None = None
     TITLE_KEY = "app.title"
     BINDINGS = [key("escape", "back", "flow.back")]
+
+    def __init__(self, draft: BookingDraft | None = None) -> None:
+        super().__init__()
+        # The booking this screen is a step of; office-wide screens and a fresh search belong to none.
+        # A draft lives exactly as long as its screens: a new booking starts a new one (app.start_booking).
+        self.draft = draft
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -43,12 +51,16 @@ class FlowScreen(Screen):
         user = self.app.user
         if user is None:
             return ""
-        patient = self.app.draft.patient
+        patient = self.patient()
         if user.is_staff and patient is not None:
             return t("flow.on_behalf", staff=user.name, patient=patient.name)
         if user.is_support:
             return t("flow.as_citizen", agent=user.agent, citizen=user.name)
         return user.name
+
+    def patient(self) -> Patient | None:
+        """The patient this screen is about: its booking's, or none (the top line then names nobody)."""
+        return self.draft.patient if self.draft is not None else None
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

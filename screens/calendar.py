@@ -15,6 +15,7 @@ from client.models import MonthAvailability, Slot
 from domain.clock import today
 from screens.base import FlowScreen
 from screens.labels import place_lines
+from tui.draft import BookingDraft
 from tui.i18n import clock_time, long_date, month_title, t
 from tui.keys import key
 from tui.widgets.month_calendar import MonthCalendar
@@ -25,14 +26,14 @@ class CalendarScreen(FlowScreen):
     TITLE_KEY = "calendar.title"
     BINDINGS = [key("n", "next_free", "calendar.jump_next_free")]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, draft: BookingDraft) -> None:
+        super().__init__(draft)
         self.availability: MonthAvailability | None = None
         self.next_free: date | None = None
         self.day_slots: list[Slot] = []
 
     def compose_body(self) -> ComposeResult:
-        draft = self.app.draft
+        draft = self.draft
         start_month = draft.month or today().replace(day=1)
         with Horizontal(id="calendar-row"):
             with Vertical(id="calendar-column"):
@@ -61,7 +62,7 @@ class CalendarScreen(FlowScreen):
         """Fetch the shown month's free times (and, if there are none, the next free date)."""
         calendar = self.calendar
         month = calendar.month
-        timebook = self.app.draft.timebook
+        timebook = self.draft.timebook
         heading = self.query_one("#times-heading", Static)
         heading.update(t("calendar.loading"))
         try:
@@ -74,15 +75,15 @@ class CalendarScreen(FlowScreen):
         if calendar.month != month:
             return  # the user has moved on to another month; this answer is stale
         self.availability, self.next_free = availability, next_free
-        self.app.draft.month = month
+        self.draft.month = month
         calendar.free_dates = availability.dates
-        if self.app.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
+        if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
             calendar.cursor = min(availability.dates)  # start where there is something to choose
         self._show_empty_month(month, availability, next_free)
-        day = self.app.draft.day
+        day = self.draft.day
         if day is not None and day in availability.dates:
             self._show_times(day)
-            if self.app.draft.slot is not None and self.app.draft.slot.day == day:
+            if self.draft.slot is not None and self.draft.slot.day == day:
                 self.query_one("#times", OptionList).focus()  # coming back: carry on where you were
         else:
             self._hide_times()
@@ -107,7 +108,7 @@ class CalendarScreen(FlowScreen):
         times.clear_options()
         times.add_options([Option(clock_time(slot.start), id=slot.id) for slot in self.day_slots])
         times.display = True
-        chosen = self.app.draft.slot
+        chosen = self.draft.slot
         times.highlighted = next((i for i, s in enumerate(self.day_slots) if chosen and s.id == chosen.id), 0)
         self.query_one("#times-heading", Static).update(t("calendar.times_on", date=long_date(day)))
 
@@ -119,7 +120,7 @@ class CalendarScreen(FlowScreen):
 
     @on(MonthCalendar.DateSelected)
     def _date_selected(self, event: MonthCalendar.DateSelected) -> None:
-        self.app.draft.day = event.date
+        self.draft.day = event.date
         self._show_times(event.date)
         self.query_one("#times", OptionList).focus()
 
@@ -127,7 +128,7 @@ class CalendarScreen(FlowScreen):
     def _time_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # Like the guide: pointing at a time tells you where to go for it.
         details = self.query_one("#place-details", Static)
-        place = self.app.draft.timebook.place
+        place = self.draft.timebook.place
         details.update(f"{t('calendar.place_heading')}\n{place_lines(place)}")
         details.display = True
 
@@ -135,14 +136,14 @@ class CalendarScreen(FlowScreen):
     def _time_chosen(self, event: OptionList.OptionSelected) -> None:
         from screens.review import ReviewScreen
 
-        self.app.draft.slot = self.day_slots[event.option_index]
-        self.app.push_screen(ReviewScreen())
+        self.draft.slot = self.day_slots[event.option_index]
+        self.app.push_screen(ReviewScreen(self.draft))
 
     def action_next_free(self) -> None:
         if self.next_free is None:
             self.app.bell()
             return
-        self.app.draft.day = self.next_free
+        self.draft.day = self.next_free
         self.calendar.jump_to(self.next_free)
         self.calendar.focus()
 
@@ -155,5 +156,5 @@ class CalendarScreen(FlowScreen):
 
     def time_was_taken(self) -> None:
         """Back from review after someone else got the time: show fresh availability."""
-        self.app.draft.slot = None
+        self.draft.slot = None
         self.reload()

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import ListView, Static
 
 from client.errors import BookingError
+from client.models import Patient
 from screens.base import FlowScreen
 from screens.expandable import ExpandableItem
 from screens.labels import appointment_details, time_type_label, when
@@ -19,9 +20,13 @@ from tui.i18n import short_date, t
 class InboxScreen(FlowScreen):
     TITLE_KEY = "inbox.title"
 
-    def __init__(self, *, from_flow: bool = False) -> None:
+    def __init__(self, *, from_flow: bool = False, patient: Patient | None = None) -> None:
         super().__init__()
         self.from_flow = from_flow
+        self._patient = patient  # the front desk's patient just booked for; else the signed-in citizen
+
+    def patient(self) -> Patient | None:
+        return self._patient
 
     def step(self) -> int | None:
         return 8 if self.from_flow else None  # the guide's last step: the time is in Innboks and Timeavtaler
@@ -35,7 +40,7 @@ class InboxScreen(FlowScreen):
 
     @work(exclusive=True)
     async def reload(self) -> None:
-        patient = self.app.draft.patient or self.app.user.patient
+        patient = self.patient() or self.app.user.patient
         listing = self.query_one("#messages", ListView)
         listing.loading = True
         try:

@@ -28,7 +28,7 @@ class PlaceScreen(FlowScreen):
         self._show()
 
     def _show(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         options = self.query_one("#places", OptionList)
         options.clear_options()
         options.add_options([Option(place_lines(book.place) + "\n", id=book.id) for book in draft.timebooks])
@@ -38,7 +38,7 @@ class PlaceScreen(FlowScreen):
 
     @work(exclusive=True)
     async def reload(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         try:
             draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
         except BookingError as error:
@@ -58,5 +58,5 @@ class PlaceScreen(FlowScreen):
             return
         from screens.calendar import CalendarScreen
 
-        self.app.draft.choose_timebook(self.app.draft.timebooks[options.highlighted])
-        self.app.push_screen(CalendarScreen())
+        self.draft.choose_timebook(self.draft.timebooks[options.highlighted])
+        self.app.push_screen(CalendarScreen(self.draft))

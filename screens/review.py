@@ -22,7 +22,7 @@ class ReviewScreen(FlowScreen):
     BINDINGS = [key("ctrl+s", "send", "review.send")]
 
     def compose_body(self) -> ComposeResult:
-        draft = self.app.draft
+        draft = self.draft
         office = self.app.user.office.name if self.app.user and self.app.user.office else ""
         place = draft.timebook.place
         rows = [
@@ -49,7 +49,7 @@ class ReviewScreen(FlowScreen):
 
     @on(Input.Changed, "#reason")
     def _reason_changed(self, event: Input.Changed) -> None:
-        self.app.draft.reason = event.value
+        self.draft.reason = event.value
         self.query_one("#reason-counter", Static).update(self._counter(event.value))
 
     @on(Input.Submitted, "#reason")
@@ -59,7 +59,7 @@ class ReviewScreen(FlowScreen):
 
     @work(exclusive=True, group="send")
     async def send(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         button = self.query_one("#send", Button)
         button.disabled = True
         try:
@@ -76,4 +76,4 @@ class ReviewScreen(FlowScreen):
         from screens.confirmation import ConfirmationScreen
 
         self.app.back_to_start()
-        self.app.push_screen(ConfirmationScreen(appointment))
+        self.app.push_screen(ConfirmationScreen(appointment, self.draft))

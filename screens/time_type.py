@@ -44,14 +44,14 @@ class TimeTypeScreen(FlowScreen):
         office = user.office.name if user and user.office else ""
         options.clear_options()
         options.add_options([Option(time_type_label(tt.code, office), id=tt.id) for tt in self.types])
-        chosen = self.app.draft.time_type
+        chosen = self.draft.time_type
         index = next((i for i, tt in enumerate(self.types) if chosen and tt.id == chosen.id), 0)
         options.highlighted = index if self.types else None
         options.focus()
 
     def _office_id(self) -> str:
         user = self.app.user
-        patient = self.app.draft.patient
+        patient = self.draft.patient
         if user.office is not None:
             return user.office.id
         return patient.office_id if patient else ""
@@ -66,12 +66,12 @@ class TimeTypeScreen(FlowScreen):
         if options.highlighted is None or not self.types:
             self.app.bell()
             return
-        self.app.draft.choose_time_type(self.types[options.highlighted])
+        self.draft.choose_time_type(self.types[options.highlighted])
         self._go_on()
 
     @work(exclusive=True, group="next")
     async def _go_on(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         if not draft.timebooks:
             try:
                 draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
@@ -86,8 +86,8 @@ class TimeTypeScreen(FlowScreen):
             from screens.calendar import CalendarScreen
 
             draft.choose_timebook(draft.timebooks[0])
-            self.app.push_screen(CalendarScreen())
+            self.app.push_screen(CalendarScreen(self.draft))
         else:
             from screens.place import PlaceScreen
 
-            self.app.push_screen(PlaceScreen())
+            self.app.push_screen(PlaceScreen(self.draft))

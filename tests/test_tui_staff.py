@@ -101,7 +101,7 @@ async def test_a_valid_number_finds_the_patient_at_once_and_one_not_at_the_offic
         await pilot.press(*["backspace"] * 11)
         await _type(pilot, KARI_NUMBER)
         assert [p.name for p in app.screen.found] == ["Kari Nordmann"]
-        assert app.screen.focused is app.screen.query_one("#patients")  # Enter picks her
+        assert app.screen.focused is app.screen.query_one("#patient-query")  # a 12th digit is seen; Enter picks her
 
 
 async def test_find_by_name_lists_every_match_with_birth_date_and_masked_number(live_server):

@@ -1,4 +1,4 @@
-"""The Textual App: holds the connection, the signed-in user and the booking draft; screens do the rest."""
+"""The Textual App: holds the connection and the signed-in user; screens do the rest (a booking's draft lives in its screens)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,6 @@ class TimebokApp(App[None]):
         self.connection = connection
         self.trace = Trace()
         self.client = None  # a client.api.BookingClient once connected
-        self.draft = BookingDraft()
         self.seen_messages: set[str] = set()
         self._initial_theme = theme
         self._keymap = keymap or {}
@@ -121,7 +120,6 @@ class TimebokApp(App[None]):
             self.run_worker(old.aclose(), exit_on_error=False)
         self.connection = replace(self.connection, token=token, agent_token=agent_token)
         self.user = None
-        self.draft = BookingDraft()
         self.seen_messages.clear()
         self.back_to_start()
         self.switch_screen(StartScreen())
@@ -176,13 +174,22 @@ class TimebokApp(App[None]):
         """Begin the guide's steps for the signed-in citizen, or (front desk) for the patient found."""
         from screens.time_type import TimeTypeScreen
 
-        self.draft = BookingDraft(patient=patient or (self.user.patient if self.user else None))
-        self.push_screen(TimeTypeScreen())
+        # Always a new draft: nothing of an earlier booking (its patient above all) may carry over.
+        self.push_screen(TimeTypeScreen(BookingDraft(patient=patient or (self.user.patient if self.user else None))))
 
-    def open_inbox(self, *, from_flow: bool = False) -> None:
+    @property
+    def draft(self) -> BookingDraft | None:
+        """The booking in progress: the draft of the topmost screen that is a step of one, else None."""
+        for screen in reversed(self.screen_stack):
+            draft = getattr(screen, "draft", None)
+            if draft is not None:
+                return draft
+        return None
+
+    def open_inbox(self, *, from_flow: bool = False, patient=None) -> None:
         from screens.inbox import InboxScreen
 
-        self.push_screen(InboxScreen(from_flow=from_flow))
+        self.push_screen(InboxScreen(from_flow=from_flow, patient=patient))
 
     def open_appointments(self) -> None:
         from screens.appointments import AppointmentsScreen
