@@ -12,6 +12,7 @@ from client.trace import Exchange
 from domain.clock import now
 from tui.i18n import t
 from tui.keys import key
+from tui.locations import default_trace_dir
 
 
 def status_text(exchange: Exchange) -> str:
@@ -76,8 +77,6 @@ class TraceScreen(ModalScreen[None]):
             self.app.push_screen(TraceDetailScreen(self.exchanges[table.cursor_row]))
 
     def action_export(self) -> None:
-        from tui.cli import default_trace_dir
-
         folder = self.app.trace_dir or default_trace_dir()
         stem = f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}"
         path = folder / f"{stem}.json"

@@ -97,3 +97,13 @@ async def test_esc_on_the_results_goes_back_and_up_returns_to_the_field_without_
         assert app.screen.query_one("#patient-query").value == "nordmannx"
         await _press(pilot, "backspace", "enter", "escape")  # Esc on the results: back, as the footer says
         assert isinstance(app.screen, StaffHomeScreen)
+
+
+def test_the_trace_panel_finds_its_folder_without_importing_the_command_line():
+    """Paths the app and the CLI share live in tui/locations.py: no circle screens → cli → run → app → screens."""
+    import subprocess
+    import sys
+
+    probe = "import sys, screens.trace; print('tui.cli' in sys.modules, 'tui.run' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]

@@ -44,7 +44,7 @@ def _connection(settings):
                           timeout=backend.timeout, page_size=backend.page_size)
 
     from backend.server import EmbeddedServer
-    from tui.cli import default_db_path
+    from tui.locations import default_db_path
 
     # The port is bound now; the backend itself starts in a thread once the first screen has painted,
     # when the app's connect worker calls this.
