@@ -16,7 +16,7 @@ import httpx
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
 from client.models import Appointment, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
-from client.trace import Exchange, masked_body
+from client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from domain.clock import OSLO, now
 from domain.privacy import scrub
 
@@ -43,6 +43,7 @@ class BookingClient:
         self.page_size = page_size
         self.read_retries = read_retries
         self._trace = trace
+        self._secrets = tuple(secret for secret in (token, agent_token) if secret)  # never in the trace
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -304,18 +305,22 @@ class BookingClient:
         url = request.url
         target = unquote(url.path + (f"?{url.query.decode('ascii')}" if url.query else ""))
         body = request.content
+        answered = response.headers if response is not None else {}
         self._trace(
             Exchange(
                 started=started_at,
                 method=request.method,
-                path=scrub(target),
+                path=hide(scrub(target), self._secrets),
                 status=response.status_code if response is not None else None,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 request_bytes=len(body),
                 response_bytes=len(response.content) if response is not None else 0,
-                request_body=masked_body(body),
-                response_body=masked_body(response.content) if response is not None else "",
+                request_body=masked_body(body, self._secrets),
+                response_body=masked_body(response.content, self._secrets) if response is not None else "",
                 error=error,
+                request_headers={k: hide(v, self._secrets) for k in REQUEST_HEADERS if (v := request.headers.get(k))},
+                response_headers={k: hide(v, self._secrets) for k in RESPONSE_HEADERS if (v := answered.get(k))},
+                request_id=answered.get("x-request-id"),
             )
         )
 

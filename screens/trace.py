@@ -85,7 +85,7 @@ class TraceScreen(ModalScreen[None]):
             number += 1
             path = folder / f"{stem}-{number}.json"
         try:
-            written = self.app.trace.export(path)
+            written = self.app.trace.export(path, now())
         except OSError as error:
             self.notify(t("trace.export_failed", detail=error.strerror or str(error)), severity="error")
             return

@@ -23,6 +23,26 @@ from tui.i18n import t
 from tui.keys import key
 
 
+def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("timebok")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def trace_header(backend_url: str, user: User) -> dict[str, object]:
+    """What a support case needs to know about a trace before its first request."""
+    return {
+        "app": "timebok", "version": app_version(), "backend": backend_url,
+        "signed_in": {"role": "support" if user.is_support else user.role, "name": user.agent if user.is_support else user.name,
+                      "office": user.office.name if user.office and user.is_staff else None},
+        # A support agent acts as a citizen: the bearer is the citizen's, the agent signs beside it.
+        "on_behalf_of": user.name if user.is_support else None,
+    }
+
+
 class TimebokApp(App[None]):
     """Book a time in a GP office's ressurstimebok, step by step as the guide shows it."""
 
@@ -88,7 +108,9 @@ class TimebokApp(App[None]):
                                             agent_token=self.connection.agent_token or None,
                                             timeout=self.connection.timeout, page_size=self.connection.page_size,
                                             trace=self.trace)
-            self.user = await self.client.whoami()
+            user = await self.client.whoami()
+            self.trace.header = trace_header(self.connection.url, user)
+            self.user = user
         except BookingError as error:
             self.connection_problem = self.describe(error)
             self.report(error)
@@ -112,13 +134,15 @@ class TimebokApp(App[None]):
         return StaffHomeScreen() if self.user is not None and self.user.is_staff else StartScreen()
 
     def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
-        """Become someone else (the demo's user picker): a fresh session with the new token, trace kept."""
+        """Become someone else (the demo's user picker): a fresh session with the new token, and a new trace."""
         from screens.start import StartScreen
 
         old, self.client = self.client, None
         if old is not None:
             self.run_worker(old.aclose(), exit_on_error=False)
         self.connection = replace(self.connection, token=token, agent_token=agent_token)
+        # The trace is one user's: an export "as Kari" must not hold a staff session's patient searches.
+        self.trace = Trace()
         self.user = None
         self.seen_messages.clear()
         self.back_to_start()
