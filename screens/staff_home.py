@@ -9,16 +9,18 @@ from textual.widgets import Button, Static
 
 from client.errors import BookingError
 from screens.home import HomeScreen
+from screens.live import LiveMixin, refresh_key
 from tui.i18n import t
 from tui.keys import key
 
 
-class StaffHomeScreen(HomeScreen):
+class StaffHomeScreen(LiveMixin, HomeScreen):
     TITLE_KEY = "staff.title"
     BINDINGS = [
         key("b", "book", "staff.book"),
         key("f", "requests", "staff.requests"),
         key("d", "today", "staff.today"),
+        refresh_key(),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -30,25 +32,28 @@ class StaffHomeScreen(HomeScreen):
             yield Button(t("staff.requests"), id="requests")
             yield Button(t("staff.today"), id="today")
         yield Static("", id="waiting", classes="hint")
+        yield self.updated_line()
         yield self.demo_line()
 
     def on_mount(self) -> None:
         self.show_demo_line(self.app.user)
         self.query_one("#book", Button).focus()
+        self.start_polling()
 
     def on_screen_resume(self) -> None:
         # Back from the queue or a booking: the number waiting may have changed.
         self.reload()
 
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def reload(self, quiet: bool = False) -> None:
         if self.app.client is None or self.app.user is None or not self.app.user.is_staff:
             return  # signing in as someone else: this screen is on its way out
         try:
             waiting = len(await self.app.client.pending_requests())
         except BookingError as error:
-            self.app.report(error)
+            self.fetch_failed(error, quiet=quiet)
             return
+        self.fetched()
         self.query_one("#requests", Button).label = t("staff.requests_count", count=waiting)
         self.query_one("#waiting", Static).update(
             t("staff.waiting", count=waiting) if waiting else t("staff.none_waiting"))

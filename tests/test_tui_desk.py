@@ -107,3 +107,158 @@ def test_the_trace_panel_finds_its_folder_without_importing_the_command_line():
     probe = "import sys, screens.trace; print('tui.cli' in sys.modules, 'tui.run' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+# -- the queue: live, undo, past times, and the desk that answers second ----------------------
+
+import datetime as _dt  # noqa: E402
+
+from client.api import BookingClient  # noqa: E402
+from client.models import AppointmentState  # noqa: E402
+from domain import clock  # noqa: E402
+from tests.conftest import KARI, NOW, OLA  # noqa: E402
+
+
+def _notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def _kari_requests_a_lab_time(server) -> str:
+    async with BookingClient(server.url, KARI) as kari:
+        lab = next(tt for tt in await kari.time_types("1") if tt.code == "Lab")
+        [book] = await kari.timebooks(lab.id)
+        day = await kari.first_free_date(book.id, clock.today())
+        slot = (await kari.free_slots(book.id, day))[0]
+        return (await kari.request_booking(slot, "1", "Blodprøve")).id
+
+
+async def _state(server, appointment_id: str) -> AppointmentState:
+    async with BookingClient(server.url, FJORD_STAFF) as office:
+        return (await office.appointment(appointment_id)).state
+
+
+async def test_the_queue_and_the_home_count_update_by_themselves_and_r_refreshes(live_server, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(StaffHomeScreen, "POLL_SECONDS", 0.2)
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Oppdatert kl. 09:00" in screen_text(app)
+        await _kari_requests_a_lab_time(live_server)
+        await pilot.pause(0.5)  # no key pressed: the home count follows
+        await settle(pilot)
+        assert str(app.screen.query_one("#requests").label) == "Forespørsler (3)"
+
+        await _press(pilot, "f")
+        assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan", "Kari Nordmann"]
+        async with BookingClient(live_server.url, OLA) as ola:
+            await ola.cancel(await ola.appointment(app.screen.requests[0].id))
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan", "Kari Nordmann"]
+        assert "Forespørsler (2)" in screen_text(app) and "Oppdatert kl. 09:00" in screen_text(app)
+        assert "r" in app.screen.active_bindings  # «r Oppdater» in the footer, beside ^r «Prøv igjen»
+
+
+async def test_r_refreshes_the_queue_at_once(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "f")
+        assert len(app.screen.requests) == 2
+        await _kari_requests_a_lab_time(live_server)
+        await _press(pilot, "r")
+        assert len(app.screen.requests) == 3
+
+
+async def test_a_stray_b_is_undone_with_z_and_the_patient_is_never_told(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "f")
+        ola = app.screen.requests[0]
+        await _press(pilot, "b")
+        assert "Bekrefter timen til Ola Nordmann om 5 sekunder. Z angrer." in screen_text(app)
+        assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
+        assert app.screen.check_action("undo", ()) is True  # «z Angre» is in the footer now
+        await _press(pilot, "z")
+        assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan"]
+        assert "Angret: timen til Ola Nordmann er ikke bekreftet" in screen_text(app)
+        await pilot.pause(5.5)  # well past the window: nothing is sent
+        await settle(pilot)
+    assert await _state(live_server, ola.id) is AppointmentState.WAITING
+    async with BookingClient(live_server.url, OLA) as client:
+        assert [m.topic for m in await client.inbox("2") if m.appointment_id == ola.id] == ["Timeforespørselen er sendt"]
+
+
+async def test_leaving_the_queue_in_the_undo_window_sends_the_confirmation(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "f")
+        ola = app.screen.requests[0]
+        await _press(pilot, "b", "escape")
+        await settle(pilot)
+        assert str(app.screen.query_one("#requests").label) == "Forespørsler (1)"
+        assert any("Timen til Ola Nordmann" in n and "er bekreftet" in n for n in _notes(app))
+    assert await _state(live_server, ola.id) is AppointmentState.CONFIRMED
+
+
+async def test_a_request_whose_time_has_passed_is_marked_and_needs_b_twice(live_server, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "f")
+        ola = app.screen.requests[0]
+        clock.set_now(ola.start + _dt.timedelta(minutes=1))  # Ola's time has just begun
+        await _press(pilot, "r")
+        text = screen_text(app)
+        assert "⚠ = tidspunktet har passert." in text and "⚠ Tidspunktet har passert." in text
+        await _press(pilot, "b")
+        assert "har passert. Trykk B igjen for å bekrefte likevel." in screen_text(app)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert await _state(live_server, ola.id) is AppointmentState.WAITING  # one key did not confirm it
+        await _press(pilot, "down", "up", "b")  # moving away forgets the first B: still only a warning
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert await _state(live_server, ola.id) is AppointmentState.WAITING
+        await _press(pilot, "b")  # the second B, on purpose
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert await _state(live_server, ola.id) is AppointmentState.CONFIRMED
+
+
+
+
+async def test_the_desk_second_to_answer_is_told_the_other_rejected_it(live_server, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
+    first, second = make_app(live_server, FJORD_STAFF), make_app(live_server, FJORD_STAFF)
+    async with first.run_test(size=SIZE) as one, second.run_test(size=SIZE) as two:
+        for pilot in (one, two):
+            await settle(pilot)
+            await _press(pilot, "f")
+        await _press(one, "a", *"Ring oss", "enter")  # the first desk rejects …
+        await _press(two, "b")  # … the second, not yet knowing, confirms
+        await two.pause(0.3)
+        await settle(two)
+        told = "Forespørselen fra Ola Nordmann var allerede avvist av en annen ekspedisjon."
+        assert any(told in n for n in _notes(second)) and told in screen_text(second)
+        assert [r.patient.name for r in second.screen.requests] == ["Aisha Khan"]
+
+
+async def test_the_desk_is_told_when_the_patient_cancelled_first_and_keeps_its_reason(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "f")
+        ola_request = app.screen.requests[0]
+        async with BookingClient(live_server.url, OLA) as ola:
+            await ola.cancel(await ola.appointment(ola_request.id))
+        await _press(pilot, "a", *"Fullt i dag", "enter")
+        text = screen_text(app)
+        assert "Ola Nordmann har selv avbestilt forespørselen." in text
+        assert "Begrunnelsen din ble ikke sendt: «Fullt i dag»" in text
+        assert "allerede besvart av noen andre" not in "\n".join(_notes(app))
+    assert await _state(live_server, ola_request.id) is AppointmentState.CANCELLED

@@ -155,7 +155,8 @@ async def test_booking_a_known_patient_takes_at_most_twelve_keys_after_the_numbe
         assert topics == ["Timen er bekreftet", "Timeforespørselen er sendt"]  # the patient's inbox, newest first
 
 
-async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(live_server):
+async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(live_server, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await _open(pilot, "f")
@@ -171,6 +172,8 @@ async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(
         await settle(pilot)
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
         assert "Forespørsler (1)" in screen_text(app)
+        await pilot.pause(0.3)  # the undo window
+        await settle(pilot)
         assert any("Timen til Ola Nordmann" in n and "er bekreftet" in n for n in _notes(app))
         await pilot.press("escape")
         await settle(pilot)
@@ -218,7 +221,8 @@ async def test_escaping_the_reject_dialog_changes_nothing(live_server):
         assert len(await office.pending_requests()) == 2
 
 
-async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(live_server, db_path):
+async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(live_server, db_path, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
     first, second = make_app(live_server, FJORD_STAFF), make_app(live_server, FJORD_STAFF)
     async with first.run_test(size=SIZE) as one, second.run_test(size=SIZE) as two:
         for pilot in (one, two):
@@ -227,6 +231,7 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
         assert second.screen.requests[0].id == contested.id  # both desks look at Ola's request
 
         await one.press("b")  # the first desk confirms …
+        await one.pause(0.3)  # (its undo window)
         await settle(one)
         await two.press("a")  # … while the second, not yet knowing, rejects it
         await settle(two)
@@ -234,7 +239,9 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
         await settle(two)
 
         assert any("er bekreftet" in n for n in _notes(first))
-        assert any("allerede besvart av noen andre" in n for n in _notes(second))
+        told = "Forespørselen fra Ola Nordmann var allerede bekreftet av en annen ekspedisjon."
+        assert any(told in n for n in _notes(second))
+        assert "Begrunnelsen din ble ikke sendt: «Fullt i dag»" in screen_text(second)  # kept on screen
         assert [r.id for r in second.screen.requests] == [r.id for r in first.screen.requests]  # fetched afresh
         assert contested.id not in {r.id for r in second.screen.requests}
 
