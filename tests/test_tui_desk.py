@@ -262,3 +262,34 @@ async def test_the_desk_is_told_when_the_patient_cancelled_first_and_keeps_its_r
         assert "Begrunnelsen din ble ikke sendt: «Fullt i dag»" in text
         assert "allerede besvart av noen andre" not in "\n".join(_notes(app))
     assert await _state(live_server, ola_request.id) is AppointmentState.CANCELLED
+
+
+# -- a started appointment (13.6) --------------------------------------------------------------
+
+async def test_a_started_appointment_is_not_upcoming_and_not_offered_for_cancelling(live_server):
+    clock.set_now("2026-11-25T11:05")  # Ola's lab time today at 11:00 has begun
+    app = make_app(live_server, OLA)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "t")
+        upcoming = "\n".join(str(i.render()) for i in app.screen.query("#upcoming ExpandableItem Static"))
+        past = "\n".join(str(i.render()) for i in app.screen.query("#past ExpandableItem Static"))
+        assert "kl. 11:00" not in upcoming and "onsdag 25. november 2026 kl. 11:00" in past
+        app.screen.query_one("#past").focus()
+        await settle(pilot)
+        assert app.screen.check_action("cancel", ()) is None  # «a Avbestill» greyed out on it
+
+
+async def test_cancelling_a_time_that_began_meanwhile_says_so_in_norwegian(live_server):
+    clock.set_now("2026-11-25T10:59")
+    app = make_app(live_server, OLA)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "t")
+        assert app.screen._highlighted().start.strftime("%d.%m %H:%M") == "25.11 11:00"
+        await _press(pilot, "a")  # «Vil du avbestille timen …?»
+        clock.set_now("2026-11-25T11:01")  # … and while the patient reads the question, the time begins
+        await _press(pilot, "j")
+        notes = "\n".join(_notes(app))
+        assert "Timen har begynt og kan ikke avbestilles. Ring legekontoret." in notes
+        assert "started" not in notes and "cannot" not in notes

@@ -238,4 +238,6 @@ TEXTS: dict[str, str] = {
     "requests.answered_rejected": "The request from {patient} had already been rejected by another desk.",
     "requests.answered_cancelled": "{patient} cancelled the request themselves.",
     "requests.not_sent_reason": "Your reason was not sent: “{reason}”",
+    "appointments.cannot_cancel_started": "The appointment has begun and cannot be cancelled. Call the GP office.",
+    "appointments.cannot_cancel_changed": "The time has already been cancelled or rejected. The list has been fetched again.",
 }

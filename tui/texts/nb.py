@@ -238,4 +238,6 @@ TEXTS: dict[str, str] = {
     "requests.answered_rejected": "Forespørselen fra {patient} var allerede avvist av en annen ekspedisjon.",
     "requests.answered_cancelled": "{patient} har selv avbestilt forespørselen.",
     "requests.not_sent_reason": "Begrunnelsen din ble ikke sendt: «{reason}»",
+    "appointments.cannot_cancel_started": "Timen har begynt og kan ikke avbestilles. Ring legekontoret.",
+    "appointments.cannot_cancel_changed": "Timen er allerede avbestilt eller avvist. Listen er hentet på nytt.",
 }
