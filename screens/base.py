@@ -9,7 +9,7 @@ from textual.widgets import Footer, Static
 
 from client.models import Patient
 from tui.draft import BookingDraft
-from tui.i18n import t
+from tui.i18n import has_text, t
 from tui.keys import key
 
 STEPS = 8
@@ -57,6 +57,13 @@ class FlowScreen(Screen):
         if user.is_support:
             return t("flow.as_citizen", agent=user.agent, citizen=user.name)
         return user.name
+
+    def say(self, key: str, **values: object) -> str:
+        """The text `key`; when the front desk acts for a patient, its wording about the patient («forpatient.<key>»)."""
+        staff_key = f"forpatient.{key}"
+        if self.patient() is not None and self.app.user is not None and self.app.user.is_staff and has_text(staff_key):
+            return t(staff_key, **values)
+        return t(key, **values)
 
     def patient(self) -> Patient | None:
         """The patient this screen is about: its booking's, or none (the top line then names nobody)."""

@@ -27,8 +27,10 @@ class HomeScreen(FlowScreen):
     def show_demo_line(self, user) -> None:
         line = self.query_one("#demo-line", Static)
         line.display = self.app.connection.embedded and user is not None
-        if user is not None:
-            line.update(t("demo.current", who=self.who()))
+        if user is not None and user.is_support:
+            line.update(t("demo.current_support", agent=user.agent, citizen=user.name))
+        elif user is not None:
+            line.update(t("demo.current_named", name=user.name))
 
     def action_switch_demo_user(self) -> None:
         from screens.demo_users import DemoUserScreen

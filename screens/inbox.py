@@ -72,7 +72,7 @@ class InboxScreen(FlowScreen):
     def _update_count(self) -> None:
         ids = self._message_ids
         unread = sum(1 for id_ in ids if id_ not in self.app.seen_messages)
-        self.query_one("#inbox-status", Static).update(t("inbox.empty") if not ids else t("inbox.count", total=len(ids), unread=unread))
+        self.query_one("#inbox-status", Static).update(self.say("inbox.empty") if not ids else t("inbox.count", total=len(ids), unread=unread))
 
     def _summary(self, message, about: str) -> str:
         marker = "  " if message.id in self.app.seen_messages else f"[b]{t('inbox.unread_mark')}[/] "

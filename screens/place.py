@@ -20,7 +20,7 @@ class PlaceScreen(FlowScreen):
     BINDINGS = [key("ctrl+g", "next", "flow.next")]
 
     def compose_body(self) -> ComposeResult:
-        yield Static(t("place.intro"), classes="hint")
+        yield Static(self.say("place.intro"), classes="hint")
         yield OptionList(id="places")
         yield Button(t("flow.next"), id="next", variant="primary")
 

@@ -36,7 +36,7 @@ class ReviewScreen(FlowScreen):
             with Horizontal(classes="summary-row"):
                 yield Label(f"{label}:", classes="summary-label")
                 yield Static(value, classes="summary-value")
-        yield Label(t("review.reason_label"), id="reason-label")
+        yield Label(self.say("review.reason_label"), id="reason-label")
         yield Input(value=draft.reason, placeholder=t("review.reason_placeholder"), max_length=REASON_LIMIT, id="reason")
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
         yield Button(t("review.send"), id="send", variant="primary")

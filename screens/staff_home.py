@@ -26,7 +26,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
     def compose_body(self) -> ComposeResult:
         user = self.app.user
         office = user.office.name if user and user.office else ""
-        yield Static(t("staff.greeting", name=user.name if user else "", office=office), id="greeting")
+        yield Static(t("staff.signed_in", name=user.name if user else "", office=office), id="greeting")
         with Vertical(id="start-actions"):
             yield Button(t("staff.book"), id="book", variant="primary")
             yield Button(t("staff.requests"), id="requests")

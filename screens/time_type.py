@@ -20,7 +20,7 @@ class TimeTypeScreen(FlowScreen):
     BINDINGS = [key("ctrl+g", "next", "flow.next")]
 
     def compose_body(self) -> ComposeResult:
-        yield Static(t("type.intro"), classes="hint")
+        yield Static(self.say("type.intro"), classes="hint")
         yield OptionList(id="types")
         yield Button(t("flow.next"), id="next", variant="primary")
 

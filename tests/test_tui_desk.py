@@ -293,3 +293,31 @@ async def test_cancelling_a_time_that_began_meanwhile_says_so_in_norwegian(live_
         notes = "\n".join(_notes(app))
         assert "Timen har begynt og kan ikke avbestilles. Ring legekontoret." in notes
         assert "started" not in notes and "cannot" not in notes
+
+
+# -- staff wording (13.7) ----------------------------------------------------------------------
+
+async def test_the_front_desk_is_addressed_as_a_front_desk_and_the_guide_speaks_about_the_patient(live_server):
+    from tests.conftest import SUPPORT
+
+    app = make_app(live_server, FJORD_STAFF, embedded=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Fjordsiden legekontor · ekspedisjonen. Innlogget som Helsesekretær, Fjordsiden." in text
+        assert "Hei, Helsesekretær" not in text
+        await _press(pilot, "b", *KARI_NUMBER, "enter")
+        text = screen_text(app)
+        assert "Hva skal pasienten ha time til?" in text and "Hva vil du bestille" not in text
+        await _press(pilot, "enter")  # Koronatest: several places, step 3
+        text = screen_text(app)
+        assert "Hvor skal pasienten møte opp?" in text and "Hvor vil du møte opp?" not in text
+
+    agent = make_app(live_server, KARI, agent_token=SUPPORT, embedded=True)
+    async with agent.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(agent)
+        assert "Demo: du er logget inn som Kundesenter, NHN og ser det Kari Nordmann ser." in text
+        assert "Demo: du er Kundesenter, NHN · som" not in text
+        await _press(pilot, "b")  # the citizen's own guide still speaks to the citizen
+        assert "Hva vil du bestille time til?" in screen_text(agent)

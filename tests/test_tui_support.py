@@ -43,7 +43,7 @@ async def test_the_demo_start_screen_lets_you_be_staff_a_citizen_or_an_agent_and
     app = make_app(live_server, KARI, embedded=True, on_demo_user_change=lambda role, token: remembered.append((role, token)))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "Demo: du er Kari Nordmann. Trykk U for å bytte demobruker." in screen_text(app)
+        assert "Demo: du er logget inn som Kari Nordmann. Trykk U for å bytte demobruker." in screen_text(app)
 
         await _pick(pilot, "Helsesekretær, Fjordsiden")
         assert isinstance(app.screen, StaffHomeScreen) and app.user.is_staff

@@ -240,4 +240,11 @@ TEXTS: dict[str, str] = {
     "requests.not_sent_reason": "Your reason was not sent: “{reason}”",
     "appointments.cannot_cancel_started": "The appointment has begun and cannot be cancelled. Call the GP office.",
     "appointments.cannot_cancel_changed": "The time has already been cancelled or rejected. The list has been fetched again.",
+    "forpatient.type.intro": "What does the patient need a time for? Choose and press «Continue».",
+    "forpatient.place.intro": "This time type has several attendance places. Where will the patient attend?",
+    "forpatient.review.reason_label": "Optionally, what the time is about (the patient sees it):",
+    "forpatient.inbox.empty": "The patient has no messages.",
+    "staff.signed_in": "{office} · front desk. Signed in as {name}.",
+    "demo.current_named": "Demo: you are signed in as {name}. Press U to switch demo user.",
+    "demo.current_support": "Demo: you are signed in as {agent}, seeing what {citizen} sees. Press U to switch demo user.",
 }

@@ -240,4 +240,11 @@ TEXTS: dict[str, str] = {
     "requests.not_sent_reason": "Begrunnelsen din ble ikke sendt: «{reason}»",
     "appointments.cannot_cancel_started": "Timen har begynt og kan ikke avbestilles. Ring legekontoret.",
     "appointments.cannot_cancel_changed": "Timen er allerede avbestilt eller avvist. Listen er hentet på nytt.",
+    "forpatient.type.intro": "Hva skal pasienten ha time til? Velg og trykk «Gå videre».",
+    "forpatient.place.intro": "Denne timetypen har flere oppmøtesteder. Hvor skal pasienten møte opp?",
+    "forpatient.review.reason_label": "Skriv eventuelt kort hva timen gjelder (pasienten ser det):",
+    "forpatient.inbox.empty": "Pasienten har ingen meldinger.",
+    "staff.signed_in": "{office} · ekspedisjonen. Innlogget som {name}.",
+    "demo.current_named": "Demo: du er logget inn som {name}. Trykk U for å bytte demobruker.",
+    "demo.current_support": "Demo: du er logget inn som {agent} og ser det {citizen} ser. Trykk U for å bytte demobruker.",
 }
