@@ -34,7 +34,8 @@ class FlowScreen(Screen):
             yield Static(self.who(), id="who")
         with VerticalScroll(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        # Compact, and the palette (Ctrl+P, named in F1 help) left out: every key of a screen fits 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -47,13 +48,25 @@ class FlowScreen(Screen):
     def step(self) -> int | None:
         return self.STEP
 
-    def who(self) -> str:
+    def on_resize(self) -> None:
+        self.fit_top_line()
+
+    def fit_top_line(self) -> None:
+        """Name who is looking in full when it fits beside the title, else in short («for Kari Nordmann»)."""
+        who = self.who()
+        room = self.size.width - 2 - len(self.query_one("#heading", Static).render_str(self.heading()).plain) - 3
+        if len(who) > room:
+            who = self.who(short=True)
+        self.query_one("#who", Static).update(who)
+
+    def who(self, *, short: bool = False) -> str:
         user = self.app.user
         if user is None:
             return ""
         patient = self.patient()
         if user.is_staff and patient is not None:
-            return t("flow.on_behalf", staff=user.name, patient=patient.name)
+            # Short, the desk's own name goes; the patient never does.
+            return t("flow.for_patient", patient=patient.name) if short else t("flow.on_behalf", staff=user.name, patient=patient.name)
         if user.is_support:
             return t("flow.as_citizen", agent=user.agent, citizen=user.name)
         return user.name

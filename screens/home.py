@@ -12,7 +12,8 @@ from tui.keys import key
 class HomeScreen(FlowScreen):
     """A role's first screen; in the embedded demo, U picks someone else to be."""
 
-    BINDINGS = [key("u", "switch_demo_user", "demo.switch")]
+    # Not in the footer: the demo line says «Trykk U for å bytte demobruker», and 80 columns are few.
+    BINDINGS = [key("u", "switch_demo_user", "demo.switch", show=False)]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_demo_user":

@@ -59,7 +59,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
     BINDINGS = [
         key("b", "confirm", "requests.confirm"),
         key("a", "reject", "requests.reject"),
-        key("z", "undo", "requests.undo"),
+        key("z", "undo", "requests.undo", show=False),  # «Z angrer» is said on screen, beside what it undoes
         refresh_key(),
     ]
 
@@ -77,7 +77,8 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self._armed: str | None = None  # a passed request whose first B has been pressed
         self.query_one("#answer-note").display = False
         table = self.query_one(DataTable)
-        table.add_columns(*(t(f"requests.col_{c}") for c in ("time", "type", "place", "patient", "sent")))
+        # Four short columns fit 80; the sent time, the number and the reason are in the details below.
+        table.add_columns(*(t(f"requests.col_{c}") for c in ("time", "type", "place", "patient")))
         table.focus()
         self.reload()
         self.start_polling()
@@ -116,7 +117,6 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
                 Text(time_type_name(a.time_type_code)),
                 Text(a.place.name if a.place else ""),
                 Text(patient_name(a)),  # Text: a typed "[" is not markup
-                Text(a.created.strftime("%d.%m. %H:%M") if a.created else ""),
             )
             table.add_row(*cells, key=a.id)
         if keep is not None and any(a.id == keep.id for a in requests):

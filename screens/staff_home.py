@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
@@ -14,12 +15,18 @@ from tui.i18n import t
 from tui.keys import key
 
 
+def keyed(letter: str, label: str) -> Content:
+    """A button label led by its key: «b · Bestill time for pasient»."""
+    return Content.assemble((letter, "bold $accent"), " · " + label)
+
+
 class StaffHomeScreen(LiveMixin, HomeScreen):
     TITLE_KEY = "staff.title"
+    # The three actions' keys are shown on their buttons, so the footer keeps room for the rest at 80 columns.
     BINDINGS = [
-        key("b", "book", "staff.book"),
-        key("f", "requests", "staff.requests"),
-        key("d", "today", "staff.today"),
+        key("b", "book", "staff.book", show=False),
+        key("f", "requests", "staff.requests", show=False),
+        key("d", "today", "staff.today", show=False),
         refresh_key(),
     ]
 
@@ -28,9 +35,9 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         office = user.office.name if user and user.office else ""
         yield Static(t("staff.signed_in", name=user.name if user else "", office=office), id="greeting")
         with Vertical(id="start-actions"):
-            yield Button(t("staff.book"), id="book", variant="primary")
-            yield Button(t("staff.requests"), id="requests")
-            yield Button(t("staff.today"), id="today")
+            yield Button(keyed("b", t("staff.book")), id="book", variant="primary")
+            yield Button(keyed("f", t("staff.requests")), id="requests")
+            yield Button(keyed("d", t("staff.today")), id="today")
         yield Static("", id="waiting", classes="hint")
         yield self.updated_line()
         yield self.demo_line()
@@ -54,7 +61,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
             self.fetch_failed(error, quiet=quiet)
             return
         self.fetched()
-        self.query_one("#requests", Button).label = t("staff.requests_count", count=waiting)
+        self.query_one("#requests", Button).label = keyed("f", t("staff.requests_count", count=waiting))
         self.query_one("#waiting", Static).update(
             t("staff.waiting", count=waiting) if waiting else t("staff.none_waiting"))
 

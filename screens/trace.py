@@ -38,7 +38,7 @@ class TraceScreen(ModalScreen[None]):
             yield Static("", id="trace-count", classes="hint")
             yield DataTable(id="trace", cursor_type="row", zebra_stripes=True)
             yield Static("", id="trace-exported")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -47,7 +47,8 @@ class TraceScreen(ModalScreen[None]):
         table.add_column(t("trace.col_method"), width=6)
         table.add_column(t("trace.col_status"), width=9)
         table.add_column(t("trace.col_ms"), width=5)
-        table.add_column(t("trace.col_path"))
+        # As wide as the panel leaves, so nothing scrolls off to the right; Enter shows a long path whole.
+        table.add_column(t("trace.col_path"), width=max(20, self.app.size.width - 2 - (8 + 6 + 9 + 5) - 2 * 5 - 3))
         self.exchanges: list[Exchange] = []
         for exchange in self.app.trace.exchanges:
             self._add(exchange)

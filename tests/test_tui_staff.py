@@ -52,9 +52,9 @@ async def test_the_front_desk_home_offers_booking_requests_with_their_count_and_
         text = screen_text(app)
         assert "Ekspedisjonen" in text and "Fjordsiden legekontor" in text
         assert "2 forespørsler venter på svar." in text  # Ola's and Aisha's, from the seed
-        assert str(app.screen.query_one("#requests").label) == "Forespørsler (2)"
-        assert str(app.screen.query_one("#book").label) == "Bestill time for pasient"
-        assert str(app.screen.query_one("#today").label) == "Dagens timer"
+        assert str(app.screen.query_one("#requests").label) == "f · Forespørsler (2)"
+        assert str(app.screen.query_one("#book").label) == "b · Bestill time for pasient"
+        assert str(app.screen.query_one("#today").label) == "d · Dagens timer"
 
 
 @pytest.mark.parametrize("typed, message", [
@@ -177,7 +177,7 @@ async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(
         assert any("Timen til Ola Nordmann" in n and "er bekreftet" in n for n in _notes(app))
         await pilot.press("escape")
         await settle(pilot)
-        assert str(app.screen.query_one("#requests").label) == "Forespørsler (1)"
+        assert str(app.screen.query_one("#requests").label) == "f · Forespørsler (1)"
 
     async with BookingClient(live_server.url, OLA) as ola:
         assert (await ola.appointment(first.id)).state is AppointmentState.CONFIRMED

@@ -72,6 +72,7 @@ class TimebokApp(App[None]):
         self._on_language_change = on_language_change
         self._on_demo_user_change = on_demo_user_change
         self.trace_dir = trace_dir
+        self.failed_on: Screen | None = None  # the screen where something last failed: Ctrl+R is offered there
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -152,6 +153,9 @@ class TimebokApp(App[None]):
         self.connect()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            # «Prøv igjen» is for after a failure (R refreshes the live screens): shown where one happened.
+            return self.user is None or self.connection_problem is not None or self.failed_on is self.screen
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
@@ -178,6 +182,8 @@ class TimebokApp(App[None]):
 
     def report(self, error: BookingError) -> None:
         retry = error.kind in (ErrorKind.OFFLINE, ErrorKind.TIMEOUT, ErrorKind.SERVER)
+        self.failed_on = self.screen
+        self.refresh_bindings()
         message = self.describe(error) + (f"\n{t('error.retry_hint')}" if retry else "")
         self.notify(message, title=t("error.title"), severity="error", timeout=10)
 

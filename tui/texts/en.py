@@ -111,7 +111,7 @@ TEXTS: dict[str, str] = {
     "help.title": "Help",
     "help.close": "Close",
     "help.close_hint": "Esc or F1 closes help.",
-    "help.general": "Use the keys below. Esc goes back one step without losing anything you chose or typed.",
+    "help.general": "Use the keys below. Esc goes back one step without losing anything you chose or typed. Ctrl+P opens the command palette.",
     "help.StartScreen": "Start here. Book an appointment, or see Inbox and Appointments.",
     "help.TimeTypeScreen": "Choose what to book with the arrow keys and press Enter to continue.",
     "help.PlaceScreen": "Choose where to attend and press Enter.",
@@ -247,4 +247,5 @@ TEXTS: dict[str, str] = {
     "staff.signed_in": "{office} · front desk. Signed in as {name}.",
     "demo.current_named": "Demo: you are signed in as {name}. Press U to switch demo user.",
     "demo.current_support": "Demo: you are signed in as {agent}, seeing what {citizen} sees. Press U to switch demo user.",
+    "flow.for_patient": "for {patient}",
 }

@@ -111,7 +111,7 @@ TEXTS: dict[str, str] = {
     "help.title": "Hjelp",
     "help.close": "Lukk",
     "help.close_hint": "Esc eller F1 lukker hjelpen.",
-    "help.general": "Bruk tastene under. Esc går ett steg tilbake uten å miste noe du har valgt eller skrevet.",
+    "help.general": "Bruk tastene under. Esc går ett steg tilbake uten å miste noe du har valgt eller skrevet. Ctrl+P åpner kommandopaletten.",
     "help.StartScreen": "Her starter du. Bestill time, eller se Innboks og Timeavtaler.",
     "help.TimeTypeScreen": "Velg hva du vil bestille time til med piltastene, og trykk Enter for å gå videre.",
     "help.PlaceScreen": "Velg hvor du vil møte opp, og trykk Enter.",
@@ -247,4 +247,5 @@ TEXTS: dict[str, str] = {
     "staff.signed_in": "{office} · ekspedisjonen. Innlogget som {name}.",
     "demo.current_named": "Demo: du er logget inn som {name}. Trykk U for å bytte demobruker.",
     "demo.current_support": "Demo: du er logget inn som {agent} og ser det {citizen} ser. Trykk U for å bytte demobruker.",
+    "flow.for_patient": "for {patient}",
 }
