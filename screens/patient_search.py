@@ -126,7 +126,8 @@ class PatientSearchScreen(FlowScreen):
         options.clear_options()
         options.add_options([
             Option(t("patient.row", name=f"{p.family}, {p.given}",
-                     born=short_date(p.birth_date) if p.birth_date else "", number=p.masked_number))
+                     born=short_date(p.birth_date) if p.birth_date else "",
+                     number=t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number))
             for p in patients
         ])
         options.display = bool(patients)

@@ -321,3 +321,11 @@ async def test_the_front_desk_is_addressed_as_a_front_desk_and_the_guide_speaks_
         assert "Demo: du er Kundesenter, NHN · som" not in text
         await _press(pilot, "b")  # the citizen's own guide still speaks to the citizen
         assert "Hva vil du bestille time til?" in screen_text(agent)
+
+
+async def test_a_d_number_is_labelled_as_one(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "b", *"khan", "enter")
+        assert "Khan, Aisha · født 21. juli 1992 · D-nummer 618792 *****" in screen_text(app)

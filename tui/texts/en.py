@@ -248,4 +248,5 @@ TEXTS: dict[str, str] = {
     "demo.current_named": "Demo: you are signed in as {name}. Press U to switch demo user.",
     "demo.current_support": "Demo: you are signed in as {agent}, seeing what {citizen} sees. Press U to switch demo user.",
     "flow.for_patient": "for {patient}",
+    "patient.d_number": "D number {number}",
 }

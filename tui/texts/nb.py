@@ -248,4 +248,5 @@ TEXTS: dict[str, str] = {
     "demo.current_named": "Demo: du er logget inn som {name}. Trykk U for å bytte demobruker.",
     "demo.current_support": "Demo: du er logget inn som {agent} og ser det {citizen} ser. Trykk U for å bytte demobruker.",
     "flow.for_patient": "for {patient}",
+    "patient.d_number": "D-nummer {number}",
 }
