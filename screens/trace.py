@@ -92,7 +92,8 @@ class TraceScreen(ModalScreen[None]):
             return
         shown = t("trace.exported", path=written)
         self.query_one("#trace-exported", Static).update(Text(shown))
-        self.notify(shown, timeout=10)
+        # The path is in the panel, whole; a toast would break it mid-word.
+        self.notify(t("trace.exported_toast"), timeout=10)
 
     def action_close(self) -> None:
         self.dismiss()

@@ -162,6 +162,7 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
         exported = sorted((tmp_path / "traces").glob("timebok-trace-*.json"))
         assert len(exported) == 1
         assert str(exported[0]) in screen_text(app).replace("\n", "")  # the path is shown, to attach to a case
+        assert [str(n.message) for n in app._notifications][-1] == "Sporingen er lagret. Stien står nederst i panelet."
         await pilot.press("e")
         await settle(pilot)
         assert len(sorted((tmp_path / "traces").glob("timebok-trace-*.json"))) == 2  # a second export never overwrites

@@ -249,4 +249,5 @@ TEXTS: dict[str, str] = {
     "demo.current_support": "Demo: you are signed in as {agent}, seeing what {citizen} sees. Press U to switch demo user.",
     "flow.for_patient": "for {patient}",
     "patient.d_number": "D number {number}",
+    "trace.exported_toast": "The trace is saved. Its path is at the foot of the panel.",
 }

@@ -249,4 +249,5 @@ TEXTS: dict[str, str] = {
     "demo.current_support": "Demo: du er logget inn som {agent} og ser det {citizen} ser. Trykk U for å bytte demobruker.",
     "flow.for_patient": "for {patient}",
     "patient.d_number": "D-nummer {number}",
+    "trace.exported_toast": "Sporingen er lagret. Stien står nederst i panelet.",
 }
