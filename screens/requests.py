@@ -227,14 +227,17 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.run_worker(self._answer_and_show(request, reason), group="answer")
 
     async def _answer_and_show(self, request: Appointment, reason: str | None) -> None:
-        outcome = await answer(self.app, request, reason)
+        sent, outcome = await answer(self.app, request, reason)
         if outcome is not None:  # someone else answered first, or the backend failed
             self._note(outcome, warning=True)
+        if sent:
+            self._fetched = [r for r in self._fetched if r.id != request.id]
+        self._show()  # a request whose answer failed is back in the list, even if the refresh fails too
         self.reload(quiet=True)
 
 
-async def answer(app, request: Appointment, reason: str | None) -> str | None:
-    """Confirm (reason None) or reject, and tell the desk what happened; returns the note to keep on screen, if any.
+async def answer(app, request: Appointment, reason: str | None) -> tuple[bool, str | None]:
+    """Confirm (reason None) or reject, and tell the desk what happened: (sent, the note to keep on screen, if any).
 
     Runs at app level too (the queue may have been left), so it notifies through the app.
     """
@@ -247,15 +250,15 @@ async def answer(app, request: Appointment, reason: str | None) -> str | None:
     except BookingError as error:
         if error.kind is not ErrorKind.CONFLICT:
             app.report(error)
-            return t("requests.not_sent_reason", reason=reason) if reason else None
+            return False, t("requests.not_sent_reason", reason=reason) if reason else None
         text = await _what_happened(app, request)
         if reason:
             text += " " + t("requests.not_sent_reason", reason=reason)  # what was typed is kept, not dropped
         app.notify(text, severity="warning", timeout=10)
-        return text
+        return False, text
     app.notify(t("requests.confirmed", patient=name, when=when(request.start)) if reason is None
                else t("requests.rejected", patient=name))
-    return None
+    return True, None
 
 
 async def answer_then_refresh(app, request: Appointment) -> None:

@@ -329,3 +329,19 @@ async def test_a_d_number_is_labelled_as_one(live_server):
         await settle(pilot)
         await _press(pilot, "b", *"khan", "enter")
         assert "Khan, Aisha · født 21. juli 1992 · D-nummer 618792 *****" in screen_text(app)
+
+
+async def test_one_failed_b_with_the_backend_down_says_so_once_and_keeps_the_request(live_server, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "f")
+        live_server.stop()
+        await _press(pilot, "b")
+        await pilot.pause(0.3)
+        await settle(pilot, rounds=10)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1, [str(n.message) for n in errors]  # one toast, not the same one twice
+        assert "Fikk ikke oppdatert" in screen_text(app)  # the list is the last one fetched, and says so
+        assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan"]
