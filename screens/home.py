@@ -17,7 +17,8 @@ class HomeScreen(FlowScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_demo_user":
-            return self.app.connection.embedded
+            # Not before the backend answers: the picker asks it who the demo's users are.
+            return self.app.connection.embedded and self.app.client is not None and self.app.user is not None
         if action == "back":
             return False  # nowhere to go back to from home; keep Esc out of the footer
         return True

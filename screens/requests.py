@@ -232,6 +232,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
             self._note(outcome, warning=True)
         if sent:
             self._fetched = [r for r in self._fetched if r.id != request.id]
+            self._note("")  # an earlier «already answered» no longer applies
         self._show()  # a request whose answer failed is back in the list, even if the refresh fails too
         self.reload(quiet=True)
 

@@ -246,3 +246,21 @@ async def test_each_trace_entry_carries_the_headers_that_matter(live_server, tmp
         assert "authorization" not in read.request_headers and "x-support-agent" not in read.request_headers
         # The backend's X-Request-ID (issue 11) is kept when the backend sends it.
         assert read.request_id == read.response_headers.get("x-request-id")
+
+
+async def test_u_pressed_before_the_demo_backend_answers_does_not_crash(live_server):
+    """Seen in tmux: the start screen paints first, and U right away met a client not yet made."""
+    import time
+
+    from tui.app import TimebokApp
+    from tui.connection import Connection
+
+    slow = Connection(live_server.url, KARI, timeout=5.0, embedded=True, wait_until_ready=lambda: time.sleep(1.0))
+    app = TimebokApp(slow)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("u")  # before the connection is made
+        await settle(pilot, rounds=10)
+        assert not isinstance(app.screen, DemoUserScreen) and app.user is not None
+        await _pick(pilot, "Kari Nordmann")  # and once connected, U works
+        assert app.user.name == "Kari Nordmann"
