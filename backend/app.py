@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import routes_booking, routes_directory
+from backend import logs, routes_booking, routes_directory
 from backend.db import Database
 from backend.http import MAX_BODY, FhirResponse, principal
+from backend.http import public_url as parse_public_url
 from backend.outcome import FhirError, operation_outcome
 from domain.privacy import scrub
 
@@ -21,8 +28,14 @@ access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID_HEADER = "x-request-id"
+
+
 class Guard:
-    """Refuses oversized bodies before any route runs, and logs each request with identity numbers masked."""
+    """Outermost of our own layers: gives each request an id (echoed in `X-Request-ID`), refuses oversized
+    bodies before any route runs, answers any unexpected error with a 500 OperationOutcome and one log line
+    (no traceback: its frames hold request values), and logs each request with identity numbers masked."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -33,33 +46,89 @@ class Guard:
             return
         started = time.perf_counter()
         status = 500
+        sent_start = False
+        headers = dict(scope["headers"])
+        # The caller's id when it is a sane token (a proxy's, or the app's trace), else a new one.
+        incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        scope.setdefault("state", {})["request_id"] = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        rid = scope["state"]["request_id"]
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, sent_start
             if message["type"] == "http.response.start":
                 status = message["status"]
+                sent_start = True
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
             await send(message)
 
-        length = dict(scope["headers"]).get(b"content-length")
+        length = headers.get(b"content-length")
         try:
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
                 outcome = operation_outcome("too-long", f"The request body is larger than {MAX_BODY // 1024} KiB")
                 await FhirResponse(outcome, status_code=413)(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
+        except Exception as error:  # noqa: BLE001 - the last place an error can become an answer instead of a traceback
+            error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
+            if not sent_start:
+                outcome = operation_outcome("exception", f"The server failed to handle the request (request id {rid}); nothing was changed")
+                await FhirResponse(outcome, status_code=500)(scope, receive, send_wrapper)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
-                access_log.info("%s %s %s %.1fms", scope["method"], scrub(target), status, (time.perf_counter() - started) * 1000)
+                access_log.info("%s %s %s %s %.1fms", rid, scope["method"], logs.clean(target), status,
+                                (time.perf_counter() - started) * 1000)
 
 
-def create_app(db: Database, *, demo: bool = False) -> FastAPI:
-    """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers."""
-    app = FastAPI(title="timebok FHIR booking backend", docs_url=None, redoc_url=None, openapi_url=None)
+RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503
+
+
+def unavailable(error: BaseException, db: Database) -> bool:
+    """True when a database error means the database did not answer (down, hanging, locked, out of connections),
+    which a retry may cure: 503. Anything else is a defect: 500."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if db.is_sqlite:  # SQLite's OperationalError also means "no such table"; only these are the file's state
+        text = str(error.orig).lower()
+        return any(word in text for word in ("locked", "busy", "unable to open", "disk i/o"))
+    return True  # PostgreSQL: connection refused or lost, statement or lock timeout, database gone
+
+
+class Probe:
+    """Whether the database answers, asked on a thread of its own so a hanging database cannot take the asker with it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timebok-health")
+        self._running: Future | None = None
+
+    async def answers(self, patience: float = 2.0) -> bool:
+        if self._running is None or self._running.done():
+            self._running = self._executor.submit(self.db.ping)  # one question at a time, however many ask
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._running)), patience)
+        except Exception:  # noqa: BLE001 - a refused connection, a timeout: either way it does not answer
+            return False
+        return True
+
+
+def create_app(db: Database, *, demo: bool = False, public_url: str | None = None) -> FastAPI:
+    """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers; links are built on `public_url`
+    (e.g. https://timebok.example.no), else on the address the server listens on."""
+    logs.install()
+    probe = Probe(db)
+    # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
+    app = FastAPI(title="timebok FHIR booking backend", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url="/fhir/openapi.json")
     app.state.db = db
     app.state.demo = demo
+    app.state.public_url = parse_public_url(public_url)
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
 
@@ -82,12 +151,30 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
             from backend.seed import demo_tokens
 
             return FhirResponse([
-                {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db)
+                {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db, demo_only=True)
             ])
+
+    @app.get("/health", include_in_schema=True)
+    async def health() -> FhirResponse:
+        # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
+        answers = await probe.answers()
+        return FhirResponse({"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"},
+                            status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)})
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, error: Exception) -> FhirResponse:
+        if not unavailable(error, db):
+            raise error  # a defect, not an outage: Guard answers it as 500 with one log line
+        error_log.warning("request %s: %s %s: the database did not answer (%s)", request.scope.get("state", {}).get("request_id"),
+                          request.method, logs.clean(request.url.path), logs.where(error))
+        outcome = operation_outcome("transient", "The database did not answer in time; nothing was changed. Try again shortly.")
+        return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:
-        return FhirResponse(operation_outcome(error.code, error.diagnostics), status_code=error.status, headers=error.headers)
+        return FhirResponse(operation_outcome(error.code, error.diagnostics, expression=error.expression, rule=error.rule),
+                            status_code=error.status, headers=error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> FhirResponse:
@@ -100,12 +187,7 @@ def create_app(db: Database, *, demo: bool = False) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> FhirResponse:
-        return FhirResponse(operation_outcome("invalid", scrub(str(error.errors()))), status_code=400)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> FhirResponse:
-        error_log.error("%s %s failed: %s", request.method, scrub(request.url.path), scrub(repr(error)))
-        return FhirResponse(operation_outcome("exception", "The server failed to handle the request; nothing was changed"), status_code=500)
+        return FhirResponse(operation_outcome("invalid", str(error.errors(include_input=False, include_url=False))), status_code=400)
 
     app.add_middleware(Guard)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,8 +17,8 @@ from domain.clock import now
 MAX_REASON = 1000
 
 
-def _unprocessable(code: str, diagnostics: str) -> FhirError:
-    return FhirError(422, code, diagnostics)
+def _unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
+    return FhirError(422, code, diagnostics, rule=rule)
 
 
 def _reference_id(value: Any, resource_type: str, where: str) -> int:
@@ -56,7 +56,30 @@ def _aware(value):
     return value.replace(tzinfo=UTC)
 
 
-def request_booking(session: Session, principal: Principal, body: Any) -> schema.Appointment:
+def earlier_request(session: Session, principal: Principal, identifier: str) -> schema.Appointment | None:
+    """The booking request this caller already made under `identifier`, if any."""
+    found = session.scalar(select(schema.Appointment).where(schema.Appointment.identifier == identifier))
+    if found is None:
+        return None
+    if visible_appointment(session, principal, found.id) is None:
+        # Someone else's request under the same identifier: never shown, and never a second row either.
+        raise conflict("This identifier belongs to another booking request; send a new one")
+    return found
+
+
+def earlier_answer(session: Session, principal: Principal, identifier: str) -> schema.AppointmentResponse | None:
+    """The answer this office already gave under `identifier`, if any."""
+    if not principal.is_staff:
+        return None  # the rules refuse a citizen's answer anyway
+    found = session.scalar(select(schema.AppointmentResponse).where(schema.AppointmentResponse.identifier == identifier))
+    if found is None:
+        return None
+    if found.organization_id != principal.organization_id:
+        raise conflict("This identifier belongs to another answer; send a new one")
+    return found
+
+
+def request_booking(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> schema.Appointment:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise invalid("The body must be an Appointment resource")
@@ -93,7 +116,12 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
     if principal.is_staff and office.id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")
     if _aware(slot.start) <= now():
-        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked")
+        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
+    if not principal.is_staff:  # the front desk may book closer in (and is warned); citizens keep the lead time
+        lead = session.get(schema.Schedule, slot.schedule_id).lead_minutes
+        if _aware(slot.start) < now() + timedelta(minutes=lead):
+            raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
+                                 f"at least that far ahead", rule="too-soon")
 
     # The conditional update is the lock: of many racing requests exactly one sees status 'free'.
     taken = session.execute(
@@ -117,6 +145,7 @@ def request_booking(session: Session, principal: Principal, body: Any) -> schema
         created=stamp,
         last_updated=stamp,
         booked_by=principal.role,
+        identifier=identifier,
     )
     session.add(appointment)
     session.flush()
@@ -156,7 +185,7 @@ def visible_appointment(session: Session, principal: Principal, appointment_id: 
     return appointment if appointment.patient_id == principal.patient_id else None
 
 
-def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.AppointmentResponse, schema.Appointment]:
+def respond(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> tuple[schema.AppointmentResponse, schema.Appointment]:
     """POST AppointmentResponse: the office confirms or declines a pending request."""
     if not principal.is_staff:
         raise forbidden("Only the GP office can answer a booking request")
@@ -209,6 +238,7 @@ def respond(session: Session, principal: Principal, body: Any) -> tuple[schema.A
         status=answer,
         comment=comment,
         created=to_storage(now()),
+        identifier=identifier,
     )
     session.add(response)
     session.flush()
@@ -241,6 +271,9 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         )
     ).rowcount
     if changed != 1:
+        if expected_version is None:
+            # No If-Match: the caller made no claim about the version, so losing a race is a plain conflict, not 412.
+            raise conflict(f"Appointment/{appointment_id} was changed by someone else while you cancelled it; read it again")
         raise FhirError(412, "conflict", f"Appointment/{appointment_id} changed while you cancelled it; read it again")
     session.execute(
         update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)

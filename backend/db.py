@@ -8,9 +8,11 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -27,23 +29,67 @@ def advisory_key(name: str) -> int:
     return zlib.crc32(f"timebok:{name}".encode())
 
 
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the backend waits for the database before it answers 503 (seconds; `TIMEBOK_DB_*` in the environment)."""
+
+    connect: float = 5.0  # to open a connection (PostgreSQL connect_timeout)
+    statement: float = 10.0  # for one statement (PostgreSQL statement_timeout)
+    lock: float = 5.0  # for a row or table lock another connection holds (PostgreSQL lock_timeout)
+    pool: float = 5.0  # for a free connection from the pool, when every one is busy
+
+    @classmethod
+    def from_environment(cls) -> Timeouts:
+        return cls(
+            connect=_seconds("TIMEBOK_DB_CONNECT_TIMEOUT", cls.connect),
+            statement=_seconds("TIMEBOK_DB_STATEMENT_TIMEOUT", cls.statement),
+            lock=_seconds("TIMEBOK_DB_LOCK_TIMEOUT", cls.lock),
+            pool=_seconds("TIMEBOK_DB_POOL_TIMEOUT", cls.pool),
+        )
+
+
+def _postgresql_args(url: str, timeouts: Timeouts, application: str = "timebok") -> dict:
+    """psycopg's connect arguments; what the URL's own query sets (?connect_timeout=…&options=…) wins."""
+    query = make_url(url).query
+    args: dict = {"application_name": application}
+    if "connect_timeout" not in query:
+        args["connect_timeout"] = max(1, round(timeouts.connect))
+    if "options" not in query:
+        args["options"] = f"-c statement_timeout={round(timeouts.statement * 1000)} -c lock_timeout={round(timeouts.lock * 1000)}"
+    return args
+
+
 class Database:
     """The engine plus two kinds of transaction: reads, and writes that lock early."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeouts: Timeouts | None = None) -> None:
         self.url = url
+        self.timeouts = timeouts or Timeouts.from_environment()
         self.is_sqlite = url.startswith("sqlite")
+        self._probe_engine: Engine | None = None
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8)
+            # hide_parameters: a failing statement's error would otherwise carry the values (identity numbers)
+            # into any log line or traceback that prints it.
+            self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8,
+                                        pool_timeout=self.timeouts.pool, hide_parameters=True)
             _tune_sqlite(self.engine)
         else:
             # READ COMMITTED (the default) is enough: every write that decides something is a conditional
             # UPDATE, which PostgreSQL re-checks against the newest row after waiting for its lock.
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                                        connect_args={"application_name": "timebok"})
+            # The timeouts make a hanging database a 503 within seconds instead of a stalled instance.
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
+                                        pool_timeout=self.timeouts.pool, connect_args=_postgresql_args(url, self.timeouts))
         # A separate engine view whose transactions start as writers, so SQLite takes the write
         # lock at BEGIN instead of failing later with "database is locked" on upgrade.
         self._write_engine = self.engine.execution_options(timebok_write=True)
@@ -66,6 +112,9 @@ class Database:
         SQLite needs nothing: a writing transaction already holds the only write lock (BEGIN IMMEDIATE).
         """
         if self.is_postgresql:
+            # Start-up work (migrating, seeding) may wait for another instance's and take its time: no timeouts here.
+            session_or_connection.execute(text("SET LOCAL lock_timeout = 0"))
+            session_or_connection.execute(text("SET LOCAL statement_timeout = 0"))
             session_or_connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
 
     @contextmanager
@@ -84,8 +133,22 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
+    def ping(self) -> None:
+        """Ask the database something trivial on a connection of its own (never waiting for the pool); raises if it
+        does not answer within the connect and statement timeouts (at most 2 s each)."""
+        if self._probe_engine is None:
+            quick = replace(self.timeouts, connect=min(self.timeouts.connect, 2), statement=min(self.timeouts.statement, 2),
+                            lock=min(self.timeouts.lock, 2))
+            args = ({"timeout": 1, "check_same_thread": False} if self.is_sqlite
+                    else _postgresql_args(self.url, quick, "timebok-health"))
+            self._probe_engine = create_engine(self.url, poolclass=NullPool, connect_args=args, hide_parameters=True)
+        with self._probe_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._probe_engine is not None:
+            self._probe_engine.dispose()
 
 
 def _tune_sqlite(engine: Engine) -> None:

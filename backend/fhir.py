@@ -79,6 +79,9 @@ def healthcare_service(row: schema.HealthcareService) -> Resource:
     }
 
 
+LEAD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/booking-lead-time"
+
+
 def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resource:
     return {
         "resourceType": "Schedule",
@@ -87,6 +90,8 @@ def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resourc
         "serviceType": [_timetype(service.type_code)],
         "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
         "comment": row.name,
+        "extension": [{"url": LEAD_TIME_URL, "valueDuration": {"value": row.lead_minutes, "unit": "min",
+                                                             "system": "http://unitsofmeasure.org", "code": "min"}}],
     }
 
 
@@ -135,6 +140,8 @@ def appointment(row: schema.Appointment, location_id: int, type_code: str) -> Re
             {"actor": ref("Location", location_id), "status": "accepted", "required": "information-only"},
         ],
     }
+    if row.identifier:
+        resource["identifier"] = [_identifier(row.identifier)]
     if row.description:
         resource["description"] = row.description
     if row.cancelation_code:
@@ -155,9 +162,16 @@ def appointment_response(row: schema.AppointmentResponse) -> Resource:
         "actor": ref("Organization", row.organization_id),
         "participantStatus": row.status,
     }
+    if row.identifier:
+        resource["identifier"] = [_identifier(row.identifier)]
     if row.comment:
         resource["comment"] = row.comment
     return resource
+
+
+def _identifier(stored: str) -> dict[str, str]:
+    system, _, value = stored.rpartition("|")
+    return {"system": system, "value": value} if system else {"value": value}
 
 
 def communication(row: schema.Communication) -> Resource:

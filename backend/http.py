@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from starlette.responses import Response
 
+from pydantic import BaseModel
+
+from backend import bodies
 from backend.auth import AGENT_HEADER, Principal, authenticate
 from backend.db import Database
 from backend.outcome import FHIR_JSON, FhirError, invalid
@@ -54,34 +57,73 @@ async def json_body(request: Request) -> Any:
     if not data.strip():
         raise invalid("The request body is empty")
     try:
-        body = json.loads(data)
+        body = json.loads(data, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise invalid(f"The body is not valid JSON: {error}") from None
     except RecursionError:  # "[[[[…" fits in 64 KiB yet nests deeper than the parser can go
         raise invalid("The body is not valid JSON: it nests too deeply") from None
-    if _holds_nul(body):
-        raise invalid(NUL_REFUSED)
+    except ValueError:  # an integer of more than 4300 digits (Python's plain ValueError), NaN or Infinity
+        raise invalid("The body is not valid JSON: it holds a number this server cannot read "
+                      "(NaN, Infinity, or an integer of more than 4300 digits)") from None
+    problem = _unstorable_text(body)
+    if problem is not None:
+        raise invalid(problem)
     return body
 
 
+def _no_constant(name: str) -> Any:
+    # Python reads NaN and Infinity, which JSON does not have.
+    raise ValueError(f"{name} is not JSON")
+
+
 NUL_REFUSED = "Text must not contain the NUL character (\\u0000)"
+SURROGATE_REFUSED = "Text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff); send whole characters"
 
 
-def _holds_nul(value: Any) -> bool:
-    """True when any string in parsed JSON holds "\\0": PostgreSQL cannot store it and SQLite would, so
-    both refuse it alike. A loop, not recursion: the parser accepts nesting deeper than we could recurse."""
+def _unstorable_text(value: Any) -> str | None:
+    """Why a string in parsed JSON cannot be stored, or None. "\\0": PostgreSQL cannot store it and SQLite
+    would, so both refuse it alike; a lone surrogate ("\\ud800") is not a character either database can encode.
+    A loop, not recursion: the parser accepts nesting deeper than we could recurse."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\0" in item:
-                return True
+                return NUL_REFUSED
+            if not _encodable(item):
+                return SURROGATE_REFUSED
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def typed_body(model: type[BaseModel], root: str):
+    """A dependency: the JSON body parsed as `model`, a 400 naming the FHIR path of each wrong element."""
+
+    async def dependency(request: Request) -> BaseModel:
+        body = await json_body(request)
+        if not isinstance(body, dict) or body.get("resourceType") != root:
+            raise invalid(f"The body must be an {root} resource")
+        return bodies.parse(model, root, body)
+
+    return dependency
+
+
+def query_doc(*names: str) -> dict[str, Any]:
+    """OpenAPI for a search's query parameters (read by hand through SearchParams, so FastAPI cannot see them)."""
+    return {"parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                           for name in (*names, "_count", "_offset")]}
 
 
 def search_params(request: Request, allowed: set[str]) -> SearchParams:
@@ -89,7 +131,26 @@ def search_params(request: Request, allowed: set[str]) -> SearchParams:
 
 
 def fhir_base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/fhir"
+    """The FHIR base for links (self, next, Location): the configured public URL, else the address the server
+    listens on, never the request's Host header, which any client can set (`Host: evil.example`)."""
+    public = request.app.state.public_url
+    if public is None:
+        scheme = request.scope.get("scheme", "http")
+        host, port = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"[{host}]" if ":" in host else host
+        public = f"{scheme}://{host}" + ("" if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f":{port}")
+    return public + "/fhir"
+
+
+def public_url(value: str | None) -> str | None:
+    """A `--public-url` as the base links are built on (no trailing slash, no /fhir), or an error saying why not."""
+    if value is None or not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"the public URL must be like https://timebok.example.no, not {value!r}")
+    path = parts.path.rstrip("/").removesuffix("/fhir")
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def page_links(request: Request, offset: int, count: int, total: int) -> tuple[str, str | None]:

@@ -16,17 +16,23 @@ def when(start: datetime) -> str:
     return f"{_WEEKDAYS[local.weekday()]} {local.day}. {_MONTHS[local.month - 1]} {local.year} kl. {local:%H:%M}"
 
 
-_TYPE_WORDS = {"Koronatest": "koronatest", "Koronavaksine": "koronavaksine", "Lab": "laboratorietime", "Vaksine": "vaksinetime"}
+# Named as the app names them («Time til laboratoriet hos …»), so a type reads the same everywhere.
+_TYPE_WORDS = {"Koronatest": "koronatest", "Koronavaksine": "koronavaksine", "Lab": "laboratoriet", "Vaksine": "vaksine"}
 
 
 def _what(type_code: str) -> str:
-    return _TYPE_WORDS.get(type_code, type_code.lower())
+    return "time til " + _TYPE_WORDS.get(type_code, type_code.lower())
+
+
+def _at(place: str, office: str) -> str:
+    # When the office is itself the place, saying «på Fjordsiden legekontor … til Fjordsiden legekontor» is once too many.
+    return "" if not place or place == office else f" på {place}"
 
 
 def request_sent(office: str, type_code: str, start: datetime, place: str) -> tuple[str, str]:
     return (
         "Timeforespørselen er sendt",
-        f"Timeforespørselen din om {_what(type_code)} {when(start)} på {place} er sendt til {office}. "
+        f"Timeforespørselen din om {_what(type_code)} {when(start)}{_at(place, office)} er sendt til {office}. "
         "Legekontoret må bekrefte eller avvise timen. Du får svar her i innboksen.",
     )
 
@@ -34,7 +40,7 @@ def request_sent(office: str, type_code: str, start: datetime, place: str) -> tu
 def confirmed(office: str, type_code: str, start: datetime, place: str) -> tuple[str, str]:
     return (
         "Timen er bekreftet",
-        f"{office} har bekreftet timen din: {_what(type_code)} {when(start)} på {place}. Velkommen!",
+        f"{office} har bekreftet timen din: {_what(type_code)} {when(start)}{_at(place, office)}. Velkommen!",
     )
 
 
@@ -47,4 +53,4 @@ def rejected(office: str, type_code: str, start: datetime, reason: str) -> tuple
 
 def cancelled(office: str, type_code: str, start: datetime, by_office: bool) -> tuple[str, str]:
     who = f"{office} har avbestilt" if by_office else "Du har avbestilt"
-    return ("Timen er avbestilt", f"{who} timen {_what(type_code)} {when(start)}.")
+    return ("Timen er avbestilt", f"{who} timen: {_what(type_code)} {when(start)}.")

@@ -12,12 +12,15 @@ FHIR_JSON = "application/fhir+json"
 class FhirError(Exception):
     """An error the client must hear about, with its HTTP status and FHIR issue code."""
 
-    def __init__(self, status: int, code: str, diagnostics: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: str, diagnostics: str, *, headers: dict[str, str] | None = None,
+                 expression: list[str] | None = None, rule: str | None = None) -> None:
         super().__init__(diagnostics)
         self.status = status
         self.code = code
         self.diagnostics = diagnostics
         self.headers = headers or {}
+        self.expression = expression  # the FHIR paths of the elements at fault
+        self.rule = rule  # which booking rule said no, for clients to tell the user in their own words
 
 
 def not_found(what: str) -> FhirError:
@@ -37,8 +40,15 @@ def conflict(diagnostics: str) -> FhirError:
     return FhirError(409, "conflict", diagnostics)
 
 
-def operation_outcome(code: str, diagnostics: str, severity: str = "error") -> dict[str, Any]:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
-    }
+RULE_SYSTEM = "https://timebok.example/fhir/CodeSystem/booking-rule"
+
+
+def operation_outcome(code: str, diagnostics: str, severity: str = "error", expression: list[str] | None = None, *,
+                      rule: str | None = None) -> dict[str, Any]:
+    # Scrubbed here, once for every answer: a diagnostic may quote a parameter, header or path the caller sent.
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": scrub(diagnostics)}
+    if expression:
+        issue["expression"] = [scrub(path) for path in expression]
+    if rule:
+        issue["details"] = {"coding": [{"system": RULE_SYSTEM, "code": rule}]}
+    return {"resourceType": "OperationOutcome", "issue": [issue]}

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, or_, select
 
-from backend import audit, booking, fhir, schema
+from backend import audit, bodies, booking, fhir, schema
 from backend.auth import Principal
 from backend.http import (
     FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
+    query_doc, typed_body,
 )
 from backend.outcome import FhirError, forbidden, invalid, not_found
 from backend.routes_directory import _between
 from domain.identity import InvalidIdentityNumber, parse_identity_number
+from domain.privacy import scrub
 
 router = APIRouter(prefix="/fhir")
 
@@ -39,10 +41,59 @@ def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
 
 # In each route `who` comes before `body`: FastAPI resolves them in order, so a caller without a
 # valid token hears 401 before the body is read or judged.
-@router.post("/Appointment")
-def create_appointment(request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
+_APPOINTMENT = typed_body(bodies.AppointmentBody, "Appointment")
+_RESPONSE = typed_body(bodies.AppointmentResponseBody, "AppointmentResponse")
+
+
+async def _patch_body(request: Request) -> list[bodies.PatchOperation]:
+    body = await json_body(request)
+    if not isinstance(body, list) or not body:
+        raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
+    if len(body) > 20:
+        raise invalid("A PATCH may hold at most 20 operations")
+    return [bodies.parse(bodies.PatchOperation, f"PATCH[{i}]", op) for i, op in enumerate(body)]
+
+
+_IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
+                  "description": "identifier=<system>|<value>: a repeat returns the first (200) instead of creating again"}
+
+
+def _schema(model) -> dict:
+    # The body is parsed by hand (FHIR media types, our own errors), so OpenAPI is told its schema here.
+    return {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": model.model_json_schema(by_alias=True)}}}}
+
+
+def _request_identifier(request: Request, body: Any, root: str) -> str | None:
+    """The "system|value" this create is known by: from `If-None-Exist: identifier=system|value` (FHIR's conditional
+    create), else from the body's first identifier. A repeat with the same identifier finds the first, not a second."""
+    header = request.headers.get("if-none-exist")
+    if header is not None:
+        name, _, value = header.strip().partition("=")
+        value = unquote(value)
+        if name != "identifier" or "|" not in value or not value.rpartition("|")[2] or len(value) > 401 or "\0" in value:
+            raise FhirError(400, "invalid", "If-None-Exist must be identifier=<system>|<value>", expression=[f"{root}.identifier"])
+        if body.identifier and all(f"{i.system or ''}|{i.value}" != value for i in body.identifier):
+            raise FhirError(400, "invalid", "If-None-Exist names an identifier the body does not carry", expression=[f"{root}.identifier"])
+        return value
+    if body.identifier:
+        return f"{body.identifier[0].system or ''}|{body.identifier[0].value}"
+    return None
+
+
+@router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody) | {"parameters": [_IF_NONE_EXIST]})
+def create_appointment(request: Request, who: Principal = Depends(principal), body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
+    key = _request_identifier(request, body, "Appointment")
     with database(request).writing() as session:
-        appointment = booking.request_booking(session, who, body)
+        if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
+            return _appointment_response(earlier, session, 200)  # FHIR: a conditional create that matches one answers 200
+        try:
+            appointment = booking.request_booking(session, who, bodies.as_dict(body), identifier=key)
+        except FhirError as error:
+            # A repeat that raced its own first send (still running when this one came) waited for it and lost the
+            # slot to it: that is the same booking, not "slot taken". READ COMMITTED lets this read see it now.
+            if error.status == 409 and key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
+                return _appointment_response(earlier, session, 200)
+            raise
         location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
         return _appointment_response(appointment, session, 201, location)
 
@@ -70,40 +121,46 @@ def _cancel(request: Request, id_: str, who: Principal, reason: str | None) -> F
         return _appointment_response(appointment, session)
 
 
-@router.patch("/Appointment/{id_}")
-def patch_appointment(id_: str, request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
+@router.patch("/Appointment/{id_}", openapi_extra={"requestBody": {"required": True, "content": {"application/json-patch+json": {
+    "schema": {"type": "array", "items": bodies.PatchOperation.model_json_schema(by_alias=True)}}}}})
+def patch_appointment(id_: str, request: Request, who: Principal = Depends(principal),
+                      body: list[bodies.PatchOperation] = Depends(_patch_body)) -> FhirResponse:
     # JSON Patch; the one change a client may make is cancelling (with an optional reason).
-    if not isinstance(body, list) or not body:
-        raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
     status, reason = None, None
-    for op in body:
-        if not isinstance(op, dict) or op.get("op") not in ("replace", "add"):
+    for i, op in enumerate(body):
+        if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
-        if op.get("path") == "/status":
-            status = op.get("value")
-        elif op.get("path") == "/cancelationReason":
-            value = op.get("value")
-            reason = value.get("text") if isinstance(value, dict) else None
+        if op.path == "/status":
+            if not isinstance(op.value, str):
+                raise FhirError(400, "invalid", "Appointment.status must be a string", expression=["Appointment.status"])
+            status = op.value
+        elif op.path == "/cancelationReason":
+            reason = bodies.parse(bodies.CancelReason, "Appointment.cancelationReason", op.value).text
+        elif op.path == "/cancelationReason/text":
+            if not isinstance(op.value, str):
+                raise FhirError(400, "invalid", "Appointment.cancelationReason.text must be a string",
+                                expression=["Appointment.cancelationReason.text"])
+            reason = op.value
         else:
-            raise FhirError(422, "business-rule", f"Changing {op.get('path')!r} is not allowed; only cancelling is")
+            # The path is the caller's text and may hold an identity number.
+            raise FhirError(422, "business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
     if status != "cancelled":
         raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
     return _cancel(request, id_, who, reason)
 
 
-@router.put("/Appointment/{id_}")
-def put_appointment(id_: str, request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
-    if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
-        raise invalid("The body must be an Appointment resource")
-    if body.get("id") != id_:
-        raise invalid(f"The body's id {body.get('id')!r} does not match the URL's {id_!r}")
-    if body.get("status") != "cancelled":
+@router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))
+def put_appointment(id_: str, request: Request, who: Principal = Depends(principal),
+                    body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
+    if body.id != id_:
+        raise invalid(f"The body's id {scrub(repr(body.id))} does not match the URL's {scrub(repr(id_))}")
+    if body.status != "cancelled":
         raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
-    reason = body.get("cancelationReason")
-    return _cancel(request, id_, who, reason.get("text") if isinstance(reason, dict) else None)
+    reason = body.cancelationReason.text if body.cancelationReason else None
+    return _cancel(request, id_, who, reason)
 
 
-@router.get("/Appointment")
+@router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
 def search_appointments(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
     include = params.all("_include")
@@ -153,16 +210,26 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
         return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url))
 
 
-@router.post("/AppointmentResponse")
-def create_appointment_response(request: Request, who: Principal = Depends(principal), body: Any = Depends(json_body)) -> FhirResponse:
+@router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody) | {"parameters": [_IF_NONE_EXIST]})
+def create_appointment_response(request: Request, who: Principal = Depends(principal),
+                                body: bodies.AppointmentResponseBody = Depends(_RESPONSE)) -> FhirResponse:
+    key = _request_identifier(request, body, "AppointmentResponse")
     with database(request).writing() as session:
-        response, appointment = booking.respond(session, who, body)
+        if key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
+            # The same desk's answer sent again (its first reply was lost): the answer it gave, not "already answered".
+            return FhirResponse(fhir.appointment_response(earlier), status_code=200)
+        try:
+            response, appointment = booking.respond(session, who, bodies.as_dict(body), identifier=key)
+        except FhirError as error:
+            if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
+                return FhirResponse(fhir.appointment_response(earlier), status_code=200)
+            raise
         return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
             "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
         })
 
 
-@router.get("/Communication")
+@router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
 def search_communications(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"recipient", "subject"})
     patient_id = params.reference("recipient", "Patient")
@@ -202,7 +269,8 @@ def read_patient(id_: str, request: Request, who: Principal = Depends(principal)
         return FhirResponse(fhir.patient(patient))
 
 
-@router.post("/Patient/_search")
+@router.post("/Patient/_search", openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": bodies.PatientSearchForm.model_json_schema(by_alias=True)}}}})
 async def search_patients(request: Request) -> FhirResponse:
     # Async so the form body can be read here; the database work goes to a thread below.
     from starlette.concurrency import run_in_threadpool
@@ -225,10 +293,17 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
     from backend.search import SearchParams
 
     params = SearchParams(items, {"identifier", "name"})
-    identifier = params.one("identifier")
-    name = params.one("name")
+    form = bodies.parse(bodies.PatientSearchForm, "Patient._search",
+                        {key: params.one(key) for key in {key for key, _ in items}})
+    identifier = (form.identifier or "").strip()
+    name = (form.name or "").strip()
     if not identifier and not name:
+        # A blank name would match every patient of the office: a list nobody asked for.
         raise invalid("Search by identifier (fødselsnummer or D-nummer) or by name")
+    words = schema.fold(name).split()
+    if len(words) > bodies.MAX_NAME_WORDS:
+        # Each word is one more LIKE over the office's patients; a real name has a few.
+        raise invalid(f"Search by at most {bodies.MAX_NAME_WORDS} words of a name, not {len(words)}")
     visible = or_(
         schema.Patient.gp_organization_id == who.organization_id,
         schema.Patient.id.in_(select(schema.Appointment.patient_id).where(schema.Appointment.organization_id == who.organization_id)),
@@ -242,7 +317,7 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
             raise invalid(f"identifier: {error}") from None
         query = query.where(schema.Patient.identifier == number.value)
     if name:
-        for word in schema.fold(name).split():
+        for word in words:
             # autoescape: a typed "%" or "_" is a character to find, not a LIKE wildcard matching everyone.
             query = query.where(schema.Patient.name_key.contains(word, autoescape=True))
     with database(request).writing() as session:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from backend import fhir, schema
 from backend.auth import Principal
 from backend.capability import capability_statement
-from backend.http import FhirResponse, database, fhir_base, page_links, principal, search_params
+from backend.http import FhirResponse, database, fhir_base, page_links, principal, query_doc, search_params
 from backend.outcome import invalid, not_found
 from backend.search import Bound
 from domain.clock import now
@@ -24,7 +24,8 @@ _READABLE = {
 
 
 @router.get("/metadata")
-def metadata(request: Request) -> FhirResponse:
+async def metadata(request: Request) -> FhirResponse:
+    # Async and without the database: it answers on the event loop while every worker thread waits for a hanging one.
     return FhirResponse(capability_statement(fhir_base(request), now()))
 
 
@@ -83,7 +84,7 @@ def _paged(request: Request, session, query, total_query, to_fhir, params, defau
     return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=extra, next_url=next_url, self_url=self_url))
 
 
-@router.get("/Organization")
+@router.get("/Organization", openapi_extra=query_doc("identifier", "name", "_id"))
 def search_organizations(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"identifier", "name", "_id"})
     query = select(schema.Organization)
@@ -108,7 +109,7 @@ def search_organizations(request: Request, _: Principal = Depends(principal)) ->
                       select(func.count()).select_from(query.subquery()), fhir.organization, params, 50, 200)
 
 
-@router.get("/HealthcareService")
+@router.get("/HealthcareService", openapi_extra=query_doc("organization", "active", "service-type"))
 def search_healthcare_services(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"organization", "active", "service-type"})
     query = select(schema.HealthcareService)
@@ -123,7 +124,7 @@ def search_healthcare_services(request: Request, _: Principal = Depends(principa
                       select(func.count()).select_from(query.subquery()), fhir.healthcare_service, params, 50, 200)
 
 
-@router.get("/Schedule")
+@router.get("/Schedule", openapi_extra=query_doc("actor", "active", "_include"))
 def search_schedules(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
     params = search_params(request, {"actor", "active", "_include"})
     include = params.all("_include")

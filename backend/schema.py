@@ -90,6 +90,8 @@ class Schedule(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Citizens may not book a time that starts sooner than this (the office needs time to prepare).
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
 
 
 class Slot(Base):
@@ -145,6 +147,8 @@ class Appointment(Base):
     cancelation_code: Mapped[str | None] = mapped_column(String(20))
     cancelation_text: Mapped[str | None] = mapped_column(Text)
     booked_by: Mapped[str] = mapped_column(String(20), default="citizen")
+    # The client's "system|value" for this request (FHIR conditional create): a repeat finds it, not a second booking.
+    identifier: Mapped[str | None] = mapped_column(String(401), unique=True, index=True)
 
     __table_args__ = (Index("ix_appointment_org_status_start", "organization_id", "status", "start"),)
 
@@ -159,6 +163,7 @@ class AppointmentResponse(Base):
     status: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(DateTime)
+    identifier: Mapped[str | None] = mapped_column(String(401), unique=True, index=True)
 
 
 class Communication(Base):

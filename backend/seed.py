@@ -75,10 +75,28 @@ def _add_support_agent_row(session: Session) -> None:
     session.add(schema.AccessToken(token=SUPPORT_TOKEN, role=SUPPORT, name="Kundesenter, NHN"))
 
 
-def demo_tokens(db: Database) -> list[DemoToken]:
-    """Every token in the database, citizens first, for `timebok tokens` and the demo start screen."""
+# The tokens the seed makes: all a demo backend ever lists, whatever else is later put in its database.
+DEMO_TOKENS = frozenset(
+    [f"demo-citizen-{name}" for name in ("kari", "ola", "aisha", "per", "ingrid")]
+    + ["demo-staff-fjordsiden", "demo-staff-bakkebyen", SUPPORT_TOKEN]
+)
+
+
+def other_tokens(db: Database) -> int:
+    """How many tokens the database holds that the demo seed did not make (real users' tokens)."""
     with db.reading() as session:
-        rows = session.scalars(select(schema.AccessToken).order_by(schema.AccessToken.role, schema.AccessToken.name)).all()
+        return session.scalar(select(func.count()).select_from(schema.AccessToken)
+                              .where(schema.AccessToken.token.not_in(DEMO_TOKENS)))
+
+
+def demo_tokens(db: Database, *, demo_only: bool = False) -> list[DemoToken]:
+    """The tokens in the database, citizens first, for `timebok tokens`; `demo_only`: just the seeded demo users,
+    for the demo start screen."""
+    with db.reading() as session:
+        query = select(schema.AccessToken).order_by(schema.AccessToken.role, schema.AccessToken.name)
+        if demo_only:
+            query = query.where(schema.AccessToken.token.in_(DEMO_TOKENS))
+        rows = session.scalars(query).all()
         return [
             DemoToken(
                 role=row.role,

@@ -12,42 +12,78 @@ from pathlib import Path
 # before its first paint, and the embedded backend loads them in its own thread.
 
 
+class StartupError(Exception):
+    """The backend cannot start; the message is one line for the operator (no password, no traceback)."""
+
+
 def open_database(db: str | Path, *, demo: bool):
     """Open the database (a SQLite path or a database URL), migrate its schema to the newest, and
     seed it when `demo` and empty."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     from backend.db import Database, database_url
     from backend.seed import seed_if_empty
 
-    database = Database(database_url(db))
-    database.migrate()
-    if demo:
-        seed_if_empty(database)
+    from backend.seed import other_tokens
+
+    url = database_url(db)
+    database = None
+    try:
+        database = Database(url)
+        database.migrate()
+        if demo:
+            seed_if_empty(database)
+            if others := other_tokens(database):
+                # A demo lists its users' tokens to anyone who asks: never on a database that real users sign in to.
+                database.dispose()
+                raise StartupError(f"--demo refuses to run on a database with {others} non-demo user(s); start without --demo")
+    except (DBAPIError, PoolTimeout, OSError) as error:
+        if database is not None:
+            database.dispose()
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise StartupError(f"cannot open the database {shown}: {reason[0] if reason else type(error).__name__}") from None
     return database
 
 
 def _config(app, host: str, port: int, log_level: str):
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off",
-                          timeout_graceful_shutdown=2)
+    from backend import logs
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=2)
+    logs.install()  # after uvicorn has set up its loggers' handlers: they get the same scrubbing
+    return config
 
 
-def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False) -> None:
-    """Serve until interrupted (the `timebok serve` command)."""
+def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, public_url: str | None = None) -> None:
+    """Serve until interrupted (the `timebok serve` command); links name `public_url`, else the listening address."""
     import uvicorn
 
     from backend.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
+    from backend.http import public_url as parse_public_url
+
+    try:
+        public = parse_public_url(public_url)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
     database = open_database(db, demo=demo)
-    app = create_app(database, demo=demo)
+    app = create_app(database, demo=demo, public_url=public)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
     gc.freeze()
     server = uvicorn.Server(_config(app, host, port, "info"))
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
+        pass
 
 
 class EmbeddedServer:
@@ -86,7 +122,8 @@ class EmbeddedServer:
         database = None
         try:
             database = open_database(self.db_path, demo=self.demo)
-            self._server = uvicorn.Server(_config(create_app(database, demo=self.demo), "127.0.0.1", self.port, "warning"))
+            app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}")
+            self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             self._server.run(sockets=[self._socket])
         except BaseException as error:  # reported to the app, which shows it in words

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -15,12 +16,13 @@ import httpx
 
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
-from client.models import Appointment, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
+from client.models import Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
 from client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from domain.clock import OSLO, now
 from domain.privacy import scrub
 
 FHIR_JSON = "application/fhir+json"
+REQUEST_ID_SYSTEM = "urn:ietf:rfc:3986"  # identifiers are urn:uuid:… URIs
 Json = dict[str, Any]
 
 
@@ -35,13 +37,21 @@ class BookingClient:
         agent_token: str | None = None,
         timeout: float = 10.0,
         page_size: int = 1000,
+        max_pages: int = 50,
         read_retries: int = 2,
+        write_retries: int = 2,
         trace: Callable[[Exchange], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
+        self.timeout = timeout
+        self.max_pages = max_pages
         self.read_retries = read_retries
+        self.write_retries = write_retries
+        # The identifier of each create still in doubt (no answer heard), by what it was for: sent again, it is
+        # recognised by the backend instead of made twice.
+        self._write_keys: dict[tuple, str] = {}
         self._trace = trace
         self._secrets = tuple(secret for secret in (token, agent_token) if secret)  # never in the trace
         self._http = httpx.AsyncClient(
@@ -116,11 +126,14 @@ class BookingClient:
         """The free times of a timebook on one date, earliest first."""
         return await self._free_between(timebook_id, _midnight(day), _midnight(day + timedelta(days=1)))
 
-    async def month_availability(self, timebook_id: str, year: int, month: int) -> MonthAvailability:
-        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar."""
+    async def month_availability(self, timebook_id: str, year: int, month: int, *,
+                                 earliest: datetime | None = None) -> MonthAvailability:
+        """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar.
+
+        `earliest` leaves out times before it (a citizen's booking lead time)."""
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
-        start = max(_midnight(first), now())  # a time that has begun is not bookable
+        start = max(_midnight(first), now(), earliest or now())  # a time that has begun is not bookable
         slots = await self._free_between(timebook_id, start, _midnight(following)) if start < _midnight(following) else []
         return MonthAvailability(year=year, month=month, slots=tuple(slots))
 
@@ -128,9 +141,9 @@ class BookingClient:
         """The dates in a month that have any free time."""
         return (await self.month_availability(timebook_id, year, month)).dates
 
-    async def first_free_date(self, timebook_id: str, on_or_after: date) -> date | None:
-        """The first date with a free time on or after a date, or None when the timebook has none."""
-        start = max(_midnight(on_or_after), now())
+    async def first_free_date(self, timebook_id: str, on_or_after: date, *, earliest: datetime | None = None) -> date | None:
+        """The first date with a free time on or after a date (and not before `earliest`), or None when the timebook has none."""
+        start = max(_midnight(on_or_after), now(), earliest or now())
         params = {"schedule": f"Schedule/{timebook_id}", "status": "free", "start": f"ge{_instant(start)}", "_count": "1"}
         bundle = await self._json("GET", "/Slot", params=params)
         entries = bundle.get("entry") or []
@@ -157,8 +170,9 @@ class BookingClient:
         }
         if reason and reason.strip():
             body["description"] = reason.strip()
-        resource = await self._json("POST", "/Appointment", json=body, write=True, conflict=ErrorKind.SLOT_TAKEN)
-        return await self._with_context(fhir_map.appointment(resource))
+        resource = await self._create("/Appointment", body, ("book", slot.id, patient_id), conflict=ErrorKind.SLOT_TAKEN)
+        # The booking is made: a follow-up read that fails leaves the place and office out, it does not undo it.
+        return await self._with_context(fhir_map.appointment(resource), tolerant=True)
 
     async def appointment(self, appointment_id: str) -> Appointment:
         return await self._with_context(fhir_map.appointment(await self._json("GET", f"/Appointment/{appointment_id}")))
@@ -198,11 +212,13 @@ class BookingClient:
         """The office's booking requests waiting for an answer, oldest request first."""
         return await self._appointments({"status": "pending", "_sort": "_lastUpdated", "_include": "Appointment:actor"})
 
-    async def confirm(self, appointment_id: str) -> Appointment:
-        return await self._answer(appointment_id, "accepted", None)
+    async def confirm(self, appointment: Appointment | str) -> Appointment:
+        """Confirm a booking request (pass the Appointment, not just its id, so a failed read afterwards still
+        returns what was done)."""
+        return await self._answer(appointment, "accepted", None)
 
-    async def reject(self, appointment_id: str, reason: str) -> Appointment:
-        return await self._answer(appointment_id, "declined", reason)
+    async def reject(self, appointment: Appointment | str, reason: str) -> Appointment:
+        return await self._answer(appointment, "declined", reason)
 
     async def todays_appointments(self) -> list[Appointment]:
         """Today's confirmed appointments at the office, by time."""
@@ -213,7 +229,8 @@ class BookingClient:
         ]
         return await self._appointments(params)
 
-    async def _answer(self, appointment_id: str, status: str, reason: str | None) -> Appointment:
+    async def _answer(self, appointment: Appointment | str, status: str, reason: str | None) -> Appointment:
+        appointment_id = appointment if isinstance(appointment, str) else appointment.id
         body: Json = {
             "resourceType": "AppointmentResponse",
             "appointment": {"reference": f"Appointment/{appointment_id}"},
@@ -221,8 +238,38 @@ class BookingClient:
         }
         if reason:
             body["comment"] = reason
-        await self._json("POST", "/AppointmentResponse", json=body, write=True)
-        return await self.appointment(appointment_id)
+        await self._create("/AppointmentResponse", body, ("answer", appointment_id, status))
+        try:
+            return await self.appointment(appointment_id)
+        except BookingError:
+            if isinstance(appointment, str):
+                raise
+            # The answer is given: say so with what we know, rather than report the read that followed as its failure.
+            state = AppointmentState.CONFIRMED if status == "accepted" else AppointmentState.REJECTED
+            return replace(appointment, state=state, version=appointment.version + 1, office_reason=reason or appointment.office_reason)
+
+    async def _create(self, path: str, body: Json, purpose: tuple, *, conflict: ErrorKind = ErrorKind.CONFLICT) -> Json:
+        """POST a resource under an identifier of its own (FHIR conditional create), so that sending it again is safe.
+
+        When no answer comes (a timeout, a dropped connection) the first may still have arrived: the same create is
+        sent again, and the backend either makes it now or returns the one it already made. Only when that too gets
+        no answer is the user told, and the identifier is kept, so their own try-again is just as safe."""
+        # A new identifier per request, except the one still in doubt from the last try of the same thing.
+        key = self._write_keys.pop(purpose, None) or f"urn:uuid:{uuid.uuid4()}"
+        body = body | {"identifier": [{"system": REQUEST_ID_SYSTEM, "value": key}]}
+        headers = {"If-None-Exist": f"identifier={REQUEST_ID_SYSTEM}|{key}"}
+        for attempt in range(1 + self.write_retries):
+            try:
+                resource = await self._json("POST", path, json=body, headers=headers, write=True, conflict=conflict)
+            except BookingError as error:
+                if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
+                    if attempt < self.write_retries:
+                        await asyncio.sleep(0.2 * (attempt + 1))
+                        continue
+                    self._write_keys[purpose] = key  # still in doubt: the user's own try-again reuses it
+                raise
+            return resource
+        raise AssertionError("unreachable")
 
     async def _appointments(self, params) -> list[Appointment]:
         matches, included = [], {}
@@ -233,10 +280,16 @@ class BookingClient:
                 included[f"{resource['resourceType']}/{resource['id']}"] = resource
         return [fhir_map.appointment(r, included) for r in matches]
 
-    async def _with_context(self, appointment: Appointment) -> Appointment:
-        """Fill in the place and office of a single appointment (lists get them through _include)."""
-        place = fhir_map.place(await self._json("GET", f"/Location/{appointment.place_id}")) if appointment.place_id else None
-        office = await self.office(appointment.office_id) if appointment.office_id else None
+    async def _with_context(self, appointment: Appointment, *, tolerant: bool = False) -> Appointment:
+        """Fill in the place and office of a single appointment (lists get them through _include); `tolerant`
+        after a write that was made: then a failed read leaves them out instead of reporting the write as failed."""
+        try:
+            place = fhir_map.place(await self._json("GET", f"/Location/{appointment.place_id}")) if appointment.place_id else None
+            office = await self.office(appointment.office_id) if appointment.office_id else None
+        except BookingError:
+            if not tolerant:
+                raise
+            return appointment
         return replace(appointment, place=place, office=office)
 
     # -- transport ---------------------------------------------------------------------------
@@ -247,12 +300,27 @@ class BookingClient:
         if not any(k == "_count" for k, _ in params):
             params.append(("_count", str(self.page_size)))
         url: str | None = path
+        followed: set[str] = set()
         while url:
             bundle = await self._json("GET", url, params=params)
             for entry in bundle.get("entry", []):
                 yield entry["resource"], entry.get("search", {}).get("mode", "match")
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             params = None  # the next link carries the whole query
+            if url is None:
+                break
+            # A next link is followed only to our own backend (the token goes with it), never twice, and only so far.
+            if not self._same_origin(url):
+                raise BookingError(ErrorKind.SERVER, "The backend's next page is on another server; it was not followed")
+            if url in followed:
+                raise BookingError(ErrorKind.SERVER, "The backend's next page link points back to a page already read")
+            if len(followed) + 1 >= self.max_pages:
+                raise BookingError(ErrorKind.SERVER, f"The backend's answer runs over more than {self.max_pages} pages")
+            followed.add(url)
+
+    def _same_origin(self, url: str) -> bool:
+        link, ours = httpx.URL(url), httpx.URL(self.base_url)
+        return link.is_relative_url or (link.scheme, link.host, link.port) == (ours.scheme, ours.host, ours.port)
 
     async def _json(
         self, method: str, url: str, *, params=None, json: Any = None, data: dict | None = None,
@@ -274,20 +342,30 @@ class BookingClient:
             raise BookingError(ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code) from None
 
     async def _send(self, request: httpx.Request, *, retry: bool) -> httpx.Response:
-        # Reads are retried briefly when the connection fails; a write is never sent twice blindly,
-        # since the first may have arrived even though we heard nothing back.
+        # Reads are retried briefly when the connection fails; a write is never sent twice here, blindly,
+        # since the first may have arrived even though we heard nothing back (creates repeat themselves safely
+        # under their identifier, in _create).
         attempts = 1 + (self.read_retries if retry else 0)
-        for attempt in range(attempts):
+        fresh_connection_tried = False
+        for attempt in range(attempts + 1):
             started_at = now()  # the process's one clock (TIMEBOK_NOW)
             started = time.perf_counter()
             try:
-                response = await self._http.send(request)
-                await response.aread()
-            except httpx.TimeoutException as error:
+                # The timeout bounds the whole exchange: httpx's own is per read, and a server dribbling a byte
+                # a second would never trip it.
+                async with asyncio.timeout(self.timeout):
+                    response = await self._http.send(request)
+                    await response.aread()
+            except (httpx.TimeoutException, TimeoutError) as error:
                 self._record(request, None, started_at, started, "timeout")
                 raise BookingError(ErrorKind.TIMEOUT, "The booking service did not answer in time") from error
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 self._record(request, None, started_at, started, "offline")
+                if retry and not fresh_connection_tried and not isinstance(error, httpx.ConnectError):
+                    # A kept-alive connection the server had closed (e.g. after a 500): httpx has dropped it, so
+                    # this read goes once more, on a new connection, before anyone hears "offline".
+                    fresh_connection_tried = True
+                    continue
                 if attempt + 1 < attempts and isinstance(error, httpx.ConnectError):
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
@@ -330,8 +408,9 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         issues = response.json().get("issue", [])
         diagnostic = "; ".join(i.get("diagnostics", "") for i in issues) or response.reason_phrase
         code = issues[0].get("code") if issues else None
+        rule = _rule(issues[0]) if issues else None
     except ValueError:
-        diagnostic, code = response.reason_phrase, None
+        diagnostic, code, rule = response.reason_phrase, None, None
     status = response.status_code
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
@@ -345,9 +424,20 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.STALE
     elif status >= 500:
         kind = ErrorKind.SERVER
+    elif rule in _RULE_KINDS:
+        kind = _RULE_KINDS[rule]
     else:
         kind = ErrorKind.INVALID
     return BookingError(kind, diagnostic, status=status)
+
+
+# The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
+_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON}
+
+
+def _rule(issue) -> str | None:
+    codings = (issue.get("details") or {}).get("coding") or []
+    return next((c.get("code") for c in codings if isinstance(c, dict)), None)
 
 
 def _midnight(day: date) -> datetime:

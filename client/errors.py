@@ -12,6 +12,8 @@ class ErrorKind(Enum):
     FORBIDDEN = "forbidden"  # the token may not do this
     NOT_FOUND = "not_found"
     SLOT_TAKEN = "slot_taken"  # someone else got the time first
+    SLOT_PAST = "slot_past"  # the time has started or passed (e.g. while the user was on review)
+    TOO_SOON = "too_soon"  # the time starts sooner than the timebook's booking lead time
     CONFLICT = "conflict"  # the thing changed state meanwhile (already answered, already cancelled)
     STALE = "stale"  # our copy is out of date (If-Match failed)
     INVALID = "invalid"  # the backend refused what we sent

@@ -68,7 +68,20 @@ def timebook(resource: Json, places: dict[str, Place]) -> Timebook:
         name=resource.get("comment", ""),
         time_type_code=_code(resource.get("serviceType")),
         place=found or Place(id=place_id or "", name="", address="", postal_code="", city="", directions=""),
+        lead_minutes=_lead_minutes(resource),
     )
+
+
+LEAD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/booking-lead-time"
+
+
+def _lead_minutes(resource: Json) -> int:
+    for extension in resource.get("extension", []):
+        if isinstance(extension, dict) and extension.get("url") == LEAD_TIME_URL:
+            value = (extension.get("valueDuration") or {}).get("value")
+            if isinstance(value, int | float):
+                return int(value)
+    return 120
 
 
 def slot(resource: Json) -> Slot:

@@ -53,6 +53,7 @@ class Timebook:
     name: str
     time_type_code: str
     place: Place
+    lead_minutes: int = 120  # citizens cannot book a time that starts sooner than this
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from screens.expandable import ExpandableItem
 from screens.labels import appointment_details, state_word, time_type_label, when
 from tui.i18n import t
 from tui.keys import key
+from tui.widgets.load_state import LoadState
 
 CANCELLABLE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 
@@ -35,8 +36,10 @@ def can_cancel(appointment: Appointment | None) -> bool:
 class AppointmentsScreen(FlowScreen):
     TITLE_KEY = "appointments.title"
     BINDINGS = [key("a", "cancel", "appointments.cancel")]
+    REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
 
     def compose_body(self) -> ComposeResult:
+        yield LoadState(id="appointments-status")
         yield Static(t("appointments.upcoming"), classes="section")
         yield ListView(id="upcoming")
         yield Static(t("appointments.past"), classes="section")
@@ -44,16 +47,43 @@ class AppointmentsScreen(FlowScreen):
 
     def on_mount(self) -> None:
         self.by_id: dict[str, Appointment] = {}
+        self._shown: tuple | None = None
         self.reload()
+        self.set_interval(self.REFRESH_SECONDS, lambda: self._load(quiet=True))
 
-    @work(exclusive=True)
-    async def reload(self) -> None:
+    def reload(self) -> None:
+        self._load(quiet=False)
+
+    def _show_sections(self, shown: bool) -> None:
+        for widget in self.query(".section, #upcoming, #past"):
+            widget.display = shown
+
+    @work(exclusive=True, group="load")
+    async def _load(self, quiet: bool) -> None:
         patient = self.app.user.patient
+        status = self.query_one(LoadState)
+        if not quiet:
+            status.loading()
+            if self._shown is None:
+                self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
             appointments = await self.app.client.appointments(patient.id)
         except BookingError as error:
-            self.app.report(error)
+            if quiet and self._shown is not None:
+                return  # a background refresh that failed: keep what is shown
+            self._shown = None
+            self._show_sections(False)
+            status.failed(error)
             return
+        status.loaded()
+        self._show_sections(True)
+        shown = tuple((a.id, a.state, a.start, a.version) for a in appointments)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        await self._fill(appointments, focus=not quiet)
+
+    async def _fill(self, appointments: list[Appointment], *, focus: bool) -> None:
         moment = now()
         self.by_id = {a.id: a for a in appointments}
         # A time that has begun is no longer «Kommende»: it goes with the earlier ones.
@@ -61,20 +91,22 @@ class AppointmentsScreen(FlowScreen):
         past = sorted((a for a in appointments if a.start <= moment), key=lambda a: a.start, reverse=True)
         for list_id, rows, empty in (("#upcoming", upcoming, "appointments.none_upcoming"), ("#past", past, "appointments.none_past")):
             listing = self.query_one(list_id, ListView)
+            keep = listing.index
             await listing.clear()
             if rows:
                 await listing.extend([ExpandableItem(self._summary(a), escape(appointment_details(a)), key=a.id) for a in rows])
             else:
                 await listing.append(ExpandableItem(f"[dim]{t(empty)}[/]", "", key=""))
-            listing.index = 0
-        self.query_one("#upcoming", ListView).focus()
+            listing.index = min(keep, len(listing) - 1) if keep is not None and not focus else 0
+        if focus:
+            self.query_one("#upcoming", ListView).focus()
 
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
         place = appointment.place.name if appointment.place else ""
         return (
             f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]\n"
-            f"  {escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
+            f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
         )
 
     @on(ListView.Selected)
@@ -116,4 +148,4 @@ class AppointmentsScreen(FlowScreen):
                 self.app.report(error)
         else:
             self.notify(t("appointments.cancelled"), severity="information")
-        self.reload()
+        self._load(quiet=True)

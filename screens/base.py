@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from client.models import Patient
 from tui.draft import BookingDraft
 from tui.i18n import has_text, t
 from tui.keys import key
+from tui.widgets.footer import TimebokFooter
 
 STEPS = 8
 
@@ -34,8 +35,7 @@ class FlowScreen(Screen):
             yield Static(self.who(), id="who")
         with VerticalScroll(id="body"):
             yield from self.compose_body()
-        # Compact, and the palette (Ctrl+P, named in F1 help) left out: every key of a screen fits 80 columns.
-        yield Footer(compact=True, show_command_palette=False)
+        yield TimebokFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -85,6 +85,14 @@ class FlowScreen(Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    def rebuilt(self) -> Screen | None:
+        """This screen built again in the current language (after a language switch); None if it cannot be."""
+        try:
+            # A step of a booking is rebuilt on the same draft: the same booking, the same patient.
+            return type(self)(self.draft) if self.draft is not None else type(self)()
+        except TypeError:  # it needs what it was built with; the screen class must say how (override this)
+            return None
 
     def reload(self) -> None:
         """Fetch again what this screen shows (Ctrl+R after a failure)."""

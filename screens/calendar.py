@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from client.errors import BookingError
 from client.models import MonthAvailability, Slot
-from domain.clock import today
+from domain.clock import now, today
 from screens.base import FlowScreen
 from screens.labels import place_lines
 from tui.draft import BookingDraft
@@ -24,7 +24,13 @@ from tui.widgets.month_calendar import MonthCalendar
 class CalendarScreen(FlowScreen):
     STEP = 4
     TITLE_KEY = "calendar.title"
-    BINDINGS = [key("n", "next_free", "calendar.jump_next_free")]
+    BINDINGS = [
+        key("n", "next_free", "calendar.jump_next_free"),
+        # Priority: the month keys change the month wherever focus is, never the highlighted time in the list.
+        # One footer entry for both month keys, so the footer fits 80 columns.
+        key("pageup,less_than_sign", "step_month(-1)", "calendar.change_month", priority=True, key_display="PgUp/Dn"),
+        key("pagedown,greater_than_sign", "step_month(1)", "calendar.change_month", priority=True, show=False),
+    ]
 
     def __init__(self, draft: BookingDraft) -> None:
         super().__init__(draft)
@@ -39,11 +45,19 @@ class CalendarScreen(FlowScreen):
             with Vertical(id="calendar-column"):
                 yield MonthCalendar(start_month, today=today(), selected=draft.day, id="calendar")
                 yield Static(t("calendar.legend"), id="legend", classes="hint")
+                yield Static(self._urgent(), id="urgent", classes="hint")
+            # Beside the calendar, not under it: at 80x24 nothing of the day's choice falls below the fold.
             with Vertical(id="times-column"):
                 yield Static("", id="times-heading")
                 yield OptionList(id="times")
-        yield Static("", id="empty-month")
-        yield Static("", id="place-details")
+                yield Static("", id="place-details")
+                yield Static("", id="empty-month")
+
+    def _urgent(self) -> str:
+        """The guide's standing note, with the office's phone number when the backend has one."""
+        office = self.app.user.office if self.app.user else None
+        phone = office.phone if office else None
+        return t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
 
     def on_mount(self) -> None:
         self.query_one("#times").display = False
@@ -65,9 +79,10 @@ class CalendarScreen(FlowScreen):
         timebook = self.draft.timebook
         heading = self.query_one("#times-heading", Static)
         heading.update(t("calendar.loading"))
+        earliest = self.earliest()
         try:
-            availability = await self.app.client.month_availability(timebook.id, month.year, month.month)
-            next_free = None if availability.slots else await self.app.client.first_free_date(timebook.id, month)
+            availability = await self.app.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
+            next_free = None if availability.slots else await self.app.client.first_free_date(timebook.id, month, earliest=earliest)
         except BookingError as error:
             heading.update(t("calendar.load_failed"))
             self.app.report(error)
@@ -88,12 +103,19 @@ class CalendarScreen(FlowScreen):
         else:
             self._hide_times()
 
+    def earliest(self) -> datetime | None:
+        """The first moment a citizen may book in this timebook (its lead time from now); staff are not held to it."""
+        user = self.app.user
+        if user is not None and user.is_staff:
+            return None
+        return now() + timedelta(minutes=self.draft.timebook.lead_minutes)
+
     def _show_empty_month(self, month: date, availability: MonthAvailability, next_free: date | None) -> None:
         notice = self.query_one("#empty-month", Static)
         notice.display = not availability.slots
         if availability.slots:
             return
-        lines = [t("calendar.no_free_in_month", month=month_title(month.year, month.month)), t("calendar.urgent")]
+        lines = [t("calendar.no_free_in_month", month=month_title(month.year, month.month))]
         lines.append(t("calendar.next_free_hint", date=long_date(next_free)) if next_free else t("calendar.no_free_at_all"))
         notice.update("\n".join(lines))
 
@@ -139,13 +161,34 @@ class CalendarScreen(FlowScreen):
         self.draft.slot = self.day_slots[event.option_index]
         self.app.push_screen(ReviewScreen(self.draft))
 
-    def action_next_free(self) -> None:
-        if self.next_free is None:
-            self.app.bell()
-            return
-        self.draft.day = self.next_free
-        self.calendar.jump_to(self.next_free)
+    def action_step_month(self, months: int) -> None:
         self.calendar.focus()
+        self.calendar.action_step_month(months)
+
+    @work(exclusive=True, group="next_free")
+    async def action_next_free(self) -> None:
+        """The next date with a free time after the cursor, in this month or a later one."""
+        calendar = self.calendar
+        after = calendar.cursor + timedelta(days=1)
+        later = sorted(d for d in (self.availability.dates if self.availability else ()) if d >= after)
+        if later:
+            target = later[0]
+        else:
+            try:
+                target = await self.app.client.first_free_date(self.draft.timebook.id, after, earliest=self.earliest())
+            except BookingError as error:
+                self.app.report(error)
+                return
+        if target is None:
+            self.notify(t("calendar.no_more_free", date=long_date(calendar.cursor)), severity="warning")
+            return
+        self.draft.day = target
+        same_month = target.replace(day=1) == calendar.month
+        calendar.jump_to(target)
+        calendar.selected = target
+        calendar.focus()
+        if same_month and self.availability is not None:
+            self._show_times(target)
 
     def action_back(self) -> None:
         # From the list of times, Esc first goes back to the calendar; from the calendar, a step back.

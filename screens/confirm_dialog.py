@@ -13,7 +13,13 @@ from tui.keys import key
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    BINDINGS = [key("escape", "no", "dialog.no"), key("j,y", "yes", "dialog.yes")]
+    BINDINGS = [
+        key("escape", "no", "dialog.no"),
+        key("j,y", "yes", "dialog.yes"),
+        # The buttons sit side by side, so the arrows move between them as well as Tab does.
+        key("left", "app.focus_previous", "dialog.left", show=False),
+        key("right", "app.focus_next", "dialog.right", show=False),
+    ]
 
     def __init__(self, question: str, yes: str) -> None:
         super().__init__()

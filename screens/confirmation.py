@@ -24,6 +24,9 @@ class ConfirmationScreen(FlowScreen):
         super().__init__(draft)
         self.appointment = appointment
 
+    def rebuilt(self) -> ConfirmationScreen:
+        return ConfirmationScreen(self.appointment, self.draft)
+
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
         patient = self.draft.patient if self._for_patient else None

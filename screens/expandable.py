@@ -9,10 +9,14 @@ from tui.i18n import t
 
 
 class ExpandableItem(ListItem):
-    """One row of Innboks or Timeavtaler; `toggle()` shows or hides the details."""
+    """One row of Innboks or Timeavtaler; `toggle()` shows or hides the details.
+
+    The summary's first line is the heading; its further lines sit indented under it, and stay indented
+    when they wrap (padding, not leading spaces)."""
 
     DEFAULT_CSS = """
     ExpandableItem { padding: 0 1; height: auto; }
+    ExpandableItem .more { padding: 0 0 0 2; }
     ExpandableItem .details { display: none; padding: 0 0 0 2; color: $text-muted; }
     ExpandableItem.-expanded .details { display: block; }
     """
@@ -24,20 +28,32 @@ class ExpandableItem(ListItem):
         self.key = key
 
     def compose(self) -> ComposeResult:
-        yield Static(self._summary_text(), classes="summary")
+        first, more = self._parts()
+        yield Static(first, classes="summary")
+        yield Static(more, classes="more")
         yield Static(self.details, classes="details")
 
-    def _summary_text(self) -> str:
-        if not self.details:
-            return self.summary
-        hint = t("details.hide") if self.has_class("-expanded") else t("details.show")
-        first, newline, rest = self.summary.partition("\n")
-        return f"{first}  [dim]· {hint}[/]{newline}{rest}"
+    def on_mount(self) -> None:
+        self.query_one(".more").display = bool(self._parts()[1])
+
+    def _parts(self) -> tuple[str, str]:
+        first, _newline, rest = self.summary.partition("\n")
+        more = "\n".join(line.removeprefix("  ") for line in rest.split("\n")) if rest else ""
+        if self.details:
+            hint = t("details.hide") if self.has_class("-expanded") else t("details.show")
+            first = f"{first}  [dim]· {hint}[/]"
+        return first, more
+
+    def _show(self) -> None:
+        first, more = self._parts()
+        self.query_one(".summary", Static).update(first)
+        self.query_one(".more", Static).update(more)
+        self.query_one(".more").display = bool(more)
 
     def set_summary(self, summary: str) -> None:
         self.summary = summary
-        self.query_one(".summary", Static).update(self._summary_text())
+        self._show()
 
     def toggle(self) -> None:
         self.toggle_class("-expanded")
-        self.query_one(".summary", Static).update(self._summary_text())
+        self._show()

@@ -12,8 +12,7 @@ from tui.keys import key
 class HomeScreen(FlowScreen):
     """A role's first screen; in the embedded demo, U picks someone else to be."""
 
-    # Not in the footer: the demo line says «Trykk U for å bytte demobruker», and 80 columns are few.
-    BINDINGS = [key("u", "switch_demo_user", "demo.switch", show=False)]
+    BINDINGS = [key("u", "switch_demo_user", "demo.switch", show=False)]  # the demo line names the key
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_demo_user":

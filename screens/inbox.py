@@ -7,51 +7,79 @@ import asyncio
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import ListView, Static
+from textual.widgets import ListView
 
 from client.errors import BookingError
 from client.models import Patient
 from screens.base import FlowScreen
 from screens.expandable import ExpandableItem
 from screens.labels import appointment_details, time_type_label, when
-from tui.i18n import short_date, t
+from tui.i18n import short_date, t, tn
+from tui.widgets.load_state import LoadState
 
 
 class InboxScreen(FlowScreen):
     TITLE_KEY = "inbox.title"
+    REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
 
     def __init__(self, *, from_flow: bool = False, patient: Patient | None = None) -> None:
         super().__init__()
         self.from_flow = from_flow
         self._patient = patient  # the front desk's patient just booked for; else the signed-in citizen
+        self._message_ids: list[str] = []
+        self._shown: tuple | None = None
 
     def patient(self) -> Patient | None:
         return self._patient
+
+    def rebuilt(self) -> InboxScreen:
+        return InboxScreen(from_flow=self.from_flow, patient=self._patient)
 
     def step(self) -> int | None:
         return 8 if self.from_flow else None  # the guide's last step: the time is in Innboks and Timeavtaler
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="inbox-status", classes="hint")
+        yield LoadState(id="inbox-status")
         yield ListView(id="messages")
 
     def on_mount(self) -> None:
         self.reload()
+        self.set_interval(self.REFRESH_SECONDS, self._refresh_quietly)
 
-    @work(exclusive=True)
-    async def reload(self) -> None:
+    def reload(self) -> None:
+        self._load(quiet=False)
+
+    def _refresh_quietly(self) -> None:
+        self._load(quiet=True)
+
+    @work(exclusive=True, group="load")
+    async def _load(self, quiet: bool) -> None:
         patient = self.patient() or self.app.user.patient
-        listing = self.query_one("#messages", ListView)
-        listing.loading = True
+        status = self.query_one(LoadState)
+        if not quiet:
+            status.loading()
         try:
             messages, appointments = await asyncio.gather(
                 self.app.client.inbox(patient.id), self.app.client.appointments(patient.id)
             )
         except BookingError as error:
-            self.app.report(error)
+            if quiet and self._shown is not None:
+                return  # a background refresh that failed: keep what is shown; Ctrl+R says more
+            await self.query_one("#messages", ListView).clear()
+            self._shown = None
+            status.failed(error)
             return
-        finally:
-            listing.loading = False
+        shown = (tuple((m.id, m.topic, m.text) for m in messages), tuple((a.id, a.state, a.start) for a in appointments))
+        if shown == self._shown:
+            self._update_count()
+            return  # nothing new: leave the list (and where the user is in it) alone
+        self._shown = shown
+        await self._fill(messages, appointments, focus=not quiet)
+
+    async def _fill(self, messages, appointments, *, focus: bool) -> None:
+        listing = self.query_one("#messages", ListView)
+        keep_index = listing.index
+        expanded = {item.key for item in listing.query(ExpandableItem) if item.has_class("-expanded")}
         by_id = {a.id: a for a in appointments}
         await listing.clear()
         items = []
@@ -60,19 +88,25 @@ class InboxScreen(FlowScreen):
             about = ""
             if appointment is not None:
                 office = appointment.office.name if appointment.office else ""
-                about = f"\n  {escape(time_type_label(appointment.time_type_code, office))}, {escape(when(appointment.start))}"
+                about = f"\n{escape(time_type_label(appointment.time_type_code, office))}, {escape(when(appointment.start))}"
             details = escape(message.text) + (f"\n\n{escape(appointment_details(appointment))}" if appointment else "")
-            items.append(ExpandableItem(self._summary(message, about), details, key=message.id))
+            item = ExpandableItem(self._summary(message, about), details, key=message.id)
+            if message.id in expanded:
+                item.add_class("-expanded")
+            items.append(item)
         await listing.extend(items)
         self._message_ids = [m.id for m in messages]
         self._update_count()
-        listing.index = 0 if items else None
-        listing.focus()
+        listing.index = min(keep_index, len(items) - 1) if keep_index is not None and items else (0 if items else None)
+        if focus:
+            listing.focus()
 
     def _update_count(self) -> None:
         ids = self._message_ids
         unread = sum(1 for id_ in ids if id_ not in self.app.seen_messages)
-        self.query_one("#inbox-status", Static).update(self.say("inbox.empty") if not ids else t("inbox.count", total=len(ids), unread=unread))
+        text = self.say("inbox.empty") if not ids else t("inbox.count", messages=tn("inbox.messages", len(ids)),
+                                                     unread=tn("inbox.unread", unread))
+        self.query_one(LoadState).loaded(text)
 
     def _summary(self, message, about: str) -> str:
         marker = "  " if message.id in self.app.seen_messages else f"[b]{t('inbox.unread_mark')}[/] "
@@ -84,6 +118,6 @@ class InboxScreen(FlowScreen):
         if isinstance(item, ExpandableItem):
             item.toggle()
             if item.key not in self.app.seen_messages:
-                self.app.seen_messages.add(item.key)
+                self.app.mark_seen(item.key)
                 item.set_summary(item.summary.replace(f"[b]{t('inbox.unread_mark')}[/] ", "  ", 1))
                 self._update_count()

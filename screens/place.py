@@ -12,6 +12,7 @@ from screens.base import FlowScreen
 from screens.labels import place_lines
 from tui.i18n import t
 from tui.keys import key
+from tui.widgets.load_state import LoadState
 
 
 class PlaceScreen(FlowScreen):
@@ -21,6 +22,7 @@ class PlaceScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.say("place.intro"), classes="hint")
+        yield LoadState(id="places-status")
         yield OptionList(id="places")
         yield Button(t("flow.next"), id="next", variant="primary")
 
@@ -28,6 +30,7 @@ class PlaceScreen(FlowScreen):
         self._show()
 
     def _show(self) -> None:
+        self.query_one(LoadState).loaded()
         draft = self.draft
         options = self.query_one("#places", OptionList)
         options.clear_options()
@@ -39,10 +42,11 @@ class PlaceScreen(FlowScreen):
     @work(exclusive=True)
     async def reload(self) -> None:
         draft = self.draft
+        self.query_one(LoadState).loading()
         try:
             draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
         except BookingError as error:
-            self.app.report(error)
+            self.query_one(LoadState).failed(error)
             return
         self._show()
 

@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
+from tui.widgets.reason_input import ReasonInput
+
 from client.errors import BookingError, ErrorKind
 from screens.base import FlowScreen
 from screens.labels import time_type_label, when
@@ -14,6 +16,9 @@ from tui.i18n import t
 from tui.keys import key
 
 REASON_LIMIT = 1000
+# Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).
+GONE = {ErrorKind.SLOT_TAKEN: "review.slot_taken", ErrorKind.SLOT_PAST: "review.slot_past",
+        ErrorKind.TOO_SOON: "review.too_soon"}
 
 
 class ReviewScreen(FlowScreen):
@@ -37,12 +42,30 @@ class ReviewScreen(FlowScreen):
                 yield Label(f"{label}:", classes="summary-label")
                 yield Static(value, classes="summary-value")
         yield Label(self.say("review.reason_label"), id="reason-label")
-        yield Input(value=draft.reason, placeholder=t("review.reason_placeholder"), max_length=REASON_LIMIT, id="reason")
+        # No select-all on focus: coming back to the step, the first key must not replace the kept text.
+        yield ReasonInput(value=draft.reason, placeholder=t("review.reason_placeholder"), max_length=REASON_LIMIT,
+                          select_on_focus=False, id="reason")
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
         yield Button(t("review.send"), id="send", variant="primary")
 
+    failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
+
+    def reload(self) -> None:
+        """Ctrl+R after a failed send: send again (the request is safe to repeat)."""
+        if self.failed:
+            self.send()
+
     def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        reason = self.query_one("#reason", Input)
+        reason.focus()
+        reason.cursor_position = len(reason.value)  # carry on typing at the end of what was kept
+
+    @on(ReasonInput.LimitReached)
+    def _limit_reached(self, event: ReasonInput.LimitReached) -> None:
+        counter = self.query_one("#reason-counter", Static)
+        counter.update(t("review.limit_reached", limit=REASON_LIMIT, dropped=event.dropped))
+        counter.add_class("-warning")
+        self.app.bell()
 
     def _counter(self, text: str) -> str:
         return t("review.counter", used=len(text), limit=REASON_LIMIT)
@@ -50,7 +73,10 @@ class ReviewScreen(FlowScreen):
     @on(Input.Changed, "#reason")
     def _reason_changed(self, event: Input.Changed) -> None:
         self.draft.reason = event.value
-        self.query_one("#reason-counter", Static).update(self._counter(event.value))
+        counter = self.query_one("#reason-counter", Static)
+        if len(event.value) < REASON_LIMIT or not counter.has_class("-warning"):
+            counter.remove_class("-warning")
+            counter.update(self._counter(event.value))
 
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#send")
@@ -66,13 +92,16 @@ class ReviewScreen(FlowScreen):
             appointment = await self.app.client.request_booking(draft.slot, draft.patient.id, draft.reason)
         except BookingError as error:
             button.disabled = False
-            if error.kind is ErrorKind.SLOT_TAKEN:
-                self.notify(t("review.slot_taken"), title=t("review.slot_taken_title"), severity="warning", timeout=10)
+            if error.kind in GONE:
+                # The time cannot be had any more: back to the calendar with fresh times, the reason kept.
+                self.notify(t(GONE[error.kind]), title=t(f"{GONE[error.kind]}_title"), severity="warning", timeout=10)
                 self.app.pop_screen()
                 self.app.screen.time_was_taken()
             else:
-                self.app.report(error)  # the reason stays in the field; the user can send again
+                self.failed = True  # Ctrl+R sends again, as the message says
+                self.app.report(error, typed=bool(draft.reason))  # the reason stays in the field
             return
+        self.failed = False
         from screens.confirmation import ConfirmationScreen
 
         self.app.back_to_start()

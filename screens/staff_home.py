@@ -11,7 +11,7 @@ from textual.widgets import Button, Static
 from client.errors import BookingError
 from screens.home import HomeScreen
 from screens.live import LiveMixin, refresh_key
-from tui.i18n import t
+from tui.i18n import t, tn
 from tui.keys import key
 
 
@@ -63,7 +63,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         self.fetched()
         self.query_one("#requests", Button).label = keyed("f", t("staff.requests_count", count=waiting))
         self.query_one("#waiting", Static).update(
-            t("staff.waiting", count=waiting) if waiting else t("staff.none_waiting"))
+            tn("staff.waiting", waiting) if waiting else t("staff.none_waiting"))
 
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:

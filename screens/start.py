@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
 from screens.home import HomeScreen
-from tui.i18n import t
+from tui.i18n import has_text, t
 from tui.keys import key
 
 
@@ -45,6 +45,23 @@ class StartScreen(HomeScreen):
         for button in self.query(Button):
             button.disabled = False
         self.query_one("#book", Button).focus()
+        self._name_offered_types(user)
+
+    @work(exclusive=True, group="intro")
+    async def _name_offered_types(self, user) -> None:
+        """Name the time types this user's office offers (Bakkebyen: only laboratoriet and vaksine)."""
+        from client.errors import BookingError
+
+        if user.office is None:
+            return
+        try:
+            types = await self.app.client.time_types(user.office.id)
+        except BookingError:
+            return  # the general sentence stays; step 2 says what failed
+        words = [t(f"typeintro.{tt.code}") if has_text(f"typeintro.{tt.code}") else tt.code.lower() for tt in types]
+        if words:
+            listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {t('list.or')} {words[-1]}"
+            self.query_one("#intro", Static).update(t("start.intro_types", types=listed))
 
     def _show_problem(self, problem: str | None) -> None:
         if problem:

@@ -12,6 +12,7 @@ from screens.base import FlowScreen
 from screens.labels import time_type_label
 from tui.i18n import t
 from tui.keys import key
+from tui.widgets.load_state import LoadState
 
 
 class TimeTypeScreen(FlowScreen):
@@ -21,6 +22,7 @@ class TimeTypeScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.say("type.intro"), classes="hint")
+        yield LoadState(id="types-status")
         yield OptionList(id="types")
         yield Button(t("flow.next"), id="next", variant="primary")
 
@@ -31,21 +33,25 @@ class TimeTypeScreen(FlowScreen):
     @work(exclusive=True)
     async def reload(self) -> None:
         options = self.query_one("#types", OptionList)
-        options.loading = True
+        status = self.query_one(LoadState)
+        status.loading()
+        options.display = False
         user = self.app.user
         office_id = self._office_id()
         try:
             self.types = await self.app.client.time_types(office_id)
         except BookingError as error:
-            self.app.report(error)
+            self.types = []
+            status.failed(error)
             return
-        finally:
-            options.loading = False
+        status.loaded(None if self.types else t("type.none"))
+        options.display = bool(self.types)
         office = user.office.name if user and user.office else ""
         options.clear_options()
         options.add_options([Option(time_type_label(tt.code, office), id=tt.id) for tt in self.types])
-        chosen = self.draft.time_type
-        index = next((i for i, tt in enumerate(self.types) if chosen and tt.id == chosen.id), 0)
+        draft = self.draft
+        pointed = draft.pointed_type_id or (draft.time_type.id if draft.time_type else None)
+        index = next((i for i, tt in enumerate(self.types) if tt.id == pointed), 0)
         options.highlighted = index if self.types else None
         options.focus()
 
@@ -56,6 +62,10 @@ class TimeTypeScreen(FlowScreen):
             return user.office.id
         return patient.office_id if patient else ""
 
+    @on(OptionList.OptionHighlighted, "#types")
+    def _pointed(self, event: OptionList.OptionHighlighted) -> None:
+        self.draft.pointed_type_id = event.option.id
+
     @on(OptionList.OptionSelected, "#types")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.action_next()
@@ -65,6 +75,9 @@ class TimeTypeScreen(FlowScreen):
         options = self.query_one("#types", OptionList)
         if options.highlighted is None or not self.types:
             self.app.bell()
+            status = self.query_one(LoadState)
+            if status.state != "failed":
+                status.loaded(t("type.none") if status.state == "loaded" else t("load.wait"))
             return
         self.draft.choose_time_type(self.types[options.highlighted])
         self._go_on()
@@ -76,7 +89,7 @@ class TimeTypeScreen(FlowScreen):
             try:
                 draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
             except BookingError as error:
-                self.app.report(error)
+                self.query_one(LoadState).failed(error)
                 return
         if not draft.timebooks:
             self.notify(t("type.no_timebooks"), severity="warning")

@@ -6,13 +6,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from client.trace import Exchange
 from domain.clock import now
-from tui.i18n import t
+from tui.i18n import t, tn
 from tui.keys import key
 from tui.locations import default_trace_dir
+from tui.widgets.footer import TimebokFooter
 
 
 def status_text(exchange: Exchange) -> str:
@@ -38,7 +39,7 @@ class TraceScreen(ModalScreen[None]):
             yield Static("", id="trace-count", classes="hint")
             yield DataTable(id="trace", cursor_type="row", zebra_stripes=True)
             yield Static("", id="trace-exported")
-        yield Footer(compact=True)
+        yield TimebokFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -68,7 +69,7 @@ class TraceScreen(ModalScreen[None]):
             Text(f"{exchange.duration_ms:.0f}", justify="right"), Text(exchange.path),
         )
         self.query_one("#trace-count", Static).update(
-            t("trace.count", count=len(self.exchanges)) if self.exchanges else t("trace.empty"))
+            tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty"))
 
     def action_show(self) -> None:
         from screens.trace_detail import TraceDetailScreen

@@ -180,7 +180,8 @@ def snapshot(db) -> dict[str, list[tuple]]:
         return {
             "appointments": [tuple(r) for r in session.execute(select(
                 schema.Appointment.id, schema.Appointment.status, schema.Appointment.version, schema.Appointment.slot_id,
-                schema.Appointment.patient_id, schema.Appointment.cancelation_code, schema.Appointment.description,
+                schema.Appointment.patient_id, schema.Appointment.cancelation_code, schema.Appointment.cancelation_text,
+                schema.Appointment.description,
             ).order_by(schema.Appointment.id))],
             "slots": [tuple(r) for r in session.execute(
                 select(schema.Slot.id, schema.Slot.status, schema.Slot.version).order_by(schema.Slot.id))],

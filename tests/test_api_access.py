@@ -396,3 +396,16 @@ async def test_the_access_log_never_contains_an_identity_number(api, database, c
     assert len(lines) == 2 + len(spelled) + 1
     assert all(number not in line and number[6:] not in line for line in lines), lines
     assert sum(f"{number[:6]} *****" in line for line in lines) == len(spelled) + 2  # masked, so still traceable
+
+
+async def test_demo_users_are_only_the_seeded_ones_and_demo_refuses_a_database_with_real_users(api, database, db_url):
+    from backend.seed import DEMO_TOKENS
+    from backend.server import StartupError, open_database
+
+    with database.writing() as session:
+        session.add(schema.AccessToken(token="real-staff-secret", role="staff", name="Ekte ansatt", organization_id=1))
+    users = (await api.get("http://testserver/auth/demo-users")).json()
+    assert {u["token"] for u in users} == DEMO_TOKENS and "real-staff-secret" not in str(users)
+    with pytest.raises(StartupError, match="--demo refuses .* 1 non-demo user"):
+        open_database(db_url, demo=True)
+    open_database(db_url, demo=False).dispose()  # without --demo it serves the database as always

@@ -64,7 +64,7 @@ async def test_a_citizen_books_a_free_time_as_a_pending_request(api):
     assert message["sender"] == {"reference": "Organization/1"} and message["recipient"] == [{"reference": "Patient/1"}]
     body = text(message)
     assert "sendt til Fjordsiden legekontor" in body and "bekrefte eller avvise" in body
-    assert "laboratorietime" in body and when(datetime.fromisoformat(slot["start"])) in body
+    assert "time til laboratoriet" in body and when(datetime.fromisoformat(slot["start"])) in body
     assert "torsdag 3. desember 2026 kl. " in body
 
 
@@ -212,7 +212,7 @@ async def test_staff_book_on_behalf_of_a_patient_who_gets_the_message(api):
     appointment = await book(api, slot, FJORD_STAFF, 2, "Ringte inn, vondt i halsen")
     assert participant(appointment, "Patient")["actor"] == {"reference": "Patient/2"}
     message = (await inbox(api, OLA, 2))[0]
-    assert message["topic"]["text"] == "Timeforespørselen er sendt" and "laboratorietime" in text(message)
+    assert message["topic"]["text"] == "Timeforespørselen er sendt" and "time til laboratoriet" in text(message)
     about = {"reference": f"Appointment/{appointment['id']}"}
     assert all(about not in m.get("about", []) for m in await inbox(api))  # Kari's inbox is not Ola's
 
@@ -247,3 +247,31 @@ async def test_a_citizen_reads_their_own_patient_record(api):
     me = fhir_json(await api.get("/Patient/1", headers=KARI_H))
     assert me["name"][0]["text"] == "Kari Nordmann" and me["generalPractitioner"] == [{"reference": "Organization/1"}]
     assert len(me["identifier"][0]["value"]) == 11
+
+
+async def test_a_citizen_cannot_book_inside_the_timebooks_lead_time_but_the_front_desk_can(api):
+    # Now is 09:00; the Lab timebook's lead time is 2 hours (the default), so 10:00 today is too soon.
+    soon = [s for s in await free_slots(api, KARI, await timebook(api, KARI, 1, "Lab"), "2026-11-25", count=50)
+            if "T09:" in s["start"] or "T10:" in s["start"]]
+    assert len(soon) >= 2, "the seed has free Lab times within two hours of now"
+    response = await api.post("/Appointment", json=booking_request(soon[0]["id"], 1, None), headers=bearer(KARI))
+    outcome = fhir_json(response, 422)
+    issue = outcome["issue"][0]
+    assert issue["code"] == "business-rule" and issue["details"]["coding"][0]["code"] == "too-soon"
+    assert await slot_status(api, soon[0]["id"]) == "free"  # nothing was written
+    staff = await api.post("/Appointment", json=booking_request(soon[1]["id"], 1, None), headers=bearer(FJORD_STAFF))
+    assert fhir_json(staff, 201)["status"] == "pending"
+
+
+async def test_a_timebook_tells_its_lead_time(api):
+    book = fhir_json(await api.get(f"/Schedule/{await timebook(api, KARI, 1, 'Lab')}", headers=KARI_H))
+    (lead,) = [e for e in book["extension"] if e["url"].endswith("booking-lead-time")]
+    assert lead["valueDuration"]["value"] == 120 and lead["valueDuration"]["code"] == "min"
+
+
+async def test_the_request_message_names_the_office_once_and_the_type_as_the_app_does(api):
+    slot = await lab_slot(api)
+    await book(api, slot)
+    body = text((await inbox(api))[0])
+    assert body.count("Fjordsiden legekontor") == 1, body
+    assert "om time til laboratoriet" in body

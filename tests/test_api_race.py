@@ -155,3 +155,13 @@ async def test_the_embedded_server_answers_without_a_nagle_delay(live):
         fhir_json(await live.get("/Organization/1", headers=bearer(KARI)))
         timings.append(time.perf_counter() - started)
     assert statistics.median(timings) < 0.03, timings
+
+
+@pytest.mark.parametrize("round_", range(5))
+async def test_ten_cancels_without_if_match_one_wins_and_the_rest_hear_409_not_412(live_server, live, database, round_):
+    slot = (await _lab_slots(live, 1, "2026-12-10"))[0]
+    appointment = fhir_json(await live.post("/Appointment", json=booking_request(slot["id"], 1), headers=bearer(KARI)), 201)
+    responses = await _race(live_server.url, [("PATCH", f"/Appointment/{appointment['id']}", KARI, CANCEL)] * 10)
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 1, 409: 9}, statuses
+    assert all(outcome(r, 409, "conflict") for r in responses if r.status_code == 409)

@@ -75,6 +75,10 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
     with db.writing_connection() as connection:
         connection.exec_driver_sql("DROP TABLE alembic_version")
         connection.exec_driver_sql("ALTER TABLE patient DROP COLUMN name_key")
+        connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN lead_minutes")  # nor the lead time of 0003_citizen
+        for table in ("appointment", "appointment_response"):  # nor the request identifiers of 0003
+            connection.exec_driver_sql(f"DROP INDEX ix_{table}_identifier")
+            connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN identifier")
     db.dispose()
 
     db = open_database(db_path, demo=True)
@@ -82,6 +86,7 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
         with db.engine.connect() as connection:
             assert MigrationContext.configure(connection).get_current_revision() == head()
         assert "name_key" in {c["name"] for c in inspect(db.engine).get_columns("patient")}
+        assert "lead_minutes" in {c["name"] for c in inspect(db.engine).get_columns("schedule")}
         assert _count(db, schema.Slot) == slots and _count(db, schema.Organization) == 2  # not seeded again
         transport = httpx.ASGITransport(app=create_app(db, demo=True))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver/fhir") as api:

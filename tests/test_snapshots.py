@@ -1,4 +1,4 @@
-"""SVG snapshots of every screen at 100x32, fixed clock (2026-11-25 09:00) and theme, in nb; the calendar also in en and NO_COLOR."""
+"""SVG snapshots of every screen, fixed clock (2026-11-25 09:00) and theme, in nb; the citizen's at 80x24 (the smallest) and 100x32; the calendar also in en and NO_COLOR."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from tui import i18n
 from tui.keys import retranslate_bindings
 
 SIZE = (100, 32)
+# The citizen's screens at the smallest terminal and at the usual one.
+SIZES = pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])
 
 
 def _walk(*keys: str):
@@ -34,26 +36,31 @@ def english():
     retranslate_bindings()
 
 
-def test_start(snap_compare, live_server):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk())
+@SIZES
+def test_start(snap_compare, live_server, size):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk())
 
 
-def test_time_type(snap_compare, live_server):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("b", "down", "down"))
+@SIZES
+def test_time_type(snap_compare, live_server, size):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("b", "down", "down"))
 
 
-def test_place(snap_compare, live_server):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("b", "enter"))
+@SIZES
+def test_place(snap_compare, live_server, size):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("b", "enter"))
 
 
-def test_calendar_with_times_and_place(snap_compare, live_server):
+@SIZES
+def test_calendar_with_times_and_place(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "enter", "down"))
+    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "enter", "down"))
 
 
-def test_calendar_empty_month(snap_compare, live_server):
+@SIZES
+def test_calendar_empty_month(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "down", "enter"))
+    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "down", "enter"))
 
 
 def test_calendar_in_english(snap_compare, live_server, english):
@@ -67,22 +74,53 @@ def test_calendar_without_colour(snap_compare, live_server, monkeypatch):
     assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "enter"))
 
 
-def test_review(snap_compare, live_server):
+@SIZES
+def test_review(snap_compare, live_server, size):
     keys = ("b", "down", "down", "enter", "enter", "enter", *"influensavaksine")
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk(*keys))
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk(*keys))
 
 
-def test_confirmation(snap_compare, live_server):
+@SIZES
+def test_confirmation(snap_compare, live_server, size):
     keys = ("b", "down", "down", "enter", "enter", "enter", *"influensavaksine", "enter")
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk(*keys))
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk(*keys))
 
 
-def test_inbox_with_details(snap_compare, live_server):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("i", "enter"))
+@SIZES
+def test_inbox_with_details(snap_compare, live_server, size):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("i", "enter"))
 
 
-def test_appointments(snap_compare, live_server):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=SIZE, run_before=_walk("t", "tab", "enter"))
+@SIZES
+def test_appointments(snap_compare, live_server, size):
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("t", "tab", "enter"))
+
+
+@SIZES
+def test_help_on_the_calendar(snap_compare, live_server, size):
+    app = make_app(live_server, KARI)
+    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "f1"))
+
+
+@SIZES
+def test_cancel_dialog(snap_compare, live_server, size):
+    app = make_app(live_server, KARI)
+    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "enter", "enter", "enter",
+                                                                  "escape", "t", "a"))
+
+
+@SIZES
+def test_appointments_when_the_backend_is_down(snap_compare, live_server, size):
+    app = make_app(live_server, KARI)
+
+    async def run_before(pilot) -> None:
+        await _walk()(pilot)
+        live_server.stop()
+        await _walk("t")(pilot)
+        app.clear_notifications()  # as when the toast has faded: the screen itself says what happened
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 # The front desk and the support desk.

@@ -127,7 +127,7 @@ async def _kari_requests_a_lab_time(server) -> str:
     async with BookingClient(server.url, KARI) as kari:
         lab = next(tt for tt in await kari.time_types("1") if tt.code == "Lab")
         [book] = await kari.timebooks(lab.id)
-        day = await kari.first_free_date(book.id, clock.today())
+        day = await kari.first_free_date(book.id, clock.today() + _dt.timedelta(days=1))  # beyond the lead time
         slot = (await kari.free_slots(book.id, day))[0]
         return (await kari.request_booking(slot, "1", "Blodprøve")).id
 

@@ -60,7 +60,7 @@ async def test_book_a_lab_time_then_the_office_confirms_and_the_inbox_shows_it(l
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmationScreen)
-        assert "Timeforespørselen er sendt til Fjordsiden legekontor." in screen_text(app)
+        assert "Timehenvendelsen er sendt til fastlegen din hos Fjordsiden legekontor." in screen_text(app)
         await pilot.press("enter")  # «Gå til innboksen»
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen) and "Steg 8 av 8" in screen_text(app)

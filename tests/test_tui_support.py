@@ -264,3 +264,32 @@ async def test_u_pressed_before_the_demo_backend_answers_does_not_crash(live_ser
         assert not isinstance(app.screen, DemoUserScreen) and app.user is not None
         await _pick(pilot, "Kari Nordmann")  # and once connected, U works
         assert app.user.name == "Kari Nordmann"
+
+
+async def test_a_trace_entry_is_matched_to_the_servers_log_line_by_its_request_id(db_url, tmp_path):
+    """13.2 with issue 11: a support case names the request id; the server's access log has the same id."""
+    from tests.serve_process import ServeProcess
+
+    server = ServeProcess(str(db_url), tmp_path / "serve.log").wait_until_serving()
+    try:
+        app = _app_on(server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("t")
+            await settle(pilot)
+            read = next(e for e in app.trace.exchanges if e.path.startswith("/fhir/Appointment?"))
+    finally:
+        server.stop()
+    assert re.fullmatch(r"[0-9a-f]{32}", read.request_id or "")
+    log = server.log.read_text(errors="replace").splitlines()
+    [line] = [line for line in log if read.request_id in line]
+    assert "GET /fhir/Appointment" in line and " 200 " in line
+    assert KARI not in "\n".join(log) and SUPPORT not in "\n".join(log)
+
+
+def _app_on(url: str):
+    """The real app on a backend in another process, acting as Kari with the support token."""
+    from tui.app import TimebokApp
+    from tui.connection import Connection
+
+    return TimebokApp(Connection(url, KARI, agent_token=SUPPORT, timeout=10.0))

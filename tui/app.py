@@ -14,7 +14,7 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from client.errors import BookingError, ErrorKind
+from client.errors import BookingError
 from client.models import User
 from client.trace import Trace
 from tui.connection import Connection
@@ -51,7 +51,7 @@ class TimebokApp(App[None]):
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
-        key("ctrl+r", "retry", "app.retry"),
+        key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
         key("ctrl+q", "quit", "app.quit", priority=True),
     ]
 
@@ -60,7 +60,9 @@ class TimebokApp(App[None]):
 
     def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
                  on_theme_change=None, on_language_change=None,
-                 on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None) -> None:
+                 on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None,
+                 load_seen: Callable[[str], set[str]] | None = None,
+                 save_seen: Callable[[str, set[str]], None] | None = None) -> None:
         super().__init__()
         self.connection = connection
         self.trace = Trace()
@@ -72,9 +74,11 @@ class TimebokApp(App[None]):
         self._on_language_change = on_language_change
         self._on_demo_user_change = on_demo_user_change
         self.trace_dir = trace_dir
-        self.failed_on: Screen | None = None  # the screen where something last failed: Ctrl+R is offered there
+        self._load_seen = load_seen
+        self._save_seen = save_seen
 
     def on_mount(self) -> None:
+        self._translate_bindings()
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
@@ -111,6 +115,7 @@ class TimebokApp(App[None]):
                                             trace=self.trace)
             user = await self.client.whoami()
             self.trace.header = trace_header(self.connection.url, user)
+            self.seen_messages = self._seen_for(user)
             self.user = user
         except BookingError as error:
             self.connection_problem = self.describe(error)
@@ -118,6 +123,29 @@ class TimebokApp(App[None]):
         except Exception as error:  # the embedded backend failed to start
             self.connection_problem = t("error.backend_start", detail=str(error))
             self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
+
+    @staticmethod
+    def _seen_key(user: User) -> str | None:
+        return f"Patient/{user.patient.id}" if user.patient is not None else None
+
+    def _seen_for(self, user: User) -> set[str]:
+        """The messages this user opened before, from the state file (a file we cannot read costs only the marks)."""
+        key_ = self._seen_key(user)
+        if key_ is None or self._load_seen is None:
+            return set()
+        try:
+            return set(self._load_seen(key_))
+        except Exception:
+            return set()
+
+    def mark_seen(self, message_id: str) -> None:
+        """The user opened a message: it stops being «Ny», now and after a restart."""
+        if message_id in self.seen_messages:
+            return
+        self.seen_messages.add(message_id)
+        key_ = self._seen_key(self.user) if self.user is not None else None
+        if key_ is not None and self._save_seen is not None:
+            self._remember(lambda ids: self._save_seen(key_, ids), set(self.seen_messages))
 
     def watch_user(self, user: User | None) -> None:
         """Each role has its own home: the citizen's «Bestill time», or the front desk's."""
@@ -153,9 +181,6 @@ class TimebokApp(App[None]):
         self.connect()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "retry":
-            # «Prøv igjen» is for after a failure (R refreshes the live screens): shown where one happened.
-            return self.user is None or self.connection_problem is not None or self.failed_on is self.screen
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
@@ -174,18 +199,16 @@ class TimebokApp(App[None]):
             await self.client.aclose()
 
     def describe(self, error: BookingError) -> str:
-        """The failure in plain words, with the backend's own explanation where it helps."""
-        text = t(f"error.{error.kind.value}")
-        if error.kind in (ErrorKind.INVALID, ErrorKind.SERVER) and error.diagnostic:
-            text += f"\n{error.diagnostic}"
-        return text
+        """The failure in plain words in the user's language (tui.problems maps each kind to a text)."""
+        from tui.problems import describe
 
-    def report(self, error: BookingError) -> None:
-        retry = error.kind in (ErrorKind.OFFLINE, ErrorKind.TIMEOUT, ErrorKind.SERVER)
-        self.failed_on = self.screen
-        self.refresh_bindings()
-        message = self.describe(error) + (f"\n{t('error.retry_hint')}" if retry else "")
-        self.notify(message, title=t("error.title"), severity="error", timeout=10)
+        return describe(error)
+
+    def report(self, error: BookingError, *, typed: bool = False) -> None:
+        """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
+        from tui.problems import full_text
+
+        self.notify(full_text(error, typed=typed), title=t("error.title"), severity="error", timeout=10)
 
     def action_retry(self) -> None:
         """Do again what failed: connect, or reload what the current screen shows."""
@@ -248,22 +271,80 @@ class TimebokApp(App[None]):
             self.notify(t("error.save_state", detail=str(error)), severity="warning")
 
     def action_switch_language(self) -> None:
-        """Norsk ↔ English: texts and key descriptions change, the booking in progress is kept."""
+        """Norsk ↔ English: texts and key descriptions change; the user stays on the same step with every choice kept."""
         from tui import i18n
         from tui.keys import retranslate_bindings
 
         i18n.set_language("en" if i18n.language() == "nb" else "nb")
         retranslate_bindings()
-        self._bindings = self._merged_bindings.copy()
+        # Translate the app's bindings in place: rebuilding them from the class would drop the command
+        # palette's binding, which Textual adds at run time (and any keymap applied to them).
+        self._translate_bindings()
         if self._on_language_change:
             self._remember(self._on_language_change, i18n.language())
-        # Screens render their texts when built: rebuild from the home screen in the new language.
+        self._rebuild_screens()
+
+    def _translate_bindings(self) -> None:
+        """Our bindings and the palette's (which Textual adds at run time, named «palette») in the chosen language.
+
+        In place: rebuilding them from the class would drop the palette's binding, and any keymap applied."""
+        from tui import i18n
+
+        bindings = self._bindings.key_to_bindings
+        for key_, found in bindings.items():
+            bindings[key_] = [
+                replace(b, description=t(b.id)) if b.id and i18n.has_text(b.id)
+                else replace(b, description=t("palette.footer")) if b.action in ("command_palette", "app.command_palette")
+                else b
+                for b in found
+            ]
+
+    def _rebuild_screens(self) -> None:
+        """Screens render their texts when built: build each one on the stack again, in the same order."""
+        fresh: list[Screen] = []
+        for screen in self.screen_stack[1:]:
+            rebuilt = getattr(screen, "rebuilt", None)
+            again = rebuilt() if rebuilt else None
+            if again is None:
+                break  # a dialog or a screen that cannot be rebuilt: stop at the one below it
+            fresh.append(again)
+        if not fresh:
+            fresh = [self._home()]
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(self._home())
+        self.switch_screen(fresh[0])
+        for screen in fresh[1:]:
+            self.push_screen(screen)
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its own words (search prompt, «no matches») in the chosen language."""
+        from textual.command import CommandPalette
+
+        from tui.widgets.palette import Palette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C does not quit (it copies in a text field): say, in the user's language, which key does."""
+        for key_, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(t("app.quit_hint", keys=self.get_key_display(active.binding)), title=t("app.quit_title"))
+                return
+
+    def _builtin_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own palette commands, named in the chosen language."""
+        yield SystemCommand(t("palette.theme"), t("palette.theme_help"), self.action_change_theme)
+        yield SystemCommand(t("app.quit"), t("palette.quit_help"), self.action_quit)
+        if screen.maximized is not None:
+            yield SystemCommand(t("palette.minimize"), t("palette.minimize_help"), screen.action_minimize)
+        elif screen.focused is not None and screen.focused.allow_maximize:
+            yield SystemCommand(t("palette.maximize"), t("palette.maximize_help"), screen.action_maximize)
+        yield SystemCommand(t("palette.screenshot"), t("palette.screenshot_help"),
+                            lambda: self.set_timer(0.1, self.deliver_screenshot))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        yield from self._builtin_commands(screen)
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()
         elif self.user is not None:

@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
     serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
+    serve.add_argument("--public-url", metavar="URL",
+                       help="the address clients reach this server at, for links in answers (default: $TIMEBOK_PUBLIC_URL, "
+                            "else the listening address), e.g. https://timebok.example.no behind a reverse proxy")
     serve.add_argument("--demo", action="store_true",
                        help="seed an empty database with the demo offices, patients and tokens, and accept synthetic identity numbers")
 
@@ -43,17 +46,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from backend.server import serve
+    from backend.server import StartupError, serve
 
-    serve(_db(args), host=args.host, port=args.port, demo=args.demo)
+    try:
+        serve(_db(args), host=args.host, port=args.port, demo=args.demo,
+              public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"))
+    except StartupError as error:
+        print(f"timebok serve: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _tokens(args: argparse.Namespace) -> int:
     from backend.seed import demo_tokens
-    from backend.server import open_database
+    from backend.server import StartupError, open_database
 
-    db = open_database(_db(args), demo=False)
+    try:
+        db = open_database(_db(args), demo=False)
+    except StartupError as error:
+        print(f"timebok tokens: {error}", file=sys.stderr)
+        return 1
     tokens = demo_tokens(db)
     if args.json:
         print(json.dumps([t.__dict__ for t in tokens], ensure_ascii=False, indent=2))

@@ -318,8 +318,6 @@ def _check_state_change(name: str, value: object) -> None:
 
 def save_state(settings: Settings, **changes: str | None) -> Settings:
     """Remember in-app choices (language, theme, last_demo_role, last_demo_token; None forgets a demo one) and return the updated settings."""
-    import tomli_w
-
     for name, value in changes.items():
         _check_state_change(name, value)
     path = settings.state_path
@@ -330,6 +328,29 @@ def save_state(settings: Settings, **changes: str | None) -> Settings:
             state.pop(name, None)
         else:
             state[name] = value
+    _write_state(path, state)
+    return replace(settings, **changes)
+
+
+def read_seen(settings: Settings, user_key: str) -> set[str]:
+    """The inbox messages `user_key` (e.g. «Patient/1») has opened, as saved in the state file."""
+    seen = _read_state(settings.state_path).get("seen_messages", {})
+    found = seen.get(user_key, []) if isinstance(seen, dict) else []
+    return {str(id_) for id_ in found if isinstance(id_, str | int)} if isinstance(found, list) else set()
+
+
+def save_seen(settings: Settings, user_key: str, ids: set[str]) -> None:
+    """Remember which inbox messages `user_key` has opened, so «Ny» stays off after a restart."""
+    state = _read_state(settings.state_path)
+    seen = state.get("seen_messages") if isinstance(state.get("seen_messages"), dict) else {}
+    seen[user_key] = sorted(ids, key=lambda id_: (len(id_), id_))
+    state["seen_messages"] = seen
+    _write_state(settings.state_path, state)
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    import tomli_w
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp makes the file readable by its owner only, which suits a file that may hold a demo token.
@@ -346,7 +367,6 @@ def save_state(settings: Settings, **changes: str | None) -> Settings:
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
         raise ConfigError(path, f"cannot save the app's state: {error.strerror}") from None
-    return replace(settings, **changes)
 
 
 # --- timebok config init ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ class BookingDraft:
     day: date | None = None
     slot: Slot | None = None
     reason: str = ""
+    pointed_type_id: str | None = None  # the time type highlighted on step 2, kept across a language switch
 
     def choose_time_type(self, time_type: TimeType) -> None:
         if self.time_type != time_type:

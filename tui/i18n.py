@@ -30,13 +30,34 @@ def has_text(key: str) -> bool:
     return key in nb.TEXTS
 
 
+def _entry(key: str):
+    text = _CATALOGUES[_language].get(key)
+    # A missing English text falls back to Norwegian rather than showing a key to a user.
+    return nb.TEXTS[key] if text is None else text
+
+
 def t(key: str, **values: object) -> str:
     """The text for `key` in the current language, with `{name}` fields filled in."""
-    text = _CATALOGUES[_language].get(key)
-    if text is None:
-        # A missing English text falls back to Norwegian rather than showing a key to a user.
-        text = nb.TEXTS[key]
+    text = _entry(key)
+    if isinstance(text, dict):  # a text with plural forms, used without a count: the general form
+        text = text["other"]
     return text.format(**values) if values else text
+
+
+# Plural forms live in the Python catalogues (a dict of CLDR categories), not in gettext .po files: nb and
+# en both need only «one» and «other», the catalogues stay one import with no compile step (CI builds from a
+# clean clone) and no babel import before the first paint, and texts keep their ids, by which keys are rebound.
+def plural_category(count: int) -> str:
+    """CLDR plural category for nb and en alike: «one» for exactly 1, else «other»."""
+    return "one" if count == 1 else "other"
+
+
+def tn(key: str, count: int, **values: object) -> str:
+    """The text for `key` in the plural form `count` asks for («1 melding», «2 meldinger»), `{count}` filled in."""
+    text = _entry(key)
+    if isinstance(text, dict):
+        text = text.get(plural_category(count), text["other"])
+    return text.format(count=count, **values)
 
 
 @lru_cache(maxsize=4)

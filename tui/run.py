@@ -10,7 +10,7 @@ DEMO_SUPPORT_TOKEN = "demo-support-nhn"
 
 
 def run_app(config_path: str | None) -> int:
-    from tui.config import ConfigError, load_settings, save_state
+    from tui.config import ConfigError, load_settings, read_seen, save_seen, save_state
 
     try:
         settings = load_settings(config_path)
@@ -30,7 +30,9 @@ def run_app(config_path: str | None) -> int:
     app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
                      on_theme_change=lambda theme: save_state(settings, theme=theme),
                      on_language_change=lambda language: save_state(settings, language=language),
-                     on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token))
+                     on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),
+                     load_seen=lambda user_key: read_seen(settings, user_key),
+                     save_seen=lambda user_key, ids: save_seen(settings, user_key, ids))
     app.run()
     return 0
 

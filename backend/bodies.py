@@ -1,0 +1,170 @@
+"""Typed request bodies: every field a client sends is checked for its type before any rule or query runs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from backend.outcome import FhirError
+from domain.privacy import scrub
+
+# FHIR R4 value sets the bodies may carry (the rules decide which of them a request may use).
+AppointmentStatus = Literal[
+    "proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error", "checked-in", "waitlist",
+]
+ParticipationStatus = Literal["accepted", "declined", "tentative", "needs-action"]
+
+# The longest text any element may hold; the rules cap reasons tighter (1000), this bounds everything else.
+_TEXT = 4096
+
+
+class _Element(BaseModel):
+    # strict: 5 is not a string and "true" is not a boolean; forbid: an element we do not know is a mistake,
+    # not something to drop silently (the client would believe it was stored).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Reference(_Element):
+    reference: str = Field(max_length=200)
+    display: str | None = Field(default=None, max_length=_TEXT)
+
+
+class Coding(_Element):
+    system: str | None = Field(default=None, max_length=_TEXT)
+    code: str | None = Field(default=None, max_length=_TEXT)
+    display: str | None = Field(default=None, max_length=_TEXT)
+
+
+class CodeableConcept(_Element):
+    coding: list[Coding] | None = Field(default=None, max_length=20)
+    text: str | None = Field(default=None, max_length=_TEXT)
+
+
+class Identifier(_Element):
+    system: str | None = Field(default=None, max_length=200)
+    value: str = Field(max_length=200)
+
+
+class Meta(_Element):
+    versionId: str | None = Field(default=None, max_length=40)
+    lastUpdated: str | None = Field(default=None, max_length=40)
+
+
+class Participant(_Element):
+    actor: Reference | None = None
+    status: ParticipationStatus
+    required: Literal["required", "optional", "information-only"] | None = None
+    type: list[CodeableConcept] | None = Field(default=None, max_length=20)
+
+
+class AppointmentBody(_Element):
+    """An Appointment as a client sends it: a booking request (POST) or a cancelled copy of one it read (PUT)."""
+
+    resourceType: Literal["Appointment"]
+    id: str | None = Field(default=None, max_length=64)
+    meta: Meta | None = None
+    identifier: list[Identifier] | None = Field(default=None, max_length=10)
+    status: AppointmentStatus
+    serviceType: list[CodeableConcept] | None = Field(default=None, max_length=20)
+    description: str | None = Field(default=None, max_length=_TEXT)
+    start: str | None = Field(default=None, max_length=40)
+    end: str | None = Field(default=None, max_length=40)
+    created: str | None = Field(default=None, max_length=40)
+    slot: list[Reference] | None = Field(default=None, max_length=20)
+    participant: list[Participant] | None = Field(default=None, max_length=20)
+    cancelationReason: CodeableConcept | None = None
+
+
+class AppointmentResponseBody(_Element):
+    """The office's answer to a booking request."""
+
+    resourceType: Literal["AppointmentResponse"]
+    id: str | None = Field(default=None, max_length=64)
+    meta: Meta | None = None
+    identifier: list[Identifier] | None = Field(default=None, max_length=10)
+    appointment: Reference
+    actor: Reference | None = None
+    participantStatus: ParticipationStatus
+    comment: str | None = Field(default=None, max_length=_TEXT)
+
+
+class PatchOperation(_Element):
+    """One JSON Patch operation; which paths may change is a rule checked after parsing."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str = Field(max_length=200)
+    value: Any = None
+    from_: str | None = Field(default=None, alias="from", max_length=200)
+
+
+class CancelReason(_Element):
+    """The value of a JSON Patch of /cancelationReason."""
+
+    coding: list[Coding] | None = Field(default=None, max_length=20)
+    text: str | None = Field(default=None, max_length=_TEXT)
+
+
+MAX_NAME_LENGTH = 100
+MAX_NAME_WORDS = 5
+
+
+class PatientSearchForm(_Element):
+    """The form of POST Patient/_search; a bounded name search (each word is a LIKE over every listed patient)."""
+
+    identifier: str | None = Field(default=None, max_length=120)
+    name: str | None = Field(default=None, max_length=MAX_NAME_LENGTH)
+    count: str | None = Field(default=None, alias="_count", max_length=12)
+    format: str | None = Field(default=None, alias="_format", max_length=100)
+
+
+_KIND = {
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "int_type": "must be an integer",
+    "list_type": "must be an array",
+    "model_type": "must be an object",
+    "dict_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "missing": "is required",
+    "extra_forbidden": "is not an element this server accepts here",
+    "string_too_long": "is too long",
+    "too_long": "has too many items",
+}
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "literal_error":
+        return f"must be one of {error['ctx']['expected']}"
+    if kind == "string_too_long":
+        return f"is longer than {error['ctx']['max_length']} characters"
+    if kind == "too_long":
+        return f"has more than {error['ctx']['max_length']} items"
+    return _KIND.get(kind, "has the wrong type")
+
+
+def fhir_path(root: str, location: tuple[Any, ...]) -> str:
+    """A pydantic error location as a FHIR path: ("participant", 0, "actor") → Patient.participant[0].actor."""
+    path = root
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    # An unknown element's name is the caller's text and may be an identity number.
+    return scrub(path)
+
+
+def parse(model: type[BaseModel], root: str, data: Any, *, status: int = 400) -> Any:
+    """`data` as `model`, or a 400 naming each wrong element by its FHIR path (`Appointment.cancelationReason.text`)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        issues = []
+        for problem in error.errors(include_url=False, include_input=False)[:10]:
+            path = fhir_path(root, problem["loc"])
+            issues.append((path, f"{path} {_problem(problem)}"))
+        raise FhirError(status, "invalid", "; ".join(text for _, text in issues), expression=[path for path, _ in issues]) from None
+
+
+def as_dict(model: BaseModel) -> dict[str, Any]:
+    """The parsed body as plain JSON for the rules, with absent elements left out."""
+    return model.model_dump(by_alias=True, exclude_none=True)

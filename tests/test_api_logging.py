@@ -1,0 +1,95 @@
+"""The server's own log, read from a real `timebok serve` process: one line per event, no identity number, no forged line."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from backend.db import Database, database_url
+from backend.logs import clean
+from domain.privacy import scrub
+from tests.conftest import FJORD_STAFF, KARI, bearer
+from tests.fhir_validate import booking_request, free_slots, outcome, timebook
+from tests.serve_process import ServeProcess
+
+NUMBER = "14838512470"  # Kari Nordmann's (synthetic) fødselsnummer in the demo
+
+
+@pytest.fixture
+def server(db_url, tmp_path):
+    process = ServeProcess(str(db_url), tmp_path / "serve.log").wait_until_serving()
+    yield process
+    process.stop()
+
+
+@contextmanager
+def appointments_gone(db_url):
+    """The appointment table renamed away for a moment, so a booking fails inside the server in a way no rule foresaw."""
+    db = Database(database_url(db_url))
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE appointment RENAME TO appointment_away"))
+        yield
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE appointment_away RENAME TO appointment"))
+        db.dispose()
+
+
+async def test_a_failing_request_is_one_log_line_with_its_request_id_and_no_value_it_carried(server, db_url):
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        slot = (await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03"))[0]["id"]
+        body = booking_request(slot, 1, f"fnr {NUMBER}, også skrevet 148 385 124 70")
+        with appointments_gone(db_url):
+            response = await client.post("/Appointment", json=body, headers=bearer(KARI) | {"X-Request-ID": "case-4711"})
+        diagnostics = outcome(response, 500, "exception")
+        assert response.headers["x-request-id"] == "case-4711"
+        assert "case-4711" in diagnostics and "nothing was changed" in diagnostics
+        # The service still answers, and the same booking now goes through.
+        assert (await client.post("/Appointment", json=body, headers=bearer(KARI))).status_code == 201
+    server.stop()
+    log = server.log.read_text(errors="replace")
+    assert NUMBER not in log and "124 70" not in log and NUMBER[6:] not in log
+    assert "Traceback" not in log and "parameters" not in log.lower() and "INSERT" not in log
+    (failed,) = [line for line in log.splitlines() if "failed" in line]
+    assert "case-4711" in failed and "POST /fhir/Appointment" in failed
+    assert any(re.search(r"case-4711 POST /fhir/Appointment 500 ", line) for line in log.splitlines())
+
+
+async def test_every_answer_carries_a_request_id_and_a_wild_one_is_replaced(server):
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        mine = await client.get("/metadata", headers={"X-Request-ID": "trace-1.2:3"})
+        assert mine.headers["x-request-id"] == "trace-1.2:3"
+        fresh = await client.get("/metadata")
+        wild = await client.get("/metadata", headers={"X-Request-ID": "x" * 65})
+        failed = await client.get("/Nonsense")
+        ids = [fresh.headers["x-request-id"], wild.headers["x-request-id"], failed.headers["x-request-id"]]
+        assert all(re.fullmatch(r"[0-9a-f]{32}", value) for value in ids) and len(set(ids)) == 3
+
+
+async def test_control_characters_and_spaced_numbers_in_a_url_cannot_forge_or_leak_a_log_line(server):
+    forged = "2026-11-26 09:00:00,000 timebok.access GET /fhir/metadata 200 0.1ms"
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        await client.get(f"/Organization?name=x%0A{forged.replace(' ', '%20')}", headers=bearer(FJORD_STAFF))
+        await client.get("/Organization?name=a%00b%1b[31mred", headers=bearer(FJORD_STAFF))
+        for spelled in ("148%20385%20124%2070", "148385-12470", "148.385.124.70", "1+4+8+3+8+5+1+2+4+7+0"):
+            await client.get(f"/Organization?name={spelled}", headers=bearer(FJORD_STAFF))
+    server.stop()
+    raw = server.log.read_bytes()
+    assert b"\x00" not in raw and b"\x1b" not in raw
+    lines = raw.decode().splitlines()
+    assert not any(line.startswith("2026-11-26 09:00:00,000") for line in lines)
+    assert any("\\n2026-11-26" in line for line in lines)
+    assert not any(NUMBER in line.replace(" ", "").replace(".", "").replace("-", "").replace("+", "") for line in lines)
+    assert sum("148385 *****" in line for line in lines) == 4
+
+
+def test_the_mask_covers_every_spelling_the_server_reads():
+    for spelled in (NUMBER, "148385 12470", "148 385 124 70", "148385-12470", "148.385.124.70"):
+        assert scrub(f"x {spelled} y") == "x 148385 ***** y", spelled
+    assert scrub("ge2026-12-01T09:00:00+01:00 Slot/123456789012") == "ge2026-12-01T09:00:00+01:00 Slot/123456789012"
+    assert clean("a\nb\x00c\u2028") == "a\\nb\\x00c\\u2028"

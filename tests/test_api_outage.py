@@ -1,0 +1,108 @@
+"""A database that hangs or is gone: 503 with Retry-After in seconds, while /health and /fhir/metadata keep answering."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from backend.app import create_app
+from backend.db import Database
+from backend.server import EmbeddedServer
+from tests.conftest import KARI, bearer
+from tests.fhir_validate import booking_request, free_slots, outcome, timebook
+from tests.serve_process import TIMEBOK
+
+
+def _hold_lock(url: str, table: str, seconds: float) -> threading.Thread:
+    """Another client holds the table in an open transaction: every statement touching it waits."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(libpq) as connection:
+            connection.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            time.sleep(seconds)
+            connection.rollback()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert locked.wait(10)
+    return thread
+
+
+@pytest.fixture
+def quick_timeouts(monkeypatch):
+    monkeypatch.setenv("TIMEBOK_DB_LOCK_TIMEOUT", "1.5")
+    monkeypatch.setenv("TIMEBOK_DB_STATEMENT_TIMEOUT", "3")
+    monkeypatch.setenv("TIMEBOK_DB_POOL_TIMEOUT", "2")
+
+
+@pytest.fixture
+def pg_live_server(pg_database, quick_timeouts):
+    server = EmbeddedServer(pg_database, demo=True).start()
+    server.ready.wait(30)
+    assert server.failed is None, server.failed
+    yield server
+    server.stop()
+
+
+async def _timed(request) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = await request
+    return response, time.perf_counter() - started
+
+
+async def test_a_hanging_database_is_a_quick_503_while_health_and_metadata_answer(pg_live_server, pg_database):
+    async with httpx.AsyncClient(base_url=pg_live_server.url, timeout=30) as client:
+        slot = (await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03"))[0]["id"]
+        holder = _hold_lock(pg_database, "slot", 10)
+        # More bookings than the server has worker threads and pooled connections, all waiting for the lock.
+        bookings = [asyncio.create_task(_timed(client.post("/Appointment", json=booking_request(slot, 1), headers=bearer(KARI))))
+                    for _ in range(45)]
+        await asyncio.sleep(0.5)
+        metadata, metadata_took = await _timed(client.get("/metadata"))
+        root = str(pg_live_server.url).removesuffix("/fhir")
+        health, health_took = await _timed(client.get(f"{root}/health"))
+        assert metadata.status_code == 200 and metadata_took < 2.0  # not the 10 s the lock is held
+        assert health.status_code == 200 and health.json()["database"] == "answers" and health_took < 2.0
+        results = await asyncio.gather(*bookings)
+        holder.join()
+    statuses = {response.status_code for response, _ in results}
+    assert statuses == {503}, statuses
+    response, took = results[0]
+    assert "did not answer" in outcome(response, 503, "transient") and response.headers["retry-after"] == "5"
+    assert max(took for _, took in results) < 8.5  # the lock, pool and statement timeouts, not the 10 s the lock is held
+
+
+async def test_a_database_that_is_gone_is_a_503_and_health_says_so(pg_database, quick_timeouts):
+    gone = make_url(pg_database).set(port=1).render_as_string(hide_password=False)  # nothing listens on port 1
+    db = Database(gone)
+    try:
+        app = create_app(db, demo=True)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.get("/fhir/Appointment", headers=bearer(KARI))
+            assert outcome(response, 503, "transient") and response.headers["retry-after"] == "5"
+            health = await client.get("/health")
+            assert health.status_code == 503 and health.json()["database"] == "does not answer"
+            assert (await client.get("/fhir/metadata")).status_code == 200
+    finally:
+        db.dispose()
+
+
+def test_starting_on_an_unreachable_database_is_one_line_naming_it_with_the_password_masked(pg_database):
+    gone = make_url(pg_database).set(port=1, username="timebok", password="s3cret-pw").render_as_string(hide_password=False)
+    result = subprocess.run([TIMEBOK, "serve", "--port", "0", "--db", gone], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr
+    assert "timebok:***@127.0.0.1:1/" in lines[0] and "cannot" in lines[0].lower()

@@ -1,0 +1,485 @@
+"""The citizen's guide as a new user meets it (issue 12): each test is one defect a citizen ran into."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from screens.time_type import TimeTypeScreen
+from tests.conftest import KARI
+from tests.tui_helpers import make_app, screen_text, settle
+
+SIZE = (100, 32)
+
+
+def _back_to_norwegian() -> None:
+    from tui import i18n
+    from tui.keys import retranslate_bindings
+
+    i18n.set_language("nb")
+    retranslate_bindings()
+
+
+async def _palette_command(pilot, search: str) -> None:
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    assert CommandPalette.is_open(pilot.app), "the command palette did not open"
+    await pilot.press(*search)
+    await settle(pilot, rounds=10)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_the_palette_survives_two_language_switches_and_the_user_stays_on_the_step(live_server):
+    app = make_app(live_server, KARI)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("b")
+            await settle(pilot)
+            await pilot.press("down", "down")  # Lab highlighted, not chosen
+            await _palette_command(pilot, "språk")  # the Norwegian word finds the switch
+            assert isinstance(app.screen, TimeTypeScreen)
+            assert "Step 2 of 8" in screen_text(app)
+            assert app.screen.query_one("#types").highlighted == 2
+            await _palette_command(pilot, "norsk")  # the palette still opens, in English now
+            assert isinstance(app.screen, TimeTypeScreen) and "Steg 2 av 8" in screen_text(app)
+            assert app.screen.query_one("#types").highlighted == 2
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            assert CommandPalette.is_open(app)
+    finally:
+        _back_to_norwegian()
+
+
+async def test_the_palette_and_the_quit_prompt_speak_norwegian(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Fargetema", "Avslutt", "Skjermbilde"} <= titles
+        assert not titles & {"Theme", "Quit", "Screenshot", "Keys"}
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        from textual.command import CommandInput
+
+        assert app.screen.query_one(CommandInput).placeholder == "Søk etter kommandoer …"
+        await pilot.press(*"xyzzy")
+        await pilot.pause(0.8)
+        await settle(pilot)
+        from textual.command import CommandList
+
+        options = app.screen.query_one(CommandList)
+        assert "Ingen treff" in str(options.get_option_at_index(0).prompt)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert any("Trykk ^q for å avslutte timebok." in str(n.message) for n in app._notifications)
+
+
+async def _to_calendar(pilot, downs: int) -> None:
+    await settle(pilot)
+    await pilot.press("b")
+    await settle(pilot)
+    await pilot.press(*(["down"] * downs), "enter")
+    await settle(pilot)
+
+
+async def _to_review(pilot, reason: str = "") -> None:
+    """Lab, the first free date, its first free time, and the reason typed."""
+    await _to_calendar(pilot, downs=2)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    if reason:
+        await pilot.press(*reason)
+
+
+def _restarted(server):
+    """The backend again on the same port and database, as when an operator starts it after a stop."""
+    import socket
+
+    from backend.server import EmbeddedServer
+
+    fresh = EmbeddedServer(server.db_path, demo=True)
+    fresh._socket.close()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", server.port))
+    sock.listen(128)
+    fresh._socket, fresh.port, fresh.url = sock, server.port, server.url
+    fresh.start()
+    fresh.ready.wait(30)
+    return fresh
+
+
+async def test_coming_back_to_the_reason_puts_the_cursor_at_the_end_with_nothing_selected(live_server):
+    from screens.review import ReviewScreen
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_review(pilot, "blodprøve")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("enter")  # the same time again
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press(*" i dag")
+        assert app.screen.query_one("#reason").value == "blodprøve i dag"
+
+
+async def test_ctrl_r_after_a_failed_send_sends_again(live_server):
+    from screens.confirmation import ConfirmationScreen
+    from screens.review import ReviewScreen
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_review(pilot, "influensa")
+        live_server.stop()
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ReviewScreen)
+        message = str(app._notifications.last.message) if hasattr(app._notifications, "last") else str(list(app._notifications)[-1].message)
+        assert "Det du har skrevet er tatt vare på. Trykk Ctrl+R for å prøve igjen." in message
+        again = _restarted(live_server)
+        try:
+            await pilot.press("ctrl+r")
+            await settle(pilot, rounds=10)
+            assert isinstance(app.screen, ConfirmationScreen)
+        finally:
+            again.stop()
+
+
+async def test_screens_that_fail_to_load_say_so_inline_and_how_to_retry(live_server):
+    from screens.appointments import AppointmentsScreen
+    from screens.inbox import InboxScreen
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        live_server.stop()
+        app.clear_notifications()  # as when the toast has faded
+        for key_, screen in (("t", AppointmentsScreen), ("i", InboxScreen), ("b", TimeTypeScreen)):
+            await pilot.press(key_)
+            await settle(pilot, rounds=10)
+            app.clear_notifications()
+            assert isinstance(app.screen, screen)
+            text = screen_text(app)
+            assert "Får ikke kontakt med bookingtjenesten" in text and "Trykk Ctrl+R for å prøve igjen." in text, key_
+            assert "tatt vare på" not in text  # nothing was typed here
+            assert "Kommende timer" not in text  # no empty headings that read as «no appointments»
+            await pilot.press("escape")
+            await settle(pilot)
+        again = _restarted(live_server)
+        try:
+            await pilot.press("t")
+            await settle(pilot, rounds=10)
+            await pilot.press("ctrl+r")
+            await settle(pilot, rounds=10)
+            assert "Kommende timer" in screen_text(app) and "Får ikke kontakt" not in screen_text(app)
+        finally:
+            again.stop()
+
+
+async def test_n_jumps_to_the_next_free_date_after_the_cursor_across_months(live_server):
+    from datetime import date
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)  # Lab: free times all month
+        calendar = app.screen.calendar
+        start = calendar.cursor
+        await pilot.press("n")
+        await settle(pilot)
+        assert calendar.cursor > start and calendar.cursor in app.screen.availability.dates
+        assert app.draft.day == calendar.cursor
+        calendar.cursor = date(2026, 11, 30)  # the last day of the month
+        await pilot.press("n")
+        await settle(pilot)
+        assert calendar.month == date(2026, 12, 1) and calendar.cursor >= date(2026, 12, 1)
+        assert "Ledige tidspunkt" in screen_text(app) and "desember 2026" in screen_text(app)
+
+
+async def test_month_keys_change_the_month_even_from_the_list_of_times(live_server):
+    from datetime import date
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)
+        await pilot.press("enter")  # a date: focus goes to its times
+        await settle(pilot)
+        assert app.screen.focused is app.screen.query_one("#times")
+        highlighted = app.screen.query_one("#times").highlighted
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert app.screen.calendar.month == date(2026, 12, 1)
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert app.screen.calendar.month == date(2026, 11, 1)
+        assert app.draft.slot is None or app.screen.query_one("#times").highlighted == highlighted
+
+
+async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegian(live_server):
+    from datetime import timedelta
+
+    from domain import clock
+    from screens.calendar import CalendarScreen
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_review(pilot, "kontroll")
+        chosen = app.draft.slot
+        clock.set_now((chosen.start + timedelta(minutes=1)).isoformat())
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, CalendarScreen)
+        messages = " ".join(str(n.message) for n in app._notifications)
+        assert "Tidspunktet du valgte, har allerede vært" in messages
+        assert "Slot/" not in messages and "past" not in messages
+        assert chosen.id not in {s.id for s in app.screen.day_slots}
+        assert app.draft.reason == "kontroll"
+
+
+async def test_the_calendar_does_not_offer_times_inside_the_lead_time(live_server):
+    from datetime import date, datetime
+
+    from domain.clock import OSLO
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)
+        today_times = app.screen.availability.on(date(2026, 11, 25))
+        assert today_times, "the seed has Lab times later today"
+        assert min(s.start for s in today_times) >= datetime(2026, 11, 25, 11, 0, tzinfo=OSLO)
+
+
+async def test_opened_messages_stay_read_after_a_restart(live_server, tmp_path):
+    from tui.config import Settings, read_seen, save_seen
+
+    settings = Settings(state_path=tmp_path / "state.toml")
+    options = dict(load_seen=lambda k: read_seen(settings, k), save_seen=lambda k, ids: save_seen(settings, k, ids))
+    app = make_app(live_server, KARI, **options)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        before = screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+    again = make_app(live_server, KARI, **options)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        after = screen_text(again)
+    assert "2 meldinger, 2 uleste" in before
+    assert "2 meldinger, 1 ulest" in after
+
+
+async def test_the_start_screen_names_only_the_types_the_office_offers(live_server):
+    from tests.conftest import PER
+
+    app = make_app(live_server, PER)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Bestill time til laboratoriet eller vaksine hos legekontoret ditt." in text
+        assert "korona" not in text
+
+
+async def test_wrapped_lines_in_the_inbox_keep_their_indent(live_server):
+    from screens.expandable import ExpandableItem
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        item = app.screen.query(ExpandableItem).first()
+        summary, more = item.query_one(".summary"), item.query_one(".more")
+        assert more.region.height >= 2, "the appointment line wraps at 80 columns"
+        assert more.content_region.x == summary.content_region.x + 2  # every wrapped line sits under the heading's text
+
+
+async def test_the_reason_keeps_pasted_lines_and_says_when_the_limit_cuts(live_server):
+    from textual import events
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_review(pilot)
+        reason = app.screen.query_one("#reason")
+        reason.post_message(events.Paste("vondt i halsen\nog feber\n"))
+        await settle(pilot)
+        assert reason.value == "vondt i halsen og feber"
+        reason.post_message(events.Paste("x" * 1000))
+        await settle(pilot)
+        assert len(reason.value) == 1000
+        assert "Grensen er 1000 tegn: 23 tegn kom ikke med." in screen_text(app)
+
+
+async def test_arrows_move_between_the_buttons_of_the_cancel_dialog(live_server):
+    from client.api import BookingClient
+    from datetime import date
+
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        await kari.request_booking((await kari.free_slots(book.id, date(2026, 12, 2)))[0], me.patient.id)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.focused.id == "no"
+        await pilot.press("left")
+        assert app.screen.focused.id == "yes"
+        await pilot.press("right")
+        assert app.screen.focused.id == "no"
+
+
+async def test_the_legend_explains_the_cursor_and_the_urgent_note_stands_beside_the_calendar(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=2)  # a month with free times
+        text = screen_text(app)
+        assert "markøren" in text and "Kontakt legekontoret hvis det haster.\nTelefon: 55 12 34 00" in text
+
+
+async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselves(live_server):
+    from client.api import BookingClient
+    from datetime import date
+    from screens.appointments import AppointmentsScreen
+    from screens.inbox import InboxScreen
+    from tests.conftest import FJORD_STAFF
+
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        booked = await kari.request_booking((await kari.free_slots(book.id, date(2026, 12, 2)))[0], me.patient.id)
+    InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 0.3
+    try:
+        app = make_app(live_server, KARI)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("t")
+            await settle(pilot)
+            assert "Venter på svar fra legekontoret" in screen_text(app)
+            async with BookingClient(live_server.url, FJORD_STAFF) as office:
+                await office.confirm(booked.id)
+            await pilot.pause(1.0)
+            await settle(pilot)
+            assert "Bekreftet" in screen_text(app) and "Venter på svar" not in screen_text(app)
+            await pilot.press("escape", "i")
+            await settle(pilot)
+            assert "Timen er bekreftet" in screen_text(app)
+    finally:
+        InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 15.0
+
+
+async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server):
+    import pytest
+
+    from client.api import BookingClient
+    from client.errors import BookingError, ErrorKind
+    from datetime import date
+
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        assert book.lead_minutes == 120
+        soon = (await kari.free_slots(book.id, date(2026, 11, 25)))[0]
+        with pytest.raises(BookingError) as raised:
+            await kari.request_booking(soon, me.patient.id)
+        assert raised.value.kind is ErrorKind.TOO_SOON
+
+
+async def test_at_80_columns_every_footer_key_fits_and_help_and_quit_are_there(live_server):
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(live_server, KARI)
+    seen = []
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def check(where: str) -> None:
+            await settle(pilot)
+            keys = list(app.screen.query(FooterKey))
+            assert keys, where
+            assert all(k.region.right <= 80 and k.region.width > 0 for k in keys), where
+            actions = {k.action for k in keys}
+            assert {"help", "quit", "command_palette"} <= actions, (where, actions)
+            seen.append(where)
+
+        await check("start")
+        await pilot.press("b")
+        await check("types")
+        await pilot.press("down", "down", "enter")
+        await check("calendar")
+        await pilot.press("enter", "enter")
+        await check("review")
+        await pilot.press("escape", "escape", "escape", "escape")
+        await settle(pilot)
+        await pilot.press("i")
+        await check("inbox")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("t")
+        await check("appointments")
+    assert len(seen) == 6
+
+
+def test_texts_with_counts_have_real_plural_forms_in_both_languages():
+    from tui import i18n
+    from tui.i18n import t, tn
+
+    try:
+        for language, one, many in (("nb", "1 melding, 1 ulest", "2 meldinger, 2 uleste"),
+                                    ("en", "1 message, 1 unread", "2 messages, 2 unread")):
+            i18n.set_language(language)
+            assert t("inbox.count", messages=tn("inbox.messages", 1), unread=tn("inbox.unread", 1)).startswith(one)
+            assert t("inbox.count", messages=tn("inbox.messages", 2), unread=tn("inbox.unread", 2)).startswith(many)
+        i18n.set_language("nb")
+        assert tn("staff.waiting", 1) == "1 forespørsel venter på svar."
+        assert tn("staff.waiting", 3) == "3 forespørsler venter på svar."
+        assert tn("trace.count", 1).startswith("1 forespørsel.")
+    finally:
+        i18n.set_language("nb")
+
+
+async def test_switching_language_on_review_keeps_the_step_and_the_text(live_server):
+    from screens.review import ReviewScreen
+
+    app = make_app(live_server, KARI)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _to_review(pilot, "blodprøve")
+            app.action_switch_language()
+            await settle(pilot)
+            assert isinstance(app.screen, ReviewScreen) and "Step 5 of 8" in screen_text(app)
+            await pilot.press(*" today")
+            assert app.screen.query_one("#reason").value == "blodprøve today"
+            await pilot.press("escape")
+            await settle(pilot)
+            assert "Step 4 of 8" in screen_text(app)  # the calendar below it was rebuilt in English too
+    finally:
+        _back_to_norwegian()
+
+
+def test_every_error_kind_has_plain_words_in_both_languages_and_no_server_text():
+    from client.errors import BookingError, ErrorKind
+    from tui import i18n
+    from tui.problems import full_text
+
+    try:
+        for language in ("nb", "en"):
+            i18n.set_language(language)
+            for kind in ErrorKind:
+                text = full_text(BookingError(kind, "Slot/7 starts in the past and cannot be booked"), typed=True)
+                assert text and "Slot/7" not in text and f"error.{kind.value}" not in text
+    finally:
+        i18n.set_language("nb")

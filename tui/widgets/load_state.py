@@ -1,0 +1,42 @@
+"""One line that says where a screen's data stands: loading, loaded (or explicitly empty), or failed and how to retry."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from client.errors import BookingError
+from tui.i18n import t
+from tui.problems import describe
+
+
+class LoadState(Static):
+    """Put it above the list a screen fills; call `loading()`, then `loaded(...)` or `failed(error)`."""
+
+    DEFAULT_CSS = """
+    LoadState { height: auto; color: $text-muted; }
+    LoadState.-failed { color: $error; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, classes="hint")
+        self.state = "idle"
+
+    def loading(self, text: str | None = None) -> None:
+        self.state = "loading"
+        self.remove_class("-failed")
+        self.display = True
+        self.update(text or t("load.loading"))
+
+    def loaded(self, text: str | None = None) -> None:
+        """Loaded: `text` says what there is (or that there is nothing); None hides the line."""
+        self.state = "loaded"
+        self.remove_class("-failed")
+        self.display = bool(text)
+        self.update(text or "")
+
+    def failed(self, error: BookingError) -> None:
+        """Failed: what happened and how to try again, where the data would be."""
+        self.state = "failed"
+        self.add_class("-failed")
+        self.display = True
+        self.update(f"{describe(error)}\n{t('load.retry')}")
