@@ -158,7 +158,11 @@ class CalendarScreen(FlowScreen):
     def _time_chosen(self, event: OptionList.OptionSelected) -> None:
         from screens.review import ReviewScreen
 
-        self.draft.slot = self.day_slots[event.option_index]
+        slot = self.draft.slot = self.day_slots[event.option_index]
+        lead = self.draft.timebook.lead_minutes
+        if self.app.user is not None and self.app.user.is_staff and slot.start < now() + timedelta(minutes=lead):
+            # Staff may book inside the lead time (a patient at the desk), but are told it is short notice.
+            self.notify(t("staff.within_lead_time", minutes=lead), severity="warning", timeout=10)
         self.app.push_screen(ReviewScreen(self.draft))
 
     def action_step_month(self, months: int) -> None:

@@ -345,3 +345,12 @@ async def test_one_failed_b_with_the_backend_down_says_so_once_and_keeps_the_req
         assert len(errors) == 1, [str(n.message) for n in errors]  # one toast, not the same one twice
         assert "Fikk ikke oppdatert" in screen_text(app)  # the list is the last one fetched, and says so
         assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan"]
+
+
+async def test_staff_may_book_inside_the_lead_time_and_are_warned(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "b", *KARI_NUMBER, "enter", "down", "down", "enter", "enter", "enter")  # Lab, today, 09:10
+        assert app.draft.slot.start.strftime("%d.%m %H:%M") == "25.11 09:10"
+        assert any("innenfor bestillingsfristen på 120 minutter" in n for n in _notes(app))

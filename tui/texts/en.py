@@ -289,4 +289,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "flow.for_patient": "for {patient}",
     "patient.d_number": "D number {number}",
     "trace.exported_toast": "The trace is saved. Its path is at the foot of the panel.",
+    "staff.within_lead_time": "The time is within the booking lead time of {minutes} minutes. Check that the patient can make it.",
 }

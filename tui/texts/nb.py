@@ -289,4 +289,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "flow.for_patient": "for {patient}",
     "patient.d_number": "D-nummer {number}",
     "trace.exported_toast": "Sporingen er lagret. Stien står nederst i panelet.",
+    "staff.within_lead_time": "Timen er innenfor bestillingsfristen på {minutes} minutter. Sjekk at pasienten rekker den.",
 }
