@@ -202,3 +202,11 @@ class AuditEvent(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     action: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(String(200))
+
+
+class ChangeVersion(Base):
+    """How often the data behind a search has changed: per timebook (its slots), office and patient."""
+
+    __tablename__ = "change_version"
+    scope: Mapped[str] = mapped_column(ordered_text(40), primary_key=True)  # "timebook:4", "organization:1", "patient:7"
+    version: Mapped[int] = mapped_column(BigInteger)
