@@ -19,7 +19,7 @@ from client import fhir_map
 from client.errors import BookingError, ErrorKind
 from client.signin import SignInError, TokenSource
 from client.models import Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
-from client.trace import Exchange, masked_body
+from client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from domain.clock import OSLO, now
 from domain.privacy import scrub
 
@@ -64,6 +64,7 @@ class BookingClient:
         # recognised by the backend instead of made twice.
         self._write_keys: dict[tuple, str] = {}
         self._trace = trace
+        self._secrets = tuple(secret for secret in (token, agent_token) if secret)  # never in the trace
         # Signed in with OpenID Connect: each request takes the current access token, renewed before it expires.
         self._sources = {"Authorization": token_source, "X-Support-Agent": agent_source}
         # Conditional reads: the last ETag and parsed body per URL, and what was built from a search's pages.
@@ -487,18 +488,25 @@ class BookingClient:
         url = request.url
         target = unquote(url.path + (f"?{url.query.decode('ascii')}" if url.query else ""))
         body = request.content
+        answered = response.headers if response is not None else {}
+        # The tokens this very request carried (an OpenID Connect access token changes as it is renewed).
+        sent = tuple(request.headers.get(name, "").removeprefix("Bearer ") for name in ("authorization", "x-support-agent"))
+        secrets = self._secrets + tuple(value for value in sent if len(value) >= 8)
         self._trace(
             Exchange(
                 started=started_at,
                 method=request.method,
-                path=scrub(target),
+                path=hide(scrub(target), secrets),
                 status=response.status_code if response is not None else None,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 request_bytes=len(body),
                 response_bytes=len(response.content) if response is not None else 0,
-                request_body=masked_body(body),
-                response_body=masked_body(response.content) if response is not None else "",
+                request_body=masked_body(body, secrets),
+                response_body=masked_body(response.content, secrets) if response is not None else "",
                 error=error,
+                request_headers={k: hide(v, secrets) for k in REQUEST_HEADERS if (v := request.headers.get(k))},
+                response_headers={k: hide(v, secrets) for k in RESPONSE_HEADERS if (v := answered.get(k))},
+                request_id=answered.get("x-request-id"),
             )
         )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
-from domain.identity import mask
+from domain.identity import IdKind, InvalidIdentityNumber, mask, parse_identity_number
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,14 @@ class Patient:
     @property
     def masked_number(self) -> str:
         return mask(self.identity_number)
+
+    @property
+    def has_d_number(self) -> bool:
+        """A D-nummer (day + 40), which the front desk must see labelled as one."""
+        try:
+            return parse_identity_number(self.identity_number, allow_synthetic=True).kind is IdKind.D_NUMMER
+        except InvalidIdentityNumber:
+            return False
 
     def __repr__(self) -> str:  # never let the whole number slip into a log or a traceback
         return f"Patient(id={self.id!r}, name={self.name!r}, identity_number={self.masked_number!r})"

@@ -32,7 +32,8 @@ _SYNTHETIC_OFFSET = 80
 # Bounds of the individual-number ranges whose century rule differs (see _century).
 _INDIVIDUAL_BANDS = ((0, 499), (500, 749), (750, 899), (900, 999))
 
-_INNER_SPACE = re.compile(r"(?<=[^ ]) (?=[^ ])")
+# A single space, hyphen or dot between groups, as people write and paste numbers («148385-12470»).
+_INNER_SPACE = re.compile(r"(?<=[^ ]) (?=[^ ])|(?<=[0-9])[-.](?=[0-9])")
 
 
 class IdKind(Enum):
@@ -102,7 +103,7 @@ class IdentityNumber:
 
 
 def _normalise(text: str) -> str:
-    # People paste "010203 12345" or "974 760 673"; anything odder is a typo worth reporting.
+    # People paste "010203 12345", "010203-12345" or "974 760 673"; anything odder is a typo worth reporting.
     return _INNER_SPACE.sub("", text.strip())
 
 

@@ -7,7 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import ListView, Static
 
-from client.errors import BookingError
+from client.errors import BookingError, ErrorKind
 from client.models import Appointment, AppointmentState
 from domain.clock import now
 from screens.base import FlowScreen
@@ -19,6 +19,18 @@ from tui.keys import key
 from tui.widgets.load_state import LoadState
 
 CANCELLABLE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
+
+# Why a cancel was refused, by kind, in the catalogue's words: the backend's English never reaches the screen.
+# (Local to this screen for now; meant to fold into the shared kind → text mapping.)
+CANCEL_REFUSED = {
+    ErrorKind.INVALID: "appointments.cannot_cancel_started",  # 422 business-rule: the time has begun
+    ErrorKind.CONFLICT: "appointments.cannot_cancel_changed",  # already cancelled or rejected meanwhile
+}
+
+
+def can_cancel(appointment: Appointment | None) -> bool:
+    """Waiting or confirmed, and not yet begun: a started appointment is not offered for cancelling."""
+    return appointment is not None and appointment.state in CANCELLABLE and appointment.start > now()
 
 
 class AppointmentsScreen(FlowScreen):
@@ -48,7 +60,7 @@ class AppointmentsScreen(FlowScreen):
 
     @work(exclusive=True, group="load")
     async def _load(self, quiet: bool) -> None:
-        patient = self.app.draft.patient or self.app.user.patient
+        patient = self.app.user.patient
         status = self.query_one(LoadState)
         if not quiet:
             status.loading()
@@ -74,8 +86,9 @@ class AppointmentsScreen(FlowScreen):
     async def _fill(self, appointments: list[Appointment], *, focus: bool) -> None:
         moment = now()
         self.by_id = {a.id: a for a in appointments}
-        upcoming = [a for a in appointments if a.is_upcoming(moment)]
-        past = sorted((a for a in appointments if not a.is_upcoming(moment)), key=lambda a: a.start, reverse=True)
+        # A time that has begun is no longer «Kommende»: it goes with the earlier ones.
+        upcoming = [a for a in appointments if a.start > moment]
+        past = sorted((a for a in appointments if a.start <= moment), key=lambda a: a.start, reverse=True)
         for list_id, rows, empty in (("#upcoming", upcoming, "appointments.none_upcoming"), ("#past", past, "appointments.none_past")):
             listing = self.query_one(list_id, ListView)
             keep = listing.index
@@ -106,9 +119,18 @@ class AppointmentsScreen(FlowScreen):
         item = listing.highlighted_child if listing else None
         return self.by_id.get(item.key) if isinstance(item, ExpandableItem) else None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel" and self.is_mounted:
+            return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
+        return True
+
+    @on(ListView.Highlighted)
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
     def action_cancel(self) -> None:
         appointment = self._highlighted()
-        if appointment is None or appointment.state not in CANCELLABLE or not appointment.is_upcoming(now()):
+        if not can_cancel(appointment):
             self.notify(t("appointments.cannot_cancel"), severity="warning")
             return
         question = t("appointments.cancel_question", when=when(appointment.start))
@@ -120,7 +142,10 @@ class AppointmentsScreen(FlowScreen):
         try:
             await self.app.client.cancel(appointment)
         except BookingError as error:
-            self.app.report(error)
+            if error.kind in CANCEL_REFUSED:
+                self.notify(t(CANCEL_REFUSED[error.kind]), title=t("error.title"), severity="warning", timeout=10)
+            else:
+                self.app.report(error)
         else:
             self.notify(t("appointments.cancelled"), severity="information")
         self._load(quiet=True)

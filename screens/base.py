@@ -7,7 +7,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.i18n import t
+from client.models import Patient
+from tui.draft import BookingDraft
+from tui.i18n import has_text, t
 from tui.keys import key
 from tui.widgets.footer import TimebokFooter
 
@@ -20,6 +22,12 @@ class FlowScreen(Screen):
     STEP: int | None = None
     TITLE_KEY = "app.title"
     BINDINGS = [key("escape", "back", "flow.back")]
+
+    def __init__(self, draft: BookingDraft | None = None) -> None:
+        super().__init__()
+        # The booking this screen is a step of; office-wide screens and a fresh search belong to none.
+        # A draft lives exactly as long as its screens: a new booking starts a new one (app.start_booking).
+        self.draft = draft
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -40,16 +48,39 @@ class FlowScreen(Screen):
     def step(self) -> int | None:
         return self.STEP
 
-    def who(self) -> str:
+    def on_resize(self) -> None:
+        self.fit_top_line()
+
+    def fit_top_line(self) -> None:
+        """Name who is looking in full when it fits beside the title, else in short («for Kari Nordmann»)."""
+        who = self.who()
+        room = self.size.width - 2 - len(self.query_one("#heading", Static).render_str(self.heading()).plain) - 3
+        if len(who) > room:
+            who = self.who(short=True)
+        self.query_one("#who", Static).update(who)
+
+    def who(self, *, short: bool = False) -> str:
         user = self.app.user
         if user is None:
             return ""
-        patient = self.app.draft.patient
+        patient = self.patient()
         if user.is_staff and patient is not None:
-            return t("flow.on_behalf", staff=user.name, patient=patient.name)
+            # Short, the desk's own name goes; the patient never does.
+            return t("flow.for_patient", patient=patient.name) if short else t("flow.on_behalf", staff=user.name, patient=patient.name)
         if user.is_support:
             return t("flow.as_citizen", agent=user.agent, citizen=user.name)
         return user.name
+
+    def say(self, key: str, **values: object) -> str:
+        """The text `key`; when the front desk acts for a patient, its wording about the patient («forpatient.<key>»)."""
+        staff_key = f"forpatient.{key}"
+        if self.patient() is not None and self.app.user is not None and self.app.user.is_staff and has_text(staff_key):
+            return t(staff_key, **values)
+        return t(key, **values)
+
+    def patient(self) -> Patient | None:
+        """The patient this screen is about: its booking's, or none (the top line then names nobody)."""
+        return self.draft.patient if self.draft is not None else None
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
@@ -58,7 +89,8 @@ class FlowScreen(Screen):
     def rebuilt(self) -> Screen | None:
         """This screen built again in the current language (after a language switch); None if it cannot be."""
         try:
-            return type(self)()
+            # A step of a booking is rebuilt on the same draft: the same booking, the same patient.
+            return type(self)(self.draft) if self.draft is not None else type(self)()
         except TypeError:  # it needs what it was built with; the screen class must say how (override this)
             return None
 

@@ -15,6 +15,7 @@ from client.models import MonthAvailability, Slot
 from domain.clock import now, today
 from screens.base import FlowScreen
 from screens.labels import place_lines
+from tui.draft import BookingDraft
 from tui.i18n import clock_time, long_date, month_title, t
 from tui.keys import key
 from tui.widgets.month_calendar import MonthCalendar
@@ -31,14 +32,14 @@ class CalendarScreen(FlowScreen):
         key("pagedown,greater_than_sign", "step_month(1)", "calendar.change_month", priority=True, show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, draft: BookingDraft) -> None:
+        super().__init__(draft)
         self.availability: MonthAvailability | None = None
         self.next_free: date | None = None
         self.day_slots: list[Slot] = []
 
     def compose_body(self) -> ComposeResult:
-        draft = self.app.draft
+        draft = self.draft
         start_month = draft.month or today().replace(day=1)
         with Horizontal(id="calendar-row"):
             with Vertical(id="calendar-column"):
@@ -75,7 +76,7 @@ class CalendarScreen(FlowScreen):
         """Fetch the shown month's free times (and, if there are none, the next free date)."""
         calendar = self.calendar
         month = calendar.month
-        timebook = self.app.draft.timebook
+        timebook = self.draft.timebook
         heading = self.query_one("#times-heading", Static)
         heading.update(t("calendar.loading"))
         earliest = self.earliest()
@@ -91,15 +92,15 @@ class CalendarScreen(FlowScreen):
         self.availability, self.next_free = availability, next_free
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         self.app.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
-        self.app.draft.month = month
+        self.draft.month = month
         calendar.free_dates = availability.dates
-        if self.app.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
+        if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
             calendar.cursor = min(availability.dates)  # start where there is something to choose
         self._show_empty_month(month, availability, next_free)
-        day = self.app.draft.day
+        day = self.draft.day
         if day is not None and day in availability.dates:
             self._show_times(day)
-            if self.app.draft.slot is not None and self.app.draft.slot.day == day:
+            if self.draft.slot is not None and self.draft.slot.day == day:
                 self.query_one("#times", OptionList).focus()  # coming back: carry on where you were
         else:
             self._hide_times()
@@ -109,7 +110,7 @@ class CalendarScreen(FlowScreen):
         user = self.app.user
         if user is not None and user.is_staff:
             return None
-        return now() + timedelta(minutes=self.app.draft.timebook.lead_minutes)
+        return now() + timedelta(minutes=self.draft.timebook.lead_minutes)
 
     def _show_empty_month(self, month: date, availability: MonthAvailability, next_free: date | None) -> None:
         notice = self.query_one("#empty-month", Static)
@@ -131,7 +132,7 @@ class CalendarScreen(FlowScreen):
         times.clear_options()
         times.add_options([Option(clock_time(slot.start), id=slot.id) for slot in self.day_slots])
         times.display = True
-        chosen = self.app.draft.slot
+        chosen = self.draft.slot
         times.highlighted = next((i for i, s in enumerate(self.day_slots) if chosen and s.id == chosen.id), 0)
         self.query_one("#times-heading", Static).update(t("calendar.times_on", date=long_date(day)))
 
@@ -143,7 +144,7 @@ class CalendarScreen(FlowScreen):
 
     @on(MonthCalendar.DateSelected)
     def _date_selected(self, event: MonthCalendar.DateSelected) -> None:
-        self.app.draft.day = event.date
+        self.draft.day = event.date
         self._show_times(event.date)
         self.query_one("#times", OptionList).focus()
 
@@ -151,7 +152,7 @@ class CalendarScreen(FlowScreen):
     def _time_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # Like the guide: pointing at a time tells you where to go for it.
         details = self.query_one("#place-details", Static)
-        place = self.app.draft.timebook.place
+        place = self.draft.timebook.place
         details.update(f"{t('calendar.place_heading')}\n{place_lines(place)}")
         details.display = True
 
@@ -159,8 +160,12 @@ class CalendarScreen(FlowScreen):
     def _time_chosen(self, event: OptionList.OptionSelected) -> None:
         from screens.review import ReviewScreen
 
-        self.app.draft.slot = self.day_slots[event.option_index]
-        self.app.push_screen(ReviewScreen())
+        slot = self.draft.slot = self.day_slots[event.option_index]
+        lead = self.draft.timebook.lead_minutes
+        if self.app.user is not None and self.app.user.is_staff and slot.start < now() + timedelta(minutes=lead):
+            # Staff may book inside the lead time (a patient at the desk), but are told it is short notice.
+            self.notify(t("staff.within_lead_time", minutes=lead), severity="warning", timeout=10)
+        self.app.push_screen(ReviewScreen(self.draft))
 
     def action_step_month(self, months: int) -> None:
         self.calendar.focus()
@@ -176,14 +181,14 @@ class CalendarScreen(FlowScreen):
             target = later[0]
         else:
             try:
-                target = await self.app.client.first_free_date(self.app.draft.timebook.id, after, earliest=self.earliest())
+                target = await self.app.client.first_free_date(self.draft.timebook.id, after, earliest=self.earliest())
             except BookingError as error:
                 self.app.report(error)
                 return
         if target is None:
             self.notify(t("calendar.no_more_free", date=long_date(calendar.cursor)), severity="warning")
             return
-        self.app.draft.day = target
+        self.draft.day = target
         same_month = target.replace(day=1) == calendar.month
         calendar.jump_to(target)
         calendar.selected = target
@@ -200,5 +205,5 @@ class CalendarScreen(FlowScreen):
 
     def time_was_taken(self) -> None:
         """Back from review after someone else got the time: show fresh availability."""
-        self.app.draft.slot = None
+        self.draft.slot = None
         self.reload()

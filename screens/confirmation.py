@@ -10,6 +10,7 @@ from client.errors import BookingError
 from client.models import Appointment, AppointmentState
 from screens.base import FlowScreen
 from screens.labels import time_type_label, when
+from tui.draft import BookingDraft
 from tui.i18n import t
 from tui.keys import key
 
@@ -19,16 +20,16 @@ class ConfirmationScreen(FlowScreen):
     TITLE_KEY = "confirmation.title"
     BINDINGS = [key("i", "inbox", "confirmation.to_inbox"), key("b", "confirm_now", "confirmation.confirm_now")]
 
-    def __init__(self, appointment: Appointment) -> None:
-        super().__init__()
+    def __init__(self, appointment: Appointment, draft: BookingDraft) -> None:
+        super().__init__(draft)
         self.appointment = appointment
 
     def rebuilt(self) -> ConfirmationScreen:
-        return ConfirmationScreen(self.appointment)
+        return ConfirmationScreen(self.appointment, self.draft)
 
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
-        patient = self.app.draft.patient if self._for_patient else None
+        patient = self.draft.patient if self._for_patient else None
         sent = t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
         yield Static(sent, id="sent")
         yield Static(
@@ -74,5 +75,6 @@ class ConfirmationScreen(FlowScreen):
 
     @on(Button.Pressed, "#to-inbox")
     def action_inbox(self) -> None:
+        patient = self.draft.patient
         self.app.pop_screen()
-        self.app.open_inbox(from_flow=True)
+        self.app.open_inbox(from_flow=True, patient=patient)

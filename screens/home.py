@@ -16,7 +16,8 @@ class HomeScreen(FlowScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_demo_user":
-            return self.app.connection.embedded
+            # Not before the backend answers: the picker asks it who the demo's users are.
+            return self.app.connection.embedded and self.app.client is not None and self.app.user is not None
         if action == "back":
             return False  # nowhere to go back to from home; keep Esc out of the footer
         return True
@@ -27,8 +28,10 @@ class HomeScreen(FlowScreen):
     def show_demo_line(self, user) -> None:
         line = self.query_one("#demo-line", Static)
         line.display = self.app.connection.embedded and user is not None
-        if user is not None:
-            line.update(t("demo.current", who=self.who()))
+        if user is not None and user.is_support:
+            line.update(t("demo.current_support", agent=user.agent, citizen=user.name))
+        elif user is not None:
+            line.update(t("demo.current_named", name=user.name))
 
     def action_switch_demo_user(self) -> None:
         from screens.demo_users import DemoUserScreen

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import ListView
 
 from client.errors import BookingError
+from client.models import Patient
 from screens.base import FlowScreen
 from screens.expandable import ExpandableItem
 from screens.labels import appointment_details, time_type_label, when
@@ -21,14 +22,18 @@ class InboxScreen(FlowScreen):
     TITLE_KEY = "inbox.title"
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
 
-    def __init__(self, *, from_flow: bool = False) -> None:
+    def __init__(self, *, from_flow: bool = False, patient: Patient | None = None) -> None:
         super().__init__()
         self.from_flow = from_flow
+        self._patient = patient  # the front desk's patient just booked for; else the signed-in citizen
         self._message_ids: list[str] = []
         self._shown: tuple | None = None
 
+    def patient(self) -> Patient | None:
+        return self._patient
+
     def rebuilt(self) -> InboxScreen:
-        return InboxScreen(from_flow=self.from_flow)
+        return InboxScreen(from_flow=self.from_flow, patient=self._patient)
 
     def step(self) -> int | None:
         return 8 if self.from_flow else None  # the guide's last step: the time is in Innboks and Timeavtaler
@@ -49,7 +54,7 @@ class InboxScreen(FlowScreen):
 
     @work(exclusive=True, group="load")
     async def _load(self, quiet: bool) -> None:
-        patient = self.app.draft.patient or self.app.user.patient
+        patient = self.patient() or self.app.user.patient
         status = self.query_one(LoadState)
         if not quiet:
             status.loading()
@@ -99,7 +104,7 @@ class InboxScreen(FlowScreen):
     def _update_count(self) -> None:
         ids = self._message_ids
         unread = sum(1 for id_ in ids if id_ not in self.app.seen_messages)
-        text = t("inbox.empty") if not ids else t("inbox.count", messages=tn("inbox.messages", len(ids)),
+        text = self.say("inbox.empty") if not ids else t("inbox.count", messages=tn("inbox.messages", len(ids)),
                                                      unread=tn("inbox.unread", unread))
         self.query_one(LoadState).loaded(text)
 

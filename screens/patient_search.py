@@ -15,10 +15,19 @@ from screens.base import FlowScreen
 from tui.i18n import short_date, t
 
 
+def digits_of(typed: str) -> str:
+    """The digits of a number as typed or pasted with its separators («148385-12470», «148385 12470»)."""
+    return "".join(ch for ch in typed if ch.isdigit())
+
+
+def name_query(typed: str) -> str:
+    """A name as the list shows it («Nordmann, Kari») finds what «Nordmann Kari» does."""
+    return " ".join(typed.replace(",", " ").split())
+
+
 def identity_message(problem: IdProblem, typed: str) -> str:
     """What is wrong with a typed number, in words that say how to fix it."""
-    digits = "".join(typed.split())
-    return t(f"id.{problem.value}", count=len(digits))
+    return t(f"id.{problem.value}", count=len(digits_of(typed)))
 
 
 def looks_like_number(text: str) -> bool:
@@ -31,12 +40,14 @@ class PatientSearchScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label(t("patient.label"))
-        yield Input(placeholder=t("patient.placeholder"), id="patient-query", max_length=60)
+        # Coming back to the field (Tab, ↑) must not select its text: the next key would wipe it.
+        yield Input(placeholder=t("patient.placeholder"), id="patient-query", max_length=60, select_on_focus=False)
         yield Static(t("patient.hint_number"), id="patient-message", classes="hint")
         yield OptionList(id="patients")
 
     def on_mount(self) -> None:
         self.found: list[Patient] = []
+        self._found_for = ""  # the text the list shown was found for
         self.query_one("#patients").display = False
         self.query_one("#patient-query", Input).focus()
 
@@ -61,14 +72,18 @@ class PatientSearchScreen(FlowScreen):
         problem = check_partial(text, allow_synthetic=True)
         if problem is not None:
             self._say(identity_message(problem, text), error=True)
-        elif len("".join(text.split())) == 11:
-            self.search(identifier="".join(text.split()))  # valid: look the patient up at once
+        elif len(digits_of(text)) == 11:
+            self.search(identifier=digits_of(text))  # valid: look the patient up at once
         else:
             self._say(t("patient.hint_number"))
 
     @on(Input.Submitted, "#patient-query")
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
+        if self.found and self._found_for == event.value:
+            # The number was looked up as it was typed; Enter takes the patient shown, focus never moved.
+            self.app.start_booking(self.found[0])
+            return
         if looks_like_number(text) or not text:
             try:
                 number = parse_identity_number(text, allow_synthetic=True)
@@ -76,10 +91,10 @@ class PatientSearchScreen(FlowScreen):
                 self._say(identity_message(error.problem, text), error=True)
                 return
             self.search(identifier=number.value)
-        elif len(text.replace(" ", "")) < 2:
+        elif len(name_query(text).replace(" ", "")) < 2:
             self._say(t("patient.name_too_short"), error=True)
         else:
-            self.search(name=text)
+            self.search(name=name_query(text))
 
     @work(exclusive=True)
     async def search(self, *, identifier: str | None = None, name: str | None = None) -> None:
@@ -100,7 +115,10 @@ class PatientSearchScreen(FlowScreen):
             return
         self._say(t("patient.found"))
         self._show(found)
-        self.query_one("#patients", OptionList).focus()
+        self._found_for = typed
+        if name is not None:
+            self.query_one("#patients", OptionList).focus()
+        # Found by number: focus stays in the field, so a 12th digit typed is seen (and judged), not lost.
 
     def _show(self, patients: list[Patient]) -> None:
         self.found = patients
@@ -108,7 +126,8 @@ class PatientSearchScreen(FlowScreen):
         options.clear_options()
         options.add_options([
             Option(t("patient.row", name=f"{p.family}, {p.given}",
-                     born=short_date(p.birth_date) if p.birth_date else "", number=p.masked_number))
+                     born=short_date(p.birth_date) if p.birth_date else "",
+                     number=t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number))
             for p in patients
         ])
         options.display = bool(patients)
@@ -118,9 +137,12 @@ class PatientSearchScreen(FlowScreen):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.app.start_booking(self.found[event.option_index])
 
-    def action_back(self) -> None:
-        # From the results, Esc goes back to the field (with the number kept); from the field, home.
-        if self.focused is self.query_one("#patients"):
+    def on_key(self, event) -> None:
+        # ↑ on the first result goes back up to the field, with the text as typed (not selected).
+        options = self.query_one("#patients", OptionList)
+        if event.key == "up" and self.focused is options and options.highlighted in (0, None):
             self._input.focus()
-        else:
-            super().action_back()
+            event.stop()
+        elif event.key == "down" and self.focused is self._input and self.found:
+            options.focus()
+            event.stop()

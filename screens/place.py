@@ -21,7 +21,7 @@ class PlaceScreen(FlowScreen):
     BINDINGS = [key("ctrl+g", "next", "flow.next")]
 
     def compose_body(self) -> ComposeResult:
-        yield Static(t("place.intro"), classes="hint")
+        yield Static(self.say("place.intro"), classes="hint")
         yield LoadState(id="places-status")
         yield OptionList(id="places")
         yield Button(t("flow.next"), id="next", variant="primary")
@@ -31,7 +31,7 @@ class PlaceScreen(FlowScreen):
 
     def _show(self) -> None:
         self.query_one(LoadState).loaded()
-        draft = self.app.draft
+        draft = self.draft
         options = self.query_one("#places", OptionList)
         options.clear_options()
         options.add_options([Option(place_lines(book.place) + "\n", id=book.id) for book in draft.timebooks])
@@ -41,7 +41,7 @@ class PlaceScreen(FlowScreen):
 
     @work(exclusive=True)
     async def reload(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         self.query_one(LoadState).loading()
         try:
             draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
@@ -62,5 +62,5 @@ class PlaceScreen(FlowScreen):
             return
         from screens.calendar import CalendarScreen
 
-        self.app.draft.choose_timebook(self.app.draft.timebooks[options.highlighted])
-        self.app.push_screen(CalendarScreen())
+        self.draft.choose_timebook(self.draft.timebooks[options.highlighted])
+        self.app.push_screen(CalendarScreen(self.draft))

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from client.errors import BookingError, ErrorKind
-from client.models import Appointment
+from client.models import Appointment, AppointmentState
+from domain.clock import now
 from screens.base import FlowScreen
 from screens.labels import appointment_details, time_type_name, when
+from screens.live import LiveMixin, refresh_key
 from tui.i18n import t
 from tui.keys import key
+
+PAST_MARK = "⚠"
 
 
 def patient_label(appointment: Appointment) -> str:
@@ -20,71 +27,129 @@ def patient_label(appointment: Appointment) -> str:
     return f"{patient.name} ({patient.masked_number})" if patient else f"Patient/{appointment.patient_id}"
 
 
-class RequestQueueScreen(FlowScreen):
+def patient_name(appointment: Appointment) -> str:
+    return appointment.patient.name if appointment.patient else f"Patient/{appointment.patient_id}"
+
+
+def has_passed(appointment: Appointment) -> bool:
+    return appointment.start <= now()
+
+
+# What another desk or the patient did first, as the desk that answered second is told it.
+ANSWERED_BY_OTHERS = {
+    AppointmentState.CONFIRMED: "requests.answered_confirmed",
+    AppointmentState.REJECTED: "requests.answered_rejected",
+    AppointmentState.CANCELLED: "requests.answered_cancelled",
+}
+
+
+@dataclass
+class PendingConfirm:
+    """A confirmation waiting out its undo window; nothing has been sent yet."""
+
+    request: Appointment
+    timer: Timer
+
+
+class RequestQueueScreen(LiveMixin, FlowScreen):
     TITLE_KEY = "requests.title"
+    # A stray B must not notify a patient: a confirmation is sent after a few seconds in which Z undoes it.
+    # One key per request stays the rule for a busy desk; two keys only where the time has passed.
+    UNDO_SECONDS = 5.0
     BINDINGS = [
         key("b", "confirm", "requests.confirm"),
         key("a", "reject", "requests.reject"),
+        key("z", "undo", "requests.undo", show=False),  # «Z angrer» is said on screen, beside what it undoes
+        refresh_key(),
     ]
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("requests.loading"), id="requests-count", classes="hint")
+        yield Static("", id="answer-note")
         yield DataTable(id="requests", cursor_type="row", zebra_stripes=True)
         yield Static("", id="request-details")
+        yield self.updated_line()
 
     def on_mount(self) -> None:
-        self.requests: list[Appointment] = []
+        self.requests: list[Appointment] = []  # as shown: without those waiting out their undo window
+        self._fetched: list[Appointment] = []
+        self._pending: list[PendingConfirm] = []
+        self._armed: str | None = None  # a passed request whose first B has been pressed
+        self.query_one("#answer-note").display = False
         table = self.query_one(DataTable)
-        table.add_columns(*(t(f"requests.col_{c}") for c in ("sent", "type", "time", "place", "patient", "reason")))
+        # Four short columns fit 80; the sent time, the number and the reason are in the details below.
+        table.add_columns(*(t(f"requests.col_{c}") for c in ("time", "type", "place", "patient")))
         table.focus()
         self.reload()
+        self.start_polling()
 
     def heading(self) -> str:
         requests = getattr(self, "requests", None)
         return t("staff.requests_count", count=len(requests)) if requests is not None else super().heading()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo":
+            return bool(getattr(self, "_pending", None))  # in the footer only while there is something to undo
+        return True
+
     @work(exclusive=True, group="load")
-    async def reload(self) -> None:
+    async def reload(self, quiet: bool = False) -> None:
         try:
             requests = await self.app.client.pending_requests()
         except BookingError as error:
-            self.app.report(error)
+            self.fetch_failed(error, quiet=quiet)
             return
-        self._show(requests)
+        self._fetched = requests
+        self._show()
+        self.fetched()
 
-    def _show(self, requests: list[Appointment]) -> None:
+    def _show(self) -> None:
+        waiting = {p.request.id for p in self._pending}
+        requests = [r for r in self._fetched if r.id not in waiting]
         table = self.query_one(DataTable)
         keep = self._current()
         self.requests = requests
         table.clear()
         for a in requests:
-            sent = a.created.strftime("%d.%m. %H:%M") if a.created else ""
+            passed = has_passed(a)
             cells = (
-                sent,
-                time_type_name(a.time_type_code),
-                a.start.strftime("%d.%m. %H:%M"),
-                a.place.name if a.place else "",
-                patient_label(a),
-                a.reason or "",
+                Text(f"{PAST_MARK} " if passed else "  ") + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
+                Text(time_type_name(a.time_type_code)),
+                Text(a.place.name if a.place else ""),
+                Text(patient_name(a)),  # Text: a typed "[" is not markup
             )
-            table.add_row(*(Text(cell) for cell in cells), key=a.id)  # Text: a typed "[" is not markup
+            table.add_row(*cells, key=a.id)
         if keep is not None and any(a.id == keep.id for a in requests):
             table.move_cursor(row=table.get_row_index(keep.id))
         table.display = bool(requests)
         if not requests:
             self.query_one("#request-details").display = False
-        self.query_one("#requests-count", Static).update(
-            t("requests.count", count=len(requests)) if requests else t("requests.empty"))
+        count = t("requests.count", count=len(requests)) if requests else t("requests.empty")
+        if any(has_passed(a) for a in requests):
+            count += "\n" + t("requests.past_legend", mark=PAST_MARK)
+        self.query_one("#requests-count", Static).update(count)
         self.query_one("#heading", Static).update(self.heading())
+        self._details()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        # The table cuts long reasons; the highlighted request is shown whole below it.
+        request = self._current()
+        if self._armed is not None and (request is None or request.id != self._armed):
+            self._armed = None  # moving on forgets a half-given confirmation
+            self._note("")
+        self._details()
+
+    def _details(self) -> None:
+        # The table shows the essentials; the highlighted request is shown whole below it.
         request = self._current()
         details = self.query_one("#request-details", Static)
         details.display = request is not None
         if request is not None:
             lines = [f"{t('details.patient')}: {patient_label(request)}", appointment_details(request)]
+            if request.created:
+                lines.append(f"{t('requests.col_sent')}: {when(request.created)}")
+            if has_passed(request):
+                lines.append(t("requests.passed", mark=PAST_MARK))
             details.update(Text("\n".join(lines)))
 
     def _current(self) -> Appointment | None:
@@ -93,12 +158,58 @@ class RequestQueueScreen(FlowScreen):
             return None
         return self.requests[table.cursor_row]
 
+    def _note(self, text: str, *, warning: bool = False) -> None:
+        """A line above the table that stays until the next answer: what happened, and anything not sent."""
+        note = self.query_one("#answer-note", Static)
+        note.update(Text(text))
+        note.display = bool(text)
+        note.set_class(warning, "error")
+
+    # -- confirming, with a few seconds to undo ----------------------------------------------
+
     def action_confirm(self) -> None:
         request = self._current()
         if request is None:
             self.app.bell()
             return
-        self.answer(request, None)
+        if has_passed(request) and self._armed != request.id:
+            # A time that has passed is confirmed only on purpose: a second B after the warning.
+            self._armed = request.id
+            self._note(t("requests.past_warning", patient=patient_name(request), when=when(request.start)), warning=True)
+            return
+        self._armed = None
+        timer = self.set_timer(self.UNDO_SECONDS, lambda: self._send_confirm(request.id))
+        self._pending.append(PendingConfirm(request, timer))
+        self._note(t("requests.confirming", patient=patient_name(request), seconds=f"{self.UNDO_SECONDS:.0f}"))
+        self._show()
+        self.refresh_bindings()
+
+    def action_undo(self) -> None:
+        if not self._pending:
+            self.app.bell()
+            return
+        undone = self._pending.pop()  # the latest first, as undo does everywhere
+        undone.timer.stop()
+        self._note(t("requests.undone", patient=patient_name(undone.request)))
+        self._show()
+        self.refresh_bindings()
+
+    def _send_confirm(self, request_id: str) -> None:
+        pending = next((p for p in self._pending if p.request.id == request_id), None)
+        if pending is None:
+            return  # undone meanwhile
+        self._pending.remove(pending)
+        self.refresh_bindings()
+        self._answer(pending.request, None)
+
+    def on_unmount(self) -> None:
+        # Leaving the queue does not undo: what is waiting out its window is sent now.
+        for pending in self._pending:
+            pending.timer.stop()
+            self.app.run_worker(answer_then_refresh(self.app, pending.request), group="answer")
+        self._pending.clear()
+
+    # -- rejecting ---------------------------------------------------------------------------
 
     def action_reject(self) -> None:
         from screens.reject_dialog import RejectDialog
@@ -108,24 +219,61 @@ class RequestQueueScreen(FlowScreen):
             self.app.bell()
             return
         question = t("reject.question", patient=patient_label(request), when=when(request.start))
-        self.app.push_screen(RejectDialog(question), lambda reason: reason and self.answer(request, reason))
+        self.app.push_screen(RejectDialog(question), lambda reason: reason and self._answer(request, reason))
 
-    @work(group="answer")
-    async def answer(self, request: Appointment, reason: str | None) -> None:
-        """Confirm (reason None) or reject; the row leaves the list at once, and a lost race is said plainly."""
-        name = request.patient.name if request.patient else patient_label(request)
-        try:
-            if reason is None:
-                await self.app.client.confirm(request.id)
-            else:
-                await self.app.client.reject(request.id, reason)
-        except BookingError as error:
-            if error.kind is ErrorKind.CONFLICT:  # another desk answered it first; nothing was applied twice
-                self.notify(t("requests.already_answered", patient=name), severity="warning", timeout=10)
-            else:
-                self.app.report(error)
-            self.reload()
-            return
-        self._show([r for r in self.requests if r.id != request.id])
-        text = t("requests.confirmed", patient=name, when=when(request.start)) if reason is None else t("requests.rejected", patient=name)
-        self.notify(text)
+    # -- sending -----------------------------------------------------------------------------
+
+    def _answer(self, request: Appointment, reason: str | None) -> None:
+        self.run_worker(self._answer_and_show(request, reason), group="answer")
+
+    async def _answer_and_show(self, request: Appointment, reason: str | None) -> None:
+        sent, outcome = await answer(self.app, request, reason)
+        if outcome is not None:  # someone else answered first, or the backend failed
+            self._note(outcome, warning=True)
+        if sent:
+            self._fetched = [r for r in self._fetched if r.id != request.id]
+            self._note("")  # an earlier «already answered» no longer applies
+        self._show()  # a request whose answer failed is back in the list, even if the refresh fails too
+        self.reload(quiet=True)
+
+
+async def answer(app, request: Appointment, reason: str | None) -> tuple[bool, str | None]:
+    """Confirm (reason None) or reject, and tell the desk what happened: (sent, the note to keep on screen, if any).
+
+    Runs at app level too (the queue may have been left), so it notifies through the app.
+    """
+    name = patient_name(request)
+    try:
+        if reason is None:
+            await app.client.confirm(request.id)
+        else:
+            await app.client.reject(request.id, reason)
+    except BookingError as error:
+        if error.kind is not ErrorKind.CONFLICT:
+            app.report(error)
+            return False, t("requests.not_sent_reason", reason=reason) if reason else None
+        text = await _what_happened(app, request)
+        if reason:
+            text += " " + t("requests.not_sent_reason", reason=reason)  # what was typed is kept, not dropped
+        app.notify(text, severity="warning", timeout=10)
+        return False, text
+    app.notify(t("requests.confirmed", patient=name, when=when(request.start)) if reason is None
+               else t("requests.rejected", patient=name))
+    return True, None
+
+
+async def answer_then_refresh(app, request: Appointment) -> None:
+    """Send a confirmation left waiting when the queue closed, then refresh whatever live screen is on top."""
+    await answer(app, request, None)
+    if isinstance(app.screen, LiveMixin):
+        app.screen.reload(quiet=True)
+
+
+async def _what_happened(app, request: Appointment) -> str:
+    """The 409 says only that the request is no longer waiting: read it to say who did what."""
+    name = patient_name(request)
+    try:
+        state = (await app.client.appointment(request.id)).state
+    except BookingError:
+        state = None
+    return t(ANSWERED_BY_OTHERS.get(state, "requests.already_answered"), patient=name)

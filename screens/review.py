@@ -27,7 +27,7 @@ class ReviewScreen(FlowScreen):
     BINDINGS = [key("ctrl+s", "send", "review.send")]
 
     def compose_body(self) -> ComposeResult:
-        draft = self.app.draft
+        draft = self.draft
         office = self.app.user.office.name if self.app.user and self.app.user.office else ""
         place = draft.timebook.place
         rows = [
@@ -41,7 +41,7 @@ class ReviewScreen(FlowScreen):
             with Horizontal(classes="summary-row"):
                 yield Label(f"{label}:", classes="summary-label")
                 yield Static(value, classes="summary-value")
-        yield Label(t("review.reason_label"), id="reason-label")
+        yield Label(self.say("review.reason_label"), id="reason-label")
         # No select-all on focus: coming back to the step, the first key must not replace the kept text.
         yield ReasonInput(value=draft.reason, placeholder=t("review.reason_placeholder"), max_length=REASON_LIMIT,
                           select_on_focus=False, id="reason")
@@ -72,7 +72,7 @@ class ReviewScreen(FlowScreen):
 
     @on(Input.Changed, "#reason")
     def _reason_changed(self, event: Input.Changed) -> None:
-        self.app.draft.reason = event.value
+        self.draft.reason = event.value
         counter = self.query_one("#reason-counter", Static)
         if len(event.value) < REASON_LIMIT or not counter.has_class("-warning"):
             counter.remove_class("-warning")
@@ -85,7 +85,7 @@ class ReviewScreen(FlowScreen):
 
     @work(exclusive=True, group="send")
     async def send(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         button = self.query_one("#send", Button)
         button.disabled = True
         try:
@@ -105,4 +105,4 @@ class ReviewScreen(FlowScreen):
         from screens.confirmation import ConfirmationScreen
 
         self.app.back_to_start()
-        self.app.push_screen(ConfirmationScreen(appointment))
+        self.app.push_screen(ConfirmationScreen(appointment, self.draft))

@@ -4,52 +4,64 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 
 from client.errors import BookingError
 from screens.home import HomeScreen
+from screens.live import LiveMixin, refresh_key
 from tui.i18n import t, tn
 from tui.keys import key
 
 
-class StaffHomeScreen(HomeScreen):
+def keyed(letter: str, label: str) -> Content:
+    """A button label led by its key: «b · Bestill time for pasient»."""
+    return Content.assemble((letter, "bold $accent"), " · " + label)
+
+
+class StaffHomeScreen(LiveMixin, HomeScreen):
     TITLE_KEY = "staff.title"
+    # The three actions' keys are shown on their buttons, so the footer keeps room for the rest at 80 columns.
     BINDINGS = [
-        key("b", "book", "staff.book"),
-        key("f", "requests", "staff.requests"),
-        key("d", "today", "staff.today"),
+        key("b", "book", "staff.book", show=False),
+        key("f", "requests", "staff.requests", show=False),
+        key("d", "today", "staff.today", show=False),
+        refresh_key(),
     ]
 
     def compose_body(self) -> ComposeResult:
         user = self.app.user
         office = user.office.name if user and user.office else ""
-        yield Static(t("staff.greeting", name=user.name if user else "", office=office), id="greeting")
+        yield Static(t("staff.signed_in", name=user.name if user else "", office=office), id="greeting")
         with Vertical(id="start-actions"):
-            yield Button(t("staff.book"), id="book", variant="primary")
-            yield Button(t("staff.requests"), id="requests")
-            yield Button(t("staff.today"), id="today")
+            yield Button(keyed("b", t("staff.book")), id="book", variant="primary")
+            yield Button(keyed("f", t("staff.requests")), id="requests")
+            yield Button(keyed("d", t("staff.today")), id="today")
         yield Static("", id="waiting", classes="hint")
+        yield self.updated_line()
         yield self.demo_line()
 
     def on_mount(self) -> None:
         self.show_demo_line(self.app.user)
         self.query_one("#book", Button).focus()
+        self.start_polling()
 
     def on_screen_resume(self) -> None:
         # Back from the queue or a booking: the number waiting may have changed.
         self.reload()
 
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def reload(self, quiet: bool = False) -> None:
         if self.app.client is None or self.app.user is None or not self.app.user.is_staff:
             return  # signing in as someone else: this screen is on its way out
         try:
             waiting = len(await self.app.client.pending_requests())
         except BookingError as error:
-            self.app.report(error)
+            self.fetch_failed(error, quiet=quiet)
             return
-        self.query_one("#requests", Button).label = t("staff.requests_count", count=waiting)
+        self.fetched()
+        self.query_one("#requests", Button).label = keyed("f", t("staff.requests_count", count=waiting))
         self.query_one("#waiting", Static).update(
             tn("staff.waiting", waiting) if waiting else t("staff.none_waiting"))
 

@@ -21,7 +21,7 @@ class TimeTypeScreen(FlowScreen):
     BINDINGS = [key("ctrl+g", "next", "flow.next")]
 
     def compose_body(self) -> ComposeResult:
-        yield Static(t("type.intro"), classes="hint")
+        yield Static(self.say("type.intro"), classes="hint")
         yield LoadState(id="types-status")
         yield OptionList(id="types")
         yield Button(t("flow.next"), id="next", variant="primary")
@@ -49,7 +49,7 @@ class TimeTypeScreen(FlowScreen):
         office = user.office.name if user and user.office else ""
         options.clear_options()
         options.add_options([Option(time_type_label(tt.code, office), id=tt.id) for tt in self.types])
-        draft = self.app.draft
+        draft = self.draft
         pointed = draft.pointed_type_id or (draft.time_type.id if draft.time_type else None)
         index = next((i for i, tt in enumerate(self.types) if tt.id == pointed), 0)
         options.highlighted = index if self.types else None
@@ -57,14 +57,14 @@ class TimeTypeScreen(FlowScreen):
 
     def _office_id(self) -> str:
         user = self.app.user
-        patient = self.app.draft.patient
+        patient = self.draft.patient
         if user.office is not None:
             return user.office.id
         return patient.office_id if patient else ""
 
     @on(OptionList.OptionHighlighted, "#types")
     def _pointed(self, event: OptionList.OptionHighlighted) -> None:
-        self.app.draft.pointed_type_id = event.option.id
+        self.draft.pointed_type_id = event.option.id
 
     @on(OptionList.OptionSelected, "#types")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -79,12 +79,12 @@ class TimeTypeScreen(FlowScreen):
             if status.state != "failed":
                 status.loaded(t("type.none") if status.state == "loaded" else t("load.wait"))
             return
-        self.app.draft.choose_time_type(self.types[options.highlighted])
+        self.draft.choose_time_type(self.types[options.highlighted])
         self._go_on()
 
     @work(exclusive=True, group="next")
     async def _go_on(self) -> None:
-        draft = self.app.draft
+        draft = self.draft
         if not draft.timebooks:
             try:
                 draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
@@ -99,8 +99,8 @@ class TimeTypeScreen(FlowScreen):
             from screens.calendar import CalendarScreen
 
             draft.choose_timebook(draft.timebooks[0])
-            self.app.push_screen(CalendarScreen())
+            self.app.push_screen(CalendarScreen(self.draft))
         else:
             from screens.place import PlaceScreen
 
-            self.app.push_screen(PlaceScreen())
+            self.app.push_screen(PlaceScreen(self.draft))

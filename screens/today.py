@@ -15,6 +15,7 @@ from client.models import Appointment
 from domain.clock import today
 from screens.base import FlowScreen
 from screens.labels import time_type_name
+from screens.live import LiveMixin, refresh_key
 from tui.i18n import long_date, t
 
 
@@ -23,24 +24,28 @@ def timebook_heading(appointment: Appointment) -> str:
     return f"{time_type_name(appointment.time_type_code)} · {place}" if place else time_type_name(appointment.time_type_code)
 
 
-class TodayScreen(FlowScreen):
+class TodayScreen(LiveMixin, FlowScreen):
     TITLE_KEY = "today.title"
+    BINDINGS = [refresh_key()]
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("today.heading", date=long_date(today())), classes="section")
         yield Static("", id="today-list")
+        yield self.updated_line()
 
     def on_mount(self) -> None:
         self.reload()
+        self.start_polling()
 
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def reload(self, quiet: bool = False) -> None:
         try:
             appointments = await self.app.client.todays_appointments()
         except BookingError as error:
-            self.app.report(error)
+            self.fetch_failed(error, quiet=quiet)
             return
         self.query_one("#today-list", Static).update(self._listing(appointments) or t("today.empty"))
+        self.fetched()
 
     def _listing(self, appointments: list[Appointment]) -> str:
         ordered = sorted(appointments, key=lambda a: (timebook_heading(a), a.start))

@@ -6,12 +6,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from client.trace import Exchange
 from domain.clock import now
 from tui.i18n import t, tn
 from tui.keys import key
+from tui.locations import default_trace_dir
+from tui.widgets.footer import TimebokFooter
 
 
 def status_text(exchange: Exchange) -> str:
@@ -37,7 +39,7 @@ class TraceScreen(ModalScreen[None]):
             yield Static("", id="trace-count", classes="hint")
             yield DataTable(id="trace", cursor_type="row", zebra_stripes=True)
             yield Static("", id="trace-exported")
-        yield Footer()
+        yield TimebokFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -46,7 +48,8 @@ class TraceScreen(ModalScreen[None]):
         table.add_column(t("trace.col_method"), width=6)
         table.add_column(t("trace.col_status"), width=9)
         table.add_column(t("trace.col_ms"), width=5)
-        table.add_column(t("trace.col_path"))
+        # As wide as the panel leaves, so nothing scrolls off to the right; Enter shows a long path whole.
+        table.add_column(t("trace.col_path"), width=max(20, self.app.size.width - 2 - (8 + 6 + 9 + 5) - 2 * 5 - 3))
         self.exchanges: list[Exchange] = []
         for exchange in self.app.trace.exchanges:
             self._add(exchange)
@@ -76,8 +79,6 @@ class TraceScreen(ModalScreen[None]):
             self.app.push_screen(TraceDetailScreen(self.exchanges[table.cursor_row]))
 
     def action_export(self) -> None:
-        from tui.cli import default_trace_dir
-
         folder = self.app.trace_dir or default_trace_dir()
         stem = f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}"
         path = folder / f"{stem}.json"
@@ -86,13 +87,14 @@ class TraceScreen(ModalScreen[None]):
             number += 1
             path = folder / f"{stem}-{number}.json"
         try:
-            written = self.app.trace.export(path)
+            written = self.app.trace.export(path, now())
         except OSError as error:
             self.notify(t("trace.export_failed", detail=error.strerror or str(error)), severity="error")
             return
         shown = t("trace.exported", path=written)
         self.query_one("#trace-exported", Static).update(Text(shown))
-        self.notify(shown, timeout=10)
+        # The path is in the panel, whole; a toast would break it mid-word.
+        self.notify(t("trace.exported_toast"), timeout=10)
 
     def action_close(self) -> None:
         self.dismiss()

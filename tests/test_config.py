@@ -70,7 +70,7 @@ def test_config_is_found_on_the_command_line_then_the_environment_then_the_user_
     settings = load_settings()
     assert settings.theme == "gruvbox"
     assert settings.source == in_user_dir
-    assert settings.state_path == in_user_dir.with_name("state.toml")
+    assert settings.state_path == home / ".local" / "state" / "timebok" / "state.toml"  # one place, whatever config
 
 
 def test_a_full_config_is_read(tmp_path):
@@ -176,17 +176,16 @@ def test_the_token_from_the_environment_wins_and_is_never_shown(tmp_path, monkey
 
 
 def test_the_example_config_loads_to_exactly_the_defaults(tmp_path):
-    # A copy, so that the state file looked for beside it is in tmp_path.
     path = write(tmp_path / "config.toml", EXAMPLE.read_text(encoding="utf-8"))
 
-    assert load_settings(str(path)) == Settings(source=path, state_path=tmp_path / "state.toml")
+    assert load_settings(str(path)) == Settings(source=path)
 
 
 def test_the_starter_config_is_the_example_config():
     assert STARTER_CONFIG == EXAMPLE.read_text(encoding="utf-8")
 
 
-def test_in_app_choices_are_saved_beside_the_config_and_never_into_it(tmp_path):
+def test_in_app_choices_are_saved_in_the_state_dir_and_never_into_the_config(tmp_path, home):
     path = write(tmp_path / "config.toml", '# my backend\n[app]\ntheme = "nord"  # dark\nlanguage = "nb"\n')
     before = path.read_bytes()
 
@@ -194,7 +193,8 @@ def test_in_app_choices_are_saved_beside_the_config_and_never_into_it(tmp_path):
 
     assert (settings.language, settings.theme, settings.last_demo_role) == ("en", "dracula", "staff")
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "state.toml"]  # no temp file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "home"]
+    assert sorted(p.name for p in settings.state_path.parent.iterdir()) == ["state.toml"]  # no temp file left behind
     again = load_settings(str(path))
     assert (again.language, again.theme, again.last_demo_role) == ("en", "dracula", "staff")
 
@@ -223,7 +223,7 @@ def test_a_failed_save_leaves_the_old_state_whole(tmp_path, monkeypatch):
         save_state(settings, theme="dracula")
 
     assert settings.state_path.read_bytes() == saved
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "state.toml"]
+    assert sorted(p.name for p in settings.state_path.parent.iterdir()) == ["state.toml"]
 
 
 def test_an_unwritable_state_file_is_a_clear_error(tmp_path):
@@ -237,9 +237,9 @@ def test_an_unwritable_state_file_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("state", ["language = \n", "\xff\xfe", 'language = "sv"\ntheme = 7\nlast_demo_role = "root"\n'])
-def test_a_corrupt_state_file_is_ignored(tmp_path, state):
+def test_a_corrupt_state_file_is_ignored(tmp_path, home, state):
     path = write(tmp_path / "config.toml", '[app]\nlanguage = "en"\ntheme = "nord"\n')
-    (tmp_path / "state.toml").write_bytes(state.encode("latin-1"))
+    write(home / ".local" / "state" / "timebok" / "state.toml", "").write_bytes(state.encode("latin-1"))
 
     settings = load_settings(str(path))
 
@@ -254,7 +254,7 @@ def test_config_init_writes_the_starter_file_once(tmp_path, capsys):
     assert cli.main(["--config", str(path), "config", "init"]) == 0
     assert str(path) in capsys.readouterr().out
     assert path.read_text(encoding="utf-8") == STARTER_CONFIG
-    assert load_settings(str(path)) == Settings(source=path, state_path=path.with_name("state.toml"))
+    assert load_settings(str(path)) == Settings(source=path)
 
     path.write_text('[app]\nlanguage = "en"\n', encoding="utf-8")
     assert cli.main(["--config", str(path), "config", "init"]) == 1
@@ -289,3 +289,14 @@ role = "support"
 
     monkeypatch.setenv("TIMEBOK_AGENT_TOKEN", "from-env")
     assert load_settings(str(write(tmp_path / "c.toml", body.format(agent="")))).backend.agent_token == "from-env"
+
+
+def test_the_remembered_user_theme_and_language_survive_config_init(tmp_path, home):
+    """13.10: the state file stays where it was when a config file appears (or another is named)."""
+    save_state(load_settings(), theme="nord", language="en", last_demo_role="staff", last_demo_token="demo-staff-fjordsiden")
+
+    assert cli.main(["config", "init"]) == 0
+    assert user_config_file(home).is_file()
+    for settings in (load_settings(), load_settings(str(write(tmp_path / "elsewhere" / "mine.toml", "")))):
+        assert (settings.theme, settings.language, settings.last_demo_role, settings.last_demo_token) == (
+            "nord", "en", "staff", "demo-staff-fjordsiden")

@@ -264,7 +264,8 @@ def test_number_valid_only_under_the_2032_rule() -> None:
         ("", IdProblem.EMPTY),
         ("   ", IdProblem.EMPTY),
         ("1508851231x", IdProblem.NON_DIGITS),
-        ("150885-12313", IdProblem.NON_DIGITS),
+        ("150885--12313", IdProblem.NON_DIGITS),  # one separator between groups, not two
+        ("150885/12313", IdProblem.NON_DIGITS),
         ("150885  12313", IdProblem.NON_DIGITS),  # only single inner spaces are forgiven
         ("１５０８８５１２３１３", IdProblem.NON_DIGITS),  # full-width digits
         ("1508851231", IdProblem.TOO_SHORT),
@@ -290,6 +291,12 @@ def test_each_problem_has_a_concrete_input(text: str, problem: IdProblem) -> Non
 def test_surrounding_whitespace_and_single_inner_spaces_are_ignored() -> None:
     assert parse_identity_number("  150885 12313\n").value == "15088512313"
     assert parse_identity_number("150 885 123 13").value == "15088512313"
+
+
+@pytest.mark.parametrize("text", ["150885-12313", "150885.12313", "15.08.85 12313"])
+def test_the_common_separators_between_groups_are_ignored(text: str) -> None:
+    assert parse_identity_number(text).value == "15088512313"
+    assert check_partial(text) is None
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -148,3 +149,43 @@ def test_trace_panel(snap_compare, live_server):
         await _walk("ctrl+t")(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+# Every staff and support screen at the smallest terminal, 80x24: nothing cut on the right, no footer key lost.
+
+SMALL = (80, 24)
+STAFF_SCREENS_80x24 = {
+    "staff_home": (FJORD_STAFF, "", ()),
+    "patient_found": (FJORD_STAFF, "", ("b", *"14838512470")),
+    "request_queue": (FJORD_STAFF, "", ("f",)),
+    "reject_dialog": (FJORD_STAFF, "", ("f", "a", *"Fullt i dag")),
+    "today": (FJORD_STAFF, "", ("d",)),
+    "staff_time_type": (FJORD_STAFF, "", ("b", *"14838512470", "enter")),
+    "staff_calendar": (FJORD_STAFF, "", ("b", *"14838512470", "enter", "down", "down", "enter")),
+    "staff_review": (FJORD_STAFF, "", ("b", *"14838512470", "enter", "down", "down", "enter", "enter", "enter")),
+    "staff_confirmation": (FJORD_STAFF, "", ("b", *"14838512470", "enter", "down", "down", "enter", "enter", "enter", "enter")),
+    "support_start": (KARI, SUPPORT, ()),
+    "demo_users": (KARI, SUPPORT, ("u",)),
+}
+
+
+@pytest.mark.parametrize("name", list(STAFF_SCREENS_80x24))
+def test_staff_and_support_screens_at_80x24(snap_compare, live_server, name):
+    token, agent, keys = STAFF_SCREENS_80x24[name]
+    app = make_app(live_server, token, agent_token=agent, embedded=True)
+    assert snap_compare(app, terminal_size=SMALL, run_before=_walk(*keys))
+
+
+@pytest.mark.parametrize("detail", [False, True])
+def test_trace_panel_at_80x24(snap_compare, live_server, detail):
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+
+    async def run_before(pilot) -> None:
+        await _walk("t")(pilot)
+        # The loopback port differs per run: fix it where the bodies name it (paging links).
+        app.trace.exchanges[:] = [replace(e, duration_ms=12.0, request_id=None, response_headers={},
+                                          response_body=re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:8787", e.response_body))
+                                  for e in app.trace.exchanges]
+        await _walk("ctrl+t", *(("enter",) if detail else ()))(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

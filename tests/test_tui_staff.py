@@ -52,9 +52,9 @@ async def test_the_front_desk_home_offers_booking_requests_with_their_count_and_
         text = screen_text(app)
         assert "Ekspedisjonen" in text and "Fjordsiden legekontor" in text
         assert "2 forespørsler venter på svar." in text  # Ola's and Aisha's, from the seed
-        assert str(app.screen.query_one("#requests").label) == "Forespørsler (2)"
-        assert str(app.screen.query_one("#book").label) == "Bestill time for pasient"
-        assert str(app.screen.query_one("#today").label) == "Dagens timer"
+        assert str(app.screen.query_one("#requests").label) == "f · Forespørsler (2)"
+        assert str(app.screen.query_one("#book").label) == "b · Bestill time for pasient"
+        assert str(app.screen.query_one("#today").label) == "d · Dagens timer"
 
 
 @pytest.mark.parametrize("typed, message", [
@@ -101,7 +101,7 @@ async def test_a_valid_number_finds_the_patient_at_once_and_one_not_at_the_offic
         await pilot.press(*["backspace"] * 11)
         await _type(pilot, KARI_NUMBER)
         assert [p.name for p in app.screen.found] == ["Kari Nordmann"]
-        assert app.screen.focused is app.screen.query_one("#patients")  # Enter picks her
+        assert app.screen.focused is app.screen.query_one("#patient-query")  # a 12th digit is seen; Enter picks her
 
 
 async def test_find_by_name_lists_every_match_with_birth_date_and_masked_number(live_server):
@@ -155,7 +155,8 @@ async def test_booking_a_known_patient_takes_at_most_twelve_keys_after_the_numbe
         assert topics == ["Timen er bekreftet", "Timeforespørselen er sendt"]  # the patient's inbox, newest first
 
 
-async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(live_server):
+async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(live_server, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await _open(pilot, "f")
@@ -171,10 +172,12 @@ async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(
         await settle(pilot)
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
         assert "Forespørsler (1)" in screen_text(app)
+        await pilot.pause(0.3)  # the undo window
+        await settle(pilot)
         assert any("Timen til Ola Nordmann" in n and "er bekreftet" in n for n in _notes(app))
         await pilot.press("escape")
         await settle(pilot)
-        assert str(app.screen.query_one("#requests").label) == "Forespørsler (1)"
+        assert str(app.screen.query_one("#requests").label) == "f · Forespørsler (1)"
 
     async with BookingClient(live_server.url, OLA) as ola:
         assert (await ola.appointment(first.id)).state is AppointmentState.CONFIRMED
@@ -218,7 +221,8 @@ async def test_escaping_the_reject_dialog_changes_nothing(live_server):
         assert len(await office.pending_requests()) == 2
 
 
-async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(live_server, db_path):
+async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(live_server, db_path, monkeypatch):
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
     first, second = make_app(live_server, FJORD_STAFF), make_app(live_server, FJORD_STAFF)
     async with first.run_test(size=SIZE) as one, second.run_test(size=SIZE) as two:
         for pilot in (one, two):
@@ -227,6 +231,7 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
         assert second.screen.requests[0].id == contested.id  # both desks look at Ola's request
 
         await one.press("b")  # the first desk confirms …
+        await one.pause(0.3)  # (its undo window)
         await settle(one)
         await two.press("a")  # … while the second, not yet knowing, rejects it
         await settle(two)
@@ -234,7 +239,9 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
         await settle(two)
 
         assert any("er bekreftet" in n for n in _notes(first))
-        assert any("allerede besvart av noen andre" in n for n in _notes(second))
+        told = "Forespørselen fra Ola Nordmann var allerede bekreftet av en annen ekspedisjon."
+        assert any(told in n for n in _notes(second))
+        assert "Begrunnelsen din ble ikke sendt: «Fullt i dag»" in screen_text(second)  # kept on screen
         assert [r.id for r in second.screen.requests] == [r.id for r in first.screen.requests]  # fetched afresh
         assert contested.id not in {r.id for r in second.screen.requests}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -43,7 +44,7 @@ async def test_the_demo_start_screen_lets_you_be_staff_a_citizen_or_an_agent_and
     app = make_app(live_server, KARI, embedded=True, on_demo_user_change=lambda role, token: remembered.append((role, token)))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "Demo: du er Kari Nordmann. Trykk U for å bytte demobruker." in screen_text(app)
+        assert "Demo: du er logget inn som Kari Nordmann. Trykk U for å bytte demobruker." in screen_text(app)
 
         await _pick(pilot, "Helsesekretær, Fjordsiden")
         assert isinstance(app.screen, StaffHomeScreen) and app.user.is_staff
@@ -162,6 +163,7 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
         exported = sorted((tmp_path / "traces").glob("timebok-trace-*.json"))
         assert len(exported) == 1
         assert str(exported[0]) in screen_text(app).replace("\n", "")  # the path is shown, to attach to a case
+        assert [str(n.message) for n in app._notifications][-1] == "Sporingen er lagret. Stien står nederst i panelet."
         await pilot.press("e")
         await settle(pilot)
         assert len(sorted((tmp_path / "traces").glob("timebok-trace-*.json"))) == 2  # a second export never overwrites
@@ -171,7 +173,7 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
         assert not isinstance(app.screen, TraceScreen)
 
     text = exported[0].read_text(encoding="utf-8")
-    saved = json.loads(text)
+    saved = json.loads(text)["exchanges"]
     assert [e["path"] for e in saved][:3] == ["/auth/userinfo", "/fhir/Patient/1", "/fhir/Organization/1"]
     assert {"method", "path", "status", "duration_ms", "request_body", "response_body"} <= set(saved[0])
     assert not IDENTITY_NUMBER.search(text) and SUPPORT not in text and KARI not in text  # no numbers, no tokens
@@ -189,3 +191,111 @@ def test_against_a_real_backend_an_agent_sends_both_tokens_from_the_config(tmp_p
     connection = _connection(load_settings(str(config)))
     assert (connection.url, connection.token, connection.agent_token) == ("https://timebok.example.no/fhir", "test-citizen", "agent-007")
     assert not connection.embedded
+
+
+async def test_the_trace_never_holds_a_token_and_a_new_user_starts_a_new_one(live_server, tmp_path):
+    """13.2: the demo users' list (every token) is traced without them; an export as Kari holds no staff traffic."""
+    app = make_app(live_server, FJORD_STAFF, embedded=True, trace_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b", *"khan", "enter")  # a staff search: names and birth dates on the wire
+        await settle(pilot)
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await _pick(pilot, "Kundesenter, NHN som Kari Nordmann")
+        assert app.user.is_support
+        await pilot.press("u")  # the picker again, as the agent: the list of users is fetched and traced
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert any(e.path == "/auth/demo-users" for e in app.trace.exchanges)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+
+    [exported] = sorted(tmp_path.glob("timebok-trace-*.json"))
+    assert exported.stat().st_mode & 0o777 == 0o600
+    text = exported.read_text(encoding="utf-8")
+    for secret in ("demo-staff-fjordsiden", "demo-citizen-kari", "demo-citizen-ola", SUPPORT, "Bearer"):
+        assert secret not in text
+    assert "Patient/_search" not in text
+    saved = json.loads(text)
+    header = saved["header"]
+    assert header["signed_in"] == {"role": "support", "name": "Kundesenter, NHN", "office": None}
+    assert header["on_behalf_of"] == "Kari Nordmann" and header["backend"] == live_server.url
+    assert header["version"] and header["exported"].startswith("2026-11-25T")
+    assert saved["exchanges"][0]["path"] == "/auth/userinfo"  # the agent's session from its first request
+    assert {e["method"] for e in saved["exchanges"]} == {"GET"}  # the staff session's search (a POST) is not in Kari's case
+    users = next(e for e in saved["exchanges"] if e["path"] == "/auth/demo-users")
+    assert '"token": "***"' in users["response_body"]
+
+
+async def test_each_trace_entry_carries_the_headers_that_matter(live_server, tmp_path):
+    """13.2: an ETag answered, an If-Match sent (cancelling), and the server's request id when it sends one."""
+    from client.models import AppointmentState
+
+    app = make_app(live_server, OLA, agent_token=SUPPORT)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.client.cancel(next(a for a in await app.client.appointments() if a.state is AppointmentState.WAITING))
+        patched = next(e for e in app.trace.exchanges if e.method == "PATCH")
+        assert patched.request_headers["if-match"].startswith('W/"')
+        assert patched.request_headers["content-type"] == "application/json-patch+json"
+        assert patched.response_headers["etag"] == f'W/"{int(patched.request_headers["if-match"][3:-1]) + 1}"'
+        read = next(e for e in app.trace.exchanges if e.path == "/fhir/Patient/2")
+        assert "authorization" not in read.request_headers and "x-support-agent" not in read.request_headers
+        # The backend's X-Request-ID (issue 11) is kept when the backend sends it.
+        assert read.request_id == read.response_headers.get("x-request-id")
+
+
+async def test_u_pressed_before_the_demo_backend_answers_does_not_crash(live_server):
+    """Seen in tmux: the start screen paints first, and U right away met a client not yet made."""
+    import time
+
+    from tui.app import TimebokApp
+    from tui.connection import Connection
+
+    slow = Connection(live_server.url, KARI, timeout=5.0, embedded=True, wait_until_ready=lambda: time.sleep(1.0))
+    app = TimebokApp(slow)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("u")  # before the connection is made
+        await settle(pilot, rounds=10)
+        assert not isinstance(app.screen, DemoUserScreen) and app.user is not None
+        await _pick(pilot, "Kari Nordmann")  # and once connected, U works
+        assert app.user.name == "Kari Nordmann"
+
+
+async def test_a_trace_entry_is_matched_to_the_servers_log_line_by_its_request_id(db_url, tmp_path):
+    """13.2 with issue 11: a support case names the request id; the server's access log has the same id."""
+    from tests.serve_process import ServeProcess
+
+    server = ServeProcess(str(db_url), tmp_path / "serve.log").wait_until_serving()
+    try:
+        app = _app_on(server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("t")
+            await settle(pilot)
+            read = next(e for e in app.trace.exchanges if e.path.startswith("/fhir/Appointment?"))
+        assert re.fullmatch(r"[0-9a-f]{32}", read.request_id or "")
+        # The access line is written just after the answer goes out: on a loaded machine, give it a moment.
+        for _ in range(100):
+            if read.request_id in server.log.read_text(errors="replace"):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        server.stop()
+    log = server.log.read_text(errors="replace").splitlines()
+    [line] = [line for line in log if read.request_id in line]
+    assert "GET /fhir/Appointment" in line and " 200 " in line
+    assert KARI not in "\n".join(log) and SUPPORT not in "\n".join(log)
+
+
+def _app_on(url: str):
+    """The real app on a backend in another process, acting as Kari with the support token."""
+    from tui.app import TimebokApp
+    from tui.connection import Connection
+
+    return TimebokApp(Connection(url, KARI, agent_token=SUPPORT, timeout=10.0))

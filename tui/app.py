@@ -1,4 +1,4 @@
-"""The Textual App: holds the connection, the signed-in user and the booking draft; screens do the rest."""
+"""The Textual App: holds the connection and the signed-in user; screens do the rest (a booking's draft lives in its screens)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,26 @@ from tui.connection import Connection
 from tui.draft import BookingDraft
 from tui.i18n import t
 from tui.keys import key
+
+
+def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("timebok")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def trace_header(backend_url: str, user: User) -> dict[str, object]:
+    """What a support case needs to know about a trace before its first request."""
+    return {
+        "app": "timebok", "version": app_version(), "backend": backend_url,
+        "signed_in": {"role": "support" if user.is_support else user.role, "name": user.agent if user.is_support else user.name,
+                      "office": user.office.name if user.office and user.is_staff else None},
+        # A support agent acts as a citizen: the bearer is the citizen's, the agent signs beside it.
+        "on_behalf_of": user.name if user.is_support else None,
+    }
 
 
 class TimebokApp(App[None]):
@@ -47,7 +67,6 @@ class TimebokApp(App[None]):
         self.connection = connection
         self.trace = Trace()
         self.client = None  # a client.api.BookingClient once connected
-        self.draft = BookingDraft()
         self.seen_messages: set[str] = set()
         self._initial_theme = theme
         self._keymap = keymap or {}
@@ -96,6 +115,7 @@ class TimebokApp(App[None]):
                                             trace=self.trace, token_source=self.connection.token_source,
                                             agent_source=self.connection.agent_source)
             user = await self.client.whoami()
+            self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
             self.user = user
         except BookingError as error:
@@ -144,15 +164,16 @@ class TimebokApp(App[None]):
         return StaffHomeScreen() if self.user is not None and self.user.is_staff else StartScreen()
 
     def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
-        """Become someone else (the demo's user picker): a fresh session with the new token, trace kept."""
+        """Become someone else (the demo's user picker): a fresh session with the new token, and a new trace."""
         from screens.start import StartScreen
 
         old, self.client = self.client, None
         if old is not None:
             self.run_worker(old.aclose(), exit_on_error=False)
         self.connection = replace(self.connection, token=token, agent_token=agent_token)
+        # The trace is one user's: an export "as Kari" must not hold a staff session's patient searches.
+        self.trace = Trace()
         self.user = None
-        self.draft = BookingDraft()
         self.seen_messages.clear()
         self.back_to_start()
         self.switch_screen(StartScreen())
@@ -207,13 +228,22 @@ class TimebokApp(App[None]):
         """Begin the guide's steps for the signed-in citizen, or (front desk) for the patient found."""
         from screens.time_type import TimeTypeScreen
 
-        self.draft = BookingDraft(patient=patient or (self.user.patient if self.user else None))
-        self.push_screen(TimeTypeScreen())
+        # Always a new draft: nothing of an earlier booking (its patient above all) may carry over.
+        self.push_screen(TimeTypeScreen(BookingDraft(patient=patient or (self.user.patient if self.user else None))))
 
-    def open_inbox(self, *, from_flow: bool = False) -> None:
+    @property
+    def draft(self) -> BookingDraft | None:
+        """The booking in progress: the draft of the topmost screen that is a step of one, else None."""
+        for screen in reversed(self.screen_stack):
+            draft = getattr(screen, "draft", None)
+            if draft is not None:
+                return draft
+        return None
+
+    def open_inbox(self, *, from_flow: bool = False, patient=None) -> None:
         from screens.inbox import InboxScreen
 
-        self.push_screen(InboxScreen(from_flow=from_flow))
+        self.push_screen(InboxScreen(from_flow=from_flow, patient=patient))
 
     def open_appointments(self) -> None:
         from screens.appointments import AppointmentsScreen

@@ -8,16 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def default_db_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("timebok", appauthor=False) / "demo.db"
-
-
-def default_trace_dir() -> Path:
-    """Where the support desk's trace exports go (beside the demo database)."""
-    return default_db_path().parent / "traces"
+from tui.locations import default_db_path
 
 
 def _db(args: argparse.Namespace) -> str | Path:

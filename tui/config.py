@@ -1,4 +1,4 @@
-"""Finds, reads and strictly checks the user's config file, and keeps in-app choices in a state file beside it."""
+"""Finds, reads and strictly checks the user's config file, and layers the in-app choices kept in the user state directory over it."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ class AuthSettings:
 
 
 def _default_state_path() -> Path:
-    from platformdirs import user_state_path
+    from tui.locations import state_path
 
-    return user_state_path(_APP_NAME, appauthor=False) / "state.toml"
+    return state_path()
 
 
 @dataclass(frozen=True)
@@ -99,13 +99,6 @@ def config_path(cli_path: str | None) -> Path | None:
         return named
     default = _user_config_file()
     return default if default.is_file() else None
-
-
-def _state_path_for(source: Path | None) -> Path:
-    if source is None:
-        return _default_state_path()
-    # A config file that is itself called state.toml must not be overwritten by our state.
-    return source.with_name("state.toml" if source.name != "state.toml" else "timebok-state.toml")
 
 
 # --- reading and checking the config file -----------------------------------------------------
@@ -340,7 +333,8 @@ def load_settings(cli_path: str | None = None) -> Settings:
             citizen_issuer=values.get("auth.citizen_issuer"),
         ),
         source=source,
-        state_path=_state_path_for(source),
+        # One place whatever config exists: `timebok config init` must not lose the remembered user and theme.
+        state_path=_default_state_path(),
     )
     return _layer_state(settings)
 
@@ -459,8 +453,9 @@ STARTER_CONFIG = '''# timebok configuration.
 # errors, so a typo is reported rather than silently ignored.
 #
 # timebok never rewrites this file. What you change inside the app (language,
-# theme) is saved to state.toml beside it and takes precedence over the values
-# here; delete state.toml to go back to them.
+# theme, the demo user) is saved to state.toml in your user state directory
+# (~/.local/state/timebok on Linux), wherever this file is, and takes precedence
+# over the values here; delete state.toml to go back to them.
 
 [backend]
 # The FHIR base URL of the booking backend, starting with http:// or https://,

@@ -61,7 +61,7 @@ def _connection(settings):
                           timeout=backend.timeout, page_size=backend.page_size)
 
     from backend.embedded import EmbeddedProcess
-    from tui.cli import default_db_path
+    from tui.locations import default_db_path
 
     # The port is bound now; the backend itself starts in a child process once the first screen has
     # painted, when the app's connect worker calls this (its own GIL: the app stays responsive).

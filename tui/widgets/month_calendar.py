@@ -72,8 +72,9 @@ class MonthCalendar(Widget, can_focus=True):
         Binding("right", "move(1)", t("calendar.next_day"), show=False, id="calendar.next_day"),
         Binding("up", "move(-7)", t("calendar.prev_week"), show=False, id="calendar.prev_week"),
         Binding("down", "move(7)", t("calendar.next_week"), show=False, id="calendar.next_week"),
-        Binding("pageup,less_than_sign", "step_month(-1)", t("calendar.prev_month"), id="calendar.prev_month"),
-        Binding("pagedown,greater_than_sign", "step_month(1)", t("calendar.next_month"), id="calendar.next_month"),
+        # Not in the footer: the legend under the calendar says «PgUp/PgDn = bytt måned», and 80 columns are few.
+        Binding("pageup,less_than_sign", "step_month(-1)", t("calendar.prev_month"), id="calendar.prev_month", show=False),
+        Binding("pagedown,greater_than_sign", "step_month(1)", t("calendar.next_month"), id="calendar.next_month", show=False),
         Binding("home", "first_day", t("calendar.first_day"), show=False, id="calendar.first_day"),
         Binding("end", "last_day", t("calendar.last_day"), show=False, id="calendar.last_day"),
         Binding("enter,space", "select_cursor", t("calendar.select"), show=False, id="calendar.select"),

@@ -1,0 +1,55 @@
+"""Screens that stay current while open (queue, home count, «Dagens timer»): poll, say when, refresh on `r`."""
+
+from __future__ import annotations
+
+from textual.timer import Timer
+from textual.widgets import Static
+
+from client.errors import BookingError
+from domain.clock import now
+from tui.i18n import t
+from tui.keys import key
+
+# Polling with the client's ordinary reads: perf's conditional-GET cache (If-None-Match → 304) makes an
+# unchanged answer cost a header, so a short interval is cheap for the backend and the wire.
+POLL_SECONDS = 15.0
+
+
+def refresh_key():
+    """`r` «Oppdater»: fetch now. Distinct from Ctrl+R «Prøv igjen», which a secretary does not read as refresh."""
+    return key("r", "refresh", "live.refresh")
+
+
+class LiveMixin:
+    """Mixed into a FlowScreen whose `reload(quiet=...)` fetches what it shows."""
+
+    POLL_SECONDS = POLL_SECONDS
+    _poll_timer: Timer | None = None
+
+    def updated_line(self) -> Static:
+        return Static("", id="updated", classes="hint")
+
+    def start_polling(self) -> None:
+        self._poll_timer = self.set_interval(self.POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        # Only the screen on top polls: one behind a dialog or a booking waits until it is back.
+        if not (self.is_current and self.app.client is not None and self.app.user is not None):
+            return
+        # A fetch still under way (a slow backend, or R just pressed) is left to finish, not cancelled.
+        if any(worker.node is self and not worker.is_finished for worker in self.app.workers):
+            return
+        self.reload(quiet=True)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def fetched(self) -> None:
+        """Say when what is shown was last known to be current: «Oppdatert kl. 09:41»."""
+        self.query_one("#updated", Static).update(t("live.updated", time=now().strftime("%H:%M")))
+
+    def fetch_failed(self, error: BookingError, *, quiet: bool) -> None:
+        """A failed poll says so on the line, not in a toast every 15 seconds; a key press is reported in full."""
+        self.query_one("#updated", Static).update(t("live.update_failed", time=now().strftime("%H:%M")))
+        if not quiet:
+            self.app.report(error)
