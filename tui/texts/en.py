@@ -261,6 +261,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "typeintro.Vaksine": "a vaccine",
     "dialog.left": "The button on the left",
     "dialog.right": "The button on the right",
+    "palette.footer_short": "More",
     "palette.footer": "Commands",
     "calendar.change_month": "Month",
     "calendar.phone": "Phone: {phone}",

@@ -261,6 +261,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "typeintro.Vaksine": "vaksine",
     "dialog.left": "Knappen til venstre",
     "dialog.right": "Knappen til høyre",
+    "palette.footer_short": "Mer",
     "palette.footer": "Kommandoer",
     "calendar.change_month": "Måned",
     "calendar.phone": "Telefon: {phone}",
