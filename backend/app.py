@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import logs, routes_booking, routes_directory
+from backend import logs, routes_booking, routes_directory, routes_setup
 from backend.db import Database
 from backend.http import MAX_BODY, FhirResponse, principal
 from backend.http import public_url as parse_public_url
@@ -131,6 +131,7 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     app.state.public_url = parse_public_url(public_url)
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
+    app.include_router(routes_setup.router)
 
     @app.get("/auth/userinfo")
     def userinfo(request: Request) -> FhirResponse:

@@ -75,6 +75,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
         raise StartupError(str(error)) from None
     database = open_database(db, demo=demo)
     app = create_app(database, demo=demo, public_url=public)
+    _generate(database)
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
@@ -84,6 +85,13 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
         pass
+
+
+def _generate(database):
+    """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
+    from backend.generation import Generator
+
+    return Generator(database).start()
 
 
 class EmbeddedServer:
@@ -104,6 +112,7 @@ class EmbeddedServer:
         self.ready = threading.Event()
         self.failed: BaseException | None = None
         self._server = None
+        self._generator = None
         self._thread = threading.Thread(target=self._run, name="timebok-backend", daemon=True)
 
     @property
@@ -123,6 +132,7 @@ class EmbeddedServer:
         try:
             database = open_database(self.db_path, demo=self.demo)
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}")
+            self._generator = _generate(database)
             self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             self._server.run(sockets=[self._socket])
@@ -130,6 +140,8 @@ class EmbeddedServer:
             self.failed = error
             self.ready.set()
         finally:
+            if self._generator is not None:
+                self._generator.stop()
             if database is not None:  # PostgreSQL counts open connections; hand them back when we stop
                 database.dispose()
 
