@@ -26,6 +26,10 @@ from domain.timetypes import TIMETYPES
 router = APIRouter(prefix="/setup")
 
 
+class SetupResponse(FhirResponse):
+    media_type = "application/json"  # not a FHIR resource; errors are still OperationOutcomes
+
+
 def _office(session, id_: str) -> schema.Organization:
     row_id = fhir.parse_id(id_)
     office = session.get(schema.Organization, row_id) if row_id is not None else None
@@ -99,7 +103,7 @@ def read_setup(id_: str, request: Request, who: Principal = Depends(principal)) 
     if who.role == SUPPORT:
         with db.writing() as session:
             _event(session, who, office.id, "read", "setup")
-    return FhirResponse(answer)
+    return SetupResponse(answer)
 
 
 class _Preview(Exception):
@@ -263,5 +267,5 @@ def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview
                          "Timebook setup preview: affected appointments")
             _event(session, who, int(answer["setup"]["organization"].split("/")[1]), "preview",
                    json.dumps({"created": answer["created"], "removed": answer["removed"]}))
-    return FhirResponse(answer)
+    return SetupResponse(answer)
 
