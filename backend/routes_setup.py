@@ -8,11 +8,11 @@ resources (HealthcareService, Schedule) show the result in R4 terms (README: «T
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend import audit, bodies, fhir, schema
 from backend.auth import SUPPORT, Principal
@@ -39,8 +39,8 @@ def _office(session, id_: str) -> schema.Organization:
 
 
 def _may_read(who: Principal, office_id: int) -> None:
-    if who.role == SUPPORT and who.agent is None:
-        return  # NHN kundesenter reads any office's setup (audited)
+    if who.role == SUPPORT or who.agent is not None:
+        return  # NHN kundesenter reads any office's setup (audited), also while acting as a citizen
     if who.is_staff and who.organization_id == office_id:
         return
     raise forbidden("Only the office's staff and support agents may read its timebook setup")
@@ -54,6 +54,14 @@ def _may_change(who: Principal, office_id: int) -> None:
 def _event(session, who: Principal, office_id: int, action: str, detail: str) -> None:
     session.add(schema.SetupEvent(at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office_id,
                                   action=action, detail=detail))
+
+
+def _ahead(session, book: schema.Schedule) -> dict:
+    """Read-only: the times a citizen could book now (after the lead time), free and in all, for support's «why not»."""
+    earliest = fhir.to_storage(now() + timedelta(minutes=book.lead_minutes))
+    counts = dict(session.execute(select(schema.Slot.status, func.count()).where(
+        schema.Slot.schedule_id == book.id, schema.Slot.start >= earliest).group_by(schema.Slot.status)).all())
+    return {"free": counts.get("free", 0), "total": sum(counts.values())}
 
 
 def document(session, office: schema.Organization) -> dict:
@@ -77,6 +85,7 @@ def document(session, office: schema.Organization) -> dict:
             "name": book.name, "active": book.active, "slotMinutes": book.slot_minutes, "parallel": book.parallel,
             "horizonDays": book.horizon_days, "leadMinutes": book.lead_minutes,
             "weekly": json.loads(book.weekly) if book.weekly else [],
+            "ahead": _ahead(session, book),
             "campaigns": [{"id": str(c.id), "name": c.name, "first": c.first.isoformat(), "last": c.last.isoformat(),
                            **({"slotMinutes": c.slot_minutes} if c.slot_minutes else {}), "weekly": json.loads(c.weekly)}
                           for c in campaigns],
@@ -100,7 +109,7 @@ def read_setup(id_: str, request: Request, who: Principal = Depends(principal)) 
         office = _office(session, id_)
         _may_read(who, office.id)
         answer = document(session, office)
-    if who.role == SUPPORT:
+    if who.role == SUPPORT or who.agent is not None:
         with db.writing() as session:
             _event(session, who, office.id, "read", "setup")
     return SetupResponse(answer)

@@ -45,6 +45,7 @@ class TimebookBody(_Element):
     leadMinutes: int = 120
     weekly: list[TimeRange] = Field(max_length=20)
     campaigns: list[CampaignBody] = Field(default_factory=list, max_length=20)
+    ahead: dict | None = None  # read-only, sent back as read
 
 
 class ServiceBody(_Element):

@@ -15,7 +15,7 @@ from client.models import MonthAvailability, Slot
 from domain.clock import now, today
 from screens.base import FlowScreen
 from screens.labels import place_lines
-from tui.i18n import clock_time, long_date, month_title, t
+from tui.i18n import tn, clock_time, long_date, month_title, t
 from tui.keys import key
 from tui.widgets.month_calendar import MonthCalendar
 
@@ -29,7 +29,39 @@ class CalendarScreen(FlowScreen):
         # One footer entry for both month keys, so the footer fits 80 columns.
         key("pageup,less_than_sign", "step_month(-1)", "calendar.change_month", priority=True, key_display="PgUp/Dn"),
         key("pagedown,greater_than_sign", "step_month(1)", "calendar.change_month", priority=True, show=False),
+        key("s", "close_day", "calendar.close_day"),  # front desk only: close the cursor's day of this timebook
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_day":
+            return self.app.user is not None and self.app.user.is_staff
+        return super().check_action(action, parameters)
+
+    @work(exclusive=True, group="close_day")
+    async def action_close_day(self) -> None:
+        """«Steng dag»: s, type why, Enter previews (with the appointments it hits), Enter saves."""
+        from screens.setup import closure_form
+
+        if self.app.user is None or not self.app.user.is_staff:
+            return
+        try:
+            setup = await self.app.client.office_setup(self.app.user.office.id)
+        except BookingError as error:
+            self.app.report(error)
+            return
+        form = closure_form(setup, self.calendar.cursor, self.app.draft.timebook.id, t("setup.close_title"))
+        self.app.push_screen(form, self._day_closed)
+
+    def _day_closed(self, change) -> None:
+        if change is None:
+            return
+        self.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
+        if change.affected:
+            from screens.setup_form import affected_lines
+
+            self.notify("\n".join([tn("setup.affected", len(change.affected)), *affected_lines(change), t("setup.affected_hint")]),
+                        severity="warning", timeout=20)
+        self.reload()
 
     def __init__(self) -> None:
         super().__init__()

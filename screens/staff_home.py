@@ -19,6 +19,7 @@ class StaffHomeScreen(HomeScreen):
         key("b", "book", "staff.book"),
         key("f", "requests", "staff.requests"),
         key("d", "today", "staff.today"),
+        key("o", "setup", "staff.setup"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -29,6 +30,7 @@ class StaffHomeScreen(HomeScreen):
             yield Button(t("staff.book"), id="book", variant="primary")
             yield Button(t("staff.requests"), id="requests")
             yield Button(t("staff.today"), id="today")
+            yield Button(t("staff.setup"), id="setup")
         yield Static("", id="waiting", classes="hint")
         yield self.demo_line()
 
@@ -70,3 +72,9 @@ class StaffHomeScreen(HomeScreen):
         from screens.today import TodayScreen
 
         self.app.push_screen(TodayScreen())
+
+    @on(Button.Pressed, "#setup")
+    def action_setup(self) -> None:
+        from screens.setup import SetupScreen
+
+        self.app.push_screen(SetupScreen())

@@ -19,7 +19,19 @@ class StartScreen(HomeScreen):
         key("b", "book", "start.book"),
         key("i", "inbox", "start.inbox"),
         key("t", "appointments", "start.appointments"),
+        key("o", "support_setup", "support.setup"),  # NHN kundesenter only: why the citizen sees what they see
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "support_setup":
+            return self.app.user is not None and self.app.user.is_support
+        return super().check_action(action, parameters)
+
+    def action_support_setup(self) -> None:
+        from screens.support_setup import SupportSetupScreen
+
+        if self.app.user is not None and self.app.user.is_support:
+            self.app.push_screen(SupportSetupScreen())
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("start.connecting"), id="greeting")
@@ -36,6 +48,7 @@ class StartScreen(HomeScreen):
 
     def _show_user(self, user) -> None:
         self.show_demo_line(user)
+        self.refresh_bindings()
         if user is None or user.is_staff:
             return
         office = user.office.name if user.office else ""
