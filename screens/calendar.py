@@ -29,7 +29,9 @@ class CalendarScreen(FlowScreen):
         # One footer entry for both month keys, so the footer fits 80 columns.
         key("pageup,less_than_sign", "step_month(-1)", "calendar.change_month", priority=True, key_display="PgUp/Dn"),
         key("pagedown,greater_than_sign", "step_month(1)", "calendar.change_month", priority=True, show=False),
-        key("s", "close_day", "calendar.close_day"),  # front desk only: close the cursor's day of this timebook
+        # Front desk only: close the cursor's day of this timebook. Named beside the calendar, not in the footer,
+        # which is full at 80 columns.
+        key("s", "close_day", "calendar.close_day", show=False),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -88,7 +90,9 @@ class CalendarScreen(FlowScreen):
         """The guide's standing note, with the office's phone number when the backend has one."""
         office = self.app.user.office if self.app.user else None
         phone = office.phone if office else None
-        return t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
+        staff = self.app.user is not None and self.app.user.is_staff
+        return (t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
+                + (f"\n{t('calendar.close_hint')}" if staff else ""))
 
     def on_mount(self) -> None:
         self.query_one("#times").display = False

@@ -76,11 +76,12 @@ def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: 
 class SetupScreen(FlowScreen):
     TITLE_KEY = "setup.title"
     BINDINGS = [
-        key("a", "toggle_type", "setup.toggle"),
+        # A and N are named on the screen, under the time types: the footer must fit 80 columns.
+        key("a", "toggle_type", "setup.toggle", show=False),
         key("m", "pattern", "setup.pattern"),
         key("k", "campaign", "setup.campaign"),
         key("s", "close_day", "setup.close"),
-        key("n", "new_timebook", "setup.new"),
+        key("n", "new_timebook", "setup.new", show=False),
     ]
 
     def __init__(self) -> None:
@@ -91,6 +92,7 @@ class SetupScreen(FlowScreen):
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="setup-load")
         yield Static("", id="setup-types")
+        yield Static(t("setup.keys_hint"), id="setup-keys", classes="hint")
         yield OptionList(id="timebooks")
         yield Static("", id="setup-details")
         yield Static("", id="setup-closures")

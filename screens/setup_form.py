@@ -17,6 +17,7 @@ from client.models import OfficeSetup, SetupChange
 from screens.setup_text import FormProblem, problem_for
 from tui.i18n import long_date, t, tn
 from tui.keys import key
+from tui.widgets.footer import TimebokFooter
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
@@ -50,6 +51,7 @@ class SetupForm(ModalScreen[SetupChange | None]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.preview"), id="preview", variant="primary")
                 yield Button(t("setup.cancel"), id="cancel")
+        yield TimebokFooter()  # the form's own keys (Ctrl+S «Forhåndsvis», Esc «Avbryt»), not the screen's below
 
     first_field: str | None = None  # the field to start in, when not the first
 
@@ -151,6 +153,7 @@ class PreviewDialog(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.save"), id="save", variant="primary")
                 yield Button(t("setup.edit_more"), id="edit")
+        yield TimebokFooter()
 
     def on_mount(self) -> None:
         self.query_one("#save", Button).focus()

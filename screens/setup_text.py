@@ -115,7 +115,7 @@ def week_grid(weekly: list[dict]) -> str:
     """The weekly pattern as a grid: a row per time range, ■ on the days it is open."""
     names = day_names()
     rows = sorted({(i["start"], i["end"]) for i in weekly})
-    lines = [" " * 13 + " ".join(f"{n[:3]:>3}" for n in names)]
+    lines = [f"{t('setup.grid_corner'):<13}" + " ".join(f"{n[:3]:>3}" for n in names)]
     for start, end in rows:
         open_days = {d for i in weekly if (i["start"], i["end"]) == (start, end) for d in i["days"]}
         lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in DAYS))

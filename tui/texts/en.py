@@ -358,4 +358,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     'support.why_other_office': "{citizen} is listed at {gp}, not at {office}: citizens see only their GP office's timebooks.",
     "support.office_not_found": "No office has HER id {her}.",
     "help.SupportSetupScreen": "Office setup: which time types and free times the citizen sees, and why not. Type another HER id and press Enter to see another office.",
+    "setup.keys_hint": "A: switch the time type off or on · N: new timebook",
+    "setup.grid_corner": "Hours",
+    "calendar.close_hint": "S: close the day in this timebook.",
 }

@@ -358,4 +358,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "support.why_other_office": "{citizen} står på liste hos {gp}, ikke hos {office}: innbyggeren ser bare fastlegekontorets timebøker.",
     "support.office_not_found": "Fant ikke noe legekontor med HER-id {her}.",
     "help.SupportSetupScreen": "Oppsett for legekontor: hva innbyggeren ser av timetyper og ledige timer, og hvorfor ikke. Skriv en annen HER-id og trykk Enter for å se et annet kontor.",
+    "setup.keys_hint": "A: slå timetypen av eller på · N: ny timebok",
+    "setup.grid_corner": "Tidsrom",
+    "calendar.close_hint": "S: steng dagen i denne timeboken.",
 }
