@@ -131,10 +131,12 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
 def _insert(session: Session, rows: list[dict]) -> None:
     # ON CONFLICT DO NOTHING on the unique (timebook, start, seat): a second instance generating at the same
     # moment, or a repeat, creates nothing twice.
+    if not rows:
+        return
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    for chunk in _chunks(rows, 500):
-        session.execute(dialect.insert(schema.Slot).values(chunk)
-                        .on_conflict_do_nothing(index_elements=["schedule_id", "start", "seq"]))
+    statement = dialect.insert(schema.Slot).on_conflict_do_nothing(index_elements=["schedule_id", "start", "seq"])
+    # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") without compiling each chunk.
+    session.connection().execute(statement, rows)
 
 
 def regenerate(session: Session, book: schema.Schedule, *, since: datetime | None = None) -> Change:
@@ -204,15 +206,20 @@ def changed(session: Session, change: Change) -> None:
 
 
 def generate_all(db, organization_id: int | None = None) -> Change:
-    """Generate every timebook's free times (one instance at a time on PostgreSQL, under an advisory lock)."""
+    """Generate every timebook's free times, one short transaction per timebook so bookings are not held up for
+    long; on PostgreSQL each timebook's run holds an advisory lock, so two instances take turns on it."""
     total = Change()
-    with db.writing() as session:
-        db.serialize(session, "generate")
-        query = select(schema.Schedule).where(schema.Schedule.weekly.is_not(None)).order_by(schema.Schedule.id)
-        if organization_id is not None:
-            query = query.join(schema.HealthcareService).where(schema.HealthcareService.organization_id == organization_id)
-        for book in session.scalars(query).all():
-            total.add(regenerate(session, book))
+    query = select(schema.Schedule.id).where(schema.Schedule.weekly.is_not(None)).order_by(schema.Schedule.id)
+    if organization_id is not None:
+        query = query.join(schema.HealthcareService).where(schema.HealthcareService.organization_id == organization_id)
+    with db.reading() as session:
+        ids = list(session.scalars(query))
+    for schedule_id in ids:
+        with db.writing() as session:
+            db.serialize(session, f"generate:{schedule_id}")
+            book = session.get(schema.Schedule, schedule_id)
+            if book is not None:
+                total.add(regenerate(session, book))
     return total
 
 
