@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench serve clean
+.PHONY: run test bench serve dev-idp serve-oidc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ run: $(VENV)/.installed-run
 
 serve: $(VENV)/.installed-run
 	$(BIN)/timebok serve --demo
+
+# Real sign-in on this machine: a local ID-porten/HelseID-shaped provider, and a demo backend that trusts it.
+IDP_PORT ?= 8790
+PORT ?= 8787
+dev-idp: $(VENV)/.installed-run
+	$(BIN)/timebok dev-idp --port $(IDP_PORT)
+
+serve-oidc: $(VENV)/.installed-run
+	$(BIN)/timebok serve --demo --port $(PORT) --oidc-audience timebok \
+		--oidc-issuer citizen=http://127.0.0.1:$(IDP_PORT)/idporten --oidc-issuer staff=http://127.0.0.1:$(IDP_PORT)/helseid
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

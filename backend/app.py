@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_plus
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,14 +19,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import logs, routes_booking, routes_directory, routes_setup
+from backend.auth import Principal
 from backend.db import Database
+from backend.month import AnswerCache
+from backend.principals import Principals
 from backend.http import MAX_BODY, FhirResponse, principal
 from backend.http import public_url as parse_public_url
+from backend.oidc import Verifier
 from backend.outcome import FhirError, operation_outcome
 from domain.privacy import scrub
 
 access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
+THREADS = int(os.environ.get("TIMEBOK_THREADS", "100"))
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -39,11 +45,23 @@ class Guard:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._threads_set = False
+
+    def _set_threads(self) -> None:
+        # Routes are sync and run in anyio's thread pool (40 threads by default). SQLite writers wait their
+        # turn inside a thread, so a burst of bookings could hold every thread and starve the month reads:
+        # more threads, each cheap while it waits. Set on the first request: the limiter is the event loop's.
+        from anyio import to_thread
+
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
+        self._threads_set = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self._threads_set:
+            self._set_threads()
         started = time.perf_counter()
         status = 500
         sent_start = False
@@ -118,9 +136,11 @@ class Probe:
         return True
 
 
-def create_app(db: Database, *, demo: bool = False, public_url: str | None = None) -> FastAPI:
+def create_app(db: Database, *, demo: bool = False, public_url: str | None = None, oidc: Verifier | None = None,
+               static_tokens: bool | None = None) -> FastAPI:
     """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers; links are built on `public_url`
-    (e.g. https://timebok.example.no), else on the address the server listens on."""
+    (e.g. https://timebok.example.no), else on the address the server listens on. `oidc` verifies tokens from the
+    trusted OpenID Connect issuers; static (database) tokens are accepted only on a demo (or when `static_tokens`)."""
     logs.install()
     probe = Probe(db)
     # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
@@ -128,15 +148,19 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
                   openapi_url="/fhir/openapi.json")
     app.state.db = db
     app.state.demo = demo
+    app.state.oidc = oidc
+    app.state.static_tokens = demo if static_tokens is None else static_tokens
     app.state.public_url = parse_public_url(public_url)
+    # token lookups (and verified OpenID Connect tokens), remembered for a few seconds
+    app.state.principals = Principals(db, verifier=oidc, static_tokens=app.state.static_tokens)
+    app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
     app.include_router(routes_setup.router)
 
     @app.get("/auth/userinfo")
-    def userinfo(request: Request) -> FhirResponse:
+    def userinfo(who: Principal = Depends(principal)) -> FhirResponse:
         # Like OpenID Connect's userinfo: tells a client whose token it holds (SMART launch context).
-        who = principal(request)
         return FhirResponse({
             "role": who.role,
             "name": who.name,
@@ -159,7 +183,13 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
-        return FhirResponse({"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"},
+        body = {"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"}
+        if oidc is not None:
+            # An issuer that went away is no outage: tokens still verify on the cached keys until they rotate.
+            # At most a second's wait: a hanging issuer must not hang /health (the refetch goes on in its thread).
+            await asyncio.wait([asyncio.ensure_future(asyncio.to_thread(oidc.recheck))], timeout=1.0)
+            body["issuers"] = oidc.health()
+        return FhirResponse(body,
                             status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)})
 
     @app.exception_handler(DBAPIError)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from backend import audit, messages, schema
+from backend import audit, messages, schema, versions
 from backend.auth import Principal
 from backend.fhir import parse_id, to_storage
 from backend.outcome import FhirError, conflict, forbidden, invalid
@@ -106,58 +106,61 @@ def request_booking(session: Session, principal: Principal, body: Any, *, identi
         raise invalid("participant must name exactly one Patient")
     patient_id = _reference_id(patient_refs[0], "Patient", "participant.actor")
 
-    patient = session.get(schema.Patient, patient_id)
-    if patient is None or not _may_book_for(session, principal, patient):
+    # A citizen books only for themself (their token's Patient exists); staff for a patient they may see.
+    if not visible_patient(session, principal, patient_id):
         raise _unprocessable("not-found", f"Patient/{patient_id} was not found")
-    slot = session.get(schema.Slot, slot_id)
-    if slot is None:
+    # The slot and everything the message names, in one query.
+    connection = session.connection()
+    where = connection.execute(_SLOT_AND_PLACE, {"slot_id": slot_id}).first()
+    if where is None:
         raise _unprocessable("not-found", f"Slot/{slot_id} was not found")
-    office, service, place = _context(session, slot)
-    if principal.is_staff and office.id != principal.organization_id:
+    start, end, schedule_id, location_id, lead, type_code, office_id, office_name, place_name = where
+    if principal.is_staff and office_id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")
-    if _aware(slot.start) <= now():
+    if _aware(start) <= now():
         raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
-    if not principal.is_staff:  # the front desk may book closer in (and is warned); citizens keep the lead time
-        lead = session.get(schema.Schedule, slot.schedule_id).lead_minutes
-        if _aware(slot.start) < now() + timedelta(minutes=lead):
-            raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
-                                 f"at least that far ahead", rule="too-soon")
+    if not principal.is_staff and _aware(start) < now() + timedelta(minutes=lead):
+        # The front desk may book closer in (and is warned); citizens keep the timebook's lead time.
+        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
+                             f"at least that far ahead", rule="too-soon")
 
     # The conditional update is the lock: of many racing requests exactly one sees status 'free'.
-    taken = session.execute(
-        update(schema.Slot)
-        .where(schema.Slot.id == slot_id, schema.Slot.status == "free")
-        .values(status="busy-tentative", version=schema.Slot.version + 1)
-    ).rowcount
-    if taken != 1:
+    if connection.execute(_CLAIM, {"slot_id": slot_id}).rowcount != 1:
         raise conflict(f"Slot/{slot_id} is no longer free")
 
+    # Core inserts of statements built once: the ORM's unit of work cost more than the database here.
     stamp = to_storage(now())
-    appointment = schema.Appointment(
-        version=1,
-        status="pending",
-        slot_id=slot.id,
-        patient_id=patient.id,
-        organization_id=office.id,
-        start=slot.start,
-        end=slot.end,
-        description=reason,
-        created=stamp,
-        last_updated=stamp,
-        booked_by=principal.role,
-        identifier=identifier,
-    )
-    session.add(appointment)
-    session.flush()
-    _tell_patient(session, appointment, "request-sent", messages.request_sent(office.name, service.type_code, _aware(slot.start), place.name))
-    audit.record(session, principal, [patient.id], "create", f"Appointment/{appointment.id}")
+    values = dict(version=1, status="pending", slot_id=slot_id, patient_id=patient_id, organization_id=office_id, start=start,
+                  end=end, description=reason, created=stamp, last_updated=stamp, booked_by=principal.role,
+                  identifier=identifier)
+    appointment_id = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key[0]
+    topic, text = messages.request_sent(office_name, type_code, _aware(start), place_name)
+    connection.execute(_INSERT_MESSAGE, {"patient_id": patient_id, "organization_id": office_id, "appointment_id": appointment_id,
+                                         "kind": "request-sent", "topic": topic, "text": text, "sent": stamp})
+    audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id}")
+    versions.bump(session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)])
+    appointment = schema.Appointment(id=appointment_id, cancelation_code=None, cancelation_text=None, **values)
+    appointment.place_and_type = (location_id, type_code)  # the answer needs them; no need to ask the database again
     return appointment
 
 
-def _may_book_for(session: Session, principal: Principal, patient: schema.Patient) -> bool:
-    if principal.is_staff:
-        return visible_patient(session, principal, patient.id)
-    return patient.id == principal.patient_id
+_SLOT_TABLE = schema.Slot.__table__.c
+_SLOT_AND_PLACE = (
+    select(schema.Slot.start, schema.Slot.end, schema.Slot.schedule_id, schema.Schedule.location_id, schema.Schedule.lead_minutes,
+           schema.HealthcareService.type_code, schema.Organization.id, schema.Organization.name, schema.Location.name)
+    .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
+    .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
+    .join(schema.Organization, schema.HealthcareService.organization_id == schema.Organization.id)
+    .join(schema.Location, schema.Schedule.location_id == schema.Location.id)
+    .where(schema.Slot.id == bindparam("slot_id"))
+)
+_CLAIM = (
+    update(schema.Slot.__table__)
+    .where(_SLOT_TABLE.id == bindparam("slot_id"), _SLOT_TABLE.status == "free")
+    .values(status="busy-tentative", version=_SLOT_TABLE.version + 1)
+)
+_INSERT_APPOINTMENT = insert(schema.Appointment.__table__)
+_INSERT_MESSAGE = insert(schema.Communication.__table__)
 
 
 def visible_patient(session: Session, principal: Principal, patient_id: int) -> bool:
@@ -243,6 +246,7 @@ def respond(session: Session, principal: Principal, body: Any, *, identifier: st
     session.add(response)
     session.flush()
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} {answer}")
+    versions.bump_for_appointment(session, appointment)
     return response, appointment
 
 
@@ -286,4 +290,5 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
     )
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
+    versions.bump_for_appointment(session, appointment)
     return appointment

@@ -7,13 +7,15 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session, sessionmaker
+
+from backend.writers import WriterQueue
 
 
 def database_url(db: str | os.PathLike[str]) -> str:
@@ -95,6 +97,11 @@ class Database:
         self._write_engine = self.engine.execution_options(timebok_write=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._writers = WriterQueue()
+        # SQLite's connections are in autocommit already (isolation_level None) once no BEGIN is sent; SQLAlchemy's
+        # AUTOCOMMIT level would, on reset, switch the sqlite3 module back to its own implicit transactions.
+        self._autocommit_engine = self.engine.execution_options(
+            **({"timebok_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
 
     @property
     def is_postgresql(self) -> bool:
@@ -123,15 +130,27 @@ class Database:
             yield session
 
     @contextmanager
+    def single_reads(self) -> Iterator[Connection]:
+        """A Core connection where each statement is its own transaction: no BEGIN and COMMIT round trips.
+        For reads that need no snapshot across statements (the month query: see versions.current)."""
+        with self._autocommit_engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def writing_connection(self) -> Iterator[Connection]:
         """A Core connection in a writing transaction, committed at the end (schema migrations use it)."""
-        with self._write_engine.begin() as connection:
+        with self._writer_turn(), self._write_engine.begin() as connection:
             yield connection
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        with self._writer_turn(), self._write() as session, session.begin():
             yield session
+
+    def _writer_turn(self):
+        # SQLite has one write lock, and its busy handler lets a newcomer take it ahead of a thread that has
+        # slept for seconds: this process's writers queue for it in arrival order instead.
+        return self._writers if self.is_sqlite else nullcontext()
 
     def ping(self) -> None:
         """Ask the database something trivial on a connection of its own (never waiting for the pool); raises if it
@@ -167,8 +186,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        write = connection.get_execution_options().get("timebok_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("timebok_autocommit", False):
+            return  # each statement its own transaction, as SQLite does by itself
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("timebok_write", False) else "BEGIN")
 
 
 def _lower(value):

@@ -15,7 +15,24 @@ Resource = dict[str, Any]
 
 def instant(value: datetime) -> str:
     """A stored UTC time as an Oslo-local FHIR instant with its offset."""
+    # Remembered per stored (naive) value: the same slot times are answered again and again, and the
+    # conversion was the month query's largest cost. An aware value is never looked up: equal instants in
+    # different zones have different wall-clock times, and the wall-clock time is what is read here.
+    if value.tzinfo is None:
+        found = _INSTANTS.get(value)
+        if found is None:
+            if len(_INSTANTS) > 200_000:  # a server reading odd ranges must not grow this forever
+                _INSTANTS.clear()
+            found = _INSTANTS[value] = _convert(value)
+        return found
+    return _convert(value.replace(tzinfo=None))
+
+
+def _convert(value: datetime) -> str:
     return value.replace(tzinfo=UTC).astimezone(OSLO).isoformat(timespec="seconds")
+
+
+_INSTANTS: dict[datetime, str] = {}
 
 
 def to_storage(value: datetime) -> datetime:

@@ -164,7 +164,8 @@ def regenerate(session: Session, book: schema.Schedule, *, since: datetime | Non
     have = {(row.start, row.seq): row for row in existing}
     missing = [{"schedule_id": book.id, "start": start, "end": end, "seq": seat, "status": "free", "version": 1}
                for (start, seat), end in want.items() if (start, seat) not in have]
-    restore = [row.id for key, row in have.items() if key in want and row.status == "busy-unavailable"]
+    restoring = [row for key, row in have.items() if key in want and row.status == "busy-unavailable"]
+    restore = [row.id for row in restoring]
     unwanted_free = [row for key, row in have.items() if key not in want and row.status == "free"]
     unwanted_taken = [row.id for key, row in have.items() if key not in want and row.status in ("busy", "busy-tentative")]
     # A removed free time that an old (cancelled) request still points at is kept as unavailable, not deleted.
@@ -188,7 +189,8 @@ def regenerate(session: Session, book: schema.Schedule, *, since: datetime | Non
     change.affected.sort(key=lambda a: (a.start, a.id))
     change.created = len(missing) + len(restore)
     change.removed = len(unwanted_free)
-    change.months = {(book.id, row["start"]) for row in missing} | {(book.id, row.start) for row in unwanted_free}
+    change.months = ({(book.id, row["start"]) for row in missing} | {(book.id, row.start) for row in unwanted_free}
+                     | {(book.id, row.start) for row in restoring})
     if change.created or change.removed:
         changed(session, change)
     return change

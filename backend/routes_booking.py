@@ -6,9 +6,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
 from sqlalchemy import func, or_, select
 
-from backend import audit, bodies, booking, fhir, schema
+from backend import audit, bodies, booking, conditional, fhir, schema, versions
 from backend.auth import Principal
 from backend.http import (
     FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
@@ -23,7 +24,8 @@ router = APIRouter(prefix="/fhir")
 
 
 def _appointment_response(appointment: schema.Appointment, session, status: int = 200, extra: dict | None = None) -> FhirResponse:
-    place, type_code = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    # A new booking brings its place and type along; otherwise they are looked up.
+    place, type_code = getattr(appointment, "place_and_type", None) or _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
     headers = etag(appointment.version) | (extra or {})
     return FhirResponse(fhir.appointment(appointment, place, type_code), status_code=status, headers=headers)
 
@@ -192,7 +194,10 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
     count = params.count(100, 1000)
     offset = params.offset()
     db = database(request)
+    if (unchanged := _not_modified(request, who)) is not None:
+        return unchanged
     with db.writing() if who.audited else db.reading() as session:
+        tag = _search_tag(session, who)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(query.order_by(*order[sort]).offset(offset).limit(count)).all()
         context = _where_and_what(session, [row.slot_id for row in rows])
@@ -207,7 +212,28 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
                 select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()]
         audit.record(session, who, [row.patient_id for row in rows], "read", "Appointment search")
         self_url, next_url = page_links(request, offset, count, total)
-        return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url))
+        return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url),
+                            headers={"ETag": tag})
+
+
+def _search_scope(who: Principal) -> str:
+    # Staff see their office's appointments and messages, a citizen their own: each list changes exactly
+    # when that counter is bumped (every booking, answer and cancel bumps both).
+    return versions.organization(who.organization_id) if who.is_staff else versions.patient(who.patient_id)
+
+
+def _search_tag(session, who: Principal) -> str:
+    """The ETag of an Appointment or Communication search; read before its rows (see versions.current)."""
+    return conditional.tag(versions.current(session, _search_scope(who)))
+
+
+def _not_modified(request: Request, who: Principal) -> Response | None:
+    """304 for a client that already holds the current answer. Not audited: it tells nothing new about any
+    patient (the 200 that delivered the data was audited), and a polling front desk stays off the write lock."""
+    if not request.headers.get("if-none-match"):
+        return None
+    with database(request).reading() as session:
+        return conditional.not_modified(request, _search_tag(session, who))
 
 
 @router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody) | {"parameters": [_IF_NONE_EXIST]})
@@ -245,7 +271,10 @@ def search_communications(request: Request, who: Principal = Depends(principal))
     count = params.count(100, 1000)
     offset = params.offset()
     db = database(request)
+    if (unchanged := _not_modified(request, who)) is not None:
+        return unchanged
     with db.writing() if who.audited else db.reading() as session:
+        tag = _search_tag(session, who)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
             query.order_by(schema.Communication.sent.desc(), schema.Communication.id.desc()).offset(offset).limit(count)
@@ -253,7 +282,7 @@ def search_communications(request: Request, who: Principal = Depends(principal))
         audit.record(session, who, [row.patient_id for row in rows], "read", "Communication search")
         self_url, next_url = page_links(request, offset, count, total)
         return FhirResponse(fhir.bundle(fhir_base(request), [fhir.communication(r) for r in rows], total=total,
-                                        next_url=next_url, self_url=self_url))
+                                        next_url=next_url, self_url=self_url), headers={"ETag": tag})
 
 
 @router.get("/Patient/{id_}")
@@ -275,7 +304,7 @@ async def search_patients(request: Request) -> FhirResponse:
     # Async so the form body can be read here; the database work goes to a thread below.
     from starlette.concurrency import run_in_threadpool
 
-    who = await run_in_threadpool(principal, request)
+    who = await principal(request)
     if not who.is_staff:
         raise forbidden("Only staff can search for patients")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -231,6 +231,14 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(String(200))
 
 
+class ChangeVersion(Base):
+    """How often the data behind a search has changed: per timebook (its slots), office and patient."""
+
+    __tablename__ = "change_version"
+    scope: Mapped[str] = mapped_column(ordered_text(40), primary_key=True)  # "timebook:4", "organization:1", "patient:7"
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class SetupEvent(Base):
     """One read (by support) or change of an office's timebook setup: who, when and what."""
 

@@ -1,9 +1,11 @@
-"""Runs the backend: standalone (`timebok serve`) or embedded in the app on a loopback port."""
+"""Runs the backend: standalone (`timebok serve`, optionally several workers) or in a thread on a loopback port."""
 
 from __future__ import annotations
 
 import gc
+import json
 import logging
+import os
 import socket
 import threading
 from pathlib import Path
@@ -59,32 +61,92 @@ def _config(app, host: str, port: int, log_level: str):
     return config
 
 
-def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, public_url: str | None = None) -> None:
-    """Serve until interrupted (the `timebok serve` command); links name `public_url`, else the listening address."""
+def start_verifier(issuers: dict[str, str], audience: str | None):
+    """The OpenID Connect verifier for `issuers` ({role: URL}), its discovery and keys fetched now; None with no issuers."""
+    from backend.oidc import IssuerUnreachable, Verifier
+
+    if not issuers:
+        return None
+    if not audience:
+        raise StartupError("--oidc-issuer needs --oidc-audience (or TIMEBOK_OIDC_AUDIENCE): the audience our tokens carry")
+    try:
+        return Verifier(issuers, audience).start()
+    except IssuerUnreachable as error:
+        raise StartupError(str(error)) from None
+
+
+def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, workers: int = 1,
+          public_url: str | None = None, oidc_issuers: dict[str, str] | None = None, oidc_audience: str | None = None) -> None:
+    """Serve until interrupted (the `timebok serve` command); `workers` > 1 runs that many processes on one port;
+    links name `public_url`, else the listening address; tokens from `oidc_issuers` ({role: issuer URL}) carrying
+    `oidc_audience` are accepted, static ones only with `demo`."""
     import uvicorn
 
     from backend.app import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
     from backend.http import public_url as parse_public_url
 
+    _log_setup()
     try:
         public = parse_public_url(public_url)
     except ValueError as error:
         raise StartupError(str(error)) from None
-    database = open_database(db, demo=demo)
-    app = create_app(database, demo=demo, public_url=public)
-    _generate(database)
+    verifier = start_verifier(oidc_issuers or {}, oidc_audience)  # one clear line, before anything else, if unreachable
+    database = open_database(db, demo=demo)  # migrated and seeded once, before any worker starts
+    _generate(database)  # in this process only, however many workers serve
+    if verifier is None and not demo:
+        logging.getLogger("timebok").warning("no --oidc-issuer and no --demo: no token will be accepted")
+    try:
+        if workers > 1:
+            if database.is_sqlite and database.url.endswith(":memory:"):
+                raise StartupError("--workers needs a database file or PostgreSQL: an in-memory database cannot be shared")
+            database.dispose()
+            # The workers are fresh interpreters (spawned by uvicorn); they find the database here. The
+            # environment, not argv: a PostgreSQL password must not show in `ps`.
+            os.environ[_WORKER_DB], os.environ[_WORKER_DEMO] = database.url, "1" if demo else ""
+            os.environ[_WORKER_PUBLIC_URL] = public or ""
+            # Each worker fetches the issuers' keys itself (they were just reachable) and keeps its own cache.
+            os.environ[_WORKER_OIDC] = json.dumps({"issuers": oidc_issuers or {}, "audience": oidc_audience})
+            uvicorn.run("backend.server:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+                        access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+            return
+        app = create_app(database, demo=demo, public_url=public, oidc=verifier)
+        _freeze()
+        uvicorn.Server(_config(app, host, port, "info")).run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
+        pass
+
+
+_WORKER_DB, _WORKER_DEMO, _WORKER_PUBLIC_URL = "TIMEBOK_WORKER_DB", "TIMEBOK_WORKER_DEMO", "TIMEBOK_WORKER_PUBLIC_URL"
+_WORKER_OIDC = "TIMEBOK_WORKER_OIDC"
+
+
+def worker_app():
+    """The app of one `--workers` process (uvicorn calls this in each, after setting up its loggers)."""
+    from backend import logs
+    from backend.app import create_app
+
+    _log_setup()
+    logs.install()  # uvicorn's loggers in this process get the same scrubbing as in a single-process server
+    demo = bool(os.environ.get(_WORKER_DEMO))
+    oidc = json.loads(os.environ.get(_WORKER_OIDC) or "{}")
+    verifier = start_verifier(oidc.get("issuers") or {}, oidc.get("audience"))
+    app = create_app(open_database(os.environ[_WORKER_DB], demo=demo), demo=demo,
+                     public_url=os.environ.get(_WORKER_PUBLIC_URL) or None, oidc=verifier)
+    _freeze()
+    return app
+
+
+def _log_setup() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start says nothing
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per key fetch says nothing; failures are logged as timebok.oidc
+
+
+def _freeze() -> None:
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
     gc.freeze()
-    server = uvicorn.Server(_config(app, host, port, "info"))
-    try:
-        server.run()
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
-        pass
 
 
 def _generate(database):
@@ -95,11 +157,13 @@ def _generate(database):
 
 
 class EmbeddedServer:
-    """The backend on a free loopback port in a background thread of the app's own process."""
+    """The backend on a free loopback port in a background thread of this process (the tests' live server; the
+    app runs its embedded backend in a child process instead, backend.embedded)."""
 
-    def __init__(self, db: str | Path, *, demo: bool = True) -> None:
+    def __init__(self, db: str | Path, *, demo: bool = True, oidc=None) -> None:
         self.db_path = db
         self.demo = demo
+        self.oidc = oidc  # an OpenID Connect verifier (tests and development against the local provider)
         # Bind now, serve later: the port is known at once, and early requests wait in the backlog.
         # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
         # and without it every answer waits ~40 ms for a delayed ACK (Nagle).
@@ -131,7 +195,7 @@ class EmbeddedServer:
         database = None
         try:
             database = open_database(self.db_path, demo=self.demo)
-            app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}")
+            app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
             self._generator = _generate(database)
             self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()

@@ -65,16 +65,19 @@ def startup(tmp: Path) -> None:
     print(f"  {'app':<22}{'median ms':>10}{'min ms':>10}{'max ms':>10}")
     for name, values in (("bare Textual app", bare), ("timebok", ours)):
         print(f"  {name:<22}{statistics.median(values):>10.0f}{min(values):>10.0f}{max(values):>10.0f}")
+    ratio = statistics.median(ours) / statistics.median(bare)
+    print(f"  timebok / bare: {ratio:.2f}× (goal ≤ 1.25×: {ratio / 1.25:.2f}× goal, {'met' if ratio <= 1.25 else 'NOT met'})")
 
 
 async def month_switch(tmp: Path) -> None:
-    from backend.server import EmbeddedServer
+    from backend.embedded import EmbeddedProcess
     from domain import clock
     from tui.app import TimebokApp
     from tui.connection import Connection
 
     clock.set_now(NOW)
-    server = EmbeddedServer(tmp / "switch.db").start()
+    os.environ["TIMEBOK_NOW"] = NOW  # the child backend runs on the same frozen clock
+    server = EmbeddedProcess(tmp / "switch.db").start()  # as the app runs it: its own process
     server.ready.wait(30)
     app = TimebokApp(Connection(server.url, "demo-citizen-kari"))
     timings = []
@@ -92,8 +95,10 @@ async def month_switch(tmp: Path) -> None:
         calendar = app.screen.calendar
         for i in range(20):
             before = app.draft.month
+            # Timed from what PgDn/PgUp runs, not from pilot.press: the harness itself waits ~50 ms for the app
+            # to go idle after a key (see bench/front_desk.py), which is not the app's time.
             started = time.perf_counter()
-            await pilot.press("pagedown" if i % 2 == 0 else "pageup")
+            calendar.action_step_month(1 if i % 2 == 0 else -1)
             # Done when the screen has taken the new month's answer (the draft follows the shown month).
             while app.draft.month == before or calendar.month != app.draft.month:
                 await asyncio.sleep(0.0005)
@@ -101,8 +106,12 @@ async def month_switch(tmp: Path) -> None:
             await settle()
     server.stop()
     timings.sort()
-    print("Calendar month switch (key press to the new month's free dates shown, through HTTP on loopback)")
-    print(f"  median {statistics.median(timings):.1f} ms   p95 {timings[int(len(timings) * 0.95) - 1]:.1f} ms   ({len(timings)} switches)")
+    print("Calendar month switch (key press to the new month's free dates shown, through HTTP on loopback, "
+          "the embedded backend in its child process)")
+    middle = statistics.median(timings)
+    print(f"  median {middle:.1f} ms   p95 {timings[int(len(timings) * 0.95) - 1]:.1f} ms   ({len(timings)} switches)")
+    print(f"  goal ≤ 50 ms: {middle / 50:.2f}× goal, {'met' if middle <= 50 else 'NOT met'} (the next month is fetched ahead, and a month "
+          "seen before is a 304)")
 
 
 def main() -> None:

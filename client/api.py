@@ -6,6 +6,7 @@ import asyncio
 import json as jsonlib
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -16,6 +17,7 @@ import httpx
 
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
+from client.signin import SignInError, TokenSource
 from client.models import AffectedAppointment, OfficeSetup, SetupChange, Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
 from client.trace import Exchange, masked_body
 from domain.clock import OSLO, now
@@ -27,7 +29,14 @@ Json = dict[str, Any]
 
 
 class BookingClient:
-    """Talks to one backend with one bearer token; use as `async with BookingClient(...) as client`."""
+    """Talks to one backend with one bearer token; use as `async with BookingClient(...) as client`.
+
+    Searches are conditional without the caller doing anything: the client keeps the last ETag and
+    parsed answer of each search URL and sends `If-None-Match`; on `304 Not Modified` the backend sends
+    no body. When nothing changed, `month_availability`, `appointments`, `inbox`, `pending_requests` and
+    `todays_appointments` return the very same object as the previous call, so a poller can tell
+    "unchanged" with `result is previous` (and must treat results as read-only).
+    """
 
     def __init__(
         self,
@@ -42,6 +51,8 @@ class BookingClient:
         write_retries: int = 2,
         trace: Callable[[Exchange], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_source: TokenSource | None = None,
+        agent_source: TokenSource | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
@@ -53,6 +64,12 @@ class BookingClient:
         # recognised by the backend instead of made twice.
         self._write_keys: dict[tuple, str] = {}
         self._trace = trace
+        # Signed in with OpenID Connect: each request takes the current access token, renewed before it expires.
+        self._sources = {"Authorization": token_source, "X-Support-Agent": agent_source}
+        # Conditional reads: the last ETag and parsed body per URL, and what was built from a search's pages.
+        self._answers = _Lru(maxsize=128)
+        self._results = _Lru(maxsize=64)
+        self._prefetching: dict[tuple, asyncio.Task] = {}  # months being fetched ahead of the user
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -69,6 +86,8 @@ class BookingClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for task in list(self._prefetching.values()):
+            task.cancel()
         await self._http.aclose()
 
     # -- the signed-in user ------------------------------------------------------------------
@@ -125,16 +144,58 @@ class BookingClient:
         """The free times of a timebook on one date, earliest first."""
         return await self._free_between(timebook_id, _midnight(day), _midnight(day + timedelta(days=1)))
 
+    def prefetch_month(self, timebook_id: str, year: int, month: int) -> None:
+        """Start fetching a month in the background (e.g. the next one while the user looks at this one), so
+        that `month_availability` for it later is a cheap 304, or waits for this fetch instead of asking twice."""
+        key = ("month", timebook_id, year, month)
+        if key in self._prefetching:
+            return
+        task = asyncio.get_running_loop().create_task(self._whole_month(timebook_id, year, month))
+        self._prefetching[key] = task
+
+        def done(finished: asyncio.Task) -> None:
+            self._prefetching.pop(key, None)
+            if not finished.cancelled():
+                finished.exception()  # a failed prefetch is simply not used; the real read reports its own error
+
+        task.add_done_callback(done)
+
     async def month_availability(self, timebook_id: str, year: int, month: int, *,
                                  earliest: datetime | None = None) -> MonthAvailability:
         """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar.
 
         `earliest` leaves out times before it (a citizen's booking lead time)."""
+        following = date(year + month // 12, month % 12 + 1, 1)
+        if _midnight(following) <= now():
+            return MonthAvailability(year=year, month=month, slots=())
+        whole = None
+        ahead = self._prefetching.get(("month", timebook_id, year, month))
+        if ahead is not None:
+            try:
+                whole = await asyncio.shield(ahead)  # shielded: a cancelled caller must not cancel it for the next one
+            except BookingError:
+                pass  # fetched ahead and failed: ask again, and report this attempt's outcome
+        if whole is None:
+            whole = await self._whole_month(timebook_id, year, month)
+        # A time that has begun is not bookable, nor one inside the lead time.
+        moment = now()
+        slots = tuple(s for s in whole if s.start > moment and (earliest is None or s.start >= earliest))
+        key = ("month", timebook_id, year, month)
+        cached = self._results.get(key)
+        # Both limits leave the times from some instant on, so the same answer with as many times left
+        # holds the very same times.
+        if cached is not None and cached[0] is whole and len(cached[1].slots) == len(slots):
+            return cached[1]  # unchanged: the very same object as last time
+        availability = MonthAvailability(year=year, month=month, slots=slots)
+        self._results.put(key, (whole, availability))
+        return availability
+
+    async def _whole_month(self, timebook_id: str, year: int, month: int) -> tuple[Slot, ...]:
+        # Always the whole month, so the URL is the same all day and a repeated read is a cheap 304.
         first = date(year, month, 1)
         following = date(year + month // 12, month % 12 + 1, 1)
-        start = max(_midnight(first), now(), earliest or now())  # a time that has begun is not bookable
-        slots = await self._free_between(timebook_id, start, _midnight(following)) if start < _midnight(following) else []
-        return MonthAvailability(year=year, month=month, slots=tuple(slots))
+        params = self._free_params(timebook_id, _midnight(first), _midnight(following))
+        return await self._search_result("/Slot", params, lambda entries: tuple(fhir_map.slot(r) for r, _ in entries))
 
     async def free_dates(self, timebook_id: str, year: int, month: int) -> frozenset[date]:
         """The dates in a month that have any free time."""
@@ -149,11 +210,14 @@ class BookingClient:
         return fhir_map.slot(entries[0]["resource"]).day if entries else None
 
     async def _free_between(self, timebook_id: str, start: datetime, end: datetime) -> list[Slot]:
-        params = [
+        return [fhir_map.slot(r) async for r, _ in self._search("/Slot", self._free_params(timebook_id, start, end))]
+
+    @staticmethod
+    def _free_params(timebook_id: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        return [
             ("schedule", f"Schedule/{timebook_id}"), ("status", "free"),
             ("start", f"ge{_instant(start)}"), ("start", f"lt{_instant(end)}"),
         ]
-        return [fhir_map.slot(r) async for r, _ in self._search("/Slot", params)]
 
     # -- booking -----------------------------------------------------------------------------
 
@@ -197,7 +261,7 @@ class BookingClient:
     async def inbox(self, patient_id: str) -> list[InboxMessage]:
         """A patient's messages, newest first."""
         params = {"recipient": f"Patient/{patient_id}"}
-        return [fhir_map.inbox_message(r) async for r, _ in self._search("/Communication", params)]
+        return await self._search_result("/Communication", params, lambda entries: [fhir_map.inbox_message(r) for r, _ in entries])
 
     # -- the office's side (staff tokens) ----------------------------------------------------
 
@@ -297,13 +361,16 @@ class BookingClient:
         raise AssertionError("unreachable")
 
     async def _appointments(self, params) -> list[Appointment]:
-        matches, included = [], {}
-        async for resource, mode in self._search("/Appointment", params):
-            if mode == "match":
-                matches.append(resource)
-            else:
-                included[f"{resource['resourceType']}/{resource['id']}"] = resource
-        return [fhir_map.appointment(r, included) for r in matches]
+        def build(entries: list[tuple[Json, str]]) -> list[Appointment]:
+            matches, included = [], {}
+            for resource, mode in entries:
+                if mode == "match":
+                    matches.append(resource)
+                else:
+                    included[f"{resource['resourceType']}/{resource['id']}"] = resource
+            return [fhir_map.appointment(r, included) for r in matches]
+
+        return await self._search_result("/Appointment", params, build)
 
     async def _with_context(self, appointment: Appointment, *, tolerant: bool = False) -> Appointment:
         """Fill in the place and office of a single appointment (lists get them through _include); `tolerant`
@@ -319,7 +386,26 @@ class BookingClient:
 
     # -- transport ---------------------------------------------------------------------------
 
+    async def _search_result(self, path: str, params, build: Callable[[list[tuple[Json, str]]], Any]) -> Any:
+        """`build` of every entry of a search; when every page came back 304, the very object built last time."""
+        params = list(params.items()) if isinstance(params, dict) else list(params)
+        pages: list[Json] = []
+        async for page in self._search_pages(path, params):
+            pages.append(page)
+        key = (path, tuple(params))
+        cached = self._results.get(key)
+        if cached is not None and len(cached[0]) == len(pages) and all(a is b for a, b in zip(cached[0], pages)):
+            return cached[1]
+        result = build([(e["resource"], e.get("search", {}).get("mode", "match")) for page in pages for e in page.get("entry", [])])
+        self._results.put(key, (pages, result))
+        return result
+
     async def _search(self, path: str, params) -> AsyncIterator[tuple[Json, str]]:
+        async for bundle in self._search_pages(path, params):
+            for entry in bundle.get("entry", []):
+                yield entry["resource"], entry.get("search", {}).get("mode", "match")
+
+    async def _search_pages(self, path: str, params) -> AsyncIterator[Json]:
         """Every entry of a search, following `next` links, as (resource, search mode)."""
         params = list(params.items()) if isinstance(params, dict) else list(params)
         if not any(k == "_count" for k, _ in params):
@@ -328,8 +414,7 @@ class BookingClient:
         followed: set[str] = set()
         while url:
             bundle = await self._json("GET", url, params=params)
-            for entry in bundle.get("entry", []):
-                yield entry["resource"], entry.get("search", {}).get("mode", "match")
+            yield bundle
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             params = None  # the next link carries the whole query
             if url is None:
@@ -358,18 +443,27 @@ class BookingClient:
         else:
             content = None
         request = self._http.build_request(method, url, params=params, content=content, data=data, headers=headers)
+        held = self._answers.get(str(request.url)) if method == "GET" else None
+        if held is not None:
+            request.headers["If-None-Match"] = held[0]
         response = await self._send(request, retry=not write)
+        if response.status_code == 304 and held is not None:
+            return held[1]  # unchanged: the very object parsed last time
         if response.status_code >= 400:
             raise _error_for(response, conflict)
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
             raise BookingError(ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code) from None
+        if method == "GET" and (tag := response.headers.get("etag")) and isinstance(body, dict) and body.get("resourceType") == "Bundle":
+            self._answers.put(str(request.url), (tag, body))
+        return body
 
     async def _send(self, request: httpx.Request, *, retry: bool) -> httpx.Response:
         # Reads are retried briefly when the connection fails; a write is never sent twice here, blindly,
         # since the first may have arrived even though we heard nothing back (creates repeat themselves safely
         # under their identifier, in _create).
+        await self._sign(request)
         attempts = 1 + (self.read_retries if retry else 0)
         fresh_connection_tried = False
         for attempt in range(attempts + 1):
@@ -402,6 +496,17 @@ class BookingClient:
             return response
         raise AssertionError("unreachable")
 
+    async def _sign(self, request: httpx.Request) -> None:
+        for header, source in self._sources.items():
+            if source is None:
+                continue
+            try:
+                # Off the event loop only when it may have to ask the provider (renewal is a blocking HTTP call).
+                token = source.tokens.access_token if not source.tokens.expiring() else await asyncio.to_thread(source.bearer)
+            except SignInError as error:
+                raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}") from None
+            request.headers[header] = f"Bearer {token}" if header == "Authorization" else token
+
     def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:
         if self._trace is None:
             return
@@ -422,6 +527,26 @@ class BookingClient:
                 error=error,
             )
         )
+
+
+class _Lru:
+    """A small dict that forgets the least recently used entry beyond `maxsize`."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key, value) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._maxsize:
+            self._items.popitem(last=False)
 
 
 def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:

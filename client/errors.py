@@ -9,6 +9,7 @@ class ErrorKind(Enum):
     OFFLINE = "offline"  # the backend could not be reached
     TIMEOUT = "timeout"  # it did not answer in time
     UNAUTHORIZED = "unauthorized"  # the token is missing, unknown or expired
+    SIGN_IN = "sign_in"  # the sign-in expired and could not be renewed: sign in again, then retry
     FORBIDDEN = "forbidden"  # the token may not do this
     NOT_FOUND = "not_found"
     SLOT_TAKEN = "slot_taken"  # someone else got the time first

@@ -125,6 +125,8 @@ class CalendarScreen(FlowScreen):
         if calendar.month != month:
             return  # the user has moved on to another month; this answer is stale
         self.availability, self.next_free = availability, next_free
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        self.app.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
         self.app.draft.month = month
         calendar.free_dates = availability.dates
         if self.app.draft.day is None and availability.dates and calendar.cursor not in availability.dates:

@@ -24,10 +24,10 @@ def free_port() -> int:
 class ServeProcess:
     """One backend instance; the database comes as --db or, when `via_env`, as $TIMEBOK_DB_URL."""
 
-    def __init__(self, db_url: str, log: Path, *, demo: bool = True, via_env: bool = False) -> None:
+    def __init__(self, db_url: str, log: Path, *, demo: bool = True, via_env: bool = False, extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/fhir"
-        argv = [TIMEBOK, "serve", "--port", str(self.port)] + (["--demo"] if demo else [])
+        argv = [TIMEBOK, "serve", "--port", str(self.port), *extra] + (["--demo"] if demo else [])
         env = dict(os.environ)  # TIMEBOK_NOW comes along: the instance runs on the tests' clock
         if via_env:
             env["TIMEBOK_DB_URL"] = db_url

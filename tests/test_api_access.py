@@ -250,7 +250,8 @@ async def test_an_invalid_identity_number_is_400_and_not_echoed(api, database):
 
 async def test_a_backend_outside_demo_mode_refuses_synthetic_numbers(database):
     number = _number(database, 1)
-    transport = httpx.ASGITransport(app=create_app(database, demo=False))
+    # Static tokens kept on purpose (a real instance takes OpenID Connect tokens; tests/test_oidc.py): this is about numbers.
+    transport = httpx.ASGITransport(app=create_app(database, demo=False, static_tokens=True))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver/fhir") as real:
         response = await real.post("/Patient/_search", data={"identifier": number}, headers=FJORD_H)
         assert "synthetic" in outcome(response, 400, "invalid") and number not in response.text

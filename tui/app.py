@@ -93,7 +93,8 @@ class TimebokApp(App[None]):
                 self.client = BookingClient(self.connection.url, self.connection.token,
                                             agent_token=self.connection.agent_token or None,
                                             timeout=self.connection.timeout, page_size=self.connection.page_size,
-                                            trace=self.trace)
+                                            trace=self.trace, token_source=self.connection.token_source,
+                                            agent_source=self.connection.agent_source)
             user = await self.client.whoami()
             self.seen_messages = self._seen_for(user)
             self.user = user

@@ -38,15 +38,37 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
     serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="serve with N processes on one port (default 1); fine on PostgreSQL and on a SQLite file in WAL, "
+                       "whose writers then take turns across processes through SQLite's own lock")
     serve.add_argument("--public-url", metavar="URL",
                        help="the address clients reach this server at, for links in answers (default: $TIMEBOK_PUBLIC_URL, "
                             "else the listening address), e.g. https://timebok.example.no behind a reverse proxy")
     serve.add_argument("--demo", action="store_true",
                        help="seed an empty database with the demo offices, patients and tokens, and accept synthetic identity numbers")
 
+    serve.add_argument("--oidc-issuer", metavar="ROLE=URL", action="append", default=None,
+                       help="trust access tokens from this OpenID Connect issuer for ROLE (citizen, staff or support); "
+                            "repeat for each (default: $TIMEBOK_OIDC_ISSUERS, space-separated ROLE=URL items)")
+    serve.add_argument("--oidc-audience", metavar="AUD",
+                       help="the audience (aud) every accepted token must carry (default: $TIMEBOK_OIDC_AUDIENCE)")
+
     tokens = commands.add_parser("tokens", help="list the demo tokens", description="List the bearer tokens in the database.")
     tokens.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
     tokens.add_argument("--json", action="store_true", help="print a JSON list of {role, name, reference, token} for scripts")
+
+    idp = commands.add_parser("dev-idp", help="run a local OpenID provider for tests and development",
+                              description="Run a local OpenID Connect provider shaped like ID-porten and HelseID, "
+                                          "with a login form that takes any test identity. Never for production.")
+    idp.add_argument("--port", type=int, default=8790, help="port on 127.0.0.1 to listen on (default: 8790; 0 = any free)")
+    idp.add_argument("--audience", default="timebok", help="the aud its tokens carry (default: timebok)")
+
+    login = commands.add_parser("login", help="sign in with OpenID Connect ([auth] in the config)",
+                                description="Sign in at the config's auth.issuer in the browser (or show the address to "
+                                            "open elsewhere) and keep the tokens in the keyring.")
+    login.add_argument("--citizen", action="store_true",
+                       help="support agents: sign in the test citizen you act as, at auth.citizen_issuer")
+    commands.add_parser("logout", help="forget the kept sign-in", description="Forget every kept sign-in.")
 
     config = commands.add_parser("config", help="manage the config file", description="Manage the config file.")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -55,11 +77,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from backend.oidc import parse_issuers
     from backend.server import StartupError, serve
 
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
     try:
-        serve(_db(args), host=args.host, port=args.port, demo=args.demo,
-              public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"))
+        try:
+            issuers = parse_issuers(args.oidc_issuer if args.oidc_issuer is not None
+                                    else os.environ.get("TIMEBOK_OIDC_ISSUERS", "").split())
+        except ValueError as error:
+            raise StartupError(str(error)) from None
+        serve(_db(args), host=args.host, port=args.port, demo=args.demo, workers=args.workers,
+              public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"),
+              oidc_issuers=issuers, oidc_audience=args.oidc_audience or os.environ.get("TIMEBOK_OIDC_AUDIENCE"))
     except StartupError as error:
         print(f"timebok serve: {error}", file=sys.stderr)
         return 1
@@ -87,12 +119,45 @@ def _tokens(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dev_idp(args: argparse.Namespace) -> int:
+    from devidp.server import ProviderServer
+
+    try:
+        server = ProviderServer(args.port, audience=args.audience)
+    except OSError as error:
+        print(f"timebok dev-idp: cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    citizen, staff = server.issuer("idporten"), server.issuer("helseid")
+    print(f"Local OpenID provider (tests and development only): ID-porten at {citizen}, HelseID at {staff}", flush=True)
+    print(f"Trust it with: timebok serve --demo --oidc-issuer citizen={citizen} --oidc-issuer staff={staff} "
+          f"--oidc-audience {args.audience}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "tokens":
         return _tokens(args)
+    if args.command in ("login", "logout"):
+        from tui import signin
+        from tui.config import ConfigError, load_settings
+
+        if args.command == "logout":
+            return signin.logout()
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as error:
+            print(f"timebok: {error}", file=sys.stderr)
+            return 2
+        return signin.login(settings, citizen=args.citizen)
+    if args.command == "dev-idp":
+        return _dev_idp(args)
     if args.command == "config":
         from tui.config import write_starter_config
 

@@ -45,6 +45,17 @@ class BackendSettings:
     page_size: int = 1000
 
 
+@dataclass(frozen=True)
+class AuthSettings:
+    """OpenID Connect sign-in (a real backend): where you sign in, as which client, and the loopback redirect port."""
+
+    issuer: str | None = None  # None: no sign-in; the token comes from [backend]
+    client_id: str = "timebok"
+    scopes: str = "openid"
+    redirect_port: int = 0  # 0: any free port on 127.0.0.1 (RFC 8252)
+    citizen_issuer: str | None = None  # support agents: where the test citizen they act as signs in (ID-porten)
+
+
 def _default_state_path() -> Path:
     from platformdirs import user_state_path
 
@@ -56,6 +67,7 @@ class Settings:
     """Everything the app reads from the config file, the environment and the state file."""
 
     backend: BackendSettings = field(default_factory=BackendSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     language: str = "nb"
     theme: str = "textual-dark"
     role: str | None = None  # None: from the token, or chosen on the demo start screen
@@ -148,6 +160,28 @@ def _check_page_size(path: Path, key: str, value: object) -> int:
     return value
 
 
+def _check_issuer(path: Path, key: str, value: object) -> str:
+    what = 'an https:// URL (or http:// on 127.0.0.1 for a local test provider), such as "https://idporten.no"'
+    url = _string(path, key, value, what)
+    parts = urlsplit(url)
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))):
+        raise ConfigError(path, f"must be {what}, got {_shown(value)}", key)
+    return url.rstrip("/")
+
+
+def _check_nonempty(path: Path, key: str, value: object) -> str:
+    text = _string(path, key, value)
+    if not text.strip():
+        raise ConfigError(path, "must not be empty", key)
+    return text.strip()
+
+
+def _check_port(path: Path, key: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ConfigError(path, f"must be a port number from 0 (any free port) to 65535, got {_shown(value)}", key)
+    return value
+
+
 def _one_of(choices: tuple[str, ...]):
     def check(path: Path, key: str, value: object) -> str:
         if value not in choices:
@@ -168,6 +202,8 @@ def _check_theme(path: Path, key: str, value: object) -> str:
 _SCHEMA = {
     "backend": {"url": _check_url, "token": _check_token, "agent_token": _check_token, "timeout": _check_timeout, "page_size": _check_page_size},
     "app": {"language": _one_of(LANGUAGES), "theme": _check_theme, "role": _one_of(ROLES)},
+    "auth": {"issuer": _check_issuer, "client_id": _check_nonempty, "scopes": _check_nonempty, "redirect_port": _check_port,
+             "citizen_issuer": _check_issuer},
 }
 _SECTIONS = (*_SCHEMA, "keys")
 
@@ -277,7 +313,7 @@ def load_settings(cli_path: str | None = None) -> Settings:
     token = os.environ.get(ENV_TOKEN) or values.get("backend.token")
     agent_token = os.environ.get(ENV_AGENT_TOKEN) or values.get("backend.agent_token")
     role = values.get("app.role")
-    if role == "support" and values.get("backend.url") and not agent_token:
+    if role == "support" and values.get("backend.url") and not agent_token and not values.get("auth.issuer"):
         raise ConfigError(source, f'is "support": set backend.agent_token (or {ENV_AGENT_TOKEN}) to your own '
                                   "support token; backend.token is then the test citizen's token", "app.role")
     backend = BackendSettings(
@@ -293,6 +329,13 @@ def load_settings(cli_path: str | None = None) -> Settings:
         theme=values.get("app.theme", Settings.theme),
         role=role,
         keys=values.get("keys", {}),
+        auth=AuthSettings(
+            issuer=values.get("auth.issuer"),
+            client_id=values.get("auth.client_id", AuthSettings.client_id),
+            scopes=values.get("auth.scopes", AuthSettings.scopes),
+            redirect_port=values.get("auth.redirect_port", AuthSettings.redirect_port),
+            citizen_issuer=values.get("auth.citizen_issuer"),
+        ),
         source=source,
         state_path=_state_path_for(source),
     )
@@ -445,6 +488,33 @@ theme = "textual-dark"
 # take the role from the token, or to choose one on the demo start screen.
 # "support" needs backend.agent_token when backend.url is set.
 # role = "citizen"
+
+[auth]
+# Real sign-in with OpenID Connect, for a backend started with --oidc-issuer.
+# Leave issuer unset to use [backend] token instead. Citizens sign in with
+# ID-porten, staff and NHN support with HelseID; the browser opens (or, with
+# no browser, e.g. over SSH, the app shows the address to open elsewhere) and
+# the answer comes back to this machine on 127.0.0.1. `timebok login` signs in
+# ahead of time, `timebok logout` forgets the sign-in. Tokens are kept in your
+# system's keyring, or in a file readable by you only in your user state
+# directory when there is none; never in this file.
+# issuer = "https://idporten.no"
+
+# The client id the sign-in service knows this app by.
+client_id = "timebok"
+
+# The scopes to ask for, separated by spaces. NHN support agents add
+# "nhn:timebok/support".
+scopes = "openid"
+
+# The port on 127.0.0.1 the sign-in answer comes back to; 0 takes any free
+# port (the service must allow any loopback port, as RFC 8252 says).
+redirect_port = 0
+
+# Support agents only (role = "support"): where the test citizen you act as
+# signs in (ID-porten's test environment). `timebok login --citizen` signs
+# them in; issuer above is then your own HelseID.
+# citizen_issuer = "https://test.idporten.no"
 
 [keys]
 # Rebind keys: binding id = a comma-separated list of keys, which replace the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,6 @@ class Connection:
     # For the embedded backend: blocks until it serves, raising if it could not start.
     wait_until_ready: Callable[[], None] | None = None
     embedded: bool = False
+    # Signed in with OpenID Connect (client.signin.TokenSource): the current tokens, renewed before they expire.
+    token_source: Any = None
+    agent_source: Any = None

@@ -6,7 +6,8 @@ from client.errors import BookingError, ErrorKind
 from tui.i18n import t
 
 # Failures that may pass by themselves, so trying again (Ctrl+R) makes sense.
-RETRYABLE = frozenset({ErrorKind.OFFLINE, ErrorKind.TIMEOUT, ErrorKind.SERVER})
+# After signing in again (in the browser, or `timebok login` in another window) the same request goes through.
+RETRYABLE = frozenset({ErrorKind.OFFLINE, ErrorKind.TIMEOUT, ErrorKind.SERVER, ErrorKind.SIGN_IN})
 
 
 def describe(error: BookingError) -> str:

@@ -21,7 +21,15 @@ def run_app(config_path: str | None) -> int:
     from tui import i18n
 
     i18n.set_language(settings.language)
-    connection = _connection(settings)
+    try:
+        connection = _connection(settings)
+    except Exception as error:  # noqa: BLE001 - only SignInError is raised here; caught broadly to keep httpx out of the import
+        from client.signin import SignInError
+
+        if not isinstance(error, SignInError):
+            raise
+        print(f"timebok: {error}", file=sys.stderr)
+        return 1
 
     from tui.app import TimebokApp
     from tui.keys import retranslate_bindings
@@ -41,16 +49,23 @@ def _connection(settings):
     from tui.connection import Connection
 
     backend = settings.backend
+    if backend.url is not None and settings.auth.issuer:
+        from tui.signin import sources
+
+        # Signed in before the app takes the screen: the browser (or the address to open) comes first.
+        token_source, agent_source = sources(settings)
+        return Connection(backend.url, "", timeout=backend.timeout, page_size=backend.page_size,
+                          token_source=token_source, agent_source=agent_source)
     if backend.url is not None:
         return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
                           timeout=backend.timeout, page_size=backend.page_size)
 
-    from backend.server import EmbeddedServer
+    from backend.embedded import EmbeddedProcess
     from tui.cli import default_db_path
 
-    # The port is bound now; the backend itself starts in a thread once the first screen has painted,
-    # when the app's connect worker calls this.
-    server = EmbeddedServer(default_db_path(), demo=True)
+    # The port is bound now; the backend itself starts in a child process once the first screen has
+    # painted, when the app's connect worker calls this (its own GIL: the app stays responsive).
+    server = EmbeddedProcess(default_db_path(), demo=True)
 
     def wait_until_ready() -> None:
         if not server.started:

@@ -94,6 +94,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "error.title": "Something went wrong",
     "error.offline": "Cannot reach the booking service. Check the network.",
     "error.timeout": "The booking service does not answer. It may be slow right now.",
+    "error.sign_in": "Your sign-in has expired. Sign in again (in the browser, or with «timebok login» in another window).",
     "error.unauthorized": "Your sign-in is no longer valid. Check the token in the config.",
     "error.forbidden": "You do not have access to this.",
     "error.not_found": "Not found. It may be gone or belong to someone else.",

@@ -94,6 +94,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "error.title": "Noe gikk galt",
     "error.offline": "Får ikke kontakt med bookingtjenesten. Sjekk nettet.",
     "error.timeout": "Bookingtjenesten svarer ikke. Den kan være treg akkurat nå.",
+    "error.sign_in": "Innloggingen er utløpt. Logg inn på nytt (i nettleseren, eller med «timebok login» i et annet vindu).",
     "error.unauthorized": "Innloggingen din gjelder ikke lenger. Sjekk token i konfigurasjonen.",
     "error.forbidden": "Du har ikke tilgang til dette.",
     "error.not_found": "Fant det ikke. Det kan være slettet eller høre til noen andre.",

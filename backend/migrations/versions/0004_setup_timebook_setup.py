@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_setup"
-down_revision = "0003_citizen"
+down_revision = "0004_perf"  # after issue 10's change counters
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,114 @@
+"""The app's embedded demo backend in a child process: its own GIL, started after the first paint, gone with the app."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+_READY = b"ready\n"
+
+
+class EmbeddedProcess:
+    """The backend on a loopback port the app binds at once, served by a child process once `start` is called.
+
+    The child reads its stdin, a pipe only this process writes: when this process ends in any way
+    (Ctrl+Q, a closed terminal, SIGKILL) the pipe closes and the child stops, so no backend is left behind.
+    """
+
+    def __init__(self, db: str | Path, *, demo: bool = True) -> None:
+        self.db_path = db
+        self.demo = demo
+        # Bind now, serve later: the port is known at once, and early requests wait in the backlog.
+        # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP (no 40 ms Nagle waits).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(128)
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/fhir"
+        self.ready = threading.Event()
+        self.failed: BaseException | None = None
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    def start(self) -> EmbeddedProcess:
+        self._errors = tempfile.TemporaryFile()  # what the child says when it fails; never fills a pipe
+        argv = [sys.executable, "-m", "backend.embedded", "--db", str(self.db_path), "--fd", str(self._socket.fileno())]
+        self.process = subprocess.Popen(
+            argv + (["--demo"] if self.demo else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
+            pass_fds=(self._socket.fileno(),), start_new_session=True,  # a terminal's signals are the app's to handle
+        )
+        threading.Thread(target=self._wait_for_ready, name="timebok-backend-ready", daemon=True).start()
+        return self
+
+    def _wait_for_ready(self) -> None:
+        line = self.process.stdout.readline()
+        if line != _READY:
+            self.process.wait()
+            self._errors.seek(0)
+            lines = self._errors.read().decode(errors="replace").strip().splitlines()
+            self.failed = RuntimeError(lines[-1] if lines else f"the backend exited with {self.process.returncode}")
+        self.ready.set()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            process.stdin.close()  # the child's cue to stop
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        self._socket.close()
+        self._errors.close()
+
+
+def _stop_when_parent_is_gone(server) -> None:
+    """Block on stdin; at EOF (the app is gone or said stop) shut the server down, and leave for sure soon after."""
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    except OSError:
+        pass
+    server.should_exit = True
+    threading.Timer(4.0, os._exit, args=(0,)).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The embedded demo backend (started by the app, not by hand).")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--demo", action="store_true")
+    args = parser.parse_args(argv)
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.server import _config, _freeze, _generate, open_database
+
+    sock = socket.socket(fileno=args.fd)
+    database = open_database(args.db, demo=args.demo)
+    _generate(database)  # the demo's free times keep coming as the days pass, as a real server's do
+    server = uvicorn.Server(_config(create_app(database, demo=args.demo), "127.0.0.1", sock.getsockname()[1], "warning"))
+    threading.Thread(target=_stop_when_parent_is_gone, args=(server,), name="lifeline", daemon=True).start()
+    _freeze()
+    sys.stdout.buffer.write(_READY)
+    sys.stdout.flush()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        database.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

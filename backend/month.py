@@ -1,0 +1,91 @@
+"""The calendar's Slot search, lean: one query of the needed columns, orjson, and the answer cached per timebook version."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy import func, select
+
+from backend import fhir, schema
+from backend.search import Bound
+
+_SLOT = schema.Slot.__table__.c
+
+
+class AnswerCache:
+    """Serialized answers by (base URL, query), each kept with the timebook version it was made from.
+
+    Per process; the version it is checked against lives in the database, so an answer made before
+    another instance's booking is never served after it.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()  # routes run in a thread pool
+        # Each slot's entry bytes by (base URL, timebook) and row: a month answered again after one booking
+        # re-serializes only the slot that changed. Per app, so two databases in one process never mix.
+        self.fragments: dict[tuple[str, int], dict] = {}
+
+    def get(self, key: tuple[str, str], version: int) -> bytes | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._items.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple[str, str], version: int, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = (version, body)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: list[tuple[str, str]], schedule_id: int, status: str | None,
+           lower: Bound | None, upper: Bound | None, count: int, offset: int) -> bytes:
+    """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them."""
+    where = [_SLOT.schedule_id == schedule_id]
+    if status is not None:
+        where.append(_SLOT.status == status)
+    if lower is not None:
+        at = fhir.to_storage(lower.at)
+        where.append(_SLOT.start >= at if lower.inclusive else _SLOT.start > at)
+    if upper is not None:
+        at = fhir.to_storage(upper.at)
+        where.append(_SLOT.start <= at if upper.inclusive else _SLOT.start < at)
+    rows = connection.execute(
+        select(_SLOT.id, _SLOT.start, _SLOT.end, _SLOT.status).where(*where)
+        .order_by(_SLOT.start, _SLOT.id).offset(offset).limit(count)
+    ).all()
+    # The count is a second query only when this page may not be all there is.
+    if offset == 0 and len(rows) < count:
+        total = len(rows)
+    else:
+        total = connection.execute(select(func.count()).select_from(schema.Slot.__table__).where(*where)).scalar()
+    fragments = cache.fragments.get((base, schedule_id))
+    if fragments is None or len(fragments) > 50_000:  # bounded: a timebook's slots for a year or so
+        fragments = cache.fragments[(base, schedule_id)] = {}
+    parts = []
+    for row in rows:
+        part = fragments.get(row)
+        if part is None:
+            id_, start, end, row_status = row
+            part = fragments[row] = orjson.dumps({
+                "fullUrl": f"{base}/Slot/{id_}",
+                "resource": {"resourceType": "Slot", "id": str(id_), "schedule": {"reference": f"Schedule/{schedule_id}"},
+                             "status": row_status, "start": fhir.instant(start), "end": fhir.instant(end)},
+                "search": {"mode": "match"},
+            })
+        parts.append(part)
+    links = [{"relation": "self", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset)])}"}]
+    if offset + count < total:
+        links.append({"relation": "next", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset + count)])}"})
+    # Byte for byte what orjson makes of the whole Bundle (see fhir.bundle): the entries spliced into "entry":[].
+    head = orjson.dumps({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": []})
+    return head[:-2] + b",".join(parts) + b"]}"
+

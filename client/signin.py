@@ -1,0 +1,207 @@
+"""Signs in with OpenID Connect: authorization code + PKCE on a loopback redirect (RFC 8252), and refresh before expiry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from domain.clock import now
+
+REFRESH_MARGIN = 60  # seconds before expiry that the access token is renewed, so no request goes with a dying one
+
+
+class SignInError(Exception):
+    """Signing in (or renewing) failed; the message is one line for the user, and never holds a token."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What the provider handed us. Never printed: repr hides the secrets (a traceback's locals stay clean)."""
+
+    issuer: str
+    client_id: str
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: float = 0.0  # epoch seconds on the process's clock
+
+    def expiring(self, margin: float = REFRESH_MARGIN) -> bool:
+        return now().timestamp() >= self.expires_at - margin
+
+    def as_dict(self) -> dict:
+        return {"issuer": self.issuer, "client_id": self.client_id, "access_token": self.access_token,
+                "refresh_token": self.refresh_token, "expires_at": self.expires_at}
+
+
+def endpoints(issuer: str, http: httpx.Client) -> dict:
+    """The provider's discovery document (authorization and token endpoints)."""
+    try:
+        response = http.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
+        response.raise_for_status()
+        return response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise SignInError(f"cannot reach the sign-in service at {issuer}: {type(error).__name__}") from None
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+    return verifier, challenge
+
+
+class _Redirect:
+    """A one-shot HTTP listener on 127.0.0.1 that catches the provider's redirect with the code."""
+
+    def __init__(self, port: int) -> None:
+        result: dict[str, str] = {}
+        done = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                query = parse_qs(urlsplit(self.path).query)
+                if urlsplit(self.path).path != "/callback" or not ("code" in query or "error" in query):
+                    self.send_error(404)
+                    return
+                result.update({k: v[0] for k, v in query.items()})
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write("<p>timebok: innlogget / signed in. Du kan lukke denne fanen.</p>".encode())
+                done.set()
+
+            def log_message(self, *_args) -> None:  # the query holds the code: never on stderr
+                pass
+
+        try:
+            self.server = HTTPServer(("127.0.0.1", port), Handler)
+        except OSError as error:
+            raise SignInError(f"cannot listen for the sign-in answer on 127.0.0.1:{port}: {error.strerror}") from None
+        self.uri = f"http://127.0.0.1:{self.server.server_port}/callback"
+        self.result, self.done = result, done
+        self._thread = threading.Thread(target=self.server.serve_forever, name="timebok-signin", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_port: int = 0,
+            open_browser: Callable[[str], bool] = webbrowser.open, show_url: Callable[[str], None] = print,
+            timeout: float = 300.0, http: httpx.Client | None = None) -> Tokens:
+    """The authorization code flow with PKCE: open the browser (or show the URL to open elsewhere) and wait for the code."""
+    own = http is None
+    http = http or httpx.Client(timeout=10)
+    try:
+        config = endpoints(issuer, http)
+        verifier, challenge = _pkce()
+        state = secrets.token_urlsafe(16)
+        redirect = _Redirect(redirect_port)
+        try:
+            url = f"{config['authorization_endpoint']}?" + urlencode({
+                "response_type": "code", "client_id": client_id, "redirect_uri": redirect.uri, "scope": scopes,
+                "state": state, "code_challenge": challenge, "code_challenge_method": "S256"})
+            opened = False
+            try:
+                opened = bool(open_browser(url))
+            except Exception:  # noqa: BLE001 - no browser (SSH): the URL is shown instead
+                opened = False
+            if not opened:
+                show_url(url)
+            if not redirect.done.wait(timeout):
+                raise SignInError("no answer from the sign-in page in time; try again")
+        finally:
+            redirect.close()
+        answer = redirect.result
+        if answer.get("state") != state:
+            raise SignInError("the sign-in answer does not belong to this sign-in; try again")
+        if "error" in answer:
+            raise SignInError(f"the sign-in was refused: {answer.get('error_description') or answer['error']}")
+        return _token_request(http, config["token_endpoint"], issuer, client_id, {
+            "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": redirect.uri,
+            "client_id": client_id, "code_verifier": verifier})
+    finally:
+        if own:
+            http.close()
+
+
+def refresh(tokens: Tokens, *, http: httpx.Client | None = None) -> Tokens:
+    """New tokens from the refresh token, or SignInError: then the user signs in again."""
+    if not tokens.refresh_token:
+        raise SignInError("the sign-in has expired; sign in again")
+    own = http is None
+    http = http or httpx.Client(timeout=10)
+    try:
+        config = endpoints(tokens.issuer, http)
+        renewed = _token_request(http, config["token_endpoint"], tokens.issuer, tokens.client_id, {
+            "grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": tokens.client_id})
+        return renewed if renewed.refresh_token else replace(renewed, refresh_token=tokens.refresh_token)
+    finally:
+        if own:
+            http.close()
+
+
+def _token_request(http: httpx.Client, url: str, issuer: str, client_id: str, form: dict) -> Tokens:
+    # The response holds the tokens: it goes to no trace and no log, and its text is never quoted in an error.
+    try:
+        response = http.post(url, data=form)
+    except httpx.HTTPError as error:
+        raise SignInError(f"cannot reach the sign-in service: {type(error).__name__}") from None
+    if response.status_code != 200:
+        try:
+            reason = str(response.json().get("error", response.status_code))
+        except ValueError:
+            reason = str(response.status_code)
+        raise SignInError(f"the sign-in service refused ({reason[:60]}); sign in again")
+    body = response.json()
+    return Tokens(issuer=issuer, client_id=client_id, access_token=body["access_token"],
+                  refresh_token=body.get("refresh_token"), expires_at=now().timestamp() + float(body.get("expires_in", 300)))
+
+
+class TokenSource:
+    """The current access token of one sign-in, renewed before it expires.
+
+    When the refresh token fails too, it takes a newer sign-in from `stored` (e.g. `timebok login` run in another
+    window), else asks `sign_in_again` (the browser flow), else raises SignInError; `on_change` keeps what it got."""
+
+    def __init__(self, tokens: Tokens, *, on_change: Callable[[Tokens], None] | None = None,
+                 stored: Callable[[], Tokens | None] | None = None,
+                 sign_in_again: Callable[[], Tokens] | None = None) -> None:
+        self.tokens = tokens
+        self._on_change = on_change
+        self._stored = stored
+        self.sign_in_again = sign_in_again
+        self._lock = threading.Lock()
+
+    def bearer(self) -> str:
+        """The access token to send now (renewed first when it is about to expire); SignInError when it cannot be."""
+        with self._lock:
+            if self.tokens.expiring():
+                self._renew()
+            return self.tokens.access_token
+
+    def _renew(self) -> None:
+        try:
+            self._use(refresh(self.tokens))
+            return
+        except SignInError:
+            if self._stored is not None and (newer := self._stored()) is not None and not newer.expiring() \
+                    and newer.access_token != self.tokens.access_token:
+                self.tokens = newer
+                return
+            if self.sign_in_again is None:
+                raise
+        self._use(self.sign_in_again())
+
+    def _use(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+        if self._on_change is not None:
+            self._on_change(tokens)
