@@ -264,3 +264,16 @@ async def test_switching_a_type_off_hides_it_and_keeps_its_requests(api, databas
             schema.Slot.schedule_id.in_([1, 2]), schema.Slot.status == "free"))
     assert free_ahead == 0
     assert fhir_json(await api.get("/Appointment/2", headers=FJORD_H))["status"] == "pending"
+
+
+async def test_a_citizen_reading_the_month_again_sees_a_closure_at_once(api, database):
+    # The month answer is cached per version (issue 10): a setup change must make it a new version.
+    params = {"schedule": "Schedule/1", "status": "free", "start": ["ge2026-11-01T00:00:00+01:00", "lt2026-12-01T00:00:00+01:00"],
+              "_count": "1000"}
+    before = await api.get("/Slot", params=params, headers=bearer(KARI))
+    assert before.status_code == 200 and "2026-11-27T10:00:00+01:00" in before.text
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    setup["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+    _json(await _put(api, 1, setup, FJORD_H))
+    after = await api.get("/Slot", params=params, headers=bearer(KARI) | {"If-None-Match": before.headers.get("etag", "")})
+    assert after.status_code == 200 and "2026-11-27T" not in after.text
