@@ -232,7 +232,7 @@ def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
 
 def _affected(session, change: Change) -> list[dict]:
     result = []
-    for appointment in change.affected:
+    for appointment in sorted(change.affected, key=lambda a: (a.start, a.id)):
         patient = session.get(schema.Patient, appointment.patient_id)
         slot = session.get(schema.Slot, appointment.slot_id)
         result.append({

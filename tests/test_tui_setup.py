@@ -185,3 +185,27 @@ async def test_support_sees_why_a_citizen_sees_nothing(live_server):
         text = screen_text(app)
         assert "Kari Nordmann står på liste hos Fjordsiden legekontor, ikke hos Bakkebyen legesenter" in text
         assert "Koronatest: vises ikke – timetypen er slått av hos kontoret." in text
+
+
+async def test_two_timebooks_at_one_place_are_told_apart_by_name(live_server):
+    from backend.generation import generate_all
+
+    db = open_database(live_server.db_path, demo=True)
+    try:
+        with db.writing() as session:
+            vaccine = session.scalar(select(schema.HealthcareService.id).where(schema.HealthcareService.organization_id == 2,
+                                                                              schema.HealthcareService.type_code == "Vaksine"))
+            session.add(schema.Schedule(healthcare_service_id=vaccine, location_id=3, name="Influensa", slot_minutes=15, horizon_days=28,
+                                        weekly='[{"days": ["tue", "thu"], "start": "08:00", "end": "10:00"}]'))
+        generate_all(db, 2)
+    finally:
+        db.dispose()
+    app = make_app(live_server, "demo-citizen-per")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # Vaksine
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Vaksinasjon\nBakkebyen legesenter" in text and "Influensa\nBakkebyen legesenter" in text
