@@ -7,12 +7,21 @@ from collections import OrderedDict
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import String, func, select, type_coerce
 
 from backend import fhir, schema
 from backend.search import Bound
 
 _SLOT = schema.Slot.__table__.c
+# The times as the driver gives them (SQLite: text, PostgreSQL: datetime): a warm render only looks them up,
+# and SQLAlchemy's text-to-datetime step for 1200 values cost more than the lookups themselves.
+_RAW_START, _RAW_END = type_coerce(_SLOT.start, String), type_coerce(_SLOT.end, String)
+
+
+def _stored(value) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 class AnswerCache:
@@ -59,7 +68,7 @@ def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: l
         at = fhir.to_storage(upper.at)
         where.append(_SLOT.start <= at if upper.inclusive else _SLOT.start < at)
     rows = connection.execute(
-        select(_SLOT.id, _SLOT.start, _SLOT.end, _SLOT.status).where(*where)
+        select(_SLOT.id, _RAW_START, _RAW_END, _SLOT.status).where(*where)
         .order_by(_SLOT.start, _SLOT.id).offset(offset).limit(count)
     ).all()
     # The count is a second query only when this page may not be all there is.
@@ -71,14 +80,17 @@ def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: l
     if fragments is None or len(fragments) > 50_000:  # bounded: a timebook's slots for a year or so
         fragments = cache.fragments[(base, schedule_id)] = {}
     parts = []
-    for row in rows:
-        part = fragments.get(row)
+    get = fragments.get
+    for id_, start, end, row_status in rows:
+        # Keyed by a plain tuple: SQLAlchemy's Row hashes and compares in Python, which cost more than the
+        # rest of a warm render (~0.4 ms of 1.1 for a 600-slot month).
+        row = (id_, start, end, row_status)
+        part = get(row)
         if part is None:
-            id_, start, end, row_status = row
             part = fragments[row] = orjson.dumps({
                 "fullUrl": f"{base}/Slot/{id_}",
                 "resource": {"resourceType": "Slot", "id": str(id_), "schedule": {"reference": f"Schedule/{schedule_id}"},
-                             "status": row_status, "start": fhir.instant(start), "end": fhir.instant(end)},
+                             "status": row_status, "start": fhir.instant(_stored(start)), "end": fhir.instant(_stored(end))},
                 "search": {"mode": "match"},
             })
         parts.append(part)

