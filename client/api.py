@@ -505,7 +505,8 @@ class BookingClient:
                 # Off the event loop only when it may have to ask the provider (renewal is a blocking HTTP call).
                 token = source.tokens.access_token if not source.tokens.expiring() else await asyncio.to_thread(source.bearer)
             except SignInError as error:
-                raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}") from None
+                raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}",
+                                   source=source) from None
             request.headers[header] = f"Bearer {token}" if header == "Authorization" else token
 
     def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import secrets
 import threading
+import time
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,10 @@ REFRESH_MARGIN = 60  # seconds before expiry that the access token is renewed, s
 
 class SignInError(Exception):
     """Signing in (or renewing) failed; the message is one line for the user, and never holds a token."""
+
+
+class SignInCancelled(SignInError):
+    """The user gave up waiting for the sign-in page (Esc in the app)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,11 @@ class _Redirect:
 
 def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_port: int = 0,
             open_browser: Callable[[str], bool] = webbrowser.open, show_url: Callable[[str], None] = print,
-            timeout: float = 300.0, http: httpx.Client | None = None) -> Tokens:
-    """The authorization code flow with PKCE: open the browser (or show the URL to open elsewhere) and wait for the code."""
+            timeout: float = 300.0, http: httpx.Client | None = None,
+            cancelled: threading.Event | None = None) -> Tokens:
+    """The authorization code flow with PKCE: open the browser (or show the URL to open elsewhere) and wait for the code.
+
+    `cancelled`, when set by another thread, stops the wait (SignInCancelled)."""
     own = http is None
     http = http or httpx.Client(timeout=10)
     try:
@@ -116,8 +124,12 @@ def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_por
                 opened = False
             if not opened:
                 show_url(url)
-            if not redirect.done.wait(timeout):
-                raise SignInError("no answer from the sign-in page in time; try again")
+            deadline = time.monotonic() + timeout
+            while not redirect.done.wait(0.2):
+                if cancelled is not None and cancelled.is_set():
+                    raise SignInCancelled("the sign-in was cancelled")
+                if time.monotonic() >= deadline:
+                    raise SignInError("no answer from the sign-in page in time; try again")
         finally:
             redirect.close()
         answer = redirect.result
@@ -170,12 +182,16 @@ class TokenSource:
     """The current access token of one sign-in, renewed before it expires.
 
     When the refresh token fails too, it takes a newer sign-in from `stored` (e.g. `timebok login` run in another
-    window), else asks `sign_in_again` (the browser flow), else raises SignInError; `on_change` keeps what it got."""
+    window), else asks `sign_in_again` (the browser flow), else raises SignInError; `on_change` keeps what it got.
+    `name` and `scopes` say how to sign in again from inside the app (the kept sign-in's name, the scopes asked)."""
 
     def __init__(self, tokens: Tokens, *, on_change: Callable[[Tokens], None] | None = None,
                  stored: Callable[[], Tokens | None] | None = None,
-                 sign_in_again: Callable[[], Tokens] | None = None) -> None:
+                 sign_in_again: Callable[[], Tokens] | None = None, name: str = "default",
+                 scopes: str | None = None) -> None:
         self.tokens = tokens
+        self.name = name
+        self.scopes = scopes
         self._on_change = on_change
         self._stored = stored
         self.sign_in_again = sign_in_again
@@ -200,6 +216,11 @@ class TokenSource:
             if self.sign_in_again is None:
                 raise
         self._use(self.sign_in_again())
+
+    def signed_in(self, tokens: Tokens) -> None:
+        """A new sign-in made elsewhere (the app's «Logg inn på nytt»): use it from the next request on, and keep it."""
+        with self._lock:
+            self._use(tokens)
 
     def _use(self, tokens: Tokens) -> None:
         self.tokens = tokens

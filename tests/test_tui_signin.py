@@ -115,6 +115,85 @@ async def test_a_failed_renewal_keeps_the_typed_reason_and_a_new_sign_in_sends_i
         assert isinstance(app.screen, ConfirmationScreen)
 
 
+
+async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_sends_the_typed_reason(
+        signed_in_settings, idp, db_path):
+    from backend import schema
+    from backend.server import open_database
+    from screens.confirmation import ConfirmationScreen
+    from screens.review import ReviewScreen
+    from screens.sign_in_again import SignInAgainDialog
+
+    settings, opened = signed_in_settings
+    connection = _connection(settings)
+    first = connection.token_source.tokens
+    app = TimebokApp(connection)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _to_review(pilot, "influensa")
+        idp.provider.realms["idporten"].refresh.clear()  # the refresh token is revoked: renewal will fail
+        clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ReviewScreen)
+        message = str(list(app._notifications)[-1].message)
+        assert "Innloggingen er utløpt" in message and "Ctrl+L" in message and "Det du har skrevet er tatt vare på" in message
+        assert _footer_key(app, "sign_in_again") == "Logg inn på nytt"  # the key is in the footer, whole, while needed
+        assert "Logg inn på nytt" in [c.title for c in app.get_system_commands(app.screen)]  # and in the palette
+        await pilot.press("ctrl+l")  # the browser opens; the test's "browser" follows the provider's login form
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ConfirmationScreen):
+                break
+        assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
+        assert _footer_key(app, "sign_in_again") is None  # the key goes once signed in
+    assert len(opened) == 2  # the start's sign-in and the one from inside the app
+    renewed = signin.token_store().load()
+    assert renewed.access_token == connection.token_source.tokens.access_token != first.access_token  # kept, as `timebok login` does
+    database = open_database(db_path, demo=False)
+    with database.reading() as session:
+        reasons = [r for (r,) in session.execute(schema.Appointment.__table__.select().with_only_columns(
+            schema.Appointment.__table__.c.description)) if r]
+    database.dispose()
+    assert any("influensa" in r for r in reasons)  # the typed reason reached the office
+
+
+async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_screen(signed_in_settings, idp, monkeypatch):
+    from screens.review import ReviewScreen
+    from screens.sign_in_again import SignInAgainDialog
+
+    settings, _opened = signed_in_settings
+    connection = _connection(settings)
+    monkeypatch.setattr(signin, "_open_browser", lambda url: False)  # no browser (SSH): the address is shown
+    app = TimebokApp(connection)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _to_review(pilot, "influensa")
+        idp.provider.realms["idporten"].refresh.clear()
+        clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        await pilot.press("ctrl+l")
+        for _ in range(50):  # not settle(): the sign-in's worker waits for the browser until cancelled
+            await pilot.pause(0.1)
+            if "Åpne denne adressen" in screen_text(app):
+                break
+        assert isinstance(app.screen, SignInAgainDialog)
+        assert "Åpne denne adressen" in screen_text(app) and idp.issuer("idporten") in screen_text(app).replace("\n", "")
+        await pilot.press("escape")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ReviewScreen) and "influensa" in app.draft.reason
+        assert _footer_key(app, "sign_in_again") == "Logg inn på nytt"  # still offered
+
+def _footer_key(app, action: str) -> str | None:
+    """The footer's text for an action, when it shows whole within 80 columns; None when it is not there."""
+    from textual.widgets._footer import FooterKey
+
+    for found in app.screen.query(FooterKey):
+        if found.action.endswith(action):
+            assert 0 < found.region.width and found.region.right <= 80
+            return found.description
+    return None
+
+
 def test_logout_forgets_the_sign_in(signed_in_settings, capsys):
     settings, _opened = signed_in_settings
     assert signin.login(settings) == 0

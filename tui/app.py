@@ -52,6 +52,8 @@ class TimebokApp(App[None]):
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
         key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
+        # Shown only while a sign-in has expired and could not be renewed (check_action).
+        key("ctrl+l", "sign_in_again", "app.sign_in_again", key_display="^l"),
         key("ctrl+q", "quit", "app.quit", priority=True),
     ]
 
@@ -76,6 +78,7 @@ class TimebokApp(App[None]):
         self.trace_dir = trace_dir
         self._load_seen = load_seen
         self._save_seen = save_seen
+        self.sign_in_needed = None  # the TokenSource whose renewal failed, until the user signs in again
 
     def on_mount(self) -> None:
         self._translate_bindings()
@@ -185,6 +188,8 @@ class TimebokApp(App[None]):
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
+        if action == "sign_in_again":
+            return self.sign_in_needed is not None
         return True
 
     def action_toggle_trace(self) -> None:
@@ -207,9 +212,35 @@ class TimebokApp(App[None]):
 
     def report(self, error: BookingError, *, typed: bool = False) -> None:
         """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
+        from client.errors import ErrorKind
         from tui.problems import full_text
 
+        if error.kind is ErrorKind.SIGN_IN and error.source is not None and self.connection.sign_in_again is not None:
+            # Signing in again happens here, in the app: Ctrl+L, then what failed is done again.
+            self.sign_in_needed = error.source
+            self.refresh_bindings()
+            text = t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
+            self.notify(text, title=t("error.title"), severity="error", timeout=20)
+            return
         self.notify(full_text(error, typed=typed), title=t("error.title"), severity="error", timeout=10)
+
+    def action_sign_in_again(self) -> None:
+        """The browser sign-in for the sign-in that expired, then what failed once more (Ctrl+R's work)."""
+        from screens.sign_in_again import SignInAgainDialog
+
+        source = self.sign_in_needed
+        if source is None or self.connection.sign_in_again is None or isinstance(self.screen, SignInAgainDialog):
+            return
+
+        def done(signed_in: bool | None) -> None:
+            if not signed_in:
+                return
+            self.sign_in_needed = None
+            self.refresh_bindings()
+            self.notify(t("signin.done"), timeout=5)
+            self.action_retry()
+
+        self.push_screen(SignInAgainDialog(source, self.connection.sign_in_again), done)
 
     def action_retry(self) -> None:
         """Do again what failed: connect, or reload what the current screen shows."""
@@ -345,6 +376,8 @@ class TimebokApp(App[None]):
                             lambda: self.set_timer(0.1, self.deliver_screenshot))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if self.sign_in_needed is not None:
+            yield SystemCommand(t("app.sign_in_again"), t("palette.sign_in_again"), self.action_sign_in_again)
         yield from self._builtin_commands(screen)
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()

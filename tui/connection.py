@@ -20,3 +20,5 @@ class Connection:
     # Signed in with OpenID Connect (client.signin.TokenSource): the current tokens, renewed before they expire.
     token_source: Any = None
     agent_source: Any = None
+    # Signing in again from inside the app when a renewal failed: (source, show_url=, cancelled=) -> None.
+    sign_in_again: Any = None

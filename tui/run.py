@@ -50,12 +50,15 @@ def _connection(settings):
 
     backend = settings.backend
     if backend.url is not None and settings.auth.issuer:
-        from tui.signin import sources
+        from functools import partial
+
+        from tui.signin import sign_in_again, sources
 
         # Signed in before the app takes the screen: the browser (or the address to open) comes first.
         token_source, agent_source = sources(settings)
         return Connection(backend.url, "", timeout=backend.timeout, page_size=backend.page_size,
-                          token_source=token_source, agent_source=agent_source)
+                          token_source=token_source, agent_source=agent_source,
+                          sign_in_again=partial(sign_in_again, settings))
     if backend.url is not None:
         return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
                           timeout=backend.timeout, page_size=backend.page_size)

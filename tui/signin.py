@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 import webbrowser
+from collections.abc import Callable
 
 from client.signin import SignInError, Tokens, TokenSource, sign_in
 from client.token_store import TokenStore
@@ -87,7 +89,8 @@ def sources(settings) -> tuple[TokenSource, TokenSource | None]:
         if tokens is None or tokens.issuer != issuer:
             tokens = browser_sign_in(issuer, settings, scopes=scopes)
             store.save(tokens, name)
-        return TokenSource(tokens, on_change=lambda t: store.save(t, name), stored=lambda: store.load(name))
+        return TokenSource(tokens, on_change=lambda t: store.save(t, name), stored=lambda: store.load(name),
+                           name=name, scopes=scopes or auth.scopes)
 
     own = source(OWN, auth.issuer, None)
     if settings.role == "support":
@@ -95,3 +98,14 @@ def sources(settings) -> tuple[TokenSource, TokenSource | None]:
             raise SignInError("role support needs auth.citizen_issuer: where the test citizen you act as signs in")
         return source(CITIZEN, auth.citizen_issuer, _citizen_scopes(settings)), own
     return own, None
+
+
+def sign_in_again(settings, source: TokenSource, *, show_url: Callable[[str], None],
+                  cancelled: threading.Event) -> None:
+    """The app's «Logg inn på nytt»: the same browser flow as `timebok login`, for the sign-in whose renewal failed.
+
+    Runs off the event loop (it waits for the browser); the tokens are kept as `timebok login` keeps them."""
+    tokens = sign_in(source.tokens.issuer, source.tokens.client_id, source.scopes or settings.auth.scopes,
+                     redirect_port=settings.auth.redirect_port, open_browser=lambda url: _open_browser(url),
+                     show_url=show_url, cancelled=cancelled)
+    source.signed_in(tokens)  # on_change saves it under the source's name, as `timebok login` does
