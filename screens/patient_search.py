@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import Label, OptionList, Static
 from client.errors import BookingError
 from client.models import Patient
 from domain.identity import IdProblem, InvalidIdentityNumber, check_partial, parse_identity_number

@@ -6,8 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
+from tui.widgets.plain import Static
 from client.trace import Exchange
 from domain.clock import now
 from tui.i18n import t, tn
