@@ -39,6 +39,20 @@ def bracketed(db_path):
     database.dispose()
 
 
+ADDRESS = "Storgata [b]1[/b]"
+DIRECTIONS = "[/] Inngang fra bakgården"
+
+
+@pytest.fixture
+def odd_places(db_path):
+    """Every place's address and directions with brackets, as an office might type them."""
+    database = open_database(db_path, demo=False)
+    with database.writing() as session:
+        for location in session.scalars(select(schema.Location)):
+            location.address_line, location.directions = ADDRESS, DIRECTIONS
+    database.dispose()
+
+
 def _toasts(app) -> list[str]:
     """The notifications as painted on the screen."""
     from textual.widgets._toast import Toast
@@ -56,7 +70,7 @@ async def _expand_first(pilot) -> str:
     return screen_text(pilot.app)
 
 
-async def test_a_citizens_reason_with_brackets_stays_as_typed_from_review_to_timeavtaler(live_server):
+async def test_a_citizens_reason_and_the_places_address_with_brackets_stay_as_written(odd_places, live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -64,11 +78,14 @@ async def test_a_citizens_reason_with_brackets_stays_as_typed_from_review_to_tim
         await settle(pilot)
         await pilot.press("down", "down", "enter")  # the lab: one place
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press("enter")  # the first free date: the place is described beside its times
         await settle(pilot)
+        text = screen_text(app)
+        assert ADDRESS in text and DIRECTIONS in text
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
+        assert f"{ADDRESS}, " in screen_text(app)
         await pilot.press(*REASON)
         await settle(pilot)
         assert app.screen.query_one("#reason").value == REASON
@@ -76,7 +93,7 @@ async def test_a_citizens_reason_with_brackets_stays_as_typed_from_review_to_tim
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmationScreen)
-        assert "Timehenvendelsen er sendt" in screen_text(app)
+        assert "Timehenvendelsen er sendt" in screen_text(app) and f"{ADDRESS}, " in screen_text(app)
         await pilot.press("enter")  # to the inbox
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen)
