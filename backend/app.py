@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import logs, routes_booking, routes_directory
+from backend import logs, routes_booking, routes_directory, routes_setup
 from backend.auth import Principal
 from backend.db import Database
 from backend.month import AnswerCache
@@ -156,6 +156,7 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
+    app.include_router(routes_setup.router)
 
     @app.get("/auth/userinfo")
     def userinfo(who: Principal = Depends(principal)) -> FhirResponse:

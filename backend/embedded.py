@@ -93,10 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from backend.app import create_app
-    from backend.server import _config, _freeze, open_database
+    from backend.server import _config, _freeze, _generate, open_database
 
     sock = socket.socket(fileno=args.fd)
     database = open_database(args.db, demo=args.demo)
+    _generate(database)  # the demo's free times keep coming as the days pass, as a real server's do
     server = uvicorn.Server(_config(create_app(database, demo=args.demo), "127.0.0.1", sock.getsockname()[1], "warning"))
     threading.Thread(target=_stop_when_parent_is_gone, args=(server,), name="lifeline", daemon=True).start()
     _freeze()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend import schema
-from domain.clock import OSLO
+from domain.clock import OSLO, now
 from domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
 from domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
@@ -85,8 +85,10 @@ def location(row: schema.Location) -> Resource:
     }
 
 
-def healthcare_service(row: schema.HealthcareService) -> Resource:
-    return {
+def healthcare_service(row: schema.HealthcareService, available: list[dict] | None = None,
+                       closed: list[schema.ClosureDay] | None = None) -> Resource:
+    """`available`: the weekly ranges of its open timebooks (availableTime); `closed`: the office's closures (notAvailable)."""
+    resource: Resource = {
         "resourceType": "HealthcareService",
         "id": str(row.id),
         "active": row.active,
@@ -94,9 +96,24 @@ def healthcare_service(row: schema.HealthcareService) -> Resource:
         "type": [_timetype(row.type_code)],
         "name": TIMETYPES.get(row.type_code, row.type_code),
     }
+    if available:
+        resource["availableTime"] = [{"daysOfWeek": item["days"], "availableStartTime": f"{item['start']}:00",
+                                      "availableEndTime": f"{item['end']}:00"} for item in available]
+    if closed:
+        resource["notAvailable"] = [_not_available(c) for c in closed]
+    return resource
+
+
+def _not_available(row: schema.ClosureDay) -> dict[str, Any]:
+    first = datetime.combine(row.day, datetime.strptime(row.start_time or "00:00", "%H:%M").time(), tzinfo=OSLO)
+    last = (datetime.combine(row.day, datetime.strptime(row.end_time, "%H:%M").time(), tzinfo=OSLO) if row.end_time
+            else datetime.combine(row.day, datetime.max.time().replace(microsecond=0), tzinfo=OSLO))
+    return {"description": row.reason, "during": {"start": first.isoformat(), "end": last.isoformat()}}
 
 
 LEAD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/booking-lead-time"
+SLOT_LENGTH_URL = "https://timebok.example/fhir/StructureDefinition/slot-length"
+PARALLEL_URL = "https://timebok.example/fhir/StructureDefinition/parallel-slots"
 
 
 def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resource:
@@ -107,9 +124,21 @@ def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resourc
         "serviceType": [_timetype(service.type_code)],
         "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
         "comment": row.name,
-        "extension": [{"url": LEAD_TIME_URL, "valueDuration": {"value": row.lead_minutes, "unit": "min",
-                                                             "system": "http://unitsofmeasure.org", "code": "min"}}],
+        "planningHorizon": _horizon(row),
+        "extension": [{"url": LEAD_TIME_URL, "valueDuration": _minutes(row.lead_minutes)},
+                      {"url": SLOT_LENGTH_URL, "valueDuration": _minutes(row.slot_minutes)},
+                      {"url": PARALLEL_URL, "valuePositiveInt": row.parallel}],
     }
+
+
+def _minutes(value: int) -> dict[str, Any]:
+    return {"value": value, "unit": "min", "system": "http://unitsofmeasure.org", "code": "min"}
+
+
+def _horizon(row: schema.Schedule) -> dict[str, str]:
+    # From today to the last day the timebook publishes free times (its setup's horizon).
+    today = now().astimezone(OSLO).date()
+    return {"start": today.isoformat(), "end": (today + timedelta(days=row.horizon_days)).isoformat()}
 
 
 def slot(row: schema.Slot) -> Resource:

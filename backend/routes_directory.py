@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from backend.capability import capability_statement
 from backend.http import FhirResponse, database, fhir_base, page_links, principal, query_doc, search_params
 from backend.outcome import FHIR_JSON, invalid, not_found
 from backend.search import Bound
-from domain.clock import now
+from domain.clock import OSLO, now
 
 router = APIRouter(prefix="/fhir")
 
@@ -54,7 +56,21 @@ def read_location(id_: str, request: Request, _: Principal = Depends(principal))
 
 @router.get("/HealthcareService/{id_}")
 def read_healthcare_service(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
-    return _read("HealthcareService", id_, request)
+    # A read shows the setup in R4 terms: its open timebooks' weekly ranges and the office's closures ahead.
+    row_id = fhir.parse_id(id_)
+    with database(request).reading() as session:
+        row = session.get(schema.HealthcareService, row_id) if row_id is not None else None
+        if row is None:
+            raise not_found(f"HealthcareService/{id_}")
+        books = session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id == row.id,
+                                                              schema.Schedule.active.is_(True))).all()
+        available = [item for book in books for item in json.loads(book.weekly or "[]")]
+        today = now().astimezone(OSLO).date()
+        closed = session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == row.organization_id,
+                                                                 schema.ClosureDay.schedule_id.is_(None),
+                                                                 schema.ClosureDay.day >= today)
+                                 .order_by(schema.ClosureDay.day)).all()
+        return FhirResponse(fhir.healthcare_service(row, available, list(closed)))
 
 
 @router.get("/Slot/{id_}")

@@ -56,6 +56,11 @@ class ClosureDay(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(200))
+    # Part of a day (local "HH:MM"), or the whole day when both are null.
+    start_time: Mapped[str | None] = mapped_column(String(5))
+    end_time: Mapped[str | None] = mapped_column(String(5))
+    # One timebook only, or the whole office when null.
+    schedule_id: Mapped[int | None] = mapped_column(Id)
 
 
 class Location(Base):
@@ -92,6 +97,25 @@ class Schedule(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Citizens may not book a time that starts sooner than this (the office needs time to prepare).
     lead_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    # The setup free times are generated from (backend/generation.py): slot length, seats per time, how far ahead.
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    parallel: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    horizon_days: Mapped[int] = mapped_column(Integer, default=42, server_default="42")
+    # JSON [{"days": ["mon", …], "start": "08:00", "end": "11:30"}]; null: made before setup existed, left alone.
+    weekly: Mapped[str | None] = mapped_column(Text)
+
+
+class Campaign(Base):
+    """A date range with its own weekly pattern, adding free times to a timebook's (e.g. influensavaksine)."""
+
+    __tablename__ = "campaign"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedule.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    first: Mapped[date] = mapped_column(Date)
+    last: Mapped[date] = mapped_column(Date)
+    slot_minutes: Mapped[int | None] = mapped_column(Integer)
+    weekly: Mapped[str] = mapped_column(Text)
 
 
 class Slot(Base):
@@ -104,8 +128,11 @@ class Slot(Base):
     end: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(20), default="free")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Which of the parallel seats at this time (0 for the first): generation creates each (timebook, start, seat) once.
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),)
+    __table_args__ = (Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),
+                      Index("ux_slot_schedule_start_seq", "schedule_id", "start", "seq", unique=True))
 
 
 class Patient(Base):
@@ -210,3 +237,15 @@ class ChangeVersion(Base):
     __tablename__ = "change_version"
     scope: Mapped[str] = mapped_column(ordered_text(40), primary_key=True)  # "timebook:4", "organization:1", "patient:7"
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class SetupEvent(Base):
+    """One read (by support) or change of an office's timebook setup: who, when and what."""
+
+    __tablename__ = "setup_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text)

@@ -92,6 +92,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
         raise StartupError(str(error)) from None
     verifier = start_verifier(oidc_issuers or {}, oidc_audience)  # one clear line, before anything else, if unreachable
     database = open_database(db, demo=demo)  # migrated and seeded once, before any worker starts
+    _generate(database)  # in this process only, however many workers serve
     if verifier is None and not demo:
         logging.getLogger("timebok").warning("no --oidc-issuer and no --demo: no token will be accepted")
     try:
@@ -148,6 +149,13 @@ def _freeze() -> None:
     gc.freeze()
 
 
+def _generate(database):
+    """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
+    from backend.generation import Generator
+
+    return Generator(database).start()
+
+
 class EmbeddedServer:
     """The backend on a free loopback port in a background thread of this process (the tests' live server; the
     app runs its embedded backend in a child process instead, backend.embedded)."""
@@ -168,6 +176,7 @@ class EmbeddedServer:
         self.ready = threading.Event()
         self.failed: BaseException | None = None
         self._server = None
+        self._generator = None
         self._thread = threading.Thread(target=self._run, name="timebok-backend", daemon=True)
 
     @property
@@ -187,6 +196,7 @@ class EmbeddedServer:
         try:
             database = open_database(self.db_path, demo=self.demo)
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
+            self._generator = _generate(database)
             self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             self._server.run(sockets=[self._socket])
@@ -194,6 +204,8 @@ class EmbeddedServer:
             self.failed = error
             self.ready.set()
         finally:
+            if self._generator is not None:
+                self._generator.stop()
             if database is not None:  # PostgreSQL counts open connections; hand them back when we stop
                 database.dispose()
 

@@ -18,7 +18,7 @@ import httpx
 from client import fhir_map
 from client.errors import BookingError, ErrorKind
 from client.signin import SignInError, TokenSource
-from client.models import Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, Patient, Slot, TimeType, Timebook, User
+from client.models import AffectedAppointment, Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, OfficeSetup, Patient, SetupChange, Slot, TimeType, Timebook, User
 from client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from domain.clock import OSLO, now
 from domain.privacy import scrub
@@ -293,6 +293,32 @@ class BookingClient:
         ]
         return await self._appointments(params)
 
+    # -- the office's timebook setup (a JSON document outside FHIR: README «Timebook setup») ------
+
+    async def find_office(self, her_id: str) -> Office | None:
+        """The office with this HER-id, or None."""
+        found = [r async for r, _ in self._search("/Organization", {"identifier": her_id})]
+        return fhir_map.office(found[0]) if found else None
+
+    async def office_setup(self, office_id: str) -> OfficeSetup:
+        """The office's time types, timebooks (weekly pattern, campaigns), closures and places."""
+        return OfficeSetup(await self._json("GET", f"{self._root}/setup/Organization/{office_id}",
+                                            headers={"Accept": "application/json"}))
+
+    async def change_setup(self, setup: OfficeSetup, *, preview: bool = False) -> SetupChange:
+        """Send the whole setup; `preview` only says what it would do (free times created and removed, the
+        appointments it hits). Safe to repeat: the same setup sent twice changes nothing the second time."""
+        office_id = setup.data["organization"].split("/")[1]
+        answer = await self._json("PUT", f"{self._root}/setup/Organization/{office_id}", json=setup.data,
+                                  params={"preview": "true"} if preview else None, write=True,
+                                  headers={"Accept": "application/json", "Content-Type": "application/json"})
+        return SetupChange(setup=OfficeSetup(answer["setup"]), created=answer["created"], removed=answer["removed"],
+                           preview=answer["preview"], affected=[
+                               AffectedAppointment(id=a["appointment"].split("/")[1], status=a["status"],
+                                                   start=datetime.fromisoformat(a["start"]).astimezone(OSLO),
+                                                   patient_name=a["patientName"], timebook_id=a["timebook"].split("/")[1])
+                               for a in answer["affected"]])
+
     async def _answer(self, appointment: Appointment | str, status: str, reason: str | None) -> Appointment:
         appointment_id = appointment if isinstance(appointment, str) else appointment.id
         body: Json = {
@@ -537,8 +563,9 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         diagnostic = "; ".join(i.get("diagnostics", "") for i in issues) or response.reason_phrase
         code = issues[0].get("code") if issues else None
         rule = _rule(issues[0]) if issues else None
+        field = (issues[0].get("expression") or [None])[0] if issues else None
     except ValueError:
-        diagnostic, code, rule = response.reason_phrase, None, None
+        diagnostic, code, rule, field = response.reason_phrase, None, None, None
     status = response.status_code
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
@@ -556,7 +583,7 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = _RULE_KINDS[rule]
     else:
         kind = ErrorKind.INVALID
-    return BookingError(kind, diagnostic, status=status)
+    return BookingError(kind, diagnostic, status=status, field=field)
 
 
 # The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.

@@ -24,8 +24,9 @@ class ErrorKind(Enum):
 class BookingError(Exception):
     """A failed call, with what kind of failure it was and the backend's own diagnostic."""
 
-    def __init__(self, kind: ErrorKind, diagnostic: str, *, status: int | None = None) -> None:
+    def __init__(self, kind: ErrorKind, diagnostic: str, *, status: int | None = None, field: str | None = None) -> None:
         super().__init__(f"{kind.value}: {diagnostic}")
         self.kind = kind
         self.diagnostic = diagnostic
         self.status = status
+        self.field = field  # the path of the element the backend found at fault (OperationOutcome.issue.expression)

@@ -190,3 +190,37 @@ class MonthAvailability:
 
     def on(self, day: date) -> list[Slot]:
         return [slot for slot in self.slots if slot.day == day]
+
+
+@dataclass
+class OfficeSetup:
+    """An office's timebook setup as the backend's /setup document (kept as JSON: the client edits and sends it back)."""
+
+    data: dict
+
+    @property
+    def timebooks(self) -> list[dict]:
+        return self.data["timebooks"]
+
+    def timebook(self, timebook_id: str) -> dict:
+        return next(b for b in self.timebooks if b["id"] == timebook_id)
+
+
+@dataclass(frozen=True)
+class AffectedAppointment:
+    """A booked or requested time a setup change no longer wants: the office phones, moves or cancels it."""
+
+    id: str
+    status: str
+    start: datetime
+    patient_name: str
+    timebook_id: str
+
+
+@dataclass
+class SetupChange:
+    setup: OfficeSetup
+    created: int
+    removed: int
+    preview: bool
+    affected: list[AffectedAppointment]

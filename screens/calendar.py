@@ -16,7 +16,7 @@ from domain.clock import now, today
 from screens.base import FlowScreen
 from screens.labels import place_lines
 from tui.draft import BookingDraft
-from tui.i18n import clock_time, long_date, month_title, t
+from tui.i18n import clock_time, long_date, month_title, t, tn
 from tui.keys import key
 from tui.widgets.month_calendar import MonthCalendar
 
@@ -30,7 +30,41 @@ class CalendarScreen(FlowScreen):
         # One footer entry for both month keys, so the footer fits 80 columns.
         key("pageup,less_than_sign", "step_month(-1)", "calendar.change_month", priority=True, key_display="PgUp/Dn"),
         key("pagedown,greater_than_sign", "step_month(1)", "calendar.change_month", priority=True, show=False),
+        # Front desk only: close the cursor's day of this timebook. Named beside the calendar, not in the footer,
+        # which is full at 80 columns.
+        key("s", "close_day", "calendar.close_day", show=False),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_day":
+            return self.app.user is not None and self.app.user.is_staff
+        return super().check_action(action, parameters)
+
+    @work(exclusive=True, group="close_day")
+    async def action_close_day(self) -> None:
+        """«Steng dag»: s, type why, Enter previews (with the appointments it hits), Enter saves."""
+        from screens.setup import closure_form
+
+        if self.app.user is None or not self.app.user.is_staff:
+            return
+        try:
+            setup = await self.app.client.office_setup(self.app.user.office.id)
+        except BookingError as error:
+            self.app.report(error)
+            return
+        form = closure_form(setup, self.calendar.cursor, self.draft.timebook.id, t("setup.close_title"))
+        self.app.push_screen(form, self._day_closed)
+
+    def _day_closed(self, change) -> None:
+        if change is None:
+            return
+        self.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
+        if change.affected:
+            from screens.setup_form import affected_lines
+
+            self.notify("\n".join([tn("setup.affected", len(change.affected)), *affected_lines(change), t("setup.affected_hint")]),
+                        severity="warning", timeout=20)
+        self.reload()
 
     def __init__(self, draft: BookingDraft) -> None:
         super().__init__(draft)
@@ -57,7 +91,9 @@ class CalendarScreen(FlowScreen):
         """The guide's standing note, with the office's phone number when the backend has one."""
         office = self.app.user.office if self.app.user else None
         phone = office.phone if office else None
-        return t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
+        staff = self.app.user is not None and self.app.user.is_staff
+        return (t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
+                + (f"\n{t('calendar.close_hint')}" if staff else ""))
 
     def on_mount(self) -> None:
         self.query_one("#times").display = False

@@ -28,6 +28,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         key("b", "book", "staff.book", show=False),
         key("f", "requests", "staff.requests", show=False),
         key("d", "today", "staff.today", show=False),
+        key("o", "setup", "staff.setup", show=False),
         refresh_key(),
     ]
 
@@ -39,6 +40,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
             yield Button(keyed("b", t("staff.book")), id="book", variant="primary")
             yield Button(keyed("f", t("staff.requests")), id="requests")
             yield Button(keyed("d", t("staff.today")), id="today")
+            yield Button(keyed("o", t("staff.setup")), id="setup")
         yield Static("", id="waiting", classes="hint")
         yield self.updated_line()
         yield self.demo_line()
@@ -83,3 +85,9 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         from screens.today import TodayScreen
 
         self.app.push_screen(TodayScreen())
+
+    @on(Button.Pressed, "#setup")
+    def action_setup(self) -> None:
+        from screens.setup import SetupScreen
+
+        self.app.push_screen(SetupScreen())

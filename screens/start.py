@@ -23,7 +23,20 @@ class StartScreen(HomeScreen):
         key("b", "book", "start.book"),
         key("i", "inbox", "start.inbox"),
         key("t", "appointments", "start.appointments"),
+        # NHN kundesenter only: why the citizen sees what they see. Named on the screen: the footer is full at 80.
+        key("o", "support_setup", "support.setup", show=False),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "support_setup":
+            return self.app.user is not None and self.app.user.is_support
+        return super().check_action(action, parameters)
+
+    def action_support_setup(self) -> None:
+        from screens.support_setup import SupportSetupScreen
+
+        if self.app.user is not None and self.app.user.is_support:
+            self.app.push_screen(SupportSetupScreen())
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("start.connecting"), id="greeting")
@@ -32,14 +45,18 @@ class StartScreen(HomeScreen):
             yield Button(t("start.inbox"), id="inbox", disabled=True)
             yield Button(t("start.appointments"), id="appointments", disabled=True)
         yield Static(t("start.intro"), id="intro", classes="hint")
+        yield Static(t("support.setup_hint"), id="support-hint", classes="hint")
         yield self.demo_line()
 
     def on_mount(self) -> None:
+        self.query_one("#support-hint").display = False
         self.watch(self.app, "user", self._show_user)
         self.watch(self.app, "connection_problem", self._show_problem)
 
     def _show_user(self, user) -> None:
         self.show_demo_line(user)
+        self.refresh_bindings()
+        self.query_one("#support-hint").display = user is not None and user.is_support
         if user is None or user.is_staff:
             return
         office = user.office.name if user.office else ""

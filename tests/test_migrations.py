@@ -80,6 +80,15 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
             connection.exec_driver_sql(f"DROP INDEX ix_{table}_identifier")
             connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN identifier")
         connection.exec_driver_sql("DROP TABLE change_version")  # nor the change counters of 0004
+        # nor the timebook setup of 0004_setup
+        connection.exec_driver_sql("DROP INDEX ux_slot_schedule_start_seq")
+        connection.exec_driver_sql("ALTER TABLE slot DROP COLUMN seq")
+        for column in ("slot_minutes", "parallel", "horizon_days", "weekly"):
+            connection.exec_driver_sql(f"ALTER TABLE schedule DROP COLUMN {column}")
+        for column in ("start_time", "end_time", "schedule_id"):
+            connection.exec_driver_sql(f"ALTER TABLE closure_day DROP COLUMN {column}")
+        connection.exec_driver_sql("DROP TABLE campaign")
+        connection.exec_driver_sql("DROP TABLE setup_event")
     db.dispose()
 
     db = open_database(db_path, demo=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from screens.patient_search import PatientSearchScreen
 from screens.requests import RequestQueueScreen
 from screens.staff_home import StaffHomeScreen
@@ -354,3 +356,27 @@ async def test_staff_may_book_inside_the_lead_time_and_are_warned(live_server):
         await _press(pilot, "b", *KARI_NUMBER, "enter", "down", "down", "enter", "enter", "enter")  # Lab, today, 09:10
         assert app.draft.slot.start.strftime("%d.%m %H:%M") == "25.11 09:10"
         assert any("innenfor bestillingsfristen på 120 minutter" in n for n in _notes(app))
+
+
+@pytest.mark.parametrize("name", ["support_start", "staff_confirmation", "staff_home", "request_queue", "staff_calendar"])
+async def test_at_80_columns_no_footer_key_is_covered_by_the_palette_key(live_server, name):
+    """Each key of the footer reads whole at 80 columns: none runs under the palette key docked on the right."""
+    from textual.widgets._footer import FooterKey
+
+    from tests.test_snapshots import STAFF_SCREENS_80x24
+
+    token, agent, keys = STAFF_SCREENS_80x24[name]
+    app = make_app(live_server, token, agent_token=agent, embedded=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot, rounds=2)
+        await settle(pilot)
+        footer_keys = list(app.screen.query(FooterKey))
+        palette = [k for k in footer_keys if k.has_class("-command-palette")]
+        shown = [k for k in footer_keys if not k.has_class("-command-palette")]
+        assert palette and shown
+        assert {"help", "quit"} <= {k.action for k in shown}
+        rightmost = max(k.region.right for k in shown)
+        assert rightmost <= palette[0].region.x, (name, [(k.description, k.region) for k in footer_keys])

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from tui.i18n import t
+
 # Shown after the screen's keys, in this order; the palette sits on the right as Textual puts it.
 LAST = ("app.help", "app.quit")
 
@@ -15,10 +17,29 @@ class TimebokFooter(Footer):
 
     def __init__(self) -> None:
         super().__init__(compact=True)
+        self._short_palette = False
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
+        rows, palette = self._rows()
+        self.styles.grid_size_columns = len(rows)
+        self._short_palette = self._too_wide(rows, palette)
+        for binding, enabled, tooltip in rows:
+            # Born with the compact class this footer always has: binding `compact` instead would add the class
+            # after mounting and style every key twice (~30 ms before the first paint).
+            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                            disabled=not enabled, tooltip=tooltip, classes="-compact")
+        if palette is not None:
+            _node, binding, enabled, _tooltip = palette
+            # Where the row is too wide for the screen (80 columns, a long list of keys), the palette key takes a
+            # short word rather than push the last of the screen's keys (Ctrl+Q) under it.
+            label = t("palette.footer_short") if self._short_palette else binding.description
+            yield FooterKey(binding.key, self.app.get_key_display(binding), label, binding.action,
+                            classes="-command-palette -compact", disabled=not enabled, tooltip=binding.description)
+
+    def _rows(self):
+        """The screen's shown keys (one per action, F1 and Ctrl+Q last) and the palette's entry, if it is shown."""
         active = self.screen.active_bindings
         rows, actions = [], set()
         for _node, binding, enabled, tooltip in active.values():
@@ -26,14 +47,20 @@ class TimebokFooter(Footer):
                 actions.add(binding.action)
                 rows.append((binding, enabled, tooltip))
         rows.sort(key=lambda row: LAST.index(row[0].id) + 1 if row[0].id in LAST else 0)  # stable: screen order kept
-        self.styles.grid_size_columns = len(rows)
-        for binding, enabled, tooltip in rows:
-            # Born with the compact class this footer always has: binding `compact` instead would add the class
-            # after mounting and style every key twice (~30 ms before the first paint).
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                            disabled=not enabled, tooltip=tooltip, classes="-compact")
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE and palette is not None:
-            _node, binding, enabled, _tooltip = palette
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                            classes="-command-palette -compact", disabled=not enabled, tooltip=binding.description)
+        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
+            palette = None
+        return rows, palette
+
+    def _too_wide(self, rows, palette) -> bool:
+        """Whether the compact row (each key, a space, its text, a margin; the palette with its border) overflows."""
+        if palette is None:
+            return False
+        display = self.app.get_key_display
+        keys = sum(len(display(binding)) + 1 + len(binding.description) + 1 for binding, _enabled, _tip in rows)
+        binding = palette[1]
+        return keys + 1 + len(display(binding)) + 1 + len(binding.description) > self.app.size.width
+
+    def on_resize(self) -> None:
+        if self._bindings_ready and self._too_wide(*self._rows()) != self._short_palette:
+            self.recompose()

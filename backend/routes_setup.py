@@ -1,0 +1,280 @@
+"""The office's timebook setup (outside FHIR): read it, preview a change, change it; free times follow at once.
+
+Why not plain FHIR writes: R4 has availableTime/notAvailable on HealthcareService and planningHorizon on
+Schedule, but no place for a campaign, a part-day closure of one timebook, or an answer that lists the
+appointments a change hits. So the setup is one JSON document per office under /setup, and the FHIR
+resources (HealthcareService, Schedule) show the result in R4 terms (README: «Timebook setup»)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from sqlalchemy import func, select
+
+from backend import audit, bodies, fhir, schema
+from backend.auth import SUPPORT, Principal
+from backend.generation import Change, regenerate
+from backend.http import FhirResponse, database, json_body, principal
+from backend.outcome import FhirError, forbidden, not_found
+from backend.setup_body import SetupBody, check
+from domain.clock import OSLO, now
+from domain.timetypes import TIMETYPES
+
+router = APIRouter(prefix="/setup")
+
+
+class SetupResponse(FhirResponse):
+    media_type = "application/json"  # not a FHIR resource; errors are still OperationOutcomes
+
+
+def _office(session, id_: str) -> schema.Organization:
+    row_id = fhir.parse_id(id_)
+    office = session.get(schema.Organization, row_id) if row_id is not None else None
+    if office is None:
+        raise not_found(f"Organization/{id_}")
+    return office
+
+
+def _may_read(who: Principal, office_id: int) -> None:
+    if who.role == SUPPORT or who.agent is not None:
+        return  # NHN kundesenter reads any office's setup (audited), also while acting as a citizen
+    if who.is_staff and who.organization_id == office_id:
+        return
+    raise forbidden("Only the office's staff and support agents may read its timebook setup")
+
+
+def _may_change(who: Principal, office_id: int) -> None:
+    if not (who.is_staff and who.organization_id == office_id):
+        raise forbidden("Only the office's own staff may change its timebook setup")
+
+
+def _event(session, who: Principal, office_id: int, action: str, detail: str) -> None:
+    session.add(schema.SetupEvent(at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office_id,
+                                  action=action, detail=detail))
+
+
+def _ahead(session, book: schema.Schedule) -> dict:
+    """Read-only: the times a citizen could book now (after the lead time), free and in all, for support's «why not»."""
+    earliest = fhir.to_storage(now() + timedelta(minutes=book.lead_minutes))
+    counts = dict(session.execute(select(schema.Slot.status, func.count()).where(
+        schema.Slot.schedule_id == book.id, schema.Slot.start >= earliest).group_by(schema.Slot.status)).all())
+    return {"free": counts.get("free", 0), "total": sum(counts.values())}
+
+
+def document(session, office: schema.Organization) -> dict:
+    """The office's setup as the API shows it: every time type (on, off or never set up), timebooks, closures."""
+    services = session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office.id)
+                               .order_by(schema.HealthcareService.id)).all()
+    by_type = {s.type_code: s for s in services}
+    locations = session.scalars(select(schema.Location).where(schema.Location.organization_id == office.id)
+                                .order_by(schema.Location.id)).all()
+    books = session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_([s.id for s in services]))
+                            .order_by(schema.Schedule.id)).all() if services else []
+    type_of = {s.id: s.type_code for s in services}
+    closures = session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id)
+                               .order_by(schema.ClosureDay.day, schema.ClosureDay.id)).all()
+    timebooks = []
+    for book in books:
+        campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)
+                                    .order_by(schema.Campaign.first, schema.Campaign.id)).all()
+        timebooks.append({
+            "id": str(book.id), "type": type_of[book.healthcare_service_id], "location": f"Location/{book.location_id}",
+            "name": book.name, "active": book.active, "slotMinutes": book.slot_minutes, "parallel": book.parallel,
+            "horizonDays": book.horizon_days, "leadMinutes": book.lead_minutes,
+            "weekly": json.loads(book.weekly) if book.weekly else [],
+            "ahead": _ahead(session, book),
+            "campaigns": [{"id": str(c.id), "name": c.name, "first": c.first.isoformat(), "last": c.last.isoformat(),
+                           **({"slotMinutes": c.slot_minutes} if c.slot_minutes else {}), "weekly": json.loads(c.weekly)}
+                          for c in campaigns],
+        })
+    return {
+        "resourceType": "TimebookSetup",
+        "organization": f"Organization/{office.id}",
+        "name": office.name,
+        "services": [{"type": code, "active": bool(by_type[code].active) if code in by_type else False} for code in TIMETYPES],
+        "timebooks": timebooks,
+        "closures": [{"id": str(c.id), "day": c.day.isoformat(), "start": c.start_time, "end": c.end_time, "reason": c.reason,
+                      "timebook": f"Schedule/{c.schedule_id}" if c.schedule_id else None} for c in closures],
+        "locations": [{"id": f"Location/{p.id}", "name": p.name} for p in locations],
+    }
+
+
+@router.get("/Organization/{id_}")
+def read_setup(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+    db = database(request)
+    with db.reading() as session:
+        office = _office(session, id_)
+        _may_read(who, office.id)
+        answer = document(session, office)
+    if who.role == SUPPORT or who.agent is not None:
+        with db.writing() as session:
+            _event(session, who, office.id, "read", "setup")
+    return SetupResponse(answer)
+
+
+class _Preview(Exception):
+    """Raised inside the writing transaction so a preview rolls back everything it did."""
+
+    def __init__(self, answer: dict) -> None:
+        super().__init__("preview")
+        self.answer = answer
+
+
+def _ref_id(text: str | None, kind: str, path: str) -> int:
+    prefix = f"{kind}/"
+    if not text or not text.startswith(prefix) or not text[len(prefix):].isdigit():
+        raise FhirError(400, "invalid", f"{path}: must be a reference like {kind}/1", expression=[path], rule="setup")
+    return int(text[len(prefix):])
+
+
+def _service(session, office_id: int, code: str, active: bool | None = None) -> schema.HealthcareService:
+    row = session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office_id,
+                                                                 schema.HealthcareService.type_code == code)
+                          .order_by(schema.HealthcareService.id)).first()
+    if row is None:
+        row = schema.HealthcareService(organization_id=office_id, type_code=code, active=True if active is None else active)
+        session.add(row)
+        session.flush()
+    elif active is not None:
+        row.active = active
+    return row
+
+
+def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
+    """Store the setup, then regenerate every timebook of the office; the Change says what it did."""
+    for item in body.services:
+        _service(session, office.id, item.type, item.active)
+    document_before = document(session, office)
+    known = {int(b["id"]): b for b in document_before["timebooks"]}
+    kept: set[int] = set()
+    for index, item in enumerate(body.timebooks):
+        here = f"Setup.timebooks[{index}]"
+        location_id = _ref_id(item.location, "Location", f"{here}.location")
+        place = session.get(schema.Location, location_id)
+        if place is None or place.organization_id != office.id:
+            raise FhirError(400, "invalid", f"{here}.location: not one of this office's places", expression=[f"{here}.location"], rule="setup")
+        service = _service(session, office.id, item.type)
+        book = None
+        if item.id is not None:
+            book_id = int(item.id) if item.id.isdigit() else -1
+            if book_id not in known:
+                raise FhirError(400, "invalid", f"{here}.id: not one of this office's timebooks", expression=[f"{here}.id"], rule="setup")
+            book = session.get(schema.Schedule, book_id)
+        else:  # a repeat of the same new timebook finds the first one (every write is safe to repeat)
+            book = session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id == service.id,
+                                                                 schema.Schedule.location_id == location_id,
+                                                                 schema.Schedule.name == item.name)).first()
+        if book is None:
+            book = schema.Schedule(healthcare_service_id=service.id, location_id=location_id, name=item.name)
+            session.add(book)
+        book.healthcare_service_id, book.location_id, book.name, book.active = service.id, location_id, item.name, item.active
+        book.slot_minutes, book.parallel, book.lead_minutes = item.slotMinutes, item.parallel, item.leadMinutes
+        book.horizon_days = item.horizonDays
+        book.weekly = json.dumps([r.model_dump() for r in item.weekly])
+        session.flush()
+        kept.add(book.id)
+        old = {c.id: c for c in session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id))}
+        wanted_ids = set()
+        for campaign in item.campaigns:
+            row = old.get(int(campaign.id)) if campaign.id and campaign.id.isdigit() else None
+            if row is None:
+                row = next((c for c in old.values() if c.name == campaign.name and c.first.isoformat() == campaign.first
+                            and c.last.isoformat() == campaign.last), None)
+            if row is None:
+                row = schema.Campaign(schedule_id=book.id)
+                session.add(row)
+            row.name, row.first, row.last = campaign.name, date.fromisoformat(campaign.first), date.fromisoformat(campaign.last)
+            row.slot_minutes = campaign.slotMinutes
+            row.weekly = json.dumps([r.model_dump() for r in campaign.weekly])
+            session.flush()
+            wanted_ids.add(row.id)
+        for row_id, row in old.items():
+            if row_id not in wanted_ids:
+                session.delete(row)
+    for book_id in known:
+        if book_id not in kept:  # left out: switched off, never deleted (its appointments stay)
+            book = session.get(schema.Schedule, book_id)
+            book.active = False
+            if book.weekly is None:
+                book.weekly = "[]"
+    old_closures = {c.id: c for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+    kept_closures = set()
+    for index, item in enumerate(body.closures):
+        schedule_id = _ref_id(item.timebook, "Schedule", f"Setup.closures[{index}].timebook") if item.timebook else None
+        if schedule_id is not None and schedule_id not in known and schedule_id not in kept:
+            raise FhirError(400, "invalid", f"Setup.closures[{index}].timebook: not one of this office's timebooks",
+                            expression=[f"Setup.closures[{index}].timebook"], rule="setup")
+        day = date.fromisoformat(item.day)
+        row = old_closures.get(int(item.id)) if item.id and item.id.isdigit() else None
+        if row is None:
+            row = next((c for c in old_closures.values() if c.day == day and c.start_time == item.start
+                        and c.end_time == item.end and c.schedule_id == schedule_id), None)
+        if row is None:
+            row = schema.ClosureDay(organization_id=office.id)
+            session.add(row)
+        row.day, row.start_time, row.end_time, row.reason, row.schedule_id = day, item.start, item.end, item.reason, schedule_id
+        session.flush()
+        kept_closures.add(row.id)
+    for row_id, row in old_closures.items():
+        if row_id not in kept_closures:
+            session.delete(row)
+    session.flush()
+    change = Change()
+    services = [s.id for s in session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office.id))]
+    for book in session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_(services))
+                                .order_by(schema.Schedule.id)).all():
+        change.add(regenerate(session, book))
+    return change
+
+
+def _affected(session, change: Change) -> list[dict]:
+    result = []
+    for appointment in sorted(change.affected, key=lambda a: (a.start, a.id)):
+        patient = session.get(schema.Patient, appointment.patient_id)
+        slot = session.get(schema.Slot, appointment.slot_id)
+        result.append({
+            "appointment": f"Appointment/{appointment.id}", "status": appointment.status,
+            "start": fhir.instant(appointment.start), "end": fhir.instant(appointment.end),
+            "timebook": f"Schedule/{slot.schedule_id}", "patient": f"Patient/{patient.id}",
+            "patientName": f"{patient.given} {patient.family}",
+        })
+    return result
+
+
+@router.put("/Organization/{id_}")
+async def change_setup(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+    data = await json_body(request)
+    body: SetupBody = bodies.parse(SetupBody, "Setup", data)
+    preview = request.query_params.get("preview", "false").lower() in ("true", "1", "yes")
+    return await run_in_threadpool(_change, request, who, id_, body, preview)
+
+
+def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview: bool) -> FhirResponse:
+    db = database(request)
+    try:
+        with db.writing() as session:
+            office = _office(session, id_)
+            _may_change(who, office.id)
+            known_closures = {c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+            check(body, now().astimezone(OSLO).date(), known_closures)
+            change = _apply(session, office, body)
+            answer = {"setup": document(session, office), "preview": preview, "created": change.created,
+                      "removed": change.removed, "affected": _affected(session, change)}
+            audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
+            if preview:
+                raise _Preview(answer)
+            _event(session, who, office.id, "update",
+                   json.dumps({"created": change.created, "removed": change.removed, "affected": len(change.affected),
+                               "setup": body.model_dump(exclude_none=True)}, ensure_ascii=False))
+    except _Preview as done:
+        answer = done.answer
+        with db.writing() as session:  # the preview changed nothing, but who looked at which patients is kept
+            audit.record(session, who, [int(a["patient"].split("/")[1]) for a in answer["affected"]], "read",
+                         "Timebook setup preview: affected appointments")
+            _event(session, who, int(answer["setup"]["organization"].split("/")[1]), "preview",
+                   json.dumps({"created": answer["created"], "removed": answer["removed"]}))
+    return SetupResponse(answer)
+

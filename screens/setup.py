@@ -1,0 +1,271 @@
+"""«Timebokoppsett»: the office's time types, timebooks with their week grid, campaigns and closures, changed with a preview."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from client.errors import BookingError
+from client.models import OfficeSetup, SetupChange
+from screens.base import FlowScreen
+from screens.labels import time_type_name
+from screens.setup_form import PreviewDialog, SetupForm, affected_lines
+from screens.setup_text import (
+    FormProblem, format_days, format_ranges, parse_clock, parse_date, parse_days, parse_number, parse_ranges, show_date, week_grid,
+)
+from tui.i18n import t, tn
+from tui.keys import key
+from tui.widgets.load_state import LoadState
+
+TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
+
+
+def _weekly(values: dict[str, str]) -> list[dict]:
+    days = parse_days(values["days"], "days")
+    return [{"days": days, "start": start, "end": end} for start, end in parse_ranges(values["ranges"], "ranges")]
+
+
+def pattern_fields(book: dict | None) -> list[tuple[str, str, str]]:
+    weekly = book["weekly"] if book else [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "15:00"}]
+    days = sorted({d for item in weekly for d in item["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)
+    return [
+        ("days", "setup.field.days", format_days(days) if days else ""),
+        ("ranges", "setup.field.ranges", format_ranges(weekly)),
+        ("minutes", "setup.field.minutes", str(book["slotMinutes"] if book else 15)),
+        ("parallel", "setup.field.parallel", str(book["parallel"] if book else 1)),
+        ("horizon", "setup.field.horizon", str(book["horizonDays"] if book else 42)),
+        ("lead", "setup.field.lead", str(book["leadMinutes"] if book else 120)),
+    ]
+
+
+def apply_pattern(book: dict, values: dict[str, str]) -> None:
+    book["weekly"] = _weekly(values)
+    book["slotMinutes"] = parse_number(values["minutes"], "minutes")
+    book["parallel"] = parse_number(values["parallel"], "parallel")
+    book["horizonDays"] = parse_number(values["horizon"], "horizon")
+    book["leadMinutes"] = parse_number(values["lead"], "lead")
+
+
+def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str) -> SetupForm:
+    """«Steng dag»: the day, a part of it or the whole, and why; for one timebook or the whole office."""
+
+    def apply(values: dict[str, str], document: dict) -> None:
+        times = values["times"].strip()
+        start = end = None
+        if times:
+            start, end = parse_ranges(times, "times")[0]
+        if not values["reason"].strip():
+            raise FormProblem("reason", "setup.problem.required")
+        document["closures"].append({"day": parse_date(values["day"], "day"), "start": start, "end": end,
+                                     "reason": values["reason"].strip(),
+                                     "timebook": f"Schedule/{timebook_id}" if timebook_id else None})
+
+    fields = [("day", "setup.field.day", day.strftime("%d.%m.%Y")), ("times", "setup.field.times", ""),
+              ("reason", "setup.field.reason", "")]
+    intro = t("setup.close_timebook" if timebook_id else "setup.close_office")
+    form = SetupForm(title, setup, fields, apply, intro)
+    form.first_field = "reason"  # the day is usually right already: type why, Enter, Enter
+    return form
+
+
+class SetupScreen(FlowScreen):
+    TITLE_KEY = "setup.title"
+    BINDINGS = [
+        # A and N are named on the screen, under the time types: the footer must fit 80 columns.
+        key("a", "toggle_type", "setup.toggle", show=False),
+        key("m", "pattern", "setup.pattern"),
+        key("k", "campaign", "setup.campaign"),
+        key("s", "close_day", "setup.close"),
+        key("n", "new_timebook", "setup.new", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setup: OfficeSetup | None = None
+        self.last_change: SetupChange | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield LoadState(id="setup-load")
+        yield Static("", id="setup-types")
+        yield Static(t("setup.keys_hint"), id="setup-keys", classes="hint")
+        yield OptionList(id="timebooks")
+        yield Static("", id="setup-details")
+        yield Static("", id="setup-closures")
+        yield Static("", id="setup-affected", classes="error")
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        load = self.query_one("#setup-load", LoadState)
+        load.loading()
+        try:
+            self.setup = await self.app.client.office_setup(self.app.user.office.id)
+        except BookingError as error:
+            load.failed(error)
+            return
+        load.loaded()
+        self.show()
+
+    def show(self) -> None:
+        setup = self.setup
+        services = {s["type"]: s["active"] for s in setup.data["services"]}
+        self.query_one("#setup-types", Static).update(escape(t("setup.types") + " " + " · ".join(
+            f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES)))
+        places = {p["id"]: p["name"] for p in setup.data["locations"]}
+        books = self.query_one("#timebooks", OptionList)
+        highlighted = books.highlighted
+        books.clear_options()
+        for book in setup.timebooks:
+            label = f"{time_type_name(book['type'])} · {book['name']} · {places.get(book['location'], '')}"
+            if not book["active"]:
+                label += f" ({t('setup.off')})"
+            books.add_option(Option(escape(label), id=book["id"]))
+        if setup.timebooks:
+            books.highlighted = min(highlighted or 0, len(setup.timebooks) - 1)
+            books.focus()
+        else:
+            self.query_one("#setup-details", Static).update(t("setup.no_timebooks"))
+        self._details()
+        closures = setup.data["closures"]
+        lines = [t("setup.closures")] + [
+            "  " + t("setup.closure_row", date=show_date(c["day"]), times=f" {c['start']}-{c['end']}" if c["start"] else "",
+                     reason=c["reason"]) for c in closures] if closures else [t("setup.no_closures")]
+        self.query_one("#setup-closures", Static).update(escape("\n".join(lines)))
+        if self.last_change and self.last_change.affected:
+            self.query_one("#setup-affected", Static).update(escape("\n".join(
+                [tn("setup.affected", len(self.last_change.affected))] + [f"  {x}" for x in affected_lines(self.last_change)]
+                + [t("setup.affected_hint")])))
+
+    def current(self) -> dict | None:
+        books = self.query_one("#timebooks", OptionList)
+        if self.setup is None or books.highlighted is None or not self.setup.timebooks:
+            return None
+        return self.setup.timebooks[books.highlighted]
+
+    @on(OptionList.OptionHighlighted, "#timebooks")
+    def _details(self) -> None:
+        book = self.current()
+        if book is None:
+            return
+        lines = [week_grid(book["weekly"]) if book["weekly"] else t("setup.no_pattern"),
+                 t("setup.facts", minutes=book["slotMinutes"], parallel=book["parallel"], horizon=book["horizonDays"],
+                   lead=book["leadMinutes"])]
+        if "ahead" in book:
+            lines.append(t("setup.ahead", free=book["ahead"]["free"], total=book["ahead"]["total"]))
+        for campaign in book["campaigns"]:
+            lines.append(t("setup.campaign_row", name=campaign["name"], first=show_date(campaign["first"]), last=show_date(campaign["last"]),
+                           days=format_days(sorted({d for i in campaign["weekly"] for d in i["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)),
+                           ranges=format_ranges(campaign["weekly"])))
+        self.query_one("#setup-details", Static).update(escape("\n".join(lines)))
+
+    def _open(self, form: SetupForm) -> None:
+        self.app.push_screen(form, self._setup_saved)
+
+    def _setup_saved(self, change: SetupChange | None) -> None:
+        if change is None:
+            return
+        self.last_change = change
+        self.setup = change.setup
+        self.app.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
+        self.show()
+
+    def _index(self, book: dict) -> int:
+        return next(i for i, b in enumerate(self.setup.timebooks) if b["id"] == book["id"])
+
+    def action_pattern(self) -> None:
+        book = self.current()
+        if book is None:
+            self.action_new_timebook()
+            return
+        index = self._index(book)
+
+        def apply(values: dict[str, str], document: dict) -> None:
+            apply_pattern(document["timebooks"][index], values)
+
+        self._open(SetupForm(t("setup.pattern_title", name=book["name"]), self.setup, pattern_fields(book), apply,
+                             t("setup.pattern_intro")))
+
+    def action_new_timebook(self) -> None:
+        if self.setup is None:
+            return
+        places = self.setup.data["locations"]
+
+        def apply(values: dict[str, str], document: dict) -> None:
+            code = next((c for c in TYPES if c.casefold() == values["type"].strip().casefold()
+                         or time_type_name(c).casefold() == values["type"].strip().casefold()), None)
+            if code is None:
+                raise FormProblem("type", "setup.problem.type")
+            number = parse_number(values["place"], "place")
+            if not 1 <= number <= len(places):
+                raise FormProblem("place", "setup.problem.place")
+            if not values["name"].strip():
+                raise FormProblem("name", "setup.problem.required")
+            book = {"type": code, "location": places[number - 1]["id"], "name": values["name"].strip(), "active": True,
+                    "campaigns": []}
+            apply_pattern(book, values)
+            document["timebooks"].append(book)
+            for service in document["services"]:
+                if service["type"] == code:
+                    service["active"] = True
+
+        fields = [("type", "setup.field.type", "Vaksine"), ("place", "setup.field.place", "1"),
+                  ("name", "setup.field.name", t("setup.default_name"))] + pattern_fields(None)
+        intro = t("setup.new_intro", places=", ".join(f"{i}: {p['name']}" for i, p in enumerate(places, 1)))
+        self._open(SetupForm(t("setup.new_title"), self.setup, fields, apply, intro))
+
+    def action_campaign(self) -> None:
+        book = self.current()
+        if book is None:
+            return
+        index = self._index(book)
+
+        def apply(values: dict[str, str], document: dict) -> None:
+            if not values["name"].strip():
+                raise FormProblem("name", "setup.problem.required")
+            minutes = values["minutes"].strip()
+            document["timebooks"][index]["campaigns"].append({
+                "name": values["name"].strip(), "first": parse_date(values["first"], "first"), "last": parse_date(values["last"], "last"),
+                **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": _weekly(values)})
+
+        fields = [("name", "setup.field.name", t("setup.default_campaign")), ("first", "setup.field.first", ""),
+                  ("last", "setup.field.last", ""), ("days", "setup.field.days", t("setup.default_campaign_days")),
+                  ("ranges", "setup.field.ranges", "08:00-15:00"), ("minutes", "setup.field.minutes", str(book["slotMinutes"]))]
+        self._open(SetupForm(t("setup.campaign_title", name=book["name"]), self.setup, fields, apply, t("setup.campaign_intro")))
+
+    def action_close_day(self) -> None:
+        from domain.clock import today
+
+        if self.setup is not None:
+            self._open(closure_form(self.setup, today(), None, t("setup.close_title")))
+
+    def action_toggle_type(self) -> None:
+        book = self.current()
+        if book is None:
+            return
+        document = OfficeSetup({**self.setup.data, "services": [
+            {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in self.setup.data["services"]]})
+        self._toggle(document)
+
+    @work(exclusive=True, group="setup-toggle")
+    async def _toggle(self, document: OfficeSetup) -> None:
+        try:
+            change = await self.app.client.change_setup(document, preview=True)
+        except BookingError as error:
+            self.app.report(error)
+            return
+
+        async def save(yes: bool) -> None:
+            if yes:
+                try:
+                    self._setup_saved(await self.app.client.change_setup(document))
+                except BookingError as error:
+                    self.app.report(error)
+
+        self.app.push_screen(PreviewDialog(change), save)

@@ -1,0 +1,167 @@
+"""A form that changes the timebook setup: typed values are kept on every error; a preview comes before saving."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from client.errors import BookingError, ErrorKind
+from client.models import OfficeSetup, SetupChange
+from screens.setup_text import FormProblem, problem_for
+from tui.i18n import long_date, t, tn
+from tui.keys import key
+from tui.widgets.footer import TimebokFooter
+
+# (field id, label text id, initial value)
+Field = tuple[str, str, str]
+Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
+
+
+class SetupForm(ModalScreen[SetupChange | None]):
+    """Answers with the saved change, or None when the user leaves without saving."""
+
+    BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key")]
+
+    def __init__(self, title: str, setup: OfficeSetup, fields: list[Field], apply: Apply, intro: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.setup = setup
+        self.fields = fields
+        self.apply = apply
+        self.intro = intro
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="setup-form"):
+            yield Static(self.title_text, classes="section")
+            if self.intro:
+                yield Static(self.intro, classes="hint")
+            with VerticalScroll(id="setup-fields"):
+                for field_id, label, value in self.fields:
+                    with Horizontal(classes="setup-row"):
+                        yield Label(t(label), classes="setup-label")
+                        yield Input(value=value, id=f"field-{field_id}")
+            yield Static("", id="setup-message", classes="error")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(t("setup.preview"), id="preview", variant="primary")
+                yield Button(t("setup.cancel"), id="cancel")
+        yield TimebokFooter()  # the form's own keys (Ctrl+S «Forhåndsvis», Esc «Avbryt»), not the screen's below
+
+    first_field: str | None = None  # the field to start in, when not the first
+
+    def on_mount(self) -> None:
+        if self.first_field and self.query(f"#field-{self.first_field}"):
+            self.query_one(f"#field-{self.first_field}", Input).focus()
+        else:
+            self.query(Input).first().focus()
+
+    def values(self) -> dict[str, str]:
+        return {field_id: self.query_one(f"#field-{field_id}", Input).value for field_id, _, _ in self.fields}
+
+    def _say(self, text: str, field: str | None = None) -> None:
+        self.query_one("#setup-message", Static).update(text)
+        for box in self.query(Input):
+            box.remove_class("-invalid")
+        if field is not None and self.query(f"#field-{field}"):
+            self.query_one(f"#field-{field}", Input).add_class("-invalid").focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        boxes = list(self.query(Input))
+        index = boxes.index(event.input)
+        if index + 1 < len(boxes):
+            boxes[index + 1].focus()  # Enter moves on; on the last field it previews
+        else:
+            self.action_preview()
+
+    @on(Button.Pressed, "#preview")
+    def action_preview(self) -> None:
+        document = copy.deepcopy(self.setup.data)
+        try:
+            self.apply(self.values(), document)
+        except FormProblem as problem:
+            self._say(t(problem.text_id), problem.field)
+            return
+        self._send(OfficeSetup(document))
+
+    @work(exclusive=True, group="setup-send")
+    async def _send(self, document: OfficeSetup) -> None:
+        self._say(t("setup.previewing"))
+        try:
+            change = await self.app.client.change_setup(document, preview=True)
+        except BookingError as error:
+            self._refused(error)
+            return
+        self._say("")
+        self.app.push_screen(PreviewDialog(change), lambda save: self._save(document) if save else None)
+
+    def _refused(self, error: BookingError) -> None:
+        found = problem_for(error.field) if error.kind is ErrorKind.INVALID else None
+        if found is not None:
+            field, text_id = found
+            self._say(t(text_id), field if any(f[0] == field for f in self.fields) else None)
+        else:
+            from tui.problems import full_text
+
+            self._say(full_text(error, typed=True))
+
+    @work(exclusive=True, group="setup-send")
+    async def _save(self, document: OfficeSetup) -> None:
+        self._say(t("setup.saving"))
+        try:
+            change = await self.app.client.change_setup(document)
+        except BookingError as error:
+            self._refused(error)
+            return
+        self.dismiss(change)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def affected_lines(change: SetupChange) -> list[str]:
+    return [t("setup.affected_row", date=long_date(a.start.date()), time=a.start.strftime("%H:%M"), patient=a.patient_name,
+              state=t(f"setup.state.{a.status}")) for a in change.affected]
+
+
+class PreviewDialog(ModalScreen[bool]):
+    """What a change will do before it is saved: free times created and removed, appointments it hits."""
+
+    BINDINGS = [key("escape", "edit", "setup.edit_more"), key("l", "save", "setup.save")]
+
+    def __init__(self, change: SetupChange) -> None:
+        super().__init__()
+        self.change = change
+
+    def compose(self) -> ComposeResult:
+        change = self.change
+        lines = [tn("setup.creates", change.created), tn("setup.removes", change.removed)]
+        if change.affected:
+            lines += ["", tn("setup.affected", len(change.affected))]
+            lines += [f"  {line}" for line in affected_lines(change)]
+            lines += [t("setup.affected_hint")]
+        with Vertical(id="dialog", classes="setup-preview"):
+            yield Static(t("setup.preview_title"), classes="section")
+            yield Static(escape("\n".join(lines)), id="preview-text")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(t("setup.save"), id="save", variant="primary")
+                yield Button(t("setup.edit_more"), id="edit")
+        yield TimebokFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#save", Button).focus()
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#edit")
+    def action_edit(self) -> None:
+        self.dismiss(False)

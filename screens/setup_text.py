@@ -1,0 +1,147 @@
+"""How the timebook setup reads on screen: weekdays, time ranges, the week grid, dates; and parsing what staff type."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from tui.i18n import t
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def day_names() -> list[str]:
+    """Short weekday names in the current language (man, tir, … / mon, tue, …)."""
+    return t("setup.day_names").split()
+
+
+class FormProblem(Exception):
+    """What the user typed cannot be read: which field and the text id of what to say."""
+
+    def __init__(self, field: str, text_id: str) -> None:
+        super().__init__(text_id)
+        self.field = field
+        self.text_id = text_id
+
+
+def format_days(days: list[str]) -> str:
+    names = day_names()
+    indexes = sorted(DAYS.index(d) for d in days)
+    if len(indexes) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
+        return f"{names[indexes[0]]}-{names[indexes[-1]]}"
+    return ", ".join(names[i] for i in indexes)
+
+
+def parse_days(text: str, field: str) -> list[str]:
+    """«man-fre», «tir, tor», «mon-fri»: the FHIR day codes. An empty text is no weekday (the server says so)."""
+    names = [n.casefold() for n in day_names()]
+    codes = list(DAYS)
+
+    def index(word: str) -> int:
+        word = word.strip().casefold()
+        for table in (names, codes):
+            if word in table:
+                return table.index(word)
+        raise FormProblem(field, "setup.problem.format_days")
+
+    result: list[int] = []
+    for piece in filter(None, re.split(r"[,\s]+", re.sub(r"\s*-\s*", "-", text.strip()))):
+        if "-" in piece:
+            first, last = (index(x) for x in piece.split("-", 1))
+            if last < first:
+                raise FormProblem(field, "setup.problem.format_days")
+            result += range(first, last + 1)
+        else:
+            result.append(index(piece))
+    return [DAYS[i] for i in sorted(set(result))]
+
+
+_RANGE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
+
+
+def format_ranges(items: list[dict]) -> str:
+    return ", ".join(f"{i['start']}-{i['end']}" for i in items)
+
+
+def parse_ranges(text: str, field: str) -> list[tuple[str, str]]:
+    """«08:00-11:30, 12:00-15:30» → [("08:00", "11:30"), ("12:00", "15:30")]."""
+    result = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = _RANGE.match(part)
+        if not match:
+            raise FormProblem(field, "setup.problem.format_ranges")
+        h1, m1, h2, m2 = (int(x) for x in match.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            raise FormProblem(field, "setup.problem.format_ranges")
+        result.append((f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"))
+    if not result:
+        raise FormProblem(field, "setup.problem.format_ranges")
+    return result
+
+
+def parse_clock(text: str, field: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    match = re.match(r"^(\d{1,2})[:.](\d{2})$", text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise FormProblem(field, "setup.problem.format_clock")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def parse_number(text: str, field: str) -> int:
+    if not text.strip().isdigit():
+        raise FormProblem(field, "setup.problem.number")
+    return int(text.strip())
+
+
+def parse_date(text: str, field: str) -> str:
+    """«27.11.2026» (or 2026-11-27) → "2026-11-27"."""
+    text = text.strip()
+    match = re.match(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", text)
+    try:
+        if match:
+            return date(int(match.group(3)), int(match.group(2)), int(match.group(1))).isoformat()
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise FormProblem(field, "setup.problem.date") from None
+
+
+def show_date(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%d.%m.%Y")
+
+
+def week_grid(weekly: list[dict]) -> str:
+    """The weekly pattern as a grid: a row per time range, ■ on the days it is open."""
+    names = day_names()
+    rows = sorted({(i["start"], i["end"]) for i in weekly})
+    lines = [f"{t('setup.grid_corner'):<13}" + " ".join(f"{n[:3]:>3}" for n in names)]
+    for start, end in rows:
+        open_days = {d for i in weekly if (i["start"], i["end"]) == (start, end) for d in i["days"]}
+        lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in DAYS))
+    return "\n".join(lines)
+
+
+def problem_for(path: str | None) -> tuple[str, str] | None:
+    """The form field and text for a path the backend named (Setup.timebooks[0].weekly[1].end → ranges)."""
+    if not path:
+        return None
+    last = path.rsplit(".", 1)[-1]
+    inside = ".weekly[" in path
+    table = {
+        "days": ("days", "setup.problem.days"),
+        "start": ("ranges" if inside else "times", "setup.problem.overlap" if inside else "setup.problem.times"),
+        "end": ("ranges" if inside else "times", "setup.problem.end" if inside else "setup.problem.times"),
+        "slotMinutes": ("minutes", "setup.problem.minutes"),
+        "parallel": ("parallel", "setup.problem.parallel"),
+        "horizonDays": ("horizon", "setup.problem.horizon"),
+        "leadMinutes": ("lead", "setup.problem.lead"),
+        "weekly": ("ranges", "setup.problem.weekly"),
+        "day": ("day", "setup.problem.day"),
+        "first": ("first", "setup.problem.date"),
+        "last": ("last", "setup.problem.last"),
+        "reason": ("reason", "setup.problem.required"),
+        "name": ("name", "setup.problem.required"),
+        "location": ("place", "setup.problem.place"),
+    }
+    return table.get(last)

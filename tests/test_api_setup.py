@@ -1,0 +1,279 @@
+"""Timebook setup: free times generated from an office's own setup, on SQLite and PostgreSQL (issue 15)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from backend import schema
+from backend.db import Database
+from backend.generation import generate_all, wanted
+from domain import clock
+from domain.clock import OSLO
+from tests.conftest import FJORD_STAFF, KARI, NOW, SUPPORT, BAKKE_STAFF, bearer
+from tests.fhir_validate import fhir_json, outcome, snapshot
+
+FJORD_H = bearer(FJORD_STAFF)
+NEW_STAFF = "test-staff-nyby"
+NEW_H = bearer(NEW_STAFF)
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+def _new_office(database) -> tuple[int, int]:
+    """An office with a place and a staff token but no time types, timebooks or free times: where a real one starts."""
+    with database.writing() as session:
+        office = schema.Organization(name="Nyby legekontor", her_id="8123499", orgnr="999999999", phone="11 22 33 44")
+        session.add(office)
+        session.flush()
+        place = schema.Location(organization_id=office.id, name="Nyby legekontor", address_line="Torget 1", postal_code="9999",
+                                city="Nyby", directions="Inngang fra torget.")
+        session.add(place)
+        session.add(schema.AccessToken(token=NEW_STAFF, role="staff", name="Helsesekretær, Nyby", organization_id=office.id))
+        session.flush()
+        return office.id, place.id
+
+
+def _vaccine(place_id: int, **changes) -> dict:
+    book = {"type": "Vaksine", "location": f"Location/{place_id}", "name": "Vaksinasjon", "slotMinutes": 15,
+            "horizonDays": 28, "leadMinutes": 120, "weekly": [{"days": WEEKDAYS, "start": "08:00", "end": "10:00"}]}
+    return book | changes
+
+
+def _slots(database, *, status: str | None = None, organization_id: int | None = None) -> list[tuple]:
+    with database.reading() as session:
+        query = (select(schema.Slot.schedule_id, schema.Slot.start, schema.Slot.seq, schema.Slot.status)
+                 .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
+                 .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id))
+        if status:
+            query = query.where(schema.Slot.status == status)
+        if organization_id:
+            query = query.where(schema.HealthcareService.organization_id == organization_id)
+        return [tuple(r) for r in session.execute(query.order_by(schema.Slot.schedule_id, schema.Slot.start, schema.Slot.seq))]
+
+
+def _json(response, status: int = 200) -> dict:
+    """A setup answer (plain JSON outside FHIR)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()
+
+
+def _local(stored: datetime) -> datetime:
+    return stored.replace(tzinfo=UTC).astimezone(OSLO)
+
+
+async def _put(api, office_id, body, headers=NEW_H, preview=False):
+    url = f"http://testserver/setup/Organization/{office_id}" + ("?preview=true" if preview else "")
+    return await api.put(url, json=body, headers=headers)
+
+
+async def test_an_office_with_no_free_times_sets_up_vaccine_and_a_citizen_sees_the_times(api, database):
+    office, place = _new_office(database)
+    assert _slots(database, organization_id=office) == []
+    body = {"services": [{"type": "Vaksine", "active": True}], "timebooks": [_vaccine(place, parallel=2)]}
+    answer = _json(await _put(api, office, body))
+    slots = _slots(database, organization_id=office)
+    # 8 quarter-hours a weekday, two nurses at once, on the weekdays from after now (Wed 25 Nov 09:00) to 23 Dec.
+    days = {_local(s[1]).date() for s in slots}
+    assert min(days) == date(2026, 11, 25) and max(days) == date(2026, 12, 23)
+    assert all(_local(s[1]).weekday() < 5 for s in slots)
+    assert answer["created"] == len(slots) == 2 * (3 + 8 * (len(days) - 1))  # today: only 09:15-09:45 still lie ahead
+    assert {s[2] for s in slots} == {0, 1}
+    book = answer["setup"]["timebooks"][0]
+    # What a citizen's client reads: the service is offered and the timebook's FHIR resource carries the setup.
+    services = fhir_json(await api.get("/HealthcareService", params={"organization": f"Organization/{office}", "active": "true"},
+                                       headers=bearer(KARI)))
+    assert [e["resource"]["type"][0]["coding"][0]["code"] for e in services["entry"]] == ["Vaksine"]
+    schedule = fhir_json(await api.get(f"/Schedule/{book['id']}", headers=bearer(KARI)))
+    assert schedule["planningHorizon"] == {"start": "2026-11-25", "end": "2026-12-23"}
+    assert {e["url"].rsplit("/", 1)[1]: e.get("valuePositiveInt", e.get("valueDuration", {}).get("value")) for e in schedule["extension"]} \
+        == {"booking-lead-time": 120, "slot-length": 15, "parallel-slots": 2}
+    service = fhir_json(await api.get(f"/HealthcareService/{services['entry'][0]['resource']['id']}", headers=bearer(KARI)))
+    assert service["availableTime"] == [{"daysOfWeek": WEEKDAYS, "availableStartTime": "08:00:00", "availableEndTime": "10:00:00"}]
+
+
+async def test_generating_again_creates_nothing_and_a_repeated_change_changes_nothing(api, database):
+    office, place = _new_office(database)
+    body = {"timebooks": [_vaccine(place)], "closures": [{"day": "2026-12-04", "reason": "Planleggingsdag"}]}
+    _json(await _put(api, office, body))
+    first = _slots(database)
+    assert generate_all(database).created == 0
+    again = _json(await _put(api, office, body))
+    assert (again["created"], again["removed"]) == (0, 0)
+    assert _slots(database) == first
+    assert len(again["setup"]["closures"]) == 2 - 1 and len(again["setup"]["timebooks"]) == 1
+
+
+def test_two_instances_generating_at_once_create_each_slot_once(database, db_url):
+    office, place = _new_office(database)
+    with database.writing() as session:
+        service = schema.HealthcareService(organization_id=office, type_code="Lab", active=True)
+        session.add(service)
+        session.flush()
+        session.add(schema.Schedule(healthcare_service_id=service.id, location_id=place, name="Lab", slot_minutes=10,
+                                    horizon_days=60, weekly='[{"days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "15:00"}]'))
+    others = [Database(database.url) for _ in range(2)]
+    results, start = [], threading.Barrier(2)
+
+    def run(db):
+        start.wait()
+        results.append(generate_all(db, office).created)
+
+    threads = [threading.Thread(target=run, args=(db,)) for db in others]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for db in others:
+            db.dispose()
+    slots = _slots(database, organization_id=office)
+    assert len(slots) == len(set(slots)) == sum(results) > 0
+    assert sorted(results)[0] == 0  # the second found the work done
+
+
+async def test_a_closure_over_a_booked_day_keeps_the_booking_and_lists_it(api, database):
+    # The demo's Ola has a request on Koronatest at 09:00 on Friday 27 November.
+    before = [s for s in _slots(database) if s[0] == 1 and _local(s[1]).date() == date(2026, 11, 27)]
+    assert {s[3] for s in before} >= {"busy-tentative", "free"}
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    setup["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+    preview = _json(await _put(api, 1, setup, FJORD_H, preview=True))
+    assert [(a["appointment"], a["patientName"], a["start"]) for a in preview["affected"]] == \
+        [("Appointment/2", "Ola Nordmann", "2026-11-27T09:00:00+01:00")]
+    assert preview["removed"] > 0 and preview["created"] == 0
+    assert [s for s in _slots(database) if s[0] == 1 and _local(s[1]).date() == date(2026, 11, 27)] == before  # a preview writes nothing
+    saved = _json(await _put(api, 1, setup, FJORD_H))
+    assert saved["affected"] == preview["affected"] and saved["removed"] == preview["removed"]
+    after = [s for s in _slots(database) if _local(s[1]).date() == date(2026, 11, 27)
+             and s[0] in (1, 2, 3, 4, 5)]
+    assert [s[3] for s in after if s[3] == "free"] == []
+    assert ("busy-tentative" in {s[3] for s in after})
+    appointment = fhir_json(await api.get("/Appointment/2", headers=FJORD_H))
+    assert appointment["status"] == "pending" and appointment["start"] == "2026-11-27T09:00:00+01:00"
+    with database.reading() as session:
+        event = session.scalars(select(schema.SetupEvent).where(schema.SetupEvent.action == "update")).one()
+        assert event.actor == "staff:Helsesekretær, Fjordsiden" and "Sykepleier syk" in event.detail
+
+
+def _unsaved_book(weekly, minutes=60, days=None):
+    return schema.Schedule(id=1, slot_minutes=minutes, parallel=1, horizon_days=400,
+                           weekly=__import__("json").dumps([{"days": days or ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                                              "start": weekly[0], "end": weekly[1]}]))
+
+
+@pytest.mark.parametrize(("first", "last", "utc_hours"), [
+    (date(2026, 3, 28), date(2026, 3, 30), [7, 6, 6]),  # last Sunday of March: summer time from 02:00
+    (date(2026, 10, 24), date(2026, 10, 26), [6, 7, 7]),  # last Sunday of October: back to winter time
+], ids=["march", "october"])
+def test_daylight_saving_changes_keep_the_local_times(first, last, utc_hours):
+    times = sorted(wanted(_unsaved_book(("08:00", "09:00")), [], [], first, last))
+    assert [start.hour for start, _ in times] == utc_hours  # stored in UTC
+    assert {_local(start).strftime("%H:%M") for start, _ in times} == {"08:00"}
+
+
+def test_public_holidays_have_no_free_times():
+    days = {_local(start).date() for start, _ in wanted(_unsaved_book(("08:00", "09:00")), [], [], date(2028, 1, 1), date(2028, 12, 31))}
+    for holiday in (date(2028, 4, 13), date(2028, 4, 14), date(2028, 4, 16), date(2028, 4, 17),  # Easter
+                    date(2028, 5, 17), date(2028, 6, 4), date(2028, 6, 5), date(2028, 12, 25)):  # 17 May, Whitsun, Christmas
+        assert holiday not in days
+    assert date(2028, 4, 18) in days and date(2028, 5, 16) in days and date(2028, 6, 6) in days
+
+
+async def test_a_campaign_adds_exactly_its_free_times(api, database):
+    office, place = _new_office(database)
+    book = _vaccine(place, horizonDays=35, weekly=[{"days": ["mon"], "start": "08:00", "end": "09:00"}], slotMinutes=60)
+    plain = _json(await _put(api, office, {"timebooks": [book]}))
+    campaign = {"name": "Influensavaksine", "first": "2026-12-01", "last": "2026-12-17", "slotMinutes": 15,
+                "weekly": [{"days": ["tue", "thu"], "start": "08:00", "end": "15:00"}]}
+    book["id"] = plain["setup"]["timebooks"][0]["id"]
+    preview = _json(await _put(api, office, {"timebooks": [book | {"campaigns": [campaign]}]}, preview=True))
+    # Tuesdays and Thursdays 1-17 December: 1, 3, 8, 10, 15, 17 = 6 days × 28 quarter-hours.
+    assert (preview["created"], preview["removed"], preview["affected"]) == (6 * 28, 0, [])
+    before = _slots(database, organization_id=office)
+    saved = _json(await _put(api, office, {"timebooks": [book | {"campaigns": [campaign]}]}))
+    after = _slots(database, organization_id=office)
+    assert saved["created"] == len(after) - len(before) == 6 * 28 and set(before) <= set(after)
+    # Ending the campaign removes exactly them again.
+    ended = _json(await _put(api, office, {"timebooks": [book]}))
+    assert ended["removed"] == 6 * 28 and _slots(database, organization_id=office) == before
+
+
+_BAD = [
+    ("overlap", {"weekly": [{"days": ["mon"], "start": "08:00", "end": "10:00"}, {"days": ["mon", "tue"], "start": "09:30", "end": "11:00"}]},
+     "Setup.timebooks[0].weekly[1].start"),
+    ("end before start", {"weekly": [{"days": ["mon"], "start": "10:00", "end": "08:00"}]}, "Setup.timebooks[0].weekly[0].end"),
+    ("length does not divide", {"weekly": [{"days": ["mon"], "start": "08:00", "end": "09:10"}]}, "Setup.timebooks[0].weekly[0].end"),
+    ("no weekday", {"weekly": [{"days": [], "start": "08:00", "end": "09:00"}]}, "Setup.timebooks[0].weekly[0].days"),
+    ("slot length", {"slotMinutes": 90}, "Setup.timebooks[0].slotMinutes"),
+    ("not a time", {"weekly": [{"days": ["mon"], "start": "8", "end": "09:00"}]}, "Setup.timebooks[0].weekly[0].start"),
+    ("campaign ends first", {"campaigns": [{"name": "Flu", "first": "2026-12-10", "last": "2026-12-01",
+                                            "weekly": [{"days": ["tue"], "start": "08:00", "end": "09:00"}]}]},
+     "Setup.timebooks[0].campaigns[0].last"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), [b[1:] for b in _BAD], ids=[b[0] for b in _BAD])
+async def test_a_bad_setup_is_refused_naming_the_field_and_writes_nothing(api, database, changes, field):
+    office, place = _new_office(database)
+    before = snapshot(database)
+    response = await _put(api, office, {"timebooks": [_vaccine(place, **changes)]})
+    outcome(response, 400, "invalid")
+    assert response.json()["issue"][0]["expression"] == [field]
+    assert snapshot(database) == before and _slots(database, organization_id=office) == []
+
+
+async def test_a_closure_in_the_past_is_refused(api, database):
+    office, place = _new_office(database)
+    response = await _put(api, office, {"timebooks": [_vaccine(place)], "closures": [{"day": "2026-11-24", "reason": "Syk"}]})
+    assert outcome(response, 400, "invalid").startswith("Setup.closures[0].day")
+    assert response.json()["issue"][0]["expression"] == ["Setup.closures[0].day"]
+
+
+async def test_only_the_offices_staff_change_support_reads_audited_citizens_never(api, database):
+    url = "http://testserver/setup/Organization/1"
+    setup = _json(await api.get(url, headers=FJORD_H))
+    outcome(await api.get(url, headers=bearer(KARI)), 403, "forbidden")
+    outcome(await api.get(url, headers=bearer(BAKKE_STAFF)), 403, "forbidden")
+    outcome(await api.put(url, json=setup, headers=bearer(BAKKE_STAFF)), 403, "forbidden")
+    outcome(await api.put(url, json=setup, headers=bearer(SUPPORT)), 403, "forbidden")
+    outcome(await api.put(url, json=setup, headers=bearer(KARI)), 403, "forbidden")
+    outcome(await api.get(url), 401, "login")
+    assert _json(await api.get(url, headers=bearer(SUPPORT))) == setup
+    with database.reading() as session:
+        events = session.execute(select(schema.SetupEvent.actor, schema.SetupEvent.action)).all()
+    assert [tuple(e) for e in events] == [("support:Kundesenter, NHN", "read")]
+
+
+async def test_switching_a_type_off_hides_it_and_keeps_its_requests(api, database):
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    for service in setup["services"]:
+        if service["type"] == "Koronatest":
+            service["active"] = False
+    answer = _json(await _put(api, 1, setup, FJORD_H))
+    assert [a["appointment"] for a in answer["affected"]] == ["Appointment/2"]
+    offered = fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1", "active": "true"},
+                                      headers=bearer(KARI)))
+    assert "Koronatest" not in {e["resource"]["type"][0]["coding"][0]["code"] for e in offered["entry"]}
+    with database.reading() as session:
+        free_ahead = session.scalar(select(func.count()).select_from(schema.Slot).where(
+            schema.Slot.schedule_id.in_([1, 2]), schema.Slot.status == "free"))
+    assert free_ahead == 0
+    assert fhir_json(await api.get("/Appointment/2", headers=FJORD_H))["status"] == "pending"
+
+
+async def test_a_citizen_reading_the_month_again_sees_a_closure_at_once(api, database):
+    # The month answer is cached per version (issue 10): a setup change must make it a new version.
+    params = {"schedule": "Schedule/1", "status": "free", "start": ["ge2026-11-01T00:00:00+01:00", "lt2026-12-01T00:00:00+01:00"],
+              "_count": "1000"}
+    before = await api.get("/Slot", params=params, headers=bearer(KARI))
+    assert before.status_code == 200 and "2026-11-27T10:00:00+01:00" in before.text
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    setup["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+    _json(await _put(api, 1, setup, FJORD_H))
+    after = await api.get("/Slot", params=params, headers=bearer(KARI) | {"If-None-Match": before.headers.get("etag", "")})
+    assert after.status_code == 200 and "2026-11-27T" not in after.text

@@ -1,0 +1,211 @@
+"""«Timebokoppsett», «Steng dag» and «Oppsett for legekontor» in the real app against the real backend (issue 15)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+
+from backend import schema
+from backend.server import open_database
+from screens.calendar import CalendarScreen
+from screens.setup import SetupScreen
+from screens.setup_form import PreviewDialog, SetupForm
+from screens.staff_home import StaffHomeScreen
+from screens.support_setup import SupportSetupScreen
+from tests.conftest import FJORD_STAFF, KARI, SUPPORT
+from tests.tui_helpers import make_app, screen_text, settle
+
+SIZE = (100, 32)
+
+
+def _notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def _setup_screen(pilot) -> None:
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, StaffHomeScreen)
+    await pilot.press("o")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, SetupScreen)
+
+
+async def _field(pilot, name: str, text: str) -> None:
+    box = pilot.app.screen.query_one(f"#field-{name}")
+    box.value = ""
+    box.focus()
+    await pilot.press(*text)
+
+
+async def test_the_setup_screen_shows_types_timebooks_the_week_grid_and_closures(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        text = screen_text(app)
+        assert "Timetyper: Koronatest på · Koronavaksine på · Laboratoriet på · Vaksine på" in text
+        assert "Koronatest · Koronatest drive-in · Drive-in teststasjon" in text
+        assert "man tir ons tor fre lør søn" in text.replace("  ", " ").replace("  ", " ")
+        assert "09:00-14:00    ■   ■   ■   ■   ■   ·   ·" in text  # the first timebook's week grid
+        assert "11.12.2026 · Planleggingsdag" in text
+        await pilot.press("down")  # the drive-in: Monday, Wednesday, Friday
+        await settle(pilot)
+        assert "08:00-12:00    ■   ·   ■   ·   ■   ·   ·" in screen_text(app)
+
+
+async def test_a_pattern_error_keeps_the_form_then_the_preview_comes_before_saving(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm)
+        await _field(pilot, "ranges", "09:00-13:50")  # not a whole number of 15-minute times
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm)  # refused by the backend; the form stays, with what was typed
+        assert "tidsrommet må gå opp i hele timer" in screen_text(app)
+        assert app.screen.query_one("#field-ranges").value == "09:00-13:50"
+        assert app.screen.query_one("#field-ranges").has_class("-invalid")
+        await _field(pilot, "days", "man-fre")
+        await _field(pilot, "ranges", "09:00-12:00")  # shorter days: the afternoons go, Ola's 09:00 stays
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        preview = screen_text(app)
+        assert "ledige timer blir fjernet." in preview and "0 nye ledige timer" in preview
+        await pilot.press("escape")  # «Endre videre»: back in the form, everything kept
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-ranges").value == "09:00-12:00"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        assert any(n.startswith("Lagret: 0 nye ledige timer") for n in _notes(app))
+        assert "09:00-12:00    ■   ■   ■   ■   ■   ·   ·" in screen_text(app)
+
+
+async def test_an_office_with_nothing_sets_up_vaccine_with_a_campaign_from_the_tui(live_server):
+    db = open_database(live_server.db_path, demo=True)
+    try:
+        with db.writing() as session:  # Bakkebyen starts from scratch: its timebooks off, no free times
+            session.execute(update(schema.HealthcareService).where(schema.HealthcareService.organization_id == 2).values(active=False))
+    finally:
+        db.dispose()
+    app = make_app(live_server, "demo-staff-bakkebyen")
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        assert "Vaksine av" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        await _field(pilot, "name", "Influensa og vaksiner")
+        await _field(pilot, "ranges", "08:00-10:00")
+        await _field(pilot, "horizon", "28")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        assert "nye ledige timer blir lagt ut." in screen_text(app)
+        await pilot.press("l")
+        await settle(pilot)
+        assert "Vaksine på" in screen_text(app)
+        # The new timebook is the last; a flu campaign on Tuesdays and Thursdays in December.
+        books = app.screen.query_one("#timebooks")
+        books.highlighted = books.option_count - 1
+        await pilot.press("k")
+        await settle(pilot)
+        await _field(pilot, "first", "01.12.2026")
+        await _field(pilot, "last", "17.12.2026")
+        await _field(pilot, "ranges", "10:00-15:00")  # after the weekly 08-10
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "120 nye ledige timer blir lagt ut." in screen_text(app)  # 1, 3, 8, 10, 15, 17 Dec × 20 quarter-hours
+        await pilot.press("l")
+        await settle(pilot)
+        assert "Kampanje «Influensavaksine» 01.12.2026–17.12.2026: tir, tor 10:00-15:00" in screen_text(app)
+
+
+async def test_close_day_from_the_calendar_lists_the_booking_it_hits(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press(*"Ola", "enter")
+        await settle(pilot)
+        await pilot.press("enter")  # Ola Nordmann
+        await settle(pilot)
+        await pilot.press("enter")  # Koronatest
+        await settle(pilot)
+        await pilot.press("enter")  # at the office
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        app.screen.calendar.jump_to(date(2026, 11, 27))
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-day").value == "27.11.2026"
+        await pilot.press(*"Sykepleier syk", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        assert "1 bestilt time blir berørt og står som før:" in screen_text(app)
+        assert "kl. 09:00 · Ola Nordmann (venter på svar)" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        assert any("Ola Nordmann" in n for n in _notes(app))
+        assert date(2026, 11, 27) not in app.screen.availability.dates
+
+
+async def test_support_sees_why_a_citizen_sees_nothing(live_server):
+    db = open_database(live_server.db_path, demo=True)
+    try:
+        with db.writing() as session:
+            session.execute(update(schema.HealthcareService).where(schema.HealthcareService.organization_id == 1,
+                                                                   schema.HealthcareService.type_code == "Vaksine").values(active=False))
+            lab = session.scalar(select(schema.Schedule.id).where(schema.Schedule.name == "Laboratoriet").order_by(schema.Schedule.id))
+            session.execute(update(schema.Slot).where(schema.Slot.schedule_id == lab).values(status="busy"))
+    finally:
+        db.dispose()
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, SupportSetupScreen)
+        text = screen_text(app)
+        assert "Vaksine: vises ikke – timetypen er slått av hos kontoret." in text
+        assert "Laboratoriet: ingen ledige timer – alle" in text
+        assert "Koronatest:" in text and "ledige timer" in text
+        box = app.screen.query_one("#office-her")
+        box.value = ""
+        box.focus()
+        await pilot.press(*"8123402", "enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Kari Nordmann står på liste hos Fjordsiden legekontor, ikke hos Bakkebyen legesenter" in text
+        assert "Koronatest: vises ikke – timetypen er slått av hos kontoret." in text
+
+
+async def test_two_timebooks_at_one_place_are_told_apart_by_name(live_server):
+    from backend.generation import generate_all
+
+    db = open_database(live_server.db_path, demo=True)
+    try:
+        with db.writing() as session:
+            vaccine = session.scalar(select(schema.HealthcareService.id).where(schema.HealthcareService.organization_id == 2,
+                                                                              schema.HealthcareService.type_code == "Vaksine"))
+            session.add(schema.Schedule(healthcare_service_id=vaccine, location_id=3, name="Influensa", slot_minutes=15, horizon_days=28,
+                                        weekly='[{"days": ["tue", "thu"], "start": "08:00", "end": "10:00"}]'))
+        generate_all(db, 2)
+    finally:
+        db.dispose()
+    app = make_app(live_server, "demo-citizen-per")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # Vaksine
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Vaksinasjon\nBakkebyen legesenter" in text and "Influensa\nBakkebyen legesenter" in text
