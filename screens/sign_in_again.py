@@ -56,7 +56,8 @@ class SignInAgainDialog(ModalScreen[bool]):
 
     @work(exclusive=True, group="sign-in-again")
     async def run(self) -> None:
-        self.query_one("#again", Button).disabled = True
+        again = self.query_one("#again", Button)
+        again.disabled, again.display = True, False  # shown only once a sign-in failed
         self.query_one("#cancel", Button).focus()
         self._cancelled.clear()
 
@@ -72,7 +73,7 @@ class SignInAgainDialog(ModalScreen[bool]):
             self.query_one("#signin-text", Static).update(t("signin.failed"))
             self.query_one("#signin-url").display = False
             again = self.query_one("#again", Button)
-            again.disabled = False
+            again.disabled, again.display = False, True
             again.focus()
             return
         self.dismiss(True)

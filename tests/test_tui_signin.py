@@ -238,6 +238,21 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
         assert app.user.name == "Kari Nordmann" and app.user.agent == "Kundesenter Kari"
         await pilot.press("t")
         await settle(pilot)
+        # The agent's HelseID renewal fails (the citizen's still renews): the agent's sign-in is the one asked for.
+        idp.provider.realms["helseid"].refresh.clear()
+        clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
+        citizen_before = connection.token_source.tokens.access_token
+        await pilot.press("ctrl+r")
+        await settle(pilot, rounds=10)
+        assert app.sign_in_needed is connection.agent_source
+        await pilot.press("ctrl+l")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if app.sign_in_needed is None:
+                break
+        assert app.sign_in_needed is None and not connection.agent_source.tokens.expiring()
+        assert signin.token_store().load(signin.OWN).access_token == connection.agent_source.tokens.access_token
+        assert connection.token_source.tokens.access_token != citizen_before  # renewed by its refresh token, no browser
     database = open_database(db_path, demo=False)
     with database.reading() as session:
         actors = {a for (a,) in session.execute(schema.AuditEvent.__table__.select().with_only_columns(schema.AuditEvent.actor))}

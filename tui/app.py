@@ -217,17 +217,23 @@ class TimebokApp(App[None]):
 
     def report(self, error: BookingError, *, typed: bool = False) -> None:
         """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
-        from client.errors import ErrorKind
         from tui.problems import full_text
 
-        if error.kind is ErrorKind.SIGN_IN and error.source is not None and self.connection.sign_in_again is not None:
-            # Signing in again happens here, in the app: Ctrl+L, then what failed is done again.
-            self.sign_in_needed = error.source
-            self.refresh_bindings()
+        if self.offer_sign_in(error):
             text = t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
             self.notify(text, title=t("error.title"), severity="error", timeout=20)
             return
         self.notify(full_text(error, typed=typed), title=t("error.title"), severity="error", timeout=10)
+
+    def offer_sign_in(self, error: BookingError) -> bool:
+        """A sign-in that could not be renewed: offer Ctrl+L (sign in again here, then what failed is done again)."""
+        from client.errors import ErrorKind
+
+        if error.kind is not ErrorKind.SIGN_IN or error.source is None or self.connection.sign_in_again is None:
+            return False
+        self.sign_in_needed = error.source
+        self.refresh_bindings()
+        return True
 
     def action_sign_in_again(self) -> None:
         """The browser sign-in for the sign-in that expired, then what failed once more (Ctrl+R's work)."""
@@ -242,6 +248,7 @@ class TimebokApp(App[None]):
                 return
             self.sign_in_needed = None
             self.refresh_bindings()
+            self.clear_notifications()  # «Innloggingen er utløpt» no longer holds
             self.notify(t("signin.done"), timeout=5)
             self.action_retry()
 

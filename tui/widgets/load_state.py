@@ -39,4 +39,8 @@ class LoadState(Static):
         self.state = "failed"
         self.add_class("-failed")
         self.display = True
+        offer = getattr(self.app, "offer_sign_in", None)
+        if offer is not None and offer(error):  # signing in again is done here in the app (Ctrl+L)
+            self.update(f"{t('error.sign_in_again')}\n{t('error.sign_in_again_hint')}")
+            return
         self.update(f"{describe(error)}\n{t('load.retry')}")
