@@ -141,6 +141,8 @@ async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(li
         await _to_calendar(pilot, downs=3)  # Vaksine: fully booked this month, so it opens in December
         await pilot.press("pageup")  # back to November, where nothing is free
         await settle(pilot)
+        # November has six weeks to December's five: the calendar grows a line, or «49  30» is cut off.
+        assert app.screen.calendar.content_region.height == 2 + 6
         text = screen_text(app)
         assert "Ingen ledige timer i november 2026." in text
         assert "Kontakt legekontoret hvis det haster" in text

@@ -106,7 +106,8 @@ class MonthCalendar(Widget, can_focus=True):
 
     today: reactive[date] = reactive(date.min)
     """Today, from the app's clock; the parent moves it on after midnight."""
-    month: reactive[date] = reactive(date.min)
+    # layout=True: months have five or six weeks, and the widget's height must follow, or the last week is cut.
+    month: reactive[date] = reactive(date.min, layout=True)
     """The first day of the month shown."""
     free_dates: reactive[frozenset[date]] = reactive(frozenset())
     selected: reactive[date | None] = reactive(None)
