@@ -328,3 +328,43 @@ async def test_public_holidays_have_no_free_times_in_the_slot_search(api, databa
     # The days around them are open: the closures are the holidays, not whole weeks.
     assert {"2028-04-12", "2028-04-15", "2028-04-18", "2028-05-16", "2028-05-18", "2028-06-03", "2028-06-06"} <= days
     assert len(days) == 99 - len(holidays)  # 21 March (today's 08:00 is past) to 27 June: every other day has its time
+
+
+async def test_two_desks_saving_at_once_the_second_is_told_and_nothing_of_it_is_written(api, database):
+    url = "http://testserver/setup/Organization/1"
+    read = await api.get(url, headers=FJORD_H)
+    first, second = _json(read), _json(read)
+    tag = read.headers["etag"]
+    assert tag == f'W/"{first["version"]}"'
+    # Desk one closes Friday; desk two, from the same read, adds a planning day on Monday.
+    first["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+    saved = await _put(api, 1, first, FJORD_H | {"If-Match": tag})
+    assert _json(saved)["setup"]["version"] != first["version"] and saved.headers["etag"] != tag
+    before = snapshot(database)
+    second["closures"].append({"day": "2026-11-30", "reason": "Planleggingsdag"})
+    for preview in (True, False):
+        refused = await _put(api, 1, second, FJORD_H | {"If-Match": tag}, preview=preview)
+        assert "changed since it was read" in outcome(refused, 412, "conflict")
+    assert snapshot(database) == before  # the stale save wrote nothing: Friday's closure stands, Monday's is not there
+    now_read = await api.get(url, headers=FJORD_H)
+    assert [c["reason"] for c in _json(now_read)["closures"]].count("Sykepleier syk") == 1
+    assert "Planleggingsdag" not in {c["reason"] for c in _json(now_read)["closures"] if c["day"] == "2026-11-30"}
+    # Read again, redo the change on the new version: it is saved.
+    again = _json(now_read)
+    again["closures"].append({"day": "2026-11-30", "reason": "Planleggingsdag"})
+    done = _json(await _put(api, 1, again, FJORD_H | {"If-Match": now_read.headers["etag"]}))
+    assert {c["reason"] for c in done["setup"]["closures"]} >= {"Sykepleier syk", "Planleggingsdag"}
+
+
+async def test_the_version_moves_with_the_setup_not_with_bookings(api, database):
+    url = "http://testserver/setup/Organization/1"
+    read = await api.get(url, headers=FJORD_H)
+    preview = _json(await _put(api, 1, _json(read) | {"closures": []}, FJORD_H | {"If-Match": read.headers["etag"]}, preview=True))
+    assert preview["setup"]["version"] == _json(read)["version"]  # a preview is still based on what is stored
+    with database.writing() as session:  # a citizen books a free time: the counts move, the setup does not
+        slot = session.scalars(select(schema.Slot).where(schema.Slot.schedule_id == 1, schema.Slot.status == "free")
+                               .order_by(schema.Slot.start.desc())).first()
+        slot.status = "busy"
+    again = await api.get(url, headers=FJORD_H)
+    assert again.headers["etag"] == read.headers["etag"]
+    assert _json(again)["timebooks"][0]["ahead"] != _json(read)["timebooks"][0]["ahead"]
