@@ -395,5 +395,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "setup.keys_hint": "A: switch the time type off or on · N: new timebook",
     "setup.grid_corner": "Hours",
     "calendar.close_hint": "S: close the day in this timebook.",
-    "support.setup_hint": "O: office setup – what the citizen sees of the timebooks, and why not.",
+    "support.setup_hint": "O: office setup – what the citizen sees, and why not.",
 }

@@ -395,5 +395,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "setup.keys_hint": "A: slå timetypen av eller på · N: ny timebok",
     "setup.grid_corner": "Tidsrom",
     "calendar.close_hint": "S: steng dagen i denne timeboken.",
-    "support.setup_hint": "O: oppsett for legekontor – hva innbyggeren ser av timebøkene, og hvorfor ikke.",
+    "support.setup_hint": "O: oppsett for legekontor – hva innbyggeren ser, og hvorfor ikke.",
 }
