@@ -296,8 +296,8 @@ def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview
             check(body, now().astimezone(OSLO).date(), known_closures)
             change = _apply(session, office, body)
             # A preview's document is what would be stored, but it is still based on the stored version.
-            answer = {"setup": _versioned(document(session, office), based_on if preview else None), "preview": preview, "created": change.created,
-                      "removed": change.removed, "affected": _affected(session, change)}
+            answer = {"setup": _versioned(document(session, office), based_on if preview else None), "preview": preview,
+                      "created": change.created, "removed": change.removed, "affected": _affected(session, change)}
             audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
             if preview:
                 raise _Preview(answer)
