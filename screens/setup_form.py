@@ -50,7 +50,9 @@ class SetupForm(ModalScreen[SetupChange | None]):
             yield Static("", id="setup-message", classes="error")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.preview"), id="preview", variant="primary")
-                yield Button(t("setup.reload"), id="reload")  # shown only when another desk changed the setup
+                reload = Button(t("setup.reload"), id="reload")
+                reload.display = False  # shown only when another desk changed the setup
+                yield reload
                 yield Button(t("setup.cancel"), id="cancel")
         yield TimebokFooter()  # the form's own keys (Ctrl+S «Forhåndsvis», Esc «Avbryt»), not the screen's below
 
@@ -59,7 +61,6 @@ class SetupForm(ModalScreen[SetupChange | None]):
     reloaded = False  # True once the setup was fetched anew here (the screen below then shows it too)
 
     def on_mount(self) -> None:
-        self.query_one("#reload", Button).display = False
         if self.first_field and self.query(f"#field-{self.first_field}"):
             self.query_one(f"#field-{self.first_field}", Input).focus()
         else:
