@@ -125,6 +125,14 @@ class CalendarScreen(FlowScreen):
             return
         if calendar.month != month:
             return  # the user has moved on to another month; this answer is stale
+        if self.draft.month is None and self.draft.day is None and next_free is not None:
+            # Opening on a month with nothing free: start on the first free date, as every other timebook does,
+            # and say why the calendar is not on this month.
+            self.draft.month = next_free.replace(day=1)
+            self.notify(t("calendar.opened_at_next_free", month=month_title(month.year, month.month),
+                          date=long_date(next_free)), timeout=10)
+            calendar.jump_to(next_free)
+            return
         self.availability, self.next_free = availability, next_free
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         self.app.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304

@@ -60,7 +60,13 @@ def test_calendar_with_times_and_place(snap_compare, live_server, size):
 @SIZES
 def test_calendar_empty_month(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "down", "enter"))
+    walk = _walk("b", "down", "down", "down", "enter", "pageup")  # Vaksine opens on December; November is empty
+
+    async def run_before(pilot) -> None:
+        await walk(pilot)
+        pilot.app.clear_notifications()  # the notice of where the calendar opened: its timing is not the picture's
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_calendar_in_english(snap_compare, live_server, english):

@@ -9,7 +9,7 @@ from screens.requests import RequestQueueScreen
 from screens.staff_home import StaffHomeScreen
 from screens.time_type import TimeTypeScreen
 from screens.today import TodayScreen
-from tests.conftest import FJORD_STAFF
+from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, screen_text, settle
 
 SIZE = (100, 32)
@@ -380,3 +380,23 @@ async def test_at_80_columns_no_footer_key_is_covered_by_the_palette_key(live_se
         assert {"help", "quit"} <= {k.action for k in shown}
         rightmost = max(k.region.right for k in shown)
         assert rightmost <= palette[0].region.x, (name, [(k.description, k.region) for k in footer_keys])
+
+
+async def test_a_terminal_narrowed_to_80_columns_keeps_every_footer_key_whole(live_server):
+    from textual.widgets._footer import FooterKey
+
+    def palette() -> FooterKey:
+        return app.screen.query_one("FooterKey.-command-palette", FooterKey)
+
+    app = make_app(live_server, KARI, agent_token=SUPPORT, embedded=True)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        assert palette().description == "Kommandoer"
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        shown = [k for k in app.screen.query(FooterKey) if not k.has_class("-command-palette")]
+        assert palette().description == "Mer"
+        assert max(k.region.right for k in shown) <= palette().region.x
+        await pilot.resize_terminal(100, 32)
+        await settle(pilot)
+        assert palette().description == "Kommandoer"

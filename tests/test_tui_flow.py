@@ -120,10 +120,27 @@ async def test_the_place_step_appears_only_with_two_places(live_server):
         assert isinstance(app.screen, CalendarScreen) and app.draft.timebook.place.name == "Drive-in teststasjon"
 
 
-async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(live_server):
+async def test_a_timebook_with_nothing_free_this_month_opens_on_its_first_free_date(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         await _to_calendar(pilot, downs=3)  # Vaksine: fully booked this month
+        calendar = app.screen.calendar
+        assert calendar.month == date(2026, 12, 1) and calendar.cursor == date(2026, 12, 1)
+        assert date(2026, 12, 1) in calendar.free_dates
+        assert app.draft.day is None  # the cursor is there; choosing is still the user's
+        assert any("Ingen ledige timer i november 2026. Kalenderen står på første ledige dato, tirsdag 1. desember 2026."
+                   == str(n.message) for n in app._notifications)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Ledige tidspunkt tirsdag 1. desember 2026:" in screen_text(app)
+
+
+async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_calendar(pilot, downs=3)  # Vaksine: fully booked this month, so it opens in December
+        await pilot.press("pageup")  # back to November, where nothing is free
+        await settle(pilot)
         text = screen_text(app)
         assert "Ingen ledige timer i november 2026." in text
         assert "Kontakt legekontoret hvis det haster" in text

@@ -246,6 +246,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "app.quit_title": "Do you want to quit?",
     "app.quit_hint": "Press {keys} to quit timebok.",
     "review.limit_reached": "The limit is {limit} characters: {dropped} characters were left out.",
+    "calendar.opened_at_next_free": "No free times in {month}. The calendar is on the first free date, {date}.",
     "calendar.no_more_free": "The timebook has no free times after {date}.",
     "review.slot_past_title": "That time has passed",
     "review.slot_past": "The time you chose has already passed. Choose another time – your text is kept.",

@@ -246,6 +246,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui
     "app.quit_title": "Vil du avslutte?",
     "app.quit_hint": "Trykk {keys} for å avslutte timebok.",
     "review.limit_reached": "Grensen er {limit} tegn: {dropped} tegn kom ikke med.",
+    "calendar.opened_at_next_free": "Ingen ledige timer i {month}. Kalenderen står på første ledige dato, {date}.",
     "calendar.no_more_free": "Timeboken har ingen ledige timer etter {date}.",
     "review.slot_past_title": "Tidspunktet har vært",
     "review.slot_past": "Tidspunktet du valgte, har allerede vært. Velg et annet tidspunkt – teksten din er tatt vare på.",

@@ -61,6 +61,6 @@ class TimebokFooter(Footer):
         binding = palette[1]
         return keys + 1 + len(display(binding)) + 1 + len(binding.description) > self.app.size.width
 
-    def on_resize(self) -> None:
+    async def on_resize(self) -> None:
         if self._bindings_ready and self._too_wide(*self._rows()) != self._short_palette:
-            self.recompose()
+            await self.recompose()
