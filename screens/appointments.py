@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import ListView, Static
+from textual.widgets import ListView
 
+from tui.widgets.plain import Static
 from client.errors import BookingError, ErrorKind
 from client.models import Appointment, AppointmentState
 from domain.clock import now

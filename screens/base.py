@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Static
 
+from tui.widgets.plain import Static
 from client.models import Patient
 from tui.draft import BookingDraft
 from tui.i18n import has_text, t

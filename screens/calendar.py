@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import OptionList, Static
 from client.errors import BookingError
 from client.models import MonthAvailability, Slot
 from domain.clock import now, today

@@ -6,8 +6,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
+from tui.widgets.plain import Static
 from tui.i18n import t
 from tui.keys import key
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
+from tui.widgets.plain import Static
 from client.errors import BookingError
 from client.models import Appointment, AppointmentState
 from screens.base import FlowScreen

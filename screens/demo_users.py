@@ -8,9 +8,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import OptionList, Static
 from client.errors import BookingError
 from client.models import DemoUser
 from tui.i18n import t

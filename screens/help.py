@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.markup import escape
 from textual.widgets import Static
 
 from tui.i18n import has_text, t
@@ -21,14 +22,15 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         name = type(self.about).__name__
         intro_key = f"help.{name}"
-        lines = [f"[b]{t('help.title')}[/]", "", t(intro_key) if has_text(intro_key) else t("help.general"), ""]
+        # Markup for the bold title and keys; a rebound key may be «[», so every text in it is escaped.
+        lines = [f"[b]{escape(t('help.title'))}[/]", "", escape(t(intro_key) if has_text(intro_key) else t("help.general")), ""]
         seen = set()
         for binding in self._bindings_of(self.about):
             # Only our own bindings: Textual's built-in ones describe themselves in English only.
             if binding.id and has_text(binding.id) and binding.id not in seen:
                 seen.add(binding.id)
-                lines.append(f"  [b]{self.app.get_key_display(binding):>12}[/]  {binding.description}")
-        lines += ["", t("help.close_hint")]
+                lines.append(f"  [b]{escape(f'{self.app.get_key_display(binding):>12}')}[/]  {escape(binding.description)}")
+        lines += ["", escape(t("help.close_hint"))]
         with VerticalScroll(id="help-box"):
             yield Static("\n".join(lines))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
 
+from tui.widgets.plain import Static
 from screens.base import FlowScreen
 from tui.i18n import t
 from tui.keys import key

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from textual.timer import Timer
-from textual.widgets import Static
 
+from tui.widgets.plain import Static
 from client.errors import BookingError
 from domain.clock import now
 from tui.i18n import t

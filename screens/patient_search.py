@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import Input
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import Label, OptionList, Static
 from client.errors import BookingError
 from client.models import Patient
 from domain.identity import IdProblem, InvalidIdentityNumber, check_partial, parse_identity_number
@@ -57,7 +57,7 @@ class PatientSearchScreen(FlowScreen):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#patient-message", Static)
-        message.update(escape(text))  # the message may quote what was typed
+        message.update(text)  # a plain Static: the message may quote what was typed, brackets and all
         message.set_class(error, "error")
         self._input.set_class(error, "-invalid")
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
-
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import Button
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import OptionList, Static
 from client.errors import BookingError
 from screens.base import FlowScreen
 from screens.labels import place_lines
@@ -38,7 +37,7 @@ class PlaceScreen(FlowScreen):
         options.clear_options()
         # Two timebooks at one place (an office's own setup may make them): the timebook's name tells them apart.
         shared = {b.place.id for b in draft.timebooks if sum(o.place.id == b.place.id for o in draft.timebooks) > 1}
-        options.add_options([Option((f"{escape(book.name)}\n" if book.place.id in shared else "") + place_lines(book.place) + "\n",
+        options.add_options([Option((f"{book.name}\n" if book.place.id in shared else "") + place_lines(book.place) + "\n",
                                     id=book.id) for book in draft.timebooks])
         index = next((i for i, b in enumerate(draft.timebooks) if draft.timebook and b.id == draft.timebook.id), 0)
         options.highlighted = index if draft.timebooks else None

@@ -8,8 +8,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.timer import Timer
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
+from tui.widgets.plain import Static
 from client.errors import BookingError, ErrorKind
 from client.models import Appointment, AppointmentState
 from domain.clock import now

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input
 
+from tui.widgets.plain import Label, Static
 from tui.widgets.reason_input import ReasonInput
 
 from client.errors import BookingError, ErrorKind

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import OptionList, Static
+
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import OptionList, Static
 from client.errors import BookingError, ErrorKind
 from client.models import OfficeSetup, SetupChange
 from screens.base import FlowScreen
@@ -23,7 +23,6 @@ from tui.keys import key
 from tui.widgets.load_state import LoadState
 
 TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
-
 
 def _weekly(values: dict[str, str]) -> list[dict]:
     days = parse_days(values["days"], "days")
@@ -121,8 +120,8 @@ class SetupScreen(FlowScreen):
     def show(self) -> None:
         setup = self.setup
         services = {s["type"]: s["active"] for s in setup.data["services"]}
-        self.query_one("#setup-types", Static).update(escape(t("setup.types") + " " + " · ".join(
-            f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES)))
+        self.query_one("#setup-types", Static).update(t("setup.types") + " " + " · ".join(
+            f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES))
         places = {p["id"]: p["name"] for p in setup.data["locations"]}
         books = self.query_one("#timebooks", OptionList)
         highlighted = books.highlighted
@@ -131,7 +130,7 @@ class SetupScreen(FlowScreen):
             label = f"{time_type_name(book['type'])} · {book['name']} · {places.get(book['location'], '')}"
             if not book["active"]:
                 label += f" ({t('setup.off')})"
-            books.add_option(Option(escape(label), id=book["id"]))
+            books.add_option(Option(label, id=book["id"]))
         if setup.timebooks:
             books.highlighted = min(highlighted or 0, len(setup.timebooks) - 1)
             books.focus()
@@ -142,11 +141,11 @@ class SetupScreen(FlowScreen):
         lines = [t("setup.closures")] + [
             "  " + t("setup.closure_row", date=show_date(c["day"]), times=f" {c['start']}-{c['end']}" if c["start"] else "",
                      reason=c["reason"]) for c in closures] if closures else [t("setup.no_closures")]
-        self.query_one("#setup-closures", Static).update(escape("\n".join(lines)))
+        self.query_one("#setup-closures", Static).update("\n".join(lines))
         if self.last_change and self.last_change.affected:
-            self.query_one("#setup-affected", Static).update(escape("\n".join(
+            self.query_one("#setup-affected", Static).update("\n".join(
                 [tn("setup.affected", len(self.last_change.affected))] + [f"  {x}" for x in affected_lines(self.last_change)]
-                + [t("setup.affected_hint")])))
+                + [t("setup.affected_hint")]))
 
     def current(self) -> dict | None:
         books = self.query_one("#timebooks", OptionList)
@@ -168,7 +167,7 @@ class SetupScreen(FlowScreen):
             lines.append(t("setup.campaign_row", name=campaign["name"], first=show_date(campaign["first"]), last=show_date(campaign["last"]),
                            days=format_days(sorted({d for i in campaign["weekly"] for d in i["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)),
                            ranges=format_ranges(campaign["weekly"])))
-        self.query_one("#setup-details", Static).update(escape("\n".join(lines)))
+        self.query_one("#setup-details", Static).update("\n".join(lines))
 
     def _open(self, form: SetupForm) -> None:
         self.app.push_screen(form, lambda change: self._setup_saved(change, form))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input
 
+from tui.widgets.plain import Label, Static
 from client.errors import BookingError, ErrorKind
 from client.models import OfficeSetup, SetupChange
 from screens.setup_text import FormProblem, problem_for
@@ -176,7 +176,7 @@ class PreviewDialog(ModalScreen[bool]):
             lines += [t("setup.affected_hint")]
         with Vertical(id="dialog", classes="setup-preview"):
             yield Static(t("setup.preview_title"), classes="section")
-            yield Static(escape("\n".join(lines)), id="preview-text")
+            yield Static("\n".join(lines), id="preview-text")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.save"), id="save", variant="primary")
                 yield Button(t("setup.edit_more"), id="edit")

@@ -6,8 +6,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.containers import Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
+from tui.widgets.plain import Static
 from client.errors import BookingError
 from screens.home import HomeScreen
 from screens.live import LiveMixin, refresh_key

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
+from tui.widgets.plain import Static
 from screens.home import HomeScreen
 from tui.i18n import has_text, t
 from tui.keys import key

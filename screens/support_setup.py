@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input
 
+from tui.widgets.plain import Label, Static
 from client.errors import BookingError
 from client.models import Office, OfficeSetup
 from screens.base import FlowScreen
@@ -69,11 +69,11 @@ class SupportSetupScreen(FlowScreen):
             office = await self.app.client.find_office(her_id) if her_id else user.office
             if office is None:
                 load.loaded()
-                self.query_one("#support-setup-why", Static).update(escape(t("support.office_not_found", her=her_id)))
+                self.query_one("#support-setup-why", Static).update(t("support.office_not_found", her=her_id))
                 return
             setup = await self.app.client.office_setup(office.id)
         except BookingError as error:
             load.failed(error)
             return
         load.loaded()
-        self.query_one("#support-setup-why", Static).update(escape("\n".join(explain(setup, office, user.name, user.office))))
+        self.query_one("#support-setup-why", Static).update("\n".join(explain(setup, office, user.name, user.office)))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import Button
 from textual.widgets.option_list import Option
 
+from tui.widgets.plain import OptionList, Static
 from client.errors import BookingError
 from screens.base import FlowScreen
 from screens.labels import time_type_label

@@ -8,8 +8,9 @@ from rich.markup import escape
 
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.content import Content
 
+from tui.widgets.plain import Static
 from client.errors import BookingError
 from client.models import Appointment
 from domain.clock import today
@@ -44,7 +45,8 @@ class TodayScreen(LiveMixin, FlowScreen):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
-        self.query_one("#today-list", Static).update(self._listing(appointments) or t("today.empty"))
+        listing = self._listing(appointments)  # markup for the headings, with every value in it escaped
+        self.query_one("#today-list", Static).update(Content.from_markup(listing) if listing else t("today.empty"))
         self.fetched()
 
     def _listing(self, appointments: list[Appointment]) -> str:

@@ -6,8 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
+from tui.widgets.plain import Static
 from client.trace import Exchange
 from domain.clock import now
 from tui.i18n import t, tn
@@ -65,7 +66,7 @@ class TraceScreen(ModalScreen[None]):
     def _add(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
         self.query_one(DataTable).add_row(
-            exchange.started.strftime("%H:%M:%S"), exchange.method, status_text(exchange),
+            exchange.started.strftime("%H:%M:%S"), exchange.method, Text(status_text(exchange)),  # an error may hold «[»
             Text(f"{exchange.duration_ms:.0f}", justify="right"), Text(exchange.path),
         )
         self.query_one("#trace-count", Static).update(

@@ -6,8 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
+from tui.widgets.plain import Static
 from client.trace import Exchange
 from screens.trace import status_text
 from tui.i18n import t

@@ -58,6 +58,11 @@ class TimebokApp(App[None]):
     user: reactive[User | None] = reactive(None)
     connection_problem: reactive[str | None] = reactive(None)
 
+    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """A toast, shown as written: a notice may quote a name, a reason or what the user typed («[/]»)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
                  on_theme_change=None, on_language_change=None,
                  on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None,

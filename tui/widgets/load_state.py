@@ -18,7 +18,7 @@ class LoadState(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id, classes="hint")
+        super().__init__("", id=id, classes="hint", markup=False)  # the problem may quote the server or the user
         self.state = "idle"
 
     def loading(self, text: str | None = None) -> None:
