@@ -7,6 +7,7 @@ resources (HealthcareService, Schedule) show the result in R4 terms (README: «T
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, timedelta
 
@@ -30,9 +31,11 @@ class SetupResponse(FhirResponse):
     media_type = "application/json"  # not a FHIR resource; errors are still OperationOutcomes
 
 
-def _office(session, id_: str) -> schema.Organization:
+def _office(session, id_: str, *, lock: bool = False) -> schema.Organization:
     row_id = fhir.parse_id(id_)
-    office = session.get(schema.Organization, row_id) if row_id is not None else None
+    # A change locks the office's row (PostgreSQL; SQLite has one writer anyway), so two desks saving at once
+    # are taken in turn and the second is checked against what the first wrote.
+    office = session.get(schema.Organization, row_id, with_for_update=lock) if row_id is not None else None
     if office is None:
         raise not_found(f"Organization/{id_}")
     return office
@@ -102,17 +105,46 @@ def document(session, office: schema.Organization) -> dict:
     }
 
 
+def version(document: dict) -> str:
+    """The setup's version: a digest of what a desk edits (not the counts of free times, which move as citizens
+    book), so a save based on an older read is told apart from one based on the latest (ETag / If-Match)."""
+    edited = {k: v for k, v in document.items() if k != "version"}
+    edited["timebooks"] = [{k: v for k, v in book.items() if k != "ahead"} for book in document["timebooks"]]
+    digest = hashlib.sha256(json.dumps(edited, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return digest[:16]
+
+
+def _versioned(document: dict, tag: str | None = None) -> dict:
+    document["version"] = tag or version(document)
+    return document
+
+
+def _etag(tag: str) -> dict[str, str]:
+    return {"ETag": f'W/"{tag}"'}
+
+
+def _check_if_match(value: str | None, current: str) -> None:
+    """A stale If-Match (another desk saved since this one read) is refused before anything is written."""
+    if value is None:
+        return  # no claim about the version: the change applies to whatever is stored (older clients, scripts)
+    tags = [part.strip().removeprefix("W/").strip('"') for part in value.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise FhirError(412, "conflict", f"The timebook setup has changed since it was read (now version {current}, "
+                    f"you sent {value.strip()[:60]}); read it again and redo the change", rule="setup-changed")
+
+
 @router.get("/Organization/{id_}")
 def read_setup(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
     db = database(request)
     with db.reading() as session:
         office = _office(session, id_)
         _may_read(who, office.id)
-        answer = document(session, office)
+        answer = _versioned(document(session, office))
     if who.role == SUPPORT or who.agent is not None:
         with db.writing() as session:
             _event(session, who, office.id, "read", "setup")
-    return SetupResponse(answer)
+    return SetupResponse(answer, headers=_etag(answer["version"]))
 
 
 class _Preview(Exception):
@@ -249,20 +281,23 @@ async def change_setup(id_: str, request: Request, who: Principal = Depends(prin
     data = await json_body(request)
     body: SetupBody = bodies.parse(SetupBody, "Setup", data)
     preview = request.query_params.get("preview", "false").lower() in ("true", "1", "yes")
-    return await run_in_threadpool(_change, request, who, id_, body, preview)
+    return await run_in_threadpool(_change, request, who, id_, body, preview, request.headers.get("if-match"))
 
 
-def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview: bool) -> FhirResponse:
+def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview: bool, if_match: str | None) -> FhirResponse:
     db = database(request)
     try:
         with db.writing() as session:
-            office = _office(session, id_)
+            office = _office(session, id_, lock=not preview)
             _may_change(who, office.id)
+            based_on = version(document(session, office))
+            _check_if_match(if_match, based_on)
             known_closures = {c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
             check(body, now().astimezone(OSLO).date(), known_closures)
             change = _apply(session, office, body)
-            answer = {"setup": document(session, office), "preview": preview, "created": change.created,
-                      "removed": change.removed, "affected": _affected(session, change)}
+            # A preview's document is what would be stored, but it is still based on the stored version.
+            answer = {"setup": _versioned(document(session, office), based_on if preview else None), "preview": preview,
+                      "created": change.created, "removed": change.removed, "affected": _affected(session, change)}
             audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
             if preview:
                 raise _Preview(answer)
@@ -276,5 +311,5 @@ def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview
                          "Timebook setup preview: affected appointments")
             _event(session, who, int(answer["setup"]["organization"].split("/")[1]), "preview",
                    json.dumps({"created": answer["created"], "removed": answer["removed"]}))
-    return SetupResponse(answer)
+    return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))
 

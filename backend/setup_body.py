@@ -73,6 +73,7 @@ class SetupBody(_Element):
     timebooks: list[TimebookBody] = Field(default_factory=list, max_length=50)
     closures: list[ClosureBody] = Field(default_factory=list, max_length=500)
     locations: list[dict] | None = Field(default=None, max_length=50)  # read-only, sent back as read
+    version: str | None = Field(default=None, max_length=40)  # read-only, as read; the check is the If-Match header
 
 
 def _problem(path: str, text: str) -> FhirError:

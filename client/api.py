@@ -307,11 +307,14 @@ class BookingClient:
 
     async def change_setup(self, setup: OfficeSetup, *, preview: bool = False) -> SetupChange:
         """Send the whole setup; `preview` only says what it would do (free times created and removed, the
-        appointments it hits). Safe to repeat: the same setup sent twice changes nothing the second time."""
+        appointments it hits). Safe to repeat: the same setup sent twice changes nothing the second time.
+        Raises STALE when another desk changed the setup since `setup` was read."""
         office_id = setup.data["organization"].split("/")[1]
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if setup.version:  # based on this read: if another desk saved since, the backend says so (STALE) and writes nothing
+            headers["If-Match"] = f'W/"{setup.version}"'
         answer = await self._json("PUT", f"{self._root}/setup/Organization/{office_id}", json=setup.data,
-                                  params={"preview": "true"} if preview else None, write=True,
-                                  headers={"Accept": "application/json", "Content-Type": "application/json"})
+                                  params={"preview": "true"} if preview else None, write=True, headers=headers)
         return SetupChange(setup=OfficeSetup(answer["setup"]), created=answer["created"], removed=answer["removed"],
                            preview=answer["preview"], affected=[
                                AffectedAppointment(id=a["appointment"].split("/")[1], status=a["status"],

@@ -205,6 +205,11 @@ class OfficeSetup:
     def timebook(self, timebook_id: str) -> dict:
         return next(b for b in self.timebooks if b["id"] == timebook_id)
 
+    @property
+    def version(self) -> str | None:
+        """The version it was read at (the backend's ETag), sent back as If-Match when saving."""
+        return self.data.get("version")
+
 
 @dataclass(frozen=True)
 class AffectedAppointment:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets.option_list import Option
 
 from tui.widgets.plain import OptionList, Static
-from client.errors import BookingError
+from client.errors import BookingError, ErrorKind
 from client.models import OfficeSetup, SetupChange
 from screens.base import FlowScreen
 from screens.labels import time_type_name
@@ -48,6 +48,11 @@ def apply_pattern(book: dict, values: dict[str, str]) -> None:
     book["parallel"] = parse_number(values["parallel"], "parallel")
     book["horizonDays"] = parse_number(values["horizon"], "horizon")
     book["leadMinutes"] = parse_number(values["lead"], "lead")
+
+
+def _same(document: dict, book: dict) -> dict:
+    """The timebook in `document` that `book` was read as: by id, since a setup fetched anew may list more."""
+    return next(b for b in document["timebooks"] if b["id"] == book["id"])
 
 
 def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str) -> SetupForm:
@@ -165,28 +170,27 @@ class SetupScreen(FlowScreen):
         self.query_one("#setup-details", Static).update("\n".join(lines))
 
     def _open(self, form: SetupForm) -> None:
-        self.app.push_screen(form, self._setup_saved)
+        self.app.push_screen(form, lambda change: self._setup_saved(change, form))
 
-    def _setup_saved(self, change: SetupChange | None) -> None:
+    def _setup_saved(self, change: SetupChange | None, form: SetupForm | None = None) -> None:
         if change is None:
+            if form is not None and form.reloaded:  # left after fetching another desk's change: show it here too
+                self.setup = form.setup
+                self.show()
             return
         self.last_change = change
         self.setup = change.setup
         self.app.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
         self.show()
 
-    def _index(self, book: dict) -> int:
-        return next(i for i, b in enumerate(self.setup.timebooks) if b["id"] == book["id"])
-
     def action_pattern(self) -> None:
         book = self.current()
         if book is None:
             self.action_new_timebook()
             return
-        index = self._index(book)
 
         def apply(values: dict[str, str], document: dict) -> None:
-            apply_pattern(document["timebooks"][index], values)
+            apply_pattern(_same(document, book), values)
 
         self._open(SetupForm(t("setup.pattern_title", name=book["name"]), self.setup, pattern_fields(book), apply,
                              t("setup.pattern_intro")))
@@ -223,13 +227,12 @@ class SetupScreen(FlowScreen):
         book = self.current()
         if book is None:
             return
-        index = self._index(book)
 
         def apply(values: dict[str, str], document: dict) -> None:
             if not values["name"].strip():
                 raise FormProblem("name", "setup.problem.required")
             minutes = values["minutes"].strip()
-            document["timebooks"][index]["campaigns"].append({
+            _same(document, book)["campaigns"].append({
                 "name": values["name"].strip(), "first": parse_date(values["first"], "first"), "last": parse_date(values["last"], "last"),
                 **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": _weekly(values)})
 
@@ -252,12 +255,19 @@ class SetupScreen(FlowScreen):
             {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in self.setup.data["services"]]})
         self._toggle(document)
 
+    def _toggle_refused(self, error: BookingError) -> None:
+        if error.kind is ErrorKind.STALE:  # nothing typed to keep: say so and show the setup as it is now
+            self.app.notify(t("setup.stale_reloaded"), severity="warning", timeout=10)
+            self.reload()
+        else:
+            self.app.report(error)
+
     @work(exclusive=True, group="setup-toggle")
     async def _toggle(self, document: OfficeSetup) -> None:
         try:
             change = await self.app.client.change_setup(document, preview=True)
         except BookingError as error:
-            self.app.report(error)
+            self._toggle_refused(error)
             return
 
         async def save(yes: bool) -> None:
@@ -265,6 +275,6 @@ class SetupScreen(FlowScreen):
                 try:
                     self._setup_saved(await self.app.client.change_setup(document))
                 except BookingError as error:
-                    self.app.report(error)
+                    self._toggle_refused(error)
 
         self.app.push_screen(PreviewDialog(change), save)

@@ -50,10 +50,15 @@ class SetupForm(ModalScreen[SetupChange | None]):
             yield Static("", id="setup-message", classes="error")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.preview"), id="preview", variant="primary")
+                reload = Button(t("setup.reload"), id="reload")
+                reload.display = False  # shown only when another desk changed the setup
+                yield reload
                 yield Button(t("setup.cancel"), id="cancel")
         yield TimebokFooter()  # the form's own keys (Ctrl+S «Forhåndsvis», Esc «Avbryt»), not the screen's below
 
     first_field: str | None = None  # the field to start in, when not the first
+
+    reloaded = False  # True once the setup was fetched anew here (the screen below then shows it too)
 
     def on_mount(self) -> None:
         if self.first_field and self.query(f"#field-{self.first_field}"):
@@ -102,6 +107,12 @@ class SetupForm(ModalScreen[SetupChange | None]):
         self.app.push_screen(PreviewDialog(change), lambda save: self._save(document) if save else None)
 
     def _refused(self, error: BookingError) -> None:
+        if error.kind is ErrorKind.STALE:  # another desk saved meanwhile: keep what was typed, offer the new setup
+            self._say(t("setup.stale"))
+            reload = self.query_one("#reload", Button)
+            reload.display = True
+            reload.focus()
+            return
         found = problem_for(error.field) if error.kind is ErrorKind.INVALID else None
         if found is not None:
             field, text_id = found
@@ -120,6 +131,22 @@ class SetupForm(ModalScreen[SetupChange | None]):
             self._refused(error)
             return
         self.dismiss(change)
+
+    @on(Button.Pressed, "#reload")
+    @work(exclusive=True, group="setup-send")
+    async def reload(self) -> None:
+        """Fetch the setup as it is now (Ctrl+R, or the button); the typed values stay and go onto it at the next preview."""
+        self._say(t("setup.reloading"))
+        office_id = self.setup.data["organization"].split("/")[1]
+        try:
+            self.setup = await self.app.client.office_setup(office_id)
+        except BookingError as error:
+            self._refused(error)
+            return
+        self.reloaded = True
+        self.query_one("#reload", Button).display = False
+        self._say(t("setup.reloaded"))
+        self.query(Input).first().focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

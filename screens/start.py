@@ -56,7 +56,10 @@ class StartScreen(HomeScreen):
     def _show_user(self, user) -> None:
         self.show_demo_line(user)
         self.refresh_bindings()
-        self.query_one("#support-hint").display = user is not None and user.is_support
+        support = user is not None and user.is_support
+        self.query_one("#support-hint").display = support
+        # The hint goes right under the intro, as one paragraph: at 80x24 a blank line more would push the demo line below the fold.
+        self.query_one("#intro").set_class(support, "-with-hint")
         if user is None or user.is_staff:
             return
         office = user.office.name if user.office else ""

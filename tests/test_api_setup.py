@@ -277,3 +277,94 @@ async def test_a_citizen_reading_the_month_again_sees_a_closure_at_once(api, dat
     _json(await _put(api, 1, setup, FJORD_H))
     after = await api.get("/Slot", params=params, headers=bearer(KARI) | {"If-None-Match": before.headers.get("etag", "")})
     assert after.status_code == 200 and "2026-11-27T" not in after.text
+
+
+def _every_day(place_id: int, horizon_days: int) -> dict:
+    """A timebook open 08:00-09:00 every day of the week, one hour-long time, no lead time: one free time a day."""
+    return _vaccine(place_id, slotMinutes=60, leadMinutes=0, horizonDays=horizon_days,
+                    weekly=[{"days": WEEKDAYS + ["sat", "sun"], "start": "08:00", "end": "09:00"}])
+
+
+async def _free_starts(api, book_id: str, first: str, last: str) -> list[str]:
+    """The free times a citizen's client is given by the Slot search, as the API writes them (local time with offset)."""
+    params = {"schedule": f"Schedule/{book_id}", "status": "free", "start": [f"ge{first}", f"lt{last}"], "_count": "1000"}
+    bundle = fhir_json(await api.get("/Slot", params=params, headers=bearer(KARI)))
+    return [entry["resource"]["start"] for entry in bundle.get("entry", [])]
+
+
+def _set_now(monkeypatch, moment: str) -> None:
+    monkeypatch.setenv("TIMEBOK_NOW", moment)
+    clock.set_now(moment)  # the fixed_clock fixture puts NOW back afterwards
+
+
+@pytest.mark.parametrize(("moment", "days", "expected"), [
+    # Last Sunday of March 2028 (26th): summer time from 02:00, so 08:00 local is 07:00 UTC before and 06:00 after.
+    ("2028-03-20T09:00:00+01:00", ("2028-03-25", "2028-03-26", "2028-03-27"),
+     [("2028-03-25T08:00:00+01:00", 7), ("2028-03-26T08:00:00+02:00", 6), ("2028-03-27T08:00:00+02:00", 6)]),
+    # Last Sunday of October 2027 (31st): back to winter time at 03:00, so 06:00 UTC before and 07:00 after.
+    ("2027-10-25T09:00:00+02:00", ("2027-10-30", "2027-10-31", "2027-11-01"),
+     [("2027-10-30T08:00:00+02:00", 6), ("2027-10-31T08:00:00+01:00", 7), ("2027-11-01T08:00:00+01:00", 7)]),
+], ids=["march", "october"])
+async def test_free_times_over_a_daylight_saving_change_keep_their_local_time(api, database, monkeypatch, moment, days, expected):
+    _set_now(monkeypatch, moment)
+    office, place = _new_office(database)
+    answer = _json(await _put(api, office, {"timebooks": [_every_day(place, 14)]}))
+    book = answer["setup"]["timebooks"][0]["id"]
+    starts = await _free_starts(api, book, f"{days[0]}T00:00:00+01:00", f"{days[-1]}T23:00:00+01:00")
+    assert starts == [text for text, _ in expected]  # the citizen sees 08:00 on the Saturday, the Sunday and the Monday
+    assert [datetime.fromisoformat(text).astimezone(UTC).hour for text in starts] == [hour for _, hour in expected]
+
+
+async def test_public_holidays_have_no_free_times_in_the_slot_search(api, database, monkeypatch):
+    # Spring 2028: Easter (13, 14, 16, 17 April), 1 May, Ascension (25 May), 17 May, Whitsun (4 and 5 June).
+    _set_now(monkeypatch, "2028-03-20T09:00:00+01:00")
+    office, place = _new_office(database)
+    answer = _json(await _put(api, office, {"timebooks": [_every_day(place, 100)]}))
+    book = answer["setup"]["timebooks"][0]["id"]
+    days = {text[:10] for text in await _free_starts(api, book, "2028-03-20T00:00:00+01:00", "2028-06-28T00:00:00+02:00")}
+    holidays = {"2028-04-13", "2028-04-14", "2028-04-16", "2028-04-17", "2028-05-01", "2028-05-17", "2028-05-25",
+                "2028-06-04", "2028-06-05"}
+    assert days & holidays == set()
+    # The days around them are open: the closures are the holidays, not whole weeks.
+    assert {"2028-04-12", "2028-04-15", "2028-04-18", "2028-05-16", "2028-05-18", "2028-06-03", "2028-06-06"} <= days
+    assert len(days) == 99 - len(holidays)  # 21 March (today's 08:00 is past) to 27 June: every other day has its time
+
+
+async def test_two_desks_saving_at_once_the_second_is_told_and_nothing_of_it_is_written(api, database):
+    url = "http://testserver/setup/Organization/1"
+    read = await api.get(url, headers=FJORD_H)
+    first, second = _json(read), _json(read)
+    tag = read.headers["etag"]
+    assert tag == f'W/"{first["version"]}"'
+    # Desk one closes Friday; desk two, from the same read, adds a planning day on Monday.
+    first["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+    saved = await _put(api, 1, first, FJORD_H | {"If-Match": tag})
+    assert _json(saved)["setup"]["version"] != first["version"] and saved.headers["etag"] != tag
+    before = snapshot(database)
+    second["closures"].append({"day": "2026-11-30", "reason": "Planleggingsdag"})
+    for preview in (True, False):
+        refused = await _put(api, 1, second, FJORD_H | {"If-Match": tag}, preview=preview)
+        assert "changed since it was read" in outcome(refused, 412, "conflict")
+    assert snapshot(database) == before  # the stale save wrote nothing: Friday's closure stands, Monday's is not there
+    now_read = await api.get(url, headers=FJORD_H)
+    assert [c["reason"] for c in _json(now_read)["closures"]].count("Sykepleier syk") == 1
+    assert "Planleggingsdag" not in {c["reason"] for c in _json(now_read)["closures"] if c["day"] == "2026-11-30"}
+    # Read again, redo the change on the new version: it is saved.
+    again = _json(now_read)
+    again["closures"].append({"day": "2026-11-30", "reason": "Planleggingsdag"})
+    done = _json(await _put(api, 1, again, FJORD_H | {"If-Match": now_read.headers["etag"]}))
+    assert {c["reason"] for c in done["setup"]["closures"]} >= {"Sykepleier syk", "Planleggingsdag"}
+
+
+async def test_the_version_moves_with_the_setup_not_with_bookings(api, database):
+    url = "http://testserver/setup/Organization/1"
+    read = await api.get(url, headers=FJORD_H)
+    preview = _json(await _put(api, 1, _json(read) | {"closures": []}, FJORD_H | {"If-Match": read.headers["etag"]}, preview=True))
+    assert preview["setup"]["version"] == _json(read)["version"]  # a preview is still based on what is stored
+    with database.writing() as session:  # a citizen books a free time: the counts move, the setup does not
+        slot = session.scalars(select(schema.Slot).where(schema.Slot.schedule_id == 1, schema.Slot.status == "free")
+                               .order_by(schema.Slot.start.desc())).first()
+        slot.status = "busy"
+    again = await api.get(url, headers=FJORD_H)
+    assert again.headers["etag"] == read.headers["etag"]
+    assert _json(again)["timebooks"][0]["ahead"] != _json(read)["timebooks"][0]["ahead"]

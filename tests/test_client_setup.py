@@ -39,3 +39,16 @@ async def test_a_refusal_names_the_field_and_a_citizen_may_not_read(live_server)
         with pytest.raises(BookingError) as forbidden:
             await kari.office_setup("1")
         assert forbidden.value.kind is ErrorKind.FORBIDDEN
+
+
+async def test_a_save_from_an_older_read_is_refused_as_stale_and_nothing_is_written(live_server):
+    async with BookingClient(live_server.url, FJORD_STAFF) as one, BookingClient(live_server.url, FJORD_STAFF) as two:
+        first, second = await one.office_setup("1"), await two.office_setup("1")
+        first.data["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+        await one.change_setup(first)
+        second.data["closures"].append({"day": "2026-11-30", "reason": "Planleggingsdag"})
+        with pytest.raises(BookingError) as stale:
+            await two.change_setup(second)
+        assert stale.value.kind is ErrorKind.STALE and stale.value.status == 412
+        stored = await two.office_setup("1")
+        assert [c["reason"] for c in stored.data["closures"] if c["day"] in ("2026-11-27", "2026-11-30")] == ["Sykepleier syk"]

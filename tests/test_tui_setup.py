@@ -209,3 +209,42 @@ async def test_two_timebooks_at_one_place_are_told_apart_by_name(live_server):
         await settle(pilot)
         text = screen_text(app)
         assert "Vaksinasjon\nBakkebyen legesenter" in text and "Influensa\nBakkebyen legesenter" in text
+
+
+async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_offers_the_new_setup(live_server):
+    from client.api import BookingClient
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("s")  # «Steng dag» for the whole office
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm)
+        await _field(pilot, "day", "30.11.2026")
+        await _field(pilot, "reason", "Planleggingsdag")
+        # Meanwhile the other desk closes Friday.
+        async with BookingClient(live_server.url, FJORD_STAFF) as other:
+            setup = await other.office_setup("1")
+            setup.data["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+            await other.change_setup(setup)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm)  # refused: the form stays with what was typed, nothing saved
+        text = " ".join(screen_text(app).split())
+        assert "Noen andre har endret timebokoppsettet siden du åpnet det" in text
+        reload = app.screen.query_one("#reload")
+        assert reload.display and str(reload.label) == "Hent på nytt" and app.focused is reload
+        assert app.screen.query_one("#field-reason").value == "Planleggingsdag"
+        assert app.screen.query_one("#field-day").value == "30.11.2026"
+        await pilot.press("enter")  # the focused «Hent på nytt»
+        await settle(pilot)
+        assert "Oppsettet er hentet på nytt" in " ".join(screen_text(app).split())
+        assert app.screen.query_one("#field-reason").value == "Planleggingsdag"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        text = screen_text(app)
+        assert "27.11.2026 · Sykepleier syk" in text and "30.11.2026 · Planleggingsdag" in text  # both desks' days stand

@@ -300,3 +300,17 @@ def _app_on(url: str):
     from tui.connection import Connection
 
     return TimebokApp(Connection(url, KARI, agent_token=SUPPORT, timeout=10.0))
+
+
+async def test_the_support_start_screen_fits_80x24_with_the_setup_hint_and_the_demo_line(live_server):
+    app = make_app(live_server, KARI, agent_token=SUPPORT, embedded=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen)
+        body = app.screen.query_one("#body")
+        assert body.max_scroll_y == 0  # nothing below the fold, no scrollbar
+        for name in ("#support-hint", "#demo-line"):
+            widget = app.screen.query_one(name)
+            assert widget.display and widget.region.bottom <= body.region.bottom, name
+        text = " ".join(screen_text(app).split())
+        assert "O: oppsett for legekontor" in text and "Trykk U for å bytte demobruker." in text
