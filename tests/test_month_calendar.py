@@ -318,4 +318,3 @@ async def test_texts_are_english_after_switching_language():
         title, weekdays, *_ = lines(calendar)
         assert "December 2026" in title
         assert weekdays.split() == ["Wk", "Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
-
