@@ -93,3 +93,19 @@ def test_the_mask_covers_every_spelling_the_server_reads():
         assert scrub(f"x {spelled} y") == "x 148385 ***** y", spelled
     assert scrub("ge2026-12-01T09:00:00+01:00 Slot/123456789012") == "ge2026-12-01T09:00:00+01:00 Slot/123456789012"
     assert clean("a\nb\x00c\u2028") == "a\\nb\\x00c\\u2028"
+
+
+async def test_request_ids_the_server_makes_never_look_like_an_identity_number(api):
+    """A support case is matched to the server log by request id: one holding eleven digits in a row would be
+    masked as an identity number in the log and the trace, and could not be matched (a uuid's hex does ~2 %)."""
+    ids = {(await api.get("/metadata")).headers["x-request-id"] for _ in range(400)}
+    assert len(ids) == 400
+    assert not [rid for rid in ids if re.search(r"\d{11}", rid)]
+
+
+def test_write_identifiers_never_hold_eleven_digits_in_a_row():
+    from client.api import _request_identifier
+
+    keys = {_request_identifier() for _ in range(3000)}  # a plain uuid4 does this ~0.8 % of the time
+    assert len(keys) == 3000 and all(key.startswith("urn:uuid:") for key in keys)
+    assert not [key for key in keys if re.search(r"\d{11}", key)]
