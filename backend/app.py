@@ -18,16 +18,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import logs, routes_booking, routes_directory, routes_setup
-from backend.auth import Principal
-from backend.db import Database
-from backend.month import AnswerCache
-from backend.principals import Principals
-from backend.http import MAX_BODY, FhirResponse, principal
-from backend.http import public_url as parse_public_url
-from backend.oidc import Verifier
-from backend.outcome import FhirError, operation_outcome
-from domain.privacy import scrub
+from timebok.backend import logs, routes_booking, routes_directory, routes_setup
+from timebok.backend.auth import Principal
+from timebok.backend.db import Database
+from timebok.backend.month import AnswerCache
+from timebok.backend.principals import Principals
+from timebok.backend.http import MAX_BODY, FhirResponse, principal
+from timebok.backend.http import public_url as parse_public_url
+from timebok.backend.oidc import Verifier
+from timebok.backend.outcome import FhirError, operation_outcome
+from timebok.domain.privacy import scrub
 
 access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
@@ -179,7 +179,7 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
         @app.get("/auth/demo-users")
         def demo_users() -> FhirResponse:
             # Only a demo backend lists its tokens: the app's start screen offers them as people to be.
-            from backend.seed import demo_tokens
+            from timebok.backend.seed import demo_tokens
 
             return FhirResponse([
                 {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db, demo_only=True)

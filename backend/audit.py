@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from backend import schema
-from backend.auth import Principal
-from backend.fhir import to_storage
-from domain.clock import now
+from timebok.backend import schema
+from timebok.backend.auth import Principal
+from timebok.backend.fhir import to_storage
+from timebok.domain.clock import now
 
 
 def record(session: Session, principal: Principal, patient_ids: Iterable[int], action: str, detail: str) -> None:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import oidc, schema
-from backend.oidc import Verifier
-from backend.outcome import FhirError, forbidden
+from timebok.backend import oidc, schema
+from timebok.backend.oidc import Verifier
+from timebok.backend.outcome import FhirError, forbidden
 
 CITIZEN = "citizen"
 STAFF = "staff"

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backend.outcome import FhirError
-from domain.privacy import scrub
+from timebok.backend.outcome import FhirError
+from timebok.domain.privacy import scrub
 
 # FHIR R4 value sets the bodies may carry (the rules decide which of them a request may use).
 AppointmentStatus = Literal[

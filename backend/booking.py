@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from backend import audit, messages, schema, versions
-from backend.auth import Principal
-from backend.fhir import parse_id, to_storage
-from backend.outcome import FhirError, conflict, forbidden, invalid
-from domain.clock import now
+from timebok.backend import audit, messages, schema, versions
+from timebok.backend.auth import Principal
+from timebok.backend.fhir import parse_id, to_storage
+from timebok.backend.outcome import FhirError, conflict, forbidden, invalid
+from timebok.domain.clock import now
 
 MAX_REASON = 1000
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.writers import WriterQueue
+from timebok.backend.writers import WriterQueue
 
 
 def database_url(db: str | os.PathLike[str]) -> str:
@@ -109,7 +109,7 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (creating it in an empty database)."""
-        from backend.migrate import upgrade
+        from timebok.backend.migrate import upgrade
 
         upgrade(self)
 

@@ -42,7 +42,7 @@ class EmbeddedProcess:
 
     def start(self) -> EmbeddedProcess:
         self._errors = tempfile.TemporaryFile()  # what the child says when it fails; never fills a pipe
-        argv = [sys.executable, "-m", "backend.embedded", "--db", str(self.db_path), "--fd", str(self._socket.fileno())]
+        argv = [sys.executable, "-m", "timebok.backend.embedded", "--db", str(self.db_path), "--fd", str(self._socket.fileno())]
         self.process = subprocess.Popen(
             argv + (["--demo"] if self.demo else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
             pass_fds=(self._socket.fileno(),), start_new_session=True,  # a terminal's signals are the app's to handle
@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import uvicorn
 
-    from backend.app import create_app
-    from backend.server import _config, _freeze, _generate, open_database
+    from timebok.backend.app import create_app
+    from timebok.backend.server import _config, _freeze, _generate, open_database
 
     sock = socket.socket(fileno=args.fd)
     database = open_database(args.db, demo=args.demo)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backend import schema
-from domain.clock import OSLO, now
-from domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
-from domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
+from timebok.backend import schema
+from timebok.domain.clock import OSLO, now
+from timebok.domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
+from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
 Resource = dict[str, Any]
 

@@ -13,13 +13,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend import schema
-from backend.fhir import to_storage
-from backend.slots import is_public_holiday
-from domain.clock import OSLO, now
+from timebok.backend import schema
+from timebok.backend.fhir import to_storage
+from timebok.backend.slots import is_public_holiday
+from timebok.domain.clock import OSLO, now
 
 try:  # issue 10's change counters (ETag/304 and the month cache), once they are on main
-    from backend import versions as _versions
+    from timebok.backend import versions as _versions
 except ImportError:  # pragma: no cover - before issue 10 lands there is nothing to bump
     _versions = None
 

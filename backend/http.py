@@ -13,11 +13,11 @@ from starlette.responses import Response
 
 from pydantic import BaseModel
 
-from backend import bodies
-from backend.auth import AGENT_HEADER, Principal
-from backend.db import Database
-from backend.outcome import FHIR_JSON, FhirError, invalid
-from backend.search import SearchParams
+from timebok.backend import bodies
+from timebok.backend.auth import AGENT_HEADER, Principal
+from timebok.backend.db import Database
+from timebok.backend.outcome import FHIR_JSON, FhirError, invalid
+from timebok.backend.search import SearchParams
 
 MAX_BODY = 64 * 1024
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json")

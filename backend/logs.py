@@ -6,7 +6,7 @@ import logging
 import re
 import traceback
 
-from domain.privacy import scrub
+from timebok.domain.privacy import scrub
 
 # C0 controls, DEL and C1 controls: "%0A" in a URL must not start a forged log line, nor "%00" write NUL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import String, func, select, type_coerce
 
-from backend import fhir, schema
-from backend.search import Bound
+from timebok.backend import fhir, schema
+from timebok.backend.search import Bound
 
 _SLOT = schema.Slot.__table__.c
 # The times as the driver gives them (SQLite: text, PostgreSQL: datetime): a warm render only looks them up,

@@ -16,7 +16,7 @@ from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from domain.clock import now
+from timebok.domain.clock import now
 
 log = logging.getLogger("timebok.oidc")
 

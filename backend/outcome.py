@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.privacy import scrub
+from timebok.domain.privacy import scrub
 
 FHIR_JSON = "application/fhir+json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from backend.auth import Principal, authenticate
+from timebok.backend.auth import Principal, authenticate
 
 # Tokens are only ever added (by the seed or an operator), and an unknown token is always looked up,
 # so a new token works at once; a removed one keeps working at most this long on each instance.

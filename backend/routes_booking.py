@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from sqlalchemy import func, or_, select
 
-from backend import audit, bodies, booking, conditional, fhir, schema, versions
-from backend.auth import Principal
-from backend.http import (
+from timebok.backend import audit, bodies, booking, conditional, fhir, schema, versions
+from timebok.backend.auth import Principal
+from timebok.backend.http import (
     FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
     query_doc, typed_body,
 )
-from backend.outcome import FhirError, forbidden, invalid, not_found
-from backend.routes_directory import _between
-from domain.identity import InvalidIdentityNumber, parse_identity_number
-from domain.privacy import scrub
+from timebok.backend.outcome import FhirError, forbidden, invalid, not_found
+from timebok.backend.routes_directory import _between
+from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
+from timebok.domain.privacy import scrub
 
 router = APIRouter(prefix="/fhir")
 
@@ -319,7 +319,7 @@ async def search_patients(request: Request) -> FhirResponse:
 
 
 def _search_patients(request: Request, who: Principal, items: list[tuple[str, str]]) -> FhirResponse:
-    from backend.search import SearchParams
+    from timebok.backend.search import SearchParams
 
     params = SearchParams(items, {"identifier", "name"})
     form = bodies.parse(bodies.PatientSearchForm, "Patient._search",

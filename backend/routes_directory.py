@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from sqlalchemy import func, select
 
-from backend import conditional, fhir, month, schema, versions
-from backend.auth import Principal
-from backend.capability import capability_statement
-from backend.http import FhirResponse, database, fhir_base, page_links, principal, query_doc, search_params
-from backend.outcome import FHIR_JSON, invalid, not_found
-from backend.search import Bound
-from domain.clock import OSLO, now
+from timebok.backend import conditional, fhir, month, schema, versions
+from timebok.backend.auth import Principal
+from timebok.backend.capability import capability_statement
+from timebok.backend.http import FhirResponse, database, fhir_base, page_links, principal, query_doc, search_params
+from timebok.backend.outcome import FHIR_JSON, invalid, not_found
+from timebok.backend.search import Bound
+from timebok.domain.clock import OSLO, now
 
 router = APIRouter(prefix="/fhir")
 

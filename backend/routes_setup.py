@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
-from backend import audit, bodies, fhir, schema
-from backend.auth import SUPPORT, Principal
-from backend.generation import Change, regenerate
-from backend.http import FhirResponse, database, json_body, principal
-from backend.outcome import FhirError, forbidden, not_found
-from backend.setup_body import SetupBody, check
-from domain.clock import OSLO, now
-from domain.timetypes import TIMETYPES
+from timebok.backend import audit, bodies, fhir, schema
+from timebok.backend.auth import SUPPORT, Principal
+from timebok.backend.generation import Change, regenerate
+from timebok.backend.http import FhirResponse, database, json_body, principal
+from timebok.backend.outcome import FhirError, forbidden, not_found
+from timebok.backend.setup_body import SetupBody, check
+from timebok.domain.clock import OSLO, now
+from timebok.domain.timetypes import TIMETYPES
 
 router = APIRouter(prefix="/setup")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from backend.fhir import parse_id
-from backend.outcome import invalid
-from domain.clock import parse_instant
+from timebok.backend.fhir import parse_id
+from timebok.backend.outcome import invalid
+from timebok.domain.clock import parse_instant
 
 # Parameters every search accepts; _format is harmless and some FHIR clients always send it.
 _COMMON = {"_count", "_offset", "_format"}

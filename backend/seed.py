@@ -10,14 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend import messages, schema
-from backend.auth import CITIZEN, STAFF, SUPPORT
-from backend.db import Database
-from backend.fhir import to_storage
-from backend.generation import regenerate
-from domain.clock import OSLO
-from domain.clock import now
-from domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, make_identity_number, make_orgnr
+from timebok.backend import messages, schema
+from timebok.backend.auth import CITIZEN, STAFF, SUPPORT
+from timebok.backend.db import Database
+from timebok.backend.fhir import to_storage
+from timebok.backend.generation import regenerate
+from timebok.domain.clock import OSLO
+from timebok.domain.clock import now
+from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, make_identity_number, make_orgnr
 
 # The demo offices' weekly patterns, as an office would set them up (backend/setup_body.py's format).
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

@@ -25,10 +25,10 @@ def open_database(db: str | Path, *, demo: bool):
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    from backend.db import Database, database_url
-    from backend.seed import seed_if_empty
+    from timebok.backend.db import Database, database_url
+    from timebok.backend.seed import seed_if_empty
 
-    from backend.seed import other_tokens
+    from timebok.backend.seed import other_tokens
 
     url = database_url(db)
     database = None
@@ -53,7 +53,7 @@ def open_database(db: str | Path, *, demo: bool):
 def _config(app, host: str, port: int, log_level: str):
     import uvicorn
 
-    from backend import logs
+    from timebok.backend import logs
 
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off",
                             timeout_graceful_shutdown=2)
@@ -63,7 +63,7 @@ def _config(app, host: str, port: int, log_level: str):
 
 def start_verifier(issuers: dict[str, str], audience: str | None):
     """The OpenID Connect verifier for `issuers` ({role: URL}), its discovery and keys fetched now; None with no issuers."""
-    from backend.oidc import IssuerUnreachable, Verifier
+    from timebok.backend.oidc import IssuerUnreachable, Verifier
 
     if not issuers:
         return None
@@ -82,8 +82,8 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
     `oidc_audience` are accepted, static ones only with `demo`."""
     import uvicorn
 
-    from backend.app import create_app
-    from backend.http import public_url as parse_public_url
+    from timebok.backend.app import create_app
+    from timebok.backend.http import public_url as parse_public_url
 
     _log_setup()
     try:
@@ -106,7 +106,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
             os.environ[_WORKER_PUBLIC_URL] = public or ""
             # Each worker fetches the issuers' keys itself (they were just reachable) and keeps its own cache.
             os.environ[_WORKER_OIDC] = json.dumps({"issuers": oidc_issuers or {}, "audience": oidc_audience})
-            uvicorn.run("backend.server:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+            uvicorn.run("timebok.backend.server:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info",
                         access_log=False, lifespan="off", timeout_graceful_shutdown=2)
             return
         app = create_app(database, demo=demo, public_url=public, oidc=verifier)
@@ -122,8 +122,8 @@ _WORKER_OIDC = "TIMEBOK_WORKER_OIDC"
 
 def worker_app():
     """The app of one `--workers` process (uvicorn calls this in each, after setting up its loggers)."""
-    from backend import logs
-    from backend.app import create_app
+    from timebok.backend import logs
+    from timebok.backend.app import create_app
 
     _log_setup()
     logs.install()  # uvicorn's loggers in this process get the same scrubbing as in a single-process server
@@ -151,7 +151,7 @@ def _freeze() -> None:
 
 def _generate(database):
     """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
-    from backend.generation import Generator
+    from timebok.backend.generation import Generator
 
     return Generator(database).start()
 
@@ -190,7 +190,7 @@ class EmbeddedServer:
     def _run(self) -> None:
         import uvicorn
 
-        from backend.app import create_app
+        from timebok.backend.app import create_app
 
         database = None
         try:

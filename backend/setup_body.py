@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from backend.bodies import _Element
-from backend.outcome import FhirError
-from domain.timetypes import TIMETYPES
+from timebok.backend.bodies import _Element
+from timebok.backend.outcome import FhirError
+from timebok.domain.timetypes import TIMETYPES
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # FHIR's daysOfWeek codes, Monday first
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

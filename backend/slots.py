@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from domain.clock import OSLO
+from timebok.domain.clock import OSLO
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from functools import lru_cache
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from backend import schema
-from backend.search import Bound
-from domain.clock import OSLO
+from timebok.backend import schema
+from timebok.backend.search import Bound
+from timebok.domain.clock import OSLO
 
 
 def timebook(schedule_id: int) -> str:

@@ -117,7 +117,7 @@ def timebok_server(db: Path, log_path: Path) -> ServerProcess:
     """`timebok serve --demo` on a fresh database file and a free port, with the frozen clock."""
     port = free_port()
     script = Path(sys.executable).with_name("timebok")  # the console script next to this interpreter
-    launcher = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())"]
+    launcher = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from timebok.tui.cli import main; sys.exit(main())"]
     argv = launcher + ["serve", "--demo", "--db", str(db), "--port", str(port)]
     return ServerProcess("timebok serve", argv, port, "/fhir/metadata", log_path)
 

@@ -27,7 +27,7 @@ async def _until(condition) -> None:
 
 
 async def _citizen_requests(url: str, count: int) -> None:
-    from client.api import BookingClient
+    from timebok.client.api import BookingClient
 
     async with BookingClient(url, "demo-citizen-kari") as kari:
         me = await kari.whoami()
@@ -39,10 +39,10 @@ async def _citizen_requests(url: str, count: int) -> None:
 
 
 async def measure(tmp: Path) -> None:
-    from backend.server import EmbeddedServer
-    from domain import clock
-    from tui.app import TimebokApp
-    from tui.connection import Connection
+    from timebok.backend.server import EmbeddedServer
+    from timebok.domain import clock
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.connection import Connection
 
     clock.set_now(NOW)
     server = EmbeddedServer(tmp / "desk.db").start()

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from backend import schema  # noqa: E402
-from backend.db import Database  # noqa: E402
-from backend.generation import generate_all  # noqa: E402
+from timebok.backend import schema  # noqa: E402
+from timebok.backend.db import Database  # noqa: E402
+from timebok.backend.generation import generate_all  # noqa: E402
 
 OFFICES, WEEKS = 50, 12
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

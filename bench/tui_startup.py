@@ -33,9 +33,9 @@ Bare().run(headless=True)
 
 _TIMEBOK = """
 import time
-from tui.run import _connection
-from tui.config import load_settings
-from tui.app import TimebokApp
+from timebok.tui.run import _connection
+from timebok.tui.config import load_settings
+from timebok.tui.app import TimebokApp
 class Measured(TimebokApp):
     def on_mount(self):
         super().on_mount()
@@ -74,10 +74,10 @@ def startup(tmp: Path) -> None:
 
 
 async def month_switch(tmp: Path) -> None:
-    from backend.embedded import EmbeddedProcess
-    from domain import clock
-    from tui.app import TimebokApp
-    from tui.connection import Connection
+    from timebok.backend.embedded import EmbeddedProcess
+    from timebok.domain import clock
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.connection import Connection
 
     clock.set_now(NOW)
     os.environ["TIMEBOK_NOW"] = NOW  # the child backend runs on the same frozen clock

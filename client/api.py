@@ -16,13 +16,13 @@ from urllib.parse import unquote
 
 import httpx
 
-from client import fhir_map
-from client.errors import BookingError, ErrorKind
-from client.signin import SignInError, TokenSource
-from client.models import AffectedAppointment, Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, OfficeSetup, Patient, SetupChange, Slot, TimeType, Timebook, User
-from client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
-from domain.clock import OSLO, now
-from domain.privacy import scrub
+from timebok.client import fhir_map
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.signin import SignInError, TokenSource
+from timebok.client.models import AffectedAppointment, Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, OfficeSetup, Patient, SetupChange, Slot, TimeType, Timebook, User
+from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
+from timebok.domain.clock import OSLO, now
+from timebok.domain.privacy import scrub
 
 FHIR_JSON = "application/fhir+json"
 _ELEVEN_DIGITS = re.compile(r"\d{11}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from client.models import Appointment, AppointmentState, InboxMessage, Office, Patient, Place, Slot, TimeType, Timebook
-from domain.clock import OSLO
-from domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
+from timebok.client.models import Appointment, AppointmentState, InboxMessage, Office, Patient, Place, Slot, TimeType, Timebook
+from timebok.domain.clock import OSLO
+from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
 
 Json = dict[str, Any]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
-from domain.identity import IdKind, InvalidIdentityNumber, mask, parse_identity_number
+from timebok.domain.identity import IdKind, InvalidIdentityNumber, mask, parse_identity_number
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from domain.clock import now
+from timebok.domain.clock import now
 
 REFRESH_MARGIN = 60  # seconds before expiry that the access token is renewed, so no request goes with a dying one
 

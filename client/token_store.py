@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from client.signin import Tokens
+from timebok.client.signin import Tokens
 
 SERVICE = "timebok"
 

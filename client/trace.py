@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from domain.privacy import scrub
+from timebok.domain.privacy import scrub
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from domain.clock import now
+from timebok.domain.clock import now
 
 # Each realm mimics one national issuer: the claims its access tokens carry and what its login form asks for.
 REALMS = ("idporten", "helseid")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from devidp.provider import DevProvider
+from timebok.devidp.provider import DevProvider
 
 
 class ProviderServer:

@@ -6,12 +6,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
-from tui.widgets.plain import Static
-from client.models import Patient
-from tui.draft import BookingDraft
-from tui.i18n import has_text, t
-from tui.keys import key
-from tui.widgets.footer import TimebokFooter
+from timebok.tui.widgets.plain import Static
+from timebok.client.models import Patient
+from timebok.tui.draft import BookingDraft
+from timebok.tui.i18n import has_text, t
+from timebok.tui.keys import key
+from timebok.tui.widgets.footer import TimebokFooter
 
 STEPS = 8
 

@@ -9,16 +9,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets.option_list import Option
 
-from tui.widgets.plain import OptionList, Static
-from client.errors import BookingError
-from client.models import MonthAvailability, Slot
-from domain.clock import now, today
-from screens.base import FlowScreen
-from screens.labels import place_lines
-from tui.draft import BookingDraft
-from tui.i18n import clock_time, long_date, month_title, t, tn
-from tui.keys import key
-from tui.widgets.month_calendar import MonthCalendar
+from timebok.tui.widgets.plain import OptionList, Static
+from timebok.client.errors import BookingError
+from timebok.client.models import MonthAvailability, Slot
+from timebok.domain.clock import now, today
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import place_lines
+from timebok.tui.draft import BookingDraft
+from timebok.tui.i18n import clock_time, long_date, month_title, t, tn
+from timebok.tui.keys import key
+from timebok.tui.widgets.month_calendar import MonthCalendar
 
 
 class CalendarScreen(FlowScreen):
@@ -43,7 +43,7 @@ class CalendarScreen(FlowScreen):
     @work(exclusive=True, group="close_day")
     async def action_close_day(self) -> None:
         """«Steng dag»: s, type why, Enter previews (with the appointments it hits), Enter saves."""
-        from screens.setup import closure_form
+        from timebok.screens.setup import closure_form
 
         if self.app.user is None or not self.app.user.is_staff:
             return
@@ -60,7 +60,7 @@ class CalendarScreen(FlowScreen):
             return
         self.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
         if change.affected:
-            from screens.setup_form import affected_lines
+            from timebok.screens.setup_form import affected_lines
 
             self.notify("\n".join([tn("setup.affected", len(change.affected)), *affected_lines(change), t("setup.affected_hint")]),
                         severity="warning", timeout=20)
@@ -202,7 +202,7 @@ class CalendarScreen(FlowScreen):
 
     @on(OptionList.OptionSelected, "#times")
     def _time_chosen(self, event: OptionList.OptionSelected) -> None:
-        from screens.review import ReviewScreen
+        from timebok.screens.review import ReviewScreen
 
         slot = self.draft.slot = self.day_slots[event.option_index]
         lead = self.draft.timebook.lead_minutes

@@ -8,9 +8,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
-from tui.widgets.plain import Static
-from tui.i18n import t
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 
 class ConfirmDialog(ModalScreen[bool]):

@@ -6,14 +6,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button
 
-from tui.widgets.plain import Static
-from client.errors import BookingError
-from client.models import Appointment, AppointmentState
-from screens.base import FlowScreen
-from screens.labels import time_type_label, when
-from tui.draft import BookingDraft
-from tui.i18n import t
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.client.errors import BookingError
+from timebok.client.models import Appointment, AppointmentState
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import time_type_label, when
+from timebok.tui.draft import BookingDraft
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 
 class ConfirmationScreen(FlowScreen):

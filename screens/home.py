@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from tui.widgets.plain import Static
-from screens.base import FlowScreen
-from tui.i18n import t
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.screens.base import FlowScreen
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 
 class HomeScreen(FlowScreen):
@@ -34,7 +34,7 @@ class HomeScreen(FlowScreen):
             line.update(t("demo.current_named", name=user.name))
 
     def action_switch_demo_user(self) -> None:
-        from screens.demo_users import DemoUserScreen
+        from timebok.screens.demo_users import DemoUserScreen
 
         if self.app.connection.embedded:
             self.app.push_screen(DemoUserScreen(), self._chosen)

@@ -9,13 +9,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import ListView
 
-from client.errors import BookingError
-from client.models import Patient
-from screens.base import FlowScreen
-from screens.expandable import ExpandableItem
-from screens.labels import appointment_details, time_type_label, when
-from tui.i18n import short_date, t, tn
-from tui.widgets.load_state import LoadState
+from timebok.client.errors import BookingError
+from timebok.client.models import Patient
+from timebok.screens.base import FlowScreen
+from timebok.screens.expandable import ExpandableItem
+from timebok.screens.labels import appointment_details, time_type_label, when
+from timebok.tui.i18n import short_date, t, tn
+from timebok.tui.widgets.load_state import LoadState
 
 
 class InboxScreen(FlowScreen):

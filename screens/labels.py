@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from client.models import Appointment, AppointmentState, Place
-from tui.i18n import clock_time, has_text, long_date, t
+from timebok.client.models import Appointment, AppointmentState, Place
+from timebok.tui.i18n import clock_time, has_text, long_date, t
 
 
 def time_type_label(code: str, office: str) -> str:

@@ -7,13 +7,13 @@ from textual.app import ComposeResult
 from textual.widgets import Button
 from textual.widgets.option_list import Option
 
-from tui.widgets.plain import OptionList, Static
-from client.errors import BookingError
-from screens.base import FlowScreen
-from screens.labels import place_lines
-from tui.i18n import t
-from tui.keys import key
-from tui.widgets.load_state import LoadState
+from timebok.tui.widgets.plain import OptionList, Static
+from timebok.client.errors import BookingError
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import place_lines
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
+from timebok.tui.widgets.load_state import LoadState
 
 
 class PlaceScreen(FlowScreen):
@@ -64,7 +64,7 @@ class PlaceScreen(FlowScreen):
         if options.highlighted is None:
             self.app.bell()
             return
-        from screens.calendar import CalendarScreen
+        from timebok.screens.calendar import CalendarScreen
 
         self.draft.choose_timebook(self.draft.timebooks[options.highlighted])
         self.app.push_screen(CalendarScreen(self.draft))

@@ -8,9 +8,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-from tui.widgets.plain import Label, Static
-from tui.i18n import t
-from tui.keys import key
+from timebok.tui.widgets.plain import Label, Static
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 REASON_LIMIT = 1000
 

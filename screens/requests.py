@@ -10,15 +10,15 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import DataTable
 
-from tui.widgets.plain import Static
-from client.errors import BookingError, ErrorKind
-from client.models import Appointment, AppointmentState
-from domain.clock import now
-from screens.base import FlowScreen
-from screens.labels import appointment_details, time_type_name, when
-from screens.live import LiveMixin, refresh_key
-from tui.i18n import t
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import Appointment, AppointmentState
+from timebok.domain.clock import now
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import appointment_details, time_type_name, when
+from timebok.screens.live import LiveMixin, refresh_key
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 PAST_MARK = "⚠"
 
@@ -213,7 +213,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
     # -- rejecting ---------------------------------------------------------------------------
 
     def action_reject(self) -> None:
-        from screens.reject_dialog import RejectDialog
+        from timebok.screens.reject_dialog import RejectDialog
 
         request = self._current()
         if request is None:

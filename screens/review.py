@@ -7,14 +7,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input
 
-from tui.widgets.plain import Label, Static
-from tui.widgets.reason_input import ReasonInput
+from timebok.tui.widgets.plain import Label, Static
+from timebok.tui.widgets.reason_input import ReasonInput
 
-from client.errors import BookingError, ErrorKind
-from screens.base import FlowScreen
-from screens.labels import time_type_label, when
-from tui.i18n import t
-from tui.keys import key
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import time_type_label, when
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).
@@ -103,7 +103,7 @@ class ReviewScreen(FlowScreen):
                 self.app.report(error, typed=bool(draft.reason))  # the reason stays in the field
             return
         self.failed = False
-        from screens.confirmation import ConfirmationScreen
+        from timebok.screens.confirmation import ConfirmationScreen
 
         self.app.back_to_start()
         self.app.push_screen(ConfirmationScreen(appointment, self.draft))

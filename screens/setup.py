@@ -9,18 +9,18 @@ from textual.app import ComposeResult
 
 from textual.widgets.option_list import Option
 
-from tui.widgets.plain import OptionList, Static
-from client.errors import BookingError, ErrorKind
-from client.models import OfficeSetup, SetupChange
-from screens.base import FlowScreen
-from screens.labels import time_type_name
-from screens.setup_form import PreviewDialog, SetupForm, affected_lines
-from screens.setup_text import (
+from timebok.tui.widgets.plain import OptionList, Static
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import OfficeSetup, SetupChange
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import time_type_name
+from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
+from timebok.screens.setup_text import (
     FormProblem, format_days, format_ranges, parse_clock, parse_date, parse_days, parse_number, parse_ranges, show_date, week_grid,
 )
-from tui.i18n import t, tn
-from tui.keys import key
-from tui.widgets.load_state import LoadState
+from timebok.tui.i18n import t, tn
+from timebok.tui.keys import key
+from timebok.tui.widgets.load_state import LoadState
 
 TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
 
@@ -242,7 +242,7 @@ class SetupScreen(FlowScreen):
         self._open(SetupForm(t("setup.campaign_title", name=book["name"]), self.setup, fields, apply, t("setup.campaign_intro")))
 
     def action_close_day(self) -> None:
-        from domain.clock import today
+        from timebok.domain.clock import today
 
         if self.setup is not None:
             self._open(closure_form(self.setup, today(), None, t("setup.close_title")))

@@ -11,13 +11,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-from tui.widgets.plain import Label, Static
-from client.errors import BookingError, ErrorKind
-from client.models import OfficeSetup, SetupChange
-from screens.setup_text import FormProblem, problem_for
-from tui.i18n import long_date, t, tn
-from tui.keys import key
-from tui.widgets.footer import TimebokFooter
+from timebok.tui.widgets.plain import Label, Static
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import OfficeSetup, SetupChange
+from timebok.screens.setup_text import FormProblem, problem_for
+from timebok.tui.i18n import long_date, t, tn
+from timebok.tui.keys import key
+from timebok.tui.widgets.footer import TimebokFooter
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
@@ -118,7 +118,7 @@ class SetupForm(ModalScreen[SetupChange | None]):
             field, text_id = found
             self._say(t(text_id), field if any(f[0] == field for f in self.fields) else None)
         else:
-            from tui.problems import full_text
+            from timebok.tui.problems import full_text
 
             self._say(full_text(error, typed=True))
 

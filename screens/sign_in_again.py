@@ -11,9 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from client.signin import SignInCancelled, SignInError
-from tui.i18n import t
-from tui.keys import key
+from timebok.client.signin import SignInCancelled, SignInError
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 
 class SignInAgainDialog(ModalScreen[bool]):

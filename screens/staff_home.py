@@ -8,12 +8,12 @@ from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import Button
 
-from tui.widgets.plain import Static
-from client.errors import BookingError
-from screens.home import HomeScreen
-from screens.live import LiveMixin, refresh_key
-from tui.i18n import t, tn
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.client.errors import BookingError
+from timebok.screens.home import HomeScreen
+from timebok.screens.live import LiveMixin, refresh_key
+from timebok.tui.i18n import t, tn
+from timebok.tui.keys import key
 
 
 def keyed(letter: str, label: str) -> Content:
@@ -70,24 +70,24 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
 
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:
-        from screens.patient_search import PatientSearchScreen
+        from timebok.screens.patient_search import PatientSearchScreen
 
         self.app.push_screen(PatientSearchScreen())
 
     @on(Button.Pressed, "#requests")
     def action_requests(self) -> None:
-        from screens.requests import RequestQueueScreen
+        from timebok.screens.requests import RequestQueueScreen
 
         self.app.push_screen(RequestQueueScreen())
 
     @on(Button.Pressed, "#today")
     def action_today(self) -> None:
-        from screens.today import TodayScreen
+        from timebok.screens.today import TodayScreen
 
         self.app.push_screen(TodayScreen())
 
     @on(Button.Pressed, "#setup")
     def action_setup(self) -> None:
-        from screens.setup import SetupScreen
+        from timebok.screens.setup import SetupScreen
 
         self.app.push_screen(SetupScreen())

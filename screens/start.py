@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button
 
-from tui.widgets.plain import Static
-from screens.home import HomeScreen
-from tui.i18n import has_text, t
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.screens.home import HomeScreen
+from timebok.tui.i18n import has_text, t
+from timebok.tui.keys import key
 
 
 class StartScreen(HomeScreen):
@@ -33,7 +33,7 @@ class StartScreen(HomeScreen):
         return super().check_action(action, parameters)
 
     def action_support_setup(self) -> None:
-        from screens.support_setup import SupportSetupScreen
+        from timebok.screens.support_setup import SupportSetupScreen
 
         if self.app.user is not None and self.app.user.is_support:
             self.app.push_screen(SupportSetupScreen())
@@ -74,7 +74,7 @@ class StartScreen(HomeScreen):
     @work(exclusive=True, group="intro")
     async def _name_offered_types(self, user) -> None:
         """Name the time types this user's office offers (Bakkebyen: only laboratoriet and vaksine)."""
-        from client.errors import BookingError
+        from timebok.client.errors import BookingError
 
         if user.office is None:
             return

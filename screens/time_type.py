@@ -7,13 +7,13 @@ from textual.app import ComposeResult
 from textual.widgets import Button
 from textual.widgets.option_list import Option
 
-from tui.widgets.plain import OptionList, Static
-from client.errors import BookingError
-from screens.base import FlowScreen
-from screens.labels import time_type_label
-from tui.i18n import t
-from tui.keys import key
-from tui.widgets.load_state import LoadState
+from timebok.tui.widgets.plain import OptionList, Static
+from timebok.client.errors import BookingError
+from timebok.screens.base import FlowScreen
+from timebok.screens.labels import time_type_label
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
+from timebok.tui.widgets.load_state import LoadState
 
 
 class TimeTypeScreen(FlowScreen):
@@ -97,11 +97,11 @@ class TimeTypeScreen(FlowScreen):
             return
         if len(draft.timebooks) == 1:
             # The guide's step 3 only appears when there is a place to choose.
-            from screens.calendar import CalendarScreen
+            from timebok.screens.calendar import CalendarScreen
 
             draft.choose_timebook(draft.timebooks[0])
             self.app.push_screen(CalendarScreen(self.draft))
         else:
-            from screens.place import PlaceScreen
+            from timebok.screens.place import PlaceScreen
 
             self.app.push_screen(PlaceScreen(self.draft))

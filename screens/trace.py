@@ -8,13 +8,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable
 
-from tui.widgets.plain import Static
-from client.trace import Exchange
-from domain.clock import now
-from tui.i18n import t, tn
-from tui.keys import key
-from tui.locations import default_trace_dir
-from tui.widgets.footer import TimebokFooter
+from timebok.tui.widgets.plain import Static
+from timebok.client.trace import Exchange
+from timebok.domain.clock import now
+from timebok.tui.i18n import t, tn
+from timebok.tui.keys import key
+from timebok.tui.locations import default_trace_dir
+from timebok.tui.widgets.footer import TimebokFooter
 
 
 def status_text(exchange: Exchange) -> str:
@@ -73,7 +73,7 @@ class TraceScreen(ModalScreen[None]):
             tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty"))
 
     def action_show(self) -> None:
-        from screens.trace_detail import TraceDetailScreen
+        from timebok.screens.trace_detail import TraceDetailScreen
 
         table = self.query_one(DataTable)
         if self.exchanges and table.cursor_row is not None:

@@ -8,11 +8,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer
 
-from tui.widgets.plain import Static
-from client.trace import Exchange
-from screens.trace import status_text
-from tui.i18n import t
-from tui.keys import key
+from timebok.tui.widgets.plain import Static
+from timebok.client.trace import Exchange
+from timebok.screens.trace import status_text
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 
 class TraceDetailScreen(ModalScreen[None]):

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.app import create_app
-from backend.db import Database
-from backend.schema import Base
-from backend.server import EmbeddedServer, open_database
-from domain import clock
+from timebok.backend.app import create_app
+from timebok.backend.db import Database
+from timebok.backend.schema import Base
+from timebok.backend.server import EmbeddedServer, open_database
+from timebok.domain import clock
 from tests import pg
 
 NOW = "2026-11-25T09:00:00+01:00"  # a Wednesday morning; snapshots and seeds depend on it

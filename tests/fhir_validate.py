@@ -20,7 +20,7 @@ from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot
 from sqlalchemy import select
 
-from backend import schema
+from timebok.backend import schema
 
 FHIR_JSON = "application/fhir+json"
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend import schema
-from backend.app import create_app
-from domain.clock import parse_instant
+from timebok.backend import schema
+from timebok.backend.app import create_app
+from timebok.domain.clock import parse_instant
 from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, SUPPORT, bearer
 from tests.fhir_validate import (
     CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook,
@@ -400,8 +400,8 @@ async def test_the_access_log_never_contains_an_identity_number(api, database, c
 
 
 async def test_demo_users_are_only_the_seeded_ones_and_demo_refuses_a_database_with_real_users(api, database, db_url):
-    from backend.seed import DEMO_TOKENS
-    from backend.server import StartupError, open_database
+    from timebok.backend.seed import DEMO_TOKENS
+    from timebok.backend.server import StartupError, open_database
 
     with database.writing() as session:
         session.add(schema.AccessToken(token="real-staff-secret", role="staff", name="Ekte ansatt", organization_id=1))

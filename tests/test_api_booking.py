@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from backend.messages import when
+from timebok.backend.messages import when
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import (
     CANCEL, answer, booking_request, fhir_json, free_slots, included, matches, outcome, snapshot, timebook,

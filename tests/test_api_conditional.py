@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from backend import schema
+from timebok.backend import schema
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import answer, booking_request, fhir_json, free_slots, outcome, timebook
 

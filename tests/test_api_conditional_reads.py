@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from backend.app import create_app
-from backend.server import open_database
+from timebok.backend.app import create_app
+from timebok.backend.server import open_database
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, matches, timebook
 

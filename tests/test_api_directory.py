@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from domain.clock import OSLO
-from domain.identity import HERID_SYSTEM, ORGNR_SYSTEM, parse_orgnr
-from domain.timetypes import TIMETYPE_SYSTEM
+from timebok.domain.clock import OSLO
+from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM, parse_orgnr
+from timebok.domain.timetypes import TIMETYPE_SYSTEM
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import fhir_json, included, matches, next_link, outcome, timebook, validate
 

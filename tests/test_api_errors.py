@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from backend import schema
-from backend.http import MAX_BODY
+from timebok.backend import schema
+from timebok.backend.http import MAX_BODY
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import (
     CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook,

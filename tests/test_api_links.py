@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from backend.app import create_app
-from backend.http import public_url
+from timebok.backend.app import create_app
+from timebok.backend.http import public_url
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, next_link, timebook
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from backend.db import Database, database_url
-from backend.logs import clean
-from domain.privacy import scrub
+from timebok.backend.db import Database, database_url
+from timebok.backend.logs import clean
+from timebok.domain.privacy import scrub
 from tests.conftest import FJORD_STAFF, KARI, bearer
 from tests.fhir_validate import booking_request, free_slots, outcome, timebook
 from tests.serve_process import ServeProcess
@@ -104,7 +104,7 @@ async def test_request_ids_the_server_makes_never_look_like_an_identity_number(a
 
 
 def test_write_identifiers_never_hold_eleven_digits_in_a_row():
-    from client.api import _request_identifier
+    from timebok.client.api import _request_identifier
 
     keys = {_request_identifier() for _ in range(3000)}  # a plain uuid4 does this ~0.8 % of the time
     assert len(keys) == 3000 and all(key.startswith("urn:uuid:") for key in keys)

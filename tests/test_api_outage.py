@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from backend.app import create_app
-from backend.db import Database
-from backend.server import EmbeddedServer
+from timebok.backend.app import create_app
+from timebok.backend.db import Database
+from timebok.backend.server import EmbeddedServer
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import booking_request, free_slots, outcome, timebook
 from tests.serve_process import TIMEBOK

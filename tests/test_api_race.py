@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from backend import schema
+from timebok.backend import schema
 from tests.conftest import FJORD_STAFF, KARI, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, timebook
 

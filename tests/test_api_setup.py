@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from backend import schema
-from backend.db import Database
-from backend.generation import generate_all, wanted
-from domain import clock
-from domain.clock import OSLO
+from timebok.backend import schema
+from timebok.backend.db import Database
+from timebok.backend.generation import generate_all, wanted
+from timebok.domain import clock
+from timebok.domain.clock import OSLO
 from tests.conftest import FJORD_STAFF, KARI, NOW, SUPPORT, BAKKE_STAFF, bearer
 from tests.fhir_validate import fhir_json, outcome, snapshot
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from backend import schema
+from timebok.backend import schema
 from tests.conftest import FJORD_STAFF, KARI, bearer
 
 TIMEBOK = str(Path(sys.executable).with_name("timebok"))

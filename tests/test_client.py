@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from client.api import BookingClient
-from client.errors import BookingError, ErrorKind
-from client.models import AppointmentState
-from client.trace import Trace
+from timebok.client.api import BookingClient
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import AppointmentState
+from timebok.client.trace import Trace
 from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA, SUPPORT
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from client.api import BookingClient
-from client.trace import Trace
+from timebok.client.api import BookingClient
+from timebok.client.trace import Trace
 from tests.conftest import FJORD_STAFF, KARI, OLA
 
 

@@ -10,12 +10,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from backend import schema
-from backend.db import Database, database_url
-from client.api import BookingClient
-from client.errors import BookingError, ErrorKind
-from client.models import AppointmentState
-from client.trace import Trace
+from timebok.backend import schema
+from timebok.backend.db import Database, database_url
+from timebok.client.api import BookingClient
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import AppointmentState
+from timebok.client.trace import Trace
 from tests.conftest import FJORD_STAFF, KARI
 
 

@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
-from client.api import BookingClient
-from client.errors import BookingError, ErrorKind
-from client.models import OfficeSetup
+from timebok.client.api import BookingClient
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import OfficeSetup
 from tests.conftest import FJORD_STAFF, KARI
 
 

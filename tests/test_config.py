@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import cli
-from tui.config import (
+from timebok.tui import cli
+from timebok.tui.config import (
     ENV_CONFIG,
     ENV_TOKEN,
     STARTER_CONFIG,

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from backend.embedded import EmbeddedProcess
+from timebok.backend.embedded import EmbeddedProcess
 from tests.conftest import KARI, bearer
 
 
@@ -48,7 +48,7 @@ def test_a_child_that_cannot_start_says_why(tmp_path):
 
 _APP_STAND_IN = """
 import sys, time
-from backend.embedded import EmbeddedProcess
+from timebok.backend.embedded import EmbeddedProcess
 server = EmbeddedProcess(sys.argv[1]).start()
 server.ready.wait(60)
 print(server.process.pid, server.port, flush=True)

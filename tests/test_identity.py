@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from domain.identity import (
+from timebok.domain.identity import (
     DNR_SYSTEM,
     FNR_SYSTEM,
     HNR_SYSTEM,

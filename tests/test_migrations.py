@@ -10,11 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
-from backend import schema
-from backend.app import create_app
-from backend.migrate import head
-from backend.seed import demo_tokens
-from backend.server import open_database
+from timebok.backend import schema
+from timebok.backend.app import create_app
+from timebok.backend.migrate import head
+from timebok.backend.seed import demo_tokens
+from timebok.backend.server import open_database
 from tests.conftest import DB_KINDS, FJORD_STAFF, bearer
 from tests.fhir_validate import fhir_json, matches
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from backend import schema
-from backend.app import create_app
-from backend.oidc import SUPPORT_SCOPE, Verifier
-from backend.server import open_database
-from devidp.server import ProviderServer
+from timebok.backend import schema
+from timebok.backend.app import create_app
+from timebok.backend.oidc import SUPPORT_SCOPE, Verifier
+from timebok.backend.server import open_database
+from timebok.devidp.server import ProviderServer
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import answer, booking_request, fhir_json, free_slots, outcome, snapshot, timebook
 from tests.oidc_helpers import b64, payload, sign_in
@@ -148,7 +148,7 @@ def _forgeries(idp, database) -> dict[str, tuple[str, int]]:
     body = b64(claims)
     hs_sig = b64(hmac.new(public_pem, f"{hs_header}.{body}".encode(), hashlib.sha256).digest())
     head, _body, sig = kari.split(".")
-    from devidp.provider import Realm
+    from timebok.devidp.provider import Realm
 
     stranger = Realm("idporten", AUDIENCE)  # key material of a provider nobody trusts, never served
     unsigned = {k: v for k, v in claims.items() if k != "iss"}
@@ -199,7 +199,7 @@ async def test_a_citizen_token_used_as_staff_or_a_low_helseid_level_is_refused(r
 
 
 async def test_a_rotated_key_is_fetched_once_and_the_old_tokens_still_verify(real, idp, database, verifier, monkeypatch):
-    from backend import oidc
+    from timebok.backend import oidc
 
     monkeypatch.setattr(oidc, "REFETCH_COOLDOWN", 0.0)
     old = citizen_token(idp, database)
@@ -243,7 +243,7 @@ async def test_refused_tokens_on_postgresql_change_nothing(pg_database, idp):
 
 
 def _serve(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", "serve", "--db", ":memory:", "--port", "0", *args],
+    return subprocess.run([sys.executable, "-m", "timebok.tui.cli", "serve", "--db", ":memory:", "--port", "0", *args],
                           capture_output=True, text=True, timeout=60, env=env)
 
 
@@ -253,7 +253,7 @@ def test_serve_with_an_unreachable_issuer_says_so_in_one_line(tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
+    done = subprocess.run([sys.executable, "-m", "timebok.tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
                            "--oidc-issuer", f"citizen=http://127.0.0.1:{port}/idporten", "--oidc-audience", AUDIENCE],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
@@ -267,7 +267,7 @@ def test_serve_with_an_unreachable_issuer_says_so_in_one_line(tmp_path):
     ("doctor=https://helseid.example", "ROLE one of citizen, staff, support"),
 ])
 def test_serve_refuses_a_plain_http_issuer_or_an_unknown_role(tmp_path, issuer, says):
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
+    done = subprocess.run([sys.executable, "-m", "timebok.tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
                            "--oidc-issuer", issuer, "--oidc-audience", AUDIENCE], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from backend import schema
-from backend.db import Database
+from timebok.backend import schema
+from timebok.backend.db import Database
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, matches, outcome, timebook
 from tests.serve_process import ServeProcess

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy import func, select
 
-from backend import schema
-from backend.app import create_app
-from backend.server import open_database
+from timebok.backend import schema
+from timebok.backend.app import create_app
+from timebok.backend.server import open_database
 from tests.conftest import FJORD_STAFF, KARI, bearer
 
 # Per operation, token and mode: ~21 operations × 2 tokens × 2 modes × 10 ≈ 800 requests, well under a minute.

@@ -10,14 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import func, inspect, select
 
-from backend import schema
-from backend.app import create_app
-from backend.seed import demo_tokens, seed_if_empty
-from backend.server import open_database
-from domain import clock
-from domain.clock import OSLO
-from domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, IdProblem, InvalidIdentityNumber, parse_identity_number
-from domain.timetypes import TIMETYPES
+from timebok.backend import schema
+from timebok.backend.app import create_app
+from timebok.backend.seed import demo_tokens, seed_if_empty
+from timebok.backend.server import open_database
+from timebok.domain import clock
+from timebok.domain.clock import OSLO
+from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, IdProblem, InvalidIdentityNumber, parse_identity_number
+from timebok.domain.timetypes import TIMETYPES
 from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPORT, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, included, matches, timebook
 

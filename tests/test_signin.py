@@ -10,14 +10,14 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from backend.app import create_app
-from backend.oidc import Verifier
-from client.api import BookingClient
-from client.errors import BookingError, ErrorKind
-from client.signin import SignInError, TokenSource, sign_in
-from client.token_store import TokenStore
-from devidp.server import ProviderServer
-from domain import clock
+from timebok.backend.app import create_app
+from timebok.backend.oidc import Verifier
+from timebok.client.api import BookingClient
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.signin import SignInError, TokenSource, sign_in
+from timebok.client.token_store import TokenStore
+from timebok.devidp.server import ProviderServer
+from timebok.domain import clock
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number, _orgnr
 

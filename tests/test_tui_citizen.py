@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
-from screens.time_type import TimeTypeScreen
+from timebok.screens.time_type import TimeTypeScreen
 from tests.conftest import KARI
 from tests.tui_helpers import make_app, screen_text, settle
 
@@ -12,8 +12,8 @@ SIZE = (100, 32)
 
 
 def _back_to_norwegian() -> None:
-    from tui import i18n
-    from tui.keys import retranslate_bindings
+    from timebok.tui import i18n
+    from timebok.tui.keys import retranslate_bindings
 
     i18n.set_language("nb")
     retranslate_bindings()
@@ -100,7 +100,7 @@ def _restarted(server):
     """The backend again on the same port and database, as when an operator starts it after a stop."""
     import socket
 
-    from backend.server import EmbeddedServer
+    from timebok.backend.server import EmbeddedServer
 
     fresh = EmbeddedServer(server.db_path, demo=True)
     fresh._socket.close()
@@ -115,7 +115,7 @@ def _restarted(server):
 
 
 async def test_coming_back_to_the_reason_puts_the_cursor_at_the_end_with_nothing_selected(live_server):
-    from screens.review import ReviewScreen
+    from timebok.screens.review import ReviewScreen
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
@@ -130,8 +130,8 @@ async def test_coming_back_to_the_reason_puts_the_cursor_at_the_end_with_nothing
 
 
 async def test_ctrl_r_after_a_failed_send_sends_again(live_server):
-    from screens.confirmation import ConfirmationScreen
-    from screens.review import ReviewScreen
+    from timebok.screens.confirmation import ConfirmationScreen
+    from timebok.screens.review import ReviewScreen
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
@@ -152,8 +152,8 @@ async def test_ctrl_r_after_a_failed_send_sends_again(live_server):
 
 
 async def test_screens_that_fail_to_load_say_so_inline_and_how_to_retry(live_server):
-    from screens.appointments import AppointmentsScreen
-    from screens.inbox import InboxScreen
+    from timebok.screens.appointments import AppointmentsScreen
+    from timebok.screens.inbox import InboxScreen
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
@@ -223,8 +223,8 @@ async def test_month_keys_change_the_month_even_from_the_list_of_times(live_serv
 async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegian(live_server):
     from datetime import timedelta
 
-    from domain import clock
-    from screens.calendar import CalendarScreen
+    from timebok.domain import clock
+    from timebok.screens.calendar import CalendarScreen
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
@@ -244,7 +244,7 @@ async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegia
 async def test_the_calendar_does_not_offer_times_inside_the_lead_time(live_server):
     from datetime import date, datetime
 
-    from domain.clock import OSLO
+    from timebok.domain.clock import OSLO
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
@@ -255,7 +255,7 @@ async def test_the_calendar_does_not_offer_times_inside_the_lead_time(live_serve
 
 
 async def test_opened_messages_stay_read_after_a_restart(live_server, tmp_path):
-    from tui.config import Settings, read_seen, save_seen
+    from timebok.tui.config import Settings, read_seen, save_seen
 
     settings = Settings(state_path=tmp_path / "state.toml")
     options = dict(load_seen=lambda k: read_seen(settings, k), save_seen=lambda k, ids: save_seen(settings, k, ids))
@@ -289,7 +289,7 @@ async def test_the_start_screen_names_only_the_types_the_office_offers(live_serv
 
 
 async def test_wrapped_lines_in_the_inbox_keep_their_indent(live_server):
-    from screens.expandable import ExpandableItem
+    from timebok.screens.expandable import ExpandableItem
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -319,7 +319,7 @@ async def test_the_reason_keeps_pasted_lines_and_says_when_the_limit_cuts(live_s
 
 
 async def test_arrows_move_between_the_buttons_of_the_cancel_dialog(live_server):
-    from client.api import BookingClient
+    from timebok.client.api import BookingClient
     from datetime import date
 
     async with BookingClient(live_server.url, KARI) as kari:
@@ -350,10 +350,10 @@ async def test_the_legend_explains_the_cursor_and_the_urgent_note_stands_beside_
 
 
 async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselves(live_server):
-    from client.api import BookingClient
+    from timebok.client.api import BookingClient
     from datetime import date
-    from screens.appointments import AppointmentsScreen
-    from screens.inbox import InboxScreen
+    from timebok.screens.appointments import AppointmentsScreen
+    from timebok.screens.inbox import InboxScreen
     from tests.conftest import FJORD_STAFF
 
     async with BookingClient(live_server.url, KARI) as kari:
@@ -384,8 +384,8 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
 async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server):
     import pytest
 
-    from client.api import BookingClient
-    from client.errors import BookingError, ErrorKind
+    from timebok.client.api import BookingClient
+    from timebok.client.errors import BookingError, ErrorKind
     from datetime import date
 
     async with BookingClient(live_server.url, KARI) as kari:
@@ -434,8 +434,8 @@ async def test_at_80_columns_every_footer_key_fits_and_help_and_quit_are_there(l
 
 
 def test_texts_with_counts_have_real_plural_forms_in_both_languages():
-    from tui import i18n
-    from tui.i18n import t, tn
+    from timebok.tui import i18n
+    from timebok.tui.i18n import t, tn
 
     try:
         for language, one, many in (("nb", "1 melding, 1 ulest", "2 meldinger, 2 uleste"),
@@ -452,7 +452,7 @@ def test_texts_with_counts_have_real_plural_forms_in_both_languages():
 
 
 async def test_switching_language_on_review_keeps_the_step_and_the_text(live_server):
-    from screens.review import ReviewScreen
+    from timebok.screens.review import ReviewScreen
 
     app = make_app(live_server, KARI)
     try:
@@ -471,9 +471,9 @@ async def test_switching_language_on_review_keeps_the_step_and_the_text(live_ser
 
 
 def test_every_error_kind_has_plain_words_in_both_languages_and_no_server_text():
-    from client.errors import BookingError, ErrorKind
-    from tui import i18n
-    from tui.problems import full_text
+    from timebok.client.errors import BookingError, ErrorKind
+    from timebok.tui import i18n
+    from timebok.tui.problems import full_text
 
     try:
         for language in ("nb", "en"):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from screens.patient_search import PatientSearchScreen
-from screens.requests import RequestQueueScreen
-from screens.staff_home import StaffHomeScreen
-from screens.time_type import TimeTypeScreen
-from screens.today import TodayScreen
+from timebok.screens.patient_search import PatientSearchScreen
+from timebok.screens.requests import RequestQueueScreen
+from timebok.screens.staff_home import StaffHomeScreen
+from timebok.screens.time_type import TimeTypeScreen
+from timebok.screens.today import TodayScreen
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, screen_text, settle
 
@@ -106,7 +106,7 @@ def test_the_trace_panel_finds_its_folder_without_importing_the_command_line():
     import subprocess
     import sys
 
-    probe = "import sys, screens.trace; print('tui.cli' in sys.modules, 'tui.run' in sys.modules)"
+    probe = "import sys, timebok.screens.trace; print('timebok.tui.cli' in sys.modules, 'timebok.tui.run' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
@@ -115,9 +115,9 @@ def test_the_trace_panel_finds_its_folder_without_importing_the_command_line():
 
 import datetime as _dt  # noqa: E402
 
-from client.api import BookingClient  # noqa: E402
-from client.models import AppointmentState  # noqa: E402
-from domain import clock  # noqa: E402
+from timebok.client.api import BookingClient  # noqa: E402
+from timebok.client.models import AppointmentState  # noqa: E402
+from timebok.domain import clock  # noqa: E402
 from tests.conftest import KARI, NOW, OLA  # noqa: E402
 
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from client.api import BookingClient
-from client.models import AppointmentState
-from screens.appointments import AppointmentsScreen
-from screens.calendar import CalendarScreen
-from screens.confirmation import ConfirmationScreen
-from screens.inbox import InboxScreen
-from screens.place import PlaceScreen
-from screens.review import ReviewScreen
-from screens.start import StartScreen
-from screens.time_type import TimeTypeScreen
+from timebok.client.api import BookingClient
+from timebok.client.models import AppointmentState
+from timebok.screens.appointments import AppointmentsScreen
+from timebok.screens.calendar import CalendarScreen
+from timebok.screens.confirmation import ConfirmationScreen
+from timebok.screens.inbox import InboxScreen
+from timebok.screens.place import PlaceScreen
+from timebok.screens.review import ReviewScreen
+from timebok.screens.start import StartScreen
+from timebok.screens.time_type import TimeTypeScreen
 from tests.conftest import FJORD_STAFF, KARI, OLA
 from tests.tui_helpers import make_app, screen_text, settle
-from tui.app import TimebokApp
-from tui.connection import Connection
+from timebok.tui.app import TimebokApp
+from timebok.tui.connection import Connection
 
 SIZE = (100, 32)
 
@@ -252,15 +252,15 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
             await settle(pilot)
             assert "Step 2 of 8" in screen_text(app) and "Laboratory at Fjordsiden legekontor" in screen_text(app)
     finally:
-        from tui import i18n
-        from tui.keys import retranslate_bindings
+        from timebok.tui import i18n
+        from timebok.tui.keys import retranslate_bindings
 
         i18n.set_language("nb")
         retranslate_bindings()
 
 
 async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):
-    from screens.help import HelpScreen
+    from timebok.screens.help import HelpScreen
 
     app = TimebokApp(Connection(live_server.url, KARI), keymap={"app.help": "f2", "start.book": "ctrl+b"})
     async with app.run_test(size=SIZE) as pilot:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from backend import schema
-from backend.server import open_database
-from client.api import BookingClient
-from screens.appointments import AppointmentsScreen
-from screens.confirmation import ConfirmationScreen
-from screens.inbox import InboxScreen
-from screens.requests import RequestQueueScreen
-from screens.review import ReviewScreen
-from screens.time_type import TimeTypeScreen
-from screens.today import TodayScreen
-from screens.trace import TraceScreen
-from screens.trace_detail import TraceDetailScreen
+from timebok.backend import schema
+from timebok.backend.server import open_database
+from timebok.client.api import BookingClient
+from timebok.screens.appointments import AppointmentsScreen
+from timebok.screens.confirmation import ConfirmationScreen
+from timebok.screens.inbox import InboxScreen
+from timebok.screens.requests import RequestQueueScreen
+from timebok.screens.review import ReviewScreen
+from timebok.screens.time_type import TimeTypeScreen
+from timebok.screens.today import TodayScreen
+from timebok.screens.trace import TraceScreen
+from timebok.screens.trace_detail import TraceDetailScreen
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
 from tests.tui_helpers import make_app, screen_text, settle
 

@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from backend import schema
-from backend.server import open_database
-from screens.calendar import CalendarScreen
-from screens.setup import SetupScreen
-from screens.setup_form import PreviewDialog, SetupForm
-from screens.staff_home import StaffHomeScreen
-from screens.support_setup import SupportSetupScreen
+from timebok.backend import schema
+from timebok.backend.server import open_database
+from timebok.screens.calendar import CalendarScreen
+from timebok.screens.setup import SetupScreen
+from timebok.screens.setup_form import PreviewDialog, SetupForm
+from timebok.screens.staff_home import StaffHomeScreen
+from timebok.screens.support_setup import SupportSetupScreen
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, screen_text, settle
 
@@ -188,7 +188,7 @@ async def test_support_sees_why_a_citizen_sees_nothing(live_server):
 
 
 async def test_two_timebooks_at_one_place_are_told_apart_by_name(live_server):
-    from backend.generation import generate_all
+    from timebok.backend.generation import generate_all
 
     db = open_database(live_server.db_path, demo=True)
     try:
@@ -212,7 +212,7 @@ async def test_two_timebooks_at_one_place_are_told_apart_by_name(live_server):
 
 
 async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_offers_the_new_setup(live_server):
-    from client.api import BookingClient
+    from timebok.client.api import BookingClient
 
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:

@@ -8,18 +8,18 @@ from datetime import timedelta
 
 import pytest
 
-from backend.oidc import Verifier
-from backend.server import EmbeddedServer
-from devidp.server import ProviderServer
-from domain import clock
+from timebok.backend.oidc import Verifier
+from timebok.backend.server import EmbeddedServer
+from timebok.devidp.server import ProviderServer
+from timebok.domain import clock
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number
 from tests.test_tui_citizen import SIZE, _to_review
 from tests.tui_helpers import screen_text, settle
-from tui import cli, signin
-from tui.app import TimebokApp
-from tui.config import AuthSettings, BackendSettings, Settings
-from tui.run import _connection
+from timebok.tui import cli, signin
+from timebok.tui.app import TimebokApp
+from timebok.tui.config import AuthSettings, BackendSettings, Settings
+from timebok.tui.run import _connection
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def signed_in_settings(tmp_path, monkeypatch, idp, oidc_server, db_path):
     """Settings as a user writes them ([backend] url, [auth] issuer); the browser is an HTTP client following the login form."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("TIMEBOK_NO_KEYRING", "1")
-    from backend.server import open_database
+    from timebok.backend.server import open_database
 
     database = open_database(db_path, demo=False)
     pid = _identity_number(database, 1)
@@ -93,8 +93,8 @@ async def test_the_app_signs_in_in_the_browser_and_renews_the_token_while_a_scre
 
 
 async def test_a_failed_renewal_keeps_the_typed_reason_and_a_new_sign_in_sends_it(signed_in_settings, idp):
-    from screens.confirmation import ConfirmationScreen
-    from screens.review import ReviewScreen
+    from timebok.screens.confirmation import ConfirmationScreen
+    from timebok.screens.review import ReviewScreen
 
     settings, _opened = signed_in_settings
     connection = _connection(settings)
@@ -118,11 +118,11 @@ async def test_a_failed_renewal_keeps_the_typed_reason_and_a_new_sign_in_sends_i
 
 async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_sends_the_typed_reason(
         signed_in_settings, idp, db_path):
-    from backend import schema
-    from backend.server import open_database
-    from screens.confirmation import ConfirmationScreen
-    from screens.review import ReviewScreen
-    from screens.sign_in_again import SignInAgainDialog
+    from timebok.backend import schema
+    from timebok.backend.server import open_database
+    from timebok.screens.confirmation import ConfirmationScreen
+    from timebok.screens.review import ReviewScreen
+    from timebok.screens.sign_in_again import SignInAgainDialog
 
     settings, opened = signed_in_settings
     connection = _connection(settings)
@@ -158,8 +158,8 @@ async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_
 
 
 async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_screen(signed_in_settings, idp, monkeypatch):
-    from screens.review import ReviewScreen
-    from screens.sign_in_again import SignInAgainDialog
+    from timebok.screens.review import ReviewScreen
+    from timebok.screens.sign_in_again import SignInAgainDialog
 
     settings, _opened = signed_in_settings
     connection = _connection(settings)
@@ -209,9 +209,9 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
 
     import httpx
 
-    from backend import schema
-    from backend.oidc import SUPPORT_SCOPE
-    from backend.server import open_database
+    from timebok.backend import schema
+    from timebok.backend.oidc import SUPPORT_SCOPE
+    from timebok.backend.server import open_database
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("TIMEBOK_NO_KEYRING", "1")

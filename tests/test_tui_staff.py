@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from backend import schema
-from backend.server import open_database
-from client.api import BookingClient
-from client.models import AppointmentState
-from screens.confirmation import ConfirmationScreen
-from screens.patient_search import PatientSearchScreen
-from screens.reject_dialog import RejectDialog
-from screens.requests import RequestQueueScreen
-from screens.staff_home import StaffHomeScreen
-from screens.time_type import TimeTypeScreen
-from screens.today import TodayScreen
+from timebok.backend import schema
+from timebok.backend.server import open_database
+from timebok.client.api import BookingClient
+from timebok.client.models import AppointmentState
+from timebok.screens.confirmation import ConfirmationScreen
+from timebok.screens.patient_search import PatientSearchScreen
+from timebok.screens.reject_dialog import RejectDialog
+from timebok.screens.requests import RequestQueueScreen
+from timebok.screens.staff_home import StaffHomeScreen
+from timebok.screens.time_type import TimeTypeScreen
+from timebok.screens.today import TodayScreen
 from tests.conftest import FJORD_STAFF, KARI, OLA
 from tests.tui_helpers import make_app, screen_text, settle
 
@@ -272,9 +272,9 @@ async def test_todays_appointments_by_timebook_and_time(live_server):
 
 
 async def test_help_and_the_palette_know_the_front_desk_and_english_keeps_it(live_server):
-    from screens.help import HelpScreen
-    from tui import i18n
-    from tui.keys import retranslate_bindings
+    from timebok.screens.help import HelpScreen
+    from timebok.tui import i18n
+    from timebok.tui.keys import retranslate_bindings
 
     app = make_app(live_server, FJORD_STAFF)
     try:

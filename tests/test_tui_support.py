@@ -8,17 +8,17 @@ import re
 
 from sqlalchemy import select
 
-from backend import schema
-from backend.server import open_database
-from screens.appointments import AppointmentsScreen
-from screens.demo_users import DemoUserScreen
-from screens.staff_home import StaffHomeScreen
-from screens.start import StartScreen
-from screens.trace import TraceScreen
-from screens.trace_detail import TraceDetailScreen
+from timebok.backend import schema
+from timebok.backend.server import open_database
+from timebok.screens.appointments import AppointmentsScreen
+from timebok.screens.demo_users import DemoUserScreen
+from timebok.screens.staff_home import StaffHomeScreen
+from timebok.screens.start import StartScreen
+from timebok.screens.trace import TraceScreen
+from timebok.screens.trace_detail import TraceDetailScreen
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
 from tests.tui_helpers import make_app, screen_text, settle
-from tui.run import demo_user
+from timebok.tui.run import demo_user
 
 SIZE = (100, 32)
 IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
@@ -71,7 +71,7 @@ async def test_a_real_backend_offers_no_demo_user_picker(live_server):
 
 
 def test_the_demo_starts_as_the_last_user_picked_or_the_configured_role():
-    from tui.config import BackendSettings, Settings
+    from timebok.tui.config import BackendSettings, Settings
 
     assert demo_user(Settings()) == ("demo-citizen-kari", "")
     assert demo_user(Settings(role="staff")) == ("demo-staff-fjordsiden", "")
@@ -181,8 +181,8 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
 
 
 def test_against_a_real_backend_an_agent_sends_both_tokens_from_the_config(tmp_path, monkeypatch):
-    from tui.config import load_settings
-    from tui.run import _connection
+    from timebok.tui.config import load_settings
+    from timebok.tui.run import _connection
 
     monkeypatch.delenv("TIMEBOK_TOKEN", raising=False)
     monkeypatch.delenv("TIMEBOK_AGENT_TOKEN", raising=False)
@@ -234,7 +234,7 @@ async def test_the_trace_never_holds_a_token_and_a_new_user_starts_a_new_one(liv
 
 async def test_each_trace_entry_carries_the_headers_that_matter(live_server, tmp_path):
     """13.2: an ETag answered, an If-Match sent (cancelling), and the server's request id when it sends one."""
-    from client.models import AppointmentState
+    from timebok.client.models import AppointmentState
 
     app = make_app(live_server, OLA, agent_token=SUPPORT)
     async with app.run_test(size=SIZE) as pilot:
@@ -254,8 +254,8 @@ async def test_u_pressed_before_the_demo_backend_answers_does_not_crash(live_ser
     """Seen in tmux: the start screen paints first, and U right away met a client not yet made."""
     import time
 
-    from tui.app import TimebokApp
-    from tui.connection import Connection
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.connection import Connection
 
     slow = Connection(live_server.url, KARI, timeout=5.0, embedded=True, wait_until_ready=lambda: time.sleep(1.0))
     app = TimebokApp(slow)
@@ -296,8 +296,8 @@ async def test_a_trace_entry_is_matched_to_the_servers_log_line_by_its_request_i
 
 def _app_on(url: str):
     """The real app on a backend in another process, acting as Kari with the support token."""
-    from tui.app import TimebokApp
-    from tui.connection import Connection
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.connection import Connection
 
     return TimebokApp(Connection(url, KARI, agent_token=SUPPORT, timeout=10.0))
 

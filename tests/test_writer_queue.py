@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from backend.server import open_database
+from timebok.backend.server import open_database
 
 
 def test_writers_waiting_for_sqlite_are_served_first_come_first_served(db_path):

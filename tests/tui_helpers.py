@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tui.app import TimebokApp
-from tui.connection import Connection
+from timebok.tui.app import TimebokApp
+from timebok.tui.connection import Connection
 
 
 def make_app(server, token: str, *, agent_token: str = "", embedded: bool = False, **options) -> TimebokApp:

@@ -14,13 +14,13 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from client.errors import BookingError
-from client.models import User
-from client.trace import Trace
-from tui.connection import Connection
-from tui.draft import BookingDraft
-from tui.i18n import t
-from tui.keys import key
+from timebok.client.errors import BookingError
+from timebok.client.models import User
+from timebok.client.trace import Trace
+from timebok.tui.connection import Connection
+from timebok.tui.draft import BookingDraft
+from timebok.tui.i18n import t
+from timebok.tui.keys import key
 
 
 def app_version() -> str:
@@ -92,7 +92,7 @@ class TimebokApp(App[None]):
             self.set_keymap(self._keymap)
         if self._on_theme_change:
             self.theme_changed_signal.subscribe(self, lambda theme: self._remember(self._on_theme_change, theme.name))
-        from screens.start import StartScreen
+        from timebok.screens.start import StartScreen
 
         # Paint first, connect after: the start screen never waits for the backend.
         self.push_screen(StartScreen())
@@ -115,7 +115,7 @@ class TimebokApp(App[None]):
             if self.connection.wait_until_ready is not None:
                 await asyncio.to_thread(self.connection.wait_until_ready)
             if self.client is None:
-                from client.api import BookingClient  # httpx loads after the first paint
+                from timebok.client.api import BookingClient  # httpx loads after the first paint
 
                 self.client = BookingClient(self.connection.url, self.connection.token,
                                             agent_token=self.connection.agent_token or None,
@@ -166,14 +166,14 @@ class TimebokApp(App[None]):
             self.switch_screen(home)
 
     def _home(self) -> Screen:
-        from screens.staff_home import StaffHomeScreen
-        from screens.start import StartScreen
+        from timebok.screens.staff_home import StaffHomeScreen
+        from timebok.screens.start import StartScreen
 
         return StaffHomeScreen() if self.user is not None and self.user.is_staff else StartScreen()
 
     def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
         """Become someone else (the demo's user picker): a fresh session with the new token, and a new trace."""
-        from screens.start import StartScreen
+        from timebok.screens.start import StartScreen
 
         old, self.client = self.client, None
         if old is not None:
@@ -198,7 +198,7 @@ class TimebokApp(App[None]):
         return True
 
     def action_toggle_trace(self) -> None:
-        from screens.trace import TraceScreen
+        from timebok.screens.trace import TraceScreen
 
         if isinstance(self.screen, TraceScreen):
             self.screen.dismiss()
@@ -211,13 +211,13 @@ class TimebokApp(App[None]):
 
     def describe(self, error: BookingError) -> str:
         """The failure in plain words in the user's language (tui.problems maps each kind to a text)."""
-        from tui.problems import describe
+        from timebok.tui.problems import describe
 
         return describe(error)
 
     def report(self, error: BookingError, *, typed: bool = False) -> None:
         """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
-        from tui.problems import full_text
+        from timebok.tui.problems import full_text
 
         if self.offer_sign_in(error):
             text = t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
@@ -227,7 +227,7 @@ class TimebokApp(App[None]):
 
     def offer_sign_in(self, error: BookingError) -> bool:
         """A sign-in that could not be renewed: offer Ctrl+L (sign in again here, then what failed is done again)."""
-        from client.errors import ErrorKind
+        from timebok.client.errors import ErrorKind
 
         if error.kind is not ErrorKind.SIGN_IN or error.source is None or self.connection.sign_in_again is None:
             return False
@@ -237,7 +237,7 @@ class TimebokApp(App[None]):
 
     def action_sign_in_again(self) -> None:
         """The browser sign-in for the sign-in that expired, then what failed once more (Ctrl+R's work)."""
-        from screens.sign_in_again import SignInAgainDialog
+        from timebok.screens.sign_in_again import SignInAgainDialog
 
         source = self.sign_in_needed
         if source is None or self.connection.sign_in_again is None or isinstance(self.screen, SignInAgainDialog):
@@ -262,14 +262,14 @@ class TimebokApp(App[None]):
             self.screen.reload()
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
+        from timebok.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def start_booking(self, patient=None) -> None:
         """Begin the guide's steps for the signed-in citizen, or (front desk) for the patient found."""
-        from screens.time_type import TimeTypeScreen
+        from timebok.screens.time_type import TimeTypeScreen
 
         # Always a new draft: nothing of an earlier booking (its patient above all) may carry over.
         self.push_screen(TimeTypeScreen(BookingDraft(patient=patient or (self.user.patient if self.user else None))))
@@ -284,19 +284,19 @@ class TimebokApp(App[None]):
         return None
 
     def open_inbox(self, *, from_flow: bool = False, patient=None) -> None:
-        from screens.inbox import InboxScreen
+        from timebok.screens.inbox import InboxScreen
 
         self.push_screen(InboxScreen(from_flow=from_flow, patient=patient))
 
     def open_appointments(self) -> None:
-        from screens.appointments import AppointmentsScreen
+        from timebok.screens.appointments import AppointmentsScreen
 
         self.push_screen(AppointmentsScreen())
 
     def _staff_commands(self) -> Iterable[SystemCommand]:
-        from screens.patient_search import PatientSearchScreen
-        from screens.requests import RequestQueueScreen
-        from screens.today import TodayScreen
+        from timebok.screens.patient_search import PatientSearchScreen
+        from timebok.screens.requests import RequestQueueScreen
+        from timebok.screens.today import TodayScreen
 
         for screen, text_id in ((PatientSearchScreen, "staff.book"), (RequestQueueScreen, "staff.requests"),
                                 (TodayScreen, "staff.today")):
@@ -316,8 +316,8 @@ class TimebokApp(App[None]):
 
     def action_switch_language(self) -> None:
         """Norsk ↔ English: texts and key descriptions change; the user stays on the same step with every choice kept."""
-        from tui import i18n
-        from tui.keys import retranslate_bindings
+        from timebok.tui import i18n
+        from timebok.tui.keys import retranslate_bindings
 
         i18n.set_language("en" if i18n.language() == "nb" else "nb")
         retranslate_bindings()
@@ -332,7 +332,7 @@ class TimebokApp(App[None]):
         """Our bindings and the palette's (which Textual adds at run time, named «palette») in the chosen language.
 
         In place: rebuilding them from the class would drop the palette's binding, and any keymap applied."""
-        from tui import i18n
+        from timebok.tui import i18n
 
         bindings = self._bindings.key_to_bindings
         for key_, found in bindings.items():
@@ -364,7 +364,7 @@ class TimebokApp(App[None]):
         """Textual's palette, with its own words (search prompt, «no matches») in the chosen language."""
         from textual.command import CommandPalette
 
-        from tui.widgets.palette import Palette
+        from timebok.tui.widgets.palette import Palette
 
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))

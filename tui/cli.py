@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from tui.locations import default_db_path
+from timebok.tui.locations import default_db_path
 
 
 def _db(args: argparse.Namespace) -> str | Path:
@@ -68,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from backend.oidc import parse_issuers
-    from backend.server import StartupError, serve
+    from timebok.backend.oidc import parse_issuers
+    from timebok.backend.server import StartupError, serve
 
     if args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
@@ -90,8 +90,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _tokens(args: argparse.Namespace) -> int:
-    from backend.seed import demo_tokens
-    from backend.server import StartupError, open_database
+    from timebok.backend.seed import demo_tokens
+    from timebok.backend.server import StartupError, open_database
 
     try:
         db = open_database(_db(args), demo=False)
@@ -111,7 +111,7 @@ def _tokens(args: argparse.Namespace) -> int:
 
 
 def _dev_idp(args: argparse.Namespace) -> int:
-    from devidp.server import ProviderServer
+    from timebok.devidp.server import ProviderServer
 
     try:
         server = ProviderServer(args.port, audience=args.audience)
@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "tokens":
         return _tokens(args)
     if args.command in ("login", "logout"):
-        from tui import signin
-        from tui.config import ConfigError, load_settings
+        from timebok.tui import signin
+        from timebok.tui.config import ConfigError, load_settings
 
         if args.command == "logout":
             return signin.logout()
@@ -150,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev-idp":
         return _dev_idp(args)
     if args.command == "config":
-        from tui.config import write_starter_config
+        from timebok.tui.config import write_starter_config
 
         return write_starter_config(args.config)
-    from tui.run import run_app
+    from timebok.tui.run import run_app
 
     return run_app(args.config)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.i18n import LANGUAGES
+from timebok.tui.i18n import LANGUAGES
 
 ENV_CONFIG = "TIMEBOK_CONFIG"
 ENV_TOKEN = "TIMEBOK_TOKEN"
@@ -54,7 +54,7 @@ class AuthSettings:
 
 
 def _default_state_path() -> Path:
-    from tui.locations import state_path
+    from timebok.tui.locations import state_path
 
     return state_path()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from client.errors import BookingError, ErrorKind
-from tui.i18n import t
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.tui.i18n import t
 
 # Failures that may pass by themselves, so trying again (Ctrl+R) makes sense.
 # After signing in again (in the browser, or `timebok login` in another window) the same request goes through.

@@ -10,7 +10,7 @@ DEMO_SUPPORT_TOKEN = "demo-support-nhn"
 
 
 def run_app(config_path: str | None) -> int:
-    from tui.config import ConfigError, load_settings, read_seen, save_seen, save_state
+    from timebok.tui.config import ConfigError, load_settings, read_seen, save_seen, save_state
 
     try:
         settings = load_settings(config_path)
@@ -18,21 +18,21 @@ def run_app(config_path: str | None) -> int:
         print(f"timebok: {error}", file=sys.stderr)
         return 2
 
-    from tui import i18n
+    from timebok.tui import i18n
 
     i18n.set_language(settings.language)
     try:
         connection = _connection(settings)
     except Exception as error:  # noqa: BLE001 - only SignInError is raised here; caught broadly to keep httpx out of the import
-        from client.signin import SignInError
+        from timebok.client.signin import SignInError
 
         if not isinstance(error, SignInError):
             raise
         print(f"timebok: {error}", file=sys.stderr)
         return 1
 
-    from tui.app import TimebokApp
-    from tui.keys import retranslate_bindings
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.keys import retranslate_bindings
 
     retranslate_bindings()
     app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
@@ -46,13 +46,13 @@ def run_app(config_path: str | None) -> int:
 
 
 def _connection(settings):
-    from tui.connection import Connection
+    from timebok.tui.connection import Connection
 
     backend = settings.backend
     if backend.url is not None and settings.auth.issuer:
         from functools import partial
 
-        from tui.signin import sign_in_again, sources
+        from timebok.tui.signin import sign_in_again, sources
 
         # Signed in before the app takes the screen: the browser (or the address to open) comes first.
         token_source, agent_source = sources(settings)
@@ -63,8 +63,8 @@ def _connection(settings):
         return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
                           timeout=backend.timeout, page_size=backend.page_size)
 
-    from backend.embedded import EmbeddedProcess
-    from tui.locations import default_db_path
+    from timebok.backend.embedded import EmbeddedProcess
+    from timebok.tui.locations import default_db_path
 
     # The port is bound now; the backend itself starts in a child process once the first screen has
     # painted, when the app's connect worker calls this (its own GIL: the app stays responsive).

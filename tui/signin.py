@@ -7,8 +7,8 @@ import threading
 import webbrowser
 from collections.abc import Callable
 
-from client.signin import SignInError, Tokens, TokenSource, sign_in
-from client.token_store import TokenStore
+from timebok.client.signin import SignInError, Tokens, TokenSource, sign_in
+from timebok.client.token_store import TokenStore
 
 OWN, CITIZEN = "default", "citizen"  # the store's names: your own sign-in, and the test citizen a support agent acts as
 

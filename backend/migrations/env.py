@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from backend.schema import Base
+from timebok.backend.schema import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from client.errors import BookingError
-from tui.i18n import t
-from tui.problems import describe
+from timebok.client.errors import BookingError
+from timebok.tui.i18n import t
+from timebok.tui.problems import describe
 
 
 class LoadState(Static):
