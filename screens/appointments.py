@@ -7,7 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import ListView
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
@@ -15,9 +15,9 @@ from timebok.screens.base import FlowScreen
 from timebok.screens.confirm_dialog import ConfirmDialog
 from timebok.screens.expandable import ExpandableItem
 from timebok.screens.labels import appointment_details, state_word, time_type_label, when
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
-from timebok.tui.widgets.load_state import LoadState
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
+from timebok.ui.widgets.load_state import LoadState
 
 CANCELLABLE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 

@@ -6,12 +6,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.models import Patient
-from timebok.tui.draft import BookingDraft
-from timebok.tui.i18n import has_text, t
-from timebok.tui.keys import key
-from timebok.tui.widgets.footer import TimebokFooter
+from timebok.ui.draft import BookingDraft
+from timebok.ui.i18n import has_text, t
+from timebok.ui.keys import key
+from timebok.ui.widgets.footer import TimebokFooter
 
 STEPS = 8
 

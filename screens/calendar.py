@@ -9,16 +9,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets.option_list import Option
 
-from timebok.tui.widgets.plain import OptionList, Static
+from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import MonthAvailability, Slot
 from timebok.domain.clock import now, today
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import place_lines
-from timebok.tui.draft import BookingDraft
-from timebok.tui.i18n import clock_time, long_date, month_title, t, tn
-from timebok.tui.keys import key
-from timebok.tui.widgets.month_calendar import MonthCalendar
+from timebok.ui.draft import BookingDraft
+from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
+from timebok.ui.keys import key
+from timebok.ui.widgets.month_calendar import MonthCalendar
 
 
 class CalendarScreen(FlowScreen):

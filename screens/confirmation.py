@@ -6,14 +6,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment, AppointmentState
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_label, when
-from timebok.tui.draft import BookingDraft
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.draft import BookingDraft
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 
 class ConfirmationScreen(FlowScreen):

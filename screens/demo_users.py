@@ -10,11 +10,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets.option_list import Option
 
-from timebok.tui.widgets.plain import OptionList, Static
+from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import DemoUser
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import ListItem, Static
 
-from timebok.tui.i18n import t
+from timebok.ui.i18n import t
 
 
 class ExpandableItem(ListItem):

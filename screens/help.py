@@ -8,8 +8,8 @@ from textual.screen import ModalScreen, Screen
 from textual.markup import escape
 from textual.widgets import Static
 
-from timebok.tui.i18n import has_text, t
-from timebok.tui.keys import key
+from timebok.ui.i18n import has_text, t
+from timebok.ui.keys import key
 
 
 class HelpScreen(ModalScreen[None]):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.screens.base import FlowScreen
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 
 class HomeScreen(FlowScreen):

@@ -14,8 +14,8 @@ from timebok.client.models import Patient
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
 from timebok.screens.labels import appointment_details, time_type_label, when
-from timebok.tui.i18n import short_date, t, tn
-from timebok.tui.widgets.load_state import LoadState
+from timebok.ui.i18n import short_date, t, tn
+from timebok.ui.widgets.load_state import LoadState
 
 
 class InboxScreen(FlowScreen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from timebok.client.models import Appointment, AppointmentState, Place
-from timebok.tui.i18n import clock_time, has_text, long_date, t
+from timebok.ui.i18n import clock_time, has_text, long_date, t
 
 
 def time_type_label(code: str, office: str) -> str:

@@ -10,15 +10,15 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import DataTable
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import appointment_details, time_type_name, when
 from timebok.screens.live import LiveMixin, refresh_key
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 PAST_MARK = "⚠"
 

@@ -7,14 +7,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input
 
-from timebok.tui.widgets.plain import Label, Static
-from timebok.tui.widgets.reason_input import ReasonInput
+from timebok.ui.widgets.plain import Label, Static
+from timebok.ui.widgets.reason_input import ReasonInput
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_label, when
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).

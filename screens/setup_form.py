@@ -11,13 +11,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-from timebok.tui.widgets.plain import Label, Static
+from timebok.ui.widgets.plain import Label, Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.setup_text import FormProblem, problem_for
-from timebok.tui.i18n import long_date, t, tn
-from timebok.tui.keys import key
-from timebok.tui.widgets.footer import TimebokFooter
+from timebok.ui.i18n import long_date, t, tn
+from timebok.ui.keys import key
+from timebok.ui.widgets.footer import TimebokFooter
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
@@ -118,7 +118,7 @@ class SetupForm(ModalScreen[SetupChange | None]):
             field, text_id = found
             self._say(t(text_id), field if any(f[0] == field for f in self.fields) else None)
         else:
-            from timebok.tui.problems import full_text
+            from timebok.ui.problems import full_text
 
             self._say(full_text(error, typed=True))
 

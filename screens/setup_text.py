@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from timebok.tui.i18n import t
+from timebok.ui.i18n import t
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

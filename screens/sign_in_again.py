@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from timebok.client.signin import SignInCancelled, SignInError
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 
 class SignInAgainDialog(ModalScreen[bool]):

@@ -8,12 +8,12 @@ from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import Button
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.screens.home import HomeScreen
 from timebok.screens.live import LiveMixin, refresh_key
-from timebok.tui.i18n import t, tn
-from timebok.tui.keys import key
+from timebok.ui.i18n import t, tn
+from timebok.ui.keys import key
 
 
 def keyed(letter: str, label: str) -> Content:

@@ -7,14 +7,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input
 
-from timebok.tui.widgets.plain import Label, Static
+from timebok.ui.widgets.plain import Label, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Office, OfficeSetup
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.setup import TYPES
-from timebok.tui.i18n import t
-from timebok.tui.widgets.load_state import LoadState
+from timebok.ui.i18n import t
+from timebok.ui.widgets.load_state import LoadState
 
 
 def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None) -> list[str]:

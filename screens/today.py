@@ -10,14 +10,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.content import Content
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment
 from timebok.domain.clock import today
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin, refresh_key
-from timebok.tui.i18n import long_date, t
+from timebok.ui.i18n import long_date, t
 
 
 def timebook_heading(appointment: Appointment) -> str:

@@ -8,13 +8,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable
 
-from timebok.tui.widgets.plain import Static
+from timebok.ui.widgets.plain import Static
 from timebok.client.trace import Exchange
 from timebok.domain.clock import now
-from timebok.tui.i18n import t, tn
-from timebok.tui.keys import key
+from timebok.ui.i18n import t, tn
+from timebok.ui.keys import key
 from timebok.tui.locations import default_trace_dir
-from timebok.tui.widgets.footer import TimebokFooter
+from timebok.ui.widgets.footer import TimebokFooter
 
 
 def status_text(exchange: Exchange) -> str:

@@ -8,8 +8,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Offset
 
-from timebok.tui import i18n
-from timebok.tui.widgets.month_calendar import MonthCalendar
+from timebok.ui import i18n
+from timebok.ui.widgets.month_calendar import MonthCalendar
 
 NOV_25 = date(2026, 11, 25)
 DEC_1 = date(2026, 12, 1)

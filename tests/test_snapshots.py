@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, settle
-from timebok.tui import i18n
-from timebok.tui.keys import retranslate_bindings
+from timebok.ui import i18n
+from timebok.ui.keys import retranslate_bindings
 
 SIZE = (100, 32)
 # The citizen's screens at the smallest terminal and at the usual one.

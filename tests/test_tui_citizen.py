@@ -12,8 +12,8 @@ SIZE = (100, 32)
 
 
 def _back_to_norwegian() -> None:
-    from timebok.tui import i18n
-    from timebok.tui.keys import retranslate_bindings
+    from timebok.ui import i18n
+    from timebok.ui.keys import retranslate_bindings
 
     i18n.set_language("nb")
     retranslate_bindings()
@@ -434,8 +434,8 @@ async def test_at_80_columns_every_footer_key_fits_and_help_and_quit_are_there(l
 
 
 def test_texts_with_counts_have_real_plural_forms_in_both_languages():
-    from timebok.tui import i18n
-    from timebok.tui.i18n import t, tn
+    from timebok.ui import i18n
+    from timebok.ui.i18n import t, tn
 
     try:
         for language, one, many in (("nb", "1 melding, 1 ulest", "2 meldinger, 2 uleste"),
@@ -472,8 +472,8 @@ async def test_switching_language_on_review_keeps_the_step_and_the_text(live_ser
 
 def test_every_error_kind_has_plain_words_in_both_languages_and_no_server_text():
     from timebok.client.errors import BookingError, ErrorKind
-    from timebok.tui import i18n
-    from timebok.tui.problems import full_text
+    from timebok.ui import i18n
+    from timebok.ui.problems import full_text
 
     try:
         for language in ("nb", "en"):

@@ -252,8 +252,8 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
             await settle(pilot)
             assert "Step 2 of 8" in screen_text(app) and "Laboratory at Fjordsiden legekontor" in screen_text(app)
     finally:
-        from timebok.tui import i18n
-        from timebok.tui.keys import retranslate_bindings
+        from timebok.ui import i18n
+        from timebok.ui.keys import retranslate_bindings
 
         i18n.set_language("nb")
         retranslate_bindings()

@@ -1,1 +1,1 @@
-"""The timebok terminal app: CLI entry point, config, texts, widgets and the App."""
+"""The terminal app's shell: the command line, config and state, sign-in, the connection and the App that holds the screens."""

@@ -18,9 +18,9 @@ from timebok.client.errors import BookingError
 from timebok.client.models import User
 from timebok.client.trace import Trace
 from timebok.tui.connection import Connection
-from timebok.tui.draft import BookingDraft
-from timebok.tui.i18n import t
-from timebok.tui.keys import key
+from timebok.ui.draft import BookingDraft
+from timebok.ui.i18n import t
+from timebok.ui.keys import key
 
 
 def app_version() -> str:
@@ -211,13 +211,13 @@ class TimebokApp(App[None]):
 
     def describe(self, error: BookingError) -> str:
         """The failure in plain words in the user's language (tui.problems maps each kind to a text)."""
-        from timebok.tui.problems import describe
+        from timebok.ui.problems import describe
 
         return describe(error)
 
     def report(self, error: BookingError, *, typed: bool = False) -> None:
         """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
-        from timebok.tui.problems import full_text
+        from timebok.ui.problems import full_text
 
         if self.offer_sign_in(error):
             text = t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
@@ -316,8 +316,8 @@ class TimebokApp(App[None]):
 
     def action_switch_language(self) -> None:
         """Norsk ↔ English: texts and key descriptions change; the user stays on the same step with every choice kept."""
-        from timebok.tui import i18n
-        from timebok.tui.keys import retranslate_bindings
+        from timebok.ui import i18n
+        from timebok.ui.keys import retranslate_bindings
 
         i18n.set_language("en" if i18n.language() == "nb" else "nb")
         retranslate_bindings()
@@ -332,7 +332,7 @@ class TimebokApp(App[None]):
         """Our bindings and the palette's (which Textual adds at run time, named «palette») in the chosen language.
 
         In place: rebuilding them from the class would drop the palette's binding, and any keymap applied."""
-        from timebok.tui import i18n
+        from timebok.ui import i18n
 
         bindings = self._bindings.key_to_bindings
         for key_, found in bindings.items():
@@ -364,7 +364,7 @@ class TimebokApp(App[None]):
         """Textual's palette, with its own words (search prompt, «no matches») in the chosen language."""
         from textual.command import CommandPalette
 
-        from timebok.tui.widgets.palette import Palette
+        from timebok.ui.widgets.palette import Palette
 
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from timebok.tui.i18n import LANGUAGES
+from timebok.ui.i18n import LANGUAGES
 
 ENV_CONFIG = "TIMEBOK_CONFIG"
 ENV_TOKEN = "TIMEBOK_TOKEN"

@@ -18,7 +18,7 @@ def run_app(config_path: str | None) -> int:
         print(f"timebok: {error}", file=sys.stderr)
         return 2
 
-    from timebok.tui import i18n
+    from timebok.ui import i18n
 
     i18n.set_language(settings.language)
     try:
@@ -32,7 +32,7 @@ def run_app(config_path: str | None) -> int:
         return 1
 
     from timebok.tui.app import TimebokApp
-    from timebok.tui.keys import retranslate_bindings
+    from timebok.ui.keys import retranslate_bindings
 
     retranslate_bindings()
     app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,

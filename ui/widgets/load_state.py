@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from timebok.client.errors import BookingError
-from timebok.tui.i18n import t
-from timebok.tui.problems import describe
+from timebok.ui.i18n import t
+from timebok.ui.problems import describe
 
 
 class LoadState(Static):

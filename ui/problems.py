@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.tui.i18n import t
+from timebok.ui.i18n import t
 
 # Failures that may pass by themselves, so trying again (Ctrl+R) makes sense.
 # After signing in again (in the browser, or `timebok login` in another window) the same request goes through.

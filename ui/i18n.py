@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import lru_cache
 
-from timebok.tui.texts import en, nb
+from timebok.ui.texts import en, nb
 
 LANGUAGES = ("nb", "en")
 _CATALOGUES = {"nb": nb.TEXTS, "en": en.TEXTS}

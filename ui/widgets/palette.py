@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.command import CommandList, CommandPalette
 from textual.widgets.option_list import Option
 
-from timebok.tui.i18n import t
+from timebok.ui.i18n import t
 
 
 class Palette(CommandPalette):

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from timebok.tui.i18n import t
+from timebok.ui.i18n import t
 
 # Shown after the screen's keys, in this order; the palette sits on the right as Textual puts it.
 LAST = ("app.help", "app.quit")

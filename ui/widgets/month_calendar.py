@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.style import Style
 from textual.widget import Widget
 
-from timebok.tui.i18n import month_title, t, weekday_abbreviations
+from timebok.ui.i18n import month_title, t, weekday_abbreviations
 
 FREE_MARK = "●"
 PREVIOUS_ARROW = "◀"

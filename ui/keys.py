@@ -7,7 +7,7 @@ from dataclasses import replace
 from textual.binding import Binding
 from textual.dom import DOMNode
 
-from timebok.tui import i18n
+from timebok.ui import i18n
 
 
 def key(keys: str, action: str, text_id: str, *, show: bool = True, priority: bool = False, key_display: str | None = None) -> Binding:
@@ -27,7 +27,7 @@ def retranslate_bindings() -> None:
     """Give every binding of ours the description in the current language (Textual reads them per class)."""
     for cls in _subclasses(DOMNode):
         bindings = cls.__dict__.get("BINDINGS")
-        if not bindings or not cls.__module__.startswith(("timebok.tui.", "timebok.screens.")):
+        if not bindings or not cls.__module__.startswith(("timebok.tui.", "timebok.ui.", "timebok.screens.")):
             continue
         cls.BINDINGS = [
             replace(b, description=i18n.t(b.id)) if isinstance(b, Binding) and b.id and i18n.has_text(b.id) else b for b in bindings
