@@ -13,14 +13,9 @@ from timebok.client.trace import Exchange
 from timebok.domain.clock import now
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
+from timebok.screens.trace_detail import TraceDetailScreen, status_text
 from timebok.tui.locations import default_trace_dir
 from timebok.ui.widgets.footer import TimebokFooter
-
-
-def status_text(exchange: Exchange) -> str:
-    if exchange.status is not None:
-        return str(exchange.status)
-    return exchange.error or t("trace.no_answer")
 
 
 class TraceScreen(ModalScreen[None]):
@@ -73,8 +68,6 @@ class TraceScreen(ModalScreen[None]):
             tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty"))
 
     def action_show(self) -> None:
-        from timebok.screens.trace_detail import TraceDetailScreen
-
         table = self.query_one(DataTable)
         if self.exchanges and table.cursor_row is not None:
             self.app.push_screen(TraceDetailScreen(self.exchanges[table.cursor_row]))

@@ -10,9 +10,15 @@ from textual.widgets import Footer
 
 from timebok.ui.widgets.plain import Static
 from timebok.client.trace import Exchange
-from timebok.screens.trace import status_text
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+
+
+def status_text(exchange: Exchange) -> str:
+    """The answer's status code, or what went wrong when there was none."""
+    if exchange.status is not None:
+        return str(exchange.status)
+    return exchange.error or t("trace.no_answer")
 
 
 class TraceDetailScreen(ModalScreen[None]):
