@@ -11,6 +11,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from timebok.backend.loopback import listening_socket
+
 _READY = b"ready\n"
 
 
@@ -24,12 +26,7 @@ class EmbeddedProcess:
     def __init__(self, db: str | Path, *, demo: bool = True) -> None:
         self.db_path = db
         self.demo = demo
-        # Bind now, serve later: the port is known at once, and early requests wait in the backlog.
-        # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP (no 40 ms Nagle waits).
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(128)
+        self._socket = listening_socket()  # the port is known at once; early requests wait in the backlog
         self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/fhir"
         self.ready = threading.Event()
@@ -93,14 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from timebok.backend.app import create_app
-    from timebok.backend.server import _config, _freeze, _generate, open_database
+    from timebok.backend.server import freeze_heap, open_database, start_generation, uvicorn_config
 
     sock = socket.socket(fileno=args.fd)
     database = open_database(args.db, demo=args.demo)
-    _generate(database)  # the demo's free times keep coming as the days pass, as a real server's do
-    server = uvicorn.Server(_config(create_app(database, demo=args.demo), "127.0.0.1", sock.getsockname()[1], "warning"))
+    start_generation(database)  # the demo's free times keep coming as the days pass, as a real server's do
+    server = uvicorn.Server(uvicorn_config(create_app(database, demo=args.demo), "127.0.0.1", sock.getsockname()[1], "warning"))
     threading.Thread(target=_stop_when_parent_is_gone, args=(server,), name="lifeline", daemon=True).start()
-    _freeze()
+    freeze_heap()
     sys.stdout.buffer.write(_READY)
     sys.stdout.flush()
     try:

@@ -6,9 +6,10 @@ import gc
 import json
 import logging
 import os
-import socket
 import threading
 from pathlib import Path
+
+from timebok.backend.loopback import listening_socket
 
 # FastAPI, SQLAlchemy and uvicorn are imported where they are used: the app imports this module
 # before its first paint, and the embedded backend loads them in its own thread.
@@ -50,7 +51,8 @@ def open_database(db: str | Path, *, demo: bool):
     return database
 
 
-def _config(app, host: str, port: int, log_level: str):
+def uvicorn_config(app, host: str, port: int, log_level: str):
+    """The uvicorn settings every way of serving uses (no access log: ours names the request id; scrubbed loggers)."""
     import uvicorn
 
     from timebok.backend import logs
@@ -92,7 +94,7 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
         raise StartupError(str(error)) from None
     verifier = start_verifier(oidc_issuers or {}, oidc_audience)  # one clear line, before anything else, if unreachable
     database = open_database(db, demo=demo)  # migrated and seeded once, before any worker starts
-    _generate(database)  # in this process only, however many workers serve
+    start_generation(database)  # in this process only, however many workers serve
     if verifier is None and not demo:
         logging.getLogger("timebok").warning("no --oidc-issuer and no --demo: no token will be accepted")
     try:
@@ -110,8 +112,8 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
                         access_log=False, lifespan="off", timeout_graceful_shutdown=2)
             return
         app = create_app(database, demo=demo, public_url=public, oidc=verifier)
-        _freeze()
-        uvicorn.Server(_config(app, host, port, "info")).run()
+        freeze_heap()
+        uvicorn.Server(uvicorn_config(app, host, port, "info")).run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
         pass
 
@@ -132,7 +134,7 @@ def worker_app():
     verifier = start_verifier(oidc.get("issuers") or {}, oidc.get("audience"))
     app = create_app(open_database(os.environ[_WORKER_DB], demo=demo), demo=demo,
                      public_url=os.environ.get(_WORKER_PUBLIC_URL) or None, oidc=verifier)
-    _freeze()
+    freeze_heap()
     return app
 
 
@@ -142,14 +144,14 @@ def _log_setup() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per key fetch says nothing; failures are logged as timebok.oidc
 
 
-def _freeze() -> None:
+def freeze_heap() -> None:
     # Everything loaded so far lives as long as the server: keep it out of the collector's full
     # passes, which otherwise stall a request every so often (bench/backend_http.py showed p95 ≈ 5× median).
     gc.collect()
     gc.freeze()
 
 
-def _generate(database):
+def start_generation(database):
     """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
     from timebok.backend.generation import Generator
 
@@ -164,13 +166,7 @@ class EmbeddedServer:
         self.db_path = db
         self.demo = demo
         self.oidc = oidc  # an OpenID Connect verifier (tests and development against the local provider)
-        # Bind now, serve later: the port is known at once, and early requests wait in the backlog.
-        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
-        # and without it every answer waits ~40 ms for a delayed ACK (Nagle).
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(128)
+        self._socket = listening_socket()  # the port is known at once; early requests wait in the backlog
         self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/fhir"
         self.ready = threading.Event()
@@ -196,8 +192,8 @@ class EmbeddedServer:
         try:
             database = open_database(self.db_path, demo=self.demo)
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
-            self._generator = _generate(database)
-            self._server = uvicorn.Server(_config(app, "127.0.0.1", self.port, "warning"))
+            self._generator = start_generation(database)
+            self._server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             self._server.run(sockets=[self._socket])
         except BaseException as error:  # reported to the app, which shows it in words

@@ -142,7 +142,7 @@ def _serve_bare(port: int, path: str, body_file: Path, media_type: str) -> None:
     def fixed() -> Response:
         return Response(content=body, media_type=media_type)
 
-    # The same uvicorn settings as backend.server._config.
+    # The same uvicorn settings as backend.server.uvicorn_config.
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=2)
     uvicorn.Server(config).run()
