@@ -11,19 +11,18 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import unquote_plus
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from timebok.backend import logs, routes_booking, routes_directory, routes_setup
-from timebok.backend.auth import Principal
+from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
 from timebok.backend.db import Database
 from timebok.backend.month import AnswerCache
 from timebok.backend.principals import Principals
-from timebok.backend.http import MAX_BODY, FhirResponse, principal
+from timebok.backend.http import MAX_BODY, FhirResponse
 from timebok.backend.http import public_url as parse_public_url
 from timebok.backend.oidc import Verifier
 from timebok.backend.outcome import FhirError, operation_outcome
@@ -163,27 +162,9 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     app.include_router(routes_directory.router)
     app.include_router(routes_booking.router)
     app.include_router(routes_setup.router)
-
-    @app.get("/auth/userinfo")
-    def userinfo(who: Principal = Depends(principal)) -> FhirResponse:
-        # Like OpenID Connect's userinfo: tells a client whose token it holds (SMART launch context).
-        return FhirResponse({
-            "role": who.role,
-            "name": who.name,
-            "patient": f"Patient/{who.patient_id}" if who.patient_id else None,
-            "organization": f"Organization/{who.organization_id}" if who.organization_id else None,
-            "agent": who.agent,
-        })
-
+    app.include_router(routes_auth.router)
     if demo:
-        @app.get("/auth/demo-users")
-        def demo_users() -> FhirResponse:
-            # Only a demo backend lists its tokens: the app's start screen offers them as people to be.
-            from timebok.backend.seed import demo_tokens
-
-            return FhirResponse([
-                {"role": t.role, "name": t.name, "reference": t.reference, "token": t.token} for t in demo_tokens(db, demo_only=True)
-            ])
+        app.include_router(routes_auth.demo_router)
 
     @app.get("/health", include_in_schema=True)
     async def health() -> FhirResponse:

@@ -163,8 +163,3 @@ def parse(model: type[BaseModel], root: str, data: Any, *, status: int = 400) ->
             path = fhir_path(root, problem["loc"])
             issues.append((path, f"{path} {_problem(problem)}"))
         raise FhirError(status, "invalid", "; ".join(text for _, text in issues), expression=[path for path, _ in issues]) from None
-
-
-def as_dict(model: BaseModel) -> dict[str, Any]:
-    """The parsed body as plain JSON for the rules, with absent elements left out."""
-    return model.model_dump(by_alias=True, exclude_none=True)

@@ -1,4 +1,5 @@
-"""The booking rules: request a slot, the office's answer, cancelling — each atomic, each telling the patient."""
+"""The booking rules: request a slot, the office's answer, cancelling — each atomic, each telling the patient.
+They take typed values (booking_body.py reads them from the request)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,13 @@ from sqlalchemy.orm import Session
 
 from timebok.backend import audit, messages, schema, versions
 from timebok.backend.auth import Principal
-from timebok.backend.fhir import parse_id, to_storage
-from timebok.backend.outcome import FhirError, conflict, forbidden, invalid
+from timebok.backend.booking_body import Answer, BookingRequest, check_reason
+from timebok.backend.fhir import to_storage
+from timebok.backend.outcome import FhirError, conflict, forbidden
 from timebok.domain.clock import now
-
-MAX_REASON = 1000
-
 
 def _unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
     return FhirError(422, code, diagnostics, rule=rule)
-
-
-def _reference_id(value: Any, resource_type: str, where: str) -> int:
-    text = value.get("reference") if isinstance(value, dict) else None
-    id_ = parse_id(text.split("/", 1)[1]) if isinstance(text, str) and text.startswith(f"{resource_type}/") else None
-    if id_ is None:
-        raise invalid(f"{where} must be a reference like {{\"reference\": \"{resource_type}/123\"}}")
-    return id_
 
 
 def _context(session: Session, slot: schema.Slot) -> tuple[schema.Organization, schema.HealthcareService, schema.Location]:
@@ -79,33 +70,10 @@ def earlier_answer(session: Session, principal: Principal, identifier: str) -> s
     return found
 
 
-def request_booking(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> schema.Appointment:
+def request_booking(session: Session, principal: Principal, wanted: BookingRequest, *,
+                    identifier: str | None = None) -> schema.Appointment:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
-    if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
-        raise invalid("The body must be an Appointment resource")
-    if body.get("status") != "pending":
-        raise invalid("A booking request must have status 'pending'")
-    slots = body.get("slot")
-    if not isinstance(slots, list) or len(slots) != 1:
-        raise invalid("A booking request must name exactly one slot")
-    slot_id = _reference_id(slots[0], "Slot", "slot[0]")
-    reason = body.get("description")
-    if reason is not None and not isinstance(reason, str):
-        raise invalid("description must be a string")
-    reason = (reason or "").strip() or None
-    if reason and len(reason) > MAX_REASON:
-        raise FhirError(400, "too-long", f"description is {len(reason)} characters; at most {MAX_REASON} are allowed")
-    participants = body.get("participant")
-    if not isinstance(participants, list):
-        raise invalid("participant must list the patient")
-    patient_refs = [
-        p["actor"] for p in participants if isinstance(p, dict) and isinstance(p.get("actor"), dict)
-        and str(p["actor"].get("reference", "")).startswith("Patient/")
-    ]
-    if len(patient_refs) != 1:
-        raise invalid("participant must name exactly one Patient")
-    patient_id = _reference_id(patient_refs[0], "Patient", "participant.actor")
-
+    slot_id, patient_id = wanted.slot_id, wanted.patient_id
     # A citizen books only for themself (their token's Patient exists); staff for a patient they may see.
     if not visible_patient(session, principal, patient_id):
         raise _unprocessable("not-found", f"Patient/{patient_id} was not found")
@@ -131,7 +99,7 @@ def request_booking(session: Session, principal: Principal, body: Any, *, identi
     # Core inserts of statements built once: the ORM's unit of work cost more than the database here.
     stamp = to_storage(now())
     values = dict(version=1, status="pending", slot_id=slot_id, patient_id=patient_id, organization_id=office_id, start=start,
-                  end=end, description=reason, created=stamp, last_updated=stamp, booked_by=principal.role,
+                  end=end, description=wanted.reason, created=stamp, last_updated=stamp, booked_by=principal.role,
                   identifier=identifier)
     appointment_id = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key[0]
     topic, text = messages.request_sent(office_name, type_code, _aware(start), place_name)
@@ -188,32 +156,23 @@ def visible_appointment(session: Session, principal: Principal, appointment_id: 
     return appointment if appointment.patient_id == principal.patient_id else None
 
 
-def respond(session: Session, principal: Principal, body: Any, *, identifier: str | None = None) -> tuple[schema.AppointmentResponse, schema.Appointment]:
-    """POST AppointmentResponse: the office confirms or declines a pending request."""
+def may_answer(principal: Principal) -> None:
     if not principal.is_staff:
         raise forbidden("Only the GP office can answer a booking request")
-    if not isinstance(body, dict) or body.get("resourceType") != "AppointmentResponse":
-        raise invalid("The body must be an AppointmentResponse resource")
-    appointment_id = _reference_id(body.get("appointment"), "Appointment", "appointment")
-    answer = body.get("participantStatus")
-    if answer not in ("accepted", "declined"):
-        raise invalid("participantStatus must be 'accepted' or 'declined'")
-    comment = body.get("comment")
-    if comment is not None and not isinstance(comment, str):
-        raise invalid("comment must be a string")
-    comment = (comment or "").strip() or None
-    if answer == "declined" and not comment:
-        raise invalid("A declined request needs a short reason in comment, for the patient")
-    if comment and len(comment) > MAX_REASON:
-        raise FhirError(400, "too-long", f"comment is {len(comment)} characters; at most {MAX_REASON} are allowed")
-    appointment = visible_appointment(session, principal, appointment_id)
-    if appointment is None:
-        raise _unprocessable("not-found", f"Appointment/{appointment_id} was not found")
 
-    new_status = "booked" if answer == "accepted" else "cancelled"
-    values: dict[str, Any] = {"status": new_status, "version": schema.Appointment.version + 1, "last_updated": to_storage(now())}
-    if answer == "declined":
-        values |= {"cancelation_code": "prov", "cancelation_text": comment}
+
+def respond(session: Session, principal: Principal, answer: Answer, *,
+            identifier: str | None = None) -> tuple[schema.AppointmentResponse, schema.Appointment]:
+    """POST AppointmentResponse: the office confirms or declines a pending request."""
+    may_answer(principal)
+    appointment = visible_appointment(session, principal, answer.appointment_id)
+    if appointment is None:
+        raise _unprocessable("not-found", f"Appointment/{answer.appointment_id} was not found")
+
+    values: dict[str, Any] = {"status": "booked" if answer.accepted else "cancelled", "version": schema.Appointment.version + 1,
+                              "last_updated": to_storage(now())}
+    if not answer.accepted:
+        values |= {"cancelation_code": "prov", "cancelation_text": answer.comment}
     # Only a still-pending request can be answered: of two staff answering at once, one wins.
     changed = session.execute(
         update(schema.Appointment)
@@ -225,27 +184,27 @@ def respond(session: Session, principal: Principal, body: Any, *, identifier: st
     session.execute(
         update(schema.Slot)
         .where(schema.Slot.id == appointment.slot_id)
-        .values(status="busy" if answer == "accepted" else "free", version=schema.Slot.version + 1)
+        .values(status="busy" if answer.accepted else "free", version=schema.Slot.version + 1)
     )
     session.refresh(appointment)
     slot = session.get(schema.Slot, appointment.slot_id)
     office, service, place = _context(session, slot)
     start = _aware(appointment.start)
-    if answer == "accepted":
+    if answer.accepted:
         _tell_patient(session, appointment, "confirmed", messages.confirmed(office.name, service.type_code, start, place.name))
     else:
-        _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, comment))
+        _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
     response = schema.AppointmentResponse(
         appointment_id=appointment.id,
         organization_id=office.id,
-        status=answer,
-        comment=comment,
+        status=answer.status,
+        comment=answer.comment,
         created=to_storage(now()),
         identifier=identifier,
     )
     session.add(response)
     session.flush()
-    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} {answer}")
+    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} {answer.status}")
     versions.bump_for_appointment(session, appointment)
     return response, appointment
 
@@ -261,8 +220,7 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
         raise conflict(f"Appointment/{appointment_id} is {appointment.status} and cannot be cancelled")
     if _aware(appointment.start) <= now():
         raise _unprocessable("business-rule", "An appointment that has started cannot be cancelled")
-    if reason and len(reason) > MAX_REASON:
-        raise FhirError(400, "too-long", f"cancelationReason is {len(reason)} characters; at most {MAX_REASON} are allowed")
+    check_reason(reason, "cancelationReason")
     changed = session.execute(
         update(schema.Appointment)
         .where(schema.Appointment.id == appointment.id, schema.Appointment.version == appointment.version)

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the routes: FHIR responses, the JSON body, the principal, paging links."""
+"""HTTP plumbing shared by the routes: FHIR responses, the JSON body, paging links (their dependencies: deps.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from pydantic import BaseModel
 
 from timebok.backend import bodies
-from timebok.backend.auth import AGENT_HEADER, Principal
-from timebok.backend.db import Database
 from timebok.backend.outcome import FHIR_JSON, FhirError, invalid
 from timebok.backend.search import SearchParams
 
@@ -29,21 +26,6 @@ class FhirResponse(Response):
     def render(self, content: Any) -> bytes:
         # orjson: the same compact UTF-8 as json.dumps(ensure_ascii=False, separators=(",", ":")), several times faster.
         return content if isinstance(content, bytes) else orjson.dumps(content)
-
-
-def database(request: Request) -> Database:
-    return request.app.state.db
-
-
-async def principal(request: Request) -> Principal:
-    # Async, so a token seen in the last seconds costs no trip to the thread pool (under load each trip
-    # waits for the GIL behind other requests' threads); a new token is looked up in a thread.
-    principals = request.app.state.principals
-    authorization, agent = request.headers.get("authorization"), request.headers.get(AGENT_HEADER)
-    known = principals.known(authorization, agent)
-    if known is not None:
-        return known
-    return await run_in_threadpool(principals.who, authorization, agent)
 
 
 async def raw_body(request: Request) -> bytes:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import String, func, select, type_coerce
 
 from timebok.backend import fhir, schema
-from timebok.backend.search import Bound
+from timebok.backend.search import Bound, between
 
 _SLOT = schema.Slot.__table__.c
 # The times as the driver gives them (SQLite: text, PostgreSQL: datetime): a warm render only looks them up,
@@ -61,12 +61,7 @@ def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: l
     where = [_SLOT.schedule_id == schedule_id]
     if status is not None:
         where.append(_SLOT.status == status)
-    if lower is not None:
-        at = fhir.to_storage(lower.at)
-        where.append(_SLOT.start >= at if lower.inclusive else _SLOT.start > at)
-    if upper is not None:
-        at = fhir.to_storage(upper.at)
-        where.append(_SLOT.start <= at if upper.inclusive else _SLOT.start < at)
+    where += between(_SLOT.start, lower, upper)
     rows = connection.execute(
         select(_SLOT.id, _RAW_START, _RAW_END, _SLOT.status).where(*where)
         .order_by(_SLOT.start, _SLOT.id).offset(offset).limit(count)

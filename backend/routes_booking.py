@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from sqlalchemy import func, or_, select
 
-from timebok.backend import audit, bodies, booking, conditional, fhir, schema, versions
+from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, schema, versions
 from timebok.backend.auth import Principal
+from timebok.backend.db import Database
+from timebok.backend.deps import CurrentPrincipal, DatabaseDep, PatientRead
 from timebok.backend.http import (
-    FhirResponse, database, etag, fhir_base, json_body, page_links, parse_if_match, principal, raw_body, search_params,
-    query_doc, typed_body,
+    FhirResponse, etag, fhir_base, json_body, page_links, parse_if_match, raw_body, search_params, query_doc, typed_body,
 )
 from timebok.backend.outcome import FhirError, forbidden, invalid, not_found
-from timebok.backend.routes_directory import _between
+from timebok.backend.search import SearchParams, between
 from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
 from timebok.domain.privacy import scrub
 
@@ -43,8 +45,9 @@ def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
 
 # In each route `who` comes before `body`: FastAPI resolves them in order, so a caller without a
 # valid token hears 401 before the body is read or judged.
-_APPOINTMENT = typed_body(bodies.AppointmentBody, "Appointment")
-_RESPONSE = typed_body(bodies.AppointmentResponseBody, "AppointmentResponse")
+AppointmentIn = Annotated[bodies.AppointmentBody, Depends(typed_body(bodies.AppointmentBody, "Appointment"))]
+AppointmentResponseIn = Annotated[bodies.AppointmentResponseBody,
+                                  Depends(typed_body(bodies.AppointmentResponseBody, "AppointmentResponse"))]
 
 
 async def _patch_body(request: Request) -> list[bodies.PatchOperation]:
@@ -83,13 +86,15 @@ def _request_identifier(request: Request, body: Any, root: str) -> str | None:
 
 
 @router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody) | {"parameters": [_IF_NONE_EXIST]})
-def create_appointment(request: Request, who: Principal = Depends(principal), body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
+def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentIn) -> FhirResponse:
     key = _request_identifier(request, body, "Appointment")
-    with database(request).writing() as session:
+    with db.writing() as session:
         if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
             return _appointment_response(earlier, session, 200)  # FHIR: a conditional create that matches one answers 200
         try:
-            appointment = booking.request_booking(session, who, bodies.as_dict(body), identifier=key)
+            # Read after the repeat is found: a repeat is answered with the first booking whatever it now says.
+            wanted = booking_body.booking_request(body)
+            appointment = booking.request_booking(session, who, wanted, identifier=key)
         except FhirError as error:
             # A repeat that raced its own first send (still running when this one came) waited for it and lost the
             # slot to it: that is the same booking, not "slot taken". READ COMMITTED lets this read see it now.
@@ -101,10 +106,8 @@ def create_appointment(request: Request, who: Principal = Depends(principal), bo
 
 
 @router.get("/Appointment/{id_}")
-def read_appointment(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
-    db = database(request)
-    # Only staff and support reads are audited (a write); a citizen's own reads never queue behind bookings.
-    with db.writing() if who.audited else db.reading() as session:
+def read_appointment(id_: str, who: CurrentPrincipal, patient_read: PatientRead) -> FhirResponse:
+    with patient_read() as session:
         row_id = fhir.parse_id(id_)
         appointment = booking.visible_appointment(session, who, row_id) if row_id is not None else None
         if appointment is None:
@@ -113,20 +116,20 @@ def read_appointment(id_: str, request: Request, who: Principal = Depends(princi
         return _appointment_response(appointment, session)
 
 
-def _cancel(request: Request, id_: str, who: Principal, reason: str | None) -> FhirResponse:
+def _cancel(request: Request, db: Database, id_: str, who: Principal, reason: str | None) -> FhirResponse:
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"Appointment/{id_}")
     expected = parse_if_match(request.headers.get("if-match"))
-    with database(request).writing() as session:
+    with db.writing() as session:
         appointment = booking.cancel(session, who, row_id, expected, reason)
         return _appointment_response(appointment, session)
 
 
 @router.patch("/Appointment/{id_}", openapi_extra={"requestBody": {"required": True, "content": {"application/json-patch+json": {
     "schema": {"type": "array", "items": bodies.PatchOperation.model_json_schema(by_alias=True)}}}}})
-def patch_appointment(id_: str, request: Request, who: Principal = Depends(principal),
-                      body: list[bodies.PatchOperation] = Depends(_patch_body)) -> FhirResponse:
+def patch_appointment(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep,
+                      body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)]) -> FhirResponse:
     # JSON Patch; the one change a client may make is cancelling (with an optional reason).
     status, reason = None, None
     for i, op in enumerate(body):
@@ -148,22 +151,21 @@ def patch_appointment(id_: str, request: Request, who: Principal = Depends(princ
             raise FhirError(422, "business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
     if status != "cancelled":
         raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
-    return _cancel(request, id_, who, reason)
+    return _cancel(request, db, id_, who, reason)
 
 
 @router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))
-def put_appointment(id_: str, request: Request, who: Principal = Depends(principal),
-                    body: bodies.AppointmentBody = Depends(_APPOINTMENT)) -> FhirResponse:
+def put_appointment(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentIn) -> FhirResponse:
     if body.id != id_:
         raise invalid(f"The body's id {scrub(repr(body.id))} does not match the URL's {scrub(repr(id_))}")
     if body.status != "cancelled":
         raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
     reason = body.cancelationReason.text if body.cancelationReason else None
-    return _cancel(request, id_, who, reason)
+    return _cancel(request, db, id_, who, reason)
 
 
 @router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
-def search_appointments(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep, patient_read: PatientRead) -> FhirResponse:
     params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
     include = params.all("_include")
     if any(value != "Appointment:actor" for value in include):
@@ -180,7 +182,7 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
         if not set(statuses) <= {"pending", "booked", "cancelled", "proposed", "arrived", "fulfilled", "noshow"}:
             raise invalid(f"status must be Appointment statuses such as pending or booked, got {status!r}")
         query = query.where(schema.Appointment.status.in_(statuses))
-    query = _between(query, schema.Appointment.start, *params.date_bounds("date"))
+    query = query.where(*between(schema.Appointment.start, *params.date_bounds("date")))
     order = {
         None: (schema.Appointment.start, schema.Appointment.id),
         "date": (schema.Appointment.start, schema.Appointment.id),
@@ -193,10 +195,9 @@ def search_appointments(request: Request, who: Principal = Depends(principal)) -
         raise invalid("_sort must be one of date, -date, _lastUpdated, -_lastUpdated")
     count = params.count(100, 1000)
     offset = params.offset()
-    db = database(request)
-    if (unchanged := _not_modified(request, who)) is not None:
+    if (unchanged := _not_modified(request, db, who)) is not None:
         return unchanged
-    with db.writing() if who.audited else db.reading() as session:
+    with patient_read() as session:
         tag = _search_tag(session, who)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(query.order_by(*order[sort]).offset(offset).limit(count)).all()
@@ -227,25 +228,27 @@ def _search_tag(session, who: Principal) -> str:
     return conditional.tag(versions.current(session, _search_scope(who)))
 
 
-def _not_modified(request: Request, who: Principal) -> Response | None:
+def _not_modified(request: Request, db: Database, who: Principal) -> Response | None:
     """304 for a client that already holds the current answer. Not audited: it tells nothing new about any
     patient (the 200 that delivered the data was audited), and a polling front desk stays off the write lock."""
     if not request.headers.get("if-none-match"):
         return None
-    with database(request).reading() as session:
+    with db.reading() as session:
         return conditional.not_modified(request, _search_tag(session, who))
 
 
 @router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody) | {"parameters": [_IF_NONE_EXIST]})
-def create_appointment_response(request: Request, who: Principal = Depends(principal),
-                                body: bodies.AppointmentResponseBody = Depends(_RESPONSE)) -> FhirResponse:
+def create_appointment_response(request: Request, who: CurrentPrincipal, db: DatabaseDep,
+                                body: AppointmentResponseIn) -> FhirResponse:
     key = _request_identifier(request, body, "AppointmentResponse")
-    with database(request).writing() as session:
+    # Before the answer is read: whatever a citizen sent, they hear that only the office answers.
+    booking.may_answer(who)
+    with db.writing() as session:
         if key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
             # The same desk's answer sent again (its first reply was lost): the answer it gave, not "already answered".
             return FhirResponse(fhir.appointment_response(earlier), status_code=200)
         try:
-            response, appointment = booking.respond(session, who, bodies.as_dict(body), identifier=key)
+            response, appointment = booking.respond(session, who, booking_body.answer(body), identifier=key)
         except FhirError as error:
             if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
                 return FhirResponse(fhir.appointment_response(earlier), status_code=200)
@@ -256,7 +259,7 @@ def create_appointment_response(request: Request, who: Principal = Depends(princ
 
 
 @router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
-def search_communications(request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep, patient_read: PatientRead) -> FhirResponse:
     params = search_params(request, {"recipient", "subject"})
     patient_id = params.reference("recipient", "Patient")
     if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
@@ -270,10 +273,9 @@ def search_communications(request: Request, who: Principal = Depends(principal))
         query = query.where(schema.Communication.patient_id == patient_id)
     count = params.count(100, 1000)
     offset = params.offset()
-    db = database(request)
-    if (unchanged := _not_modified(request, who)) is not None:
+    if (unchanged := _not_modified(request, db, who)) is not None:
         return unchanged
-    with db.writing() if who.audited else db.reading() as session:
+    with patient_read() as session:
         tag = _search_tag(session, who)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
@@ -286,10 +288,8 @@ def search_communications(request: Request, who: Principal = Depends(principal))
 
 
 @router.get("/Patient/{id_}")
-def read_patient(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
-    db = database(request)
-    # Only staff and support reads are audited (a write); a citizen's own reads never queue behind bookings.
-    with db.writing() if who.audited else db.reading() as session:
+def read_patient(id_: str, who: CurrentPrincipal, patient_read: PatientRead) -> FhirResponse:
+    with patient_read() as session:
         row_id = fhir.parse_id(id_)
         if row_id is None or not booking.visible_patient(session, who, row_id):
             raise not_found(f"Patient/{id_}")
@@ -300,11 +300,8 @@ def read_patient(id_: str, request: Request, who: Principal = Depends(principal)
 
 @router.post("/Patient/_search", openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
     "schema": bodies.PatientSearchForm.model_json_schema(by_alias=True)}}}})
-async def search_patients(request: Request) -> FhirResponse:
+async def search_patients(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     # Async so the form body can be read here; the database work goes to a thread below.
-    from starlette.concurrency import run_in_threadpool
-
-    who = await principal(request)
     if not who.is_staff:
         raise forbidden("Only staff can search for patients")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -315,12 +312,10 @@ async def search_patients(request: Request) -> FhirResponse:
         items = parse_qsl(data.decode(), keep_blank_values=True, strict_parsing=bool(data))
     except (UnicodeDecodeError, ValueError):
         raise invalid("The form body could not be read") from None
-    return await run_in_threadpool(_search_patients, request, who, items)
+    return await run_in_threadpool(_search_patients, request, db, who, items)
 
 
-def _search_patients(request: Request, who: Principal, items: list[tuple[str, str]]) -> FhirResponse:
-    from timebok.backend.search import SearchParams
-
+def _search_patients(request: Request, db: Database, who: Principal, items: list[tuple[str, str]]) -> FhirResponse:
     params = SearchParams(items, {"identifier", "name"})
     form = bodies.parse(bodies.PatientSearchForm, "Patient._search",
                         {key: params.one(key) for key in {key for key, _ in items}})
@@ -349,7 +344,7 @@ def _search_patients(request: Request, who: Principal, items: list[tuple[str, st
         for word in words:
             # autoescape: a typed "%" or "_" is a character to find, not a LIKE wildcard matching everyone.
             query = query.where(schema.Patient.name_key.contains(word, autoescape=True))
-    with database(request).writing() as session:
+    with db.writing() as session:
         rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
         audit.record(session, who, [row.id for row in rows], "search", "Patient search")
         return FhirResponse(fhir.bundle(fhir_base(request), [fhir.patient(r) for r in rows], total=len(rows),

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 from sqlalchemy import func, select
 
 from timebok.backend import conditional, fhir, month, schema, versions
-from timebok.backend.auth import Principal
 from timebok.backend.capability import capability_statement
-from timebok.backend.http import FhirResponse, database, fhir_base, page_links, principal, query_doc, search_params
+from timebok.backend.db import Database
+from timebok.backend.deps import CurrentPrincipal, DatabaseDep
+from timebok.backend.http import FhirResponse, fhir_base, page_links, query_doc, search_params
 from timebok.backend.outcome import FHIR_JSON, invalid, not_found
-from timebok.backend.search import Bound
 from timebok.domain.clock import OSLO, now
 
 router = APIRouter(prefix="/fhir")
@@ -32,12 +32,12 @@ async def metadata(request: Request) -> FhirResponse:
     return FhirResponse(capability_statement(fhir_base(request), now()))
 
 
-def _read(resource_type: str, id_: str, request: Request) -> FhirResponse:
+def _read(resource_type: str, id_: str, db: Database) -> FhirResponse:
     table, to_fhir = _READABLE[resource_type]
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"{resource_type}/{id_}")
-    with database(request).reading() as session:
+    with db.reading() as session:
         row = session.get(table, row_id)
         if row is None:
             raise not_found(f"{resource_type}/{id_}")
@@ -45,20 +45,20 @@ def _read(resource_type: str, id_: str, request: Request) -> FhirResponse:
 
 
 @router.get("/Organization/{id_}")
-def read_organization(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
-    return _read("Organization", id_, request)
+def read_organization(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    return _read("Organization", id_, db)
 
 
 @router.get("/Location/{id_}")
-def read_location(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
-    return _read("Location", id_, request)
+def read_location(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    return _read("Location", id_, db)
 
 
 @router.get("/HealthcareService/{id_}")
-def read_healthcare_service(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+def read_healthcare_service(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     # A read shows the setup in R4 terms: its open timebooks' weekly ranges and the office's closures ahead.
     row_id = fhir.parse_id(id_)
-    with database(request).reading() as session:
+    with db.reading() as session:
         row = session.get(schema.HealthcareService, row_id) if row_id is not None else None
         if row is None:
             raise not_found(f"HealthcareService/{id_}")
@@ -74,16 +74,16 @@ def read_healthcare_service(id_: str, request: Request, _: Principal = Depends(p
 
 
 @router.get("/Slot/{id_}")
-def read_slot(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
-    return _read("Slot", id_, request)
+def read_slot(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    return _read("Slot", id_, db)
 
 
 @router.get("/Schedule/{id_}")
-def read_schedule(id_: str, request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+def read_schedule(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"Schedule/{id_}")
-    with database(request).reading() as session:
+    with db.reading() as session:
         row = session.get(schema.Schedule, row_id)
         if row is None:
             raise not_found(f"Schedule/{id_}")
@@ -102,7 +102,7 @@ def _paged(request: Request, session, query, total_query, to_fhir, params, defau
 
 
 @router.get("/Organization", openapi_extra=query_doc("identifier", "name", "_id"))
-def search_organizations(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+def search_organizations(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     params = search_params(request, {"identifier", "name", "_id"})
     query = select(schema.Organization)
     identifier = params.one("identifier")
@@ -121,13 +121,13 @@ def search_organizations(request: Request, _: Principal = Depends(principal)) ->
         query = query.where(func.lower(schema.Organization.name).contains(name.lower(), autoescape=True))  # "%" is no wildcard
     if (id_ := params.one("_id")) is not None:
         query = query.where(schema.Organization.id == (fhir.parse_id(id_) or -1))
-    with database(request).reading() as session:
+    with db.reading() as session:
         return _paged(request, session, query.order_by(schema.Organization.id),
                       select(func.count()).select_from(query.subquery()), fhir.organization, params, 50, 200)
 
 
 @router.get("/HealthcareService", openapi_extra=query_doc("organization", "active", "service-type"))
-def search_healthcare_services(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+def search_healthcare_services(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     params = search_params(request, {"organization", "active", "service-type"})
     query = select(schema.HealthcareService)
     if (org := params.reference("organization", "Organization")) is not None:
@@ -136,13 +136,13 @@ def search_healthcare_services(request: Request, _: Principal = Depends(principa
         query = query.where(schema.HealthcareService.active == active)
     if (code := params.one("service-type")) is not None:
         query = query.where(schema.HealthcareService.type_code == code.rpartition("|")[2])
-    with database(request).reading() as session:
+    with db.reading() as session:
         return _paged(request, session, query.order_by(schema.HealthcareService.id),
                       select(func.count()).select_from(query.subquery()), fhir.healthcare_service, params, 50, 200)
 
 
 @router.get("/Schedule", openapi_extra=query_doc("actor", "active", "_include"))
-def search_schedules(request: Request, _: Principal = Depends(principal)) -> FhirResponse:
+def search_schedules(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     params = search_params(request, {"actor", "active", "_include"})
     include = params.all("_include")
     if any(value != "Schedule:actor" for value in include):
@@ -169,14 +169,14 @@ def search_schedules(request: Request, _: Principal = Depends(principal)) -> Fhi
         service_ids = sorted({row.healthcare_service_id for row in rows})
         return [fhir.healthcare_service(services[i]) for i in service_ids] + [fhir.location(p) for p in places]
 
-    with database(request).reading() as session:
+    with db.reading() as session:
         services = {s.id: s for s in session.scalars(select(schema.HealthcareService)).all()}
         return _paged(request, session, query.order_by(schema.Schedule.id),
                       select(func.count()).select_from(query.subquery()), to_fhir, params, 50, 200, includes)
 
 
 @router.get("/Slot")
-def search_slots(request: Request, _: Principal = Depends(principal)) -> Response:
+def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Response:
     # The calendar's month query, the hottest read. The timebook month's version first, then (only when
     # it moved since the answer was kept) the slots; a client holding the current ETag hears 304. Each
     # statement is its own transaction: no BEGIN/COMMIT round trips, and the order of the two reads is
@@ -190,7 +190,7 @@ def search_slots(request: Request, _: Principal = Depends(principal)) -> Respons
             raise invalid(f"status must be a Slot status such as free, got {status!r}")
     lower, upper = params.date_bounds("start")
     count, offset = params.count(100, 1000), params.offset()
-    with database(request).single_reads() as connection:
+    with db.single_reads() as connection:
         version = versions.current(connection, versions.slot_search(schedule_id, lower, upper))  # before the rows: see versions.current
         tag = conditional.tag(version)
         if (unchanged := conditional.not_modified(request, tag)) is not None:
@@ -205,13 +205,3 @@ def search_slots(request: Request, _: Principal = Depends(principal)) -> Respons
                                 status=status, lower=lower, upper=upper, count=count, offset=offset)
             cache.put(key, version, body)
     return Response(body, media_type=FHIR_JSON, headers={"ETag": tag})
-
-
-def _between(query, column, lower: Bound | None, upper: Bound | None):
-    if lower is not None:
-        at = fhir.to_storage(lower.at)
-        query = query.where(column >= at if lower.inclusive else column > at)
-    if upper is not None:
-        at = fhir.to_storage(upper.at)
-        query = query.where(column <= at if upper.inclusive else column < at)
-    return query

@@ -11,14 +11,16 @@ import hashlib
 import json
 from datetime import date, timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 
 from timebok.backend import audit, bodies, fhir, schema
 from timebok.backend.auth import SUPPORT, Principal
 from timebok.backend.generation import Change, regenerate
-from timebok.backend.http import FhirResponse, database, json_body, principal
+from timebok.backend.db import Database
+from timebok.backend.deps import CurrentPrincipal, DatabaseDep
+from timebok.backend.http import FhirResponse, json_body
 from timebok.backend.outcome import FhirError, forbidden, not_found
 from timebok.backend.setup_body import SetupBody, check
 from timebok.domain.clock import OSLO, now
@@ -135,8 +137,7 @@ def _check_if_match(value: str | None, current: str) -> None:
 
 
 @router.get("/Organization/{id_}")
-def read_setup(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
-    db = database(request)
+def read_setup(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     with db.reading() as session:
         office = _office(session, id_)
         _may_read(who, office.id)
@@ -277,15 +278,14 @@ def _affected(session, change: Change) -> list[dict]:
 
 
 @router.put("/Organization/{id_}")
-async def change_setup(id_: str, request: Request, who: Principal = Depends(principal)) -> FhirResponse:
+async def change_setup(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     data = await json_body(request)
     body: SetupBody = bodies.parse(SetupBody, "Setup", data)
     preview = request.query_params.get("preview", "false").lower() in ("true", "1", "yes")
-    return await run_in_threadpool(_change, request, who, id_, body, preview, request.headers.get("if-match"))
+    return await run_in_threadpool(_change, db, who, id_, body, preview, request.headers.get("if-match"))
 
 
-def _change(request: Request, who: Principal, id_: str, body: SetupBody, preview: bool, if_match: str | None) -> FhirResponse:
-    db = database(request)
+def _change(db: Database, who: Principal, id_: str, body: SetupBody, preview: bool, if_match: str | None) -> FhirResponse:
     try:
         with db.writing() as session:
             office = _office(session, id_, lock=not preview)

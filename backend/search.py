@@ -1,11 +1,11 @@
-"""Reads FHIR search parameters strictly: unknown names, bad dates and bad references are errors."""
+"""Reads FHIR search parameters strictly (unknown names, bad dates and bad references are errors) and turns date bounds into conditions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from timebok.backend.fhir import parse_id
+from timebok.backend.fhir import parse_id, to_storage
 from timebok.backend.outcome import invalid
 from timebok.domain.clock import parse_instant
 
@@ -99,3 +99,15 @@ class SearchParams:
             else:
                 lower, upper = Bound(at, True), Bound(end_of_day, not date_only)
         return lower, upper
+
+
+def between(column, lower: Bound | None, upper: Bound | None) -> list:
+    """The SQL conditions that keep `column` (a stored instant) within `date_bounds`; none for an open side."""
+    conditions = []
+    if lower is not None:
+        at = to_storage(lower.at)
+        conditions.append(column >= at if lower.inclusive else column > at)
+    if upper is not None:
+        at = to_storage(upper.at)
+        conditions.append(column <= at if upper.inclusive else column < at)
+    return conditions

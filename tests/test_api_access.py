@@ -119,6 +119,9 @@ async def test_citizens_cannot_answer_requests_or_search_patients(api, database)
     before = snapshot(database)
     assert "office" in outcome(await api.post("/AppointmentResponse", json=answer(pending, "accepted"), headers=OLA_H),
                                403, "forbidden")
+    # An answer the office could not send either is refused for who sends it, not picked apart for a citizen.
+    for wrong in (answer(pending, "tentative"), answer(pending, "declined"), answer("x", "accepted")):
+        assert "office" in outcome(await api.post("/AppointmentResponse", json=wrong, headers=OLA_H), 403, "forbidden")
     assert "staff" in outcome(await api.post("/Patient/_search", data={"name": "Nordmann"}, headers=KARI_H), 403, "forbidden")
     assert snapshot(database) == before
 

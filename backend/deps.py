@@ -1,0 +1,49 @@
+"""The dependencies the routes name: who is asking, the database, and the transaction a read of patient data needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from timebok.backend.auth import AGENT_HEADER, Principal
+from timebok.backend.db import Database
+
+# Every dependency here is async: a sync one would cost each request a trip to the thread pool, and under load
+# each trip waits for the GIL behind other requests' threads.
+
+
+async def principal(request: Request) -> Principal:
+    # A token seen in the last seconds is answered here on the event loop; a new token is looked up in a thread.
+    principals = request.app.state.principals
+    authorization, agent = request.headers.get("authorization"), request.headers.get(AGENT_HEADER)
+    known = principals.known(authorization, agent)
+    if known is not None:
+        return known
+    return await run_in_threadpool(principals.who, authorization, agent)
+
+
+async def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+# The caller, or 401/403 before the route runs. In a route it comes before any body, so FastAPI resolves it
+# first and a caller without a valid token hears 401 before the body is read or judged.
+CurrentPrincipal = Annotated[Principal, Depends(principal)]
+DatabaseDep = Annotated[Database, Depends(database)]
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+async def patient_read(who: CurrentPrincipal, db: DatabaseDep) -> Transaction:
+    """Opens the transaction to read patient data in: staff and support reads are audited, and the audit row is a
+    write, so theirs is a writing one; a citizen's own reads are a plain read and never queue behind bookings.
+    Handed out unopened, so the route opens it where it needs it (after any 304, inside its own thread)."""
+    return db.writing if who.audited else db.reading
+
+
+PatientRead = Annotated[Transaction, Depends(patient_read)]
