@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
-from timebok.backend.deps import CurrentPrincipal, DatabaseDep, PatientRead
+from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
 from timebok.backend.http import (
     FhirResponse, etag, fhir_base, json_body, page_links, parse_if_match, raw_body, search_params, query_doc, typed_body,
 )
@@ -106,8 +106,8 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
 
 
 @router.get("/Appointment/{id_}")
-def read_appointment(id_: str, who: CurrentPrincipal, patient_read: PatientRead) -> FhirResponse:
-    with patient_read() as session:
+def read_appointment(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    with patient_read(db, who) as session:
         row_id = fhir.parse_id(id_)
         appointment = booking.visible_appointment(session, who, row_id) if row_id is not None else None
         if appointment is None:
@@ -165,7 +165,7 @@ def put_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Datab
 
 
 @router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
-def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep, patient_read: PatientRead) -> FhirResponse:
+def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
     include = params.all("_include")
     if any(value != "Appointment:actor" for value in include):
@@ -197,7 +197,7 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
     offset = params.offset()
     if (unchanged := _not_modified(request, db, who)) is not None:
         return unchanged
-    with patient_read() as session:
+    with patient_read(db, who) as session:
         tag = _search_tag(session, who)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(query.order_by(*order[sort]).offset(offset).limit(count)).all()
@@ -259,7 +259,7 @@ def create_appointment_response(request: Request, who: CurrentPrincipal, db: Dat
 
 
 @router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
-def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep, patient_read: PatientRead) -> FhirResponse:
+def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     params = search_params(request, {"recipient", "subject"})
     patient_id = params.reference("recipient", "Patient")
     if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
@@ -275,7 +275,7 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
     offset = params.offset()
     if (unchanged := _not_modified(request, db, who)) is not None:
         return unchanged
-    with patient_read() as session:
+    with patient_read(db, who) as session:
         tag = _search_tag(session, who)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
@@ -288,8 +288,8 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
 
 
 @router.get("/Patient/{id_}")
-def read_patient(id_: str, who: CurrentPrincipal, patient_read: PatientRead) -> FhirResponse:
-    with patient_read() as session:
+def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    with patient_read(db, who) as session:
         row_id = fhir.parse_id(id_)
         if row_id is None or not booking.visible_patient(session, who, row_id):
             raise not_found(f"Patient/{id_}")
