@@ -169,6 +169,17 @@ def test_every_screen_s_binding_ids_can_be_rebound(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def test_the_binding_ids_the_starter_file_names_exist():
+    import re
+
+    from timebok.tui.run import check_keymap
+
+    named = set(re.findall(r'"([a-z_]+\.[a-z_]+)"', starter_config().partition("[keys]")[2]))
+    assert {"app.help", "flow.back", "calendar.next_month"} <= named
+
+    check_keymap(Settings(keys=dict.fromkeys(named, "x")))  # a ConfigError names any that is gone
+
+
 def test_a_token_of_the_wrong_type_is_reported_without_showing_it(tmp_path):
     path = write(tmp_path / "config.toml", "[backend]\ntoken = 987654321\n")
 
