@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from timebok.tui import cli
-from timebok.tui.config import (
-    ENV_CONFIG,
-    ENV_TOKEN,
-    STARTER_CONFIG,
-    BackendSettings,
-    ConfigError,
-    Settings,
-    config_path,
-    load_settings,
-    save_state,
-)
+from timebok.tui.config import ENV_CONFIG, config_path, load_settings
+from timebok.tui.settings import ENV_TOKEN, BackendSettings, ConfigError, Settings
+from timebok.tui.starter import starter_config
+from timebok.tui.state import save_state
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -132,6 +127,59 @@ def test_a_mistake_in_the_config_names_the_file_the_key_and_the_problem(tmp_path
     assert expected in message
 
 
+def test_an_unknown_theme_stops_the_start_with_one_line_naming_the_themes(tmp_path, capsys):
+    path = write(tmp_path / "config.toml", '[app]\ntheme = "nrod"\n')
+
+    assert cli.main(["--config", str(path)]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"timebok: {path}: app.theme must be one of ")
+    assert all(f'"{theme}"' in err for theme in ("textual-dark", "textual-light", "nord", "gruvbox", "ansi-dark"))
+    assert err.rstrip().endswith(""", got 'nrod'; did you mean "nord"?""")
+
+
+@pytest.mark.parametrize(
+    ("binding_id", "hint"),
+    [
+        ("calender.next_month", "did you mean calendar.next_month?"),
+        ("calendar.skip", "the binding ids of calendar are calendar.change_month, calendar.close_day, "),
+        ("zoom", "a binding id is a group and a name, such as calendar.next_month; the groups are app, "),
+    ],
+)
+def test_a_mistyped_binding_id_stops_the_start_with_a_hint(tmp_path, capsys, binding_id, hint):
+    path = write(tmp_path / "config.toml", f'[keys]\n"{binding_id}" = "x"\n')
+
+    assert cli.main(["--config", str(path)]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f'timebok: {path}: keys."{binding_id}" is not a binding id; {hint}')
+
+
+def test_every_screen_s_binding_ids_can_be_rebound(tmp_path):
+    """Screens load when first shown; a binding of one not loaded yet (the trace panel's) is still known."""
+    path = write(tmp_path / "config.toml", '[keys]\n"trace.export" = "ctrl+e"\ncalendar.next_month = "n"\napp.help = "f2"\n')
+    # A fresh process, as at start: here earlier tests have long imported every screen.
+    code = ("import sys; from timebok.tui.config import load_settings; from timebok.tui.run import check_keymap; "
+            "assert 'timebok.screens.trace' not in sys.modules; check_keymap(load_settings(sys.argv[1]))")
+
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_binding_ids_the_starter_file_names_exist():
+    import re
+
+    from timebok.tui.run import check_keymap
+
+    named = set(re.findall(r'"([a-z_]+\.[a-z_]+)"', starter_config().partition("[keys]")[2]))
+    assert {"app.help", "flow.back", "calendar.next_month"} <= named
+
+    check_keymap(Settings(keys=dict.fromkeys(named, "x")))  # a ConfigError names any that is gone
+
+
 def test_a_token_of_the_wrong_type_is_reported_without_showing_it(tmp_path):
     path = write(tmp_path / "config.toml", "[backend]\ntoken = 987654321\n")
 
@@ -182,7 +230,8 @@ def test_the_example_config_loads_to_exactly_the_defaults(tmp_path):
 
 
 def test_the_starter_config_is_the_example_config():
-    assert STARTER_CONFIG == EXAMPLE.read_text(encoding="utf-8")
+    """config.example.toml is what `timebok config init` writes, which is made from the declared settings."""
+    assert starter_config() == EXAMPLE.read_text(encoding="utf-8")
 
 
 def test_in_app_choices_are_saved_in_the_state_dir_and_never_into_the_config(tmp_path, home):
@@ -236,7 +285,8 @@ def test_an_unwritable_state_file_is_a_clear_error(tmp_path):
     assert str(caught.value).startswith(f"{blocker / 'state.toml'}: cannot save the app's state")
 
 
-@pytest.mark.parametrize("state", ["language = \n", "\xff\xfe", 'language = "sv"\ntheme = 7\nlast_demo_role = "root"\n'])
+@pytest.mark.parametrize("state", ["language = \n", "\xff\xfe", 'language = "sv"\ntheme = 7\nlast_demo_role = "root"\n',
+                                   'theme = "nrod"\n'])
 def test_a_corrupt_state_file_is_ignored(tmp_path, home, state):
     path = write(tmp_path / "config.toml", '[app]\nlanguage = "en"\ntheme = "nord"\n')
     write(home / ".local" / "state" / "timebok" / "state.toml", "").write_bytes(state.encode("latin-1"))
@@ -253,7 +303,7 @@ def test_config_init_writes_the_starter_file_once(tmp_path, capsys):
 
     assert cli.main(["--config", str(path), "config", "init"]) == 0
     assert str(path) in capsys.readouterr().out
-    assert path.read_text(encoding="utf-8") == STARTER_CONFIG
+    assert path.read_text(encoding="utf-8") == starter_config()
     assert load_settings(str(path)) == Settings(source=path)
 
     path.write_text('[app]\nlanguage = "en"\n', encoding="utf-8")

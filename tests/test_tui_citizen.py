@@ -255,7 +255,8 @@ async def test_the_calendar_does_not_offer_times_inside_the_lead_time(live_serve
 
 
 async def test_opened_messages_stay_read_after_a_restart(live_server, tmp_path):
-    from timebok.tui.config import Settings, read_seen, save_seen
+    from timebok.tui.settings import Settings
+    from timebok.tui.state import read_seen, save_seen
 
     settings = Settings(state_path=tmp_path / "state.toml")
     options = dict(load_seen=lambda k: read_seen(settings, k), save_seen=lambda k, ids: save_seen(settings, k, ids))

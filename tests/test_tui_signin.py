@@ -18,7 +18,7 @@ from tests.test_tui_citizen import SIZE, _to_review
 from tests.tui_helpers import screen_text, settle
 from timebok.tui import cli, signin
 from timebok.tui.app import TimebokApp
-from timebok.tui.config import AuthSettings, BackendSettings, Settings
+from timebok.tui.settings import AuthSettings, BackendSettings, Settings
 from timebok.tui.run import _connection
 
 

@@ -71,7 +71,7 @@ async def test_a_real_backend_offers_no_demo_user_picker(live_server):
 
 
 def test_the_demo_starts_as_the_last_user_picked_or_the_configured_role():
-    from timebok.tui.config import BackendSettings, Settings
+    from timebok.tui.settings import BackendSettings, Settings
 
     assert demo_user(Settings()) == ("demo-citizen-kari", "")
     assert demo_user(Settings(role="staff")) == ("demo-staff-fjordsiden", "")

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev-idp":
         return _dev_idp(args)
     if args.command == "config":
-        from timebok.tui.config import write_starter_config
+        from timebok.tui.starter import write_starter_config
 
         return write_starter_config(args.config)
     from timebok.tui.run import run_app

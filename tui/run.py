@@ -10,17 +10,24 @@ DEMO_SUPPORT_TOKEN = "demo-support-nhn"
 
 
 def run_app(config_path: str | None) -> int:
-    from timebok.tui.config import ConfigError, load_settings, read_seen, save_seen, save_state
+    from timebok.tui.config import ConfigError, load_settings
+    from timebok.tui.state import read_seen, save_seen, save_state
 
     try:
         settings = load_settings(config_path)
     except ConfigError as error:
-        print(f"timebok: {error}", file=sys.stderr)
-        return 2
+        return _refuse(error)
 
     from timebok.ui import i18n
 
     i18n.set_language(settings.language)
+    from timebok.tui.app import TimebokApp
+
+    try:
+        check_keymap(settings)  # before any sign-in: a mistyped binding id is a config error like the others
+    except ConfigError as error:
+        return _refuse(error)
+
     try:
         connection = _connection(settings)
     except Exception as error:  # noqa: BLE001 - only SignInError is raised here; caught broadly to keep httpx out of the import
@@ -31,7 +38,6 @@ def run_app(config_path: str | None) -> int:
         print(f"timebok: {error}", file=sys.stderr)
         return 1
 
-    from timebok.tui.app import TimebokApp
     from timebok.ui.keys import retranslate_bindings
 
     retranslate_bindings()
@@ -43,6 +49,35 @@ def run_app(config_path: str | None) -> int:
                      save_seen=lambda user_key, ids: save_seen(settings, user_key, ids))
     app.run()
     return 0
+
+
+def _refuse(error: Exception) -> int:
+    """A config the app cannot start with: one line on stderr, exit code 2."""
+    print(f"timebok: {error}", file=sys.stderr)
+    return 2
+
+
+def check_keymap(settings) -> None:
+    """Raise ConfigError for a [keys] binding id no binding has; screens are imported for it only when needed."""
+    if not settings.keys:
+        return
+    import importlib
+    import pkgutil
+
+    import timebok.screens
+    import timebok.tui.app  # noqa: F401 - the App's own bindings (app.help, app.quit, …)
+    import timebok.ui.widgets
+    from timebok.tui.config import check_binding_ids
+    from timebok.ui.keys import binding_ids
+
+    # Screens load when first shown, so the bindings of most are unknown yet: load the widgets, then the
+    # screens, until every id in [keys] is found. Only a keymap pays (all screens: ~50 ms before the first paint).
+    for package in (timebok.ui.widgets, timebok.screens):
+        if set(settings.keys) <= binding_ids():
+            return
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
+    check_binding_ids(settings, binding_ids())
 
 
 def _connection(settings):

@@ -9,14 +9,13 @@ from collections.abc import Callable
 
 from timebok.client.signin import SignInError, Tokens, TokenSource, sign_in
 from timebok.client.token_store import TokenStore
+from timebok.tui.locations import state_dir
 
 OWN, CITIZEN = "default", "citizen"  # the store's names: your own sign-in, and the test citizen a support agent acts as
 
 
 def token_store() -> TokenStore:
-    from platformdirs import user_state_path
-
-    return TokenStore(user_state_path("timebok", appauthor=False))
+    return TokenStore(state_dir())
 
 
 def _say(text: str) -> None:

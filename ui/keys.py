@@ -34,3 +34,14 @@ def retranslate_bindings() -> None:
         ]
     for cls in _subclasses(DOMNode):
         cls._merged_bindings = cls._merge_bindings()
+
+
+def binding_ids() -> set[str]:
+    """The ids of the bindings our imported classes declare: what a user can rebind in [keys] (App.set_keymap)."""
+    return {
+        b.id
+        for cls in _subclasses(DOMNode)
+        if cls.__module__.startswith(("timebok.tui.", "timebok.ui.", "timebok.screens."))
+        for b in cls.__dict__.get("BINDINGS", ())
+        if isinstance(b, Binding) and b.id
+    }
