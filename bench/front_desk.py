@@ -68,7 +68,7 @@ async def measure(tmp: Path) -> None:
             await _until(lambda: getattr(app.screen, "found", None))
             lookups.append((time.perf_counter() - started) * 1000)
 
-            app.back_to_start()
+            app.go_home()
             await settle()
 
         # Confirming in the queue: key to the row gone and the count updated. The seed has two requests
@@ -88,7 +88,7 @@ async def measure(tmp: Path) -> None:
             await _until(lambda: len(queue._fetched) == before - 1)
             confirms.append((time.perf_counter() - started) * 1000)
             await settle()
-            app.back_to_start()
+            app.go_home()
             await settle()
     server.stop()
     print("Front desk, through HTTP on loopback (the app's own event loop, headless)")

@@ -61,14 +61,14 @@ class AppointmentsScreen(FlowScreen):
 
     @work(exclusive=True, group="load")
     async def _load(self, quiet: bool) -> None:
-        patient = self.app.user.patient
+        patient = self.timebok.user.patient
         status = self.query_one(LoadState)
         if not quiet:
             status.loading()
             if self._shown is None:
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
-            appointments = await self.app.client.appointments(patient.id)
+            appointments = await self.timebok.client.appointments(patient.id)
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
@@ -141,12 +141,12 @@ class AppointmentsScreen(FlowScreen):
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment) -> None:
         try:
-            await self.app.client.cancel(appointment)
+            await self.timebok.client.cancel(appointment)
         except BookingError as error:
             if error.kind in CANCEL_REFUSED:
                 self.notify(t(CANCEL_REFUSED[error.kind]), title=t("error.title"), severity="warning", timeout=10)
             else:
-                self.app.report(error)
+                self.timebok.report(error)
         else:
             self.notify(t("appointments.cancelled"), severity="information")
         self._load(quiet=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from enum import Enum, auto
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
 from timebok.ui.widgets.plain import Static
 from timebok.client.models import Patient
+from timebok.ui.contract import UsesApp
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
@@ -16,8 +19,14 @@ from timebok.ui.widgets.footer import TimebokFooter
 STEPS = 8
 
 
-class FlowScreen(Screen):
-    """A screen with a step number (or none), a title and a body."""
+class Outcome(Enum):
+    """What a screen answers the one it was opened from when it closes with more to say than «back» (None)."""
+
+    TIME_GONE = auto()  # review: the chosen time was taken or has passed; the calendar shows fresh times
+
+
+class FlowScreen(UsesApp, Screen[Outcome | None]):
+    """A screen with a step number (or none), a title and a body; `self.timebok` is the app (ui.contract)."""
 
     STEP: int | None = None
     TITLE_KEY = "app.title"
@@ -60,7 +69,7 @@ class FlowScreen(Screen):
         self.query_one("#who", Static).update(who)
 
     def who(self, *, short: bool = False) -> str:
-        user = self.app.user
+        user = self.timebok.user
         if user is None:
             return ""
         patient = self.patient()
@@ -74,7 +83,7 @@ class FlowScreen(Screen):
     def say(self, key: str, **values: object) -> str:
         """The text `key`; when the front desk acts for a patient, its wording about the patient («forpatient.<key>»)."""
         staff_key = f"forpatient.{key}"
-        if self.patient() is not None and self.app.user is not None and self.app.user.is_staff and has_text(staff_key):
+        if self.patient() is not None and self.timebok.user is not None and self.timebok.user.is_staff and has_text(staff_key):
             return t(staff_key, **values)
         return t(key, **values)
 
@@ -83,10 +92,18 @@ class FlowScreen(Screen):
         return self.draft.patient if self.draft is not None else None
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
+        self.dismiss()  # a home screen has no Esc (HomeScreen.check_action): there is always one below
 
-    def rebuilt(self) -> Screen | None:
+    def open_next(self, screen: FlowScreen) -> None:
+        """Open `screen` from this one; when it closes, its answer comes to `next_closed`.
+
+        The app opens rebuilt screens this way after a language switch, so each answers to the one below it again."""
+        self.app.push_screen(screen, self.next_closed)
+
+    def next_closed(self, outcome: Outcome | None) -> None:
+        """The screen opened from this one has closed, answering `outcome` (None: the user went back)."""
+
+    def rebuilt(self) -> FlowScreen | None:
         """This screen built again in the current language (after a language switch); None if it cannot be."""
         try:
             # A step of a booking is rebuilt on the same draft: the same booking, the same patient.

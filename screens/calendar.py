@@ -13,7 +13,7 @@ from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import MonthAvailability, Slot
 from timebok.domain.clock import now, today
-from timebok.screens.base import FlowScreen
+from timebok.screens.base import FlowScreen, Outcome
 from timebok.screens.labels import place_lines
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
@@ -37,7 +37,7 @@ class CalendarScreen(FlowScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "close_day":
-            return self.app.user is not None and self.app.user.is_staff
+            return self.timebok.user is not None and self.timebok.user.is_staff
         return super().check_action(action, parameters)
 
     @work(exclusive=True, group="close_day")
@@ -45,12 +45,12 @@ class CalendarScreen(FlowScreen):
         """«Steng dag»: s, type why, Enter previews (with the appointments it hits), Enter saves."""
         from timebok.screens.setup import closure_form
 
-        if self.app.user is None or not self.app.user.is_staff:
+        if self.timebok.user is None or not self.timebok.user.is_staff:
             return
         try:
-            setup = await self.app.client.office_setup(self.app.user.office.id)
+            setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
         except BookingError as error:
-            self.app.report(error)
+            self.timebok.report(error)
             return
         form = closure_form(setup, self.calendar.cursor, self.draft.timebook.id, t("setup.close_title"))
         self.app.push_screen(form, self._day_closed)
@@ -89,9 +89,9 @@ class CalendarScreen(FlowScreen):
 
     def _urgent(self) -> str:
         """The guide's standing note, with the office's phone number when the backend has one."""
-        office = self.app.user.office if self.app.user else None
+        office = self.timebok.user.office if self.timebok.user else None
         phone = office.phone if office else None
-        staff = self.app.user is not None and self.app.user.is_staff
+        staff = self.timebok.user is not None and self.timebok.user.is_staff
         return (t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
                 + (f"\n{t('calendar.close_hint')}" if staff else ""))
 
@@ -117,11 +117,11 @@ class CalendarScreen(FlowScreen):
         heading.update(t("calendar.loading"))
         earliest = self.earliest()
         try:
-            availability = await self.app.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
-            next_free = None if availability.slots else await self.app.client.first_free_date(timebook.id, month, earliest=earliest)
+            availability = await self.timebok.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
+            next_free = None if availability.slots else await self.timebok.client.first_free_date(timebook.id, month, earliest=earliest)
         except BookingError as error:
             heading.update(t("calendar.load_failed"))
-            self.app.report(error)
+            self.timebok.report(error)
             return
         if calendar.month != month:
             return  # the user has moved on to another month; this answer is stale
@@ -135,7 +135,7 @@ class CalendarScreen(FlowScreen):
             return
         self.availability, self.next_free = availability, next_free
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        self.app.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
+        self.timebok.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
         self.draft.month = month
         calendar.free_dates = availability.dates
         if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
@@ -151,7 +151,7 @@ class CalendarScreen(FlowScreen):
 
     def earliest(self) -> datetime | None:
         """The first moment a citizen may book in this timebook (its lead time from now); staff are not held to it."""
-        user = self.app.user
+        user = self.timebok.user
         if user is not None and user.is_staff:
             return None
         return now() + timedelta(minutes=self.draft.timebook.lead_minutes)
@@ -206,10 +206,10 @@ class CalendarScreen(FlowScreen):
 
         slot = self.draft.slot = self.day_slots[event.option_index]
         lead = self.draft.timebook.lead_minutes
-        if self.app.user is not None and self.app.user.is_staff and slot.start < now() + timedelta(minutes=lead):
+        if self.timebok.user is not None and self.timebok.user.is_staff and slot.start < now() + timedelta(minutes=lead):
             # Staff may book inside the lead time (a patient at the desk), but are told it is short notice.
             self.notify(t("staff.within_lead_time", minutes=lead), severity="warning", timeout=10)
-        self.app.push_screen(ReviewScreen(self.draft))
+        self.open_next(ReviewScreen(self.draft))
 
     def action_step_month(self, months: int) -> None:
         self.calendar.focus()
@@ -225,9 +225,9 @@ class CalendarScreen(FlowScreen):
             target = later[0]
         else:
             try:
-                target = await self.app.client.first_free_date(self.draft.timebook.id, after, earliest=self.earliest())
+                target = await self.timebok.client.first_free_date(self.draft.timebook.id, after, earliest=self.earliest())
             except BookingError as error:
-                self.app.report(error)
+                self.timebok.report(error)
                 return
         if target is None:
             self.notify(t("calendar.no_more_free", date=long_date(calendar.cursor)), severity="warning")
@@ -247,7 +247,8 @@ class CalendarScreen(FlowScreen):
         else:
             super().action_back()
 
-    def time_was_taken(self) -> None:
-        """Back from review after someone else got the time: show fresh availability."""
-        self.draft.slot = None
-        self.reload()
+    def next_closed(self, outcome: Outcome | None) -> None:
+        """Back from review: after someone else got the time (or it passed), show fresh availability."""
+        if outcome is Outcome.TIME_GONE:
+            self.draft.slot = None
+            self.reload()

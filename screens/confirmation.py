@@ -46,7 +46,7 @@ class ConfirmationScreen(FlowScreen):
     @property
     def _for_patient(self) -> bool:
         """The front desk booked on a patient's behalf, and may confirm the request there and then."""
-        return bool(self.app.user and self.app.user.is_staff)
+        return bool(self.timebok.user and self.timebok.user.is_staff)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "confirm_now":
@@ -64,9 +64,9 @@ class ConfirmationScreen(FlowScreen):
     @work(exclusive=True)
     async def confirm_now(self) -> None:
         try:
-            confirmed = await self.app.client.confirm(self.appointment.id)
+            confirmed = await self.timebok.client.confirm(self.appointment.id)
         except BookingError as error:
-            self.app.report(error)
+            self.timebok.report(error)
             return
         self.appointment = confirmed
         self.query_one("#next", Static).update(t("confirmation.confirmed_now"))
@@ -77,5 +77,5 @@ class ConfirmationScreen(FlowScreen):
     @on(Button.Pressed, "#to-inbox")
     def action_inbox(self) -> None:
         patient = self.draft.patient
-        self.app.pop_screen()
-        self.app.open_inbox(from_flow=True, patient=patient)
+        self.dismiss()
+        self.timebok.open_inbox(from_flow=True, patient=patient)

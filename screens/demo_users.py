@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import DemoUser
+from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 
@@ -38,7 +39,7 @@ def demo_choices(users: list[DemoUser]) -> list[tuple[str, list[tuple[str, DemoC
     return [(t(title), entries) for title, entries in groups if entries]
 
 
-class DemoUserScreen(ModalScreen[DemoChoice | None]):
+class DemoUserScreen(UsesApp, ModalScreen[DemoChoice | None]):
     BINDINGS = [key("escape", "cancel", "dialog.cancel")]
 
     def compose(self) -> ComposeResult:
@@ -56,13 +57,13 @@ class DemoUserScreen(ModalScreen[DemoChoice | None]):
         options = self.query_one(OptionList)
         options.loading = True
         try:
-            users = await self.app.client.demo_users()
+            users = await self.timebok.client.demo_users()
         except BookingError as error:
-            self.app.report(error)
+            self.timebok.report(error)
             return
         finally:
             options.loading = False
-        current = (self.app.connection.token, self.app.connection.agent_token)
+        current = (self.timebok.connection.token, self.timebok.connection.agent_token)
         highlight = None
         for title, entries in demo_choices(users):
             options.add_option(Option(title, disabled=True))

@@ -9,7 +9,7 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from timebok.ui.i18n import has_text, t
-from timebok.ui.keys import key
+from timebok.ui.keys import description, key
 
 
 class HelpScreen(ModalScreen[None]):
@@ -29,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
             # Only our own bindings: Textual's built-in ones describe themselves in English only.
             if binding.id and has_text(binding.id) and binding.id not in seen:
                 seen.add(binding.id)
-                lines.append(f"  [b]{escape(f'{self.app.get_key_display(binding):>12}')}[/]  {escape(binding.description)}")
+                lines.append(f"  [b]{escape(f'{self.app.get_key_display(binding):>12}')}[/]  {escape(description(binding))}")
         lines += ["", escape(t("help.close_hint"))]
         with VerticalScroll(id="help-box"):
             yield Static("\n".join(lines))

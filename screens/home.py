@@ -17,7 +17,7 @@ class HomeScreen(FlowScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_demo_user":
             # Not before the backend answers: the picker asks it who the demo's users are.
-            return self.app.connection.embedded and self.app.client is not None and self.app.user is not None
+            return self.timebok.connection.embedded and self.timebok.client is not None and self.timebok.user is not None
         if action == "back":
             return False  # nowhere to go back to from home; keep Esc out of the footer
         return True
@@ -27,7 +27,7 @@ class HomeScreen(FlowScreen):
 
     def show_demo_line(self, user) -> None:
         line = self.query_one("#demo-line", Static)
-        line.display = self.app.connection.embedded and user is not None
+        line.display = self.timebok.connection.embedded and user is not None
         if user is not None and user.is_support:
             line.update(t("demo.current_support", agent=user.agent, citizen=user.name))
         elif user is not None:
@@ -36,9 +36,9 @@ class HomeScreen(FlowScreen):
     def action_switch_demo_user(self) -> None:
         from timebok.screens.demo_users import DemoUserScreen
 
-        if self.app.connection.embedded:
+        if self.timebok.connection.embedded:
             self.app.push_screen(DemoUserScreen(), self._chosen)
 
     def _chosen(self, choice) -> None:
         if choice is not None:
-            self.app.sign_in(choice.token, choice.agent_token, role=choice.role)
+            self.timebok.sign_in(choice.token, choice.agent_token, role=choice.role)

@@ -54,13 +54,13 @@ class InboxScreen(FlowScreen):
 
     @work(exclusive=True, group="load")
     async def _load(self, quiet: bool) -> None:
-        patient = self.patient() or self.app.user.patient
+        patient = self.patient() or self.timebok.user.patient
         status = self.query_one(LoadState)
         if not quiet:
             status.loading()
         try:
             messages, appointments = await asyncio.gather(
-                self.app.client.inbox(patient.id), self.app.client.appointments(patient.id)
+                self.timebok.client.inbox(patient.id), self.timebok.client.appointments(patient.id)
             )
         except BookingError as error:
             if quiet and self._shown is not None:
@@ -103,13 +103,13 @@ class InboxScreen(FlowScreen):
 
     def _update_count(self) -> None:
         ids = self._message_ids
-        unread = sum(1 for id_ in ids if id_ not in self.app.seen_messages)
+        unread = sum(1 for id_ in ids if id_ not in self.timebok.seen_messages)
         text = self.say("inbox.empty") if not ids else t("inbox.count", messages=tn("inbox.messages", len(ids)),
                                                      unread=tn("inbox.unread", unread))
         self.query_one(LoadState).loaded(text)
 
     def _summary(self, message, about: str) -> str:
-        marker = "  " if message.id in self.app.seen_messages else f"[b]{t('inbox.unread_mark')}[/] "
+        marker = "  " if message.id in self.timebok.seen_messages else f"[b]{t('inbox.unread_mark')}[/] "
         return f"{marker}[b]{escape(message.topic)}[/]  [dim]{escape(short_date(message.sent.date()))}[/]{about}"
 
     @on(ListView.Selected, "#messages")
@@ -117,7 +117,7 @@ class InboxScreen(FlowScreen):
         item = event.item
         if isinstance(item, ExpandableItem):
             item.toggle()
-            if item.key not in self.app.seen_messages:
-                self.app.mark_seen(item.key)
+            if item.key not in self.timebok.seen_messages:
+                self.timebok.mark_seen(item.key)
                 item.set_summary(item.summary.replace(f"[b]{t('inbox.unread_mark')}[/] ", "  ", 1))
                 self._update_count()

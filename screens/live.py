@@ -34,7 +34,7 @@ class LiveMixin:
 
     def _poll(self) -> None:
         # Only the screen on top polls: one behind a dialog or a booking waits until it is back.
-        if not (self.is_current and self.app.client is not None and self.app.user is not None):
+        if not (self.is_current and self.timebok.client is not None and self.timebok.user is not None):
             return
         # A fetch still under way (a slow backend, or R just pressed) is left to finish, not cancelled.
         if any(worker.node is self and not worker.is_finished for worker in self.app.workers):
@@ -52,4 +52,4 @@ class LiveMixin:
         """A failed poll says so on the line, not in a toast every 15 seconds; a key press is reported in full."""
         self.query_one("#updated", Static).update(t("live.update_failed", time=now().strftime("%H:%M")))
         if not quiet:
-            self.app.report(error)
+            self.timebok.report(error)

@@ -82,7 +82,7 @@ class PatientSearchScreen(FlowScreen):
         text = event.value.strip()
         if self.found and self._found_for == event.value:
             # The number was looked up as it was typed; Enter takes the patient shown, focus never moved.
-            self.app.start_booking(self.found[0])
+            self.timebok.start_booking(self.found[0])
             return
         if looks_like_number(text) or not text:
             try:
@@ -101,14 +101,14 @@ class PatientSearchScreen(FlowScreen):
         typed = self._input.value
         self._say(t("patient.searching"))
         try:
-            found = await self.app.client.find_patients(identifier=identifier, name=name)
+            found = await self.timebok.client.find_patients(identifier=identifier, name=name)
         except BookingError as error:
-            self._say(self.app.describe(error), error=True)
-            self.app.report(error)  # what was typed stays in the field
+            self._say(self.timebok.describe(error), error=True)
+            self.timebok.report(error)  # what was typed stays in the field
             return
         if self._input.value != typed:
             return  # the user typed on while we asked; that answer is stale
-        office = self.app.user.office.name if self.app.user and self.app.user.office else ""
+        office = self.timebok.user.office.name if self.timebok.user and self.timebok.user.office else ""
         if not found:
             none = t("patient.none_number", office=office) if identifier else t("patient.none_name", name=name, office=office)
             self._say(none, error=True)
@@ -135,7 +135,7 @@ class PatientSearchScreen(FlowScreen):
 
     @on(OptionList.OptionSelected, "#patients")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.app.start_booking(self.found[event.option_index])
+        self.timebok.start_booking(self.found[event.option_index])
 
     def on_key(self, event) -> None:
         # ↑ on the first result goes back up to the field, with the text as typed (not selected).

@@ -48,7 +48,7 @@ class PlaceScreen(FlowScreen):
         draft = self.draft
         self.query_one(LoadState).loading()
         try:
-            draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
+            draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
         except BookingError as error:
             self.query_one(LoadState).failed(error)
             return
@@ -67,4 +67,4 @@ class PlaceScreen(FlowScreen):
         from timebok.screens.calendar import CalendarScreen
 
         self.draft.choose_timebook(self.draft.timebooks[options.highlighted])
-        self.app.push_screen(CalendarScreen(self.draft))
+        self.open_next(CalendarScreen(self.draft))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.timer import Timer
 from textual.widgets import DataTable
 
@@ -17,6 +17,7 @@ from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import appointment_details, time_type_name, when
 from timebok.screens.live import LiveMixin, refresh_key
+from timebok.ui.contract import TimebokAppContract, app_of
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 
@@ -71,11 +72,15 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         yield Static("", id="request-details")
         yield self.updated_line()
 
-    def on_mount(self) -> None:
-        self.requests: list[Appointment] = []  # as shown: without those waiting out their undo window
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[Appointment] | None = None  # as shown (without those waiting out their undo window); None before
         self._fetched: list[Appointment] = []
         self._pending: list[PendingConfirm] = []
         self._armed: str | None = None  # a passed request whose first B has been pressed
+
+    def on_mount(self) -> None:
+        self.requests = []
         self.query_one("#answer-note").display = False
         table = self.query_one(DataTable)
         # Four short columns fit 80; the sent time, the number and the reason are in the details below.
@@ -85,18 +90,18 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.start_polling()
 
     def heading(self) -> str:
-        requests = getattr(self, "requests", None)
+        requests = self.requests
         return t("staff.requests_count", count=len(requests)) if requests is not None else super().heading()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
-            return bool(getattr(self, "_pending", None))  # in the footer only while there is something to undo
+            return bool(self._pending)  # in the footer only while there is something to undo
         return True
 
     @work(exclusive=True, group="load")
     async def reload(self, quiet: bool = False) -> None:
         try:
-            requests = await self.app.client.pending_requests()
+            requests = await self.timebok.client.pending_requests()
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
@@ -228,7 +233,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.run_worker(self._answer_and_show(request, reason), group="answer")
 
     async def _answer_and_show(self, request: Appointment, reason: str | None) -> None:
-        sent, outcome = await answer(self.app, request, reason)
+        sent, outcome = await answer(self.timebok, request, reason)
         if outcome is not None:  # someone else answered first, or the backend failed
             self._note(outcome, warning=True)
         if sent:
@@ -238,7 +243,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.reload(quiet=True)
 
 
-async def answer(app, request: Appointment, reason: str | None) -> tuple[bool, str | None]:
+async def answer(app: TimebokAppContract, request: Appointment, reason: str | None) -> tuple[bool, str | None]:
     """Confirm (reason None) or reject, and tell the desk what happened: (sent, the note to keep on screen, if any).
 
     Runs at app level too (the queue may have been left), so it notifies through the app.
@@ -263,14 +268,14 @@ async def answer(app, request: Appointment, reason: str | None) -> tuple[bool, s
     return True, None
 
 
-async def answer_then_refresh(app, request: Appointment) -> None:
+async def answer_then_refresh(app: App, request: Appointment) -> None:
     """Send a confirmation left waiting when the queue closed, then refresh whatever live screen is on top."""
-    await answer(app, request, None)
+    await answer(app_of(app), request, None)
     if isinstance(app.screen, LiveMixin):
         app.screen.reload(quiet=True)
 
 
-async def _what_happened(app, request: Appointment) -> str:
+async def _what_happened(app: TimebokAppContract, request: Appointment) -> str:
     """The 409 says only that the request is no longer waiting: read it to say who did what."""
     name = patient_name(request)
     try:

@@ -11,7 +11,7 @@ from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.screens.base import FlowScreen
+from timebok.screens.base import FlowScreen, Outcome
 from timebok.screens.labels import time_type_label, when
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
@@ -29,7 +29,7 @@ class ReviewScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         draft = self.draft
-        office = self.app.user.office.name if self.app.user and self.app.user.office else ""
+        office = self.timebok.user.office.name if self.timebok.user and self.timebok.user.office else ""
         place = draft.timebook.place
         rows = [
             (t("details.type"), time_type_label(draft.time_type.code, office)),
@@ -90,20 +90,19 @@ class ReviewScreen(FlowScreen):
         button = self.query_one("#send", Button)
         button.disabled = True
         try:
-            appointment = await self.app.client.request_booking(draft.slot, draft.patient.id, draft.reason)
+            appointment = await self.timebok.client.request_booking(draft.slot, draft.patient.id, draft.reason)
         except BookingError as error:
             button.disabled = False
             if error.kind in GONE:
-                # The time cannot be had any more: back to the calendar with fresh times, the reason kept.
+                # The time cannot be had any more: back to the calendar, which shows fresh times; the reason is kept.
                 self.notify(t(GONE[error.kind]), title=t(f"{GONE[error.kind]}_title"), severity="warning", timeout=10)
-                self.app.pop_screen()
-                self.app.screen.time_was_taken()
+                self.dismiss(Outcome.TIME_GONE)
             else:
                 self.failed = True  # Ctrl+R sends again, as the message says
-                self.app.report(error, typed=bool(draft.reason))  # the reason stays in the field
+                self.timebok.report(error, typed=bool(draft.reason))  # the reason stays in the field
             return
         self.failed = False
         from timebok.screens.confirmation import ConfirmationScreen
 
-        self.app.back_to_start()
+        self.timebok.go_home()
         self.app.push_screen(ConfirmationScreen(appointment, self.draft))

@@ -110,7 +110,7 @@ class SetupScreen(FlowScreen):
         load = self.query_one("#setup-load", LoadState)
         load.loading()
         try:
-            self.setup = await self.app.client.office_setup(self.app.user.office.id)
+            self.setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
         except BookingError as error:
             load.failed(error)
             return
@@ -260,12 +260,12 @@ class SetupScreen(FlowScreen):
             self.app.notify(t("setup.stale_reloaded"), severity="warning", timeout=10)
             self.reload()
         else:
-            self.app.report(error)
+            self.timebok.report(error)
 
     @work(exclusive=True, group="setup-toggle")
     async def _toggle(self, document: OfficeSetup) -> None:
         try:
-            change = await self.app.client.change_setup(document, preview=True)
+            change = await self.timebok.client.change_setup(document, preview=True)
         except BookingError as error:
             self._toggle_refused(error)
             return
@@ -273,7 +273,7 @@ class SetupScreen(FlowScreen):
         async def save(yes: bool) -> None:
             if yes:
                 try:
-                    self._setup_saved(await self.app.client.change_setup(document))
+                    self._setup_saved(await self.timebok.client.change_setup(document))
                 except BookingError as error:
                     self._toggle_refused(error)
 

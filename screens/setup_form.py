@@ -15,6 +15,7 @@ from timebok.ui.widgets.plain import Label, Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.setup_text import FormProblem, problem_for
+from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
@@ -24,7 +25,7 @@ Field = tuple[str, str, str]
 Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
 
 
-class SetupForm(ModalScreen[SetupChange | None]):
+class SetupForm(UsesApp, ModalScreen[SetupChange | None]):
     """Answers with the saved change, or None when the user leaves without saving."""
 
     BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key")]
@@ -99,7 +100,7 @@ class SetupForm(ModalScreen[SetupChange | None]):
     async def _send(self, document: OfficeSetup) -> None:
         self._say(t("setup.previewing"))
         try:
-            change = await self.app.client.change_setup(document, preview=True)
+            change = await self.timebok.client.change_setup(document, preview=True)
         except BookingError as error:
             self._refused(error)
             return
@@ -126,7 +127,7 @@ class SetupForm(ModalScreen[SetupChange | None]):
     async def _save(self, document: OfficeSetup) -> None:
         self._say(t("setup.saving"))
         try:
-            change = await self.app.client.change_setup(document)
+            change = await self.timebok.client.change_setup(document)
         except BookingError as error:
             self._refused(error)
             return
@@ -139,7 +140,7 @@ class SetupForm(ModalScreen[SetupChange | None]):
         self._say(t("setup.reloading"))
         office_id = self.setup.data["organization"].split("/")[1]
         try:
-            self.setup = await self.app.client.office_setup(office_id)
+            self.setup = await self.timebok.client.office_setup(office_id)
         except BookingError as error:
             self._refused(error)
             return

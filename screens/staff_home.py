@@ -33,7 +33,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        user = self.app.user
+        user = self.timebok.user
         office = user.office.name if user and user.office else ""
         yield Static(t("staff.signed_in", name=user.name if user else "", office=office), id="greeting")
         with Vertical(id="start-actions"):
@@ -46,7 +46,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         yield self.demo_line()
 
     def on_mount(self) -> None:
-        self.show_demo_line(self.app.user)
+        self.show_demo_line(self.timebok.user)
         self.query_one("#book", Button).focus()
         self.start_polling()
 
@@ -56,10 +56,10 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
 
     @work(exclusive=True)
     async def reload(self, quiet: bool = False) -> None:
-        if self.app.client is None or self.app.user is None or not self.app.user.is_staff:
+        if self.timebok.client is None or self.timebok.user is None or not self.timebok.user.is_staff:
             return  # signing in as someone else: this screen is on its way out
         try:
-            waiting = len(await self.app.client.pending_requests())
+            waiting = len(await self.timebok.client.pending_requests())
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
@@ -72,22 +72,22 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
     def action_book(self) -> None:
         from timebok.screens.patient_search import PatientSearchScreen
 
-        self.app.push_screen(PatientSearchScreen())
+        self.open_next(PatientSearchScreen())
 
     @on(Button.Pressed, "#requests")
     def action_requests(self) -> None:
         from timebok.screens.requests import RequestQueueScreen
 
-        self.app.push_screen(RequestQueueScreen())
+        self.open_next(RequestQueueScreen())
 
     @on(Button.Pressed, "#today")
     def action_today(self) -> None:
         from timebok.screens.today import TodayScreen
 
-        self.app.push_screen(TodayScreen())
+        self.open_next(TodayScreen())
 
     @on(Button.Pressed, "#setup")
     def action_setup(self) -> None:
         from timebok.screens.setup import SetupScreen
 
-        self.app.push_screen(SetupScreen())
+        self.open_next(SetupScreen())

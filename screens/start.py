@@ -29,14 +29,14 @@ class StartScreen(HomeScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "support_setup":
-            return self.app.user is not None and self.app.user.is_support
+            return self.timebok.user is not None and self.timebok.user.is_support
         return super().check_action(action, parameters)
 
     def action_support_setup(self) -> None:
         from timebok.screens.support_setup import SupportSetupScreen
 
-        if self.app.user is not None and self.app.user.is_support:
-            self.app.push_screen(SupportSetupScreen())
+        if self.timebok.user is not None and self.timebok.user.is_support:
+            self.open_next(SupportSetupScreen())
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("start.connecting"), id="greeting")
@@ -79,7 +79,7 @@ class StartScreen(HomeScreen):
         if user.office is None:
             return
         try:
-            types = await self.app.client.time_types(user.office.id)
+            types = await self.timebok.client.time_types(user.office.id)
         except BookingError:
             return  # the general sentence stays; step 2 says what failed
         words = [t(f"typeintro.{tt.code}") if has_text(f"typeintro.{tt.code}") else tt.code.lower() for tt in types]
@@ -93,18 +93,18 @@ class StartScreen(HomeScreen):
 
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:
-        if self.app.user is not None:
-            self.app.start_booking()
+        if self.timebok.user is not None:
+            self.timebok.start_booking()
 
     @on(Button.Pressed, "#inbox")
     def action_inbox(self) -> None:
-        if self.app.user is not None:
-            self.app.open_inbox()
+        if self.timebok.user is not None:
+            self.timebok.open_inbox()
 
     @on(Button.Pressed, "#appointments")
     def action_appointments(self) -> None:
-        if self.app.user is not None:
-            self.app.open_appointments()
+        if self.timebok.user is not None:
+            self.timebok.open_appointments()
 
     def reload(self) -> None:
-        self.app.connect()
+        self.timebok.connect()

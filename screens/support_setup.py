@@ -46,7 +46,7 @@ class SupportSetupScreen(FlowScreen):
     TITLE_KEY = "support.setup_title"
 
     def compose_body(self) -> ComposeResult:
-        office = self.app.user.office if self.app.user else None
+        office = self.timebok.user.office if self.timebok.user else None
         with Horizontal(classes="setup-row"):
             yield Label(t("support.setup_office"), classes="setup-label")
             yield Input(value=(office.her_id or "") if office else "", id="office-her")
@@ -64,14 +64,14 @@ class SupportSetupScreen(FlowScreen):
     async def _load(self, her_id: str) -> None:
         load = self.query_one("#support-setup-load", LoadState)
         load.loading()
-        user = self.app.user
+        user = self.timebok.user
         try:
-            office = await self.app.client.find_office(her_id) if her_id else user.office
+            office = await self.timebok.client.find_office(her_id) if her_id else user.office
             if office is None:
                 load.loaded()
                 self.query_one("#support-setup-why", Static).update(t("support.office_not_found", her=her_id))
                 return
-            setup = await self.app.client.office_setup(office.id)
+            setup = await self.timebok.client.office_setup(office.id)
         except BookingError as error:
             load.failed(error)
             return

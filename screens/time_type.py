@@ -37,10 +37,10 @@ class TimeTypeScreen(FlowScreen):
         status = self.query_one(LoadState)
         status.loading()
         options.display = False
-        user = self.app.user
+        user = self.timebok.user
         office_id = self._office_id()
         try:
-            self.types = await self.app.client.time_types(office_id)
+            self.types = await self.timebok.client.time_types(office_id)
         except BookingError as error:
             self.types = []
             status.failed(error)
@@ -57,7 +57,7 @@ class TimeTypeScreen(FlowScreen):
         options.focus()
 
     def _office_id(self) -> str:
-        user = self.app.user
+        user = self.timebok.user
         patient = self.draft.patient
         if user.office is not None:
             return user.office.id
@@ -88,7 +88,7 @@ class TimeTypeScreen(FlowScreen):
         draft = self.draft
         if not draft.timebooks:
             try:
-                draft.timebooks = await self.app.client.timebooks(draft.time_type.id)
+                draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
             except BookingError as error:
                 self.query_one(LoadState).failed(error)
                 return
@@ -100,8 +100,8 @@ class TimeTypeScreen(FlowScreen):
             from timebok.screens.calendar import CalendarScreen
 
             draft.choose_timebook(draft.timebooks[0])
-            self.app.push_screen(CalendarScreen(self.draft))
+            self.open_next(CalendarScreen(self.draft))
         else:
             from timebok.screens.place import PlaceScreen
 
-            self.app.push_screen(PlaceScreen(self.draft))
+            self.open_next(PlaceScreen(self.draft))

@@ -41,7 +41,7 @@ class TodayScreen(LiveMixin, FlowScreen):
     @work(exclusive=True)
     async def reload(self, quiet: bool = False) -> None:
         try:
-            appointments = await self.app.client.todays_appointments()
+            appointments = await self.timebok.client.todays_appointments()
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return

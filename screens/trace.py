@@ -11,14 +11,14 @@ from textual.widgets import DataTable
 from timebok.ui.widgets.plain import Static
 from timebok.client.trace import Exchange
 from timebok.domain.clock import now
+from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
 from timebok.screens.trace_detail import TraceDetailScreen, status_text
-from timebok.tui.locations import default_trace_dir
 from timebok.ui.widgets.footer import TimebokFooter
 
 
-class TraceScreen(ModalScreen[None]):
+class TraceScreen(UsesApp, ModalScreen[None]):
     """Docked over the lower part of the screen, so the citizen's screen stays in view above it."""
 
     BINDINGS = [
@@ -47,16 +47,16 @@ class TraceScreen(ModalScreen[None]):
         # As wide as the panel leaves, so nothing scrolls off to the right; Enter shows a long path whole.
         table.add_column(t("trace.col_path"), width=max(20, self.app.size.width - 2 - (8 + 6 + 9 + 5) - 2 * 5 - 3))
         self.exchanges: list[Exchange] = []
-        for exchange in self.app.trace.exchanges:
+        for exchange in self.timebok.trace.exchanges:
             self._add(exchange)
         if self.exchanges:
             table.move_cursor(row=len(self.exchanges) - 1)  # the latest is what the agent wants
         # The client calls listeners inside the app's event loop, so the table can be touched directly.
-        self.app.trace.subscribe(self._add)
+        self.timebok.trace.subscribe(self._add)
         table.focus()
 
     def on_unmount(self) -> None:
-        self.app.trace.unsubscribe(self._add)
+        self.timebok.trace.unsubscribe(self._add)
 
     def _add(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
@@ -73,7 +73,7 @@ class TraceScreen(ModalScreen[None]):
             self.app.push_screen(TraceDetailScreen(self.exchanges[table.cursor_row]))
 
     def action_export(self) -> None:
-        folder = self.app.trace_dir or default_trace_dir()
+        folder = self.timebok.trace_dir
         stem = f"timebok-trace-{now().strftime('%Y%m%d-%H%M%S')}"
         path = folder / f"{stem}.json"
         number = 1
@@ -81,7 +81,7 @@ class TraceScreen(ModalScreen[None]):
             number += 1
             path = folder / f"{stem}-{number}.json"
         try:
-            written = self.app.trace.export(path, now())
+            written = self.timebok.trace.export(path, now())
         except OSError as error:
             self.notify(t("trace.export_failed", detail=error.strerror or str(error)), severity="error")
             return

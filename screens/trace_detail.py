@@ -6,12 +6,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer
 
 from timebok.ui.widgets.plain import Static
 from timebok.client.trace import Exchange
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.footer import CatalogueFooter
 
 
 def status_text(exchange: Exchange) -> str:
@@ -36,7 +36,7 @@ class TraceDetailScreen(ModalScreen[None]):
             yield Static(Text(e.request_body or t("trace.no_body")), classes="trace-body")
             yield Static(t("trace.response"), classes="section")
             yield Static(Text(e.response_body or t("trace.no_body")), classes="trace-body")
-        yield Footer()
+        yield CatalogueFooter()
 
     def on_mount(self) -> None:
         self.query_one("#trace-detail").focus()

@@ -10,7 +10,6 @@ import pytest
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, settle
 from timebok.ui import i18n
-from timebok.ui.keys import retranslate_bindings
 
 SIZE = (100, 32)
 # The citizen's screens at the smallest terminal and at the usual one.
@@ -30,10 +29,8 @@ def _walk(*keys: str):
 @pytest.fixture
 def english():
     i18n.set_language("en")
-    retranslate_bindings()
     yield
     i18n.set_language("nb")
-    retranslate_bindings()
 
 
 @SIZES

@@ -13,10 +13,8 @@ SIZE = (100, 32)
 
 def _back_to_norwegian() -> None:
     from timebok.ui import i18n
-    from timebok.ui.keys import retranslate_bindings
 
     i18n.set_language("nb")
-    retranslate_bindings()
 
 
 async def _palette_command(pilot, search: str) -> None:
@@ -27,6 +25,22 @@ async def _palette_command(pilot, search: str) -> None:
     await settle(pilot, rounds=10)
     await pilot.press("enter")
     await settle(pilot)
+
+
+def _footer_words(app) -> set[str]:
+    from textual.widgets._footer import FooterKey
+
+    return {key.description for key in app.screen.query(FooterKey)}
+
+
+async def _help_text(pilot) -> str:
+    """What F1 shows on the current screen; the help is closed again after."""
+    await pilot.press("f1")
+    await settle(pilot)
+    text = screen_text(pilot.app)
+    await pilot.press("escape")
+    await settle(pilot)
+    return text
 
 
 async def test_the_palette_survives_two_language_switches_and_the_user_stays_on_the_step(live_server):
@@ -41,9 +55,14 @@ async def test_the_palette_survives_two_language_switches_and_the_user_stays_on_
             assert isinstance(app.screen, TimeTypeScreen)
             assert "Step 2 of 8" in screen_text(app)
             assert app.screen.query_one("#types").highlighted == 2
+            # The keys are described in English too, in the footer and in F1's list.
+            assert {"Back", "Continue", "Help", "Quit", "Commands"} <= _footer_words(app)
+            assert "Continue" in await _help_text(pilot) and "Gå videre" not in screen_text(app)
             await _palette_command(pilot, "norsk")  # the palette still opens, in English now
             assert isinstance(app.screen, TimeTypeScreen) and "Steg 2 av 8" in screen_text(app)
             assert app.screen.query_one("#types").highlighted == 2
+            assert {"Tilbake", "Gå videre", "Hjelp", "Avslutt", "Kommandoer"} <= _footer_words(app)
+            assert "Gå videre" in await _help_text(pilot)
             await pilot.press("ctrl+p")
             await settle(pilot)
             assert CommandPalette.is_open(app)
@@ -452,8 +471,11 @@ def test_texts_with_counts_have_real_plural_forms_in_both_languages():
         i18n.set_language("nb")
 
 
-async def test_switching_language_on_review_keeps_the_step_and_the_text(live_server):
+async def test_switching_language_on_review_keeps_the_step_the_text_and_the_way_back_to_the_calendar(live_server):
+    from timebok.client.api import BookingClient
+    from timebok.screens.calendar import CalendarScreen
     from timebok.screens.review import ReviewScreen
+    from tests.conftest import OLA
 
     app = make_app(live_server, KARI)
     try:
@@ -464,9 +486,20 @@ async def test_switching_language_on_review_keeps_the_step_and_the_text(live_ser
             assert isinstance(app.screen, ReviewScreen) and "Step 5 of 8" in screen_text(app)
             await pilot.press(*" today")
             assert app.screen.query_one("#reason").value == "blodprøve today"
-            await pilot.press("escape")
+            # Someone else takes the time: the review (built again) still sends the user back to the calendar
+            # below it (built again too, in English), which shows fresh times.
+            taken = app.draft.slot
+            async with BookingClient(live_server.url, OLA) as ola:
+                await ola.request_booking(taken, (await ola.whoami()).patient.id)
+            await pilot.press("enter")
             await settle(pilot)
-            assert "Step 4 of 8" in screen_text(app)  # the calendar below it was rebuilt in English too
+            assert isinstance(app.screen, CalendarScreen) and "Step 4 of 8" in screen_text(app)
+            assert any("Someone else booked this time" in str(n.message) for n in app._notifications)
+            assert taken.id not in {s.id for s in app.screen.day_slots}
+            assert app.draft.slot is None and app.draft.reason == "blodprøve today"
+            await pilot.press("escape", "escape")  # from the list of times to the calendar, then a step back
+            await settle(pilot)
+            assert "Step 2 of 8" in screen_text(app)
     finally:
         _back_to_norwegian()
 

@@ -253,10 +253,8 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
             assert "Step 2 of 8" in screen_text(app) and "Laboratory at Fjordsiden legekontor" in screen_text(app)
     finally:
         from timebok.ui import i18n
-        from timebok.ui.keys import retranslate_bindings
 
         i18n.set_language("nb")
-        retranslate_bindings()
 
 
 async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):

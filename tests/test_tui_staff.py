@@ -274,7 +274,6 @@ async def test_todays_appointments_by_timebook_and_time(live_server):
 async def test_help_and_the_palette_know_the_front_desk_and_english_keeps_it(live_server):
     from timebok.screens.help import HelpScreen
     from timebok.ui import i18n
-    from timebok.ui.keys import retranslate_bindings
 
     app = make_app(live_server, FJORD_STAFF)
     try:
@@ -295,4 +294,3 @@ async def test_help_and_the_palette_know_the_front_desk_and_english_keeps_it(liv
             assert "Requests (2)" in str(app.screen.query_one("#requests").label)
     finally:
         i18n.set_language("nb")
-        retranslate_bindings()

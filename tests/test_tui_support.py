@@ -180,6 +180,32 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
     assert not IDENTITY_NUMBER.search(text) and SUPPORT not in text and KARI not in text  # no numbers, no tokens
 
 
+async def test_after_switching_to_english_the_trace_panel_and_an_exchange_name_their_keys_in_english(live_server, tmp_path):
+    from textual.widgets._footer import FooterKey
+
+    from timebok.ui import i18n
+
+    def footer_words() -> set[str]:
+        return {key.description for key in app.screen.query(FooterKey)}
+
+    app = make_app(live_server, KARI, agent_token=SUPPORT, trace_dir=tmp_path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.action_switch_language()
+            await settle(pilot)
+            await pilot.press("ctrl+t")
+            await settle(pilot)
+            assert isinstance(app.screen, TraceScreen)
+            assert {"Close", "Show bodies", "Export"} <= footer_words() and not {"Lukk", "Eksporter"} & footer_words()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, TraceDetailScreen)
+            assert "Close" in footer_words() and "Lukk" not in footer_words()
+    finally:
+        i18n.set_language("nb")
+
+
 def test_against_a_real_backend_an_agent_sends_both_tokens_from_the_config(tmp_path, monkeypatch):
     from timebok.tui.config import load_settings
     from timebok.tui.run import _connection

@@ -18,6 +18,7 @@ from timebok.client.errors import BookingError
 from timebok.client.models import User
 from timebok.client.trace import Trace
 from timebok.tui.connection import Connection
+from timebok.tui.locations import default_trace_dir
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
@@ -80,13 +81,14 @@ class TimebokApp(App[None]):
         self._on_theme_change = on_theme_change
         self._on_language_change = on_language_change
         self._on_demo_user_change = on_demo_user_change
-        self.trace_dir = trace_dir
+        self.trace_dir = trace_dir or default_trace_dir()
         self._load_seen = load_seen
         self._save_seen = save_seen
         self.sign_in_needed = None  # the TokenSource whose renewal failed, until the user signs in again
+        # The signed-in role's first screen: every screen of ours sits above it, and «home» pops down to it.
+        self.home: Screen | None = None
 
     def on_mount(self) -> None:
-        self._translate_bindings()
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
@@ -95,7 +97,7 @@ class TimebokApp(App[None]):
         from timebok.screens.start import StartScreen
 
         # Paint first, connect after: the start screen never waits for the backend.
-        self.push_screen(StartScreen())
+        self._make_home(StartScreen())
         self.call_after_refresh(self.connect)
         if not self.is_headless:
             self.set_interval(2, self._exit_if_terminal_gone)
@@ -158,18 +160,32 @@ class TimebokApp(App[None]):
 
     def watch_user(self, user: User | None) -> None:
         """Each role has its own home: the citizen's «Bestill time», or the front desk's."""
-        if user is None or len(self.screen_stack) < 2:
+        if user is None or self.home is None:
             return
-        home = self._home()
-        self.back_to_start()
-        if type(self.screen) is not type(home):
-            self.switch_screen(home)
+        self.go_home()
+        home = self._home_for_user()
+        if type(self.home) is not type(home):
+            self._make_home(home)
 
-    def _home(self) -> Screen:
+    def _home_for_user(self) -> Screen:
         from timebok.screens.staff_home import StaffHomeScreen
         from timebok.screens.start import StartScreen
 
         return StaffHomeScreen() if self.user is not None and self.user.is_staff else StartScreen()
+
+    def _make_home(self, home: Screen) -> None:
+        """`home` becomes the first of our screens: all above the old home close, and it takes the old one's place."""
+        self.go_home()
+        if self.home is None:
+            self.push_screen(home)
+        else:
+            self.switch_screen(home)
+        self.home = home
+
+    def go_home(self) -> None:
+        """Back to the role's home: every screen above it closes (a booking's steps, and the draft with them)."""
+        while self.home is not None and self.home in self.screen_stack and self.screen is not self.home:
+            self.pop_screen()
 
     def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
         """Become someone else (the demo's user picker): a fresh session with the new token, and a new trace."""
@@ -183,8 +199,7 @@ class TimebokApp(App[None]):
         self.trace = Trace()
         self.user = None
         self.seen_messages.clear()
-        self.back_to_start()
-        self.switch_screen(StartScreen())
+        self._make_home(StartScreen())
         if self._on_demo_user_change and role:
             self._remember(lambda value: self._on_demo_user_change(role, value), token)
         self.connect()
@@ -256,9 +271,11 @@ class TimebokApp(App[None]):
 
     def action_retry(self) -> None:
         """Do again what failed: connect, or reload what the current screen shows."""
+        from timebok.screens.base import FlowScreen
+
         if self.user is None:
             self.connect()
-        elif hasattr(self.screen, "reload"):
+        elif isinstance(self.screen, FlowScreen):  # a dialog or a panel on top has nothing to fetch again
             self.screen.reload()
 
     def action_help(self) -> None:
@@ -277,11 +294,10 @@ class TimebokApp(App[None]):
     @property
     def draft(self) -> BookingDraft | None:
         """The booking in progress: the draft of the topmost screen that is a step of one, else None."""
-        for screen in reversed(self.screen_stack):
-            draft = getattr(screen, "draft", None)
-            if draft is not None:
-                return draft
-        return None
+        from timebok.screens.base import FlowScreen
+
+        steps = (screen for screen in reversed(self.screen_stack) if isinstance(screen, FlowScreen))
+        return next((screen.draft for screen in steps if screen.draft is not None), None)
 
     def open_inbox(self, *, from_flow: bool = False, patient=None) -> None:
         from timebok.screens.inbox import InboxScreen
@@ -301,11 +317,7 @@ class TimebokApp(App[None]):
         for screen, text_id in ((PatientSearchScreen, "staff.book"), (RequestQueueScreen, "staff.requests"),
                                 (TodayScreen, "staff.today")):
             yield SystemCommand(t(text_id), t(f"palette.{text_id}"),
-                                lambda screen=screen: (self.back_to_start(), self.push_screen(screen())))
-
-    def back_to_start(self) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
+                                lambda screen=screen: (self.go_home(), self.push_screen(screen())))
 
     def _remember(self, save, value: str) -> None:
         """Save a choice for the next start; failing to save must not stop the app."""
@@ -317,48 +329,30 @@ class TimebokApp(App[None]):
     def action_switch_language(self) -> None:
         """Norsk ↔ English: texts and key descriptions change; the user stays on the same step with every choice kept."""
         from timebok.ui import i18n
-        from timebok.ui.keys import retranslate_bindings
 
+        # Key descriptions need nothing here: the footer and F1 read them in the language in use (ui.keys.description).
         i18n.set_language("en" if i18n.language() == "nb" else "nb")
-        retranslate_bindings()
-        # Translate the app's bindings in place: rebuilding them from the class would drop the command
-        # palette's binding, which Textual adds at run time (and any keymap applied to them).
-        self._translate_bindings()
         if self._on_language_change:
             self._remember(self._on_language_change, i18n.language())
         self._rebuild_screens()
 
-    def _translate_bindings(self) -> None:
-        """Our bindings and the palette's (which Textual adds at run time, named «palette») in the chosen language.
-
-        In place: rebuilding them from the class would drop the palette's binding, and any keymap applied."""
-        from timebok.ui import i18n
-
-        bindings = self._bindings.key_to_bindings
-        for key_, found in bindings.items():
-            bindings[key_] = [
-                replace(b, description=t(b.id)) if b.id and i18n.has_text(b.id)
-                else replace(b, description=t("palette.footer")) if b.action in ("command_palette", "app.command_palette")
-                else b
-                for b in found
-            ]
-
     def _rebuild_screens(self) -> None:
-        """Screens render their texts when built: build each one on the stack again, in the same order."""
-        fresh: list[Screen] = []
-        for screen in self.screen_stack[1:]:
-            rebuilt = getattr(screen, "rebuilt", None)
-            again = rebuilt() if rebuilt else None
+        """Screens render their texts when built: build each one from the home up again, in the same order."""
+        from timebok.screens.base import FlowScreen
+
+        ours = self.screen_stack[self.screen_stack.index(self.home):] if self.home in self.screen_stack else []
+        fresh: list[FlowScreen] = []
+        for screen in ours:
+            again = screen.rebuilt() if isinstance(screen, FlowScreen) else None
             if again is None:
                 break  # a dialog or a screen that cannot be rebuilt: stop at the one below it
             fresh.append(again)
         if not fresh:
-            fresh = [self._home()]
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        self.switch_screen(fresh[0])
-        for screen in fresh[1:]:
-            self.push_screen(screen)
+            self._make_home(self._home_for_user())
+            return
+        self._make_home(fresh[0])
+        for below, screen in zip(fresh, fresh[1:]):
+            below.open_next(screen)  # each answers to the one below it again (a review tells its calendar)
 
     def action_command_palette(self) -> None:
         """Textual's palette, with its own words (search prompt, «no matches») in the chosen language."""
@@ -394,10 +388,10 @@ class TimebokApp(App[None]):
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()
         elif self.user is not None:
-            yield SystemCommand(t("start.book"), t("palette.book"), lambda: (self.back_to_start(), self.start_booking()))
-            yield SystemCommand(t("start.inbox"), t("palette.inbox"), lambda: (self.back_to_start(), self.open_inbox()))
+            yield SystemCommand(t("start.book"), t("palette.book"), lambda: (self.go_home(), self.start_booking()))
+            yield SystemCommand(t("start.inbox"), t("palette.inbox"), lambda: (self.go_home(), self.open_inbox()))
             yield SystemCommand(t("start.appointments"), t("palette.appointments"),
-                                lambda: (self.back_to_start(), self.open_appointments()))
+                                lambda: (self.go_home(), self.open_appointments()))
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)

@@ -38,10 +38,9 @@ def run_app(config_path: str | None) -> int:
         print(f"timebok: {error}", file=sys.stderr)
         return 1
 
-    from timebok.ui.keys import retranslate_bindings
+    from timebok.tui.locations import default_trace_dir
 
-    retranslate_bindings()
-    app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys,
+    app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys, trace_dir=default_trace_dir(),
                      on_theme_change=lambda theme: save_state(settings, theme=theme),
                      on_language_change=lambda language: save_state(settings, language=language),
                      on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),

@@ -1,12 +1,17 @@
-"""The footer with the screen's own keys first and the app's (Hjelp, Avslutt) after them, so 80 columns keep what matters."""
+"""The footer with the screen's own keys first and the app's (Hjelp, Avslutt) after them, so 80 columns keep what matters.
+
+Each key is described in the language in use when the footer is composed (ui.keys.description), not as its binding
+was made at import: a language switch rebuilds the screens, and their footers with them."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from timebok.ui.i18n import t
+from timebok.ui.keys import description
 
 # Shown after the screen's keys, in this order; the palette sits on the right as Textual puts it.
 LAST = ("app.help", "app.quit")
@@ -28,15 +33,15 @@ class TimebokFooter(Footer):
         for binding, enabled, tooltip in rows:
             # Born with the compact class this footer always has: binding `compact` instead would add the class
             # after mounting and style every key twice (~30 ms before the first paint).
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+            yield FooterKey(binding.key, self.app.get_key_display(binding), description(binding), binding.action,
                             disabled=not enabled, tooltip=tooltip, classes="-compact")
         if palette is not None:
             _node, binding, enabled, _tooltip = palette
             # Where the row is too wide for the screen (80 columns, a long list of keys), the palette key takes a
             # short word rather than push the last of the screen's keys (Ctrl+Q) under it.
-            label = t("palette.footer_short") if self._short_palette else binding.description
+            label = t("palette.footer_short") if self._short_palette else description(binding)
             yield FooterKey(binding.key, self.app.get_key_display(binding), label, binding.action,
-                            classes="-command-palette -compact", disabled=not enabled, tooltip=binding.description)
+                            classes="-command-palette -compact", disabled=not enabled, tooltip=description(binding))
 
     def _rows(self):
         """The screen's shown keys (one per action, F1 and Ctrl+Q last) and the palette's entry, if it is shown."""
@@ -57,10 +62,28 @@ class TimebokFooter(Footer):
         if palette is None:
             return False
         display = self.app.get_key_display
-        keys = sum(len(display(binding)) + 1 + len(binding.description) + 1 for binding, _enabled, _tip in rows)
+        keys = sum(len(display(binding)) + 1 + len(description(binding)) + 1 for binding, _enabled, _tip in rows)
         binding = palette[1]
-        return keys + 1 + len(display(binding)) + 1 + len(binding.description) > self.app.size.width
+        return keys + 1 + len(display(binding)) + 1 + len(description(binding)) > self.app.size.width
 
     async def on_resize(self) -> None:
         if self._bindings_ready and self._too_wide(*self._rows()) != self._short_palette:
             await self.recompose()
+
+
+class CatalogueFooter(Footer):
+    """Textual's footer as it is (wide keys, Textual's order), each key described in the language in use."""
+
+    def compose(self) -> ComposeResult:
+        active = self.screen.active_bindings
+        shown: dict[str, Binding] = {}
+        for _node, binding, _enabled, _tooltip in active.values():
+            if binding.show:
+                shown.setdefault(binding.action, binding)  # the binding Textual's footer shows for the action
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                binding = palette[1] if palette is not None and widget.has_class("-command-palette") else shown.get(widget.action)
+                if binding is not None and widget.description:  # a grouped key has no words of its own
+                    widget.description = description(binding)
+            yield widget

@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from timebok.client.errors import BookingError
+from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t
 from timebok.ui.problems import describe
 
 
-class LoadState(Static):
+class LoadState(UsesApp, Static):
     """Put it above the list a screen fills; call `loading()`, then `loaded(...)` or `failed(error)`."""
 
     DEFAULT_CSS = """
@@ -39,8 +40,7 @@ class LoadState(Static):
         self.state = "failed"
         self.add_class("-failed")
         self.display = True
-        offer = getattr(self.app, "offer_sign_in", None)
-        if offer is not None and offer(error):  # signing in again is done here in the app (Ctrl+L)
+        if self.timebok.offer_sign_in(error):  # signing in again is done here in the app (Ctrl+L)
             self.update(f"{t('error.sign_in_again')}\n{t('error.sign_in_again_hint')}")
             return
         self.update(f"{describe(error)}\n{t('load.retry')}")

@@ -1,0 +1,75 @@
+"""What screens and widgets may ask of the app they run in, beyond Textual's own App (tui.app.TimebokApp provides it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
+
+if TYPE_CHECKING:  # the client's module loads httpx: kept off the start-up path
+    from textual.dom import DOMNode
+    from textual.worker import Worker
+
+    from timebok.client.api import BookingClient
+    from timebok.client.errors import BookingError
+    from timebok.client.models import Patient, User
+    from timebok.client.trace import Trace
+
+
+class ConnectionFacts(Protocol):
+    """What a screen may read of the connection: whether it is the embedded demo, and whom it signs in as."""
+
+    @property
+    def embedded(self) -> bool: ...
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def agent_token(self) -> str: ...
+
+
+class TimebokAppContract(Protocol):
+    """The app as screens see it (they sit below tui/ and never import it; tests/test_tui_contract.py checks the app)."""
+
+    user: User | None  # None until the backend has said who the token belongs to
+    client: BookingClient | None  # None until connected; the screens that fetch are reached only after that
+    connection: ConnectionFacts
+    trace: Trace  # this session's requests, for the support desk's panel
+    trace_dir: Path  # where the panel exports a trace
+    seen_messages: set[str]  # the inbox messages this user has opened
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
+               markup: bool = False) -> None: ...
+
+    def describe(self, error: BookingError) -> str: ...
+
+    def report(self, error: BookingError, *, typed: bool = False) -> None: ...
+
+    def offer_sign_in(self, error: BookingError) -> bool: ...
+
+    def mark_seen(self, message_id: str) -> None: ...
+
+    def connect(self) -> Worker[None]: ...
+
+    def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None: ...
+
+    def start_booking(self, patient: Patient | None = None) -> None: ...
+
+    def open_inbox(self, *, from_flow: bool = False, patient: Patient | None = None) -> None: ...
+
+    def open_appointments(self) -> None: ...
+
+    def go_home(self) -> None: ...
+
+
+def app_of(node: DOMNode) -> TimebokAppContract:
+    """The app `node` runs in, typed as the contract (the one place that casts, as Posting casts to its App)."""
+    return cast("TimebokAppContract", node.app)
+
+
+class UsesApp:
+    """Mixed into our screens and widgets: `self.timebok` is the app as the contract declares it."""
+
+    @property
+    def timebok(self) -> TimebokAppContract:
+        return app_of(self)  # type: ignore[arg-type]  # mixed only into DOMNodes
