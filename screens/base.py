@@ -15,6 +15,7 @@ from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
+from timebok.ui.workers import StopsWorkersFirst
 
 STEPS = 8
 
@@ -25,7 +26,7 @@ class Outcome(Enum):
     TIME_GONE = auto()  # review: the chosen time was taken or has passed; the calendar shows fresh times
 
 
-class FlowScreen(UsesApp, Screen[Outcome | None]):
+class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
     """A screen with a step number (or none), a title and a body; `self.timebok` is the app (ui.contract)."""
 
     STEP: int | None = None

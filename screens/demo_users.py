@@ -16,6 +16,7 @@ from timebok.client.models import DemoUser
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.workers import StopsWorkersFirst
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def demo_choices(users: list[DemoUser]) -> list[tuple[str, list[tuple[str, DemoC
     return [(t(title), entries) for title, entries in groups if entries]
 
 
-class DemoUserScreen(UsesApp, ModalScreen[DemoChoice | None]):
+class DemoUserScreen(StopsWorkersFirst, UsesApp, ModalScreen[DemoChoice | None]):
     BINDINGS = [key("escape", "cancel", "dialog.cancel")]
 
     def compose(self) -> ComposeResult:

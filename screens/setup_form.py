@@ -19,13 +19,14 @@ from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
+from timebok.ui.workers import StopsWorkersFirst
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
 Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
 
 
-class SetupForm(UsesApp, ModalScreen[SetupChange | None]):
+class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     """Answers with the saved change, or None when the user leaves without saving."""
 
     BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key")]

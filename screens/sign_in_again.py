@@ -14,9 +14,10 @@ from textual.widgets import Button, Static
 from timebok.client.signin import SignInCancelled, SignInError
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.workers import StopsWorkersFirst
 
 
-class SignInAgainDialog(ModalScreen[bool]):
+class SignInAgainDialog(StopsWorkersFirst, ModalScreen[bool]):
     """Waits for the provider's answer on the loopback redirect; True once signed in, False when cancelled."""
 
     BINDINGS = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
+import threading
 
 from sqlalchemy import select
 
@@ -340,3 +342,58 @@ async def test_the_support_start_screen_fits_80x24_with_the_setup_hint_and_the_d
             assert widget.display and widget.region.bottom <= body.region.bottom, name
         text = " ".join(screen_text(app).split())
         assert "O: oppsett for legekontor" in text and "Trykk U for å bytte demobruker." in text
+
+
+def _held_write_lock(path) -> tuple[threading.Event, threading.Thread]:
+    """Another process holds SQLite's write lock until the returned event is set: the agent's (audited) reads wait."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        release.wait(10)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    locked.wait(5)
+    return release, holder
+
+
+async def test_leaving_a_screen_that_is_still_loading_stops_the_load_before_its_widgets_go(live_server, db_path):
+    """Esc while «Timeavtaler» waits on a slow backend. Textual takes a screen's widgets down before it cancels the
+    screen's workers; a load answered in between found no widgets and ended the app with a traceback (seen in CI
+    once). Ours stop first: when the first of the screen's lists goes, its load is already cancelled."""
+    from textual import events
+    from textual.widgets import ListView
+    from textual.worker import WorkerState
+
+    # For each widget taken down while the screen closes: is its list still there, and is its load still live?
+    seen: list[tuple[bool, bool]] = []
+    watched: dict = {}
+
+    def watch(message) -> None:
+        if isinstance(message, events.Unmount) and watched:
+            live = [w for w in app.workers if w.node is watched["screen"] and w.state is WorkerState.RUNNING and not w.is_cancelled]
+            seen.append((watched["list"].is_attached, bool(live)))
+
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        await settle(pilot)
+        release, holder = _held_write_lock(db_path)
+        await pilot.press("t")
+        await pilot.pause(0.05)  # the load is waiting on the backend
+        assert isinstance(app.screen, AppointmentsScreen)
+        watched.update(screen=app.screen, list=app.screen.query_one("#upcoming", ListView))
+        await pilot.press("escape")
+        await settle(pilot)
+        release.set()
+        holder.join(5)
+        assert app.screen is app.home
+        after_the_list_went = [load_live for list_there, load_live in seen if not list_there]
+        assert after_the_list_went and not any(after_the_list_went)
+        await pilot.press("t")  # and the screen works as before
+        await settle(pilot)
+        assert "Kommende timer" in screen_text(app)
