@@ -20,12 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
 from timebok.backend.db import Database
-from timebok.backend.month import AnswerCache
-from timebok.backend.principals import Principals
 from timebok.backend.http import MAX_BODY, FhirResponse
 from timebok.backend.http import public_url as parse_public_url
+from timebok.backend.month import AnswerCache
 from timebok.backend.oidc import Verifier
 from timebok.backend.outcome import FhirError, operation_outcome
+from timebok.backend.principals import Principals
 from timebok.domain.privacy import scrub
 
 access_log = logging.getLogger("timebok.access")

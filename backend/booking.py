@@ -16,6 +16,7 @@ from timebok.backend.fhir import to_storage
 from timebok.backend.outcome import FhirError, conflict, forbidden
 from timebok.domain.clock import now
 
+
 def _unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
     return FhirError(422, code, diagnostics, rule=rule)
 

@@ -8,9 +8,8 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 from fastapi import Request
-from starlette.responses import Response
-
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from timebok.backend import bodies
 from timebok.backend.outcome import FHIR_JSON, FhirError, invalid

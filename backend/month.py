@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from datetime import datetime
 from urllib.parse import urlencode
 
 import orjson
-from datetime import datetime
-
 from sqlalchemy import String, func, select, type_coerce
 
 from timebok.backend import fhir, schema

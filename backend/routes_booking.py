@@ -6,16 +6,25 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import func, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from sqlalchemy import func, or_, select
 
 from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
 from timebok.backend.http import (
-    FhirResponse, etag, fhir_base, json_body, page_links, parse_if_match, raw_body, search_params, query_doc, typed_body,
+    FhirResponse,
+    etag,
+    fhir_base,
+    json_body,
+    page_links,
+    parse_if_match,
+    query_doc,
+    raw_body,
+    search_params,
+    typed_body,
 )
 from timebok.backend.outcome import FhirError, forbidden, invalid, not_found
 from timebok.backend.search import SearchParams, between

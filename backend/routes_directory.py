@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
 from sqlalchemy import func, select
+from starlette.responses import Response
 
 from timebok.backend import conditional, fhir, month, schema, versions
 from timebok.backend.capability import capability_statement

@@ -12,14 +12,14 @@ import json
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from timebok.backend import audit, bodies, fhir, schema
 from timebok.backend.auth import SUPPORT, Principal
-from timebok.backend.generation import Change, regenerate
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
+from timebok.backend.generation import Change, regenerate
 from timebok.backend.http import FhirResponse, json_body
 from timebok.backend.outcome import FhirError, forbidden, not_found
 from timebok.backend.setup_body import SetupBody, check

@@ -15,8 +15,7 @@ from timebok.backend.auth import CITIZEN, STAFF, SUPPORT
 from timebok.backend.db import Database
 from timebok.backend.fhir import to_storage
 from timebok.backend.generation import regenerate
-from timebok.domain.clock import OSLO
-from timebok.domain.clock import now
+from timebok.domain.clock import OSLO, now
 from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, make_identity_number, make_orgnr
 
 # The demo offices' weekly patterns, as an office would set them up (backend/setup_body.py's format).

@@ -27,9 +27,7 @@ def open_database(db: str | Path, *, demo: bool):
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from timebok.backend.db import Database, database_url
-    from timebok.backend.seed import seed_if_empty
-
-    from timebok.backend.seed import other_tokens
+    from timebok.backend.seed import other_tokens, seed_if_empty
 
     url = database_url(db)
     database = None

@@ -31,12 +31,21 @@ from urllib.parse import quote
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _servers import (  # noqa: E402
-    FHIR_JSON, NOW, ServerProcess, bare_server, exit_on_sigterm, ignore_interrupts, median, percentile, platform_line,
-    table, timebok_server,
-)
-from _postgres import BenchDatabase  # noqa: E402
 from _load import LoadRun, run_load  # noqa: E402
+from _postgres import BenchDatabase  # noqa: E402
+from _servers import (  # noqa: E402
+    FHIR_JSON,
+    NOW,
+    ServerProcess,
+    bare_server,
+    exit_on_sigterm,
+    ignore_interrupts,
+    median,
+    percentile,
+    platform_line,
+    table,
+    timebok_server,
+)
 
 CITIZENS = ["demo-citizen-kari", "demo-citizen-ola", "demo-citizen-aisha", "demo-citizen-per", "demo-citizen-ingrid"]
 READER = CITIZENS[0]  # the directory (Schedule, Slot) is readable with any token

@@ -27,7 +27,17 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import Tally, Wire, booking_body, process_cpu, whoami  # noqa: E402
 from _postgres import BenchDatabase  # noqa: E402
-from _servers import NOW, ServerProcess, exit_on_sigterm, ignore_interrupts, median, percentile, platform_line, table, timebok_server  # noqa: E402
+from _servers import (  # noqa: E402
+    NOW,
+    ServerProcess,
+    exit_on_sigterm,
+    ignore_interrupts,
+    median,
+    percentile,
+    platform_line,
+    table,
+    timebok_server,
+)
 
 CITIZENS = ["demo-citizen-kari", "demo-citizen-ola", "demo-citizen-aisha", "demo-citizen-per", "demo-citizen-ingrid"]
 CAMPAIGN = (4, 6)  # the two laboratory timebooks, with the most free times: the campaign's vaccination times

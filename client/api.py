@@ -18,8 +18,23 @@ import httpx
 
 from timebok.client import fhir_map
 from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import (
+    AffectedAppointment,
+    Appointment,
+    AppointmentState,
+    DemoUser,
+    InboxMessage,
+    MonthAvailability,
+    Office,
+    OfficeSetup,
+    Patient,
+    SetupChange,
+    Slot,
+    Timebook,
+    TimeType,
+    User,
+)
 from timebok.client.signin import SignInError, TokenSource
-from timebok.client.models import AffectedAppointment, Appointment, AppointmentState, DemoUser, InboxMessage, MonthAvailability, Office, OfficeSetup, Patient, SetupChange, Slot, TimeType, Timebook, User
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from timebok.domain.clock import OSLO, now
 from timebok.domain.privacy import scrub

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from timebok.client.models import Appointment, AppointmentState, InboxMessage, Office, Patient, Place, Slot, TimeType, Timebook
+from timebok.client.models import Appointment, AppointmentState, InboxMessage, Office, Patient, Place, Slot, Timebook, TimeType
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
 

@@ -7,7 +7,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import ListView
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
@@ -18,6 +17,7 @@ from timebok.screens.labels import appointment_details, state_word, time_type_la
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
+from timebok.ui.widgets.plain import Static
 
 CANCELLABLE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 

@@ -8,13 +8,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.models import Patient
 from timebok.ui.contract import UsesApp
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
+from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import StopsWorkersFirst
 
 STEPS = 8

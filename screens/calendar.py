@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets.option_list import Option
 
-from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import MonthAvailability, Slot
 from timebok.domain.clock import now, today
@@ -19,6 +18,7 @@ from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.month_calendar import MonthCalendar
+from timebok.ui.widgets.plain import OptionList, Static
 
 
 class CalendarScreen(FlowScreen):

@@ -6,7 +6,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment, AppointmentState
 from timebok.screens.base import FlowScreen
@@ -14,6 +13,7 @@ from timebok.screens.labels import time_type_label, when
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Static
 
 
 class ConfirmationScreen(FlowScreen):

@@ -10,12 +10,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets.option_list import Option
 
-from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import DemoUser
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import OptionList, Static
 from timebok.ui.workers import StopsWorkersFirst
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.markup import escape
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from timebok.ui.i18n import has_text, t

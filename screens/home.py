@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-from timebok.ui.widgets.plain import Static
 from timebok.screens.base import FlowScreen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Static
 
 
 class HomeScreen(FlowScreen):

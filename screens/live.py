@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual.timer import Timer
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.domain.clock import now
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Static
 
 # Polling with the client's ordinary reads: perf's conditional-GET cache (If-None-Match → 304) makes an
 # unchanged answer cost a header, so a short interval is cheap for the backend and the wire.

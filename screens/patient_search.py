@@ -7,12 +7,12 @@ from textual.app import ComposeResult
 from textual.widgets import Input
 from textual.widgets.option_list import Option
 
-from timebok.ui.widgets.plain import Label, OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Patient
 from timebok.domain.identity import IdProblem, InvalidIdentityNumber, check_partial, parse_identity_number
 from timebok.screens.base import FlowScreen
 from timebok.ui.i18n import short_date, t
+from timebok.ui.widgets.plain import Label, OptionList, Static
 
 
 def digits_of(typed: str) -> str:

@@ -8,9 +8,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Label, Static
 
 REASON_LIMIT = 1000
 

@@ -10,7 +10,6 @@ from textual.app import App, ComposeResult
 from textual.timer import Timer
 from textual.widgets import DataTable
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
@@ -20,6 +19,7 @@ from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.contract import TimebokAppContract, app_of
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Static
 
 PAST_MARK = "⚠"
 

@@ -7,14 +7,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Input
 
-from timebok.ui.widgets.plain import Label, Static
-from timebok.ui.widgets.reason_input import ReasonInput
-
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.screens.base import FlowScreen, Outcome
 from timebok.screens.labels import time_type_label, when
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Label, Static
+from timebok.ui.widgets.reason_input import ReasonInput
 
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).

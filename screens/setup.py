@@ -6,21 +6,29 @@ from datetime import date
 
 from textual import on, work
 from textual.app import ComposeResult
-
 from textual.widgets.option_list import Option
 
-from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
 from timebok.screens.setup_text import (
-    FormProblem, format_days, format_ranges, parse_clock, parse_date, parse_days, parse_number, parse_ranges, show_date, week_grid,
+    FormProblem,
+    format_days,
+    format_ranges,
+    parse_clock,
+    parse_date,
+    parse_days,
+    parse_number,
+    parse_ranges,
+    show_date,
+    week_grid,
 )
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
+from timebok.ui.widgets.plain import OptionList, Static
 
 TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
 

@@ -11,7 +11,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-from timebok.ui.widgets.plain import Label, Static
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.setup_text import FormProblem, problem_for
@@ -19,6 +18,7 @@ from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
+from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.workers import StopsWorkersFirst
 
 # (field id, label text id, initial value)

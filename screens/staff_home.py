@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import Button
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.screens.home import HomeScreen
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Static
 
 
 def keyed(letter: str, label: str) -> Content:

@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button
 
-from timebok.ui.widgets.plain import Static
 from timebok.screens.home import HomeScreen
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
+from timebok.ui.widgets.plain import Static
 
 
 class StartScreen(HomeScreen):

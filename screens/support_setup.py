@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input
 
-from timebok.ui.widgets.plain import Label, Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Office, OfficeSetup
 from timebok.screens.base import FlowScreen
@@ -15,6 +14,7 @@ from timebok.screens.labels import time_type_name
 from timebok.screens.setup import TYPES
 from timebok.ui.i18n import t
 from timebok.ui.widgets.load_state import LoadState
+from timebok.ui.widgets.plain import Label, Static
 
 
 def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None) -> list[str]:

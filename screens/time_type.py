@@ -7,13 +7,13 @@ from textual.app import ComposeResult
 from textual.widgets import Button
 from textual.widgets.option_list import Option
 
-from timebok.ui.widgets.plain import OptionList, Static
 from timebok.client.errors import BookingError
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_label
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
+from timebok.ui.widgets.plain import OptionList, Static
 
 
 class TimeTypeScreen(FlowScreen):

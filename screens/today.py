@@ -5,12 +5,10 @@ from __future__ import annotations
 from itertools import groupby
 
 from rich.markup import escape
-
 from textual import work
 from textual.app import ComposeResult
 from textual.content import Content
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment
 from timebok.domain.clock import today
@@ -18,6 +16,7 @@ from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.i18n import long_date, t
+from timebok.ui.widgets.plain import Static
 
 
 def timebook_heading(appointment: Appointment) -> str:

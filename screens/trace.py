@@ -8,14 +8,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.trace import Exchange
 from timebok.domain.clock import now
+from timebok.screens.trace_detail import TraceDetailScreen, status_text
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
-from timebok.screens.trace_detail import TraceDetailScreen, status_text
 from timebok.ui.widgets.footer import TimebokFooter
+from timebok.ui.widgets.plain import Static
 
 
 class TraceScreen(UsesApp, ModalScreen[None]):

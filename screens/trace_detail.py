@@ -7,11 +7,11 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
-from timebok.ui.widgets.plain import Static
 from timebok.client.trace import Exchange
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import CatalogueFooter
+from timebok.ui.widgets.plain import Static
 
 
 def status_text(exchange: Exchange) -> str:

@@ -6,19 +6,19 @@ run once on SQLite and once on PostgreSQL (`db_kind`); everything else stays on 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import pg
 from timebok.backend.app import create_app
 from timebok.backend.db import Database
 from timebok.backend.schema import Base
 from timebok.backend.server import EmbeddedServer, open_database
 from timebok.domain import clock
-from tests import pg
 
 NOW = "2026-11-25T09:00:00+01:00"  # a Wednesday morning; snapshots and seeds depend on it
 

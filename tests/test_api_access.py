@@ -9,13 +9,21 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, SUPPORT, bearer
+from tests.fhir_validate import (
+    CANCEL,
+    answer,
+    booking_request,
+    fhir_json,
+    free_slots,
+    matches,
+    outcome,
+    snapshot,
+    timebook,
+)
 from timebok.backend import schema
 from timebok.backend.app import create_app
 from timebok.domain.clock import parse_instant
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, SUPPORT, bearer
-from tests.fhir_validate import (
-    CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook,
-)
 
 KARI_H, OLA_H = bearer(KARI), bearer(OLA)
 FJORD_H, BAKKE_H = bearer(FJORD_STAFF), bearer(BAKKE_STAFF)

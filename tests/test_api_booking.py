@@ -6,11 +6,20 @@ from datetime import datetime
 
 import pytest
 
-from timebok.backend.messages import when
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import (
-    CANCEL, answer, booking_request, fhir_json, free_slots, included, matches, outcome, snapshot, timebook,
+    CANCEL,
+    answer,
+    booking_request,
+    fhir_json,
+    free_slots,
+    included,
+    matches,
+    outcome,
+    snapshot,
+    timebook,
 )
+from timebok.backend.messages import when
 
 KARI_H, STAFF_H = bearer(KARI), bearer(FJORD_STAFF)
 

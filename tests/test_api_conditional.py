@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy import func, select
 
-from timebok.backend import schema
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import answer, booking_request, fhir_json, free_slots, outcome, timebook
+from timebok.backend import schema
 
 SYSTEM = "urn:ietf:rfc:3986"
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from timebok.backend.app import create_app
-from timebok.backend.server import open_database
+
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, matches, timebook
+from timebok.backend.app import create_app
+from timebok.backend.server import open_database
 
 KARI_H, STAFF_H = bearer(KARI), bearer(FJORD_STAFF)
 DECEMBER = [("status", "free"), ("start", "ge2026-12-01"), ("start", "lt2027-01-01"), ("_count", "1000")]

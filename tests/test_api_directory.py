@@ -7,11 +7,11 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
+from tests.conftest import KARI, bearer
+from tests.fhir_validate import fhir_json, included, matches, next_link, outcome, timebook, validate
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM, parse_orgnr
 from timebok.domain.timetypes import TIMETYPE_SYSTEM
-from tests.conftest import KARI, bearer
-from tests.fhir_validate import fhir_json, included, matches, next_link, outcome, timebook, validate
 
 KARI_H = bearer(KARI)
 

@@ -11,12 +11,20 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from timebok.backend import schema
-from timebok.backend.http import MAX_BODY
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import (
-    CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook,
+    CANCEL,
+    answer,
+    booking_request,
+    fhir_json,
+    free_slots,
+    matches,
+    outcome,
+    snapshot,
+    timebook,
 )
+from timebok.backend import schema
+from timebok.backend.http import MAX_BODY
 
 JSON = {"Content-Type": "application/fhir+json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from timebok.backend.app import create_app
-from timebok.backend.http import public_url
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, next_link, timebook
+from timebok.backend.app import create_app
+from timebok.backend.http import public_url
 
 EVIL = {"Host": "evil.example"}
 

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from timebok.backend.db import Database, database_url
-from timebok.backend.logs import clean
-from timebok.domain.privacy import scrub
 from tests.conftest import FJORD_STAFF, KARI, bearer
 from tests.fhir_validate import booking_request, free_slots, outcome, timebook
 from tests.serve_process import ServeProcess
+from timebok.backend.db import Database, database_url
+from timebok.backend.logs import clean
+from timebok.domain.privacy import scrub
 
 NUMBER = "14838512470"  # Kari Nordmann's (synthetic) fødselsnummer in the demo
 

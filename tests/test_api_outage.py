@@ -13,12 +13,12 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from timebok.backend.app import create_app
-from timebok.backend.db import Database
-from timebok.backend.server import EmbeddedServer
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import booking_request, free_slots, outcome, timebook
 from tests.serve_process import TIMEBOK
+from timebok.backend.app import create_app
+from timebok.backend.db import Database
+from timebok.backend.server import EmbeddedServer
 
 
 def _hold_lock(url: str, table: str, seconds: float) -> threading.Thread:

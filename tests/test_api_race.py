@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from timebok.backend import schema
 from tests.conftest import FJORD_STAFF, KARI, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, timebook
+from timebok.backend import schema
 
 CITIZENS = {f"demo-citizen-{name}": patient for patient, name in enumerate(("kari", "ola", "aisha", "per", "ingrid"), 1)}
 SECOND_STAFF = "race-second-helsesekretaer"

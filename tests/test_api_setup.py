@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, SUPPORT, bearer
+from tests.fhir_validate import fhir_json, outcome, snapshot
 from timebok.backend import schema
 from timebok.backend.db import Database
 from timebok.backend.generation import generate_all, wanted
 from timebok.domain import clock
 from timebok.domain.clock import OSLO
-from tests.conftest import FJORD_STAFF, KARI, NOW, SUPPORT, BAKKE_STAFF, bearer
-from tests.fhir_validate import fhir_json, outcome, snapshot
 
 FJORD_H = bearer(FJORD_STAFF)
 NEW_STAFF = "test-staff-nyby"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from timebok.backend import schema
 from tests.conftest import FJORD_STAFF, KARI, bearer
+from timebok.backend import schema
 
 TIMEBOK = str(Path(sys.executable).with_name("timebok"))
 

@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA, SUPPORT
 from timebok.client.api import BookingClient
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import AppointmentState
 from timebok.client.trace import Trace
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA, SUPPORT
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from tests.conftest import FJORD_STAFF, KARI, OLA
 from timebok.client.api import BookingClient
 from timebok.client.trace import Trace
-from tests.conftest import FJORD_STAFF, KARI, OLA
 
 
 async def _lab(client: BookingClient):

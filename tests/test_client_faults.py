@@ -10,13 +10,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import FJORD_STAFF, KARI
 from timebok.backend import schema
 from timebok.backend.db import Database, database_url
 from timebok.client.api import BookingClient
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import AppointmentState
 from timebok.client.trace import Trace
-from tests.conftest import FJORD_STAFF, KARI
 
 
 def _hold_write_lock(path, seconds: float) -> threading.Thread:

@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
+from tests.conftest import FJORD_STAFF, KARI
 from timebok.client.api import BookingClient
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup
-from tests.conftest import FJORD_STAFF, KARI
 
 
 async def test_preview_changes_nothing_save_lists_the_booking_and_a_repeat_changes_nothing(live_server):

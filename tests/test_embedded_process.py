@@ -10,8 +10,8 @@ import time
 
 import httpx
 
-from timebok.backend.embedded import EmbeddedProcess
 from tests.conftest import KARI, bearer
+from timebok.backend.embedded import EmbeddedProcess
 
 
 def _gone(pid: int, within: float) -> bool:

@@ -10,13 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
+from tests.conftest import DB_KINDS, FJORD_STAFF, bearer
+from tests.fhir_validate import fhir_json, matches
 from timebok.backend import schema
 from timebok.backend.app import create_app
 from timebok.backend.migrate import head
 from timebok.backend.seed import demo_tokens
 from timebok.backend.server import open_database
-from tests.conftest import DB_KINDS, FJORD_STAFF, bearer
-from tests.fhir_validate import fhir_json, matches
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import KARI, bearer
+from tests.fhir_validate import answer, booking_request, fhir_json, free_slots, outcome, snapshot, timebook
+from tests.oidc_helpers import b64, payload, sign_in
 from timebok.backend import schema
 from timebok.backend.app import create_app
 from timebok.backend.oidc import SUPPORT_SCOPE, Verifier
 from timebok.backend.server import open_database
 from timebok.devidp.server import ProviderServer
-from tests.conftest import KARI, bearer
-from tests.fhir_validate import answer, booking_request, fhir_json, free_slots, outcome, snapshot, timebook
-from tests.oidc_helpers import b64, payload, sign_in
 
 AUDIENCE = "timebok"
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from timebok.backend import schema
-from timebok.backend.db import Database
 from tests.conftest import KARI, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, matches, outcome, timebook
 from tests.serve_process import ServeProcess
+from timebok.backend import schema
+from timebok.backend.db import Database
 
 CITIZENS = {f"demo-citizen-{name}": patient for patient, name in enumerate(("kari", "ola", "aisha", "per", "ingrid"), 1)}
 TOKENS = list(CITIZENS)

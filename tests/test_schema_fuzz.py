@@ -6,15 +6,15 @@ from __future__ import annotations
 import time
 
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from sqlalchemy import func, select
 
+from tests.conftest import FJORD_STAFF, KARI, bearer
 from timebok.backend import schema
 from timebok.backend.app import create_app
 from timebok.backend.server import open_database
-from tests.conftest import FJORD_STAFF, KARI, bearer
 
 # Per operation, token and mode: ~21 operations × 2 tokens × 2 modes × 10 ≈ 800 requests, well under a minute.
 EXAMPLES = 10

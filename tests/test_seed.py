@@ -10,6 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, inspect, select
 
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPORT, bearer
+from tests.fhir_validate import booking_request, fhir_json, free_slots, included, matches, timebook
 from timebok.backend import schema
 from timebok.backend.app import create_app
 from timebok.backend.seed import demo_tokens, seed_if_empty
@@ -18,8 +20,6 @@ from timebok.domain import clock
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, IdKind, IdProblem, InvalidIdentityNumber, parse_identity_number
 from timebok.domain.timetypes import TIMETYPES
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPORT, bearer
-from tests.fhir_validate import booking_request, fhir_json, free_slots, included, matches, timebook
 
 FJORD, BAKKE = 1, 2
 

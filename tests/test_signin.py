@@ -10,6 +10,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from tests.oidc_helpers import follow_login
+from tests.test_oidc import AUDIENCE, _identity_number, _orgnr
 from timebok.backend.app import create_app
 from timebok.backend.oidc import Verifier
 from timebok.client.api import BookingClient
@@ -18,8 +20,6 @@ from timebok.client.signin import SignInError, TokenSource, sign_in
 from timebok.client.token_store import TokenStore
 from timebok.devidp.server import ProviderServer
 from timebok.domain import clock
-from tests.oidc_helpers import follow_login
-from tests.test_oidc import AUDIENCE, _identity_number, _orgnr
 
 
 @pytest.fixture(scope="module")

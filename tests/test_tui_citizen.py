@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
-from timebok.screens.time_type import TimeTypeScreen
 from tests.conftest import KARI
 from tests.tui_helpers import make_app, screen_text, settle
+from timebok.screens.time_type import TimeTypeScreen
 
 SIZE = (100, 32)
 
@@ -339,8 +339,9 @@ async def test_the_reason_keeps_pasted_lines_and_says_when_the_limit_cuts(live_s
 
 
 async def test_arrows_move_between_the_buttons_of_the_cancel_dialog(live_server):
-    from timebok.client.api import BookingClient
     from datetime import date
+
+    from timebok.client.api import BookingClient
 
     async with BookingClient(live_server.url, KARI) as kari:
         me = await kari.whoami()
@@ -370,11 +371,12 @@ async def test_the_legend_explains_the_cursor_and_the_urgent_note_stands_beside_
 
 
 async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselves(live_server):
-    from timebok.client.api import BookingClient
     from datetime import date
+
+    from tests.conftest import FJORD_STAFF
+    from timebok.client.api import BookingClient
     from timebok.screens.appointments import AppointmentsScreen
     from timebok.screens.inbox import InboxScreen
-    from tests.conftest import FJORD_STAFF
 
     async with BookingClient(live_server.url, KARI) as kari:
         me = await kari.whoami()
@@ -402,11 +404,12 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
 
 
 async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server):
+    from datetime import date
+
     import pytest
 
     from timebok.client.api import BookingClient
     from timebok.client.errors import BookingError, ErrorKind
-    from datetime import date
 
     async with BookingClient(live_server.url, KARI) as kari:
         me = await kari.whoami()
@@ -472,10 +475,10 @@ def test_texts_with_counts_have_real_plural_forms_in_both_languages():
 
 
 async def test_switching_language_on_review_keeps_the_step_the_text_and_the_way_back_to_the_calendar(live_server):
+    from tests.conftest import OLA
     from timebok.client.api import BookingClient
     from timebok.screens.calendar import CalendarScreen
     from timebok.screens.review import ReviewScreen
-    from tests.conftest import OLA
 
     app = make_app(live_server, KARI)
     try:

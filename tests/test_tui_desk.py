@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import FJORD_STAFF, KARI, SUPPORT
+from tests.tui_helpers import make_app, screen_text, settle
 from timebok.screens.patient_search import PatientSearchScreen
 from timebok.screens.requests import RequestQueueScreen
 from timebok.screens.staff_home import StaffHomeScreen
 from timebok.screens.time_type import TimeTypeScreen
 from timebok.screens.today import TodayScreen
-from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
 
 SIZE = (100, 32)
 KARI_NUMBER = "14838512470"
@@ -115,10 +115,10 @@ def test_the_trace_panel_finds_its_folder_without_importing_the_command_line():
 
 import datetime as _dt  # noqa: E402
 
+from tests.conftest import KARI, NOW, OLA  # noqa: E402
 from timebok.client.api import BookingClient  # noqa: E402
 from timebok.client.models import AppointmentState  # noqa: E402
 from timebok.domain import clock  # noqa: E402
-from tests.conftest import KARI, NOW, OLA  # noqa: E402
 
 
 def _notes(app) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import date
 
+from tests.conftest import FJORD_STAFF, KARI, OLA
+from tests.tui_helpers import make_app, screen_text, settle
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState
 from timebok.screens.appointments import AppointmentsScreen
@@ -15,8 +17,6 @@ from timebok.screens.place import PlaceScreen
 from timebok.screens.review import ReviewScreen
 from timebok.screens.start import StartScreen
 from timebok.screens.time_type import TimeTypeScreen
-from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import make_app, screen_text, settle
 from timebok.tui.app import TimebokApp
 from timebok.tui.connection import Connection
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
+from tests.tui_helpers import make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.api import BookingClient
@@ -17,8 +19,6 @@ from timebok.screens.time_type import TimeTypeScreen
 from timebok.screens.today import TodayScreen
 from timebok.screens.trace import TraceScreen
 from timebok.screens.trace_detail import TraceDetailScreen
-from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
 
 SIZE = (100, 32)
 REASON = "[/] haster [bold]x[/bold]"  # «[/]» alone made Textual raise MarkupError; «[bold]» made x bold

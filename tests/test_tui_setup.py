@@ -6,6 +6,8 @@ from datetime import date
 
 from sqlalchemy import select, update
 
+from tests.conftest import FJORD_STAFF, KARI, SUPPORT
+from tests.tui_helpers import make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.calendar import CalendarScreen
@@ -13,8 +15,6 @@ from timebok.screens.setup import SetupScreen
 from timebok.screens.setup_form import PreviewDialog, SetupForm
 from timebok.screens.staff_home import StaffHomeScreen
 from timebok.screens.support_setup import SupportSetupScreen
-from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
 
 SIZE = (100, 32)
 

@@ -8,18 +8,18 @@ from datetime import timedelta
 
 import pytest
 
-from timebok.backend.oidc import Verifier
-from timebok.backend.server import EmbeddedServer
-from timebok.devidp.server import ProviderServer
-from timebok.domain import clock
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number
 from tests.test_tui_citizen import SIZE, _to_review
 from tests.tui_helpers import screen_text, settle
+from timebok.backend.oidc import Verifier
+from timebok.backend.server import EmbeddedServer
+from timebok.devidp.server import ProviderServer
+from timebok.domain import clock
 from timebok.tui import cli, signin
 from timebok.tui.app import TimebokApp
-from timebok.tui.settings import AuthSettings, BackendSettings, Settings
 from timebok.tui.run import _connection
+from timebok.tui.settings import AuthSettings, BackendSettings, Settings
 
 
 @pytest.fixture(scope="module")

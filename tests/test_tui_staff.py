@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import FJORD_STAFF, KARI, OLA
+from tests.tui_helpers import make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.api import BookingClient
@@ -16,8 +18,6 @@ from timebok.screens.requests import RequestQueueScreen
 from timebok.screens.staff_home import StaffHomeScreen
 from timebok.screens.time_type import TimeTypeScreen
 from timebok.screens.today import TodayScreen
-from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import make_app, screen_text, settle
 
 SIZE = (100, 32)
 KARI_NUMBER = "14838512470"  # the demo's Kari Nordmann (synthetic), listed at Fjordsiden

@@ -10,6 +10,8 @@ import threading
 
 from sqlalchemy import select
 
+from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
+from tests.tui_helpers import make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.appointments import AppointmentsScreen
@@ -18,8 +20,6 @@ from timebok.screens.staff_home import StaffHomeScreen
 from timebok.screens.start import StartScreen
 from timebok.screens.trace import TraceScreen
 from timebok.screens.trace_detail import TraceDetailScreen
-from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
 from timebok.tui.run import demo_user
 
 SIZE = (100, 32)

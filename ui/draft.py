@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from timebok.client.models import Patient, Slot, TimeType, Timebook
+from timebok.client.models import Patient, Slot, Timebook, TimeType
 
 
 @dataclass
