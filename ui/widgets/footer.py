@@ -23,11 +23,26 @@ class TimebokFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True)
         self._short_palette = False
+        self._shown: tuple | None = None  # what the keys composed last say
+
+    async def recompose(self) -> None:
+        # Textual recomposes the footer whenever a screen's bindings may have changed (four times before the
+        # first paint, each mounting and styling every key again: ~25 ms); most times they read the same.
+        if self.is_attached and self._bindings_ready and self._shown == self._signature(*self._rows()):
+            return
+        await super().recompose()
+
+    def _signature(self, rows, palette) -> tuple:
+        display = self.app.get_key_display
+        keys = tuple((b.key, display(b), description(b), enabled, tooltip) for b, enabled, tooltip in rows)
+        shown_palette = (palette[1].key, display(palette[1]), palette[2]) if palette is not None else None
+        return keys, shown_palette, self._too_wide(rows, palette)
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
         rows, palette = self._rows()
+        self._shown = self._signature(rows, palette)
         self.styles.grid_size_columns = len(rows)
         self._short_palette = self._too_wide(rows, palette)
         for binding, enabled, tooltip in rows:
