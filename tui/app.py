@@ -230,7 +230,7 @@ class TimebokApp(App[None]):
             await self.client.aclose()
 
     def describe(self, error: BookingError) -> str:
-        """The failure in plain words in the user's language (tui.problems maps each kind to a text)."""
+        """The failure in plain words in the user's language (ui.problems maps each kind to a text)."""
         from timebok.ui.problems import describe
 
         return describe(error)

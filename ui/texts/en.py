@@ -1,6 +1,6 @@
 """English: every user-facing text of the app."""
 
-TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see tui.i18n.tn
+TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.i18n.tn
     "app.title": "timebok",
     "calendar.week": "Wk",
     "calendar.prev_month": "Previous month",
