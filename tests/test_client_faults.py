@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from datetime import date
 
@@ -11,30 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FJORD_STAFF, KARI
+from tests.sqlite_lock import hold_write_lock
 from timebok.backend import schema
 from timebok.backend.db import Database, database_url
 from timebok.client.api import BookingClient
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import AppointmentState
 from timebok.client.trace import Trace
-
-
-def _hold_write_lock(path, seconds: float) -> threading.Thread:
-    """Another process's long write: SQLite's one write lock held for `seconds`, so the backend's writes wait."""
-    locked = threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
-        locked.set()
-        time.sleep(seconds)
-        connection.execute("ROLLBACK")
-        connection.close()
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    locked.wait(5)
-    return thread
 
 
 def _appointments(db_path, slot_id: str) -> list[schema.Appointment]:
@@ -56,7 +37,7 @@ async def _lab_slot(client: BookingClient, day: date):
 async def test_a_booking_that_outlasts_the_timeout_is_found_again_not_reported_as_slot_taken(live_server, db_path):
     async with BookingClient(live_server.url, KARI, timeout=0.4, trace=(trace := Trace())) as kari:
         me, slot = await _lab_slot(kari, date(2026, 12, 3))
-        holder = _hold_write_lock(db_path, 1.0)  # the database is slow: the booking commits after the client gave up
+        holder = hold_write_lock(db_path, seconds=1.0)  # the database is slow: the booking commits after the client gave up
         appointment = await kari.request_booking(slot, me.patient.id, "vondt i halsen")
         holder.join()
     assert appointment.state is AppointmentState.WAITING and appointment.reason == "vondt i halsen"
@@ -87,7 +68,7 @@ async def test_a_confirm_repeated_after_a_timeout_is_not_another_desks_answer(li
         me, slot = await _lab_slot(kari, date(2026, 12, 3))
         request = await kari.request_booking(slot, me.patient.id)
     async with BookingClient(live_server.url, FJORD_STAFF, timeout=0.4) as desk:
-        holder = _hold_write_lock(db_path, 1.0)
+        holder = hold_write_lock(db_path, seconds=1.0)
         confirmed = await desk.confirm(request)
         holder.join()
     assert confirmed.state is AppointmentState.CONFIRMED

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import threading
 
 from sqlalchemy import select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
+from tests.sqlite_lock import hold_write_lock
 from tests.tui_helpers import make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
@@ -344,24 +344,6 @@ async def test_the_support_start_screen_fits_80x24_with_the_setup_hint_and_the_d
         assert "O: oppsett for legekontor" in text and "Trykk U for å bytte demobruker." in text
 
 
-def _held_write_lock(path) -> tuple[threading.Event, threading.Thread]:
-    """Another process holds SQLite's write lock until the returned event is set: the agent's (audited) reads wait."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
-        locked.set()
-        release.wait(10)
-        connection.execute("ROLLBACK")
-        connection.close()
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    locked.wait(5)
-    return release, holder
-
-
 async def test_leaving_a_screen_that_is_still_loading_stops_the_load_before_its_widgets_go(live_server, db_path):
     """Esc while «Timeavtaler» waits on a slow backend. Textual takes a screen's widgets down before it cancels the
     screen's workers; a load answered in between found no widgets and ended the app with a traceback (seen in CI
@@ -382,7 +364,8 @@ async def test_leaving_a_screen_that_is_still_loading_stops_the_load_before_its_
     app = make_app(live_server, KARI, agent_token=SUPPORT)
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         await settle(pilot)
-        release, holder = _held_write_lock(db_path)
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
         await pilot.press("t")
         await pilot.pause(0.05)  # the load is waiting on the backend
         assert isinstance(app.screen, AppointmentsScreen)
