@@ -37,8 +37,9 @@ from timebok.tui.run import _connection
 from timebok.tui.config import load_settings
 from timebok.tui.app import TimebokApp
 class Measured(TimebokApp):
+    # Textual calls every class's own on_mount, TimebokApp's too: calling it from here as well would build the
+    # start screen twice (a push, then a switch to a second one) and time work the app never does.
     def on_mount(self):
-        super().on_mount()
         self.call_after_refresh(self.painted)
     def painted(self):
         print(time.time(), flush=True)

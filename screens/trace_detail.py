@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from timebok.client.trace import Exchange
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.widgets.footer import CatalogueFooter
+from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
 
 
@@ -36,7 +36,7 @@ class TraceDetailScreen(ModalScreen[None]):
             yield Static(Text(e.request_body or t("trace.no_body")), classes="trace-body")
             yield Static(t("trace.response"), classes="section")
             yield Static(Text(e.response_body or t("trace.no_body")), classes="trace-body")
-        yield CatalogueFooter()
+        yield TimebokFooter()
 
     def on_mount(self) -> None:
         self.query_one("#trace-detail").focus()

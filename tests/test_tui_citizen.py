@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 
 from tests.conftest import KARI
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle
 from timebok.screens.time_type import TimeTypeScreen
 
 SIZE = (100, 32)
@@ -28,9 +28,7 @@ async def _palette_command(pilot, search: str) -> None:
 
 
 def _footer_words(app) -> set[str]:
-    from textual.widgets._footer import FooterKey
-
-    return {key.description for key in app.screen.query(FooterKey)}
+    return {key.description for key in footer_keys(app)}
 
 
 async def _help_text(pilot) -> str:
@@ -423,17 +421,15 @@ async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server)
 
 
 async def test_at_80_columns_every_footer_key_fits_and_help_and_quit_are_there(live_server):
-    from textual.widgets._footer import FooterKey
-
     app = make_app(live_server, KARI)
     seen = []
     async with app.run_test(size=(80, 24)) as pilot:
 
         async def check(where: str) -> None:
             await settle(pilot)
-            keys = list(app.screen.query(FooterKey))
+            keys = footer_keys(app)
             assert keys, where
-            assert all(k.region.right <= 80 and k.region.width > 0 for k in keys), where
+            assert all(k.right <= 80 and k.width > 0 for k in keys), where
             actions = {k.action for k in keys}
             assert {"help", "quit", "command_palette"} <= actions, (where, actions)
             seen.append(where)
@@ -520,3 +516,24 @@ def test_every_error_kind_has_plain_words_in_both_languages_and_no_server_text()
                 assert text and "Slot/7" not in text and f"error.{kind.value}" not in text
     finally:
         i18n.set_language("nb")
+
+
+async def test_a_click_on_a_footer_key_does_what_pressing_it_does(live_server):
+    from timebok.screens.inbox import InboxScreen
+    from timebok.ui.widgets.footer import TimebokFooter
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        keys = footer_keys(app)
+        inbox = next(k for k in keys if k.key == "i")
+        await pilot.click(TimebokFooter, offset=(inbox.right, 0))  # the cell between two keys does nothing
+        await settle(pilot)
+        assert app.screen is app.home
+        await pilot.click(TimebokFooter, offset=(inbox.x + 3, 0))  # on «Innboks»
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen)
+        palette = next(k for k in footer_keys(app) if k.palette)
+        await pilot.click(TimebokFooter, offset=(palette.x + 2, 0))
+        await settle(pilot)
+        assert CommandPalette.is_open(app)

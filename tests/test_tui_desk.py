@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle
 from timebok.screens.patient_search import PatientSearchScreen
 from timebok.screens.requests import RequestQueueScreen
 from timebok.screens.staff_home import StaffHomeScreen
@@ -361,8 +361,6 @@ async def test_staff_may_book_inside_the_lead_time_and_are_warned(live_server):
 @pytest.mark.parametrize("name", ["support_start", "staff_confirmation", "staff_home", "request_queue", "staff_calendar"])
 async def test_at_80_columns_no_footer_key_is_covered_by_the_palette_key(live_server, name):
     """Each key of the footer reads whole at 80 columns: none runs under the palette key docked on the right."""
-    from textual.widgets._footer import FooterKey
-
     from tests.test_snapshots import STAFF_SCREENS_80x24
 
     token, agent, keys = STAFF_SCREENS_80x24[name]
@@ -373,20 +371,18 @@ async def test_at_80_columns_no_footer_key_is_covered_by_the_palette_key(live_se
             await pilot.press(key)
             await settle(pilot, rounds=2)
         await settle(pilot)
-        footer_keys = list(app.screen.query(FooterKey))
-        palette = [k for k in footer_keys if k.has_class("-command-palette")]
-        shown = [k for k in footer_keys if not k.has_class("-command-palette")]
+        keys = footer_keys(app)
+        palette = [k for k in keys if k.palette]
+        shown = [k for k in keys if not k.palette]
         assert palette and shown
         assert {"help", "quit"} <= {k.action for k in shown}
-        rightmost = max(k.region.right for k in shown)
-        assert rightmost <= palette[0].region.x, (name, [(k.description, k.region) for k in footer_keys])
+        rightmost = max(k.right for k in shown)
+        assert rightmost <= palette[0].x, (name, keys)
 
 
 async def test_a_terminal_narrowed_to_80_columns_keeps_every_footer_key_whole(live_server):
-    from textual.widgets._footer import FooterKey
-
-    def palette() -> FooterKey:
-        return app.screen.query_one("FooterKey.-command-palette", FooterKey)
+    def palette():
+        return next(k for k in footer_keys(app) if k.palette)
 
     app = make_app(live_server, KARI, agent_token=SUPPORT, embedded=True)
     async with app.run_test(size=(100, 32)) as pilot:
@@ -394,9 +390,9 @@ async def test_a_terminal_narrowed_to_80_columns_keeps_every_footer_key_whole(li
         assert palette().description == "Kommandoer"
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
-        shown = [k for k in app.screen.query(FooterKey) if not k.has_class("-command-palette")]
+        shown = [k for k in footer_keys(app) if not k.palette]
         assert palette().description == "Mer"
-        assert max(k.region.right for k in shown) <= palette().region.x
+        assert max(k.right for k in shown) <= palette().x
         await pilot.resize_terminal(100, 32)
         await settle(pilot)
         assert palette().description == "Kommandoer"

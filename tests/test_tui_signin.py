@@ -11,7 +11,7 @@ import pytest
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number
 from tests.test_tui_citizen import SIZE, _to_review
-from tests.tui_helpers import screen_text, settle
+from tests.tui_helpers import footer_keys, screen_text, settle
 from timebok.backend.oidc import Verifier
 from timebok.backend.server import EmbeddedServer
 from timebok.devidp.server import ProviderServer
@@ -145,7 +145,8 @@ async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_
             if isinstance(app.screen, ConfirmationScreen):
                 break
         assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
-        assert _footer_key(app, "sign_in_again") is None  # the key goes once signed in
+        await settle(pilot)
+        assert _footer_key(app, "help") == "Hjelp" and _footer_key(app, "sign_in_again") is None  # the key goes once signed in
     assert len(opened) == 2  # the start's sign-in and the one from inside the app
     renewed = signin.token_store().load()
     assert renewed.access_token == connection.token_source.tokens.access_token != first.access_token  # kept, as `timebok login` does
@@ -185,11 +186,9 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
 
 def _footer_key(app, action: str) -> str | None:
     """The footer's text for an action, when it shows whole within 80 columns; None when it is not there."""
-    from textual.widgets._footer import FooterKey
-
-    for found in app.screen.query(FooterKey):
+    for found in footer_keys(app):
         if found.action.endswith(action):
-            assert 0 < found.region.width and found.region.right <= 80
+            assert 0 < found.width and found.right <= 80
             return found.description
     return None
 

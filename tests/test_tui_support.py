@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
 from tests.sqlite_lock import hold_write_lock
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.appointments import AppointmentsScreen
@@ -183,12 +183,10 @@ async def test_the_trace_panel_shows_every_request_its_bodies_masked_and_exports
 
 
 async def test_after_switching_to_english_the_trace_panel_and_an_exchange_name_their_keys_in_english(live_server, tmp_path):
-    from textual.widgets._footer import FooterKey
-
     from timebok.ui import i18n
 
     def footer_words() -> set[str]:
-        return {key.description for key in app.screen.query(FooterKey)}
+        return {key.description for key in footer_keys(app)}
 
     app = make_app(live_server, KARI, agent_token=SUPPORT, trace_dir=tmp_path)
     try:

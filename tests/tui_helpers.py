@@ -28,3 +28,16 @@ def screen_text(app) -> str:
         parts.extend(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
     return "\n".join(parts)
 
+
+
+def footer_keys(app) -> list:
+    """The keys the footer draws on the current screen (ui.widgets.footer.ShownKey), each checked against the line itself."""
+    from timebok.ui.widgets.footer import BORDER, TimebokFooter
+
+    footer = app.screen.query_one(TimebokFooter)
+    line = footer.render().plain
+    keys = footer.shown_keys()
+    for shown in keys:
+        assert line[shown.x:shown.right] == (BORDER if shown.palette else "") + f"{shown.key_display} {shown.description}", line
+    assert len(line) <= footer.size.width
+    return keys

@@ -50,6 +50,7 @@ class TimebokApp(App[None]):
 
     CSS_PATH = Path(__file__).parent / "timebok.tcss"  # absolute, so subclasses elsewhere find it too
     TITLE = "timebok"
+    ALLOW_IN_MAXIMIZED_VIEW = "TimebokFooter"  # a maximized widget keeps the keys in view, as Textual's footer would
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),

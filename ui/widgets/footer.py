@@ -1,64 +1,84 @@
-"""The footer with the screen's own keys first and the app's (Hjelp, Avslutt) after them, so 80 columns keep what matters.
+"""The footer: one line of this screen's keys, then F1 and Ctrl+Q, and the palette's key on the right, in 80 columns.
 
-Each key is described in the language in use when the footer is composed (ui.keys.description), not as its binding
-was made at import: a language switch rebuilds the screens, and their footers with them."""
+It draws the whole line itself, as Textual's compact footer looks, instead of a widget per key: those six to ten
+widgets were mounted, styled and laid out again whenever the bindings changed, and were a third of the app's time
+to its first paint. Each key is described in the language in use when the line is drawn (ui.keys.description)."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widget import Widget
 
 from timebok.ui.i18n import t
 from timebok.ui.keys import description
 
 # Shown after the screen's keys, in this order; the palette sits on the right as Textual puts it.
 LAST = ("app.help", "app.quit")
+BORDER = "▏"  # the palette key's left edge, as Textual's `vkey` border draws it
 
 
-class TimebokFooter(Footer):
-    """Textual's footer, compact, ordered: this screen's keys, then F1 and Ctrl+Q."""
+@dataclass(frozen=True)
+class ShownKey:
+    """One key as the footer shows it: cells [x, x + width) of the line."""
+
+    key: str
+    key_display: str
+    description: str
+    action: str
+    enabled: bool
+    tooltip: str
+    x: int
+    width: int
+    palette: bool = False
+
+    @property
+    def right(self) -> int:
+        return self.x + self.width
+
+
+class TimebokFooter(Widget, can_focus=False):
+    """This screen's keys, F1 and Ctrl+Q last, and the palette's key docked right, drawn as one line."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"footer--key", "footer--description", "footer--item", "footer--border", "footer--hover"}
+    # The colours of Textual's compact footer (its Footer and FooterKey CSS), so themes colour it as they do that one.
+    DEFAULT_CSS = """
+    TimebokFooter {
+        dock: bottom;
+        height: 1;
+        text-wrap: nowrap;
+        color: $footer-foreground;
+        background: $footer-background;
+        pointer: pointer;
+        .footer--item { background: $footer-item-background; }
+        .footer--key { color: $footer-key-foreground; background: $footer-key-background; text-style: bold; }
+        .footer--description { color: $footer-description-foreground; background: $footer-description-background; }
+        .footer--border { color: $foreground 20%; }
+        .footer--hover { color: $footer-key-foreground; background: $block-hover-background; }
+    }
+    """
 
     def __init__(self) -> None:
-        super().__init__(compact=True)
-        self._short_palette = False
-        self._shown: tuple | None = None  # what the keys composed last say
+        super().__init__()
+        self._shown: list[ShownKey] = []  # as last drawn, for the mouse
+        self._hover: int | None = None  # the index in _shown under the mouse
 
-    async def recompose(self) -> None:
-        # Textual recomposes the footer whenever a screen's bindings may have changed (four times before the
-        # first paint, each mounting and styling every key again: ~25 ms); most times they read the same.
-        if self.is_attached and self._bindings_ready and self._shown == self._signature(*self._rows()):
-            return
-        await super().recompose()
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
-    def _signature(self, rows, palette) -> tuple:
-        display = self.app.get_key_display
-        keys = tuple((b.key, display(b), description(b), enabled, tooltip) for b, enabled, tooltip in rows)
-        shown_palette = (palette[1].key, display(palette[1]), palette[2]) if palette is not None else None
-        return keys, shown_palette, self._too_wide(rows, palette)
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
-            return
-        rows, palette = self._rows()
-        self._shown = self._signature(rows, palette)
-        self.styles.grid_size_columns = len(rows)
-        self._short_palette = self._too_wide(rows, palette)
-        for binding, enabled, tooltip in rows:
-            # Born with the compact class this footer always has: binding `compact` instead would add the class
-            # after mounting and style every key twice (~30 ms before the first paint).
-            yield FooterKey(binding.key, self.app.get_key_display(binding), description(binding), binding.action,
-                            disabled=not enabled, tooltip=tooltip, classes="-compact")
-        if palette is not None:
-            _node, binding, enabled, _tooltip = palette
-            # Where the row is too wide for the screen (80 columns, a long list of keys), the palette key takes a
-            # short word rather than push the last of the screen's keys (Ctrl+Q) under it.
-            label = t("palette.footer_short") if self._short_palette else description(binding)
-            yield FooterKey(binding.key, self.app.get_key_display(binding), label, binding.action,
-                            classes="-command-palette -compact", disabled=not enabled, tooltip=description(binding))
+    def _bindings_changed(self, _screen) -> None:
+        self.refresh()  # the line is drawn from the bindings as they are when it is painted
 
-    def _rows(self):
+    def _rows(self) -> tuple[list[tuple[Binding, bool, str]], tuple[Binding, bool, str] | None]:
         """The screen's shown keys (one per action, F1 and Ctrl+Q last) and the palette's entry, if it is shown."""
         active = self.screen.active_bindings
         rows, actions = [], set()
@@ -67,38 +87,76 @@ class TimebokFooter(Footer):
                 actions.add(binding.action)
                 rows.append((binding, enabled, tooltip))
         rows.sort(key=lambda row: LAST.index(row[0].id) + 1 if row[0].id in LAST else 0)  # stable: screen order kept
-        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
-            palette = None
+        found = active.get(self.app.COMMAND_PALETTE_BINDING) if self.app.ENABLE_COMMAND_PALETTE else None
+        palette = (found[1], found[2], found[3]) if found is not None else None
         return rows, palette
 
-    def _too_wide(self, rows, palette) -> bool:
-        """Whether the compact row (each key, a space, its text, a margin; the palette with its border) overflows."""
-        if palette is None:
-            return False
+    def shown_keys(self) -> list[ShownKey]:
+        """The keys as the line shows them at its width now: the screen's, then the palette's (palette=True).
+
+        A key wider than the room left of the palette key is not shown; Textual's footer would cut it short."""
+        width = self.size.width
+        if not width:
+            return []  # not laid out yet: nothing is drawn
         display = self.app.get_key_display
-        keys = sum(len(display(binding)) + 1 + len(description(binding)) + 1 for binding, _enabled, _tip in rows)
-        binding = palette[1]
-        return keys + 1 + len(display(binding)) + 1 + len(description(binding)) > self.app.size.width
+        rows, palette = self._rows()
+        keys, x = [], 0
+        for binding, enabled, tooltip in rows:
+            words = description(binding)
+            keys.append(ShownKey(binding.key, display(binding), words, binding.action, enabled, tooltip, x,
+                                 cell_len(display(binding)) + 1 + cell_len(words)))
+            x = keys[-1].right + 1  # a cell between keys
+        if palette is None:
+            return [key for key in keys if key.right <= width]
+        binding, enabled, _tooltip = palette
+        words = description(binding)
+        if x + 1 + cell_len(display(binding)) + 1 + cell_len(words) > width:
+            # Too wide for the screen (80 columns, a long list of keys): the palette key takes a short word rather
+            # than push the last of the screen's keys (Ctrl+Q) under it.
+            words = t("palette.footer_short")
+        size = 1 + cell_len(display(binding)) + 1 + cell_len(words)
+        shown = ShownKey(binding.key, display(binding), words, binding.action, enabled, description(binding),
+                         width - 1 - size, size, palette=True)
+        return [key for key in keys if key.right <= shown.x] + [shown]
 
-    async def on_resize(self) -> None:
-        if self._bindings_ready and self._too_wide(*self._rows()) != self._short_palette:
-            await self.recompose()
+    def render(self) -> Text:
+        self._shown = shown = self.shown_keys()
+        item = self.get_component_rich_style("footer--item")
+        key_style = self.get_component_rich_style("footer--key", partial=True)
+        words_style = self.get_component_rich_style("footer--description", partial=True)
+        line = Text(no_wrap=True, end="")
+        for index, key in enumerate(shown):
+            line.append(" " * (key.x - line.cell_len))  # the footer's own background between keys
+            base = item + self.get_component_rich_style("footer--hover") if index == self._hover else item
+            if not key.enabled:
+                base += Style(dim=True)
+            if key.palette:
+                line.append(BORDER, self.get_component_rich_style("footer--border") + Style(bgcolor=base.bgcolor))
+            line.append(key.key_display, base + key_style)
+            line.append(" " + key.description, base + words_style)
+        return line
 
+    def _key_at(self, x: int) -> int | None:
+        return next((index for index, key in enumerate(self._shown) if key.x <= x < key.right), None)
 
-class CatalogueFooter(Footer):
-    """Textual's footer as it is (wide keys, Textual's order), each key described in the language in use."""
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        hover = self._key_at(event.x)
+        if hover != self._hover:
+            self._hover = hover
+            self.tooltip = self._shown[hover].tooltip or None if hover is not None else None
+            self.refresh()
 
-    def compose(self) -> ComposeResult:
-        active = self.screen.active_bindings
-        shown: dict[str, Binding] = {}
-        for _node, binding, _enabled, _tooltip in active.values():
-            if binding.show:
-                shown.setdefault(binding.action, binding)  # the binding Textual's footer shows for the action
-        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        for widget in super().compose():
-            if isinstance(widget, FooterKey):
-                binding = palette[1] if palette is not None and widget.has_class("-command-palette") else shown.get(widget.action)
-                if binding is not None and widget.description:  # a grouped key has no words of its own
-                    widget.description = description(binding)
-            yield widget
+    def on_leave(self, _event: events.Leave) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.refresh()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """A click on a key does what pressing it does; a greyed-out key only rings."""
+        index = self._key_at(event.x)
+        if index is None:
+            return
+        if self._shown[index].enabled:
+            self.app.simulate_key(self._shown[index].key)
+        else:
+            self.app.bell()
