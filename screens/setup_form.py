@@ -49,7 +49,7 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
                     with Horizontal(classes="setup-row"):
                         yield Label(t(label), classes="setup-label")
                         yield Input(value=value, id=f"field-{field_id}")
-            yield Static("", id="setup-message", classes="error")
+            yield Static("", id="setup-message")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.preview"), id="preview", variant="primary")
                 reload = Button(t("setup.reload"), id="reload")
@@ -71,8 +71,11 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     def values(self) -> dict[str, str]:
         return {field_id: self.query_one(f"#field-{field_id}", Input).value for field_id, _, _ in self.fields}
 
-    def _say(self, text: str, field: str | None = None) -> None:
-        self.query_one("#setup-message", Static).update(text)
+    def _say(self, text: str, field: str | None = None, *, problem: bool = False) -> None:
+        """A line under the fields: red for a problem; in plain colours for progress and for «fetched anew»."""
+        message = self.query_one("#setup-message", Static)
+        message.update(text)
+        message.set_class(problem, "error")
         for box in self.query(Input):
             box.remove_class("-invalid")
         if field is not None and self.query(f"#field-{field}"):
@@ -93,7 +96,7 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
         try:
             self.apply(self.values(), document)
         except FormProblem as problem:
-            self._say(t(problem.text_id), problem.field)
+            self._say(t(problem.text_id), problem.field, problem=True)
             return
         self._send(OfficeSetup(document))
 
@@ -110,7 +113,7 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
 
     def _refused(self, error: BookingError) -> None:
         if error.kind is ErrorKind.STALE:  # another desk saved meanwhile: keep what was typed, offer the new setup
-            self._say(t("setup.stale"))
+            self._say(t("setup.stale"), problem=True)
             reload = self.query_one("#reload", Button)
             reload.display = True
             reload.focus()
@@ -118,11 +121,11 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
         found = problem_for(error.field) if error.kind is ErrorKind.INVALID else None
         if found is not None:
             field, text_id = found
-            self._say(t(text_id), field if any(f[0] == field for f in self.fields) else None)
+            self._say(t(text_id), field if any(f[0] == field for f in self.fields) else None, problem=True)
         else:
             from timebok.ui.problems import full_text
 
-            self._say(full_text(error, typed=True))
+            self._say(full_text(error, typed=True), problem=True)
 
     @work(exclusive=True, group="setup-send")
     async def _save(self, document: OfficeSetup) -> None:

@@ -232,6 +232,7 @@ async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_o
         assert isinstance(app.screen, SetupForm)  # refused: the form stays with what was typed, nothing saved
         text = " ".join(screen_text(app).split())
         assert "Noen andre har endret timebokoppsettet siden du åpnet det" in text
+        assert app.screen.query_one("#setup-message").has_class("error")  # said in red: a problem
         reload = app.screen.query_one("#reload")
         assert reload.display and str(reload.label) == "Hent på nytt" and app.focused is reload
         assert app.screen.query_one("#field-reason").value == "Planleggingsdag"
@@ -239,6 +240,7 @@ async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_o
         await pilot.press("enter")  # the focused «Hent på nytt»
         await settle(pilot)
         assert "Oppsettet er hentet på nytt" in " ".join(screen_text(app).split())
+        assert not app.screen.query_one("#setup-message").has_class("error")  # done as asked: not said as an error
         assert app.screen.query_one("#field-reason").value == "Planleggingsdag"
         await pilot.press("ctrl+s")
         await settle(pilot)
