@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from enum import Enum, auto
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
-from timebok.client.models import Patient
 from timebok.ui.contract import UsesApp
-from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import StopsWorkersFirst
+
+if TYPE_CHECKING:  # the models load with the client, after the first paint
+    from timebok.client.models import Patient
+    from timebok.ui.draft import BookingDraft
 
 STEPS = 8
 
@@ -67,7 +70,9 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
         room = self.size.width - 2 - len(self.query_one("#heading", Static).render_str(self.heading()).plain) - 3
         if len(who) > room:
             who = self.who(short=True)
-        self.query_one("#who", Static).update(who)
+        line = self.query_one("#who", Static)
+        if line.content != who:  # an update lays the screen out again; most resizes change nothing here
+            line.update(who)
 
     def who(self, *, short: bool = False) -> str:
         user = self.timebok.user

@@ -22,7 +22,9 @@ class HomeScreen(FlowScreen):
         return True
 
     def demo_line(self) -> Static:
-        return Static("", id="demo-line", classes="hint")
+        line = Static("", id="demo-line", classes="hint")
+        line.display = False  # until the user is known; hidden from the start, so the first paint lays out once
+        return line
 
     def show_demo_line(self, user) -> None:
         line = self.query_one("#demo-line", Static)

@@ -45,11 +45,12 @@ class StartScreen(HomeScreen):
             yield Button(t("start.inbox"), id="inbox", disabled=True)
             yield Button(t("start.appointments"), id="appointments", disabled=True)
         yield Static(t("start.intro"), id="intro", classes="hint")
-        yield Static(t("support.setup_hint"), id="support-hint", classes="hint")
+        hint = Static(t("support.setup_hint"), id="support-hint", classes="hint")
+        hint.display = False  # support agents only, once signed in
+        yield hint
         yield self.demo_line()
 
     def on_mount(self) -> None:
-        self.query_one("#support-hint").display = False
         self.watch(self.app, "user", self._show_user)
         self.watch(self.app, "connection_problem", self._show_problem)
 

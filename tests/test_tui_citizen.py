@@ -537,3 +537,17 @@ async def test_a_click_on_a_footer_key_does_what_pressing_it_does(live_server):
         await pilot.click(TimebokFooter, offset=(palette.x + 2, 0))
         await settle(pilot)
         assert CommandPalette.is_open(app)
+
+
+async def test_the_steps_keep_their_styles_after_a_theme_change(live_server):
+    """The steps' styles (tui/screens.tcss) are read after the first paint; a theme change reads every style again."""
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.theme = "nord"
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        types = app.screen.query_one("#types")
+        assert types.outer_size.width == 80  # «#types { max-width: 80 }»: not the whole 96 columns of the body
+        assert types.styles.max_height.value == 16  # «OptionList { max-height: 16 }»

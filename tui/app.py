@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -16,13 +17,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from timebok.client.errors import BookingError
-from timebok.client.models import User
 from timebok.client.trace import Trace
 from timebok.tui.connection import Connection
 from timebok.tui.locations import default_trace_dir
-from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+
+if TYPE_CHECKING:  # the models and the draft load with the client, after the first paint
+    from timebok.client.models import User
+    from timebok.ui.draft import BookingDraft
 
 
 def app_version() -> str:
@@ -49,6 +52,7 @@ class TimebokApp(App[None]):
     """Book a time in a GP office's ressurstimebok, step by step as the guide shows it."""
 
     CSS_PATH = Path(__file__).parent / "timebok.tcss"  # absolute, so subclasses elsewhere find it too
+    LATER_CSS_PATH = Path(__file__).parent / "screens.tcss"  # the other screens' styles: read after the first paint
     TITLE = "timebok"
     ALLOW_IN_MAXIMIZED_VIEW = "TimebokFooter"  # a maximized widget keeps the keys in view, as Textual's footer would
     BINDINGS = [
@@ -102,11 +106,20 @@ class TimebokApp(App[None]):
             self.theme_changed_signal.subscribe(self, lambda theme: self._remember(self._on_theme_change, theme.name))
         from timebok.screens.start import StartScreen
 
-        # Paint first, connect after: the start screen never waits for the backend.
+        # Paint first, connect after: the start screen never waits for the backend, nor for the styles of screens
+        # it does not show (parsing them is a tenth of the time to the first paint).
         self._make_home(StartScreen())
+        self.call_after_refresh(self._read_later_styles)
         self.call_after_refresh(self.connect)
         if not self.is_headless:
             self.set_interval(2, self._exit_if_terminal_gone)
+
+    def _read_later_styles(self) -> None:
+        """The other screens' styles, after the first paint: parsed once, and given to what is on screen already."""
+        self.stylesheet.read(self.LATER_CSS_PATH)
+        self.stylesheet.parse()  # only the new file: Textual keeps what it parsed before
+        for screen in self.screen_stack:
+            self.stylesheet.update(screen)
 
     def _exit_if_terminal_gone(self) -> None:
         # A closed terminal window leaves the input thread spinning on a hung-up tty (about 40 % CPU
@@ -293,6 +306,7 @@ class TimebokApp(App[None]):
     def start_booking(self, patient=None) -> None:
         """Begin the guide's steps for the signed-in citizen, or (front desk) for the patient found."""
         from timebok.screens.time_type import TimeTypeScreen
+        from timebok.ui.draft import BookingDraft
 
         # Always a new draft: nothing of an earlier booking (its patient above all) may carry over.
         self.push_screen(TimeTypeScreen(BookingDraft(patient=patient or (self.user.patient if self.user else None))))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-from timebok.client.models import Patient, Slot, Timebook, TimeType
+if TYPE_CHECKING:  # names for the fields' types only: the models need not load before the first paint
+    from timebok.client.models import Patient, Slot, Timebook, TimeType
 
 
 @dataclass

@@ -6,7 +6,7 @@ to its first paint. Each key is described in the language in use when the line i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -23,8 +23,7 @@ LAST = ("app.help", "app.quit")
 BORDER = "▏"  # the palette key's left edge, as Textual's `vkey` border draws it
 
 
-@dataclass(frozen=True)
-class ShownKey:
+class ShownKey(NamedTuple):
     """One key as the footer shows it: cells [x, x + width) of the line."""
 
     key: str
