@@ -47,13 +47,30 @@ class ReviewScreen(FlowScreen):
                           select_on_focus=False, id="reason")
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
         yield Button(t("review.send"), id="send", variant="primary")
+        status = Static(t("review.sending"), id="send-status", classes="hint")
+        status.display = False  # while the request is on its way
+        yield status
 
     failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
+    sending = False  # a request is on its way: until its answer, no second one and no going back
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("send", "back") and self.sending:
+            # A second send would be a new request for a time the first may just have booked («tatt»), and going back
+            # would leave its answer unheard: both wait, greyed out, until it comes (at most the client's retries).
+            return None
+        return super().check_action(action, parameters)
 
     def reload(self) -> None:
         """Ctrl+R after a failed send: send again (the request is safe to repeat)."""
-        if self.failed:
+        if self.failed and not self.sending:
             self.send()
+
+    def _show_sending(self, sending: bool) -> None:
+        self.sending = sending
+        self.query_one("#send", Button).disabled = sending
+        self.query_one("#send-status", Static).display = sending
+        self.refresh_bindings()
 
     def on_mount(self) -> None:
         reason = self.query_one("#reason", Input)
@@ -81,17 +98,17 @@ class ReviewScreen(FlowScreen):
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
-        self.send()
+        if not self.sending:  # Ctrl+S, Enter in the reason field or the button: one request at a time
+            self.send()
 
     @work(exclusive=True, group="send")
     async def send(self) -> None:
         draft = self.draft
-        button = self.query_one("#send", Button)
-        button.disabled = True
+        self._show_sending(True)
         try:
             appointment = await self.timebok.client.request_booking(draft.slot, draft.patient.id, draft.reason)
         except BookingError as error:
-            button.disabled = False
+            self._show_sending(False)
             if error.kind in GONE:
                 # The time cannot be had any more: back to the calendar, which shows fresh times; the reason is kept.
                 self.notify(t(GONE[error.kind]), title=t(f"{GONE[error.kind]}_title"), severity="warning", timeout=10)

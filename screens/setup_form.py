@@ -61,6 +61,18 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     first_field: str | None = None  # the field to start in, when not the first
 
     reloaded = False  # True once the setup was fetched anew here (the screen below then shows it too)
+    saving = False  # «Lagre» is on its way: until its answer, no preview (it would cancel the save) and no leaving
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("preview", "cancel") and self.saving:
+            return None  # greyed out while «Lagrer …» says why
+        return super().check_action(action, parameters)
+
+    def _show_saving(self, saving: bool) -> None:
+        self.saving = saving
+        for button in self.query("#dialog-buttons Button"):
+            button.disabled = saving
+        self.refresh_bindings()
 
     def on_mount(self) -> None:
         if self.first_field and self.query(f"#field-{self.first_field}"):
@@ -92,6 +104,8 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
 
     @on(Button.Pressed, "#preview")
     def action_preview(self) -> None:
+        if self.saving:  # Enter on the last field while a save is on its way
+            return
         document = copy.deepcopy(self.setup.data)
         try:
             self.apply(self.values(), document)
@@ -130,9 +144,11 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     @work(exclusive=True, group="setup-send")
     async def _save(self, document: OfficeSetup) -> None:
         self._say(t("setup.saving"))
+        self._show_saving(True)
         try:
             change = await self.timebok.client.change_setup(document)
         except BookingError as error:
+            self._show_saving(False)
             self._refused(error)
             return
         self.dismiss(change)
@@ -155,7 +171,8 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.saving:
+            self.dismiss(None)
 
 
 def affected_lines(change: SetupChange) -> list[str]:

@@ -6,7 +6,7 @@ import threading
 from datetime import date
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState
 from timebok.screens.appointments import AppointmentsScreen
@@ -269,3 +269,34 @@ async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_it_is_sending(live_server, db_path):
+    """A slow backend (another writer holds the database): «Send bestilling» says it is on its way, and an impatient
+    second Ctrl+S neither starts a second booking nor throws away the first, which would come back «tatt»."""
+    from tests.sqlite_lock import hold_write_lock
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await _to_review(pilot, "influensavaksine")
+        chosen = app.draft.slot
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert "Sender bestillingen" in screen_text(app)
+        await pilot.press("ctrl+s", "escape")  # impatient, then giving up: neither is done while the answer is awaited
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ReviewScreen)
+        shown = {k.key: k.enabled for k in footer_keys(app)}
+        assert shown["ctrl+s"] is False and shown["escape"] is False  # greyed out in the footer; the line says why
+        release.set()
+        holder.join(5)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, ConfirmationScreen):
+                break
+        assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
+        async with BookingClient(live_server.url, KARI) as kari:
+            booked = [a for a in await kari.appointments() if a.start == chosen.start]
+        assert len(booked) == 1 and booked[0].reason == "influensavaksine"

@@ -250,3 +250,41 @@ async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_o
         assert isinstance(app.screen, SetupScreen)
         text = screen_text(app)
         assert "27.11.2026 · Sykepleier syk" in text and "30.11.2026 · Planleggingsdag" in text  # both desks' days stand
+
+
+async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(live_server, db_path):
+    """Ctrl+S and Esc while «Lagre» waits on a slow backend (another writer holds the database): the form waits for
+    the answer. A second preview used to cancel the save under way, then find the setup changed (by that very save)
+    and say another desk had changed it; Esc left without hearing whether it was saved."""
+    import threading
+
+    from tests.sqlite_lock import hold_write_lock
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("s")  # «Steng dag» for the whole office
+        await settle(pilot)
+        await _field(pilot, "day", "30.11.2026")
+        await _field(pilot, "reason", "Planleggingsdag")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("l")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, SetupForm) and "Lagrer" in screen_text(app)
+        await pilot.press("ctrl+s", "escape")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, SetupForm)  # still waiting for the answer
+        release.set()
+        holder.join(5)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, SetupScreen):
+                break
+        assert isinstance(app.screen, SetupScreen), screen_text(app)
+        await settle(pilot)
+        assert "30.11.2026 · Planleggingsdag" in screen_text(app)
+        assert not [n for n in app._notifications if "endret timebokoppsettet" in str(n.message)]

@@ -54,6 +54,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.reason_placeholder": "for example flu vaccine",
     "review.counter": "{used} of {limit} characters",
     "review.send": "Send request",
+    "review.sending": "Sending the request … Please wait for the answer.",
     "review.slot_taken_title": "Time taken",
     "review.slot_taken": "Someone else booked this time just before you. Choose another time – your text is kept.",
     "confirmation.title": "Request sent",

@@ -54,6 +54,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.reason_placeholder": "for eksempel influensavaksine",
     "review.counter": "{used} av {limit} tegn",
     "review.send": "Send bestilling",
+    "review.sending": "Sender bestillingen … Vent til svaret kommer.",
     "review.slot_taken_title": "Timen er tatt",
     "review.slot_taken": "Noen andre bestilte dette tidspunktet rett før deg. Velg et annet tidspunkt – teksten din er tatt vare på.",
     "confirmation.title": "Bestillingen er sendt",
