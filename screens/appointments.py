@@ -120,7 +120,11 @@ class AppointmentsScreen(FlowScreen):
         item = listing.highlighted_child if listing else None
         return self.by_id.get(item.key) if isinstance(item, ExpandableItem) else None
 
+    cancelling = False  # a cancel is on its way: until its answer, no second one and no going back
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("cancel", "back") and self.cancelling:
+            return None  # greyed out while the line above the list says why
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
         return True
@@ -130,6 +134,8 @@ class AppointmentsScreen(FlowScreen):
         self.refresh_bindings()
 
     def action_cancel(self) -> None:
+        if self.cancelling:
+            return
         appointment = self._highlighted()
         if not can_cancel(appointment):
             self.notify(t("appointments.cannot_cancel"), severity="warning")
@@ -140,6 +146,10 @@ class AppointmentsScreen(FlowScreen):
 
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment) -> None:
+        status = self.query_one(LoadState)
+        self.cancelling = True
+        self.refresh_bindings()
+        status.loading(t("appointments.cancelling"))
         try:
             await self.timebok.client.cancel(appointment)
         except BookingError as error:
@@ -149,4 +159,8 @@ class AppointmentsScreen(FlowScreen):
                 self.timebok.report(error)
         else:
             self.notify(t("appointments.cancelled"), severity="information")
+        finally:
+            self.cancelling = False
+            self.refresh_bindings()
+            status.loaded()
         self._load(quiet=True)

@@ -48,8 +48,12 @@ class ConfirmationScreen(FlowScreen):
         """The front desk booked on a patient's behalf, and may confirm the request there and then."""
         return bool(self.timebok.user and self.timebok.user.is_staff)
 
+    confirming = False  # «Bekreft nå» is on its way: a second press would cancel it and send another
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "confirm_now":
+            if self.confirming:
+                return None  # greyed out until the answer
             return self._for_patient and self.appointment.state is AppointmentState.WAITING
         return True
 
@@ -58,16 +62,22 @@ class ConfirmationScreen(FlowScreen):
 
     @on(Button.Pressed, "#confirm-now")
     def action_confirm_now(self) -> None:
-        if self._for_patient and self.appointment.state is AppointmentState.WAITING:
+        if self._for_patient and self.appointment.state is AppointmentState.WAITING and not self.confirming:
             self.confirm_now()
 
     @work(exclusive=True)
     async def confirm_now(self) -> None:
+        button = self.query_one("#confirm-now", Button)
+        self.confirming, button.disabled = True, True
+        self.refresh_bindings()
         try:
             confirmed = await self.timebok.client.confirm(self.appointment.id)
         except BookingError as error:
             self.timebok.report(error)
             return
+        finally:
+            self.confirming, button.disabled = False, False
+            self.refresh_bindings()
         self.appointment = confirmed
         self.query_one("#next", Static).update(t("confirmation.confirmed_now"))
         self.query_one("#confirm-now", Button).display = False

@@ -300,3 +300,43 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
         async with BookingClient(live_server.url, KARI) as kari:
             booked = [a for a in await kari.appointments() if a.start == chosen.start]
         assert len(booked) == 1 and booked[0].reason == "influensavaksine"
+
+
+async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for(live_server, db_path):
+    """«Avbestill» while another writer holds the database: the screen says the time is being cancelled, and A or Esc
+    meanwhile do nothing. A second A used to cancel the first request under way and send another, which came back
+    «Timen er allerede avbestilt» for the user's own cancel; Esc left without its answer."""
+    from tests.sqlite_lock import hold_write_lock
+
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        slot = (await kari.free_slots(book.id, date(2026, 12, 2)))[0]
+        await kari.request_booking(slot, me.patient.id)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("a", "j")
+        await pilot.pause(0.3)
+        assert "Avbestiller timen" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, AppointmentsScreen)  # no second question, and still here
+        release.set()
+        holder.join(5)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "Avbestilt" in screen_text(app):
+                break
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Avbestilt" in text and "Avbestiller timen" not in text
+        notes = [str(n.message) for n in app._notifications]
+        assert not [n for n in notes if "allerede avbestilt" in n], notes

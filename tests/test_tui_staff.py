@@ -294,3 +294,37 @@ async def test_help_and_the_palette_know_the_front_desk_and_english_keeps_it(liv
             assert "Requests (2)" in str(app.screen.query_one("#requests").label)
     finally:
         i18n.set_language("nb")
+
+
+async def test_confirm_now_pressed_twice_on_a_slow_backend_confirms_once_without_an_error(live_server, db_path):
+    """B («Bekreft timen nå») twice while another writer holds the database: the second press waits for the first."""
+    import threading
+
+    from tests.sqlite_lock import hold_write_lock
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "b")
+        await _type(pilot, KARI_NUMBER)
+        for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
+            await pilot.press(*keys)
+            await settle(pilot)
+        assert isinstance(app.screen, ConfirmationScreen)
+        booked_slot = app.draft.slot
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("b")
+        await pilot.pause(0.3)
+        await pilot.press("b")
+        await pilot.pause(0.3)
+        release.set()
+        holder.join(5)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "Timen er bekreftet." in screen_text(app):
+                break
+        assert "Timen er bekreftet." in screen_text(app)
+        assert not [n for n in app._notifications if n.severity == "error"], [n.message for n in app._notifications]
+    async with BookingClient(live_server.url, KARI) as kari:
+        mine = [a for a in await kari.appointments() if a.start == booked_slot.start]
+        assert [a.state for a in mine] == [AppointmentState.CONFIRMED]

@@ -74,6 +74,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "appointments.cancel_question": "Cancel the appointment {when}?",
     "appointments.cancel_yes": "Yes, cancel",
     "appointments.cancelled": "The appointment is cancelled.",
+    "appointments.cancelling": "Cancelling the appointment … Please wait for the answer.",
     "appointments.cannot_cancel": "Choose an upcoming appointment that is waiting or confirmed.",
     "details.show": "See details",
     "details.hide": "Hide details",

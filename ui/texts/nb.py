@@ -74,6 +74,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "appointments.cancel_question": "Vil du avbestille timen {when}?",
     "appointments.cancel_yes": "Ja, avbestill",
     "appointments.cancelled": "Timen er avbestilt.",
+    "appointments.cancelling": "Avbestiller timen … Vent til svaret kommer.",
     "appointments.cannot_cancel": "Velg en kommende time som venter på svar eller er bekreftet.",
     "details.show": "Se detaljer",
     "details.hide": "Skjul detaljer",
