@@ -18,6 +18,7 @@ from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Static
+from timebok.ui.workers import AwaitsItsWrite
 
 CANCELLABLE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 
@@ -34,7 +35,7 @@ def can_cancel(appointment: Appointment | None) -> bool:
     return appointment is not None and appointment.state in CANCELLABLE and appointment.start > now()
 
 
-class AppointmentsScreen(FlowScreen):
+class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     TITLE_KEY = "appointments.title"
     BINDINGS = [key("a", "cancel", "appointments.cancel")]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
@@ -120,10 +121,8 @@ class AppointmentsScreen(FlowScreen):
         item = listing.highlighted_child if listing else None
         return self.by_id.get(item.key) if isinstance(item, ExpandableItem) else None
 
-    cancelling = False  # a cancel is on its way: until its answer, no second one and no going back
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("cancel", "back") and self.cancelling:
+        if action in ("cancel", "back") and self.writing:
             return None  # greyed out while the line above the list says why
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
@@ -134,7 +133,7 @@ class AppointmentsScreen(FlowScreen):
         self.refresh_bindings()
 
     def action_cancel(self) -> None:
-        if self.cancelling:
+        if self.writing:
             return
         appointment = self._highlighted()
         if not can_cancel(appointment):
@@ -147,7 +146,7 @@ class AppointmentsScreen(FlowScreen):
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment) -> None:
         status = self.query_one(LoadState)
-        self.cancelling = True
+        self.writing = True
         self.refresh_bindings()
         status.loading(t("appointments.cancelling"))
         try:
@@ -160,7 +159,7 @@ class AppointmentsScreen(FlowScreen):
         else:
             self.notify(t("appointments.cancelled"), severity="information")
         finally:
-            self.cancelling = False
+            self.writing = False
             self.refresh_bindings()
             status.loaded()
         self._load(quiet=True)

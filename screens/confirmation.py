@@ -14,9 +14,10 @@ from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Static
+from timebok.ui.workers import AwaitsItsWrite
 
 
-class ConfirmationScreen(FlowScreen):
+class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
     STEP = 6
     TITLE_KEY = "confirmation.title"
     BINDINGS = [key("i", "inbox", "confirmation.to_inbox"), key("b", "confirm_now", "confirmation.confirm_now")]
@@ -48,11 +49,9 @@ class ConfirmationScreen(FlowScreen):
         """The front desk booked on a patient's behalf, and may confirm the request there and then."""
         return bool(self.timebok.user and self.timebok.user.is_staff)
 
-    confirming = False  # «Bekreft nå» is on its way: a second press would cancel it and send another
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "confirm_now":
-            if self.confirming:
+            if self.writing:
                 return None  # greyed out until the answer
             return self._for_patient and self.appointment.state is AppointmentState.WAITING
         return True
@@ -62,13 +61,13 @@ class ConfirmationScreen(FlowScreen):
 
     @on(Button.Pressed, "#confirm-now")
     def action_confirm_now(self) -> None:
-        if self._for_patient and self.appointment.state is AppointmentState.WAITING and not self.confirming:
+        if self._for_patient and self.appointment.state is AppointmentState.WAITING and not self.writing:
             self.confirm_now()
 
     @work(exclusive=True)
     async def confirm_now(self) -> None:
         button = self.query_one("#confirm-now", Button)
-        self.confirming, button.disabled = True, True
+        self.writing, button.disabled = True, True
         self.refresh_bindings()
         try:
             confirmed = await self.timebok.client.confirm(self.appointment.id)
@@ -76,7 +75,7 @@ class ConfirmationScreen(FlowScreen):
             self.timebok.report(error)
             return
         finally:
-            self.confirming, button.disabled = False, False
+            self.writing, button.disabled = False, False
             self.refresh_bindings()
         self.appointment = confirmed
         self.query_one("#next", Static).update(t("confirmation.confirmed_now"))

@@ -14,6 +14,7 @@ from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
+from timebok.ui.workers import AwaitsItsWrite
 
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).
@@ -21,7 +22,7 @@ GONE = {ErrorKind.SLOT_TAKEN: "review.slot_taken", ErrorKind.SLOT_PAST: "review.
         ErrorKind.TOO_SOON: "review.too_soon"}
 
 
-class ReviewScreen(FlowScreen):
+class ReviewScreen(AwaitsItsWrite, FlowScreen):
     STEP = 5
     TITLE_KEY = "review.title"
     BINDINGS = [key("ctrl+s", "send", "review.send")]
@@ -52,10 +53,9 @@ class ReviewScreen(FlowScreen):
         yield status
 
     failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
-    sending = False  # a request is on its way: until its answer, no second one and no going back
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("send", "back") and self.sending:
+        if action in ("send", "back") and self.writing:
             # A second send would be a new request for a time the first may just have booked («tatt»), and going back
             # would leave its answer unheard: both wait, greyed out, until it comes (at most the client's retries).
             return None
@@ -63,11 +63,11 @@ class ReviewScreen(FlowScreen):
 
     def reload(self) -> None:
         """Ctrl+R after a failed send: send again (the request is safe to repeat)."""
-        if self.failed and not self.sending:
+        if self.failed and not self.writing:
             self.send()
 
     def _show_sending(self, sending: bool) -> None:
-        self.sending = sending
+        self.writing = sending
         self.query_one("#send", Button).disabled = sending
         self.query_one("#send-status", Static).display = sending
         self.refresh_bindings()
@@ -98,7 +98,7 @@ class ReviewScreen(FlowScreen):
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
-        if not self.sending:  # Ctrl+S, Enter in the reason field or the button: one request at a time
+        if not self.writing:  # Ctrl+S, Enter in the reason field or the button: one request at a time
             self.send()
 
     @work(exclusive=True, group="send")

@@ -19,14 +19,14 @@ from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Label, Static
-from timebok.ui.workers import StopsWorkersFirst
+from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
 Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
 
 
-class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
+class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     """Answers with the saved change, or None when the user leaves without saving."""
 
     BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key")]
@@ -61,15 +61,14 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     first_field: str | None = None  # the field to start in, when not the first
 
     reloaded = False  # True once the setup was fetched anew here (the screen below then shows it too)
-    saving = False  # «Lagre» is on its way: until its answer, no preview (it would cancel the save) and no leaving
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("preview", "cancel") and self.saving:
+        if action in ("preview", "cancel") and self.writing:
             return None  # greyed out while «Lagrer …» says why
         return super().check_action(action, parameters)
 
     def _show_saving(self, saving: bool) -> None:
-        self.saving = saving
+        self.writing = saving
         for button in self.query("#dialog-buttons Button"):
             button.disabled = saving
         self.refresh_bindings()
@@ -104,7 +103,7 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
 
     @on(Button.Pressed, "#preview")
     def action_preview(self) -> None:
-        if self.saving:  # Enter on the last field while a save is on its way
+        if self.writing:  # Enter on the last field while a save is on its way
             return
         document = copy.deepcopy(self.setup.data)
         try:
@@ -171,7 +170,7 @@ class SetupForm(StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        if not self.saving:
+        if not self.writing:
             self.dismiss(None)
 
 

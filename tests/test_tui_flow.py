@@ -290,6 +290,9 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
         assert isinstance(app.screen, ReviewScreen)
         shown = {k.key: k.enabled for k in footer_keys(app)}
         assert shown["ctrl+s"] is False and shown["escape"] is False  # greyed out in the footer; the line says why
+        await pilot.press("ctrl+p")  # the palette's «Innboks» or language switch would leave or rebuild the step
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ReviewScreen) and shown["ctrl+p"] is False
         release.set()
         holder.join(5)
         for _ in range(40):

@@ -22,6 +22,7 @@ from timebok.tui.connection import Connection
 from timebok.tui.locations import default_trace_dir
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.workers import AwaitsItsWrite
 
 if TYPE_CHECKING:  # the models and the draft load with the client, after the first paint
     from timebok.client.models import User
@@ -229,6 +230,8 @@ class TimebokApp(App[None]):
             return self.user is not None and self.user.is_support
         if action == "sign_in_again":
             return self.sign_in_needed is not None
+        if action == "command_palette" and isinstance(self.screen, AwaitsItsWrite) and self.screen.writing:
+            return None  # its commands leave or rebuild the screen, dropping the answer of the write under way
         return True
 
     def action_toggle_trace(self) -> None:

@@ -1,4 +1,4 @@
-"""Screens whose loads stop before their widgets go: a late answer never lands on a half-removed screen."""
+"""Screens and their workers: loads stop before a screen's widgets go, and a write under way keeps its screen."""
 
 from __future__ import annotations
 
@@ -16,3 +16,13 @@ class StopsWorkersFirst:
 
     def on_prune(self, event: Prune) -> None:
         self.workers.cancel_node(self)  # type: ignore[attr-defined]  # mixed only into screens
+
+
+class AwaitsItsWrite:
+    """Mixed into screens that send a write (a booking, a cancel, a save): while it is on its way, `writing` is True.
+
+    The screen greys out its own keys that would send again or leave (a second request would cancel the first,
+    already at the backend, and leaving would drop its answer); the app greys out the command palette, whose
+    commands leave the screen or rebuild it (tui.app.TimebokApp.check_action)."""
+
+    writing = False
