@@ -30,6 +30,8 @@ class StartScreen(HomeScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "support_setup":
             return self.timebok.user is not None and self.timebok.user.is_support
+        if action in ("book", "inbox", "appointments") and self.timebok.user is None:
+            return None  # greyed out in the footer, as the buttons are, until the backend has answered
         return super().check_action(action, parameters)
 
     def action_support_setup(self) -> None:

@@ -219,9 +219,13 @@ async def test_the_first_screen_paints_before_the_backend_answers(live_server):
         await pilot.pause()
         assert isinstance(app.screen, StartScreen)
         assert "Kobler til bookingtjenesten" in screen_text(app)
+        await pilot.pause(0.1)
+        waiting = {k.key: k.enabled for k in footer_keys(app)}
+        assert not (waiting["b"] or waiting["i"] or waiting["t"]) and waiting["f1"]  # greyed out, as the buttons are
         release.set()
         await settle(pilot)
         assert "Hei, Kari Nordmann. Fastlegekontoret ditt er Fjordsiden legekontor." in screen_text(app)
+        assert all(k.enabled for k in footer_keys(app))
 
 
 async def test_help_and_the_command_palette_offer_the_main_actions(live_server):
