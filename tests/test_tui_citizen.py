@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 
 from tests.conftest import KARI
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review
 from timebok.screens.time_type import TimeTypeScreen
 
 SIZE = (100, 32)
@@ -94,25 +94,6 @@ async def test_the_palette_and_the_quit_prompt_speak_norwegian(live_server):
         assert any("Trykk ^q for å avslutte timebok." in str(n.message) for n in app._notifications)
 
 
-async def _to_calendar(pilot, downs: int) -> None:
-    await settle(pilot)
-    await pilot.press("b")
-    await settle(pilot)
-    await pilot.press(*(["down"] * downs), "enter")
-    await settle(pilot)
-
-
-async def _to_review(pilot, reason: str = "") -> None:
-    """Lab, the first free date, its first free time, and the reason typed."""
-    await _to_calendar(pilot, downs=2)
-    await pilot.press("enter")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    if reason:
-        await pilot.press(*reason)
-
-
 def _restarted(server):
     """The backend again on the same port and database, as when an operator starts it after a stop."""
     import socket
@@ -136,7 +117,7 @@ async def test_coming_back_to_the_reason_puts_the_cursor_at_the_end_with_nothing
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "blodprøve")
+        await to_review(pilot, "blodprøve")
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("enter")  # the same time again
@@ -152,7 +133,7 @@ async def test_ctrl_r_after_a_failed_send_sends_again(live_server):
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "influensa")
+        await to_review(pilot, "influensa")
         live_server.stop()
         await pilot.press("enter")
         await settle(pilot, rounds=10)
@@ -204,7 +185,7 @@ async def test_n_jumps_to_the_next_free_date_after_the_cursor_across_months(live
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)  # Lab: free times all month
+        await to_calendar(pilot, downs=2)  # Lab: free times all month
         calendar = app.screen.calendar
         start = calendar.cursor
         await pilot.press("n")
@@ -223,7 +204,7 @@ async def test_month_keys_change_the_month_even_from_the_list_of_times(live_serv
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)
+        await to_calendar(pilot, downs=2)
         await pilot.press("enter")  # a date: focus goes to its times
         await settle(pilot)
         assert app.screen.focused is app.screen.query_one("#times")
@@ -245,7 +226,7 @@ async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegia
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "kontroll")
+        await to_review(pilot, "kontroll")
         chosen = app.draft.slot
         clock.set_now((chosen.start + timedelta(minutes=1)).isoformat())
         await pilot.press("enter")
@@ -265,7 +246,7 @@ async def test_the_calendar_does_not_offer_times_inside_the_lead_time(live_serve
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)
+        await to_calendar(pilot, downs=2)
         today_times = app.screen.availability.on(date(2026, 11, 25))
         assert today_times, "the seed has Lab times later today"
         assert min(s.start for s in today_times) >= datetime(2026, 11, 25, 11, 0, tzinfo=OSLO)
@@ -325,7 +306,7 @@ async def test_the_reason_keeps_pasted_lines_and_says_when_the_limit_cuts(live_s
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot)
+        await to_review(pilot)
         reason = app.screen.query_one("#reason")
         reason.post_message(events.Paste("vondt i halsen\nog feber\n"))
         await settle(pilot)
@@ -363,7 +344,7 @@ async def test_arrows_move_between_the_buttons_of_the_cancel_dialog(live_server)
 async def test_the_legend_explains_the_cursor_and_the_urgent_note_stands_beside_the_calendar(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)  # a month with free times
+        await to_calendar(pilot, downs=2)  # a month with free times
         text = screen_text(app)
         assert "markøren" in text and "Kontakt legekontoret hvis det haster.\nTelefon: 55 12 34 00" in text
 
@@ -479,7 +460,7 @@ async def test_switching_language_on_review_keeps_the_step_the_text_and_the_way_
     app = make_app(live_server, KARI)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await _to_review(pilot, "blodprøve")
+            await to_review(pilot, "blodprøve")
             app.action_switch_language()
             await settle(pilot)
             assert isinstance(app.screen, ReviewScreen) and "Step 5 of 8" in screen_text(app)

@@ -6,7 +6,7 @@ import threading
 from datetime import date
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState
 from timebok.screens.appointments import AppointmentsScreen
@@ -23,28 +23,10 @@ from timebok.tui.connection import Connection
 SIZE = (100, 32)
 
 
-async def _to_calendar(pilot, downs: int) -> None:
-    await settle(pilot)
-    await pilot.press("b")
-    await settle(pilot)
-    await pilot.press(*(["down"] * downs), "enter")
-    await settle(pilot)
-
-
-async def _to_review(pilot, reason: str) -> None:
-    """Lab, the first free date, its first free time, and the reason typed."""
-    await _to_calendar(pilot, downs=2)
-    await pilot.press("enter")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-    await pilot.press(*reason)
-
-
 async def test_book_a_lab_time_then_the_office_confirms_and_the_inbox_shows_it(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=2)  # Lab: one place, so step 3 is skipped
+        await to_calendar(pilot, downs=2)  # Lab: one place, so step 3 is skipped
         assert isinstance(app.screen, CalendarScreen)
         assert "Steg 4 av 8" in screen_text(app)
         await pilot.press("enter")  # the first free date (the cursor starts on it)
@@ -90,7 +72,7 @@ async def test_book_a_lab_time_then_the_office_confirms_and_the_inbox_shows_it(l
 async def test_esc_goes_back_and_keeps_every_choice_and_character(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "blodprøve")
+        await to_review(pilot, "blodprøve")
         slot = app.draft.slot
         await pilot.press("escape")  # review → calendar
         await settle(pilot)
@@ -111,7 +93,7 @@ async def test_esc_goes_back_and_keeps_every_choice_and_character(live_server):
 async def test_the_place_step_appears_only_with_two_places(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=0)  # Koronatest has two timebooks
+        await to_calendar(pilot, downs=0)  # Koronatest has two timebooks
         assert isinstance(app.screen, PlaceScreen)
         text = screen_text(app)
         assert "Steg 3 av 8" in text and "Drive-in teststasjon" in text and "Kaiveien 4, 5015 Bergen" in text
@@ -123,7 +105,7 @@ async def test_the_place_step_appears_only_with_two_places(live_server):
 async def test_a_timebook_with_nothing_free_this_month_opens_on_its_first_free_date(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=3)  # Vaksine: fully booked this month
+        await to_calendar(pilot, downs=3)  # Vaksine: fully booked this month
         calendar = app.screen.calendar
         assert calendar.month == date(2026, 12, 1) and calendar.cursor == date(2026, 12, 1)
         assert date(2026, 12, 1) in calendar.free_dates
@@ -138,7 +120,7 @@ async def test_a_timebook_with_nothing_free_this_month_opens_on_its_first_free_d
 async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_calendar(pilot, downs=3)  # Vaksine: fully booked this month, so it opens in December
+        await to_calendar(pilot, downs=3)  # Vaksine: fully booked this month, so it opens in December
         await pilot.press("pageup")  # back to November, where nothing is free
         await settle(pilot)
         # November has six weeks to December's five: the calendar grows a line, or «49  30» is cut off.
@@ -157,7 +139,7 @@ async def test_an_empty_month_says_so_and_one_key_jumps_to_the_next_free_date(li
 async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_text(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "vondt i halsen")
+        await to_review(pilot, "vondt i halsen")
         taken = app.draft.slot
         async with BookingClient(live_server.url, OLA) as ola:
             await ola.request_booking(taken, (await ola.whoami()).patient.id)
@@ -175,7 +157,7 @@ async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_t
 async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "influensavaksine")
+        await to_review(pilot, "influensavaksine")
         live_server.stop()
         await pilot.press("enter")
         await settle(pilot, rounds=10)
@@ -282,7 +264,7 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
 
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "influensavaksine")
+        await to_review(pilot, "influensavaksine")
         chosen = app.draft.slot
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)

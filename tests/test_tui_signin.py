@@ -10,8 +10,8 @@ import pytest
 
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number
-from tests.test_tui_citizen import SIZE, _to_review
-from tests.tui_helpers import footer_keys, screen_text, settle
+from tests.test_tui_citizen import SIZE
+from tests.tui_helpers import footer_keys, screen_text, settle, to_review
 from timebok.backend.oidc import Verifier
 from timebok.backend.server import EmbeddedServer
 from timebok.devidp.server import ProviderServer
@@ -100,7 +100,7 @@ async def test_a_failed_renewal_keeps_the_typed_reason_and_a_new_sign_in_sends_i
     connection = _connection(settings)
     app = TimebokApp(connection)
     async with app.run_test(size=SIZE) as pilot:
-        await _to_review(pilot, "influensa")
+        await to_review(pilot, "influensa")
         idp.provider.realms["idporten"].refresh.clear()  # the provider forgot every refresh token
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         await pilot.press("enter")
@@ -129,7 +129,7 @@ async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_
     first = connection.token_source.tokens
     app = TimebokApp(connection)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_review(pilot, "influensa")
+        await to_review(pilot, "influensa")
         idp.provider.realms["idporten"].refresh.clear()  # the refresh token is revoked: renewal will fail
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         await pilot.press("enter")
@@ -167,7 +167,7 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
     monkeypatch.setattr(signin, "_open_browser", lambda url: False)  # no browser (SSH): the address is shown
     app = TimebokApp(connection)
     async with app.run_test(size=(80, 24)) as pilot:
-        await _to_review(pilot, "influensa")
+        await to_review(pilot, "influensa")
         idp.provider.realms["idporten"].refresh.clear()
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         await pilot.press("enter")

@@ -41,3 +41,23 @@ def footer_keys(app) -> list:
         assert line[shown.x:shown.right] == (BORDER if shown.palette else "") + f"{shown.key_display} {shown.description}", line
     assert len(line) <= footer.size.width
     return keys
+
+
+async def to_calendar(pilot, downs: int) -> None:
+    """From the citizen's start: «Bestill time», then the time type `downs` below the first (2: Lab, one place)."""
+    await settle(pilot)
+    await pilot.press("b")
+    await settle(pilot)
+    await pilot.press(*(["down"] * downs), "enter")
+    await settle(pilot)
+
+
+async def to_review(pilot, reason: str = "") -> None:
+    """Lab, the first free date, its first free time, and the reason typed."""
+    await to_calendar(pilot, downs=2)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    if reason:
+        await pilot.press(*reason)
