@@ -77,6 +77,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.requests: list[Appointment] | None = None  # as shown (without those waiting out their undo window); None before
         self._fetched: list[Appointment] = []
         self._pending: list[PendingConfirm] = []
+        self._sending: set[str] = set()  # answers on their way: out of the list, so the next key is for the next request
         self._armed: str | None = None  # a passed request whose first B has been pressed
 
     def on_mount(self) -> None:
@@ -110,7 +111,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.fetched()
 
     def _show(self) -> None:
-        waiting = {p.request.id for p in self._pending}
+        waiting = {p.request.id for p in self._pending} | self._sending
         requests = [r for r in self._fetched if r.id not in waiting]
         table = self.query_one(DataTable)
         keep = self._current()
@@ -230,10 +231,15 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
     # -- sending -----------------------------------------------------------------------------
 
     def _answer(self, request: Appointment, reason: str | None) -> None:
+        self._sending.add(request.id)
+        self._show()
         self.run_worker(self._answer_and_show(request, reason), group="answer")
 
     async def _answer_and_show(self, request: Appointment, reason: str | None) -> None:
-        sent, outcome = await answer(self.timebok, request, reason)
+        try:
+            sent, outcome = await answer(self.timebok, request, reason)
+        finally:
+            self._sending.discard(request.id)
         if outcome is not None:  # someone else answered first, or the backend failed
             self._note(outcome, warning=True)
         if sent:

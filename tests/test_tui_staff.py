@@ -328,3 +328,32 @@ async def test_confirm_now_pressed_twice_on_a_slow_backend_confirms_once_without
     async with BookingClient(live_server.url, KARI) as kari:
         mine = [a for a in await kari.appointments() if a.start == booked_slot.start]
         assert [a.state for a in mine] == [AppointmentState.CONFIRMED]
+
+
+async def test_a_rejection_on_its_way_leaves_the_list_so_the_next_key_is_for_the_next_request(live_server, db_path):
+    """A slow backend (another writer holds the database): the rejected request leaves the queue as it is sent, so a
+    second A or B reaches the next request, not the one already answered (which said «allerede besvart»)."""
+    import threading
+
+    from tests.sqlite_lock import hold_write_lock
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "f")
+        ola_request = app.screen.requests[0]
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("a")
+        await settle(pilot)
+        await _type(pilot, "Ring oss for en lengre time")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, RequestQueueScreen)
+        assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]  # gone while its answer is on its way
+        release.set()
+        holder.join(5)
+        await settle(pilot, rounds=10)
+        assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
+        assert not app.screen.query_one("#answer-note").display  # no «already answered» about our own rejection
+    async with BookingClient(live_server.url, OLA) as ola:
+        assert (await ola.appointment(ola_request.id)).state is AppointmentState.REJECTED
