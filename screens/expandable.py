@@ -30,11 +30,12 @@ class ExpandableItem(ListItem):
     def compose(self) -> ComposeResult:
         first, more = self._parts()
         yield Static(first, classes="summary")
-        yield Static(more, classes="more")
+        further = Static(more, classes="more")
+        # Set here, not on mount: a list refilled while this row was still mounting (a reload that overtook the one
+        # that built it) had taken its children away by then, and a query for them ended the app with a traceback.
+        further.display = bool(more)
+        yield further
         yield Static(self.details, classes="details")
-
-    def on_mount(self) -> None:
-        self.query_one(".more").display = bool(self._parts()[1])
 
     def _parts(self) -> tuple[str, str]:
         first, _newline, rest = self.summary.partition("\n")
