@@ -6,7 +6,7 @@ import threading
 from datetime import date
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review, until
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState
 from timebok.screens.appointments import AppointmentsScreen
@@ -167,13 +167,19 @@ async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_ser
         assert any("Får ikke kontakt med bookingtjenesten" in m and "Ctrl+R" in m for m in messages)
 
 
-async def test_cancel_in_timeavtaler_asks_first_then_frees_the_time(live_server):
+async def _book_lab_on_2_december(live_server):
+    """Kari books the first Lab time on 2 December through the client; returns the timebook and the slot."""
     async with BookingClient(live_server.url, KARI) as kari:
         me = await kari.whoami()
         lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
         (book,) = await kari.timebooks(lab.id)
         slot = (await kari.free_slots(book.id, date(2026, 12, 2)))[0]
         await kari.request_booking(slot, me.patient.id)
+    return book, slot
+
+
+async def test_cancel_in_timeavtaler_asks_first_then_frees_the_time(live_server):
+    book, slot = await _book_lab_on_2_december(live_server)
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -281,10 +287,7 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
         assert isinstance(app.screen, ReviewScreen) and shown["ctrl+p"] is False
         release.set()
         holder.join(5)
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, ConfirmationScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
         assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
         async with BookingClient(live_server.url, KARI) as kari:
             booked = [a for a in await kari.appointments() if a.start == chosen.start]
@@ -297,12 +300,7 @@ async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for
     «Timen er allerede avbestilt» for the user's own cancel; Esc left without its answer."""
     from tests.sqlite_lock import hold_write_lock
 
-    async with BookingClient(live_server.url, KARI) as kari:
-        me = await kari.whoami()
-        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
-        (book,) = await kari.timebooks(lab.id)
-        slot = (await kari.free_slots(book.id, date(2026, 12, 2)))[0]
-        await kari.request_booking(slot, me.patient.id)
+    await _book_lab_on_2_december(live_server)
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -320,10 +318,7 @@ async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for
         assert isinstance(app.screen, AppointmentsScreen)  # no second question, and still here
         release.set()
         holder.join(5)
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if "Avbestilt" in screen_text(app):
-                break
+        await until(pilot, lambda: "Avbestilt" in screen_text(app))
         await settle(pilot)
         text = screen_text(app)
         assert "Avbestilt" in text and "Avbestiller timen" not in text

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import make_app, screen_text, settle, until
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.calendar import CalendarScreen
@@ -280,10 +280,7 @@ async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(li
         assert isinstance(app.screen, SetupForm)  # still waiting for the answer
         release.set()
         holder.join(5)
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, SetupScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, SetupScreen))
         assert isinstance(app.screen, SetupScreen), screen_text(app)
         await settle(pilot)
         assert "30.11.2026 · Planleggingsdag" in screen_text(app)

@@ -11,7 +11,7 @@ import pytest
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number
 from tests.test_tui_citizen import SIZE
-from tests.tui_helpers import footer_keys, screen_text, settle, to_review
+from tests.tui_helpers import footer_keys, screen_text, settle, to_review, until
 from timebok.backend.oidc import Verifier
 from timebok.backend.server import EmbeddedServer
 from timebok.devidp.server import ProviderServer
@@ -140,10 +140,7 @@ async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_
         assert _footer_key(app, "sign_in_again") == "Logg inn på nytt"  # the key is in the footer, whole, while needed
         assert "Logg inn på nytt" in [c.title for c in app.get_system_commands(app.screen)]  # and in the palette
         await pilot.press("ctrl+l")  # the browser opens; the test's "browser" follows the provider's login form
-        for _ in range(100):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, ConfirmationScreen):
-                break
+        await until(pilot, lambda: isinstance(app.screen, ConfirmationScreen), seconds=10)
         assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
         await settle(pilot)
         assert _footer_key(app, "help") == "Hjelp" and _footer_key(app, "sign_in_again") is None  # the key goes once signed in
@@ -173,10 +170,8 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
         await pilot.press("enter")
         await settle(pilot, rounds=10)
         await pilot.press("ctrl+l")
-        for _ in range(50):  # not settle(): the sign-in's worker waits for the browser until cancelled
-            await pilot.pause(0.1)
-            if "Åpne denne adressen" in screen_text(app):
-                break
+        # Not settle(): the sign-in's worker waits for the browser until cancelled.
+        await until(pilot, lambda: "Åpne denne adressen" in screen_text(app), seconds=5)
         assert isinstance(app.screen, SignInAgainDialog)
         assert "Åpne denne adressen" in screen_text(app) and idp.issuer("idporten") in screen_text(app).replace("\n", "")
         await pilot.press("escape")
@@ -245,10 +240,7 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
         await settle(pilot, rounds=10)
         assert app.sign_in_needed is connection.agent_source
         await pilot.press("ctrl+l")
-        for _ in range(100):
-            await pilot.pause(0.1)
-            if app.sign_in_needed is None:
-                break
+        await until(pilot, lambda: app.sign_in_needed is None, seconds=10)
         assert app.sign_in_needed is None and not connection.agent_source.tokens.expiring()
         assert signin.token_store().load(signin.OWN).access_token == connection.agent_source.tokens.access_token
         assert connection.token_source.tokens.access_token != citizen_before  # renewed by its refresh token, no browser

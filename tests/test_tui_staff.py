@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import make_app, screen_text, settle, until
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.api import BookingClient
@@ -319,10 +319,7 @@ async def test_confirm_now_pressed_twice_on_a_slow_backend_confirms_once_without
         await pilot.pause(0.3)
         release.set()
         holder.join(5)
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if "Timen er bekreftet." in screen_text(app):
-                break
+        await until(pilot, lambda: "Timen er bekreftet." in screen_text(app))
         assert "Timen er bekreftet." in screen_text(app)
         assert not [n for n in app._notifications if n.severity == "error"], [n.message for n in app._notifications]
     async with BookingClient(live_server.url, KARI) as kari:

@@ -61,3 +61,11 @@ async def to_review(pilot, reason: str = "") -> None:
     await settle(pilot)
     if reason:
         await pilot.press(*reason)
+
+
+async def until(pilot, condition, *, seconds: float = 4.0) -> None:
+    """Pause until `condition()` holds or `seconds` have passed (the test's own assert then says what did not come)."""
+    for _ in range(int(seconds / 0.1)):
+        await pilot.pause(0.1)
+        if condition():
+            return

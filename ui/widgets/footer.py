@@ -142,7 +142,8 @@ class TimebokFooter(Widget, can_focus=False):
         hover = self._key_at(event.x)
         if hover != self._hover:
             self._hover = hover
-            self.tooltip = self._shown[hover].tooltip or None if hover is not None else None
+            tip = self._shown[hover].tooltip if hover is not None else ""
+            self.tooltip = tip or None
             self.refresh()
 
     def on_leave(self, _event: events.Leave) -> None:
