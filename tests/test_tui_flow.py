@@ -294,6 +294,45 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
         assert len(booked) == 1 and booked[0].reason == "influensavaksine"
 
 
+async def test_quit_while_a_booking_is_on_its_way_warns_first_and_quits_on_the_second_press(live_server, db_path):
+    """Ctrl+Q while «Send bestilling» awaits its answer: the first press says the user would not learn whether the booking
+    went through and stays; the booking then lands and is confirmed. A second press (a hung backend) quits anyway."""
+    from tests.sqlite_lock import hold_write_lock
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, "influensavaksine")
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ReviewScreen) and app.is_running
+        notes = [str(n.message) for n in app._notifications]
+        assert any("Trykk ^q en gang til for å avslutte likevel" in n for n in notes), notes
+        release.set()
+        holder.join(5)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
+        assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
+        await pilot.press("ctrl+q")  # nothing under way any more: one press quits
+        await pilot.pause(0.2)
+        assert not app.is_running
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, "kontroll")
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+q", "ctrl+q")
+        await pilot.pause(0.2)
+        assert not app.is_running
+        release.set()
+        holder.join(5)
+
+
 async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for(live_server, db_path):
     """«Avbestill» while another writer holds the database: the screen says the time is being cancelled, and A or Esc
     meanwhile do nothing. A second A used to cancel the first request under way and send another, which came back

@@ -98,6 +98,8 @@ class TimebokApp(App[None]):
         self.sign_in_needed = None  # the TokenSource whose renewal failed, until the user signs in again
         # The signed-in role's first screen: every screen of ours sits above it, and «home» pops down to it.
         self.home: Screen | None = None
+        # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
+        self._quit_warned: Screen | None = None
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -386,12 +388,31 @@ class TimebokApp(App[None]):
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
 
+    async def action_quit(self) -> None:
+        """Quit, but not on the first press while a booking, cancel or save is awaiting its answer: the user would
+        not learn whether it went through. A second press within a few seconds quits anyway (a hung backend must
+        never hold the user in the app)."""
+        screen = self.screen
+        if isinstance(screen, AwaitsItsWrite) and screen.writing and self._quit_warned is not screen:
+            self._quit_warned = screen
+            self.set_timer(5, self._forget_quit_warning)
+            self.notify(t("app.quit_while_writing", keys=self._quit_keys()), title=t("app.quit_while_writing_title"),
+                        severity="warning", timeout=5)
+            return
+        self.exit()
+
+    def _forget_quit_warning(self) -> None:
+        self._quit_warned = None
+
+    def _quit_keys(self) -> str:
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                return self.get_key_display(active.binding)
+        return "^q"
+
     def action_help_quit(self) -> None:
         """Ctrl+C does not quit (it copies in a text field): say, in the user's language, which key does."""
-        for key_, active in self.active_bindings.items():
-            if active.binding.action in ("quit", "app.quit"):
-                self.notify(t("app.quit_hint", keys=self.get_key_display(active.binding)), title=t("app.quit_title"))
-                return
+        self.notify(t("app.quit_hint", keys=self._quit_keys()), title=t("app.quit_title"))
 
     def _builtin_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette commands, named in the chosen language."""

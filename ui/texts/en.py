@@ -247,6 +247,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "palette.screenshot_help": "Save an SVG picture of the screen",
     "app.quit_title": "Do you want to quit?",
     "app.quit_hint": "Press {keys} to quit timebok.",
+    "app.quit_while_writing_title": "The answer has not come yet",
+    "app.quit_while_writing": "If you quit now, you will not learn whether what you sent went through. Press {keys} once more to quit anyway.",
     "review.limit_reached": "The limit is {limit} characters: {dropped} characters were left out.",
     "calendar.opened_at_next_free": "No free times in {month}. The calendar is on the first free date, {date}.",
     "calendar.no_more_free": "The timebook has no free times after {date}.",

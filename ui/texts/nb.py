@@ -247,6 +247,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "palette.screenshot_help": "Lagre et SVG-bilde av skjermen",
     "app.quit_title": "Vil du avslutte?",
     "app.quit_hint": "Trykk {keys} for å avslutte timebok.",
+    "app.quit_while_writing_title": "Svaret har ikke kommet ennå",
+    "app.quit_while_writing": "Avslutter du nå, får du ikke vite om det du sendte, gikk gjennom. Trykk {keys} en gang til for å avslutte likevel.",
     "review.limit_reached": "Grensen er {limit} tegn: {dropped} tegn kom ikke med.",
     "calendar.opened_at_next_free": "Ingen ledige timer i {month}. Kalenderen står på første ledige dato, {date}.",
     "calendar.no_more_free": "Timeboken har ingen ledige timer etter {date}.",
