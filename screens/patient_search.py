@@ -73,7 +73,7 @@ class PatientSearchScreen(FlowScreen):
         if problem is not None:
             self._say(identity_message(problem, text), error=True)
         elif len(digits_of(text)) == 11:
-            self.search(identifier=digits_of(text))  # valid: look the patient up at once
+            self.search(text, identifier=digits_of(text))  # valid: look the patient up at once
         else:
             self._say(t("patient.hint_number"))
 
@@ -90,15 +90,18 @@ class PatientSearchScreen(FlowScreen):
             except InvalidIdentityNumber as error:
                 self._say(identity_message(error.problem, text), error=True)
                 return
-            self.search(identifier=number.value)
+            self.search(event.value, identifier=number.value)
         elif len(name_query(text).replace(" ", "")) < 2:
             self._say(t("patient.name_too_short"), error=True)
         else:
-            self.search(name=name_query(text))
+            self.search(event.value, name=name_query(text))
 
     @work(exclusive=True)
-    async def search(self, *, identifier: str | None = None, name: str | None = None) -> None:
-        typed = self._input.value
+    async def search(self, typed: str, *, identifier: str | None = None, name: str | None = None) -> None:
+        """Look up the patient for `typed`, the field's text the search was started for: by the time the worker
+        runs, fast typing (or a scanner) may have added more, and an answer for older text is never shown."""
+        if self._input.value != typed:
+            return
         self._say(t("patient.searching"))
         try:
             found = await self.timebok.client.find_patients(identifier=identifier, name=name)

@@ -89,6 +89,25 @@ async def test_a_twelfth_digit_is_not_lost_and_the_patient_found_goes_away(live_
         assert isinstance(app.screen, TimeTypeScreen) and app.draft.patient.name == "Kari Nordmann"
 
 
+async def test_a_twelfth_digit_typed_fast_never_shows_the_patient_of_the_first_eleven(live_server):
+    """A scanner or fast fingers: the 12th digit is in the field before the lookup of the first 11 starts. The list
+    must match the field (nobody), or Enter would book for the wrong patient."""
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "b")
+        query = app.screen.query_one("#patient-query")
+        query.value = KARI_NUMBER  # both changes land before either is handled, as a burst of keys does
+        query.value = KARI_NUMBER + "1"
+        await settle(pilot)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert app.screen.found == [] and "Nordmann, Kari" not in screen_text(app)
+        assert "For langt: 12 sifre" in screen_text(app)
+        await _press(pilot, "enter")
+        assert isinstance(app.screen, PatientSearchScreen) and app.draft is None
+
+
 async def test_esc_on_the_results_goes_back_and_up_returns_to_the_field_without_wiping_it(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
