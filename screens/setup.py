@@ -200,8 +200,12 @@ class SetupScreen(FlowScreen):
         def apply(values: dict[str, str], document: dict) -> None:
             apply_pattern(_same(document, book), values)
 
+        def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
+            now = next((b for b in setup.data["timebooks"] if b["id"] == book["id"]), book)
+            return pattern_fields(now)
+
         self._open(SetupForm(t("setup.pattern_title", name=book["name"]), self.setup, pattern_fields(book), apply,
-                             t("setup.pattern_intro")))
+                             t("setup.pattern_intro"), fields_of=fields_of))
 
     def action_new_timebook(self) -> None:
         if self.setup is None:

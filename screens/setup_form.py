@@ -24,20 +24,26 @@ from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
 Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
+FieldsOf = Callable[[OfficeSetup], list[Field]]  # the fields as a setup fetched anew fills them
 
 
 class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     """Answers with the saved change, or None when the user leaves without saving."""
 
-    BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key")]
+    BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key"),
+                key("ctrl+r", "try_again", "setup.try_again", show=False)]
 
-    def __init__(self, title: str, setup: OfficeSetup, fields: list[Field], apply: Apply, intro: str = "") -> None:
+    def __init__(self, title: str, setup: OfficeSetup, fields: list[Field], apply: Apply, intro: str = "",
+                 fields_of: FieldsOf | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.setup = setup
         self.fields = fields
         self.apply = apply
         self.intro = intro
+        # For a form that edits values already saved (the weekly pattern): after «Hent på nytt», the fields the
+        # user did not touch show the values saved now, or the next save would put the old ones back.
+        self.fields_of = fields_of
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="setup-form"):
@@ -63,7 +69,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     reloaded = False  # True once the setup was fetched anew here (the screen below then shows it too)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("preview", "cancel") and self.writing:
+        if action in ("preview", "cancel", "try_again") and self.writing:
             return None  # greyed out while «Lagrer …» says why
         return super().check_action(action, parameters)
 
@@ -164,9 +170,30 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
             self._refused(error)
             return
         self.reloaded = True
+        if self.fields_of is not None:
+            self._take_untouched(self.fields_of(self.setup))
         self.query_one("#reload", Button).display = False
         self._say(t("setup.reloaded"))
         self.query(Input).first().focus()
+
+    def _take_untouched(self, fresh: list[Field]) -> None:
+        """Fields still as the form opened with them show the setup as saved now; typed ones stay as typed."""
+        now = {field_id: value for field_id, _, value in fresh}
+        fields = []
+        for field_id, label, opened_with in self.fields:
+            saved = now.get(field_id, opened_with)
+            box = self.query_one(f"#field-{field_id}", Input)
+            if box.value == opened_with:
+                box.value = saved
+            fields.append((field_id, label, saved))
+        self.fields = fields
+
+    def action_try_again(self) -> None:
+        """Ctrl+R, as the messages say: fetch the setup anew after another desk's change, else send the preview again."""
+        if self.query_one("#reload", Button).display:
+            self.reload()
+        else:
+            self.action_preview()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

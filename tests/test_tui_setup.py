@@ -252,6 +252,45 @@ async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_o
         assert "27.11.2026 · Sykepleier syk" in text and "30.11.2026 · Planleggingsdag" in text  # both desks' days stand
 
 
+async def test_after_another_desks_change_the_pattern_form_keeps_its_change_too(live_server):
+    """Two desks edit one timebook's weekly pattern: A types new hours, B saves a new slot length first. After A's
+    «Hent på nytt» (Ctrl+R, as the message says), the fields A did not touch show B's values, so A's save keeps both."""
+    from timebok.client.api import BookingClient
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("m")  # the first timebook's pattern
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm)
+        book_id = app.screen_stack[-2].current()["id"]
+        await _field(pilot, "ranges", "08:00-11:30, 12:00-14:00")
+        async with BookingClient(live_server.url, FJORD_STAFF) as other:
+            setup = await other.office_setup("1")
+            book = next(b for b in setup.data["timebooks"] if b["id"] == book_id)
+            assert book["slotMinutes"] != 30
+            book["slotMinutes"] = 30
+            await other.change_setup(setup)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Noen andre har endret timebokoppsettet" in " ".join(screen_text(app).split())
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "Oppsettet er hentet på nytt" in " ".join(screen_text(app).split())
+        assert app.screen.query_one("#field-minutes").value == "30"  # B's, not the 15 the form opened with
+        assert app.screen.query_one("#field-ranges").value == "08:00-11:30, 12:00-14:00"  # A's, as typed
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        async with BookingClient(live_server.url, FJORD_STAFF) as other:
+            book = next(b for b in (await other.office_setup("1")).data["timebooks"] if b["id"] == book_id)
+        assert book["slotMinutes"] == 30
+        assert [(w["start"], w["end"]) for w in book["weekly"]] == [("08:00", "11:30"), ("12:00", "14:00")]
+
+
 async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(live_server, db_path):
     """Ctrl+S and Esc while «Lagre» waits on a slow backend (another writer holds the database): the form waits for
     the answer. A second preview used to cancel the save under way, then find the setup changed (by that very save)
