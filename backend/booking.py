@@ -82,7 +82,8 @@ def request_booking(session: Session, principal: Principal, wanted: BookingReque
     connection = session.connection()
     where = connection.execute(_SLOT_AND_PLACE, {"slot_id": slot_id}).first()
     if where is None:
-        raise _unprocessable("not-found", f"Slot/{slot_id} was not found")
+        # Named apart from an unknown patient: a time removed by a setup change (or a stale link) is one to pick anew.
+        raise _unprocessable("not-found", f"Slot/{slot_id} was not found", rule="slot-gone")
     start, end, schedule_id, location_id, lead, type_code, office_id, office_name, place_name = where
     if principal.is_staff and office_id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")

@@ -592,6 +592,8 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.UNAUTHORIZED
     elif status == 403:
         kind = ErrorKind.FORBIDDEN
+    elif rule in _RULE_KINDS:  # before «not found»: a removed time is a rule of its own
+        kind = _RULE_KINDS[rule]
     elif status == 404 or code == "not-found":
         kind = ErrorKind.NOT_FOUND
     elif status == 409:
@@ -600,15 +602,13 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.STALE
     elif status >= 500:
         kind = ErrorKind.SERVER
-    elif rule in _RULE_KINDS:
-        kind = _RULE_KINDS[rule]
     else:
         kind = ErrorKind.INVALID
     return BookingError(kind, diagnostic, status=status, field=field)
 
 
 # The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
-_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON}
+_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON, "slot-gone": ErrorKind.SLOT_GONE}
 
 
 def _rule(issue) -> str | None:

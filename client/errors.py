@@ -13,6 +13,7 @@ class ErrorKind(Enum):
     FORBIDDEN = "forbidden"  # the token may not do this
     NOT_FOUND = "not_found"
     SLOT_TAKEN = "slot_taken"  # someone else got the time first
+    SLOT_GONE = "slot_gone"  # the time is no longer in the timebook (the office changed its setup)
     SLOT_PAST = "slot_past"  # the time has started or passed (e.g. while the user was on review)
     TOO_SOON = "too_soon"  # the time starts sooner than the timebook's booking lead time
     CONFLICT = "conflict"  # the thing changed state meanwhile (already answered, already cancelled)

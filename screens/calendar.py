@@ -166,6 +166,7 @@ class CalendarScreen(FlowScreen):
         notice.update("\n".join(lines))
 
     def _hide_times(self) -> None:
+        self.day_slots = []  # what Enter can choose is what is shown: nothing
         self.query_one("#times").display = False
         self.query_one("#place-details").display = False
         self.query_one("#times-heading", Static).update(t("calendar.choose_date"))

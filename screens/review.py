@@ -19,7 +19,7 @@ from timebok.ui.workers import AwaitsItsWrite
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).
 GONE = {ErrorKind.SLOT_TAKEN: "review.slot_taken", ErrorKind.SLOT_PAST: "review.slot_past",
-        ErrorKind.TOO_SOON: "review.too_soon"}
+        ErrorKind.SLOT_GONE: "review.slot_gone", ErrorKind.TOO_SOON: "review.too_soon"}
 
 
 class ReviewScreen(AwaitsItsWrite, FlowScreen):

@@ -272,6 +272,16 @@ async def test_a_citizen_cannot_book_inside_the_timebooks_lead_time_but_the_fron
     assert fhir_json(staff, 201)["status"] == "pending"
 
 
+async def test_booking_a_time_that_is_not_in_any_timebook_names_the_rule_and_writes_nothing(api):
+    """A removed time (or a stale link) is refused with its own rule, so a client can send the user back to pick
+    anew; an unknown patient stays plain «not found»."""
+    response = await api.post("/Appointment", json=booking_request("999999", 1, None), headers=bearer(KARI))
+    issue = fhir_json(response, 422)["issue"][0]
+    assert issue["code"] == "not-found" and issue["details"]["coding"][0]["code"] == "slot-gone"
+    mine = fhir_json(await api.get("/Appointment", headers=KARI_H))
+    assert all(e["resource"]["slot"][0]["reference"] != "Slot/999999" for e in mine.get("entry", []))
+
+
 async def test_a_timebook_tells_its_lead_time(api):
     book = fhir_json(await api.get(f"/Schedule/{await timebook(api, KARI, 1, 'Lab')}", headers=KARI_H))
     (lead,) = [e for e in book["extension"] if e["url"].endswith("booking-lead-time")]

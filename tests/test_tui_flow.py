@@ -154,6 +154,28 @@ async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_t
         assert app.screen.query_one("#reason").value == "vondt i halsen"
 
 
+async def test_a_time_removed_by_the_office_meanwhile_sends_you_back_with_fresh_times_and_your_text(live_server):
+    """The office closes the chosen day while the citizen is on step 5: the booking is refused as «no longer in the
+    timebook», in those words (it used to say «Fant det ikke»), and the calendar shows the day without the time."""
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, "vondt i halsen")
+        removed = app.draft.slot
+        async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+            setup = await desk.office_setup("1")
+            setup.data["closures"].append({"day": removed.start.date().isoformat(), "reason": "Kurs"})
+            assert (await desk.change_setup(setup)).removed > 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        notes = [str(n.message) for n in app._notifications]
+        assert any("Kontoret har endret timeboken, og tidspunktet du valgte, er tatt bort" in n for n in notes), notes
+        assert not any("Fant det ikke" in n for n in notes)
+        assert removed.start.date() not in app.screen.calendar.free_dates  # the whole day was closed
+        assert not app.screen.query_one("#times").display and app.screen.day_slots == []
+        assert app.draft.reason == "vondt i halsen"
+
+
 async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_server):
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
