@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -11,26 +13,33 @@ from textual.widgets import Button, Input
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Label, Static
+from timebok.ui.widgets.reason_input import ReasonInput
 
 REASON_LIMIT = 1000
 
 
 class RejectDialog(ModalScreen[str | None]):
-    """Answers with the reason typed, or None when the user thinks better of it."""
+    """Answers with the reason typed, or None when the user thinks better of it.
+
+    `reason` is what was typed for this request before (Esc, or an answer that did not get through), and `keep`
+    hears every change, so the text is never lost with the dialog."""
 
     BINDINGS = [key("escape", "cancel", "reject.cancel")]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, reason: str = "", keep: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.question = question
+        self.reason = reason
+        self.keep = keep
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(t("reject.title"), classes="section")
             yield Static(self.question)
             yield Label(t("reject.label"), id="reject-label")
-            yield Input(placeholder=t("reject.placeholder"), max_length=REASON_LIMIT, id="reject-reason")
-            yield Static("", id="reject-message", classes="error")
+            yield ReasonInput(value=self.reason, placeholder=t("reject.placeholder"), max_length=REASON_LIMIT,
+                              id="reject-reason", select_on_focus=False)
+            yield Static("", id="reject-message")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("reject.send"), id="reject", variant="error")
                 yield Button(t("reject.cancel"), id="cancel")
@@ -38,12 +47,34 @@ class RejectDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one("#reject-reason", Input).focus()
 
+    @on(Input.Changed, "#reject-reason")
+    def _typed(self, event: Input.Changed) -> None:
+        if self.keep is not None:
+            self.keep(event.value)
+        message = self.query_one("#reject-message", Static)
+        if event.value.strip() and message.has_class("error"):
+            message.update("")  # «Skriv en kort begrunnelse» no longer applies
+            message.remove_class("error")
+            event.input.remove_class("-invalid")
+        elif len(event.value) >= REASON_LIMIT * 9 // 10 and not message.has_class("error"):
+            message.update(t("review.counter", used=len(event.value), limit=REASON_LIMIT))  # near the limit: say how near
+        elif not message.has_class("error"):
+            message.update("")
+
+    @on(ReasonInput.LimitReached)
+    def _limit_reached(self, event: ReasonInput.LimitReached) -> None:
+        message = self.query_one("#reject-message", Static)
+        message.update(t("review.limit_reached", limit=REASON_LIMIT, dropped=event.dropped))
+        message.remove_class("error")
+        self.app.bell()
+
     @on(Input.Submitted, "#reject-reason")
     @on(Button.Pressed, "#reject")
     def _send(self) -> None:
         reason = self.query_one("#reject-reason", Input).value.strip()
         if not reason:
             self.query_one("#reject-message", Static).update(t("reject.required"))
+            self.query_one("#reject-message", Static).add_class("error")
             self.query_one("#reject-reason", Input).add_class("-invalid").focus()
             return
         self.dismiss(reason)

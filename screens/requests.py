@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 from textual import on, work
@@ -19,6 +20,7 @@ from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.contract import TimebokAppContract, app_of
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.problems import describe
 from timebok.ui.widgets.plain import Static
 
 PAST_MARK = "⚠"
@@ -78,6 +80,10 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self._fetched: list[Appointment] = []
         self._pending: list[PendingConfirm] = []
         self._sending: set[str] = set()  # answers on their way: out of the list, so the next key is for the next request
+        # Answers that got no reply (timeout, connection lost): they may have landed. By request id, the request
+        # and the reason (None: a confirm). When the request leaves the queue, the desk is told what became of it.
+        self._in_doubt: dict[str, tuple[Appointment, str | None]] = {}
+        self._reasons: dict[str, str] = {}  # a reject reason typed per request, kept through Esc and failures
         self._armed: str | None = None  # a passed request whose first B has been pressed
 
     def on_mount(self) -> None:
@@ -109,6 +115,27 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self._fetched = requests
         self._show()
         self.fetched()
+        waiting = {r.id for r in requests}
+        for request_id in [i for i in self._in_doubt if i not in waiting and i not in self._sending]:
+            self._settle_doubt(*self._in_doubt.pop(request_id))
+
+    @work(group="doubt")
+    async def _settle_doubt(self, request: Appointment, reason: str | None) -> None:
+        """An answer that got no reply, and the request has left the queue: say whether it was ours that landed."""
+        name = patient_name(request)
+        try:
+            state = (await self.timebok.client.appointment(request.id)).state
+        except BookingError:
+            state = None
+        if state is AppointmentState.CONFIRMED and reason is None:
+            text = t("requests.confirmed", patient=name, when=when(request.start))
+        elif state is AppointmentState.REJECTED and reason is not None:
+            text = t("requests.rejected", patient=name)
+            self._reasons.pop(request.id, None)
+        else:
+            text = t(ANSWERED_BY_OTHERS.get(state, "requests.already_answered"), patient=name)
+        self._note(text)
+        self.app.notify(text)
 
     def _show(self) -> None:
         waiting = {p.request.id for p in self._pending} | self._sending
@@ -226,7 +253,12 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
             self.app.bell()
             return
         question = t("reject.question", patient=patient_label(request), when=when(request.start))
-        self.app.push_screen(RejectDialog(question), lambda reason: reason and self._answer(request, reason))
+
+        def keep(typed: str) -> None:
+            self._reasons[request.id] = typed
+
+        self.app.push_screen(RejectDialog(question, self._reasons.get(request.id, ""), keep),
+                             lambda reason: reason and self._answer(request, reason))
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -237,20 +269,35 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
 
     async def _answer_and_show(self, request: Appointment, reason: str | None) -> None:
         try:
-            sent, outcome = await answer(self.timebok, request, reason)
+            sent, outcome, in_doubt = await answer(self.timebok, request, reason)
         finally:
             self._sending.discard(request.id)
+        if in_doubt:
+            self._in_doubt[request.id] = (request, reason)
+            outcome = t("requests.reject_in_doubt" if reason else "requests.confirm_in_doubt", patient=patient_name(request))
+        else:
+            self._in_doubt.pop(request.id, None)
         if outcome is not None:  # someone else answered first, or the backend failed
             self._note(outcome, warning=True)
         if sent:
             self._fetched = [r for r in self._fetched if r.id != request.id]
-            self._note("")  # an earlier «already answered» no longer applies
+            self._reasons.pop(request.id, None)
+            self._note("")  # an earlier «already answered» or «not sent» no longer applies
         self._show()  # a request whose answer failed is back in the list, even if the refresh fails too
+        if not sent and self.requests and any(r.id == request.id for r in self.requests):
+            # The cursor goes to it, so the note beside it and the next B or A are about the same request.
+            self.query_one(DataTable).move_cursor(row=self.query_one(DataTable).get_row_index(request.id))
         self.reload(quiet=True)
 
 
-async def answer(app: TimebokAppContract, request: Appointment, reason: str | None) -> tuple[bool, str | None]:
-    """Confirm (reason None) or reject, and tell the desk what happened: (sent, the note to keep on screen, if any).
+class Answered(NamedTuple):
+    sent: bool
+    note: str | None = None  # what to keep on screen: someone else answered first, or it was not sent
+    in_doubt: bool = False  # no reply came (timeout, connection lost): it may have landed
+
+
+async def answer(app: TimebokAppContract, request: Appointment, reason: str | None) -> Answered:
+    """Confirm (reason None) or reject, and tell the desk what happened.
 
     Runs at app level too (the queue may have been left), so it notifies through the app.
     """
@@ -261,17 +308,23 @@ async def answer(app: TimebokAppContract, request: Appointment, reason: str | No
         else:
             await app.client.reject(request.id, reason)
     except BookingError as error:
+        if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
+            # The client tried again already; pressing B or A once more re-sends under the same identifier,
+            # so it cannot land twice. «Ctrl+R to try again» would only fetch the list: not said here.
+            app.notify(describe(error), title=t("error.title"), severity="error", timeout=10)
+            return Answered(False, in_doubt=True)
         if error.kind is not ErrorKind.CONFLICT:
             app.report(error)
-            return False, t("requests.not_sent_reason", reason=reason) if reason else None
+            return Answered(False, t("requests.reject_not_sent", patient=name, reason=reason) if reason
+                            else t("requests.confirm_not_sent", patient=name))
         text = await _what_happened(app, request)
         if reason:
             text += " " + t("requests.not_sent_reason", reason=reason)  # what was typed is kept, not dropped
         app.notify(text, severity="warning", timeout=10)
-        return False, text
+        return Answered(False, text)
     app.notify(t("requests.confirmed", patient=name, when=when(request.start)) if reason is None
                else t("requests.rejected", patient=name))
-    return True, None
+    return Answered(True)
 
 
 async def answer_then_refresh(app: App, request: Appointment) -> None:

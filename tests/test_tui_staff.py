@@ -354,3 +354,68 @@ async def test_a_rejection_on_its_way_leaves_the_list_so_the_next_key_is_for_the
         assert not app.screen.query_one("#answer-note").display  # no «already answered» about our own rejection
     async with BookingClient(live_server.url, OLA) as ola:
         assert (await ola.appointment(ola_request.id)).state is AppointmentState.REJECTED
+
+
+async def test_a_rejection_that_got_no_reply_says_it_may_have_landed_and_then_what_became_of_it(live_server, db_path):
+    """The backend answers too late (another writer holds the database longer than the app waits): the desk is not
+    told «not sent» (it landed), but that it does not know yet; once the request has left the queue, it is told it
+    was rejected, and the reason typed was kept meanwhile for a second A."""
+    import threading
+
+    from tests.sqlite_lock import hold_write_lock
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.connection import Connection
+
+    app = TimebokApp(Connection(live_server.url, FJORD_STAFF, timeout=0.4))
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "f")
+        ola_request = app.screen.requests[0]
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("a")
+        await settle(pilot)
+        await _type(pilot, "Ring oss for en lengre time")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query_one("#answer-note").display, seconds=10)
+        note = " ".join(str(app.screen.query_one("#answer-note").render()).split())
+        assert "vi vet ikke om avvisningen til Ola Nordmann kom fram" in note, note
+        assert "ble ikke sendt" not in note
+        assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan"]  # back, for a second A
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.query_one("#reject-reason").value == "Ring oss for en lengre time"
+        await pilot.press("escape")
+        release.set()  # the backend's waiting write goes through now
+        holder.join(5)
+        await pilot.pause(1.0)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "er avvist" in str(app.screen.query_one("#answer-note").render()), seconds=10)
+        assert "Forespørselen fra Ola Nordmann er avvist." in str(app.screen.query_one("#answer-note").render())
+        assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
+    async with BookingClient(live_server.url, OLA) as ola:
+        rejected = await ola.appointment(ola_request.id)
+    assert rejected.state is AppointmentState.REJECTED and rejected.office_reason == "Ring oss for en lengre time"
+
+
+async def test_the_reject_reason_survives_esc_and_its_required_message_goes_once_typed(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "f")
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("enter")  # empty: refused, said in red
+        await settle(pilot)
+        message = app.screen.query_one("#reject-message")
+        assert "Skriv en kort begrunnelse" in str(message.render()) and message.has_class("error")
+        await _type(pilot, "Legen er syk i dag")
+        assert "Skriv en kort begrunnelse" not in str(message.render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RequestQueueScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, RejectDialog)
+        assert app.screen.query_one("#reject-reason").value == "Legen er syk i dag"  # as typed, not wiped by Esc
+        await pilot.press("escape", "down", "a")  # another request: its own, empty reason
+        await settle(pilot)
+        assert app.screen.query_one("#reject-reason").value == ""
