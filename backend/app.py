@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
@@ -91,6 +92,10 @@ class Guard:
                 await FhirResponse(outcome, status_code=413)(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            # The caller gave up before its request was read (its timeout, a stopped server resumed): nobody to
+            # answer and nothing done. Logged as nginx does (499), not as a server failure.
+            status = 499
         except Exception as error:  # noqa: BLE001 - the last place an error can become an answer instead of a traceback
             error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
             if not sent_start:

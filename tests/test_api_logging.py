@@ -60,6 +60,32 @@ async def test_a_failing_request_is_one_log_line_with_its_request_id_and_no_valu
     assert any(re.search(r"case-4711 POST /fhir/Appointment 500 ", line) for line in log.splitlines())
 
 
+async def test_a_caller_that_gives_up_before_its_body_arrives_is_logged_as_gone_not_as_a_failure(server, db_url):
+    """A client's timeout, or a server resumed after a stop: the request's body never comes. Nothing is written, and
+    the log says 499 (the caller went away), not «failed» with a 500 that would page someone for nothing."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.url)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        before = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    writer.write((f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: gone-4711\r\n"
+                  f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\nContent-Length: 400\r\n\r\n"
+                  '{"resourceType": "Appoi').encode())
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    writer.close()
+    await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        after = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
+    assert after == before
+    server.stop()
+    lines = [line for line in server.log.read_text(errors="replace").splitlines() if "gone-4711" in line]
+    assert lines and not [line for line in lines if "failed" in line or " 500 " in line], lines
+    assert any(re.search(r"gone-4711 POST /fhir/Appointment 499 ", line) for line in lines), lines
+
+
 async def test_every_answer_carries_a_request_id_and_a_wild_one_is_replaced(server):
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         mine = await client.get("/metadata", headers={"X-Request-ID": "trace-1.2:3"})
