@@ -6,7 +6,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Button
 
-from timebok.client.errors import BookingError
+from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_label, when
@@ -25,9 +25,16 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
     def __init__(self, appointment: Appointment, draft: BookingDraft) -> None:
         super().__init__(draft)
         self.appointment = appointment
+        self.answer_note: tuple[str, dict] | None = None  # (text id, its fields) once answered here: kept on a rebuild
 
     def rebuilt(self) -> ConfirmationScreen:
-        return ConfirmationScreen(self.appointment, self.draft)
+        screen = ConfirmationScreen(self.appointment, self.draft)
+        screen.answer_note = self.answer_note
+        return screen
+
+    @property
+    def _may_confirm(self) -> bool:
+        return self._for_patient and self.appointment.state is AppointmentState.WAITING
 
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
@@ -39,8 +46,12 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
             + (f"\n{self.appointment.place.name}, {self.appointment.place.full_address}" if self.appointment.place else ""),
             id="sent-summary",
         )
-        yield Static(t("confirmation.staff_next") if self._for_patient else t("confirmation.next"), id="next", classes="hint")
-        if self._for_patient:
+        if self.answer_note is not None:
+            text_id, fields = self.answer_note
+            yield Static(t(text_id, **fields), id="next", classes="hint")
+        else:
+            yield Static(t("confirmation.staff_next") if self._for_patient else t("confirmation.next"), id="next", classes="hint")
+        if self._may_confirm:
             yield Button(t("confirmation.confirm_now"), id="confirm-now", variant="success")
         yield Button(t("confirmation.to_inbox"), id="to-inbox", variant="primary")
 
@@ -53,15 +64,15 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
         if action == "confirm_now":
             if self.writing:
                 return None  # greyed out until the answer
-            return self._for_patient and self.appointment.state is AppointmentState.WAITING
+            return self._may_confirm
         return True
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-now" if self._for_patient else "#to-inbox", Button).focus()
+        self.query_one("#confirm-now" if self._may_confirm else "#to-inbox", Button).focus()
 
     @on(Button.Pressed, "#confirm-now")
     def action_confirm_now(self) -> None:
-        if self._for_patient and self.appointment.state is AppointmentState.WAITING and not self.writing:
+        if self._may_confirm and not self.writing:
             self.confirm_now()
 
     @work(exclusive=True)
@@ -72,13 +83,33 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
         try:
             confirmed = await self.timebok.client.confirm(self.appointment.id)
         except BookingError as error:
-            self.timebok.report(error)
+            if error.kind is ErrorKind.CONFLICT:
+                await self._answered_meanwhile()
+            else:
+                self.timebok.report(error)
             return
         finally:
             self.writing, button.disabled = False, False
             self.refresh_bindings()
-        self.appointment = confirmed
-        self.query_one("#next", Static).update(t("confirmation.confirmed_now"))
+        self._answered(confirmed, "confirmation.confirmed_now", {})
+
+    async def _answered_meanwhile(self) -> None:
+        """Another desk answered the request (or the patient cancelled) before this B: say who, as «Forespørsler» does."""
+        from timebok.screens.requests import ANSWERED_BY_OTHERS
+
+        try:
+            fresh = await self.timebok.client.appointment(self.appointment.id)
+        except BookingError as error:
+            self.timebok.report(error)
+            return
+        text_id, fields = ANSWERED_BY_OTHERS.get(fresh.state, "requests.already_answered"), {"patient": self.draft.patient.name}
+        self.notify(t(text_id, **fields), severity="warning", timeout=10)
+        self._answered(fresh, text_id, fields)
+
+    def _answered(self, appointment: Appointment, text_id: str, fields: dict) -> None:
+        self.appointment = appointment
+        self.answer_note = (text_id, fields)
+        self.query_one("#next", Static).update(t(text_id, **fields))
         self.query_one("#confirm-now", Button).display = False
         self.query_one("#to-inbox", Button).focus()
         self.refresh_bindings()

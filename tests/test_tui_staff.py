@@ -296,6 +296,36 @@ async def test_help_and_the_palette_know_the_front_desk_and_english_keeps_it(liv
         i18n.set_language("nb")
 
 
+async def test_confirm_now_after_another_desk_rejected_says_so_and_offers_it_no_more(live_server):
+    """«Bekreft timen nå» on a request another desk has just rejected: told who did what, as in «Forespørsler», the
+    button goes, and a language switch keeps the answer (the rebuilt screen used to offer B again)."""
+    from timebok.ui import i18n
+
+    app = make_app(live_server, FJORD_STAFF)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _open(pilot, "b")
+            await _type(pilot, KARI_NUMBER)
+            for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
+                await pilot.press(*keys)
+                await settle(pilot)
+            assert isinstance(app.screen, ConfirmationScreen)
+            async with BookingClient(live_server.url, FJORD_STAFF) as other_desk:
+                await other_desk.reject(app.screen.appointment.id, "Labben er stengt")
+            await pilot.press("b")
+            await settle(pilot)
+            text = screen_text(app)
+            assert "Forespørselen fra Kari Nordmann var allerede avvist av en annen ekspedisjon." in text
+            assert "Trykk B" not in text and not [b for b in app.screen.query("#confirm-now") if b.display]
+            assert not [n for n in _notes(app) if "Dette er allerede endret" in n]
+            app.action_switch_language()
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmationScreen) and not [b for b in app.screen.query("#confirm-now") if b.display]
+            assert "The request from Kari Nordmann had already been rejected by another desk." in screen_text(app)
+    finally:
+        i18n.set_language("nb")
+
+
 async def test_confirm_now_pressed_twice_on_a_slow_backend_confirms_once_without_an_error(live_server, db_path):
     """B («Bekreft timen nå») twice while another writer holds the database: the second press waits for the first."""
     import threading
