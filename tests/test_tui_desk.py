@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle
+from tests.tui_helpers import cut_off, footer_keys, make_app, screen_text, settle
 from timebok.screens.patient_search import PatientSearchScreen
 from timebok.screens.requests import RequestQueueScreen
 from timebok.screens.staff_home import StaffHomeScreen
@@ -106,6 +106,15 @@ async def test_a_twelfth_digit_typed_fast_never_shows_the_patient_of_the_first_e
         assert "For langt: 12 sifre" in screen_text(app)
         await _press(pilot, "enter")
         assert isinstance(app.screen, PatientSearchScreen) and app.draft is None
+
+
+async def test_at_80x24_the_search_field_and_the_patients_found_fit(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await _press(pilot, "b", *"nordmann", "enter")
+        assert "Nordmann, Kari" in screen_text(app)
+        assert cut_off(app) == []
 
 
 async def test_esc_on_the_results_goes_back_and_up_returns_to_the_field_without_wiping_it(live_server):

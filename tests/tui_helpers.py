@@ -69,3 +69,9 @@ async def until(pilot, condition, *, seconds: float = 4.0) -> None:
         await pilot.pause(0.1)
         if condition():
             return
+
+
+def cut_off(app) -> list[str]:
+    """The visible widgets of the current screen whose right edge lies past the terminal's: cut off on the right."""
+    width = app.screen.size.width
+    return [f"{w!r} {w.region}" for w in app.screen.query("*") if w.display and w.region.width and w.region.right > width]
