@@ -68,14 +68,14 @@ def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: 
 
     def apply(values: dict[str, str], document: dict) -> None:
         times = values["times"].strip()
-        start = end = None
-        if times:
-            start, end = parse_ranges(times, "times")[0]
+        # One closure per range typed («08:00-10:00, 12:00-13:00»); none typed: the whole day.
+        ranges = parse_ranges(times, "times") if times else [(None, None)]
         if not values["reason"].strip():
             raise FormProblem("reason", "setup.problem.required")
-        document["closures"].append({"day": parse_date(values["day"], "day"), "start": start, "end": end,
-                                     "reason": values["reason"].strip(),
-                                     "timebook": f"Schedule/{timebook_id}" if timebook_id else None})
+        day = parse_date(values["day"], "day")
+        for start, end in ranges:
+            document["closures"].append({"day": day, "start": start, "end": end, "reason": values["reason"].strip(),
+                                         "timebook": f"Schedule/{timebook_id}" if timebook_id else None})
 
     fields = [("day", "setup.field.day", day.strftime("%d.%m.%Y")), ("times", "setup.field.times", ""),
               ("reason", "setup.field.reason", "")]
@@ -146,9 +146,13 @@ class SetupScreen(FlowScreen):
             self.query_one("#setup-details", Static).update(t("setup.no_timebooks"))
         self._details()
         closures = setup.data["closures"]
+        # A closure of one timebook names it; one of the whole office does not.
+        names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
         lines = [t("setup.closures")] + [
             "  " + t("setup.closure_row", date=show_date(c["day"]), times=f" {c['start']}-{c['end']}" if c["start"] else "",
-                     reason=c["reason"]) for c in closures] if closures else [t("setup.no_closures")]
+                     reason=c["reason"])
+            + (" · " + t("setup.closure_only", timebook=names.get(c["timebook"], c["timebook"])) if c.get("timebook") else "")
+            for c in closures] if closures else [t("setup.no_closures")]
         self.query_one("#setup-closures", Static).update("\n".join(lines))
         if self.last_change and self.last_change.affected:
             self.query_one("#setup-affected", Static).update("\n".join(

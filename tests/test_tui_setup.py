@@ -155,6 +155,37 @@ async def test_close_day_from_the_calendar_lists_the_booking_it_hits(live_server
         assert isinstance(app.screen, CalendarScreen)
         assert any("Ola Nordmann" in n for n in _notes(app))
         assert date(2026, 11, 27) not in app.screen.availability.dates
+        for key in ("escape", "escape", "escape", "escape", "o"):  # to «Timebokoppsett»: the day is named with its timebook
+            await pilot.press(key)
+            await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        assert "27.11.2026 · Sykepleier syk · bare Koronatest · " in screen_text(app)
+        assert "11.12.2026 · Planleggingsdag\n" in screen_text(app) + "\n"  # the whole office's: no timebook named
+
+
+async def test_closing_two_parts_of_a_day_keeps_both(live_server):
+    """«Del av dagen» with two ranges: both are closed (the second used to be dropped without a word)."""
+    from timebok.client.api import BookingClient
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await _field(pilot, "day", "01.12.2026")
+        await _field(pilot, "times", "08:00-10:00, 12:00-13:00")
+        await _field(pilot, "reason", "Kurs")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        text = screen_text(app)
+        assert "01.12.2026 08:00-10:00 · Kurs" in text and "01.12.2026 12:00-13:00 · Kurs" in text
+    async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+        closures = (await desk.office_setup("1")).data["closures"]
+    assert sorted((c["start"], c["end"]) for c in closures if c["day"] == "2026-12-01") == [("08:00", "10:00"), ("12:00", "13:00")]
 
 
 async def test_support_sees_why_a_citizen_sees_nothing(live_server):

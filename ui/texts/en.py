@@ -345,6 +345,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.closures": "Closed days:",
     "setup.no_closures": "No closed days besides public holidays.",
     "setup.closure_row": "{date}{times} · {reason}",
+    "setup.closure_only": "only {timebook}",
     "setup.day_names": "mon tue wed thu fri sat sun",
     "setup.field.days": "Weekdays",
     "setup.field.ranges": "Time ranges",

@@ -345,6 +345,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.closures": "Stengte dager:",
     "setup.no_closures": "Ingen stengte dager utenom helligdager.",
     "setup.closure_row": "{date}{times} · {reason}",
+    "setup.closure_only": "bare {timebook}",
     "setup.day_names": "man tir ons tor fre lør søn",
     "setup.field.days": "Ukedager",
     "setup.field.ranges": "Tidsrom",
