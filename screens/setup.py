@@ -37,6 +37,22 @@ def _weekly(values: dict[str, str]) -> list[dict]:
     return [{"days": days, "start": start, "end": end} for start, end in parse_ranges(values["ranges"], "ranges")]
 
 
+def _minutes_of(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def check_fit(weekly: list[dict], slot_minutes: int) -> None:
+    """Each range must end after it starts and hold a whole number of times: said here, naming the range and the
+    length (the backend's one message for both spoke of «hele timer», also when the length was what did not fit)."""
+    for item in weekly:
+        length = _minutes_of(item["end"]) - _minutes_of(item["start"])
+        if length <= 0:
+            raise FormProblem("ranges", "setup.problem.times")
+        if 5 <= slot_minutes <= 60 and length % slot_minutes:
+            raise FormProblem("ranges", "setup.problem.fit", range=f"{item['start']}-{item['end']}", minutes=slot_minutes)
+
+
 def pattern_fields(book: dict | None) -> list[tuple[str, str, str]]:
     weekly = book["weekly"] if book else [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "15:00"}]
     days = sorted({d for item in weekly for d in item["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)
@@ -53,6 +69,7 @@ def pattern_fields(book: dict | None) -> list[tuple[str, str, str]]:
 def apply_pattern(book: dict, values: dict[str, str]) -> None:
     book["weekly"] = _weekly(values)
     book["slotMinutes"] = parse_number(values["minutes"], "minutes")
+    check_fit(book["weekly"], book["slotMinutes"])
     book["parallel"] = parse_number(values["parallel"], "parallel")
     book["horizonDays"] = parse_number(values["horizon"], "horizon")
     book["leadMinutes"] = parse_number(values["lead"], "lead")
@@ -248,9 +265,11 @@ class SetupScreen(FlowScreen):
             if not values["name"].strip():
                 raise FormProblem("name", "setup.problem.required")
             minutes = values["minutes"].strip()
+            weekly = _weekly(values)
+            check_fit(weekly, parse_number(minutes, "minutes") if minutes else _same(document, book)["slotMinutes"])
             _same(document, book)["campaigns"].append({
                 "name": values["name"].strip(), "first": parse_date(values["first"], "first"), "last": parse_date(values["last"], "last"),
-                **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": _weekly(values)})
+                **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": weekly})
 
         fields = [("name", "setup.field.name", t("setup.default_campaign")), ("first", "setup.field.first", ""),
                   ("last", "setup.field.last", ""), ("days", "setup.field.days", t("setup.default_campaign_days")),

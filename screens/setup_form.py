@@ -115,7 +115,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         try:
             self.apply(self.values(), document)
         except FormProblem as problem:
-            self._say(t(problem.text_id), problem.field, problem=True)
+            self._say(t(problem.text_id, **problem.fields), problem.field, problem=True)
             return
         self._send(OfficeSetup(document))
 

@@ -18,10 +18,11 @@ def day_names() -> list[str]:
 class FormProblem(Exception):
     """What the user typed cannot be read: which field and the text id of what to say."""
 
-    def __init__(self, field: str, text_id: str) -> None:
+    def __init__(self, field: str, text_id: str, **fields: object) -> None:
         super().__init__(text_id)
         self.field = field
         self.text_id = text_id
+        self.fields = fields  # the text's own fields («{range}», «{minutes}»)
 
 
 def format_days(days: list[str]) -> str:

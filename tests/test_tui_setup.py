@@ -63,9 +63,14 @@ async def test_a_pattern_error_keeps_the_form_then_the_preview_comes_before_savi
         await _field(pilot, "ranges", "09:00-13:50")  # not a whole number of 15-minute times
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert isinstance(app.screen, SetupForm)  # refused by the backend; the form stays, with what was typed
-        assert "tidsrommet må gå opp i hele timer" in screen_text(app)
+        assert isinstance(app.screen, SetupForm)  # the form stays, with what was typed, and names range and length
+        assert "Tidsrommet 09:00-13:50 kan ikke deles i hele timer på 15 minutter." in " ".join(screen_text(app).split())
         assert app.screen.query_one("#field-ranges").value == "09:00-13:50"
+        assert app.screen.query_one("#field-ranges").has_class("-invalid")
+        await _field(pilot, "ranges", "09:00-12:00, 11:00-13:00")  # overlapping: refused by the backend
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and "To tidsrom overlapper samme dag." in screen_text(app)
         assert app.screen.query_one("#field-ranges").has_class("-invalid")
         await _field(pilot, "days", "man-fre")
         await _field(pilot, "ranges", "09:00-12:00")  # shorter days: the afternoons go, Ola's 09:00 stays
