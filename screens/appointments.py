@@ -102,6 +102,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             listing.index = min(keep, len(listing) - 1) if keep is not None and not focus else 0
         if focus:
             self.query_one("#upcoming", ListView).focus()
+        self.restore_view()
 
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""

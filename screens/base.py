@@ -41,6 +41,9 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
         # The booking this screen is a step of; office-wide screens and a fresh search belong to none.
         # A draft lives exactly as long as its screens: a new booking starts a new one (app.start_booking).
         self.draft = draft
+        # After a language switch: what the user had highlighted, typed and focused on the screen this one replaces
+        # (view_state), put back as each widget is there and filled (restore_view). Empty otherwise.
+        self.kept_view: dict[str, tuple[str, object]] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -96,6 +99,61 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
     def patient(self) -> Patient | None:
         """The patient this screen is about: its booking's, or none (the top line then names nobody)."""
         return self.draft.patient if self.draft is not None else None
+
+    def view_state(self) -> dict[str, tuple[str, object]]:
+        """What the user highlighted, typed or focused here without choosing it yet, by widget id."""
+        from textual.widgets import DataTable, Input, ListView, OptionList
+
+        state: dict[str, tuple[str, object]] = {}
+        for widget in self.query("*"):
+            if not widget.id:
+                continue
+            if isinstance(widget, OptionList) and widget.highlighted is not None:
+                state[widget.id] = ("highlighted", widget.highlighted)
+            elif isinstance(widget, DataTable) and widget.row_count:
+                state[widget.id] = ("cursor_row", widget.cursor_row)
+            elif isinstance(widget, ListView) and widget.index is not None:
+                state[widget.id] = ("index", widget.index)
+            elif isinstance(widget, Input):
+                state[widget.id] = ("value", widget.value)
+        if self.focused is not None and self.focused.id:
+            state["focus"] = ("focus", self.focused.id)
+        return state
+
+    def on_mount(self) -> None:
+        # Runs after the screen's own on_mount (Textual calls each class's, the subclass first): what it filled at once.
+        self.restore_view()
+
+    def restore_view(self) -> None:
+        """Put back what `kept_view` holds for the widgets that are there and filled now; a screen that fills a list
+        later (from the backend) calls this again when it has."""
+        if not self.kept_view:
+            return
+        from textual.widgets import DataTable, Input, ListView, OptionList
+
+        for widget_id, (what, value) in list(self.kept_view.items()):
+            found = self.query(f"#{widget_id}") if widget_id != "focus" else None
+            if not found:
+                continue
+            widget = found.first()
+            if isinstance(widget, OptionList) and value < widget.option_count:
+                widget.highlighted = value
+            elif isinstance(widget, DataTable) and value < widget.row_count:
+                widget.move_cursor(row=value)
+            elif isinstance(widget, ListView) and value < len(widget.children):
+                widget.index = value
+            elif isinstance(widget, Input):
+                if widget.value != value:
+                    widget.value = value
+            else:
+                continue  # not filled yet
+            del self.kept_view[widget_id]
+        focus = self.kept_view.get("focus")
+        if focus is not None and focus[1] not in self.kept_view:  # its widget is back as it was: focus it again
+            found = self.query(f"#{focus[1]}")
+            if found and found.first().focusable:
+                found.first().focus()
+                del self.kept_view["focus"]
 
     def action_back(self) -> None:
         self.dismiss()  # a home screen has no Esc (HomeScreen.check_action): there is always one below

@@ -148,6 +148,7 @@ class CalendarScreen(FlowScreen):
                 self.query_one("#times", OptionList).focus()  # coming back: carry on where you were
         else:
             self._hide_times()
+        self.restore_view()
 
     def earliest(self) -> datetime | None:
         """The first moment a citizen may book in this timebook (its lead time from now); staff are not held to it."""

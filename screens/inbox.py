@@ -98,6 +98,7 @@ class InboxScreen(FlowScreen):
         self._message_ids = [m.id for m in messages]
         self._update_count()
         listing.index = min(keep_index, len(items) - 1) if keep_index is not None and items else (0 if items else None)
+        self.restore_view()
         if focus:
             listing.focus()
 

@@ -47,6 +47,7 @@ class LiveMixin:
     def fetched(self) -> None:
         """Say when what is shown was last known to be current: «Oppdatert kl. 09:41»."""
         self.query_one("#updated", Static).update(t("live.updated", time=now().strftime("%H:%M")))
+        self.restore_view()  # after a language switch: the row the user was on
 
     def fetch_failed(self, error: BookingError, *, quiet: bool) -> None:
         """A failed poll says so on the line, not in a toast every 15 seconds; a key press is reported in full."""

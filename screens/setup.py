@@ -175,6 +175,8 @@ class SetupScreen(FlowScreen):
             self.query_one("#setup-affected", Static).update("\n".join(
                 [tn("setup.affected", len(self.last_change.affected))] + [f"  {x}" for x in affected_lines(self.last_change)]
                 + [t("setup.affected_hint")]))
+        self.restore_view()
+
 
     def current(self) -> dict | None:
         books = self.query_one("#timebooks", OptionList)

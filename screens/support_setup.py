@@ -54,6 +54,7 @@ class SupportSetupScreen(FlowScreen):
         yield Static("", id="support-setup-why")
 
     def on_mount(self) -> None:
+        self.restore_view()  # after a language switch: the HER-id typed, before it is looked up
         self.reload()
 
     @on(Input.Submitted, "#office-her")

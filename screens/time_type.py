@@ -55,6 +55,7 @@ class TimeTypeScreen(FlowScreen):
         index = next((i for i, tt in enumerate(self.types) if tt.id == pointed), 0)
         options.highlighted = index if self.types else None
         options.focus()
+        self.restore_view()
 
     def _office_id(self) -> str:
         user = self.timebok.user

@@ -271,6 +271,43 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
         i18n.set_language("nb")
 
 
+async def test_a_language_switch_keeps_what_is_highlighted_so_enter_picks_the_same(live_server):
+    """Highlighted but not yet chosen: the second place, the third time of the day, the fourth appointment. After a
+    switch each is still highlighted (it went back to the first, so Enter chose another place or time)."""
+    from timebok.ui import i18n
+
+    app = TimebokApp(Connection(live_server.url, KARI))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await to_calendar(pilot, downs=0)  # Koronatest: two places
+            assert isinstance(app.screen, PlaceScreen)
+            await pilot.press("down")
+            app.action_switch_language()
+            await settle(pilot)
+            assert isinstance(app.screen, PlaceScreen) and app.screen.query_one("#places").highlighted == 1
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.draft.timebook.place.name == "Drive-in teststasjon"
+
+            await pilot.press("escape", "escape", "escape")  # home, then Lab's calendar: its first free day's times
+            await to_calendar(pilot, downs=2)
+            await pilot.press("enter")
+            await settle(pilot)
+            await pilot.press("down", "down")
+            times = app.screen.query_one("#times")
+            assert app.focused is times and times.highlighted == 2
+            third = app.screen.day_slots[2]
+            app.action_switch_language()
+            await settle(pilot)
+            times = app.screen.query_one("#times")
+            assert isinstance(app.screen, CalendarScreen) and times.highlighted == 2 and app.focused is times
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ReviewScreen) and app.draft.slot.id == third.id
+    finally:
+        i18n.set_language("nb")
+
+
 async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):
     from timebok.screens.help import HelpScreen
 

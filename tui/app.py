@@ -371,6 +371,7 @@ class TimebokApp(App[None]):
             again = screen.rebuilt() if isinstance(screen, FlowScreen) else None
             if again is None:
                 break  # a dialog or a screen that cannot be rebuilt: stop at the one below it
+            again.kept_view = screen.view_state()  # the highlight, text and focus not yet chosen go along
             fresh.append(again)
         if not fresh:
             self._make_home(self._home_for_user())
