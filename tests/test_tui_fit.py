@@ -1,45 +1,103 @@
-"""80x24, the smallest terminal we support: on every screen and dialog a user reaches, nothing is cut off on the right."""
+"""80x24, the smallest terminal we support: on every screen and dialog a user reaches, in both languages, nothing
+is cut off on the right and no key falls out of the footer."""
 
 from __future__ import annotations
 
-from tests.conftest import FJORD_STAFF, KARI
-from tests.tui_helpers import cut_off, make_app, screen_text, settle, to_review
+import pytest
+from rich.cells import cell_len
+
+from tests.conftest import FJORD_STAFF, KARI, SUPPORT
+from tests.tui_helpers import cut_off, make_app, screen_text, settle, to_calendar, to_review
+from timebok.ui import i18n
+from timebok.ui.widgets.footer import TimebokFooter
 
 SIZE = (80, 24)
 
 
-async def _visit(pilot, seen: dict, *keys: str) -> None:
-    """Press `keys`, then note what the screen now cuts off, under the screen's name."""
+def lost_keys(app) -> list[str]:
+    """The keys this screen shows in its footer by its bindings, but that the line at this width leaves out."""
+    footers = [f for f in app.screen.query(TimebokFooter) if f.display]
+    if not footers:
+        return []
+    footer = footers[-1]
+    rows, _palette = footer._rows()
+    drawn = {key.key for key in footer.shown_keys()}
+    return [binding.key for binding, _enabled, _tip in rows if binding.key not in drawn]
+
+
+def squeezed_top_line(app) -> list[str]:
+    """The top line's title or «who» when either is cut short («…») or runs into the other."""
+    found = []
+    for part in app.screen.query("#topbar Static"):
+        if part.display and cell_len(str(part.render())) > part.region.width:
+            found.append(str(part.render()))
+    return found
+
+
+def problems(app) -> dict:
+    found = {"cut off": cut_off(app), "lost keys": lost_keys(app), "top line": squeezed_top_line(app)}
+    return {what: items for what, items in found.items() if items}
+
+
+async def _visit(pilot, seen: list, *keys: str) -> None:
+    """Press `keys`, then note the screen reached and anything it cuts off or leaves out of its footer."""
     for key in keys:
         await pilot.press(key)
         await settle(pilot)
-    seen[type(pilot.app.screen).__name__ + " after " + " ".join(keys)] = cut_off(pilot.app)
+    seen.append((type(pilot.app.screen).__name__, problems(pilot.app)))
 
 
-async def test_the_citizens_screens_fit_80x24(live_server):
+@pytest.fixture(params=["nb", "en"])
+def language(request):
+    i18n.set_language(request.param)
+    yield request.param
+    i18n.set_language("nb")
+
+
+async def test_the_citizens_screens_fit_80x24(live_server, language):
     app = make_app(live_server, KARI)
-    seen: dict = {}
+    seen: list = []
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        seen["start"] = cut_off(app)
+        seen.append(("start", problems(app)))
+        await to_calendar(pilot, downs=0)  # Koronatest: the place step
+        seen.append(("place", problems(app)))
+        await _visit(pilot, seen, "escape", "escape")
         await to_review(pilot, "influensavaksine")
-        seen["review"] = cut_off(app)
-        await _visit(pilot, seen, "ctrl+s")  # the confirmation
+        seen.append(("review", problems(app)))
+        await _visit(pilot, seen, "escape")  # the calendar with the day's times
+        await _visit(pilot, seen, "enter", "ctrl+s")  # the confirmation
         await _visit(pilot, seen, "i")  # the inbox
         await _visit(pilot, seen, "escape", "t")  # «Timeavtaler»
         await _visit(pilot, seen, "a")  # «Avbestille?»
         await _visit(pilot, seen, "escape", "f1")  # help
-    shown = [name.split(" after ")[0] for name in seen]
-    assert shown == ["start", "review", "ConfirmationScreen", "InboxScreen", "AppointmentsScreen", "ConfirmDialog", "HelpScreen"]
-    assert all(not cuts for cuts in seen.values()), seen
+    assert [name for name, _ in seen] == ["start", "place", "StartScreen", "review", "CalendarScreen", "ConfirmationScreen",
+                                          "InboxScreen", "AppointmentsScreen", "ConfirmDialog", "HelpScreen"]
+    assert [(name, found) for name, found in seen if found] == []
 
 
-async def test_the_front_desks_screens_and_forms_fit_80x24(live_server):
-    app = make_app(live_server, FJORD_STAFF)
-    seen: dict = {}
+async def test_the_support_agents_screens_fit_80x24(live_server, language):
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+    seen: list = []
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        seen["home"] = cut_off(app)
+        seen.append(("start", problems(app)))
+        await _visit(pilot, seen, "b")  # step 2 with the agent's long top line
+        await _visit(pilot, seen, "down", "down", "enter")  # the calendar, with ^t in the footer
+        await _visit(pilot, seen, "enter", "enter")  # the review
+        await _visit(pilot, seen, "ctrl+t")  # the trace
+        await _visit(pilot, seen, "escape", "escape", "escape", "escape", "escape", "o")  # the office setup as the citizen sees it
+    assert [name for name, _ in seen] == ["start", "TimeTypeScreen", "CalendarScreen", "ReviewScreen", "TraceScreen",
+                                          "SupportSetupScreen"]
+    assert [(name, found) for name, found in seen if found] == []
+
+
+async def test_the_front_desks_screens_and_forms_fit_80x24(live_server, language):
+    app = make_app(live_server, FJORD_STAFF)
+    seen: list = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen.append(("home", problems(app)))
         await _visit(pilot, seen, "f")  # «Forespørsler»
         await _visit(pilot, seen, "a")  # the reject dialog
         await _visit(pilot, seen, "escape", "escape", "d")  # «Dagens timer»
@@ -50,7 +108,9 @@ async def test_the_front_desks_screens_and_forms_fit_80x24(live_server):
         await _visit(pilot, seen, "escape", "s")  # «Steng dag»
         await _visit(pilot, seen, "escape", "escape", "b", *"nordmann", "enter")  # the patients found
         assert "Nordmann, Kari" in screen_text(app)
-    shown = [name.split(" after ")[0] for name in seen]
-    assert shown == ["home", "RequestQueueScreen", "RejectDialog", "TodayScreen", "SetupScreen", "SetupForm", "PreviewDialog",
-                     "SetupForm", "SetupForm", "PatientSearchScreen"]
-    assert all(not cuts for cuts in seen.values()), seen
+        await _visit(pilot, seen, "enter", "down", "down", "enter")  # the calendar, for Kari
+        await _visit(pilot, seen, "enter", "enter", "enter")  # the confirmation, with «Bekreft timen nå»
+    assert [name for name, _ in seen] == ["home", "RequestQueueScreen", "RejectDialog", "TodayScreen", "SetupScreen", "SetupForm",
+                                          "PreviewDialog", "SetupForm", "SetupForm", "PatientSearchScreen", "CalendarScreen",
+                                          "ConfirmationScreen"]
+    assert [(name, found) for name, found in seen if found] == []

@@ -16,8 +16,12 @@ def key(keys: str, action: str, text_id: str, *, show: bool = True, priority: bo
     return Binding(keys, action, i18n.t(text_id), show=show, priority=priority, id=text_id, key_display=key_display)
 
 
-def description(binding: Binding) -> str:
-    """What the key does, in the language in use now (a binding's own description is the language at import)."""
+def description(binding: Binding, *, short: bool = False) -> str:
+    """What the key does, in the language in use now (a binding's own description is the language at import).
+
+    `short`: the footer's shorter word where the catalogue has one («<id>.short»), for a line that does not fit."""
+    if short and binding.id and i18n.has_text(f"{binding.id}.short"):
+        return i18n.t(f"{binding.id}.short")
     if binding.id and i18n.has_text(binding.id):
         return i18n.t(binding.id)
     if binding.action in PALETTE_ACTIONS:

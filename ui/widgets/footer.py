@@ -93,30 +93,45 @@ class TimebokFooter(Widget, can_focus=False):
     def shown_keys(self) -> list[ShownKey]:
         """The keys as the line shows them at its width now: the screen's, then the palette's (palette=True).
 
-        A key wider than the room left of the palette key is not shown; Textual's footer would cut it short."""
+        Where the line is too narrow (80 columns, a long list of keys), it is made shorter step by step: the palette
+        key's short word («Mer»), then the keys' short words where the catalogue has one («Neste ledige»). Only a
+        key still wider than the room left of the palette key is not shown; Textual's footer would cut it short."""
         width = self.size.width
         if not width:
             return []  # not laid out yet: nothing is drawn
-        display = self.app.get_key_display
         rows, palette = self._rows()
-        keys, x = [], 0
-        for binding, enabled, tooltip in rows:
-            words = description(binding)
-            keys.append(ShownKey(binding.key, display(binding), words, binding.action, enabled, tooltip, x,
-                                 cell_len(display(binding)) + 1 + cell_len(words)))
-            x = keys[-1].right + 1  # a cell between keys
+        for short_keys, short_palette in ((False, False), (False, True), (True, True)):
+            keys = self._laid_out(rows, short_keys)
+            if palette is None:
+                if not keys or keys[-1].right <= width:
+                    return keys
+                continue
+            shown = self._palette_key(palette, short_palette, width)
+            if not keys or keys[-1].right <= shown.x:
+                return keys + [shown]
         if palette is None:
             return [key for key in keys if key.right <= width]
-        binding, enabled, _tooltip = palette
-        words = description(binding)
-        if x + 1 + cell_len(display(binding)) + 1 + cell_len(words) > width:
-            # Too wide for the screen (80 columns, a long list of keys): the palette key takes a short word rather
-            # than push the last of the screen's keys (Ctrl+Q) under it.
-            words = t("palette.footer_short")
-        size = 1 + cell_len(display(binding)) + 1 + cell_len(words)
-        shown = ShownKey(binding.key, display(binding), words, binding.action, enabled, description(binding),
-                         width - 1 - size, size, palette=True)
         return [key for key in keys if key.right <= shown.x] + [shown]
+
+    def _laid_out(self, rows: list[tuple[Binding, bool, str]], short: bool) -> list[ShownKey]:
+        display = self.app.get_key_display
+        keys, x = [], 0
+        for binding, enabled, tooltip in rows:
+            words = description(binding, short=short)
+            # A key said in its short word tells its whole description on hover.
+            tip = tooltip or (description(binding) if short and words != description(binding) else "")
+            keys.append(ShownKey(binding.key, display(binding), words, binding.action, enabled, tip, x,
+                                 cell_len(display(binding)) + 1 + cell_len(words)))
+            x = keys[-1].right + 1  # a cell between keys
+        return keys
+
+    def _palette_key(self, palette: tuple[Binding, bool, str], short: bool, width: int) -> ShownKey:
+        binding, enabled, _tooltip = palette
+        display = self.app.get_key_display(binding)
+        words = t("palette.footer_short") if short else description(binding)
+        size = 1 + cell_len(display) + 1 + cell_len(words)
+        return ShownKey(binding.key, display, words, binding.action, enabled, description(binding), width - 1 - size, size,
+                        palette=True)
 
     def render(self) -> Text:
         self._shown = shown = self.shown_keys()
