@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
 from timebok.client.trace import Exchange
-from timebok.ui.i18n import t
+from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
@@ -18,6 +18,8 @@ def status_text(exchange: Exchange) -> str:
     """The answer's status code, or what went wrong when there was none."""
     if exchange.status is not None:
         return str(exchange.status)
+    if exchange.error and has_text(f"trace.error.{exchange.error}"):
+        return t(f"trace.error.{exchange.error}")  # «timeout», «offline»: in the user's words
     return exchange.error or t("trace.no_answer")
 
 

@@ -389,6 +389,33 @@ class TimebokApp(App[None]):
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
 
+    def action_change_theme(self) -> None:
+        """Textual's theme picker, with its search prompt in the chosen language."""
+        from textual.theme import ThemeProvider
+
+        from timebok.ui.widgets.palette import Palette
+
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder=t("palette.theme_search")))
+
+    def save_screenshot(self) -> Path | None:
+        """«Skjermbilde»: the screen as SVG in the downloads folder (the home folder when there is none), said in the
+        user's language either way; Textual's own delivery said «Failed to save screenshot» with no folder or reason."""
+        from platformdirs import user_downloads_path
+
+        from timebok.domain.clock import now
+
+        downloads = user_downloads_path()
+        folder = downloads if downloads.is_dir() else Path.home()
+        path = folder / f"timebok_{now():%Y-%m-%dT%H_%M_%S}.svg"
+        try:
+            path.write_text(self.export_screenshot(), encoding="utf-8")
+        except OSError as error:
+            self.notify(t("palette.screenshot_failed", folder=str(folder), detail=error.strerror or type(error).__name__),
+                        title=t("palette.screenshot"), severity="error")
+            return None
+        self.notify(t("palette.screenshot_saved", path=str(path)), title=t("palette.screenshot"))
+        return path
+
     async def action_quit(self) -> None:
         """Quit, but not on the first press while a booking, cancel or save is awaiting its answer: the user would
         not learn whether it went through. A second press within a few seconds quits anyway (a hung backend must
@@ -424,7 +451,7 @@ class TimebokApp(App[None]):
         elif screen.focused is not None and screen.focused.allow_maximize:
             yield SystemCommand(t("palette.maximize"), t("palette.maximize_help"), screen.action_maximize)
         yield SystemCommand(t("palette.screenshot"), t("palette.screenshot_help"),
-                            lambda: self.set_timer(0.1, self.deliver_screenshot))
+                            lambda: self.set_timer(0.1, self.save_screenshot))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if self.sign_in_needed is not None:

@@ -13,8 +13,8 @@ from timebok.ui.i18n import t
 class Palette(CommandPalette):
     """The command palette in the chosen language."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder=t("palette.search"), id=id)
+    def __init__(self, *, id: str | None = None, providers=None, placeholder: str | None = None) -> None:
+        super().__init__(providers=providers, placeholder=placeholder or t("palette.search"), id=id)
 
     def _start_no_matches_countdown(self, search_value: str) -> None:
         # Textual's own version hard-codes «No matches found»; this is it with our text.
