@@ -16,6 +16,7 @@ from timebok.screens.expandable import ExpandableItem
 from timebok.screens.labels import appointment_details, state_word, time_type_label, when
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.problems import RETRYABLE
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import AwaitsItsWrite
@@ -42,6 +43,9 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="appointments-status")
+        note = Static("", id="cancel-note", classes="error")  # a cancel that failed, until it is done or tried again
+        note.display = False
+        yield note
         yield Static(t("appointments.upcoming"), classes="section")
         yield ListView(id="upcoming")
         yield Static(t("appointments.past"), classes="section")
@@ -50,11 +54,21 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def on_mount(self) -> None:
         self.by_id: dict[str, Appointment] = {}
         self._shown: tuple | None = None
+        self._cancel_again: Appointment | None = None  # a cancel that failed in a way Ctrl+R may mend
         self.reload()
         self.set_interval(self.REFRESH_SECONDS, lambda: self._load(quiet=True))
 
     def reload(self) -> None:
-        self._load(quiet=False)
+        """Ctrl+R: a cancel that failed is tried again (as its message says); otherwise the list is fetched again."""
+        if self._cancel_again is not None and not self.writing:
+            self._cancel(self._cancel_again, again=True)
+        else:
+            self._load(quiet=False)
+
+    def _note(self, text: str) -> None:
+        note = self.query_one("#cancel-note", Static)
+        note.update(text)
+        note.display = bool(text)
 
     def _show_sections(self, shown: bool) -> None:
         for widget in self.query(".section, #upcoming, #past"):
@@ -145,18 +159,29 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                              lambda yes: self._cancel(appointment) if yes else None)
 
     @work(exclusive=True, group="cancel")
-    async def _cancel(self, appointment: Appointment) -> None:
+    async def _cancel(self, appointment: Appointment, again: bool = False) -> None:
         status = self.query_one(LoadState)
         self.writing = True
         self.refresh_bindings()
         status.loading(t("appointments.cancelling"))
+        self._note("")
+        self._cancel_again = None
         try:
-            await self.timebok.client.cancel(appointment)
+            if again:
+                # The first try may have landed without an answer: if the time is cancelled now, that was ours.
+                appointment = await self.timebok.client.appointment(appointment.id)
+            if not (again and appointment.state is AppointmentState.CANCELLED):
+                await self.timebok.client.cancel(appointment)
         except BookingError as error:
             if error.kind in CANCEL_REFUSED:
                 self.notify(t(CANCEL_REFUSED[error.kind]), title=t("error.title"), severity="warning", timeout=10)
             else:
                 self.timebok.report(error)
+                if error.kind in RETRYABLE:
+                    self._cancel_again = appointment
+                    in_doubt = error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE)
+                    self._note(t("appointments.cancel_in_doubt" if in_doubt else "appointments.cancel_failed",
+                                 when=when(appointment.start)))
         else:
             self.notify(t("appointments.cancelled"), severity="information")
         finally:

@@ -12,6 +12,7 @@ from timebok.screens.base import FlowScreen, Outcome
 from timebok.screens.labels import time_type_label, when
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.problems import full_text
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
 from timebok.ui.workers import AwaitsItsWrite
@@ -66,10 +67,14 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         if self.failed and not self.writing:
             self.send()
 
-    def _show_sending(self, sending: bool) -> None:
+    def _show_sending(self, sending: bool, failed: str = "") -> None:
+        """«Sender bestillingen …» while it is on its way; after a failure, what happened, until the next try."""
         self.writing = sending
         self.query_one("#send", Button).disabled = sending
-        self.query_one("#send-status", Static).display = sending
+        status = self.query_one("#send-status", Static)
+        status.update(t("review.sending") if sending else failed)
+        status.set_class(bool(failed) and not sending, "error")
+        status.display = sending or bool(failed)
         self.refresh_bindings()
 
     def on_mount(self) -> None:
@@ -108,7 +113,9 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         try:
             appointment = await self.timebok.client.request_booking(draft.slot, draft.patient.id, draft.reason)
         except BookingError as error:
-            self._show_sending(False)
+            in_doubt = error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE)
+            self._show_sending(False, "" if error.kind in GONE else
+                               t("review.send_in_doubt") if in_doubt else full_text(error, typed=bool(draft.reason)))
             if error.kind in GONE:
                 # The time cannot be had any more: back to the calendar, which shows fresh times; the reason is kept.
                 self.notify(t(GONE[error.kind]), title=t(f"{GONE[error.kind]}_title"), severity="warning", timeout=10)

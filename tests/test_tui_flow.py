@@ -187,6 +187,10 @@ async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_ser
         assert app.screen.query_one("#reason").value == "influensavaksine"
         messages = [str(n.message) for n in app._notifications]
         assert any("Får ikke kontakt med bookingtjenesten" in m and "Ctrl+R" in m for m in messages)
+        # The toast fades; the step itself keeps saying what happened and what to do, until the next try.
+        line = app.screen.query_one("#send-status")
+        assert line.display and line.has_class("error")
+        assert "vi vet ikke om bestillingen kom fram" in str(line.render()) and "Ctrl+R" in str(line.render())
 
 
 async def _book_lab_on_2_december(live_server):
@@ -390,6 +394,36 @@ async def test_quit_while_a_booking_is_on_its_way_warns_first_and_quits_on_the_s
         assert not app.is_running
         release.set()
         holder.join(5)
+
+
+async def test_a_cancel_that_got_no_answer_says_so_and_ctrl_r_finishes_it(live_server, db_path):
+    """The backend answers too late: the screen says it does not know whether the time was cancelled, and Ctrl+R (as
+    the message says) finishes the job: «Avbestilt», not «allerede avbestilt» about the user's own first try."""
+    from tests.sqlite_lock import hold_write_lock
+
+    await _book_lab_on_2_december(live_server)
+    app = TimebokApp(Connection(live_server.url, KARI, timeout=0.4))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("a", "j")
+        await until(pilot, lambda: app.screen.query_one("#cancel-note").display, seconds=10)
+        note = " ".join(str(app.screen.query_one("#cancel-note").render()).split())
+        assert "vi vet ikke om timen" in note and "Trykk Ctrl+R" in note, note
+        release.set()
+        holder.join(5)
+        await pilot.pause(1.0)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "Avbestilt" in screen_text(app) and not app.screen.writing, seconds=10)
+        await settle(pilot)
+        assert "Avbestilt" in screen_text(app) and not app.screen.query_one("#cancel-note").display
+        notes = [str(n.message) for n in app._notifications]
+        assert not [n for n in notes if "allerede" in n or "endret" in n], notes
+    async with BookingClient(live_server.url, KARI) as kari:
+        assert [a.state for a in await kari.appointments() if a.start.date() == date(2026, 12, 2)] == [AppointmentState.CANCELLED]
 
 
 async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for(live_server, db_path):
