@@ -6,11 +6,16 @@ import re
 
 # Eleven digits standing alone: fødselsnummer, D-nummer, H-nummer. The server reads a number with a single
 # space between any two characters («148 385 124 70»), so a space, hyphen or dot may stand between any digits.
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)\d(?:[ .-]?\d){10}(?!\d)")
+# An OID («urn:oid:2.16.578.1.12.4.1.4.1», the identifier systems in every Patient) is read first and kept whole:
+# its dotted digits would otherwise pass for a number spelled with dots, and the case would lose its systems.
+# Its arcs are short: an arc of ten digits or more is never taken for one, so a number cannot hide in an «OID».
+_IDENTITY_NUMBER = re.compile(r"(urn:oid:[0-2](?:\.\d{1,9}(?!\d))+)|(?<!\d)\d(?:[ .-]?\d){10}(?!\d)")
 _SEPARATOR = re.compile(r"[ .-]")
 
 
 def _mask(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1)
     return _SEPARATOR.sub("", match.group())[:6] + " *****"
 
 

@@ -118,6 +118,12 @@ def test_the_mask_covers_every_spelling_the_server_reads():
     for spelled in (NUMBER, "148385 12470", "148 385 124 70", "148385-12470", "148.385.124.70"):
         assert scrub(f"x {spelled} y") == "x 148385 ***** y", spelled
     assert scrub("ge2026-12-01T09:00:00+01:00 Slot/123456789012") == "ge2026-12-01T09:00:00+01:00 Slot/123456789012"
+    # The identifier systems stay whole (support reads them); a number right after one is still masked.
+    oid = '"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "14838512470"'
+    assert scrub(oid) == '"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "148385 *****"'
+    assert scrub("urn:oid:2.16.578.1.12.4.1.4.1 14838512470") == "urn:oid:2.16.578.1.12.4.1.4.1 148385 *****"
+    assert scrub("urn:oid:1.14838512470") == "urn:oid:1.148385 *****"  # no number hides in an «OID»
+    assert scrub("urn:oid:2.16.578.1.12.4.1.4.1.14838512470") == "urn:oid:2.16.578.1.12.4.1.4.1.148385 *****"
     assert clean("a\nb\x00c\u2028") == "a\\nb\\x00c\\u2028"
 
 
