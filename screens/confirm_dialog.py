@@ -17,9 +17,10 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = [
         key("escape", "no", "dialog.no"),
         key("j,y", "yes", "dialog.yes"),
-        # The buttons sit side by side, so the arrows move between them as well as Tab does.
-        key("left", "app.focus_previous", "dialog.left", show=False),
-        key("right", "app.focus_next", "dialog.right", show=False),
+        # The buttons sit side by side, so the arrows move between them as well as Tab does; they stop at the ends
+        # (→ on «Nei», the right-most, used to wrap round to «Ja, avbestill», where Enter then cancels).
+        key("left", "to('yes')", "dialog.left", show=False),
+        key("right", "to('no')", "dialog.right", show=False),
     ]
 
     def __init__(self, question: str, yes: str) -> None:
@@ -36,6 +37,9 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    def action_to(self, button: str) -> None:
+        self.query_one(f"#{button}", Button).focus()
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:

@@ -339,6 +339,10 @@ async def test_arrows_move_between_the_buttons_of_the_cancel_dialog(live_server)
         assert app.screen.focused.id == "yes"
         await pilot.press("right")
         assert app.screen.focused.id == "no"
+        await pilot.press("right")  # the right end: it stays on «Nei», never wraps round to «Ja, avbestill»
+        assert app.screen.focused.id == "no"
+        await pilot.press("left", "left")
+        assert app.screen.focused.id == "yes"
 
 
 async def test_the_legend_explains_the_cursor_and_the_urgent_note_stands_beside_the_calendar(live_server):
