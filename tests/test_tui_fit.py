@@ -114,3 +114,31 @@ async def test_the_front_desks_screens_and_forms_fit_80x24(live_server, language
                                           "PreviewDialog", "SetupForm", "SetupForm", "PatientSearchScreen", "CalendarScreen",
                                           "ConfirmationScreen"]
     assert [(name, found) for name, found in seen if found] == []
+
+
+async def test_with_many_messages_and_times_the_line_above_each_list_stays_in_view(live_server):
+    """Ten bookings: the inbox's count line and «Kommende timer» stay on screen at 80x24; the lists scroll, the screen
+    does not (it opened scrolled down, the count out of view, with two scrollbars nested in «Timeavtaler»)."""
+    from datetime import date
+
+    from timebok.client.api import BookingClient
+
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(tt for tt in await kari.time_types(me.office.id) if tt.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        for slot in (await kari.free_slots(book.id, date(2026, 12, 2)))[:10]:
+            await kari.request_booking(slot, me.patient.id)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key, first_line in (("i", "meldinger"), ("escape", None), ("t", "Kommende timer")):
+            await pilot.press(key)
+            await settle(pilot)
+            if first_line is None:
+                continue
+            body = app.screen.query_one("#body")
+            assert body.max_scroll_y == 0 and body.scroll_y == 0, type(app.screen).__name__
+            shown = [w for w in app.screen.query("Static") if w.display and first_line in str(w.render())]
+            assert shown and shown[0].region.y >= body.region.y, first_line
+            assert problems(app) == {}
