@@ -71,6 +71,7 @@ class CalendarScreen(FlowScreen):
         self.availability: MonthAvailability | None = None
         self.next_free: date | None = None
         self.day_slots: list[Slot] = []
+        self._times_next = False  # «n» moved to another month: focus its day's times when they have come
 
     def compose_body(self) -> ComposeResult:
         draft = self.draft
@@ -144,8 +145,9 @@ class CalendarScreen(FlowScreen):
         day = self.draft.day
         if day is not None and day in availability.dates:
             self._show_times(day)
-            if self.draft.slot is not None and self.draft.slot.day == day:
-                self.query_one("#times", OptionList).focus()  # coming back: carry on where you were
+            if (self.draft.slot is not None and self.draft.slot.day == day) or self._times_next:
+                self.query_one("#times", OptionList).focus()  # coming back, or «neste ledige»: carry on there
+            self._times_next = False
         else:
             self._hide_times()
         self.restore_view()
@@ -238,9 +240,13 @@ class CalendarScreen(FlowScreen):
         same_month = target.replace(day=1) == calendar.month
         calendar.jump_to(target)
         calendar.selected = target
-        calendar.focus()
+        # As Enter on a date does: the day's times take the keys, so Enter picks one (Esc goes back to the dates).
         if same_month and self.availability is not None:
             self._show_times(target)
+            self.query_one("#times", OptionList).focus()
+        else:
+            self._times_next = True  # once the month's times have come (reload)
+            calendar.focus()
 
     def action_back(self) -> None:
         # From the list of times, Esc first goes back to the calendar; from the calendar, a step back.

@@ -197,6 +197,12 @@ async def test_n_jumps_to_the_next_free_date_after_the_cursor_across_months(live
         await settle(pilot)
         assert calendar.month == date(2026, 12, 1) and calendar.cursor >= date(2026, 12, 1)
         assert "Ledige tidspunkt" in screen_text(app) and "desember 2026" in screen_text(app)
+        # As after Enter on a date, the times have the keys: one Enter picks the first (it used to re-pick the date).
+        assert app.focused is app.screen.query_one("#times")
+        first = app.screen.day_slots[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ReviewScreen" and app.draft.slot.id == first.id
 
 
 async def test_month_keys_change_the_month_even_from_the_list_of_times(live_server):
