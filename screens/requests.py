@@ -86,6 +86,13 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self._reasons: dict[str, str] = {}  # a reject reason typed per request, kept through Esc and failures
         self._armed: str | None = None  # a passed request whose first B has been pressed
 
+    def rebuilt(self) -> RequestQueueScreen:
+        """After a language switch: the reasons typed and the answers in doubt come along (an open reject dialog
+        closes with the old screen; its text is in the reasons, so the next A shows it)."""
+        again = RequestQueueScreen()
+        again._reasons, again._in_doubt = self._reasons, self._in_doubt
+        return again
+
     def on_mount(self) -> None:
         self.requests = []
         self.query_one("#answer-note").display = False

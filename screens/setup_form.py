@@ -195,10 +195,22 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         else:
             self.action_preview()
 
+    def unsaved(self) -> bool:
+        """Whether anything was typed that is not saved: leaving then asks first."""
+        return any(self.query_one(f"#field-{field_id}", Input).value != opened_with for field_id, _, opened_with in self.fields)
+
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        if not self.writing:
+        if self.writing:
+            return
+        if not self.unsaved():
             self.dismiss(None)
+            return
+        from timebok.screens.confirm_dialog import ConfirmDialog
+
+        # Esc after typing a week's hours must not lose them without a word: asked, with «Nei» (keep) the default.
+        self.app.push_screen(ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")),
+                             lambda yes: self.dismiss(None) if yes else None)
 
 
 def affected_lines(change: SetupChange) -> list[str]:

@@ -360,3 +360,30 @@ async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(li
         await settle(pilot)
         assert "30.11.2026 · Planleggingsdag" in screen_text(app)
         assert not [n for n in app._notifications if "endret timebokoppsettet" in str(n.message)]
+
+
+async def test_esc_or_a_language_switch_never_drops_what_was_typed_in_a_form_without_a_word(live_server):
+    from timebok.screens.confirm_dialog import ConfirmDialog
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        await _field(pilot, "ranges", "07:00-08:00, 09:00-14:00")
+        app.action_switch_language()  # as from the palette: the form would close with the screens, so it says why not
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-ranges").value == "07:00-08:00, 09:00-14:00"
+        assert any("Lagre eller avbryt skjemaet først" in str(n.message) for n in app._notifications)
+        await pilot.press("escape")  # asks, with «Nei» (keep) first
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog) and "Forkaste det du har skrevet" in screen_text(app)
+        await pilot.press("enter")  # «Nei»
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-ranges").value == "07:00-08:00, 09:00-14:00"
+        await pilot.press("escape", "j")  # yes, discard
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        await pilot.press("m", "escape")  # nothing typed: Esc leaves at once
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)

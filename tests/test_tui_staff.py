@@ -449,3 +449,16 @@ async def test_the_reject_reason_survives_esc_and_its_required_message_goes_once
         await pilot.press("escape", "down", "a")  # another request: its own, empty reason
         await settle(pilot)
         assert app.screen.query_one("#reject-reason").value == ""
+        await pilot.press("escape", "up", "a")
+        await settle(pilot)
+        app.action_switch_language()  # the dialog closes with the rebuilt queue; the reason typed goes along
+        await settle(pilot)
+        try:
+            assert isinstance(app.screen, RequestQueueScreen)
+            await pilot.press("a")
+            await settle(pilot)
+            assert app.screen.query_one("#reject-reason").value == "Legen er syk i dag"
+        finally:
+            from timebok.ui import i18n
+
+            i18n.set_language("nb")

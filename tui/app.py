@@ -355,6 +355,11 @@ class TimebokApp(App[None]):
         """Norsk ↔ English: texts and key descriptions change; the user stays on the same step with every choice kept."""
         from timebok.ui import i18n
 
+        unsaved = getattr(self.screen, "unsaved", None)
+        if unsaved is not None and unsaved():
+            # A form's typed values live in the form, which a rebuild would close: save or leave it first.
+            self.notify(t("app.language_after_form"), severity="warning", timeout=8)
+            return
         # Key descriptions need nothing here: the footer and F1 read them in the language in use (ui.keys.description).
         i18n.set_language("en" if i18n.language() == "nb" else "nb")
         if self._on_language_change:
