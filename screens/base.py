@@ -29,6 +29,14 @@ class Outcome(Enum):
     TIME_GONE = auto()  # review: the chosen time was taken or has passed; the calendar shows fresh times
 
 
+class Body(VerticalScroll):
+    """The screen's body: a Tab stop only when it has something to scroll (else Tab landed on nothing visible, and
+    the next key typed was lost)."""
+
+    def allow_focus(self) -> bool:
+        return super().allow_focus() and (self.max_scroll_y > 0 or self.max_scroll_x > 0)
+
+
 class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
     """A screen with a step number (or none), a title and a body; `self.timebok` is the app (ui.contract)."""
 
@@ -49,7 +57,7 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
         with Horizontal(id="topbar"):
             yield Static(self.heading(), id="heading")
             yield Static(self.who(), id="who")
-        with VerticalScroll(id="body"):
+        with Body(id="body"):
             yield from self.compose_body()
         yield TimebokFooter()
 

@@ -125,6 +125,10 @@ async def test_esc_on_the_results_goes_back_and_up_returns_to_the_field_without_
         assert app.screen.focused is app.screen.query_one("#patients")
         await _press(pilot, "up", "x")  # back in the field; a key typed adds to the text, never replaces it
         assert app.screen.query_one("#patient-query").value == "nordmannx"
+        await _press(pilot, "backspace", "enter")
+        assert app.screen.focused is app.screen.query_one("#patients")
+        await _press(pilot, "tab", "x")  # Tab from the results goes to the field: no stop on nothing visible
+        assert app.screen.query_one("#patient-query").value == "nordmannx"
         await _press(pilot, "backspace", "enter", "escape")  # Esc on the results: back, as the footer says
         assert isinstance(app.screen, StaffHomeScreen)
 
