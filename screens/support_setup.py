@@ -19,9 +19,12 @@ from timebok.ui.widgets.plain import Label, Static
 
 def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None) -> list[str]:
     """One line per time type: what the citizen sees, or the reason they see nothing (the commonest support call)."""
-    lines = [t("support.setup_heading", citizen=citizen, office=office.name)]
     if gp is not None and gp.id != office.id:
-        lines.append(t("support.why_other_office", citizen=citizen, gp=gp.name, office=office.name))
+        # Not the citizen's GP office: what follows is that office's setup, which the citizen does not see at all.
+        lines = [t("support.setup_heading_other", office=office.name),
+                 t("support.why_other_office", citizen=citizen, gp=gp.name, office=office.name)]
+    else:
+        lines = [t("support.setup_heading", citizen=citizen, office=office.name)]
     services = {s["type"]: s["active"] for s in setup.data["services"]}
     for code in TYPES:
         name = time_type_name(code)
@@ -55,6 +58,7 @@ class SupportSetupScreen(FlowScreen):
 
     def on_mount(self) -> None:
         self.restore_view()  # after a language switch: the HER-id typed, before it is looked up
+        self.query_one("#office-her", Input).focus()  # as the help says: type another HER-id and press Enter
         self.reload()
 
     @on(Input.Submitted, "#office-her")

@@ -213,12 +213,15 @@ async def test_support_sees_why_a_citizen_sees_nothing(live_server):
         assert "Vaksine: vises ikke – timetypen er slått av hos kontoret." in text
         assert "Laboratoriet: ingen ledige timer – alle" in text
         assert "Koronatest:" in text and "ledige timer" in text
+        assert "Det Kari Nordmann ser hos Fjordsiden legekontor:" in text
         box = app.screen.query_one("#office-her")
+        assert app.focused is box  # ready for another HER-id, as the help says
         box.value = ""
-        box.focus()
         await pilot.press(*"8123402", "enter")
         await settle(pilot)
         text = screen_text(app)
+        # Another office: its setup, said as such, not as what Kari sees (she sees none of it).
+        assert "Oppsettet hos Bakkebyen legesenter:" in text and "Det Kari Nordmann ser hos" not in text
         assert "Kari Nordmann står på liste hos Fjordsiden legekontor, ikke hos Bakkebyen legesenter" in text
         assert "Koronatest: vises ikke – timetypen er slått av hos kontoret." in text
 

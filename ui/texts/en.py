@@ -416,6 +416,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "support.setup_title": "Office setup",
     "support.setup_office": "Office (HER id)",
     "support.setup_heading": "What {citizen} sees at {office}:",
+    "support.setup_heading_other": "The setup at {office}:",
     "support.why_ok": "{type}: {free} free times",
     "support.why_off": "{type}: not shown – the office has switched the time type off.",
     "support.why_no_timebook": "{type}: not shown – the office has no open timebook for it.",

@@ -416,6 +416,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "support.setup_title": "Oppsett for legekontor",
     "support.setup_office": "Legekontor (HER-id)",
     "support.setup_heading": "Det {citizen} ser hos {office}:",
+    "support.setup_heading_other": "Oppsettet hos {office}:",
     "support.why_ok": "{type}: {free} ledige timer",
     "support.why_off": "{type}: vises ikke – timetypen er slått av hos kontoret.",
     "support.why_no_timebook": "{type}: vises ikke – kontoret har ingen åpen timebok for timetypen.",
