@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
-from tests.conftest import KARI
+from tests.conftest import KARI, SUPPORT
 from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review
 from timebok.screens.time_type import TimeTypeScreen
 
@@ -280,6 +280,21 @@ async def test_opened_messages_stay_read_after_a_restart(live_server, tmp_path):
         after = screen_text(again)
     assert "2 meldinger, 2 uleste" in before
     assert "2 meldinger, 1 ulest" in after
+    # A support agent acting as Kari opens her other message: the agent's marks are the agent's, Kari's stay hers.
+    agent = make_app(live_server, KARI, agent_token=SUPPORT, **options)
+    async with agent.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        assert "2 meldinger, 2 uleste" in screen_text(agent)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+    kari = make_app(live_server, KARI, **options)
+    async with kari.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        assert "2 meldinger, 1 ulest" in screen_text(kari)
 
 
 async def test_the_start_screen_names_only_the_types_the_office_offers(live_server):

@@ -159,7 +159,10 @@ class TimebokApp(App[None]):
 
     @staticmethod
     def _seen_key(user: User) -> str | None:
-        return f"Patient/{user.patient.id}" if user.patient is not None else None
+        if user.patient is None:
+            return None
+        # A support agent opening the citizen's messages keeps their own marks: the citizen's «Ny» stays as it was.
+        return f"{user.agent} → Patient/{user.patient.id}" if user.is_support else f"Patient/{user.patient.id}"
 
     def _seen_for(self, user: User) -> set[str]:
         """The messages this user opened before, from the state file (a file we cannot read costs only the marks)."""
