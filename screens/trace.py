@@ -59,11 +59,17 @@ class TraceScreen(UsesApp, ModalScreen[None]):
         self.timebok.trace.unsubscribe(self._add)
 
     def _add(self, exchange: Exchange) -> None:
+        table = self.query_one(DataTable)
+        # On the latest row, the cursor follows what comes in (a new row below the fold went unseen, while the
+        # count above already said it was there); anywhere else it stays where the agent put it.
+        follow = bool(self.exchanges) and table.cursor_row == len(self.exchanges) - 1
         self.exchanges.append(exchange)
-        self.query_one(DataTable).add_row(
+        table.add_row(
             exchange.started.strftime("%H:%M:%S"), exchange.method, Text(status_text(exchange)),  # an error may hold «[»
             Text(f"{exchange.duration_ms:.0f}", justify="right"), Text(exchange.path),
         )
+        if follow:
+            table.move_cursor(row=len(self.exchanges) - 1)
         self.query_one("#trace-count", Static).update(
             tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty"))
 

@@ -378,3 +378,23 @@ async def test_leaving_a_screen_that_is_still_loading_stops_the_load_before_its_
         await pilot.press("t")  # and the screen works as before
         await settle(pilot)
         assert "Kommende timer" in screen_text(app)
+
+
+async def test_the_trace_panel_follows_new_requests_while_the_agent_is_on_the_latest(live_server):
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        table = app.screen.query_one("#trace")
+        before = table.row_count
+        assert table.cursor_row == before - 1
+        for _ in range(12):  # requests made while the panel is open (the app's live refreshes do the same)
+            await app.client.appointments(app.user.patient.id)
+        await settle(pilot)
+        assert table.row_count == before + 12 and table.cursor_row == table.row_count - 1  # the latest, in view
+        assert table.scroll_y == table.max_scroll_y > 0
+        table.move_cursor(row=0)  # looking at an old one: it stays there
+        await app.client.appointments(app.user.patient.id)
+        await settle(pilot)
+        assert table.cursor_row == 0
