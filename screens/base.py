@@ -140,7 +140,7 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
             return
         from textual.widgets import DataTable, Input, ListView, OptionList
 
-        for widget_id, (what, value) in list(self.kept_view.items()):
+        for widget_id, (_kind, value) in list(self.kept_view.items()):
             found = self.query(f"#{widget_id}") if widget_id != "focus" else None
             if not found:
                 continue
