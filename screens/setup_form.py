@@ -16,7 +16,7 @@ from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.setup_text import FormProblem, problem_for
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
-from timebok.ui.keys import key
+from timebok.ui.keys import dialog_keys, key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
@@ -31,7 +31,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     """Answers with the saved change, or None when the user leaves without saving."""
 
     BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key"),
-                key("ctrl+r", "try_again", "setup.try_again", show=False)]
+                key("ctrl+r", "try_again", "setup.try_again", show=False), *dialog_keys()]
 
     def __init__(self, title: str, setup: OfficeSetup, fields: list[Field], apply: Apply, intro: str = "",
                  fields_of: FieldsOf | None = None) -> None:
@@ -221,7 +221,7 @@ def affected_lines(change: SetupChange) -> list[str]:
 class PreviewDialog(ModalScreen[bool]):
     """What a change will do before it is saved: free times created and removed, appointments it hits."""
 
-    BINDINGS = [key("escape", "edit", "setup.edit_more"), key("l", "save", "setup.save")]
+    BINDINGS = [key("escape", "edit", "setup.edit_more"), key("l", "save", "setup.save"), *dialog_keys()]
 
     def __init__(self, change: SetupChange) -> None:
         super().__init__()

@@ -13,7 +13,7 @@ from timebok.domain.clock import now
 from timebok.screens.trace_detail import TraceDetailScreen, status_text
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t, tn
-from timebok.ui.keys import key
+from timebok.ui.keys import dialog_keys, key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
 
@@ -27,6 +27,7 @@ class TraceScreen(UsesApp, ModalScreen[None]):
         key("ctrl+t", "close", "trace.toggle", key_display="^t", show=False),
         key("enter", "show", "trace.show", priority=True),
         key("e", "export", "trace.export"),
+        *dialog_keys(),
     ]
 
     def compose(self) -> ComposeResult:

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 
 from timebok.client.trace import Exchange
 from timebok.ui.i18n import has_text, t
-from timebok.ui.keys import key
+from timebok.ui.keys import dialog_keys, key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
 
@@ -24,7 +24,7 @@ def status_text(exchange: Exchange) -> str:
 
 
 class TraceDetailScreen(ModalScreen[None]):
-    BINDINGS = [key("escape", "close", "trace.close")]
+    BINDINGS = [key("escape", "close", "trace.close"), *dialog_keys()]
 
     def __init__(self, exchange: Exchange) -> None:
         super().__init__()

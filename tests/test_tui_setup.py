@@ -390,3 +390,23 @@ async def test_esc_or_a_language_switch_never_drops_what_was_typed_in_a_form_wit
         await pilot.press("m", "escape")  # nothing typed: Esc leaves at once
         await settle(pilot)
         assert isinstance(app.screen, SetupScreen)
+
+
+async def test_f1_works_in_a_form_and_its_preview_and_both_show_it_and_ctrl_q(live_server):
+    from tests.tui_helpers import footer_keys
+    from timebok.screens.help import HelpScreen
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _setup_screen(pilot)
+        for key, screen in (("m", SetupForm), ("ctrl+s", PreviewDialog)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, screen)
+            assert {"f1", "ctrl+q"} <= {k.key for k in footer_keys(app)}
+            await pilot.press("f1")
+            await settle(pilot)
+            assert isinstance(app.screen, HelpScreen)  # it did nothing here before
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, screen)

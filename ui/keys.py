@@ -16,6 +16,12 @@ def key(keys: str, action: str, text_id: str, *, show: bool = True, priority: bo
     return Binding(keys, action, i18n.t(text_id), show=show, priority=priority, id=text_id, key_display=key_display)
 
 
+def dialog_keys() -> list[Binding]:
+    """F1 and Ctrl+Q for a modal screen with a footer of its own: Textual gives a modal none of the app's keys, so its
+    footer showed neither and F1 did nothing there (Ctrl+Q, a priority key, worked unseen)."""
+    return [key("f1", "app.help", "app.help"), key("ctrl+q", "app.quit", "app.quit")]
+
+
 def description(binding: Binding, *, short: bool = False) -> str:
     """What the key does, in the language in use now (a binding's own description is the language at import).
 
