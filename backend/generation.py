@@ -14,14 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from timebok.backend import schema
+from timebok.backend import versions as _versions
 from timebok.backend.fhir import to_storage
 from timebok.backend.slots import is_public_holiday
 from timebok.domain.clock import OSLO, now
-
-try:  # issue 10's change counters (ETag/304 and the month cache), once they are on main
-    from timebok.backend import versions as _versions
-except ImportError:  # pragma: no cover - before issue 10 lands there is nothing to bump
-    _versions = None
 
 log = logging.getLogger("timebok.generation")
 
@@ -199,8 +195,6 @@ def regenerate(session: Session, book: schema.Schedule, *, since: datetime | Non
 def changed(session: Session, change: Change) -> None:
     """THE ONE CALL SITE for issue 10's per-timebook change counters: a month whose free times changed is a new
     version, so no instance answers 304 or serves it from its month cache."""
-    if _versions is None:
-        return
     scopes: set[str] = set()
     for schedule_id, start in change.months:
         scopes.update(_versions.slot_change(schedule_id, start))
