@@ -170,7 +170,10 @@ class CalendarScreen(FlowScreen):
 
     def _hide_times(self) -> None:
         self.day_slots = []  # what Enter can choose is what is shown: nothing
-        self.query_one("#times").display = False
+        times = self.query_one("#times")
+        if self.focused is times or self.focused is None:
+            self.calendar.focus()  # the keys go to the dates, not to a list that is gone (they went nowhere)
+        times.display = False
         self.query_one("#place-details").display = False
         self.query_one("#times-heading", Static).update(t("calendar.choose_date"))
 

@@ -173,6 +173,10 @@ async def test_a_time_removed_by_the_office_meanwhile_sends_you_back_with_fresh_
         assert not any("Fant det ikke" in n for n in notes)
         assert removed.start.date() not in app.screen.calendar.free_dates  # the whole day was closed
         assert not app.screen.query_one("#times").display and app.screen.day_slots == []
+        assert app.focused is app.screen.calendar  # the arrows move the date again (the keys went nowhere)
+        before = app.screen.calendar.cursor
+        await pilot.press("right")
+        assert app.screen.calendar.cursor != before
         assert app.draft.reason == "vondt i halsen"
 
 
