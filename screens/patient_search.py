@@ -45,11 +45,24 @@ class PatientSearchScreen(FlowScreen):
         yield Static(t("patient.hint_number"), id="patient-message", classes="hint")
         yield OptionList(id="patients")
 
+    carried: tuple[list[Patient], str] | None = None  # after a language switch: the patients found, and for what
+
+    def rebuilt(self) -> PatientSearchScreen:
+        again = PatientSearchScreen()
+        again.carried = (self.found, self._found_for)
+        return again
+
     def on_mount(self) -> None:
         self.found: list[Patient] = []
         self._found_for = ""  # the text the list shown was found for
         self.query_one("#patients").display = False
         self.query_one("#patient-query", Input).focus()
+        if self.carried and self.carried[0]:
+            found, found_for = self.carried
+            self.query_one("#patient-query", Input).value = found_for
+            self._show(found)
+            self._found_for = found_for
+            self._say(t("patient.found"))
 
     @property
     def _input(self) -> Input:
@@ -64,6 +77,8 @@ class PatientSearchScreen(FlowScreen):
     @on(Input.Changed, "#patient-query")
     def _typed(self, event: Input.Changed) -> None:
         text = event.value
+        if self.found and text == self._found_for:
+            return  # the text the list was found for, set again (a language switch): the list stands
         self._show([])
         if not looks_like_number(text):
             self._say(t("patient.hint_name") if text.strip() else t("patient.hint_number"))

@@ -117,6 +117,25 @@ async def test_at_80x24_the_search_field_and_the_patients_found_fit(live_server)
         assert cut_off(app) == []
 
 
+async def test_the_patients_found_by_name_stay_through_a_language_switch(live_server):
+    from timebok.ui import i18n
+
+    app = make_app(live_server, FJORD_STAFF)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await _press(pilot, "b", *"nordmann", "enter", "down")  # Ola highlighted
+            app.action_switch_language()
+            await settle(pilot)
+            assert isinstance(app.screen, PatientSearchScreen)
+            assert [p.name for p in app.screen.found] == ["Kari Nordmann", "Ola Nordmann"]
+            assert app.screen.query_one("#patients").highlighted == 1
+            await _press(pilot, "enter")
+            assert isinstance(app.screen, TimeTypeScreen) and app.draft.patient.name == "Ola Nordmann"
+    finally:
+        i18n.set_language("nb")
+
+
 async def test_esc_on_the_results_goes_back_and_up_returns_to_the_field_without_wiping_it(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
