@@ -110,6 +110,8 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo":
             return bool(self._pending)  # in the footer only while there is something to undo
+        if action in ("confirm", "reject"):
+            return True if self.requests else None  # greyed out while no request waits
         return True
 
     @work(exclusive=True, group="load")
@@ -171,6 +173,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self.query_one("#requests-count", Static).update(count)
         self.query_one("#heading", Static).update(self.heading())
         self._details()
+        self.refresh_bindings()  # B and A are greyed out while no request waits
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -271,6 +274,8 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
 
     def _answer(self, request: Appointment, reason: str | None) -> None:
         self._sending.add(request.id)
+        # Said until the answer comes: «om 5 sekunder. Z angrer» no longer holds once it is on its way.
+        self._note(t("requests.sending_reject" if reason else "requests.sending_confirm", patient=patient_name(request)))
         self._show()
         self.run_worker(self._answer_and_show(request, reason), group="answer")
 

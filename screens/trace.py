@@ -43,10 +43,10 @@ class TraceScreen(UsesApp, ModalScreen[None]):
         # The path goes last: it is the long one, and status and time must stay in view.
         table.add_column(t("trace.col_time"), width=8)
         table.add_column(t("trace.col_method"), width=6)
-        table.add_column(t("trace.col_status"), width=9)
+        table.add_column(t("trace.col_status"), width=11)  # «tidsavbrudd» whole
         table.add_column(t("trace.col_ms"), width=5)
         # As wide as the panel leaves, so nothing scrolls off to the right; Enter shows a long path whole.
-        table.add_column(t("trace.col_path"), width=max(20, self.app.size.width - 2 - (8 + 6 + 9 + 5) - 2 * 5 - 3))
+        table.add_column(t("trace.col_path"), width=max(20, self.app.size.width - 2 - (8 + 6 + 11 + 5) - 2 * 5 - 3))
         self.exchanges: list[Exchange] = []
         for exchange in self.timebok.trace.exchanges:
             self._add(exchange)

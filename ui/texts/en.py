@@ -293,6 +293,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "live.update_failed": "Could not update at {time}; showing what was fetched last. R tries again.",
     "requests.undo": "Undo",
     "requests.confirming": "Confirming {patient}'s time in {seconds} seconds. Z undoes.",
+    "requests.sending_confirm": "Confirming {patient}'s time …",
+    "requests.sending_reject": "Sending the rejection to {patient} …",
     "requests.undone": "Undone: {patient}'s time is not confirmed, and the patient has not been told.",
     "requests.past_warning": "The time of {patient}'s request ({when}) has passed. Press B again to confirm it anyway.",
     "requests.past_legend": "{mark} = the time has passed.",

@@ -293,6 +293,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "live.update_failed": "Fikk ikke oppdatert kl. {time}; viser det som ble hentet sist. R prøver igjen.",
     "requests.undo": "Angre",
     "requests.confirming": "Bekrefter timen til {patient} om {seconds} sekunder. Z angrer.",
+    "requests.sending_confirm": "Bekrefter timen til {patient} …",
+    "requests.sending_reject": "Sender avvisningen til {patient} …",
     "requests.undone": "Angret: timen til {patient} er ikke bekreftet, og pasienten har ikke fått beskjed.",
     "requests.past_warning": "Tidspunktet for timen til {patient} ({when}) har passert. Trykk B igjen for å bekrefte likevel.",
     "requests.past_legend": "{mark} = tidspunktet har passert.",
