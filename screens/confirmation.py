@@ -13,6 +13,7 @@ from timebok.screens.labels import time_type_label, when
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.problems import RETRYABLE, full_text
 from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import AwaitsItsWrite
 
@@ -53,6 +54,9 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
             yield Static(t("confirmation.staff_next") if self._for_patient else t("confirmation.next"), id="next", classes="hint")
         if self._may_confirm:
             yield Button(t("confirmation.confirm_now"), id="confirm-now", variant="success")
+            status = Static("", id="confirm-status", classes="hint")  # «Bekrefter timen …», or what went wrong
+            status.display = False
+            yield status
         yield Button(t("confirmation.to_inbox"), id="to-inbox", variant="primary")
 
     @property
@@ -60,12 +64,25 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
         """The front desk booked on a patient's behalf, and may confirm the request there and then."""
         return bool(self.timebok.user and self.timebok.user.is_staff)
 
+    failed = False  # the last «Bekreft timen nå» failed, so Ctrl+R (try again) sends it again
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("confirm_now", "back", "inbox") and self.writing:
+            return None  # greyed out until the answer: leaving would drop it, unheard
         if action == "confirm_now":
-            if self.writing:
-                return None  # greyed out until the answer
             return self._may_confirm
         return True
+
+    def reload(self) -> None:
+        """Ctrl+R after a failed «Bekreft timen nå»: send it again (under the same identifier: never twice)."""
+        if self.failed and self._may_confirm and not self.writing:
+            self.confirm_now()
+
+    def _status(self, text: str, *, problem: bool = False) -> None:
+        status = self.query_one("#confirm-status", Static)
+        status.update(text)
+        status.set_class(problem, "error")
+        status.display = bool(text)
 
     def on_mount(self) -> None:
         self.query_one("#confirm-now" if self._may_confirm else "#to-inbox", Button).focus()
@@ -80,17 +97,25 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
         button = self.query_one("#confirm-now", Button)
         self.writing, button.disabled = True, True
         self.refresh_bindings()
+        self._status(t("confirmation.confirming"))
         try:
             confirmed = await self.timebok.client.confirm(self.appointment.id)
         except BookingError as error:
+            self._status("")
+            self.failed = error.kind in RETRYABLE
             if error.kind is ErrorKind.CONFLICT:
                 await self._answered_meanwhile()
+            elif error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
+                self._status(t("confirmation.confirm_in_doubt"), problem=True)  # it may have landed
             else:
                 self.timebok.report(error)
+                self._status(full_text(error), problem=True)
             return
         finally:
             self.writing, button.disabled = False, False
             self.refresh_bindings()
+        self.failed = False
+        self._status("")
         self._answered(confirmed, "confirmation.confirmed_now", {})
 
     async def _answered_meanwhile(self) -> None:
@@ -116,6 +141,8 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
 
     @on(Button.Pressed, "#to-inbox")
     def action_inbox(self) -> None:
+        if self.writing:  # the button too: leaving would drop the answer of «Bekreft timen nå», unheard
+            return
         patient = self.draft.patient
         self.dismiss()
         self.timebok.open_inbox(from_flow=True, patient=patient)

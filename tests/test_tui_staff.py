@@ -465,3 +465,41 @@ async def test_the_reject_reason_survives_esc_and_its_required_message_goes_once
             from timebok.ui import i18n
 
             i18n.set_language("nb")
+
+
+async def test_confirm_now_that_got_no_answer_says_so_holds_the_screen_and_ctrl_r_finishes_it(live_server, db_path):
+    """«Bekreft timen nå» while the backend answers too late: «Bekrefter timen …», Esc greyed out meanwhile, then a
+    line saying it may have landed; Ctrl+R (as it says) ends in «Timen er bekreftet.», confirmed once."""
+    import threading
+
+    from tests.sqlite_lock import hold_write_lock
+    from timebok.tui.app import TimebokApp
+    from timebok.tui.connection import Connection
+
+    app = TimebokApp(Connection(live_server.url, FJORD_STAFF, timeout=0.4))
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "b")
+        await _type(pilot, KARI_NUMBER)
+        for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
+            await pilot.press(*keys)
+            await settle(pilot)
+        assert isinstance(app.screen, ConfirmationScreen)
+        booked = app.screen.appointment
+        release = threading.Event()
+        holder = hold_write_lock(db_path, release=release)
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        assert "Bekrefter timen … Vent til svaret kommer." in screen_text(app)
+        await pilot.press("escape")  # greyed out: the screen stays to hear the answer
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ConfirmationScreen)
+        await until(pilot, lambda: "vi vet ikke om timen ble bekreftet" in screen_text(app), seconds=10)
+        assert "Trykk Ctrl+R" in screen_text(app)
+        release.set()
+        holder.join(5)
+        await pilot.pause(1.0)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "Timen er bekreftet." in screen_text(app), seconds=10)
+        assert "Timen er bekreftet." in screen_text(app) and "vet ikke" not in screen_text(app)
+    async with BookingClient(live_server.url, KARI) as kari:
+        assert (await kari.appointment(booked.id)).state is AppointmentState.CONFIRMED

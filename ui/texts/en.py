@@ -224,6 +224,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "today.row": "{time}  {patient} ({number})",
     "confirmation.sent_for": "The booking request for {patient} was sent to {office}.",
     "confirmation.confirm_now": "Confirm the time now",
+    "confirmation.confirming": "Confirming the time … Wait for the answer.",
+    "confirmation.confirm_in_doubt": "No answer from the booking service, so we do not know whether the time was confirmed. Press Ctrl+R to try again: it will not be confirmed twice.",
     "confirmation.confirm_now.short": "Confirm",
     "confirmation.staff_next": "The request is in Requests. Press B to confirm it now; the patient is told in their inbox.",
     "confirmation.confirmed_now": "The time is confirmed. The patient has been told in their inbox.",

@@ -224,6 +224,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "today.row": "{time}  {patient} ({number})",
     "confirmation.sent_for": "Timeforespørselen for {patient} er sendt til {office}.",
     "confirmation.confirm_now": "Bekreft timen nå",
+    "confirmation.confirming": "Bekrefter timen … Vent til svaret kommer.",
+    "confirmation.confirm_in_doubt": "Fikk ikke svar fra bookingtjenesten, så vi vet ikke om timen ble bekreftet. Trykk Ctrl+R for å prøve igjen: den blir ikke bekreftet to ganger.",
     "confirmation.confirm_now.short": "Bekreft",
     "confirmation.staff_next": "Forespørselen ligger i Forespørsler. Trykk B for å bekrefte den nå; pasienten får svar i innboksen.",
     "confirmation.confirmed_now": "Timen er bekreftet. Pasienten har fått beskjed i innboksen.",
