@@ -135,6 +135,32 @@ def _insert(session: Session, rows: list[dict]) -> None:
     session.connection().execute(statement, rows)
 
 
+def _wanted_now(session: Session, book: schema.Schedule, since: datetime | None = None) -> dict:
+    """The future times the timebook's setup wants, as it is stored now: {(start, seat): end}."""
+    moment = now()
+    cutoff = to_storage(since or moment)
+    first = (since or moment).astimezone(OSLO).date()
+    last = moment.astimezone(OSLO).date() + timedelta(days=book.horizon_days)
+    service = session.get(schema.HealthcareService, book.healthcare_service_id)
+    if not (book.active and service.active):
+        return {}  # a timebook or time type switched off offers nothing new
+    campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)).all()
+    return {key: end for key, end in wanted(book, list(campaigns), closures_for(session, book, service.organization_id),
+                                            first, last).items() if key[0] > cutoff}
+
+
+def outside_setup(session: Session, book: schema.Schedule) -> set[int]:
+    """The timebook's future booked or requested times that its setup, as stored now, no longer wants: an earlier
+    change's «affected», which the next change must not report again as its own."""
+    if book.weekly is None:
+        return set()
+    want = _wanted_now(session, book)
+    rows = session.execute(select(schema.Slot.id, schema.Slot.start, schema.Slot.seq).where(
+        schema.Slot.schedule_id == book.id, schema.Slot.start > to_storage(now()),
+        schema.Slot.status.in_(("busy", "busy-tentative")))).all()
+    return {row.id for row in rows if (row.start, row.seq) not in want}
+
+
 def regenerate(session: Session, book: schema.Schedule, *, since: datetime | None = None) -> Change:
     """Bring the timebook's future free times in line with its setup. Booked and requested times are never
     deleted or moved: those the setup no longer wants are reported in `affected`. `since` (the demo seed)
@@ -142,18 +168,8 @@ def regenerate(session: Session, book: schema.Schedule, *, since: datetime | Non
     change = Change()
     if book.weekly is None:
         return change  # made before setup existed: its slots are not ours to touch
-    moment = now()
-    cutoff = to_storage(since or moment)
-    today = moment.astimezone(OSLO).date()
-    first = (since or moment).astimezone(OSLO).date()
-    last = today + timedelta(days=book.horizon_days)
-    service = session.get(schema.HealthcareService, book.healthcare_service_id)
-    if book.active and service.active:
-        campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)).all()
-        want = {key: end for key, end in wanted(book, list(campaigns), closures_for(session, book, service.organization_id),
-                                                first, last).items() if key[0] > cutoff}
-    else:
-        want = {}  # a timebook or time type switched off offers nothing new
+    cutoff = to_storage(since or now())
+    want = _wanted_now(session, book, since)
     existing = session.execute(
         select(schema.Slot.id, schema.Slot.start, schema.Slot.seq, schema.Slot.status, schema.Slot.end)
         .where(schema.Slot.schedule_id == book.id, schema.Slot.start > cutoff)).all()

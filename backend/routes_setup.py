@@ -19,7 +19,7 @@ from timebok.backend import audit, bodies, fhir, schema
 from timebok.backend.auth import SUPPORT, Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
-from timebok.backend.generation import Change, regenerate
+from timebok.backend.generation import Change, outside_setup, regenerate
 from timebok.backend.http import FhirResponse, json_body
 from timebok.backend.outcome import FhirError, forbidden, not_found
 from timebok.backend.setup_body import SetupBody, check
@@ -178,6 +178,8 @@ def _service(session, office_id: int, code: str, active: bool | None = None) -> 
 
 def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
     """Store the setup, then regenerate every timebook of the office; the Change says what it did."""
+    # Bookings an earlier change already left outside the setup (a closed day, say) are not this change's to report.
+    already_outside = set().union(*(outside_setup(session, book) for book in _office_timebooks(session, office.id)))
     for item in body.services:
         _service(session, office.id, item.type, item.active)
     document_before = document(session, office)
@@ -256,11 +258,16 @@ def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
             session.delete(row)
     session.flush()
     change = Change()
-    services = [s.id for s in session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office.id))]
-    for book in session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_(services))
-                                .order_by(schema.Schedule.id)).all():
+    for book in _office_timebooks(session, office.id):
         change.add(regenerate(session, book))
+    change.affected = [a for a in change.affected if a.slot_id not in already_outside]
     return change
+
+
+def _office_timebooks(session, office_id: int) -> list[schema.Schedule]:
+    services = [s.id for s in session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office_id))]
+    return list(session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_(services))
+                                .order_by(schema.Schedule.id)).all())
 
 
 def _affected(session, change: Change) -> list[dict]:

@@ -155,6 +155,11 @@ async def test_a_closure_over_a_booked_day_keeps_the_booking_and_lists_it(api, d
     assert ("busy-tentative" in {s[3] for s in after})
     appointment = fhir_json(await api.get("/Appointment/2", headers=FJORD_H))
     assert appointment["status"] == "pending" and appointment["start"] == "2026-11-27T09:00:00+01:00"
+    # The next change, elsewhere, is not told about Ola again: his request was this closure's, already listed.
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    setup["closures"].append({"day": "2026-12-08", "reason": "Kurs"})
+    later = _json(await _put(api, 1, setup, FJORD_H, preview=True))
+    assert later["affected"] == [] and later["removed"] > 0
     with database.reading() as session:
         event = session.scalars(select(schema.SetupEvent).where(schema.SetupEvent.action == "update")).one()
         assert event.actor == "staff:Helsesekretær, Fjordsiden" and "Sykepleier syk" in event.detail
