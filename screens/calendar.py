@@ -140,7 +140,10 @@ class CalendarScreen(FlowScreen):
         self.draft.month = month
         calendar.free_dates = availability.dates
         if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
-            calendar.cursor = min(availability.dates)  # start where there is something to choose
+            # Start where there is something to choose: the first free date from the cursor on (a day just closed
+            # from here moves it on to the next, not back to the month's first), else the month's first.
+            later = [d for d in availability.dates if d >= calendar.cursor]
+            calendar.cursor = min(later) if later else min(availability.dates)
         self._show_empty_month(month, availability, next_free)
         day = self.draft.day
         if day is not None and day in availability.dates:

@@ -160,6 +160,7 @@ async def test_close_day_from_the_calendar_lists_the_booking_it_hits(live_server
         assert isinstance(app.screen, CalendarScreen)
         assert any("Ola Nordmann" in n for n in _notes(app))
         assert date(2026, 11, 27) not in app.screen.availability.dates
+        assert app.screen.calendar.cursor > date(2026, 11, 27)  # on to the next free date, not back to the month's first
         for key in ("escape", "escape", "escape", "escape", "o"):  # to «Timebokoppsett»: the day is named with its timebook
             await pilot.press(key)
             await settle(pilot)
