@@ -72,6 +72,7 @@ class CalendarScreen(FlowScreen):
         self.next_free: date | None = None
         self.day_slots: list[Slot] = []
         self._times_next = False  # «n» moved to another month: focus its day's times when they have come
+        self._new_month = True  # the month shown is being fetched for the first time (not again)
 
     def compose_body(self) -> ComposeResult:
         draft = self.draft
@@ -135,14 +136,15 @@ class CalendarScreen(FlowScreen):
             calendar.jump_to(next_free)
             return
         self.availability, self.next_free = availability, next_free
+        new_month, self._new_month = self._new_month, False
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         self.timebok.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
         self.draft.month = month
         calendar.free_dates = availability.dates
         if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
-            # Start where there is something to choose: the first free date from the cursor on (a day just closed
-            # from here moves it on to the next, not back to the month's first), else the month's first.
-            later = [d for d in availability.dates if d >= calendar.cursor]
+            # Start where there is something to choose: a month just opened at its first free date; the same month
+            # fetched again (a day just closed from here) at the next free date from the cursor, not back at the first.
+            later = [d for d in availability.dates if d >= calendar.cursor and not new_month]
             calendar.cursor = min(later) if later else min(availability.dates)
         self._show_empty_month(month, availability, next_free)
         day = self.draft.day
@@ -192,6 +194,7 @@ class CalendarScreen(FlowScreen):
 
     @on(MonthCalendar.MonthChanged)
     def _month_changed(self, event: MonthCalendar.MonthChanged) -> None:
+        self._new_month = True
         self._hide_times()
         self.query_one("#empty-month").display = False
         self.reload()
