@@ -9,7 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button
 
 from timebok.ui.i18n import t
-from timebok.ui.keys import key
+from timebok.ui.keys import dialog_keys, key
+from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
 
 
@@ -21,6 +22,7 @@ class ConfirmDialog(ModalScreen[bool]):
         # (→ on «Nei», the right-most, used to wrap round to «Ja, avbestill», where Enter then cancels).
         key("left", "to('yes')", "dialog.left", show=False),
         key("right", "to('no')", "dialog.right", show=False),
+        *dialog_keys(),
     ]
 
     def __init__(self, question: str, yes: str) -> None:
@@ -34,6 +36,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(self.yes_label, id="yes", variant="error")
                 yield Button(t("dialog.no"), id="no")
+        yield TimebokFooter()  # its own keys (Esc «Nei», J «Ja»), not those of the screen below
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # the safe answer is the default

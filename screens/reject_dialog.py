@@ -11,7 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
 from timebok.ui.i18n import t
-from timebok.ui.keys import key
+from timebok.ui.keys import dialog_keys, key
+from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
 
@@ -24,7 +25,8 @@ class RejectDialog(ModalScreen[str | None]):
     `reason` is what was typed for this request before (Esc, or an answer that did not get through), and `keep`
     hears every change, so the text is never lost with the dialog."""
 
-    BINDINGS = [key("escape", "cancel", "reject.cancel")]
+    # Its own keys in its own footer: the queue's below (B, A) do nothing while it is open.
+    BINDINGS = [key("escape", "cancel", "reject.cancel"), key("ctrl+s", "send", "reject.send"), *dialog_keys()]
 
     def __init__(self, question: str, reason: str = "", keep: Callable[[str], None] | None = None) -> None:
         super().__init__()
@@ -43,6 +45,7 @@ class RejectDialog(ModalScreen[str | None]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("reject.send"), id="reject", variant="error")
                 yield Button(t("reject.cancel"), id="cancel")
+        yield TimebokFooter()
 
     def on_mount(self) -> None:
         self.query_one("#reject-reason", Input).focus()
@@ -70,7 +73,7 @@ class RejectDialog(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#reject-reason")
     @on(Button.Pressed, "#reject")
-    def _send(self) -> None:
+    def action_send(self) -> None:
         reason = self.query_one("#reject-reason", Input).value.strip()
         if not reason:
             self.query_one("#reject-message", Static).update(t("reject.required"))

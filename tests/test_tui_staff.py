@@ -503,3 +503,21 @@ async def test_confirm_now_that_got_no_answer_says_so_holds_the_screen_and_ctrl_
         assert "Timen er bekreftet." in screen_text(app) and "vet ikke" not in screen_text(app)
     async with BookingClient(live_server.url, KARI) as kari:
         assert (await kari.appointment(booked.id)).state is AppointmentState.CONFIRMED
+
+
+async def test_the_reject_dialog_shows_its_own_keys_and_ctrl_s_sends(live_server):
+    from tests.tui_helpers import footer_keys
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, "f")
+        ola = app.screen.requests[0]
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, RejectDialog)
+        shown = {k.key for k in footer_keys(app)}
+        assert {"escape", "ctrl+s", "f1", "ctrl+q"} <= shown and "b" not in shown  # not the queue's keys below it
+        await _type(pilot, "Fullt i dag")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, RequestQueueScreen) and ola.id not in {r.id for r in app.screen.requests}
