@@ -406,7 +406,7 @@ async def test_a_cancel_that_got_no_answer_says_so_and_ctrl_r_finishes_it(live_s
     from tests.sqlite_lock import hold_write_lock
 
     await _book_lab_on_2_december(live_server)
-    app = TimebokApp(Connection(live_server.url, KARI, timeout=0.4))
+    app = make_app(live_server, KARI, timeout=0.4)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("t")

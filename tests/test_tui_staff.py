@@ -40,6 +40,16 @@ async def _open(pilot, key: str) -> None:
     await settle(pilot)
 
 
+async def _to_step_6_for_kari(pilot) -> None:
+    """From the front desk's home: Kari by number, Lab, its first free date and time, «Send bestilling»."""
+    await _open(pilot, "b")
+    await _type(pilot, KARI_NUMBER)
+    for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
+        await pilot.press(*keys)
+        await settle(pilot)
+    assert isinstance(pilot.app.screen, ConfirmationScreen)
+
+
 async def _type(pilot, text: str) -> None:
     await pilot.press(*text)
     await settle(pilot)
@@ -304,12 +314,7 @@ async def test_confirm_now_after_another_desk_rejected_says_so_and_offers_it_no_
     app = make_app(live_server, FJORD_STAFF)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await _open(pilot, "b")
-            await _type(pilot, KARI_NUMBER)
-            for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
-                await pilot.press(*keys)
-                await settle(pilot)
-            assert isinstance(app.screen, ConfirmationScreen)
+            await _to_step_6_for_kari(pilot)
             async with BookingClient(live_server.url, FJORD_STAFF) as other_desk:
                 await other_desk.reject(app.screen.appointment.id, "Labben er stengt")
             await pilot.press("b")
@@ -334,12 +339,7 @@ async def test_confirm_now_pressed_twice_on_a_slow_backend_confirms_once_without
 
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
-        await _open(pilot, "b")
-        await _type(pilot, KARI_NUMBER)
-        for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
-            await pilot.press(*keys)
-            await settle(pilot)
-        assert isinstance(app.screen, ConfirmationScreen)
+        await _to_step_6_for_kari(pilot)
         booked_slot = app.draft.slot
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
@@ -393,10 +393,7 @@ async def test_a_rejection_that_got_no_reply_says_it_may_have_landed_and_then_wh
     import threading
 
     from tests.sqlite_lock import hold_write_lock
-    from timebok.tui.app import TimebokApp
-    from timebok.tui.connection import Connection
-
-    app = TimebokApp(Connection(live_server.url, FJORD_STAFF, timeout=0.4))
+    app = make_app(live_server, FJORD_STAFF, timeout=0.4)
     async with app.run_test(size=SIZE) as pilot:
         await _open(pilot, "f")
         ola_request = app.screen.requests[0]
@@ -473,17 +470,9 @@ async def test_confirm_now_that_got_no_answer_says_so_holds_the_screen_and_ctrl_
     import threading
 
     from tests.sqlite_lock import hold_write_lock
-    from timebok.tui.app import TimebokApp
-    from timebok.tui.connection import Connection
-
-    app = TimebokApp(Connection(live_server.url, FJORD_STAFF, timeout=0.4))
+    app = make_app(live_server, FJORD_STAFF, timeout=0.4)
     async with app.run_test(size=SIZE) as pilot:
-        await _open(pilot, "b")
-        await _type(pilot, KARI_NUMBER)
-        for keys in (("enter",), ("down", "down", "enter"), ("enter",), ("enter",), ("enter",)):
-            await pilot.press(*keys)
-            await settle(pilot)
-        assert isinstance(app.screen, ConfirmationScreen)
+        await _to_step_6_for_kari(pilot)
         booked = app.screen.appointment
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)

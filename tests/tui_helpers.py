@@ -6,9 +6,11 @@ from timebok.tui.app import TimebokApp
 from timebok.tui.connection import Connection
 
 
-def make_app(server, token: str, *, agent_token: str = "", embedded: bool = False, **options) -> TimebokApp:
-    """The real app on the real backend; `embedded` makes it offer the demo's user picker."""
-    return TimebokApp(Connection(server.url, token, agent_token=agent_token, timeout=5.0, embedded=embedded), **options)
+def make_app(server, token: str, *, agent_token: str = "", embedded: bool = False, timeout: float = 5.0,
+             **options) -> TimebokApp:
+    """The real app on the real backend; `embedded` makes it offer the demo's user picker; a short `timeout` makes
+    a backend held up by another writer answer too late."""
+    return TimebokApp(Connection(server.url, token, agent_token=agent_token, timeout=timeout, embedded=embedded), **options)
 
 
 async def settle(pilot, rounds: int = 6) -> None:
