@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,8 @@ log = logging.getLogger("timebok.generation")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ACTIVE_APPOINTMENT = ("pending", "booked")
 _CHUNK = 2000  # ids per IN (...): well under both databases' parameter limits
+# Free times one generation transaction writes at most (about): tens of ms of the write lock on SQLite.
+ROWS_PER_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,22 @@ class Closure:
 
 
 @dataclass
+class BookChange:
+    """One timebook's part of a change: the free times it adds and removes, and on which local days."""
+
+    schedule_id: int | None
+    name: str
+    created: int = 0
+    removed: int = 0
+    days: set[date] = field(default_factory=set)
+
+    def add(self, other: BookChange) -> None:
+        self.created += other.created
+        self.removed += other.removed
+        self.days |= other.days
+
+
+@dataclass
 class Change:
     """What one generation did (or, in a preview, would do)."""
 
@@ -58,15 +76,21 @@ class Change:
     removed: int = 0
     affected: list[schema.Appointment] = field(default_factory=list)
     months: set[tuple[int, datetime]] = field(default_factory=set)  # (timebook, a start) whose free times changed
+    books: dict[int | str, BookChange] = field(default_factory=dict)
 
     def add(self, other: Change) -> None:
         self.created += other.created
         self.removed += other.removed
         self.affected += other.affected
         self.months |= other.months
+        for key, entry in other.books.items():
+            if key in self.books:
+                self.books[key].add(entry)
+            else:
+                self.books[key] = BookChange(entry.schedule_id, entry.name, entry.created, entry.removed, set(entry.days))
 
 
-def _day_times(day: date, pattern: list[Range], length: int) -> Iterable[tuple[datetime, datetime]]:
+def _day_times(day: date, pattern: Iterable[Range], length: int) -> Iterable[tuple[datetime, datetime]]:
     step = timedelta(minutes=length)
     for item in pattern:
         if day.weekday() not in item.weekdays:
@@ -79,29 +103,109 @@ def _day_times(day: date, pattern: list[Range], length: int) -> Iterable[tuple[d
             start += step
 
 
+@dataclass(frozen=True)
+class CampaignSetup:
+    first: date
+    last: date
+    weekly: tuple[Range, ...]
+    slot_minutes: int
+
+
+@dataclass(frozen=True)
+class BookSetup:
+    """What generation needs of one timebook's setup: read from the database, or (a preview) from a body not stored.
+    Frozen and hashable, so the hourly run can tell a timebook whose setup has not changed since its last run."""
+
+    id: int | None  # None: a new timebook a preview has not stored
+    name: str
+    open: bool  # the timebook and its time type are both on
+    managed: bool  # False: made before setup existed, its slots are not ours to touch
+    slot_minutes: int
+    parallel: int
+    horizon_days: int
+    weekly: tuple[Range, ...]
+    campaigns: tuple[CampaignSetup, ...] = ()
+    closures: tuple[Closure, ...] = ()
+
+    def times_on(self, day: date) -> dict[tuple[datetime, int], datetime]:
+        """The times the setup asks for on one local day, whatever the horizon: (stored start, seat) → stored end."""
+        if not self.open or is_public_holiday(day) or any(c.day == day and c.opens is None for c in self.closures):
+            return {}
+        times = list(_day_times(day, self.weekly, self.slot_minutes))
+        for campaign in self.campaigns:
+            if campaign.first <= day <= campaign.last:  # a campaign adds to the weekly pattern
+                times += _day_times(day, campaign.weekly, campaign.slot_minutes)
+        part_closed = [c for c in self.closures if c.day == day and c.opens is not None]
+        result: dict[tuple[datetime, int], datetime] = {}
+        for start, end in times:
+            if any(_overlaps(start, end, c) for c in part_closed):
+                continue
+            for seat in range(self.parallel):
+                result.setdefault((to_storage(start), seat), to_storage(end))
+        return result
+
+    def most_in_a_day(self) -> int:
+        """An upper bound of the times on any one day (sizes the chunks generation writes in)."""
+        per_weekday = [_count_on(weekday, self.weekly, self.slot_minutes)
+                       + sum(_count_on(weekday, c.weekly, c.slot_minutes) for c in self.campaigns) for weekday in range(7)]
+        return max(per_weekday) * self.parallel
+
+    def count(self, first: date, last: date) -> int:
+        """How many times the setup asks for from `first` to `last`, by arithmetic (no times are made): an upper bound,
+        since part-day closures and a campaign time that is also a weekly one are counted as if they were not there."""
+        if not self.open:
+            return 0
+        closed = {c.day for c in self.closures if c.opens is None}
+        weekly = [_count_on(weekday, self.weekly, self.slot_minutes) for weekday in range(7)]
+        campaigns = [(c, [_count_on(weekday, c.weekly, c.slot_minutes) for weekday in range(7)]) for c in self.campaigns]
+        total, day = 0, first
+        while day <= last:
+            if day not in closed and not is_public_holiday(day):
+                total += weekly[day.weekday()] + sum(counts[day.weekday()] for c, counts in campaigns if c.first <= day <= c.last)
+            day += timedelta(days=1)
+        return total * self.parallel
+
+    def horizon(self, since: datetime | None = None) -> tuple[datetime, date, date]:
+        """(stored cutoff, first local day, last local day): the times generation keeps in line with the setup."""
+        moment = now()
+        return (to_storage(since or moment), (since or moment).astimezone(OSLO).date(),
+                moment.astimezone(OSLO).date() + timedelta(days=self.horizon_days))
+
+
+def _count_on(weekday: int, pattern: tuple[Range, ...], length: int) -> int:
+    return sum((_minutes(r.closes) - _minutes(r.opens)) // length for r in pattern if weekday in r.weekdays)
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def setup_of(book: schema.Schedule, campaigns: Iterable[schema.Campaign], closures: Iterable[Closure], *, open_: bool = True,
+             ) -> BookSetup:
+    return BookSetup(
+        id=book.id, name=book.name, open=open_, managed=book.weekly is not None, slot_minutes=book.slot_minutes,
+        parallel=book.parallel, horizon_days=book.horizon_days, weekly=tuple(ranges(book.weekly)),
+        campaigns=tuple(CampaignSetup(c.first, c.last, tuple(ranges(c.weekly)), c.slot_minutes or book.slot_minutes)
+                        for c in sorted(campaigns, key=lambda c: (c.first, c.id or 0))),
+        closures=tuple(sorted(closures, key=lambda c: (c.day, c.opens or time(0)))))
+
+
+def stored_setup(session: Session, book: schema.Schedule) -> BookSetup:
+    """The timebook's setup as the database holds it now."""
+    service = session.get(schema.HealthcareService, book.healthcare_service_id)
+    campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)).all()
+    return setup_of(book, campaigns, closures_for(session, book, service.organization_id),
+                    open_=bool(book.active and service.active))
+
+
 def wanted(book: schema.Schedule, campaigns: list[schema.Campaign], closures: list[Closure], first: date, last: date,
            ) -> dict[tuple[datetime, int], datetime]:
     """The times the setup asks for from `first` to `last`: (stored start, seat) → stored end."""
-    weekly = ranges(book.weekly)
-    campaign_patterns = [(c.first, c.last, ranges(c.weekly), c.slot_minutes or book.slot_minutes) for c in campaigns]
-    closed_days = {c.day for c in closures if c.opens is None}
-    part_closed: dict[date, list[Closure]] = {}
-    for closure in closures:
-        if closure.opens is not None:
-            part_closed.setdefault(closure.day, []).append(closure)
+    setup = setup_of(book, campaigns, closures)
     result: dict[tuple[datetime, int], datetime] = {}
     day = first
     while day <= last:
-        if day not in closed_days and not is_public_holiday(day):
-            times = list(_day_times(day, weekly, book.slot_minutes))
-            for c_first, c_last, pattern, length in campaign_patterns:
-                if c_first <= day <= c_last:  # a campaign adds to the weekly pattern
-                    times += _day_times(day, pattern, length)
-            for start, end in times:
-                if any(_overlaps(start, end, c) for c in part_closed.get(day, ())):
-                    continue
-                for seat in range(book.parallel):
-                    result.setdefault((to_storage(start), seat), to_storage(end))
+        result.update(setup.times_on(day))
         day += timedelta(days=1)
     return result
 
@@ -135,53 +239,86 @@ def _insert(session: Session, rows: list[dict]) -> None:
     session.connection().execute(statement, rows)
 
 
-def _wanted_now(session: Session, book: schema.Schedule, since: datetime | None = None) -> dict:
-    """The future times the timebook's setup wants, as it is stored now: {(start, seat): end}."""
-    moment = now()
-    cutoff = to_storage(since or moment)
-    first = (since or moment).astimezone(OSLO).date()
-    last = moment.astimezone(OSLO).date() + timedelta(days=book.horizon_days)
-    service = session.get(schema.HealthcareService, book.healthcare_service_id)
-    if not (book.active and service.active):
-        return {}  # a timebook or time type switched off offers nothing new
-    campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)).all()
-    return {key: end for key, end in wanted(book, list(campaigns), closures_for(session, book, service.organization_id),
-                                            first, last).items() if key[0] > cutoff}
+def _local_midnight(day: date) -> datetime:
+    return to_storage(datetime.combine(day, time(0), tzinfo=OSLO))
 
 
-def outside_setup(session: Session, book: schema.Schedule) -> set[int]:
-    """The timebook's future booked or requested times that its setup, as stored now, no longer wants: an earlier
-    change's «affected», which the next change must not report again as its own."""
-    if book.weekly is None:
-        return set()
-    want = _wanted_now(session, book)
-    rows = session.execute(select(schema.Slot.id, schema.Slot.start, schema.Slot.seq).where(
-        schema.Slot.schedule_id == book.id, schema.Slot.start > to_storage(now()),
-        schema.Slot.status.in_(("busy", "busy-tentative")))).all()
-    return {row.id for row in rows if (row.start, row.seq) not in want}
+def _local_day(stored: datetime) -> date:
+    return stored.replace(tzinfo=UTC).astimezone(OSLO).date()
 
 
-def regenerate(session: Session, book: schema.Schedule, *, since: datetime | None = None) -> Change:
-    """Bring the timebook's future free times in line with its setup. Booked and requested times are never
-    deleted or moved: those the setup no longer wants are reported in `affected`. `since` (the demo seed)
-    generates from an earlier moment than now."""
-    change = Change()
-    if book.weekly is None:
-        return change  # made before setup existed: its slots are not ours to touch
-    cutoff = to_storage(since or now())
-    want = _wanted_now(session, book, since)
-    existing = session.execute(
-        select(schema.Slot.id, schema.Slot.start, schema.Slot.seq, schema.Slot.status, schema.Slot.end)
-        .where(schema.Slot.schedule_id == book.id, schema.Slot.start > cutoff)).all()
+@dataclass
+class Diff:
+    """Where a window of days differs from its setup: what generation writes, or a preview only counts."""
+
+    schedule_id: int | None
+    missing: list[dict] = field(default_factory=list)
+    restoring: list = field(default_factory=list)  # rows kept as busy-unavailable that the setup wants again
+    unwanted_free: list = field(default_factory=list)
+    unwanted_taken: list[int] = field(default_factory=list)  # slot ids of booked or requested times outside the setup
+
+
+def _diff(session: Session, setup: BookSetup, first: date, last: date, cutoff: datetime, horizon_last: date) -> Diff:
+    """Reads only: the slots stored from local day `first` to `last` (after `cutoff`) against what the setup wants."""
+    diff = Diff(setup.id)
+    want: dict[tuple[datetime, int], datetime] = {}
+    day = first
+    while day <= min(last, horizon_last):
+        want.update(setup.times_on(day))
+        day += timedelta(days=1)
+    want = {key: end for key, end in want.items() if key[0] > cutoff}
+    existing = [] if setup.id is None else session.execute(
+        select(schema.Slot.id, schema.Slot.start, schema.Slot.seq, schema.Slot.status)
+        .where(schema.Slot.schedule_id == setup.id, schema.Slot.start > cutoff,
+               schema.Slot.start >= _local_midnight(first), schema.Slot.start < _local_midnight(last + timedelta(days=1)))).all()
     have = {(row.start, row.seq): row for row in existing}
-    missing = [{"schedule_id": book.id, "start": start, "end": end, "seq": seat, "status": "free", "version": 1}
-               for (start, seat), end in want.items() if (start, seat) not in have]
-    restoring = [row for key, row in have.items() if key in want and row.status == "busy-unavailable"]
-    restore = [row.id for row in restoring]
-    unwanted_free = [row for key, row in have.items() if key not in want and row.status == "free"]
-    unwanted_taken = [row.id for key, row in have.items() if key not in want and row.status in ("busy", "busy-tentative")]
+    diff.missing = [{"schedule_id": setup.id, "start": start, "end": end, "seq": seat, "status": "free", "version": 1}
+                    for (start, seat), end in want.items() if (start, seat) not in have]
+    diff.restoring = [row for key, row in have.items() if key in want and row.status == "busy-unavailable"]
+    diff.unwanted_free = [row for key, row in have.items() if key not in want and row.status == "free"]
+    beyond: dict[date, dict] = {}
+    for key, row in have.items():
+        if key in want or row.status not in ("busy", "busy-tentative"):
+            continue
+        day = _local_day(row.start)
+        if day > horizon_last:
+            # Past the horizon the setup publishes no new free times, but a booking made there earlier is still
+            # valid as long as the pattern has its time: only one the setup no longer has at all is affected.
+            if key in beyond.setdefault(day, setup.times_on(day)):
+                continue
+        diff.unwanted_taken.append(row.id)
+    return diff
+
+
+def _note(change: Change, setup: BookSetup, diff: Diff) -> None:
+    created = len(diff.missing) + len(diff.restoring)
+    removed = len(diff.unwanted_free)
+    if not (created or removed):
+        return
+    # A new timebook in a preview has no id yet: its name tells it apart from the others.
+    entry = change.books.setdefault(setup.id if setup.id is not None else f"new:{setup.name}", BookChange(setup.id, setup.name))
+    entry.created += created
+    entry.removed += removed
+    starts = [row["start"] for row in diff.missing] + [row.start for row in diff.restoring] + [row.start for row in diff.unwanted_free]
+    entry.days.update(_local_day(start) for start in starts)
+    change.created += created
+    change.removed += removed
+    if setup.id is not None:
+        change.months |= {(setup.id, start) for start in starts}
+
+
+def _affected(session: Session, slot_ids: list[int]) -> list[schema.Appointment]:
+    found: list[schema.Appointment] = []
+    for chunk in _chunks(slot_ids):
+        found += session.scalars(select(schema.Appointment).where(
+            schema.Appointment.slot_id.in_(chunk), schema.Appointment.status.in_(ACTIVE_APPOINTMENT))).all()
+    return found
+
+
+def _write(session: Session, diff: Diff) -> None:
+    """Brings one window in line: free times added, removed and restored; booked and requested ones never touched."""
+    free_ids = [row.id for row in diff.unwanted_free]
     # A removed free time that an old (cancelled) request still points at is kept as unavailable, not deleted.
-    free_ids = [row.id for row in unwanted_free]
     referenced: set[int] = set()
     for chunk in _chunks(free_ids):
         referenced |= set(session.scalars(select(schema.Appointment.slot_id).where(schema.Appointment.slot_id.in_(chunk))))
@@ -191,21 +328,109 @@ def regenerate(session: Session, book: schema.Schedule, *, since: datetime | Non
     for chunk in _chunks(sorted(referenced)):
         session.execute(update(schema.Slot).where(schema.Slot.id.in_(chunk), schema.Slot.status == "free")
                         .values(status="busy-unavailable", version=schema.Slot.version + 1))
-    for chunk in _chunks(restore):
+    for chunk in _chunks([row.id for row in diff.restoring]):
         session.execute(update(schema.Slot).where(schema.Slot.id.in_(chunk), schema.Slot.status == "busy-unavailable")
                         .values(status="free", version=schema.Slot.version + 1))
-    _insert(session, missing)
-    for chunk in _chunks(unwanted_taken):
-        change.affected += session.scalars(select(schema.Appointment).where(
-            schema.Appointment.slot_id.in_(chunk), schema.Appointment.status.in_(ACTIVE_APPOINTMENT))).all()
-    change.affected.sort(key=lambda a: (a.start, a.id))
-    change.created = len(missing) + len(restore)
-    change.removed = len(unwanted_free)
-    change.months = ({(book.id, row["start"]) for row in missing} | {(book.id, row.start) for row in unwanted_free}
-                     | {(book.id, row.start) for row in restoring})
+    _insert(session, diff.missing)
+
+
+def _windows(session: Session, setup: BookSetup, first: date, last: date, cutoff: datetime) -> Iterable[tuple[date, date]]:
+    """Runs of days whose times fit in one chunk, from `first` to the later of `last` and the last stored slot (a
+    shortened horizon leaves free times past the new end, which must go)."""
+    end = last
+    if setup.id is not None:
+        latest = session.scalar(select(func.max(schema.Slot.start)).where(schema.Slot.schedule_id == setup.id,
+                                                                          schema.Slot.start > cutoff))
+        if latest is not None:
+            end = max(end, _local_day(latest))
+    step = max(1, ROWS_PER_CHUNK // max(1, setup.most_in_a_day()))
+    day = first
+    while day <= end:
+        yield day, min(end, day + timedelta(days=step - 1))
+        day += timedelta(days=step)
+
+
+def survey(session: Session, setup: BookSetup, *, since: datetime | None = None) -> Change:
+    """What bringing the timebook in line with `setup` would do, by reads only (a preview), one window at a time."""
+    change = Change()
+    if not setup.managed:
+        return change
+    cutoff, first, last = setup.horizon(since)
+    for window_first, window_last in _windows(session, setup, first, last, cutoff):
+        diff = _diff(session, setup, window_first, window_last, cutoff, last)
+        _note(change, setup, diff)
+        change.affected += _affected(session, diff.unwanted_taken)
+    return change
+
+
+def regenerate(session: Session, book: schema.Schedule, *, since: datetime | None = None) -> Change:
+    """Bring the timebook's future free times in line with its setup in the caller's one transaction (the demo seed;
+    the server uses `generate`, which commits each chunk). Booked and requested times are never deleted or moved:
+    those the setup no longer wants are reported in `affected`. `since` generates from an earlier moment than now."""
+    change = Change()
+    setup = stored_setup(session, book)
+    if not setup.managed:
+        return change  # made before setup existed: its slots are not ours to touch
+    cutoff, first, last = setup.horizon(since)
+    for window_first, window_last in _windows(session, setup, first, last, cutoff):
+        change.add(_generate_window(session, setup, window_first, window_last, cutoff, last))
+    return change
+
+
+def _generate_window(session: Session, setup: BookSetup, first: date, last: date, cutoff: datetime, horizon_last: date) -> Change:
+    change = Change()
+    diff = _diff(session, setup, first, last, cutoff, horizon_last)
+    _note(change, setup, diff)
+    change.affected += _affected(session, diff.unwanted_taken)
+    _write(session, diff)
     if change.created or change.removed:
         changed(session, change)
     return change
+
+
+def generate(db, schedule_id: int, *, first: date | None = None) -> Change:
+    """Bring one timebook in line with its stored setup in chunks of days, each its own short writing transaction,
+    so a booking anywhere waits at most for one chunk (tens of ms), and memory holds one chunk. Each chunk reads the
+    setup again: a save in between is what the next chunk follows. `first`: start at this local day (the hourly
+    run, for the days newly inside the horizon). On PostgreSQL each chunk holds the timebook's advisory lock, so
+    two instances take turns on it and neither creates a time twice."""
+    total = Change()
+    with db.reading() as session:
+        book = session.get(schema.Schedule, schedule_id)
+        if book is None:
+            return total
+        setup = stored_setup(session, book)
+        if not setup.managed:
+            return total
+        cutoff, start, last = setup.horizon()
+        windows = list(_windows(session, setup, max(start, first or start), last, cutoff))
+    for window_first, window_last in windows:
+        with db.writing() as session:
+            db.serialize(session, f"generate:{schedule_id}")
+            book = session.get(schema.Schedule, schedule_id)
+            setup = stored_setup(session, book)
+            cutoff, _, last = setup.horizon()
+            total.add(_generate_window(session, setup, window_first, window_last, cutoff, last))
+    return total
+
+
+def outside_setup(session: Session, book: schema.Schedule) -> set[int]:
+    """The timebook's future booked or requested times that its setup, as stored now, no longer wants: an earlier
+    change's «affected», which the next change must not report again as its own."""
+    setup = stored_setup(session, book)
+    if not setup.managed:
+        return set()
+    cutoff, _, last = setup.horizon()
+    rows = session.execute(select(schema.Slot.id, schema.Slot.start, schema.Slot.seq).where(
+        schema.Slot.schedule_id == book.id, schema.Slot.start > cutoff,
+        schema.Slot.status.in_(("busy", "busy-tentative")))).all()
+    by_day: dict[date, dict] = {}
+    outside = set()
+    for row in rows:
+        day = _local_day(row.start)
+        if (row.start, row.seq) not in by_day.setdefault(day, setup.times_on(day)):
+            outside.add(row.id)  # judged by the pattern alone: past the horizon a booking still stands
+    return outside
 
 
 def changed(session: Session, change: Change) -> None:
@@ -217,9 +442,10 @@ def changed(session: Session, change: Change) -> None:
     _versions.bump(session, scopes)
 
 
-def generate_all(db, organization_id: int | None = None) -> Change:
-    """Generate every timebook's free times, one short transaction per timebook so bookings are not held up for
-    long; on PostgreSQL each timebook's run holds an advisory lock, so two instances take turns on it."""
+def generate_all(db, organization_id: int | None = None, done: dict[int, tuple[BookSetup, date]] | None = None) -> Change:
+    """Generate every timebook's free times, each in chunks of short transactions (`generate`). `done` (the hourly
+    run's memory: timebook → the setup and horizon's last day it last generated) skips a timebook whose setup has not
+    changed and generates only the days newly inside its horizon."""
     total = Change()
     query = select(schema.Schedule.id).where(schema.Schedule.weekly.is_not(None)).order_by(schema.Schedule.id)
     if organization_id is not None:
@@ -227,11 +453,19 @@ def generate_all(db, organization_id: int | None = None) -> Change:
     with db.reading() as session:
         ids = list(session.scalars(query))
     for schedule_id in ids:
-        with db.writing() as session:
-            db.serialize(session, f"generate:{schedule_id}")
-            book = session.get(schema.Schedule, schedule_id)
-            if book is not None:
-                total.add(regenerate(session, book))
+        first = None
+        if done is not None:
+            with db.reading() as session:
+                setup = stored_setup(session, session.get(schema.Schedule, schedule_id))
+            last = setup.horizon()[2]
+            before = done.get(schedule_id)
+            if before is not None and before[0] == setup:
+                if before[1] >= last:
+                    continue  # nothing changed: nothing to do
+                first = before[1] + timedelta(days=1)
+        total.add(generate(db, schedule_id, first=first))
+        if done is not None:
+            done[schedule_id] = (setup, last)
     return total
 
 
@@ -239,12 +473,15 @@ EVERY = 3600.0  # seconds between runs: the horizon moves a day at a time, so ho
 
 
 class Generator:
-    """Runs generate_all on start and then every `every` seconds, on a daemon thread of the server's own."""
+    """Runs generate_all on start and then every `every` seconds, on a daemon thread of the server's own; each run
+    writes in short chunks, so bookings never wait for it for long, and after the first only the changes."""
 
     def __init__(self, db, every: float = EVERY) -> None:
         self.db = db
         self.every = every
         self._stop = threading.Event()
+        # What each timebook's last run generated (its setup, its horizon's last day): later runs do only what changed.
+        self._done: dict[int, tuple[BookSetup, date]] = {}
         self._thread = threading.Thread(target=self._run, name="timebok-generate", daemon=True)
 
     def start(self) -> Generator:
@@ -254,7 +491,7 @@ class Generator:
     def _run(self) -> None:
         while True:
             try:
-                change = generate_all(self.db)
+                change = generate_all(self.db, done=self._done)
                 if change.created or change.removed:
                     log.info("generated %d free times, removed %d", change.created, change.removed)
             except Exception as error:  # noqa: BLE001 - a database hiccup must not end the schedule

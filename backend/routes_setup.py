@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from timebok.backend import audit, bodies, fhir, schema
+from timebok.backend import audit, bodies, fhir, ids, schema, setup_plan
 from timebok.backend.auth import SUPPORT, Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
-from timebok.backend.generation import Change, outside_setup, regenerate
+from timebok.backend.generation import Change, generate, outside_setup
 from timebok.backend.http import FhirResponse, json_body
 from timebok.backend.outcome import FhirError, forbidden, not_found
 from timebok.backend.setup_body import SetupBody, check
@@ -34,10 +34,10 @@ class SetupResponse(FhirResponse):
 
 
 def _office(session, id_: str, *, lock: bool = False) -> schema.Organization:
-    row_id = fhir.parse_id(id_)
+    office_id = ids.row_id(id_, "Organization.id")
     # A change locks the office's row (PostgreSQL; SQLite has one writer anyway), so two desks saving at once
     # are taken in turn and the second is checked against what the first wrote.
-    office = session.get(schema.Organization, row_id, with_for_update=lock) if row_id is not None else None
+    office = session.get(schema.Organization, office_id, with_for_update=lock)
     if office is None:
         raise not_found(f"Organization/{id_}")
     return office
@@ -148,19 +148,11 @@ def read_setup(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse
     return SetupResponse(answer, headers=_etag(answer["version"]))
 
 
-class _Preview(Exception):
-    """Raised inside the writing transaction so a preview rolls back everything it did."""
-
-    def __init__(self, answer: dict) -> None:
-        super().__init__("preview")
-        self.answer = answer
-
-
 def _ref_id(text: str | None, kind: str, path: str) -> int:
     prefix = f"{kind}/"
-    if not text or not text.startswith(prefix) or not text[len(prefix):].isdigit():
+    if not text or not text.startswith(prefix):
         raise FhirError(400, "invalid", f"{path}: must be a reference like {kind}/1", expression=[path], rule="setup")
-    return int(text[len(prefix):])
+    return ids.row_id(text[len(prefix):], path)
 
 
 def _service(session, office_id: int, code: str, active: bool | None = None) -> schema.HealthcareService:
@@ -176,10 +168,8 @@ def _service(session, office_id: int, code: str, active: bool | None = None) -> 
     return row
 
 
-def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
-    """Store the setup, then regenerate every timebook of the office; the Change says what it did."""
-    # Bookings an earlier change already left outside the setup (a closed day, say) are not this change's to report.
-    already_outside = set().union(*(outside_setup(session, book) for book in _office_timebooks(session, office.id)))
+def _store(session, office: schema.Organization, body: SetupBody) -> None:
+    """Store the setup (its few rows; the free times follow in chunks afterwards: generation.generate)."""
     for item in body.services:
         _service(session, office.id, item.type, item.active)
     document_before = document(session, office)
@@ -194,7 +184,7 @@ def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
         service = _service(session, office.id, item.type)
         book = None
         if item.id is not None:
-            book_id = int(item.id) if item.id.isdigit() else -1
+            book_id = ids.row_id(item.id, f"{here}.id")
             if book_id not in known:
                 raise FhirError(400, "invalid", f"{here}.id: not one of this office's timebooks", expression=[f"{here}.id"], rule="setup")
             book = session.get(schema.Schedule, book_id)
@@ -214,7 +204,7 @@ def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
         old = {c.id: c for c in session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id))}
         wanted_ids = set()
         for campaign in item.campaigns:
-            row = old.get(int(campaign.id)) if campaign.id and campaign.id.isdigit() else None
+            row = old.get(int(campaign.id)) if campaign.id and ids.is_id(campaign.id) else None
             if row is None:
                 row = next((c for c in old.values() if c.name == campaign.name and c.first.isoformat() == campaign.first
                             and c.last.isoformat() == campaign.last), None)
@@ -243,7 +233,7 @@ def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
             raise FhirError(400, "invalid", f"Setup.closures[{index}].timebook: not one of this office's timebooks",
                             expression=[f"Setup.closures[{index}].timebook"], rule="setup")
         day = date.fromisoformat(item.day)
-        row = old_closures.get(int(item.id)) if item.id and item.id.isdigit() else None
+        row = old_closures.get(int(item.id)) if item.id and ids.is_id(item.id) else None
         if row is None:
             row = next((c for c in old_closures.values() if c.day == day and c.start_time == item.start
                         and c.end_time == item.end and c.schedule_id == schedule_id), None)
@@ -257,11 +247,6 @@ def _apply(session, office: schema.Organization, body: SetupBody) -> Change:
         if row_id not in kept_closures:
             session.delete(row)
     session.flush()
-    change = Change()
-    for book in _office_timebooks(session, office.id):
-        change.add(regenerate(session, book))
-    change.affected = [a for a in change.affected if a.slot_id not in already_outside]
-    return change
 
 
 def _office_timebooks(session, office_id: int) -> list[schema.Schedule]:
@@ -275,10 +260,11 @@ def _affected(session, change: Change) -> list[dict]:
     for appointment in sorted(change.affected, key=lambda a: (a.start, a.id)):
         patient = session.get(schema.Patient, appointment.patient_id)
         slot = session.get(schema.Slot, appointment.slot_id)
+        book = session.get(schema.Schedule, slot.schedule_id)
         result.append({
             "appointment": f"Appointment/{appointment.id}", "status": appointment.status,
             "start": fhir.instant(appointment.start), "end": fhir.instant(appointment.end),
-            "timebook": f"Schedule/{slot.schedule_id}", "patient": f"Patient/{patient.id}",
+            "timebook": f"Schedule/{slot.schedule_id}", "timebookName": book.name, "patient": f"Patient/{patient.id}",
             "patientName": f"{patient.given} {patient.family}",
         })
     return result
@@ -289,34 +275,68 @@ async def change_setup(id_: str, request: Request, who: CurrentPrincipal, db: Da
     data = await json_body(request)
     body: SetupBody = bodies.parse(SetupBody, "Setup", data)
     preview = request.query_params.get("preview", "false").lower() in ("true", "1", "yes")
-    return await run_in_threadpool(_change, db, who, id_, body, preview, request.headers.get("if-match"))
+    change = _preview if preview else _save
+    return await run_in_threadpool(change, db, who, id_, body, request.headers.get("if-match"))
 
 
-def _change(db: Database, who: Principal, id_: str, body: SetupBody, preview: bool, if_match: str | None) -> FhirResponse:
-    try:
-        with db.writing() as session:
-            office = _office(session, id_, lock=not preview)
-            _may_change(who, office.id)
-            based_on = version(document(session, office))
-            _check_if_match(if_match, based_on)
-            known_closures = {c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
-            check(body, now().astimezone(OSLO).date(), known_closures)
-            change = _apply(session, office, body)
-            # A preview's document is what would be stored, but it is still based on the stored version.
-            answer = {"setup": _versioned(document(session, office), based_on if preview else None), "preview": preview,
-                      "created": change.created, "removed": change.removed, "affected": _affected(session, change)}
-            audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
-            if preview:
-                raise _Preview(answer)
-            _event(session, who, office.id, "update",
-                   json.dumps({"created": change.created, "removed": change.removed, "affected": len(change.affected),
-                               "setup": body.model_dump(exclude_none=True)}, ensure_ascii=False))
-    except _Preview as done:
-        answer = done.answer
-        with db.writing() as session:  # the preview changed nothing, but who looked at which patients is kept
-            audit.record(session, who, [int(a["patient"].split("/")[1]) for a in answer["affected"]], "read",
-                         "Timebook setup preview: affected appointments")
-            _event(session, who, int(answer["setup"]["organization"].split("/")[1]), "preview",
-                   json.dumps({"created": answer["created"], "removed": answer["removed"]}))
+def _checked(session, who: Principal, id_: str, body: SetupBody, if_match: str | None, *, lock: bool,
+             ) -> tuple[schema.Organization, dict, list[setup_plan.Planned], set[int]]:
+    """The office, its stored document, the body's timebooks as setups, and the bookings already outside the stored
+    setup; raises before anything is written when the body may not be stored (who, version, rules, references, size)."""
+    office = _office(session, id_, lock=lock)
+    _may_change(who, office.id)
+    stored = document(session, office)
+    _check_if_match(if_match, version(stored))
+    known_closures = {c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+    today = now().astimezone(OSLO).date()
+    check(body, today, known_closures)
+    planned = setup_plan.plan(session, office.id, body, {int(b["id"]) for b in stored["timebooks"]})
+    setup_plan.check_size(planned, today)
+    # Bookings an earlier change already left outside the setup (a closed day, say) are not this change's to report.
+    already_outside = set().union(*(outside_setup(session, book) for book in _office_timebooks(session, office.id)))
+    return office, stored, planned, already_outside
+
+
+def _answer(session, change: Change, setup: dict, preview: bool) -> dict:
+    return {"setup": setup, "preview": preview, "created": change.created, "removed": change.removed,
+            "affected": _affected(session, change), "changes": setup_plan.changes(change)}
+
+
+def _preview(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str | None) -> FhirResponse:
+    """What the change would do, by reads only: the setup is not stored and no free time is written or rolled back."""
+    with db.reading() as session:
+        office, stored, planned, already_outside = _checked(session, who, id_, body, if_match, lock=False)
+        change = setup_plan.preview(session, planned)
+        change.affected = [a for a in change.affected if a.slot_id not in already_outside]
+        # A preview's document is what would be stored, but it is still based on the stored version.
+        answer = _answer(session, change, _versioned(setup_plan.would_be(stored, body, planned), version(stored)), True)
+    with db.writing() as session:  # the preview changed nothing, but who looked at which patients is kept
+        audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup preview: affected appointments")
+        _event(session, who, office.id, "preview", json.dumps({"created": change.created, "removed": change.removed}))
     return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))
 
+
+def _save(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str | None) -> FhirResponse:
+    """Store the setup in one short transaction, then bring the free times in line in chunks (generation.generate),
+    so a big change never holds the write lock for long and bookings at every office go on meanwhile."""
+    with db.writing() as session:
+        office, _, _, already_outside = _checked(session, who, id_, body, if_match, lock=True)
+        _store(session, office, body)
+        books = [book.id for book in _office_timebooks(session, office.id)]
+        event = schema.SetupEvent(at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office.id, action="update",
+                                  detail=json.dumps({"setup": body.model_dump(exclude_none=True)}, ensure_ascii=False))
+        session.add(event)
+        session.flush()
+        office_id, event_id = office.id, event.id
+    change = Change()
+    for book_id in books:
+        change.add(generate(db, book_id))
+    change.affected = [a for a in change.affected if a.slot_id not in already_outside]
+    with db.writing() as session:
+        office = session.get(schema.Organization, office_id)
+        answer = _answer(session, change, _versioned(document(session, office)), False)
+        audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
+        event = session.get(schema.SetupEvent, event_id)
+        event.detail = json.dumps({"created": change.created, "removed": change.removed, "affected": len(change.affected),
+                                   **json.loads(event.detail)}, ensure_ascii=False)
+    return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))

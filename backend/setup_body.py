@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from timebok.backend import ids
 from timebok.backend.bodies import _Element
 from timebok.backend.outcome import FhirError
 from timebok.domain.timetypes import TIMETYPES
@@ -149,7 +150,7 @@ def check(body: SetupBody, today: date, known_closures: set[int]) -> None:
     for index, closure in enumerate(body.closures):
         here = f"Setup.closures[{index}]"
         day = parse_day(closure.day, f"{here}.day")
-        is_new = closure.id is None or not closure.id.isdigit() or int(closure.id) not in known_closures
+        is_new = closure.id is None or ids.row_id(closure.id, f"{here}.id") not in known_closures
         if is_new and day < today:
             raise _problem(f"{here}.day", f"{closure.day} is in the past")
         if (closure.start is None) != (closure.end is None):

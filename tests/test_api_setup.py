@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, SUPPORT, bearer
-from tests.fhir_validate import fhir_json, outcome, snapshot
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, SUPPORT, bearer
+from tests.fhir_validate import booking_request, fhir_json, free_slots, outcome, snapshot
 from timebok.backend import schema
 from timebok.backend.db import Database
 from timebok.backend.generation import generate_all, wanted
@@ -373,3 +373,50 @@ async def test_the_version_moves_with_the_setup_not_with_bookings(api, database)
     again = await api.get(url, headers=FJORD_H)
     assert again.headers["etag"] == read.headers["etag"]
     assert _json(again)["timebooks"][0]["ahead"] != _json(read)["timebooks"][0]["ahead"]
+
+
+async def test_a_closure_names_each_timebook_and_date_it_changes(api, database):
+    # Issue 22: the preview showed only counts. «changes» says which timebook loses free times on which dates,
+    # and each affected booking names its timebook.
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    names = {f"Schedule/{b['id']}": b["name"] for b in setup["timebooks"]}
+    setup["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+    preview = _json(await _put(api, 1, setup, FJORD_H, preview=True))
+    assert preview["changes"] and {c["timebook"] for c in preview["changes"]} <= set(names)
+    for change in preview["changes"]:
+        assert change["name"] == names[change["timebook"]]
+        assert (change["created"], change["days"]) == (0, ["2026-11-27"]) and change["removed"] > 0 and "moreDays" not in change
+    assert sum(c["removed"] for c in preview["changes"]) == preview["removed"]
+    assert [(a["timebook"], a["timebookName"]) for a in preview["affected"]] == [("Schedule/1", names["Schedule/1"])]
+    saved = _json(await _put(api, 1, setup, FJORD_H))
+    assert saved["changes"] == preview["changes"] and saved["affected"] == preview["affected"]
+
+
+async def test_a_shorter_horizon_lists_only_bookings_the_setup_no_longer_has(api, database):
+    office, place = _new_office(database)
+    book = _every_day(place, 28)  # one time a day, 08:00, up to Wednesday 23 December
+    book["id"] = _json(await _put(api, office, {"timebooks": [book]}))["setup"]["timebooks"][0]["id"]
+    kari = (await free_slots(api, KARI, book["id"], "2026-12-15"))[0]
+    ola = (await free_slots(api, OLA, book["id"], "2026-12-16"))[0]
+    fhir_json(await api.post("/Appointment", json=booking_request(kari["id"], 1), headers=bearer(KARI)), 201)
+    fhir_json(await api.post("/Appointment", json=booking_request(ola["id"], 2), headers=bearer(OLA)), 201)
+    # «Åpen fram» from 28 to 14 days (to 9 December), and 16 December closed: Kari's time on the 15th still stands
+    # (the pattern has it; the horizon only stops new free times), Ola's on the 16th does not.
+    body = {"timebooks": [book | {"horizonDays": 14}], "closures": [{"day": "2026-12-16", "reason": "Kurs"}]}
+    preview = _json(await _put(api, office, body, preview=True))
+    assert [(a["patientName"], a["start"]) for a in preview["affected"]] == [("Ola Nordmann", "2026-12-16T08:00:00+01:00")]
+    free_gone = [f"2026-12-{day}" for day in range(10, 24) if day not in (15, 16)]
+    assert preview["changes"] == [{"timebook": f"Schedule/{book['id']}", "name": "Vaksinasjon", "created": 0,
+                                   "removed": len(free_gone), "days": free_gone}]
+    saved = _json(await _put(api, office, body))
+    assert saved["affected"] == preview["affected"] and saved["changes"] == preview["changes"]
+    assert fhir_json(await api.get(f"/Slot/{kari['id']}", headers=bearer(KARI)))["status"] == "busy-tentative"
+
+
+async def test_the_changes_list_at_most_31_dates_and_counts_the_rest(api, database):
+    office, place = _new_office(database)
+    preview = _json(await _put(api, office, {"timebooks": [_every_day(place, 40)]}, preview=True))
+    (change,) = preview["changes"]
+    assert change["timebook"] is None and change["name"] == "Vaksinasjon"  # not stored yet: no id
+    assert len(change["days"]) == 31 and change["days"] == sorted(change["days"]) and change["days"][0] == "2026-11-26"
+    assert change["moreDays"] == change["created"] - 31 and change["created"] == preview["created"]
