@@ -420,3 +420,44 @@ async def test_the_changes_list_at_most_31_dates_and_counts_the_rest(api, databa
     assert change["timebook"] is None and change["name"] == "Vaksinasjon"  # not stored yet: no id
     assert len(change["days"]) == 31 and change["days"] == sorted(change["days"]) and change["days"][0] == "2026-11-26"
     assert change["moreDays"] == change["created"] - 31 and change["created"] == preview["created"]
+
+
+_PAST_64_BITS = "18446744073709551616"  # 2**64: passes str.isdigit(), fails the database's integer
+
+
+def _with_bad_id(setup: dict, case: str, bad: str) -> tuple[str, dict]:
+    """The demo setup with one id made bad; the field the 400 must name."""
+    if case == "timebook":
+        setup["timebooks"][0]["id"] = bad
+        return "Setup.timebooks[0].id", setup
+    if case == "campaign":
+        setup["timebooks"][0]["campaigns"] = [{"id": bad, "name": "Flu", "first": "2026-12-01", "last": "2026-12-02",
+                                               "weekly": [{"days": ["tue"], "start": "16:00", "end": "17:00"}]}]
+        return "Setup.timebooks[0].campaigns[0].id", setup
+    if case == "closure":
+        setup["closures"].append({"id": bad, "day": "2026-12-04", "reason": "Kurs"})
+        return f"Setup.closures[{len(setup['closures']) - 1}].id", setup
+    if case == "location":
+        setup["timebooks"][0]["location"] = f"Location/{bad}"
+        return "Setup.timebooks[0].location", setup
+    setup["closures"].append({"day": "2026-12-04", "reason": "Kurs", "timebook": f"Schedule/{bad}"})
+    return f"Setup.closures[{len(setup['closures']) - 1}].timebook", setup
+
+
+@pytest.mark.parametrize("bad", ["²", _PAST_64_BITS], ids=["superscript-two", "past-64-bits"])
+@pytest.mark.parametrize("case", ["path", "timebook", "campaign", "closure", "location", "schedule"])
+async def test_an_id_that_is_no_row_id_is_a_400_naming_the_field(api, database, case, bad):
+    # Issue 22 (probe): "²".isdigit() is true but int() refuses it, and 2**64 overflows the column: both were 500s.
+    setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
+    before = snapshot(database)
+    for preview in (True, False):
+        if case == "path":
+            response = await api.put(f"http://testserver/setup/Organization/{bad}" + ("?preview=true" if preview else ""),
+                                     json=setup, headers=FJORD_H)
+            field = "Organization.id"
+        else:
+            field, body = _with_bad_id(__import__("copy").deepcopy(setup), case, bad)
+            response = await _put(api, 1, body, FJORD_H, preview=preview)
+        assert outcome(response, 400, "invalid").startswith(f"{field}: ")
+        assert response.json()["issue"][0]["expression"] == [field]
+    assert snapshot(database) == before
