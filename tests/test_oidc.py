@@ -396,3 +396,19 @@ def test_a_key_set_too_large_is_refused_and_the_cached_keys_stay(idp, database, 
             verifier_for(idp)  # at start, too: refused, not kept
     finally:
         realm.padding = []
+
+
+async def test_a_refused_sign_in_names_its_rule_so_the_app_can_say_why(real, idp, database):
+    kari = citizen_token(idp, database)
+    cases = {
+        "not-a-patient": _resign(idp, "idporten", kari, pid="01010112345"),
+        "assurance-too-low": citizen_token(idp, database, acr="idporten-loa-low"),
+        "sign-in-level": staff_token(idp, database, level="3"),
+        "unknown-office": _resign(idp, "helseid", staff_token(idp, database),
+                                  **{"helseid://claims/client/claims/orgnr_child": "974760673"}),
+    }
+    for rule, token in cases.items():
+        response = await real.get("http://testserver/auth/userinfo", headers=bearer(token))
+        outcome(response, 403, "forbidden")
+        codes = [c["code"] for c in response.json()["issue"][0]["details"]["coding"]]
+        assert rule in codes, (rule, response.text)
