@@ -173,7 +173,16 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
         # Not settle(): the sign-in's worker waits for the browser until cancelled.
         await until(pilot, lambda: "Åpne lenken under" in screen_text(app), seconds=5)
         assert isinstance(app.screen, SignInAgainDialog)
-        assert "Åpne lenken under" in screen_text(app) and idp.issuer("idporten") in screen_text(app).replace("\n", "")
+        assert "Åpne lenken under" in screen_text(app) and "på denne maskinen" in screen_text(app)
+        url = app.screen.url
+        assert url.startswith(idp.issuer("idporten")) and "prompt=login" in url
+        # On lines of its own, outside the box: what the terminal shows of it is the address and nothing else.
+        shown = app.screen.query_one("#signin-url")
+        assert shown.region.width == 80 and shown.parent is app.screen
+        assert _footer_key(app, "copy_link") == "Kopier lenken"
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        assert app.clipboard == url and "Lenken er kopiert" in _toasts(app)
         await pilot.press("escape")
         await pilot.pause(0.5)
         assert isinstance(app.screen, ReviewScreen) and "influensa" in app.draft.reason
