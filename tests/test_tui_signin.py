@@ -462,3 +462,30 @@ async def test_signing_out_forgets_the_sign_in_and_the_next_person_signs_in(brow
         await settle(pilot)
         assert app.user.name == "Ola Nordmann" and "Ola Nordmann" in screen_text(app)
         assert signin.token_store().load() is not None
+
+
+async def test_a_sign_in_service_that_does_not_answer_is_named(browser_as, idp):
+    import socket
+    from dataclasses import replace
+
+    from timebok.screens.appointments import AppointmentsScreen
+
+    settings, _identity, _people = browser_as
+    connection = _connection(settings)
+    app = TimebokApp(connection)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        with socket.socket() as closed:  # nothing listens here: ID-porten is down
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        source = connection.token_source
+        source.tokens = replace(source.tokens, issuer=f"http://127.0.0.1:{port}/idporten")
+        clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
+        await pilot.press("ctrl+r")
+        await settle(pilot, rounds=10)
+        shown = screen_text(app)
+        assert isinstance(app.screen, AppointmentsScreen)
+        assert "Innloggingstjenesten (ID-porten) svarer ikke" in shown and "ConnectError" not in shown + _toasts(app)
+        assert "Ctrl+R" in shown  # it may answer again in a while

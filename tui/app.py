@@ -158,8 +158,8 @@ class TimebokApp(App[None]):
                 self._announce_user = False
                 self.notify(t("signin.now_as", name=user.name), timeout=8)
         except BookingError as error:
+            self.report(error)  # first: it decides whether Ctrl+L is offered, which the start screen says
             self.connection_problem = self.describe(error)
-            self.report(error)
         except Exception as error:  # the embedded backend failed to start
             self.connection_problem = t("error.backend_start", detail=str(error))
             self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
@@ -281,16 +281,10 @@ class TimebokApp(App[None]):
 
     def report(self, error: BookingError, *, typed: bool = False) -> None:
         """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
-        from timebok.client.errors import ErrorKind
-        from timebok.ui.problems import full_text
+        from timebok.ui.problems import full_text, sign_in_text
 
-        if self.offer_sign_in(error) and error.kind is not ErrorKind.SIGN_IN_REFUSED:
-            if error.rule == "unreachable":  # renewing may work in a while: Ctrl+R; or sign in again now
-                self.notify(self.describe(error) + "\n" + t("error.sign_in_unreachable_hint"), title=t("error.title"),
-                            severity="error", timeout=20)
-                return
-            text = t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
-            self.notify(text, title=t("error.title"), severity="error", timeout=20)
+        if self.offer_sign_in(error):
+            self.notify(sign_in_text(error, typed=typed), title=t("error.title"), severity="error", timeout=20)
             return
         self.notify(full_text(error, typed=typed), title=t("error.title"), severity="error", timeout=10)
 
@@ -331,6 +325,7 @@ class TimebokApp(App[None]):
             self.clear_notifications()  # «Innloggingen er utløpt» no longer holds
             self._check_who(before)
 
+        self.clear_notifications()  # the dialog says why itself; a toast over it would hide its address
         self.push_screen(SignInAgainDialog(source, self.connection.sign_in_again, reason=self.sign_in_reason), done)
 
     @work(exclusive=True, group="connect")
@@ -345,8 +340,8 @@ class TimebokApp(App[None]):
             user = await self.client.whoami()
         except BookingError as error:
             self._start_over()
-            self.connection_problem = self.describe(error)
             self.report(error)
+            self.connection_problem = self.describe(error)
             return
         if before is not None and self._same_person(before, user):
             self.notify(t("signin.done"), timeout=5)
@@ -379,7 +374,7 @@ class TimebokApp(App[None]):
             self.connection.sign_out()  # the kept tokens too: the next start signs in afresh
         self._start_over()
         self.sign_in_needed, self.sign_in_reason = self.connection.token_source, t("signin.signed_out")
-        self.connection_problem = t("signin.signed_out_hint")
+        self.connection_problem = t("signin.signed_out")
         self.refresh_bindings()
 
     def action_retry(self) -> None:

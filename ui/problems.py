@@ -40,6 +40,16 @@ def retry_hint(error: BookingError, *, typed: bool = False) -> str:
     return t("error.retry_hint_typed" if typed else "error.retry_hint")
 
 
+def sign_in_text(error: BookingError, *, typed: bool = False) -> str:
+    """A sign-in the app offers to redo (Ctrl+L): refused (why, and sign in as someone else), its service down
+    (named; Ctrl+R in a while), or expired (sign in again; what was typed is kept)."""
+    if error.kind is ErrorKind.SIGN_IN_REFUSED:
+        return full_text(error, typed=typed)
+    if error.rule == "unreachable":
+        return describe(error) + "\n" + t("error.sign_in_unreachable_hint")
+    return t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
+
+
 def full_text(error: BookingError, *, typed: bool = False) -> str:
     hint = retry_hint(error, typed=typed)
     return describe(error) + (f"\n{hint}" if hint else "")
