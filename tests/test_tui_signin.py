@@ -489,3 +489,26 @@ async def test_a_sign_in_service_that_does_not_answer_is_named(browser_as, idp):
         assert isinstance(app.screen, AppointmentsScreen)
         assert "Innloggingstjenesten (ID-porten) svarer ikke" in shown and "ConnectError" not in shown + _toasts(app)
         assert "Ctrl+R" in shown  # it may answer again in a while
+
+
+async def test_signing_out_of_the_demo_starts_over_as_its_default_citizen_with_the_user_picker_open(live_server):
+    from tests.conftest import FJORD_STAFF, KARI
+    from timebok.screens.demo_users import DemoUserScreen
+    from timebok.screens.staff_home import StaffHomeScreen
+    from timebok.tui.connection import Connection
+
+    app = TimebokApp(Connection(live_server.url, FJORD_STAFF, timeout=5.0, embedded=True, demo_default_token=KARI))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, StaffHomeScreen) and app.user.is_staff
+        await pilot.press("b")  # the desk had begun something: it goes with the sign-out
+        await settle(pilot)
+        kept_trace = app.trace
+        assert "Logg ut" in [c.title for c in app.get_system_commands(app.screen)]
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, DemoUserScreen)  # the next person picks who to be
+        assert app.user is not None and app.user.name == "Kari Nordmann" and app.trace is not kept_trace
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Kari Nordmann" in screen_text(app) and "Helsesekretær" not in screen_text(app)

@@ -100,6 +100,7 @@ class TimebokApp(App[None]):
         self.sign_in_needed = None  # the TokenSource whose renewal failed, until the user signs in again
         self.sign_in_reason: str | None = None  # why that sign-in is asked for, when not because it expired
         self._announce_user = False  # after signing in as someone else: say whom, once connected
+        self._pick_demo_user = False  # after «Logg ut» in the demo: open the user picker, once connected
         # The signed-in role's first screen: every screen of ours sits above it, and «home» pops down to it.
         self.home: Screen | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
@@ -157,6 +158,9 @@ class TimebokApp(App[None]):
             if self._announce_user:
                 self._announce_user = False
                 self.notify(t("signin.now_as", name=user.name), timeout=8)
+            if self._pick_demo_user:
+                self._pick_demo_user = False
+                self.call_after_refresh(self._open_demo_users)
         except BookingError as error:
             self.report(error)  # first: it decides whether Ctrl+L is offered, which the start screen says
             self.connection_problem = self.describe(error)
@@ -351,6 +355,12 @@ class TimebokApp(App[None]):
         self._announce_user = True
         self.call_later(self.connect)  # its own worker: this one ends first (both are the "connect" group)
 
+    def _open_demo_users(self) -> None:
+        from timebok.screens.demo_users import DemoUserScreen
+
+        self.push_screen(DemoUserScreen(), lambda choice: choice is not None and self.sign_in(
+            choice.token, choice.agent_token, role=choice.role))
+
     def _can_sign_out(self) -> bool:
         # A fixed token from the config ([backend] token) has no sign-in to leave.
         return self.connection.token_source is not None or bool(self.connection.embedded and self.connection.demo_default_token)
@@ -361,11 +371,8 @@ class TimebokApp(App[None]):
         if self.user is None or not self._can_sign_out():
             return
         if self.connection.token_source is None:
-            from timebok.screens.demo_users import DemoUserScreen
-
+            self._pick_demo_user = True  # once connected as the default: the connect's home would close it earlier
             self.sign_in(self.connection.demo_default_token, role="citizen")
-            self.push_screen(DemoUserScreen(), lambda choice: choice is not None and self.sign_in(
-                choice.token, choice.agent_token, role=choice.role))
             return
         for source in (self.connection.token_source, self.connection.agent_source):
             if source is not None:
