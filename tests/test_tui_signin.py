@@ -512,3 +512,25 @@ async def test_signing_out_of_the_demo_starts_over_as_its_default_citizen_with_t
         await pilot.press("escape")
         await settle(pilot)
         assert "Kari Nordmann" in screen_text(app) and "Helsesekretær" not in screen_text(app)
+
+
+async def test_a_sign_in_whose_person_cannot_be_checked_keeps_the_screen_and_sends_nothing(browser_as, idp, oidc_server):
+    from timebok.screens.review import ReviewScreen
+
+    settings, _identity, _people = browser_as
+    app = TimebokApp(_connection(settings))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_review(pilot, "influensa")
+        idp.provider.realms["idporten"].refresh.clear()
+        clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        oidc_server.stop()  # the backend goes away while the user signs in again
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: app.sign_in_needed is None and app._who_unchecked is not None, seconds=10)
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen) and "influensa" in app.draft.reason  # kept, not thrown away
+        assert app.user.name == "Kari Nordmann" and "Får ikke kontakt" in _toasts(app)
+        await pilot.press("ctrl+r")  # asks who is signed in first, never sends the booking unchecked
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ReviewScreen) and app._who_unchecked is not None

@@ -101,6 +101,8 @@ class TimebokApp(App[None]):
         self.sign_in_reason: str | None = None  # why that sign-in is asked for, when not because it expired
         self._announce_user = False  # after signing in as someone else: say whom, once connected
         self._pick_demo_user = False  # after «Logg ut» in the demo: open the user picker, once connected
+        # A sign-in whose person could not be checked yet (the backend did not answer): (who was signed in before,).
+        self._who_unchecked: tuple[User | None] | None = None
         # The signed-in role's first screen: every screen of ours sits above it, and «home» pops down to it.
         self.home: Screen | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
@@ -336,6 +338,9 @@ class TimebokApp(App[None]):
     async def _check_who(self, before: User | None) -> None:
         """After any sign-in: the same person carries on where they were; anyone else starts over, told whom they
         are now; a sign-in the backend refuses starts over too, saying why (the browser may have been handed on)."""
+        from timebok.client.errors import ErrorKind
+
+        self._who_unchecked = None
         if self.client is None:
             self._announce_user = True
             self.call_later(self.connect)
@@ -343,6 +348,11 @@ class TimebokApp(App[None]):
         try:
             user = await self.client.whoami()
         except BookingError as error:
+            if error.kind not in (ErrorKind.SIGN_IN_REFUSED, ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN):
+                # The backend did not answer: keep the screens (and what was typed); Ctrl+R asks again first.
+                self._who_unchecked = (before,)
+                self.report(error)
+                return
             self._start_over()
             self.report(error)
             self.connection_problem = self.describe(error)
@@ -388,7 +398,9 @@ class TimebokApp(App[None]):
         """Do again what failed: connect, or reload what the current screen shows."""
         from timebok.screens.base import FlowScreen
 
-        if self.user is None:
+        if self._who_unchecked is not None:
+            self._check_who(self._who_unchecked[0])  # who signed in comes first: nothing is sent as the wrong person
+        elif self.user is None:
             self.connect()
         elif isinstance(self.screen, FlowScreen):  # a dialog or a panel on top has nothing to fetch again
             self.screen.reload()
