@@ -15,6 +15,11 @@ from timebok.backend.outcome import FhirError, forbidden
 CITIZEN = "citizen"
 STAFF = "staff"
 SUPPORT = "support"
+# Rule codes of a sign-in the backend refuses (403), so the app can say why in the user's words.
+NOT_A_PATIENT = "not-a-patient"  # ID-porten signed in someone who is no patient of an office here
+ASSURANCE_TOO_LOW = "assurance-too-low"  # ID-porten's level of assurance is below substantial
+SIGN_IN_LEVEL = "sign-in-level"  # HelseID's security level is below 4
+UNKNOWN_OFFICE = "unknown-office"  # HelseID names an organisation that is no office here
 # A support agent reproduces what a citizen sees: the citizen's token as Bearer, their own in this header,
 # so the backend answers exactly as it would the citizen and still audits the agent's reads.
 AGENT_HEADER = "x-support-agent"
@@ -99,13 +104,15 @@ def claims_principal(session: Session, role: str, issuer: str, claims: dict) -> 
     granted = oidc.scopes(claims)
     if role == CITIZEN:
         if claims.get("acr") not in oidc.CITIZEN_ACR:
-            raise forbidden("The sign-in's level of assurance is too low: ID-porten substantial or high is needed")
+            raise forbidden("The sign-in's level of assurance is too low: ID-porten substantial or high is needed",
+                            rule=ASSURANCE_TOO_LOW)
         pid = claims.get("pid")
         patient = None
         if isinstance(pid, str) and pid.isascii() and pid.isdigit() and len(pid) == 11:
             patient = session.scalar(select(schema.Patient).where(schema.Patient.identifier == pid))
         if patient is None:  # never echo the number: it would end up in the client's trace
-            raise forbidden("The signed-in person is not a patient known to this service; nothing was created")
+            raise forbidden("The signed-in person is not a patient known to this service; nothing was created",
+                            rule=NOT_A_PATIENT)
         return Principal(role=CITIZEN, name=f"{patient.given} {patient.family}", patient_id=patient.id,
                          organization_id=None, subject=subject)
     level = claims.get(oidc.HELSEID_LEVEL_CLAIM)
@@ -114,7 +121,8 @@ def claims_principal(session: Session, role: str, issuer: str, claims: dict) -> 
     except ValueError:
         level_ok = False
     if not level_ok:
-        raise forbidden(f"The sign-in's security level is too low: HelseID level {oidc.HELSEID_MIN_LEVEL} is needed")
+        raise forbidden(f"The sign-in's security level is too low: HelseID level {oidc.HELSEID_MIN_LEVEL} is needed",
+                        rule=SIGN_IN_LEVEL)
     person = claims.get(oidc.HELSEID_HPR) or claims.get(oidc.HELSEID_PID)
     if not person:
         raise forbidden("The token names no health person (HelseID pid or HPR number)")
@@ -126,7 +134,7 @@ def claims_principal(session: Session, role: str, issuer: str, claims: dict) -> 
     orgnr = next((str(claims[c]) for c in oidc.ORGNR_CLAIMS if claims.get(c)), None)
     office = session.scalar(select(schema.Organization).where(schema.Organization.orgnr == orgnr)) if orgnr else None
     if office is None:
-        raise forbidden("The token's organisation (orgnr) is not an office known to this service")
+        raise forbidden("The token's organisation (orgnr) is not an office known to this service", rule=UNKNOWN_OFFICE)
     return Principal(role=STAFF, name=name, patient_id=None, organization_id=office.id, subject=subject)
 
 

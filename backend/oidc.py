@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,14 @@ ALGORITHMS = ("RS256", "ES256")
 LEEWAY = 30  # seconds of clock skew allowed between the issuer and us on exp, nbf and iat
 REFETCH_COOLDOWN = 10.0  # an unknown kid refetches the JWKS at most this often, so junk tokens cannot hammer the issuer
 FETCH_TIMEOUT = 5.0
+# How long a fetched key set is trusted before it is fetched again, so a key the issuer withdrew stops verifying:
+# the issuer's Cache-Control max-age, kept between a floor (an issuer saying no-cache must not be asked per token)
+# and a ceiling (one saying a day must not keep a withdrawn key for a day). No max-age: the ceiling.
+KEYS_MIN_AGE = 30.0
+KEYS_MAX_AGE = 300.0
+# A key set larger than this is refused (a real issuer publishes a handful of keys): it would be kept in memory.
+JWKS_MAX_KEYS = 100
+JWKS_MAX_BYTES = 256 * 1024
 
 ROLES = ("citizen", "staff", "support")
 # ID-porten's levels of assurance accepted for citizens (eIDAS substantial and high).
@@ -90,6 +99,7 @@ class Issuer:
     reachable: bool = True
     last_error: str = ""
     last_fetch: float = 0.0
+    fresh_until: float = 0.0  # monotonic: the key set is fetched again from then on (see KEYS_MAX_AGE)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self, client: httpx.Client) -> None:
@@ -106,18 +116,51 @@ class Issuer:
         self.refresh_keys(client)
 
     def refresh_keys(self, client: httpx.Client) -> None:
+        """Fetch the key set again; on any failure the cached keys stay, and the next try waits REFETCH_COOLDOWN."""
         self.last_fetch = time.monotonic()
+        self.fresh_until = self.last_fetch + REFETCH_COOLDOWN
         try:
-            response = client.get(self.jwks_uri)
-            response.raise_for_status()
-            keys = KeySet.import_key_set(response.json())
-        except (httpx.HTTPError, ValueError, KeyError, TypeError, jose_errors.JoseError) as error:
+            body, max_age = _fetch_bounded(client, self.jwks_uri)
+            document = json.loads(body)
+            listed = document.get("keys") if isinstance(document, dict) else None
+            if not isinstance(listed, list):
+                raise ValueError("the key set has no list of keys")
+            if len(listed) > JWKS_MAX_KEYS:
+                raise ValueError(f"the key set holds {len(listed)} keys, more than the {JWKS_MAX_KEYS} accepted")
+            keys = KeySet.import_key_set(document)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError, jose_errors.JoseError) as error:
             self.reachable = False
             self.last_error = _why(error)
             raise IssuerUnreachable(f"cannot fetch the keys of {self.url}: {self.last_error}") from None
         self.keys = keys
         self.reachable = True
         self.last_error = ""
+        self.fresh_until = self.last_fetch + min(max(max_age if max_age is not None else KEYS_MAX_AGE, KEYS_MIN_AGE),
+                                                 KEYS_MAX_AGE)
+
+
+def _fetch_bounded(client: httpx.Client, url: str) -> tuple[bytes, float | None]:
+    """The body (at most JWKS_MAX_BYTES, else ValueError, read no further) and the Cache-Control max-age, if any."""
+    with client.stream("GET", url) as response:
+        response.raise_for_status()
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > JWKS_MAX_BYTES:
+            raise ValueError(f"the key set is {int(declared)} bytes, more than the {JWKS_MAX_BYTES} accepted")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > JWKS_MAX_BYTES:
+                raise ValueError(f"the key set is larger than the {JWKS_MAX_BYTES} bytes accepted")
+        return bytes(body), _max_age(response.headers.get("cache-control", ""))
+
+
+def _max_age(cache_control: str) -> float | None:
+    """Seconds from Cache-Control (no-cache and no-store are 0), or None when it says nothing about age."""
+    lowered = cache_control.lower()
+    if "no-store" in lowered or "no-cache" in lowered:
+        return 0.0
+    found = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", lowered)
+    return float(found.group(1)) if found else None
 
 
 def _why(error: BaseException) -> str:
@@ -172,6 +215,8 @@ class Verifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise TokenRefused("The token names no key (kid)")
+        if time.monotonic() >= issuer.fresh_until:
+            self._refresh_stale(issuer)
         if not _has_kid(issuer.keys, kid):
             self._refetch_for(issuer, kid)
         try:
@@ -181,6 +226,19 @@ class Verifier:
         claims = dict(decoded.claims)
         self._check_claims(issuer, claims)
         return issuer, claims
+
+    def _refresh_stale(self, issuer: Issuer) -> None:
+        # The cache lifetime is over: fetch again, so a withdrawn key stops verifying. One request fetches while
+        # the others verify on the keys at hand; a failure keeps those (and waits REFETCH_COOLDOWN to ask again).
+        if not issuer.lock.acquire(blocking=False):
+            return
+        try:
+            if time.monotonic() >= issuer.fresh_until:
+                issuer.refresh_keys(self._client)
+        except IssuerUnreachable as error:
+            log.warning("%s", error)
+        finally:
+            issuer.lock.release()
 
     def _refetch_for(self, issuer: Issuer, kid: str) -> None:
         # Key rotation: the issuer may have published a new key since we fetched. Ask once, then refuse.
@@ -200,21 +258,29 @@ class Verifier:
             iss={"essential": True, "value": issuer.url},
             exp={"essential": True}, sub={"essential": True},
         )
+        iat = claims.get("iat")
+        # Before the registry: it says «invalid claim» for every claim alike, and a future iat is its own reason.
+        if iat is not None and not isinstance(iat, bool) and isinstance(iat, (int, float)) and iat > at + LEEWAY:
+            raise TokenRefused("The token claims to be issued in the future")
         try:
             registry.validate(claims)
         except jose_errors.ExpiredTokenError:
             raise TokenRefused("The token has expired") from None
-        except jose_errors.InvalidTokenError:
-            raise TokenRefused("The token is not valid yet") from None
+        except jose_errors.MissingClaimError as error:
+            raise TokenRefused(f"The token has no {error.claim} claim") from None
+        except jose_errors.ClaimError as error:
+            # Only a future nbf means «not valid yet»; any other claim names itself (exp not a number, iss, sub).
+            if error.claim == "nbf" and "not yet valid" in (error.description or ""):
+                raise TokenRefused("The token is not valid yet") from None
+            raise TokenRefused(f"The token's {error.claim} claim is not acceptable ({error.description})") from None
         except jose_errors.JoseError as error:
             raise TokenRefused(f"The token's claims are not acceptable ({error.description or error.error})") from None
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if self.audience not in audiences:
             raise TokenRefused(f"The token is not meant for this server (audience is not {self.audience!r})")
-        iat = claims.get("iat")
-        if iat is not None and (not isinstance(iat, (int, float)) or iat > at + LEEWAY):
-            raise TokenRefused("The token claims to be issued in the future")
+        if iat is not None and (isinstance(iat, bool) or not isinstance(iat, (int, float))):
+            raise TokenRefused("The token's iat claim is not a number")
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -32,8 +32,8 @@ def invalid(diagnostics: str) -> FhirError:
     return FhirError(400, "invalid", diagnostics)
 
 
-def forbidden(diagnostics: str) -> FhirError:
-    return FhirError(403, "forbidden", diagnostics)
+def forbidden(diagnostics: str, *, rule: str | None = None) -> FhirError:
+    return FhirError(403, "forbidden", diagnostics, rule=rule)
 
 
 def conflict(diagnostics: str) -> FhirError:

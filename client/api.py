@@ -526,7 +526,7 @@ class BookingClient:
                 token = source.tokens.access_token if not source.tokens.expiring() else await asyncio.to_thread(source.bearer)
             except SignInError as error:
                 raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}",
-                                   source=source) from None
+                                   source=source, rule=error.reason) from None
             request.headers[header] = f"Bearer {token}" if header == "Authorization" else token
 
     def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:
@@ -591,7 +591,7 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
     elif status == 403:
-        kind = ErrorKind.FORBIDDEN
+        kind = ErrorKind.SIGN_IN_REFUSED if rule in SIGN_IN_RULES else ErrorKind.FORBIDDEN
     elif rule in _RULE_KINDS:  # before «not found»: a removed time is a rule of its own
         kind = _RULE_KINDS[rule]
     elif status == 404 or code == "not-found":
@@ -604,9 +604,11 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.SERVER
     else:
         kind = ErrorKind.INVALID
-    return BookingError(kind, diagnostic, status=status, field=field)
+    return BookingError(kind, diagnostic, status=status, field=field, rule=rule)
 
 
+# The backend's rule codes for a sign-in it refuses (backend.auth): the person is no one this service knows.
+SIGN_IN_RULES = frozenset({"not-a-patient", "assurance-too-low", "sign-in-level", "unknown-office"})
 # The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
 _RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON, "slot-gone": ErrorKind.SLOT_GONE}
 

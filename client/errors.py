@@ -11,6 +11,7 @@ class ErrorKind(Enum):
     UNAUTHORIZED = "unauthorized"  # the token is missing, unknown or expired
     SIGN_IN = "sign_in"  # the sign-in expired and could not be renewed: sign in again, then retry
     FORBIDDEN = "forbidden"  # the token may not do this
+    SIGN_IN_REFUSED = "sign_in_refused"  # signed in, but as no one this service knows (`rule` says why): sign in as someone else
     NOT_FOUND = "not_found"
     SLOT_TAKEN = "slot_taken"  # someone else got the time first
     SLOT_GONE = "slot_gone"  # the time is no longer in the timebook (the office changed its setup)
@@ -26,7 +27,7 @@ class BookingError(Exception):
     """A failed call, with what kind of failure it was and the backend's own diagnostic."""
 
     def __init__(self, kind: ErrorKind, diagnostic: str, *, status: int | None = None, field: str | None = None,
-                 source: object | None = None) -> None:
+                 source: object | None = None, rule: str | None = None) -> None:
         super().__init__(f"{kind.value}: {diagnostic}")
         self.kind = kind
         self.diagnostic = diagnostic
@@ -34,3 +35,4 @@ class BookingError(Exception):
         self.field = field  # the path of the element the backend found at fault (OperationOutcome.issue.expression)
         # SIGN_IN: the sign-in (client.signin.TokenSource) that could not be renewed; a support agent has two.
         self.source = source
+        self.rule = rule  # the backend's rule code (OperationOutcome.issue.details), when it named one

@@ -21,7 +21,17 @@ REFRESH_MARGIN = 60  # seconds before expiry that the access token is renewed, s
 
 
 class SignInError(Exception):
-    """Signing in (or renewing) failed; the message is one line for the user, and never holds a token."""
+    """Signing in (or renewing) failed; the message is one line in English for logs, and never holds a token.
+
+    `reason` says what failed for the app's own words (ui texts «signin.error.<reason>»): unreachable (the sign-in
+    service does not answer), listen (the redirect's port is taken), timeout, mismatch, refused (by the sign-in page),
+    rejected (by the token endpoint), expired, cancelled, config."""
+
+    def __init__(self, message: str, *, reason: str = "rejected", detail: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail  # a port or the like, safe to show
+        self.service = ""  # the sign-in service's name (ID-porten, HelseID), where the caller knows it
 
 
 class SignInCancelled(SignInError):
@@ -53,7 +63,8 @@ def endpoints(issuer: str, http: httpx.Client) -> dict:
         response.raise_for_status()
         return response.json()
     except (httpx.HTTPError, ValueError) as error:
-        raise SignInError(f"cannot reach the sign-in service at {issuer}: {type(error).__name__}") from None
+        raise SignInError(f"cannot reach the sign-in service at {issuer}: {type(error).__name__}",
+                          reason="unreachable") from None
 
 
 def _pkce() -> tuple[str, str]:
@@ -88,7 +99,8 @@ class _Redirect:
         try:
             self.server = HTTPServer(("127.0.0.1", port), Handler)
         except OSError as error:
-            raise SignInError(f"cannot listen for the sign-in answer on 127.0.0.1:{port}: {error.strerror}") from None
+            raise SignInError(f"cannot listen for the sign-in answer on 127.0.0.1:{port}: {error.strerror}",
+                              reason="listen", detail=str(port)) from None
         self.uri = f"http://127.0.0.1:{self.server.server_port}/callback"
         self.result, self.done = result, done
         self._thread = threading.Thread(target=self.server.serve_forever, name="timebok-signin", daemon=True)
@@ -102,10 +114,11 @@ class _Redirect:
 def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_port: int = 0,
             open_browser: Callable[[str], bool] = webbrowser.open, show_url: Callable[[str], None] = print,
             timeout: float = 300.0, http: httpx.Client | None = None,
-            cancelled: threading.Event | None = None) -> Tokens:
-    """The authorization code flow with PKCE: open the browser (or show the URL to open elsewhere) and wait for the code.
+            cancelled: threading.Event | None = None, prompt: str | None = None) -> Tokens:
+    """The authorization code flow with PKCE: open the browser (or show the URL to open on this machine) and wait.
 
-    `cancelled`, when set by another thread, stops the wait (SignInCancelled)."""
+    `cancelled`, when set by another thread, stops the wait (SignInCancelled). `prompt="login"` asks the provider
+    for the login form even when its browser session still knows someone (signing in as someone else)."""
     own = http is None
     http = http or httpx.Client(timeout=10)
     try:
@@ -116,7 +129,8 @@ def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_por
         try:
             url = f"{config['authorization_endpoint']}?" + urlencode({
                 "response_type": "code", "client_id": client_id, "redirect_uri": redirect.uri, "scope": scopes,
-                "state": state, "code_challenge": challenge, "code_challenge_method": "S256"})
+                "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
+                **({"prompt": prompt} if prompt else {})})
             opened = False
             try:
                 opened = bool(open_browser(url))
@@ -127,16 +141,17 @@ def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_por
             deadline = time.monotonic() + timeout
             while not redirect.done.wait(0.2):
                 if cancelled is not None and cancelled.is_set():
-                    raise SignInCancelled("the sign-in was cancelled")
+                    raise SignInCancelled("the sign-in was cancelled", reason="cancelled")
                 if time.monotonic() >= deadline:
-                    raise SignInError("no answer from the sign-in page in time; try again")
+                    raise SignInError("no answer from the sign-in page in time; try again", reason="timeout")
         finally:
             redirect.close()
         answer = redirect.result
         if answer.get("state") != state:
-            raise SignInError("the sign-in answer does not belong to this sign-in; try again")
+            raise SignInError("the sign-in answer does not belong to this sign-in; try again", reason="mismatch")
         if "error" in answer:
-            raise SignInError(f"the sign-in was refused: {answer.get('error_description') or answer['error']}")
+            raise SignInError(f"the sign-in was refused: {answer.get('error_description') or answer['error']}",
+                              reason="refused")
         return _token_request(http, config["token_endpoint"], issuer, client_id, {
             "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": redirect.uri,
             "client_id": client_id, "code_verifier": verifier})
@@ -148,7 +163,7 @@ def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_por
 def refresh(tokens: Tokens, *, http: httpx.Client | None = None) -> Tokens:
     """New tokens from the refresh token, or SignInError: then the user signs in again."""
     if not tokens.refresh_token:
-        raise SignInError("the sign-in has expired; sign in again")
+        raise SignInError("the sign-in has expired; sign in again", reason="expired")
     own = http is None
     http = http or httpx.Client(timeout=10)
     try:
@@ -166,13 +181,15 @@ def _token_request(http: httpx.Client, url: str, issuer: str, client_id: str, fo
     try:
         response = http.post(url, data=form)
     except httpx.HTTPError as error:
-        raise SignInError(f"cannot reach the sign-in service: {type(error).__name__}") from None
+        raise SignInError(f"cannot reach the sign-in service: {type(error).__name__}", reason="unreachable") from None
     if response.status_code != 200:
         try:
             reason = str(response.json().get("error", response.status_code))
         except ValueError:
             reason = str(response.status_code)
-        raise SignInError(f"the sign-in service refused ({reason[:60]}); sign in again")
+        # A 5xx is a service that is down or overloaded: the user hears «svarer ikke», not «refused».
+        raise SignInError(f"the sign-in service refused ({reason[:60]}); sign in again",
+                          reason="unreachable" if response.status_code >= 500 else "rejected")
     body = response.json()
     return Tokens(issuer=issuer, client_id=client_id, access_token=body["access_token"],
                   refresh_token=body.get("refresh_token"), expires_at=now().timestamp() + float(body.get("expires_in", 300)))
@@ -188,9 +205,10 @@ class TokenSource:
     def __init__(self, tokens: Tokens, *, on_change: Callable[[Tokens], None] | None = None,
                  stored: Callable[[], Tokens | None] | None = None,
                  sign_in_again: Callable[[], Tokens] | None = None, name: str = "default",
-                 scopes: str | None = None) -> None:
+                 scopes: str | None = None, service: str = "") -> None:
         self.tokens = tokens
         self.name = name
+        self.service = service  # the sign-in service's name for the user (ID-porten, HelseID); empty when unknown
         self.scopes = scopes
         self._on_change = on_change
         self._stored = stored
@@ -221,6 +239,11 @@ class TokenSource:
         """A new sign-in made elsewhere (the app's «Logg inn på nytt»): use it from the next request on, and keep it."""
         with self._lock:
             self._use(tokens)
+
+    def sign_out(self) -> None:
+        """Forget the tokens in memory (issuer and client kept, to sign in again): no request is signed with them."""
+        with self._lock:
+            self.tokens = Tokens(issuer=self.tokens.issuer, client_id=self.tokens.client_id, access_token="")
 
     def _use(self, tokens: Tokens) -> None:
         self.tokens = tokens

@@ -31,6 +31,7 @@ class TokenStore:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "tokens.json"
         self._ring = _keyring()
+        self.in_keyring = self._ring is not None
         self.warning = None if self._ring else (
             f"no keyring on this system: tokens are kept in {self.path} (readable by you only)")
 

@@ -33,6 +33,7 @@ class DevProvider:
         self.base_url = base_url.rstrip("/")
         self.realms = {name: Realm(name, audience) for name in REALMS}
         self.access_lifetime = ACCESS_LIFETIME
+        self.jwks_max_age = 300  # the JWKS's Cache-Control max-age: how long a verifier may keep the keys
         self.servers = {name: RealmServer(realm, self.issuer(name), lambda: self.access_lifetime)
                         for name, realm in self.realms.items()}
         self._lock = threading.Lock()  # a rotation from a test's thread never meets a half-issued token
@@ -44,6 +45,12 @@ class DevProvider:
     def rotate(self, realm: str) -> None:
         with self._lock:
             self.realms[realm].rotate()
+
+    def withdraw(self, realm: str) -> None:
+        """New keys, and the current ones withdrawn at once (a leaked key): tokens they signed must stop verifying."""
+        with self._lock:
+            self.realms[realm].rotate()
+            self.realms[realm].retired = []
 
     def discovery(self, realm: str) -> dict:
         issuer = self.issuer(realm)
@@ -82,7 +89,9 @@ class DevProvider:
 
         @app.get("/{realm}/jwks")
         def jwks(realm: str):
-            return self.realms[realm].jwks() if realm in self.realms else _not_found()
+            if realm not in self.realms:
+                return _not_found()
+            return JSONResponse(self.realms[realm].jwks(), headers={"Cache-Control": f"max-age={self.jwks_max_age}"})
 
         @app.get("/{realm}/authorize")
         async def authorize_form(realm: str, request: Request):

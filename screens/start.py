@@ -92,7 +92,9 @@ class StartScreen(HomeScreen):
 
     def _show_problem(self, problem: str | None) -> None:
         if problem:
-            self.query_one("#greeting", Static).update(t("start.not_connected", problem=problem))
+            # Signed out, or signed in as someone the backend does not know: Ctrl+L, not Ctrl+R, is the way on.
+            text = "start.sign_in_needed" if self.timebok.sign_in_needed is not None else "start.not_connected"
+            self.query_one("#greeting", Static).update(t(text, problem=problem))
 
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:

@@ -310,3 +310,105 @@ def test_dev_idp_prints_its_issuers_and_how_to_trust_them_and_serves_discovery()
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_each_refused_token_gives_its_own_reason(real, idp, database):
+    kari = citizen_token(idp, database)
+    claims = payload(kari)
+    cases = {
+        "The token has expired": _resign(idp, "idporten", kari, exp=claims["iat"] - 120, iat=claims["iat"] - 400,
+                                         nbf=claims["iat"] - 400),
+        "The token is not valid yet": _resign(idp, "idporten", kari, nbf=claims["iat"] + 600),
+        "The token claims to be issued in the future": _resign(idp, "idporten", kari, iat=claims["iat"] + 600),
+        "The token's exp claim is not acceptable": _resign(idp, "idporten", kari, exp="tomorrow"),
+    }
+    for reason, token in cases.items():
+        says = outcome(await real.get("http://testserver/auth/userinfo", headers=bearer(token)), 401, "login")
+        assert reason in says, (reason, says)
+        assert reason == "The token is not valid yet" or "not valid yet" not in says, says
+    # A token with neither nbf nor iat is judged by exp alone: a live one is taken.
+    bare = _resign(idp, "idporten", kari)
+    unsigned = {k: v for k, v in payload(bare).items() if k not in ("nbf", "iat", "iss")}
+    plain = idp.provider.realms["idporten"].sign(idp.issuer("idporten"), unsigned)
+    assert (await real.get("http://testserver/auth/userinfo", headers=bearer(plain))).status_code == 200
+
+
+async def test_a_withdrawn_key_stops_verifying_once_the_key_sets_cache_lifetime_is_over(database, monkeypatch):
+    import asyncio
+
+    from timebok.backend import oidc
+
+    server = ProviderServer(0, audience=AUDIENCE).start()
+    try:
+        server.provider.jwks_max_age = 1  # the issuer says: keep my keys one second
+        monkeypatch.setattr(oidc, "KEYS_MIN_AGE", 0.5)
+        verifier = verifier_for(server)
+        old = citizen_token(server, database)
+        async with await _client(create_app(database, demo=False, oidc=verifier)) as real:
+            # Asked of the verifier itself: the backend also remembers a verified token for a few seconds (principals).
+            assert verifier.verify(old)[1]["pid"] == _identity_number(database, 1)
+            server.provider.withdraw("idporten")  # the key that signed `old` leaked: the issuer no longer publishes it
+            new = citizen_token(server, database)
+            await asyncio.sleep(1.2)
+            says = outcome(await real.get("http://testserver/auth/userinfo", headers=bearer(old)), 401, "login")
+            assert "a key the issuer does not publish" in says
+            assert (await real.get("http://testserver/auth/userinfo", headers=bearer(new))).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_the_key_sets_cache_lifetime_honours_max_age_between_a_floor_and_a_ceiling(idp):
+    import time
+
+    from timebok.backend import oidc
+
+    try:
+        for said, kept in ((86400, oidc.KEYS_MAX_AGE), (0, oidc.KEYS_MIN_AGE), (120, 120.0)):
+            idp.provider.jwks_max_age = said
+            verifier = verifier_for(idp)
+            issuer = verifier.issuers[idp.issuer("idporten")]
+            assert abs(issuer.fresh_until - time.monotonic() - kept) < 2, (said, issuer.fresh_until - time.monotonic())
+    finally:
+        idp.provider.jwks_max_age = 300
+
+
+def test_a_key_set_too_large_is_refused_and_the_cached_keys_stay(idp, database, monkeypatch):
+    from joserfc.jwk import ECKey
+
+    from timebok.backend import oidc
+    from timebok.backend.oidc import IssuerUnreachable
+
+    verifier = verifier_for(idp)
+    issuer = verifier.issuers[idp.issuer("idporten")]
+    cached = issuer.keys
+    realm = idp.provider.realms["idporten"]
+    try:
+        realm.padding = [ECKey.generate_key("P-256", parameters={"kid": f"pad-{n}", "use": "sig"}) for n in range(oidc.JWKS_MAX_KEYS)]
+        with pytest.raises(IssuerUnreachable, match="more than the 100 accepted"):
+            issuer.refresh_keys(verifier._client)
+        assert issuer.keys is cached and "100 accepted" in verifier.health()["citizen"]  # served on the cached keys
+        realm.padding = []
+        monkeypatch.setattr(oidc, "JWKS_MAX_BYTES", 300)  # the real key set (an RSA and an EC key at least) is larger
+        with pytest.raises(IssuerUnreachable, match="bytes"):
+            issuer.refresh_keys(verifier._client)
+        assert issuer.keys is cached
+        with pytest.raises(IssuerUnreachable):
+            verifier_for(idp)  # at start, too: refused, not kept
+    finally:
+        realm.padding = []
+
+
+async def test_a_refused_sign_in_names_its_rule_so_the_app_can_say_why(real, idp, database):
+    kari = citizen_token(idp, database)
+    cases = {
+        "not-a-patient": _resign(idp, "idporten", kari, pid="01010112345"),
+        "assurance-too-low": citizen_token(idp, database, acr="idporten-loa-low"),
+        "sign-in-level": staff_token(idp, database, level="3"),
+        "unknown-office": _resign(idp, "helseid", staff_token(idp, database),
+                                  **{"helseid://claims/client/claims/orgnr_child": "974760673"}),
+    }
+    for rule, token in cases.items():
+        response = await real.get("http://testserver/auth/userinfo", headers=bearer(token))
+        outcome(response, 403, "forbidden")
+        codes = [c["code"] for c in response.json()["issue"][0]["details"]["coding"]]
+        assert rule in codes, (rule, response.text)

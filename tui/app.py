@@ -62,6 +62,8 @@ class TimebokApp(App[None]):
         key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
         # Shown only while a sign-in has expired and could not be renewed (check_action).
         key("ctrl+l", "sign_in_again", "app.sign_in_again", key_display="^l"),
+        # In the palette and F1 only: a shared terminal must not keep the last person signed in for the next.
+        key("ctrl+o", "sign_out", "app.sign_out", key_display="^o", show=False),
         key("ctrl+q", "quit", "app.quit", priority=True),
     ]
 
@@ -96,6 +98,11 @@ class TimebokApp(App[None]):
         self._load_seen = load_seen
         self._save_seen = save_seen
         self.sign_in_needed = None  # the TokenSource whose renewal failed, until the user signs in again
+        self.sign_in_reason: str | None = None  # why that sign-in is asked for, when not because it expired
+        self._announce_user = False  # after signing in as someone else: say whom, once connected
+        self._pick_demo_user = False  # after «Logg ut» in the demo: open the user picker, once connected
+        # A sign-in whose person could not be checked yet (the backend did not answer): (who was signed in before,).
+        self._who_unchecked: tuple[User | None] | None = None
         # The signed-in role's first screen: every screen of ours sits above it, and «home» pops down to it.
         self.home: Screen | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
@@ -150,9 +157,15 @@ class TimebokApp(App[None]):
             self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
             self.user = user
+            if self._announce_user:
+                self._announce_user = False
+                self.notify(t("signin.now_as", name=user.name), timeout=8)
+            if self._pick_demo_user:
+                self._pick_demo_user = False
+                self.call_after_refresh(self._open_demo_users)
         except BookingError as error:
+            self.report(error)  # first: it decides whether Ctrl+L is offered, which the start screen says
             self.connection_problem = self.describe(error)
-            self.report(error)
         except Exception as error:  # the embedded backend failed to start
             self.connection_problem = t("error.backend_start", detail=str(error))
             self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
@@ -214,20 +227,33 @@ class TimebokApp(App[None]):
 
     def sign_in(self, token: str, agent_token: str = "", *, role: str | None = None) -> None:
         """Become someone else (the demo's user picker): a fresh session with the new token, and a new trace."""
+        self._start_over()
+        self.connection = replace(self.connection, token=token, agent_token=agent_token)
+        if self._on_demo_user_change and role:
+            self._remember(lambda value: self._on_demo_user_change(role, value), token)
+        self.connect()
+
+    def _start_over(self) -> None:
+        """Forget the person signed in: their screens (and booking drafts), read marks, client caches and trace."""
         from timebok.screens.start import StartScreen
 
         old, self.client = self.client, None
         if old is not None:
             self.run_worker(old.aclose(), exit_on_error=False)
-        self.connection = replace(self.connection, token=token, agent_token=agent_token)
         # The trace is one user's: an export "as Kari" must not hold a staff session's patient searches.
         self.trace = Trace()
         self.user = None
+        self.connection_problem = None
         self.seen_messages.clear()
         self._make_home(StartScreen())
-        if self._on_demo_user_change and role:
-            self._remember(lambda value: self._on_demo_user_change(role, value), token)
-        self.connect()
+
+    @staticmethod
+    def _same_person(before: User, after: User) -> bool:
+        def who(user: User) -> tuple:
+            return (user.role, user.name, user.patient.id if user.patient else None,
+                    user.office.id if user.office else None, user.agent)
+
+        return who(before) == who(after)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_trace":
@@ -235,6 +261,8 @@ class TimebokApp(App[None]):
             return self.user is not None and self.user.is_support
         if action == "sign_in_again":
             return self.sign_in_needed is not None
+        if action == "sign_out":
+            return self.user is not None and self._can_sign_out()
         if action == "command_palette" and isinstance(self.screen, AwaitsItsWrite) and self.screen.writing:
             return None  # its commands leave or rebuild the screen, dropping the answer of the write under way
         return True
@@ -259,21 +287,29 @@ class TimebokApp(App[None]):
 
     def report(self, error: BookingError, *, typed: bool = False) -> None:
         """A toast for a failure; `typed` where the screen holds something the user typed (it is kept)."""
-        from timebok.ui.problems import full_text
+        from timebok.ui.problems import full_text, sign_in_text
 
         if self.offer_sign_in(error):
-            text = t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
-            self.notify(text, title=t("error.title"), severity="error", timeout=20)
+            self.notify(sign_in_text(error, typed=typed), title=t("error.title"), severity="error", timeout=20)
             return
         self.notify(full_text(error, typed=typed), title=t("error.title"), severity="error", timeout=10)
 
     def offer_sign_in(self, error: BookingError) -> bool:
-        """A sign-in that could not be renewed: offer Ctrl+L (sign in again here, then what failed is done again)."""
+        """A sign-in that could not be renewed, or that the backend refused (someone it does not know): offer Ctrl+L
+        (sign in, as someone else if need be; then what failed is done again, or the app starts over as them)."""
         from timebok.client.errors import ErrorKind
 
-        if error.kind is not ErrorKind.SIGN_IN or error.source is None or self.connection.sign_in_again is None:
+        if self.connection.sign_in_again is None:
             return False
-        self.sign_in_needed = error.source
+        if error.kind is ErrorKind.SIGN_IN and error.source is not None:
+            self.sign_in_needed, self.sign_in_reason = error.source, None
+        elif error.kind is ErrorKind.SIGN_IN_REFUSED and self.connection.token_source is not None:
+            # HelseID's level is the support agent's own sign-in; every other refusal is the bearer's.
+            agent = error.rule == "sign-in-level" and self.connection.agent_source is not None
+            self.sign_in_needed = self.connection.agent_source if agent else self.connection.token_source
+            self.sign_in_reason = self.describe(error)
+        else:
+            return False
         self.refresh_bindings()
         return True
 
@@ -285,22 +321,86 @@ class TimebokApp(App[None]):
         if source is None or self.connection.sign_in_again is None or isinstance(self.screen, SignInAgainDialog):
             return
 
+        before = self.user
+
         def done(signed_in: bool | None) -> None:
             if not signed_in:
                 return
-            self.sign_in_needed = None
+            self.sign_in_needed, self.sign_in_reason = None, None
             self.refresh_bindings()
             self.clear_notifications()  # «Innloggingen er utløpt» no longer holds
+            self._check_who(before)
+
+        self.clear_notifications()  # the dialog says why itself; a toast over it would hide its address
+        self.push_screen(SignInAgainDialog(source, self.connection.sign_in_again, reason=self.sign_in_reason), done)
+
+    @work(exclusive=True, group="connect")
+    async def _check_who(self, before: User | None) -> None:
+        """After any sign-in: the same person carries on where they were; anyone else starts over, told whom they
+        are now; a sign-in the backend refuses starts over too, saying why (the browser may have been handed on)."""
+        from timebok.client.errors import ErrorKind
+
+        self._who_unchecked = None
+        if self.client is None:
+            self._announce_user = True
+            self.call_later(self.connect)
+            return
+        try:
+            user = await self.client.whoami()
+        except BookingError as error:
+            if error.kind not in (ErrorKind.SIGN_IN_REFUSED, ErrorKind.UNAUTHORIZED, ErrorKind.FORBIDDEN):
+                # The backend did not answer: keep the screens (and what was typed); Ctrl+R asks again first.
+                self._who_unchecked = (before,)
+                self.report(error)
+                return
+            self._start_over()
+            self.report(error)
+            self.connection_problem = self.describe(error)
+            return
+        if before is not None and self._same_person(before, user):
             self.notify(t("signin.done"), timeout=5)
             self.action_retry()
+            return
+        self._start_over()
+        self._announce_user = True
+        self.call_later(self.connect)  # its own worker: this one ends first (both are the "connect" group)
 
-        self.push_screen(SignInAgainDialog(source, self.connection.sign_in_again), done)
+    def _open_demo_users(self) -> None:
+        from timebok.screens.demo_users import DemoUserScreen
+
+        self.push_screen(DemoUserScreen(), lambda choice: choice is not None and self.sign_in(
+            choice.token, choice.agent_token, role=choice.role))
+
+    def _can_sign_out(self) -> bool:
+        # A fixed token from the config ([backend] token) has no sign-in to leave.
+        return self.connection.token_source is not None or bool(self.connection.embedded and self.connection.demo_default_token)
+
+    def action_sign_out(self) -> None:
+        """«Logg ut»: forget the tokens and start over at the sign-in; the demo starts over as its default citizen
+        with the user picker open, so the next person chooses who to be."""
+        if self.user is None or not self._can_sign_out():
+            return
+        if self.connection.token_source is None:
+            self._pick_demo_user = True  # once connected as the default: the connect's home would close it earlier
+            self.sign_in(self.connection.demo_default_token, role="citizen")
+            return
+        for source in (self.connection.token_source, self.connection.agent_source):
+            if source is not None:
+                source.sign_out()
+        if self.connection.sign_out is not None:
+            self.connection.sign_out()  # the kept tokens too: the next start signs in afresh
+        self._start_over()
+        self.sign_in_needed, self.sign_in_reason = self.connection.token_source, t("signin.signed_out")
+        self.connection_problem = t("signin.signed_out")
+        self.refresh_bindings()
 
     def action_retry(self) -> None:
         """Do again what failed: connect, or reload what the current screen shows."""
         from timebok.screens.base import FlowScreen
 
-        if self.user is None:
+        if self._who_unchecked is not None:
+            self._check_who(self._who_unchecked[0])  # who signed in comes first: nothing is sent as the wrong person
+        elif self.user is None:
             self.connect()
         elif isinstance(self.screen, FlowScreen):  # a dialog or a panel on top has nothing to fetch again
             self.screen.reload()
@@ -465,6 +565,8 @@ class TimebokApp(App[None]):
         if self.sign_in_needed is not None:
             yield SystemCommand(t("app.sign_in_again"), t("palette.sign_in_again"), self.action_sign_in_again)
         yield from self._builtin_commands(screen)
+        if self.user is not None and self._can_sign_out():
+            yield SystemCommand(t("app.sign_out"), t("palette.sign_out"), self.action_sign_out)
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()
         elif self.user is not None:

@@ -138,14 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("login", "logout"):
         from timebok.tui import signin
         from timebok.tui.config import ConfigError, load_settings
+        from timebok.ui import i18n
 
-        if args.command == "logout":
-            return signin.logout()
         try:
             settings = load_settings(args.config)
         except ConfigError as error:
+            if args.command == "logout":
+                return signin.logout()  # forgetting needs no config: in the default language
             print(f"timebok: {error}", file=sys.stderr)
             return 2
+        i18n.set_language(settings.language)  # what the user reads is in their language, as in the app
+        if args.command == "logout":
+            return signin.logout()
         return signin.login(settings, citizen=args.citizen)
     if args.command == "dev-idp":
         return _dev_idp(args)

@@ -22,3 +22,7 @@ class Connection:
     agent_source: Any = None
     # Signing in again from inside the app when a renewal failed: (source, show_url=, cancelled=) -> None.
     sign_in_again: Any = None
+    # «Logg ut»: forgets the kept tokens (the token store), so the next start signs in afresh.
+    sign_out: Callable[[], None] | None = None
+    # The embedded demo's «Logg ut» starts over as this user (the default citizen), with the user picker open.
+    demo_default_token: str = ""

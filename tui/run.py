@@ -35,7 +35,10 @@ def run_app(config_path: str | None) -> int:
 
         if not isinstance(error, SignInError):
             raise
-        print(f"timebok: {error}", file=sys.stderr)
+        from timebok.ui.problems import explain
+        from timebok.ui.i18n import t
+
+        print(t("signin.cli.start_failed", reason=explain(error)), file=sys.stderr)
         return 1
 
     from timebok.tui.locations import default_trace_dir
@@ -86,13 +89,13 @@ def _connection(settings):
     if backend.url is not None and settings.auth.issuer:
         from functools import partial
 
-        from timebok.tui.signin import sign_in_again, sources
+        from timebok.tui.signin import forget_kept, sign_in_again, sources
 
         # Signed in before the app takes the screen: the browser (or the address to open) comes first.
         token_source, agent_source = sources(settings)
         return Connection(backend.url, "", timeout=backend.timeout, page_size=backend.page_size,
                           token_source=token_source, agent_source=agent_source,
-                          sign_in_again=partial(sign_in_again, settings))
+                          sign_in_again=partial(sign_in_again, settings), sign_out=forget_kept)
     if backend.url is not None:
         return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
                           timeout=backend.timeout, page_size=backend.page_size)
@@ -113,7 +116,8 @@ def _connection(settings):
 
     token, agent_token = demo_user(settings)
     return Connection(server.url, token, agent_token=agent_token, timeout=backend.timeout,
-                      page_size=backend.page_size, wait_until_ready=wait_until_ready, embedded=True)
+                      page_size=backend.page_size, wait_until_ready=wait_until_ready, embedded=True,
+                      demo_default_token=DEMO_CITIZEN_TOKEN)
 
 
 def demo_user(settings) -> tuple[str, str]:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from timebok.client.signin import SignInError, Tokens, TokenSource, sign_in
 from timebok.client.token_store import TokenStore
 from timebok.tui.locations import state_dir
+from timebok.ui.i18n import t
+from timebok.ui.problems import explain
 
 OWN, CITIZEN = "default", "citizen"  # the store's names: your own sign-in, and the test citizen a support agent acts as
 
@@ -22,15 +24,26 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def service_name(issuer: str, settings) -> str:
+    """The sign-in service by the name users know: ID-porten for citizens, HelseID for staff and support agents."""
+    lowered = issuer.lower()
+    if "helseid" in lowered:
+        return "HelseID"
+    if "idporten" in lowered or "id-porten" in lowered or issuer == settings.auth.citizen_issuer:
+        return "ID-porten"
+    return "HelseID" if settings.role in ("staff", "support") else "ID-porten"
+
+
 def _show_url(url: str) -> None:
-    _say("No browser here: open this address in a browser on any machine to sign in, then come back:")
+    # The redirect comes back to 127.0.0.1 on THIS machine: a browser elsewhere cannot deliver it (README: SSH).
+    _say(t("signin.cli.no_browser"))
     _say(url)
 
 
 def browser_sign_in(issuer: str, settings, *, scopes: str | None = None) -> Tokens:
     """The browser flow from a terminal: opens the browser, or shows the address when there is none (SSH), and waits."""
     auth = settings.auth
-    _say(f"Signing in at {issuer} …")
+    _say(t("signin.cli.signing_in", service=service_name(issuer, settings), issuer=issuer))
     return sign_in(issuer, auth.client_id, scopes or auth.scopes, redirect_port=auth.redirect_port,
                    open_browser=_open_browser, show_url=_show_url)
 
@@ -56,26 +69,31 @@ def login(settings, *, citizen: bool = False) -> int:
     issuer = auth.citizen_issuer if citizen else auth.issuer
     if not issuer:
         key = "auth.citizen_issuer" if citizen else "auth.issuer"
-        _say(f"timebok login: set {key} in the config first (see config.example.toml)")
+        _say(t("signin.cli.no_issuer", key=key))
         return 2
     store = token_store()
     try:
         tokens = browser_sign_in(issuer, settings, scopes=_citizen_scopes(settings) if citizen else None)
     except SignInError as error:
-        _say(f"timebok login: {error}")
+        _say(t("signin.cli.failed", reason=explain(error, service_name(issuer, settings))))
         return 1
     store.save(tokens, CITIZEN if citizen else OWN)
-    if store.warning:
-        _say(f"Warning: {store.warning}")
-    _say("Signed in.")
+    if not store.in_keyring:
+        _say(t("signin.cli.no_keyring", path=str(store.path)))
+    _say(t("signin.cli.signed_in"))
     return 0
 
 
 def logout() -> int:
     """`timebok logout`: forget every kept sign-in; an exit code."""
     removed = token_store().forget(None)
-    _say("Signed out." if removed else "Not signed in.")
+    _say(t("signin.cli.signed_out" if removed else "signin.cli.not_signed_in"))
     return 0
+
+
+def forget_kept() -> None:
+    """The app's «Logg ut»: forget every kept sign-in, as `timebok logout` does."""
+    token_store().forget(None)
 
 
 def sources(settings) -> tuple[TokenSource, TokenSource | None]:
@@ -86,15 +104,20 @@ def sources(settings) -> tuple[TokenSource, TokenSource | None]:
     def source(name: str, issuer: str, scopes: str | None) -> TokenSource:
         tokens = store.load(name)
         if tokens is None or tokens.issuer != issuer:
-            tokens = browser_sign_in(issuer, settings, scopes=scopes)
+            try:
+                tokens = browser_sign_in(issuer, settings, scopes=scopes)
+            except SignInError as error:
+                error.service = service_name(issuer, settings)  # run_app names it when it says why
+                raise
             store.save(tokens, name)
-        return TokenSource(tokens, on_change=lambda t: store.save(t, name), stored=lambda: store.load(name),
-                           name=name, scopes=scopes or auth.scopes)
+        return TokenSource(tokens, on_change=lambda kept: store.save(kept, name), stored=lambda: store.load(name),
+                           name=name, scopes=scopes or auth.scopes, service=service_name(issuer, settings))
 
     own = source(OWN, auth.issuer, None)
     if settings.role == "support":
         if not auth.citizen_issuer:
-            raise SignInError("role support needs auth.citizen_issuer: where the test citizen you act as signs in")
+            raise SignInError("role support needs auth.citizen_issuer: where the test citizen you act as signs in",
+                              reason="config")
         return source(CITIZEN, auth.citizen_issuer, _citizen_scopes(settings)), own
     return own, None
 
@@ -106,5 +129,5 @@ def sign_in_again(settings, source: TokenSource, *, show_url: Callable[[str], No
     Runs off the event loop (it waits for the browser); the tokens are kept as `timebok login` keeps them."""
     tokens = sign_in(source.tokens.issuer, source.tokens.client_id, source.scopes or settings.auth.scopes,
                      redirect_port=settings.auth.redirect_port, open_browser=lambda url: _open_browser(url),
-                     show_url=show_url, cancelled=cancelled)
+                     show_url=show_url, cancelled=cancelled, prompt="login")
     source.signed_in(tokens)  # on_change saves it under the source's name, as `timebok login` does

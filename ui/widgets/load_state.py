@@ -7,7 +7,7 @@ from textual.widgets import Static
 from timebok.client.errors import BookingError
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t
-from timebok.ui.problems import describe
+from timebok.ui.problems import describe, sign_in_text
 
 
 class LoadState(UsesApp, Static):
@@ -41,6 +41,6 @@ class LoadState(UsesApp, Static):
         self.add_class("-failed")
         self.display = True
         if self.timebok.offer_sign_in(error):  # signing in again is done here in the app (Ctrl+L)
-            self.update(f"{t('error.sign_in_again')}\n{t('error.sign_in_again_hint')}")
+            self.update(sign_in_text(error))
             return
         self.update(f"{describe(error)}\n{t('load.retry')}")
