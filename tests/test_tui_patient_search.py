@@ -167,3 +167,15 @@ async def test_results_never_outlive_a_changed_query(live_server):
         assert _field(app) == "nordmann" and _listed(app) == []
         await _press(pilot, "enter")
         assert _listed(app) == ["Kari Nordmann", "Ola Nordmann"]
+
+
+@pytest.mark.parametrize("typed", ["148385  12470", "148385 - 12470"])
+async def test_a_number_with_a_run_of_spaces_between_its_groups_finds_the_patient(live_server, typed):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "b")
+        for key in typed:
+            await _press(pilot, key)
+            assert "har bare sifre" not in screen_text(app), _field(app)  # not while typing, not at the end
+        assert _field(app) == typed and _listed(app) == ["Kari Nordmann"]
