@@ -32,8 +32,13 @@ _SYNTHETIC_OFFSET = 80
 # Bounds of the individual-number ranges whose century rule differs (see _century).
 _INDIVIDUAL_BANDS = ((0, 499), (500, 749), (750, 899), (900, 999))
 
-# A single space, hyphen or dot between groups, as people write and paste numbers («148385-12470»).
-_INNER_SPACE = re.compile(r"(?<=[^ ]) (?=[^ ])|(?<=[0-9])[-.](?=[0-9])")
+# Between two groups of digits: a run of spaces, one hyphen or dot, or one of them with spaces around it, as people
+# write, type and paste numbers («148385-12470», «148385  12470», «148385 - 12470»). The no-break spaces come with
+# numbers copied from documents and web pages. Two separators («--», «-.») or any other character stay refused.
+_SPACES = " \u00a0\u202f"
+_INNER_SPACE = re.compile(rf"(?<=[0-9])(?:[{_SPACES}]+[-.]?[{_SPACES}]*|[-.][{_SPACES}]*)(?=[0-9])")
+# What may trail a number still being typed: the separator before the next group.
+_TRAILING_SEPARATOR = re.compile(rf"(?<=[0-9])[{_SPACES}]*[-.]?[{_SPACES}]*$")
 
 
 class IdKind(Enum):
@@ -200,7 +205,7 @@ def _shape_problem(text: str, expected: int, what: str) -> tuple[str, tuple[IdPr
     if not _is_ascii_digits(digits):
         return digits, (
             IdProblem.NON_DIGITS,
-            f"{what} may only contain the digits 0-9 (single spaces between groups are ignored)",
+            f"{what} may only contain the digits 0-9 (spaces, or one hyphen or dot, between groups are ignored)",
         )
     return digits, _length_problem(digits, expected, what)
 
@@ -278,7 +283,8 @@ def _date_still_possible(prefix: str) -> bool:
 
 def check_partial(text: str, *, allow_synthetic: bool = False) -> IdProblem | None:
     """Judge an identity number while it is being typed: None while it can still become valid."""
-    digits = _normalise(text)
+    # «148385-» or «148385 -» is a number whose next group is still to come, not a stray character.
+    digits = _normalise(_TRAILING_SEPARATOR.sub("", text.strip()))
     if not digits:
         # Nothing typed yet is not an error to shout about; parse reports EMPTY on submit.
         return None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from collections.abc import Callable
+
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.widgets import Input
 from textual.widgets.option_list import Option
@@ -30,9 +32,34 @@ def identity_message(problem: IdProblem, typed: str) -> str:
     return t(f"id.{problem.value}", count=len(digits_of(typed)))
 
 
+# Keys that edit the query; typed while the list of patients found has focus, they edit the field (never lost).
+EDIT_KEYS = ("backspace", "delete", "ctrl+u")
+
+
 def looks_like_number(text: str) -> bool:
     # Any digit means the user is typing a number; a name has none.
     return any(ch.isdigit() for ch in text)
+
+
+class PatientList(OptionList):
+    """The patients found. A key that edits text, or a paste, is handed to `types_into` at once, as it arrives:
+    keys typed fast are queued here before the first is handled, and a message would reach the screen after an
+    Enter queued behind them (which would then take the old patient)."""
+
+    def __init__(self, types_into: Callable[[str, str], None], **options) -> None:
+        super().__init__(**options)
+        self._types_into = types_into
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable or event.key in EDIT_KEYS:
+            event.stop()
+            event.prevent_default()
+            self._types_into(event.key, event.character or "")
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        if event.text:
+            self._types_into("paste", event.text)
 
 
 class PatientSearchScreen(FlowScreen):
@@ -43,7 +70,7 @@ class PatientSearchScreen(FlowScreen):
         # Coming back to the field (Tab, ↑) must not select its text: the next key would wipe it.
         yield Input(placeholder=t("patient.placeholder"), id="patient-query", max_length=60, select_on_focus=False)
         yield Static(t("patient.hint_number"), id="patient-message", classes="hint")
-        yield OptionList(id="patients")
+        yield PatientList(self._edit_query, id="patients")
 
     carried: tuple[list[Patient], str] | None = None  # after a language switch: the patients found, and for what
 
@@ -62,11 +89,24 @@ class PatientSearchScreen(FlowScreen):
             self.query_one("#patient-query", Input).value = found_for
             self._show(found)
             self._found_for = found_for
-            self._say(t("patient.found"))
+            self._say(t("patient.found" if looks_like_number(found_for) else "patient.found_name"))
 
     @property
     def _input(self) -> Input:
         return self.query_one("#patient-query", Input)
+
+    @property
+    def _options(self) -> OptionList:
+        return self.query_one("#patients", OptionList)
+
+    def _results_current(self) -> bool:
+        """Whether the patients listed were found for exactly what the field says now: only then may Enter take one."""
+        return bool(self.found) and self._input.value == self._found_for
+
+    def _drop_stale_results(self) -> None:
+        # At once, not when Input.Changed arrives: an Enter already queued behind the key must find no old patient.
+        if self.found and not self._results_current():
+            self._show([])
 
     def _say(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#patient-message", Static)
@@ -77,7 +117,7 @@ class PatientSearchScreen(FlowScreen):
     @on(Input.Changed, "#patient-query")
     def _typed(self, event: Input.Changed) -> None:
         text = event.value
-        if self.found and text == self._found_for:
+        if self._results_current():
             return  # the text the list was found for, set again (a language switch): the list stands
         self._show([])
         if not looks_like_number(text):
@@ -95,9 +135,10 @@ class PatientSearchScreen(FlowScreen):
     @on(Input.Submitted, "#patient-query")
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if self.found and self._found_for == event.value:
-            # The number was looked up as it was typed; Enter takes the patient shown, focus never moved.
-            self.timebok.start_booking(self.found[0])
+        if self._results_current():
+            # The number was looked up as it was typed (focus never moved), or the field was gone back to from the
+            # list: Enter takes the patient highlighted, the one a look at the list says Enter takes.
+            self.timebok.start_booking(self.found[self._options.highlighted or 0])
             return
         if looks_like_number(text) or not text:
             try:
@@ -131,15 +172,17 @@ class PatientSearchScreen(FlowScreen):
             none = t("patient.none_number", office=office) if identifier else t("patient.none_name", name=name, office=office)
             self._say(none, error=True)
             return
-        self._say(t("patient.found"))
+        self._say(t("patient.found_name" if name is not None else "patient.found"))
         self._show(found)
         self._found_for = typed
         if name is not None:
-            self.query_one("#patients", OptionList).focus()
+            self._options.focus()
         # Found by number: focus stays in the field, so a 12th digit typed is seen (and judged), not lost.
 
     def _show(self, patients: list[Patient]) -> None:
         self.found = patients
+        if not patients:
+            self._found_for = ""
         options = self.query_one("#patients", OptionList)
         options.clear_options()
         options.add_options([
@@ -153,11 +196,32 @@ class PatientSearchScreen(FlowScreen):
 
     @on(OptionList.OptionSelected, "#patients")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if not self._results_current():
+            return  # the field names someone else now; the list is on its way out
         self.timebok.start_booking(self.found[event.option_index])
 
-    def on_key(self, event) -> None:
+    def _edit_query(self, key: str, text: str) -> None:
+        """A key (or a paste) that reached the list goes to the field: nothing typed is lost, and the list never
+        outlives the query it answers. The field shows what the list was found for, so text typed starts a new
+        search (the next patient's number, typed straight away, is found); Backspace takes off the last
+        character; Delete and Ctrl+U clear the field."""
+        field = self._input
+        field.cursor_position = len(field.value)
+        text = text.splitlines()[0] if key == "paste" else text  # one line, as the field takes a paste
+        if key == "backspace":
+            field.action_delete_left()
+        elif key in EDIT_KEYS:
+            field.action_delete_left_all()
+        elif self._results_current():
+            field.replace(text, 0, len(field.value))
+        else:
+            field.insert_text_at_cursor(text)  # the list was dropped already: keys typed fast add up
+        self._drop_stale_results()
+        self.set_focus(field)  # at once, not after a refresh: the keys that follow go to the field themselves
+
+    def on_key(self, event: events.Key) -> None:
+        options = self._options
         # ↑ on the first result goes back up to the field, with the text as typed (not selected).
-        options = self.query_one("#patients", OptionList)
         if event.key == "up" and self.focused is options and options.highlighted in (0, None):
             self._input.focus()
             event.stop()

@@ -146,11 +146,13 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         self._note(text)
         self.app.notify(text)
 
-    def _show(self) -> None:
+    def _show(self, *, cursor_to: str | None = None) -> None:
+        """Show the requests waiting, the highlight kept on the same request (or moved to `cursor_to`)."""
         waiting = {p.request.id for p in self._pending} | self._sending
         requests = [r for r in self._fetched if r.id not in waiting]
         table = self.query_one(DataTable)
-        keep = self._current()
+        current = self._current()
+        keep = cursor_to or (current.id if current else None)
         self.requests = requests
         table.clear()
         for a in requests:
@@ -162,9 +164,13 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
                 Text(patient_name(a)),  # Text: a typed "[" is not markup
             )
             table.add_row(*cells, key=a.id)
-        if keep is not None and any(a.id == keep.id for a in requests):
-            table.move_cursor(row=table.get_row_index(keep.id))
+        if keep is not None and any(a.id == keep for a in requests):
+            table.move_cursor(row=table.get_row_index(keep))
+        was_shown = table.display
         table.display = bool(requests)
+        if requests and (not was_shown or self.focused is None):
+            # Hidden while the queue was empty, the table lost the focus: ↑/↓ would move nothing while B took the top row.
+            table.focus()
         if not requests:
             self.query_one("#request-details").display = False
         count = t("requests.count", count=len(requests)) if requests else t("requests.empty")
@@ -235,7 +241,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         undone = self._pending.pop()  # the latest first, as undo does everywhere
         undone.timer.stop()
         self._note(t("requests.undone", patient=patient_name(undone.request)))
-        self._show()
+        self._show(cursor_to=undone.request.id)  # the highlight goes back to the request undone, as it was
         self.refresh_bindings()
 
     def _send_confirm(self, request_id: str) -> None:

@@ -266,7 +266,9 @@ def test_number_valid_only_under_the_2032_rule() -> None:
         ("1508851231x", IdProblem.NON_DIGITS),
         ("150885--12313", IdProblem.NON_DIGITS),  # one separator between groups, not two
         ("150885/12313", IdProblem.NON_DIGITS),
-        ("150885  12313", IdProblem.NON_DIGITS),  # only single inner spaces are forgiven
+        ("150885 -- 12313", IdProblem.NON_DIGITS),  # spaces around two separators do not make them one
+        ("150885 -. 12313", IdProblem.NON_DIGITS),
+        ("150885\t12313", IdProblem.NON_DIGITS),  # a tab is no space typed between groups
         ("１５０８８５１２３１３", IdProblem.NON_DIGITS),  # full-width digits
         ("1508851231", IdProblem.TOO_SHORT),
         ("150885123130", IdProblem.TOO_LONG),
@@ -297,6 +299,35 @@ def test_surrounding_whitespace_and_single_inner_spaces_are_ignored() -> None:
 def test_the_common_separators_between_groups_are_ignored(text: str) -> None:
     assert parse_identity_number(text).value == "15088512313"
     assert check_partial(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "150885  12313",  # two spaces (issue 22: refused as «har bare sifre»)
+    "150885     12313",
+    "150 885  123 13",
+    "150885 - 12313",  # one separator with spaces around it
+    "150885- 12313",
+    "150885 .12313",
+    "150885\u00a012313",  # a no-break space, as copied from a document
+    "150885\u202f12313",  # a narrow no-break space, as Norwegian number formatting writes groups
+])
+def test_any_run_of_spaces_between_groups_is_ignored(text: str) -> None:
+    assert parse_identity_number(text).value == "15088512313"
+    assert check_partial(text) is None
+
+
+def test_an_organisation_number_takes_runs_of_spaces_too() -> None:
+    assert parse_orgnr("974  760  673") == "974760673"
+
+
+@pytest.mark.parametrize("text", ["150885-", "150885 -", "150885 ", "150885  ", "15.08.", "150885 - 1"])
+def test_a_separator_typed_before_the_next_group_is_not_an_error_yet(text: str) -> None:
+    assert check_partial(text) is None
+
+
+@pytest.mark.parametrize("text", ["150885--", "150885/", "150885 x", "-150885"])
+def test_a_stray_character_while_typing_is_still_an_error(text: str) -> None:
+    assert check_partial(text) is IdProblem.NON_DIGITS
 
 
 @pytest.mark.parametrize(
