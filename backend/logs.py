@@ -34,6 +34,10 @@ class Scrubbing(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             message += f" ({where(record.exc_info[1])})"
         record.msg, record.args = message, None
+        # uvicorn's coloured variant of the message («Started server process [%d]» with colour codes), which its
+        # formatter prints in a terminal instead of the message: its arguments are gone now, so it would print
+        # the bare «%d». The plain, masked message is printed instead.
+        record.__dict__.pop("color_message", None)
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         record._timebok_clean = True
         return True
