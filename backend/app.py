@@ -106,8 +106,7 @@ class Guard:
                 # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
-                access_log.info("%s %s %s %s %.1fms", rid, scope["method"], logs.clean(target), status,
-                                (time.perf_counter() - started) * 1000)
+                logs.access(access_log, rid, scope["method"], target, status, (time.perf_counter() - started) * 1000)
 
 
 RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503

@@ -127,6 +127,49 @@ def test_the_mask_covers_every_spelling_the_server_reads():
     assert clean("a\nb\x00c\u2028") == "a\\nb\\x00c\\u2028"
 
 
+def test_the_mask_takes_identity_numbers_not_dates_and_what_follows_them():
+    for kept in ("lt2027-02-01 200", "lt20270201 200", "ge20261207 201", "Slot/12345678901", "2026-12-07 12345"):
+        assert scrub(kept) == kept, kept
+    # D-nummer, synthetic D-nummer, H-nummer, and numbers mistyped in their date are masked all the same.
+    for number in ("55088512307", "61879212345", "15488512134", "15138512313", "32088512313"):
+        assert scrub(f"a {number} b") == f"a {number[:6]} ***** b", number
+
+
+def test_the_access_line_keeps_its_status_after_a_date_and_masks_each_value():
+    import logging
+
+    from timebok.backend import logs
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("timebok.test-access")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addFilter(logs.Scrubbing())
+    logger.addHandler(Keep())
+    logs.access(logger, "case-1", "GET", "/fhir/Slot?schedule=Schedule/3&start=ge2027-01-01&start=lt2027-02-01", 200, 123.4)
+    logs.access(logger, NUMBER, "GET", f"/fhir/Organization?name={NUMBER}\n", 400, 2.0)
+    lines = [record.getMessage() for record in records]
+    assert lines[0] == "case-1 GET /fhir/Slot?schedule=Schedule/3&start=ge2027-01-01&start=lt2027-02-01 200 123.4ms"
+    assert lines[1] == "148385 ***** GET /fhir/Organization?name=148385 *****\\n 400 2.0ms"
+
+
+async def test_a_month_query_is_logged_whole_with_its_status(server):
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        lab = await timebook(client, KARI, 1, "Lab")
+        response = await client.get("/Slot", params=[("schedule", f"Schedule/{lab}"), ("status", "free"), ("start", "ge2027-01-01"),
+                                                     ("start", "lt2027-02-01")], headers=bearer(KARI) | {"X-Request-ID": "month-1"})
+        assert response.status_code == 200
+    server.stop()
+    (line,) = [line for line in server.log.read_text(errors="replace").splitlines() if "month-1" in line]
+    assert re.search(r"month-1 GET /fhir/Slot\?schedule=Schedule/\d+&status=free&start=ge2027-01-01&start=lt2027-02-01 200 "
+                     r"\d+\.\dms$", line), line
+
+
 async def test_request_ids_the_server_makes_never_look_like_an_identity_number(api):
     """A support case is matched to the server log by request id: one holding eleven digits in a row would be
     masked as an identity number in the log and the trace, and could not be matched (a uuid's hex does ~2 %)."""
