@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
 from timebok.backend.db import Database
+from timebok.backend.departure import Departure
 from timebok.backend.http import MAX_BODY, FhirResponse
 from timebok.backend.http import public_url as parse_public_url
 from timebok.backend.month import AnswerCache
@@ -76,6 +77,9 @@ class Guard:
         incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         scope.setdefault("state", {})["request_id"] = incoming if _REQUEST_ID.fullmatch(incoming) else new_request_id()
         rid = scope["state"]["request_id"]
+        length = headers.get(b"content-length")
+        # A caller whose timeout runs out while we work gets an answer it never reads: logged as 499, not as sent.
+        departure = Departure(receive, body_expected=b"transfer-encoding" in headers or length not in (None, b"0"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, sent_start
@@ -83,15 +87,16 @@ class Guard:
                 status = message["status"]
                 sent_start = True
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                departure.answered = True
             await send(message)
 
-        length = headers.get(b"content-length")
         try:
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
                 outcome = operation_outcome("too-long", f"The request body is larger than {MAX_BODY // 1024} KiB")
-                await FhirResponse(outcome, status_code=413)(scope, receive, send_wrapper)
+                await FhirResponse(outcome, status_code=413)(scope, departure.receive, send_wrapper)
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, departure.receive, send_wrapper)
         except ClientDisconnect:
             # The caller gave up before its request was read (its timeout, a stopped server resumed): nobody to
             # answer and nothing done. Logged as nginx does (499), not as a server failure.
@@ -100,13 +105,17 @@ class Guard:
             error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
             if not sent_start:
                 outcome = operation_outcome("exception", f"The server failed to handle the request (request id {rid}); nothing was changed")
-                await FhirResponse(outcome, status_code=500)(scope, receive, send_wrapper)
+                await FhirResponse(outcome, status_code=500)(scope, departure.receive, send_wrapper)
         finally:
+            departure.close()
             if access_log.isEnabledFor(logging.INFO):
                 # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
-                logs.access(access_log, rid, scope["method"], target, status, (time.perf_counter() - started) * 1000)
+                # Gone before the answer: 499 as nginx logs it, and what it would have been (a booking may be made).
+                unread = f"{status} unread" if departure.gone and status != 499 else None
+                logs.access(access_log, rid, scope["method"], target, 499 if unread else status,
+                            (time.perf_counter() - started) * 1000, unread)
 
 
 RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503

@@ -86,6 +86,65 @@ async def test_a_caller_that_gives_up_before_its_body_arrives_is_logged_as_gone_
     assert any(re.search(r"gone-4711 POST /fhir/Appointment 499 ", line) for line in lines), lines
 
 
+@contextmanager
+def writes_held(db_url):
+    """Another client holds the write lock (SQLite) or the slot table (PostgreSQL) until the block ends."""
+    if "://" not in str(db_url):
+        import sqlite3
+
+        connection = sqlite3.connect(str(db_url), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)) as connection:
+        connection.execute("LOCK TABLE slot IN ACCESS EXCLUSIVE MODE")
+        yield
+        connection.rollback()
+
+
+async def test_an_answer_the_caller_left_before_is_logged_as_499_with_what_it_would_have_been(server, db_url):
+    """The caller's timeout ran out while its booking waited for the database; the booking was then made and its
+    201 went to nobody. The log says so (499, as nginx), and keeps the 201: the booking exists."""
+    import asyncio
+    import json
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.url)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        slot = (await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03"))[0]["id"]
+        before = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
+        body = json.dumps(booking_request(slot, 1)).encode()
+        with writes_held(db_url):
+            reader, writer = await asyncio.open_connection(where.hostname, where.port)
+            writer.write((f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: left-4711\r\n"
+                          f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            await writer.drain()
+            await asyncio.sleep(0.5)
+            writer.close()  # gone before any answer
+            await asyncio.sleep(0.5)
+        for _ in range(100):
+            after = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
+            if after > before:
+                break
+            await asyncio.sleep(0.1)
+        assert after == before + 1  # the booking went through once the lock was gone
+        answered = await client.get("/metadata", headers={"X-Request-ID": "read-4711"})
+        assert answered.status_code == 200
+    server.stop()
+    log = server.log.read_text(errors="replace").splitlines()
+    lines = [line for line in log if "left-4711" in line]
+    assert len(lines) == 1 and re.search(r"left-4711 POST /fhir/Appointment 499 [\d.]+ms \(201 unread\)$", lines[0]), lines
+    assert [line for line in log if re.search(r"read-4711 GET /fhir/metadata 200 [\d.]+ms$", line)]  # a read answer is 200
+
+
 async def test_every_answer_carries_a_request_id_and_a_wild_one_is_replaced(server):
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         mine = await client.get("/metadata", headers={"X-Request-ID": "trace-1.2:3"})
