@@ -22,11 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
 from timebok.backend.db import Database
 from timebok.backend.departure import Departure
-from timebok.backend.http import MAX_BODY, FhirResponse
+from timebok.backend.http import ERRORS_DOC, MAX_BODY, FhirResponse
 from timebok.backend.http import public_url as parse_public_url
 from timebok.backend.month import AnswerCache
 from timebok.backend.oidc import Verifier
-from timebok.backend.outcome import FhirError, operation_outcome
+from timebok.backend.outcome import FHIR_JSON, FhirError, operation_outcome
 from timebok.backend.principals import Principals
 from timebok.domain.privacy import scrub
 
@@ -172,14 +172,16 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     # token lookups (and verified OpenID Connect tokens), remembered for a few seconds
     app.state.principals = Principals(db, verifier=oidc, static_tokens=app.state.static_tokens)
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
-    app.include_router(routes_directory.router)
-    app.include_router(routes_booking.router)
-    app.include_router(routes_setup.router)
-    app.include_router(routes_auth.router)
+    # The media type each answer is sent with, and the OperationOutcome every route may answer instead, in the schema.
+    app.include_router(routes_directory.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
+    app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     if demo:
-        app.include_router(routes_auth.demo_router)
+        app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 
-    @app.get("/health", include_in_schema=True)
+    @app.get("/health", include_in_schema=True, response_class=FhirResponse, responses={503: {
+        "description": "The database does not answer (with Retry-After)", "content": {FHIR_JSON: {}}}})
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
