@@ -121,6 +121,20 @@ class Guard:
 RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503
 
 
+_STORAGE_STATES = ("53100", "58030")  # PostgreSQL's disk_full and io_error
+
+
+def storage_full(error: BaseException, db: Database) -> bool:
+    """True when a write failed for want of room or a failing disk: SQLite's "database or disk is full" (SQLITE_FULL,
+    also what a capped max_page_count says) or "disk I/O error", PostgreSQL's disk_full or io_error."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _STORAGE_STATES:
+        return True
+    text = str(error.orig).lower()
+    return db.is_sqlite and ("database or disk is full" in text or "disk i/o error" in text)
+
+
 def unavailable(error: BaseException, db: Database) -> bool:
     """True when a database error means the database did not answer (down, hanging, locked, out of connections),
     which a retry may cure: 503. Anything else is a defect: 500."""
@@ -181,11 +195,13 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
         app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 
     @app.get("/health", include_in_schema=True, response_class=FhirResponse, responses={503: {
-        "description": "The database does not answer (with Retry-After)", "content": {FHIR_JSON: {}}}})
+        "description": "The database does not answer, or its storage is full (with Retry-After)", "content": {FHIR_JSON: {}}}})
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
         body = {"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"}
+        if db.storage_full:  # reads answer, writes do not: not ok until one commits again
+            answers, body["status"], body["storage"] = False, "unavailable", "full"
         if oidc is not None:
             # An issuer that went away is no outage: tokens still verify on the cached keys until they rotate.
             # At most a second's wait: a hanging issuer must not hang /health (the refetch goes on in its thread).
@@ -197,9 +213,17 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> FhirResponse:
+        rid = request.scope.get("state", {}).get("request_id")
+        if storage_full(error, db):
+            db.storage_full = True  # until a write commits again; /health says so meanwhile
+            error_log.error("request %s: %s %s: the database's storage is full or failing (%s)", rid, request.method,
+                            logs.clean(request.url.path), logs.where(error))
+            outcome = operation_outcome("transient", "The server's storage is full; nothing was changed. Try again later.",
+                                        rule="storage-full")
+            return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
         if not unavailable(error, db):
             raise error  # a defect, not an outage: Guard answers it as 500 with one log line
-        error_log.warning("request %s: %s %s: the database did not answer (%s)", request.scope.get("state", {}).get("request_id"),
+        error_log.warning("request %s: %s %s: the database did not answer (%s)", rid,
                           request.method, logs.clean(request.url.path), logs.where(error))
         outcome = operation_outcome("transient", "The database did not answer in time; nothing was changed. Try again shortly.")
         return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})

@@ -101,6 +101,9 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
         self._writers = WriterQueue(self.timeouts.lock)
+        # Set when a write failed for want of room (a full disk or database), cleared by the next write that commits:
+        # /health says not ok meanwhile, since the database still answers every read.
+        self.storage_full = False
         # SQLite's connections are in autocommit already (isolation_level None) once no BEGIN is sent; SQLAlchemy's
         # AUTOCOMMIT level would, on reset, switch the sqlite3 module back to its own implicit transactions.
         self._autocommit_engine = self.engine.execution_options(
@@ -144,11 +147,13 @@ class Database:
         """A Core connection in a writing transaction, committed at the end (schema migrations use it)."""
         with self._writer_turn(), self._write_engine.begin() as connection:
             yield connection
+        self.storage_full = False
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
         with self._writer_turn(), self._write() as session, session.begin():
             yield session
+        self.storage_full = False
 
     def _writer_turn(self):
         # SQLite has one write lock, and its busy handler lets a newcomer take it ahead of a thread that has

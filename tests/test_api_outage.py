@@ -136,3 +136,45 @@ async def test_a_hung_writer_on_sqlite_is_a_quick_503_for_every_queued_write(db_
         holder.close()
         server.stop()
 
+
+async def test_a_full_disk_is_a_503_naming_storage_full_and_health_says_so_until_a_write_commits(db_path):
+    """SQLite told to grow no further (`max_page_count`) answers SQLITE_FULL, the very error of a full disk."""
+    from sqlalchemy import event
+
+    from timebok.backend.server import open_database
+
+    db = open_database(db_path, demo=True)
+    cap = {"pages": 1}  # a cap below the file's size is the file's size: not one page more
+
+    @event.listens_for(db.engine, "connect")
+    def _capped(dbapi_connection, _record) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {cap['pages']}")
+
+    db.engine.dispose()  # the pooled connections were opened uncapped
+    try:
+        app = create_app(db, demo=True)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.get("/health")).status_code == 200
+            api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver/fhir")
+            lab = await timebook(api, KARI, 1, "Lab")
+            slots = await free_slots(api, KARI, lab, "2026-12-08", count=60)
+            answers = []
+            for slot in slots:
+                response = await api.post("/Appointment", json=booking_request(slot["id"], 1), headers=bearer(KARI))
+                answers.append(response.status_code)
+                if response.status_code != 201:
+                    break
+            assert answers[-1] == 503 and set(answers[:-1]) <= {201}, answers
+            assert "storage is full" in outcome(response, 503, "transient") and response.headers["retry-after"] == "5"
+            assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "storage-full"
+            health = await client.get("/health")
+            assert health.status_code == 503 and health.json()["storage"] == "full" and health.headers["retry-after"] == "5"
+            assert (await api.get("/Appointment", headers=bearer(KARI))).status_code == 200  # reads still answer
+            cap["pages"] = 1_000_000  # room again
+            db.engine.dispose()
+            again = await api.post("/Appointment", json=booking_request(slots[len(answers) - 1]["id"], 1), headers=bearer(KARI))
+            assert again.status_code == 201
+            assert (await client.get("/health")).status_code == 200
+            await api.aclose()
+    finally:
+        db.dispose()
