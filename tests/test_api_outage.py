@@ -178,3 +178,16 @@ async def test_a_full_disk_is_a_503_naming_storage_full_and_health_says_so_until
             await api.aclose()
     finally:
         db.dispose()
+
+
+def test_postgresql_disk_full_and_io_error_are_storage_full_and_other_errors_are_not():
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import OperationalError
+
+    from timebok.backend.app import storage_full
+
+    postgresql = SimpleNamespace(is_sqlite=False)
+    for error in (psycopg.errors.DiskFull("could not extend file"), psycopg.errors.IoError("could not write block")):
+        assert storage_full(OperationalError("INSERT …", None, error), postgresql), error
+    assert not storage_full(OperationalError("SELECT …", None, psycopg.errors.QueryCanceled("statement timeout")), postgresql)
