@@ -21,11 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
 from timebok.backend.db import Database
-from timebok.backend.http import MAX_BODY, FhirResponse
+from timebok.backend.departure import Departure
+from timebok.backend.http import ERRORS_DOC, MAX_BODY, FhirResponse
 from timebok.backend.http import public_url as parse_public_url
 from timebok.backend.month import AnswerCache
 from timebok.backend.oidc import Verifier
-from timebok.backend.outcome import FhirError, operation_outcome
+from timebok.backend.outcome import FHIR_JSON, FhirError, operation_outcome
 from timebok.backend.principals import Principals
 from timebok.domain.privacy import scrub
 
@@ -76,6 +77,9 @@ class Guard:
         incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         scope.setdefault("state", {})["request_id"] = incoming if _REQUEST_ID.fullmatch(incoming) else new_request_id()
         rid = scope["state"]["request_id"]
+        length = headers.get(b"content-length")
+        # A caller whose timeout runs out while we work gets an answer it never reads: logged as 499, not as sent.
+        departure = Departure(receive, body_expected=b"transfer-encoding" in headers or length not in (None, b"0"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, sent_start
@@ -83,15 +87,16 @@ class Guard:
                 status = message["status"]
                 sent_start = True
                 message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                departure.answered = True
             await send(message)
 
-        length = headers.get(b"content-length")
         try:
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
                 outcome = operation_outcome("too-long", f"The request body is larger than {MAX_BODY // 1024} KiB")
-                await FhirResponse(outcome, status_code=413)(scope, receive, send_wrapper)
+                await FhirResponse(outcome, status_code=413)(scope, departure.receive, send_wrapper)
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, departure.receive, send_wrapper)
         except ClientDisconnect:
             # The caller gave up before its request was read (its timeout, a stopped server resumed): nobody to
             # answer and nothing done. Logged as nginx does (499), not as a server failure.
@@ -100,17 +105,34 @@ class Guard:
             error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
             if not sent_start:
                 outcome = operation_outcome("exception", f"The server failed to handle the request (request id {rid}); nothing was changed")
-                await FhirResponse(outcome, status_code=500)(scope, receive, send_wrapper)
+                await FhirResponse(outcome, status_code=500)(scope, departure.receive, send_wrapper)
         finally:
+            departure.close()
             if access_log.isEnabledFor(logging.INFO):
                 # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
-                access_log.info("%s %s %s %s %.1fms", rid, scope["method"], logs.clean(target), status,
-                                (time.perf_counter() - started) * 1000)
+                # Gone before the answer: 499 as nginx logs it, and what it would have been (a booking may be made).
+                unread = f"{status} unread" if departure.gone and status != 499 else None
+                logs.access(access_log, rid, scope["method"], target, 499 if unread else status,
+                            (time.perf_counter() - started) * 1000, unread)
 
 
 RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503
+
+
+_STORAGE_STATES = ("53100", "58030")  # PostgreSQL's disk_full and io_error
+
+
+def storage_full(error: BaseException, db: Database) -> bool:
+    """True when a write failed for want of room or a failing disk: SQLite's "database or disk is full" (SQLITE_FULL,
+    also what a capped max_page_count says) or "disk I/O error", PostgreSQL's disk_full or io_error."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _STORAGE_STATES:
+        return True
+    text = str(error.orig).lower()
+    return db.is_sqlite and ("database or disk is full" in text or "disk i/o error" in text)
 
 
 def unavailable(error: BaseException, db: Database) -> bool:
@@ -164,18 +186,22 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     # token lookups (and verified OpenID Connect tokens), remembered for a few seconds
     app.state.principals = Principals(db, verifier=oidc, static_tokens=app.state.static_tokens)
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
-    app.include_router(routes_directory.router)
-    app.include_router(routes_booking.router)
-    app.include_router(routes_setup.router)
-    app.include_router(routes_auth.router)
+    # The media type each answer is sent with, and the OperationOutcome every route may answer instead, in the schema.
+    app.include_router(routes_directory.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
+    app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     if demo:
-        app.include_router(routes_auth.demo_router)
+        app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 
-    @app.get("/health", include_in_schema=True)
+    @app.get("/health", include_in_schema=True, response_class=FhirResponse, responses={503: {
+        "description": "The database does not answer, or its storage is full (with Retry-After)", "content": {FHIR_JSON: {}}}})
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
         body = {"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"}
+        if db.storage_full:  # reads answer, writes do not: not ok until one commits again
+            answers, body["status"], body["storage"] = False, "unavailable", "full"
         if oidc is not None:
             # An issuer that went away is no outage: tokens still verify on the cached keys until they rotate.
             # At most a second's wait: a hanging issuer must not hang /health (the refetch goes on in its thread).
@@ -187,9 +213,17 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> FhirResponse:
+        rid = request.scope.get("state", {}).get("request_id")
+        if storage_full(error, db):
+            db.storage_full = True  # until a write commits again; /health says so meanwhile
+            error_log.error("request %s: %s %s: the database's storage is full or failing (%s)", rid, request.method,
+                            logs.clean(request.url.path), logs.where(error))
+            outcome = operation_outcome("transient", "The server's storage is full; nothing was changed. Try again later.",
+                                        rule="storage-full")
+            return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
         if not unavailable(error, db):
             raise error  # a defect, not an outage: Guard answers it as 500 with one log line
-        error_log.warning("request %s: %s %s: the database did not answer (%s)", request.scope.get("state", {}).get("request_id"),
+        error_log.warning("request %s: %s %s: the database did not answer (%s)", rid,
                           request.method, logs.clean(request.url.path), logs.where(error))
         outcome = operation_outcome("transient", "The database did not answer in time; nothing was changed. Try again shortly.")
         return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})

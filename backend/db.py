@@ -45,7 +45,7 @@ class Timeouts:
 
     connect: float = 5.0  # to open a connection (PostgreSQL connect_timeout)
     statement: float = 10.0  # for one statement (PostgreSQL statement_timeout)
-    lock: float = 5.0  # for a row or table lock another connection holds (PostgreSQL lock_timeout)
+    lock: float = 5.0  # for a lock another connection holds (PostgreSQL lock_timeout; SQLite's write lock, see Database)
     pool: float = 5.0  # for a free connection from the pool, when every one is busy
 
     @classmethod
@@ -83,9 +83,12 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # hide_parameters: a failing statement's error would otherwise carry the values (identity numbers)
             # into any log line or traceback that prints it.
-            self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8,
-                                        pool_timeout=self.timeouts.pool, hide_parameters=True)
-            _tune_sqlite(self.engine)
+            # A writer waits for the file's write lock at most `lock` seconds in this process's queue and as long
+            # again in SQLite's busy handler (another process's writer): a hung writer makes a 503 within
+            # seconds, not the minute the two waits of 30 s each made.
+            self.engine = create_engine(url, connect_args={"timeout": self.timeouts.lock, "check_same_thread": False},
+                                        pool_size=8, pool_timeout=self.timeouts.pool, hide_parameters=True)
+            _tune_sqlite(self.engine, busy_ms=round(self.timeouts.lock * 1000))
         else:
             # READ COMMITTED (the default) is enough: every write that decides something is a conditional
             # UPDATE, which PostgreSQL re-checks against the newest row after waiting for its lock.
@@ -97,7 +100,10 @@ class Database:
         self._write_engine = self.engine.execution_options(timebok_write=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
-        self._writers = WriterQueue()
+        self._writers = WriterQueue(self.timeouts.lock)
+        # Set when a write failed for want of room (a full disk or database), cleared by the next write that commits:
+        # /health says not ok meanwhile, since the database still answers every read.
+        self.storage_full = False
         # SQLite's connections are in autocommit already (isolation_level None) once no BEGIN is sent; SQLAlchemy's
         # AUTOCOMMIT level would, on reset, switch the sqlite3 module back to its own implicit transactions.
         self._autocommit_engine = self.engine.execution_options(
@@ -141,11 +147,13 @@ class Database:
         """A Core connection in a writing transaction, committed at the end (schema migrations use it)."""
         with self._writer_turn(), self._write_engine.begin() as connection:
             yield connection
+        self.storage_full = False
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
         with self._writer_turn(), self._write() as session, session.begin():
             yield session
+        self.storage_full = False
 
     def _writer_turn(self):
         # SQLite has one write lock, and its busy handler lets a newcomer take it ahead of a thread that has
@@ -170,13 +178,13 @@ class Database:
             self._probe_engine.dispose()
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -110,6 +110,19 @@ def typed_body(model: type[BaseModel], root: str):
     return dependency
 
 
+_OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"],
+                   "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "minItems": 1}}}
+# OpenAPI for the errors every route answers with: an OperationOutcome, as application/fhir+json (a refused body or
+# parameter is a 400 naming it, never FastAPI's 422). Given to each router with its `default_response_class`, so the
+# schema's media types are the ones sent.
+ERRORS_DOC: dict[int | str, dict[str, Any]] = {
+    "4XX": {"description": "Refused: an OperationOutcome saying why (and, for a booking rule, which rule)",
+            "content": {FHIR_JSON: {"schema": _OUTCOME_SCHEMA}}},
+    "5XX": {"description": "Failed (500) or the database did not answer (503, with Retry-After): an OperationOutcome",
+            "content": {FHIR_JSON: {"schema": _OUTCOME_SCHEMA}}},
+}
+
+
 def query_doc(*names: str) -> dict[str, Any]:
     """OpenAPI for a search's query parameters (read by hand through SearchParams, so FastAPI cannot see them)."""
     return {"parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}

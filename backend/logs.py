@@ -34,9 +34,22 @@ class Scrubbing(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             message += f" ({where(record.exc_info[1])})"
         record.msg, record.args = message, None
+        # uvicorn's coloured variant of the message («Started server process [%d]» with colour codes), which its
+        # formatter prints in a terminal instead of the message: its arguments are gone now, so it would print
+        # the bare «%d». The plain, masked message is printed instead.
+        record.__dict__.pop("color_message", None)
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         record._timebok_clean = True
         return True
+
+
+def access(logger: logging.Logger, rid: str, method: str, target: str, status: int | str, ms: float,
+           note: str | None = None) -> None:
+    """The request's line, `<request id> <method> <path> <status> <ms>`, and a `note` of ours after it. Each value is
+    masked on its own and the line is not masked again: read whole, a date and the status after it
+    («lt2027-02-01 200 123.4ms») would pass for an identity number and the line would lose its status."""
+    logger.info("%s %s %s %s %.1fms%s", clean(rid), clean(method), clean(target), status, ms, f" ({note})" if note else "",
+                extra={"_timebok_clean": True})
 
 
 _SCRUBBING = Scrubbing()

@@ -33,9 +33,9 @@ def open_database(db: str | Path, *, demo: bool):
     database = None
     try:
         database = Database(url)
-        database.migrate()
+        _patiently(database, database.migrate)
         if demo:
-            seed_if_empty(database)
+            _patiently(database, lambda: seed_if_empty(database))
             if others := other_tokens(database):
                 # A demo lists its users' tokens to anyone who asks: never on a database that real users sign in to.
                 database.dispose()
@@ -47,6 +47,23 @@ def open_database(db: str | Path, *, demo: bool):
         shown = make_url(url).render_as_string(hide_password=True)
         raise StartupError(f"cannot open the database {shown}: {reason[0] if reason else type(error).__name__}") from None
     return database
+
+
+def _patiently(database, work, patience: float = 60.0) -> None:
+    """Start-up work (migrating, seeding) waits as long as it must for another instance's (SQLite: each try is one
+    transaction that waits the short request-time lock timeout, so it is tried again until `patience` runs out)."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            work()
+            return
+        except OperationalError as error:
+            if not database.is_sqlite or "locked" not in str(error.orig).lower() or time.monotonic() > deadline:
+                raise
 
 
 def uvicorn_config(app, host: str, port: int, log_level: str):

@@ -8,7 +8,7 @@ from collections import deque
 
 from sqlalchemy.exc import OperationalError
 
-WAIT_SECONDS = 30.0  # as long as SQLite's own busy timeout: a writer that waits longer hears "database is locked"
+WAIT_SECONDS = 5.0  # as long as SQLite's own busy timeout (Timeouts.lock): a writer that waits longer hears "database is locked"
 
 
 class WriterQueue:

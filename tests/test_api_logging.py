@@ -86,6 +86,65 @@ async def test_a_caller_that_gives_up_before_its_body_arrives_is_logged_as_gone_
     assert any(re.search(r"gone-4711 POST /fhir/Appointment 499 ", line) for line in lines), lines
 
 
+@contextmanager
+def writes_held(db_url):
+    """Another client holds the write lock (SQLite) or the slot table (PostgreSQL) until the block ends."""
+    if "://" not in str(db_url):
+        import sqlite3
+
+        connection = sqlite3.connect(str(db_url), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)) as connection:
+        connection.execute("LOCK TABLE slot IN ACCESS EXCLUSIVE MODE")
+        yield
+        connection.rollback()
+
+
+async def test_an_answer_the_caller_left_before_is_logged_as_499_with_what_it_would_have_been(server, db_url):
+    """The caller's timeout ran out while its booking waited for the database; the booking was then made and its
+    201 went to nobody. The log says so (499, as nginx), and keeps the 201: the booking exists."""
+    import asyncio
+    import json
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.url)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        slot = (await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03"))[0]["id"]
+        before = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
+        body = json.dumps(booking_request(slot, 1)).encode()
+        with writes_held(db_url):
+            reader, writer = await asyncio.open_connection(where.hostname, where.port)
+            writer.write((f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: left-4711\r\n"
+                          f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            await writer.drain()
+            await asyncio.sleep(0.5)
+            writer.close()  # gone before any answer
+            await asyncio.sleep(0.5)
+        for _ in range(100):
+            after = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
+            if after > before:
+                break
+            await asyncio.sleep(0.1)
+        assert after == before + 1  # the booking went through once the lock was gone
+        answered = await client.get("/metadata", headers={"X-Request-ID": "read-4711"})
+        assert answered.status_code == 200
+    server.stop()
+    log = server.log.read_text(errors="replace").splitlines()
+    lines = [line for line in log if "left-4711" in line]
+    assert len(lines) == 1 and re.search(r"left-4711 POST /fhir/Appointment 499 [\d.]+ms \(201 unread\)$", lines[0]), lines
+    assert [line for line in log if re.search(r"read-4711 GET /fhir/metadata 200 [\d.]+ms$", line)]  # a read answer is 200
+
+
 async def test_every_answer_carries_a_request_id_and_a_wild_one_is_replaced(server):
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         mine = await client.get("/metadata", headers={"X-Request-ID": "trace-1.2:3"})
@@ -125,6 +184,49 @@ def test_the_mask_covers_every_spelling_the_server_reads():
     assert scrub("urn:oid:1.14838512470") == "urn:oid:1.148385 *****"  # no number hides in an «OID»
     assert scrub("urn:oid:2.16.578.1.12.4.1.4.1.14838512470") == "urn:oid:2.16.578.1.12.4.1.4.1.148385 *****"
     assert clean("a\nb\x00c\u2028") == "a\\nb\\x00c\\u2028"
+
+
+def test_the_mask_takes_identity_numbers_not_dates_and_what_follows_them():
+    for kept in ("lt2027-02-01 200", "lt20270201 200", "ge20261207 201", "Slot/12345678901", "2026-12-07 12345"):
+        assert scrub(kept) == kept, kept
+    # D-nummer, synthetic D-nummer, H-nummer, and numbers mistyped in their date are masked all the same.
+    for number in ("55088512307", "61879212345", "15488512134", "15138512313", "32088512313"):
+        assert scrub(f"a {number} b") == f"a {number[:6]} ***** b", number
+
+
+def test_the_access_line_keeps_its_status_after_a_date_and_masks_each_value():
+    import logging
+
+    from timebok.backend import logs
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("timebok.test-access")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addFilter(logs.Scrubbing())
+    logger.addHandler(Keep())
+    logs.access(logger, "case-1", "GET", "/fhir/Slot?schedule=Schedule/3&start=ge2027-01-01&start=lt2027-02-01", 200, 123.4)
+    logs.access(logger, NUMBER, "GET", f"/fhir/Organization?name={NUMBER}\n", 400, 2.0)
+    lines = [record.getMessage() for record in records]
+    assert lines[0] == "case-1 GET /fhir/Slot?schedule=Schedule/3&start=ge2027-01-01&start=lt2027-02-01 200 123.4ms"
+    assert lines[1] == "148385 ***** GET /fhir/Organization?name=148385 *****\\n 400 2.0ms"
+
+
+async def test_a_month_query_is_logged_whole_with_its_status(server):
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        lab = await timebook(client, KARI, 1, "Lab")
+        response = await client.get("/Slot", params=[("schedule", f"Schedule/{lab}"), ("status", "free"), ("start", "ge2027-01-01"),
+                                                     ("start", "lt2027-02-01")], headers=bearer(KARI) | {"X-Request-ID": "month-1"})
+        assert response.status_code == 200
+    server.stop()
+    (line,) = [line for line in server.log.read_text(errors="replace").splitlines() if "month-1" in line]
+    assert re.search(r"month-1 GET /fhir/Slot\?schedule=Schedule/\d+&status=free&start=ge2027-01-01&start=lt2027-02-01 200 "
+                     r"\d+\.\dms$", line), line
 
 
 async def test_request_ids_the_server_makes_never_look_like_an_identity_number(api):

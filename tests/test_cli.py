@@ -92,3 +92,31 @@ def test_serve_demo_answers_over_http_and_logs_no_identity_number(tmp_path, data
         output, _ = server.communicate(timeout=15)
     assert "GET /fhir/metadata 200" in output  # the access log is on ...
     assert number not in output and f"{number[:6]} *****" in output  # ... and masks the number
+
+
+def test_serve_in_a_terminal_prints_its_start_lines_filled_in(db_path):
+    """In a terminal uvicorn prints a coloured copy of each message; it must carry the values, not «%d» and «%s»."""
+    import os
+    import pty
+    import select
+
+    port = _free_port()
+    leader, follower = pty.openpty()
+    server = subprocess.Popen([TIMEBOK, "serve", "--demo", "--port", str(port), "--db", str(db_path)],
+                              stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    output = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"Uvicorn running on" not in output or not output.endswith(b"\n"):
+            assert time.monotonic() < deadline and server.poll() is None, output.decode(errors="replace")
+            if select.select([leader], [], [], 0.5)[0]:
+                output += os.read(leader, 65536)
+    finally:
+        server.terminate()
+        server.wait(15)
+        os.close(leader)
+    text = output.decode(errors="replace")
+    assert "%d" not in text and "%s" not in text, text
+    assert f"Started server process [{server.pid}]" in text
+    assert f"Uvicorn running on http://127.0.0.1:{port} " in text

@@ -43,6 +43,16 @@ def test_the_published_schema_is_generated_from_the_typed_bodies(db_path):
     body = document["paths"]["/fhir/Appointment"]["post"]["requestBody"]["content"]["application/fhir+json"]["schema"]
     assert body["additionalProperties"] is False and "cancelationReason" in body["properties"]
     assert "/fhir/AppointmentResponse" in document["paths"] and "/health" in document["paths"]
+    # Every FHIR answer, and every refusal, is declared as sent: application/fhir+json (an OperationOutcome for a
+    # refusal, a 400 for a bad parameter: no FastAPI 422).
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            if path != "/health":
+                assert set(responses["4XX"]["content"]) == {"application/fhir+json"}, (method, path)
+            if path.startswith("/fhir/") or path == "/health":
+                assert set(responses["200"]["content"]) == {"application/fhir+json"}, (method, path)
 
 
 def test_generated_requests_never_get_a_5xx_and_refused_ones_change_nothing(db_path):
@@ -66,6 +76,10 @@ def test_generated_requests_never_get_a_5xx_and_refused_ones_change_nothing(db_p
                     before = _state(db)
                     response = case.call(headers=bearer(token))
                     sent += 1
+                    try:  # the media type sent is one the schema declares (application/fhir+json, not application/json)
+                        case.validate_response(response, checks=[schemathesis.checks.content_type_conformance])
+                    except Exception as mismatch:  # noqa: BLE001 - schemathesis raises its own failure types
+                        failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {mismatch}"[:300])
                     if response.status_code >= 500:
                         failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:200]}")
                     elif response.status_code >= 400 and _state(db) != before:
