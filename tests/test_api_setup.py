@@ -461,3 +461,65 @@ async def test_an_id_that_is_no_row_id_is_a_400_naming_the_field(api, database, 
         assert outcome(response, 400, "invalid").startswith(f"{field}: ")
         assert response.json()["issue"][0]["expression"] == [field]
     assert snapshot(database) == before
+
+
+def _big_book(place_id: int, name: str, *, minutes: int = 5, parallel: int = 1, horizon_days: int = 48,
+              start: str = "08:00", end: str = "16:20") -> dict:
+    """A timebook open every day of the week: by default 100 five-minute times a day for 49 days, 4 600 free times
+    without the three holidays (Christmas, 26 December, New Year): close to the cap of 5 000 per timebook."""
+    return {"type": "Lab", "location": f"Location/{place_id}", "name": name, "slotMinutes": minutes, "parallel": parallel,
+            "horizonDays": horizon_days, "leadMinutes": 0, "weekly": [{"days": WEEKDAYS + ["sat", "sun"], "start": start, "end": end}]}
+
+
+def _setup_rows(database) -> dict[str, int]:
+    with database.reading() as session:
+        return {table.__tablename__: session.scalar(select(func.count()).select_from(table))
+                for table in (schema.Slot, schema.Schedule, schema.Campaign, schema.ClosureDay, schema.HealthcareService)}
+
+
+async def test_a_setup_past_the_caps_is_refused_with_422_naming_the_limit_and_writes_nothing(api, database):
+    # Issue 22, probe P1: 5-minute times all day, 20 at once, 366 days ahead is 2 million rows; refused before any is made.
+    office, place = _new_office(database)
+    before, rows = snapshot(database), _setup_rows(database)
+    huge = _big_book(place, "Døgnåpent", parallel=20, horizon_days=366, start="00:00", end="23:55")
+    for preview in (True, False):
+        response = await _put(api, office, {"timebooks": [_big_book(place, "Lab 1"), huge]}, preview=preview)
+        text = outcome(response, 422, "business-rule")
+        issue = response.json()["issue"][0]
+        assert issue["details"]["coding"][0]["code"] == "setup-too-large" and issue["expression"] == ["Setup.timebooks[1]"]
+        assert "«Døgnåpent»" in text and "at most 5000" in text and "would make 2" in text  # 2 0xx xxx of them
+    # Five timebooks under the cap each, 23 000 in all: past the office's 20 000.
+    five = {"timebooks": [_big_book(place, f"Lab {n}") for n in range(1, 6)]}
+    for preview in (True, False):
+        response = await _put(api, office, five, preview=preview)
+        assert "would make 23000 free times" in outcome(response, 422, "business-rule") and "at most 20000" in response.text
+    assert snapshot(database) == before and _setup_rows(database) == rows and _slots(database, organization_id=office) == []
+
+
+async def test_the_demo_offices_are_well_under_the_caps(api, database):
+    for office_id, headers in ((1, FJORD_H), (2, bearer(BAKKE_STAFF))):
+        setup = _json(await api.get(f"http://testserver/setup/Organization/{office_id}", headers=headers))
+        totals = [book["ahead"]["total"] for book in setup["timebooks"]]
+        assert max(totals) < 5000 / 2 and sum(totals) < 20000 / 4  # the largest demo timebook has under 2 000
+        assert _json(await _put(api, office_id, setup, headers, preview=True))["changes"] == []  # and it saves as it is
+
+
+async def test_a_preview_writes_no_free_time_and_rolls_nothing_back(api, database):
+    # Issue 22, probe P1: the preview inserted every time and rolled back (3.86 M dead rows on PostgreSQL). Now it
+    # only reads: no setup row or time is written, so not even an id is used up (a PostgreSQL sequence would move).
+    office, place = _new_office(database)
+    body = {"timebooks": [_big_book(place, "Lab 1"), _vaccine(place)], "closures": [{"day": "2026-12-04", "reason": "Kurs"}]}
+    rows, before = _setup_rows(database), snapshot(database)
+    with database.reading() as session:
+        last_slot = session.scalar(select(func.max(schema.Slot.id)))
+        last_book = session.scalar(select(func.max(schema.Schedule.id)))
+    preview = _json(await _put(api, office, body, preview=True))
+    assert preview["created"] > 4000 and [c["name"] for c in preview["changes"]] == ["Lab 1", "Vaksinasjon"]
+    assert _setup_rows(database) == rows and snapshot(database) == before
+    saved = _json(await _put(api, office, body))
+    assert (saved["created"], saved["removed"]) == (preview["created"], preview["removed"])
+    assert [{k: v for k, v in c.items() if k != "timebook"} for c in saved["changes"]] == \
+        [{k: v for k, v in c.items() if k != "timebook"} for c in preview["changes"]]
+    with database.reading() as session:
+        assert session.scalar(select(func.min(schema.Slot.id)).where(schema.Slot.id > last_slot)) == last_slot + 1
+        assert session.scalar(select(func.min(schema.Schedule.id)).where(schema.Schedule.id > last_book)) == last_book + 1
