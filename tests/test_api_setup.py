@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, SUPPORT, bearer
-from tests.fhir_validate import booking_request, fhir_json, free_slots, outcome, snapshot
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPORT, bearer
+from tests.fhir_validate import booking_request, fhir_json, free_slots, outcome, snapshot, timebook
 from timebok.backend import schema
 from timebok.backend.db import Database
 from timebok.backend.generation import generate_all, wanted
@@ -523,3 +524,26 @@ async def test_a_preview_writes_no_free_time_and_rolls_nothing_back(api, databas
     with database.reading() as session:
         assert session.scalar(select(func.min(schema.Slot.id)).where(schema.Slot.id > last_slot)) == last_slot + 1
         assert session.scalar(select(func.min(schema.Schedule.id)).where(schema.Schedule.id > last_book)) == last_book + 1
+
+
+async def test_a_booking_at_another_office_goes_through_while_the_largest_allowed_setup_is_saved(api, database):
+    # Issue 22, probe P1: a preview held SQLite's write lock for a minute and a booking elsewhere got 503. Now a save
+    # writes its free times in chunks, each committed (a reader sees them arrive), and a booking takes its turn
+    # between two chunks. How long it waits is measured by bench/setup_generation.py, not asserted here.
+    office, place = _new_office(database)
+    body = {"timebooks": [_big_book(place, f"Lab {n}") for n in range(1, 5)]}  # 4 × 4 600 of the 20 000 allowed
+    lab = await timebook(api, PER, 2, "Lab")
+    first, second = await free_slots(api, PER, lab, "2026-12-03", count=2)
+    preview = asyncio.create_task(_put(api, office, body, preview=True))
+    booked = await api.post("/Appointment", json=booking_request(first["id"], 4), headers=bearer(PER))
+    assert booked.status_code == 201, booked.text
+    expected = _json(await preview)["created"]
+    saving = asyncio.create_task(_put(api, office, body))
+    seen: set[int] = set()
+    while not saving.done() and not (seen - {0}):
+        seen.add(await asyncio.to_thread(lambda: len(_slots(database, organization_id=office))))
+        await asyncio.sleep(0.005)
+    booked = await api.post("/Appointment", json=booking_request(second["id"], 4), headers=bearer(PER))
+    assert booked.status_code == 201, booked.text
+    assert _json(await saving)["created"] == expected == len(_slots(database, organization_id=office))
+    assert any(0 < count < expected for count in seen)  # the save's first chunks were committed before its last
