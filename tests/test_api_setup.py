@@ -13,7 +13,7 @@ from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPOR
 from tests.fhir_validate import booking_request, fhir_json, free_slots, outcome, snapshot, timebook
 from timebok.backend import schema
 from timebok.backend.db import Database
-from timebok.backend.generation import generate_all, wanted
+from timebok.backend.generation import generate_all, stored_setup, wanted
 from timebok.domain import clock
 from timebok.domain.clock import OSLO
 
@@ -547,3 +547,27 @@ async def test_a_booking_at_another_office_goes_through_while_the_largest_allowe
     assert booked.status_code == 201, booked.text
     assert _json(await saving)["created"] == expected == len(_slots(database, organization_id=office))
     assert any(0 < count < expected for count in seen)  # the save's first chunks were committed before its last
+
+
+def test_the_hourly_run_does_only_what_changed(database, monkeypatch):
+    # Issue 22: a big timebook was regenerated whole at every start and every hour. The server's run remembers what it
+    # generated: the next run skips a timebook whose setup is the same and makes only the days new inside its horizon.
+    done: dict = {}
+    assert generate_all(database, done=done).created == 0  # the seed generated everything already
+    assert generate_all(database, done=done).created == 0 and len(done) == 7
+    _set_now(monkeypatch, "2026-11-26T09:00:00+01:00")  # a day later: one more day inside every horizon
+    with database.reading() as session:
+        setups = [stored_setup(session, book) for book in session.scalars(select(schema.Schedule))]
+    # Every demo timebook is open 67 days ahead: Monday 1 February 2027 is new inside the horizon.
+    expected = sum(len(setup.times_on(date(2027, 2, 1))) for setup in setups)
+    assert {setup.horizon_days for setup in setups} == {67} and expected > 0
+    with database.writing() as session:  # a free time gone from a day already done: only a full run would look there
+        session.delete(session.scalars(select(schema.Slot).where(schema.Slot.status == "free", schema.Slot.start > datetime(2026, 12, 10))
+                                       .order_by(schema.Slot.id)).first())
+    assert generate_all(database, done=done).created == expected
+    assert generate_all(database).created == 1  # the full run, as at a start, puts it back
+    # A setup stored by another instance (here: straight into the database) is noticed, and that timebook done in full.
+    with database.writing() as session:
+        session.add(schema.ClosureDay(organization_id=2, day=date(2026, 12, 4), reason="Planleggingsdag"))
+    changed = generate_all(database, done=done)
+    assert changed.removed > 0 and {entry.schedule_id for entry in changed.books.values()} == {6, 7}
