@@ -312,7 +312,8 @@ def _note(change: Change, setup: BookSetup, diff: Diff) -> None:
     entry = change.books.setdefault(setup.id if setup.id is not None else f"new:{setup.name}", BookChange(setup.id, setup.name))
     entry.created += created
     entry.removed += removed
-    starts = [row["start"] for row in diff.missing] + [row.start for row in diff.restoring] + [row.start for row in diff.unwanted_free]
+    starts = ([row["start"] for row in diff.missing] + [row.start for row in diff.restoring]
+              + [row.start for row in diff.unwanted_free])
     entry.days.update(_local_day(start) for start in starts)
     change.created += created
     change.removed += removed

@@ -288,7 +288,8 @@ def _checked(session, who: Principal, id_: str, body: SetupBody, if_match: str |
     _may_change(who, office.id)
     stored = document(session, office)
     _check_if_match(if_match, version(stored))
-    known_closures = {c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+    known_closures = {c.id for c in session.scalars(select(schema.ClosureDay)
+                                                    .where(schema.ClosureDay.organization_id == office.id))}
     today = now().astimezone(OSLO).date()
     check(body, today, known_closures)
     planned = setup_plan.plan(session, office.id, body, {int(b["id"]) for b in stored["timebooks"]})
@@ -312,7 +313,8 @@ def _preview(db: Database, who: Principal, id_: str, body: SetupBody, if_match: 
         # A preview's document is what would be stored, but it is still based on the stored version.
         answer = _answer(session, change, _versioned(setup_plan.would_be(stored, body, planned), version(stored)), True)
     with db.writing() as session:  # the preview changed nothing, but who looked at which patients is kept
-        audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup preview: affected appointments")
+        audit.record(session, who, [a.patient_id for a in change.affected], "read",
+                     "Timebook setup preview: affected appointments")
         _event(session, who, office.id, "preview", json.dumps({"created": change.created, "removed": change.removed}))
     return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))
 

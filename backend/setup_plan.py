@@ -109,7 +109,8 @@ def check_size(planned: list[Planned], today: date) -> None:
                             "lengthen the times or open fewer at once)", expression=[path], rule="setup-too-large")
     if total > PER_OFFICE:
         raise FhirError(422, "business-rule", f"Setup.timebooks: the office's timebooks would make {total} free times ahead "
-                        f"in all; an office may have at most {PER_OFFICE}", expression=["Setup.timebooks"], rule="setup-too-large")
+                        f"in all; an office may have at most {PER_OFFICE}", expression=["Setup.timebooks"],
+                        rule="setup-too-large")
 
 
 def preview(session, planned: list[Planned]) -> Change:
@@ -149,7 +150,8 @@ def would_be(stored: dict, body: SetupBody, planned: list[Planned]) -> dict:
             "horizonDays": item.horizonDays, "leadMinutes": item.leadMinutes, "weekly": [r.model_dump() for r in item.weekly],
             "ahead": ahead.get(str(book_id), {"free": 0, "total": 0}),
             "campaigns": [{"id": c.id, "name": c.name, "first": c.first, "last": c.last,
-                           **({"slotMinutes": c.slotMinutes} if c.slotMinutes else {}), "weekly": [r.model_dump() for r in c.weekly]}
+                           **({"slotMinutes": c.slotMinutes} if c.slotMinutes else {}),
+                           "weekly": [r.model_dump() for r in c.weekly]}
                           for c in item.campaigns]})
         if item.type not in services:
             services[item.type] = True

@@ -54,7 +54,8 @@ def _book_while(client: httpx.Client, slots: list[str], busy: threading.Thread |
 
 
 def measure(server: ServerProcess) -> dict:
-    staff = httpx.Client(base_url=server.root, headers={"Authorization": f"Bearer {STAFF}", "Accept": "application/json"}, timeout=120)
+    staff = httpx.Client(base_url=server.root, headers={"Authorization": f"Bearer {STAFF}", "Accept": "application/json"},
+                         timeout=120)
     citizen = httpx.Client(base_url=server.root, headers={"Authorization": f"Bearer {CITIZEN}", "Accept": "application/fhir+json"},
                            timeout=60)
     try:
