@@ -25,7 +25,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ACTIVE_APPOINTMENT = ("pending", "booked")
 _CHUNK = 2000  # ids per IN (...): well under both databases' parameter limits
 # Free times one generation transaction writes at most (about): tens of ms of the write lock on SQLite.
-ROWS_PER_CHUNK = 1000
+ROWS_PER_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -91,16 +91,25 @@ class Change:
 
 
 def _day_times(day: date, pattern: Iterable[Range], length: int) -> Iterable[tuple[datetime, datetime]]:
+    """(start, end) of each time on the day, as naive local wall-clock times."""
     step = timedelta(minutes=length)
     for item in pattern:
         if day.weekday() not in item.weekdays:
             continue
-        # Local wall-clock times on the day: zoneinfo gives the right UTC offset on both DST Sundays.
-        start = datetime.combine(day, item.opens, tzinfo=OSLO)
-        closes = datetime.combine(day, item.closes, tzinfo=OSLO)
+        start = datetime.combine(day, item.opens)
+        closes = datetime.combine(day, item.closes)
         while start + step <= closes:
             yield start, start + step
             start += step
+
+
+def _storing(day: date):
+    """A local wall-clock time on `day` as the naive UTC the tables keep. One subtraction on most days; on the two
+    DST Sundays zoneinfo gives each time its own offset."""
+    morning = datetime.combine(day, time(0), tzinfo=OSLO).utcoffset()
+    if morning == datetime.combine(day, time(23, 59), tzinfo=OSLO).utcoffset():
+        return lambda local: local - morning
+    return lambda local: to_storage(local.replace(tzinfo=OSLO))
 
 
 @dataclass(frozen=True)
@@ -136,12 +145,14 @@ class BookSetup:
             if campaign.first <= day <= campaign.last:  # a campaign adds to the weekly pattern
                 times += _day_times(day, campaign.weekly, campaign.slot_minutes)
         part_closed = [c for c in self.closures if c.day == day and c.opens is not None]
+        storing = _storing(day)
         result: dict[tuple[datetime, int], datetime] = {}
         for start, end in times:
             if any(_overlaps(start, end, c) for c in part_closed):
                 continue
+            stored_start, stored_end = storing(start), storing(end)
             for seat in range(self.parallel):
-                result.setdefault((to_storage(start), seat), to_storage(end))
+                result.setdefault((stored_start, seat), stored_end)
         return result
 
     def most_in_a_day(self) -> int:
@@ -211,8 +222,8 @@ def wanted(book: schema.Schedule, campaigns: list[schema.Campaign], closures: li
 
 
 def _overlaps(start: datetime, end: datetime, closure: Closure) -> bool:
-    opens = datetime.combine(closure.day, closure.opens, tzinfo=OSLO)
-    closes = datetime.combine(closure.day, closure.closes, tzinfo=OSLO)
+    opens = datetime.combine(closure.day, closure.opens)  # naive local, as _day_times gives
+    closes = datetime.combine(closure.day, closure.closes)
     return start < closes and opens < end
 
 
@@ -284,7 +295,9 @@ def _diff(session: Session, setup: BookSetup, first: date, last: date, cutoff: d
         if day > horizon_last:
             # Past the horizon the setup publishes no new free times, but a booking made there earlier is still
             # valid as long as the pattern has its time: only one the setup no longer has at all is affected.
-            if key in beyond.setdefault(day, setup.times_on(day)):
+            if day not in beyond:
+                beyond[day] = setup.times_on(day)
+            if key in beyond[day]:
                 continue
         diff.unwanted_taken.append(row.id)
     return diff
@@ -299,7 +312,8 @@ def _note(change: Change, setup: BookSetup, diff: Diff) -> None:
     entry = change.books.setdefault(setup.id if setup.id is not None else f"new:{setup.name}", BookChange(setup.id, setup.name))
     entry.created += created
     entry.removed += removed
-    starts = [row["start"] for row in diff.missing] + [row.start for row in diff.restoring] + [row.start for row in diff.unwanted_free]
+    starts = ([row["start"] for row in diff.missing] + [row.start for row in diff.restoring]
+              + [row.start for row in diff.unwanted_free])
     entry.days.update(_local_day(start) for start in starts)
     change.created += created
     change.removed += removed
@@ -428,7 +442,9 @@ def outside_setup(session: Session, book: schema.Schedule) -> set[int]:
     outside = set()
     for row in rows:
         day = _local_day(row.start)
-        if (row.start, row.seq) not in by_day.setdefault(day, setup.times_on(day)):
+        if day not in by_day:
+            by_day[day] = setup.times_on(day)
+        if (row.start, row.seq) not in by_day[day]:
             outside.add(row.id)  # judged by the pattern alone: past the horizon a booking still stands
     return outside
 

@@ -69,8 +69,9 @@ def _ahead(session, book: schema.Schedule) -> dict:
     return {"free": counts.get("free", 0), "total": sum(counts.values())}
 
 
-def document(session, office: schema.Organization) -> dict:
-    """The office's setup as the API shows it: every time type (on, off or never set up), timebooks, closures."""
+def document(session, office: schema.Organization, *, ahead: bool = True) -> dict:
+    """The office's setup as the API shows it: every time type (on, off or never set up), timebooks, closures.
+    `ahead=False` leaves out the counts of free times (not part of the version, and the slowest part to read)."""
     services = session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office.id)
                                .order_by(schema.HealthcareService.id)).all()
     by_type = {s.type_code: s for s in services}
@@ -90,7 +91,7 @@ def document(session, office: schema.Organization) -> dict:
             "name": book.name, "active": book.active, "slotMinutes": book.slot_minutes, "parallel": book.parallel,
             "horizonDays": book.horizon_days, "leadMinutes": book.lead_minutes,
             "weekly": json.loads(book.weekly) if book.weekly else [],
-            "ahead": _ahead(session, book),
+            **({"ahead": _ahead(session, book)} if ahead else {}),
             "campaigns": [{"id": str(c.id), "name": c.name, "first": c.first.isoformat(), "last": c.last.isoformat(),
                            **({"slotMinutes": c.slot_minutes} if c.slot_minutes else {}), "weekly": json.loads(c.weekly)}
                           for c in campaigns],
@@ -287,7 +288,8 @@ def _checked(session, who: Principal, id_: str, body: SetupBody, if_match: str |
     _may_change(who, office.id)
     stored = document(session, office)
     _check_if_match(if_match, version(stored))
-    known_closures = {c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+    known_closures = {c.id for c in session.scalars(select(schema.ClosureDay)
+                                                    .where(schema.ClosureDay.organization_id == office.id))}
     today = now().astimezone(OSLO).date()
     check(body, today, known_closures)
     planned = setup_plan.plan(session, office.id, body, {int(b["id"]) for b in stored["timebooks"]})
@@ -311,7 +313,8 @@ def _preview(db: Database, who: Principal, id_: str, body: SetupBody, if_match: 
         # A preview's document is what would be stored, but it is still based on the stored version.
         answer = _answer(session, change, _versioned(setup_plan.would_be(stored, body, planned), version(stored)), True)
     with db.writing() as session:  # the preview changed nothing, but who looked at which patients is kept
-        audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup preview: affected appointments")
+        audit.record(session, who, [a.patient_id for a in change.affected], "read",
+                     "Timebook setup preview: affected appointments")
         _event(session, who, office.id, "preview", json.dumps({"created": change.created, "removed": change.removed}))
     return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))
 
@@ -319,8 +322,12 @@ def _preview(db: Database, who: Principal, id_: str, body: SetupBody, if_match: 
 def _save(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str | None) -> FhirResponse:
     """Store the setup in one short transaction, then bring the free times in line in chunks (generation.generate),
     so a big change never holds the write lock for long and bookings at every office go on meanwhile."""
+    with db.reading() as session:  # the checks read much: done before the write lock, then confirmed under it
+        _, stored, _, already_outside = _checked(session, who, id_, body, if_match, lock=False)
     with db.writing() as session:
-        office, _, _, already_outside = _checked(session, who, id_, body, if_match, lock=True)
+        office = _office(session, id_, lock=True)
+        if version(document(session, office, ahead=False)) != version(stored):  # another desk saved in between
+            office, _, _, already_outside = _checked(session, who, id_, body, if_match, lock=True)
         _store(session, office, body)
         books = [book.id for book in _office_timebooks(session, office.id)]
         event = schema.SetupEvent(at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office.id, action="update",
@@ -332,9 +339,9 @@ def _save(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str
     for book_id in books:
         change.add(generate(db, book_id))
     change.affected = [a for a in change.affected if a.slot_id not in already_outside]
+    with db.reading() as session:
+        answer = _answer(session, change, _versioned(document(session, session.get(schema.Organization, office_id))), False)
     with db.writing() as session:
-        office = session.get(schema.Organization, office_id)
-        answer = _answer(session, change, _versioned(document(session, office)), False)
         audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
         event = session.get(schema.SetupEvent, event_id)
         event.detail = json.dumps({"created": change.created, "removed": change.removed, "affected": len(change.affected),

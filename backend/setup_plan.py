@@ -13,8 +13,8 @@ from timebok.backend.outcome import FhirError
 from timebok.backend.setup_body import SetupBody
 
 # How many free times a setup may publish ahead (from today to the end of each timebook's horizon). A busy real
-# timebook (08:00–15:30 in 10-minute times, two at once, 12 weeks) has about 2 600; the demo's largest has fewer
-# than 1 000. The caps keep one setup from making millions of rows (issue 22, probe P1).
+# timebook (08:00–15:30 in 10-minute times, two at once, 12 weeks) has about 2 600; the demo's largest has
+# 1 932, its offices 4 812 and 3 128. The caps keep one setup from making millions of rows (issue 22, probe P1).
 PER_TIMEBOOK = 5000
 PER_OFFICE = 20000
 DAYS_LISTED = 31  # «changes»: the dates listed per timebook; the rest are counted in "moreDays"
@@ -84,7 +84,7 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
             campaigns=tuple(CampaignSetup(date.fromisoformat(c.first), date.fromisoformat(c.last),
                                           tuple(ranges([r.model_dump() for r in c.weekly])), c.slotMinutes or item.slotMinutes)
                             for c in item.campaigns),
-            closures=tuple(sorted((c for owner, c in closures if owner in (None, book_id) and (owner is None or book_id is not None)),
+            closures=tuple(sorted((c for owner, c in closures if owner is None or owner == book_id),
                                   key=lambda c: (c.day, c.opens or time(0)))))))
     for book_id in sorted(known - kept):  # left out: switched off, so it publishes nothing more
         book = session.get(schema.Schedule, book_id)
@@ -109,7 +109,8 @@ def check_size(planned: list[Planned], today: date) -> None:
                             "lengthen the times or open fewer at once)", expression=[path], rule="setup-too-large")
     if total > PER_OFFICE:
         raise FhirError(422, "business-rule", f"Setup.timebooks: the office's timebooks would make {total} free times ahead "
-                        f"in all; an office may have at most {PER_OFFICE}", expression=["Setup.timebooks"], rule="setup-too-large")
+                        f"in all; an office may have at most {PER_OFFICE}", expression=["Setup.timebooks"],
+                        rule="setup-too-large")
 
 
 def preview(session, planned: list[Planned]) -> Change:
@@ -149,7 +150,8 @@ def would_be(stored: dict, body: SetupBody, planned: list[Planned]) -> dict:
             "horizonDays": item.horizonDays, "leadMinutes": item.leadMinutes, "weekly": [r.model_dump() for r in item.weekly],
             "ahead": ahead.get(str(book_id), {"free": 0, "total": 0}),
             "campaigns": [{"id": c.id, "name": c.name, "first": c.first, "last": c.last,
-                           **({"slotMinutes": c.slotMinutes} if c.slotMinutes else {}), "weekly": [r.model_dump() for r in c.weekly]}
+                           **({"slotMinutes": c.slotMinutes} if c.slotMinutes else {}),
+                           "weekly": [r.model_dump() for r in c.weekly]}
                           for c in item.campaigns]})
         if item.type not in services:
             services[item.type] = True
