@@ -31,6 +31,7 @@ from timebok.client.models import (
     SetupChange,
     Slot,
     Timebook,
+    TimebookChange,
     TimeType,
     User,
 )
@@ -336,8 +337,15 @@ class BookingClient:
                            preview=answer["preview"], affected=[
                                AffectedAppointment(id=a["appointment"].split("/")[1], status=a["status"],
                                                    start=datetime.fromisoformat(a["start"]).astimezone(OSLO),
-                                                   patient_name=a["patientName"], timebook_id=a["timebook"].split("/")[1])
-                               for a in answer["affected"]])
+                                                   patient_name=a["patientName"], timebook_id=a["timebook"].split("/")[1],
+                                                   timebook_name=a.get("timebookName"))
+                               for a in answer["affected"]],
+                           # Per timebook, when the backend says it (an older one gives the totals only).
+                           changes=[TimebookChange(timebook_id=c["timebook"].split("/")[1], name=c.get("name", ""),
+                                                   created=c.get("created", 0), removed=c.get("removed", 0),
+                                                   days=[date.fromisoformat(d) for d in c.get("days", [])],
+                                                   more_days=c.get("moreDays", 0))
+                                    for c in answer.get("changes") or []])
 
     async def _answer(self, appointment: Appointment | str, status: str, reason: str | None) -> Appointment:
         appointment_id = appointment if isinstance(appointment, str) else appointment.id

@@ -220,6 +220,19 @@ class AffectedAppointment:
     start: datetime
     patient_name: str
     timebook_id: str
+    timebook_name: str | None = None  # absent from an older backend's answer
+
+
+@dataclass(frozen=True)
+class TimebookChange:
+    """What a setup change does to one timebook: free times created and removed, on which days."""
+
+    timebook_id: str
+    name: str
+    created: int
+    removed: int
+    days: list[date]
+    more_days: int = 0  # days past those listed
 
 
 @dataclass
@@ -229,3 +242,5 @@ class SetupChange:
     removed: int
     preview: bool
     affected: list[AffectedAppointment]
+    # Per timebook; empty from a backend that answers with the totals only (the preview then shows those).
+    changes: list[TimebookChange] = field(default_factory=list)

@@ -13,7 +13,7 @@ from timebok.client.errors import BookingError
 from timebok.client.models import MonthAvailability, Slot
 from timebok.domain.clock import now, today
 from timebok.screens.base import FlowScreen, Outcome
-from timebok.screens.labels import place_lines
+from timebok.screens.labels import place_lines, time_type_name
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
 from timebok.ui.keys import key
@@ -40,19 +40,31 @@ class CalendarScreen(FlowScreen):
             return self.timebok.user is not None and self.timebok.user.is_staff
         return super().check_action(action, parameters)
 
-    @work(exclusive=True, group="close_day")
-    async def action_close_day(self) -> None:
-        """«Steng dag»: s, type why, Enter previews (with the appointments it hits), Enter saves."""
-        from timebok.screens.setup import closure_form
+    def action_close_day(self) -> None:
+        """«Steng dag»: s asks first, naming the day and the timebook («Nei» the default: a stray `s` closes nothing);
+        then type why, Enter previews (with the appointments it hits), L saves."""
+        from timebok.screens.confirm_dialog import ConfirmDialog
 
         if self.timebok.user is None or not self.timebok.user.is_staff:
             return
+        day = self.calendar.cursor
+        book = self.draft.timebook
+        question = t("calendar.close_question", day=long_date(day),
+                     timebook=f"{time_type_name(book.time_type_code)} · {book.name}")
+        self.app.push_screen(ConfirmDialog(question, t("calendar.close_yes")),
+                             lambda yes: self._open_close_form(day) if yes else None)
+
+    @work(exclusive=True, group="close_day")
+    async def _open_close_form(self, day: date) -> None:
+        from timebok.screens.setup import closure_form
+
         try:
             setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
         except BookingError as error:
             self.timebok.report(error)
             return
-        form = closure_form(setup, self.calendar.cursor, self.draft.timebook.id, t("setup.close_title"))
+        form = closure_form(setup, day, self.draft.timebook.id, t("setup.close_title"))
+        form.first_field = "reason"  # the day was just confirmed in the question: type why
         self.app.push_screen(form, self._day_closed)
 
     def _day_closed(self, change) -> None:

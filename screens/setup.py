@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 
 from textual import on, work
@@ -15,6 +16,8 @@ from timebok.screens.labels import time_type_name
 from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
 from timebok.screens.setup_text import (
     FormProblem,
+    DAYS,
+    example_date,
     format_days,
     format_ranges,
     parse_clock,
@@ -80,26 +83,92 @@ def _same(document: dict, book: dict) -> dict:
     return next(b for b in document["timebooks"] if b["id"] == book["id"])
 
 
-def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str) -> SetupForm:
-    """«Steng dag»: the day, a part of it or the whole, and why; for one timebook or the whole office."""
+def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str, existing: dict | None = None) -> SetupForm:
+    """«Steng dag»: the day, a part of it or the whole, and why; for one timebook or the whole office. With `existing`,
+    that closure is edited: its values fill the form and the save replaces it."""
+    if existing is not None:
+        timebook_id = existing["timebook"].split("/")[1] if existing.get("timebook") else None
 
     def apply(values: dict[str, str], document: dict) -> None:
         times = values["times"].strip()
         # One closure per range typed («08:00-10:00, 12:00-13:00»); none typed: the whole day.
         ranges = parse_ranges(times, "times") if times else [(None, None)]
+        day = parse_date(values["day"], "day")
         if not values["reason"].strip():
             raise FormProblem("reason", "setup.problem.required")
-        day = parse_date(values["day"], "day")
-        for start, end in ranges:
-            document["closures"].append({"day": day, "start": start, "end": end, "reason": values["reason"].strip(),
-                                         "timebook": f"Schedule/{timebook_id}" if timebook_id else None})
+        if existing is not None:
+            document["closures"] = [c for c in document["closures"] if c.get("id") != existing["id"]]
+        for number, (start, end) in enumerate(ranges):
+            document["closures"].append({
+                # The edited closure keeps its id (on its first range), so the backend changes it rather than adds one.
+                **({"id": existing["id"]} if existing is not None and number == 0 else {}),
+                "day": day, "start": start, "end": end, "reason": values["reason"].strip(),
+                "timebook": f"Schedule/{timebook_id}" if timebook_id else None})
 
-    fields = [("day", "setup.field.day", day.strftime("%d.%m.%Y")), ("times", "setup.field.times", ""),
-              ("reason", "setup.field.reason", "")]
+    def describe(values: dict[str, str]) -> str:
+        where = next((f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks if b["id"] == timebook_id),
+                     t("setup.what_office"))
+        times = values["times"].strip()
+        return t("setup.what_close", day=values["day"].strip(), times=f" {times}" if times else "", where=where)
+
+    if existing is not None:
+        times = f"{existing['start']}-{existing['end']}" if existing.get("start") else ""
+        fields = [("day", "setup.field.day", show_date(existing["day"])), ("times", "setup.field.times", times),
+                  ("reason", "setup.field.reason", existing["reason"])]
+    else:
+        fields = [("day", "setup.field.day", day.strftime("%d.%m.%Y")), ("times", "setup.field.times", ""),
+                  ("reason", "setup.field.reason", "")]
     intro = t("setup.close_timebook" if timebook_id else "setup.close_office")
-    form = SetupForm(title, setup, fields, apply, intro)
-    form.first_field = "reason"  # the day is usually right already: type why, Enter, Enter
+    # The cursor starts in the date: a date typed first must close that date, never today with the date as the reason.
+    return SetupForm(title, setup, fields, apply, intro, describe=describe)
+
+
+def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) -> SetupForm:
+    """«Kampanje»: a period in which the timebook has times beyond its weekly pattern. With `existing`, that campaign
+    is edited in place (it keeps its id)."""
+
+    def apply(values: dict[str, str], document: dict) -> None:
+        if not values["name"].strip():
+            raise FormProblem("name", "setup.problem.required")
+        minutes = values["minutes"].strip()
+        weekly = _weekly(values)
+        check_fit(weekly, parse_number(minutes, "minutes") if minutes else _same(document, book)["slotMinutes"])
+        campaign = {
+            **({"id": existing["id"]} if existing is not None and existing.get("id") else {}),
+            "name": values["name"].strip(), "first": parse_date(values["first"], "first"), "last": parse_date(values["last"], "last"),
+            **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": weekly}
+        campaigns = _same(document, book)["campaigns"]
+        at = next((i for i, c in enumerate(campaigns) if existing is not None and c.get("id") == existing.get("id")), None)
+        if at is None:
+            campaigns.append(campaign)
+        else:
+            campaigns[at] = campaign
+
+    if existing is not None:
+        days = sorted({d for i in existing["weekly"] for d in i["days"]}, key=DAYS.index)
+        fields = [("name", "setup.field.name", existing["name"]), ("first", "setup.field.first", show_date(existing["first"])),
+                  ("last", "setup.field.last", show_date(existing["last"])), ("days", "setup.field.days", format_days(days)),
+                  ("ranges", "setup.field.ranges", format_ranges(existing["weekly"])),
+                  ("minutes", "setup.field.minutes", str(existing.get("slotMinutes") or book["slotMinutes"]))]
+        title = t("setup.edit_campaign_title", name=book["name"])
+    else:
+        fields = [("name", "setup.field.name", t("setup.default_campaign")), ("first", "setup.field.first", ""),
+                  ("last", "setup.field.last", ""), ("days", "setup.field.days", t("setup.default_campaign_days")),
+                  ("ranges", "setup.field.ranges", "08:00-15:00"), ("minutes", "setup.field.minutes", str(book["slotMinutes"]))]
+        title = t("setup.campaign_title", name=book["name"])
+    form = SetupForm(title, setup, fields, apply, t("setup.campaign_intro", example=example_date()))
+    if existing is None:
+        form.first_field = "first"  # the name is offered; the dates are what must be typed
     return form
+
+
+def closure_text(closure: dict, names: dict[str, str]) -> str:
+    """«11.12.2026 · Planleggingsdag», with the part of the day and the timebook when it is not the whole office's day."""
+    times = f" {closure['start']}-{closure['end']}" if closure.get("start") else ""
+    text = t("setup.closure_row", date=show_date(closure["day"]), times=times, reason=closure["reason"])
+    if closure.get("timebook"):
+        text += " · " + t("setup.closure_only", timebook=names.get(closure["timebook"], closure["timebook"]))
+    return text
 
 
 class SetupScreen(FlowScreen):
@@ -111,12 +180,16 @@ class SetupScreen(FlowScreen):
         key("k", "campaign", "setup.campaign"),
         key("s", "close_day", "setup.close"),
         key("n", "new_timebook", "setup.new", show=False),
+        # On a closed day or campaign picked in the list below the timebooks (shown in the footer while it has focus).
+        key("e", "edit_item", "setup.edit"),
+        key("x,delete", "remove_item", "setup.remove", key_display="X"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.setup: OfficeSetup | None = None
         self.last_change: SetupChange | None = None
+        self.item_refs: list[tuple[str, dict, dict | None]] = []  # the rows of #setup-items: kind, item, its timebook
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="setup-load")
@@ -124,7 +197,8 @@ class SetupScreen(FlowScreen):
         yield Static(t("setup.keys_hint"), id="setup-keys", classes="hint")
         yield OptionList(id="timebooks")
         yield Static("", id="setup-details")
-        yield Static("", id="setup-closures")
+        yield Static("", id="setup-items-title")
+        yield OptionList(id="setup-items")
         yield Static("", id="setup-affected", classes="error")
 
     def on_mount(self) -> None:
@@ -162,21 +236,85 @@ class SetupScreen(FlowScreen):
         else:
             self.query_one("#setup-details", Static).update(t("setup.no_timebooks"))
         self._details()
-        closures = setup.data["closures"]
-        # A closure of one timebook names it; one of the whole office does not.
-        names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
-        lines = [t("setup.closures")] + [
-            "  " + t("setup.closure_row", date=show_date(c["day"]), times=f" {c['start']}-{c['end']}" if c["start"] else "",
-                     reason=c["reason"])
-            + (" · " + t("setup.closure_only", timebook=names.get(c["timebook"], c["timebook"])) if c.get("timebook") else "")
-            for c in closures] if closures else [t("setup.no_closures")]
-        self.query_one("#setup-closures", Static).update("\n".join(lines))
+        self._items()
         if self.last_change and self.last_change.affected:
             self.query_one("#setup-affected", Static).update("\n".join(
                 [tn("setup.affected", len(self.last_change.affected))] + [f"  {x}" for x in affected_lines(self.last_change)]
                 + [t("setup.affected_hint")]))
         self.restore_view()
 
+
+    def _items(self) -> None:
+        """The closed days and the campaigns, one a row, to pick with Tab and ↑/↓ for E «Endre» or X «Fjern»."""
+        setup = self.setup
+        # A closure of one timebook names it; one of the whole office does not.
+        names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
+        self.item_refs = []
+        rows = []
+        for c in setup.data["closures"]:
+            rows.append(closure_text(c, names))
+            self.item_refs.append(("closure", c, None))
+        for book in setup.timebooks:
+            for campaign in book["campaigns"]:
+                rows.append(t("setup.campaign_item", name=campaign["name"], first=show_date(campaign["first"]),
+                              last=show_date(campaign["last"]), timebook=names[f"Schedule/{book['id']}"]))
+                self.item_refs.append(("campaign", campaign, book))
+        self.query_one("#setup-items-title", Static).update(t("setup.items") if rows else t("setup.no_items"))
+        items = self.query_one("#setup-items", OptionList)
+        highlighted = items.highlighted
+        items.clear_options()
+        items.add_options(rows)
+        items.display = bool(rows)
+        if rows:
+            items.highlighted = min(highlighted or 0, len(rows) - 1)
+
+    def picked(self) -> tuple[str, dict, dict | None] | None:
+        items = self.query_one("#setup-items", OptionList)
+        if self.setup is None or items.highlighted is None or items.highlighted >= len(self.item_refs):
+            return None
+        return self.item_refs[items.highlighted]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit_item", "remove_item"):
+            # Only while the list of closed days and campaigns has focus: they act on its row, and the footer has room.
+            return self.focused is not None and self.focused.id == "setup-items" and self.picked() is not None
+        return super().check_action(action, parameters)
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
+
+    def action_edit_item(self) -> None:
+        picked = self.picked()
+        if picked is None:
+            self.app.notify(t("setup.pick_item"), severity="warning")
+            return
+        kind, item, book = picked
+        if kind == "closure":
+            self._open(closure_form(self.setup, date.fromisoformat(item["day"]), None, t("setup.edit_closure_title"), existing=item))
+        else:
+            self._open(campaign_form(self.setup, book, existing=item))
+
+    def action_remove_item(self) -> None:
+        """The setup without the picked closed day or campaign: previewed (its times come back), then saved on L."""
+        picked = self.picked()
+        if picked is None:
+            self.app.notify(t("setup.pick_item"), severity="warning")
+            return
+        kind, item, book = picked
+        data = copy.deepcopy(self.setup.data)
+        if kind == "closure":
+            data["closures"] = [c for c in data["closures"] if c.get("id") != item["id"]]
+            names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in self.setup.timebooks}
+            what = t("setup.what_remove_closure", closure=closure_text(item, names))
+        else:
+            same = _same(data, book)
+            same["campaigns"] = [c for c in same["campaigns"] if c.get("id") != item["id"]]
+            what = t("setup.what_remove_campaign", name=item["name"], first=show_date(item["first"]), last=show_date(item["last"]),
+                     timebook=f"{time_type_name(book['type'])} · {book['name']}")
+        self._toggle(OfficeSetup(data), what)
 
     def current(self) -> dict | None:
         books = self.query_one("#timebooks", OptionList)
@@ -262,21 +400,7 @@ class SetupScreen(FlowScreen):
         book = self.current()
         if book is None:
             return
-
-        def apply(values: dict[str, str], document: dict) -> None:
-            if not values["name"].strip():
-                raise FormProblem("name", "setup.problem.required")
-            minutes = values["minutes"].strip()
-            weekly = _weekly(values)
-            check_fit(weekly, parse_number(minutes, "minutes") if minutes else _same(document, book)["slotMinutes"])
-            _same(document, book)["campaigns"].append({
-                "name": values["name"].strip(), "first": parse_date(values["first"], "first"), "last": parse_date(values["last"], "last"),
-                **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": weekly})
-
-        fields = [("name", "setup.field.name", t("setup.default_campaign")), ("first", "setup.field.first", ""),
-                  ("last", "setup.field.last", ""), ("days", "setup.field.days", t("setup.default_campaign_days")),
-                  ("ranges", "setup.field.ranges", "08:00-15:00"), ("minutes", "setup.field.minutes", str(book["slotMinutes"]))]
-        self._open(SetupForm(t("setup.campaign_title", name=book["name"]), self.setup, fields, apply, t("setup.campaign_intro")))
+        self._open(campaign_form(self.setup, book))
 
     def action_close_day(self) -> None:
         from timebok.domain.clock import today
@@ -300,7 +424,7 @@ class SetupScreen(FlowScreen):
             self.timebok.report(error)
 
     @work(exclusive=True, group="setup-toggle")
-    async def _toggle(self, document: OfficeSetup) -> None:
+    async def _toggle(self, document: OfficeSetup, what: str = "") -> None:
         try:
             change = await self.timebok.client.change_setup(document, preview=True)
         except BookingError as error:
@@ -314,4 +438,4 @@ class SetupScreen(FlowScreen):
                 except BookingError as error:
                     self._toggle_refused(error)
 
-        self.app.push_screen(PreviewDialog(change), save)
+        self.app.push_screen(PreviewDialog(change, what), save)

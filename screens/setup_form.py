@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import OfficeSetup, SetupChange
-from timebok.screens.setup_text import FormProblem, problem_for
+from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
+from timebok.screens.setup_text import FormProblem, day_runs, example_date, problem_for
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import dialog_keys, key
@@ -25,6 +25,7 @@ from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
 Field = tuple[str, str, str]
 Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
 FieldsOf = Callable[[OfficeSetup], list[Field]]  # the fields as a setup fetched anew fills them
+Describe = Callable[[dict[str, str]], str]  # the change in words, above its preview («Stenger 15.12.2026 for …»)
 
 
 class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
@@ -34,7 +35,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
                 key("ctrl+r", "try_again", "setup.try_again", show=False), *dialog_keys()]
 
     def __init__(self, title: str, setup: OfficeSetup, fields: list[Field], apply: Apply, intro: str = "",
-                 fields_of: FieldsOf | None = None) -> None:
+                 fields_of: FieldsOf | None = None, describe: Describe | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.setup = setup
@@ -44,6 +45,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         # For a form that edits values already saved (the weekly pattern): after «Hent på nytt», the fields the
         # user did not touch show the values saved now, or the next save would put the old ones back.
         self.fields_of = fields_of
+        self.describe = describe
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="setup-form"):
@@ -117,10 +119,10 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         except FormProblem as problem:
             self._say(t(problem.text_id, **problem.fields), problem.field, problem=True)
             return
-        self._send(OfficeSetup(document))
+        self._send(OfficeSetup(document), self.describe(self.values()) if self.describe else "")
 
     @work(exclusive=True, group="setup-send")
-    async def _send(self, document: OfficeSetup) -> None:
+    async def _send(self, document: OfficeSetup, what: str = "") -> None:
         self._say(t("setup.previewing"))
         try:
             change = await self.timebok.client.change_setup(document, preview=True)
@@ -128,7 +130,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
             self._refused(error)
             return
         self._say("")
-        self.app.push_screen(PreviewDialog(change), lambda save: self._save(document) if save else None)
+        self.app.push_screen(PreviewDialog(change, what), lambda save: self._save(document) if save else None)
 
     def _refused(self, error: BookingError) -> None:
         if error.kind is ErrorKind.STALE:  # another desk saved meanwhile: keep what was typed, offer the new setup
@@ -140,7 +142,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         found = problem_for(error.field) if error.kind is ErrorKind.INVALID else None
         if found is not None:
             field, text_id = found
-            self._say(t(text_id), field if any(f[0] == field for f in self.fields) else None, problem=True)
+            self._say(t(text_id, example=example_date()), field if any(f[0] == field for f in self.fields) else None, problem=True)
         else:
             from timebok.ui.problems import full_text
 
@@ -213,30 +215,64 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
                              lambda yes: self.dismiss(None) if yes else None)
 
 
-def affected_lines(change: SetupChange) -> list[str]:
+def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:
     return [t("setup.affected_row", date=long_date(a.start.date()), time=a.start.strftime("%H:%M"), patient=a.patient_name,
-              state=t(f"setup.state.{a.status}")) for a in change.affected]
+              state=t(f"setup.state.{a.status}")) for a in (change.affected if affected is None else affected)]
 
 
-class PreviewDialog(ModalScreen[bool]):
-    """What a change will do before it is saved: free times created and removed, appointments it hits."""
-
-    BINDINGS = [key("escape", "edit", "setup.edit_more"), key("l", "save", "setup.save"), *dialog_keys()]
-
-    def __init__(self, change: SetupChange) -> None:
-        super().__init__()
-        self.change = change
-
-    def compose(self) -> ComposeResult:
-        change = self.change
+def change_lines(change: SetupChange) -> list[str]:
+    """Per timebook: its name, the free times added and removed and on which dates, then the bookings it hits
+    there by time and patient. From a backend that gives only the totals: those, and the bookings."""
+    if not change.changes:
         lines = [tn("setup.creates", change.created), tn("setup.removes", change.removed)]
         if change.affected:
             lines += ["", tn("setup.affected", len(change.affected))]
             lines += [f"  {line}" for line in affected_lines(change)]
             lines += [t("setup.affected_hint")]
+        return lines
+    lines: list[str] = []
+    shown: set[str] = set()
+    for item in change.changes:
+        counts = [tn("setup.change_created", item.created)] if item.created else []
+        counts += [tn("setup.change_removed", item.removed)] if item.removed else []
+        days = day_runs(item.days)
+        if item.more_days:
+            days += " " + tn("setup.change_more_days", item.more_days)
+        lines.append(t("setup.change_row", timebook=item.name, counts=", ".join(counts) or t("setup.change_none"))
+                     + (f": {days}" if days else ""))
+        hit = [a for a in change.affected if a.timebook_id == item.timebook_id]
+        if hit:
+            shown.add(item.timebook_id)
+            lines.append("  " + tn("setup.affected", len(hit)))
+            lines += [f"    {line}" for line in affected_lines(change, hit)]
+    rest = [a for a in change.affected if a.timebook_id not in shown]
+    if rest:  # in a timebook the answer did not list: named by the timebook the backend gave, if any
+        lines += ["", tn("setup.affected", len(rest))]
+        lines += [f"  {line}" + (f" · {a.timebook_name}" if a.timebook_name else "") for line, a in zip(affected_lines(change, rest), rest)]
+    if not lines:
+        lines = [t("setup.nothing_changes")]
+    if change.affected:
+        lines.append(t("setup.affected_hint"))
+    return lines
+
+
+class PreviewDialog(ModalScreen[bool]):
+    """What a change will do before it is saved: per timebook the free times created and removed, and on which
+    dates, and the appointments it hits."""
+
+    BINDINGS = [key("escape", "edit", "setup.edit_more"), key("l", "save", "setup.save"), *dialog_keys()]
+
+    def __init__(self, change: SetupChange, what: str = "") -> None:
+        super().__init__()
+        self.change = change
+        self.what = what  # the change itself in words, for a removal that has no form («Fjerner stengt dag …»)
+
+    def compose(self) -> ComposeResult:
+        lines = ([self.what, ""] if self.what else []) + change_lines(self.change)
         with Vertical(id="dialog", classes="setup-preview"):
             yield Static(t("setup.preview_title"), classes="section")
-            yield Static("\n".join(lines), id="preview-text")
+            with VerticalScroll(id="preview-scroll"):  # a change to many timebooks scrolls; the buttons stay
+                yield Static("\n".join(lines), id="preview-text")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("setup.save"), id="save", variant="primary")
                 yield Button(t("setup.edit_more"), id="edit")

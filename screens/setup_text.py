@@ -105,11 +105,45 @@ def parse_date(text: str, field: str) -> str:
             return date(int(match.group(3)), int(match.group(2)), int(match.group(1))).isoformat()
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise FormProblem(field, "setup.problem.date") from None
+        raise FormProblem(field, "setup.problem.date", example=example_date()) from None
 
 
 def show_date(iso: str) -> str:
     return date.fromisoformat(iso).strftime("%d.%m.%Y")
+
+
+def example_date(days_ahead: int = 14) -> str:
+    """A date for a hint («Skriv datoen som …»): one ahead of now, never one that has passed."""
+    from datetime import timedelta
+
+    from timebok.domain.clock import today
+
+    return (today() + timedelta(days=days_ahead)).strftime("%d.%m.%Y")
+
+
+def day_runs(days: list[date]) -> str:
+    """Dates in short form, a run of days in a row as one: «15.–19. des., 22. des.» / «15–19 Dec, 22 Dec»."""
+    from timebok.ui.i18n import day_month as short
+    from timebok.ui.i18n import language
+
+    nb = language() == "nb"
+
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        if first == last:
+            parts.append(short(first))
+        elif (first.year, first.month) == (last.year, last.month):
+            parts.append(f"{first.day}{'.' if nb else ''}–{short(last)}")
+        else:
+            parts.append(f"{short(first)}–{short(last)}")
+    return ", ".join(parts)
 
 
 def week_grid(weekly: list[dict]) -> str:

@@ -11,6 +11,7 @@ from tests.tui_helpers import make_app, screen_text, settle, until
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.calendar import CalendarScreen
+from timebok.screens.confirm_dialog import ConfirmDialog
 from timebok.screens.setup import SetupScreen
 from timebok.screens.setup_form import PreviewDialog, SetupForm
 from timebok.screens.staff_home import StaffHomeScreen
@@ -147,7 +148,11 @@ async def test_close_day_from_the_calendar_lists_the_booking_it_hits(live_server
         assert isinstance(app.screen, CalendarScreen)
         app.screen.calendar.jump_to(date(2026, 11, 27))
         await settle(pilot)
-        await pilot.press("s")
+        await pilot.press("s")  # asks first, naming the day and the timebook
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Stenge fredag 27. november 2026 i Koronatest · " in " ".join(screen_text(app).split())
+        await pilot.press("j")
         await settle(pilot)
         assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-day").value == "27.11.2026"
         await pilot.press(*"Sykepleier syk", "enter")

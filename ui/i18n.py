@@ -81,6 +81,13 @@ def short_date(day: date) -> str:
     return format_date(day, "d. MMM y" if _language == "nb" else "d MMM y", locale=_locale(_language))
 
 
+def day_month(day: date) -> str:
+    """«15. des.» / «15 Dec»: a date this year or next, where the year goes without saying."""
+    from babel.dates import format_date
+
+    return format_date(day, "d. MMM" if _language == "nb" else "d MMM", locale=_locale(_language))
+
+
 def clock_time(moment: datetime) -> str:
     """«kl. 08:30» / «08:30»."""
     return t("time.at", time=moment.strftime("%H:%M"))
