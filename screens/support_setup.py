@@ -11,8 +11,11 @@ from timebok.client.errors import BookingError
 from timebok.client.models import Office, OfficeSetup
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
+from timebok.screens.live import LiveMixin
 from timebok.screens.setup import TYPES
-from timebok.ui.i18n import t
+from timebok.screens.setup_text import DAYS, format_days, format_ranges, show_date
+from timebok.ui.i18n import t, tn
+from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Label, Static
 
@@ -31,44 +34,103 @@ def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None)
         books = [b for b in setup.timebooks if b["type"] == code and b["active"]]
         if not services.get(code):
             lines.append(t("support.why_off", type=name))
-        elif not books:
+            continue
+        if not books:
             lines.append(t("support.why_no_timebook", type=name))
+            continue
+        free = sum(b["ahead"]["free"] for b in books)
+        total = sum(b["ahead"]["total"] for b in books)
+        if free:
+            line = t("support.why_ok", type=name, free=free)
+        elif total:
+            line = t("support.why_all_taken", type=name, total=total)
         else:
-            free = sum(b["ahead"]["free"] for b in books)
-            total = sum(b["ahead"]["total"] for b in books)
-            if free:
-                lines.append(t("support.why_ok", type=name, free=free))
-            elif total:
-                lines.append(t("support.why_all_taken", type=name, total=total))
-            else:
-                lines.append(t("support.why_no_times", type=name, days=max(b["horizonDays"] for b in books)))
+            line = t("support.why_no_times", type=name, days=max(b["horizonDays"] for b in books))
+        # The lead time: «why can't I get tomorrow morning?» is often this.
+        leads = sorted({b["leadMinutes"] for b in books})
+        lines.append(line + t("support.lead", lead=" / ".join(lead_text(m) for m in leads)))
+    return lines + closure_lines(setup)
+
+
+def lead_text(minutes: int) -> str:
+    """120 → «2 timer», 1440 → «1 døgn», 45 → «45 minutter»."""
+    if minutes and minutes % (24 * 60) == 0:
+        return tn("support.lead_days", minutes // (24 * 60))
+    if minutes and minutes % 60 == 0:
+        return tn("support.lead_hours", minutes // 60)
+    return tn("support.lead_minutes", minutes)
+
+
+def closure_lines(setup: OfficeSetup) -> list[str]:
+    """The closed days and campaigns from today on («why can't I get the 15th?»): read-only, as the office set them."""
+    from timebok.domain.clock import today
+
+    now = today().isoformat()
+    names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
+    closures = [c for c in setup.data["closures"] if c["day"] >= now]
+    lines = [""]
+    if closures:
+        lines.append(t("support.closures"))
+        for c in closures:
+            only = " · " + t("setup.closure_only", timebook=names.get(c["timebook"], c["timebook"])) if c.get("timebook") else ""
+            lines.append("  " + t("support.closure_row", date=show_date(c["day"]),
+                                  times=f" {c['start']}-{c['end']}" if c.get("start") else "", reason=c["reason"], only=only))
+    else:
+        lines.append(t("support.no_closures"))
+    campaigns = [(b, c) for b in setup.timebooks if b["active"] for c in b["campaigns"] if c["last"] >= now]
+    if campaigns:
+        lines.append(t("support.campaigns"))
+        for book, c in campaigns:
+            days = format_days(sorted({d for i in c["weekly"] for d in i["days"]}, key=DAYS.index))
+            lines.append("  " + t("support.campaign_row", name=c["name"], first=show_date(c["first"]), last=show_date(c["last"]),
+                                  timebook=names[f"Schedule/{book['id']}"], days=days, ranges=format_ranges(c["weekly"])))
     return lines
 
 
-class SupportSetupScreen(FlowScreen):
+class HerIdInput(Input):
+    """A HER-id is digits: letters are left to the screen's keys, so R «Oppdater» works from the field too."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return super().check_consume_key(key, character) and not (character or "").isalpha()
+
+
+class SupportSetupScreen(LiveMixin, FlowScreen):
     TITLE_KEY = "support.setup_title"
+    # R refreshes even from the HER-id field (priority: before the field sees the key; an id is digits, never «r»).
+    BINDINGS = [key("r", "refresh", "live.refresh", priority=True)]
 
     def compose_body(self) -> ComposeResult:
         office = self.timebok.user.office if self.timebok.user else None
         with Horizontal(classes="setup-row"):
             yield Label(t("support.setup_office"), classes="setup-label")
-            yield Input(value=(office.her_id or "") if office else "", id="office-her")
+            yield HerIdInput(value=(office.her_id or "") if office else "", id="office-her")
         yield LoadState(id="support-setup-load")
+        yield self.updated_line()
         yield Static("", id="support-setup-why")
 
     def on_mount(self) -> None:
         self.restore_view()  # after a language switch: the HER-id typed, before it is looked up
         self.query_one("#office-her", Input).focus()  # as the help says: type another HER-id and press Enter
         self.reload()
+        self.start_polling()
+
+    def on_screen_resume(self) -> None:
+        # Back from help or a dialog: what the office changed meanwhile shows now, not at the next poll.
+        if self.is_mounted and self.timebok.user is not None:
+            self.reload(quiet=True)
 
     @on(Input.Submitted, "#office-her")
-    def reload(self) -> None:
-        self._load(self.query_one("#office-her", Input).value.strip())
+    def _submitted(self) -> None:
+        self.reload()
+
+    def reload(self, quiet: bool = False) -> None:
+        self._load(self.query_one("#office-her", Input).value.strip(), quiet)
 
     @work(exclusive=True)
-    async def _load(self, her_id: str) -> None:
+    async def _load(self, her_id: str, quiet: bool = False) -> None:
         load = self.query_one("#support-setup-load", LoadState)
-        load.loading()
+        if not quiet:
+            load.loading()
         user = self.timebok.user
         try:
             office = await self.timebok.client.find_office(her_id) if her_id else user.office
@@ -78,7 +140,11 @@ class SupportSetupScreen(FlowScreen):
                 return
             setup = await self.timebok.client.office_setup(office.id)
         except BookingError as error:
-            load.failed(error)
+            if quiet:
+                self.fetch_failed(error, quiet=True)
+            else:
+                load.failed(error)
             return
         load.loaded()
         self.query_one("#support-setup-why", Static).update("\n".join(explain(setup, office, user.name, user.office)))
+        self.fetched()

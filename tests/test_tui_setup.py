@@ -148,6 +148,9 @@ async def test_close_day_from_the_calendar_lists_the_booking_it_hits(live_server
         assert isinstance(app.screen, CalendarScreen)
         app.screen.calendar.jump_to(date(2026, 11, 27))
         await settle(pilot)
+        await pilot.press("s", "enter")  # a stray s, then Enter: «Nei» is the default, nothing opens or closes
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen) and date(2026, 11, 27) in app.screen.availability.dates
         await pilot.press("s")  # asks first, naming the day and the timebook
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)
@@ -416,3 +419,161 @@ async def test_f1_works_in_a_form_and_its_preview_and_both_show_it_and_ctrl_q(li
             await pilot.press("escape")
             await settle(pilot)
             assert isinstance(app.screen, screen)
+
+
+async def test_a_date_typed_first_closes_that_date_and_the_preview_names_it(live_server):
+    """«Steng dag» opened with the cursor in «Årsak»: «15.12.2026», Enter closed TODAY with the date as the reason."""
+    from timebok.client.api import BookingClient
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _setup_screen(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.focused is app.screen.query_one("#field-day")
+        await pilot.press(*"15.12.2026", "enter", "enter", *"Kurs", "enter")  # date, (whole day), reason, preview
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        assert "Stenger 15.12.2026 for hele kontoret." in " ".join(screen_text(app).split())
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        assert "15.12.2026 · Kurs" in screen_text(app)
+    async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+        closures = (await desk.office_setup("1")).data["closures"]
+    assert [(c["day"], c["reason"]) for c in closures if c["reason"] == "Kurs"] == [("2026-12-15", "Kurs")]
+    assert not [c for c in closures if c["day"] == "2026-11-25"]  # today stays open
+
+
+async def _add_campaign(live_server) -> None:
+    from timebok.client.api import BookingClient
+
+    async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+        setup = await desk.office_setup("1")
+        setup.timebooks[0]["campaigns"].append({"name": "Influensavaksine", "first": "2026-12-05", "last": "2026-12-06",
+                                                "weekly": [{"days": ["sat", "sun"], "start": "10:00", "end": "12:00"}]})
+        await desk.change_setup(setup)
+
+
+async def _free_times(live_server, first: str, last: str) -> int:
+    from timebok.client.api import BookingClient
+
+    async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+        return sum(b["ahead"]["free"] for b in (await desk.office_setup("1")).timebooks)
+
+
+async def test_a_closed_day_and_a_campaign_are_removed_and_edited_from_the_setup_screen(live_server):
+    from tests.tui_helpers import footer_keys
+    from timebok.client.api import BookingClient
+
+    await _add_campaign(live_server)
+    before = await _free_times(live_server, "", "")
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _setup_screen(pilot)
+        assert not {"e", "x"} & {k.key for k in footer_keys(app)}  # on the timebooks: not offered
+        app.screen.query_one("#setup-items").focus()
+        await settle(pilot)
+        keys = {k.key: k.description for k in footer_keys(app)}
+        assert keys.get("e") == "Endre" and keys.get("x") == "Fjern"  # with the list focused: in the footer
+        items = app.screen.query_one("#setup-items")
+        rows = [str(items.get_option_at_index(i).prompt) for i in range(items.option_count)]
+        assert rows[0] == "11.12.2026 · Planleggingsdag"
+        assert any(r.startswith("Kampanje «Influensavaksine» 05.12.2026–06.12.2026 · ") for r in rows)
+        # Remove the closed day: the preview says so and that free times come back; L saves.
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        text = " ".join(screen_text(app).split())
+        assert "Fjerner den stengte dagen 11.12.2026 · Planleggingsdag." in text
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen) and "Planleggingsdag" not in screen_text(app)
+        after_closure = await _free_times(live_server, "", "")
+        assert after_closure > before  # the day's times are free again
+        # Edit the campaign: its values fill the form; a new name, saved in place (no second campaign).
+        items = app.screen.query_one("#setup-items")
+        items.focus()
+        items.highlighted = next(i for i in range(items.option_count) if "Influensavaksine" in str(items.get_option_at_index(i).prompt))
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-first").value == "05.12.2026"
+        await _field(pilot, "name", "Vaksinehelg")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        text = screen_text(app)
+        assert "Vaksinehelg" in text and "Influensavaksine 05" not in text
+        # Remove it: its free times go.
+        items = app.screen.query_one("#setup-items")
+        items.focus()
+        items.highlighted = next(i for i in range(items.option_count) if "Vaksinehelg" in str(items.get_option_at_index(i).prompt))
+        await pilot.press("delete")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        assert "Fjerner kampanjen «Vaksinehelg» (05.12.2026–06.12.2026) i " in " ".join(screen_text(app).split())
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen) and "Vaksinehelg" not in screen_text(app)
+    async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+        setup = await desk.office_setup("1")
+    assert not [c for b in setup.timebooks for c in b["campaigns"]]
+    assert not [c for c in setup.data["closures"] if c["day"] == "2026-12-11"]
+    assert await _free_times(live_server, "", "") == after_closure - 16  # 2 days × 8 half-hours of the campaign gone
+
+
+async def test_editing_a_closed_day_changes_it_in_place(live_server):
+    from timebok.client.api import BookingClient
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _setup_screen(pilot)
+        app.screen.query_one("#setup-items").focus()
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-reason").value == "Planleggingsdag"
+        assert app.focused is app.screen.query_one("#field-day")
+        await pilot.press(*"14.12.2026", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog) and "Stenger 14.12.2026 for hele kontoret." in " ".join(screen_text(app).split())
+        await pilot.press("l")
+        await settle(pilot)
+    async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+        closures = (await desk.office_setup("1")).data["closures"]
+    assert [c["day"] for c in closures if c["reason"] == "Planleggingsdag"] == ["2026-12-14"]
+
+
+async def test_support_sees_closed_days_campaigns_and_lead_time_and_a_change_made_meanwhile(live_server):
+    from timebok.client.api import BookingClient
+
+    app = make_app(live_server, KARI, agent_token=SUPPORT)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, SupportSetupScreen)
+        text = screen_text(app)
+        assert "Stengte dager framover:" in text and "11.12.2026 · Planleggingsdag" in text
+        assert "kan bestilles senest 2 timer før timen" in text
+        assert "Kampanjer:" not in text
+        await _add_campaign(live_server)  # meanwhile the front desk adds a campaign and closes the 15th
+        async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+            setup = await desk.office_setup("1")
+            setup.data["closures"].append({"day": "2026-12-15", "reason": "Kurs"})
+            await desk.change_setup(setup)
+        await pilot.press("r")  # from the HER-id field, where the focus is
+        await settle(pilot)
+        text = screen_text(app)
+        assert "15.12.2026 · Kurs" in text
+        assert "«Influensavaksine» 05.12.2026–06.12.2026 i " in text and ": lør, søn 10:00-12:00" in text
+        assert "r" not in app.screen.query_one("#office-her").value  # the key refreshed; it was not typed
+        # And without a key: the next poll shows the next change.
+        async with BookingClient(live_server.url, FJORD_STAFF) as desk:
+            setup = await desk.office_setup("1")
+            setup.data["closures"].append({"day": "2026-12-16", "reason": "Tannlege"})
+            await desk.change_setup(setup)
+        app.screen._poll()
+        await settle(pilot)
+        assert "16.12.2026 · Tannlege" in screen_text(app)
