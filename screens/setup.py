@@ -156,7 +156,12 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
                   ("last", "setup.field.last", ""), ("days", "setup.field.days", t("setup.default_campaign_days")),
                   ("ranges", "setup.field.ranges", "08:00-15:00"), ("minutes", "setup.field.minutes", str(book["slotMinutes"]))]
         title = t("setup.campaign_title", name=book["name"])
-    form = SetupForm(title, setup, fields, apply, t("setup.campaign_intro", example=example_date()))
+    def describe(values: dict[str, str]) -> str:
+        return t("setup.what_campaign", name=values["name"].strip(), first=values["first"].strip(), last=values["last"].strip(),
+                 timebook=f"{time_type_name(book['type'])} · {book['name']}", days=values["days"].strip(),
+                 ranges=values["ranges"].strip())
+
+    form = SetupForm(title, setup, fields, apply, t("setup.campaign_intro", example=example_date()), describe=describe)
     if existing is None:
         form.first_field = "first"  # the name is offered; the dates are what must be typed
     return form

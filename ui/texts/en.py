@@ -368,6 +368,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.nothing_changes": "The change neither publishes nor removes any free times.",
     "setup.what_remove_closure": "Removes the closed day {closure}. The times it closed are published again.",
     "setup.what_remove_campaign": "Removes the campaign «{name}» ({first}–{last}) in {timebook}.",
+    "setup.what_campaign": "The campaign «{name}» {first}–{last} in {timebook}: {days} {ranges}.",
     "setup.what_close": "Closes {day}{times} for {where}.",
     "setup.what_office": "the whole office",
     "setup.state.pending": "awaiting an answer",
