@@ -341,7 +341,8 @@ class BookingClient:
                                                    timebook_name=a.get("timebookName"))
                                for a in answer["affected"]],
                            # Per timebook, when the backend says it (an older one gives the totals only).
-                           changes=[TimebookChange(timebook_id=c["timebook"].split("/")[1], name=c.get("name", ""),
+                           changes=[TimebookChange(timebook_id=c["timebook"].split("/")[1] if c.get("timebook") else "",  # a new one: none yet
+                                                   name=c.get("name", ""),
                                                    created=c.get("created", 0), removed=c.get("removed", 0),
                                                    days=[date.fromisoformat(d) for d in c.get("days", [])],
                                                    more_days=c.get("moreDays", 0))

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
+from timebok.screens.labels import time_type_name
 from timebok.screens.setup_text import FormProblem, day_runs, example_date, problem_for
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
@@ -230,7 +231,10 @@ def change_lines(change: SetupChange) -> list[str]:
             lines += [f"  {line}" for line in affected_lines(change)]
             lines += [t("setup.affected_hint")]
         return lines
-    lines: list[str] = []
+    # Several timebooks: the totals first. Each timebook is named with its time type, as on the setup screen.
+    lines = [tn("setup.creates", change.created), tn("setup.removes", change.removed), ""] if len(change.changes) > 1 else []
+    types = {b["id"]: b["type"] for b in change.setup.timebooks if b.get("id")}
+    new_types = {b["name"]: b["type"] for b in change.setup.timebooks if not b.get("id")}  # a new timebook has no id yet
     shown: set[str] = set()
     for item in change.changes:
         counts = [tn("setup.change_created", item.created)] if item.created else []
@@ -238,7 +242,10 @@ def change_lines(change: SetupChange) -> list[str]:
         days = day_runs(item.days)
         if item.more_days:
             days += " " + tn("setup.change_more_days", item.more_days)
-        lines.append(t("setup.change_row", timebook=item.name, counts=", ".join(counts) or t("setup.change_none"))
+        code = types.get(item.timebook_id) if item.timebook_id else new_types.get(item.name)
+        # «Koronatest · Koronatest drive-in», but not «Laboratoriet · Laboratoriet»: the type only where the name lacks it.
+        name = f"{time_type_name(code)} · {item.name}" if code and time_type_name(code).casefold() not in item.name.casefold() else item.name
+        lines.append(t("setup.change_row", timebook=name, counts=", ".join(counts) or t("setup.change_none"))
                      + (f": {days}" if days else ""))
         hit = [a for a in change.affected if a.timebook_id == item.timebook_id]
         if hit:

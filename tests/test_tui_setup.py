@@ -79,7 +79,9 @@ async def test_a_pattern_error_keeps_the_form_then_the_preview_comes_before_savi
         await settle(pilot)
         assert isinstance(app.screen, PreviewDialog)
         preview = screen_text(app)
-        assert "ledige timer blir fjernet." in preview and "0 nye ledige timer" in preview
+        # Per timebook: its type and name, what goes, and on which dates (the afternoons of the weekdays ahead).
+        assert "Koronatest på legekontoret: 240 ledige timer fjernet: 25.–27. nov., 30. nov.–4. des.," in " ".join(preview.split())
+        assert "nye ledige timer" not in preview
         await pilot.press("escape")  # «Endre videre»: back in the form, everything kept
         await settle(pilot)
         assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-ranges").value == "09:00-12:00"
@@ -111,7 +113,7 @@ async def test_an_office_with_nothing_sets_up_vaccine_with_a_campaign_from_the_t
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, PreviewDialog)
-        assert "nye ledige timer blir lagt ut." in screen_text(app)
+        assert "Influensa og vaksiner: " in screen_text(app) and " nye ledige timer: " in screen_text(app)
         await pilot.press("l")
         await settle(pilot)
         assert "Vaksine på" in screen_text(app)
@@ -125,7 +127,8 @@ async def test_an_office_with_nothing_sets_up_vaccine_with_a_campaign_from_the_t
         await _field(pilot, "ranges", "10:00-15:00")  # after the weekly 08-10
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "120 nye ledige timer blir lagt ut." in screen_text(app)  # 1, 3, 8, 10, 15, 17 Dec × 20 quarter-hours
+        # 1, 3, 8, 10, 15, 17 Dec × 20 quarter-hours, the dates named (those before today are not made)
+        assert "Influensa og vaksiner: 120 nye ledige timer: 1. des., 3. des., 8. des., 10. des., 15. des., 17. des." in " ".join(screen_text(app).split())
         await pilot.press("l")
         await settle(pilot)
         assert "Kampanje «Influensavaksine» 01.12.2026–17.12.2026: tir, tor 10:00-15:00" in screen_text(app)
@@ -434,7 +437,9 @@ async def test_a_date_typed_first_closes_that_date_and_the_preview_names_it(live
         await pilot.press(*"15.12.2026", "enter", "enter", *"Kurs", "enter")  # date, (whole day), reason, preview
         await settle(pilot)
         assert isinstance(app.screen, PreviewDialog)
-        assert "Stenger 15.12.2026 for hele kontoret." in " ".join(screen_text(app).split())
+        text = " ".join(screen_text(app).split())
+        assert "Stenger 15.12.2026 for hele kontoret." in text
+        assert "Koronatest på legekontoret: " in text and " ledige timer fjernet: 15. des." in text  # per timebook, dated
         await pilot.press("l")
         await settle(pilot)
         assert isinstance(app.screen, SetupScreen)
@@ -577,3 +582,19 @@ async def test_support_sees_closed_days_campaigns_and_lead_time_and_a_change_mad
         app.screen._poll()
         await settle(pilot)
         assert "16.12.2026 · Tannlege" in screen_text(app)
+
+
+def test_a_preview_from_a_backend_without_changes_per_timebook_shows_the_totals():
+    """Until every backend answers with «changes», the preview falls back to the totals and the bookings."""
+    from datetime import datetime
+
+    from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
+    from timebok.domain.clock import OSLO
+    from timebok.screens.setup_form import change_lines
+
+    ola = AffectedAppointment(id="7", status="pending", start=datetime(2026, 11, 27, 9, 0, tzinfo=OSLO), patient_name="Ola Nordmann",
+                              timebook_id="1")
+    change = SetupChange(setup=OfficeSetup({"timebooks": []}), created=0, removed=65, preview=True, affected=[ola])
+    lines = change_lines(change)
+    assert lines[:2] == ["0 nye ledige timer blir lagt ut.", "65 ledige timer blir fjernet."]
+    assert "  fredag 27. november 2026 kl. 09:00 · Ola Nordmann (venter på svar)" in lines
