@@ -224,6 +224,8 @@ def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | No
 def change_lines(change: SetupChange) -> list[str]:
     """Per timebook: its name, the free times added and removed and on which dates, then the bookings it hits
     there by time and patient. From a backend that gives only the totals: those, and the bookings."""
+    if not change.changes and not change.affected and not (change.created or change.removed):
+        return [t("setup.nothing_changes")]  # a public holiday's closure removed, say: nothing to publish
     if not change.changes:
         lines = [tn("setup.creates", change.created), tn("setup.removes", change.removed)]
         if change.affected:

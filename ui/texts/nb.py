@@ -366,7 +366,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.change_none": "ingen ledige timer endret",
     "setup.change_more_days": {"one": "og 1 dag til", "other": "og {count} dager til"},
     "setup.nothing_changes": "Endringen legger ikke ut og fjerner ingen ledige timer.",
-    "setup.what_remove_closure": "Fjerner den stengte dagen {closure}. Timene den stengte, legges ut igjen.",
+    "setup.what_remove_closure": "Fjerner den stengte dagen {closure}.",
     "setup.what_remove_campaign": "Fjerner kampanjen «{name}» ({first}–{last}) i {timebook}.",
     "setup.what_campaign": "Kampanjen «{name}» {first}–{last} i {timebook}: {days} {ranges}.",
     "setup.what_close": "Stenger {day}{times} for {where}.",
