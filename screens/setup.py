@@ -280,9 +280,14 @@ class SetupScreen(FlowScreen):
         return self.item_refs[items.highlighted]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        in_items = self.focused is not None and self.focused.id == "setup-items"
         if action in ("edit_item", "remove_item"):
-            # Only while the list of closed days and campaigns has focus: they act on its row, and the footer has room.
-            return self.focused is not None and self.focused.id == "setup-items" and self.picked() is not None
+            # Only while the list of closed days and campaigns has focus: they act on its row.
+            return in_items and self.picked() is not None
+        if action in ("pattern", "campaign") and in_items:
+            # They act on the highlighted timebook, in the list above (Shift+Tab): not offered from this one, which
+            # keeps the footer within 80 columns with F1 and Ctrl+Q.
+            return False
         return super().check_action(action, parameters)
 
     def on_descendant_focus(self) -> None:

@@ -481,6 +481,7 @@ async def test_a_closed_day_and_a_campaign_are_removed_and_edited_from_the_setup
         await settle(pilot)
         keys = {k.key: k.description for k in footer_keys(app)}
         assert keys.get("e") == "Endre" and keys.get("x") == "Fjern"  # with the list focused: in the footer
+        assert {"f1", "ctrl+q", "s"} <= set(keys) and not {"m", "k"} & set(keys)  # 80 columns: no key lost
         items = app.screen.query_one("#setup-items")
         rows = [str(items.get_option_at_index(i).prompt) for i in range(items.option_count)]
         assert rows[0] == "11.12.2026 · Planleggingsdag"
