@@ -73,6 +73,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "appointments.title": "Appointments",
     "appointments.upcoming": "Upcoming",
     "appointments.past": "Past",
+    "appointments.upcoming_count": "Upcoming ({count})",
+    "appointments.past_count": "Past ({count})",
     "appointments.none_upcoming": "No upcoming appointments.",
     "appointments.none_past": "No past appointments.",
     "appointments.cancel": "Cancel",

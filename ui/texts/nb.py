@@ -73,6 +73,8 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "appointments.title": "Timeavtaler",
     "appointments.upcoming": "Kommende timer",
     "appointments.past": "Tidligere timer",
+    "appointments.upcoming_count": "Kommende timer ({count})",
+    "appointments.past_count": "Tidligere timer ({count})",
     "appointments.none_upcoming": "Ingen kommende timer.",
     "appointments.none_past": "Ingen tidligere timer.",
     "appointments.cancel": "Avbestill",
