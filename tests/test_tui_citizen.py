@@ -224,6 +224,84 @@ async def test_month_keys_change_the_month_even_from_the_list_of_times(live_serv
         assert app.draft.slot is None or app.screen.query_one("#times").highlighted == highlighted
 
 
+async def _take_time(server, token: str, slot) -> str:
+    """Another patient books `slot` through the API; its id."""
+    from timebok.client.api import BookingClient
+
+    async with BookingClient(server.url, token) as other:
+        await other.request_booking(slot, (await other.whoami()).patient.id)
+        return slot.id
+
+
+async def test_an_open_calendar_stops_offering_a_time_another_patient_took(live_server, monkeypatch):
+    """While the calendar is open, Ola takes the time Kari has highlighted: the next poll no longer offers it, and the
+    cursor, the chosen date and the list's focus stay (it was offered until the month was changed)."""
+    from tests.conftest import OLA
+    from timebok.screens.calendar import CalendarScreen
+
+    monkeypatch.setattr(CalendarScreen, "POLL_SECONDS", 0.3)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)  # Lab, Fjordsiden: Ola is listed there too
+        await pilot.press("enter")  # the first free date: its times take the keys
+        await settle(pilot)
+        day, times = app.draft.day, app.screen.query_one("#times")
+        taken = await _take_time(live_server, OLA, app.screen.day_slots[times.highlighted])  # the time Kari has highlighted
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert taken not in {slot.id for slot in app.screen.day_slots}
+        assert taken not in {times.get_option_at_index(i).id for i in range(times.option_count)}
+        assert (app.draft.day, app.screen.calendar.cursor, app.focused) == (day, day, times)
+
+
+async def test_an_open_calendar_stops_offering_a_day_the_office_closed(live_server, monkeypatch):
+    """The office closes the day Kari is looking at: the poll takes its times away, says so, and keeps the cursor."""
+    import copy
+
+    from tests.conftest import FJORD_STAFF
+    from timebok.client.api import BookingClient
+    from timebok.client.models import OfficeSetup
+    from timebok.screens.calendar import CalendarScreen
+
+    monkeypatch.setattr(CalendarScreen, "POLL_SECONDS", 0.3)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        day = app.draft.day
+        async with BookingClient(live_server.url, FJORD_STAFF) as office:
+            setup = await office.office_setup("1")
+            closed = OfficeSetup(copy.deepcopy(setup.data))
+            closed.data["closures"].append({"day": day.isoformat(), "reason": "Stengt"})
+            await office.change_setup(closed)
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert day not in app.screen.availability.dates and app.screen.day_slots == []
+        assert not app.screen.query_one("#times").display
+        assert app.screen.calendar.cursor == day
+        assert any("ingen ledige timer igjen" in str(n.message) for n in app._notifications)
+
+
+async def test_a_day_opened_again_shows_its_times_as_they_are_now(live_server):
+    """No poll needed: Enter on a date, Esc, another patient takes a time, Enter on the date again → it is gone."""
+    from tests.conftest import OLA
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        day = app.draft.day
+        await pilot.press("escape")  # back to the dates
+        await settle(pilot)
+        taken = await _take_time(live_server, OLA, app.screen.day_slots[0])
+        await pilot.press("enter")  # the same date again
+        await settle(pilot)
+        assert taken not in {slot.id for slot in app.screen.day_slots}
+        assert app.screen.day_slots and app.focused is app.screen.query_one("#times")
+
+
 async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegian(live_server):
     from datetime import timedelta
 

@@ -271,6 +271,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.limit_reached": "The limit is {limit} characters: {dropped} characters were left out.",
     "calendar.opened_at_next_free": "No free times in {month}. The calendar is on the first free date, {date}.",
     "calendar.no_more_free": "The timebook has no free times after {date}.",
+    "calendar.day_gone": "There are no free times left on {date}. Choose another date.",
     "review.slot_gone_title": "The time no longer exists",
     "review.slot_gone": "The office has changed its timebook, and the time you chose was removed. Choose another time – your text is kept.",
     "review.slot_past_title": "That time has passed",

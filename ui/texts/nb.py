@@ -271,6 +271,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.limit_reached": "Grensen er {limit} tegn: {dropped} tegn kom ikke med.",
     "calendar.opened_at_next_free": "Ingen ledige timer i {month}. Kalenderen står på første ledige dato, {date}.",
     "calendar.no_more_free": "Timeboken har ingen ledige timer etter {date}.",
+    "calendar.day_gone": "Det er ingen ledige timer igjen {date}. Velg en annen dato.",
     "review.slot_gone_title": "Timen finnes ikke lenger",
     "review.slot_gone": "Kontoret har endret timeboken, og tidspunktet du valgte, er tatt bort. Velg et annet tidspunkt – teksten din er tatt vare på.",
     "review.slot_past_title": "Tidspunktet har vært",
