@@ -81,6 +81,7 @@ class CalendarScreen(FlowScreen):
     def compose_body(self) -> ComposeResult:
         draft = self.draft
         start_month = draft.month or today().replace(day=1)
+        yield Static(self._what_where(), id="what-where")  # what is being booked, and where
         with Horizontal(id="calendar-row"):
             with Vertical(id="calendar-column"):
                 yield MonthCalendar(start_month, today=today(), selected=draft.day, id="calendar")
@@ -92,6 +93,16 @@ class CalendarScreen(FlowScreen):
                 yield OptionList(id="times")
                 yield Static("", id="place-details")
                 yield Static("", id="empty-month")
+
+    def _what_where(self) -> str:
+        """«Laboratoriet · Fjordsiden legekontor, Strandgaten 12, 5013 Bergen»."""
+        from timebok.screens.labels import time_type_name
+
+        time_type, place = self.draft.time_type, self.draft.timebook.place
+        kind = time_type_name(time_type.code) if time_type is not None else ""
+        if place is None:
+            return kind
+        return t("calendar.what_where", type=kind, place=place.name, address=place.full_address)
 
     def _urgent(self) -> str:
         """The guide's standing note, with the office's phone number when the backend has one."""

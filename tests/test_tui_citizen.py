@@ -224,6 +224,18 @@ async def test_month_keys_change_the_month_even_from_the_list_of_times(live_serv
         assert app.draft.slot is None or app.screen.query_one("#times").highlighted == highlighted
 
 
+async def test_the_calendar_names_the_type_and_the_place_being_booked(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_calendar(pilot, downs=2)
+        place = app.draft.timebook.place
+        line = str(app.screen.query_one("#what-where").render())
+        assert line == f"Laboratoriet · {place.name}, {place.full_address}"
+        await pilot.press("enter")  # a date: its times and the place beside them still fit, and nothing scrolls
+        await settle(pilot)
+        assert app.screen.query_one("#body").max_scroll_y == 0
+
+
 async def _take_time(server, token: str, slot) -> str:
     """Another patient books `slot` through the API; its id."""
     from timebok.client.api import BookingClient

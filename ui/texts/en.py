@@ -42,6 +42,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "place.title": "Choose where to attend",
     "place.intro": "This type has several places. Where do you want to go?",
     "calendar.title": "Choose date and time",
+    "calendar.what_where": "{type} · {place}, {address}",
     "calendar.legend": "● free times   ( ) chosen date\n[ ] the cursor: move with the arrows",
     "calendar.choose_date": "Choose a date with ● to see its free times.",
     "calendar.times_on": "Free times {date}:",

@@ -42,6 +42,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "place.title": "Velg oppmøtested",
     "place.intro": "Denne timetypen har flere oppmøtesteder. Hvor vil du møte opp?",
     "calendar.title": "Velg dato og tidspunkt",
+    "calendar.what_where": "{type} · {place}, {address}",
     "calendar.legend": "● ledige timer   ( ) valgt dato\n[ ] markøren: flytt med piltastene",
     "calendar.choose_date": "Velg en dato med ● for å se ledige tidspunkt.",
     "calendar.times_on": "Ledige tidspunkt {date}:",
