@@ -133,6 +133,12 @@ class CalendarScreen(FlowScreen):
     def calendar(self) -> MonthCalendar:
         return self.query_one(MonthCalendar)
 
+    def view_state(self) -> dict[str, tuple[str, object]]:
+        """Also the calendar's cursor: with no date chosen yet, a language switch left it on the month's first free date."""
+        state = super().view_state()
+        state[self.calendar.id] = ("cursor", self.calendar.cursor)
+        return state
+
     @work(exclusive=True, group="month")
     async def reload(self, quiet: bool = False) -> None:
         """Fetch the shown month's free times (and, if there are none, the next free date).
@@ -172,7 +178,10 @@ class CalendarScreen(FlowScreen):
         self.timebok.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
         self.draft.month = month
         calendar.free_dates = availability.dates
-        if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates and not quiet:
+        kept = self.kept_view.pop(calendar.id, None)  # after a language switch: the cursor where the user left it
+        if kept is not None and kept[1].replace(day=1) == month:
+            calendar.cursor = kept[1]
+        elif self.draft.day is None and availability.dates and calendar.cursor not in availability.dates and not quiet:
             # Start where there is something to choose: a month just opened at its first free date; the same month
             # fetched again (a day just closed from here) at the next free date from the cursor, not back at the first.
             later = [d for d in availability.dates if d >= calendar.cursor and not new_month]

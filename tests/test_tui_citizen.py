@@ -236,6 +236,27 @@ async def test_the_calendar_names_the_type_and_the_place_being_booked(live_serve
         assert app.screen.query_one("#body").max_scroll_y == 0
 
 
+async def test_a_language_switch_with_no_date_chosen_keeps_the_calendars_cursor(live_server):
+    from datetime import timedelta
+
+    app = make_app(live_server, KARI)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await to_calendar(pilot, downs=2)
+            first = app.screen.calendar.cursor
+            await pilot.press("right", "right")  # no date chosen: only the cursor has moved, within the month
+            await settle(pilot)
+            cursor = app.screen.calendar.cursor
+            assert app.draft.day is None and cursor == first + timedelta(days=2) and cursor.month == first.month
+            for command in ("språk", "norsk"):
+                await _palette_command(pilot, command)
+                await settle(pilot)
+                assert app.screen.calendar.cursor == cursor, command
+                assert app.focused is app.screen.calendar
+    finally:
+        _back_to_norwegian()
+
+
 async def _take_time(server, token: str, slot) -> str:
     """Another patient books `slot` through the API; its id."""
     from timebok.client.api import BookingClient
