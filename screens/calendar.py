@@ -181,9 +181,11 @@ class CalendarScreen(FlowScreen):
         kept = self.kept_view.pop(calendar.id, None)  # after a language switch: the cursor where the user left it
         if kept is not None and kept[1].replace(day=1) == month:
             calendar.cursor = kept[1]
-        elif self.draft.day is None and availability.dates and calendar.cursor not in availability.dates and not quiet:
-            # Start where there is something to choose: a month just opened at its first free date; the same month
-            # fetched again (a day just closed from here) at the next free date from the cursor, not back at the first.
+        elif (availability.dates and calendar.cursor not in availability.dates and not quiet
+              and (self.draft.day is None or self.draft.day.replace(day=1) != month)):
+            # Start where there is something to choose: a month just opened (PgUp/PgDn too, also with a date chosen in
+            # another month) on the cursor's day if it is free, else at its first free date; the same month fetched
+            # again (a day just closed from here) at the next free date from the cursor, not back at the first.
             later = [d for d in availability.dates if d >= calendar.cursor and not new_month]
             calendar.cursor = min(later) if later else min(availability.dates)
         self._show_empty_month(month, availability, next_free)

@@ -257,6 +257,23 @@ async def test_a_language_switch_with_no_date_chosen_keeps_the_calendars_cursor(
         _back_to_norwegian()
 
 
+async def test_pgdn_opens_the_month_on_its_first_free_date_as_the_readme_says(live_server):
+    """README step 4: the month opens on the same day if it has free times, else on its first free date; with a date
+    chosen in the month before, PgDn left the cursor on a day with nothing free."""
+    from datetime import date
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)  # Lab: 25.11 is free, and 25.12 (Christmas Day) is not
+        await pilot.press("enter", "escape")  # 25.11 chosen, back to the dates
+        await settle(pilot)
+        assert app.draft.day == date(2026, 11, 25)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        free = app.screen.availability.dates
+        assert date(2026, 12, 25) not in free and app.screen.calendar.cursor == min(free)
+
+
 async def _take_time(server, token: str, slot) -> str:
     """Another patient books `slot` through the API; its id."""
     from timebok.client.api import BookingClient
