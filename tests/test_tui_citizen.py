@@ -274,6 +274,30 @@ async def test_pgdn_opens_the_month_on_its_first_free_date_as_the_readme_says(li
         assert date(2026, 12, 25) not in free and app.screen.calendar.cursor == min(free)
 
 
+async def test_ctrl_r_after_going_on_failed_on_step_2_goes_on(live_server):
+    """«Gå videre» on step 2 meets a stopped backend; once it is back, Ctrl+R (as the message says) goes on to the
+    calendar (it fetched the types again and stayed)."""
+    from timebok.screens.calendar import CalendarScreen
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "down")  # Lab
+        live_server.stop()
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, TimeTypeScreen) and "Trykk Ctrl+R for å prøve igjen." in screen_text(app)
+        again = _restarted(live_server)
+        try:
+            await pilot.press("ctrl+r")
+            await settle(pilot, rounds=10)
+            assert isinstance(app.screen, CalendarScreen) and app.draft.time_type.code == "Lab"
+        finally:
+            again.stop()
+
+
 async def _take_time(server, token: str, slot) -> str:
     """Another patient books `slot` through the API; its id."""
     from timebok.client.api import BookingClient
