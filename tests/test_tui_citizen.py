@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 
 from tests.conftest import KARI, SUPPORT
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review, until
 from timebok.screens.time_type import TimeTypeScreen
 
 SIZE = (100, 32)
@@ -557,6 +557,26 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
             assert "Timen er bekreftet" in screen_text(app)
     finally:
         InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 15.0
+
+
+async def test_an_open_inbox_on_a_stopped_backend_says_since_when_it_is_not_current(live_server):
+    from timebok.screens.inbox import InboxScreen
+
+    InboxScreen.REFRESH_SECONDS = 0.3
+    try:
+        app = make_app(live_server, KARI)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("i")
+            await settle(pilot)
+            assert "Ikke oppdatert" not in screen_text(app)
+            live_server.stop()
+            await until(pilot, lambda: "Ikke oppdatert" in screen_text(app), seconds=8)
+            text = screen_text(app)
+            assert "Ikke oppdatert siden kl. 09:00 – bookingtjenesten svarer ikke" in text
+            assert "meldinger" in text and "Timen er bekreftet" in text  # what was fetched is still shown
+    finally:
+        InboxScreen.REFRESH_SECONDS = 15.0
 
 
 async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server):

@@ -70,6 +70,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "inbox.title": "Inbox",
     "inbox.empty": "You have no messages.",
     "inbox.count": "{messages}, {unread}. Press Enter to see details.",
+    "inbox.stale": "Not updated since {time} – the booking service is not answering. Press Ctrl+R to try again.",
     "inbox.unread_mark": "● New",
     "appointments.title": "Appointments",
     "appointments.upcoming": "Upcoming",

@@ -70,6 +70,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "inbox.title": "Innboks",
     "inbox.empty": "Du har ingen meldinger.",
     "inbox.count": "{messages}, {unread}. Trykk Enter for å se detaljer.",
+    "inbox.stale": "Ikke oppdatert siden kl. {time} – bookingtjenesten svarer ikke. Trykk Ctrl+R for å prøve igjen.",
     "inbox.unread_mark": "● Ny",
     "appointments.title": "Timeavtaler",
     "appointments.upcoming": "Kommende timer",
