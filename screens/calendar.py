@@ -181,6 +181,9 @@ class CalendarScreen(FlowScreen):
         kept = self.kept_view.pop(calendar.id, None)  # after a language switch: the cursor where the user left it
         if kept is not None and kept[1].replace(day=1) == month:
             calendar.cursor = kept[1]
+        elif (availability.dates and calendar.cursor not in availability.dates and not quiet and new_month
+              and self.draft.day is not None and self.draft.day.replace(day=1) == month):
+            calendar.cursor = self.draft.day  # back in the month of the chosen date: on it
         elif (availability.dates and calendar.cursor not in availability.dates and not quiet
               and (self.draft.day is None or self.draft.day.replace(day=1) != month)):
             # Start where there is something to choose: a month just opened (PgUp/PgDn too, also with a date chosen in

@@ -272,6 +272,9 @@ async def test_pgdn_opens_the_month_on_its_first_free_date_as_the_readme_says(li
         await settle(pilot)
         free = app.screen.availability.dates
         assert date(2026, 12, 25) not in free and app.screen.calendar.cursor == min(free)
+        await pilot.press("pageup")  # back to the month of the chosen date: on it, not on the 1st
+        await settle(pilot)
+        assert app.screen.calendar.cursor == date(2026, 11, 25)
 
 
 async def test_ctrl_r_after_going_on_failed_on_step_2_goes_on(live_server):
