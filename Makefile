@@ -5,18 +5,24 @@ BIN := $(VENV)/bin
 
 .PHONY: run test bench serve dev-idp serve-oidc clean
 
+# The first run installs for about a minute with nothing else to show: say so, or it looks hung.
 $(BIN)/python:
+	@echo "Installerer timebok i $(VENV) (bare første gang, omtrent ett minutt) …"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Stamp files so a second `make run` starts at once; they are redone when pyproject.toml changes.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	@$(if $(wildcard $@),echo "Oppdaterer timebok i $(VENV) (pyproject.toml er endret) …",true)
 	$(BIN)/python -m pip install -q -e .
 	touch $@
+	@echo "Ferdig installert. Neste gang starter timebok med en gang."
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@$(if $(wildcard $@),echo "Oppdaterer timebok og testverktøyene i $(VENV) (pyproject.toml er endret) …",echo "Installerer testverktøyene i $(VENV) …")
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-run
+	@echo "Ferdig installert."
 
 run: $(VENV)/.installed-run
 	$(BIN)/timebok

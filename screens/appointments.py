@@ -46,15 +46,18 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         note = Static("", id="cancel-note", classes="error")  # a cancel that failed, until it is done or tried again
         note.display = False
         yield note
-        yield Static(t("appointments.upcoming"), classes="section")
+        yield Static(t("appointments.upcoming"), id="upcoming-heading", classes="section")
         yield ListView(id="upcoming")
-        yield Static(t("appointments.past"), classes="section")
+        yield Static(t("appointments.past"), id="past-heading", classes="section")
         yield ListView(id="past")
 
     def on_mount(self) -> None:
         self.by_id: dict[str, Appointment] = {}
         self._shown: tuple | None = None
         self._cancel_again: Appointment | None = None  # a cancel that failed in a way Ctrl+R may mend
+        self._toggled: ExpandableItem | None = None  # a time whose details were just opened or closed
+        for listing in self.query(ListView):
+            self.watch(listing, "virtual_size", self._resized, init=False)
         self.reload()
         self.set_interval(self.REFRESH_SECONDS, lambda: self._load(quiet=True))
 
@@ -106,6 +109,8 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         upcoming = [a for a in appointments if a.start > moment]
         past = sorted((a for a in appointments if a.start <= moment), key=lambda a: a.start, reverse=True)
         for list_id, rows, empty in (("#upcoming", upcoming, "appointments.none_upcoming"), ("#past", past, "appointments.none_past")):
+            # The count in the heading: the list may scroll, so the heading says how many there are to scroll to.
+            self.query_one(f"{list_id}-heading", Static).update(t(f"appointments.{list_id[1:]}_count", count=len(rows)))
             listing = self.query_one(list_id, ListView)
             keep = listing.index
             await listing.clear()
@@ -117,6 +122,41 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if focus:
             self.query_one("#upcoming", ListView).focus()
         self.restore_view()
+        self.call_after_refresh(self._fit_lists)
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.call_after_refresh(self._fit_lists)
+
+    def _fit_lists(self, shown: ExpandableItem | None = None) -> None:
+        """Share the body's rows between the two lists, so that every time is reachable and no row is left empty.
+
+        Both lists take what they need when that fits. Else the list in use (focused) gets the rows it needs, the
+        other one keeps at least its first time in view, and each scrolls. `shown`: a time whose details were just
+        opened, brought fully into view."""
+        upcoming, past = self.query_one("#upcoming", ListView), self.query_one("#past", ListView)
+        if not (self.is_mounted and upcoming.display and past.display):
+            return
+        body = self.query_one("#body")
+        # The rows left for the lists: the body's, less the lines above and between them (margins collapse in pairs).
+        room, margin = body.scrollable_content_region.height, 0
+        for child in body.children:
+            if not child.display:
+                continue
+            room -= max(margin, child.styles.margin.top) + (0 if child in (upcoming, past) else child.outer_size.height)
+            margin = child.styles.margin.bottom
+        room -= margin
+        first, other = (past, upcoming) if self.focused is past else (upcoming, past)
+        need = {listing: listing.virtual_size.height for listing in (first, other)}
+        if need[first] + need[other] <= room:
+            first.styles.max_height = other.styles.max_height = None
+        else:
+            keep = min(need[other], other.children[0].outer_size.height + 1) if other.children else need[other]
+            other_rows = min(need[other], max(room - need[first], keep))
+            first.styles.max_height = max(1, room - other_rows)
+            other.styles.max_height = other_rows
+        if shown is not None and shown.has_class("-expanded"):
+            shown.scroll_visible(top=True, animate=False)
 
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
@@ -130,6 +170,13 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def _toggle(self, event: ListView.Selected) -> None:
         if isinstance(event.item, ExpandableItem) and event.item.key:
             event.item.toggle()
+            self._toggled = event.item  # once its list has grown or shrunk, the rows are shared out again (_resized)
+
+    def _resized(self) -> None:
+        """A list's content changed height (details opened or closed, a refill): share the rows out again, and bring
+        the time whose details were just opened fully into view."""
+        toggled, self._toggled = self._toggled, None
+        self._fit_lists(toggled)
 
     def _highlighted(self) -> Appointment | None:
         listing = self.focused if isinstance(self.focused, ListView) else None
@@ -146,6 +193,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     @on(ListView.Highlighted)
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
+        self.call_after_refresh(self._fit_lists)  # the list in use gets the rows
 
     def action_cancel(self) -> None:
         if self.writing:

@@ -14,6 +14,7 @@ from timebok.client.models import MonthAvailability, Slot
 from timebok.domain.clock import now, today
 from timebok.screens.base import FlowScreen, Outcome
 from timebok.screens.labels import place_lines, time_type_name
+from timebok.screens.live import POLL_SECONDS
 from timebok.ui.draft import BookingDraft
 from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
 from timebok.ui.keys import key
@@ -24,6 +25,9 @@ from timebok.ui.widgets.plain import OptionList, Static
 class CalendarScreen(FlowScreen):
     STEP = 4
     TITLE_KEY = "calendar.title"
+    # While open, the month is fetched again this often (a 304 when nothing changed), so a time the office removed
+    # or another patient took is no longer offered (it was until the month was changed).
+    POLL_SECONDS = POLL_SECONDS
     BINDINGS = [
         key("n", "next_free", "calendar.jump_next_free"),
         # Priority: the month keys change the month wherever focus is, never the highlighted time in the list.
@@ -89,6 +93,7 @@ class CalendarScreen(FlowScreen):
     def compose_body(self) -> ComposeResult:
         draft = self.draft
         start_month = draft.month or today().replace(day=1)
+        yield Static(self._what_where(), id="what-where")  # what is being booked, and where
         with Horizontal(id="calendar-row"):
             with Vertical(id="calendar-column"):
                 yield MonthCalendar(start_month, today=today(), selected=draft.day, id="calendar")
@@ -100,6 +105,14 @@ class CalendarScreen(FlowScreen):
                 yield OptionList(id="times")
                 yield Static("", id="place-details")
                 yield Static("", id="empty-month")
+
+    def _what_where(self) -> str:
+        """«Laboratoriet · Fjordsiden legekontor, Strandgaten 12, 5013 Bergen»."""
+        time_type, place = self.draft.time_type, self.draft.timebook.place
+        kind = time_type_name(time_type.code) if time_type is not None else ""
+        if place is None:
+            return kind
+        return t("calendar.what_where", type=kind, place=place.name, address=place.full_address)
 
     def _urgent(self) -> str:
         """The guide's standing note, with the office's phone number when the backend has one."""
@@ -116,29 +129,51 @@ class CalendarScreen(FlowScreen):
         self.query_one("#times-heading", Static).update(t("calendar.choose_date"))
         self.query_one(MonthCalendar).focus()
         self.reload()
+        self.set_interval(self.POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        # Only the screen on top polls (not one behind review or a dialog); a fetch under way is left to finish.
+        if not (self.is_current and self.timebok.client is not None and self.timebok.user is not None):
+            return
+        if any(worker.node is self and not worker.is_finished for worker in self.app.workers):
+            return
+        self.reload(quiet=True)
 
     @property
     def calendar(self) -> MonthCalendar:
         return self.query_one(MonthCalendar)
 
+    def view_state(self) -> dict[str, tuple[str, object]]:
+        """Also the calendar's cursor: with no date chosen yet, a language switch left it on the month's first free date."""
+        state = super().view_state()
+        state[self.calendar.id] = ("cursor", self.calendar.cursor)
+        return state
+
     @work(exclusive=True, group="month")
-    async def reload(self) -> None:
-        """Fetch the shown month's free times (and, if there are none, the next free date)."""
+    async def reload(self, quiet: bool = False) -> None:
+        """Fetch the shown month's free times (and, if there are none, the next free date).
+
+        `quiet`: fetched again while shown (a poll, a day opened again): the cursor, the chosen date and the
+        highlighted time stay, and a failure keeps what is shown."""
         calendar = self.calendar
         month = calendar.month
         timebook = self.draft.timebook
         heading = self.query_one("#times-heading", Static)
-        heading.update(t("calendar.loading"))
+        if not quiet:
+            heading.update(t("calendar.loading"))
         earliest = self.earliest()
         try:
             availability = await self.timebok.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
             next_free = None if availability.slots else await self.timebok.client.first_free_date(timebook.id, month, earliest=earliest)
         except BookingError as error:
-            heading.update(t("calendar.load_failed"))
-            self.timebok.report(error)
+            if not quiet:
+                heading.update(t("calendar.load_failed"))
+                self.timebok.report(error)
             return
         if calendar.month != month:
             return  # the user has moved on to another month; this answer is stale
+        if quiet and self.availability is not None and availability is self.availability:
+            return  # unchanged (a 304): nothing to redraw
         if self.draft.month is None and self.draft.day is None and next_free is not None:
             # Opening on a month with nothing free: start on the first free date, as every other timebook does,
             # and say why the calendar is not on this month.
@@ -153,19 +188,31 @@ class CalendarScreen(FlowScreen):
         self.timebok.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
         self.draft.month = month
         calendar.free_dates = availability.dates
-        if self.draft.day is None and availability.dates and calendar.cursor not in availability.dates:
-            # Start where there is something to choose: a month just opened at its first free date; the same month
-            # fetched again (a day just closed from here) at the next free date from the cursor, not back at the first.
+        kept = self.kept_view.pop(calendar.id, None)  # after a language switch: the cursor where the user left it
+        if kept is not None and kept[1].replace(day=1) == month:
+            calendar.cursor = kept[1]
+        elif (availability.dates and calendar.cursor not in availability.dates and not quiet and new_month
+              and self.draft.day is not None and self.draft.day.replace(day=1) == month):
+            calendar.cursor = self.draft.day  # back in the month of the chosen date: on it
+        elif (availability.dates and calendar.cursor not in availability.dates and not quiet
+              and (self.draft.day is None or self.draft.day.replace(day=1) != month)):
+            # Start where there is something to choose: a month just opened (PgUp/PgDn too, also with a date chosen in
+            # another month) on the cursor's day if it is free, else at its first free date; the same month fetched
+            # again (a day just closed from here) at the next free date from the cursor, not back at the first.
             later = [d for d in availability.dates if d >= calendar.cursor and not new_month]
             calendar.cursor = min(later) if later else min(availability.dates)
         self._show_empty_month(month, availability, next_free)
         day = self.draft.day
         if day is not None and day in availability.dates:
-            self._show_times(day)
-            if (self.draft.slot is not None and self.draft.slot.day == day) or self._times_next:
+            self._show_times(day, keep=quiet)
+            if not quiet and ((self.draft.slot is not None and self.draft.slot.day == day) or self._times_next):
                 self.query_one("#times", OptionList).focus()  # coming back, or «neste ledige»: carry on there
             self._times_next = False
         else:
+            if quiet and day is not None and self.query_one("#times").display:
+                # The day the user was choosing a time on has nothing free any more: say so, not just blank it.
+                self.notify(t("calendar.day_gone", date=long_date(day)), severity="warning", timeout=10)
+                self.draft.day = calendar.selected = None
             self._hide_times()
         self.restore_view()
 
@@ -194,14 +241,16 @@ class CalendarScreen(FlowScreen):
         self.query_one("#place-details").display = False
         self.query_one("#times-heading", Static).update(t("calendar.choose_date"))
 
-    def _show_times(self, day: date) -> None:
-        self.day_slots = self.availability.on(day) if self.availability else []
+    def _show_times(self, day: date, *, keep: bool = False) -> None:
+        """The day's free times; `keep`: the same day shown again with fresh times, the highlight stays on its time."""
         times = self.query_one("#times", OptionList)
+        was = times.highlighted_option.id if keep and times.display and times.highlighted_option is not None else None
+        self.day_slots = self.availability.on(day) if self.availability else []
         times.clear_options()
         times.add_options([Option(clock_time(slot.start), id=slot.id) for slot in self.day_slots])
         times.display = True
-        chosen = self.draft.slot
-        times.highlighted = next((i for i, s in enumerate(self.day_slots) if chosen and s.id == chosen.id), 0)
+        chosen = was or (self.draft.slot.id if self.draft.slot is not None else None)
+        times.highlighted = next((i for i, s in enumerate(self.day_slots) if s.id == chosen), 0)
         self.query_one("#times-heading", Static).update(t("calendar.times_on", date=long_date(day)))
 
     @on(MonthCalendar.MonthChanged)
@@ -216,6 +265,7 @@ class CalendarScreen(FlowScreen):
         self.draft.day = event.date
         self._show_times(event.date)
         self.query_one("#times", OptionList).focus()
+        self.reload(quiet=True)  # the day's times as they are now (a 304 if unchanged), not as the month was fetched
 
     @on(OptionList.OptionHighlighted, "#times")
     def _time_highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -11,6 +11,7 @@ from textual.widgets import ListView
 
 from timebok.client.errors import BookingError
 from timebok.client.models import Patient
+from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
 from timebok.screens.labels import appointment_details, time_type_label, when
@@ -28,6 +29,7 @@ class InboxScreen(FlowScreen):
         self._patient = patient  # the front desk's patient just booked for; else the signed-in citizen
         self._message_ids: list[str] = []
         self._shown: tuple | None = None
+        self._fetched_at = ""  # «HH:MM» of the last answer, for the line that says what is shown is stale
 
     def patient(self) -> Patient | None:
         return self._patient
@@ -50,6 +52,10 @@ class InboxScreen(FlowScreen):
         self._load(quiet=False)
 
     def _refresh_quietly(self) -> None:
+        # A fetch still under way (a backend slow to answer, or not at all) is left to finish, not cancelled: else
+        # no refresh ever failed, and nothing said that what is shown is stale.
+        if any(worker.node is self and worker.group == "load" and not worker.is_finished for worker in self.app.workers):
+            return
         self._load(quiet=True)
 
     @work(exclusive=True, group="load")
@@ -64,11 +70,14 @@ class InboxScreen(FlowScreen):
             )
         except BookingError as error:
             if quiet and self._shown is not None:
-                return  # a background refresh that failed: keep what is shown; Ctrl+R says more
+                # A background refresh that failed: keep what is shown, but say since when it is not current.
+                self._update_count(stale=True)
+                return
             await self.query_one("#messages", ListView).clear()
             self._shown = None
             status.failed(error)
             return
+        self._fetched_at = now().strftime("%H:%M")
         shown = (tuple((m.id, m.topic, m.text) for m in messages), tuple((a.id, a.state, a.start) for a in appointments))
         if shown == self._shown:
             self._update_count()
@@ -102,11 +111,13 @@ class InboxScreen(FlowScreen):
         if focus:
             listing.focus()
 
-    def _update_count(self) -> None:
+    def _update_count(self, *, stale: bool = False) -> None:
         ids = self._message_ids
         unread = sum(1 for id_ in ids if id_ not in self.timebok.seen_messages)
         text = self.say("inbox.empty") if not ids else t("inbox.count", messages=tn("inbox.messages", len(ids)),
                                                      unread=tn("inbox.unread", unread))
+        if stale:
+            text += "\n" + t("inbox.stale", time=self._fetched_at)
         self.query_one(LoadState).loaded(text)
 
     def _summary(self, message, about: str) -> str:

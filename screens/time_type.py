@@ -29,10 +29,19 @@ class TimeTypeScreen(FlowScreen):
 
     def on_mount(self) -> None:
         self.types = []
+        self._go_on_again = False  # «Gå videre» failed to fetch the places: Ctrl+R tries that again
         self.reload()
 
+    def reload(self) -> None:
+        """Ctrl+R: what failed is tried again: going on to the calendar when that failed (it only fetched the types
+        again and stayed here), else the types."""
+        if self._go_on_again and self.draft.time_type is not None:
+            self._go_on()
+        else:
+            self._load_types()
+
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def _load_types(self) -> None:
         options = self.query_one("#types", OptionList)
         status = self.query_one(LoadState)
         status.loading()
@@ -82,17 +91,24 @@ class TimeTypeScreen(FlowScreen):
                 status.loaded(t("type.none") if status.state == "loaded" else t("load.wait"))
             return
         self.draft.choose_time_type(self.types[options.highlighted])
+        self._go_on_again = False
         self._go_on()
 
     @work(exclusive=True, group="next")
     async def _go_on(self) -> None:
         draft = self.draft
+        status = self.query_one(LoadState)
         if not draft.timebooks:
+            self._go_on_again = False
+            if status.state == "failed":
+                status.loading()
             try:
                 draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
             except BookingError as error:
-                self.query_one(LoadState).failed(error)
+                self._go_on_again = True
+                status.failed(error)
                 return
+            status.loaded()
         if not draft.timebooks:
             self.notify(t("type.no_timebooks"), severity="warning")
             return

@@ -180,6 +180,29 @@ def test_the_binding_ids_the_starter_file_names_exist():
     check_keymap(Settings(keys=dict.fromkeys(named, "x")))  # a ConfigError names any that is gone
 
 
+def test_a_key_another_binding_of_the_screen_has_is_warned_about_and_the_example_has_none(tmp_path):
+    """The example once suggested n for the next month, which silently took «Neste ledige dato» (n) away."""
+    from timebok.tui.run import check_keymap
+
+    path = write(tmp_path / "config.toml", '[keys]\n"calendar.next_month" = "pagedown,n"\n"app.help" = "f1"\n')
+    (warning,) = check_keymap(load_settings(str(path)))
+    assert warning.startswith(f'{path}: keys."calendar.next_month" takes the key n that calendar.jump_next_free has')
+
+    example = Settings(keys={"calendar.next_month": "pagedown,l", "calendar.prev_month": "pageup,h"})
+    assert '"calendar.next_month" = "pagedown,l"' in EXAMPLE.read_text(encoding="utf-8")
+    assert check_keymap(example) == []
+
+
+def test_a_key_clash_is_said_on_stderr_and_the_app_still_starts(tmp_path, monkeypatch, capsys):
+    from timebok.tui import run
+
+    path = write(tmp_path / "config.toml", '[keys]\n"calendar.next_month" = "pagedown,n"\n')
+    monkeypatch.setattr(run, "_connection", lambda settings: (_ for _ in ()).throw(SystemExit(7)))
+    with pytest.raises(SystemExit):
+        run.run_app(str(path))
+    assert "timebok: warning: " in capsys.readouterr().err
+
+
 def test_a_token_of_the_wrong_type_is_reported_without_showing_it(tmp_path):
     path = write(tmp_path / "config.toml", "[backend]\ntoken = 987654321\n")
 

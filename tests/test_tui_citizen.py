@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 
 from tests.conftest import KARI, SUPPORT
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review, until
 from timebok.screens.time_type import TimeTypeScreen
 
 SIZE = (100, 32)
@@ -224,6 +224,161 @@ async def test_month_keys_change_the_month_even_from_the_list_of_times(live_serv
         assert app.draft.slot is None or app.screen.query_one("#times").highlighted == highlighted
 
 
+async def test_the_calendar_names_the_type_and_the_place_being_booked(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_calendar(pilot, downs=2)
+        place = app.draft.timebook.place
+        line = str(app.screen.query_one("#what-where").render())
+        assert line == f"Laboratoriet · {place.name}, {place.full_address}"
+        await pilot.press("enter")  # a date: its times and the place beside them still fit, and nothing scrolls
+        await settle(pilot)
+        assert app.screen.query_one("#body").max_scroll_y == 0
+
+
+async def test_a_language_switch_with_no_date_chosen_keeps_the_calendars_cursor(live_server):
+    from datetime import timedelta
+
+    app = make_app(live_server, KARI)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await to_calendar(pilot, downs=2)
+            first = app.screen.calendar.cursor
+            await pilot.press("right", "right")  # no date chosen: only the cursor has moved, within the month
+            await settle(pilot)
+            cursor = app.screen.calendar.cursor
+            assert app.draft.day is None and cursor == first + timedelta(days=2) and cursor.month == first.month
+            for command in ("språk", "norsk"):
+                await _palette_command(pilot, command)
+                await settle(pilot)
+                assert app.screen.calendar.cursor == cursor, command
+                assert app.focused is app.screen.calendar
+    finally:
+        _back_to_norwegian()
+
+
+async def test_pgdn_opens_the_month_on_its_first_free_date_as_the_readme_says(live_server):
+    """README step 4: the month opens on the same day if it has free times, else on its first free date; with a date
+    chosen in the month before, PgDn left the cursor on a day with nothing free."""
+    from datetime import date
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)  # Lab: 25.11 is free, and 25.12 (Christmas Day) is not
+        await pilot.press("enter", "escape")  # 25.11 chosen, back to the dates
+        await settle(pilot)
+        assert app.draft.day == date(2026, 11, 25)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        free = app.screen.availability.dates
+        assert date(2026, 12, 25) not in free and app.screen.calendar.cursor == min(free)
+        await pilot.press("pageup")  # back to the month of the chosen date: on it, not on the 1st
+        await settle(pilot)
+        assert app.screen.calendar.cursor == date(2026, 11, 25)
+
+
+async def test_ctrl_r_after_going_on_failed_on_step_2_goes_on(live_server):
+    """«Gå videre» on step 2 meets a stopped backend; once it is back, Ctrl+R (as the message says) goes on to the
+    calendar (it fetched the types again and stayed)."""
+    from timebok.screens.calendar import CalendarScreen
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("down", "down")  # Lab
+        live_server.stop()
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, TimeTypeScreen) and "Trykk Ctrl+R for å prøve igjen." in screen_text(app)
+        again = _restarted(live_server)
+        try:
+            await pilot.press("ctrl+r")
+            await settle(pilot, rounds=10)
+            assert isinstance(app.screen, CalendarScreen) and app.draft.time_type.code == "Lab"
+        finally:
+            again.stop()
+
+
+async def _take_time(server, token: str, slot) -> str:
+    """Another patient books `slot` through the API; its id."""
+    from timebok.client.api import BookingClient
+
+    async with BookingClient(server.url, token) as other:
+        await other.request_booking(slot, (await other.whoami()).patient.id)
+        return slot.id
+
+
+async def test_an_open_calendar_stops_offering_a_time_another_patient_took(live_server, monkeypatch):
+    """While the calendar is open, Ola takes the time Kari has highlighted: the next poll no longer offers it, and the
+    cursor, the chosen date and the list's focus stay (it was offered until the month was changed)."""
+    from tests.conftest import OLA
+    from timebok.screens.calendar import CalendarScreen
+
+    monkeypatch.setattr(CalendarScreen, "POLL_SECONDS", 0.3)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)  # Lab, Fjordsiden: Ola is listed there too
+        await pilot.press("enter")  # the first free date: its times take the keys
+        await settle(pilot)
+        day, times = app.draft.day, app.screen.query_one("#times")
+        taken = await _take_time(live_server, OLA, app.screen.day_slots[times.highlighted])  # the time Kari has highlighted
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert taken not in {slot.id for slot in app.screen.day_slots}
+        assert taken not in {times.get_option_at_index(i).id for i in range(times.option_count)}
+        assert (app.draft.day, app.screen.calendar.cursor, app.focused) == (day, day, times)
+
+
+async def test_an_open_calendar_stops_offering_a_day_the_office_closed(live_server, monkeypatch):
+    """The office closes the day Kari is looking at: the poll takes its times away, says so, and keeps the cursor."""
+    import copy
+
+    from tests.conftest import FJORD_STAFF
+    from timebok.client.api import BookingClient
+    from timebok.client.models import OfficeSetup
+    from timebok.screens.calendar import CalendarScreen
+
+    monkeypatch.setattr(CalendarScreen, "POLL_SECONDS", 0.3)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        day = app.draft.day
+        async with BookingClient(live_server.url, FJORD_STAFF) as office:
+            setup = await office.office_setup("1")
+            closed = OfficeSetup(copy.deepcopy(setup.data))
+            closed.data["closures"].append({"day": day.isoformat(), "reason": "Stengt"})
+            await office.change_setup(closed)
+        await pilot.pause(1.0)
+        await settle(pilot)
+        assert day not in app.screen.availability.dates and app.screen.day_slots == []
+        assert not app.screen.query_one("#times").display
+        assert app.screen.calendar.cursor == day
+        assert any("ingen ledige timer igjen" in str(n.message) for n in app._notifications)
+
+
+async def test_a_day_opened_again_shows_its_times_as_they_are_now(live_server):
+    """No poll needed: Enter on a date, Esc, another patient takes a time, Enter on the date again → it is gone."""
+    from tests.conftest import OLA
+
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        day = app.draft.day
+        await pilot.press("escape")  # back to the dates
+        await settle(pilot)
+        taken = await _take_time(live_server, OLA, app.screen.day_slots[0])
+        await pilot.press("enter")  # the same date again
+        await settle(pilot)
+        assert taken not in {slot.id for slot in app.screen.day_slots}
+        assert app.screen.day_slots and app.focused is app.screen.query_one("#times")
+
+
 async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegian(live_server):
     from datetime import timedelta
 
@@ -405,6 +560,26 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
             assert "Timen er bekreftet" in screen_text(app)
     finally:
         InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 15.0
+
+
+async def test_an_open_inbox_on_a_stopped_backend_says_since_when_it_is_not_current(live_server):
+    from timebok.screens.inbox import InboxScreen
+
+    InboxScreen.REFRESH_SECONDS = 0.3
+    try:
+        app = make_app(live_server, KARI)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("i")
+            await settle(pilot)
+            assert "Ikke oppdatert" not in screen_text(app)
+            live_server.stop()
+            await until(pilot, lambda: "Ikke oppdatert" in screen_text(app), seconds=8)
+            text = screen_text(app)
+            assert "Ikke oppdatert siden kl. 09:00 – bookingtjenesten svarer ikke" in text
+            assert "meldinger" in text and "Timen er bekreftet" in text  # what was fetched is still shown
+    finally:
+        InboxScreen.REFRESH_SECONDS = 15.0
 
 
 async def test_a_booking_inside_the_lead_time_is_its_own_error_kind(live_server):

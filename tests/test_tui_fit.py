@@ -8,6 +8,7 @@ from rich.cells import cell_len
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import cut_off, make_app, screen_text, settle, to_calendar, to_review
+from timebok.domain.clock import now
 from timebok.ui import i18n
 from timebok.ui.widgets.footer import TimebokFooter
 
@@ -142,3 +143,52 @@ async def test_with_many_messages_and_times_the_line_above_each_list_stays_in_vi
             shown = [w for w in app.screen.query("Static") if w.display and first_line in str(w.render())]
             assert shown and shown[0].region.y >= body.region.y, first_line
             assert problems(app) == {}
+
+
+async def test_every_appointment_and_its_details_can_be_read_at_80x24(live_server):
+    """Kari has five upcoming times: the heading counts them, the list scrolls to each with no empty rows left below
+    the lists, and each time's opened details («Se detaljer»), down to «Status» and «Hva timen gjelder», are all in
+    view (the lists were capped at 35 % of the height: 2 of 4 showed, and the details were cut inside the box)."""
+    from datetime import date
+
+    from textual.widgets import ListView
+
+    from timebok.client.api import BookingClient
+
+    reason = "Blodprøve og en lang forklaring som går over flere linjer, så detaljene brytes mer enn én gang her"
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(tt for tt in await kari.time_types(me.office.id) if tt.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        for day in (2, 3, 4, 7):
+            await kari.request_booking((await kari.free_slots(book.id, date(2026, 12, day)))[0], me.patient.id, reason)
+        upcoming_count = sum(1 for a in await kari.appointments(me.patient.id) if a.start > now())
+    assert upcoming_count >= 4
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert f"Kommende timer ({upcoming_count})" in screen_text(app)
+        body = app.screen.query_one("#body")
+        upcoming, past = app.screen.query_one("#upcoming", ListView), app.screen.query_one("#past", ListView)
+        # The lists fill the body: not a row left empty below them, and the screen itself does not scroll.
+        assert body.max_scroll_y == 0
+        assert past.region.bottom >= body.content_region.bottom - 1  # the last row may be an item's margin
+        seen = set()
+        for index in range(upcoming_count):
+            if index:
+                await pilot.press("down")
+                await settle(pilot)
+            item = upcoming.highlighted_child
+            assert upcoming.region.contains_region(item.region), f"time {index + 1} is not fully in view"
+            await pilot.press("enter")  # «Se detaljer»
+            await settle(pilot)
+            details = item.query_one(".details")
+            assert "Status:" in str(details.render()) and "Hva timen gjelder:" in str(details.render())
+            assert upcoming.region.contains_region(item.region), f"the details of time {index + 1} are cut off"
+            assert body.max_scroll_y == 0 and problems(app) == {}
+            seen.add(item.key)
+            await pilot.press("enter")  # closed again
+            await settle(pilot)
+        assert len(seen) == upcoming_count

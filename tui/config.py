@@ -122,6 +122,24 @@ def load_settings(cli_path: str | None = None) -> Settings:
     return replace(settings, **remembered(settings.state_path))
 
 
+def key_clashes(settings: Settings, defaults: dict[str, set[str]]) -> list[str]:
+    """Warnings for each key [keys] gives a binding that another binding of the same screen (the same group, such as
+    calendar) or of the whole app already has: one of the two then silently loses it («n» for the next month took
+    «Neste ledige dato» away)."""
+    bound = {binding_id: set(keys.split(",")) for binding_id, keys in settings.keys.items()}
+    now_bound = {**defaults, **bound}
+    warnings = []
+    for binding_id, keys in bound.items():
+        group = binding_id.partition(".")[0]
+        for key in sorted(keys - defaults.get(binding_id, set())):  # only what the config adds
+            for other, other_keys in sorted(now_bound.items()):
+                shared = other.partition(".")[0] in (group, "app", "flow") or group in ("app", "flow")
+                if other != binding_id and shared and key in other_keys:
+                    warnings.append(f'{settings.source}: keys."{binding_id}" takes the key {key} that {other} has; '
+                                    f"one of them will not answer to it (choose another key, or rebind {other} too)")
+    return warnings
+
+
 def check_binding_ids(settings: Settings, binding_ids: set[str]) -> None:
     """Refuse a [keys] binding id that no binding has (a typo would otherwise rebind nothing, silently)."""
     for binding_id in settings.keys:

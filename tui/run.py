@@ -24,9 +24,11 @@ def run_app(config_path: str | None) -> int:
     from timebok.tui.app import TimebokApp
 
     try:
-        check_keymap(settings)  # before any sign-in: a mistyped binding id is a config error like the others
+        clashes = check_keymap(settings)  # before any sign-in: a mistyped binding id is a config error like the others
     except ConfigError as error:
         return _refuse(error)
+    for clash in clashes:  # a clash is allowed, but said: before the app takes the screen, and again after it
+        print(f"timebok: warning: {clash}", file=sys.stderr)
 
     try:
         connection = _connection(settings)
@@ -50,6 +52,8 @@ def run_app(config_path: str | None) -> int:
                      load_seen=lambda user_key: read_seen(settings, user_key),
                      save_seen=lambda user_key, ids: save_seen(settings, user_key, ids))
     app.run()
+    for clash in clashes:
+        print(f"timebok: warning: {clash}", file=sys.stderr)
     return 0
 
 
@@ -59,27 +63,32 @@ def _refuse(error: Exception) -> int:
     return 2
 
 
-def check_keymap(settings) -> None:
-    """Raise ConfigError for a [keys] binding id no binding has; screens are imported for it only when needed."""
+def check_keymap(settings) -> list[str]:
+    """Raise ConfigError for a [keys] binding id no binding has; screens are imported for it only when needed.
+    Returns a warning for each key the config gives a binding that another one of its screen already has."""
     if not settings.keys:
-        return
+        return []
     import importlib
     import pkgutil
 
     import timebok.screens
     import timebok.tui.app  # noqa: F401 - the App's own bindings (app.help, app.quit, …)
     import timebok.ui.widgets
-    from timebok.tui.config import check_binding_ids
-    from timebok.ui.keys import binding_ids
+    from timebok.tui.config import check_binding_ids, key_clashes
+    from timebok.ui.keys import binding_ids, binding_keys
 
     # Screens load when first shown, so the bindings of most are unknown yet: load the widgets, then the
     # screens, until every id in [keys] is found. Only a keymap pays (all screens: ~50 ms before the first paint).
     for package in (timebok.ui.widgets, timebok.screens):
         if set(settings.keys) <= binding_ids():
-            return
+            break
         for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             importlib.import_module(module.name)
     check_binding_ids(settings, binding_ids())
+    # The clashes need every screen's keys, not only those of the ids named: all screens load (~50 ms), for a keymap only.
+    for module in pkgutil.iter_modules(timebok.screens.__path__, "timebok.screens."):
+        importlib.import_module(module.name)
+    return key_clashes(settings, binding_keys())
 
 
 def _connection(settings):

@@ -142,7 +142,7 @@ def _check_keys(path: Path | None, key: str, table: object) -> dict[str, str]:
     keymap: dict[str, str] = {}
     for binding_id, value in _flatten(table).items():  # type: ignore[arg-type]
         binding_key = f'{key}."{binding_id}"'
-        what = 'a comma-separated list of keys, such as "pagedown,n"'
+        what = 'a comma-separated list of keys, such as "pagedown,l"'
         keys = _string(path, binding_key, value, what)
         parts = [part.strip() for part in keys.split(",")]
         if not all(parts):
@@ -265,7 +265,7 @@ class Settings:
     keys: dict[str, str] = field(  # binding id -> "key1,key2", for App.set_keymap
         default_factory=dict, metadata={"setting": Setting(
             "keys", check=_check_keys, table=True,
-            example={"calendar.next_month": "pagedown,n", "calendar.prev_month": "pageup,p"},
+            example={"calendar.next_month": "pagedown,l", "calendar.prev_month": "pageup,h"},
             doc="Rebind keys: binding id = a comma-separated list of keys, which replace the default keys of "
                 'that binding. Binding ids include "app.help", "app.retry", "flow.back", "calendar.next_month" '
                 'and "calendar.prev_month".')})

@@ -43,6 +43,18 @@ def _subclasses(cls: type) -> list[type]:
     return found
 
 
+def binding_keys() -> dict[str, set[str]]:
+    """The default keys of each binding id our imported classes declare (one id may be declared in more than one)."""
+    keys: dict[str, set[str]] = {}
+    for cls in _subclasses(DOMNode):
+        if not cls.__module__.startswith(("timebok.tui.", "timebok.ui.", "timebok.screens.")):
+            continue
+        for b in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(b, Binding) and b.id:
+                keys.setdefault(b.id, set()).update(k.strip() for k in b.key.split(","))
+    return keys
+
+
 def binding_ids() -> set[str]:
     """The ids of the bindings our imported classes declare: what a user can rebind in [keys] (App.set_keymap)."""
     return {
