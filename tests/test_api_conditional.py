@@ -40,9 +40,12 @@ async def test_a_booking_request_sent_twice_is_booked_once_and_the_repeat_return
     assert again["identifier"] == body["identifier"]
     assert _count(database, schema.Appointment, schema.Appointment.slot_id == int(slot)) == 1
     assert _count(database, schema.Communication) == messages  # the patient is not told twice
-    # A new request for the same slot, under a new identifier, is what it always was: the slot is taken.
+    # A new request for the same slot, under a new identifier, is a second booking: Kari holds this time already,
+    # and for anyone else the slot is taken.
     other, other_header = _conditional(booking_request(slot, 1), _key())
-    assert "no longer free" in outcome(await api.post("/Appointment", json=other, headers=bearer(KARI) | other_header), 409)
+    assert "already has a time" in outcome(await api.post("/Appointment", json=other, headers=bearer(KARI) | other_header), 409)
+    other, other_header = _conditional(booking_request(slot, 2), _key())
+    assert "no longer free" in outcome(await api.post("/Appointment", json=other, headers=bearer(OLA) | other_header), 409)
 
 
 async def test_someone_elses_identifier_finds_nothing_of_theirs(api, database):
