@@ -84,3 +84,32 @@ async def test_a_malformed_if_none_exist_is_refused_and_books_nothing(api, datab
     response = await api.post("/Appointment", json=body, headers=bearer(KARI) | {"If-None-Exist": f"identifier={SYSTEM}|{_key()}"})
     assert "does not carry" in outcome(response, 400, "invalid")
     assert _count(database, schema.Appointment) == before
+
+
+def _audit(database) -> list[tuple]:
+    with database.reading() as session:
+        return [tuple(r) for r in session.execute(select(
+            schema.AuditEvent.actor, schema.AuditEvent.patient_id, schema.AuditEvent.action, schema.AuditEvent.detail,
+        ).order_by(schema.AuditEvent.id))]
+
+
+async def test_staff_sending_a_booking_or_an_answer_again_leave_an_audit_row_for_what_they_read_back(api, database):
+    desk = "staff:Helsesekretær, Fjordsiden"
+    body, header = _conditional(booking_request(await _free(api), 2, "Ringte inn"), _key())
+    first = fhir_json(await api.post("/Appointment", json=body, headers=bearer(FJORD_STAFF) | header), 201)
+    before = _audit(database)
+    fhir_json(await api.post("/Appointment", json=body, headers=bearer(FJORD_STAFF) | header), 200)
+    assert _audit(database) == [*before, (desk, 2, "read", f"Appointment/{first['id']} (repeated create)")]
+
+    reply, reply_header = _conditional(answer(first["id"], "accepted"), _key())
+    given = fhir_json(await api.post("/AppointmentResponse", json=reply, headers=bearer(FJORD_STAFF) | reply_header), 201)
+    before = _audit(database)
+    fhir_json(await api.post("/AppointmentResponse", json=reply, headers=bearer(FJORD_STAFF) | reply_header), 200)
+    assert _audit(database) == [*before, (desk, 2, "read", f"AppointmentResponse/{given['id']} (repeated create)")]
+
+
+async def test_a_citizen_sending_again_is_not_audited(api, database):
+    body, header = _conditional(booking_request(await _free(api), 1), _key())
+    fhir_json(await api.post("/Appointment", json=body, headers=bearer(KARI) | header), 201)
+    fhir_json(await api.post("/Appointment", json=body, headers=bearer(KARI) | header), 200)
+    assert _audit(database) == []  # reading their own data leaves no trail (audit.record)
