@@ -107,8 +107,9 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
             self.send()
 
     def loses_on_quit(self) -> bool:
-        """A typed reason not yet sent: Ctrl+Q asks before it is thrown away (app.action_quit)."""
-        return bool(self.draft.reason.strip())
+        """A typed reason not yet sent: Ctrl+Q asks before it is thrown away (app.action_quit). Not while it is on its
+        way: then Ctrl+Q warns of that instead, and a second press quits at once."""
+        return bool(self.draft.reason.strip()) and not self.writing
 
     def _gone_words(self, error: BookingError) -> tuple[str, str]:
         """The toast's title and text when the chosen time cannot be had."""
