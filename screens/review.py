@@ -127,13 +127,10 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
 
     def _failure_line(self, error: BookingError) -> str:
         """What went wrong and what to do, for the line under «Send bestilling»."""
-        typed = bool(self.draft.reason)
-        if self.timebok.offer_sign_in(error):
-            return t("error.sign_in_again") + "\n" + t("error.sign_in_again_hint_typed" if typed else "error.sign_in_again_hint")
         if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
             # Only a request that may have reached the backend leaves the user wondering; a refused connection sent nothing.
             return t("review.send_in_doubt" if error.maybe_sent else "review.send_not_sent")
-        return full_text(error, typed=typed)
+        return full_text(error, typed=bool(self.draft.reason))
 
     @work(exclusive=True, group="send")
     async def send(self) -> None:
@@ -151,8 +148,13 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
                 self.dismiss(Outcome.TIME_GONE)
             else:
                 self.failed = True  # Ctrl+R sends again, as the message says
-                # The line under the button says it, and stays: no toast on top of it saying the same.
-                self._show_sending(False, self._failure_line(error))
+                if error.kind is ErrorKind.SIGN_IN:
+                    # Signing in again is the app's (Ctrl+L, in the footer while needed): its message says so, alone.
+                    self._show_sending(False)
+                    self.timebok.report(error, typed=bool(draft.reason))
+                else:
+                    # The line under the button says it, and stays: no toast on top of it saying the same.
+                    self._show_sending(False, self._failure_line(error))
             return
         self.failed = False
         from timebok.screens.confirmation import ConfirmationScreen
