@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 
 import httpx
 import pytest
@@ -31,6 +30,8 @@ def _twin(database, slot: dict) -> dict:
     """A second free slot at the very same time in the same timebook, as «Samtidige timer» 2 makes."""
     with database.writing() as session:
         first = session.get(schema.Slot, int(slot["id"]))
+        # The timebook's setup says so too, or regenerating it would take the second seat away again.
+        session.get(schema.Schedule, first.schedule_id).parallel = 2
         twin = schema.Slot(schedule_id=first.schedule_id, start=first.start, end=first.end, status="free", version=1, seq=1)
         session.add(twin)
         session.flush()
@@ -131,21 +132,20 @@ async def test_the_same_booking_sent_again_returns_the_first_not_409(api, databa
 
 @pytest.mark.parametrize(("lab", "vaccine"), [("09:20", "09:15"), ("10:20", "10:15"), ("11:00", "11:00")])
 async def test_two_bookings_for_one_patient_at_once_one_wins(live_server, database, lab, vaccine):
+    # Two different slots, so nothing but the patient's own lock stands between them (no twin slot either: the
+    # backend's regeneration of the timebooks, which may run meanwhile, would take a seat outside the setup away).
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as live:
         slot = await _slot(live, 1, "Lab", lab)
-        twin = _twin(database, slot)
-        other = await _slot(live, 1, "Vaksine", vaccine)  # a third overlapping time, in another timebook
+        other = await _slot(live, 1, "Vaksine", vaccine)
     responses = await _race(live_server.url, [
         ("POST", "/Appointment", KARI, booking_request(slot["id"], 1)),
-        ("POST", "/Appointment", FJORD_STAFF, booking_request(twin["id"], 1)),
         ("POST", "/Appointment", FJORD_STAFF, booking_request(other["id"], 1)),
     ])
-    assert Counter(r.status_code for r in responses) == {201: 1, 409: 2}, [r.text for r in responses]
+    assert sorted(r.status_code for r in responses) == [201, 409], [r.text[:300] for r in responses]
     (winner,) = [fhir_json(r, 201) for r in responses if r.status_code == 201]
-    for response in responses:
-        if response.status_code == 409:
-            assert _overlap(response)["start"] == winner["start"]
+    (loser,) = [r for r in responses if r.status_code == 409]
+    assert _overlap(loser)["start"] == winner["start"]
     with database.reading() as session:
         held = session.scalar(select(func.count()).select_from(schema.Appointment).where(
-            schema.Appointment.patient_id == 1, schema.Appointment.slot_id.in_([int(s["id"]) for s in (slot, twin, other)])))
+            schema.Appointment.patient_id == 1, schema.Appointment.slot_id.in_([int(s["id"]) for s in (slot, other)])))
     assert held == 1

@@ -22,6 +22,8 @@ def _twin(db_path, slot_id: str) -> str:
     try:
         with database.writing() as session:
             first = session.get(schema.Slot, int(slot_id))
+            # The timebook's setup says so too, or regenerating it would take the second seat away again.
+            session.get(schema.Schedule, first.schedule_id).parallel = 2
             twin = schema.Slot(schedule_id=first.schedule_id, start=first.start, end=first.end, status="free", version=1, seq=1)
             session.add(twin)
             session.flush()
