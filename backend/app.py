@@ -230,7 +230,8 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:
-        return FhirResponse(operation_outcome(error.code, error.diagnostics, expression=error.expression, rule=error.rule),
+        return FhirResponse(operation_outcome(error.code, error.diagnostics, expression=error.expression, rule=error.rule,
+                                              extension=error.extension),
                             status_code=error.status, headers=error.headers)
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, schema, versions
+from timebok.backend import audit, messages, overlap, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import to_storage
@@ -94,6 +94,8 @@ def request_booking(session: Session, principal: Principal, wanted: BookingReque
         raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
                              f"at least that far ahead", rule="too-soon")
 
+    # Before the slot is claimed: the patient's own time in this very slot is theirs, not «taken by someone else».
+    overlap.refuse_overlap(connection, principal, patient_id, start, end)
     # The conditional update is the lock: of many racing requests exactly one sees status 'free'.
     if connection.execute(_CLAIM, {"slot_id": slot_id}).rowcount != 1:
         raise conflict(f"Slot/{slot_id} is no longer free")

@@ -13,7 +13,8 @@ class FhirError(Exception):
     """An error the client must hear about, with its HTTP status and FHIR issue code."""
 
     def __init__(self, status: int, code: str, diagnostics: str, *, headers: dict[str, str] | None = None,
-                 expression: list[str] | None = None, rule: str | None = None) -> None:
+                 expression: list[str] | None = None, rule: str | None = None,
+                 extension: list[dict[str, Any]] | None = None) -> None:
         super().__init__(diagnostics)
         self.status = status
         self.code = code
@@ -21,6 +22,7 @@ class FhirError(Exception):
         self.headers = headers or {}
         self.expression = expression  # the FHIR paths of the elements at fault
         self.rule = rule  # which booking rule said no, for clients to tell the user in their own words
+        self.extension = extension  # what the rule found, in fields a client can read (the issue's extensions)
 
 
 def not_found(what: str) -> FhirError:
@@ -44,11 +46,13 @@ RULE_SYSTEM = "https://timebok.example/fhir/CodeSystem/booking-rule"
 
 
 def operation_outcome(code: str, diagnostics: str, severity: str = "error", expression: list[str] | None = None, *,
-                      rule: str | None = None) -> dict[str, Any]:
+                      rule: str | None = None, extension: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     # Scrubbed here, once for every answer: a diagnostic may quote a parameter, header or path the caller sent.
     issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": scrub(diagnostics)}
     if expression:
         issue["expression"] = [scrub(path) for path in expression]
     if rule:
         issue["details"] = {"coding": [{"system": RULE_SYSTEM, "code": rule}]}
+    if extension:
+        issue["extension"] = extension
     return {"resourceType": "OperationOutcome", "issue": [issue]}

@@ -99,7 +99,7 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
     key = _request_identifier(request, body, "Appointment")
     with db.writing() as session:
         if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
-            return _appointment_response(earlier, session, 200)  # FHIR: a conditional create that matches one answers 200
+            return _repeated_request(session, who, earlier)  # FHIR: a conditional create that matches one answers 200
         try:
             # Read after the repeat is found: a repeat is answered with the first booking whatever it now says.
             wanted = booking_body.booking_request(body)
@@ -108,10 +108,16 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
             # A repeat that raced its own first send (still running when this one came) waited for it and lost the
             # slot to it: that is the same booking, not "slot taken". READ COMMITTED lets this read see it now.
             if error.status == 409 and key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
-                return _appointment_response(earlier, session, 200)
+                return _repeated_request(session, who, earlier)
             raise
         location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
         return _appointment_response(appointment, session, 201, location)
+
+
+def _repeated_request(session, who: Principal, earlier: schema.Appointment) -> FhirResponse:
+    """The first booking, answering its repeat: staff and support reading it back leave a trail, as any read does."""
+    audit.record(session, who, [earlier.patient_id], "read", f"Appointment/{earlier.id} (repeated create)")
+    return _appointment_response(earlier, session, 200)
 
 
 @router.get("/Appointment/{id_}")
@@ -255,16 +261,23 @@ def create_appointment_response(request: Request, who: CurrentPrincipal, db: Dat
     with db.writing() as session:
         if key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
             # The same desk's answer sent again (its first reply was lost): the answer it gave, not "already answered".
-            return FhirResponse(fhir.appointment_response(earlier), status_code=200)
+            return _repeated_answer(session, who, earlier)
         try:
             response, appointment = booking.respond(session, who, booking_body.answer(body), identifier=key)
         except FhirError as error:
             if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
-                return FhirResponse(fhir.appointment_response(earlier), status_code=200)
+                return _repeated_answer(session, who, earlier)
             raise
         return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
             "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
         })
+
+
+def _repeated_answer(session, who: Principal, earlier: schema.AppointmentResponse) -> FhirResponse:
+    """The answer already given, to its repeat; it tells about a patient's appointment, so the read is audited."""
+    appointment = session.get(schema.Appointment, earlier.appointment_id)
+    audit.record(session, who, [appointment.patient_id], "read", f"AppointmentResponse/{earlier.id} (repeated create)")
+    return FhirResponse(fhir.appointment_response(earlier), status_code=200)
 
 
 @router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))

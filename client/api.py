@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import httpx
 
 from timebok.client import fhir_map
-from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.errors import BookingError, ErrorKind, HeldTime
 from timebok.client.models import (
     AffectedAppointment,
     Appointment,
@@ -374,14 +374,17 @@ class BookingClient:
         sent again, and the backend either makes it now or returns the one it already made. Only when that too gets
         no answer is the user told, and the identifier is kept, so their own try-again is just as safe."""
         # A new identifier per request, except the one still in doubt from the last try of the same thing.
-        key = self._write_keys.pop(purpose, None) or _request_identifier()
+        earlier = self._write_keys.pop(purpose, None)
+        key = earlier or _request_identifier()
         body = body | {"identifier": [{"system": REQUEST_ID_SYSTEM, "value": key}]}
         headers = {"If-None-Exist": f"identifier={REQUEST_ID_SYSTEM}|{key}"}
+        maybe_sent = earlier is not None  # whether any try so far, the user's earlier ones too, may have reached the backend
         for attempt in range(1 + self.write_retries):
             try:
                 resource = await self._json("POST", path, json=body, headers=headers, write=True, conflict=conflict)
             except BookingError as error:
                 if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
+                    maybe_sent = error.maybe_sent = maybe_sent or error.maybe_sent  # a refused retry undoes no earlier doubt
                     if attempt < self.write_retries:
                         await asyncio.sleep(0.2 * (attempt + 1))
                         continue
@@ -507,7 +510,8 @@ class BookingClient:
                     await response.aread()
             except (httpx.TimeoutException, TimeoutError) as error:
                 self._record(request, None, started_at, started, "timeout")
-                raise BookingError(ErrorKind.TIMEOUT, "The booking service did not answer in time") from error
+                raise BookingError(ErrorKind.TIMEOUT, "The booking service did not answer in time",
+                                   maybe_sent=not isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout))) from error
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 self._record(request, None, started_at, started, "offline")
                 if retry and not fresh_connection_tried and not isinstance(error, httpx.ConnectError):
@@ -518,7 +522,9 @@ class BookingClient:
                 if attempt + 1 < attempts and isinstance(error, httpx.ConnectError):
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
-                raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service") from error
+                # A refused connection sent nothing; one that broke may have carried the request first.
+                raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service",
+                                   maybe_sent=not isinstance(error, httpx.ConnectError)) from error
             except httpx.HTTPError as error:
                 self._record(request, None, started_at, started, type(error).__name__)
                 raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service") from error
@@ -594,8 +600,9 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         code = issues[0].get("code") if issues else None
         rule = _rule(issues[0]) if issues else None
         field = (issues[0].get("expression") or [None])[0] if issues else None
+        held = _held_time(issues[0]) if rule == "patient-overlap" else None
     except ValueError:
-        diagnostic, code, rule, field = response.reason_phrase, None, None, None
+        diagnostic, code, rule, field, held = response.reason_phrase, None, None, None, None
     status = response.status_code
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
@@ -613,13 +620,29 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.SERVER
     else:
         kind = ErrorKind.INVALID
-    return BookingError(kind, diagnostic, status=status, field=field, rule=rule)
+    return BookingError(kind, diagnostic, status=status, field=field, rule=rule, held=held)
 
 
 # The backend's rule codes for a sign-in it refuses (backend.auth): the person is no one this service knows.
 SIGN_IN_RULES = frozenset({"not-a-patient", "assurance-too-low", "sign-in-level", "unknown-office"})
 # The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
-_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON, "slot-gone": ErrorKind.SLOT_GONE}
+_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON, "slot-gone": ErrorKind.SLOT_GONE,
+               "patient-overlap": ErrorKind.PATIENT_OVERLAP}
+HELD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/overlapping-appointment"
+
+
+def _held_time(issue) -> HeldTime | None:
+    """The time already held, from the patient-overlap issue's extension; None when it cannot be read."""
+    found = next((e for e in issue.get("extension") or [] if isinstance(e, dict) and e.get("url") == HELD_TIME_URL), None)
+    parts = {p.get("url"): p for p in (found or {}).get("extension") or [] if isinstance(p, dict)}
+    try:
+        start = datetime.fromisoformat(parts["start"]["valueInstant"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    type_code = (parts.get("type", {}).get("valueCoding") or {}).get("code")
+    place = parts.get("place", {}).get("valueString")
+    return HeldTime(start.astimezone(OSLO), type_code if isinstance(type_code, str) else None,
+                    place if isinstance(place, str) else None)
 
 
 def _rule(issue) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 
@@ -17,17 +19,29 @@ class ErrorKind(Enum):
     SLOT_GONE = "slot_gone"  # the time is no longer in the timebook (the office changed its setup)
     SLOT_PAST = "slot_past"  # the time has started or passed (e.g. while the user was on review)
     TOO_SOON = "too_soon"  # the time starts sooner than the timebook's booking lead time
+    PATIENT_OVERLAP = "patient_overlap"  # the patient already holds a time that overlaps this one (BookingError.held)
     CONFLICT = "conflict"  # the thing changed state meanwhile (already answered, already cancelled)
     STALE = "stale"  # our copy is out of date (If-Match failed)
     INVALID = "invalid"  # the backend refused what we sent
     SERVER = "server"  # the backend failed
 
 
+@dataclass(frozen=True)
+class HeldTime:
+    """The time a patient already holds that overlaps the one asked for; its type and place only when the caller may
+    see them (the backend tells another office's staff the start alone)."""
+
+    start: datetime
+    type_code: str | None = None
+    place: str | None = None
+
+
 class BookingError(Exception):
     """A failed call, with what kind of failure it was and the backend's own diagnostic."""
 
     def __init__(self, kind: ErrorKind, diagnostic: str, *, status: int | None = None, field: str | None = None,
-                 source: object | None = None, rule: str | None = None) -> None:
+                 source: object | None = None, rule: str | None = None, held: HeldTime | None = None,
+                 maybe_sent: bool = True) -> None:
         super().__init__(f"{kind.value}: {diagnostic}")
         self.kind = kind
         self.diagnostic = diagnostic
@@ -36,3 +50,7 @@ class BookingError(Exception):
         # SIGN_IN: the sign-in (client.signin.TokenSource) that could not be renewed; a support agent has two.
         self.source = source
         self.rule = rule  # the backend's rule code (OperationOutcome.issue.details), when it named one
+        self.held = held  # PATIENT_OVERLAP: the time they already have
+        # OFFLINE/TIMEOUT: whether the request may have reached the backend. False only when no connection was made
+        # (refused, or no answer to connecting): then a write surely did not happen, and nobody need wonder.
+        self.maybe_sent = maybe_sent

@@ -281,6 +281,8 @@ class CalendarScreen(FlowScreen):
 
         slot = self.draft.slot = self.day_slots[event.option_index]
         lead = self.draft.timebook.lead_minutes
+        # The calendar's own notices (where it opened, no more free dates) are about this step: none follows onto step 5.
+        self.app.clear_notifications()
         if self.timebok.user is not None and self.timebok.user.is_staff and slot.start < now() + timedelta(minutes=lead):
             # Staff may book inside the lead time (a patient at the desk), but are told it is short notice.
             self.notify(t("staff.within_lead_time", minutes=lead), severity="warning", timeout=10)

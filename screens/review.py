@@ -9,7 +9,7 @@ from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.screens.base import FlowScreen, Outcome
-from timebok.screens.labels import time_type_label, when
+from timebok.screens.labels import time_type_label, time_type_name, when
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.problems import full_text
@@ -106,6 +106,32 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         if not self.writing:  # Ctrl+S, Enter in the reason field or the button: one request at a time
             self.send()
 
+    def loses_on_quit(self) -> bool:
+        """A typed reason not yet sent: Ctrl+Q asks before it is thrown away (app.action_quit). Not while it is on its
+        way: then Ctrl+Q warns of that instead, and a second press quits at once."""
+        return bool(self.draft.reason.strip()) and not self.writing
+
+    def _gone_words(self, error: BookingError) -> tuple[str, str]:
+        """The toast's title and text when the chosen time cannot be had."""
+        if error.kind is not ErrorKind.PATIENT_OVERLAP:
+            return t(f"{GONE[error.kind]}_title"), t(GONE[error.kind])
+        held, user, patient = error.held, self.timebok.user, self.draft.patient
+        yourself = user is not None and not user.is_staff and not user.is_support
+        name = patient.name if patient else ""
+        if held is None:  # an answer without the time (an older backend): say it without one
+            return t("review.patient_overlap_title"), t("review.patient_overlap_unknown_self" if yourself
+                                                        else "review.patient_overlap_unknown", name=name)
+        what = time_type_name(held.type_code) if held.type_code else t("review.patient_overlap_elsewhere")
+        return t("review.patient_overlap_title"), t("review.patient_overlap_self" if yourself else "review.patient_overlap",
+                                                    name=name, when=when(held.start), what=what)
+
+    def _failure_line(self, error: BookingError) -> str:
+        """What went wrong and what to do, for the line under «Send bestilling»."""
+        if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
+            # Only a request that may have reached the backend leaves the user wondering; a refused connection sent nothing.
+            return t("review.send_in_doubt" if error.maybe_sent else "review.send_not_sent")
+        return full_text(error, typed=bool(self.draft.reason))
+
     @work(exclusive=True, group="send")
     async def send(self) -> None:
         draft = self.draft
@@ -113,16 +139,22 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         try:
             appointment = await self.timebok.client.request_booking(draft.slot, draft.patient.id, draft.reason)
         except BookingError as error:
-            in_doubt = error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE)
-            self._show_sending(False, "" if error.kind in GONE else
-                               t("review.send_in_doubt") if in_doubt else full_text(error, typed=bool(draft.reason)))
-            if error.kind in GONE:
-                # The time cannot be had any more: back to the calendar, which shows fresh times; the reason is kept.
-                self.notify(t(GONE[error.kind]), title=t(f"{GONE[error.kind]}_title"), severity="warning", timeout=10)
+            if error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:
+                # The time cannot be had: back to the calendar, which shows fresh times; the reason is kept. The patient
+                # holding another time at this hour is the same kind of news, and another time is what they need too.
+                self._show_sending(False)
+                title, text = self._gone_words(error)
+                self.notify(text, title=title, severity="warning", timeout=15)
                 self.dismiss(Outcome.TIME_GONE)
             else:
                 self.failed = True  # Ctrl+R sends again, as the message says
-                self.timebok.report(error, typed=bool(draft.reason))  # the reason stays in the field
+                if error.kind is ErrorKind.SIGN_IN:
+                    # Signing in again is the app's (Ctrl+L, in the footer while needed): its message says so, alone.
+                    self._show_sending(False)
+                    self.timebok.report(error, typed=bool(draft.reason))
+                else:
+                    # The line under the button says it, and stays: no toast on top of it saying the same.
+                    self._show_sending(False, self._failure_line(error))
             return
         self.failed = False
         from timebok.screens.confirmation import ConfirmationScreen

@@ -40,9 +40,12 @@ async def test_a_booking_request_sent_twice_is_booked_once_and_the_repeat_return
     assert again["identifier"] == body["identifier"]
     assert _count(database, schema.Appointment, schema.Appointment.slot_id == int(slot)) == 1
     assert _count(database, schema.Communication) == messages  # the patient is not told twice
-    # A new request for the same slot, under a new identifier, is what it always was: the slot is taken.
+    # A new request for the same slot, under a new identifier, is a second booking: Kari holds this time already,
+    # and for anyone else the slot is taken.
     other, other_header = _conditional(booking_request(slot, 1), _key())
-    assert "no longer free" in outcome(await api.post("/Appointment", json=other, headers=bearer(KARI) | other_header), 409)
+    assert "already has a time" in outcome(await api.post("/Appointment", json=other, headers=bearer(KARI) | other_header), 409)
+    other, other_header = _conditional(booking_request(slot, 2), _key())
+    assert "no longer free" in outcome(await api.post("/Appointment", json=other, headers=bearer(OLA) | other_header), 409)
 
 
 async def test_someone_elses_identifier_finds_nothing_of_theirs(api, database):
@@ -81,3 +84,32 @@ async def test_a_malformed_if_none_exist_is_refused_and_books_nothing(api, datab
     response = await api.post("/Appointment", json=body, headers=bearer(KARI) | {"If-None-Exist": f"identifier={SYSTEM}|{_key()}"})
     assert "does not carry" in outcome(response, 400, "invalid")
     assert _count(database, schema.Appointment) == before
+
+
+def _audit(database) -> list[tuple]:
+    with database.reading() as session:
+        return [tuple(r) for r in session.execute(select(
+            schema.AuditEvent.actor, schema.AuditEvent.patient_id, schema.AuditEvent.action, schema.AuditEvent.detail,
+        ).order_by(schema.AuditEvent.id))]
+
+
+async def test_staff_sending_a_booking_or_an_answer_again_leave_an_audit_row_for_what_they_read_back(api, database):
+    desk = "staff:Helsesekretær, Fjordsiden"
+    body, header = _conditional(booking_request(await _free(api), 2, "Ringte inn"), _key())
+    first = fhir_json(await api.post("/Appointment", json=body, headers=bearer(FJORD_STAFF) | header), 201)
+    before = _audit(database)
+    fhir_json(await api.post("/Appointment", json=body, headers=bearer(FJORD_STAFF) | header), 200)
+    assert _audit(database) == [*before, (desk, 2, "read", f"Appointment/{first['id']} (repeated create)")]
+
+    reply, reply_header = _conditional(answer(first["id"], "accepted"), _key())
+    given = fhir_json(await api.post("/AppointmentResponse", json=reply, headers=bearer(FJORD_STAFF) | reply_header), 201)
+    before = _audit(database)
+    fhir_json(await api.post("/AppointmentResponse", json=reply, headers=bearer(FJORD_STAFF) | reply_header), 200)
+    assert _audit(database) == [*before, (desk, 2, "read", f"AppointmentResponse/{given['id']} (repeated create)")]
+
+
+async def test_a_citizen_sending_again_is_not_audited(api, database):
+    body, header = _conditional(booking_request(await _free(api), 1), _key())
+    fhir_json(await api.post("/Appointment", json=body, headers=bearer(KARI) | header), 201)
+    fhir_json(await api.post("/Appointment", json=body, headers=bearer(KARI) | header), 200)
+    assert _audit(database) == []  # reading their own data leaves no trail (audit.record)

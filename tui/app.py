@@ -535,6 +535,15 @@ class TimebokApp(App[None]):
             self.notify(t("app.quit_while_writing", keys=self._quit_keys()), title=t("app.quit_while_writing_title"),
                         severity="warning", timeout=5)
             return
+        loses = getattr(screen, "loses_on_quit", None)
+        if loses is not None and loses():
+            from timebok.screens.confirm_dialog import ConfirmDialog
+
+            # Typed words not yet sent (step 5's reason) go only when the user says so; Ctrl+Q again in the
+            # question quits at once, so nothing ever holds the user in the app.
+            self.push_screen(ConfirmDialog(t("app.quit_unsent_question"), t("app.quit_unsent_yes")),
+                             lambda yes: self.exit() if yes else None)
+            return
         self.exit()
 
     def _forget_quit_warning(self) -> None:
