@@ -1,31 +1,8 @@
-"""Build timebok's import graph as installed (`timebok.*`) and print its import circles, one per line.
-
-grimp (under import-linter) finds a package's modules by walking its folder, but the repository's
-folders install under `timebok` through setuptools' package-dir mapping, so there is no one folder to
-walk. `mirror()` builds one: a temporary `timebok/` of links to the mapped folders, read from
-pyproject.toml so it follows the real mapping.
-"""
+"""Print timebok's import circles, one per line, after the number of modules in its import graph (grimp, under import-linter)."""
 
 from __future__ import annotations
 
 import sys
-import tomllib
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def mirror(into: Path) -> Path:
-    """Lay out `into/timebok/...` as links to the folders pyproject.toml maps; return `into`."""
-    mapping = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
-    for package, folder in sorted(mapping.items()):
-        target = into.joinpath(*package.split("."))
-        if package == "timebok":
-            target.mkdir(parents=True)
-            (target / "__init__.py").write_text((REPO / folder / "__init__.py").read_text())
-        else:
-            target.symlink_to(REPO / folder, target_is_directory=True)
-    return into
 
 
 def circles(graph) -> list[list[str]]:
@@ -63,7 +40,6 @@ def circles(graph) -> list[list[str]]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, sys.argv[1])
     import grimp
 
     graph = grimp.build_graph("timebok")
