@@ -42,6 +42,8 @@ def new_request_id() -> str:
     """16 characters of base32 (a-z, 2-7): a uuid's hex can hold eleven digits in a row, which every log and
     trace scrubber rightly takes for an identity number, so the id meant to match them would be masked."""
     return base64.b32encode(os.urandom(10)).decode().lower()
+
+
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -104,7 +106,9 @@ class Guard:
         except Exception as error:  # noqa: BLE001 - the last place an error can become an answer instead of a traceback
             error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
             if not sent_start:
-                outcome = operation_outcome("exception", f"The server failed to handle the request (request id {rid}); nothing was changed")
+                outcome = operation_outcome(
+                    "exception", f"The server failed to handle the request (request id {rid}); nothing was changed"
+                )
                 await FhirResponse(outcome, status_code=500)(scope, departure.receive, send_wrapper)
         finally:
             departure.close()
@@ -114,8 +118,15 @@ class Guard:
                 target = scope["path"] + (f"?{query}" if query else "")
                 # Gone before the answer: 499 as nginx logs it, and what it would have been (a booking may be made).
                 unread = f"{status} unread" if departure.gone and status != 499 else None
-                logs.access(access_log, rid, scope["method"], target, 499 if unread else status,
-                            (time.perf_counter() - started) * 1000, unread)
+                logs.access(
+                    access_log,
+                    rid,
+                    scope["method"],
+                    target,
+                    499 if unread else status,
+                    (time.perf_counter() - started) * 1000,
+                    unread,
+                )
 
 
 RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503
@@ -168,16 +179,23 @@ class Probe:
         return True
 
 
-def create_app(db: Database, *, demo: bool = False, public_url: str | None = None, oidc: Verifier | None = None,
-               static_tokens: bool | None = None) -> FastAPI:
+def create_app(
+    db: Database,
+    *,
+    demo: bool = False,
+    public_url: str | None = None,
+    oidc: Verifier | None = None,
+    static_tokens: bool | None = None,
+) -> FastAPI:
     """The API over `db`; `demo` also accepts synthetic (Tenor) identity numbers; links are built on `public_url`
     (e.g. https://timebok.example.no), else on the address the server listens on. `oidc` verifies tokens from the
     trusted OpenID Connect issuers; static (database) tokens are accepted only on a demo (or when `static_tokens`)."""
     logs.install()
     probe = Probe(db)
     # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
-    app = FastAPI(title="timebok FHIR booking backend", version="0.1.0", docs_url=None, redoc_url=None,
-                  openapi_url="/fhir/openapi.json")
+    app = FastAPI(
+        title="timebok FHIR booking backend", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/fhir/openapi.json"
+    )
     app.state.db = db
     app.state.demo = demo
     app.state.oidc = oidc
@@ -194,8 +212,17 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
     if demo:
         app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 
-    @app.get("/health", include_in_schema=True, response_class=FhirResponse, responses={503: {
-        "description": "The database does not answer, or its storage is full (with Retry-After)", "content": {FHIR_JSON: {}}}})
+    @app.get(
+        "/health",
+        include_in_schema=True,
+        response_class=FhirResponse,
+        responses={
+            503: {
+                "description": "The database does not answer, or its storage is full (with Retry-After)",
+                "content": {FHIR_JSON: {}},
+            }
+        },
+    )
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
@@ -207,8 +234,9 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
             # At most a second's wait: a hanging issuer must not hang /health (the refetch goes on in its thread).
             await asyncio.wait([asyncio.ensure_future(asyncio.to_thread(oidc.recheck))], timeout=1.0)
             body["issuers"] = oidc.health()
-        return FhirResponse(body,
-                            status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)})
+        return FhirResponse(
+            body, status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)}
+        )
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
@@ -216,23 +244,38 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
         rid = request.scope.get("state", {}).get("request_id")
         if storage_full(error, db):
             db.storage_full = True  # until a write commits again; /health says so meanwhile
-            error_log.error("request %s: %s %s: the database's storage is full or failing (%s)", rid, request.method,
-                            logs.clean(request.url.path), logs.where(error))
-            outcome = operation_outcome("transient", "The server's storage is full; nothing was changed. Try again later.",
-                                        rule="storage-full")
+            error_log.error(
+                "request %s: %s %s: the database's storage is full or failing (%s)",
+                rid,
+                request.method,
+                logs.clean(request.url.path),
+                logs.where(error),
+            )
+            outcome = operation_outcome(
+                "transient", "The server's storage is full; nothing was changed. Try again later.", rule="storage-full"
+            )
             return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
         if not unavailable(error, db):
             raise error  # a defect, not an outage: Guard answers it as 500 with one log line
-        error_log.warning("request %s: %s %s: the database did not answer (%s)", rid,
-                          request.method, logs.clean(request.url.path), logs.where(error))
+        error_log.warning(
+            "request %s: %s %s: the database did not answer (%s)",
+            rid,
+            request.method,
+            logs.clean(request.url.path),
+            logs.where(error),
+        )
         outcome = operation_outcome("transient", "The database did not answer in time; nothing was changed. Try again shortly.")
         return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:
-        return FhirResponse(operation_outcome(error.code, error.diagnostics, expression=error.expression, rule=error.rule,
-                                              extension=error.extension),
-                            status_code=error.status, headers=error.headers)
+        return FhirResponse(
+            operation_outcome(
+                error.code, error.diagnostics, expression=error.expression, rule=error.rule, extension=error.extension
+            ),
+            status_code=error.status,
+            headers=error.headers,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> FhirResponse:
@@ -245,7 +288,9 @@ def create_app(db: Database, *, demo: bool = False, public_url: str | None = Non
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> FhirResponse:
-        return FhirResponse(operation_outcome("invalid", str(error.errors(include_input=False, include_url=False))), status_code=400)
+        return FhirResponse(
+            operation_outcome("invalid", str(error.errors(include_input=False, include_url=False))), status_code=400
+        )
 
     app.add_middleware(Guard)
     return app

@@ -58,8 +58,14 @@ def _unauthorized(diagnostics: str) -> FhirError:
     return FhirError(401, "login", diagnostics, headers={"WWW-Authenticate": 'Bearer realm="timebok"'})
 
 
-def authenticate(session: Session, authorization: str | None, agent_token: str | None = None, *,
-                 verifier: Verifier | None = None, static_tokens: bool = True) -> Principal:
+def authenticate(
+    session: Session,
+    authorization: str | None,
+    agent_token: str | None = None,
+    *,
+    verifier: Verifier | None = None,
+    static_tokens: bool = True,
+) -> Principal:
     """The principal for an Authorization header (and a support agent's header), or 401/403.
 
     A token shaped like a JWT goes to the OpenID Connect `verifier` (when the server trusts issuers);
@@ -80,7 +86,9 @@ def authenticate(session: Session, authorization: str | None, agent_token: str |
     return replace(who, agent=agent.name, agent_subject=agent.subject)
 
 
-def _resolve(session: Session, token: str, verifier: Verifier | None, static_tokens: bool, header: str = "The token") -> Principal:
+def _resolve(
+    session: Session, token: str, verifier: Verifier | None, static_tokens: bool, header: str = "The token"
+) -> Principal:
     if "\0" in token:  # no token holds one, and PostgreSQL refuses to even look it up
         raise _unauthorized(f"{header} is unknown or expired")
     if verifier is not None and oidc.looks_like_jwt(token):
@@ -104,29 +112,35 @@ def claims_principal(session: Session, role: str, issuer: str, claims: dict) -> 
     granted = oidc.scopes(claims)
     if role == CITIZEN:
         if claims.get("acr") not in oidc.CITIZEN_ACR:
-            raise forbidden("The sign-in's level of assurance is too low: ID-porten substantial or high is needed",
-                            rule=ASSURANCE_TOO_LOW)
+            raise forbidden(
+                "The sign-in's level of assurance is too low: ID-porten substantial or high is needed", rule=ASSURANCE_TOO_LOW
+            )
         pid = claims.get("pid")
         patient = None
         if isinstance(pid, str) and pid.isascii() and pid.isdigit() and len(pid) == 11:
             patient = session.scalar(select(schema.Patient).where(schema.Patient.identifier == pid))
         if patient is None:  # never echo the number: it would end up in the client's trace
-            raise forbidden("The signed-in person is not a patient known to this service; nothing was created",
-                            rule=NOT_A_PATIENT)
-        return Principal(role=CITIZEN, name=f"{patient.given} {patient.family}", patient_id=patient.id,
-                         organization_id=None, subject=subject)
+            raise forbidden(
+                "The signed-in person is not a patient known to this service; nothing was created", rule=NOT_A_PATIENT
+            )
+        return Principal(
+            role=CITIZEN, name=f"{patient.given} {patient.family}", patient_id=patient.id, organization_id=None, subject=subject
+        )
     level = claims.get(oidc.HELSEID_LEVEL_CLAIM)
     try:
         level_ok = int(str(level)) >= oidc.HELSEID_MIN_LEVEL
     except ValueError:
         level_ok = False
     if not level_ok:
-        raise forbidden(f"The sign-in's security level is too low: HelseID level {oidc.HELSEID_MIN_LEVEL} is needed",
-                        rule=SIGN_IN_LEVEL)
+        raise forbidden(
+            f"The sign-in's security level is too low: HelseID level {oidc.HELSEID_MIN_LEVEL} is needed", rule=SIGN_IN_LEVEL
+        )
     person = claims.get(oidc.HELSEID_HPR) or claims.get(oidc.HELSEID_PID)
     if not person:
         raise forbidden("The token names no health person (HelseID pid or HPR number)")
-    name = str(claims.get("name") or (f"HPR {claims[oidc.HELSEID_HPR]}" if claims.get(oidc.HELSEID_HPR) else "HelseID user"))[:100]
+    name = str(claims.get("name") or (f"HPR {claims[oidc.HELSEID_HPR]}" if claims.get(oidc.HELSEID_HPR) else "HelseID user"))[
+        :100
+    ]
     if role == SUPPORT or oidc.SUPPORT_SCOPE in granted:
         if oidc.SUPPORT_SCOPE not in granted:
             raise forbidden(f"A support agent's token must carry the scope {oidc.SUPPORT_SCOPE}")

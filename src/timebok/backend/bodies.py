@@ -11,7 +11,16 @@ from timebok.domain.privacy import scrub
 
 # FHIR R4 value sets the bodies may carry (the rules decide which of them a request may use).
 AppointmentStatus = Literal[
-    "proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error", "checked-in", "waitlist",
+    "proposed",
+    "pending",
+    "booked",
+    "arrived",
+    "fulfilled",
+    "cancelled",
+    "noshow",
+    "entered-in-error",
+    "checked-in",
+    "waitlist",
 ]
 ParticipationStatus = Literal["accepted", "declined", "tentative", "needs-action"]
 
@@ -162,4 +171,6 @@ def parse(model: type[BaseModel], root: str, data: Any, *, status: int = 400) ->
         for problem in error.errors(include_url=False, include_input=False)[:10]:
             path = fhir_path(root, problem["loc"])
             issues.append((path, f"{path} {_problem(problem)}"))
-        raise FhirError(status, "invalid", "; ".join(text for _, text in issues), expression=[path for path, _ in issues]) from None
+        raise FhirError(
+            status, "invalid", "; ".join(text for _, text in issues), expression=[path for path, _ in issues]
+        ) from None

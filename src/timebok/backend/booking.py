@@ -71,8 +71,9 @@ def earlier_answer(session: Session, principal: Principal, identifier: str) -> s
     return found
 
 
-def request_booking(session: Session, principal: Principal, wanted: BookingRequest, *,
-                    identifier: str | None = None) -> schema.Appointment:
+def request_booking(
+    session: Session, principal: Principal, wanted: BookingRequest, *, identifier: str | None = None
+) -> schema.Appointment:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
     slot_id, patient_id = wanted.slot_id, wanted.patient_id
     # A citizen books only for themself (their token's Patient exists); staff for a patient they may see.
@@ -91,8 +92,11 @@ def request_booking(session: Session, principal: Principal, wanted: BookingReque
         raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
     if not principal.is_staff and _aware(start) < now() + timedelta(minutes=lead):
         # The front desk may book closer in (and is warned); citizens keep the timebook's lead time.
-        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book "
-                             f"at least that far ahead", rule="too-soon")
+        raise _unprocessable(
+            "business-rule",
+            f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book at least that far ahead",
+            rule="too-soon",
+        )
 
     # Before the slot is claimed: the patient's own time in this very slot is theirs, not «taken by someone else».
     overlap.refuse_overlap(connection, principal, patient_id, start, end)
@@ -102,15 +106,38 @@ def request_booking(session: Session, principal: Principal, wanted: BookingReque
 
     # Core inserts of statements built once: the ORM's unit of work cost more than the database here.
     stamp = to_storage(now())
-    values = dict(version=1, status="pending", slot_id=slot_id, patient_id=patient_id, organization_id=office_id, start=start,
-                  end=end, description=wanted.reason, created=stamp, last_updated=stamp, booked_by=principal.role,
-                  identifier=identifier)
+    values = dict(
+        version=1,
+        status="pending",
+        slot_id=slot_id,
+        patient_id=patient_id,
+        organization_id=office_id,
+        start=start,
+        end=end,
+        description=wanted.reason,
+        created=stamp,
+        last_updated=stamp,
+        booked_by=principal.role,
+        identifier=identifier,
+    )
     appointment_id = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key[0]
     topic, text = messages.request_sent(office_name, type_code, _aware(start), place_name)
-    connection.execute(_INSERT_MESSAGE, {"patient_id": patient_id, "organization_id": office_id, "appointment_id": appointment_id,
-                                         "kind": "request-sent", "topic": topic, "text": text, "sent": stamp})
+    connection.execute(
+        _INSERT_MESSAGE,
+        {
+            "patient_id": patient_id,
+            "organization_id": office_id,
+            "appointment_id": appointment_id,
+            "kind": "request-sent",
+            "topic": topic,
+            "text": text,
+            "sent": stamp,
+        },
+    )
     audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id}")
-    versions.bump(session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)])
+    versions.bump(
+        session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)]
+    )
     appointment = schema.Appointment(id=appointment_id, cancelation_code=None, cancelation_text=None, **values)
     appointment.place_and_type = (location_id, type_code)  # the answer needs them; no need to ask the database again
     return appointment
@@ -118,8 +145,17 @@ def request_booking(session: Session, principal: Principal, wanted: BookingReque
 
 _SLOT_TABLE = schema.Slot.__table__.c
 _SLOT_AND_PLACE = (
-    select(schema.Slot.start, schema.Slot.end, schema.Slot.schedule_id, schema.Schedule.location_id, schema.Schedule.lead_minutes,
-           schema.HealthcareService.type_code, schema.Organization.id, schema.Organization.name, schema.Location.name)
+    select(
+        schema.Slot.start,
+        schema.Slot.end,
+        schema.Slot.schedule_id,
+        schema.Schedule.location_id,
+        schema.Schedule.lead_minutes,
+        schema.HealthcareService.type_code,
+        schema.Organization.id,
+        schema.Organization.name,
+        schema.Location.name,
+    )
     .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
     .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
     .join(schema.Organization, schema.HealthcareService.organization_id == schema.Organization.id)
@@ -144,11 +180,14 @@ def visible_patient(session: Session, principal: Principal, patient_id: int) -> 
         return False
     if patient.gp_organization_id == principal.organization_id:
         return True
-    return session.scalar(
-        select(schema.Appointment.id).where(
-            schema.Appointment.patient_id == patient_id, schema.Appointment.organization_id == principal.organization_id
-        ).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(schema.Appointment.id)
+            .where(schema.Appointment.patient_id == patient_id, schema.Appointment.organization_id == principal.organization_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def visible_appointment(session: Session, principal: Principal, appointment_id: int) -> schema.Appointment | None:
@@ -165,16 +204,20 @@ def may_answer(principal: Principal) -> None:
         raise forbidden("Only the GP office can answer a booking request")
 
 
-def respond(session: Session, principal: Principal, answer: Answer, *,
-            identifier: str | None = None) -> tuple[schema.AppointmentResponse, schema.Appointment]:
+def respond(
+    session: Session, principal: Principal, answer: Answer, *, identifier: str | None = None
+) -> tuple[schema.AppointmentResponse, schema.Appointment]:
     """POST AppointmentResponse: the office confirms or declines a pending request."""
     may_answer(principal)
     appointment = visible_appointment(session, principal, answer.appointment_id)
     if appointment is None:
         raise _unprocessable("not-found", f"Appointment/{answer.appointment_id} was not found")
 
-    values: dict[str, Any] = {"status": "booked" if answer.accepted else "cancelled", "version": schema.Appointment.version + 1,
-                              "last_updated": to_storage(now())}
+    values: dict[str, Any] = {
+        "status": "booked" if answer.accepted else "cancelled",
+        "version": schema.Appointment.version + 1,
+        "last_updated": to_storage(now()),
+    }
     if not answer.accepted:
         values |= {"cancelation_code": "prov", "cancelation_text": answer.comment}
     # Only a still-pending request can be answered: of two staff answering at once, one wins.
@@ -213,13 +256,19 @@ def respond(session: Session, principal: Principal, answer: Answer, *,
     return response, appointment
 
 
-def cancel(session: Session, principal: Principal, appointment_id: int, expected_version: int | None, reason: str | None) -> schema.Appointment:
+def cancel(
+    session: Session, principal: Principal, appointment_id: int, expected_version: int | None, reason: str | None
+) -> schema.Appointment:
     """Cancel a pending or booked appointment and free its slot; a stale version changes nothing."""
     appointment = visible_appointment(session, principal, appointment_id)
     if appointment is None:
         raise FhirError(404, "not-found", f"Appointment/{appointment_id} was not found")
     if expected_version is not None and expected_version != appointment.version:
-        raise FhirError(412, "conflict", f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again")
+        raise FhirError(
+            412,
+            "conflict",
+            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again",
+        )
     if appointment.status not in ("pending", "booked"):
         raise conflict(f"Appointment/{appointment_id} is {appointment.status} and cannot be cancelled")
     if _aware(appointment.start) <= now():
@@ -248,7 +297,9 @@ def cancel(session: Session, principal: Principal, appointment_id: int, expected
     slot = session.get(schema.Slot, appointment.slot_id)
     office, service, _ = _context(session, slot)
     _tell_patient(
-        session, appointment, "cancelled",
+        session,
+        appointment,
+        "cancelled",
         messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
     )
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")

@@ -77,5 +77,5 @@ def _reference_id(reference: Reference, resource_type: str, where: str) -> int:
     text = reference.reference
     id_ = parse_id(text.split("/", 1)[1]) if text.startswith(f"{resource_type}/") else None
     if id_ is None:
-        raise invalid(f"{where} must be a reference like {{\"reference\": \"{resource_type}/123\"}}")
+        raise invalid(f'{where} must be a reference like {{"reference": "{resource_type}/123"}}')
     return id_

@@ -86,15 +86,27 @@ class Database:
             # A writer waits for the file's write lock at most `lock` seconds in this process's queue and as long
             # again in SQLite's busy handler (another process's writer): a hung writer makes a 503 within
             # seconds, not the minute the two waits of 30 s each made.
-            self.engine = create_engine(url, connect_args={"timeout": self.timeouts.lock, "check_same_thread": False},
-                                        pool_size=8, pool_timeout=self.timeouts.pool, hide_parameters=True)
+            self.engine = create_engine(
+                url,
+                connect_args={"timeout": self.timeouts.lock, "check_same_thread": False},
+                pool_size=8,
+                pool_timeout=self.timeouts.pool,
+                hide_parameters=True,
+            )
             _tune_sqlite(self.engine, busy_ms=round(self.timeouts.lock * 1000))
         else:
             # READ COMMITTED (the default) is enough: every write that decides something is a conditional
             # UPDATE, which PostgreSQL re-checks against the newest row after waiting for its lock.
             # The timeouts make a hanging database a 503 within seconds instead of a stalled instance.
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
-                                        pool_timeout=self.timeouts.pool, connect_args=_postgresql_args(url, self.timeouts))
+            self.engine = create_engine(
+                url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                hide_parameters=True,
+                pool_timeout=self.timeouts.pool,
+                connect_args=_postgresql_args(url, self.timeouts),
+            )
         # A separate engine view whose transactions start as writers, so SQLite takes the write
         # lock at BEGIN instead of failing later with "database is locked" on upgrade.
         self._write_engine = self.engine.execution_options(timebok_write=True)
@@ -107,7 +119,8 @@ class Database:
         # SQLite's connections are in autocommit already (isolation_level None) once no BEGIN is sent; SQLAlchemy's
         # AUTOCOMMIT level would, on reset, switch the sqlite3 module back to its own implicit transactions.
         self._autocommit_engine = self.engine.execution_options(
-            **({"timebok_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}))
+            **({"timebok_autocommit": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
 
     @property
     def is_postgresql(self) -> bool:
@@ -164,10 +177,17 @@ class Database:
         """Ask the database something trivial on a connection of its own (never waiting for the pool); raises if it
         does not answer within the connect and statement timeouts (at most 2 s each)."""
         if self._probe_engine is None:
-            quick = replace(self.timeouts, connect=min(self.timeouts.connect, 2), statement=min(self.timeouts.statement, 2),
-                            lock=min(self.timeouts.lock, 2))
-            args = ({"timeout": 1, "check_same_thread": False} if self.is_sqlite
-                    else _postgresql_args(self.url, quick, "timebok-health"))
+            quick = replace(
+                self.timeouts,
+                connect=min(self.timeouts.connect, 2),
+                statement=min(self.timeouts.statement, 2),
+                lock=min(self.timeouts.lock, 2),
+            )
+            args = (
+                {"timeout": 1, "check_same_thread": False}
+                if self.is_sqlite
+                else _postgresql_args(self.url, quick, "timebok-health")
+            )
             self._probe_engine = create_engine(self.url, poolclass=NullPool, connect_args=args, hide_parameters=True)
         with self._probe_engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")

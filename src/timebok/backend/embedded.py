@@ -41,8 +41,12 @@ class EmbeddedProcess:
         self._errors = tempfile.TemporaryFile()  # what the child says when it fails; never fills a pipe
         argv = [sys.executable, "-m", "timebok.backend.embedded", "--db", str(self.db_path), "--fd", str(self._socket.fileno())]
         self.process = subprocess.Popen(
-            argv + (["--demo"] if self.demo else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
-            pass_fds=(self._socket.fileno(),), start_new_session=True,  # a terminal's signals are the app's to handle
+            argv + (["--demo"] if self.demo else []),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            pass_fds=(self._socket.fileno(),),
+            start_new_session=True,  # a terminal's signals are the app's to handle
         )
         threading.Thread(target=self._wait_for_ready, name="timebok-backend-ready", daemon=True).start()
         return self

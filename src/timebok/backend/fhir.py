@@ -85,8 +85,9 @@ def location(row: schema.Location) -> Resource:
     }
 
 
-def healthcare_service(row: schema.HealthcareService, available: list[dict] | None = None,
-                       closed: list[schema.ClosureDay] | None = None) -> Resource:
+def healthcare_service(
+    row: schema.HealthcareService, available: list[dict] | None = None, closed: list[schema.ClosureDay] | None = None
+) -> Resource:
     """`available`: the weekly ranges of its open timebooks (availableTime); `closed`: the office's closures (notAvailable)."""
     resource: Resource = {
         "resourceType": "HealthcareService",
@@ -97,8 +98,10 @@ def healthcare_service(row: schema.HealthcareService, available: list[dict] | No
         "name": TIMETYPES.get(row.type_code, row.type_code),
     }
     if available:
-        resource["availableTime"] = [{"daysOfWeek": item["days"], "availableStartTime": f"{item['start']}:00",
-                                      "availableEndTime": f"{item['end']}:00"} for item in available]
+        resource["availableTime"] = [
+            {"daysOfWeek": item["days"], "availableStartTime": f"{item['start']}:00", "availableEndTime": f"{item['end']}:00"}
+            for item in available
+        ]
     if closed:
         resource["notAvailable"] = [_not_available(c) for c in closed]
     return resource
@@ -106,8 +109,11 @@ def healthcare_service(row: schema.HealthcareService, available: list[dict] | No
 
 def _not_available(row: schema.ClosureDay) -> dict[str, Any]:
     first = datetime.combine(row.day, datetime.strptime(row.start_time or "00:00", "%H:%M").time(), tzinfo=OSLO)
-    last = (datetime.combine(row.day, datetime.strptime(row.end_time, "%H:%M").time(), tzinfo=OSLO) if row.end_time
-            else datetime.combine(row.day, datetime.max.time().replace(microsecond=0), tzinfo=OSLO))
+    last = (
+        datetime.combine(row.day, datetime.strptime(row.end_time, "%H:%M").time(), tzinfo=OSLO)
+        if row.end_time
+        else datetime.combine(row.day, datetime.max.time().replace(microsecond=0), tzinfo=OSLO)
+    )
     return {"description": row.reason, "during": {"start": first.isoformat(), "end": last.isoformat()}}
 
 
@@ -125,9 +131,11 @@ def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resourc
         "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
         "comment": row.name,
         "planningHorizon": _horizon(row),
-        "extension": [{"url": LEAD_TIME_URL, "valueDuration": _minutes(row.lead_minutes)},
-                      {"url": SLOT_LENGTH_URL, "valueDuration": _minutes(row.slot_minutes)},
-                      {"url": PARALLEL_URL, "valuePositiveInt": row.parallel}],
+        "extension": [
+            {"url": LEAD_TIME_URL, "valueDuration": _minutes(row.lead_minutes)},
+            {"url": SLOT_LENGTH_URL, "valueDuration": _minutes(row.slot_minutes)},
+            {"url": PARALLEL_URL, "valuePositiveInt": row.parallel},
+        ],
     }
 
 
@@ -192,7 +200,9 @@ def appointment(row: schema.Appointment, location_id: int, type_code: str) -> Re
         resource["description"] = row.description
     if row.cancelation_code:
         reason: dict[str, Any] = {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason", "code": row.cancelation_code}]
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason", "code": row.cancelation_code}
+            ]
         }
         if row.cancelation_text:
             reason["text"] = row.cancelation_text
@@ -238,7 +248,9 @@ def communication(row: schema.Communication) -> Resource:
     return resource
 
 
-def bundle(base: str, matches: list[Resource], *, total: int, includes: list[Resource] = (), next_url: str | None = None, self_url: str) -> Resource:
+def bundle(
+    base: str, matches: list[Resource], *, total: int, includes: list[Resource] = (), next_url: str | None = None, self_url: str
+) -> Resource:
     result: Resource = {
         "resourceType": "Bundle",
         "type": "searchset",

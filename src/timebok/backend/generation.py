@@ -157,8 +157,11 @@ class BookSetup:
 
     def most_in_a_day(self) -> int:
         """An upper bound of the times on any one day (sizes the chunks generation writes in)."""
-        per_weekday = [_count_on(weekday, self.weekly, self.slot_minutes)
-                       + sum(_count_on(weekday, c.weekly, c.slot_minutes) for c in self.campaigns) for weekday in range(7)]
+        per_weekday = [
+            _count_on(weekday, self.weekly, self.slot_minutes)
+            + sum(_count_on(weekday, c.weekly, c.slot_minutes) for c in self.campaigns)
+            for weekday in range(7)
+        ]
         return max(per_weekday) * self.parallel
 
     def count(self, first: date, last: date) -> int:
@@ -179,8 +182,11 @@ class BookSetup:
     def horizon(self, since: datetime | None = None) -> tuple[datetime, date, date]:
         """(stored cutoff, first local day, last local day): the times generation keeps in line with the setup."""
         moment = now()
-        return (to_storage(since or moment), (since or moment).astimezone(OSLO).date(),
-                moment.astimezone(OSLO).date() + timedelta(days=self.horizon_days))
+        return (
+            to_storage(since or moment),
+            (since or moment).astimezone(OSLO).date(),
+            moment.astimezone(OSLO).date() + timedelta(days=self.horizon_days),
+        )
 
 
 def _count_on(weekday: int, pattern: tuple[Range, ...], length: int) -> int:
@@ -191,26 +197,46 @@ def _minutes(value: time) -> int:
     return value.hour * 60 + value.minute
 
 
-def setup_of(book: schema.Schedule, campaigns: Iterable[schema.Campaign], closures: Iterable[Closure], *, open_: bool = True,
-             ) -> BookSetup:
+def setup_of(
+    book: schema.Schedule,
+    campaigns: Iterable[schema.Campaign],
+    closures: Iterable[Closure],
+    *,
+    open_: bool = True,
+) -> BookSetup:
     return BookSetup(
-        id=book.id, name=book.name, open=open_, managed=book.weekly is not None, slot_minutes=book.slot_minutes,
-        parallel=book.parallel, horizon_days=book.horizon_days, weekly=tuple(ranges(book.weekly)),
-        campaigns=tuple(CampaignSetup(c.first, c.last, tuple(ranges(c.weekly)), c.slot_minutes or book.slot_minutes)
-                        for c in sorted(campaigns, key=lambda c: (c.first, c.id or 0))),
-        closures=tuple(sorted(closures, key=lambda c: (c.day, c.opens or time(0)))))
+        id=book.id,
+        name=book.name,
+        open=open_,
+        managed=book.weekly is not None,
+        slot_minutes=book.slot_minutes,
+        parallel=book.parallel,
+        horizon_days=book.horizon_days,
+        weekly=tuple(ranges(book.weekly)),
+        campaigns=tuple(
+            CampaignSetup(c.first, c.last, tuple(ranges(c.weekly)), c.slot_minutes or book.slot_minutes)
+            for c in sorted(campaigns, key=lambda c: (c.first, c.id or 0))
+        ),
+        closures=tuple(sorted(closures, key=lambda c: (c.day, c.opens or time(0)))),
+    )
 
 
 def stored_setup(session: Session, book: schema.Schedule) -> BookSetup:
     """The timebook's setup as the database holds it now."""
     service = session.get(schema.HealthcareService, book.healthcare_service_id)
     campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)).all()
-    return setup_of(book, campaigns, closures_for(session, book, service.organization_id),
-                    open_=bool(book.active and service.active))
+    return setup_of(
+        book, campaigns, closures_for(session, book, service.organization_id), open_=bool(book.active and service.active)
+    )
 
 
-def wanted(book: schema.Schedule, campaigns: list[schema.Campaign], closures: list[Closure], first: date, last: date,
-           ) -> dict[tuple[datetime, int], datetime]:
+def wanted(
+    book: schema.Schedule,
+    campaigns: list[schema.Campaign],
+    closures: list[Closure],
+    first: date,
+    last: date,
+) -> dict[tuple[datetime, int], datetime]:
     """The times the setup asks for from `first` to `last`: (stored start, seat) → stored end."""
     setup = setup_of(book, campaigns, closures)
     result: dict[tuple[datetime, int], datetime] = {}
@@ -229,14 +255,20 @@ def _overlaps(start: datetime, end: datetime, closure: Closure) -> bool:
 
 def closures_for(session: Session, book: schema.Schedule, organization_id: int) -> list[Closure]:
     rows = session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == organization_id)).all()
-    return [Closure(r.day, time.fromisoformat(r.start_time) if r.start_time else None,
-                    time.fromisoformat(r.end_time) if r.end_time else None)
-            for r in rows if r.schedule_id in (None, book.id)]
+    return [
+        Closure(
+            r.day,
+            time.fromisoformat(r.start_time) if r.start_time else None,
+            time.fromisoformat(r.end_time) if r.end_time else None,
+        )
+        for r in rows
+        if r.schedule_id in (None, book.id)
+    ]
 
 
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
     for index in range(0, len(items), size):
-        yield items[index:index + size]
+        yield items[index : index + size]
 
 
 def _insert(session: Session, rows: list[dict]) -> None:
@@ -278,13 +310,24 @@ def _diff(session: Session, setup: BookSetup, first: date, last: date, cutoff: d
         want.update(setup.times_on(day))
         day += timedelta(days=1)
     want = {key: end for key, end in want.items() if key[0] > cutoff}
-    existing = [] if setup.id is None else session.execute(
-        select(schema.Slot.id, schema.Slot.start, schema.Slot.seq, schema.Slot.status)
-        .where(schema.Slot.schedule_id == setup.id, schema.Slot.start > cutoff,
-               schema.Slot.start >= _local_midnight(first), schema.Slot.start < _local_midnight(last + timedelta(days=1)))).all()
+    existing = (
+        []
+        if setup.id is None
+        else session.execute(
+            select(schema.Slot.id, schema.Slot.start, schema.Slot.seq, schema.Slot.status).where(
+                schema.Slot.schedule_id == setup.id,
+                schema.Slot.start > cutoff,
+                schema.Slot.start >= _local_midnight(first),
+                schema.Slot.start < _local_midnight(last + timedelta(days=1)),
+            )
+        ).all()
+    )
     have = {(row.start, row.seq): row for row in existing}
-    diff.missing = [{"schedule_id": setup.id, "start": start, "end": end, "seq": seat, "status": "free", "version": 1}
-                    for (start, seat), end in want.items() if (start, seat) not in have]
+    diff.missing = [
+        {"schedule_id": setup.id, "start": start, "end": end, "seq": seat, "status": "free", "version": 1}
+        for (start, seat), end in want.items()
+        if (start, seat) not in have
+    ]
     diff.restoring = [row for key, row in have.items() if key in want and row.status == "busy-unavailable"]
     diff.unwanted_free = [row for key, row in have.items() if key not in want and row.status == "free"]
     beyond: dict[date, dict] = {}
@@ -312,8 +355,9 @@ def _note(change: Change, setup: BookSetup, diff: Diff) -> None:
     entry = change.books.setdefault(setup.id if setup.id is not None else f"new:{setup.name}", BookChange(setup.id, setup.name))
     entry.created += created
     entry.removed += removed
-    starts = ([row["start"] for row in diff.missing] + [row.start for row in diff.restoring]
-              + [row.start for row in diff.unwanted_free])
+    starts = (
+        [row["start"] for row in diff.missing] + [row.start for row in diff.restoring] + [row.start for row in diff.unwanted_free]
+    )
     entry.days.update(_local_day(start) for start in starts)
     change.created += created
     change.removed += removed
@@ -324,8 +368,11 @@ def _note(change: Change, setup: BookSetup, diff: Diff) -> None:
 def _affected(session: Session, slot_ids: list[int]) -> list[schema.Appointment]:
     found: list[schema.Appointment] = []
     for chunk in _chunks(slot_ids):
-        found += session.scalars(select(schema.Appointment).where(
-            schema.Appointment.slot_id.in_(chunk), schema.Appointment.status.in_(ACTIVE_APPOINTMENT))).all()
+        found += session.scalars(
+            select(schema.Appointment).where(
+                schema.Appointment.slot_id.in_(chunk), schema.Appointment.status.in_(ACTIVE_APPOINTMENT)
+            )
+        ).all()
     return found
 
 
@@ -340,11 +387,17 @@ def _write(session: Session, diff: Diff) -> None:
     for chunk in _chunks(gone):
         session.execute(delete(schema.Slot).where(schema.Slot.id.in_(chunk), schema.Slot.status == "free"))
     for chunk in _chunks(sorted(referenced)):
-        session.execute(update(schema.Slot).where(schema.Slot.id.in_(chunk), schema.Slot.status == "free")
-                        .values(status="busy-unavailable", version=schema.Slot.version + 1))
+        session.execute(
+            update(schema.Slot)
+            .where(schema.Slot.id.in_(chunk), schema.Slot.status == "free")
+            .values(status="busy-unavailable", version=schema.Slot.version + 1)
+        )
     for chunk in _chunks([row.id for row in diff.restoring]):
-        session.execute(update(schema.Slot).where(schema.Slot.id.in_(chunk), schema.Slot.status == "busy-unavailable")
-                        .values(status="free", version=schema.Slot.version + 1))
+        session.execute(
+            update(schema.Slot)
+            .where(schema.Slot.id.in_(chunk), schema.Slot.status == "busy-unavailable")
+            .values(status="free", version=schema.Slot.version + 1)
+        )
     _insert(session, diff.missing)
 
 
@@ -353,8 +406,9 @@ def _windows(session: Session, setup: BookSetup, first: date, last: date, cutoff
     shortened horizon leaves free times past the new end, which must go)."""
     end = last
     if setup.id is not None:
-        latest = session.scalar(select(func.max(schema.Slot.start)).where(schema.Slot.schedule_id == setup.id,
-                                                                          schema.Slot.start > cutoff))
+        latest = session.scalar(
+            select(func.max(schema.Slot.start)).where(schema.Slot.schedule_id == setup.id, schema.Slot.start > cutoff)
+        )
         if latest is not None:
             end = max(end, _local_day(latest))
     step = max(1, ROWS_PER_CHUNK // max(1, setup.most_in_a_day()))
@@ -435,9 +489,11 @@ def outside_setup(session: Session, book: schema.Schedule) -> set[int]:
     if not setup.managed:
         return set()
     cutoff, _, last = setup.horizon()
-    rows = session.execute(select(schema.Slot.id, schema.Slot.start, schema.Slot.seq).where(
-        schema.Slot.schedule_id == book.id, schema.Slot.start > cutoff,
-        schema.Slot.status.in_(("busy", "busy-tentative")))).all()
+    rows = session.execute(
+        select(schema.Slot.id, schema.Slot.start, schema.Slot.seq).where(
+            schema.Slot.schedule_id == book.id, schema.Slot.start > cutoff, schema.Slot.status.in_(("busy", "busy-tentative"))
+        )
+    ).all()
     by_day: dict[date, dict] = {}
     outside = set()
     for row in rows:

@@ -53,8 +53,10 @@ async def json_body(request: Request) -> Any:
     except RecursionError:  # "[[[[…" fits in 64 KiB yet nests deeper than the parser can go
         raise invalid("The body is not valid JSON: it nests too deeply") from None
     except ValueError:  # an integer of more than 4300 digits (Python's plain ValueError), NaN or Infinity
-        raise invalid("The body is not valid JSON: it holds a number this server cannot read "
-                      "(NaN, Infinity, or an integer of more than 4300 digits)") from None
+        raise invalid(
+            "The body is not valid JSON: it holds a number this server cannot read "
+            "(NaN, Infinity, or an integer of more than 4300 digits)"
+        ) from None
     problem = _unstorable_text(body)
     if problem is not None:
         raise invalid(problem)
@@ -110,23 +112,34 @@ def typed_body(model: type[BaseModel], root: str):
     return dependency
 
 
-_OUTCOME_SCHEMA = {"type": "object", "required": ["resourceType", "issue"],
-                   "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "minItems": 1}}}
+_OUTCOME_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "minItems": 1}},
+}
 # OpenAPI for the errors every route answers with: an OperationOutcome, as application/fhir+json (a refused body or
 # parameter is a 400 naming it, never FastAPI's 422). Given to each router with its `default_response_class`, so the
 # schema's media types are the ones sent.
 ERRORS_DOC: dict[int | str, dict[str, Any]] = {
-    "4XX": {"description": "Refused: an OperationOutcome saying why (and, for a booking rule, which rule)",
-            "content": {FHIR_JSON: {"schema": _OUTCOME_SCHEMA}}},
-    "5XX": {"description": "Failed (500) or the database did not answer (503, with Retry-After): an OperationOutcome",
-            "content": {FHIR_JSON: {"schema": _OUTCOME_SCHEMA}}},
+    "4XX": {
+        "description": "Refused: an OperationOutcome saying why (and, for a booking rule, which rule)",
+        "content": {FHIR_JSON: {"schema": _OUTCOME_SCHEMA}},
+    },
+    "5XX": {
+        "description": "Failed (500) or the database did not answer (503, with Retry-After): an OperationOutcome",
+        "content": {FHIR_JSON: {"schema": _OUTCOME_SCHEMA}},
+    },
 }
 
 
 def query_doc(*names: str) -> dict[str, Any]:
     """OpenAPI for a search's query parameters (read by hand through SearchParams, so FastAPI cannot see them)."""
-    return {"parameters": [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-                           for name in (*names, "_count", "_offset")]}
+    return {
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+            for name in (*names, "_count", "_offset")
+        ]
+    }
 
 
 def search_params(request: Request, allowed: set[str]) -> SearchParams:

@@ -15,6 +15,11 @@ def is_id(text: str) -> bool:
 def row_id(text: str, field: str, *, rule: str = "setup") -> int:
     """`text` as a row id, or a 400 whose text and expression name `field`."""
     if not is_id(text):
-        raise FhirError(400, "invalid", f"{field}: must be a row id (a whole number from 1 to {LARGEST}), not {text[:30]!r}",
-                        expression=[field], rule=rule)
+        raise FhirError(
+            400,
+            "invalid",
+            f"{field}: must be a row id (a whole number from 1 to {LARGEST}), not {text[:30]!r}",
+            expression=[field],
+            rule=rule,
+        )
     return int(text)

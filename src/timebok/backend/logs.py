@@ -43,17 +43,36 @@ class Scrubbing(logging.Filter):
         return True
 
 
-def access(logger: logging.Logger, rid: str, method: str, target: str, status: int | str, ms: float,
-           note: str | None = None) -> None:
+def access(
+    logger: logging.Logger, rid: str, method: str, target: str, status: int | str, ms: float, note: str | None = None
+) -> None:
     """The request's line, `<request id> <method> <path> <status> <ms>`, and a `note` of ours after it. Each value is
     masked on its own and the line is not masked again: read whole, a date and the status after it
     («lt2027-02-01 200 123.4ms») would pass for an identity number and the line would lose its status."""
-    logger.info("%s %s %s %s %.1fms%s", clean(rid), clean(method), clean(target), status, ms, f" ({note})" if note else "",
-                extra={"_timebok_clean": True})
+    logger.info(
+        "%s %s %s %s %.1fms%s",
+        clean(rid),
+        clean(method),
+        clean(target),
+        status,
+        ms,
+        f" ({note})" if note else "",
+        extra={"_timebok_clean": True},
+    )
 
 
 _SCRUBBING = Scrubbing()
-LOGGERS = ("", "timebok", "timebok.access", "timebok.error", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic")
+LOGGERS = (
+    "",
+    "timebok",
+    "timebok.access",
+    "timebok.error",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "sqlalchemy",
+    "alembic",
+)
 
 
 def install() -> None:

@@ -54,16 +54,31 @@ class AnswerCache:
                 self._items.popitem(last=False)
 
 
-def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: list[tuple[str, str]], schedule_id: int, status: str | None,
-           lower: Bound | None, upper: Bound | None, count: int, offset: int) -> bytes:
+def render(
+    connection,
+    cache: AnswerCache,
+    *,
+    base: str,
+    self_base: str,
+    kept: list[tuple[str, str]],
+    schedule_id: int,
+    status: str | None,
+    lower: Bound | None,
+    upper: Bound | None,
+    count: int,
+    offset: int,
+) -> bytes:
     """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them."""
     where = [_SLOT.schedule_id == schedule_id]
     if status is not None:
         where.append(_SLOT.status == status)
     where += between(_SLOT.start, lower, upper)
     rows = connection.execute(
-        select(_SLOT.id, _RAW_START, _RAW_END, _SLOT.status).where(*where)
-        .order_by(_SLOT.start, _SLOT.id).offset(offset).limit(count)
+        select(_SLOT.id, _RAW_START, _RAW_END, _SLOT.status)
+        .where(*where)
+        .order_by(_SLOT.start, _SLOT.id)
+        .offset(offset)
+        .limit(count)
     ).all()
     # The count is a second query only when this page may not be all there is.
     if offset == 0 and len(rows) < count:
@@ -81,17 +96,26 @@ def render(connection, cache: AnswerCache, *, base: str, self_base: str, kept: l
         row = (id_, start, end, row_status)
         part = get(row)
         if part is None:
-            part = fragments[row] = orjson.dumps({
-                "fullUrl": f"{base}/Slot/{id_}",
-                "resource": {"resourceType": "Slot", "id": str(id_), "schedule": {"reference": f"Schedule/{schedule_id}"},
-                             "status": row_status, "start": fhir.instant(_stored(start)), "end": fhir.instant(_stored(end))},
-                "search": {"mode": "match"},
-            })
+            part = fragments[row] = orjson.dumps(
+                {
+                    "fullUrl": f"{base}/Slot/{id_}",
+                    "resource": {
+                        "resourceType": "Slot",
+                        "id": str(id_),
+                        "schedule": {"reference": f"Schedule/{schedule_id}"},
+                        "status": row_status,
+                        "start": fhir.instant(_stored(start)),
+                        "end": fhir.instant(_stored(end)),
+                    },
+                    "search": {"mode": "match"},
+                }
+            )
         parts.append(part)
     links = [{"relation": "self", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset)])}"}]
     if offset + count < total:
-        links.append({"relation": "next", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset + count)])}"})
+        links.append(
+            {"relation": "next", "url": f"{self_base}?{urlencode(kept + [('_count', count), ('_offset', offset + count)])}"}
+        )
     # Byte for byte what orjson makes of the whole Bundle (see fhir.bundle): the entries spliced into "entry":[].
     head = orjson.dumps({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": []})
     return head[:-2] + b",".join(parts) + b"]}"
-

@@ -135,8 +135,9 @@ class Issuer:
         self.keys = keys
         self.reachable = True
         self.last_error = ""
-        self.fresh_until = self.last_fetch + min(max(max_age if max_age is not None else KEYS_MAX_AGE, KEYS_MIN_AGE),
-                                                 KEYS_MAX_AGE)
+        self.fresh_until = self.last_fetch + min(
+            max(max_age if max_age is not None else KEYS_MAX_AGE, KEYS_MIN_AGE), KEYS_MAX_AGE
+        )
 
 
 def _fetch_bounded(client: httpx.Client, url: str) -> tuple[bytes, float | None]:
@@ -189,8 +190,10 @@ class Verifier:
 
     def health(self) -> dict[str, str]:
         """Per role: whether the issuer answered when we last asked; a gone issuer means we serve on cached keys."""
-        return {issuer.role: "answers" if issuer.reachable else f"does not answer ({issuer.last_error}); serving on cached keys"
-                for issuer in self.issuers.values()}
+        return {
+            issuer.role: "answers" if issuer.reachable else f"does not answer ({issuer.last_error}); serving on cached keys"
+            for issuer in self.issuers.values()
+        }
 
     def recheck(self) -> None:
         """Refetch keys older than `recheck_after` seconds (from /health), keeping the cached ones on failure."""
@@ -254,9 +257,11 @@ class Verifier:
     def _check_claims(self, issuer: Issuer, claims: dict[str, Any]) -> None:
         at = int(now().timestamp())
         registry = jwt.JWTClaimsRegistry(
-            now=at, leeway=LEEWAY,
+            now=at,
+            leeway=LEEWAY,
             iss={"essential": True, "value": issuer.url},
-            exp={"essential": True}, sub={"essential": True},
+            exp={"essential": True},
+            sub={"essential": True},
         )
         iat = claims.get("iat")
         # Before the registry: it says «invalid claim» for every claim alike, and a future iat is its own reason.

@@ -12,9 +12,17 @@ FHIR_JSON = "application/fhir+json"
 class FhirError(Exception):
     """An error the client must hear about, with its HTTP status and FHIR issue code."""
 
-    def __init__(self, status: int, code: str, diagnostics: str, *, headers: dict[str, str] | None = None,
-                 expression: list[str] | None = None, rule: str | None = None,
-                 extension: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        diagnostics: str,
+        *,
+        headers: dict[str, str] | None = None,
+        expression: list[str] | None = None,
+        rule: str | None = None,
+        extension: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(diagnostics)
         self.status = status
         self.code = code
@@ -45,8 +53,15 @@ def conflict(diagnostics: str) -> FhirError:
 RULE_SYSTEM = "https://timebok.example/fhir/CodeSystem/booking-rule"
 
 
-def operation_outcome(code: str, diagnostics: str, severity: str = "error", expression: list[str] | None = None, *,
-                      rule: str | None = None, extension: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def operation_outcome(
+    code: str,
+    diagnostics: str,
+    severity: str = "error",
+    expression: list[str] | None = None,
+    *,
+    rule: str | None = None,
+    extension: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     # Scrubbed here, once for every answer: a diagnostic may quote a parameter, header or path the caller sent.
     issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": scrub(diagnostics)}
     if expression:

@@ -22,14 +22,23 @@ EXTENSION_URL = "https://timebok.example/fhir/StructureDefinition/overlapping-ap
 # writer (BEGIN IMMEDIATE, writers.WriterQueue) already runs them one after the other.
 _LOCK_PATIENT = select(schema.Patient.id).where(schema.Patient.id == bindparam("patient_id")).with_for_update()
 _OVERLAPPING = (
-    select(schema.Appointment.id, schema.Appointment.start, schema.Appointment.organization_id, schema.Location.name,
-           schema.HealthcareService.type_code)
+    select(
+        schema.Appointment.id,
+        schema.Appointment.start,
+        schema.Appointment.organization_id,
+        schema.Location.name,
+        schema.HealthcareService.type_code,
+    )
     .join(schema.Slot, schema.Appointment.slot_id == schema.Slot.id)
     .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
     .join(schema.Location, schema.Schedule.location_id == schema.Location.id)
     .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
-    .where(schema.Appointment.patient_id == bindparam("patient_id"), schema.Appointment.status.in_(ACTIVE),
-           schema.Appointment.start < bindparam("end"), schema.Appointment.end > bindparam("start"))
+    .where(
+        schema.Appointment.patient_id == bindparam("patient_id"),
+        schema.Appointment.status.in_(ACTIVE),
+        schema.Appointment.start < bindparam("end"),
+        schema.Appointment.end > bindparam("start"),
+    )
     .order_by(schema.Appointment.start, schema.Appointment.id)
     .limit(1)
 )
@@ -49,11 +58,17 @@ def refuse_overlap(connection: Connection, principal: Principal, patient_id: int
     parts: list[dict[str, Any]] = [{"url": "start", "valueInstant": instant(other_start)}]
     where = ""
     if visible:
-        parts += [{"url": "type", "valueCoding": {"system": TIMETYPE_SYSTEM, "code": type_code}},
-                  {"url": "place", "valueString": place},
-                  {"url": "appointment", "valueReference": {"reference": f"Appointment/{other_id}"}}]
+        parts += [
+            {"url": "type", "valueCoding": {"system": TIMETYPE_SYSTEM, "code": type_code}},
+            {"url": "place", "valueString": place},
+            {"url": "appointment", "valueReference": {"reference": f"Appointment/{other_id}"}},
+        ]
         where = f" ({type_code} at {place}, Appointment/{other_id})"
-    raise FhirError(409, "conflict",
-                    f"Patient/{patient_id} already has a time at {instant(other_start)}{where} that overlaps this one; "
-                    f"a patient holds one time at once", rule=RULE,
-                    extension=[{"url": EXTENSION_URL, "extension": parts}])
+    raise FhirError(
+        409,
+        "conflict",
+        f"Patient/{patient_id} already has a time at {instant(other_start)}{where} that overlaps this one; "
+        f"a patient holds one time at once",
+        rule=RULE,
+        extension=[{"url": EXTENSION_URL, "extension": parts}],
+    )

@@ -36,12 +36,14 @@ class Principals:
         if (principal := self.known(authorization, agent_token)) is not None:
             return principal
         if session is not None:
-            principal = authenticate(session, authorization, agent_token, verifier=self._verifier,
-                                     static_tokens=self._static_tokens)
+            principal = authenticate(
+                session, authorization, agent_token, verifier=self._verifier, static_tokens=self._static_tokens
+            )
         else:
             with self._db.reading() as own:
-                principal = authenticate(own, authorization, agent_token, verifier=self._verifier,
-                                         static_tokens=self._static_tokens)
+                principal = authenticate(
+                    own, authorization, agent_token, verifier=self._verifier, static_tokens=self._static_tokens
+                )
         with self._lock:
             if len(self._known) > 10_000:  # a flood of distinct valid tokens must not grow this without end
                 self._known.clear()

@@ -36,7 +36,9 @@ router = APIRouter(prefix="/fhir")
 
 def _appointment_response(appointment: schema.Appointment, session, status: int = 200, extra: dict | None = None) -> FhirResponse:
     # A new booking brings its place and type along; otherwise they are looked up.
-    place, type_code = getattr(appointment, "place_and_type", None) or _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    place, type_code = (
+        getattr(appointment, "place_and_type", None) or _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    )
     headers = etag(appointment.version) | (extra or {})
     return FhirResponse(fhir.appointment(appointment, place, type_code), status_code=status, headers=headers)
 
@@ -55,26 +57,37 @@ def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
 # In each route `who` comes before `body`: FastAPI resolves them in order, so a caller without a
 # valid token hears 401 before the body is read or judged.
 AppointmentIn = Annotated[bodies.AppointmentBody, Depends(typed_body(bodies.AppointmentBody, "Appointment"))]
-AppointmentResponseIn = Annotated[bodies.AppointmentResponseBody,
-                                  Depends(typed_body(bodies.AppointmentResponseBody, "AppointmentResponse"))]
+AppointmentResponseIn = Annotated[
+    bodies.AppointmentResponseBody, Depends(typed_body(bodies.AppointmentResponseBody, "AppointmentResponse"))
+]
 
 
 async def _patch_body(request: Request) -> list[bodies.PatchOperation]:
     body = await json_body(request)
     if not isinstance(body, list) or not body:
-        raise invalid("PATCH needs a JSON Patch array, e.g. [{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"cancelled\"}]")
+        raise invalid('PATCH needs a JSON Patch array, e.g. [{"op": "replace", "path": "/status", "value": "cancelled"}]')
     if len(body) > 20:
         raise invalid("A PATCH may hold at most 20 operations")
     return [bodies.parse(bodies.PatchOperation, f"PATCH[{i}]", op) for i, op in enumerate(body)]
 
 
-_IF_NONE_EXIST = {"name": "If-None-Exist", "in": "header", "required": False, "schema": {"type": "string"},
-                  "description": "identifier=<system>|<value>: a repeat returns the first (200) instead of creating again"}
+_IF_NONE_EXIST = {
+    "name": "If-None-Exist",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "identifier=<system>|<value>: a repeat returns the first (200) instead of creating again",
+}
 
 
 def _schema(model) -> dict:
     # The body is parsed by hand (FHIR media types, our own errors), so OpenAPI is told its schema here.
-    return {"requestBody": {"required": True, "content": {"application/fhir+json": {"schema": model.model_json_schema(by_alias=True)}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/fhir+json": {"schema": model.model_json_schema(by_alias=True)}},
+        }
+    }
 
 
 def _request_identifier(request: Request, body: Any, root: str) -> str | None:
@@ -85,9 +98,13 @@ def _request_identifier(request: Request, body: Any, root: str) -> str | None:
         name, _, value = header.strip().partition("=")
         value = unquote(value)
         if name != "identifier" or "|" not in value or not value.rpartition("|")[2] or len(value) > 401 or "\0" in value:
-            raise FhirError(400, "invalid", "If-None-Exist must be identifier=<system>|<value>", expression=[f"{root}.identifier"])
+            raise FhirError(
+                400, "invalid", "If-None-Exist must be identifier=<system>|<value>", expression=[f"{root}.identifier"]
+            )
         if body.identifier and all(f"{i.system or ''}|{i.value}" != value for i in body.identifier):
-            raise FhirError(400, "invalid", "If-None-Exist names an identifier the body does not carry", expression=[f"{root}.identifier"])
+            raise FhirError(
+                400, "invalid", "If-None-Exist names an identifier the body does not carry", expression=[f"{root}.identifier"]
+            )
         return value
     if body.identifier:
         return f"{body.identifier[0].system or ''}|{body.identifier[0].value}"
@@ -141,13 +158,29 @@ def _cancel(request: Request, db: Database, id_: str, who: Principal, reason: st
         return _appointment_response(appointment, session)
 
 
-@router.patch("/Appointment/{id_}", openapi_extra={"requestBody": {"required": True, "content": {"application/json-patch+json": {
-    "schema": {"type": "array", "items": bodies.PatchOperation.model_json_schema(by_alias=True)}}}}})
-def patch_appointment(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep,
-                      body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)]) -> FhirResponse:
+@router.patch(
+    "/Appointment/{id_}",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json-patch+json": {
+                    "schema": {"type": "array", "items": bodies.PatchOperation.model_json_schema(by_alias=True)}
+                }
+            },
+        }
+    },
+)
+def patch_appointment(
+    id_: str,
+    request: Request,
+    who: CurrentPrincipal,
+    db: DatabaseDep,
+    body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)],
+) -> FhirResponse:
     # JSON Patch; the one change a client may make is cancelling (with an optional reason).
     status, reason = None, None
-    for i, op in enumerate(body):
+    for op in body:
         if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
         if op.path == "/status":
@@ -158,8 +191,12 @@ def patch_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Dat
             reason = bodies.parse(bodies.CancelReason, "Appointment.cancelationReason", op.value).text
         elif op.path == "/cancelationReason/text":
             if not isinstance(op.value, str):
-                raise FhirError(400, "invalid", "Appointment.cancelationReason.text must be a string",
-                                expression=["Appointment.cancelationReason.text"])
+                raise FhirError(
+                    400,
+                    "invalid",
+                    "Appointment.cancelationReason.text must be a string",
+                    expression=["Appointment.cancelationReason.text"],
+                )
             reason = op.value
         else:
             # The path is the caller's text and may hold an identity number.
@@ -220,16 +257,28 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
         matches = [fhir.appointment(row, *context[row.slot_id]) for row in rows]
         includes: list[dict] = []
         if include:
-            includes += [fhir.location(p) for p in session.scalars(
-                select(schema.Location).where(schema.Location.id.in_({place for place, _ in context.values()}))).all()]
-            includes += [fhir.organization(o) for o in session.scalars(
-                select(schema.Organization).where(schema.Organization.id.in_({r.organization_id for r in rows}))).all()]
-            includes += [fhir.patient(p) for p in session.scalars(
-                select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()]
+            includes += [
+                fhir.location(p)
+                for p in session.scalars(
+                    select(schema.Location).where(schema.Location.id.in_({place for place, _ in context.values()}))
+                ).all()
+            ]
+            includes += [
+                fhir.organization(o)
+                for o in session.scalars(
+                    select(schema.Organization).where(schema.Organization.id.in_({r.organization_id for r in rows}))
+                ).all()
+            ]
+            includes += [
+                fhir.patient(p)
+                for p in session.scalars(select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()
+            ]
         audit.record(session, who, [row.patient_id for row in rows], "read", "Appointment search")
         self_url, next_url = page_links(request, offset, count, total)
-        return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url),
-                            headers={"ETag": tag})
+        return FhirResponse(
+            fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url),
+            headers={"ETag": tag},
+        )
 
 
 def _search_scope(who: Principal) -> str:
@@ -253,8 +302,9 @@ def _not_modified(request: Request, db: Database, who: Principal) -> Response | 
 
 
 @router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody) | {"parameters": [_IF_NONE_EXIST]})
-def create_appointment_response(request: Request, who: CurrentPrincipal, db: DatabaseDep,
-                                body: AppointmentResponseIn) -> FhirResponse:
+def create_appointment_response(
+    request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentResponseIn
+) -> FhirResponse:
     key = _request_identifier(request, body, "AppointmentResponse")
     # Before the answer is read: whatever a citizen sent, they hear that only the office answers.
     booking.may_answer(who)
@@ -268,9 +318,13 @@ def create_appointment_response(request: Request, who: CurrentPrincipal, db: Dat
             if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
                 return _repeated_answer(session, who, earlier)
             raise
-        return FhirResponse(fhir.appointment_response(response), status_code=201, headers={
-            "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
-        })
+        return FhirResponse(
+            fhir.appointment_response(response),
+            status_code=201,
+            headers={
+                "Location": f"{fhir_base(request)}/AppointmentResponse/{response.id}",
+            },
+        )
 
 
 def _repeated_answer(session, who: Principal, earlier: schema.AppointmentResponse) -> FhirResponse:
@@ -305,8 +359,12 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
         ).all()
         audit.record(session, who, [row.patient_id for row in rows], "read", "Communication search")
         self_url, next_url = page_links(request, offset, count, total)
-        return FhirResponse(fhir.bundle(fhir_base(request), [fhir.communication(r) for r in rows], total=total,
-                                        next_url=next_url, self_url=self_url), headers={"ETag": tag})
+        return FhirResponse(
+            fhir.bundle(
+                fhir_base(request), [fhir.communication(r) for r in rows], total=total, next_url=next_url, self_url=self_url
+            ),
+            headers={"ETag": tag},
+        )
 
 
 @router.get("/Patient/{id_}")
@@ -320,8 +378,17 @@ def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirRespon
         return FhirResponse(fhir.patient(patient))
 
 
-@router.post("/Patient/_search", openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
-    "schema": bodies.PatientSearchForm.model_json_schema(by_alias=True)}}}})
+@router.post(
+    "/Patient/_search",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": bodies.PatientSearchForm.model_json_schema(by_alias=True)}
+            },
+        }
+    },
+)
 async def search_patients(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     # Async so the form body can be read here; the database work goes to a thread below.
     if not who.is_staff:
@@ -339,8 +406,7 @@ async def search_patients(request: Request, who: CurrentPrincipal, db: DatabaseD
 
 def _search_patients(request: Request, db: Database, who: Principal, items: list[tuple[str, str]]) -> FhirResponse:
     params = SearchParams(items, {"identifier", "name"})
-    form = bodies.parse(bodies.PatientSearchForm, "Patient._search",
-                        {key: params.one(key) for key in {key for key, _ in items}})
+    form = bodies.parse(bodies.PatientSearchForm, "Patient._search", {key: params.one(key) for key in {key for key, _ in items}})
     identifier = (form.identifier or "").strip()
     name = (form.name or "").strip()
     if not identifier and not name:
@@ -352,7 +418,9 @@ def _search_patients(request: Request, db: Database, who: Principal, items: list
         raise invalid(f"Search by at most {bodies.MAX_NAME_WORDS} words of a name, not {len(words)}")
     visible = or_(
         schema.Patient.gp_organization_id == who.organization_id,
-        schema.Patient.id.in_(select(schema.Appointment.patient_id).where(schema.Appointment.organization_id == who.organization_id)),
+        schema.Patient.id.in_(
+            select(schema.Appointment.patient_id).where(schema.Appointment.organization_id == who.organization_id)
+        ),
     )
     query = select(schema.Patient).where(visible)
     if identifier:
@@ -369,5 +437,11 @@ def _search_patients(request: Request, db: Database, who: Principal, items: list
     with db.writing() as session:
         rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
         audit.record(session, who, [row.id for row in rows], "search", "Patient search")
-        return FhirResponse(fhir.bundle(fhir_base(request), [fhir.patient(r) for r in rows], total=len(rows),
-                                        self_url=f"{fhir_base(request)}/Patient/_search"))
+        return FhirResponse(
+            fhir.bundle(
+                fhir_base(request),
+                [fhir.patient(r) for r in rows],
+                total=len(rows),
+                self_url=f"{fhir_base(request)}/Patient/_search",
+            )
+        )

@@ -62,14 +62,20 @@ def read_healthcare_service(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> F
         row = session.get(schema.HealthcareService, row_id) if row_id is not None else None
         if row is None:
             raise not_found(f"HealthcareService/{id_}")
-        books = session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id == row.id,
-                                                              schema.Schedule.active.is_(True))).all()
+        books = session.scalars(
+            select(schema.Schedule).where(schema.Schedule.healthcare_service_id == row.id, schema.Schedule.active.is_(True))
+        ).all()
         available = [item for book in books for item in json.loads(book.weekly or "[]")]
         today = now().astimezone(OSLO).date()
-        closed = session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == row.organization_id,
-                                                                 schema.ClosureDay.schedule_id.is_(None),
-                                                                 schema.ClosureDay.day >= today)
-                                 .order_by(schema.ClosureDay.day)).all()
+        closed = session.scalars(
+            select(schema.ClosureDay)
+            .where(
+                schema.ClosureDay.organization_id == row.organization_id,
+                schema.ClosureDay.schedule_id.is_(None),
+                schema.ClosureDay.day >= today,
+            )
+            .order_by(schema.ClosureDay.day)
+        ).all()
         return FhirResponse(fhir.healthcare_service(row, available, list(closed)))
 
 
@@ -98,7 +104,9 @@ def _paged(request: Request, session, query, total_query, to_fhir, params, defau
     self_url, next_url = page_links(request, offset, count, total)
     matches = [to_fhir(row) for row in rows]
     extra = includes(session, rows) if includes else []
-    return FhirResponse(fhir.bundle(fhir_base(request), matches, total=total, includes=extra, next_url=next_url, self_url=self_url))
+    return FhirResponse(
+        fhir.bundle(fhir_base(request), matches, total=total, includes=extra, next_url=next_url, self_url=self_url)
+    )
 
 
 @router.get("/Organization", openapi_extra=query_doc("identifier", "name", "_id"))
@@ -108,22 +116,36 @@ def search_organizations(request: Request, _: CurrentPrincipal, db: DatabaseDep)
     identifier = params.one("identifier")
     if identifier is not None:
         system, bar, value = identifier.rpartition("|")
-        column = {
-            fhir.HERID_SYSTEM: schema.Organization.her_id,
-            fhir.ORGNR_SYSTEM: schema.Organization.orgnr,
-        }.get(system) if bar and system else None
+        column = (
+            {
+                fhir.HERID_SYSTEM: schema.Organization.her_id,
+                fhir.ORGNR_SYSTEM: schema.Organization.orgnr,
+            }.get(system)
+            if bar and system
+            else None
+        )
         if bar and system and column is None:
             raise invalid(f"Unknown identifier system {system!r}; use the HER-id or organisasjonsnummer system")
-        query = query.where(column == value) if column is not None else query.where(
-            (schema.Organization.her_id == value) | (schema.Organization.orgnr == value)
+        query = (
+            query.where(column == value)
+            if column is not None
+            else query.where((schema.Organization.her_id == value) | (schema.Organization.orgnr == value))
         )
     if (name := params.one("name")) is not None:
         query = query.where(func.lower(schema.Organization.name).contains(name.lower(), autoescape=True))  # "%" is no wildcard
     if (id_ := params.one("_id")) is not None:
         query = query.where(schema.Organization.id == (fhir.parse_id(id_) or -1))
     with db.reading() as session:
-        return _paged(request, session, query.order_by(schema.Organization.id),
-                      select(func.count()).select_from(query.subquery()), fhir.organization, params, 50, 200)
+        return _paged(
+            request,
+            session,
+            query.order_by(schema.Organization.id),
+            select(func.count()).select_from(query.subquery()),
+            fhir.organization,
+            params,
+            50,
+            200,
+        )
 
 
 @router.get("/HealthcareService", openapi_extra=query_doc("organization", "active", "service-type"))
@@ -137,8 +159,16 @@ def search_healthcare_services(request: Request, _: CurrentPrincipal, db: Databa
     if (code := params.one("service-type")) is not None:
         query = query.where(schema.HealthcareService.type_code == code.rpartition("|")[2])
     with db.reading() as session:
-        return _paged(request, session, query.order_by(schema.HealthcareService.id),
-                      select(func.count()).select_from(query.subquery()), fhir.healthcare_service, params, 50, 200)
+        return _paged(
+            request,
+            session,
+            query.order_by(schema.HealthcareService.id),
+            select(func.count()).select_from(query.subquery()),
+            fhir.healthcare_service,
+            params,
+            50,
+            200,
+        )
 
 
 @router.get("/Schedule", openapi_extra=query_doc("actor", "active", "_include"))
@@ -171,8 +201,17 @@ def search_schedules(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> 
 
     with db.reading() as session:
         services = {s.id: s for s in session.scalars(select(schema.HealthcareService)).all()}
-        return _paged(request, session, query.order_by(schema.Schedule.id),
-                      select(func.count()).select_from(query.subquery()), to_fhir, params, 50, 200, includes)
+        return _paged(
+            request,
+            session,
+            query.order_by(schema.Schedule.id),
+            select(func.count()).select_from(query.subquery()),
+            to_fhir,
+            params,
+            50,
+            200,
+            includes,
+        )
 
 
 @router.get("/Slot")
@@ -191,7 +230,9 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
     lower, upper = params.date_bounds("start")
     count, offset = params.count(100, 1000), params.offset()
     with db.single_reads() as connection:
-        version = versions.current(connection, versions.slot_search(schedule_id, lower, upper))  # before the rows: see versions.current
+        version = versions.current(
+            connection, versions.slot_search(schedule_id, lower, upper)
+        )  # before the rows: see versions.current
         tag = conditional.tag(version)
         if (unchanged := conditional.not_modified(request, tag)) is not None:
             return unchanged
@@ -201,7 +242,18 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
         body = cache.get(key, version)
         if body is None:
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]
-            body = month.render(connection, cache, base=base, self_base=f"{base}/Slot", kept=kept, schedule_id=schedule_id,
-                                status=status, lower=lower, upper=upper, count=count, offset=offset)
+            body = month.render(
+                connection,
+                cache,
+                base=base,
+                self_base=f"{base}/Slot",
+                kept=kept,
+                schedule_id=schedule_id,
+                status=status,
+                lower=lower,
+                upper=upper,
+                count=count,
+                offset=offset,
+            )
             cache.put(key, version, body)
     return Response(body, media_type=FHIR_JSON, headers={"ETag": tag})

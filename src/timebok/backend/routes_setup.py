@@ -57,53 +57,103 @@ def _may_change(who: Principal, office_id: int) -> None:
 
 
 def _event(session, who: Principal, office_id: int, action: str, detail: str) -> None:
-    session.add(schema.SetupEvent(at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office_id,
-                                  action=action, detail=detail))
+    session.add(
+        schema.SetupEvent(
+            at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office_id, action=action, detail=detail
+        )
+    )
 
 
 def _ahead(session, book: schema.Schedule) -> dict:
     """Read-only: the times a citizen could book now (after the lead time), free and in all, for support's «why not»."""
     earliest = fhir.to_storage(now() + timedelta(minutes=book.lead_minutes))
-    counts = dict(session.execute(select(schema.Slot.status, func.count()).where(
-        schema.Slot.schedule_id == book.id, schema.Slot.start >= earliest).group_by(schema.Slot.status)).all())
+    counts = dict(
+        session.execute(
+            select(schema.Slot.status, func.count())
+            .where(schema.Slot.schedule_id == book.id, schema.Slot.start >= earliest)
+            .group_by(schema.Slot.status)
+        ).all()
+    )
     return {"free": counts.get("free", 0), "total": sum(counts.values())}
 
 
 def document(session, office: schema.Organization, *, ahead: bool = True) -> dict:
     """The office's setup as the API shows it: every time type (on, off or never set up), timebooks, closures.
     `ahead=False` leaves out the counts of free times (not part of the version, and the slowest part to read)."""
-    services = session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office.id)
-                               .order_by(schema.HealthcareService.id)).all()
+    services = session.scalars(
+        select(schema.HealthcareService)
+        .where(schema.HealthcareService.organization_id == office.id)
+        .order_by(schema.HealthcareService.id)
+    ).all()
     by_type = {s.type_code: s for s in services}
-    locations = session.scalars(select(schema.Location).where(schema.Location.organization_id == office.id)
-                                .order_by(schema.Location.id)).all()
-    books = session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_([s.id for s in services]))
-                            .order_by(schema.Schedule.id)).all() if services else []
+    locations = session.scalars(
+        select(schema.Location).where(schema.Location.organization_id == office.id).order_by(schema.Location.id)
+    ).all()
+    books = (
+        session.scalars(
+            select(schema.Schedule)
+            .where(schema.Schedule.healthcare_service_id.in_([s.id for s in services]))
+            .order_by(schema.Schedule.id)
+        ).all()
+        if services
+        else []
+    )
     type_of = {s.id: s.type_code for s in services}
-    closures = session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id)
-                               .order_by(schema.ClosureDay.day, schema.ClosureDay.id)).all()
+    closures = session.scalars(
+        select(schema.ClosureDay)
+        .where(schema.ClosureDay.organization_id == office.id)
+        .order_by(schema.ClosureDay.day, schema.ClosureDay.id)
+    ).all()
     timebooks = []
     for book in books:
-        campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)
-                                    .order_by(schema.Campaign.first, schema.Campaign.id)).all()
-        timebooks.append({
-            "id": str(book.id), "type": type_of[book.healthcare_service_id], "location": f"Location/{book.location_id}",
-            "name": book.name, "active": book.active, "slotMinutes": book.slot_minutes, "parallel": book.parallel,
-            "horizonDays": book.horizon_days, "leadMinutes": book.lead_minutes,
-            "weekly": json.loads(book.weekly) if book.weekly else [],
-            **({"ahead": _ahead(session, book)} if ahead else {}),
-            "campaigns": [{"id": str(c.id), "name": c.name, "first": c.first.isoformat(), "last": c.last.isoformat(),
-                           **({"slotMinutes": c.slot_minutes} if c.slot_minutes else {}), "weekly": json.loads(c.weekly)}
-                          for c in campaigns],
-        })
+        campaigns = session.scalars(
+            select(schema.Campaign)
+            .where(schema.Campaign.schedule_id == book.id)
+            .order_by(schema.Campaign.first, schema.Campaign.id)
+        ).all()
+        timebooks.append(
+            {
+                "id": str(book.id),
+                "type": type_of[book.healthcare_service_id],
+                "location": f"Location/{book.location_id}",
+                "name": book.name,
+                "active": book.active,
+                "slotMinutes": book.slot_minutes,
+                "parallel": book.parallel,
+                "horizonDays": book.horizon_days,
+                "leadMinutes": book.lead_minutes,
+                "weekly": json.loads(book.weekly) if book.weekly else [],
+                **({"ahead": _ahead(session, book)} if ahead else {}),
+                "campaigns": [
+                    {
+                        "id": str(c.id),
+                        "name": c.name,
+                        "first": c.first.isoformat(),
+                        "last": c.last.isoformat(),
+                        **({"slotMinutes": c.slot_minutes} if c.slot_minutes else {}),
+                        "weekly": json.loads(c.weekly),
+                    }
+                    for c in campaigns
+                ],
+            }
+        )
     return {
         "resourceType": "TimebookSetup",
         "organization": f"Organization/{office.id}",
         "name": office.name,
         "services": [{"type": code, "active": bool(by_type[code].active) if code in by_type else False} for code in TIMETYPES],
         "timebooks": timebooks,
-        "closures": [{"id": str(c.id), "day": c.day.isoformat(), "start": c.start_time, "end": c.end_time, "reason": c.reason,
-                      "timebook": f"Schedule/{c.schedule_id}" if c.schedule_id else None} for c in closures],
+        "closures": [
+            {
+                "id": str(c.id),
+                "day": c.day.isoformat(),
+                "start": c.start_time,
+                "end": c.end_time,
+                "reason": c.reason,
+                "timebook": f"Schedule/{c.schedule_id}" if c.schedule_id else None,
+            }
+            for c in closures
+        ],
         "locations": [{"id": f"Location/{p.id}", "name": p.name} for p in locations],
     }
 
@@ -133,8 +183,13 @@ def _check_if_match(value: str | None, current: str) -> None:
     tags = [part.strip().removeprefix("W/").strip('"') for part in value.split(",")]
     if "*" in tags or current in tags:
         return
-    raise FhirError(412, "conflict", f"The timebook setup has changed since it was read (now version {current}, "
-                    f"you sent {value.strip()[:60]}); read it again and redo the change", rule="setup-changed")
+    raise FhirError(
+        412,
+        "conflict",
+        f"The timebook setup has changed since it was read (now version {current}, "
+        f"you sent {value.strip()[:60]}); read it again and redo the change",
+        rule="setup-changed",
+    )
 
 
 @router.get("/Organization/{id_}")
@@ -153,13 +208,15 @@ def _ref_id(text: str | None, kind: str, path: str) -> int:
     prefix = f"{kind}/"
     if not text or not text.startswith(prefix):
         raise FhirError(400, "invalid", f"{path}: must be a reference like {kind}/1", expression=[path], rule="setup")
-    return ids.row_id(text[len(prefix):], path)
+    return ids.row_id(text[len(prefix) :], path)
 
 
 def _service(session, office_id: int, code: str, active: bool | None = None) -> schema.HealthcareService:
-    row = session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office_id,
-                                                                 schema.HealthcareService.type_code == code)
-                          .order_by(schema.HealthcareService.id)).first()
+    row = session.scalars(
+        select(schema.HealthcareService)
+        .where(schema.HealthcareService.organization_id == office_id, schema.HealthcareService.type_code == code)
+        .order_by(schema.HealthcareService.id)
+    ).first()
     if row is None:
         row = schema.HealthcareService(organization_id=office_id, type_code=code, active=True if active is None else active)
         session.add(row)
@@ -181,18 +238,26 @@ def _store(session, office: schema.Organization, body: SetupBody) -> None:
         location_id = _ref_id(item.location, "Location", f"{here}.location")
         place = session.get(schema.Location, location_id)
         if place is None or place.organization_id != office.id:
-            raise FhirError(400, "invalid", f"{here}.location: not one of this office's places", expression=[f"{here}.location"], rule="setup")
+            raise FhirError(
+                400, "invalid", f"{here}.location: not one of this office's places", expression=[f"{here}.location"], rule="setup"
+            )
         service = _service(session, office.id, item.type)
         book = None
         if item.id is not None:
             book_id = ids.row_id(item.id, f"{here}.id")
             if book_id not in known:
-                raise FhirError(400, "invalid", f"{here}.id: not one of this office's timebooks", expression=[f"{here}.id"], rule="setup")
+                raise FhirError(
+                    400, "invalid", f"{here}.id: not one of this office's timebooks", expression=[f"{here}.id"], rule="setup"
+                )
             book = session.get(schema.Schedule, book_id)
         else:  # a repeat of the same new timebook finds the first one (every write is safe to repeat)
-            book = session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id == service.id,
-                                                                 schema.Schedule.location_id == location_id,
-                                                                 schema.Schedule.name == item.name)).first()
+            book = session.scalars(
+                select(schema.Schedule).where(
+                    schema.Schedule.healthcare_service_id == service.id,
+                    schema.Schedule.location_id == location_id,
+                    schema.Schedule.name == item.name,
+                )
+            ).first()
         if book is None:
             book = schema.Schedule(healthcare_service_id=service.id, location_id=location_id, name=item.name)
             session.add(book)
@@ -207,8 +272,16 @@ def _store(session, office: schema.Organization, body: SetupBody) -> None:
         for campaign in item.campaigns:
             row = old.get(int(campaign.id)) if campaign.id and ids.is_id(campaign.id) else None
             if row is None:
-                row = next((c for c in old.values() if c.name == campaign.name and c.first.isoformat() == campaign.first
-                            and c.last.isoformat() == campaign.last), None)
+                row = next(
+                    (
+                        c
+                        for c in old.values()
+                        if c.name == campaign.name
+                        and c.first.isoformat() == campaign.first
+                        and c.last.isoformat() == campaign.last
+                    ),
+                    None,
+                )
             if row is None:
                 row = schema.Campaign(schedule_id=book.id)
                 session.add(row)
@@ -226,18 +299,31 @@ def _store(session, office: schema.Organization, body: SetupBody) -> None:
             book.active = False
             if book.weekly is None:
                 book.weekly = "[]"
-    old_closures = {c.id: c for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+    old_closures = {
+        c.id: c for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))
+    }
     kept_closures = set()
     for index, item in enumerate(body.closures):
         schedule_id = _ref_id(item.timebook, "Schedule", f"Setup.closures[{index}].timebook") if item.timebook else None
         if schedule_id is not None and schedule_id not in known and schedule_id not in kept:
-            raise FhirError(400, "invalid", f"Setup.closures[{index}].timebook: not one of this office's timebooks",
-                            expression=[f"Setup.closures[{index}].timebook"], rule="setup")
+            raise FhirError(
+                400,
+                "invalid",
+                f"Setup.closures[{index}].timebook: not one of this office's timebooks",
+                expression=[f"Setup.closures[{index}].timebook"],
+                rule="setup",
+            )
         day = date.fromisoformat(item.day)
         row = old_closures.get(int(item.id)) if item.id and ids.is_id(item.id) else None
         if row is None:
-            row = next((c for c in old_closures.values() if c.day == day and c.start_time == item.start
-                        and c.end_time == item.end and c.schedule_id == schedule_id), None)
+            row = next(
+                (
+                    c
+                    for c in old_closures.values()
+                    if c.day == day and c.start_time == item.start and c.end_time == item.end and c.schedule_id == schedule_id
+                ),
+                None,
+            )
         if row is None:
             row = schema.ClosureDay(organization_id=office.id)
             session.add(row)
@@ -251,9 +337,15 @@ def _store(session, office: schema.Organization, body: SetupBody) -> None:
 
 
 def _office_timebooks(session, office_id: int) -> list[schema.Schedule]:
-    services = [s.id for s in session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office_id))]
-    return list(session.scalars(select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_(services))
-                                .order_by(schema.Schedule.id)).all())
+    services = [
+        s.id
+        for s in session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office_id))
+    ]
+    return list(
+        session.scalars(
+            select(schema.Schedule).where(schema.Schedule.healthcare_service_id.in_(services)).order_by(schema.Schedule.id)
+        ).all()
+    )
 
 
 def _affected(session, change: Change) -> list[dict]:
@@ -262,12 +354,18 @@ def _affected(session, change: Change) -> list[dict]:
         patient = session.get(schema.Patient, appointment.patient_id)
         slot = session.get(schema.Slot, appointment.slot_id)
         book = session.get(schema.Schedule, slot.schedule_id)
-        result.append({
-            "appointment": f"Appointment/{appointment.id}", "status": appointment.status,
-            "start": fhir.instant(appointment.start), "end": fhir.instant(appointment.end),
-            "timebook": f"Schedule/{slot.schedule_id}", "timebookName": book.name, "patient": f"Patient/{patient.id}",
-            "patientName": f"{patient.given} {patient.family}",
-        })
+        result.append(
+            {
+                "appointment": f"Appointment/{appointment.id}",
+                "status": appointment.status,
+                "start": fhir.instant(appointment.start),
+                "end": fhir.instant(appointment.end),
+                "timebook": f"Schedule/{slot.schedule_id}",
+                "timebookName": book.name,
+                "patient": f"Patient/{patient.id}",
+                "patientName": f"{patient.given} {patient.family}",
+            }
+        )
     return result
 
 
@@ -280,16 +378,24 @@ async def change_setup(id_: str, request: Request, who: CurrentPrincipal, db: Da
     return await run_in_threadpool(change, db, who, id_, body, request.headers.get("if-match"))
 
 
-def _checked(session, who: Principal, id_: str, body: SetupBody, if_match: str | None, *, lock: bool,
-             ) -> tuple[schema.Organization, dict, list[setup_plan.Planned], set[int]]:
+def _checked(
+    session,
+    who: Principal,
+    id_: str,
+    body: SetupBody,
+    if_match: str | None,
+    *,
+    lock: bool,
+) -> tuple[schema.Organization, dict, list[setup_plan.Planned], set[int]]:
     """The office, its stored document, the body's timebooks as setups, and the bookings already outside the stored
     setup; raises before anything is written when the body may not be stored (who, version, rules, references, size)."""
     office = _office(session, id_, lock=lock)
     _may_change(who, office.id)
     stored = document(session, office)
     _check_if_match(if_match, version(stored))
-    known_closures = {c.id for c in session.scalars(select(schema.ClosureDay)
-                                                    .where(schema.ClosureDay.organization_id == office.id))}
+    known_closures = {
+        c.id for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))
+    }
     today = now().astimezone(OSLO).date()
     check(body, today, known_closures)
     planned = setup_plan.plan(session, office.id, body, {int(b["id"]) for b in stored["timebooks"]})
@@ -300,8 +406,14 @@ def _checked(session, who: Principal, id_: str, body: SetupBody, if_match: str |
 
 
 def _answer(session, change: Change, setup: dict, preview: bool) -> dict:
-    return {"setup": setup, "preview": preview, "created": change.created, "removed": change.removed,
-            "affected": _affected(session, change), "changes": setup_plan.changes(change)}
+    return {
+        "setup": setup,
+        "preview": preview,
+        "created": change.created,
+        "removed": change.removed,
+        "affected": _affected(session, change),
+        "changes": setup_plan.changes(change),
+    }
 
 
 def _preview(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str | None) -> FhirResponse:
@@ -313,8 +425,9 @@ def _preview(db: Database, who: Principal, id_: str, body: SetupBody, if_match: 
         # A preview's document is what would be stored, but it is still based on the stored version.
         answer = _answer(session, change, _versioned(setup_plan.would_be(stored, body, planned), version(stored)), True)
     with db.writing() as session:  # the preview changed nothing, but who looked at which patients is kept
-        audit.record(session, who, [a.patient_id for a in change.affected], "read",
-                     "Timebook setup preview: affected appointments")
+        audit.record(
+            session, who, [a.patient_id for a in change.affected], "read", "Timebook setup preview: affected appointments"
+        )
         _event(session, who, office.id, "preview", json.dumps({"created": change.created, "removed": change.removed}))
     return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))
 
@@ -330,8 +443,13 @@ def _save(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str
             office, _, _, already_outside = _checked(session, who, id_, body, if_match, lock=True)
         _store(session, office, body)
         books = [book.id for book in _office_timebooks(session, office.id)]
-        event = schema.SetupEvent(at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office.id, action="update",
-                                  detail=json.dumps({"setup": body.model_dump(exclude_none=True)}, ensure_ascii=False))
+        event = schema.SetupEvent(
+            at=fhir.to_storage(now()),
+            actor=who.actor[:200],
+            organization_id=office.id,
+            action="update",
+            detail=json.dumps({"setup": body.model_dump(exclude_none=True)}, ensure_ascii=False),
+        )
         session.add(event)
         session.flush()
         office_id, event_id = office.id, event.id
@@ -344,6 +462,8 @@ def _save(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str
     with db.writing() as session:
         audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
         event = session.get(schema.SetupEvent, event_id)
-        event.detail = json.dumps({"created": change.created, "removed": change.removed, "affected": len(change.affected),
-                                   **json.loads(event.detail)}, ensure_ascii=False)
+        event.detail = json.dumps(
+            {"created": change.created, "removed": change.removed, "affected": len(change.affected), **json.loads(event.detail)},
+            ensure_ascii=False,
+        )
     return SetupResponse(answer, headers=_etag(answer["setup"]["version"]))

@@ -131,8 +131,10 @@ class Slot(Base):
     # Which of the parallel seats at this time (0 for the first): generation creates each (timebook, start, seat) once.
     seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),
-                      Index("ux_slot_schedule_start_seq", "schedule_id", "start", "seq", unique=True))
+    __table_args__ = (
+        Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),
+        Index("ux_slot_schedule_start_seq", "schedule_id", "start", "seq", unique=True),
+    )
 
 
 class Patient(Base):

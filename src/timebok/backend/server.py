@@ -72,8 +72,9 @@ def uvicorn_config(app, host: str, port: int, log_level: str):
 
     from timebok.backend import logs
 
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=2
+    )
     logs.install()  # after uvicorn has set up its loggers' handlers: they get the same scrubbing
     return config
 
@@ -92,8 +93,17 @@ def start_verifier(issuers: dict[str, str], audience: str | None):
         raise StartupError(str(error)) from None
 
 
-def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bool = False, workers: int = 1,
-          public_url: str | None = None, oidc_issuers: dict[str, str] | None = None, oidc_audience: str | None = None) -> None:
+def serve(
+    db: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    demo: bool = False,
+    workers: int = 1,
+    public_url: str | None = None,
+    oidc_issuers: dict[str, str] | None = None,
+    oidc_audience: str | None = None,
+) -> None:
     """Serve until interrupted (the `timebok serve` command); `workers` > 1 runs that many processes on one port;
     links name `public_url`, else the listening address; tokens from `oidc_issuers` ({role: issuer URL}) carrying
     `oidc_audience` are accepted, static ones only with `demo`."""
@@ -123,8 +133,17 @@ def serve(db: str | Path, *, host: str = "127.0.0.1", port: int = 8787, demo: bo
             os.environ[_WORKER_PUBLIC_URL] = public or ""
             # Each worker fetches the issuers' keys itself (they were just reachable) and keeps its own cache.
             os.environ[_WORKER_OIDC] = json.dumps({"issuers": oidc_issuers or {}, "audience": oidc_audience})
-            uvicorn.run("timebok.backend.server:worker_app", factory=True, workers=workers, host=host, port=port, log_level="info",
-                        access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+            uvicorn.run(
+                "timebok.backend.server:worker_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=2,
+            )
             return
         app = create_app(database, demo=demo, public_url=public, oidc=verifier)
         freeze_heap()
@@ -147,8 +166,12 @@ def worker_app():
     demo = bool(os.environ.get(_WORKER_DEMO))
     oidc = json.loads(os.environ.get(_WORKER_OIDC) or "{}")
     verifier = start_verifier(oidc.get("issuers") or {}, oidc.get("audience"))
-    app = create_app(open_database(os.environ[_WORKER_DB], demo=demo), demo=demo,
-                     public_url=os.environ.get(_WORKER_PUBLIC_URL) or None, oidc=verifier)
+    app = create_app(
+        open_database(os.environ[_WORKER_DB], demo=demo),
+        demo=demo,
+        public_url=os.environ.get(_WORKER_PUBLIC_URL) or None,
+        oidc=verifier,
+    )
     freeze_heap()
     return app
 

@@ -35,14 +35,20 @@ def _problem(path: str, text: str) -> FhirError:
 def _reference(text: str | None, kind: str, path: str) -> int:
     if not text or not text.startswith(f"{kind}/"):
         raise _problem(path, f"must be a reference like {kind}/1")
-    return ids.row_id(text[len(kind) + 1:], path)
+    return ids.row_id(text[len(kind) + 1 :], path)
 
 
 def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Planned]:
     """The body's timebooks as setups, without storing anything; refuses (400) a reference that is not this office's,
     as storing it would. `known`: the ids of the office's stored timebooks."""
-    services = {s.type_code: s for s in session.scalars(select(schema.HealthcareService).where(
-        schema.HealthcareService.organization_id == office_id).order_by(schema.HealthcareService.id.desc()))}
+    services = {
+        s.type_code: s
+        for s in session.scalars(
+            select(schema.HealthcareService)
+            .where(schema.HealthcareService.organization_id == office_id)
+            .order_by(schema.HealthcareService.id.desc())
+        )
+    }
     service_open = {code: bool(s.active) for code, s in services.items()}
     service_open |= {item.type: item.active for item in body.services}
     closures: list[tuple[int | None, Closure]] = []
@@ -53,8 +59,16 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
         book_id = _reference(item.timebook, "Schedule", f"{here}.timebook") if item.timebook else None
         if book_id is not None and book_id not in known:
             raise _problem(f"{here}.timebook", "not one of this office's timebooks")
-        closures.append((book_id, Closure(date.fromisoformat(item.day), time.fromisoformat(item.start) if item.start else None,
-                                          time.fromisoformat(item.end) if item.end else None)))
+        closures.append(
+            (
+                book_id,
+                Closure(
+                    date.fromisoformat(item.day),
+                    time.fromisoformat(item.start) if item.start else None,
+                    time.fromisoformat(item.end) if item.end else None,
+                ),
+            )
+        )
     result: list[Planned] = []
     kept: set[int] = set()
     for index, item in enumerate(body.timebooks):
@@ -69,23 +83,48 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
             if book_id not in known:
                 raise _problem(f"{here}.id", "not one of this office's timebooks")
         elif item.type in services:  # a repeat of the same new timebook finds the first one, as storing it does
-            book_id = session.scalars(select(schema.Schedule.id).where(
-                schema.Schedule.healthcare_service_id == services[item.type].id, schema.Schedule.location_id == place_id,
-                schema.Schedule.name == item.name)).first()
+            book_id = session.scalars(
+                select(schema.Schedule.id).where(
+                    schema.Schedule.healthcare_service_id == services[item.type].id,
+                    schema.Schedule.location_id == place_id,
+                    schema.Schedule.name == item.name,
+                )
+            ).first()
         for number, campaign in enumerate(item.campaigns):
             if campaign.id is not None:
                 ids.row_id(campaign.id, f"{here}.campaigns[{number}].id")
         if book_id is not None:
             kept.add(book_id)
-        result.append(Planned(index, BookSetup(
-            id=book_id, name=item.name, open=item.active and service_open.get(item.type, True), managed=True,
-            slot_minutes=item.slotMinutes, parallel=item.parallel, horizon_days=item.horizonDays,
-            weekly=tuple(ranges([r.model_dump() for r in item.weekly])),
-            campaigns=tuple(CampaignSetup(date.fromisoformat(c.first), date.fromisoformat(c.last),
-                                          tuple(ranges([r.model_dump() for r in c.weekly])), c.slotMinutes or item.slotMinutes)
-                            for c in item.campaigns),
-            closures=tuple(sorted((c for owner, c in closures if owner is None or owner == book_id),
-                                  key=lambda c: (c.day, c.opens or time(0)))))))
+        result.append(
+            Planned(
+                index,
+                BookSetup(
+                    id=book_id,
+                    name=item.name,
+                    open=item.active and service_open.get(item.type, True),
+                    managed=True,
+                    slot_minutes=item.slotMinutes,
+                    parallel=item.parallel,
+                    horizon_days=item.horizonDays,
+                    weekly=tuple(ranges([r.model_dump() for r in item.weekly])),
+                    campaigns=tuple(
+                        CampaignSetup(
+                            date.fromisoformat(c.first),
+                            date.fromisoformat(c.last),
+                            tuple(ranges([r.model_dump() for r in c.weekly])),
+                            c.slotMinutes or item.slotMinutes,
+                        )
+                        for c in item.campaigns
+                    ),
+                    closures=tuple(
+                        sorted(
+                            (c for owner, c in closures if owner is None or owner == book_id),
+                            key=lambda c: (c.day, c.opens or time(0)),
+                        )
+                    ),
+                ),
+            )
+        )
     for book_id in sorted(known - kept):  # left out: switched off, so it publishes nothing more
         book = session.get(schema.Schedule, book_id)
         result.append(Planned(None, replace(setup_of(book, [], []), open=False, managed=True)))
@@ -104,13 +143,24 @@ def check_size(planned: list[Planned], today: date) -> None:
         total += count
         if count > PER_TIMEBOOK:
             path = f"Setup.timebooks[{item.index}]"
-            raise FhirError(422, "business-rule", f"{path}: «{setup.name}» would make {count} free times in its "
-                            f"{setup.horizon_days} days ahead; a timebook may have at most {PER_TIMEBOOK} (shorten «Åpen fram», "
-                            "lengthen the times or open fewer at once)", expression=[path], rule="setup-too-large")
+            raise FhirError(
+                422,
+                "business-rule",
+                f"{path}: «{setup.name}» would make {count} free times in its "
+                f"{setup.horizon_days} days ahead; a timebook may have at most {PER_TIMEBOOK} (shorten «Åpen fram», "
+                "lengthen the times or open fewer at once)",
+                expression=[path],
+                rule="setup-too-large",
+            )
     if total > PER_OFFICE:
-        raise FhirError(422, "business-rule", f"Setup.timebooks: the office's timebooks would make {total} free times ahead "
-                        f"in all; an office may have at most {PER_OFFICE}", expression=["Setup.timebooks"],
-                        rule="setup-too-large")
+        raise FhirError(
+            422,
+            "business-rule",
+            f"Setup.timebooks: the office's timebooks would make {total} free times ahead "
+            f"in all; an office may have at most {PER_OFFICE}",
+            expression=["Setup.timebooks"],
+            rule="setup-too-large",
+        )
 
 
 def preview(session, planned: list[Planned]) -> Change:
@@ -128,8 +178,13 @@ def changes(change: Change) -> list[dict]:
         if not (entry.created or entry.removed):
             continue
         days = sorted(entry.days)
-        item = {"timebook": f"Schedule/{entry.schedule_id}" if entry.schedule_id is not None else None, "name": entry.name,
-                "created": entry.created, "removed": entry.removed, "days": [d.isoformat() for d in days[:DAYS_LISTED]]}
+        item = {
+            "timebook": f"Schedule/{entry.schedule_id}" if entry.schedule_id is not None else None,
+            "name": entry.name,
+            "created": entry.created,
+            "removed": entry.removed,
+            "days": [d.isoformat() for d in days[:DAYS_LISTED]],
+        }
         if len(days) > DAYS_LISTED:
             item["moreDays"] = len(days) - DAYS_LISTED
         result.append(item)
@@ -144,15 +199,32 @@ def would_be(stored: dict, body: SetupBody, planned: list[Planned]) -> dict:
     timebooks = []
     for index, item in enumerate(body.timebooks):
         book_id = by_index[index].id
-        timebooks.append({
-            "id": str(book_id) if book_id is not None else None, "type": item.type, "location": item.location,
-            "name": item.name, "active": item.active, "slotMinutes": item.slotMinutes, "parallel": item.parallel,
-            "horizonDays": item.horizonDays, "leadMinutes": item.leadMinutes, "weekly": [r.model_dump() for r in item.weekly],
-            "ahead": ahead.get(str(book_id), {"free": 0, "total": 0}),
-            "campaigns": [{"id": c.id, "name": c.name, "first": c.first, "last": c.last,
-                           **({"slotMinutes": c.slotMinutes} if c.slotMinutes else {}),
-                           "weekly": [r.model_dump() for r in c.weekly]}
-                          for c in item.campaigns]})
+        timebooks.append(
+            {
+                "id": str(book_id) if book_id is not None else None,
+                "type": item.type,
+                "location": item.location,
+                "name": item.name,
+                "active": item.active,
+                "slotMinutes": item.slotMinutes,
+                "parallel": item.parallel,
+                "horizonDays": item.horizonDays,
+                "leadMinutes": item.leadMinutes,
+                "weekly": [r.model_dump() for r in item.weekly],
+                "ahead": ahead.get(str(book_id), {"free": 0, "total": 0}),
+                "campaigns": [
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "first": c.first,
+                        "last": c.last,
+                        **({"slotMinutes": c.slotMinutes} if c.slotMinutes else {}),
+                        "weekly": [r.model_dump() for r in c.weekly],
+                    }
+                    for c in item.campaigns
+                ],
+            }
+        )
         if item.type not in services:
             services[item.type] = True
     listed = {book["id"] for book in timebooks}
@@ -160,5 +232,8 @@ def would_be(stored: dict, body: SetupBody, planned: list[Planned]) -> dict:
     return stored | {
         "services": [{"type": s["type"], "active": services.get(s["type"], False)} for s in stored["services"]],
         "timebooks": timebooks,
-        "closures": [{"id": c.id, "day": c.day, "start": c.start, "end": c.end, "reason": c.reason, "timebook": c.timebook}
-                     for c in body.closures]}
+        "closures": [
+            {"id": c.id, "day": c.day, "start": c.start, "end": c.end, "reason": c.reason, "timebook": c.timebook}
+            for c in body.closures
+        ],
+    }

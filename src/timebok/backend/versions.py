@@ -50,8 +50,10 @@ def _bump(count: int):
     # Same statement on SQLite (≥ 3.24) and PostgreSQL: a scope's first change creates its row. One
     # statement for all scopes; PostgreSQL takes the rows' locks in the order of VALUES.
     rows = ", ".join(f"(:scope{i}, 1)" for i in range(count))
-    return text(f"INSERT INTO change_version (scope, version) VALUES {rows} "
-                "ON CONFLICT (scope) DO UPDATE SET version = change_version.version + 1")
+    return text(
+        f"INSERT INTO change_version (scope, version) VALUES {rows} "
+        "ON CONFLICT (scope) DO UPDATE SET version = change_version.version + 1"
+    )
 
 
 def bump(session: Session, scopes: Iterable[str]) -> None:
@@ -69,7 +71,11 @@ def bump(session: Session, scopes: Iterable[str]) -> None:
 def bump_for_appointment(session: Session, appointment: schema.Appointment) -> None:
     """Everything an appointment's change shows in: its timebook's free slots, the office's lists, the patient's."""
     schedule_id = session.scalar(select(schema.Slot.schedule_id).where(schema.Slot.id == appointment.slot_id))
-    bump(session, slot_change(schedule_id, appointment.start) + [organization(appointment.organization_id), patient(appointment.patient_id)])
+    bump(
+        session,
+        slot_change(schedule_id, appointment.start)
+        + [organization(appointment.organization_id), patient(appointment.patient_id)],
+    )
 
 
 def slot_change(schedule_id: int, start: datetime) -> list[str]:

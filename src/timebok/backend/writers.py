@@ -34,8 +34,11 @@ class WriterQueue:
             if turn.is_set():  # handed over just as we gave up: it is ours after all
                 return self
             self._waiting.remove(turn)
-        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
-            f"database is locked: waited {self._wait_seconds:.0f} s for the writers before this one"))
+        raise OperationalError(
+            "BEGIN IMMEDIATE",
+            None,
+            sqlite3.OperationalError(f"database is locked: waited {self._wait_seconds:.0f} s for the writers before this one"),
+        )
 
     def __exit__(self, *_exc: object) -> None:
         with self._guard:

@@ -143,7 +143,10 @@ class BookingClient:
 
     async def time_types(self, office_id: str) -> list[TimeType]:
         """The time types an office offers, in the guide's order."""
-        resources = [r async for r, _ in self._search("/HealthcareService", {"organization": f"Organization/{office_id}", "active": "true"})]
+        resources = [
+            r
+            async for r, _ in self._search("/HealthcareService", {"organization": f"Organization/{office_id}", "active": "true"})
+        ]
         order = ["Koronatest", "Koronavaksine", "Lab", "Vaksine"]
         types = [fhir_map.time_type(r) for r in resources]
         return sorted(types, key=lambda t: (order.index(t.code) if t.code in order else len(order), t.code))
@@ -179,8 +182,9 @@ class BookingClient:
 
         task.add_done_callback(done)
 
-    async def month_availability(self, timebook_id: str, year: int, month: int, *,
-                                 earliest: datetime | None = None) -> MonthAvailability:
+    async def month_availability(
+        self, timebook_id: str, year: int, month: int, *, earliest: datetime | None = None
+    ) -> MonthAvailability:
         """Every free time of a timebook in a month (one search, paged as needed); its `dates` light up the calendar.
 
         `earliest` leaves out times before it (a citizen's booking lead time)."""
@@ -234,8 +238,10 @@ class BookingClient:
     @staticmethod
     def _free_params(timebook_id: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
         return [
-            ("schedule", f"Schedule/{timebook_id}"), ("status", "free"),
-            ("start", f"ge{_instant(start)}"), ("start", f"lt{_instant(end)}"),
+            ("schedule", f"Schedule/{timebook_id}"),
+            ("status", "free"),
+            ("start", f"ge{_instant(start)}"),
+            ("start", f"lt{_instant(end)}"),
         ]
 
     # -- booking -----------------------------------------------------------------------------
@@ -272,7 +278,10 @@ class BookingClient:
         if reason:
             patch.append({"op": "add", "path": "/cancelationReason", "value": {"text": reason}})
         resource = await self._json(
-            "PATCH", f"/Appointment/{appointment.id}", json=patch, write=True,
+            "PATCH",
+            f"/Appointment/{appointment.id}",
+            json=patch,
+            write=True,
             headers={"If-Match": f'W/"{appointment.version}"', "Content-Type": "application/json-patch+json"},
         )
         return await self._with_context(fhir_map.appointment(resource))
@@ -280,7 +289,9 @@ class BookingClient:
     async def inbox(self, patient_id: str) -> list[InboxMessage]:
         """A patient's messages, newest first."""
         params = {"recipient": f"Patient/{patient_id}"}
-        return await self._search_result("/Communication", params, lambda entries: [fhir_map.inbox_message(r) for r, _ in entries])
+        return await self._search_result(
+            "/Communication", params, lambda entries: [fhir_map.inbox_message(r) for r, _ in entries]
+        )
 
     # -- the office's side (staff tokens) ----------------------------------------------------
 
@@ -288,7 +299,11 @@ class BookingClient:
         """Find patients by identity number or name; POSTed as a form so the number never is in a URL."""
         form = {k: v for k, v in {"identifier": identifier, "name": name}.items() if v}
         bundle = await self._json("POST", "/Patient/_search", data=form)
-        return [fhir_map.patient(e["resource"]) for e in bundle.get("entry", []) if e.get("search", {}).get("mode", "match") == "match"]
+        return [
+            fhir_map.patient(e["resource"])
+            for e in bundle.get("entry", [])
+            if e.get("search", {}).get("mode", "match") == "match"
+        ]
 
     async def pending_requests(self) -> list[Appointment]:
         """The office's booking requests waiting for an answer, oldest request first."""
@@ -306,8 +321,10 @@ class BookingClient:
         """Today's confirmed appointments at the office, by time."""
         today = now().date()
         params = [
-            ("status", "booked"), ("date", f"ge{today.isoformat()}"),
-            ("date", f"lt{(today + timedelta(days=1)).isoformat()}"), ("_include", "Appointment:actor"),
+            ("status", "booked"),
+            ("date", f"ge{today.isoformat()}"),
+            ("date", f"lt{(today + timedelta(days=1)).isoformat()}"),
+            ("_include", "Appointment:actor"),
         ]
         return await self._appointments(params)
 
@@ -320,8 +337,9 @@ class BookingClient:
 
     async def office_setup(self, office_id: str) -> OfficeSetup:
         """The office's time types, timebooks (weekly pattern, campaigns), closures and places."""
-        return OfficeSetup(await self._json("GET", f"{self._root}/setup/Organization/{office_id}",
-                                            headers={"Accept": "application/json"}))
+        return OfficeSetup(
+            await self._json("GET", f"{self._root}/setup/Organization/{office_id}", headers={"Accept": "application/json"})
+        )
 
     async def change_setup(self, setup: OfficeSetup, *, preview: bool = False) -> SetupChange:
         """Send the whole setup; `preview` only says what it would do (free times created and removed, the
@@ -331,22 +349,43 @@ class BookingClient:
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if setup.version:  # based on this read: if another desk saved since, the backend says so (STALE) and writes nothing
             headers["If-Match"] = f'W/"{setup.version}"'
-        answer = await self._json("PUT", f"{self._root}/setup/Organization/{office_id}", json=setup.data,
-                                  params={"preview": "true"} if preview else None, write=True, headers=headers)
-        return SetupChange(setup=OfficeSetup(answer["setup"]), created=answer["created"], removed=answer["removed"],
-                           preview=answer["preview"], affected=[
-                               AffectedAppointment(id=a["appointment"].split("/")[1], status=a["status"],
-                                                   start=datetime.fromisoformat(a["start"]).astimezone(OSLO),
-                                                   patient_name=a["patientName"], timebook_id=a["timebook"].split("/")[1],
-                                                   timebook_name=a.get("timebookName"))
-                               for a in answer["affected"]],
-                           # Per timebook, when the backend says it (an older one gives the totals only).
-                           changes=[TimebookChange(timebook_id=c["timebook"].split("/")[1] if c.get("timebook") else "",  # a new one: none yet
-                                                   name=c.get("name", ""),
-                                                   created=c.get("created", 0), removed=c.get("removed", 0),
-                                                   days=[date.fromisoformat(d) for d in c.get("days", [])],
-                                                   more_days=c.get("moreDays", 0))
-                                    for c in answer.get("changes") or []])
+        answer = await self._json(
+            "PUT",
+            f"{self._root}/setup/Organization/{office_id}",
+            json=setup.data,
+            params={"preview": "true"} if preview else None,
+            write=True,
+            headers=headers,
+        )
+        return SetupChange(
+            setup=OfficeSetup(answer["setup"]),
+            created=answer["created"],
+            removed=answer["removed"],
+            preview=answer["preview"],
+            affected=[
+                AffectedAppointment(
+                    id=a["appointment"].split("/")[1],
+                    status=a["status"],
+                    start=datetime.fromisoformat(a["start"]).astimezone(OSLO),
+                    patient_name=a["patientName"],
+                    timebook_id=a["timebook"].split("/")[1],
+                    timebook_name=a.get("timebookName"),
+                )
+                for a in answer["affected"]
+            ],
+            # Per timebook, when the backend says it (an older one gives the totals only).
+            changes=[
+                TimebookChange(
+                    timebook_id=c["timebook"].split("/")[1] if c.get("timebook") else "",  # a new one: none yet
+                    name=c.get("name", ""),
+                    created=c.get("created", 0),
+                    removed=c.get("removed", 0),
+                    days=[date.fromisoformat(d) for d in c.get("days", [])],
+                    more_days=c.get("moreDays", 0),
+                )
+                for c in answer.get("changes") or []
+            ],
+        )
 
     async def _answer(self, appointment: Appointment | str, status: str, reason: str | None) -> Appointment:
         appointment_id = appointment if isinstance(appointment, str) else appointment.id
@@ -365,7 +404,9 @@ class BookingClient:
                 raise
             # The answer is given: say so with what we know, rather than report the read that followed as its failure.
             state = AppointmentState.CONFIRMED if status == "accepted" else AppointmentState.REJECTED
-            return replace(appointment, state=state, version=appointment.version + 1, office_reason=reason or appointment.office_reason)
+            return replace(
+                appointment, state=state, version=appointment.version + 1, office_reason=reason or appointment.office_reason
+            )
 
     async def _create(self, path: str, body: Json, purpose: tuple, *, conflict: ErrorKind = ErrorKind.CONFLICT) -> Json:
         """POST a resource under an identifier of its own (FHIR conditional create), so that sending it again is safe.
@@ -427,9 +468,11 @@ class BookingClient:
             pages.append(page)
         key = (path, tuple(params))
         cached = self._results.get(key)
-        if cached is not None and len(cached[0]) == len(pages) and all(a is b for a, b in zip(cached[0], pages)):
+        if cached is not None and len(cached[0]) == len(pages) and all(a is b for a, b in zip(cached[0], pages, strict=True)):
             return cached[1]
-        result = build([(e["resource"], e.get("search", {}).get("mode", "match")) for page in pages for e in page.get("entry", [])])
+        result = build(
+            [(e["resource"], e.get("search", {}).get("mode", "match")) for page in pages for e in page.get("entry", [])]
+        )
         self._results.put(key, (pages, result))
         return result
 
@@ -466,8 +509,16 @@ class BookingClient:
         return link.is_relative_url or (link.scheme, link.host, link.port) == (ours.scheme, ours.host, ours.port)
 
     async def _json(
-        self, method: str, url: str, *, params=None, json: Any = None, data: dict | None = None,
-        headers: dict | None = None, write: bool = False, conflict: ErrorKind = ErrorKind.CONFLICT,
+        self,
+        method: str,
+        url: str,
+        *,
+        params=None,
+        json: Any = None,
+        data: dict | None = None,
+        headers: dict | None = None,
+        write: bool = False,
+        conflict: ErrorKind = ErrorKind.CONFLICT,
     ) -> Json:
         headers = dict(headers or {})
         if json is not None:
@@ -487,8 +538,15 @@ class BookingClient:
         try:
             body = response.json()
         except ValueError:
-            raise BookingError(ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code) from None
-        if method == "GET" and (tag := response.headers.get("etag")) and isinstance(body, dict) and body.get("resourceType") == "Bundle":
+            raise BookingError(
+                ErrorKind.SERVER, "The backend answered with something that is not JSON", status=response.status_code
+            ) from None
+        if (
+            method == "GET"
+            and (tag := response.headers.get("etag"))
+            and isinstance(body, dict)
+            and body.get("resourceType") == "Bundle"
+        ):
             self._answers.put(str(request.url), (tag, body))
         return body
 
@@ -510,8 +568,11 @@ class BookingClient:
                     await response.aread()
             except (httpx.TimeoutException, TimeoutError) as error:
                 self._record(request, None, started_at, started, "timeout")
-                raise BookingError(ErrorKind.TIMEOUT, "The booking service did not answer in time",
-                                   maybe_sent=not isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout))) from error
+                raise BookingError(
+                    ErrorKind.TIMEOUT,
+                    "The booking service did not answer in time",
+                    maybe_sent=not isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                ) from error
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
                 self._record(request, None, started_at, started, "offline")
                 if retry and not fresh_connection_tried and not isinstance(error, httpx.ConnectError):
@@ -523,8 +584,9 @@ class BookingClient:
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
                 # A refused connection sent nothing; one that broke may have carried the request first.
-                raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service",
-                                   maybe_sent=not isinstance(error, httpx.ConnectError)) from error
+                raise BookingError(
+                    ErrorKind.OFFLINE, "Could not reach the booking service", maybe_sent=not isinstance(error, httpx.ConnectError)
+                ) from error
             except httpx.HTTPError as error:
                 self._record(request, None, started_at, started, type(error).__name__)
                 raise BookingError(ErrorKind.OFFLINE, "Could not reach the booking service") from error
@@ -540,11 +602,17 @@ class BookingClient:
                 # Off the event loop only when it may have to ask the provider (renewal is a blocking HTTP call).
                 token = source.tokens.access_token if not source.tokens.expiring() else await asyncio.to_thread(source.bearer)
             except SignInError as error:
-                raise BookingError(ErrorKind.SIGN_IN, f"The sign-in has expired and could not be renewed: {error}",
-                                   source=source, rule=error.reason) from None
+                raise BookingError(
+                    ErrorKind.SIGN_IN,
+                    f"The sign-in has expired and could not be renewed: {error}",
+                    source=source,
+                    rule=error.reason,
+                ) from None
             request.headers[header] = f"Bearer {token}" if header == "Authorization" else token
 
-    def _record(self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None) -> None:
+    def _record(
+        self, request: httpx.Request, response: httpx.Response | None, started_at: datetime, started: float, error: str | None
+    ) -> None:
         if self._trace is None:
             return
         url = request.url
@@ -626,8 +694,12 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
 # The backend's rule codes for a sign-in it refuses (backend.auth): the person is no one this service knows.
 SIGN_IN_RULES = frozenset({"not-a-patient", "assurance-too-low", "sign-in-level", "unknown-office"})
 # The booking rule the backend names in OperationOutcome.issue.details, for a distinct error kind.
-_RULE_KINDS = {"slot-past": ErrorKind.SLOT_PAST, "too-soon": ErrorKind.TOO_SOON, "slot-gone": ErrorKind.SLOT_GONE,
-               "patient-overlap": ErrorKind.PATIENT_OVERLAP}
+_RULE_KINDS = {
+    "slot-past": ErrorKind.SLOT_PAST,
+    "too-soon": ErrorKind.TOO_SOON,
+    "slot-gone": ErrorKind.SLOT_GONE,
+    "patient-overlap": ErrorKind.PATIENT_OVERLAP,
+}
 HELD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/overlapping-appointment"
 
 
@@ -641,8 +713,9 @@ def _held_time(issue) -> HeldTime | None:
         return None
     type_code = (parts.get("type", {}).get("valueCoding") or {}).get("code")
     place = parts.get("place", {}).get("valueString")
-    return HeldTime(start.astimezone(OSLO), type_code if isinstance(type_code, str) else None,
-                    place if isinstance(place, str) else None)
+    return HeldTime(
+        start.astimezone(OSLO), type_code if isinstance(type_code, str) else None, place if isinstance(place, str) else None
+    )
 
 
 def _rule(issue) -> str | None:

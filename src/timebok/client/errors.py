@@ -39,9 +39,18 @@ class HeldTime:
 class BookingError(Exception):
     """A failed call, with what kind of failure it was and the backend's own diagnostic."""
 
-    def __init__(self, kind: ErrorKind, diagnostic: str, *, status: int | None = None, field: str | None = None,
-                 source: object | None = None, rule: str | None = None, held: HeldTime | None = None,
-                 maybe_sent: bool = True) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        diagnostic: str,
+        *,
+        status: int | None = None,
+        field: str | None = None,
+        source: object | None = None,
+        rule: str | None = None,
+        held: HeldTime | None = None,
+        maybe_sent: bool = True,
+    ) -> None:
         super().__init__(f"{kind.value}: {diagnostic}")
         self.kind = kind
         self.diagnostic = diagnostic

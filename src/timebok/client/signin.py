@@ -52,8 +52,13 @@ class Tokens:
         return now().timestamp() >= self.expires_at - margin
 
     def as_dict(self) -> dict:
-        return {"issuer": self.issuer, "client_id": self.client_id, "access_token": self.access_token,
-                "refresh_token": self.refresh_token, "expires_at": self.expires_at}
+        return {
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at,
+        }
 
 
 def endpoints(issuer: str, http: httpx.Client) -> dict:
@@ -63,8 +68,7 @@ def endpoints(issuer: str, http: httpx.Client) -> dict:
         response.raise_for_status()
         return response.json()
     except (httpx.HTTPError, ValueError) as error:
-        raise SignInError(f"cannot reach the sign-in service at {issuer}: {type(error).__name__}",
-                          reason="unreachable") from None
+        raise SignInError(f"cannot reach the sign-in service at {issuer}: {type(error).__name__}", reason="unreachable") from None
 
 
 def _pkce() -> tuple[str, str]:
@@ -90,7 +94,7 @@ class _Redirect:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.end_headers()
-                self.wfile.write("<p>timebok: innlogget / signed in. Du kan lukke denne fanen.</p>".encode())
+                self.wfile.write(b"<p>timebok: innlogget / signed in. Du kan lukke denne fanen.</p>")
                 done.set()
 
             def log_message(self, *_args) -> None:  # the query holds the code: never on stderr
@@ -99,8 +103,9 @@ class _Redirect:
         try:
             self.server = HTTPServer(("127.0.0.1", port), Handler)
         except OSError as error:
-            raise SignInError(f"cannot listen for the sign-in answer on 127.0.0.1:{port}: {error.strerror}",
-                              reason="listen", detail=str(port)) from None
+            raise SignInError(
+                f"cannot listen for the sign-in answer on 127.0.0.1:{port}: {error.strerror}", reason="listen", detail=str(port)
+            ) from None
         self.uri = f"http://127.0.0.1:{self.server.server_port}/callback"
         self.result, self.done = result, done
         self._thread = threading.Thread(target=self.server.serve_forever, name="timebok-signin", daemon=True)
@@ -111,10 +116,19 @@ class _Redirect:
         self.server.server_close()
 
 
-def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_port: int = 0,
-            open_browser: Callable[[str], bool] = webbrowser.open, show_url: Callable[[str], None] = print,
-            timeout: float = 300.0, http: httpx.Client | None = None,
-            cancelled: threading.Event | None = None, prompt: str | None = None) -> Tokens:
+def sign_in(
+    issuer: str,
+    client_id: str,
+    scopes: str = "openid",
+    *,
+    redirect_port: int = 0,
+    open_browser: Callable[[str], bool] = webbrowser.open,
+    show_url: Callable[[str], None] = print,
+    timeout: float = 300.0,
+    http: httpx.Client | None = None,
+    cancelled: threading.Event | None = None,
+    prompt: str | None = None,
+) -> Tokens:
     """The authorization code flow with PKCE: open the browser (or show the URL to open on this machine) and wait.
 
     `cancelled`, when set by another thread, stops the wait (SignInCancelled). `prompt="login"` asks the provider
@@ -127,10 +141,18 @@ def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_por
         state = secrets.token_urlsafe(16)
         redirect = _Redirect(redirect_port)
         try:
-            url = f"{config['authorization_endpoint']}?" + urlencode({
-                "response_type": "code", "client_id": client_id, "redirect_uri": redirect.uri, "scope": scopes,
-                "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
-                **({"prompt": prompt} if prompt else {})})
+            url = f"{config['authorization_endpoint']}?" + urlencode(
+                {
+                    "response_type": "code",
+                    "client_id": client_id,
+                    "redirect_uri": redirect.uri,
+                    "scope": scopes,
+                    "state": state,
+                    "code_challenge": challenge,
+                    "code_challenge_method": "S256",
+                    **({"prompt": prompt} if prompt else {}),
+                }
+            )
             opened = False
             try:
                 opened = bool(open_browser(url))
@@ -150,11 +172,20 @@ def sign_in(issuer: str, client_id: str, scopes: str = "openid", *, redirect_por
         if answer.get("state") != state:
             raise SignInError("the sign-in answer does not belong to this sign-in; try again", reason="mismatch")
         if "error" in answer:
-            raise SignInError(f"the sign-in was refused: {answer.get('error_description') or answer['error']}",
-                              reason="refused")
-        return _token_request(http, config["token_endpoint"], issuer, client_id, {
-            "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": redirect.uri,
-            "client_id": client_id, "code_verifier": verifier})
+            raise SignInError(f"the sign-in was refused: {answer.get('error_description') or answer['error']}", reason="refused")
+        return _token_request(
+            http,
+            config["token_endpoint"],
+            issuer,
+            client_id,
+            {
+                "grant_type": "authorization_code",
+                "code": answer["code"],
+                "redirect_uri": redirect.uri,
+                "client_id": client_id,
+                "code_verifier": verifier,
+            },
+        )
     finally:
         if own:
             http.close()
@@ -168,8 +199,13 @@ def refresh(tokens: Tokens, *, http: httpx.Client | None = None) -> Tokens:
     http = http or httpx.Client(timeout=10)
     try:
         config = endpoints(tokens.issuer, http)
-        renewed = _token_request(http, config["token_endpoint"], tokens.issuer, tokens.client_id, {
-            "grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": tokens.client_id})
+        renewed = _token_request(
+            http,
+            config["token_endpoint"],
+            tokens.issuer,
+            tokens.client_id,
+            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": tokens.client_id},
+        )
         return renewed if renewed.refresh_token else replace(renewed, refresh_token=tokens.refresh_token)
     finally:
         if own:
@@ -188,11 +224,18 @@ def _token_request(http: httpx.Client, url: str, issuer: str, client_id: str, fo
         except ValueError:
             reason = str(response.status_code)
         # A 5xx is a service that is down or overloaded: the user hears «svarer ikke», not «refused».
-        raise SignInError(f"the sign-in service refused ({reason[:60]}); sign in again",
-                          reason="unreachable" if response.status_code >= 500 else "rejected")
+        raise SignInError(
+            f"the sign-in service refused ({reason[:60]}); sign in again",
+            reason="unreachable" if response.status_code >= 500 else "rejected",
+        )
     body = response.json()
-    return Tokens(issuer=issuer, client_id=client_id, access_token=body["access_token"],
-                  refresh_token=body.get("refresh_token"), expires_at=now().timestamp() + float(body.get("expires_in", 300)))
+    return Tokens(
+        issuer=issuer,
+        client_id=client_id,
+        access_token=body["access_token"],
+        refresh_token=body.get("refresh_token"),
+        expires_at=now().timestamp() + float(body.get("expires_in", 300)),
+    )
 
 
 class TokenSource:
@@ -202,10 +245,17 @@ class TokenSource:
     window), else asks `sign_in_again` (the browser flow), else raises SignInError; `on_change` keeps what it got.
     `name` and `scopes` say how to sign in again from inside the app (the kept sign-in's name, the scopes asked)."""
 
-    def __init__(self, tokens: Tokens, *, on_change: Callable[[Tokens], None] | None = None,
-                 stored: Callable[[], Tokens | None] | None = None,
-                 sign_in_again: Callable[[], Tokens] | None = None, name: str = "default",
-                 scopes: str | None = None, service: str = "") -> None:
+    def __init__(
+        self,
+        tokens: Tokens,
+        *,
+        on_change: Callable[[Tokens], None] | None = None,
+        stored: Callable[[], Tokens | None] | None = None,
+        sign_in_again: Callable[[], Tokens] | None = None,
+        name: str = "default",
+        scopes: str | None = None,
+        service: str = "",
+    ) -> None:
         self.tokens = tokens
         self.name = name
         self.service = service  # the sign-in service's name for the user (ID-porten, HelseID); empty when unknown
@@ -227,8 +277,12 @@ class TokenSource:
             self._use(refresh(self.tokens))
             return
         except SignInError:
-            if self._stored is not None and (newer := self._stored()) is not None and not newer.expiring() \
-                    and newer.access_token != self.tokens.access_token:
+            if (
+                self._stored is not None
+                and (newer := self._stored()) is not None
+                and not newer.expiring()
+                and newer.access_token != self.tokens.access_token
+            ):
                 self.tokens = newer
                 return
             if self.sign_in_again is None:

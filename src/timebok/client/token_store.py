@@ -32,8 +32,9 @@ class TokenStore:
         self.path = state_dir / "tokens.json"
         self._ring = _keyring()
         self.in_keyring = self._ring is not None
-        self.warning = None if self._ring else (
-            f"no keyring on this system: tokens are kept in {self.path} (readable by you only)")
+        self.warning = (
+            None if self._ring else (f"no keyring on this system: tokens are kept in {self.path} (readable by you only)")
+        )
 
     def load(self, name: str = "default") -> Tokens | None:
         raw = self._ring.get_password(SERVICE, name) if self._ring else self._file().get(name)

@@ -23,10 +23,16 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request) -> None:
         data = request.payload.data
         self.server.realm.codes[code] = IssuedCode(
-            code=code, client_id=request.client.get_client_id(), redirect_uri=request.payload.redirect_uri,
-            scope=request.scope, user=request.user, code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"], nonce=data.get("nonce"),
-            expires_at=now().timestamp() + CODE_LIFETIME)
+            code=code,
+            client_id=request.client.get_client_id(),
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            user=request.user,
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+            nonce=data.get("nonce"),
+            expires_at=now().timestamp() + CODE_LIFETIME,
+        )
 
     def query_authorization_code(self, code: str, client: PublicClient) -> IssuedCode | None:
         issued = self.server.realm.codes.get(code)
@@ -98,8 +104,13 @@ class IdToken(OpenIDCode):
     def get_client_claims(self, client: PublicClient) -> dict:
         # Timed by the domain clock, as the access token is (authlib's defaults read the wall clock).
         at = int(now().timestamp())
-        return {"iss": self.server.issuer, "aud": [client.get_client_id()], "iat": at,
-                "exp": at + self.server.access_lifetime(), "jti": secrets.token_hex(8)}
+        return {
+            "iss": self.server.issuer,
+            "aud": [client.get_client_id()],
+            "iat": at,
+            "exp": at + self.server.access_lifetime(),
+            "jti": secrets.token_hex(8),
+        }
 
     def generate_user_info(self, user: SignedIn, scope: str) -> dict:
         return self.server.realm.person(user.identity)

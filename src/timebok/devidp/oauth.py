@@ -67,8 +67,12 @@ class RealmServer(AuthorizationServer):
     def __init__(self, realm: Realm, issuer: str, access_lifetime: Callable[[], int]) -> None:
         super().__init__()
         self.realm, self.issuer, self.access_lifetime = realm, issuer, access_lifetime
-        self.register_token_generator("default", BearerTokenGenerator(
-            self._access_token, lambda **_: secrets.token_urlsafe(32), lambda client, grant_type: access_lifetime()))
+        self.register_token_generator(
+            "default",
+            BearerTokenGenerator(
+                self._access_token, lambda **_: secrets.token_urlsafe(32), lambda client, grant_type: access_lifetime()
+            ),
+        )
         self.register_grant(CodeGrant, [RequiredS256(), IdToken(self)])
         self.register_grant(RefreshGrant)
 
@@ -82,7 +86,8 @@ class RealmServer(AuthorizationServer):
     def save_token(self, token: dict, request: OAuth2Request) -> None:
         if "refresh_token" in token:
             self.realm.refresh[token["refresh_token"]] = IssuedRefresh(
-                token["refresh_token"], request.client.get_client_id(), token["scope"], request.user)
+                token["refresh_token"], request.client.get_client_id(), token["scope"], request.user
+            )
 
     def create_oauth2_request(self, request: StarletteRequest) -> StarletteRequest:
         return request  # read (awaited) by the route already

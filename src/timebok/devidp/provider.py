@@ -34,8 +34,9 @@ class DevProvider:
         self.realms = {name: Realm(name, audience) for name in REALMS}
         self.access_lifetime = ACCESS_LIFETIME
         self.jwks_max_age = 300  # the JWKS's Cache-Control max-age: how long a verifier may keep the keys
-        self.servers = {name: RealmServer(realm, self.issuer(name), lambda: self.access_lifetime)
-                        for name, realm in self.realms.items()}
+        self.servers = {
+            name: RealmServer(realm, self.issuer(name), lambda: self.access_lifetime) for name, realm in self.realms.items()
+        }
         self._lock = threading.Lock()  # a rotation from a test's thread never meets a half-issued token
         self.app = self._build()
 
@@ -55,11 +56,17 @@ class DevProvider:
     def discovery(self, realm: str) -> dict:
         issuer = self.issuer(realm)
         document = OpenIDProviderMetadata(
-            issuer=issuer, authorization_endpoint=f"{issuer}/authorize", token_endpoint=f"{issuer}/token",
-            jwks_uri=f"{issuer}/jwks", response_types_supported=["code"],
-            grant_types_supported=["authorization_code", "refresh_token"], code_challenge_methods_supported=["S256"],
-            id_token_signing_alg_values_supported=[ID_TOKEN_ALG], token_endpoint_auth_methods_supported=["none"],
-            subject_types_supported=["pairwise"])
+            issuer=issuer,
+            authorization_endpoint=f"{issuer}/authorize",
+            token_endpoint=f"{issuer}/token",
+            jwks_uri=f"{issuer}/jwks",
+            response_types_supported=["code"],
+            grant_types_supported=["authorization_code", "refresh_token"],
+            code_challenge_methods_supported=["S256"],
+            id_token_signing_alg_values_supported=[ID_TOKEN_ALG],
+            token_endpoint_auth_methods_supported=["none"],
+            subject_types_supported=["pairwise"],
+        )
         document.validate()  # authlib checks it against OpenID Connect Discovery
         return dict(document)
 

@@ -38,8 +38,10 @@ class Realm:
         self.generation += 1
         tag = f"{self.name}-{self.generation}-{secrets.token_hex(3)}"
         self.retired = self.keys
-        self.keys = [RSAKey.generate_key(2048, parameters={"kid": f"{tag}-rs", "use": "sig", "alg": "RS256"}),
-                     ECKey.generate_key("P-256", parameters={"kid": f"{tag}-es", "use": "sig", "alg": "ES256"})]
+        self.keys = [
+            RSAKey.generate_key(2048, parameters={"kid": f"{tag}-rs", "use": "sig", "alg": "RS256"}),
+            ECKey.generate_key("P-256", parameters={"kid": f"{tag}-es", "use": "sig", "alg": "ES256"}),
+        ]
 
     def key_for(self, alg: str):
         return next(key for key in self.keys if key.alg == alg)
@@ -56,9 +58,12 @@ class Realm:
         if self.name == "idporten":
             # ID-porten's sub is a pairwise pseudonym; pid is the identity number.
             return {"sub": _pseudonym(identity["pid"]), "pid": identity["pid"], "acr": identity["acr"]}
-        claims = {"sub": _pseudonym(identity["hpr_number"]), "name": identity["name"],
-                  f"{HELSEID_PREFIX}identity/security_level": identity["security_level"],
-                  f"{HELSEID_PREFIX}hpr/hpr_number": identity["hpr_number"]}
+        claims = {
+            "sub": _pseudonym(identity["hpr_number"]),
+            "name": identity["name"],
+            f"{HELSEID_PREFIX}identity/security_level": identity["security_level"],
+            f"{HELSEID_PREFIX}hpr/hpr_number": identity["hpr_number"],
+        }
         if identity.get("orgnr"):
             claims[f"{HELSEID_PREFIX}client/claims/orgnr_child"] = identity["orgnr"]
         return claims
@@ -66,8 +71,16 @@ class Realm:
     def access_claims(self, identity: dict[str, str], scope: str, client_id: str, lifetime: int) -> dict[str, Any]:
         """An access token's claims, timed by the domain clock (tests move it, and the backend checks against it)."""
         at = int(now().timestamp())
-        return {"aud": self.audience, "iat": at, "nbf": at, "exp": at + lifetime, "client_id": client_id,
-                "scope": scope, "jti": secrets.token_hex(8), **self.person(identity)}
+        return {
+            "aud": self.audience,
+            "iat": at,
+            "nbf": at,
+            "exp": at + lifetime,
+            "client_id": client_id,
+            "scope": scope,
+            "jti": secrets.token_hex(8),
+            **self.person(identity),
+        }
 
 
 def _pseudonym(value: str) -> str:

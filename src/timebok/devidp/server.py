@@ -28,8 +28,9 @@ class ProviderServer:
     def run(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.provider.app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.provider.app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
         self.ready.set()
         self._server.run(sockets=[self._socket])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -36,7 +36,7 @@ def now() -> datetime:
     if env:
         # Frozen, not ticking: snapshots and seeds must not depend on how long start-up took.
         return parse_instant(env).astimezone(OSLO)
-    return datetime.now(timezone.utc).astimezone(OSLO)
+    return datetime.now(UTC).astimezone(OSLO)
 
 
 def today() -> date:

@@ -102,9 +102,7 @@ class IdentityNumber:
         return mask(self.value)
 
     def __repr__(self) -> str:
-        return (
-            f"IdentityNumber({self.masked!r}, kind={self.kind}, synthetic={self.synthetic})"
-        )
+        return f"IdentityNumber({self.masked!r}, kind={self.kind}, synthetic={self.synthetic})"
 
 
 def _normalise(text: str) -> str:
@@ -157,10 +155,7 @@ def _decode_date(digits: str) -> tuple[date, IdKind, bool] | str:
         return f"day field {dd:02d} is neither a day (01-31) nor a D-nummer day (41-71)"
     month = _decode_month(mm)
     if month is None:
-        return (
-            f"month field {mm:02d} is neither a month (01-12), an H-nummer month (41-52) "
-            f"nor a synthetic test month (81-92)"
-        )
+        return f"month field {mm:02d} is neither a month (01-12), an H-nummer month (41-52) nor a synthetic test month (81-92)"
     (d, is_d), (m, is_h, synthetic) = day, month
     if is_d and is_h:
         return "day and month both carry a +40 offset; a number cannot be both D- and H-nummer"
@@ -177,15 +172,15 @@ def _decode_date(digits: str) -> tuple[date, IdKind, bool] | str:
 
 def _classic_control(digits: str, weights: tuple[int, ...]) -> int:
     """11 - (weighted sum mod 11), with 11 → 0; 10 means no valid digit exists."""
-    return (11 - sum(int(c) * w for c, w in zip(digits, weights)) % 11) % 11
+    return (11 - sum(int(c) * w for c, w in zip(digits, weights, strict=False)) % 11) % 11
 
 
 def _controls_ok(digits: str) -> tuple[bool, bool]:
     """(first control digit ok, second control digit ok) for 11 digits."""
-    k1_sum = sum(int(c) * w for c, w in zip(digits, _W1)) + int(digits[9])
+    k1_sum = sum(int(c) * w for c, w in zip(digits, _W1, strict=False)) + int(digits[9])
     # Weights _W2 then 1 over all 11 digits ≡ 0 is the same as k2 == classic control of the
     # first 10 (k2 is a single digit, so "10" can never match).
-    k2_sum = sum(int(c) * w for c, w in zip(digits, _W2)) + int(digits[10])
+    k2_sum = sum(int(c) * w for c, w in zip(digits, _W2, strict=False)) + int(digits[10])
     return k1_sum % 11 in _K1_REMAINDERS_2032, k2_sum % 11 == 0
 
 
@@ -218,9 +213,7 @@ def parse_identity_number(text: str, *, allow_synthetic: bool = False) -> Identi
         raise InvalidIdentityNumber(*problem)
     decoded = _decode_date(digits)
     if isinstance(decoded, str):
-        raise InvalidIdentityNumber(
-            IdProblem.IMPOSSIBLE_DATE, f"{what} does not encode a birth date: {decoded}"
-        )
+        raise InvalidIdentityNumber(IdProblem.IMPOSSIBLE_DATE, f"{what} does not encode a birth date: {decoded}")
     born, kind, synthetic = decoded
     k1_ok, k2_ok = _controls_ok(digits)
     if not (k1_ok and k2_ok):
@@ -315,18 +308,12 @@ def make_identity_number(
         raise ValueError(f"individual number must be 0-999, got {individual}")
     yy = birth_date.year % 100
     if _century(individual, yy) != birth_date.year - yy:
-        raise ValueError(
-            f"individual number {individual:03d} is not issued for people born in {birth_date.year}"
-        )
+        raise ValueError(f"individual number {individual:03d} is not issued for people born in {birth_date.year}")
     if kind is IdKind.H_NUMMER and synthetic:
         # Month + 40 + 80 does not fit in two digits, so no such number can exist.
         raise ValueError("an H-nummer cannot be synthetic")
     dd = birth_date.day + (_D_OFFSET if kind is IdKind.D_NUMMER else 0)
-    mm = (
-        birth_date.month
-        + (_H_OFFSET if kind is IdKind.H_NUMMER else 0)
-        + (_SYNTHETIC_OFFSET if synthetic else 0)
-    )
+    mm = birth_date.month + (_H_OFFSET if kind is IdKind.H_NUMMER else 0) + (_SYNTHETIC_OFFSET if synthetic else 0)
     digits = f"{dd:02d}{mm:02d}{yy:02d}{individual:03d}"
     k1 = _classic_control(digits, _W1)
     if k1 == 10:
@@ -353,9 +340,7 @@ def parse_orgnr(text: str) -> str:
     if problem is not None:
         raise InvalidOrgnr(*problem)
     if _classic_control(digits[:8], _ORG_W) != int(digits[8]):
-        raise InvalidOrgnr(
-            IdProblem.CONTROL_DIGIT, f"{what} fails the control digit check (mistyped digit?)"
-        )
+        raise InvalidOrgnr(IdProblem.CONTROL_DIGIT, f"{what} fails the control digit check (mistyped digit?)")
     return digits
 
 

@@ -108,7 +108,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         # A time that has begun is no longer «Kommende»: it goes with the earlier ones.
         upcoming = [a for a in appointments if a.start > moment]
         past = sorted((a for a in appointments if a.start <= moment), key=lambda a: a.start, reverse=True)
-        for list_id, rows, empty in (("#upcoming", upcoming, "appointments.none_upcoming"), ("#past", past, "appointments.none_past")):
+        for list_id, rows, empty in (
+            ("#upcoming", upcoming, "appointments.none_upcoming"),
+            ("#past", past, "appointments.none_past"),
+        ):
             # The count in the heading: the list may scroll, so the heading says how many there are to scroll to.
             self.query_one(f"{list_id}-heading", Static).update(t(f"appointments.{list_id[1:]}_count", count=len(rows)))
             listing = self.query_one(list_id, ListView)
@@ -203,8 +206,9 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             self.notify(t("appointments.cannot_cancel"), severity="warning")
             return
         question = t("appointments.cancel_question", when=when(appointment.start))
-        self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")),
-                             lambda yes: self._cancel(appointment) if yes else None)
+        self.app.push_screen(
+            ConfirmDialog(question, t("appointments.cancel_yes")), lambda yes: self._cancel(appointment) if yes else None
+        )
 
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment, again: bool = False) -> None:
@@ -228,8 +232,12 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 if error.kind in RETRYABLE:
                     self._cancel_again = appointment
                     in_doubt = error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE)
-                    self._note(t("appointments.cancel_in_doubt" if in_doubt else "appointments.cancel_failed",
-                                 when=when(appointment.start)))
+                    self._note(
+                        t(
+                            "appointments.cancel_in_doubt" if in_doubt else "appointments.cancel_failed",
+                            when=when(appointment.start),
+                        )
+                    )
         else:
             self.notify(t("appointments.cancelled"), severity="information")
         finally:

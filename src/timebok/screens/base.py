@@ -92,10 +92,18 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
         patient = self.patient()
         if user.is_staff and patient is not None:
             # Short, the desk's own name goes; the patient never does.
-            return t("flow.for_patient", patient=patient.name) if short else t("flow.on_behalf", staff=user.name, patient=patient.name)
+            return (
+                t("flow.for_patient", patient=patient.name)
+                if short
+                else t("flow.on_behalf", staff=user.name, patient=patient.name)
+            )
         if user.is_support:
             # Short, the agent's own name goes; the citizen whose view this is never does.
-            return t("flow.as_citizen_short", citizen=user.name) if short else t("flow.as_citizen", agent=user.agent, citizen=user.name)
+            return (
+                t("flow.as_citizen_short", citizen=user.name)
+                if short
+                else t("flow.as_citizen", agent=user.agent, citizen=user.name)
+            )
         return user.name
 
     def say(self, key: str, **values: object) -> str:

@@ -53,10 +53,12 @@ class CalendarScreen(FlowScreen):
             return
         day = self.calendar.cursor
         book = self.draft.timebook
-        question = t("calendar.close_question", day=long_date(day),
-                     timebook=f"{time_type_name(book.time_type_code)} · {book.name}")
-        self.app.push_screen(ConfirmDialog(question, t("calendar.close_yes")),
-                             lambda yes: self._open_close_form(day) if yes else None)
+        question = t(
+            "calendar.close_question", day=long_date(day), timebook=f"{time_type_name(book.time_type_code)} · {book.name}"
+        )
+        self.app.push_screen(
+            ConfirmDialog(question, t("calendar.close_yes")), lambda yes: self._open_close_form(day) if yes else None
+        )
 
     @work(exclusive=True, group="close_day")
     async def _open_close_form(self, day: date) -> None:
@@ -78,8 +80,11 @@ class CalendarScreen(FlowScreen):
         if change.affected:
             from timebok.screens.setup_form import affected_lines
 
-            self.notify("\n".join([tn("setup.affected", len(change.affected)), *affected_lines(change), t("setup.affected_hint")]),
-                        severity="warning", timeout=20)
+            self.notify(
+                "\n".join([tn("setup.affected", len(change.affected)), *affected_lines(change), t("setup.affected_hint")]),
+                severity="warning",
+                timeout=20,
+            )
         self.reload()
 
     def __init__(self, draft: BookingDraft) -> None:
@@ -119,8 +124,11 @@ class CalendarScreen(FlowScreen):
         office = self.timebok.user.office if self.timebok.user else None
         phone = office.phone if office else None
         staff = self.timebok.user is not None and self.timebok.user.is_staff
-        return (t("calendar.urgent") + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
-                + (f"\n{t('calendar.close_hint')}" if staff else ""))
+        return (
+            t("calendar.urgent")
+            + (f"\n{t('calendar.phone', phone=phone)}" if phone else "")
+            + (f"\n{t('calendar.close_hint')}" if staff else "")
+        )
 
     def on_mount(self) -> None:
         self.query_one("#times").display = False
@@ -164,7 +172,9 @@ class CalendarScreen(FlowScreen):
         earliest = self.earliest()
         try:
             availability = await self.timebok.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
-            next_free = None if availability.slots else await self.timebok.client.first_free_date(timebook.id, month, earliest=earliest)
+            next_free = (
+                None if availability.slots else await self.timebok.client.first_free_date(timebook.id, month, earliest=earliest)
+            )
         except BookingError as error:
             if not quiet:
                 heading.update(t("calendar.load_failed"))
@@ -178,8 +188,10 @@ class CalendarScreen(FlowScreen):
             # Opening on a month with nothing free: start on the first free date, as every other timebook does,
             # and say why the calendar is not on this month.
             self.draft.month = next_free.replace(day=1)
-            self.notify(t("calendar.opened_at_next_free", month=month_title(month.year, month.month),
-                          date=long_date(next_free)), timeout=10)
+            self.notify(
+                t("calendar.opened_at_next_free", month=month_title(month.year, month.month), date=long_date(next_free)),
+                timeout=10,
+            )
             calendar.jump_to(next_free)
             return
         self.availability, self.next_free = availability, next_free
@@ -191,11 +203,21 @@ class CalendarScreen(FlowScreen):
         kept = self.kept_view.pop(calendar.id, None)  # after a language switch: the cursor where the user left it
         if kept is not None and kept[1].replace(day=1) == month:
             calendar.cursor = kept[1]
-        elif (availability.dates and calendar.cursor not in availability.dates and not quiet and new_month
-              and self.draft.day is not None and self.draft.day.replace(day=1) == month):
+        elif (
+            availability.dates
+            and calendar.cursor not in availability.dates
+            and not quiet
+            and new_month
+            and self.draft.day is not None
+            and self.draft.day.replace(day=1) == month
+        ):
             calendar.cursor = self.draft.day  # back in the month of the chosen date: on it
-        elif (availability.dates and calendar.cursor not in availability.dates and not quiet
-              and (self.draft.day is None or self.draft.day.replace(day=1) != month)):
+        elif (
+            availability.dates
+            and calendar.cursor not in availability.dates
+            and not quiet
+            and (self.draft.day is None or self.draft.day.replace(day=1) != month)
+        ):
             # Start where there is something to choose: a month just opened (PgUp/PgDn too, also with a date chosen in
             # another month) on the cursor's day if it is free, else at its first free date; the same month fetched
             # again (a day just closed from here) at the next free date from the cursor, not back at the first.

@@ -40,7 +40,9 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
         patient = self.draft.patient if self._for_patient else None
-        sent = t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
+        sent = (
+            t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
+        )
         yield Static(sent, id="sent")
         yield Static(
             f"{time_type_label(self.appointment.time_type_code, office)}\n{when(self.appointment.start)}"

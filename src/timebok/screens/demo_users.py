@@ -34,8 +34,14 @@ def demo_choices(users: list[DemoUser]) -> list[tuple[str, list[tuple[str, DemoC
     groups = [
         ("demo.citizens", [(u.name, DemoChoice("citizen", u.token)) for u in citizens]),
         ("demo.staff", [(u.name, DemoChoice("staff", u.token)) for u in staff]),
-        ("demo.support", [(t("demo.as_citizen", agent=a.name, citizen=c.name), DemoChoice("support", c.token, a.token))
-                          for a in agents for c in citizens]),
+        (
+            "demo.support",
+            [
+                (t("demo.as_citizen", agent=a.name, citizen=c.name), DemoChoice("support", c.token, a.token))
+                for a in agents
+                for c in citizens
+            ],
+        ),
     ]
     return [(t(title), entries) for title, entries in groups if entries]
 
@@ -74,8 +80,9 @@ class DemoUserScreen(StopsWorkersFirst, UsesApp, ModalScreen[DemoChoice | None])
                     highlight = len(self.choices)
                 options.add_option(Option(f"  {label}"))
                 self.choices.append(choice)
-        options.highlighted = highlight if highlight is not None else next(
-            (i for i, c in enumerate(self.choices) if c is not None), None)
+        options.highlighted = (
+            highlight if highlight is not None else next((i for i, c in enumerate(self.choices) if c is not None), None)
+        )
         options.focus()
 
     @on(OptionList.OptionSelected)

@@ -114,8 +114,11 @@ class InboxScreen(FlowScreen):
     def _update_count(self, *, stale: bool = False) -> None:
         ids = self._message_ids
         unread = sum(1 for id_ in ids if id_ not in self.timebok.seen_messages)
-        text = self.say("inbox.empty") if not ids else t("inbox.count", messages=tn("inbox.messages", len(ids)),
-                                                     unread=tn("inbox.unread", unread))
+        text = (
+            self.say("inbox.empty")
+            if not ids
+            else t("inbox.count", messages=tn("inbox.messages", len(ids)), unread=tn("inbox.unread", unread))
+        )
         if stale:
             text += "\n" + t("inbox.stale", time=self._fetched_at)
         self.query_one(LoadState).loaded(text)

@@ -185,12 +185,19 @@ class PatientSearchScreen(FlowScreen):
             self._found_for = ""
         options = self.query_one("#patients", OptionList)
         options.clear_options()
-        options.add_options([
-            Option(t("patient.row", name=f"{p.family}, {p.given}",
-                     born=short_date(p.birth_date) if p.birth_date else "",
-                     number=t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number))
-            for p in patients
-        ])
+        options.add_options(
+            [
+                Option(
+                    t(
+                        "patient.row",
+                        name=f"{p.family}, {p.given}",
+                        born=short_date(p.birth_date) if p.birth_date else "",
+                        number=t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number,
+                    )
+                )
+                for p in patients
+            ]
+        )
         options.display = bool(patients)
         options.highlighted = 0 if patients else None
 

@@ -37,8 +37,12 @@ class PlaceScreen(FlowScreen):
         options.clear_options()
         # Two timebooks at one place (an office's own setup may make them): the timebook's name tells them apart.
         shared = {b.place.id for b in draft.timebooks if sum(o.place.id == b.place.id for o in draft.timebooks) > 1}
-        options.add_options([Option((f"{book.name}\n" if book.place.id in shared else "") + place_lines(book.place) + "\n",
-                                    id=book.id) for book in draft.timebooks])
+        options.add_options(
+            [
+                Option((f"{book.name}\n" if book.place.id in shared else "") + place_lines(book.place) + "\n", id=book.id)
+                for book in draft.timebooks
+            ]
+        )
         index = next((i for i, b in enumerate(draft.timebooks) if draft.timebook and b.id == draft.timebook.id), 0)
         options.highlighted = index if draft.timebooks else None
         options.focus()

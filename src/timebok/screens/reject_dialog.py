@@ -39,8 +39,13 @@ class RejectDialog(ModalScreen[str | None]):
             yield Static(t("reject.title"), classes="section")
             yield Static(self.question)
             yield Label(t("reject.label"), id="reject-label")
-            yield ReasonInput(value=self.reason, placeholder=t("reject.placeholder"), max_length=REASON_LIMIT,
-                              id="reject-reason", select_on_focus=False)
+            yield ReasonInput(
+                value=self.reason,
+                placeholder=t("reject.placeholder"),
+                max_length=REASON_LIMIT,
+                id="reject-reason",
+                select_on_focus=False,
+            )
             yield Static("", id="reject-message")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("reject.send"), id="reject", variant="error")

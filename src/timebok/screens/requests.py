@@ -158,7 +158,8 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         for a in requests:
             passed = has_passed(a)
             cells = (
-                Text(f"{PAST_MARK} " if passed else "  ") + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
+                Text(f"{PAST_MARK} " if passed else "  ")
+                + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
                 Text(time_type_name(a.time_type_code)),
                 Text(a.place.name if a.place else ""),
                 Text(patient_name(a)),  # Text: a typed "[" is not markup
@@ -273,8 +274,10 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         def keep(typed: str) -> None:
             self._reasons[request.id] = typed
 
-        self.app.push_screen(RejectDialog(question, self._reasons.get(request.id, ""), keep),
-                             lambda reason: reason and self._answer(request, reason))
+        self.app.push_screen(
+            RejectDialog(question, self._reasons.get(request.id, ""), keep),
+            lambda reason: reason and self._answer(request, reason),
+        )
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -333,15 +336,22 @@ async def answer(app: TimebokAppContract, request: Appointment, reason: str | No
             return Answered(False, in_doubt=True)
         if error.kind is not ErrorKind.CONFLICT:
             app.report(error)
-            return Answered(False, t("requests.reject_not_sent", patient=name, reason=reason) if reason
-                            else t("requests.confirm_not_sent", patient=name))
+            return Answered(
+                False,
+                t("requests.reject_not_sent", patient=name, reason=reason)
+                if reason
+                else t("requests.confirm_not_sent", patient=name),
+            )
         text = await _what_happened(app, request)
         if reason:
             text += " " + t("requests.not_sent_reason", reason=reason)  # what was typed is kept, not dropped
         app.notify(text, severity="warning", timeout=10)
         return Answered(False, text)
-    app.notify(t("requests.confirmed", patient=name, when=when(request.start)) if reason is None
-               else t("requests.rejected", patient=name))
+    app.notify(
+        t("requests.confirmed", patient=name, when=when(request.start))
+        if reason is None
+        else t("requests.rejected", patient=name)
+    )
     return Answered(True)
 
 

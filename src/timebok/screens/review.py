@@ -19,8 +19,12 @@ from timebok.ui.workers import AwaitsItsWrite
 
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).
-GONE = {ErrorKind.SLOT_TAKEN: "review.slot_taken", ErrorKind.SLOT_PAST: "review.slot_past",
-        ErrorKind.SLOT_GONE: "review.slot_gone", ErrorKind.TOO_SOON: "review.too_soon"}
+GONE = {
+    ErrorKind.SLOT_TAKEN: "review.slot_taken",
+    ErrorKind.SLOT_PAST: "review.slot_past",
+    ErrorKind.SLOT_GONE: "review.slot_gone",
+    ErrorKind.TOO_SOON: "review.too_soon",
+}
 
 
 class ReviewScreen(AwaitsItsWrite, FlowScreen):
@@ -45,8 +49,13 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
                 yield Static(value, classes="summary-value")
         yield Label(self.say("review.reason_label"), id="reason-label")
         # No select-all on focus: coming back to the step, the first key must not replace the kept text.
-        yield ReasonInput(value=draft.reason, placeholder=t("review.reason_placeholder"), max_length=REASON_LIMIT,
-                          select_on_focus=False, id="reason")
+        yield ReasonInput(
+            value=draft.reason,
+            placeholder=t("review.reason_placeholder"),
+            max_length=REASON_LIMIT,
+            select_on_focus=False,
+            id="reason",
+        )
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
         yield Button(t("review.send"), id="send", variant="primary")
         status = Static(t("review.sending"), id="send-status", classes="hint")
@@ -119,11 +128,13 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         yourself = user is not None and not user.is_staff and not user.is_support
         name = patient.name if patient else ""
         if held is None:  # an answer without the time (an older backend): say it without one
-            return t("review.patient_overlap_title"), t("review.patient_overlap_unknown_self" if yourself
-                                                        else "review.patient_overlap_unknown", name=name)
+            return t("review.patient_overlap_title"), t(
+                "review.patient_overlap_unknown_self" if yourself else "review.patient_overlap_unknown", name=name
+            )
         what = time_type_name(held.type_code) if held.type_code else t("review.patient_overlap_elsewhere")
-        return t("review.patient_overlap_title"), t("review.patient_overlap_self" if yourself else "review.patient_overlap",
-                                                    name=name, when=when(held.start), what=what)
+        return t("review.patient_overlap_title"), t(
+            "review.patient_overlap_self" if yourself else "review.patient_overlap", name=name, when=when(held.start), what=what
+        )
 
     def _failure_line(self, error: BookingError) -> str:
         """What went wrong and what to do, for the line under «Send bestilling»."""

@@ -15,12 +15,11 @@ from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
 from timebok.screens.setup_text import (
-    FormProblem,
     DAYS,
+    FormProblem,
     example_date,
     format_days,
     format_ranges,
-    parse_clock,
     parse_date,
     parse_days,
     parse_number,
@@ -34,6 +33,7 @@ from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 
 TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
+
 
 def _weekly(values: dict[str, str]) -> list[dict]:
     days = parse_days(values["days"], "days")
@@ -99,25 +99,39 @@ def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: 
         if existing is not None:
             document["closures"] = [c for c in document["closures"] if c.get("id") != existing["id"]]
         for number, (start, end) in enumerate(ranges):
-            document["closures"].append({
-                # The edited closure keeps its id (on its first range), so the backend changes it rather than adds one.
-                **({"id": existing["id"]} if existing is not None and number == 0 else {}),
-                "day": day, "start": start, "end": end, "reason": values["reason"].strip(),
-                "timebook": f"Schedule/{timebook_id}" if timebook_id else None})
+            document["closures"].append(
+                {
+                    # The edited closure keeps its id (on its first range), so the backend changes it rather than adds one.
+                    **({"id": existing["id"]} if existing is not None and number == 0 else {}),
+                    "day": day,
+                    "start": start,
+                    "end": end,
+                    "reason": values["reason"].strip(),
+                    "timebook": f"Schedule/{timebook_id}" if timebook_id else None,
+                }
+            )
 
     def describe(values: dict[str, str]) -> str:
-        where = next((f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks if b["id"] == timebook_id),
-                     t("setup.what_office"))
+        where = next(
+            (f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks if b["id"] == timebook_id),
+            t("setup.what_office"),
+        )
         times = values["times"].strip()
         return t("setup.what_close", day=values["day"].strip(), times=f" {times}" if times else "", where=where)
 
     if existing is not None:
         times = f"{existing['start']}-{existing['end']}" if existing.get("start") else ""
-        fields = [("day", "setup.field.day", show_date(existing["day"])), ("times", "setup.field.times", times),
-                  ("reason", "setup.field.reason", existing["reason"])]
+        fields = [
+            ("day", "setup.field.day", show_date(existing["day"])),
+            ("times", "setup.field.times", times),
+            ("reason", "setup.field.reason", existing["reason"]),
+        ]
     else:
-        fields = [("day", "setup.field.day", day.strftime("%d.%m.%Y")), ("times", "setup.field.times", ""),
-                  ("reason", "setup.field.reason", "")]
+        fields = [
+            ("day", "setup.field.day", day.strftime("%d.%m.%Y")),
+            ("times", "setup.field.times", ""),
+            ("reason", "setup.field.reason", ""),
+        ]
     intro = t("setup.close_timebook" if timebook_id else "setup.close_office")
     # The cursor starts in the date: a date typed first must close that date, never today with the date as the reason.
     return SetupForm(title, setup, fields, apply, intro, describe=describe)
@@ -135,8 +149,12 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
         check_fit(weekly, parse_number(minutes, "minutes") if minutes else _same(document, book)["slotMinutes"])
         campaign = {
             **({"id": existing["id"]} if existing is not None and existing.get("id") else {}),
-            "name": values["name"].strip(), "first": parse_date(values["first"], "first"), "last": parse_date(values["last"], "last"),
-            **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}), "weekly": weekly}
+            "name": values["name"].strip(),
+            "first": parse_date(values["first"], "first"),
+            "last": parse_date(values["last"], "last"),
+            **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}),
+            "weekly": weekly,
+        }
         campaigns = _same(document, book)["campaigns"]
         at = next((i for i, c in enumerate(campaigns) if existing is not None and c.get("id") == existing.get("id")), None)
         if at is None:
@@ -146,20 +164,36 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
 
     if existing is not None:
         days = sorted({d for i in existing["weekly"] for d in i["days"]}, key=DAYS.index)
-        fields = [("name", "setup.field.name", existing["name"]), ("first", "setup.field.first", show_date(existing["first"])),
-                  ("last", "setup.field.last", show_date(existing["last"])), ("days", "setup.field.days", format_days(days)),
-                  ("ranges", "setup.field.ranges", format_ranges(existing["weekly"])),
-                  ("minutes", "setup.field.minutes", str(existing.get("slotMinutes") or book["slotMinutes"]))]
+        fields = [
+            ("name", "setup.field.name", existing["name"]),
+            ("first", "setup.field.first", show_date(existing["first"])),
+            ("last", "setup.field.last", show_date(existing["last"])),
+            ("days", "setup.field.days", format_days(days)),
+            ("ranges", "setup.field.ranges", format_ranges(existing["weekly"])),
+            ("minutes", "setup.field.minutes", str(existing.get("slotMinutes") or book["slotMinutes"])),
+        ]
         title = t("setup.edit_campaign_title", name=book["name"])
     else:
-        fields = [("name", "setup.field.name", t("setup.default_campaign")), ("first", "setup.field.first", ""),
-                  ("last", "setup.field.last", ""), ("days", "setup.field.days", t("setup.default_campaign_days")),
-                  ("ranges", "setup.field.ranges", "08:00-15:00"), ("minutes", "setup.field.minutes", str(book["slotMinutes"]))]
+        fields = [
+            ("name", "setup.field.name", t("setup.default_campaign")),
+            ("first", "setup.field.first", ""),
+            ("last", "setup.field.last", ""),
+            ("days", "setup.field.days", t("setup.default_campaign_days")),
+            ("ranges", "setup.field.ranges", "08:00-15:00"),
+            ("minutes", "setup.field.minutes", str(book["slotMinutes"])),
+        ]
         title = t("setup.campaign_title", name=book["name"])
+
     def describe(values: dict[str, str]) -> str:
-        return t("setup.what_campaign", name=values["name"].strip(), first=values["first"].strip(), last=values["last"].strip(),
-                 timebook=f"{time_type_name(book['type'])} · {book['name']}", days=values["days"].strip(),
-                 ranges=values["ranges"].strip())
+        return t(
+            "setup.what_campaign",
+            name=values["name"].strip(),
+            first=values["first"].strip(),
+            last=values["last"].strip(),
+            timebook=f"{time_type_name(book['type'])} · {book['name']}",
+            days=values["days"].strip(),
+            ranges=values["ranges"].strip(),
+        )
 
     form = SetupForm(title, setup, fields, apply, t("setup.campaign_intro", example=example_date()), describe=describe)
     if existing is None:
@@ -224,8 +258,11 @@ class SetupScreen(FlowScreen):
     def show(self) -> None:
         setup = self.setup
         services = {s["type"]: s["active"] for s in setup.data["services"]}
-        self.query_one("#setup-types", Static).update(t("setup.types") + " " + " · ".join(
-            f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES))
+        self.query_one("#setup-types", Static).update(
+            t("setup.types")
+            + " "
+            + " · ".join(f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES)
+        )
         places = {p["id"]: p["name"] for p in setup.data["locations"]}
         books = self.query_one("#timebooks", OptionList)
         highlighted = books.highlighted
@@ -243,11 +280,14 @@ class SetupScreen(FlowScreen):
         self._details()
         self._items()
         if self.last_change and self.last_change.affected:
-            self.query_one("#setup-affected", Static).update("\n".join(
-                [tn("setup.affected", len(self.last_change.affected))] + [f"  {x}" for x in affected_lines(self.last_change)]
-                + [t("setup.affected_hint")]))
+            self.query_one("#setup-affected", Static).update(
+                "\n".join(
+                    [tn("setup.affected", len(self.last_change.affected))]
+                    + [f"  {x}" for x in affected_lines(self.last_change)]
+                    + [t("setup.affected_hint")]
+                )
+            )
         self.restore_view()
-
 
     def _items(self) -> None:
         """The closed days and the campaigns, one a row, to pick with Tab and ↑/↓ for E «Endre» or X «Fjern»."""
@@ -261,8 +301,15 @@ class SetupScreen(FlowScreen):
             self.item_refs.append(("closure", c, None))
         for book in setup.timebooks:
             for campaign in book["campaigns"]:
-                rows.append(t("setup.campaign_item", name=campaign["name"], first=show_date(campaign["first"]),
-                              last=show_date(campaign["last"]), timebook=names[f"Schedule/{book['id']}"]))
+                rows.append(
+                    t(
+                        "setup.campaign_item",
+                        name=campaign["name"],
+                        first=show_date(campaign["first"]),
+                        last=show_date(campaign["last"]),
+                        timebook=names[f"Schedule/{book['id']}"],
+                    )
+                )
                 self.item_refs.append(("campaign", campaign, book))
         self.query_one("#setup-items-title", Static).update(t("setup.items") if rows else t("setup.no_items"))
         items = self.query_one("#setup-items", OptionList)
@@ -303,7 +350,9 @@ class SetupScreen(FlowScreen):
             return
         kind, item, book = picked
         if kind == "closure":
-            self._open(closure_form(self.setup, date.fromisoformat(item["day"]), None, t("setup.edit_closure_title"), existing=item))
+            self._open(
+                closure_form(self.setup, date.fromisoformat(item["day"]), None, t("setup.edit_closure_title"), existing=item)
+            )
         else:
             self._open(campaign_form(self.setup, book, existing=item))
 
@@ -322,8 +371,13 @@ class SetupScreen(FlowScreen):
         else:
             same = _same(data, book)
             same["campaigns"] = [c for c in same["campaigns"] if c.get("id") != item["id"]]
-            what = t("setup.what_remove_campaign", name=item["name"], first=show_date(item["first"]), last=show_date(item["last"]),
-                     timebook=f"{time_type_name(book['type'])} · {book['name']}")
+            what = t(
+                "setup.what_remove_campaign",
+                name=item["name"],
+                first=show_date(item["first"]),
+                last=show_date(item["last"]),
+                timebook=f"{time_type_name(book['type'])} · {book['name']}",
+            )
         self._toggle(OfficeSetup(data), what)
 
     def current(self) -> dict | None:
@@ -337,15 +391,34 @@ class SetupScreen(FlowScreen):
         book = self.current()
         if book is None:
             return
-        lines = [week_grid(book["weekly"]) if book["weekly"] else t("setup.no_pattern"),
-                 t("setup.facts", minutes=book["slotMinutes"], parallel=book["parallel"], horizon=book["horizonDays"],
-                   lead=book["leadMinutes"])]
+        lines = [
+            week_grid(book["weekly"]) if book["weekly"] else t("setup.no_pattern"),
+            t(
+                "setup.facts",
+                minutes=book["slotMinutes"],
+                parallel=book["parallel"],
+                horizon=book["horizonDays"],
+                lead=book["leadMinutes"],
+            ),
+        ]
         if "ahead" in book:
             lines.append(t("setup.ahead", free=book["ahead"]["free"], total=book["ahead"]["total"]))
         for campaign in book["campaigns"]:
-            lines.append(t("setup.campaign_row", name=campaign["name"], first=show_date(campaign["first"]), last=show_date(campaign["last"]),
-                           days=format_days(sorted({d for i in campaign["weekly"] for d in i["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)),
-                           ranges=format_ranges(campaign["weekly"])))
+            lines.append(
+                t(
+                    "setup.campaign_row",
+                    name=campaign["name"],
+                    first=show_date(campaign["first"]),
+                    last=show_date(campaign["last"]),
+                    days=format_days(
+                        sorted(
+                            {d for i in campaign["weekly"] for d in i["days"]},
+                            key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index,
+                        )
+                    ),
+                    ranges=format_ranges(campaign["weekly"]),
+                )
+            )
         self.query_one("#setup-details", Static).update("\n".join(lines))
 
     def _open(self, form: SetupForm) -> None:
@@ -375,8 +448,16 @@ class SetupScreen(FlowScreen):
             now = next((b for b in setup.data["timebooks"] if b["id"] == book["id"]), book)
             return pattern_fields(now)
 
-        self._open(SetupForm(t("setup.pattern_title", name=book["name"]), self.setup, pattern_fields(book), apply,
-                             t("setup.pattern_intro"), fields_of=fields_of))
+        self._open(
+            SetupForm(
+                t("setup.pattern_title", name=book["name"]),
+                self.setup,
+                pattern_fields(book),
+                apply,
+                t("setup.pattern_intro"),
+                fields_of=fields_of,
+            )
+        )
 
     def action_new_timebook(self) -> None:
         if self.setup is None:
@@ -384,8 +465,15 @@ class SetupScreen(FlowScreen):
         places = self.setup.data["locations"]
 
         def apply(values: dict[str, str], document: dict) -> None:
-            code = next((c for c in TYPES if c.casefold() == values["type"].strip().casefold()
-                         or time_type_name(c).casefold() == values["type"].strip().casefold()), None)
+            code = next(
+                (
+                    c
+                    for c in TYPES
+                    if c.casefold() == values["type"].strip().casefold()
+                    or time_type_name(c).casefold() == values["type"].strip().casefold()
+                ),
+                None,
+            )
             if code is None:
                 raise FormProblem("type", "setup.problem.type")
             number = parse_number(values["place"], "place")
@@ -393,16 +481,24 @@ class SetupScreen(FlowScreen):
                 raise FormProblem("place", "setup.problem.place")
             if not values["name"].strip():
                 raise FormProblem("name", "setup.problem.required")
-            book = {"type": code, "location": places[number - 1]["id"], "name": values["name"].strip(), "active": True,
-                    "campaigns": []}
+            book = {
+                "type": code,
+                "location": places[number - 1]["id"],
+                "name": values["name"].strip(),
+                "active": True,
+                "campaigns": [],
+            }
             apply_pattern(book, values)
             document["timebooks"].append(book)
             for service in document["services"]:
                 if service["type"] == code:
                     service["active"] = True
 
-        fields = [("type", "setup.field.type", "Vaksine"), ("place", "setup.field.place", "1"),
-                  ("name", "setup.field.name", t("setup.default_name"))] + pattern_fields(None)
+        fields = [
+            ("type", "setup.field.type", "Vaksine"),
+            ("place", "setup.field.place", "1"),
+            ("name", "setup.field.name", t("setup.default_name")),
+        ] + pattern_fields(None)
         intro = t("setup.new_intro", places=", ".join(f"{i}: {p['name']}" for i, p in enumerate(places, 1)))
         self._open(SetupForm(t("setup.new_title"), self.setup, fields, apply, intro))
 
@@ -422,8 +518,14 @@ class SetupScreen(FlowScreen):
         book = self.current()
         if book is None:
             return
-        document = OfficeSetup({**self.setup.data, "services": [
-            {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in self.setup.data["services"]]})
+        document = OfficeSetup(
+            {
+                **self.setup.data,
+                "services": [
+                    {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in self.setup.data["services"]
+                ],
+            }
+        )
         self._toggle(document)
 
     def _toggle_refused(self, error: BookingError) -> None:

@@ -32,11 +32,23 @@ Describe = Callable[[dict[str, str]], str]  # the change in words, above its pre
 class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupChange | None]):
     """Answers with the saved change, or None when the user leaves without saving."""
 
-    BINDINGS = [key("escape", "cancel", "setup.cancel"), key("ctrl+s", "preview", "setup.preview_key"),
-                key("ctrl+r", "try_again", "setup.try_again", show=False), *dialog_keys()]
+    BINDINGS = [
+        key("escape", "cancel", "setup.cancel"),
+        key("ctrl+s", "preview", "setup.preview_key"),
+        key("ctrl+r", "try_again", "setup.try_again", show=False),
+        *dialog_keys(),
+    ]
 
-    def __init__(self, title: str, setup: OfficeSetup, fields: list[Field], apply: Apply, intro: str = "",
-                 fields_of: FieldsOf | None = None, describe: Describe | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        setup: OfficeSetup,
+        fields: list[Field],
+        apply: Apply,
+        intro: str = "",
+        fields_of: FieldsOf | None = None,
+        describe: Describe | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.setup = setup
@@ -143,7 +155,9 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         found = problem_for(error.field) if error.kind is ErrorKind.INVALID else None
         if found is not None:
             field, text_id = found
-            self._say(t(text_id, example=example_date()), field if any(f[0] == field for f in self.fields) else None, problem=True)
+            self._say(
+                t(text_id, example=example_date()), field if any(f[0] == field for f in self.fields) else None, problem=True
+            )
         else:
             from timebok.ui.problems import full_text
 
@@ -212,13 +226,22 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         from timebok.screens.confirm_dialog import ConfirmDialog
 
         # Esc after typing a week's hours must not lose them without a word: asked, with «Nei» (keep) the default.
-        self.app.push_screen(ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")),
-                             lambda yes: self.dismiss(None) if yes else None)
+        self.app.push_screen(
+            ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")), lambda yes: self.dismiss(None) if yes else None
+        )
 
 
 def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:
-    return [t("setup.affected_row", date=long_date(a.start.date()), time=a.start.strftime("%H:%M"), patient=a.patient_name,
-              state=t(f"setup.state.{a.status}")) for a in (change.affected if affected is None else affected)]
+    return [
+        t(
+            "setup.affected_row",
+            date=long_date(a.start.date()),
+            time=a.start.strftime("%H:%M"),
+            patient=a.patient_name,
+            state=t(f"setup.state.{a.status}"),
+        )
+        for a in (change.affected if affected is None else affected)
+    ]
 
 
 def change_lines(change: SetupChange) -> list[str]:
@@ -246,9 +269,15 @@ def change_lines(change: SetupChange) -> list[str]:
             days += " " + tn("setup.change_more_days", item.more_days)
         code = types.get(item.timebook_id) if item.timebook_id else new_types.get(item.name)
         # «Koronatest · Koronatest drive-in», but not «Laboratoriet · Laboratoriet»: the type only where the name lacks it.
-        name = f"{time_type_name(code)} · {item.name}" if code and time_type_name(code).casefold() not in item.name.casefold() else item.name
-        lines.append(t("setup.change_row", timebook=name, counts=", ".join(counts) or t("setup.change_none"))
-                     + (f": {days}" if days else ""))
+        name = (
+            f"{time_type_name(code)} · {item.name}"
+            if code and time_type_name(code).casefold() not in item.name.casefold()
+            else item.name
+        )
+        lines.append(
+            t("setup.change_row", timebook=name, counts=", ".join(counts) or t("setup.change_none"))
+            + (f": {days}" if days else "")
+        )
         hit = [a for a in change.affected if a.timebook_id == item.timebook_id]
         if hit:
             shown.add(item.timebook_id)
@@ -257,7 +286,10 @@ def change_lines(change: SetupChange) -> list[str]:
     rest = [a for a in change.affected if a.timebook_id not in shown]
     if rest:  # in a timebook the answer did not list: named by the timebook the backend gave, if any
         lines += ["", tn("setup.affected", len(rest))]
-        lines += [f"  {line}" + (f" · {a.timebook_name}" if a.timebook_name else "") for line, a in zip(affected_lines(change, rest), rest)]
+        lines += [
+            f"  {line}" + (f" · {a.timebook_name}" if a.timebook_name else "")
+            for line, a in zip(affected_lines(change, rest), rest, strict=True)
+        ]
     if not lines:
         lines = [t("setup.nothing_changes")]
     if change.affected:

@@ -65,8 +65,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
             return
         self.fetched()
         self.query_one("#requests", Button).label = keyed("f", t("staff.requests_count", count=waiting))
-        self.query_one("#waiting", Static).update(
-            tn("staff.waiting", waiting) if waiting else t("staff.none_waiting"))
+        self.query_one("#waiting", Static).update(tn("staff.waiting", waiting) if waiting else t("staff.none_waiting"))
 
     @on(Button.Pressed, "#book")
     def action_book(self) -> None:

@@ -24,8 +24,10 @@ def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None)
     """One line per time type: what the citizen sees, or the reason they see nothing (the commonest support call)."""
     if gp is not None and gp.id != office.id:
         # Not the citizen's GP office: what follows is that office's setup, which the citizen does not see at all.
-        lines = [t("support.setup_heading_other", office=office.name),
-                 t("support.why_other_office", citizen=citizen, gp=gp.name, office=office.name)]
+        lines = [
+            t("support.setup_heading_other", office=office.name),
+            t("support.why_other_office", citizen=citizen, gp=gp.name, office=office.name),
+        ]
     else:
         lines = [t("support.setup_heading", citizen=citizen, office=office.name)]
     services = {s["type"]: s["active"] for s in setup.data["services"]}
@@ -73,8 +75,16 @@ def closure_lines(setup: OfficeSetup) -> list[str]:
         lines.append(t("support.closures"))
         for c in closures:
             only = " · " + t("setup.closure_only", timebook=names.get(c["timebook"], c["timebook"])) if c.get("timebook") else ""
-            lines.append("  " + t("support.closure_row", date=show_date(c["day"]),
-                                  times=f" {c['start']}-{c['end']}" if c.get("start") else "", reason=c["reason"], only=only))
+            lines.append(
+                "  "
+                + t(
+                    "support.closure_row",
+                    date=show_date(c["day"]),
+                    times=f" {c['start']}-{c['end']}" if c.get("start") else "",
+                    reason=c["reason"],
+                    only=only,
+                )
+            )
     else:
         lines.append(t("support.no_closures"))
     campaigns = [(b, c) for b in setup.timebooks if b["active"] for c in b["campaigns"] if c["last"] >= now]
@@ -82,8 +92,18 @@ def closure_lines(setup: OfficeSetup) -> list[str]:
         lines.append(t("support.campaigns"))
         for book, c in campaigns:
             days = format_days(sorted({d for i in c["weekly"] for d in i["days"]}, key=DAYS.index))
-            lines.append("  " + t("support.campaign_row", name=c["name"], first=show_date(c["first"]), last=show_date(c["last"]),
-                                  timebook=names[f"Schedule/{book['id']}"], days=days, ranges=format_ranges(c["weekly"])))
+            lines.append(
+                "  "
+                + t(
+                    "support.campaign_row",
+                    name=c["name"],
+                    first=show_date(c["first"]),
+                    last=show_date(c["last"]),
+                    timebook=names[f"Schedule/{book['id']}"],
+                    days=days,
+                    ranges=format_ranges(c["weekly"]),
+                )
+            )
     return lines
 
 

@@ -66,13 +66,17 @@ class TraceScreen(UsesApp, ModalScreen[None]):
         follow = bool(self.exchanges) and table.cursor_row == len(self.exchanges) - 1
         self.exchanges.append(exchange)
         table.add_row(
-            exchange.started.strftime("%H:%M:%S"), exchange.method, Text(status_text(exchange)),  # an error may hold «[»
-            Text(f"{exchange.duration_ms:.0f}", justify="right"), Text(exchange.path),
+            exchange.started.strftime("%H:%M:%S"),
+            exchange.method,
+            Text(status_text(exchange)),  # an error may hold «[»
+            Text(f"{exchange.duration_ms:.0f}", justify="right"),
+            Text(exchange.path),
         )
         if follow:
             table.move_cursor(row=len(self.exchanges) - 1)
         self.query_one("#trace-count", Static).update(
-            tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty"))
+            tn("trace.count", len(self.exchanges)) if self.exchanges else t("trace.empty")
+        )
 
     def action_show(self) -> None:
         table = self.query_one(DataTable)

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,9 +42,14 @@ def app_version() -> str:
 def trace_header(backend_url: str, user: User) -> dict[str, object]:
     """What a support case needs to know about a trace before its first request."""
     return {
-        "app": "timebok", "version": app_version(), "backend": backend_url,
-        "signed_in": {"role": "support" if user.is_support else user.role, "name": user.agent if user.is_support else user.name,
-                      "office": user.office.name if user.office and user.is_staff else None},
+        "app": "timebok",
+        "version": app_version(),
+        "backend": backend_url,
+        "signed_in": {
+            "role": "support" if user.is_support else user.role,
+            "name": user.agent if user.is_support else user.name,
+            "office": user.office.name if user.office and user.is_staff else None,
+        },
         # A support agent acts as a citizen: the bearer is the citizen's, the agent signs beside it.
         "on_behalf_of": user.name if user.is_support else None,
     }
@@ -70,16 +76,25 @@ class TimebokApp(App[None]):
     user: reactive[User | None] = reactive(None)
     connection_problem: reactive[str | None] = reactive(None)
 
-    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
-               markup: bool = False) -> None:
+    def notify(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None, markup: bool = False
+    ) -> None:
         """A toast, shown as written: a notice may quote a name, a reason or what the user typed («[/]»)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
-    def __init__(self, connection: Connection, *, theme: str = "textual-dark", keymap: dict[str, str] | None = None,
-                 on_theme_change=None, on_language_change=None,
-                 on_demo_user_change: Callable[[str, str], None] | None = None, trace_dir: Path | None = None,
-                 load_seen: Callable[[str], set[str]] | None = None,
-                 save_seen: Callable[[str, set[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        theme: str = "textual-dark",
+        keymap: dict[str, str] | None = None,
+        on_theme_change=None,
+        on_language_change=None,
+        on_demo_user_change: Callable[[str, str], None] | None = None,
+        trace_dir: Path | None = None,
+        load_seen: Callable[[str], set[str]] | None = None,
+        save_seen: Callable[[str, set[str]], None] | None = None,
+    ) -> None:
         super().__init__()
         # Everything imported so far (Textual, Rich, our modules) lives as long as the app: move it out of the
         # collector's reach. Otherwise a full collection walks it all during the first paint (~20 ms here) and
@@ -148,11 +163,16 @@ class TimebokApp(App[None]):
             if self.client is None:
                 from timebok.client.api import BookingClient  # httpx loads after the first paint
 
-                self.client = BookingClient(self.connection.url, self.connection.token,
-                                            agent_token=self.connection.agent_token or None,
-                                            timeout=self.connection.timeout, page_size=self.connection.page_size,
-                                            trace=self.trace, token_source=self.connection.token_source,
-                                            agent_source=self.connection.agent_source)
+                self.client = BookingClient(
+                    self.connection.url,
+                    self.connection.token,
+                    agent_token=self.connection.agent_token or None,
+                    timeout=self.connection.timeout,
+                    page_size=self.connection.page_size,
+                    trace=self.trace,
+                    token_source=self.connection.token_source,
+                    agent_source=self.connection.agent_source,
+                )
             user = await self.client.whoami()
             self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
@@ -250,8 +270,13 @@ class TimebokApp(App[None]):
     @staticmethod
     def _same_person(before: User, after: User) -> bool:
         def who(user: User) -> tuple:
-            return (user.role, user.name, user.patient.id if user.patient else None,
-                    user.office.id if user.office else None, user.agent)
+            return (
+                user.role,
+                user.name,
+                user.patient.id if user.patient else None,
+                user.office.id if user.office else None,
+                user.agent,
+            )
 
         return who(before) == who(after)
 
@@ -368,8 +393,10 @@ class TimebokApp(App[None]):
     def _open_demo_users(self) -> None:
         from timebok.screens.demo_users import DemoUserScreen
 
-        self.push_screen(DemoUserScreen(), lambda choice: choice is not None and self.sign_in(
-            choice.token, choice.agent_token, role=choice.role))
+        self.push_screen(
+            DemoUserScreen(),
+            lambda choice: choice is not None and self.sign_in(choice.token, choice.agent_token, role=choice.role),
+        )
 
     def _can_sign_out(self) -> bool:
         # A fixed token from the config ([backend] token) has no sign-in to leave.
@@ -442,10 +469,14 @@ class TimebokApp(App[None]):
         from timebok.screens.requests import RequestQueueScreen
         from timebok.screens.today import TodayScreen
 
-        for screen, text_id in ((PatientSearchScreen, "staff.book"), (RequestQueueScreen, "staff.requests"),
-                                (TodayScreen, "staff.today")):
-            yield SystemCommand(t(text_id), t(f"palette.{text_id}"),
-                                lambda screen=screen: (self.go_home(), self.push_screen(screen())))
+        for screen, text_id in (
+            (PatientSearchScreen, "staff.book"),
+            (RequestQueueScreen, "staff.requests"),
+            (TodayScreen, "staff.today"),
+        ):
+            yield SystemCommand(
+                t(text_id), t(f"palette.{text_id}"), lambda screen=screen: (self.go_home(), self.push_screen(screen()))
+            )
 
     def _remember(self, save, value: str) -> None:
         """Save a choice for the next start; failing to save must not stop the app."""
@@ -473,7 +504,7 @@ class TimebokApp(App[None]):
         """Screens render their texts when built: build each one from the home up again, in the same order."""
         from timebok.screens.base import FlowScreen
 
-        ours = self.screen_stack[self.screen_stack.index(self.home):] if self.home in self.screen_stack else []
+        ours = self.screen_stack[self.screen_stack.index(self.home) :] if self.home in self.screen_stack else []
         fresh: list[FlowScreen] = []
         for screen in ours:
             again = screen.rebuilt() if isinstance(screen, FlowScreen) else None
@@ -485,7 +516,7 @@ class TimebokApp(App[None]):
             self._make_home(self._home_for_user())
             return
         self._make_home(fresh[0])
-        for below, screen in zip(fresh, fresh[1:]):
+        for below, screen in pairwise(fresh):
             below.open_next(screen)  # each answers to the one below it again (a review tells its calendar)
 
     def action_command_palette(self) -> None:
@@ -518,8 +549,11 @@ class TimebokApp(App[None]):
         try:
             path.write_text(self.export_screenshot(), encoding="utf-8")
         except OSError as error:
-            self.notify(t("palette.screenshot_failed", folder=str(folder), detail=error.strerror or type(error).__name__),
-                        title=t("palette.screenshot"), severity="error")
+            self.notify(
+                t("palette.screenshot_failed", folder=str(folder), detail=error.strerror or type(error).__name__),
+                title=t("palette.screenshot"),
+                severity="error",
+            )
             return None
         self.notify(t("palette.screenshot_saved", path=str(path)), title=t("palette.screenshot"))
         return path
@@ -532,8 +566,12 @@ class TimebokApp(App[None]):
         if isinstance(screen, AwaitsItsWrite) and screen.writing and self._quit_warned is not screen:
             self._quit_warned = screen
             self.set_timer(5, self._forget_quit_warning)
-            self.notify(t("app.quit_while_writing", keys=self._quit_keys()), title=t("app.quit_while_writing_title"),
-                        severity="warning", timeout=5)
+            self.notify(
+                t("app.quit_while_writing", keys=self._quit_keys()),
+                title=t("app.quit_while_writing_title"),
+                severity="warning",
+                timeout=5,
+            )
             return
         loses = getattr(screen, "loses_on_quit", None)
         if loses is not None and loses():
@@ -541,8 +579,9 @@ class TimebokApp(App[None]):
 
             # Typed words not yet sent (step 5's reason) go only when the user says so; Ctrl+Q again in the
             # question quits at once, so nothing ever holds the user in the app.
-            self.push_screen(ConfirmDialog(t("app.quit_unsent_question"), t("app.quit_unsent_yes")),
-                             lambda yes: self.exit() if yes else None)
+            self.push_screen(
+                ConfirmDialog(t("app.quit_unsent_question"), t("app.quit_unsent_yes")), lambda yes: self.exit() if yes else None
+            )
             return
         self.exit()
 
@@ -567,8 +606,9 @@ class TimebokApp(App[None]):
             yield SystemCommand(t("palette.minimize"), t("palette.minimize_help"), screen.action_minimize)
         elif screen.focused is not None and screen.focused.allow_maximize:
             yield SystemCommand(t("palette.maximize"), t("palette.maximize_help"), screen.action_maximize)
-        yield SystemCommand(t("palette.screenshot"), t("palette.screenshot_help"),
-                            lambda: self.set_timer(0.1, self.save_screenshot))
+        yield SystemCommand(
+            t("palette.screenshot"), t("palette.screenshot_help"), lambda: self.set_timer(0.1, self.save_screenshot)
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if self.sign_in_needed is not None:
@@ -581,8 +621,9 @@ class TimebokApp(App[None]):
         elif self.user is not None:
             yield SystemCommand(t("start.book"), t("palette.book"), lambda: (self.go_home(), self.start_booking()))
             yield SystemCommand(t("start.inbox"), t("palette.inbox"), lambda: (self.go_home(), self.open_inbox()))
-            yield SystemCommand(t("start.appointments"), t("palette.appointments"),
-                                lambda: (self.go_home(), self.open_appointments()))
+            yield SystemCommand(
+                t("start.appointments"), t("palette.appointments"), lambda: (self.go_home(), self.open_appointments())
+            )
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)

@@ -22,43 +22,77 @@ def _parser() -> argparse.ArgumentParser:
         description="Book appointments in a GP office's ressurstimebok. With no command, starts the app "
         "(on the embedded demo backend unless the config names a backend).",
     )
-    parser.add_argument("--config", metavar="PATH", help="config file to read (default: $TIMEBOK_CONFIG, then the user config dir)")
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file to read (default: $TIMEBOK_CONFIG, then the user config dir)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the FHIR booking backend", description="Run the FHIR R4 booking backend over HTTP.")
+    serve = commands.add_parser(
+        "serve", help="run the FHIR booking backend", description="Run the FHIR R4 booking backend over HTTP."
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8787, help="port to listen on (default: 8787)")
-    serve.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
-    serve.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="serve with N processes on one port (default 1); fine on PostgreSQL and on a SQLite file in WAL, "
-                       "whose writers then take turns across processes through SQLite's own lock")
-    serve.add_argument("--public-url", metavar="URL",
-                       help="the address clients reach this server at, for links in answers (default: $TIMEBOK_PUBLIC_URL, "
-                            "else the listening address), e.g. https://timebok.example.no behind a reverse proxy")
-    serve.add_argument("--demo", action="store_true",
-                       help="seed an empty database with the demo offices, patients and tokens, and accept synthetic identity numbers")
+    serve.add_argument(
+        "--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N processes on one port (default 1); fine on PostgreSQL and on a SQLite file in WAL, "
+        "whose writers then take turns across processes through SQLite's own lock",
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address clients reach this server at, for links in answers (default: $TIMEBOK_PUBLIC_URL, "
+        "else the listening address), e.g. https://timebok.example.no behind a reverse proxy",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed an empty database with the demo offices, patients and tokens, and accept synthetic identity numbers",
+    )
 
-    serve.add_argument("--oidc-issuer", metavar="ROLE=URL", action="append", default=None,
-                       help="trust access tokens from this OpenID Connect issuer for ROLE (citizen, staff or support); "
-                            "repeat for each (default: $TIMEBOK_OIDC_ISSUERS, space-separated ROLE=URL items)")
-    serve.add_argument("--oidc-audience", metavar="AUD",
-                       help="the audience (aud) every accepted token must carry (default: $TIMEBOK_OIDC_AUDIENCE)")
+    serve.add_argument(
+        "--oidc-issuer",
+        metavar="ROLE=URL",
+        action="append",
+        default=None,
+        help="trust access tokens from this OpenID Connect issuer for ROLE (citizen, staff or support); "
+        "repeat for each (default: $TIMEBOK_OIDC_ISSUERS, space-separated ROLE=URL items)",
+    )
+    serve.add_argument(
+        "--oidc-audience",
+        metavar="AUD",
+        help="the audience (aud) every accepted token must carry (default: $TIMEBOK_OIDC_AUDIENCE)",
+    )
 
     tokens = commands.add_parser("tokens", help="list the demo tokens", description="List the bearer tokens in the database.")
-    tokens.add_argument("--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})")
+    tokens.add_argument(
+        "--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})"
+    )
     tokens.add_argument("--json", action="store_true", help="print a JSON list of {role, name, reference, token} for scripts")
 
-    idp = commands.add_parser("dev-idp", help="run a local OpenID provider for tests and development",
-                              description="Run a local OpenID Connect provider shaped like ID-porten and HelseID, "
-                                          "with a login form that takes any test identity. Never for production.")
+    idp = commands.add_parser(
+        "dev-idp",
+        help="run a local OpenID provider for tests and development",
+        description="Run a local OpenID Connect provider shaped like ID-porten and HelseID, "
+        "with a login form that takes any test identity. Never for production.",
+    )
     idp.add_argument("--port", type=int, default=8790, help="port on 127.0.0.1 to listen on (default: 8790; 0 = any free)")
     idp.add_argument("--audience", default="timebok", help="the aud its tokens carry (default: timebok)")
 
-    login = commands.add_parser("login", help="sign in with OpenID Connect ([auth] in the config)",
-                                description="Sign in at the config's auth.issuer in the browser (or show the address to "
-                                            "open elsewhere) and keep the tokens in the keyring.")
-    login.add_argument("--citizen", action="store_true",
-                       help="support agents: sign in the test citizen you act as, at auth.citizen_issuer")
+    login = commands.add_parser(
+        "login",
+        help="sign in with OpenID Connect ([auth] in the config)",
+        description="Sign in at the config's auth.issuer in the browser (or show the address to "
+        "open elsewhere) and keep the tokens in the keyring.",
+    )
+    login.add_argument(
+        "--citizen", action="store_true", help="support agents: sign in the test citizen you act as, at auth.citizen_issuer"
+    )
     commands.add_parser("logout", help="forget the kept sign-in", description="Forget every kept sign-in.")
 
     config = commands.add_parser("config", help="manage the config file", description="Manage the config file.")
@@ -76,13 +110,21 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         try:
-            issuers = parse_issuers(args.oidc_issuer if args.oidc_issuer is not None
-                                    else os.environ.get("TIMEBOK_OIDC_ISSUERS", "").split())
+            issuers = parse_issuers(
+                args.oidc_issuer if args.oidc_issuer is not None else os.environ.get("TIMEBOK_OIDC_ISSUERS", "").split()
+            )
         except ValueError as error:
             raise StartupError(str(error)) from None
-        serve(_db(args), host=args.host, port=args.port, demo=args.demo, workers=args.workers,
-              public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"),
-              oidc_issuers=issuers, oidc_audience=args.oidc_audience or os.environ.get("TIMEBOK_OIDC_AUDIENCE"))
+        serve(
+            _db(args),
+            host=args.host,
+            port=args.port,
+            demo=args.demo,
+            workers=args.workers,
+            public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"),
+            oidc_issuers=issuers,
+            oidc_audience=args.oidc_audience or os.environ.get("TIMEBOK_OIDC_AUDIENCE"),
+        )
     except StartupError as error:
         print(f"timebok serve: {error}", file=sys.stderr)
         return 1
@@ -120,8 +162,11 @@ def _dev_idp(args: argparse.Namespace) -> int:
         return 1
     citizen, staff = server.issuer("idporten"), server.issuer("helseid")
     print(f"Local OpenID provider (tests and development only): ID-porten at {citizen}, HelseID at {staff}", flush=True)
-    print(f"Trust it with: timebok serve --demo --oidc-issuer citizen={citizen} --oidc-issuer staff={staff} "
-          f"--oidc-audience {args.audience}", flush=True)
+    print(
+        f"Trust it with: timebok serve --demo --oidc-issuer citizen={citizen} --oidc-issuer staff={staff} "
+        f"--oidc-audience {args.audience}",
+        flush=True,
+    )
     try:
         server.run()
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ def config_path(cli_path: str | None) -> Path | None:
 
 # --- reading and checking the config file -----------------------------------------------------
 
+
 def _unknown(path: Path, section: str | None, name: str, is_table: bool = False) -> ConfigError:
     """An error for a key we do not know, pointing at the one the user most likely meant."""
     known = sections()
@@ -39,7 +40,9 @@ def _unknown(path: Path, section: str | None, name: str, is_table: bool = False)
         listed = ", ".join(f"[{s}]" for s in known)
         if is_table:
             guess = closest(name, known)
-            return ConfigError(path, f"unknown section [{name}]; " + (f"did you mean [{guess}]?" if guess else f"the sections are {listed}"))
+            return ConfigError(
+                path, f"unknown section [{name}]; " + (f"did you mean [{guess}]?" if guess else f"the sections are {listed}")
+            )
         # A setting written above every [section] header is a common slip.
         hint = f"it belongs in the [{homes[0]}] section" if homes else f"settings go in the sections {listed}"
         return ConfigError(path, f"unknown key {name}; {hint}")
@@ -116,8 +119,12 @@ def load_settings(cli_path: str | None = None) -> Settings:
     settings: Settings = replace(_build(Settings, values), source=source)
     backend = settings.backend
     if settings.role == "support" and backend.url and not backend.agent_token and not settings.auth.issuer:
-        raise ConfigError(source, f'is "support": set backend.agent_token (or {ENV_AGENT_TOKEN}) to your own '
-                                  "support token; backend.token is then the test citizen's token", "app.role")
+        raise ConfigError(
+            source,
+            f'is "support": set backend.agent_token (or {ENV_AGENT_TOKEN}) to your own '
+            "support token; backend.token is then the test citizen's token",
+            "app.role",
+        )
     # The state file is one place whatever config exists: `timebok config init` loses no remembered user or theme.
     return replace(settings, **remembered(settings.state_path))
 
@@ -135,8 +142,10 @@ def key_clashes(settings: Settings, defaults: dict[str, set[str]]) -> list[str]:
             for other, other_keys in sorted(now_bound.items()):
                 shared = other.partition(".")[0] in (group, "app", "flow") or group in ("app", "flow")
                 if other != binding_id and shared and key in other_keys:
-                    warnings.append(f'{settings.source}: keys."{binding_id}" takes the key {key} that {other} has; '
-                                    f"one of them will not answer to it (choose another key, or rebind {other} too)")
+                    warnings.append(
+                        f'{settings.source}: keys."{binding_id}" takes the key {key} that {other} has; '
+                        f"one of them will not answer to it (choose another key, or rebind {other} too)"
+                    )
     return warnings
 
 

@@ -37,20 +37,25 @@ def run_app(config_path: str | None) -> int:
 
         if not isinstance(error, SignInError):
             raise
-        from timebok.ui.problems import explain
         from timebok.ui.i18n import t
+        from timebok.ui.problems import explain
 
         print(t("signin.cli.start_failed", reason=explain(error)), file=sys.stderr)
         return 1
 
     from timebok.tui.locations import default_trace_dir
 
-    app = TimebokApp(connection, theme=settings.theme, keymap=settings.keys, trace_dir=default_trace_dir(),
-                     on_theme_change=lambda theme: save_state(settings, theme=theme),
-                     on_language_change=lambda language: save_state(settings, language=language),
-                     on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),
-                     load_seen=lambda user_key: read_seen(settings, user_key),
-                     save_seen=lambda user_key, ids: save_seen(settings, user_key, ids))
+    app = TimebokApp(
+        connection,
+        theme=settings.theme,
+        keymap=settings.keys,
+        trace_dir=default_trace_dir(),
+        on_theme_change=lambda theme: save_state(settings, theme=theme),
+        on_language_change=lambda language: save_state(settings, language=language),
+        on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),
+        load_seen=lambda user_key: read_seen(settings, user_key),
+        save_seen=lambda user_key, ids: save_seen(settings, user_key, ids),
+    )
     app.run()
     for clash in clashes:
         print(f"timebok: warning: {clash}", file=sys.stderr)
@@ -102,12 +107,24 @@ def _connection(settings):
 
         # Signed in before the app takes the screen: the browser (or the address to open) comes first.
         token_source, agent_source = sources(settings)
-        return Connection(backend.url, "", timeout=backend.timeout, page_size=backend.page_size,
-                          token_source=token_source, agent_source=agent_source,
-                          sign_in_again=partial(sign_in_again, settings), sign_out=forget_kept)
+        return Connection(
+            backend.url,
+            "",
+            timeout=backend.timeout,
+            page_size=backend.page_size,
+            token_source=token_source,
+            agent_source=agent_source,
+            sign_in_again=partial(sign_in_again, settings),
+            sign_out=forget_kept,
+        )
     if backend.url is not None:
-        return Connection(backend.url, backend.token or "", agent_token=backend.agent_token or "",
-                          timeout=backend.timeout, page_size=backend.page_size)
+        return Connection(
+            backend.url,
+            backend.token or "",
+            agent_token=backend.agent_token or "",
+            timeout=backend.timeout,
+            page_size=backend.page_size,
+        )
 
     from timebok.backend.embedded import EmbeddedProcess
     from timebok.tui.locations import default_db_path
@@ -124,9 +141,16 @@ def _connection(settings):
             raise server.failed
 
     token, agent_token = demo_user(settings)
-    return Connection(server.url, token, agent_token=agent_token, timeout=backend.timeout,
-                      page_size=backend.page_size, wait_until_ready=wait_until_ready, embedded=True,
-                      demo_default_token=DEMO_CITIZEN_TOKEN)
+    return Connection(
+        server.url,
+        token,
+        agent_token=agent_token,
+        timeout=backend.timeout,
+        page_size=backend.page_size,
+        wait_until_ready=wait_until_ready,
+        embedded=True,
+        demo_default_token=DEMO_CITIZEN_TOKEN,
+    )
 
 
 def demo_user(settings) -> tuple[str, str]:
@@ -139,4 +163,3 @@ def demo_user(settings) -> tuple[str, str]:
     if role == "staff":
         return remembered or DEMO_STAFF_TOKEN, ""
     return remembered or DEMO_CITIZEN_TOKEN, DEMO_SUPPORT_TOKEN if role == "support" else ""
-

@@ -91,7 +91,9 @@ def _check_issuer(path: Path | None, key: str, value: object) -> str:
     what = 'an https:// URL (or http:// on 127.0.0.1 for a local test provider), such as "https://idporten.no"'
     url = _string(path, key, value, what)
     parts = urlsplit(url)
-    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))):
+    if not parts.netloc or not (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
+    ):
         raise ConfigError(path, f"must be {what}, got {shown(value)}", key)
     return url.rstrip("/")
 
@@ -164,6 +166,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 # --- the declaration ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Setting:
     """One key of the config file: its section, what the starter file says about it, and how a value is checked."""
@@ -176,8 +179,16 @@ class Setting:
     table: bool = False  # the whole [section] is this one setting (binding id -> keys)
 
 
-def setting(section: str, default: object = None, *, doc: str, check: Check, example: object = None,
-            env: str | None = None, secret: bool = False) -> Any:
+def setting(
+    section: str,
+    default: object = None,
+    *,
+    doc: str,
+    check: Check,
+    example: object = None,
+    env: str | None = None,
+    secret: bool = False,
+) -> Any:
     """A dataclass field that is also a config key, `section`.`field name`; a secret is left out of repr()."""
     return field(default=default, repr=not secret, metadata={"setting": Setting(section, doc, check, example, env)})
 
@@ -187,25 +198,41 @@ class BackendSettings:
     """Where the booking backend is and how to talk to it."""
 
     url: str | None = setting(
-        "backend", None, check=_check_url, example="https://timebok.example.no/fhir",
+        "backend",
+        None,
+        check=_check_url,
+        example="https://timebok.example.no/fhir",
         doc="The FHIR base URL of the booking backend, starting with http:// or https://, for example "
-            '"https://timebok.example.no/fhir". Leave it unset to use the embedded demo backend, which runs '
-            "inside the app with made-up offices, patients and tokens.")
+        '"https://timebok.example.no/fhir". Leave it unset to use the embedded demo backend, which runs '
+        "inside the app with made-up offices, patients and tokens.",
+    )
     token: str | None = setting(  # never shown, not even in a traceback's locals
-        "backend", None, check=_check_token, example="...", env=ENV_TOKEN, secret=True,
+        "backend",
+        None,
+        check=_check_token,
+        example="...",
+        env=ENV_TOKEN,
+        secret=True,
         doc=f"Your bearer token for that backend. You can set {ENV_TOKEN} in the environment instead, which keeps "
-            "it out of this file and wins over it. timebok never prints, logs or traces the token.")
+        "it out of this file and wins over it. timebok never prints, logs or traces the token.",
+    )
     agent_token: str | None = setting(  # a support agent's own token, beside a citizen's
-        "backend", None, check=_check_token, example="...", env=ENV_AGENT_TOKEN, secret=True,
+        "backend",
+        None,
+        check=_check_token,
+        example="...",
+        env=ENV_AGENT_TOKEN,
+        secret=True,
         doc='Support agents only (role = "support"): your own support token. token above is then the test '
-            "citizen's token you act as; the backend answers exactly as it would that citizen and records your "
-            f"reads in its audit log. You can set {ENV_AGENT_TOKEN} in the environment instead.")
+        "citizen's token you act as; the backend answers exactly as it would that citizen and records your "
+        f"reads in its audit log. You can set {ENV_AGENT_TOKEN} in the environment instead.",
+    )
     timeout: float = setting(
-        "backend", 10.0, check=_check_timeout,
-        doc="Seconds to wait for the backend to answer before giving up (a number > 0).")
+        "backend", 10.0, check=_check_timeout, doc="Seconds to wait for the backend to answer before giving up (a number > 0)."
+    )
     page_size: int = setting(
-        "backend", 1000, check=_check_page_size,
-        doc="How many results to ask the backend for in each page (a whole number >= 1).")
+        "backend", 1000, check=_check_page_size, doc="How many results to ask the backend for in each page (a whole number >= 1)."
+    )
 
 
 @dataclass(frozen=True)
@@ -213,27 +240,39 @@ class AuthSettings:
     """OpenID Connect sign-in (a real backend): where you sign in, as which client, and the loopback redirect port."""
 
     issuer: str | None = setting(  # None: no sign-in; the token comes from [backend]
-        "auth", None, check=_check_issuer, example="https://idporten.no",
+        "auth",
+        None,
+        check=_check_issuer,
+        example="https://idporten.no",
         doc="Real sign-in with OpenID Connect, for a backend started with --oidc-issuer. Leave issuer unset to "
-            "use [backend] token instead. Citizens sign in with ID-porten, staff and NHN support with HelseID; "
-            "the browser opens (or, with no browser, e.g. over SSH, the app shows the address to open elsewhere) "
-            "and the answer comes back to this machine on 127.0.0.1. `timebok login` signs in ahead of time, "
-            "`timebok logout` forgets the sign-in. Tokens are kept in your system's keyring, or in a file "
-            "readable by you only in your user state directory when there is none; never in this file.")
-    client_id: str = setting(
-        "auth", "timebok", check=_check_nonempty,
-        doc="The client id the sign-in service knows this app by.")
+        "use [backend] token instead. Citizens sign in with ID-porten, staff and NHN support with HelseID; "
+        "the browser opens (or, with no browser, e.g. over SSH, the app shows the address to open elsewhere) "
+        "and the answer comes back to this machine on 127.0.0.1. `timebok login` signs in ahead of time, "
+        "`timebok logout` forgets the sign-in. Tokens are kept in your system's keyring, or in a file "
+        "readable by you only in your user state directory when there is none; never in this file.",
+    )
+    client_id: str = setting("auth", "timebok", check=_check_nonempty, doc="The client id the sign-in service knows this app by.")
     scopes: str = setting(
-        "auth", "openid", check=_check_nonempty,
-        doc='The scopes to ask for, separated by spaces. NHN support agents add "nhn:timebok/support".')
+        "auth",
+        "openid",
+        check=_check_nonempty,
+        doc='The scopes to ask for, separated by spaces. NHN support agents add "nhn:timebok/support".',
+    )
     redirect_port: int = setting(  # 0: any free port on 127.0.0.1 (RFC 8252)
-        "auth", 0, check=_check_port,
+        "auth",
+        0,
+        check=_check_port,
         doc="The port on 127.0.0.1 the sign-in answer comes back to; 0 takes any free port (the service must "
-            "allow any loopback port, as RFC 8252 says).")
+        "allow any loopback port, as RFC 8252 says).",
+    )
     citizen_issuer: str | None = setting(  # support agents: where the test citizen they act as signs in (ID-porten)
-        "auth", None, check=_check_issuer, example="https://test.idporten.no",
+        "auth",
+        None,
+        check=_check_issuer,
+        example="https://test.idporten.no",
         doc='Support agents only (role = "support"): where the test citizen you act as signs in (ID-porten\'s '
-            "test environment). `timebok login --citizen` signs them in; issuer above is then your own HelseID.")
+        "test environment). `timebok login --citizen` signs them in; issuer above is then your own HelseID.",
+    )
 
 
 def _default_state_path() -> Path:
@@ -250,25 +289,39 @@ class Settings:
 
     backend: BackendSettings = field(default_factory=BackendSettings)
     language: str = setting(
-        "app", "nb", check=one_of(lambda: LANGUAGES),
-        doc='Language of the app: "nb" (norsk bokmål) or "en" (English).')
+        "app", "nb", check=one_of(lambda: LANGUAGES), doc='Language of the app: "nb" (norsk bokmål) or "en" (English).'
+    )
     theme: str = setting(
-        "app", "textual-dark", check=_check_theme,
+        "app",
+        "textual-dark",
+        check=_check_theme,
         doc='Colour theme: any Textual theme name, for example "textual-dark", "textual-light", "nord", '
-            '"gruvbox", or "ansi-dark" to use your terminal\'s own colours.')
+        '"gruvbox", or "ansi-dark" to use your terminal\'s own colours.',
+    )
     role: str | None = setting(  # None: from the token, or chosen on the demo start screen
-        "app", None, check=one_of(lambda: ROLES), example="citizen",
+        "app",
+        None,
+        check=one_of(lambda: ROLES),
+        example="citizen",
         doc='Which role to start as: "citizen", "staff" or "support". Leave it unset to take the role from the '
-            'token, or to choose one on the demo start screen. "support" needs backend.agent_token when '
-            "backend.url is set.")
+        'token, or to choose one on the demo start screen. "support" needs backend.agent_token when '
+        "backend.url is set.",
+    )
     auth: AuthSettings = field(default_factory=AuthSettings)
     keys: dict[str, str] = field(  # binding id -> "key1,key2", for App.set_keymap
-        default_factory=dict, metadata={"setting": Setting(
-            "keys", check=_check_keys, table=True,
-            example={"calendar.next_month": "pagedown,l", "calendar.prev_month": "pageup,h"},
-            doc="Rebind keys: binding id = a comma-separated list of keys, which replace the default keys of "
+        default_factory=dict,
+        metadata={
+            "setting": Setting(
+                "keys",
+                check=_check_keys,
+                table=True,
+                example={"calendar.next_month": "pagedown,l", "calendar.prev_month": "pageup,h"},
+                doc="Rebind keys: binding id = a comma-separated list of keys, which replace the default keys of "
                 'that binding. Binding ids include "app.help", "app.retry", "flow.back", "calendar.next_month" '
-                'and "calendar.prev_month".')})
+                'and "calendar.prev_month".',
+            )
+        },
+    )
     source: Path | None = None
     state_path: Path = field(default_factory=_default_state_path)
     last_demo_role: str | None = None

@@ -44,8 +44,14 @@ def browser_sign_in(issuer: str, settings, *, scopes: str | None = None) -> Toke
     """The browser flow from a terminal: opens the browser, or shows the address when there is none (SSH), and waits."""
     auth = settings.auth
     _say(t("signin.cli.signing_in", service=service_name(issuer, settings), issuer=issuer))
-    return sign_in(issuer, auth.client_id, scopes or auth.scopes, redirect_port=auth.redirect_port,
-                   open_browser=_open_browser, show_url=_show_url)
+    return sign_in(
+        issuer,
+        auth.client_id,
+        scopes or auth.scopes,
+        redirect_port=auth.redirect_port,
+        open_browser=_open_browser,
+        show_url=_show_url,
+    )
 
 
 def _open_browser(url: str) -> bool:
@@ -54,7 +60,13 @@ def _open_browser(url: str) -> bool:
         browser = webbrowser.get()
     except webbrowser.Error:
         return False
-    if type(browser).__name__ in {"GenericBrowser"} and getattr(browser, "name", "") in {"lynx", "w3m", "links", "elinks", "www-browser"}:
+    if type(browser).__name__ in {"GenericBrowser"} and getattr(browser, "name", "") in {
+        "lynx",
+        "w3m",
+        "links",
+        "elinks",
+        "www-browser",
+    }:
         return False
     return browser.open(url)
 
@@ -110,24 +122,37 @@ def sources(settings) -> tuple[TokenSource, TokenSource | None]:
                 error.service = service_name(issuer, settings)  # run_app names it when it says why
                 raise
             store.save(tokens, name)
-        return TokenSource(tokens, on_change=lambda kept: store.save(kept, name), stored=lambda: store.load(name),
-                           name=name, scopes=scopes or auth.scopes, service=service_name(issuer, settings))
+        return TokenSource(
+            tokens,
+            on_change=lambda kept: store.save(kept, name),
+            stored=lambda: store.load(name),
+            name=name,
+            scopes=scopes or auth.scopes,
+            service=service_name(issuer, settings),
+        )
 
     own = source(OWN, auth.issuer, None)
     if settings.role == "support":
         if not auth.citizen_issuer:
-            raise SignInError("role support needs auth.citizen_issuer: where the test citizen you act as signs in",
-                              reason="config")
+            raise SignInError(
+                "role support needs auth.citizen_issuer: where the test citizen you act as signs in", reason="config"
+            )
         return source(CITIZEN, auth.citizen_issuer, _citizen_scopes(settings)), own
     return own, None
 
 
-def sign_in_again(settings, source: TokenSource, *, show_url: Callable[[str], None],
-                  cancelled: threading.Event) -> None:
+def sign_in_again(settings, source: TokenSource, *, show_url: Callable[[str], None], cancelled: threading.Event) -> None:
     """The app's «Logg inn på nytt»: the same browser flow as `timebok login`, for the sign-in whose renewal failed.
 
     Runs off the event loop (it waits for the browser); the tokens are kept as `timebok login` keeps them."""
-    tokens = sign_in(source.tokens.issuer, source.tokens.client_id, source.scopes or settings.auth.scopes,
-                     redirect_port=settings.auth.redirect_port, open_browser=lambda url: _open_browser(url),
-                     show_url=show_url, cancelled=cancelled, prompt="login")
+    tokens = sign_in(
+        source.tokens.issuer,
+        source.tokens.client_id,
+        source.scopes or settings.auth.scopes,
+        redirect_port=settings.auth.redirect_port,
+        open_browser=lambda url: _open_browser(url),
+        show_url=show_url,
+        cancelled=cancelled,
+        prompt="login",
+    )
     source.signed_in(tokens)  # on_change saves it under the source's name, as `timebok login` does

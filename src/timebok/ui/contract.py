@@ -38,8 +38,9 @@ class TimebokAppContract(Protocol):
     trace_dir: Path  # where the panel exports a trace
     seen_messages: set[str]  # the inbox messages this user has opened
 
-    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
-               markup: bool = False) -> None: ...
+    def notify(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None, markup: bool = False
+    ) -> None: ...
 
     def describe(self, error: BookingError) -> str: ...
 

@@ -11,7 +11,9 @@ from timebok.ui import i18n
 PALETTE_ACTIONS = ("command_palette", "app.command_palette")
 
 
-def key(keys: str, action: str, text_id: str, *, show: bool = True, priority: bool = False, key_display: str | None = None) -> Binding:
+def key(
+    keys: str, action: str, text_id: str, *, show: bool = True, priority: bool = False, key_display: str | None = None
+) -> Binding:
     """A binding whose id is also its text's key in the catalogues, so users can rebind it by that id."""
     return Binding(keys, action, i18n.t(text_id), show=show, priority=priority, id=text_id, key_display=key_display)
 

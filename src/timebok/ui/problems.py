@@ -17,8 +17,7 @@ RETRYABLE = frozenset({ErrorKind.OFFLINE, ErrorKind.TIMEOUT, ErrorKind.SERVER, E
 
 def explain(error: SignInError, service: str = "") -> str:
     """A failed sign-in in the user's words and language; the English message stays for logs."""
-    return t(f"signin.error.{error.reason}", service=service or error.service or "ID-porten/HelseID",
-             detail=error.detail)
+    return t(f"signin.error.{error.reason}", service=service or error.service or "ID-porten/HelseID", detail=error.detail)
 
 
 def describe(error: BookingError) -> str:

@@ -165,7 +165,10 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "trace.no_answer": "intet svar",
     "trace.error.timeout": "tidsavbrudd",
     "trace.error.offline": "ingen kontakt",
-    "trace.count": {"one": "1 forespørsel. Enter viser innholdet; fødselsnumre er maskert.", "other": "{count} forespørsler. Enter viser innholdet; fødselsnumre er maskert."},
+    "trace.count": {
+        "one": "1 forespørsel. Enter viser innholdet; fødselsnumre er maskert.",
+        "other": "{count} forespørsler. Enter viser innholdet; fødselsnumre er maskert.",
+    },
     "trace.show": "Vis innhold",
     "trace.export": "Eksporter",
     "trace.close": "Lukk",
@@ -372,7 +375,10 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.preview_title": "Dette skjer hvis du lagrer",
     "setup.creates": {"one": "1 ny ledig time blir lagt ut.", "other": "{count} nye ledige timer blir lagt ut."},
     "setup.removes": {"one": "1 ledig time blir fjernet.", "other": "{count} ledige timer blir fjernet."},
-    "setup.affected": {"one": "1 bestilt time blir berørt og står som før:", "other": "{count} bestilte timer blir berørt og står som før:"},
+    "setup.affected": {
+        "one": "1 bestilt time blir berørt og står som før:",
+        "other": "{count} bestilte timer blir berørt og står som før:",
+    },
     "setup.affected_row": "{date} kl. {time} · {patient} ({state})",
     "setup.affected_hint": "Ring pasienten, og flytt eller avbestill timen med en melding.",
     "setup.change_row": "{timebook}: {counts}",

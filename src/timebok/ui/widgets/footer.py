@@ -120,8 +120,18 @@ class TimebokFooter(Widget, can_focus=False):
             words = description(binding, short=short)
             # A key said in its short word tells its whole description on hover.
             tip = tooltip or (description(binding) if short and words != description(binding) else "")
-            keys.append(ShownKey(binding.key, display(binding), words, binding.action, enabled, tip, x,
-                                 cell_len(display(binding)) + 1 + cell_len(words)))
+            keys.append(
+                ShownKey(
+                    binding.key,
+                    display(binding),
+                    words,
+                    binding.action,
+                    enabled,
+                    tip,
+                    x,
+                    cell_len(display(binding)) + 1 + cell_len(words),
+                )
+            )
             x = keys[-1].right + 1  # a cell between keys
         return keys
 
@@ -130,8 +140,9 @@ class TimebokFooter(Widget, can_focus=False):
         display = self.app.get_key_display(binding)
         words = t("palette.footer_short") if short else description(binding)
         size = 1 + cell_len(display) + 1 + cell_len(words)
-        return ShownKey(binding.key, display, words, binding.action, enabled, description(binding), width - 1 - size, size,
-                        palette=True)
+        return ShownKey(
+            binding.key, display, words, binding.action, enabled, description(binding), width - 1 - size, size, palette=True
+        )
 
     def render(self) -> Text:
         self._shown = shown = self.shown_keys()

@@ -145,9 +145,7 @@ class MonthCalendar(Widget, can_focus=True):
     def _starting_cursor(self) -> date:
         if self.selected is not None and _first_of_month(self.selected) == self.month:
             return self.selected
-        later_free = sorted(
-            day for day in self.free_dates if _first_of_month(day) == self.month and day >= self.today
-        )
+        later_free = sorted(day for day in self.free_dates if _first_of_month(day) == self.month and day >= self.today)
         if later_free:
             return later_free[0]
         if _first_of_month(self.today) == self.month:
@@ -231,8 +229,7 @@ class MonthCalendar(Widget, can_focus=True):
         return Content.assemble(
             (
                 PREVIOUS_ARROW,
-                Style.from_meta({"month_step": -1})
-                + (Style() if can_go_back else self.get_visual_style("month-calendar--past")),
+                Style.from_meta({"month_step": -1}) + (Style() if can_go_back else self.get_visual_style("month-calendar--past")),
             ),
             (
                 month_title(self.month.year, self.month.month).center(WIDTH - 2),

@@ -8,8 +8,13 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-patient = sa.table("patient", sa.column("id", sa.Integer), sa.column("given", sa.String), sa.column("family", sa.String),
-                   sa.column("name_key", sa.String))
+patient = sa.table(
+    "patient",
+    sa.column("id", sa.Integer),
+    sa.column("given", sa.String),
+    sa.column("family", sa.String),
+    sa.column("name_key", sa.String),
+)
 
 
 def upgrade():
