@@ -272,16 +272,13 @@ async def test_a_request_whose_time_has_passed_is_marked_and_needs_b_twice(live_
         assert "⚠ = tidspunktet har passert." in text and "⚠ Tidspunktet har passert." in text
         await _press(pilot, "b")
         assert "har passert. Trykk B igjen for å bekrefte likevel." in screen_text(app)
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         assert await _state(live_server, ola.id) is AppointmentState.WAITING  # one key did not confirm it
         await _press(pilot, "down", "up", "b")  # moving away forgets the first B: still only a warning
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         assert await _state(live_server, ola.id) is AppointmentState.WAITING
         await _press(pilot, "b")  # the second B, on purpose
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         assert await _state(live_server, ola.id) is AppointmentState.CONFIRMED
 
 
@@ -296,8 +293,7 @@ async def test_the_desk_second_to_answer_is_told_the_other_rejected_it(live_serv
             await _press(pilot, "f")
         await _press(one, "a", *"Ring oss", "enter")  # the first desk rejects …
         await _press(two, "b")  # … the second, not yet knowing, confirms
-        await two.pause(0.3)
-        await settle(two)
+        await settle(two)  # waits out the 0.1 s undo window: a timer due soon is work under way
         told = "Forespørselen fra Ola Nordmann var allerede avvist av en annen ekspedisjon."
         assert any(told in n for n in _notes(second)) and told in screen_text(second)
         assert [r.patient.name for r in second.screen.requests] == ["Aisha Khan"]
@@ -394,8 +390,7 @@ async def test_one_failed_b_with_the_backend_down_says_so_once_and_keeps_the_req
         await _press(pilot, "f")
         live_server.stop()
         await _press(pilot, "b")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         errors = [n for n in app._notifications if n.severity == "error"]
         assert len(errors) == 1, [str(n.message) for n in errors]  # one toast, not the same one twice
         assert "Fikk ikke oppdatert" in screen_text(app)  # the list is the last one fetched, and says so

@@ -241,8 +241,7 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
         assert second.screen.requests[0].id == contested.id  # both desks look at Ola's request
 
         await one.press("b")  # the first desk confirms …
-        await one.pause(0.3)  # (its undo window)
-        await settle(one)
+        await settle(one)  # waits out the 0.1 s undo window: a timer due soon is work under way
         await two.press("a")  # … while the second, not yet knowing, rejects it
         await settle(two)
         await two.press(*"Fullt i dag", "enter")

@@ -43,6 +43,7 @@ def short_timeout(app: TimebokApp, seconds: float = SHORT_TIMEOUT) -> Iterator[N
 # can be generous enough for a machine loaded by other work; one that hangs fails with what was still busy.
 SETTLE_SECONDS = 60.0
 WAIT_SECONDS = 30.0
+DUE_SOON_SECONDS = 1.0
 
 
 class StillBusy(AssertionError):
@@ -51,7 +52,7 @@ class StillBusy(AssertionError):
 
 def busy(app) -> list[str]:
     """What the app is still doing: its unfinished workers, and every node (the app, each screen on the stack and their
-    widgets) with messages or callbacks waiting to be handled."""
+    widgets) with messages or callbacks waiting to be handled, a layout or repaint pending, or a one-shot timer due soon."""
     if not app.is_running:
         return []
     doing = [f"worker {worker.name or worker.group!r} ({worker.state.name.lower()})"
@@ -65,10 +66,20 @@ def busy(app) -> list[str]:
         # while it is on top, so one below a dialog may keep its flags).
         if (node is app.screen or not isinstance(node, Screen)) and any(getattr(node, f, False) for f in _REFRESH_FLAGS):
             doing.append(f"a refresh of {node!r}")
+        doing.extend(f"a timer due on {node!r} ({timer._interval} s)" for timer in list(node._timers) if _due_soon(timer))
     screen = app.screen
     if screen._dirty_widgets or screen._callbacks:  # widgets to repaint, callbacks to run after the repaint
         doing.append(f"the repaint of {screen!r}")
     return doing
+
+
+def _due_soon(timer) -> bool:
+    """A one-shot timer (set_timer) that will fire within DUE_SOON_SECONDS of being set: work the app has scheduled
+    for itself, such as a confirm sent when a shortened undo window closes. Intervals (polls, the cursor's blink) and
+    longer timers (toasts, the usual 5 s undo window a test may want to act in) are not waited for."""
+    task = timer._task
+    return (timer._repeat == 0 and timer._interval <= DUE_SOON_SECONDS and task is not None and not task.done()
+            and timer._active.is_set())
 
 
 # Private flags of Textual's widgets and screens (textual/widget.py, textual/screen.py): set by refresh(), cleared
@@ -78,7 +89,8 @@ _REFRESH_FLAGS = ("_layout_required", "_repaint_required", "_recompose_required"
 
 async def settle(pilot, *, timeout: float = SETTLE_SECONDS) -> None:
     """Wait until the app is at rest: no worker running (nor any it starts), no message waiting in the app, its screens or
-    their widgets, and the screen repainted. Raises StillBusy naming what is still busy after `timeout` seconds."""
+    their widgets, no timer about to fire, and the screen repainted (see busy()). Raises StillBusy naming what is still
+    busy after `timeout` seconds."""
     app = pilot.app
     deadline = monotonic() + timeout
     calm = 0
