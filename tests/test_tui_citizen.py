@@ -399,7 +399,7 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
             assert "Venter på svar fra legekontoret" in screen_text(app)
             async with BookingClient(live_server.url, FJORD_STAFF) as office:
                 await office.confirm(booked.id)
-            await wait_for(pilot, lambda: "Bekreftet" in screen_text(app))  # no key pressed: the list refreshes itself
+            await wait_for(pilot, lambda: "Venter på svar" not in screen_text(app))  # no key pressed: it refreshes itself
             await settle(pilot)
             assert "Bekreftet" in screen_text(app) and "Venter på svar" not in screen_text(app)
             await pilot.press("escape", "i")
