@@ -87,10 +87,11 @@ def _due_soon(timer) -> bool:
 _REFRESH_FLAGS = ("_layout_required", "_repaint_required", "_recompose_required", "_scroll_required")
 
 
-async def settle(pilot, *, timeout: float = SETTLE_SECONDS) -> None:
+async def settle(pilot, rounds: int | None = None, *, timeout: float = SETTLE_SECONDS) -> None:
     """Wait until the app is at rest: no worker running (nor any it starts), no message waiting in the app, its screens or
     their widgets, no timer about to fire, and the screen repainted (see busy()). Raises StillBusy naming what is still
-    busy after `timeout` seconds."""
+    busy after `timeout` seconds. `rounds` is ignored: it is accepted for tests written when settle() paused a fixed
+    number of rounds."""
     app = pilot.app
     deadline = monotonic() + timeout
     calm = 0
@@ -128,6 +129,12 @@ async def wait_for(pilot, predicate: Callable[[], object], *, timeout: float = W
             doing = "; ".join(busy(pilot.app)) or "nothing"
             raise StillBusy(f"waited {timeout:.0f} s for {what or _source(predicate)}; the app was busy with: {doing}")
         await pilot.pause(0.05)
+
+
+async def until(pilot, condition: Callable[[], object], *, seconds: float = WAIT_SECONDS) -> None:
+    """wait_for() under its older name, for tests written before it; `seconds` bounds the wait (never below
+    WAIT_SECONDS, since a loaded machine is slow), and a condition that never comes now fails here, saying so."""
+    await wait_for(pilot, condition, timeout=max(seconds, WAIT_SECONDS))
 
 
 def _source(predicate: Callable[[], object]) -> str:
