@@ -42,6 +42,29 @@ def fixed_clock(monkeypatch) -> Iterator[None]:
     clock.set_now(None)
 
 
+@pytest.fixture(autouse=True)
+def own_user_dirs(tmp_path_factory, monkeypatch) -> None:
+    """Each test gets user directories of its own (the app's state file, trace exports, the demo database, a token
+    file): never the real ones in ~, and never a file that another test, or another xdist worker, writes at the same time.
+    Subprocesses started by a test inherit them. A test that sets HOME or an XDG variable itself wins."""
+    home = tmp_path_factory.mktemp("user")
+    for variable, folder in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
+                             ("XDG_CACHE_HOME", "cache")):
+        monkeypatch.setenv(variable, str(home / folder))
+
+
+@pytest.fixture
+def steady_picture(monkeypatch) -> None:
+    """What a snapshot shows does not depend on how long the walk to it took (seconds on a loaded machine, where
+    snapshots taken at a fixed moment failed): toasts last until the test ends instead of 5 or 10 s (snapshots that
+    must not show one clear them), and a text field's cursor stays drawn instead of blinking every 0.5 s."""
+    from textual.notifications import Notification
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Notification, "time_left", property(lambda notification: 3600.0))
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda field: setattr(field, "_cursor_visible", True))
+
+
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory) -> Path:
     """Seed once per run; each test gets its own copy of the file (seeding takes most of a second)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections import Counter
 
@@ -158,7 +157,8 @@ async def test_the_embedded_server_answers_without_a_nagle_delay(live):
         started = time.perf_counter()
         fhir_json(await live.get("/Organization/1", headers=bearer(KARI)))
         timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.03, timings
+    # The quickest, not the median: Nagle's ~40 ms is in every exchange, while other work on the machine delays only some.
+    assert min(timings) < 0.03, timings
 
 
 @pytest.mark.parametrize("round_", range(5))

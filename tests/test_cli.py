@@ -71,14 +71,14 @@ def test_serve_demo_answers_over_http_and_logs_no_identity_number(tmp_path, data
     server = subprocess.Popen([TIMEBOK, "serve", "--demo", "--port", str(port), "--db", str(tmp_path / "served.db")],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # seeding a new file first: seconds on a loaded machine
         while True:
             assert server.poll() is None, server.stdout.read()
             try:
                 metadata = httpx.get(f"{base}/metadata", timeout=1)
                 break
             except httpx.TransportError:
-                assert time.monotonic() < deadline, "timebok serve did not answer within 15 s"
+                assert time.monotonic() < deadline, "timebok serve did not answer within 60 s"
                 time.sleep(0.1)
         assert metadata.status_code == 200 and metadata.json()["resourceType"] == "CapabilityStatement"
         assert metadata.headers["content-type"].startswith("application/fhir+json")

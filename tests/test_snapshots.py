@@ -11,6 +11,8 @@ from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, settle
 from timebok.ui import i18n
 
+pytestmark = pytest.mark.usefixtures("steady_picture")  # the picture, not how long the walk to it took
+
 SIZE = (100, 32)
 # The citizen's screens at the smallest terminal and at the usual one.
 SIZES = pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])

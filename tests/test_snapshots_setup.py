@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, settle
 
+pytestmark = pytest.mark.usefixtures("steady_picture")  # the picture, not how long the walk to it took
+
 SIZES = pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 
 from tests.conftest import KARI, SUPPORT
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review, until
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review, until, wait_for
 from timebok.screens.time_type import TimeTypeScreen
 
 SIZE = (100, 32)
@@ -22,7 +22,7 @@ async def _palette_command(pilot, search: str) -> None:
     await settle(pilot)
     assert CommandPalette.is_open(pilot.app), "the command palette did not open"
     await pilot.press(*search)
-    await settle(pilot, rounds=10)
+    await settle(pilot)
     await pilot.press("enter")
     await settle(pilot)
 
@@ -80,12 +80,12 @@ async def test_the_palette_and_the_quit_prompt_speak_norwegian(live_server):
         from textual.command import CommandInput
 
         assert app.screen.query_one(CommandInput).placeholder == "Søk etter kommandoer …"
-        await pilot.press(*"xyzzy")
-        await pilot.pause(0.8)
-        await settle(pilot)
         from textual.command import CommandList
 
+        await pilot.press(*"xyzzy")
         options = app.screen.query_one(CommandList)
+        await wait_for(pilot, lambda: options.option_count and "Ingen treff" in str(options.get_option_at_index(0).prompt))
+        await settle(pilot)
         assert "Ingen treff" in str(options.get_option_at_index(0).prompt)
         await pilot.press("escape")
         await settle(pilot)
@@ -136,14 +136,14 @@ async def test_ctrl_r_after_a_failed_send_sends_again(live_server):
         await to_review(pilot, "influensa")
         live_server.stop()
         await pilot.press("enter")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
         line = str(app.screen.query_one("#send-status").render())  # the step's own line says it (no toast on top)
         assert "Det du skrev er tatt vare på. Trykk Ctrl+R for å prøve igjen." in line
         again = _restarted(live_server)
         try:
             await pilot.press("ctrl+r")
-            await settle(pilot, rounds=10)
+            await settle(pilot)
             assert isinstance(app.screen, ConfirmationScreen)
         finally:
             again.stop()
@@ -160,7 +160,7 @@ async def test_screens_that_fail_to_load_say_so_inline_and_how_to_retry(live_ser
         app.clear_notifications()  # as when the toast has faded
         for key_, screen in (("t", AppointmentsScreen), ("i", InboxScreen), ("b", TimeTypeScreen)):
             await pilot.press(key_)
-            await settle(pilot, rounds=10)
+            await settle(pilot)
             app.clear_notifications()
             assert isinstance(app.screen, screen)
             text = screen_text(app)
@@ -172,9 +172,9 @@ async def test_screens_that_fail_to_load_say_so_inline_and_how_to_retry(live_ser
         again = _restarted(live_server)
         try:
             await pilot.press("t")
-            await settle(pilot, rounds=10)
+            await settle(pilot)
             await pilot.press("ctrl+r")
-            await settle(pilot, rounds=10)
+            await settle(pilot)
             assert "Kommende timer" in screen_text(app) and "Får ikke kontakt" not in screen_text(app)
         finally:
             again.stop()
@@ -391,7 +391,7 @@ async def test_a_time_that_passed_on_review_goes_back_to_fresh_times_in_norwegia
         chosen = app.draft.slot
         clock.set_now((chosen.start + timedelta(minutes=1)).isoformat())
         await pilot.press("enter")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert isinstance(app.screen, CalendarScreen)
         messages = " ".join(str(n.message) for n in app._notifications)
         assert "Tidspunktet du valgte, har allerede vært" in messages
@@ -542,7 +542,9 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
         lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
         (book,) = await kari.timebooks(lab.id)
         booked = await kari.request_booking((await kari.free_slots(book.id, date(2026, 12, 2)))[0], me.patient.id)
-    InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 0.3
+    # Short, but longer than an answer takes on a loaded machine: a refresh restarts the one under way, and settle()
+    # waits for a moment with no fetch under way.
+    InboxScreen.REFRESH_SECONDS = AppointmentsScreen.REFRESH_SECONDS = 1.0
     try:
         app = make_app(live_server, KARI)
         async with app.run_test(size=SIZE) as pilot:
@@ -552,7 +554,7 @@ async def test_the_inbox_and_timeavtaler_pick_up_the_offices_answer_by_themselve
             assert "Venter på svar fra legekontoret" in screen_text(app)
             async with BookingClient(live_server.url, FJORD_STAFF) as office:
                 await office.confirm(booked.id)
-            await pilot.pause(1.0)
+            await wait_for(pilot, lambda: "Venter på svar" not in screen_text(app))  # no key pressed: it refreshes itself
             await settle(pilot)
             assert "Bekreftet" in screen_text(app) and "Venter på svar" not in screen_text(app)
             await pilot.press("escape", "i")

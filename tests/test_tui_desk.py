@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import cut_off, footer_keys, make_app, screen_text, settle
+from tests.tui_helpers import cut_off, footer_keys, make_app, screen_text, settle, wait_for
 from timebok.screens.patient_search import PatientSearchScreen
 from timebok.screens.requests import RequestQueueScreen
 from timebok.screens.staff_home import StaffHomeScreen
@@ -191,14 +191,16 @@ async def _state(server, appointment_id: str) -> AppointmentState:
 
 
 async def test_the_queue_and_the_home_count_update_by_themselves_and_r_refreshes(live_server, monkeypatch):
-    monkeypatch.setattr(RequestQueueScreen, "POLL_SECONDS", 0.2)
-    monkeypatch.setattr(StaffHomeScreen, "POLL_SECONDS", 0.2)
+    # Short, but longer than an answer takes on a loaded machine: settle() waits for a moment with no fetch under way.
+    monkeypatch.setattr(RequestQueueScreen, "POLL_SECONDS", 1.0)
+    monkeypatch.setattr(StaffHomeScreen, "POLL_SECONDS", 1.0)
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "Oppdatert kl. 09:00" in screen_text(app)
         await _kari_requests_a_lab_time(live_server)
-        await pilot.pause(0.5)  # no key pressed: the home count follows
+        # No key pressed: the home count follows.
+        await wait_for(pilot, lambda: str(app.screen.query_one("#requests").label) == "f · Forespørsler (3)")
         await settle(pilot)
         assert str(app.screen.query_one("#requests").label) == "f · Forespørsler (3)"
 
@@ -206,7 +208,7 @@ async def test_the_queue_and_the_home_count_update_by_themselves_and_r_refreshes
         assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan", "Kari Nordmann"]
         async with BookingClient(live_server.url, OLA) as ola:
             await ola.cancel(await ola.appointment(app.screen.requests[0].id))
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: len(app.screen.requests) == 2)
         await settle(pilot)
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan", "Kari Nordmann"]
         assert "Forespørsler (2)" in screen_text(app) and "Oppdatert kl. 09:00" in screen_text(app)
@@ -270,16 +272,13 @@ async def test_a_request_whose_time_has_passed_is_marked_and_needs_b_twice(live_
         assert "⚠ = tidspunktet har passert." in text and "⚠ Tidspunktet har passert." in text
         await _press(pilot, "b")
         assert "har passert. Trykk B igjen for å bekrefte likevel." in screen_text(app)
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         assert await _state(live_server, ola.id) is AppointmentState.WAITING  # one key did not confirm it
         await _press(pilot, "down", "up", "b")  # moving away forgets the first B: still only a warning
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         assert await _state(live_server, ola.id) is AppointmentState.WAITING
         await _press(pilot, "b")  # the second B, on purpose
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         assert await _state(live_server, ola.id) is AppointmentState.CONFIRMED
 
 
@@ -294,8 +293,7 @@ async def test_the_desk_second_to_answer_is_told_the_other_rejected_it(live_serv
             await _press(pilot, "f")
         await _press(one, "a", *"Ring oss", "enter")  # the first desk rejects …
         await _press(two, "b")  # … the second, not yet knowing, confirms
-        await two.pause(0.3)
-        await settle(two)
+        await settle(two)  # waits out the 0.1 s undo window: a timer due soon is work under way
         told = "Forespørselen fra Ola Nordmann var allerede avvist av en annen ekspedisjon."
         assert any(told in n for n in _notes(second)) and told in screen_text(second)
         assert [r.patient.name for r in second.screen.requests] == ["Aisha Khan"]
@@ -392,8 +390,7 @@ async def test_one_failed_b_with_the_backend_down_says_so_once_and_keeps_the_req
         await _press(pilot, "f")
         live_server.stop()
         await _press(pilot, "b")
-        await pilot.pause(0.3)
-        await settle(pilot, rounds=10)
+        await settle(pilot)  # waits out the 0.1 s undo window: a timer due soon is work under way
         errors = [n for n in app._notifications if n.severity == "error"]
         assert len(errors) == 1, [str(n.message) for n in errors]  # one toast, not the same one twice
         assert "Fikk ikke oppdatert" in screen_text(app)  # the list is the last one fetched, and says so
@@ -420,7 +417,7 @@ async def test_at_80_columns_no_footer_key_is_covered_by_the_palette_key(live_se
         await settle(pilot)
         for key in keys:
             await pilot.press(key)
-            await settle(pilot, rounds=2)
+            await settle(pilot)
         await settle(pilot)
         keys = footer_keys(app)
         palette = [k for k in keys if k.palette]

@@ -6,7 +6,7 @@ import threading
 from datetime import date
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_calendar, to_review, until
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, short_timeout, to_calendar, to_review, wait_for
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState
 from timebok.screens.appointments import AppointmentsScreen
@@ -186,7 +186,7 @@ async def test_a_stopped_backend_is_explained_and_nothing_typed_is_lost(live_ser
         await to_review(pilot, "influensavaksine")
         live_server.stop()
         await pilot.press("enter")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
         assert app.screen.query_one("#reason").value == "influensavaksine"
         # The step says what happened and what to do, until the next try; no toast on top of it says it again.
@@ -344,7 +344,7 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Sender bestillingen" in screen_text(app))
         assert "Sender bestillingen" in screen_text(app)
         await pilot.press("ctrl+s", "escape")  # impatient, then giving up: neither is done while the answer is awaited
         await pilot.pause(0.3)
@@ -356,7 +356,7 @@ async def test_send_pressed_again_while_the_backend_is_slow_books_once_and_says_
         assert isinstance(app.screen, ReviewScreen) and shown["ctrl+p"] is False
         release.set()
         holder.join(5)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
         assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
         async with BookingClient(live_server.url, KARI) as kari:
             booked = [a for a in await kari.appointments() if a.start == chosen.start]
@@ -374,18 +374,18 @@ async def test_quit_while_a_booking_is_on_its_way_warns_first_and_quits_on_the_s
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Sender bestillingen" in screen_text(app))
         await pilot.press("ctrl+q")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: any("Trykk ^q en gang til" in str(n.message) for n in app._notifications))
         assert isinstance(app.screen, ReviewScreen) and app.is_running
         notes = [str(n.message) for n in app._notifications]
         assert any("Trykk ^q en gang til for å avslutte likevel" in n for n in notes), notes
         release.set()
         holder.join(5)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
         assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
         await pilot.press("ctrl+q")  # nothing under way any more: one press quits
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not app.is_running)
         assert not app.is_running
 
     app = make_app(live_server, KARI)
@@ -394,9 +394,9 @@ async def test_quit_while_a_booking_is_on_its_way_warns_first_and_quits_on_the_s
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Sender bestillingen" in screen_text(app))
         await pilot.press("ctrl+q", "ctrl+q")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not app.is_running)
         assert not app.is_running
         release.set()
         holder.join(5)
@@ -408,22 +408,23 @@ async def test_a_cancel_that_got_no_answer_says_so_and_ctrl_r_finishes_it(live_s
     from tests.sqlite_lock import hold_write_lock
 
     await _book_lab_on_2_december(live_server)
-    app = make_app(live_server, KARI, timeout=0.4)
+    app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("t")
         await settle(pilot)
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
-        await pilot.press("a", "j")
-        await until(pilot, lambda: app.screen.query_one("#cancel-note").display, seconds=10)
-        note = " ".join(str(app.screen.query_one("#cancel-note").render()).split())
-        assert "vi vet ikke om timen" in note and "Trykk Ctrl+R" in note, note
-        release.set()
-        holder.join(5)
+        with short_timeout(app):
+            await pilot.press("a", "j")
+            await wait_for(pilot, lambda: app.screen.query_one("#cancel-note").display)
+            note = " ".join(str(app.screen.query_one("#cancel-note").render()).split())
+            assert "vi vet ikke om timen" in note and "Trykk Ctrl+R" in note, note
+            release.set()
+            holder.join(5)
         await pilot.pause(1.0)
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: "Avbestilt" in screen_text(app) and not app.screen.writing, seconds=10)
+        await wait_for(pilot, lambda: "Avbestilt" in screen_text(app) and not app.screen.writing)
         await settle(pilot)
         assert "Avbestilt" in screen_text(app) and not app.screen.query_one("#cancel-note").display
         notes = [str(n.message) for n in app._notifications]
@@ -447,7 +448,7 @@ async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
         await pilot.press("a", "j")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Avbestiller timen" in screen_text(app))
         assert "Avbestiller timen" in screen_text(app)
         await pilot.press("a")
         await pilot.pause(0.2)
@@ -456,7 +457,7 @@ async def test_a_cancel_on_a_slow_backend_says_it_is_under_way_and_is_waited_for
         assert isinstance(app.screen, AppointmentsScreen)  # no second question, and still here
         release.set()
         holder.join(5)
-        await until(pilot, lambda: "Avbestilt" in screen_text(app))
+        await wait_for(pilot, lambda: "Avbestilt" in screen_text(app))
         await settle(pilot)
         text = screen_text(app)
         assert "Avbestilt" in text and "Avbestiller timen" not in text

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle
+from tests.tui_helpers import make_app, screen_text, settle, wait_for
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.api import BookingClient
@@ -118,13 +118,8 @@ async def test_the_front_desk_shows_brackets_in_names_and_reasons_as_written(bra
         text = screen_text(app)
         assert f"Pasient: {OLA_NAME}" in text and REASON in text  # the details below the table
 
-        await pilot.press("b")  # confirm: the toast names the patient
-        await pilot.pause(0.3)
-        await settle(pilot)
-        for _ in range(20):  # the toast is mounted a moment after the answer
-            if _toasts(app):
-                break
-            await pilot.pause(0.05)
+        await pilot.press("b")  # confirm (after the undo window): the toast names the patient
+        await wait_for(pilot, lambda: _toasts(app))  # the toast is mounted a moment after the answer
         assert any(f"Timen til {OLA_NAME}" in note for note in _toasts(app)), _toasts(app)
 
         await pilot.press("escape", "d")

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle, until
+from tests.tui_helpers import make_app, screen_text, settle, wait_for
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.calendar import CalendarScreen
@@ -363,14 +363,14 @@ async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(li
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
         await pilot.press("l")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Lagrer" in screen_text(app))
         assert isinstance(app.screen, SetupForm) and "Lagrer" in screen_text(app)
         await pilot.press("ctrl+s", "escape")
         await pilot.pause(0.3)
         assert isinstance(app.screen, SetupForm)  # still waiting for the answer
         release.set()
         holder.join(5)
-        await until(pilot, lambda: isinstance(app.screen, SetupScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, SetupScreen))
         assert isinstance(app.screen, SetupScreen), screen_text(app)
         await settle(pilot)
         assert "30.11.2026 · Planleggingsdag" in screen_text(app)

@@ -11,7 +11,7 @@ import pytest
 from tests.oidc_helpers import follow_login
 from tests.test_oidc import AUDIENCE, _identity_number
 from tests.test_tui_citizen import SIZE
-from tests.tui_helpers import footer_keys, screen_text, settle, to_review, until
+from tests.tui_helpers import TIMEOUT, footer_keys, screen_text, settle, to_review, until, wait_for
 from timebok.backend.oidc import Verifier
 from timebok.backend.server import EmbeddedServer
 from timebok.devidp.server import ProviderServer
@@ -64,7 +64,7 @@ def signed_in_settings(tmp_path, monkeypatch, idp, oidc_server, db_path):
         return True
 
     monkeypatch.setattr(signin, "_open_browser", browser)
-    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=5.0),
+    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=TIMEOUT),
                         auth=AuthSettings(issuer=idp.issuer("idporten"), client_id="timebok"))
     return settings, opened
 
@@ -82,7 +82,7 @@ async def test_the_app_signs_in_in_the_browser_and_renews_the_token_while_a_scre
         await settle(pilot)
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))  # the first token is dead
         await pilot.press("ctrl+r")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert "Kommende timer" in screen_text(app) and "Innloggingen" not in screen_text(app)
     assert connection.token_source.tokens.access_token != first
     assert signin.token_store().load().access_token == connection.token_source.tokens.access_token  # the renewed one is kept
@@ -104,14 +104,14 @@ async def test_a_failed_renewal_keeps_the_typed_reason_and_a_new_sign_in_sends_i
         idp.provider.realms["idporten"].refresh.clear()  # the provider forgot every refresh token
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         await pilot.press("enter")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
         message = str(list(app._notifications)[-1].message)
         assert "Innloggingen er utløpt" in message and "Det du har skrevet er tatt vare på" in message
         assert "influensa" in app.draft.reason
         assert signin.login(settings) == 0  # `timebok login` in another window
         await pilot.press("ctrl+r")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert isinstance(app.screen, ConfirmationScreen)
 
 
@@ -133,14 +133,14 @@ async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_
         idp.provider.realms["idporten"].refresh.clear()  # the refresh token is revoked: renewal will fail
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         await pilot.press("enter")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
         message = str(list(app._notifications)[-1].message)
         assert "Innloggingen er utløpt" in message and "Ctrl+L" in message and "Det du har skrevet er tatt vare på" in message
         assert _footer_key(app, "sign_in_again") == "Logg inn på nytt"  # the key is in the footer, whole, while needed
         assert "Logg inn på nytt" in [c.title for c in app.get_system_commands(app.screen)]  # and in the palette
         await pilot.press("ctrl+l")  # the browser opens; the test's "browser" follows the provider's login form
-        await until(pilot, lambda: isinstance(app.screen, ConfirmationScreen), seconds=10)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmationScreen))
         assert isinstance(app.screen, ConfirmationScreen), screen_text(app)
         await settle(pilot)
         assert _footer_key(app, "help") == "Hjelp" and _footer_key(app, "sign_in_again") is None  # the key goes once signed in
@@ -168,10 +168,10 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
         idp.provider.realms["idporten"].refresh.clear()
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         await pilot.press("enter")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         await pilot.press("ctrl+l")
         # Not settle(): the sign-in's worker waits for the browser until cancelled.
-        await until(pilot, lambda: "Åpne lenken under" in screen_text(app), seconds=5)
+        await wait_for(pilot, lambda: "Åpne lenken under" in screen_text(app))
         assert isinstance(app.screen, SignInAgainDialog)
         assert "Åpne lenken under" in screen_text(app) and "på denne maskinen" in screen_text(app)
         url = app.screen.url
@@ -184,7 +184,7 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
         await pilot.pause(0.2)
         assert app.clipboard == url and "Lenken er kopiert" in _toasts(app)
         await pilot.press("escape")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert isinstance(app.screen, ReviewScreen) and "influensa" in app.draft.reason
         assert _footer_key(app, "sign_in_again") == "Logg inn på nytt"  # still offered
 
@@ -259,7 +259,7 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
         return True
 
     monkeypatch.setattr(signin, "_open_browser", browser)
-    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=5.0), role="support",
+    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=TIMEOUT), role="support",
                         auth=AuthSettings(issuer=idp.issuer("helseid"), scopes=f"openid {SUPPORT_SCOPE}",
                                           citizen_issuer=idp.issuer("idporten")))
     assert signin.login(settings) == 0 and signin.login(settings, citizen=True) == 0
@@ -275,11 +275,11 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
         clock.set_now(clock.now() + timedelta(seconds=idp.provider.access_lifetime + 60))
         citizen_before = connection.token_source.tokens.access_token
         await pilot.press("ctrl+r")
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert app.sign_in_needed is connection.agent_source
         await pilot.press("ctrl+l")
-        await until(pilot, lambda: app.sign_in_needed is None, seconds=10)
-        await settle(pilot, rounds=10)  # who is signed in is checked, then the screen reads again
+        await wait_for(pilot, lambda: app.sign_in_needed is None)
+        await settle(pilot)  # who is signed in is checked, then the screen reads again
         assert app.sign_in_needed is None and not connection.agent_source.tokens.expiring()
         assert "Du er logget inn igjen." in _toasts(app)  # the same agent: carries on where they were
         assert signin.token_store().load(signin.OWN).access_token == connection.agent_source.tokens.access_token

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import make_app, screen_text, settle, until
+from tests.tui_helpers import make_app, screen_text, settle, short_timeout, wait_for
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.api import BookingClient
@@ -182,7 +182,7 @@ async def test_requests_oldest_first_confirm_with_one_key_and_the_count_follows(
         await settle(pilot)
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
         assert "Forespørsler (1)" in screen_text(app)
-        await pilot.pause(0.3)  # the undo window
+        await wait_for(pilot, lambda: any("er bekreftet" in n for n in _notes(app)))  # after the undo window
         await settle(pilot)
         assert any("Timen til Ola Nordmann" in n and "er bekreftet" in n for n in _notes(app))
         await pilot.press("escape")
@@ -241,8 +241,7 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
         assert second.screen.requests[0].id == contested.id  # both desks look at Ola's request
 
         await one.press("b")  # the first desk confirms …
-        await one.pause(0.3)  # (its undo window)
-        await settle(one)
+        await settle(one)  # waits out the 0.1 s undo window: a timer due soon is work under way
         await two.press("a")  # … while the second, not yet knowing, rejects it
         await settle(two)
         await two.press(*"Fullt i dag", "enter")
@@ -349,7 +348,7 @@ async def test_confirm_now_pressed_twice_on_a_slow_backend_confirms_once_without
         await pilot.pause(0.3)
         release.set()
         holder.join(5)
-        await until(pilot, lambda: "Timen er bekreftet." in screen_text(app))
+        await wait_for(pilot, lambda: "Timen er bekreftet." in screen_text(app))
         assert "Timen er bekreftet." in screen_text(app)
         assert not [n for n in app._notifications if n.severity == "error"], [n.message for n in app._notifications]
     async with BookingClient(live_server.url, KARI) as kari:
@@ -374,12 +373,12 @@ async def test_a_rejection_on_its_way_leaves_the_list_so_the_next_key_is_for_the
         await settle(pilot)
         await _type(pilot, "Ring oss for en lengre time")
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: [r.patient.name for r in app.screen.requests] == ["Aisha Khan"])
         assert isinstance(app.screen, RequestQueueScreen)
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]  # gone while its answer is on its way
         release.set()
         holder.join(5)
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
         assert not app.screen.query_one("#answer-note").display  # no «already answered» about our own rejection
     async with BookingClient(live_server.url, OLA) as ola:
@@ -393,33 +392,34 @@ async def test_a_rejection_that_got_no_reply_says_it_may_have_landed_and_then_wh
     import threading
 
     from tests.sqlite_lock import hold_write_lock
-    app = make_app(live_server, FJORD_STAFF, timeout=0.4)
+    app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await _open(pilot, "f")
         ola_request = app.screen.requests[0]
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
-        await pilot.press("a")
-        await settle(pilot)
-        await _type(pilot, "Ring oss for en lengre time")
-        await pilot.press("enter")
-        await pilot.pause(0.2)
-        note = " ".join(str(app.screen.query_one("#answer-note").render()).split())
-        assert note == "Sender avvisningen til Ola Nordmann …", note  # while it is on its way
-        await until(pilot, lambda: "vet ikke" in str(app.screen.query_one("#answer-note").render()), seconds=10)
-        note = " ".join(str(app.screen.query_one("#answer-note").render()).split())
-        assert "vi vet ikke om avvisningen til Ola Nordmann kom fram" in note, note
-        assert "ble ikke sendt" not in note
-        assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan"]  # back, for a second A
-        await pilot.press("a")
-        await settle(pilot)
-        assert app.screen.query_one("#reject-reason").value == "Ring oss for en lengre time"
-        await pilot.press("escape")
-        release.set()  # the backend's waiting write goes through now
-        holder.join(5)
+        with short_timeout(app):
+            await pilot.press("a")
+            await settle(pilot)
+            await _type(pilot, "Ring oss for en lengre time")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "Sender avvisningen" in str(app.screen.query_one("#answer-note").render()))
+            note = " ".join(str(app.screen.query_one("#answer-note").render()).split())
+            assert note == "Sender avvisningen til Ola Nordmann …", note  # while it is on its way
+            await wait_for(pilot, lambda: "vet ikke" in str(app.screen.query_one("#answer-note").render()))
+            note = " ".join(str(app.screen.query_one("#answer-note").render()).split())
+            assert "vi vet ikke om avvisningen til Ola Nordmann kom fram" in note, note
+            assert "ble ikke sendt" not in note
+            assert [r.patient.name for r in app.screen.requests] == ["Ola Nordmann", "Aisha Khan"]  # back, for a second A
+            await pilot.press("a")
+            await settle(pilot)
+            assert app.screen.query_one("#reject-reason").value == "Ring oss for en lengre time"
+            await pilot.press("escape")
+            release.set()  # the backend's waiting write goes through now
+            holder.join(5)
         await pilot.pause(1.0)
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: "er avvist" in str(app.screen.query_one("#answer-note").render()), seconds=10)
+        await wait_for(pilot, lambda: "er avvist" in str(app.screen.query_one("#answer-note").render()))
         assert "Forespørselen fra Ola Nordmann er avvist." in str(app.screen.query_one("#answer-note").render())
         assert [r.patient.name for r in app.screen.requests] == ["Aisha Khan"]
     async with BookingClient(live_server.url, OLA) as ola:
@@ -470,25 +470,26 @@ async def test_confirm_now_that_got_no_answer_says_so_holds_the_screen_and_ctrl_
     import threading
 
     from tests.sqlite_lock import hold_write_lock
-    app = make_app(live_server, FJORD_STAFF, timeout=0.4)
+    app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await _to_step_6_for_kari(pilot)
         booked = app.screen.appointment
         release = threading.Event()
         holder = hold_write_lock(db_path, release=release)
-        await pilot.press("b")
-        await pilot.pause(0.2)
-        assert "Bekrefter timen … Vent til svaret kommer." in screen_text(app)
-        await pilot.press("escape")  # greyed out: the screen stays to hear the answer
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, ConfirmationScreen)
-        await until(pilot, lambda: "vi vet ikke om timen ble bekreftet" in screen_text(app), seconds=10)
-        assert "Trykk Ctrl+R" in screen_text(app)
-        release.set()
-        holder.join(5)
+        with short_timeout(app):
+            await pilot.press("b")
+            await wait_for(pilot, lambda: "Bekrefter timen …" in screen_text(app))
+            assert "Bekrefter timen … Vent til svaret kommer." in screen_text(app)
+            await pilot.press("escape")  # greyed out: the screen stays to hear the answer
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, ConfirmationScreen)
+            await wait_for(pilot, lambda: "vi vet ikke om timen ble bekreftet" in screen_text(app))
+            assert "Trykk Ctrl+R" in screen_text(app)
+            release.set()
+            holder.join(5)
         await pilot.pause(1.0)
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: "Timen er bekreftet." in screen_text(app), seconds=10)
+        await wait_for(pilot, lambda: "Timen er bekreftet." in screen_text(app))
         assert "Timen er bekreftet." in screen_text(app) and "vet ikke" not in screen_text(app)
     async with BookingClient(live_server.url, KARI) as kari:
         assert (await kari.appointment(booked.id)).state is AppointmentState.CONFIRMED

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
 from tests.sqlite_lock import hold_write_lock
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle
+from tests.tui_helpers import TIMEOUT, footer_keys, make_app, screen_text, settle
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.screens.appointments import AppointmentsScreen
@@ -38,7 +38,7 @@ async def _pick(pilot, label: str) -> None:
     while options.highlighted != target:
         await pilot.press("down" if options.highlighted < target else "up")
     await pilot.press("enter")
-    await settle(pilot, rounds=10)
+    await settle(pilot)
 
 
 async def test_the_demo_start_screen_lets_you_be_staff_a_citizen_or_an_agent_and_remembers(live_server):
@@ -283,12 +283,12 @@ async def test_u_pressed_before_the_demo_backend_answers_does_not_crash(live_ser
     from timebok.tui.app import TimebokApp
     from timebok.tui.connection import Connection
 
-    slow = Connection(live_server.url, KARI, timeout=5.0, embedded=True, wait_until_ready=lambda: time.sleep(1.0))
+    slow = Connection(live_server.url, KARI, timeout=TIMEOUT, embedded=True, wait_until_ready=lambda: time.sleep(1.0))
     app = TimebokApp(slow)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("u")  # before the connection is made
-        await settle(pilot, rounds=10)
+        await settle(pilot)
         assert not isinstance(app.screen, DemoUserScreen) and app.user is not None
         await _pick(pilot, "Kari Nordmann")  # and once connected, U works
         assert app.user.name == "Kari Nordmann"
@@ -325,7 +325,7 @@ def _app_on(url: str):
     from timebok.tui.app import TimebokApp
     from timebok.tui.connection import Connection
 
-    return TimebokApp(Connection(url, KARI, agent_token=SUPPORT, timeout=10.0))
+    return TimebokApp(Connection(url, KARI, agent_token=SUPPORT, timeout=TIMEOUT))
 
 
 async def test_the_support_start_screen_fits_80x24_with_the_setup_hint_and_the_demo_line(live_server):
