@@ -30,13 +30,15 @@ class Wire:
     async def _connect(self) -> None:
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
 
-    async def request(self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
-                      ) -> tuple[int, dict[str, str], bytes]:
+    async def request(
+        self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         if self._writer is None:
             await self._connect()
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()).encode()
-        head = (f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: {FHIR_JSON}\r\n".encode()
-                + self._auth + extra)
+        head = (
+            f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: {FHIR_JSON}\r\n".encode() + self._auth + extra
+        )
         if body:
             head += f"Content-Type: {FHIR_JSON}\r\nContent-Length: {len(body)}\r\n".encode()
         self._writer.write(head + b"\r\n" + body)
@@ -68,10 +70,15 @@ class Wire:
 
 
 def booking_body(slot_id: int, patient: str) -> bytes:
-    return json.dumps({
-        "resourceType": "Appointment", "status": "pending", "slot": [{"reference": f"Slot/{slot_id}"}],
-        "participant": [{"actor": {"reference": patient}, "status": "accepted"}], "description": "Benchmark",
-    }).encode()
+    return json.dumps(
+        {
+            "resourceType": "Appointment",
+            "status": "pending",
+            "slot": [{"reference": f"Slot/{slot_id}"}],
+            "participant": [{"actor": {"reference": patient}, "status": "accepted"}],
+            "description": "Benchmark",
+        }
+    ).encode()
 
 
 async def whoami(wire: Wire) -> str:
@@ -107,8 +114,17 @@ class LoadRun:
     machine_busy: float = 0.0  # CPU seconds the whole machine spent busy (all processes, all cores)
 
 
-async def run_load(ports: list[int], tokens: list[str], slots: list[int], month_targets: list[str], *,
-                   bookers: int, browsers: int, seconds: float, pids: list[int]) -> LoadRun:
+async def run_load(
+    ports: list[int],
+    tokens: list[str],
+    slots: list[int],
+    month_targets: list[str],
+    *,
+    bookers: int,
+    browsers: int,
+    seconds: float,
+    pids: list[int],
+) -> LoadRun:
     """`bookers` clients book distinct slots from `slots` while `browsers` read months (with If-None-Match,
     as the app does), both spread over the servers' ports; stops when the slots or the time run out."""
     slot_iter = iter(slots)
@@ -145,7 +161,8 @@ async def run_load(ports: list[int], tokens: list[str], slots: list[int], month_
                 target = rng.choice(month_targets)
                 started = time.perf_counter()
                 status, headers, _ = await wire.request(
-                    "GET", target, headers={"If-None-Match": tags[target]} if target in tags else None)
+                    "GET", target, headers={"If-None-Match": tags[target]} if target in tags else None
+                )
                 months.add(started, status)
                 if status == 200 and "etag" in headers:
                     tags[target] = headers["etag"]
@@ -163,12 +180,19 @@ async def run_load(ports: list[int], tokens: list[str], slots: list[int], month_
     go.set()
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         stop.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
-    return LoadRun(elapsed, bookings, months, sum(process_cpu(pid) for pid in pids) - cpu_before,
-                   process_cpu(os.getpid()) - generator_before, postgres_cpu() - postgres_before, machine_busy() - machine_before)
+    return LoadRun(
+        elapsed,
+        bookings,
+        months,
+        sum(process_cpu(pid) for pid in pids) - cpu_before,
+        process_cpu(os.getpid()) - generator_before,
+        postgres_cpu() - postgres_before,
+        machine_busy() - machine_before,
+    )
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

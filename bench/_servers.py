@@ -28,6 +28,7 @@ FHIR_JSON = "application/fhir+json"
 
 # -- processes ------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -69,8 +70,12 @@ class ServerProcess:
         started = time.perf_counter()
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            env=bench_env(), start_new_session=True,
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=bench_env(),
+            start_new_session=True,
         )
         deadline = started + timeout
         while True:
@@ -117,15 +122,30 @@ def timebok_server(db: Path, log_path: Path) -> ServerProcess:
     """`timebok serve --demo` on a fresh database file and a free port, with the frozen clock."""
     port = free_port()
     script = Path(sys.executable).with_name("timebok")  # the console script next to this interpreter
-    launcher = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from timebok.tui.cli import main; sys.exit(main())"]
+    launcher = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "import sys; from timebok.tui.cli import main; sys.exit(main())"]
+    )
     argv = launcher + ["serve", "--demo", "--db", str(db), "--port", str(port)]
     return ServerProcess("timebok serve", argv, port, "/fhir/metadata", log_path)
 
 
 def bare_server(body_file: Path, path: str, media_type: str, log_path: Path) -> ServerProcess:
     port = free_port()
-    argv = [sys.executable, str(HERE / "_servers.py"), "bare", "--port", str(port), "--path", path,
-            "--body", str(body_file), "--media-type", media_type]
+    argv = [
+        sys.executable,
+        str(HERE / "_servers.py"),
+        "bare",
+        "--port",
+        str(port),
+        "--path",
+        path,
+        "--body",
+        str(body_file),
+        "--media-type",
+        media_type,
+    ]
     return ServerProcess("bare FastAPI", argv, port, path, log_path)
 
 
@@ -143,12 +163,14 @@ def _serve_bare(port: int, path: str, body_file: Path, media_type: str) -> None:
         return Response(content=body, media_type=media_type)
 
     # The same uvicorn settings as backend.server.uvicorn_config.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+    )
     uvicorn.Server(config).run()
 
 
 # -- figures --------------------------------------------------------------------------------
+
 
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile (share in 0..1) of a non-empty list."""

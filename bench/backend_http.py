@@ -57,6 +57,7 @@ def bearer(token: str) -> dict[str, str]:
 
 # -- choosing the month query ---------------------------------------------------------------
 
+
 @dataclass
 class Timebook:
     id: int
@@ -107,14 +108,21 @@ def busiest_month(http: httpx.Client, books: list[Timebook]) -> tuple[tuple[Time
     counts = []
     for book in books:
         for month in months_from(date.fromisoformat(NOW[:10]), 3):  # the seed covers this month and the next two
-            counts.append((book, month, slot_total(http, month_params(book, month, True)),
-                           slot_total(http, month_params(book, month, False))))
+            counts.append(
+                (
+                    book,
+                    month,
+                    slot_total(http, month_params(book, month, True)),
+                    slot_total(http, month_params(book, month, False)),
+                )
+            )
     if not counts:
         raise RuntimeError("the seed has no timebooks")
     return max(counts, key=lambda c: c[2]), max(counts, key=lambda c: c[3])
 
 
 # -- the month query, real server next to the bare app ---------------------------------------
+
 
 @dataclass
 class Variant:
@@ -137,8 +145,9 @@ def timed_get(http: httpx.Client, path: str, size: int | None, status: int = 200
     return elapsed
 
 
-def measure_month_query(reals: dict[str, ServerProcess], variants: list[Variant], requests: int, warmup: int,
-                        block: int = 25) -> None:
+def measure_month_query(
+    reals: dict[str, ServerProcess], variants: list[Variant], requests: int, warmup: int, block: int = 25
+) -> None:
     """Sequential GETs on one keep-alive connection per server, taking turns in blocks so drift hits all alike.
 
     Per real server three kinds: the answer (200, from the server's cache after the first), the same with
@@ -170,10 +179,18 @@ def measure_month_query(reals: dict[str, ServerProcess], variants: list[Variant]
                     if label in reals:
                         # A server without ETags (an older timebok) answers 200 in full: timed as such.
                         variant.ms[f"{label} 304"] += [
-                            timed_get(http, variant.path, 0 if tags[label] else None, 304 if tags[label] else 200,
-                                      {"If-None-Match": tags[label]} if tags[label] else None) for _ in range(n)]
+                            timed_get(
+                                http,
+                                variant.path,
+                                0 if tags[label] else None,
+                                304 if tags[label] else 200,
+                                {"If-None-Match": tags[label]} if tags[label] else None,
+                            )
+                            for _ in range(n)
+                        ]
                         variant.ms[f"{label} uncached"] += [
-                            timed_get(http, variant.path.replace("_count=1000", f"_count={next(misses)}"), None) for _ in range(n)]
+                            timed_get(http, variant.path.replace("_count=1000", f"_count={next(misses)}"), None) for _ in range(n)
+                        ]
         finally:
             for http in https.values():
                 http.close()
@@ -181,12 +198,17 @@ def measure_month_query(reals: dict[str, ServerProcess], variants: list[Variant]
 
 # -- booking throughput, alone and under mixed load ------------------------------------------------
 
+
 def free_future_slots(http: httpx.Client, books: list[Timebook]) -> list[int]:
     ids: list[int] = []
     for book in books:
         url: str | None = "/fhir/Slot"
-        params: list[tuple[str, str]] | None = [("schedule", f"Schedule/{book.id}"), ("status", "free"),
-                                                 ("start", f"gt{NOW}"), ("_count", "1000")]
+        params: list[tuple[str, str]] | None = [
+            ("schedule", f"Schedule/{book.id}"),
+            ("status", "free"),
+            ("start", f"gt{NOW}"),
+            ("_count", "1000"),
+        ]
         while url:
             bundle = http.get(url, params=params).raise_for_status().json()
             ids += [int(e["resource"]["id"]) for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
@@ -222,7 +244,9 @@ def start_setups(workdir: Path, started: list[ServerProcess], pgs: list[BenchDat
     setups = [Setup("SQLite, 1 instance", [sqlite])]
     if pgs:
         setups.append(Setup("PostgreSQL, 1 instance", [timebok_server(pgs[0].url, workdir / "serve-pg1.log")]))
-        setups.append(Setup("PostgreSQL, 2 instances", [timebok_server(pgs[1].url, workdir / f"serve-pg2-{i}.log") for i in (1, 2)]))
+        setups.append(
+            Setup("PostgreSQL, 2 instances", [timebok_server(pgs[1].url, workdir / f"serve-pg2-{i}.log") for i in (1, 2)])
+        )
     for setup in setups:
         for server in setup.servers:  # one after the other: the first of two seeds, the second finds it done
             started.append(server)
@@ -241,12 +265,15 @@ def month_targets(books: list[Timebook]) -> list[str]:
 
 # -- the run -------------------------------------------------------------------------------
 
+
 def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess], pgs: list[BenchDatabase], pg_note: str) -> None:
     print("timebok backend benchmark: real HTTP on loopback, uvicorn, each server in its own process", flush=True)
     print(platform_line())
     cores = os.cpu_count() or 1
-    print(f"Note: {cores} CPU core(s) are shared by the benchmark client and the server process(es); "
-          f"the client's own work is inside every figure below.")
+    print(
+        f"Note: {cores} CPU core(s) are shared by the benchmark client and the server process(es); "
+        f"the client's own work is inside every figure below."
+    )
     print(f"Clock frozen at TIMEBOK_NOW={NOW}; fresh demo databases (a SQLite file in a temp dir; {pg_note}).\n", flush=True)
 
     setups = start_setups(workdir, servers, pgs)
@@ -269,33 +296,54 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess], p
 
     for i, variant in enumerate(variants):
         (workdir / f"body-{i}.json").write_bytes(variant.body)
-        variant.bare = bare_server(workdir / f"body-{i}.json", variant.path.split("?")[0], variant.content_type,
-                                   workdir / f"bare-{i}.log")
+        variant.bare = bare_server(
+            workdir / f"body-{i}.json", variant.path.split("?")[0], variant.content_type, workdir / f"bare-{i}.log"
+        )
         servers.append(variant.bare)
         variant.bare.start()
 
     for setup in setups:
-        print(f"Server start, {setup.label} (`timebok serve --demo`, migrating and seeding the fresh database): "
-              + ", ".join(f"{s.startup_seconds:.1f} s" for s in setup.servers), flush=True)
-    print(f"Measuring the month query: {args.warmup} warm-up + {args.requests} timed requests per server, variant and kind "
-          f"({', '.join(reals)}, bare FastAPI) ...", flush=True)
+        print(
+            f"Server start, {setup.label} (`timebok serve --demo`, migrating and seeding the fresh database): "
+            + ", ".join(f"{s.startup_seconds:.1f} s" for s in setup.servers),
+            flush=True,
+        )
+    print(
+        f"Measuring the month query: {args.warmup} warm-up + {args.requests} timed requests per server, variant and kind "
+        f"({', '.join(reals)}, bare FastAPI) ...",
+        flush=True,
+    )
     measure_month_query(reals, variants, args.requests, args.warmup)
 
     alone = min(args.bookings, len(pool) // 3)
     mixed_cap = min(args.mixed_bookings, len(pool) - alone)
     chosen = random.Random(1).sample(pool, alone + mixed_cap)  # the same slots on every database
     targets = month_targets(books)
-    print(f"Booking: {args.clients} clients on {alone} distinct free slots (bounded to {args.seconds:.0f} s), then mixed load, "
-          f"{args.bookers} booking + {args.browsers} browsing months for {args.mixed_seconds:.0f} s "
-          f"(at most {mixed_cap} bookings), on {', '.join(s.label for s in setups)} in turn ...\n", flush=True)
+    print(
+        f"Booking: {args.clients} clients on {alone} distinct free slots (bounded to {args.seconds:.0f} s), then mixed load, "
+        f"{args.bookers} booking + {args.browsers} browsing months for {args.mixed_seconds:.0f} s "
+        f"(at most {mixed_cap} bookings), on {', '.join(s.label for s in setups)} in turn ...\n",
+        flush=True,
+    )
     results: dict[str, tuple[LoadRun, LoadRun, int]] = {}
     for setup in setups:
         ports = [s.port for s in setup.servers]
         pids = [s.process.pid for s in setup.servers]
-        lone = asyncio.run(run_load(ports, CITIZENS, chosen[:alone], targets, bookers=args.clients, browsers=0,
-                                    seconds=args.seconds, pids=pids))
-        mixed = asyncio.run(run_load(ports, CITIZENS, chosen[alone:], targets, bookers=args.bookers, browsers=args.browsers,
-                                     seconds=args.mixed_seconds, pids=pids))
+        lone = asyncio.run(
+            run_load(ports, CITIZENS, chosen[:alone], targets, bookers=args.clients, browsers=0, seconds=args.seconds, pids=pids)
+        )
+        mixed = asyncio.run(
+            run_load(
+                ports,
+                CITIZENS,
+                chosen[alone:],
+                targets,
+                bookers=args.bookers,
+                browsers=args.browsers,
+                seconds=args.mixed_seconds,
+                pids=pids,
+            )
+        )
         results[setup.label] = (lone, mixed, double_bookings(setup.servers[0].root))
 
     print_month_table(variants, reals, book, month, free_count, all_count, most, args)
@@ -319,13 +367,25 @@ def print_month_table(variants, reals, book, month, free_count, all_count, most,
         bare = median(variant.ms["bare FastAPI"])
         first_row = True
         for label in [*reals, "bare FastAPI"]:
-            kinds = [("", "200")] + ([(" 304", "304 (If-None-Match)"), (" uncached", "200, not cached")] if label in reals else [])
+            kinds = [("", "200")] + (
+                [(" 304", "304 (If-None-Match)"), (" uncached", "200, not cached")] if label in reals else []
+            )
             for suffix, kind in kinds:
                 ms = variant.ms[label + suffix]
                 server = f"timebok serve, {label}" if label in reals else "bare FastAPI (same bytes)"
                 size = 0 if suffix == " 304" else len(variant.body)
-                rows.append([variant.label if first_row else "", server, kind, variant.slots, size, median(ms),
-                             percentile(ms, 0.95), median(ms) / bare])
+                rows.append(
+                    [
+                        variant.label if first_row else "",
+                        server,
+                        kind,
+                        variant.slots,
+                        size,
+                        median(ms),
+                        percentile(ms, 0.95),
+                        median(ms) / bare,
+                    ]
+                )
                 first_row = False
     notes = [
         f"Timebook and month with the most free slots: {book.label}, {month[0]:%Y-%m} ({free_count} free of {all_count} slots).",
@@ -340,8 +400,14 @@ def print_month_table(variants, reals, book, month, free_count, all_count, most,
     ]
     if most[3] > all_count:
         notes.insert(1, f"Most slots of any status: {most[0].label}, {most[1][0]:%Y-%m} ({most[3]} slots, {most[2]} free).")
-    print(table("Month query: one timebook's Slots for one month",
-                ["query", "server", "answer", "slots", "bytes", "median ms", "p95 ms", "× bare"], rows, notes))
+    print(
+        table(
+            "Month query: one timebook's Slots for one month",
+            ["query", "server", "answer", "slots", "bytes", "median ms", "p95 ms", "× bare"],
+            rows,
+            notes,
+        )
+    )
 
 
 def print_booking_table(results: dict[str, tuple[LoadRun, LoadRun, int]], args) -> None:
@@ -351,14 +417,27 @@ def print_booking_table(results: dict[str, tuple[LoadRun, LoadRun, int]], args) 
         for kind, run_ in (("alone", lone), ("mixed", mixed)):
             b, m = run_.bookings, run_.months
             made = b.count(201)
-            rows.append([label if kind == "alone" else "", kind, made, run_.seconds, made / run_.seconds,
-                         median(b.ms) if b.ms else 0.0, percentile(b.ms, 0.99) if b.ms else 0.0, max(b.ms) if b.ms else 0.0,
-                         run_.cpu_seconds * 1000 / made if made else 0.0,
-                         len(m.ms) / run_.seconds if m.ms else 0.0, median(m.ms) if m.ms else 0.0,
-                         percentile(m.ms, 0.99) if m.ms else 0.0])
+            rows.append(
+                [
+                    label if kind == "alone" else "",
+                    kind,
+                    made,
+                    run_.seconds,
+                    made / run_.seconds,
+                    median(b.ms) if b.ms else 0.0,
+                    percentile(b.ms, 0.99) if b.ms else 0.0,
+                    max(b.ms) if b.ms else 0.0,
+                    run_.cpu_seconds * 1000 / made if made else 0.0,
+                    len(m.ms) / run_.seconds if m.ms else 0.0,
+                    median(m.ms) if m.ms else 0.0,
+                    percentile(m.ms, 0.99) if m.ms else 0.0,
+                ]
+            )
         other = {s: n for run_ in (lone, mixed) for s, n in run_.bookings.statuses.items() if s != 201}
-        notes.append(f"{label}: bookings other than 201: {other or 'none'}; month answers "
-                     f"{dict(sorted(mixed.months.statuses.items()))}; slots held twice afterwards: {doubles}.")
+        notes.append(
+            f"{label}: bookings other than 201: {other or 'none'}; month answers "
+            f"{dict(sorted(mixed.months.statuses.items()))}; slots held twice afterwards: {doubles}."
+        )
     notes += [
         f"alone: {args.clients} clients booking distinct free slots; mixed: {args.bookers} booking while {args.browsers} browse "
         "months of every timebook (3 months each) sending If-None-Match as the app does. Two instances: clients alternate.",
@@ -366,9 +445,27 @@ def print_booking_table(results: dict[str, tuple[LoadRun, LoadRun, int]], args) 
         "(in mixed it includes the month reads).",
         "Load from bench/_load.py: one keep-alive HTTP/1.1 connection per client, a minimal client so the figures are the servers'.",
     ]
-    print(table("Bookings (POST /fhir/Appointment), alone and under mixed load",
-                ["setup", "load", "booked", "seconds", "booked/s", "p50 ms", "p99 ms", "max ms", "CPU ms/booking",
-                 "months/s", "month p50", "month p99"], rows, notes))
+    print(
+        table(
+            "Bookings (POST /fhir/Appointment), alone and under mixed load",
+            [
+                "setup",
+                "load",
+                "booked",
+                "seconds",
+                "booked/s",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "CPU ms/booking",
+                "months/s",
+                "month p50",
+                "month p99",
+            ],
+            rows,
+            notes,
+        )
+    )
 
 
 def print_cpu_table(results: dict[str, tuple[LoadRun, LoadRun, int]]) -> None:
@@ -379,19 +476,43 @@ def print_cpu_table(results: dict[str, tuple[LoadRun, LoadRun, int]]) -> None:
             s = run_.seconds
             requests = len(run_.bookings.ms) + len(run_.months.ms)
             other = run_.machine_busy - run_.cpu_seconds - run_.generator_cpu - run_.postgres_cpu
-            rows.append([label if kind == "alone" else "", kind, run_.cpu_seconds / s, max(run_.postgres_cpu, 0.0) / s,
-                         run_.generator_cpu / s, max(other, 0.0) / s, run_.machine_busy / s,
-                         requests / run_.cpu_seconds if run_.cpu_seconds else 0.0])
+            rows.append(
+                [
+                    label if kind == "alone" else "",
+                    kind,
+                    run_.cpu_seconds / s,
+                    max(run_.postgres_cpu, 0.0) / s,
+                    run_.generator_cpu / s,
+                    max(other, 0.0) / s,
+                    run_.machine_busy / s,
+                    requests / run_.cpu_seconds if run_.cpu_seconds else 0.0,
+                ]
+            )
     cores = os.cpu_count() or 1
-    print(table("CPU during the runs, in cores busy (CPU seconds per second)",
-                ["setup", "load", "servers", "postgres", "generator", "other processes", f"machine (of {cores})",
-                 "requests per server CPU-second"], rows,
-                ["A Python server process holds one GIL: it can use about one core however many requests wait. "
-                 "\"other processes\": everything else on the machine (other work sharing these cores).",
-                 "postgres: the processes alive at the end, less those at the start (a lower bound: connections closed "
-                 "during the run take their CPU with them). The runs alone are short (about a second): their split is rough.",
-                 "Requests per server CPU-second staying level from one instance to two means throughput grows with "
-                 "the CPU the instances get: on a machine with a free core per instance, two give about twice one."]))
+    print(
+        table(
+            "CPU during the runs, in cores busy (CPU seconds per second)",
+            [
+                "setup",
+                "load",
+                "servers",
+                "postgres",
+                "generator",
+                "other processes",
+                f"machine (of {cores})",
+                "requests per server CPU-second",
+            ],
+            rows,
+            [
+                "A Python server process holds one GIL: it can use about one core however many requests wait. "
+                '"other processes": everything else on the machine (other work sharing these cores).',
+                "postgres: the processes alive at the end, less those at the start (a lower bound: connections closed "
+                "during the run take their CPU with them). The runs alone are short (about a second): their split is rough.",
+                "Requests per server CPU-second staying level from one instance to two means throughput grows with "
+                "the CPU the instances get: on a machine with a free core per instance, two give about twice one.",
+            ],
+        )
+    )
 
 
 def print_goals(variants, reals, results) -> None:
@@ -399,10 +520,22 @@ def print_goals(variants, reals, results) -> None:
     bare = median(variant.ms["bare FastAPI"])
     rows = []
     for label in reals:
-        rows.append([f"month 200, {label}", f"{median(variant.ms[label]):.2f} ms", f"≤ 2× bare ({2 * bare:.2f} ms)",
-                     _ratio(median(variant.ms[label]), 2 * bare)])
-        rows.append([f"month 304, {label}", f"{median(variant.ms[label + ' 304']):.2f} ms",
-                     f"close to bare: ≤ 1.25× ({1.25 * bare:.2f} ms)", _ratio(median(variant.ms[label + " 304"]), 1.25 * bare)])
+        rows.append(
+            [
+                f"month 200, {label}",
+                f"{median(variant.ms[label]):.2f} ms",
+                f"≤ 2× bare ({2 * bare:.2f} ms)",
+                _ratio(median(variant.ms[label]), 2 * bare),
+            ]
+        )
+        rows.append(
+            [
+                f"month 304, {label}",
+                f"{median(variant.ms[label + ' 304']):.2f} ms",
+                f"close to bare: ≤ 1.25× ({1.25 * bare:.2f} ms)",
+                _ratio(median(variant.ms[label + " 304"]), 1.25 * bare),
+            ]
+        )
     for label, (lone, mixed, doubles) in results.items():
         rate = lone.bookings.count(201) / lone.seconds
         mixed_rate = mixed.bookings.count(201) / mixed.seconds
@@ -414,20 +547,50 @@ def print_goals(variants, reals, results) -> None:
             cpu = lone.cpu_seconds * 1000 / made if made else float("nan")
             rows.append([f"server CPU per booking, {label}", f"{cpu:.2f} ms", "≤ 1 ms", _ratio(cpu, 1)])
         if not label.endswith("2 instances"):
-            rows.append([f"mixed: bookings kept, {label}", f"{mixed_rate / rate * 100:.0f} %", "≥ 80 %",
-                         _ratio(mixed_rate / rate, 0.8, False)])
-            rows.append([f"mixed: booking p99, {label}", f"{percentile(mixed.bookings.ms, 0.99):.0f} ms", "≤ 250 ms",
-                         _ratio(percentile(mixed.bookings.ms, 0.99), 250)])
-            rows.append([f"mixed: month p99, {label}", f"{percentile(mixed.months.ms, 0.99):.0f} ms", "≤ 250 ms",
-                         _ratio(percentile(mixed.months.ms, 0.99), 250)])
+            rows.append(
+                [
+                    f"mixed: bookings kept, {label}",
+                    f"{mixed_rate / rate * 100:.0f} %",
+                    "≥ 80 %",
+                    _ratio(mixed_rate / rate, 0.8, False),
+                ]
+            )
+            rows.append(
+                [
+                    f"mixed: booking p99, {label}",
+                    f"{percentile(mixed.bookings.ms, 0.99):.0f} ms",
+                    "≤ 250 ms",
+                    _ratio(percentile(mixed.bookings.ms, 0.99), 250),
+                ]
+            )
+            rows.append(
+                [
+                    f"mixed: month p99, {label}",
+                    f"{percentile(mixed.months.ms, 0.99):.0f} ms",
+                    "≤ 250 ms",
+                    _ratio(percentile(mixed.months.ms, 0.99), 250),
+                ]
+            )
         rows.append([f"double bookings, {label}", str(doubles), "0", "met" if doubles == 0 else "NOT met"])
     if "PostgreSQL, 1 instance" in results and "PostgreSQL, 2 instances" in results:
         one, two = results["PostgreSQL, 1 instance"][1], results["PostgreSQL, 2 instances"][1]
-        speedup = (two.bookings.count(201) + len(two.months.ms)) / two.seconds / ((one.bookings.count(201) + len(one.months.ms)) / one.seconds)
+        speedup = (
+            (two.bookings.count(201) + len(two.months.ms))
+            / two.seconds
+            / ((one.bookings.count(201) + len(one.months.ms)) / one.seconds)
+        )
         rows.append(["PostgreSQL 2 instances / 1, mixed requests/s", f"{speedup:.2f}×", "≥ 1.6×", _ratio(speedup, 1.6, False)])
-    print(table("Goals of issue 10 (ratios from this run)", ["figure", "measured", "goal", "ratio"], rows,
-                ["Both instances of a setup and the load generator share this machine's cores: with 2 cores, a second "
-                 "instance adds no CPU, so its ratio says little about a bigger machine."]))
+    print(
+        table(
+            "Goals of issue 10 (ratios from this run)",
+            ["figure", "measured", "goal", "ratio"],
+            rows,
+            [
+                "Both instances of a setup and the load generator share this machine's cores: with 2 cores, a second "
+                "instance adds no CPU, so its ratio says little about a bigger machine."
+            ],
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,7 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bookers", type=int, default=8, help="booking clients under mixed load (default 8)")
     parser.add_argument("--browsers", type=int, default=24, help="month-browsing clients under mixed load (default 24)")
     parser.add_argument("--mixed-seconds", type=float, default=8, help="length of the mixed run (default 8)")
-    parser.add_argument("--mixed-bookings", type=int, default=2000, help="at most this many bookings in the mixed run (default 2000)")
+    parser.add_argument(
+        "--mixed-bookings", type=int, default=2000, help="at most this many bookings in the mixed run (default 2000)"
+    )
     parser.add_argument("--quick", action="store_true", help="only the free-slots month query")
     args = parser.parse_args(argv)
 

@@ -53,13 +53,18 @@ def query(**params: str | list[str]) -> str:
 
 def month_target(book: int, first: date) -> str:
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return "/fhir/Slot?" + query(schedule=f"Schedule/{book}", status="free",
-                                 start=[f"ge{first.isoformat()}", f"lt{following.isoformat()}"], _count="1000")
+    return "/fhir/Slot?" + query(
+        schedule=f"Schedule/{book}", status="free", start=[f"ge{first.isoformat()}", f"lt{following.isoformat()}"], _count="1000"
+    )
 
 
 def day_target(book: int, day: date) -> str:
-    return "/fhir/Slot?" + query(schedule=f"Schedule/{book}", status="free",
-                                 start=[f"ge{day.isoformat()}", f"lt{(day + timedelta(days=1)).isoformat()}"], _count="200")
+    return "/fhir/Slot?" + query(
+        schedule=f"Schedule/{book}",
+        status="free",
+        start=[f"ge{day.isoformat()}", f"lt{(day + timedelta(days=1)).isoformat()}"],
+        _count="200",
+    )
 
 
 def slots_of(data: bytes) -> list[tuple[int, str]]:
@@ -71,7 +76,9 @@ class Morning:
         self.ports = ports
         self.steal_share = steal_share
         self.rng = random.Random(seed)
-        self.steps = {name: Tally() for name in ("open the month", "look at a day", "book (201)", "book (409, taken)", "whole visit")}
+        self.steps = {
+            name: Tally() for name in ("open the month", "look at a day", "book (201)", "book (409, taken)", "whole visit")
+        }
         self.just_taken: list[int] = []  # slots others booked a moment ago: what a slow citizen clicks on
         self.booked = 0
         self.gave_up = 0
@@ -151,7 +158,8 @@ def held_twice(url: str) -> tuple[int, int]:
     with psycopg.connect(libpq) as connection:
         twice = connection.execute(
             "SELECT count(*) FROM (SELECT slot_id FROM appointment WHERE status IN ('pending', 'booked') "
-            "GROUP BY slot_id HAVING count(*) > 1) AS doubled").fetchone()[0]
+            "GROUP BY slot_id HAVING count(*) > 1) AS doubled"
+        ).fetchone()[0]
         live = connection.execute("SELECT count(*) FROM appointment WHERE status IN ('pending', 'booked')").fetchone()[0]
     return twice, live
 
@@ -166,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     exit_on_sigterm()
-    print("Flu-campaign morning: simulated citizens over several `timebok serve` instances on one PostgreSQL database", flush=True)
+    print(
+        "Flu-campaign morning: simulated citizens over several `timebok serve` instances on one PostgreSQL database", flush=True
+    )
     print(platform_line())
     pg, note = BenchDatabase.create()
     if pg is None:
@@ -179,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
             server = timebok_server(pg.url, workdir / f"serve-{i}.log")
             servers.append(server)
             server.start()
-        print(f"{args.instances} instances on {note}; clock frozen at {NOW}. {args.citizens} citizens, {args.at_once} at once, "
-              f"{args.steal:.0%} pick a time just taken ...", flush=True)
+        print(
+            f"{args.instances} instances on {note}; clock frozen at {NOW}. {args.citizens} citizens, {args.at_once} at once, "
+            f"{args.steal:.0%} pick a time just taken ...",
+            flush=True,
+        )
         morning = Morning([s.port for s in servers], args.steal, 1)
         cpu_before = sum(process_cpu(s.process.pid) for s in servers)
         seconds, started = asyncio.run(run_morning(morning, args.citizens, args.at_once, args.seconds))
@@ -199,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, tally in morning.steps.items():
         if tally.ms:
-            rows.append([name, len(tally.ms), median(tally.ms), percentile(tally.ms, 0.95), percentile(tally.ms, 0.99), max(tally.ms)])
+            rows.append(
+                [name, len(tally.ms), median(tally.ms), percentile(tally.ms, 0.95), percentile(tally.ms, 0.99), max(tally.ms)]
+            )
     requests = sum(len(t.ms) for n, t in morning.steps.items() if n != "whole visit") + started  # + one userinfo each
     notes = [
         f"{started} of {args.citizens} citizens came (none starts after {args.seconds:.0f} s) in {seconds:.1f} s; "

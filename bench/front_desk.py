@@ -50,6 +50,7 @@ async def measure(tmp: Path) -> None:
     lookups, confirms = [], []
     app = TimebokApp(Connection(server.url, "demo-staff-fjordsiden"))
     async with app.run_test(size=(100, 32)) as pilot:
+
         async def settle():
             for _ in range(4):
                 await pilot.pause()
@@ -85,7 +86,7 @@ async def measure(tmp: Path) -> None:
             queue.UNDO_SECONDS = 0  # the undo window is the desk's choice, not the app's speed: time the send
             queue.action_confirm()  # what B runs, without the harness's wait
             # Sent, answered and the list fetched again (the row itself hides at once, for the undo window).
-            await _until(lambda: len(queue._fetched) == before - 1)
+            await _until(lambda: len(queue._fetched) == before - 1)  # noqa: B023 (awaited in this iteration)
             confirms.append((time.perf_counter() - started) * 1000)
             await settle()
             app.go_home()

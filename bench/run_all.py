@@ -65,8 +65,10 @@ def main() -> int:
                 process.wait()
             print("\nInterrupted.", file=sys.stderr)
             return 130
-        print(f"### bench/{script.name}: {'ok' if code == 0 else f'FAILED (exit {code})'} "
-              f"in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"### bench/{script.name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         if code != 0:
             failed.append(script.name)
     if failed:

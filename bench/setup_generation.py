@@ -43,21 +43,36 @@ def build(db: Database) -> None:
             office = schema.Organization(name=f"Bench legekontor {number}", her_id=f"9{number:06d}", orgnr=f"8{number:08d}")
             session.add(office)
             session.flush()
-            place = schema.Location(organization_id=office.id, name=office.name, address_line="Gata 1", postal_code="0001",
-                                    city="Oslo", directions="")
+            place = schema.Location(
+                organization_id=office.id, name=office.name, address_line="Gata 1", postal_code="0001", city="Oslo", directions=""
+            )
             session.add(place)
             session.flush()
             for code, minutes, parallel in TYPES:
                 service = schema.HealthcareService(organization_id=office.id, type_code=code, active=True)
                 session.add(service)
                 session.flush()
-                book = schema.Schedule(healthcare_service_id=service.id, location_id=place.id, name=code, slot_minutes=minutes,
-                                       parallel=parallel, horizon_days=WEEKS * 7, weekly=PATTERN)
+                book = schema.Schedule(
+                    healthcare_service_id=service.id,
+                    location_id=place.id,
+                    name=code,
+                    slot_minutes=minutes,
+                    parallel=parallel,
+                    horizon_days=WEEKS * 7,
+                    weekly=PATTERN,
+                )
                 session.add(book)
                 session.flush()
                 if code == "Vaksine":
-                    session.add(schema.Campaign(schedule_id=book.id, name="Influensavaksine", first=date(2026, 12, 1),
-                                                last=date(2027, 1, 31), weekly=json.dumps([{"days": ["tue", "thu"], "start": "16:00", "end": "18:00"}])))
+                    session.add(
+                        schema.Campaign(
+                            schedule_id=book.id,
+                            name="Influensavaksine",
+                            first=date(2026, 12, 1),
+                            last=date(2027, 1, 31),
+                            weekly=json.dumps([{"days": ["tue", "thu"], "start": "16:00", "end": "18:00"}]),
+                        )
+                    )
 
 
 def measure(url: str) -> list[tuple[str, float, int]]:

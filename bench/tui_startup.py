@@ -61,8 +61,13 @@ def _first_paint_ms(code: str, env: dict[str, str]) -> float:
 
 
 def startup(tmp: Path) -> None:
-    env = {**os.environ, "TIMEBOK_NOW": NOW, "XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"),
-           "XDG_STATE_HOME": str(tmp / "state")}
+    env = {
+        **os.environ,
+        "TIMEBOK_NOW": NOW,
+        "XDG_DATA_HOME": str(tmp / "data"),
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "XDG_STATE_HOME": str(tmp / "state"),
+    }
     # Both apps start from compiled bytecode, as an installed app does (pip compiles Textual's on install): with
     # PYTHONDONTWRITEBYTECODE set (CI, some shells) our own modules would be compiled from source on every run
     # (~20 ms here) while Textual's never are, and the ratio would measure that instead of the app.
@@ -84,8 +89,14 @@ def startup(tmp: Path) -> None:
 def _instructions(code: str, env: dict[str, str]) -> int | None:
     """Instructions the process runs from its start to its first paint, counted by callgrind (valgrind)."""
     with tempfile.TemporaryDirectory() as out:
-        run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", sys.executable, "-c", code],
-                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        run = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg", sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=300,
+        )
     found = re.search(r"Collected : (\d+)", run.stderr)
     return int(found.group(1)) if run.returncode == 0 and found else None
 
@@ -101,8 +112,10 @@ def instructions(env: dict[str, str]) -> None:
         print("  (callgrind did not run: no instruction counts)")
         return
     ratio = ours / bare
-    print(f"  instructions to first paint (callgrind): bare {bare / 1e6:.0f} M, timebok {ours / 1e6:.0f} M, "
-          f"{ratio:.2f}× ({ratio / 1.25:.2f}× goal)")
+    print(
+        f"  instructions to first paint (callgrind): bare {bare / 1e6:.0f} M, timebok {ours / 1e6:.0f} M, "
+        f"{ratio:.2f}× ({ratio / 1.25:.2f}× goal)"
+    )
 
 
 async def month_switch(tmp: Path) -> None:
@@ -118,6 +131,7 @@ async def month_switch(tmp: Path) -> None:
     app = TimebokApp(Connection(server.url, "demo-citizen-kari"))
     timings = []
     async with app.run_test(size=(100, 32)) as pilot:
+
         async def settle():
             for _ in range(4):
                 await pilot.pause()
@@ -142,12 +156,16 @@ async def month_switch(tmp: Path) -> None:
             await settle()
     server.stop()
     timings.sort()
-    print("Calendar month switch (key press to the new month's free dates shown, through HTTP on loopback, "
-          "the embedded backend in its child process)")
+    print(
+        "Calendar month switch (key press to the new month's free dates shown, through HTTP on loopback, "
+        "the embedded backend in its child process)"
+    )
     middle = statistics.median(timings)
     print(f"  median {middle:.1f} ms   p95 {timings[int(len(timings) * 0.95) - 1]:.1f} ms   ({len(timings)} switches)")
-    print(f"  goal ≤ 50 ms: {middle / 50:.2f}× goal, {'met' if middle <= 50 else 'NOT met'} (the next month is fetched ahead, and a month "
-          "seen before is a 304)")
+    print(
+        f"  goal ≤ 50 ms: {middle / 50:.2f}× goal, {'met' if middle <= 50 else 'NOT met'} (the next month is fetched ahead, and a month "
+        "seen before is a 304)"
+    )
 
 
 def main() -> None:

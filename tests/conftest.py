@@ -48,8 +48,12 @@ def own_user_dirs(tmp_path_factory, monkeypatch) -> None:
     file): never the real ones in ~, and never a file that another test, or another xdist worker, writes at the same time.
     Subprocesses started by a test inherit them. A test that sets HOME or an XDG variable itself wins."""
     home = tmp_path_factory.mktemp("user")
-    for variable, folder in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
-                             ("XDG_CACHE_HOME", "cache")):
+    for variable, folder in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
         monkeypatch.setenv(variable, str(home / folder))
 
 

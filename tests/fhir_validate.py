@@ -28,8 +28,18 @@ FHIR_JSON = "application/fhir+json"
 MODELS = {
     model.__name__: model
     for model in (
-        Appointment, AppointmentResponse, Bundle, CapabilityStatement, Communication, HealthcareService,
-        Location, OperationOutcome, Organization, Patient, Schedule, Slot,
+        Appointment,
+        AppointmentResponse,
+        Bundle,
+        CapabilityStatement,
+        Communication,
+        HealthcareService,
+        Location,
+        OperationOutcome,
+        Organization,
+        Patient,
+        Schedule,
+        Slot,
     )
 }
 
@@ -38,20 +48,63 @@ MODELS = {
 _PARTICIPATION = {"accepted", "declined", "tentative", "needs-action"}
 _BINDINGS: dict[str, dict[str, set[str]]] = {
     "Slot": {"status": {"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}},
-    "Appointment": {"status": {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
-                               "entered-in-error", "checked-in", "waitlist"}},
+    "Appointment": {
+        "status": {
+            "proposed",
+            "pending",
+            "booked",
+            "arrived",
+            "fulfilled",
+            "cancelled",
+            "noshow",
+            "entered-in-error",
+            "checked-in",
+            "waitlist",
+        }
+    },
     "AppointmentResponse": {"participantStatus": _PARTICIPATION},
-    "Communication": {"status": {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed",
-                                 "entered-in-error", "unknown"}},
+    "Communication": {
+        "status": {"preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown"}
+    },
     "Bundle": {"type": {"searchset"}},
-    "CapabilityStatement": {"status": {"draft", "active", "retired", "unknown"}, "kind": {"instance", "capability", "requirements"}},
+    "CapabilityStatement": {
+        "status": {"draft", "active", "retired", "unknown"},
+        "kind": {"instance", "capability", "requirements"},
+    },
     "Location": {"status": {"active", "suspended", "inactive"}},
 }
 _ISSUE_CODES = {
-    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired", "forbidden",
-    "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found", "deleted", "too-long",
-    "code-invalid", "extension", "too-costly", "business-rule", "conflict", "transient", "lock-error", "no-store",
-    "exception", "timeout", "incomplete", "throttled", "informational",
+    "invalid",
+    "structure",
+    "required",
+    "value",
+    "invariant",
+    "security",
+    "login",
+    "unknown",
+    "expired",
+    "forbidden",
+    "suppressed",
+    "processing",
+    "not-supported",
+    "duplicate",
+    "multiple-matches",
+    "not-found",
+    "deleted",
+    "too-long",
+    "code-invalid",
+    "extension",
+    "too-costly",
+    "business-rule",
+    "conflict",
+    "transient",
+    "lock-error",
+    "no-store",
+    "exception",
+    "timeout",
+    "incomplete",
+    "throttled",
+    "informational",
 }
 _REFERENCE = re.compile(r"^(Organization|Location|HealthcareService|Schedule|Slot|Patient|Appointment)/[0-9]+$")
 
@@ -125,6 +178,7 @@ def next_link(bundle: dict[str, Any]) -> str | None:
 
 # Requests the tests send again and again.
 
+
 def booking_request(slot_id: str | int, patient_id: str | int, description: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "resourceType": "Appointment",
@@ -154,23 +208,41 @@ CANCEL = [{"op": "replace", "path": "/status", "value": "cancelled"}]
 async def timebook(api: httpx.AsyncClient, token: str, office_id: int, type_code: str, place: str | None = None) -> str:
     """The Schedule id of one office's timebook for a time type (at `place` when it has several)."""
     headers = {"Authorization": f"Bearer {token}"}
-    services = matches(fhir_json(await api.get("/HealthcareService", params={
-        "organization": f"Organization/{office_id}", "active": "true"}, headers=headers)))
+    services = matches(
+        fhir_json(
+            await api.get(
+                "/HealthcareService", params={"organization": f"Organization/{office_id}", "active": "true"}, headers=headers
+            )
+        )
+    )
     (service,) = [s for s in services if s["type"][0]["coding"][0]["code"] == type_code]
-    bundle = fhir_json(await api.get("/Schedule", params={
-        "actor": f"HealthcareService/{service['id']}", "active": "true", "_include": "Schedule:actor"}, headers=headers))
+    bundle = fhir_json(
+        await api.get(
+            "/Schedule",
+            params={"actor": f"HealthcareService/{service['id']}", "active": "true", "_include": "Schedule:actor"},
+            headers=headers,
+        )
+    )
     places = {p["id"]: p["name"] for p in included(bundle) if p["resourceType"] == "Location"}
-    books = [s for s in matches(bundle)
-             if place is None or places[s["actor"][1]["reference"].split("/")[1]] == place]
+    books = [s for s in matches(bundle) if place is None or places[s["actor"][1]["reference"].split("/")[1]] == place]
     assert len(books) == 1, f"expected one {type_code} timebook, found {len(books)}"
     return books[0]["id"]
 
 
 async def free_slots(api: httpx.AsyncClient, token: str, schedule_id: str, day: str, count: int = 5) -> list[dict[str, Any]]:
     """The first free slots of a timebook from a day on, in start order."""
-    bundle = fhir_json(await api.get("/Slot", params={
-        "schedule": f"Schedule/{schedule_id}", "status": "free", "start": f"ge{day}", "_count": count,
-    }, headers={"Authorization": f"Bearer {token}"}))
+    bundle = fhir_json(
+        await api.get(
+            "/Slot",
+            params={
+                "schedule": f"Schedule/{schedule_id}",
+                "status": "free",
+                "start": f"ge{day}",
+                "_count": count,
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    )
     return matches(bundle)
 
 
@@ -178,17 +250,40 @@ def snapshot(db) -> dict[str, list[tuple]]:
     """Everything a booking can change, straight from the tables, to show that a refused request changed nothing."""
     with db.reading() as session:
         return {
-            "appointments": [tuple(r) for r in session.execute(select(
-                schema.Appointment.id, schema.Appointment.status, schema.Appointment.version, schema.Appointment.slot_id,
-                schema.Appointment.patient_id, schema.Appointment.cancelation_code, schema.Appointment.cancelation_text,
-                schema.Appointment.description,
-            ).order_by(schema.Appointment.id))],
-            "slots": [tuple(r) for r in session.execute(
-                select(schema.Slot.id, schema.Slot.status, schema.Slot.version).order_by(schema.Slot.id))],
-            "communications": [tuple(r) for r in session.execute(
-                select(schema.Communication.id, schema.Communication.patient_id, schema.Communication.kind)
-                .order_by(schema.Communication.id))],
-            "responses": [tuple(r) for r in session.execute(
-                select(schema.AppointmentResponse.id, schema.AppointmentResponse.status).order_by(schema.AppointmentResponse.id))],
+            "appointments": [
+                tuple(r)
+                for r in session.execute(
+                    select(
+                        schema.Appointment.id,
+                        schema.Appointment.status,
+                        schema.Appointment.version,
+                        schema.Appointment.slot_id,
+                        schema.Appointment.patient_id,
+                        schema.Appointment.cancelation_code,
+                        schema.Appointment.cancelation_text,
+                        schema.Appointment.description,
+                    ).order_by(schema.Appointment.id)
+                )
+            ],
+            "slots": [
+                tuple(r)
+                for r in session.execute(select(schema.Slot.id, schema.Slot.status, schema.Slot.version).order_by(schema.Slot.id))
+            ],
+            "communications": [
+                tuple(r)
+                for r in session.execute(
+                    select(schema.Communication.id, schema.Communication.patient_id, schema.Communication.kind).order_by(
+                        schema.Communication.id
+                    )
+                )
+            ],
+            "responses": [
+                tuple(r)
+                for r in session.execute(
+                    select(schema.AppointmentResponse.id, schema.AppointmentResponse.status).order_by(
+                        schema.AppointmentResponse.id
+                    )
+                )
+            ],
             "patients": [tuple(r) for r in session.execute(select(schema.Patient.id, schema.Patient.identifier))],
         }

@@ -47,13 +47,30 @@ def sign_in(issuer: str, identity: dict[str, str], *, scope: str = "openid", cli
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(8)
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": scope,
-                       "state": state, "code_challenge": challenge, "code_challenge_method": "S256"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT,
+            "scope": scope,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     location = follow_login(f"{issuer}/authorize?{query}", identity)
     params = parse_qs(urlsplit(location).query)
     assert params["state"] == [state]
-    response = httpx.post(f"{issuer}/token", data={"grant_type": "authorization_code", "code": params["code"][0],
-                                                   "redirect_uri": REDIRECT, "client_id": client_id, "code_verifier": verifier})
+    response = httpx.post(
+        f"{issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"][0],
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -60,8 +60,7 @@ class PgServer:
 
     def drop_leftovers(self) -> list[str]:
         """Drop databases of earlier runs whose process is gone (killed before it could clean up)."""
-        names = [row[0] for row in self._admin.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{_PREFIX}%",))]
+        names = [row[0] for row in self._admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{_PREFIX}%",))]
         dropped = []
         for name in names:
             match = _NAME.match(name)
@@ -71,7 +70,9 @@ class PgServer:
         return dropped
 
     def drop_mine(self) -> None:
-        for (name,) in self._admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{self.run_prefix}%",)).fetchall():
+        for (name,) in self._admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{self.run_prefix}%",)
+        ).fetchall():
             self.drop(name)
 
     def close(self) -> None:
@@ -93,18 +94,26 @@ class SeededDatabase:
         steps = []
         for table in reversed(tables):  # children first, so nothing still points at a row being deleted
             key = self._key(table)
-            steps.append(f'DELETE FROM public."{table}" p WHERE NOT EXISTS (SELECT 1 FROM seed."{table}" s WHERE s."{key}" = p."{key}");')
+            steps.append(
+                f'DELETE FROM public."{table}" p WHERE NOT EXISTS (SELECT 1 FROM seed."{table}" s WHERE s."{key}" = p."{key}");'
+            )
         for table in tables:  # parents first
             self._connection.execute(f'CREATE TABLE seed."{table}" AS TABLE public."{table}"')
             key, columns = self._key(table), self._columns(table)
             assignments = ", ".join(f'"{c}" = s."{c}"' for c in columns if c != key)
-            steps.append(f'UPDATE public."{table}" p SET {assignments} FROM seed."{table}" s '
-                         f'WHERE s."{key}" = p."{key}" AND (p.*) IS DISTINCT FROM (s.*);')
-            steps.append(f'INSERT INTO public."{table}" SELECT * FROM seed."{table}" s '
-                         f'WHERE NOT EXISTS (SELECT 1 FROM public."{table}" p WHERE p."{key}" = s."{key}");')
+            steps.append(
+                f'UPDATE public."{table}" p SET {assignments} FROM seed."{table}" s '
+                f'WHERE s."{key}" = p."{key}" AND (p.*) IS DISTINCT FROM (s.*);'
+            )
+            steps.append(
+                f'INSERT INTO public."{table}" SELECT * FROM seed."{table}" s '
+                f'WHERE NOT EXISTS (SELECT 1 FROM public."{table}" p WHERE p."{key}" = s."{key}");'
+            )
             if key == "id":  # sequences back to where the seed left them, so ids come out as on a fresh SQLite copy
-                steps.append(f"SELECT setval(pg_get_serial_sequence('public.\"{table}\"', 'id'), "
-                             f'coalesce(max(id), 0) + 1, false) FROM public."{table}";')
+                steps.append(
+                    f"SELECT setval(pg_get_serial_sequence('public.\"{table}\"', 'id'), "
+                    f'coalesce(max(id), 0) + 1, false) FROM public."{table}";'
+                )
         self._reset = (
             # A server thread of the last test that did not hand its connections back must not hold a lock.
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid();"
@@ -112,14 +121,21 @@ class SeededDatabase:
         )
 
     def _columns(self, table: str) -> list[str]:
-        return [row[0] for row in self._connection.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
-            "ORDER BY ordinal_position", (table,))]
+        return [
+            row[0]
+            for row in self._connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
+                "ORDER BY ordinal_position",
+                (table,),
+            )
+        ]
 
     def _key(self, table: str) -> str:
         (key,) = self._connection.execute(
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-            "WHERE i.indrelid = %s::regclass AND i.indisprimary", (f'public."{table}"',)).fetchone()
+            "WHERE i.indrelid = %s::regclass AND i.indisprimary",
+            (f'public."{table}"',),
+        ).fetchone()
         return key
 
     def reset(self) -> str:

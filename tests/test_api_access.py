@@ -30,27 +30,36 @@ FJORD_H, BAKKE_H = bearer(FJORD_STAFF), bearer(BAKKE_STAFF)
 FORM = "application/x-www-form-urlencoded"
 
 # Every endpoint that needs a token, with a body where it takes one: (name, method, path, request).
-_GUARDED = [(f"{method} {path}", method, path, kwargs) for method, path, kwargs in [
-    ("GET", "/Organization/1", {}),
-    ("GET", "/Organization", {"params": {"identifier": "8123401"}}),
-    ("GET", "/HealthcareService", {"params": {"organization": "Organization/1"}}),
-    ("GET", "/Schedule", {"params": {"actor": "HealthcareService/1"}}),
-    ("GET", "/Schedule/1", {}),
-    ("GET", "/Location/1", {}),
-    ("GET", "/Slot", {"params": {"schedule": "Schedule/4"}}),
-    ("GET", "/Slot/1", {}),
-    ("POST", "/Appointment", {"json": booking_request(3000, 1)}),
-    ("GET", "/Appointment/2", {}),
-    ("GET", "/Appointment", {}),
-    ("PATCH", "/Appointment/2", {"json": CANCEL}),
-    ("PUT", "/Appointment/2", {"json": {"resourceType": "Appointment", "id": "2", "status": "cancelled"}}),
-    ("POST", "/AppointmentResponse", {"json": answer(2, "accepted")}),
-    ("GET", "/Communication", {}),
-    ("GET", "/Patient/1", {}),
-    ("POST", "/Patient/_search", {"data": {"name": "Kari"}}),
-    ("GET", "http://testserver/auth/userinfo", {}),
-]] + [("POST /Appointment with a body it cannot read", "POST", "/Appointment",
-       {"content": b"{not json", "headers": {"Content-Type": "application/fhir+json"}})]
+_GUARDED = [
+    (f"{method} {path}", method, path, kwargs)
+    for method, path, kwargs in [
+        ("GET", "/Organization/1", {}),
+        ("GET", "/Organization", {"params": {"identifier": "8123401"}}),
+        ("GET", "/HealthcareService", {"params": {"organization": "Organization/1"}}),
+        ("GET", "/Schedule", {"params": {"actor": "HealthcareService/1"}}),
+        ("GET", "/Schedule/1", {}),
+        ("GET", "/Location/1", {}),
+        ("GET", "/Slot", {"params": {"schedule": "Schedule/4"}}),
+        ("GET", "/Slot/1", {}),
+        ("POST", "/Appointment", {"json": booking_request(3000, 1)}),
+        ("GET", "/Appointment/2", {}),
+        ("GET", "/Appointment", {}),
+        ("PATCH", "/Appointment/2", {"json": CANCEL}),
+        ("PUT", "/Appointment/2", {"json": {"resourceType": "Appointment", "id": "2", "status": "cancelled"}}),
+        ("POST", "/AppointmentResponse", {"json": answer(2, "accepted")}),
+        ("GET", "/Communication", {}),
+        ("GET", "/Patient/1", {}),
+        ("POST", "/Patient/_search", {"data": {"name": "Kari"}}),
+        ("GET", "http://testserver/auth/userinfo", {}),
+    ]
+] + [
+    (
+        "POST /Appointment with a body it cannot read",
+        "POST",
+        "/Appointment",
+        {"content": b"{not json", "headers": {"Content-Type": "application/fhir+json"}},
+    )
+]
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), [g[1:] for g in _GUARDED], ids=[g[0] for g in _GUARDED])
@@ -72,7 +81,12 @@ async def test_metadata_needs_no_token(api):
 
 async def test_userinfo_tells_a_token_whose_it_is(api):
     assert (await api.get("http://testserver/auth/userinfo", headers=KARI_H)).json() == {
-        "role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None, "agent": None}
+        "role": "citizen",
+        "name": "Kari Nordmann",
+        "patient": "Patient/1",
+        "organization": None,
+        "agent": None,
+    }
     assert (await api.get("http://testserver/auth/userinfo", headers=BAKKE_H)).json()["organization"] == "Organization/2"
 
 
@@ -81,6 +95,7 @@ async def _ids(api, headers, **params) -> list[str]:
 
 
 # A citizen sees only themself.
+
 
 async def test_a_citizen_never_reads_another_patients_appointment(api):
     olas = await _ids(api, OLA_H)
@@ -125,8 +140,9 @@ async def test_a_citizen_never_books_on_another_patients_behalf(api, database):
 async def test_citizens_cannot_answer_requests_or_search_patients(api, database):
     (pending,) = await _ids(api, OLA_H, status="pending", date="ge2026-11-26T12:00")
     before = snapshot(database)
-    assert "office" in outcome(await api.post("/AppointmentResponse", json=answer(pending, "accepted"), headers=OLA_H),
-                               403, "forbidden")
+    assert "office" in outcome(
+        await api.post("/AppointmentResponse", json=answer(pending, "accepted"), headers=OLA_H), 403, "forbidden"
+    )
     # An answer the office could not send either is refused for who sends it, not picked apart for a citizen.
     for wrong in (answer(pending, "tentative"), answer(pending, "declined"), answer("x", "accepted")):
         assert "office" in outcome(await api.post("/AppointmentResponse", json=wrong, headers=OLA_H), 403, "forbidden")
@@ -136,14 +152,19 @@ async def test_citizens_cannot_answer_requests_or_search_patients(api, database)
 
 # Staff see only their own office.
 
+
 async def test_staff_never_see_another_offices_appointments(api):
     fjord = await _ids(api, FJORD_H)
     bakke = await _ids(api, BAKKE_H)
     assert fjord and bakke and not set(fjord) & set(bakke)
     for id_ in fjord:
         outcome(await api.get(f"/Appointment/{id_}", headers=BAKKE_H), 404, "not-found")
-    offices = {p["actor"]["reference"] for a in matches(fhir_json(await api.get("/Appointment", headers=BAKKE_H)))
-               for p in a["participant"] if p["actor"]["reference"].startswith("Organization/")}
+    offices = {
+        p["actor"]["reference"]
+        for a in matches(fhir_json(await api.get("/Appointment", headers=BAKKE_H)))
+        for p in a["participant"]
+        if p["actor"]["reference"].startswith("Organization/")
+    }
     assert offices == {"Organization/2"}
     assert fhir_json(await api.get("/Appointment", params={"patient": "Patient/1"}, headers=BAKKE_H))["total"] == 0
 
@@ -193,6 +214,7 @@ async def test_a_patient_who_books_at_another_office_becomes_visible_to_it(api):
 
 # Finding a patient by number: staff only, form body, never in a URL.
 
+
 def _number(database, patient_id: int) -> str:
     with database.reading() as session:
         return session.get(schema.Patient, patient_id).identifier
@@ -220,8 +242,16 @@ async def test_name_search_folds_norwegian_letters_and_sorts_the_same_on_every_d
     # SQLite's lower() folds only A-Z and PostgreSQL's sort order depends on its locale: neither may show.
     with database.writing() as session:
         for n, (given, family) in enumerate([("Øyvind", "Ærø"), ("Åse", "Ødegård"), ("Ørjan", "Ødegård"), ("åsmund", "ødegård")]):
-            session.add(schema.Patient(identifier_system="urn:oid:2.16.578.1.12.4.1.4.1", identifier=f"9999999999{n}",
-                                       given=given, family=family, birth_date=parse_instant(NOW).date(), gp_organization_id=1))
+            session.add(
+                schema.Patient(
+                    identifier_system="urn:oid:2.16.578.1.12.4.1.4.1",
+                    identifier=f"9999999999{n}",
+                    given=given,
+                    family=family,
+                    birth_date=parse_instant(NOW).date(),
+                    gp_organization_id=1,
+                )
+            )
         session.add(schema.Organization(name="Ålesund legesenter", her_id="8123499", orgnr="999999999"))
     found = fhir_json(await api.post("/Patient/_search", data={"name": "ØYVIND ærø"}, headers=FJORD_H))
     assert [p["name"][0]["text"] for p in matches(found)] == ["Øyvind Ærø"]
@@ -240,13 +270,14 @@ async def test_patient_name_search_takes_wildcards_literally(api, typed):
 
 async def test_organization_name_search_takes_wildcards_literally(api):
     assert fhir_json(await api.get("/Organization", params={"name": "%"}, headers=KARI_H))["total"] == 0
-    assert [o["id"] for o in matches(fhir_json(await api.get("/Organization", params={"name": "FJORD"}, headers=KARI_H)))] == ["1"]
+    assert [o["id"] for o in matches(fhir_json(await api.get("/Organization", params={"name": "FJORD"}, headers=KARI_H)))] == [
+        "1"
+    ]
 
 
 async def test_a_number_in_the_search_url_is_never_used(api, database):
     number = _number(database, 1)
-    response = await api.post(f"/Patient/_search?identifier={number}", content=b"",
-                              headers=FJORD_H | {"Content-Type": FORM})
+    response = await api.post(f"/Patient/_search?identifier={number}", content=b"", headers=FJORD_H | {"Content-Type": FORM})
     assert "Search by identifier" in outcome(response, 400, "invalid") and number not in response.text
 
 
@@ -277,13 +308,16 @@ async def test_there_is_no_patient_search_by_url(api, database):
     assert number not in response.text
 
 
-@pytest.mark.parametrize(("data", "content_type", "status", "says"), [
-    ({}, FORM, 400, "Search by identifier"),
-    ({"identifier": ""}, FORM, 400, "Search by identifier"),
-    ({"birthdate": "1985-03-14"}, FORM, 400, "Unknown search parameter(s): birthdate"),
-    ({"name": ["Kari", "Ola"]}, FORM, 400, "only once"),
-    ({"name": "Kari"}, "application/json", 415, "x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "says"),
+    [
+        ({}, FORM, 400, "Search by identifier"),
+        ({"identifier": ""}, FORM, 400, "Search by identifier"),
+        ({"birthdate": "1985-03-14"}, FORM, 400, "Unknown search parameter(s): birthdate"),
+        ({"name": ["Kari", "Ola"]}, FORM, 400, "only once"),
+        ({"name": "Kari"}, "application/json", 415, "x-www-form-urlencoded"),
+    ],
+)
 async def test_patient_search_refuses_what_it_cannot_answer(api, data, content_type, status, says):
     body = str(httpx.QueryParams(data)).encode()
     response = await api.post("/Patient/_search", content=body, headers=FJORD_H | {"Content-Type": content_type})
@@ -292,12 +326,22 @@ async def test_patient_search_refuses_what_it_cannot_answer(api, data, content_t
 
 # The audit log (Normen): every staff read or change of a patient's data.
 
+
 def _audit(database) -> list[tuple]:
     with database.reading() as session:
-        return [tuple(r) for r in session.execute(select(
-            schema.AuditEvent.actor, schema.AuditEvent.organization_id, schema.AuditEvent.patient_id,
-            schema.AuditEvent.action, schema.AuditEvent.detail, schema.AuditEvent.at,
-        ).order_by(schema.AuditEvent.id))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(
+                    schema.AuditEvent.actor,
+                    schema.AuditEvent.organization_id,
+                    schema.AuditEvent.patient_id,
+                    schema.AuditEvent.action,
+                    schema.AuditEvent.detail,
+                    schema.AuditEvent.at,
+                ).order_by(schema.AuditEvent.id)
+            )
+        ]
 
 
 async def test_every_staff_read_and_change_of_patient_data_is_audited(api, database):
@@ -322,8 +366,12 @@ async def test_every_staff_read_and_change_of_patient_data_is_audited(api, datab
     assert _audit(database)[-1] == (*who, 2, "update", f"Appointment/{pending} accepted", at)
 
     everyone = fhir_json(await api.get("/Appointment", headers=FJORD_H))
-    patients = {int(p["actor"]["reference"].split("/")[1]) for a in matches(everyone) for p in a["participant"]
-                if p["actor"]["reference"].startswith("Patient/")}
+    patients = {
+        int(p["actor"]["reference"].split("/")[1])
+        for a in matches(everyone)
+        for p in a["participant"]
+        if p["actor"]["reference"].startswith("Patient/")
+    }
     search_events = [e for e in _audit(database) if e[4] == "Appointment search"]
     assert {e[2] for e in search_events} == patients and len(search_events) == len(patients)  # one per patient seen
 
@@ -343,8 +391,13 @@ AS_KARI = {**KARI_H, "X-Support-Agent": SUPPORT}
 
 async def test_a_support_agent_sees_exactly_what_the_citizen_sees(api, database):
     info = (await api.get("http://testserver/auth/userinfo", headers=AS_KARI)).json()
-    assert info == {"role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None,
-                    "agent": "Kundesenter, NHN"}
+    assert info == {
+        "role": "citizen",
+        "name": "Kari Nordmann",
+        "patient": "Patient/1",
+        "organization": None,
+        "agent": "Kundesenter, NHN",
+    }
     for path in ("/Appointment", "/Communication", "/Patient/1"):
         as_agent = fhir_json(await api.get(path, headers=AS_KARI))
         as_citizen = fhir_json(await api.get(path, headers=KARI_H))
@@ -365,12 +418,15 @@ async def test_every_read_by_a_support_agent_is_audited_with_the_agents_name(api
     assert len(_audit(database)) == 4
 
 
-@pytest.mark.parametrize("agent, acting_as", [
-    ("not-a-token", KARI),  # unknown agent token
-    (KARI, OLA),  # a citizen's token is not an agent's
-    (FJORD_STAFF, KARI),  # nor is staff's
-    (SUPPORT, FJORD_STAFF),  # an agent acts only as a citizen
-])
+@pytest.mark.parametrize(
+    "agent, acting_as",
+    [
+        ("not-a-token", KARI),  # unknown agent token
+        (KARI, OLA),  # a citizen's token is not an agent's
+        (FJORD_STAFF, KARI),  # nor is staff's
+        (SUPPORT, FJORD_STAFF),  # an agent acts only as a citizen
+    ],
+)
 async def test_a_support_header_that_is_not_an_agent_acting_as_a_citizen_is_401(api, database, agent, acting_as):
     response = await api.get("/Appointment", headers={**bearer(acting_as), "X-Support-Agent": agent})
     assert response.status_code == 401
@@ -394,6 +450,7 @@ async def test_a_demo_backend_lists_its_demo_users_and_a_real_one_does_not(api, 
 
 
 # Privacy: the access log never holds an identity number.
+
 
 async def test_the_access_log_never_contains_an_identity_number(api, database, caplog):
     caplog.set_level(logging.INFO, logger="timebok.access")

@@ -61,7 +61,11 @@ async def test_a_citizen_books_a_free_time_as_a_pending_request(api):
     assert (appointment["start"], appointment["end"]) == (slot["start"], slot["end"])
     assert appointment["description"] == "influensavaksine"
     assert appointment["serviceType"][0]["coding"][0]["code"] == "Lab"
-    assert participant(appointment, "Patient") == {"actor": {"reference": "Patient/1"}, "status": "accepted", "required": "required"}
+    assert participant(appointment, "Patient") == {
+        "actor": {"reference": "Patient/1"},
+        "status": "accepted",
+        "required": "required",
+    }
     assert participant(appointment, "Organization")["actor"] == {"reference": "Organization/1"}
     assert participant(appointment, "Organization")["status"] == "needs-action"
     assert participant(appointment, "Location")["required"] == "information-only"
@@ -113,8 +117,9 @@ async def test_the_office_declines_with_a_reason_and_the_time_is_free_again(api)
     slot = await lab_slot(api)
     appointment = await book(api, slot)
     reason = "Legen er på kurs denne dagen, velg en annen time"
-    reply = fhir_json(await api.post("/AppointmentResponse", json=answer(appointment["id"], "declined", reason),
-                                     headers=STAFF_H), 201)
+    reply = fhir_json(
+        await api.post("/AppointmentResponse", json=answer(appointment["id"], "declined", reason), headers=STAFF_H), 201
+    )
     assert reply["participantStatus"] == "declined" and reply["comment"] == reason
     cancelled = fhir_json(await api.get(f"/Appointment/{appointment['id']}", headers=KARI_H))
     assert cancelled["status"] == "cancelled"
@@ -132,8 +137,11 @@ async def test_declining_without_a_reason_is_refused_and_changes_nothing(api, da
     appointment = await book(api, await lab_slot(api))
     before = snapshot(database)
     for comment in (None, "   "):
-        diagnostics = outcome(await api.post("/AppointmentResponse", json=answer(appointment["id"], "declined", comment),
-                                             headers=STAFF_H), 400, "invalid")
+        diagnostics = outcome(
+            await api.post("/AppointmentResponse", json=answer(appointment["id"], "declined", comment), headers=STAFF_H),
+            400,
+            "invalid",
+        )
         assert "reason" in diagnostics
     assert snapshot(database) == before
 
@@ -169,7 +177,9 @@ async def test_a_booked_time_can_be_cancelled_by_put_with_a_reason(api):
 
 async def test_the_office_cancelling_tells_the_patient_it_was_the_office(api):
     appointment = await book(api, await lab_slot(api))
-    cancelled = fhir_json(await api.patch(f"/Appointment/{appointment['id']}", json=CANCEL, headers=STAFF_H | {"If-Match": 'W/"1"'}))
+    cancelled = fhir_json(
+        await api.patch(f"/Appointment/{appointment['id']}", json=CANCEL, headers=STAFF_H | {"If-Match": 'W/"1"'})
+    )
     assert cancelled["cancelationReason"]["coding"][0]["code"] == "pat"
     assert text((await inbox(api))[0]).startswith("Fjordsiden legekontor har avbestilt timen")
 
@@ -180,7 +190,9 @@ async def test_a_stale_if_match_is_412_and_changes_nothing(api, database):
     fhir_json(await api.post("/AppointmentResponse", json=answer(appointment["id"], "accepted"), headers=STAFF_H), 201)
     before = snapshot(database)
     for method, body in ((api.patch, CANCEL), (api.put, appointment | {"status": "cancelled"})):
-        diagnostics = outcome(await method(f"/Appointment/{appointment['id']}", json=body, headers=KARI_H | {"If-Match": 'W/"1"'}), 412)
+        diagnostics = outcome(
+            await method(f"/Appointment/{appointment['id']}", json=body, headers=KARI_H | {"If-Match": 'W/"1"'}), 412
+        )
         assert "read it again" in diagnostics
     assert snapshot(database) == before
     read = await api.get(f"/Appointment/{appointment['id']}", headers=KARI_H)
@@ -238,7 +250,9 @@ async def test_a_citizens_appointment_search_lists_their_own_in_start_order(api)
 
 
 async def test_appointment_search_includes_place_office_and_patient(api):
-    bundle = fhir_json(await api.get("/Appointment", params={"status": "booked", "_include": "Appointment:actor"}, headers=STAFF_H))
+    bundle = fhir_json(
+        await api.get("/Appointment", params={"status": "booked", "_include": "Appointment:actor"}, headers=STAFF_H)
+    )
     kinds = {r["resourceType"] for r in included(bundle)}
     assert kinds == {"Location", "Organization", "Patient"}
     assert all(a["status"] == "booked" for a in matches(bundle))
@@ -260,8 +274,11 @@ async def test_a_citizen_reads_their_own_patient_record(api):
 
 async def test_a_citizen_cannot_book_inside_the_timebooks_lead_time_but_the_front_desk_can(api):
     # Now is 09:00; the Lab timebook's lead time is 2 hours (the default), so 10:00 today is too soon.
-    soon = [s for s in await free_slots(api, KARI, await timebook(api, KARI, 1, "Lab"), "2026-11-25", count=50)
-            if "T09:" in s["start"] or "T10:" in s["start"]]
+    soon = [
+        s
+        for s in await free_slots(api, KARI, await timebook(api, KARI, 1, "Lab"), "2026-11-25", count=50)
+        if "T09:" in s["start"] or "T10:" in s["start"]
+    ]
     assert len(soon) >= 2, "the seed has free Lab times within two hours of now"
     response = await api.post("/Appointment", json=booking_request(soon[0]["id"], 1, None), headers=bearer(KARI))
     outcome = fhir_json(response, 422)

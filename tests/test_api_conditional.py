@@ -71,7 +71,8 @@ async def test_an_answer_sent_twice_by_one_desk_is_given_once_and_another_desks_
     assert _count(database, schema.Communication) == messages
     other, other_header = _conditional(answer(booked["id"], "declined", "Ingen lege"), _key())
     assert "already been answered" in outcome(
-        await api.post("/AppointmentResponse", json=other, headers=bearer(FJORD_STAFF) | other_header), 409, "conflict")
+        await api.post("/AppointmentResponse", json=other, headers=bearer(FJORD_STAFF) | other_header), 409, "conflict"
+    )
 
 
 async def test_a_malformed_if_none_exist_is_refused_and_books_nothing(api, database):
@@ -81,16 +82,26 @@ async def test_a_malformed_if_none_exist_is_refused_and_books_nothing(api, datab
         response = await api.post("/Appointment", json=booking_request(slot, 1), headers=bearer(KARI) | {"If-None-Exist": value})
         assert "If-None-Exist" in outcome(response, 400, "invalid"), value
     body, _ = _conditional(booking_request(slot, 1), _key())
-    response = await api.post("/Appointment", json=body, headers=bearer(KARI) | {"If-None-Exist": f"identifier={SYSTEM}|{_key()}"})
+    response = await api.post(
+        "/Appointment", json=body, headers=bearer(KARI) | {"If-None-Exist": f"identifier={SYSTEM}|{_key()}"}
+    )
     assert "does not carry" in outcome(response, 400, "invalid")
     assert _count(database, schema.Appointment) == before
 
 
 def _audit(database) -> list[tuple]:
     with database.reading() as session:
-        return [tuple(r) for r in session.execute(select(
-            schema.AuditEvent.actor, schema.AuditEvent.patient_id, schema.AuditEvent.action, schema.AuditEvent.detail,
-        ).order_by(schema.AuditEvent.id))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(
+                    schema.AuditEvent.actor,
+                    schema.AuditEvent.patient_id,
+                    schema.AuditEvent.action,
+                    schema.AuditEvent.detail,
+                ).order_by(schema.AuditEvent.id)
+            )
+        ]
 
 
 async def test_staff_sending_a_booking_or_an_answer_again_leave_an_audit_row_for_what_they_read_back(api, database):

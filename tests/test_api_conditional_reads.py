@@ -75,7 +75,9 @@ async def test_the_month_changes_when_the_office_rejects(api):
     appointment = await book(api, slot)
     before = await month(api, book_id)
     assert slot not in slot_ids(before)
-    fhir_json(await api.post("/AppointmentResponse", json=answer(appointment["id"], "declined", "Legen er syk"), headers=STAFF_H), 201)
+    fhir_json(
+        await api.post("/AppointmentResponse", json=answer(appointment["id"], "declined", "Legen er syk"), headers=STAFF_H), 201
+    )
     after = await month(api, book_id, before.headers["etag"])
     assert after.status_code == 200 and slot in slot_ids(after)
 
@@ -85,8 +87,9 @@ async def test_the_month_changes_when_the_citizen_cancels(api):
     slot = (await free_slots(api, KARI, book_id, "2026-12-03"))[0]["id"]
     appointment = await book(api, slot)
     before = await month(api, book_id)
-    response = await api.patch(f"/Appointment/{appointment['id']}", json=CANCEL,
-                               headers=KARI_H | {"Content-Type": "application/json-patch+json"})
+    response = await api.patch(
+        f"/Appointment/{appointment['id']}", json=CANCEL, headers=KARI_H | {"Content-Type": "application/json-patch+json"}
+    )
     fhir_json(response)
     after = await month(api, book_id, before.headers["etag"])
     assert after.status_code == 200 and slot in slot_ids(after)
@@ -132,11 +135,15 @@ async def test_the_citizens_appointments_and_inbox_are_304_until_something_happe
         assert again.status_code == 304, path
     # Someone else's booking does not touch Kari's lists.
     await book(api, (await free_slots(api, OLA, await lab(api), "2026-12-03"))[0]["id"], OLA, 2)
-    again = await api.get("/Communication", params={"recipient": "Patient/1"}, headers=KARI_H | {"If-None-Match": inbox.headers["etag"]})
+    again = await api.get(
+        "/Communication", params={"recipient": "Patient/1"}, headers=KARI_H | {"If-None-Match": inbox.headers["etag"]}
+    )
     assert again.status_code == 304
     # Her own does: a new appointment and a new message.
     appointment = await book(api, (await free_slots(api, KARI, await lab(api), "2026-12-04"))[0]["id"])
-    changed = await api.get("/Communication", params={"recipient": "Patient/1"}, headers=KARI_H | {"If-None-Match": inbox.headers["etag"]})
+    changed = await api.get(
+        "/Communication", params={"recipient": "Patient/1"}, headers=KARI_H | {"If-None-Match": inbox.headers["etag"]}
+    )
     assert changed.status_code == 200
     assert matches(fhir_json(changed))[0]["about"] == [{"reference": f"Appointment/{appointment['id']}"}]
     changed = await api.get("/Appointment", headers=KARI_H | {"If-None-Match": appointments.headers["etag"]})
@@ -146,8 +153,11 @@ async def test_the_citizens_appointments_and_inbox_are_304_until_something_happe
 async def test_a_304_still_needs_a_valid_token(api):
     book_id = await lab(api)
     etag = (await month(api, book_id)).headers["etag"]
-    response = await api.get("/Slot", params=[("schedule", f"Schedule/{book_id}")] + DECEMBER,
-                             headers={"Authorization": "Bearer nope", "If-None-Match": etag})
+    response = await api.get(
+        "/Slot",
+        params=[("schedule", f"Schedule/{book_id}")] + DECEMBER,
+        headers={"Authorization": "Bearer nope", "If-None-Match": etag},
+    )
     assert response.status_code == 401
 
 
@@ -155,8 +165,12 @@ async def test_two_instances_on_one_database_never_serve_a_stale_month(db_url):
     # Two app instances, each with its own process-local answer cache, on one database.
     first_db, second_db = open_database(db_url, demo=True), open_database(db_url, demo=True)
     try:
-        first = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(first_db, demo=True)), base_url="http://testserver/fhir")
-        second = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(second_db, demo=True)), base_url="http://testserver/fhir")
+        first = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(first_db, demo=True)), base_url="http://testserver/fhir"
+        )
+        second = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(second_db, demo=True)), base_url="http://testserver/fhir"
+        )
         async with first, second:
             book_id = await lab(first)
             cached = await month(first, book_id)
@@ -175,8 +189,10 @@ async def test_two_instances_on_one_database_never_serve_a_stale_month(db_url):
 async def test_sqlite_and_postgresql_answer_the_month_with_the_same_bytes(db_path, pg_database):
     dbs = [open_database(db_path, demo=True), open_database(pg_database, demo=True)]
     try:
-        apis = [httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(db, demo=True)), base_url="http://testserver/fhir")
-                for db in dbs]
+        apis = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(db, demo=True)), base_url="http://testserver/fhir")
+            for db in dbs
+        ]
         async with apis[0], apis[1]:
             book_id = await lab(apis[0])
             for free_only in (True, False):

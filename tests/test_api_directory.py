@@ -54,8 +54,9 @@ async def test_organization_read_carries_her_id_and_a_valid_orgnr(api):
 async def test_organization_search_by_identifier_finds_exactly_that_office(api, system):
     bakke = fhir_json(await api.get("/Organization/2", headers=KARI_H))
     value = {i["system"]: i["value"] for i in bakke["identifier"]}[system or HERID_SYSTEM]
-    bundle = fhir_json(await api.get("/Organization", params={"identifier": f"{system}|{value}" if system else value},
-                                     headers=KARI_H))
+    bundle = fhir_json(
+        await api.get("/Organization", params={"identifier": f"{system}|{value}" if system else value}, headers=KARI_H)
+    )
     assert bundle["total"] == 1 and [o["id"] for o in matches(bundle)] == ["2"]
 
 
@@ -74,8 +75,9 @@ async def test_unknown_organization_is_404(api):
 
 
 async def test_an_office_offers_its_time_types_with_volven_codes(api):
-    fjord = fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1", "active": "true"},
-                                    headers=KARI_H))
+    fjord = fhir_json(
+        await api.get("/HealthcareService", params={"organization": "Organization/1", "active": "true"}, headers=KARI_H)
+    )
     codes = [s["type"][0]["coding"][0] for s in matches(fjord)]
     assert fjord["total"] == 4 and {c["system"] for c in codes} == {TIMETYPE_SYSTEM}
     assert [c["code"] for c in codes] == ["Koronatest", "Koronavaksine", "Lab", "Vaksine"]
@@ -85,11 +87,15 @@ async def test_an_office_offers_its_time_types_with_volven_codes(api):
 
 
 async def test_timebooks_of_a_type_come_with_their_places_included(api):
-    services = matches(fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1"},
-                                               headers=KARI_H)))
+    services = matches(fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1"}, headers=KARI_H)))
     corona = next(s for s in services if s["type"][0]["coding"][0]["code"] == "Koronatest")
-    bundle = fhir_json(await api.get("/Schedule", params={
-        "actor": f"HealthcareService/{corona['id']}", "active": "true", "_include": "Schedule:actor"}, headers=KARI_H))
+    bundle = fhir_json(
+        await api.get(
+            "/Schedule",
+            params={"actor": f"HealthcareService/{corona['id']}", "active": "true", "_include": "Schedule:actor"},
+            headers=KARI_H,
+        )
+    )
     books = matches(bundle)
     assert bundle["total"] == 2 == len(books)  # total counts matches, not includes
     assert all(b["serviceType"][0]["coding"][0]["code"] == "Koronatest" and b["active"] for b in books)
@@ -131,8 +137,13 @@ async def test_a_month_of_lab_slots_pages_to_exactly_total_distinct_slots_in_ord
 
 async def test_slot_start_bounds_are_oslo_days(api):
     lab = await timebook(api, KARI, 1, "Lab")
-    bundle = fhir_json(await api.get("/Slot", params={
-        "schedule": f"Schedule/{lab}", "start": ["ge2026-12-01", "lt2026-12-02"], "_count": 1000}, headers=KARI_H))
+    bundle = fhir_json(
+        await api.get(
+            "/Slot",
+            params={"schedule": f"Schedule/{lab}", "start": ["ge2026-12-01", "lt2026-12-02"], "_count": 1000},
+            headers=KARI_H,
+        )
+    )
     starts = [s["start"] for s in matches(bundle)]
     assert bundle["total"] == len(starts) == 42  # 08:00–11:30 and 12:00–15:30 in ten-minute slots
     assert starts[0] == "2026-12-01T08:00:00+01:00" and starts[-1] == "2026-12-01T15:20:00+01:00"
@@ -177,14 +188,18 @@ async def test_the_last_time_of_a_day_is_never_lost_between_pages(api, count):
         assert [s["start"] for s in matches(rest)] == ["2026-12-01T15:20:00+01:00"] and next_link(rest) is None
 
 
-@pytest.mark.parametrize("break_it", [
-    lambda s: s | {"status": "taken"},
-    lambda s: {k: v for k, v in s.items() if k != "schedule"},
-    lambda s: s | {"start": s["start"][:19]},  # an instant without its offset
-    lambda s: s | {"colour": "blue"},
-    lambda s: s | {"schedule": {"reference": "Timebook/1"}},
-    lambda s: s | {"resourceType": "Basic"},
-], ids=["unknown status", "no schedule", "no offset", "unknown element", "odd reference", "unexpected type"])
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda s: s | {"status": "taken"},
+        lambda s: {k: v for k, v in s.items() if k != "schedule"},
+        lambda s: s | {"start": s["start"][:19]},  # an instant without its offset
+        lambda s: s | {"colour": "blue"},
+        lambda s: s | {"schedule": {"reference": "Timebook/1"}},
+        lambda s: s | {"resourceType": "Basic"},
+    ],
+    ids=["unknown status", "no schedule", "no offset", "unknown element", "odd reference", "unexpected type"],
+)
 async def test_the_validator_notices_a_broken_resource(api, break_it):
     # Proof that the checks every other test leans on can fail.
     slot = fhir_json(await api.get("/Slot/1", headers=KARI_H))

@@ -15,13 +15,17 @@ EVIL = {"Host": "evil.example"}
 
 async def _links(client: httpx.AsyncClient) -> list[str]:
     lab = await timebook(client, KARI, 1, "Lab")
-    bundle = fhir_json(await client.get("/Slot", params={"schedule": f"Schedule/{lab}", "_count": 2},
-                                        headers=bearer(KARI) | EVIL))
+    bundle = fhir_json(
+        await client.get("/Slot", params={"schedule": f"Schedule/{lab}", "_count": 2}, headers=bearer(KARI) | EVIL)
+    )
     slot = (await free_slots(client, KARI, lab, "2026-12-03"))[0]["id"]
     created = await client.post("/Appointment", json=booking_request(slot, 1), headers=bearer(KARI) | EVIL)
     metadata = fhir_json(await client.get("/metadata", headers=EVIL))
-    return ([link["url"] for link in bundle["link"]] + [e["fullUrl"] for e in bundle["entry"]]
-            + [created.headers["location"], metadata["implementation"]["url"]])
+    return (
+        [link["url"] for link in bundle["link"]]
+        + [e["fullUrl"] for e in bundle["entry"]]
+        + [created.headers["location"], metadata["implementation"]["url"]]
+    )
 
 
 async def test_a_forged_host_header_never_reaches_a_link(live_server):
@@ -35,8 +39,9 @@ async def test_links_name_the_configured_public_url(database):
     app = create_app(database, demo=True, public_url="https://timebok.example.no/")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver/fhir") as client:
         links = await _links(client)
-    assert all(link.startswith("https://timebok.example.no/fhir/") or link == "https://timebok.example.no/fhir"
-               for link in links), links
+    assert all(
+        link.startswith("https://timebok.example.no/fhir/") or link == "https://timebok.example.no/fhir" for link in links
+    ), links
 
 
 def test_a_public_url_must_be_a_plain_http_base():

@@ -70,9 +70,13 @@ async def test_a_caller_that_gives_up_before_its_body_arrives_is_logged_as_gone_
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         before = len((await client.get("/Appointment", headers=bearer(FJORD_STAFF))).json().get("entry", []))
     reader, writer = await asyncio.open_connection(where.hostname, where.port)
-    writer.write((f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: gone-4711\r\n"
-                  f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\nContent-Length: 400\r\n\r\n"
-                  '{"resourceType": "Appoi').encode())
+    writer.write(
+        (
+            f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: gone-4711\r\n"
+            f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\nContent-Length: 400\r\n\r\n"
+            '{"resourceType": "Appoi'
+        ).encode()
+    )
     await writer.drain()
     await asyncio.sleep(0.3)
     writer.close()
@@ -123,9 +127,14 @@ async def test_an_answer_the_caller_left_before_is_logged_as_499_with_what_it_wo
         body = json.dumps(booking_request(slot, 1)).encode()
         with writes_held(db_url):
             reader, writer = await asyncio.open_connection(where.hostname, where.port)
-            writer.write((f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: left-4711\r\n"
-                          f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\n"
-                          f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            writer.write(
+                (
+                    f"POST {where.path}/Appointment HTTP/1.1\r\nHost: x\r\nX-Request-ID: left-4711\r\n"
+                    f"Authorization: Bearer {KARI}\r\nContent-Type: application/fhir+json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                + body
+            )
             await writer.drain()
             await asyncio.sleep(0.5)
             writer.close()  # gone before any answer
@@ -220,13 +229,19 @@ def test_the_access_line_keeps_its_status_after_a_date_and_masks_each_value():
 async def test_a_month_query_is_logged_whole_with_its_status(server):
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         lab = await timebook(client, KARI, 1, "Lab")
-        response = await client.get("/Slot", params=[("schedule", f"Schedule/{lab}"), ("status", "free"), ("start", "ge2027-01-01"),
-                                                     ("start", "lt2027-02-01")], headers=bearer(KARI) | {"X-Request-ID": "month-1"})
+        response = await client.get(
+            "/Slot",
+            params=[("schedule", f"Schedule/{lab}"), ("status", "free"), ("start", "ge2027-01-01"), ("start", "lt2027-02-01")],
+            headers=bearer(KARI) | {"X-Request-ID": "month-1"},
+        )
         assert response.status_code == 200
     server.stop()
     (line,) = [line for line in server.log.read_text(errors="replace").splitlines() if "month-1" in line]
-    assert re.search(r"month-1 GET /fhir/Slot\?schedule=Schedule/\d+&status=free&start=ge2027-01-01&start=lt2027-02-01 200 "
-                     r"\d+\.\dms$", line), line
+    assert re.search(
+        r"month-1 GET /fhir/Slot\?schedule=Schedule/\d+&status=free&start=ge2027-01-01&start=lt2027-02-01 200 "
+        r"\d+\.\dms$",
+        line,
+    ), line
 
 
 async def test_request_ids_the_server_makes_never_look_like_an_identity_number(api):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 import threading
 import time
 
@@ -66,8 +65,10 @@ async def test_a_hanging_database_is_a_quick_503_while_health_and_metadata_answe
         slot = (await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03"))[0]["id"]
         holder = _hold_lock(pg_database, "slot", 10)
         # More bookings than the server has worker threads and pooled connections, all waiting for the lock.
-        bookings = [asyncio.create_task(_timed(client.post("/Appointment", json=booking_request(slot, 1), headers=bearer(KARI))))
-                    for _ in range(45)]
+        bookings = [
+            asyncio.create_task(_timed(client.post("/Appointment", json=booking_request(slot, 1), headers=bearer(KARI))))
+            for _ in range(45)
+        ]
         await asyncio.sleep(0.5)
         metadata, metadata_took = await _timed(client.get("/metadata"))
         root = str(pg_live_server.url).removesuffix("/fhir")
@@ -122,8 +123,12 @@ async def test_a_hung_writer_on_sqlite_is_a_quick_503_for_every_queued_write(db_
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             slots = await free_slots(client, KARI, await timebook(client, KARI, 1, "Lab"), "2026-12-03")
             holder.execute("BEGIN IMMEDIATE")
-            results = await asyncio.gather(*[_timed(client.post("/Appointment", json=booking_request(slot["id"], 1),
-                                                                headers=bearer(KARI))) for slot in slots[:4]])
+            results = await asyncio.gather(
+                *[
+                    _timed(client.post("/Appointment", json=booking_request(slot["id"], 1), headers=bearer(KARI)))
+                    for slot in slots[:4]
+                ]
+            )
             holder.rollback()
             statuses = [response.status_code for response, _ in results]
             assert statuses == [503] * 4, statuses

@@ -12,8 +12,8 @@ from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA, PER, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, outcome, snapshot, timebook
 from tests.test_api_race import _race
 from timebok.backend import schema
-from timebok.backend.overlap import EXTENSION_URL
 from timebok.backend.outcome import RULE_SYSTEM
+from timebok.backend.overlap import EXTENSION_URL
 
 DAY = "2026-12-03"  # the seed's Fjordsiden Lab has 10-minute times from 08:00, Vaksine 15-minute ones from 08:30
 
@@ -108,8 +108,12 @@ async def test_a_cancelled_or_declined_time_does_not_block(api, database, how):
     if how == "cancelled":
         fhir_json(await api.patch(f"/Appointment/{first['id']}", json=CANCEL, headers=bearer(KARI)))
     else:
-        fhir_json(await api.post("/AppointmentResponse", json=answer(first["id"], "declined", "Legen er syk"),
-                                 headers=bearer(FJORD_STAFF)), 201)
+        fhir_json(
+            await api.post(
+                "/AppointmentResponse", json=answer(first["id"], "declined", "Legen er syk"), headers=bearer(FJORD_STAFF)
+            ),
+            201,
+        )
     assert fhir_json(await _book(api, twin, 1, KARI), 201)["status"] == "pending"
 
 
@@ -137,15 +141,21 @@ async def test_two_bookings_for_one_patient_at_once_one_wins(live_server, databa
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as live:
         slot = await _slot(live, 1, "Lab", lab)
         other = await _slot(live, 1, "Vaksine", vaccine)
-    responses = await _race(live_server.url, [
-        ("POST", "/Appointment", KARI, booking_request(slot["id"], 1)),
-        ("POST", "/Appointment", FJORD_STAFF, booking_request(other["id"], 1)),
-    ])
+    responses = await _race(
+        live_server.url,
+        [
+            ("POST", "/Appointment", KARI, booking_request(slot["id"], 1)),
+            ("POST", "/Appointment", FJORD_STAFF, booking_request(other["id"], 1)),
+        ],
+    )
     assert sorted(r.status_code for r in responses) == [201, 409], [r.text[:300] for r in responses]
     (winner,) = [fhir_json(r, 201) for r in responses if r.status_code == 201]
     (loser,) = [r for r in responses if r.status_code == 409]
     assert _overlap(loser)["start"] == winner["start"]
     with database.reading() as session:
-        held = session.scalar(select(func.count()).select_from(schema.Appointment).where(
-            schema.Appointment.patient_id == 1, schema.Appointment.slot_id.in_([int(s["id"]) for s in (slot, other)])))
+        held = session.scalar(
+            select(func.count())
+            .select_from(schema.Appointment)
+            .where(schema.Appointment.patient_id == 1, schema.Appointment.slot_id.in_([int(s["id"]) for s in (slot, other)]))
+        )
     assert held == 1

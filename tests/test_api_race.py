@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import FJORD_STAFF, KARI, bearer
-from tests.test_api_booking import participant
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, timebook
+from tests.test_api_booking import participant
 from timebok.backend import schema
 
 CITIZENS = {f"demo-citizen-{name}": patient for patient, name in enumerate(("kari", "ola", "aisha", "per", "ingrid"), 1)}
@@ -25,9 +25,12 @@ async def _race(url: str, requests: list[tuple[str, str, str, dict]]) -> list[ht
     try:
         # Connect first, so the requests themselves leave together rather than in connect order.
         await asyncio.gather(*(c.get("/metadata") for c in clients))
-        return await asyncio.gather(*(
-            c.request(method, path, headers=bearer(token), json=body) for c, (method, path, token, body) in zip(clients, requests)
-        ))
+        return await asyncio.gather(
+            *(
+                c.request(method, path, headers=bearer(token), json=body)
+                for c, (method, path, token, body) in zip(clients, requests)
+            )
+        )
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
 
@@ -56,9 +59,10 @@ async def test_fifty_clients_racing_for_one_slot_get_one_booking(live_server, li
     (slot,) = await _lab_slots(live, 1)
     messages_before = _count(database, schema.Communication)
     tokens = list(CITIZENS) * 10
-    responses = await _race(live_server.url, [
-        ("POST", "/Appointment", token, booking_request(slot["id"], CITIZENS[token], "kappløp")) for token in tokens
-    ])
+    responses = await _race(
+        live_server.url,
+        [("POST", "/Appointment", token, booking_request(slot["id"], CITIZENS[token], "kappløp")) for token in tokens],
+    )
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: 49}, statuses
     (winner,) = [fhir_json(r, 201) for r in responses if r.status_code == 201]
@@ -72,8 +76,12 @@ async def test_fifty_clients_racing_for_one_slot_get_one_booking(live_server, li
     assert _count(database, schema.Appointment, schema.Appointment.slot_id == int(slot["id"])) == 1
     assert _slot_status(database, slot["id"]) == "busy-tentative"
     assert fhir_json(await live.get(f"/Slot/{slot['id']}", headers=bearer(KARI)))["status"] == "busy-tentative"
-    about = _count(database, schema.Communication, schema.Communication.appointment_id == int(winner["id"]),
-                   schema.Communication.kind == "request-sent")
+    about = _count(
+        database,
+        schema.Communication,
+        schema.Communication.appointment_id == int(winner["id"]),
+        schema.Communication.kind == "request-sent",
+    )
     assert about == 1 and _count(database, schema.Communication) == messages_before + 1
     queue = matches(fhir_json(await live.get("/Appointment", params={"status": "pending"}, headers=bearer(FJORD_STAFF))))
     assert [a["id"] for a in queue if a["slot"][0]["reference"] == f"Slot/{slot['id']}"] == [winner["id"]]
@@ -83,9 +91,10 @@ async def test_many_clients_booking_different_slots_all_succeed(live_server, liv
     # Contention must never turn into a false "taken" or a "database is locked" error.
     slots = await _lab_slots(live, 30)
     tokens = list(CITIZENS) * 6
-    responses = await _race(live_server.url, [
-        ("POST", "/Appointment", token, booking_request(slot["id"], CITIZENS[token])) for token, slot in zip(tokens, slots)
-    ])
+    responses = await _race(
+        live_server.url,
+        [("POST", "/Appointment", token, booking_request(slot["id"], CITIZENS[token])) for token, slot in zip(tokens, slots)],
+    )
     assert [r.status_code for r in responses] == [201] * 30, [r.text for r in responses if r.status_code != 201]
     assert {fhir_json(r, 201)["slot"][0]["reference"] for r in responses} == {f"Slot/{s['id']}" for s in slots}
     assert all(_slot_status(database, s["id"]) == "busy-tentative" for s in slots)
@@ -103,10 +112,13 @@ def second_staff(database) -> str:
 async def test_two_staff_answering_one_request_at_once_one_wins(live_server, live, database, second_staff, round_):
     slot = (await _lab_slots(live, round_ + 1, "2026-12-08"))[round_]
     appointment = fhir_json(await live.post("/Appointment", json=booking_request(slot["id"], 1), headers=bearer(KARI)), 201)
-    responses = await _race(live_server.url, [
-        ("POST", "/AppointmentResponse", FJORD_STAFF, answer(appointment["id"], "accepted")),
-        ("POST", "/AppointmentResponse", second_staff, answer(appointment["id"], "declined", "Legen er borte")),
-    ])
+    responses = await _race(
+        live_server.url,
+        [
+            ("POST", "/AppointmentResponse", FJORD_STAFF, answer(appointment["id"], "accepted")),
+            ("POST", "/AppointmentResponse", second_staff, answer(appointment["id"], "declined", "Legen er borte")),
+        ],
+    )
     assert sorted(r.status_code for r in responses) == [201, 409]
     loser = next(r for r in responses if r.status_code == 409)
     assert "already been answered" in outcome(loser, 409, "conflict")
@@ -114,8 +126,11 @@ async def test_two_staff_answering_one_request_at_once_one_wins(live_server, liv
 
     assert _count(database, schema.AppointmentResponse, schema.AppointmentResponse.appointment_id == int(appointment["id"])) == 1
     final = fhir_json(await live.get(f"/Appointment/{appointment['id']}", headers=bearer(KARI)))
-    kinds = [m["category"][0]["coding"][0]["code"] for m in matches(fhir_json(await live.get("/Communication", headers=bearer(KARI))))
-             if m["about"] == [{"reference": f"Appointment/{appointment['id']}"}]]
+    kinds = [
+        m["category"][0]["coding"][0]["code"]
+        for m in matches(fhir_json(await live.get("/Communication", headers=bearer(KARI))))
+        if m["about"] == [{"reference": f"Appointment/{appointment['id']}"}]
+    ]
     if won == "accepted":
         assert final["status"] == "booked" and _slot_status(database, slot["id"]) == "busy"
         assert kinds == ["confirmed", "request-sent"]

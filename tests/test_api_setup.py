@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, NOW, OLA, PER, SUPPORT, bearer
+from tests.conftest import BAKKE_STAFF, FJORD_STAFF, KARI, OLA, PER, SUPPORT, bearer
 from tests.fhir_validate import booking_request, fhir_json, free_slots, outcome, snapshot, timebook
 from timebok.backend import schema
 from timebok.backend.db import Database
@@ -29,8 +29,14 @@ def _new_office(database) -> tuple[int, int]:
         office = schema.Organization(name="Nyby legekontor", her_id="8123499", orgnr="999999999", phone="11 22 33 44")
         session.add(office)
         session.flush()
-        place = schema.Location(organization_id=office.id, name="Nyby legekontor", address_line="Torget 1", postal_code="9999",
-                                city="Nyby", directions="Inngang fra torget.")
+        place = schema.Location(
+            organization_id=office.id,
+            name="Nyby legekontor",
+            address_line="Torget 1",
+            postal_code="9999",
+            city="Nyby",
+            directions="Inngang fra torget.",
+        )
         session.add(place)
         session.add(schema.AccessToken(token=NEW_STAFF, role="staff", name="Helsesekretær, Nyby", organization_id=office.id))
         session.flush()
@@ -38,16 +44,25 @@ def _new_office(database) -> tuple[int, int]:
 
 
 def _vaccine(place_id: int, **changes) -> dict:
-    book = {"type": "Vaksine", "location": f"Location/{place_id}", "name": "Vaksinasjon", "slotMinutes": 15,
-            "horizonDays": 28, "leadMinutes": 120, "weekly": [{"days": WEEKDAYS, "start": "08:00", "end": "10:00"}]}
+    book = {
+        "type": "Vaksine",
+        "location": f"Location/{place_id}",
+        "name": "Vaksinasjon",
+        "slotMinutes": 15,
+        "horizonDays": 28,
+        "leadMinutes": 120,
+        "weekly": [{"days": WEEKDAYS, "start": "08:00", "end": "10:00"}],
+    }
     return book | changes
 
 
 def _slots(database, *, status: str | None = None, organization_id: int | None = None) -> list[tuple]:
     with database.reading() as session:
-        query = (select(schema.Slot.schedule_id, schema.Slot.start, schema.Slot.seq, schema.Slot.status)
-                 .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
-                 .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id))
+        query = (
+            select(schema.Slot.schedule_id, schema.Slot.start, schema.Slot.seq, schema.Slot.status)
+            .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
+            .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
+        )
         if status:
             query = query.where(schema.Slot.status == status)
         if organization_id:
@@ -85,15 +100,22 @@ async def test_an_office_with_no_free_times_sets_up_vaccine_and_a_citizen_sees_t
     assert {s[2] for s in slots} == {0, 1}
     book = answer["setup"]["timebooks"][0]
     # What a citizen's client reads: the service is offered and the timebook's FHIR resource carries the setup.
-    services = fhir_json(await api.get("/HealthcareService", params={"organization": f"Organization/{office}", "active": "true"},
-                                       headers=bearer(KARI)))
+    services = fhir_json(
+        await api.get(
+            "/HealthcareService", params={"organization": f"Organization/{office}", "active": "true"}, headers=bearer(KARI)
+        )
+    )
     assert [e["resource"]["type"][0]["coding"][0]["code"] for e in services["entry"]] == ["Vaksine"]
     schedule = fhir_json(await api.get(f"/Schedule/{book['id']}", headers=bearer(KARI)))
     assert schedule["planningHorizon"] == {"start": "2026-11-25", "end": "2026-12-23"}
-    assert {e["url"].rsplit("/", 1)[1]: e.get("valuePositiveInt", e.get("valueDuration", {}).get("value")) for e in schedule["extension"]} \
-        == {"booking-lead-time": 120, "slot-length": 15, "parallel-slots": 2}
+    assert {
+        e["url"].rsplit("/", 1)[1]: e.get("valuePositiveInt", e.get("valueDuration", {}).get("value"))
+        for e in schedule["extension"]
+    } == {"booking-lead-time": 120, "slot-length": 15, "parallel-slots": 2}
     service = fhir_json(await api.get(f"/HealthcareService/{services['entry'][0]['resource']['id']}", headers=bearer(KARI)))
-    assert service["availableTime"] == [{"daysOfWeek": WEEKDAYS, "availableStartTime": "08:00:00", "availableEndTime": "10:00:00"}]
+    assert service["availableTime"] == [
+        {"daysOfWeek": WEEKDAYS, "availableStartTime": "08:00:00", "availableEndTime": "10:00:00"}
+    ]
 
 
 async def test_generating_again_creates_nothing_and_a_repeated_change_changes_nothing(api, database):
@@ -114,8 +136,16 @@ def test_two_instances_generating_at_once_create_each_slot_once(database, db_url
         service = schema.HealthcareService(organization_id=office, type_code="Lab", active=True)
         session.add(service)
         session.flush()
-        session.add(schema.Schedule(healthcare_service_id=service.id, location_id=place, name="Lab", slot_minutes=10,
-                                    horizon_days=60, weekly='[{"days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "15:00"}]'))
+        session.add(
+            schema.Schedule(
+                healthcare_service_id=service.id,
+                location_id=place,
+                name="Lab",
+                slot_minutes=10,
+                horizon_days=60,
+                weekly='[{"days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "15:00"}]',
+            )
+        )
     others = [Database(database.url) for _ in range(2)]
     results, start = [], threading.Barrier(2)
 
@@ -144,16 +174,18 @@ async def test_a_closure_over_a_booked_day_keeps_the_booking_and_lists_it(api, d
     setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
     setup["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
     preview = _json(await _put(api, 1, setup, FJORD_H, preview=True))
-    assert [(a["appointment"], a["patientName"], a["start"]) for a in preview["affected"]] == \
-        [("Appointment/2", "Ola Nordmann", "2026-11-27T09:00:00+01:00")]
+    assert [(a["appointment"], a["patientName"], a["start"]) for a in preview["affected"]] == [
+        ("Appointment/2", "Ola Nordmann", "2026-11-27T09:00:00+01:00")
+    ]
     assert preview["removed"] > 0 and preview["created"] == 0
-    assert [s for s in _slots(database) if s[0] == 1 and _local(s[1]).date() == date(2026, 11, 27)] == before  # a preview writes nothing
+    assert [
+        s for s in _slots(database) if s[0] == 1 and _local(s[1]).date() == date(2026, 11, 27)
+    ] == before  # a preview writes nothing
     saved = _json(await _put(api, 1, setup, FJORD_H))
     assert saved["affected"] == preview["affected"] and saved["removed"] == preview["removed"]
-    after = [s for s in _slots(database) if _local(s[1]).date() == date(2026, 11, 27)
-             and s[0] in (1, 2, 3, 4, 5)]
+    after = [s for s in _slots(database) if _local(s[1]).date() == date(2026, 11, 27) and s[0] in (1, 2, 3, 4, 5)]
     assert [s[3] for s in after if s[3] == "free"] == []
-    assert ("busy-tentative" in {s[3] for s in after})
+    assert "busy-tentative" in {s[3] for s in after}
     appointment = fhir_json(await api.get("/Appointment/2", headers=FJORD_H))
     assert appointment["status"] == "pending" and appointment["start"] == "2026-11-27T09:00:00+01:00"
     # The next change, elsewhere, is not told about Ola again: his request was this closure's, already listed.
@@ -167,15 +199,25 @@ async def test_a_closure_over_a_booked_day_keeps_the_booking_and_lists_it(api, d
 
 
 def _unsaved_book(weekly, minutes=60, days=None):
-    return schema.Schedule(id=1, slot_minutes=minutes, parallel=1, horizon_days=400,
-                           weekly=__import__("json").dumps([{"days": days or ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                                              "start": weekly[0], "end": weekly[1]}]))
+    return schema.Schedule(
+        id=1,
+        slot_minutes=minutes,
+        parallel=1,
+        horizon_days=400,
+        weekly=__import__("json").dumps(
+            [{"days": days or ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": weekly[0], "end": weekly[1]}]
+        ),
+    )
 
 
-@pytest.mark.parametrize(("first", "last", "utc_hours"), [
-    (date(2026, 3, 28), date(2026, 3, 30), [7, 6, 6]),  # last Sunday of March: summer time from 02:00
-    (date(2026, 10, 24), date(2026, 10, 26), [6, 7, 7]),  # last Sunday of October: back to winter time
-], ids=["march", "october"])
+@pytest.mark.parametrize(
+    ("first", "last", "utc_hours"),
+    [
+        (date(2026, 3, 28), date(2026, 3, 30), [7, 6, 6]),  # last Sunday of March: summer time from 02:00
+        (date(2026, 10, 24), date(2026, 10, 26), [6, 7, 7]),  # last Sunday of October: back to winter time
+    ],
+    ids=["march", "october"],
+)
 def test_daylight_saving_changes_keep_the_local_times(first, last, utc_hours):
     times = sorted(wanted(_unsaved_book(("08:00", "09:00")), [], [], first, last))
     assert [start.hour for start, _ in times] == utc_hours  # stored in UTC
@@ -183,9 +225,20 @@ def test_daylight_saving_changes_keep_the_local_times(first, last, utc_hours):
 
 
 def test_public_holidays_have_no_free_times():
-    days = {_local(start).date() for start, _ in wanted(_unsaved_book(("08:00", "09:00")), [], [], date(2028, 1, 1), date(2028, 12, 31))}
-    for holiday in (date(2028, 4, 13), date(2028, 4, 14), date(2028, 4, 16), date(2028, 4, 17),  # Easter
-                    date(2028, 5, 17), date(2028, 6, 4), date(2028, 6, 5), date(2028, 12, 25)):  # 17 May, Whitsun, Christmas
+    days = {
+        _local(start).date()
+        for start, _ in wanted(_unsaved_book(("08:00", "09:00")), [], [], date(2028, 1, 1), date(2028, 12, 31))
+    }
+    for holiday in (
+        date(2028, 4, 13),
+        date(2028, 4, 14),
+        date(2028, 4, 16),
+        date(2028, 4, 17),  # Easter
+        date(2028, 5, 17),
+        date(2028, 6, 4),
+        date(2028, 6, 5),
+        date(2028, 12, 25),
+    ):  # 17 May, Whitsun, Christmas
         assert holiday not in days
     assert date(2028, 4, 18) in days and date(2028, 5, 16) in days and date(2028, 6, 6) in days
 
@@ -194,8 +247,13 @@ async def test_a_campaign_adds_exactly_its_free_times(api, database):
     office, place = _new_office(database)
     book = _vaccine(place, horizonDays=35, weekly=[{"days": ["mon"], "start": "08:00", "end": "09:00"}], slotMinutes=60)
     plain = _json(await _put(api, office, {"timebooks": [book]}))
-    campaign = {"name": "Influensavaksine", "first": "2026-12-01", "last": "2026-12-17", "slotMinutes": 15,
-                "weekly": [{"days": ["tue", "thu"], "start": "08:00", "end": "15:00"}]}
+    campaign = {
+        "name": "Influensavaksine",
+        "first": "2026-12-01",
+        "last": "2026-12-17",
+        "slotMinutes": 15,
+        "weekly": [{"days": ["tue", "thu"], "start": "08:00", "end": "15:00"}],
+    }
     book["id"] = plain["setup"]["timebooks"][0]["id"]
     preview = _json(await _put(api, office, {"timebooks": [book | {"campaigns": [campaign]}]}, preview=True))
     # Tuesdays and Thursdays 1-17 December: 1, 3, 8, 10, 15, 17 = 6 days × 28 quarter-hours.
@@ -210,16 +268,39 @@ async def test_a_campaign_adds_exactly_its_free_times(api, database):
 
 
 _BAD = [
-    ("overlap", {"weekly": [{"days": ["mon"], "start": "08:00", "end": "10:00"}, {"days": ["mon", "tue"], "start": "09:30", "end": "11:00"}]},
-     "Setup.timebooks[0].weekly[1].start"),
+    (
+        "overlap",
+        {
+            "weekly": [
+                {"days": ["mon"], "start": "08:00", "end": "10:00"},
+                {"days": ["mon", "tue"], "start": "09:30", "end": "11:00"},
+            ]
+        },
+        "Setup.timebooks[0].weekly[1].start",
+    ),
     ("end before start", {"weekly": [{"days": ["mon"], "start": "10:00", "end": "08:00"}]}, "Setup.timebooks[0].weekly[0].end"),
-    ("length does not divide", {"weekly": [{"days": ["mon"], "start": "08:00", "end": "09:10"}]}, "Setup.timebooks[0].weekly[0].end"),
+    (
+        "length does not divide",
+        {"weekly": [{"days": ["mon"], "start": "08:00", "end": "09:10"}]},
+        "Setup.timebooks[0].weekly[0].end",
+    ),
     ("no weekday", {"weekly": [{"days": [], "start": "08:00", "end": "09:00"}]}, "Setup.timebooks[0].weekly[0].days"),
     ("slot length", {"slotMinutes": 90}, "Setup.timebooks[0].slotMinutes"),
     ("not a time", {"weekly": [{"days": ["mon"], "start": "8", "end": "09:00"}]}, "Setup.timebooks[0].weekly[0].start"),
-    ("campaign ends first", {"campaigns": [{"name": "Flu", "first": "2026-12-10", "last": "2026-12-01",
-                                            "weekly": [{"days": ["tue"], "start": "08:00", "end": "09:00"}]}]},
-     "Setup.timebooks[0].campaigns[0].last"),
+    (
+        "campaign ends first",
+        {
+            "campaigns": [
+                {
+                    "name": "Flu",
+                    "first": "2026-12-10",
+                    "last": "2026-12-01",
+                    "weekly": [{"days": ["tue"], "start": "08:00", "end": "09:00"}],
+                }
+            ]
+        },
+        "Setup.timebooks[0].campaigns[0].last",
+    ),
 ]
 
 
@@ -262,20 +343,26 @@ async def test_switching_a_type_off_hides_it_and_keeps_its_requests(api, databas
             service["active"] = False
     answer = _json(await _put(api, 1, setup, FJORD_H))
     assert [a["appointment"] for a in answer["affected"]] == ["Appointment/2"]
-    offered = fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1", "active": "true"},
-                                      headers=bearer(KARI)))
+    offered = fhir_json(
+        await api.get("/HealthcareService", params={"organization": "Organization/1", "active": "true"}, headers=bearer(KARI))
+    )
     assert "Koronatest" not in {e["resource"]["type"][0]["coding"][0]["code"] for e in offered["entry"]}
     with database.reading() as session:
-        free_ahead = session.scalar(select(func.count()).select_from(schema.Slot).where(
-            schema.Slot.schedule_id.in_([1, 2]), schema.Slot.status == "free"))
+        free_ahead = session.scalar(
+            select(func.count()).select_from(schema.Slot).where(schema.Slot.schedule_id.in_([1, 2]), schema.Slot.status == "free")
+        )
     assert free_ahead == 0
     assert fhir_json(await api.get("/Appointment/2", headers=FJORD_H))["status"] == "pending"
 
 
 async def test_a_citizen_reading_the_month_again_sees_a_closure_at_once(api, database):
     # The month answer is cached per version (issue 10): a setup change must make it a new version.
-    params = {"schedule": "Schedule/1", "status": "free", "start": ["ge2026-11-01T00:00:00+01:00", "lt2026-12-01T00:00:00+01:00"],
-              "_count": "1000"}
+    params = {
+        "schedule": "Schedule/1",
+        "status": "free",
+        "start": ["ge2026-11-01T00:00:00+01:00", "lt2026-12-01T00:00:00+01:00"],
+        "_count": "1000",
+    }
     before = await api.get("/Slot", params=params, headers=bearer(KARI))
     assert before.status_code == 200 and "2026-11-27T10:00:00+01:00" in before.text
     setup = _json(await api.get("http://testserver/setup/Organization/1", headers=FJORD_H))
@@ -287,8 +374,13 @@ async def test_a_citizen_reading_the_month_again_sees_a_closure_at_once(api, dat
 
 def _every_day(place_id: int, horizon_days: int) -> dict:
     """A timebook open 08:00-09:00 every day of the week, one hour-long time, no lead time: one free time a day."""
-    return _vaccine(place_id, slotMinutes=60, leadMinutes=0, horizonDays=horizon_days,
-                    weekly=[{"days": WEEKDAYS + ["sat", "sun"], "start": "08:00", "end": "09:00"}])
+    return _vaccine(
+        place_id,
+        slotMinutes=60,
+        leadMinutes=0,
+        horizonDays=horizon_days,
+        weekly=[{"days": WEEKDAYS + ["sat", "sun"], "start": "08:00", "end": "09:00"}],
+    )
 
 
 async def _free_starts(api, book_id: str, first: str, last: str) -> list[str]:
@@ -303,14 +395,24 @@ def _set_now(monkeypatch, moment: str) -> None:
     clock.set_now(moment)  # the fixed_clock fixture puts NOW back afterwards
 
 
-@pytest.mark.parametrize(("moment", "days", "expected"), [
-    # Last Sunday of March 2028 (26th): summer time from 02:00, so 08:00 local is 07:00 UTC before and 06:00 after.
-    ("2028-03-20T09:00:00+01:00", ("2028-03-25", "2028-03-26", "2028-03-27"),
-     [("2028-03-25T08:00:00+01:00", 7), ("2028-03-26T08:00:00+02:00", 6), ("2028-03-27T08:00:00+02:00", 6)]),
-    # Last Sunday of October 2027 (31st): back to winter time at 03:00, so 06:00 UTC before and 07:00 after.
-    ("2027-10-25T09:00:00+02:00", ("2027-10-30", "2027-10-31", "2027-11-01"),
-     [("2027-10-30T08:00:00+02:00", 6), ("2027-10-31T08:00:00+01:00", 7), ("2027-11-01T08:00:00+01:00", 7)]),
-], ids=["march", "october"])
+@pytest.mark.parametrize(
+    ("moment", "days", "expected"),
+    [
+        # Last Sunday of March 2028 (26th): summer time from 02:00, so 08:00 local is 07:00 UTC before and 06:00 after.
+        (
+            "2028-03-20T09:00:00+01:00",
+            ("2028-03-25", "2028-03-26", "2028-03-27"),
+            [("2028-03-25T08:00:00+01:00", 7), ("2028-03-26T08:00:00+02:00", 6), ("2028-03-27T08:00:00+02:00", 6)],
+        ),
+        # Last Sunday of October 2027 (31st): back to winter time at 03:00, so 06:00 UTC before and 07:00 after.
+        (
+            "2027-10-25T09:00:00+02:00",
+            ("2027-10-30", "2027-10-31", "2027-11-01"),
+            [("2027-10-30T08:00:00+02:00", 6), ("2027-10-31T08:00:00+01:00", 7), ("2027-11-01T08:00:00+01:00", 7)],
+        ),
+    ],
+    ids=["march", "october"],
+)
 async def test_free_times_over_a_daylight_saving_change_keep_their_local_time(api, database, monkeypatch, moment, days, expected):
     _set_now(monkeypatch, moment)
     office, place = _new_office(database)
@@ -328,8 +430,17 @@ async def test_public_holidays_have_no_free_times_in_the_slot_search(api, databa
     answer = _json(await _put(api, office, {"timebooks": [_every_day(place, 100)]}))
     book = answer["setup"]["timebooks"][0]["id"]
     days = {text[:10] for text in await _free_starts(api, book, "2028-03-20T00:00:00+01:00", "2028-06-28T00:00:00+02:00")}
-    holidays = {"2028-04-13", "2028-04-14", "2028-04-16", "2028-04-17", "2028-05-01", "2028-05-17", "2028-05-25",
-                "2028-06-04", "2028-06-05"}
+    holidays = {
+        "2028-04-13",
+        "2028-04-14",
+        "2028-04-16",
+        "2028-04-17",
+        "2028-05-01",
+        "2028-05-17",
+        "2028-05-25",
+        "2028-06-04",
+        "2028-06-05",
+    }
     assert days & holidays == set()
     # The days around them are open: the closures are the holidays, not whole weeks.
     assert {"2028-04-12", "2028-04-15", "2028-04-18", "2028-05-16", "2028-05-18", "2028-06-03", "2028-06-06"} <= days
@@ -365,11 +476,16 @@ async def test_two_desks_saving_at_once_the_second_is_told_and_nothing_of_it_is_
 async def test_the_version_moves_with_the_setup_not_with_bookings(api, database):
     url = "http://testserver/setup/Organization/1"
     read = await api.get(url, headers=FJORD_H)
-    preview = _json(await _put(api, 1, _json(read) | {"closures": []}, FJORD_H | {"If-Match": read.headers["etag"]}, preview=True))
+    preview = _json(
+        await _put(api, 1, _json(read) | {"closures": []}, FJORD_H | {"If-Match": read.headers["etag"]}, preview=True)
+    )
     assert preview["setup"]["version"] == _json(read)["version"]  # a preview is still based on what is stored
     with database.writing() as session:  # a citizen books a free time: the counts move, the setup does not
-        slot = session.scalars(select(schema.Slot).where(schema.Slot.schedule_id == 1, schema.Slot.status == "free")
-                               .order_by(schema.Slot.start.desc())).first()
+        slot = session.scalars(
+            select(schema.Slot)
+            .where(schema.Slot.schedule_id == 1, schema.Slot.status == "free")
+            .order_by(schema.Slot.start.desc())
+        ).first()
         slot.status = "busy"
     again = await api.get(url, headers=FJORD_H)
     assert again.headers["etag"] == read.headers["etag"]
@@ -407,8 +523,9 @@ async def test_a_shorter_horizon_lists_only_bookings_the_setup_no_longer_has(api
     preview = _json(await _put(api, office, body, preview=True))
     assert [(a["patientName"], a["start"]) for a in preview["affected"]] == [("Ola Nordmann", "2026-12-16T08:00:00+01:00")]
     free_gone = [f"2026-12-{day}" for day in range(10, 24) if day not in (15, 16)]
-    assert preview["changes"] == [{"timebook": f"Schedule/{book['id']}", "name": "Vaksinasjon", "created": 0,
-                                   "removed": len(free_gone), "days": free_gone}]
+    assert preview["changes"] == [
+        {"timebook": f"Schedule/{book['id']}", "name": "Vaksinasjon", "created": 0, "removed": len(free_gone), "days": free_gone}
+    ]
     saved = _json(await _put(api, office, body))
     assert saved["affected"] == preview["affected"] and saved["changes"] == preview["changes"]
     assert fhir_json(await api.get(f"/Slot/{kari['id']}", headers=bearer(KARI)))["status"] == "busy-tentative"
@@ -432,8 +549,15 @@ def _with_bad_id(setup: dict, case: str, bad: str) -> tuple[str, dict]:
         setup["timebooks"][0]["id"] = bad
         return "Setup.timebooks[0].id", setup
     if case == "campaign":
-        setup["timebooks"][0]["campaigns"] = [{"id": bad, "name": "Flu", "first": "2026-12-01", "last": "2026-12-02",
-                                               "weekly": [{"days": ["tue"], "start": "16:00", "end": "17:00"}]}]
+        setup["timebooks"][0]["campaigns"] = [
+            {
+                "id": bad,
+                "name": "Flu",
+                "first": "2026-12-01",
+                "last": "2026-12-02",
+                "weekly": [{"days": ["tue"], "start": "16:00", "end": "17:00"}],
+            }
+        ]
         return "Setup.timebooks[0].campaigns[0].id", setup
     if case == "closure":
         setup["closures"].append({"id": bad, "day": "2026-12-04", "reason": "Kurs"})
@@ -453,8 +577,9 @@ async def test_an_id_that_is_no_row_id_is_a_400_naming_the_field(api, database, 
     before = snapshot(database)
     for preview in (True, False):
         if case == "path":
-            response = await api.put(f"http://testserver/setup/Organization/{bad}" + ("?preview=true" if preview else ""),
-                                     json=setup, headers=FJORD_H)
+            response = await api.put(
+                f"http://testserver/setup/Organization/{bad}" + ("?preview=true" if preview else ""), json=setup, headers=FJORD_H
+            )
             field = "Organization.id"
         else:
             field, body = _with_bad_id(__import__("copy").deepcopy(setup), case, bad)
@@ -464,18 +589,36 @@ async def test_an_id_that_is_no_row_id_is_a_400_naming_the_field(api, database, 
     assert snapshot(database) == before
 
 
-def _big_book(place_id: int, name: str, *, minutes: int = 5, parallel: int = 1, horizon_days: int = 48,
-              start: str = "08:00", end: str = "16:20") -> dict:
+def _big_book(
+    place_id: int,
+    name: str,
+    *,
+    minutes: int = 5,
+    parallel: int = 1,
+    horizon_days: int = 48,
+    start: str = "08:00",
+    end: str = "16:20",
+) -> dict:
     """A timebook open every day of the week: by default 100 five-minute times a day for 49 days, 4 600 free times
     without the three holidays (Christmas, 26 December, New Year): close to the cap of 5 000 per timebook."""
-    return {"type": "Lab", "location": f"Location/{place_id}", "name": name, "slotMinutes": minutes, "parallel": parallel,
-            "horizonDays": horizon_days, "leadMinutes": 0, "weekly": [{"days": WEEKDAYS + ["sat", "sun"], "start": start, "end": end}]}
+    return {
+        "type": "Lab",
+        "location": f"Location/{place_id}",
+        "name": name,
+        "slotMinutes": minutes,
+        "parallel": parallel,
+        "horizonDays": horizon_days,
+        "leadMinutes": 0,
+        "weekly": [{"days": WEEKDAYS + ["sat", "sun"], "start": start, "end": end}],
+    }
 
 
 def _setup_rows(database) -> dict[str, int]:
     with database.reading() as session:
-        return {table.__tablename__: session.scalar(select(func.count()).select_from(table))
-                for table in (schema.Slot, schema.Schedule, schema.Campaign, schema.ClosureDay, schema.HealthcareService)}
+        return {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table))
+            for table in (schema.Slot, schema.Schedule, schema.Campaign, schema.ClosureDay, schema.HealthcareService)
+        }
 
 
 async def test_a_setup_past_the_caps_is_refused_with_422_naming_the_limit_and_writes_nothing(api, database):
@@ -519,8 +662,9 @@ async def test_a_preview_writes_no_free_time_and_rolls_nothing_back(api, databas
     assert _setup_rows(database) == rows and snapshot(database) == before
     saved = _json(await _put(api, office, body))
     assert (saved["created"], saved["removed"]) == (preview["created"], preview["removed"])
-    assert [{k: v for k, v in c.items() if k != "timebook"} for c in saved["changes"]] == \
-        [{k: v for k, v in c.items() if k != "timebook"} for c in preview["changes"]]
+    assert [{k: v for k, v in c.items() if k != "timebook"} for c in saved["changes"]] == [
+        {k: v for k, v in c.items() if k != "timebook"} for c in preview["changes"]
+    ]
     with database.reading() as session:
         assert session.scalar(select(func.min(schema.Slot.id)).where(schema.Slot.id > last_slot)) == last_slot + 1
         assert session.scalar(select(func.min(schema.Schedule.id)).where(schema.Schedule.id > last_book)) == last_book + 1
@@ -562,8 +706,13 @@ def test_the_hourly_run_does_only_what_changed(database, monkeypatch):
     expected = sum(len(setup.times_on(date(2027, 2, 1))) for setup in setups)
     assert {setup.horizon_days for setup in setups} == {67} and expected > 0
     with database.writing() as session:  # a free time gone from a day already done: only a full run would look there
-        session.delete(session.scalars(select(schema.Slot).where(schema.Slot.status == "free", schema.Slot.start > datetime(2026, 12, 10))
-                                       .order_by(schema.Slot.id)).first())
+        session.delete(
+            session.scalars(
+                select(schema.Slot)
+                .where(schema.Slot.status == "free", schema.Slot.start > datetime(2026, 12, 10))
+                .order_by(schema.Slot.id)
+            ).first()
+        )
     assert generate_all(database, done=done).created == expected
     assert generate_all(database).created == 1  # the full run, as at a start, puts it back
     # A setup stored by another instance (here: straight into the database) is noticed, and that timebook done in full.

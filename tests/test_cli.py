@@ -68,8 +68,12 @@ def test_serve_demo_answers_over_http_and_logs_no_identity_number(tmp_path, data
         number = session.get(schema.Patient, 1).identifier
     port = _free_port()
     base = f"http://127.0.0.1:{port}/fhir"
-    server = subprocess.Popen([TIMEBOK, "serve", "--demo", "--port", str(port), "--db", str(tmp_path / "served.db")],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [TIMEBOK, "serve", "--demo", "--port", str(port), "--db", str(tmp_path / "served.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60  # seeding a new file first: seconds on a loaded machine
         while True:
@@ -102,8 +106,12 @@ def test_serve_in_a_terminal_prints_its_start_lines_filled_in(db_path):
 
     port = _free_port()
     leader, follower = pty.openpty()
-    server = subprocess.Popen([TIMEBOK, "serve", "--demo", "--port", str(port), "--db", str(db_path)],
-                              stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    server = subprocess.Popen(
+        [TIMEBOK, "serve", "--demo", "--port", str(port), "--db", str(db_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    )
     os.close(follower)
     output = b""
     try:

@@ -77,8 +77,11 @@ async def test_a_confirm_repeated_after_a_timeout_is_not_another_desks_answer(li
     db = Database(database_url(db_path))
     try:
         with db.reading() as session:
-            answers = session.scalar(select(func.count()).select_from(schema.AppointmentResponse)
-                                     .where(schema.AppointmentResponse.appointment_id == int(request.id)))
+            answers = session.scalar(
+                select(func.count())
+                .select_from(schema.AppointmentResponse)
+                .where(schema.AppointmentResponse.appointment_id == int(request.id))
+            )
     finally:
         db.dispose()
     assert answers == 1
@@ -122,10 +125,12 @@ class StandIn:
                 if answered is None:
                     break
                 status, body = answered
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                )
                 if self.dribble:
                     for i in range(len(body)):
-                        writer.write(body[i:i + 1])
+                        writer.write(body[i : i + 1])
                         await writer.drain()
                         await asyncio.sleep(self.dribble)
                 else:
@@ -170,8 +175,9 @@ async def test_a_next_link_to_itself_is_read_once_and_pages_are_bounded():
 
 
 async def test_the_timeout_bounds_the_whole_request_not_each_read():
-    async with StandIn(lambda path, nth: (200, b'{"resourceType": "Bundle", "type": "searchset", "entry": []}'),
-                       dribble=0.1) as dribbling:  # ~6 s for the whole body, a byte every 0.1 s
+    async with StandIn(
+        lambda path, nth: (200, b'{"resourceType": "Bundle", "type": "searchset", "entry": []}'), dribble=0.1
+    ) as dribbling:  # ~6 s for the whole body, a byte every 0.1 s
         async with BookingClient(dribbling.url, KARI, timeout=1.0) as client:
             started = time.perf_counter()
             with pytest.raises(BookingError) as error:

@@ -20,7 +20,9 @@ async def test_preview_changes_nothing_save_lists_the_booking_and_a_repeat_chang
         closed.data["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
         preview = await staff.change_setup(closed, preview=True)
         assert preview.preview and preview.removed > 0
-        assert [(a.id, a.patient_name, a.start.strftime("%d.%m %H:%M")) for a in preview.affected] == [("2", "Ola Nordmann", "27.11 09:00")]
+        assert [(a.id, a.patient_name, a.start.strftime("%d.%m %H:%M")) for a in preview.affected] == [
+            ("2", "Ola Nordmann", "27.11 09:00")
+        ]
         assert (await staff.office_setup("1")).data == setup.data  # nothing was written
         saved = await staff.change_setup(closed)
         assert not saved.preview and saved.removed == preview.removed

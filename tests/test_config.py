@@ -69,7 +69,9 @@ def test_config_is_found_on_the_command_line_then_the_environment_then_the_user_
 
 
 def test_a_full_config_is_read(tmp_path):
-    path = write(tmp_path / "config.toml", """
+    path = write(
+        tmp_path / "config.toml",
+        """
 [backend]
 url = "https://timebok.example.no/fhir"
 token = "s3cret"
@@ -84,7 +86,8 @@ role = "staff"
 [keys]
 "calendar.next_month" = "pagedown, n"
 app.help = "f1,question_mark"
-""")
+""",
+    )
 
     settings = load_settings(str(path))
 
@@ -112,7 +115,7 @@ app.help = "f1,question_mark"
         ('[backend]\nurl = "localhost:8787/fhir"\n', "backend.url must be an http:// or https:// URL"),
         ('[backend]\nurl = "ftp://example.no"\n', "got 'ftp://example.no'"),
         ('app = "en"\n', "app must be a table"),
-        ("[keys]\n\"flow.back\" = 27\n", 'keys."flow.back" must be a comma-separated list of keys'),
+        ('[keys]\n"flow.back" = 27\n', 'keys."flow.back" must be a comma-separated list of keys'),
         ('[keys]\n"flow.back" = "escape,"\n', 'keys."flow.back" must be a comma-separated list of keys'),
     ],
 )
@@ -161,8 +164,10 @@ def test_every_screen_s_binding_ids_can_be_rebound(tmp_path):
     """Screens load when first shown; a binding of one not loaded yet (the trace panel's) is still known."""
     path = write(tmp_path / "config.toml", '[keys]\n"trace.export" = "ctrl+e"\ncalendar.next_month = "n"\napp.help = "f2"\n')
     # A fresh process, as at start: here earlier tests have long imported every screen.
-    code = ("import sys; from timebok.tui.config import load_settings; from timebok.tui.run import check_keymap; "
-            "assert 'timebok.screens.trace' not in sys.modules; check_keymap(load_settings(sys.argv[1]))")
+    code = (
+        "import sys; from timebok.tui.config import load_settings; from timebok.tui.run import check_keymap; "
+        "assert 'timebok.screens.trace' not in sys.modules; check_keymap(load_settings(sys.argv[1]))"
+    )
 
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
 
@@ -308,8 +313,9 @@ def test_an_unwritable_state_file_is_a_clear_error(tmp_path):
     assert str(caught.value).startswith(f"{blocker / 'state.toml'}: cannot save the app's state")
 
 
-@pytest.mark.parametrize("state", ["language = \n", "\xff\xfe", 'language = "sv"\ntheme = 7\nlast_demo_role = "root"\n',
-                                   'theme = "nrod"\n'])
+@pytest.mark.parametrize(
+    "state", ["language = \n", "\xff\xfe", 'language = "sv"\ntheme = 7\nlast_demo_role = "root"\n', 'theme = "nrod"\n']
+)
 def test_a_corrupt_state_file_is_ignored(tmp_path, home, state):
     path = write(tmp_path / "config.toml", '[app]\nlanguage = "en"\ntheme = "nord"\n')
     write(home / ".local" / "state" / "timebok" / "state.toml", "").write_bytes(state.encode("latin-1"))
@@ -372,4 +378,8 @@ def test_the_remembered_user_theme_and_language_survive_config_init(tmp_path, ho
     assert user_config_file(home).is_file()
     for settings in (load_settings(), load_settings(str(write(tmp_path / "elsewhere" / "mine.toml", "")))):
         assert (settings.theme, settings.language, settings.last_demo_role, settings.last_demo_token) == (
-            "nord", "en", "staff", "demo-staff-fjordsiden")
+            "nord",
+            "en",
+            "staff",
+            "demo-staff-fjordsiden",
+        )

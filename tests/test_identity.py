@@ -153,9 +153,7 @@ def test_changing_one_digit_always_breaks_the_number(
 
 @settings(max_examples=200)
 @given(valid_numbers(), st.integers(0, 9))
-def test_first_control_digit_follows_the_2032_rule(
-    case: tuple[str, date, IdKind, bool], k1: int
-) -> None:
+def test_first_control_digit_follows_the_2032_rule(case: tuple[str, date, IdKind, bool], k1: int) -> None:
     # Replacing k1 and recomputing k2 is the one change the 2032 rule can make legal.
     number = with_second_control(case[0][:9] + str(k1))
     assume(number is not None)
@@ -169,11 +167,7 @@ def test_make_returns_the_one_classic_completion(spec: tuple[date, int, IdKind, 
     born, individual, kind, synthetic = spec
     made = make_identity_number(born, individual, kind=kind, synthetic=synthetic)
     prefix = (made or make_prefix(born, individual, kind, synthetic))[:9]
-    valid = [
-        prefix + f"{k:02d}"
-        for k in range(100)
-        if is_identity_number(prefix + f"{k:02d}", allow_synthetic=True)
-    ]
+    valid = [prefix + f"{k:02d}" for k in range(100) if is_identity_number(prefix + f"{k:02d}", allow_synthetic=True)]
     classic = [n for n in valid if k1_remainder(n) == 0]
     assert classic == ([made] if made else [])
     assert all(k1_remainder(n) in {1, 2, 3} for n in valid if n != made)
@@ -181,9 +175,7 @@ def test_make_returns_the_one_classic_completion(spec: tuple[date, int, IdKind, 
 
 @settings(max_examples=200)
 @given(valid_numbers(), st.integers(1, 10))
-def test_prefixes_of_valid_numbers_are_plausible(
-    case: tuple[str, date, IdKind, bool], length: int
-) -> None:
+def test_prefixes_of_valid_numbers_are_plausible(case: tuple[str, date, IdKind, bool], length: int) -> None:
     # Not even a synthetic prefix is refused early: the full check owns that verdict.
     assert check_partial(case[0][:length]) is None
 
@@ -211,9 +203,7 @@ def test_four_digit_prefix_judges_day_and_month(prefix: str) -> None:
 @settings(max_examples=200)
 @given(eleven_digits | valid_numbers().map(lambda case: case[0]), st.booleans())
 def test_full_length_partial_check_agrees_with_parse(digits: str, allow_synthetic: bool) -> None:
-    assert check_partial(digits, allow_synthetic=allow_synthetic) == problem_of(
-        digits, allow_synthetic=allow_synthetic
-    )
+    assert check_partial(digits, allow_synthetic=allow_synthetic) == problem_of(digits, allow_synthetic=allow_synthetic)
 
 
 @given(st.text(min_size=11, max_size=11))
@@ -246,9 +236,7 @@ def test_known_valid_numbers(number: str, kind: IdKind, born: date, synthetic: b
         born,
         synthetic,
     )
-    assert make_identity_number(
-        born, int(number[6:9]), kind=kind, synthetic=synthetic
-    ) == number
+    assert make_identity_number(born, int(number[6:9]), kind=kind, synthetic=synthetic) == number
 
 
 def test_number_valid_only_under_the_2032_rule() -> None:
@@ -301,16 +289,19 @@ def test_the_common_separators_between_groups_are_ignored(text: str) -> None:
     assert check_partial(text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "150885  12313",  # two spaces (issue 22: refused as «har bare sifre»)
-    "150885     12313",
-    "150 885  123 13",
-    "150885 - 12313",  # one separator with spaces around it
-    "150885- 12313",
-    "150885 .12313",
-    "150885\u00a012313",  # a no-break space, as copied from a document
-    "150885\u202f12313",  # a narrow no-break space, as Norwegian number formatting writes groups
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "150885  12313",  # two spaces (issue 22: refused as «har bare sifre»)
+        "150885     12313",
+        "150 885  123 13",
+        "150885 - 12313",  # one separator with spaces around it
+        "150885- 12313",
+        "150885 .12313",
+        "150885\u00a012313",  # a no-break space, as copied from a document
+        "150885\u202f12313",  # a narrow no-break space, as Norwegian number formatting writes groups
+    ],
+)
 def test_any_run_of_spaces_between_groups_is_ignored(text: str) -> None:
     assert parse_identity_number(text).value == "15088512313"
     assert check_partial(text) is None
@@ -356,9 +347,7 @@ def test_mask_example() -> None:
         (date(1985, 1, 1), 123, IdKind.H_NUMMER, True),
     ],
 )
-def test_make_refuses_impossible_requests(
-    born: date, individual: int, kind: IdKind, synthetic: bool
-) -> None:
+def test_make_refuses_impossible_requests(born: date, individual: int, kind: IdKind, synthetic: bool) -> None:
     with pytest.raises(ValueError):
         make_identity_number(born, individual, kind=kind, synthetic=synthetic)
 

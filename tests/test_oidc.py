@@ -65,12 +65,19 @@ def _orgnr(database, office_id: int) -> str:
 
 
 def citizen_token(idp, database, patient_id: int = 1, acr: str = "idporten-loa-substantial", alg: str = "RS256") -> str:
-    return sign_in(idp.issuer("idporten"), {"pid": _identity_number(database, patient_id), "acr": acr, "alg": alg})["access_token"]
+    return sign_in(idp.issuer("idporten"), {"pid": _identity_number(database, patient_id), "acr": acr, "alg": alg})[
+        "access_token"
+    ]
 
 
 def staff_token(idp, database, office_id: int = 1, level: str = "4", scope: str = "openid", alg: str = "RS256") -> str:
-    identity = {"name": "Helsesekretær Hansen", "hpr_number": "565501872", "orgnr": _orgnr(database, office_id),
-                "security_level": level, "alg": alg}
+    identity = {
+        "name": "Helsesekretær Hansen",
+        "hpr_number": "565501872",
+        "orgnr": _orgnr(database, office_id),
+        "security_level": level,
+        "alg": alg,
+    }
     return sign_in(idp.issuer("helseid"), identity, scope=scope)["access_token"]
 
 
@@ -86,8 +93,9 @@ async def test_a_citizen_signed_in_with_id_porten_books_and_staff_signed_in_with
     assert me == {"role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None, "agent": None}
     book = await timebook(real, kari, 1, "Lab")
     slot = (await free_slots(real, kari, book, "2026-12-03", count=1))[0]
-    created = fhir_json(await real.post("/Appointment", json=booking_request(slot["id"], 1, "influensavaksine"),
-                                        headers=bearer(kari)), 201)
+    created = fhir_json(
+        await real.post("/Appointment", json=booking_request(slot["id"], 1, "influensavaksine"), headers=bearer(kari)), 201
+    )
     assert created["status"] == "pending"
 
     office = staff_token(idp, database, 1, alg="ES256")  # ES256 as well as RS256
@@ -153,7 +161,10 @@ def _forgeries(idp, database) -> dict[str, tuple[str, int]]:
     stranger = Realm("idporten", AUDIENCE)  # key material of a provider nobody trusts, never served
     unsigned = {k: v for k, v in claims.items() if k != "iss"}
     return {
-        "expired": (_resign(idp, "idporten", kari, exp=claims["iat"] - 120, nbf=claims["iat"] - 400, iat=claims["iat"] - 400), 401),
+        "expired": (
+            _resign(idp, "idporten", kari, exp=claims["iat"] - 120, nbf=claims["iat"] - 400, iat=claims["iat"] - 400),
+            401,
+        ),
         "not yet valid": (_resign(idp, "idporten", kari, nbf=claims["iat"] + 600), 401),
         "issued in the future": (_resign(idp, "idporten", kari, iat=claims["iat"] + 600, nbf=claims["iat"]), 401),
         "wrong audience": (_resign(idp, "idporten", kari, aud="another-service"), 401),
@@ -170,8 +181,15 @@ def _forgeries(idp, database) -> dict[str, tuple[str, int]]:
 
 async def test_forged_or_unfit_tokens_are_refused_and_change_nothing(real, idp, database):
     before = snapshot(database)
-    slot = (await free_slots(real, citizen_token(idp, database), await timebook(real, citizen_token(idp, database), 1, "Lab"),
-                             "2026-12-03", count=1))[0]
+    slot = (
+        await free_slots(
+            real,
+            citizen_token(idp, database),
+            await timebook(real, citizen_token(idp, database), 1, "Lab"),
+            "2026-12-03",
+            count=1,
+        )
+    )[0]
     with database.reading() as session:
         patients = session.query(schema.Patient).count()
     for name, (token, status) in _forgeries(idp, database).items():
@@ -190,10 +208,17 @@ async def test_a_citizen_token_used_as_staff_or_a_low_helseid_level_is_refused(r
     kari = citizen_token(idp, database)
     outcome(await real.post("/AppointmentResponse", json=answer(2, "accepted"), headers=bearer(kari)), 403, "forbidden")
     outcome(await real.post("/Patient/_search", data={"name": "Kari"}, headers=bearer(kari)), 403, "forbidden")
-    says = outcome(await real.post("/AppointmentResponse", json=answer(2, "accepted"),
-                                   headers=bearer(staff_token(idp, database, level="3"))), 403, "forbidden")
+    says = outcome(
+        await real.post(
+            "/AppointmentResponse", json=answer(2, "accepted"), headers=bearer(staff_token(idp, database, level="3"))
+        ),
+        403,
+        "forbidden",
+    )
     assert "security level" in says
-    unknown_office = _resign(idp, "helseid", staff_token(idp, database), **{"helseid://claims/client/claims/orgnr_child": "974760673"})
+    unknown_office = _resign(
+        idp, "helseid", staff_token(idp, database), **{"helseid://claims/client/claims/orgnr_child": "974760673"}
+    )
     outcome(await real.post("/AppointmentResponse", json=answer(2, "accepted"), headers=bearer(unknown_office)), 403, "forbidden")
     assert snapshot(database) == before
 
@@ -243,8 +268,13 @@ async def test_refused_tokens_on_postgresql_change_nothing(pg_database, idp):
 
 
 def _serve(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "timebok.tui.cli", "serve", "--db", ":memory:", "--port", "0", *args],
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "timebok.tui.cli", "serve", "--db", ":memory:", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_serve_with_an_unreachable_issuer_says_so_in_one_line(tmp_path):
@@ -253,22 +283,58 @@ def test_serve_with_an_unreachable_issuer_says_so_in_one_line(tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = subprocess.run([sys.executable, "-m", "timebok.tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
-                           "--oidc-issuer", f"citizen=http://127.0.0.1:{port}/idporten", "--oidc-audience", AUDIENCE],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "timebok.tui.cli",
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--port",
+            "0",
+            "--oidc-issuer",
+            f"citizen=http://127.0.0.1:{port}/idporten",
+            "--oidc-audience",
+            AUDIENCE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert lines[-1].startswith("timebok serve: cannot read the discovery document of http://127.0.0.1:")
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize(("issuer", "says"), [
-    ("citizen=http://idporten.example", "must be https"),
-    ("doctor=https://helseid.example", "ROLE one of citizen, staff, support"),
-])
+@pytest.mark.parametrize(
+    ("issuer", "says"),
+    [
+        ("citizen=http://idporten.example", "must be https"),
+        ("doctor=https://helseid.example", "ROLE one of citizen, staff, support"),
+    ],
+)
 def test_serve_refuses_a_plain_http_issuer_or_an_unknown_role(tmp_path, issuer, says):
-    done = subprocess.run([sys.executable, "-m", "timebok.tui.cli", "serve", "--db", str(tmp_path / "x.db"), "--port", "0",
-                           "--oidc-issuer", issuer, "--oidc-audience", AUDIENCE], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "timebok.tui.cli",
+            "serve",
+            "--db",
+            str(tmp_path / "x.db"),
+            "--port",
+            "0",
+            "--oidc-issuer",
+            issuer,
+            "--oidc-audience",
+            AUDIENCE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and says in done.stderr and "Traceback" not in done.stderr
 
 
@@ -279,8 +345,16 @@ def test_a_served_instance_with_workers_takes_provider_tokens_and_no_static_ones
     database = open_database(db_path, demo=False)
     kari = citizen_token(idp, database)
     database.dispose()
-    extra = ("--workers", "2", "--oidc-issuer", f"citizen={idp.issuer('idporten')}",
-             "--oidc-issuer", f"staff={idp.issuer('helseid')}", "--oidc-audience", AUDIENCE)
+    extra = (
+        "--workers",
+        "2",
+        "--oidc-issuer",
+        f"citizen={idp.issuer('idporten')}",
+        "--oidc-issuer",
+        f"staff={idp.issuer('helseid')}",
+        "--oidc-audience",
+        AUDIENCE,
+    )
     server = ServeProcess(str(db_path), tmp_path / "serve.log", demo=False, extra=extra).wait_until_serving()
     try:
         for _ in range(6):  # a new connection each time: the kernel hands it to either worker
@@ -316,8 +390,9 @@ async def test_each_refused_token_gives_its_own_reason(real, idp, database):
     kari = citizen_token(idp, database)
     claims = payload(kari)
     cases = {
-        "The token has expired": _resign(idp, "idporten", kari, exp=claims["iat"] - 120, iat=claims["iat"] - 400,
-                                         nbf=claims["iat"] - 400),
+        "The token has expired": _resign(
+            idp, "idporten", kari, exp=claims["iat"] - 120, iat=claims["iat"] - 400, nbf=claims["iat"] - 400
+        ),
         "The token is not valid yet": _resign(idp, "idporten", kari, nbf=claims["iat"] + 600),
         "The token claims to be issued in the future": _resign(idp, "idporten", kari, iat=claims["iat"] + 600),
         "The token's exp claim is not acceptable": _resign(idp, "idporten", kari, exp="tomorrow"),
@@ -383,7 +458,9 @@ def test_a_key_set_too_large_is_refused_and_the_cached_keys_stay(idp, database, 
     cached = issuer.keys
     realm = idp.provider.realms["idporten"]
     try:
-        realm.padding = [ECKey.generate_key("P-256", parameters={"kid": f"pad-{n}", "use": "sig"}) for n in range(oidc.JWKS_MAX_KEYS)]
+        realm.padding = [
+            ECKey.generate_key("P-256", parameters={"kid": f"pad-{n}", "use": "sig"}) for n in range(oidc.JWKS_MAX_KEYS)
+        ]
         with pytest.raises(IssuerUnreachable, match="more than the 100 accepted"):
             issuer.refresh_keys(verifier._client)
         assert issuer.keys is cached and "100 accepted" in verifier.health()["citizen"]  # served on the cached keys
@@ -404,8 +481,9 @@ async def test_a_refused_sign_in_names_its_rule_so_the_app_can_say_why(real, idp
         "not-a-patient": _resign(idp, "idporten", kari, pid="01010112345"),
         "assurance-too-low": citizen_token(idp, database, acr="idporten-loa-low"),
         "sign-in-level": staff_token(idp, database, level="3"),
-        "unknown-office": _resign(idp, "helseid", staff_token(idp, database),
-                                  **{"helseid://claims/client/claims/orgnr_child": "974760673"}),
+        "unknown-office": _resign(
+            idp, "helseid", staff_token(idp, database), **{"helseid://claims/client/claims/orgnr_child": "974760673"}
+        ),
     }
     for rule, token in cases.items():
         response = await real.get("http://testserver/auth/userinfo", headers=bearer(token))

@@ -61,10 +61,12 @@ async def test_64_clients_on_two_instances_race_for_four_slots_and_each_is_booke
         clients = [httpx.AsyncClient(base_url=server.url, timeout=30) for server, _, _ in plan]
         try:
             await asyncio.gather(*(c.get("/metadata") for c in clients))  # connected, so the bookings leave together
-            responses = await asyncio.gather(*(
-                c.post("/Appointment", json=booking_request(slot, CITIZENS[token], "kappløp"), headers=bearer(token))
-                for c, (_, token, slot) in zip(clients, plan)
-            ))
+            responses = await asyncio.gather(
+                *(
+                    c.post("/Appointment", json=booking_request(slot, CITIZENS[token], "kappløp"), headers=bearer(token))
+                    for c, (_, token, slot) in zip(clients, plan)
+                )
+            )
         finally:
             await asyncio.gather(*(c.aclose() for c in clients))
 
@@ -129,22 +131,31 @@ async def test_an_instance_killed_mid_burst_loses_nothing_it_acknowledged_and_le
                 appointment = fhir_json(await http.get(f"/Appointment/{appointment_id}", headers=bearer(token)))
                 assert appointment["status"] == "pending" and appointment["slot"] == [{"reference": f"Slot/{slot}"}]
                 inbox = matches(fhir_json(await http.get("/Communication", headers=bearer(token))))
-                assert [m["category"][0]["coding"][0]["code"] for m in inbox
-                        if m.get("about") == [{"reference": f"Appointment/{appointment_id}"}]] == ["request-sent"]
+                assert [
+                    m["category"][0]["coding"][0]["code"]
+                    for m in inbox
+                    if m.get("about") == [{"reference": f"Appointment/{appointment_id}"}]
+                ] == ["request-sent"]
 
             # Every slot of the burst is either wholly booked (slot taken, one Appointment, one message) or wholly free.
             booked, still_free = 0, []
             for slot in slots:
                 status = fhir_json(await http.get(f"/Slot/{slot}", headers=bearer(KARI)))["status"]
                 rows = _rows(db, schema.Appointment, schema.Appointment.slot_id == int(slot))
-                messages = [m for row in rows for m in _rows(db, schema.Communication, schema.Communication.appointment_id == row.id)]
+                messages = [
+                    m for row in rows for m in _rows(db, schema.Communication, schema.Communication.appointment_id == row.id)
+                ]
                 if status == "free":
                     assert rows == [] and slot not in acknowledged, slot
                     still_free.append(slot)
                 else:
                     assert status == "busy-tentative" and len(rows) == 1 and len(messages) == 1, (slot, status, rows, messages)
                     booked += 1
-            assert _count(db, schema.Appointment) - appointments_before == booked == _count(db, schema.Communication) - messages_before
+            assert (
+                _count(db, schema.Appointment) - appointments_before
+                == booked
+                == _count(db, schema.Communication) - messages_before
+            )
 
             # And the restarted instance books as before.
             fhir_json(await http.post("/Appointment", json=booking_request(still_free[0], 1), headers=bearer(KARI)), 201)

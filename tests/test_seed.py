@@ -30,8 +30,12 @@ def _local(stored: datetime) -> datetime:
 
 def _slot_rows(db) -> list[tuple]:
     with db.reading() as session:
-        return [tuple(r) for r in session.execute(
-            select(schema.Slot.schedule_id, schema.Slot.start, schema.Slot.end, schema.Slot.status).order_by(schema.Slot.id))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(schema.Slot.schedule_id, schema.Slot.start, schema.Slot.end, schema.Slot.status).order_by(schema.Slot.id)
+            )
+        ]
 
 
 def _days_by_office(db) -> dict[int, set[date]]:
@@ -49,6 +53,7 @@ def _days_by_office(db) -> dict[int, set[date]]:
 
 
 # Deterministic for a given "now".
+
 
 def test_seeding_twice_with_the_same_clock_gives_identical_data(tmp_path, database):
     again = open_database(tmp_path / "again.db", demo=True)
@@ -81,6 +86,7 @@ def test_a_different_day_seeds_different_slots(tmp_path, database):
 
 # The calendar rules.
 
+
 def test_slots_skip_weekends_and_norwegian_public_holidays(database):
     days = set().union(*_days_by_office(database).values())
     assert not [d for d in days if d.weekday() >= 5]
@@ -105,7 +111,9 @@ def test_slots_run_from_two_weeks_back_to_the_end_of_the_month_after_next(databa
 
 def test_timebooks_keep_their_own_weekdays(database):
     with database.reading() as session:
-        rows = session.execute(select(schema.Schedule.name, schema.Slot.start).join(schema.Slot, schema.Slot.schedule_id == schema.Schedule.id)).all()
+        rows = session.execute(
+            select(schema.Schedule.name, schema.Slot.start).join(schema.Slot, schema.Slot.schedule_id == schema.Schedule.id)
+        ).all()
     weekdays: dict[str, set[int]] = defaultdict(set)
     for name, start in rows:
         weekdays[name].add(_local(start).weekday())
@@ -117,7 +125,9 @@ def test_timebooks_keep_their_own_weekdays(database):
 def test_no_time_that_has_begun_is_free_and_every_timebook_has_both_free_and_taken_times(database):
     now = datetime.fromisoformat(NOW).astimezone(UTC).replace(tzinfo=None)
     with database.reading() as session:
-        past_free = session.scalar(select(func.count()).select_from(schema.Slot).where(schema.Slot.start <= now, schema.Slot.status == "free"))
+        past_free = session.scalar(
+            select(func.count()).select_from(schema.Slot).where(schema.Slot.start <= now, schema.Slot.status == "free")
+        )
         future = session.execute(select(schema.Slot.schedule_id, schema.Slot.status).where(schema.Slot.start > now)).all()
     assert past_free == 0
     by_book: dict[int, Counter] = defaultdict(Counter)
@@ -130,12 +140,20 @@ def test_no_time_that_has_begun_is_free_and_every_timebook_has_both_free_and_tak
 
 # The offices, time types and timebooks.
 
+
 async def test_every_time_type_is_offered_and_only_koronatest_has_two_places(api):
-    services = matches(fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1"}, headers=bearer(KARI))))
+    services = matches(
+        fhir_json(await api.get("/HealthcareService", params={"organization": "Organization/1"}, headers=bearer(KARI)))
+    )
     assert sorted(s["type"][0]["coding"][0]["code"] for s in services) == sorted(TIMETYPES)
     for service in services:
-        bundle = fhir_json(await api.get("/Schedule", params={
-            "actor": f"HealthcareService/{service['id']}", "_include": "Schedule:actor"}, headers=bearer(KARI)))
+        bundle = fhir_json(
+            await api.get(
+                "/Schedule",
+                params={"actor": f"HealthcareService/{service['id']}", "_include": "Schedule:actor"},
+                headers=bearer(KARI),
+            )
+        )
         places = {r["name"] for r in included(bundle) if r["resourceType"] == "Location"}
         expected = 2 if service["type"][0]["coding"][0]["code"] == "Koronatest" else 1
         assert bundle["total"] == expected == len(places), service["name"]
@@ -143,8 +161,13 @@ async def test_every_time_type_is_offered_and_only_koronatest_has_two_places(api
 
 async def test_the_vaccine_timebook_at_fjordsiden_is_full_until_next_month(api):
     book = await timebook(api, KARI, 1, "Vaksine")
-    november = fhir_json(await api.get("/Slot", params={
-        "schedule": f"Schedule/{book}", "status": "free", "start": ["ge2026-11-01", "lt2026-12-01"]}, headers=bearer(KARI)))
+    november = fhir_json(
+        await api.get(
+            "/Slot",
+            params={"schedule": f"Schedule/{book}", "status": "free", "start": ["ge2026-11-01", "lt2026-12-01"]},
+            headers=bearer(KARI),
+        )
+    )
     assert november["total"] == 0
     (first,) = await free_slots(api, KARI, book, "2026-11-25", count=1)
     assert first["start"].startswith("2026-12-")
@@ -154,11 +177,17 @@ async def test_the_vaccine_timebook_at_fjordsiden_is_full_until_next_month(api):
 
 # The people.
 
+
 def test_patients_have_synthetic_numbers_that_only_demo_mode_accepts(database):
     with database.reading() as session:
         patients = session.scalars(select(schema.Patient).order_by(schema.Patient.id)).all()
     assert [f"{p.given} {p.family}" for p in patients] == [
-        "Kari Nordmann", "Ola Nordmann", "Aisha Khan", "Per Hansen", "Ingrid Berg"]
+        "Kari Nordmann",
+        "Ola Nordmann",
+        "Aisha Khan",
+        "Per Hansen",
+        "Ingrid Berg",
+    ]
     for patient in patients:
         number = parse_identity_number(patient.identifier, allow_synthetic=True)
         assert number.synthetic and 81 <= int(patient.identifier[2:4]) <= 92
@@ -187,8 +216,10 @@ def test_the_demo_history_gives_each_desk_something_to_do(database):
     with database.reading() as session:
         appointments = session.scalars(select(schema.Appointment)).all()
         slots = {a.id: session.get(schema.Slot, a.slot_id).status for a in appointments}
-        kinds = {a.id: sorted(session.scalars(select(schema.Communication.kind).where(schema.Communication.appointment_id == a.id)))
-                 for a in appointments}
+        kinds = {
+            a.id: sorted(session.scalars(select(schema.Communication.kind).where(schema.Communication.appointment_id == a.id)))
+            for a in appointments
+        }
     pending_here = [a for a in appointments if a.organization_id == FJORD and a.status == "pending" and a.start > now]
     assert len(pending_here) >= 2  # requests for Fjordsiden's staff to answer
     assert any(a.organization_id == BAKKE and a.status == "pending" for a in appointments)
@@ -200,6 +231,7 @@ def test_the_demo_history_gives_each_desk_something_to_do(database):
 
 
 # Storage: one SQLite file in WAL mode, created on first start, surviving a restart.
+
 
 def test_the_database_is_one_sqlite_file_in_wal_mode(tmp_path):
     path = tmp_path / "fresh" / "timebok.db"
@@ -235,10 +267,17 @@ async def test_a_booking_survives_a_restart_and_the_seed_does_not_run_twice(tmp_
     path = tmp_path / "restart.db"
     db = open_database(path, demo=True)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(db, demo=True)), base_url="http://testserver/fhir") as api:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(db, demo=True)), base_url="http://testserver/fhir"
+        ) as api:
             slot = (await free_slots(api, KARI, await timebook(api, KARI, 1, "Lab"), "2026-12-03"))[0]
-            booked = fhir_json(await api.post("/Appointment", json=booking_request(slot["id"], 1, "etter omstart"), headers=bearer(KARI)), 201)
-        before = {t: _table_count(db, t) for t in (schema.Organization, schema.Slot, schema.Patient, schema.AccessToken, schema.Communication)}
+            booked = fhir_json(
+                await api.post("/Appointment", json=booking_request(slot["id"], 1, "etter omstart"), headers=bearer(KARI)), 201
+            )
+        before = {
+            t: _table_count(db, t)
+            for t in (schema.Organization, schema.Slot, schema.Patient, schema.AccessToken, schema.Communication)
+        }
     finally:
         db.dispose()
 
@@ -246,7 +285,9 @@ async def test_a_booking_survives_a_restart_and_the_seed_does_not_run_twice(tmp_
     try:
         assert seed_if_empty(db) is False
         assert {t: _table_count(db, t) for t in before} == before
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(db, demo=True)), base_url="http://testserver/fhir") as api:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(db, demo=True)), base_url="http://testserver/fhir"
+        ) as api:
             again = fhir_json(await api.get(f"/Appointment/{booked['id']}", headers=bearer(KARI)))
             assert again == booked
             assert fhir_json(await api.get(f"/Slot/{slot['id']}", headers=bearer(KARI)))["status"] == "busy-tentative"

@@ -22,8 +22,12 @@ def test_two_workers_on_one_sqlite_file_never_serve_a_stale_month(db_path, tmp_p
         for _ in range(6):
             month()  # both workers now hold the month in their caches
         for slot in month()[:5]:
-            body = {"resourceType": "Appointment", "status": "pending", "slot": [{"reference": f"Slot/{slot}"}],
-                    "participant": [{"actor": {"reference": "Patient/1"}, "status": "accepted"}]}
+            body = {
+                "resourceType": "Appointment",
+                "status": "pending",
+                "slot": [{"reference": f"Slot/{slot}"}],
+                "participant": [{"actor": {"reference": "Patient/1"}, "status": "accepted"}],
+            }
             assert httpx.post(f"{server.url}/Appointment", json=body, headers=bearer(KARI), timeout=10).status_code == 201
             for _ in range(4):
                 assert slot not in month()

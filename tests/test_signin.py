@@ -56,8 +56,14 @@ def client_for(database, idp, **kwargs) -> BookingClient:
 
 async def test_a_citizen_signs_in_in_the_browser_and_the_app_knows_who_they_are(idp, database):
     seen: list[str] = []
-    tokens = sign_in(idp.issuer("idporten"), "timebok", "openid", open_browser=browser(kari(database), seen),
-                     show_url=lambda url: pytest.fail("a browser was there: no address to show"), timeout=20)
+    tokens = sign_in(
+        idp.issuer("idporten"),
+        "timebok",
+        "openid",
+        open_browser=browser(kari(database), seen),
+        show_url=lambda url: pytest.fail("a browser was there: no address to show"),
+        timeout=20,
+    )
     assert seen[0].startswith("http://127.0.0.1:") and "/callback?code=" in seen[0]  # RFC 8252 loopback redirect
     assert tokens.refresh_token and "access_token" not in repr(tokens) and tokens.access_token not in repr(tokens)
     async with client_for(database, idp, token_source=TokenSource(tokens)) as client:
@@ -70,8 +76,9 @@ async def test_with_no_browser_the_address_is_shown_and_the_sign_in_waits_for_it
 
     def show(url: str) -> None:
         shown.append(url)
-        browser({"name": "Helsesekretær Hansen", "hpr_number": "565501872", "orgnr": _orgnr(database, 1),
-                 "security_level": "4"})(url)  # the user opens it on another machine
+        browser({"name": "Helsesekretær Hansen", "hpr_number": "565501872", "orgnr": _orgnr(database, 1), "security_level": "4"})(
+            url
+        )  # the user opens it on another machine
 
     tokens = sign_in(idp.issuer("helseid"), "timebok", "openid", open_browser=lambda url: False, show_url=show, timeout=20)
     assert shown and "code_challenge_method=S256" in shown[0] and "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in shown[0]

@@ -110,8 +110,9 @@ def test_help_on_the_calendar(snap_compare, live_server, size):
 @SIZES
 def test_cancel_dialog(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "enter", "enter", "enter",
-                                                                  "escape", "t", "a"))
+    assert snap_compare(
+        app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "enter", "enter", "enter", "escape", "t", "a")
+    )
 
 
 @SIZES
@@ -129,6 +130,7 @@ def test_appointments_when_the_backend_is_down(snap_compare, live_server, size):
 
 
 # The front desk and the support desk.
+
 
 def test_staff_home(snap_compare, live_server):
     app = make_app(live_server, FJORD_STAFF, embedded=True)  # embedded: the demo's «bytt demobruker» line shows
@@ -188,9 +190,16 @@ def test_trace_panel_at_80x24(snap_compare, live_server, detail):
     async def run_before(pilot) -> None:
         await _walk("t")(pilot)
         # The loopback port differs per run: fix it where the bodies name it (paging links).
-        app.trace.exchanges[:] = [replace(e, duration_ms=12.0, request_id=None, response_headers={},
-                                          response_body=re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:8787", e.response_body))
-                                  for e in app.trace.exchanges]
+        app.trace.exchanges[:] = [
+            replace(
+                e,
+                duration_ms=12.0,
+                request_id=None,
+                response_headers={},
+                response_body=re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:8787", e.response_body),
+            )
+            for e in app.trace.exchanges
+        ]
         await _walk("ctrl+t", *(("enter",) if detail else ()))(pilot)
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

@@ -369,7 +369,6 @@ async def test_a_day_opened_again_shows_its_times_as_they_are_now(live_server):
         await to_calendar(pilot, downs=2)
         await pilot.press("enter")
         await settle(pilot)
-        day = app.draft.day
         await pilot.press("escape")  # back to the dates
         await settle(pilot)
         taken = await _take_time(live_server, OLA, app.screen.day_slots[0])
@@ -640,8 +639,10 @@ def test_texts_with_counts_have_real_plural_forms_in_both_languages():
     from timebok.ui.i18n import t, tn
 
     try:
-        for language, one, many in (("nb", "1 melding, 1 ulest", "2 meldinger, 2 uleste"),
-                                    ("en", "1 message, 1 unread", "2 messages, 2 unread")):
+        for language, one, many in (
+            ("nb", "1 melding, 1 ulest", "2 meldinger, 2 uleste"),
+            ("en", "1 message, 1 unread", "2 messages, 2 unread"),
+        ):
             i18n.set_language(language)
             assert t("inbox.count", messages=tn("inbox.messages", 1), unread=tn("inbox.unread", 1)).startswith(one)
             assert t("inbox.count", messages=tn("inbox.messages", 2), unread=tn("inbox.unread", 2)).startswith(many)

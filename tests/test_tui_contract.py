@@ -13,8 +13,13 @@ from timebok.ui.contract import ConnectionFacts, TimebokAppContract
 def _members(protocol: type) -> dict[str, object]:
     """A protocol's declared attributes (annotations) and methods, by name."""
     declared = {name: None for name in protocol.__annotations__}
-    declared.update({name: value for name, value in vars(protocol).items()
-                     if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, property))})
+    declared.update(
+        {
+            name: value
+            for name, value in vars(protocol).items()
+            if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, property))
+        }
+    )
     return declared
 
 

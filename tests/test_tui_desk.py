@@ -166,7 +166,7 @@ def test_the_trace_panel_finds_its_folder_without_importing_the_command_line():
 
 import datetime as _dt  # noqa: E402
 
-from tests.conftest import KARI, NOW, OLA  # noqa: E402
+from tests.conftest import OLA  # noqa: E402
 from timebok.client.api import BookingClient  # noqa: E402
 from timebok.client.models import AppointmentState  # noqa: E402
 from timebok.domain import clock  # noqa: E402
@@ -282,8 +282,6 @@ async def test_a_request_whose_time_has_passed_is_marked_and_needs_b_twice(live_
         assert await _state(live_server, ola.id) is AppointmentState.CONFIRMED
 
 
-
-
 async def test_the_desk_second_to_answer_is_told_the_other_rejected_it(live_server, monkeypatch):
     monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
     first, second = make_app(live_server, FJORD_STAFF), make_app(live_server, FJORD_STAFF)
@@ -317,6 +315,7 @@ async def test_the_desk_is_told_when_the_patient_cancelled_first_and_keeps_its_r
 
 # -- a started appointment (13.6) --------------------------------------------------------------
 
+
 async def test_a_started_appointment_is_not_upcoming_and_not_offered_for_cancelling(live_server):
     clock.set_now("2026-11-25T11:05")  # Ola's lab time today at 11:00 has begun
     app = make_app(live_server, OLA)
@@ -347,6 +346,7 @@ async def test_cancelling_a_time_that_began_meanwhile_says_so_in_norwegian(live_
 
 
 # -- staff wording (13.7) ----------------------------------------------------------------------
+
 
 async def test_the_front_desk_is_addressed_as_a_front_desk_and_the_guide_speaks_about_the_patient(live_server):
     from tests.conftest import SUPPORT

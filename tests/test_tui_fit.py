@@ -72,8 +72,18 @@ async def test_the_citizens_screens_fit_80x24(live_server, language):
         await _visit(pilot, seen, "escape", "t")  # «Timeavtaler»
         await _visit(pilot, seen, "a")  # «Avbestille?»
         await _visit(pilot, seen, "escape", "f1")  # help
-    assert [name for name, _ in seen] == ["start", "place", "StartScreen", "review", "CalendarScreen", "ConfirmationScreen",
-                                          "InboxScreen", "AppointmentsScreen", "ConfirmDialog", "HelpScreen"]
+    assert [name for name, _ in seen] == [
+        "start",
+        "place",
+        "StartScreen",
+        "review",
+        "CalendarScreen",
+        "ConfirmationScreen",
+        "InboxScreen",
+        "AppointmentsScreen",
+        "ConfirmDialog",
+        "HelpScreen",
+    ]
     assert [(name, found) for name, found in seen if found] == []
 
 
@@ -87,9 +97,17 @@ async def test_the_support_agents_screens_fit_80x24(live_server, language):
         await _visit(pilot, seen, "down", "down", "enter")  # the calendar, with ^t in the footer
         await _visit(pilot, seen, "enter", "enter")  # the review
         await _visit(pilot, seen, "ctrl+t")  # the trace
-        await _visit(pilot, seen, "escape", "escape", "escape", "escape", "escape", "o")  # the office setup as the citizen sees it
-    assert [name for name, _ in seen] == ["start", "TimeTypeScreen", "CalendarScreen", "ReviewScreen", "TraceScreen",
-                                          "SupportSetupScreen"]
+        await _visit(
+            pilot, seen, "escape", "escape", "escape", "escape", "escape", "o"
+        )  # the office setup as the citizen sees it
+    assert [name for name, _ in seen] == [
+        "start",
+        "TimeTypeScreen",
+        "CalendarScreen",
+        "ReviewScreen",
+        "TraceScreen",
+        "SupportSetupScreen",
+    ]
     assert [(name, found) for name, found in seen if found] == []
 
 
@@ -111,9 +129,20 @@ async def test_the_front_desks_screens_and_forms_fit_80x24(live_server, language
         assert "Nordmann, Kari" in screen_text(app)
         await _visit(pilot, seen, "enter", "down", "down", "enter")  # the calendar, for Kari
         await _visit(pilot, seen, "enter", "enter", "enter")  # the confirmation, with «Bekreft timen nå»
-    assert [name for name, _ in seen] == ["home", "RequestQueueScreen", "RejectDialog", "TodayScreen", "SetupScreen", "SetupForm",
-                                          "PreviewDialog", "SetupForm", "SetupForm", "PatientSearchScreen", "CalendarScreen",
-                                          "ConfirmationScreen"]
+    assert [name for name, _ in seen] == [
+        "home",
+        "RequestQueueScreen",
+        "RejectDialog",
+        "TodayScreen",
+        "SetupScreen",
+        "SetupForm",
+        "PreviewDialog",
+        "SetupForm",
+        "SetupForm",
+        "PatientSearchScreen",
+        "CalendarScreen",
+        "ConfirmationScreen",
+    ]
     assert [(name, found) for name, found in seen if found] == []
 
 

@@ -110,8 +110,11 @@ async def test_a_timebook_with_nothing_free_this_month_opens_on_its_first_free_d
         assert calendar.month == date(2026, 12, 1) and calendar.cursor == date(2026, 12, 1)
         assert date(2026, 12, 1) in calendar.free_dates
         assert app.draft.day is None  # the cursor is there; choosing is still the user's
-        assert any("Ingen ledige timer i november 2026. Kalenderen står på første ledige dato, tirsdag 1. desember 2026."
-                   == str(n.message) for n in app._notifications)
+        assert any(
+            "Ingen ledige timer i november 2026. Kalenderen står på første ledige dato, tirsdag 1. desember 2026."
+            == str(n.message)
+            for n in app._notifications
+        )
         await pilot.press("enter")
         await settle(pilot)
         assert "Ledige tidspunkt tirsdag 1. desember 2026:" in screen_text(app)

@@ -128,4 +128,3 @@ async def test_a_send_in_doubt_says_so_on_the_line_only(live_server, db_path):
         finally:
             release.set()
             holder.join(5)
-

@@ -80,7 +80,9 @@ async def test_a_pattern_error_keeps_the_form_then_the_preview_comes_before_savi
         assert isinstance(app.screen, PreviewDialog)
         preview = screen_text(app)
         # Per timebook: its type and name, what goes, and on which dates (the afternoons of the weekdays ahead).
-        assert "Koronatest på legekontoret: 240 ledige timer fjernet: 25.–27. nov., 30. nov.–4. des.," in " ".join(preview.split())
+        assert "Koronatest på legekontoret: 240 ledige timer fjernet: 25.–27. nov., 30. nov.–4. des.," in " ".join(
+            preview.split()
+        )
         assert "nye ledige timer" not in preview
         await pilot.press("escape")  # «Endre videre»: back in the form, everything kept
         await settle(pilot)
@@ -98,7 +100,9 @@ async def test_an_office_with_nothing_sets_up_vaccine_with_a_campaign_from_the_t
     db = open_database(live_server.db_path, demo=True)
     try:
         with db.writing() as session:  # Bakkebyen starts from scratch: its timebooks off, no free times
-            session.execute(update(schema.HealthcareService).where(schema.HealthcareService.organization_id == 2).values(active=False))
+            session.execute(
+                update(schema.HealthcareService).where(schema.HealthcareService.organization_id == 2).values(active=False)
+            )
     finally:
         db.dispose()
     app = make_app(live_server, "demo-staff-bakkebyen")
@@ -128,7 +132,9 @@ async def test_an_office_with_nothing_sets_up_vaccine_with_a_campaign_from_the_t
         await pilot.press("ctrl+s")
         await settle(pilot)
         # 1, 3, 8, 10, 15, 17 Dec × 20 quarter-hours, the dates named (those before today are not made)
-        assert "Influensa og vaksiner: 120 nye ledige timer: 1. des., 3. des., 8. des., 10. des., 15. des., 17. des." in " ".join(screen_text(app).split())
+        assert "Influensa og vaksiner: 120 nye ledige timer: 1. des., 3. des., 8. des., 10. des., 15. des., 17. des." in " ".join(
+            screen_text(app).split()
+        )
         await pilot.press("l")
         await settle(pilot)
         assert "Kampanje «Influensavaksine» 01.12.2026–17.12.2026: tir, tor 10:00-15:00" in screen_text(app)
@@ -202,16 +208,24 @@ async def test_closing_two_parts_of_a_day_keeps_both(live_server):
         assert "01.12.2026 08:00-10:00 · Kurs" in text and "01.12.2026 12:00-13:00 · Kurs" in text
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
         closures = (await desk.office_setup("1")).data["closures"]
-    assert sorted((c["start"], c["end"]) for c in closures if c["day"] == "2026-12-01") == [("08:00", "10:00"), ("12:00", "13:00")]
+    assert sorted((c["start"], c["end"]) for c in closures if c["day"] == "2026-12-01") == [
+        ("08:00", "10:00"),
+        ("12:00", "13:00"),
+    ]
 
 
 async def test_support_sees_why_a_citizen_sees_nothing(live_server):
     db = open_database(live_server.db_path, demo=True)
     try:
         with db.writing() as session:
-            session.execute(update(schema.HealthcareService).where(schema.HealthcareService.organization_id == 1,
-                                                                   schema.HealthcareService.type_code == "Vaksine").values(active=False))
-            lab = session.scalar(select(schema.Schedule.id).where(schema.Schedule.name == "Laboratoriet").order_by(schema.Schedule.id))
+            session.execute(
+                update(schema.HealthcareService)
+                .where(schema.HealthcareService.organization_id == 1, schema.HealthcareService.type_code == "Vaksine")
+                .values(active=False)
+            )
+            lab = session.scalar(
+                select(schema.Schedule.id).where(schema.Schedule.name == "Laboratoriet").order_by(schema.Schedule.id)
+            )
             session.execute(update(schema.Slot).where(schema.Slot.schedule_id == lab).values(status="busy"))
     finally:
         db.dispose()
@@ -244,10 +258,21 @@ async def test_two_timebooks_at_one_place_are_told_apart_by_name(live_server):
     db = open_database(live_server.db_path, demo=True)
     try:
         with db.writing() as session:
-            vaccine = session.scalar(select(schema.HealthcareService.id).where(schema.HealthcareService.organization_id == 2,
-                                                                              schema.HealthcareService.type_code == "Vaksine"))
-            session.add(schema.Schedule(healthcare_service_id=vaccine, location_id=3, name="Influensa", slot_minutes=15, horizon_days=28,
-                                        weekly='[{"days": ["tue", "thu"], "start": "08:00", "end": "10:00"}]'))
+            vaccine = session.scalar(
+                select(schema.HealthcareService.id).where(
+                    schema.HealthcareService.organization_id == 2, schema.HealthcareService.type_code == "Vaksine"
+                )
+            )
+            session.add(
+                schema.Schedule(
+                    healthcare_service_id=vaccine,
+                    location_id=3,
+                    name="Influensa",
+                    slot_minutes=15,
+                    horizon_days=28,
+                    weekly='[{"days": ["tue", "thu"], "start": "08:00", "end": "10:00"}]',
+                )
+            )
         generate_all(db, 2)
     finally:
         db.dispose()
@@ -455,8 +480,14 @@ async def _add_campaign(live_server) -> None:
 
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
         setup = await desk.office_setup("1")
-        setup.timebooks[0]["campaigns"].append({"name": "Influensavaksine", "first": "2026-12-05", "last": "2026-12-06",
-                                                "weekly": [{"days": ["sat", "sun"], "start": "10:00", "end": "12:00"}]})
+        setup.timebooks[0]["campaigns"].append(
+            {
+                "name": "Influensavaksine",
+                "first": "2026-12-05",
+                "last": "2026-12-06",
+                "weekly": [{"days": ["sat", "sun"], "start": "10:00", "end": "12:00"}],
+            }
+        )
         await desk.change_setup(setup)
 
 
@@ -500,7 +531,9 @@ async def test_a_closed_day_and_a_campaign_are_removed_and_edited_from_the_setup
         # Edit the campaign: its values fill the form; a new name, saved in place (no second campaign).
         items = app.screen.query_one("#setup-items")
         items.focus()
-        items.highlighted = next(i for i in range(items.option_count) if "Influensavaksine" in str(items.get_option_at_index(i).prompt))
+        items.highlighted = next(
+            i for i in range(items.option_count) if "Influensavaksine" in str(items.get_option_at_index(i).prompt)
+        )
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, SetupForm) and app.screen.query_one("#field-first").value == "05.12.2026"
@@ -515,7 +548,9 @@ async def test_a_closed_day_and_a_campaign_are_removed_and_edited_from_the_setup
         # Remove it: its free times go.
         items = app.screen.query_one("#setup-items")
         items.focus()
-        items.highlighted = next(i for i in range(items.option_count) if "Vaksinehelg" in str(items.get_option_at_index(i).prompt))
+        items.highlighted = next(
+            i for i in range(items.option_count) if "Vaksinehelg" in str(items.get_option_at_index(i).prompt)
+        )
         await pilot.press("delete")
         await settle(pilot)
         assert isinstance(app.screen, PreviewDialog)
@@ -543,7 +578,9 @@ async def test_editing_a_closed_day_changes_it_in_place(live_server):
         assert app.focused is app.screen.query_one("#field-day")
         await pilot.press(*"14.12.2026", "ctrl+s")
         await settle(pilot)
-        assert isinstance(app.screen, PreviewDialog) and "Stenger 14.12.2026 for hele kontoret." in " ".join(screen_text(app).split())
+        assert isinstance(app.screen, PreviewDialog) and "Stenger 14.12.2026 for hele kontoret." in " ".join(
+            screen_text(app).split()
+        )
         await pilot.press("l")
         await settle(pilot)
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
@@ -593,8 +630,9 @@ def test_a_preview_from_a_backend_without_changes_per_timebook_shows_the_totals(
     from timebok.domain.clock import OSLO
     from timebok.screens.setup_form import change_lines
 
-    ola = AffectedAppointment(id="7", status="pending", start=datetime(2026, 11, 27, 9, 0, tzinfo=OSLO), patient_name="Ola Nordmann",
-                              timebook_id="1")
+    ola = AffectedAppointment(
+        id="7", status="pending", start=datetime(2026, 11, 27, 9, 0, tzinfo=OSLO), patient_name="Ola Nordmann", timebook_id="1"
+    )
     change = SetupChange(setup=OfficeSetup({"timebooks": []}), created=0, removed=65, preview=True, affected=[ola])
     lines = change_lines(change)
     assert lines[:2] == ["0 nye ledige timer blir lagt ut.", "65 ledige timer blir fjernet."]

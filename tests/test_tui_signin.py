@@ -64,8 +64,10 @@ def signed_in_settings(tmp_path, monkeypatch, idp, oidc_server, db_path):
         return True
 
     monkeypatch.setattr(signin, "_open_browser", browser)
-    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=TIMEOUT),
-                        auth=AuthSettings(issuer=idp.issuer("idporten"), client_id="timebok"))
+    settings = Settings(
+        backend=BackendSettings(url=oidc_server.url, timeout=TIMEOUT),
+        auth=AuthSettings(issuer=idp.issuer("idporten"), client_id="timebok"),
+    )
     return settings, opened
 
 
@@ -115,14 +117,13 @@ async def test_a_failed_renewal_keeps_the_typed_reason_and_a_new_sign_in_sends_i
         assert isinstance(app.screen, ConfirmationScreen)
 
 
-
 async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_sends_the_typed_reason(
-        signed_in_settings, idp, db_path):
+    signed_in_settings, idp, db_path
+):
     from timebok.backend import schema
     from timebok.backend.server import open_database
     from timebok.screens.confirmation import ConfirmationScreen
     from timebok.screens.review import ReviewScreen
-    from timebok.screens.sign_in_again import SignInAgainDialog
 
     settings, opened = signed_in_settings
     connection = _connection(settings)
@@ -146,11 +147,18 @@ async def test_a_failed_renewal_offers_signing_in_again_inside_the_app_and_then_
         assert _footer_key(app, "help") == "Hjelp" and _footer_key(app, "sign_in_again") is None  # the key goes once signed in
     assert len(opened) == 2  # the start's sign-in and the one from inside the app
     renewed = signin.token_store().load()
-    assert renewed.access_token == connection.token_source.tokens.access_token != first.access_token  # kept, as `timebok login` does
+    assert (
+        renewed.access_token == connection.token_source.tokens.access_token != first.access_token
+    )  # kept, as `timebok login` does
     database = open_database(db_path, demo=False)
     with database.reading() as session:
-        reasons = [r for (r,) in session.execute(schema.Appointment.__table__.select().with_only_columns(
-            schema.Appointment.__table__.c.description)) if r]
+        reasons = [
+            r
+            for (r,) in session.execute(
+                schema.Appointment.__table__.select().with_only_columns(schema.Appointment.__table__.c.description)
+            )
+            if r
+        ]
     database.dispose()
     assert any("influensa" in r for r in reasons)  # the typed reason reached the office
 
@@ -188,6 +196,7 @@ async def test_signing_in_again_from_the_app_can_be_cancelled_and_keeps_the_scre
         assert isinstance(app.screen, ReviewScreen) and "influensa" in app.draft.reason
         assert _footer_key(app, "sign_in_again") == "Logg inn på nytt"  # still offered
 
+
 def _footer_key(app, action: str) -> str | None:
     """The footer's text for an action, when it shows whole within 80 columns; None when it is not there."""
     for found in footer_keys(app):
@@ -209,15 +218,19 @@ def test_logout_forgets_the_sign_in(signed_in_settings, capsys):
 
 
 def test_the_command_line_sign_in_speaks_the_configured_language_and_names_a_service_that_is_down(
-        signed_in_settings, capsys, tmp_path, monkeypatch):
+    signed_in_settings, capsys, tmp_path, monkeypatch
+):
     import socket
 
     from timebok.ui import i18n
 
     settings, _opened = signed_in_settings
     config = tmp_path / "config.toml"
-    config.write_text(f'[app]\nlanguage = "en"\n[backend]\nurl = "{settings.backend.url}"\n'
-                      f'[auth]\nissuer = "{settings.auth.issuer}"\nclient_id = "timebok"\n', encoding="utf-8")
+    config.write_text(
+        f'[app]\nlanguage = "en"\n[backend]\nurl = "{settings.backend.url}"\n'
+        f'[auth]\nissuer = "{settings.auth.issuer}"\nclient_id = "timebok"\n',
+        encoding="utf-8",
+    )
     monkeypatch.setattr(i18n, "_language", i18n.language())  # the test leaves the language as it found it
     assert cli.main(["--config", str(config), "login"]) == 0
     said = capsys.readouterr().err
@@ -236,7 +249,8 @@ def test_the_command_line_sign_in_speaks_the_configured_language_and_names_a_ser
 
 
 async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_and_reads_as_them(
-        tmp_path, monkeypatch, idp, oidc_server, db_path):
+    tmp_path, monkeypatch, idp, oidc_server, db_path
+):
     import threading
 
     import httpx
@@ -259,9 +273,11 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
         return True
 
     monkeypatch.setattr(signin, "_open_browser", browser)
-    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=TIMEOUT), role="support",
-                        auth=AuthSettings(issuer=idp.issuer("helseid"), scopes=f"openid {SUPPORT_SCOPE}",
-                                          citizen_issuer=idp.issuer("idporten")))
+    settings = Settings(
+        backend=BackendSettings(url=oidc_server.url, timeout=TIMEOUT),
+        role="support",
+        auth=AuthSettings(issuer=idp.issuer("helseid"), scopes=f"openid {SUPPORT_SCOPE}", citizen_issuer=idp.issuer("idporten")),
+    )
     assert signin.login(settings) == 0 and signin.login(settings, citizen=True) == 0
     connection = _connection(settings)
     app = TimebokApp(connection)
@@ -288,7 +304,9 @@ async def test_a_support_agent_signs_in_with_helseid_then_as_the_test_citizen_an
     with database.reading() as session:
         actors = {a for (a,) in session.execute(schema.AuditEvent.__table__.select().with_only_columns(schema.AuditEvent.actor))}
     database.dispose()
-    assert actors and all(a.startswith("support:Kundesenter Kari [sub=") and "as citizen:Kari Nordmann [sub=" in a for a in actors)
+    assert actors and all(
+        a.startswith("support:Kundesenter Kari [sub=") and "as citizen:Kari Nordmann [sub=" in a for a in actors
+    )
 
 
 @pytest.fixture
@@ -395,7 +413,8 @@ async def test_a_refused_sign_in_says_why_and_offers_signing_in_as_someone_else(
 
 
 async def test_a_staff_sign_in_below_level_4_says_so_at_start_and_can_sign_in_again(
-        tmp_path, monkeypatch, idp, oidc_server, db_path):
+    tmp_path, monkeypatch, idp, oidc_server, db_path
+):
     import threading
 
     import httpx
@@ -417,8 +436,11 @@ async def test_a_staff_sign_in_below_level_4_says_so_at_start_and_can_sign_in_ag
         return True
 
     monkeypatch.setattr(signin, "_open_browser", browser)
-    settings = Settings(backend=BackendSettings(url=oidc_server.url, timeout=5.0), role="staff",
-                        auth=AuthSettings(issuer=idp.issuer("helseid"), client_id="timebok"))
+    settings = Settings(
+        backend=BackendSettings(url=oidc_server.url, timeout=5.0),
+        role="staff",
+        auth=AuthSettings(issuer=idp.issuer("helseid"), client_id="timebok"),
+    )
     app = TimebokApp(_connection(settings))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, rounds=10)

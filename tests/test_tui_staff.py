@@ -67,12 +67,15 @@ async def test_the_front_desk_home_offers_booking_requests_with_their_count_and_
         assert str(app.screen.query_one("#today").label) == "d · Dagens timer"
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("1483851247a", "Fødselsnummer og D-nummer har bare sifre."),
-    ("148385124700", "For langt: 12 sifre, men nummeret har 11."),  # pasted (typing stops at 11: she is found)
-    ("3213", "De seks første sifrene er ingen mulig fødselsdato."),  # day 32
-    ("14838512471", "Kontrollsifrene stemmer ikke. Sjekk at nummeret er skrevet riktig."),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("1483851247a", "Fødselsnummer og D-nummer har bare sifre."),
+        ("148385124700", "For langt: 12 sifre, men nummeret har 11."),  # pasted (typing stops at 11: she is found)
+        ("3213", "De seks første sifrene er ingen mulig fødselsdato."),  # day 32
+        ("14838512471", "Kontrollsifrene stemmer ikke. Sjekk at nummeret er skrevet riktig."),
+    ],
+)
 async def test_each_kind_of_mistyped_number_gets_its_own_message_while_typing(live_server, typed, message):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
@@ -256,10 +259,14 @@ async def test_two_desks_answering_the_same_request_one_wins_the_other_is_told(l
 
     database = open_database(db_path, demo=False)
     with database.reading() as session:
-        answers = session.scalar(select(func.count()).select_from(schema.AppointmentResponse)
-                                 .where(schema.AppointmentResponse.appointment_id == int(contested.id)))
-        told = session.scalars(select(schema.Communication.kind)
-                               .where(schema.Communication.appointment_id == int(contested.id))).all()
+        answers = session.scalar(
+            select(func.count())
+            .select_from(schema.AppointmentResponse)
+            .where(schema.AppointmentResponse.appointment_id == int(contested.id))
+        )
+        told = session.scalars(
+            select(schema.Communication.kind).where(schema.Communication.appointment_id == int(contested.id))
+        ).all()
         status = session.get(schema.Appointment, int(contested.id)).status
     database.dispose()
     assert (answers, status) == (1, "booked")
@@ -392,6 +399,7 @@ async def test_a_rejection_that_got_no_reply_says_it_may_have_landed_and_then_wh
     import threading
 
     from tests.sqlite_lock import hold_write_lock
+
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await _open(pilot, "f")
@@ -470,6 +478,7 @@ async def test_confirm_now_that_got_no_answer_says_so_holds_the_screen_and_ctrl_
     import threading
 
     from tests.sqlite_lock import hold_write_lock
+
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
         await _to_step_6_for_kari(pilot)

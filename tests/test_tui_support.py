@@ -213,10 +213,17 @@ def test_against_a_real_backend_an_agent_sends_both_tokens_from_the_config(tmp_p
     monkeypatch.delenv("TIMEBOK_TOKEN", raising=False)
     monkeypatch.delenv("TIMEBOK_AGENT_TOKEN", raising=False)
     config = tmp_path / "config.toml"
-    config.write_text('[backend]\nurl = "https://timebok.example.no/fhir"\ntoken = "test-citizen"\n'
-                      'agent_token = "agent-007"\n\n[app]\nrole = "support"\n', encoding="utf-8")
+    config.write_text(
+        '[backend]\nurl = "https://timebok.example.no/fhir"\ntoken = "test-citizen"\n'
+        'agent_token = "agent-007"\n\n[app]\nrole = "support"\n',
+        encoding="utf-8",
+    )
     connection = _connection(load_settings(str(config)))
-    assert (connection.url, connection.token, connection.agent_token) == ("https://timebok.example.no/fhir", "test-citizen", "agent-007")
+    assert (connection.url, connection.token, connection.agent_token) == (
+        "https://timebok.example.no/fhir",
+        "test-citizen",
+        "agent-007",
+    )
     assert not connection.embedded
 
 
@@ -356,7 +363,9 @@ async def test_leaving_a_screen_that_is_still_loading_stops_the_load_before_its_
 
     def watch(message) -> None:
         if isinstance(message, events.Unmount) and watched:
-            live = [w for w in app.workers if w.node is watched["screen"] and w.state is WorkerState.RUNNING and not w.is_cancelled]
+            live = [
+                w for w in app.workers if w.node is watched["screen"] and w.state is WorkerState.RUNNING and not w.is_cancelled
+            ]
             seen.append((watched["list"].is_attached, bool(live)))
 
     app = make_app(live_server, KARI, agent_token=SUPPORT)

@@ -13,15 +13,15 @@ from textual.screen import Screen
 from timebok.tui.app import TimebokApp
 from timebok.tui.connection import Connection
 
-
 # How long the app in a test waits for the backend's answer: long, since a loaded machine can take seconds to answer
 # a request that normally takes milliseconds; a test that needs the answer to come too late uses short_timeout().
 TIMEOUT = 30.0
 SHORT_TIMEOUT = 0.4
 
 
-def make_app(server, token: str, *, agent_token: str = "", embedded: bool = False, timeout: float = TIMEOUT,
-             **options) -> TimebokApp:
+def make_app(
+    server, token: str, *, agent_token: str = "", embedded: bool = False, timeout: float = TIMEOUT, **options
+) -> TimebokApp:
     """The real app on the real backend; `embedded` makes it offer the demo's user picker."""
     return TimebokApp(Connection(server.url, token, agent_token=agent_token, timeout=timeout, embedded=embedded), **options)
 
@@ -55,8 +55,11 @@ def busy(app) -> list[str]:
     widgets) with messages or callbacks waiting to be handled, a layout or repaint pending, or a one-shot timer due soon."""
     if not app.is_running:
         return []
-    doing = [f"worker {worker.name or worker.group!r} ({worker.state.name.lower()})"
-             for worker in app.workers if not worker.is_finished]
+    doing = [
+        f"worker {worker.name or worker.group!r} ({worker.state.name.lower()})"
+        for worker in app.workers
+        if not worker.is_finished
+    ]
     nodes = [app, *(node for screen in app.screen_stack for node in screen.walk_children(with_self=True))]
     for node in nodes:
         waiting = node.message_queue_size + len(node._next_callbacks)
@@ -78,8 +81,13 @@ def _due_soon(timer) -> bool:
     for itself, such as a confirm sent when a shortened undo window closes. Intervals (polls, the cursor's blink) and
     longer timers (toasts, the usual 5 s undo window a test may want to act in) are not waited for."""
     task = timer._task
-    return (timer._repeat == 0 and timer._interval <= DUE_SOON_SECONDS and task is not None and not task.done()
-            and timer._active.is_set())
+    return (
+        timer._repeat == 0
+        and timer._interval <= DUE_SOON_SECONDS
+        and task is not None
+        and not task.done()
+        and timer._active.is_set()
+    )
 
 
 # Private flags of Textual's widgets and screens (textual/widget.py, textual/screen.py): set by refresh(), cleared
@@ -154,7 +162,6 @@ def screen_text(app) -> str:
     return "\n".join(parts)
 
 
-
 def footer_keys(app) -> list:
     """The keys the footer draws on the current screen (ui.widgets.footer.ShownKey), each checked against the line itself."""
     from timebok.ui.widgets.footer import BORDER, TimebokFooter
@@ -163,7 +170,7 @@ def footer_keys(app) -> list:
     line = footer.render().plain
     keys = footer.shown_keys()
     for shown in keys:
-        assert line[shown.x:shown.right] == (BORDER if shown.palette else "") + f"{shown.key_display} {shown.description}", line
+        assert line[shown.x : shown.right] == (BORDER if shown.palette else "") + f"{shown.key_display} {shown.description}", line
     assert len(line) <= footer.size.width
     return keys
 
