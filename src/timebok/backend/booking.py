@@ -3,29 +3,39 @@ They take typed values (booking_body.py reads them from the request)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, Result, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from timebok.backend import audit, messages, overlap, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import to_storage
-from timebok.backend.outcome import FhirError, conflict, forbidden
+from timebok.backend.outcome import conflict, forbidden, not_found, precondition_failed, unprocessable
 from timebok.domain.clock import now
 
 
-def _unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
-    return FhirError(422, code, diagnostics, rule=rule)
+class RequestedBooking(NamedTuple):
+    """A new booking request and what its answer names, known from the query that claimed the slot."""
+
+    appointment: schema.Appointment
+    location_id: int
+    type_code: str
 
 
-def _context(session: Session, slot: schema.Slot) -> tuple[schema.Organization, schema.HealthcareService, schema.Location]:
-    schedule = session.get(schema.Schedule, slot.schedule_id)
-    service = session.get(schema.HealthcareService, schedule.healthcare_service_id)
-    place = session.get(schema.Location, schedule.location_id)
-    office = session.get(schema.Organization, service.organization_id)
+def _context(session: Session, slot_id: int) -> tuple[schema.Organization, schema.HealthcareService, schema.Location]:
+    """The office, time type and place of a slot (the foreign keys are not null, so a slot always has all three)."""
+    office, service, place = session.execute(
+        select(schema.Organization, schema.HealthcareService, schema.Location)
+        .select_from(schema.Slot)
+        .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
+        .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
+        .join(schema.Organization, schema.HealthcareService.organization_id == schema.Organization.id)
+        .join(schema.Location, schema.Schedule.location_id == schema.Location.id)
+        .where(schema.Slot.id == slot_id)
+    ).one()
     return office, service, place
 
 
@@ -44,7 +54,12 @@ def _tell_patient(session: Session, appointment: schema.Appointment, kind: str, 
     )
 
 
-def _aware(value):
+def _rowcount(result: Result[Any]) -> int:
+    # An UPDATE's result is a CursorResult at run time; Session.execute is typed with the general Result.
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
@@ -73,26 +88,26 @@ def earlier_answer(session: Session, principal: Principal, identifier: str) -> s
 
 def request_booking(
     session: Session, principal: Principal, wanted: BookingRequest, *, identifier: str | None = None
-) -> schema.Appointment:
+) -> RequestedBooking:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
     slot_id, patient_id = wanted.slot_id, wanted.patient_id
     # A citizen books only for themself (their token's Patient exists); staff for a patient they may see.
     if not visible_patient(session, principal, patient_id):
-        raise _unprocessable("not-found", f"Patient/{patient_id} was not found")
+        raise unprocessable("not-found", f"Patient/{patient_id} was not found")
     # The slot and everything the message names, in one query.
     connection = session.connection()
     where = connection.execute(_SLOT_AND_PLACE, {"slot_id": slot_id}).first()
     if where is None:
         # Named apart from an unknown patient: a time removed by a setup change (or a stale link) is one to pick anew.
-        raise _unprocessable("not-found", f"Slot/{slot_id} was not found", rule="slot-gone")
+        raise unprocessable("not-found", f"Slot/{slot_id} was not found", rule="slot-gone")
     start, end, schedule_id, location_id, lead, type_code, office_id, office_name, place_name = where
     if principal.is_staff and office_id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")
     if _aware(start) <= now():
-        raise _unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
+        raise unprocessable("business-rule", f"Slot/{slot_id} starts in the past and cannot be booked", rule="slot-past")
     if not principal.is_staff and _aware(start) < now() + timedelta(minutes=lead):
         # The front desk may book closer in (and is warned); citizens keep the timebook's lead time.
-        raise _unprocessable(
+        raise unprocessable(
             "business-rule",
             f"Slot/{slot_id} starts in less than {lead} minutes; citizens must book at least that far ahead",
             rule="too-soon",
@@ -120,7 +135,9 @@ def request_booking(
         booked_by=principal.role,
         identifier=identifier,
     )
-    appointment_id = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key[0]
+    inserted = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key
+    assert inserted is not None  # a single-row INSERT always reports its new key
+    appointment_id = inserted[0]
     topic, text = messages.request_sent(office_name, type_code, _aware(start), place_name)
     connection.execute(
         _INSERT_MESSAGE,
@@ -139,11 +156,10 @@ def request_booking(
         session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)]
     )
     appointment = schema.Appointment(id=appointment_id, cancelation_code=None, cancelation_text=None, **values)
-    appointment.place_and_type = (location_id, type_code)  # the answer needs them; no need to ask the database again
-    return appointment
+    # The answer needs the place and type: they come along, so the database is not asked again.
+    return RequestedBooking(appointment, location_id, type_code)
 
 
-_SLOT_TABLE = schema.Slot.__table__.c
 _SLOT_AND_PLACE = (
     select(
         schema.Slot.start,
@@ -162,13 +178,14 @@ _SLOT_AND_PLACE = (
     .join(schema.Location, schema.Schedule.location_id == schema.Location.id)
     .where(schema.Slot.id == bindparam("slot_id"))
 )
+# Core statements on the mapped classes' tables: run on the Connection, so no ORM unit of work is involved.
 _CLAIM = (
-    update(schema.Slot.__table__)
-    .where(_SLOT_TABLE.id == bindparam("slot_id"), _SLOT_TABLE.status == "free")
-    .values(status="busy-tentative", version=_SLOT_TABLE.version + 1)
+    update(schema.Slot)
+    .where(schema.Slot.id == bindparam("slot_id"), schema.Slot.status == "free")
+    .values(status="busy-tentative", version=schema.Slot.version + 1)
 )
-_INSERT_APPOINTMENT = insert(schema.Appointment.__table__)
-_INSERT_MESSAGE = insert(schema.Communication.__table__)
+_INSERT_APPOINTMENT = insert(schema.Appointment)
+_INSERT_MESSAGE = insert(schema.Communication)
 
 
 def visible_patient(session: Session, principal: Principal, patient_id: int) -> bool:
@@ -211,7 +228,7 @@ def respond(
     may_answer(principal)
     appointment = visible_appointment(session, principal, answer.appointment_id)
     if appointment is None:
-        raise _unprocessable("not-found", f"Appointment/{answer.appointment_id} was not found")
+        raise unprocessable("not-found", f"Appointment/{answer.appointment_id} was not found")
 
     values: dict[str, Any] = {
         "status": "booked" if answer.accepted else "cancelled",
@@ -221,11 +238,13 @@ def respond(
     if not answer.accepted:
         values |= {"cancelation_code": "prov", "cancelation_text": answer.comment}
     # Only a still-pending request can be answered: of two staff answering at once, one wins.
-    changed = session.execute(
-        update(schema.Appointment)
-        .where(schema.Appointment.id == appointment.id, schema.Appointment.status == "pending")
-        .values(**values)
-    ).rowcount
+    changed = _rowcount(
+        session.execute(
+            update(schema.Appointment)
+            .where(schema.Appointment.id == appointment.id, schema.Appointment.status == "pending")
+            .values(**values)
+        )
+    )
     if changed != 1:
         raise conflict(f"Appointment/{appointment.id} has already been answered or cancelled")
     session.execute(
@@ -234,12 +253,12 @@ def respond(
         .values(status="busy" if answer.accepted else "free", version=schema.Slot.version + 1)
     )
     session.refresh(appointment)
-    slot = session.get(schema.Slot, appointment.slot_id)
-    office, service, place = _context(session, slot)
+    office, service, place = _context(session, appointment.slot_id)
     start = _aware(appointment.start)
     if answer.accepted:
         _tell_patient(session, appointment, "confirmed", messages.confirmed(office.name, service.type_code, start, place.name))
     else:
+        assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
         _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
     response = schema.AppointmentResponse(
         appointment_id=appointment.id,
@@ -262,40 +281,39 @@ def cancel(
     """Cancel a pending or booked appointment and free its slot; a stale version changes nothing."""
     appointment = visible_appointment(session, principal, appointment_id)
     if appointment is None:
-        raise FhirError(404, "not-found", f"Appointment/{appointment_id} was not found")
+        raise not_found(f"Appointment/{appointment_id}")
     if expected_version is not None and expected_version != appointment.version:
-        raise FhirError(
-            412,
-            "conflict",
-            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again",
+        raise precondition_failed(
+            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
         )
     if appointment.status not in ("pending", "booked"):
         raise conflict(f"Appointment/{appointment_id} is {appointment.status} and cannot be cancelled")
     if _aware(appointment.start) <= now():
-        raise _unprocessable("business-rule", "An appointment that has started cannot be cancelled")
+        raise unprocessable("business-rule", "An appointment that has started cannot be cancelled")
     check_reason(reason, "cancelationReason")
-    changed = session.execute(
-        update(schema.Appointment)
-        .where(schema.Appointment.id == appointment.id, schema.Appointment.version == appointment.version)
-        .values(
-            status="cancelled",
-            version=schema.Appointment.version + 1,
-            last_updated=to_storage(now()),
-            cancelation_code="pat" if principal.is_staff else "pat-cpp",
-            cancelation_text=reason,
+    changed = _rowcount(
+        session.execute(
+            update(schema.Appointment)
+            .where(schema.Appointment.id == appointment.id, schema.Appointment.version == appointment.version)
+            .values(
+                status="cancelled",
+                version=schema.Appointment.version + 1,
+                last_updated=to_storage(now()),
+                cancelation_code="pat" if principal.is_staff else "pat-cpp",
+                cancelation_text=reason,
+            )
         )
-    ).rowcount
+    )
     if changed != 1:
         if expected_version is None:
             # No If-Match: the caller made no claim about the version, so losing a race is a plain conflict, not 412.
             raise conflict(f"Appointment/{appointment_id} was changed by someone else while you cancelled it; read it again")
-        raise FhirError(412, "conflict", f"Appointment/{appointment_id} changed while you cancelled it; read it again")
+        raise precondition_failed(f"Appointment/{appointment_id} changed while you cancelled it; read it again")
     session.execute(
         update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)
     )
     session.refresh(appointment)
-    slot = session.get(schema.Slot, appointment.slot_id)
-    office, service, _ = _context(session, slot)
+    office, service, _ = _context(session, appointment.slot_id)
     _tell_patient(
         session,
         appointment,

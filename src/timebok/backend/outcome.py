@@ -38,16 +38,26 @@ def not_found(what: str) -> FhirError:
     return FhirError(404, "not-found", f"{scrub(what)} was not found")
 
 
-def invalid(diagnostics: str) -> FhirError:
-    return FhirError(400, "invalid", diagnostics)
+def invalid(diagnostics: str, *, expression: list[str] | None = None) -> FhirError:
+    return FhirError(400, "invalid", diagnostics, expression=expression)
 
 
 def forbidden(diagnostics: str, *, rule: str | None = None) -> FhirError:
     return FhirError(403, "forbidden", diagnostics, rule=rule)
 
 
-def conflict(diagnostics: str) -> FhirError:
-    return FhirError(409, "conflict", diagnostics)
+def conflict(diagnostics: str, *, rule: str | None = None, extension: list[dict[str, Any]] | None = None) -> FhirError:
+    return FhirError(409, "conflict", diagnostics, rule=rule, extension=extension)
+
+
+def precondition_failed(diagnostics: str) -> FhirError:
+    """412: the version the caller sent (If-Match) is not the current one."""
+    return FhirError(412, "conflict", diagnostics)
+
+
+def unprocessable(code: str, diagnostics: str, *, rule: str | None = None) -> FhirError:
+    """422: the request is well formed but a rule refuses it (`code` is "business-rule" or "not-found")."""
+    return FhirError(422, code, diagnostics, rule=rule)
 
 
 RULE_SYSTEM = "https://timebok.example/fhir/CodeSystem/booking-rule"

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, select
 from timebok.backend import schema
 from timebok.backend.auth import Principal
 from timebok.backend.fhir import instant
-from timebok.backend.outcome import FhirError
+from timebok.backend.outcome import conflict
 from timebok.domain.timetypes import TIMETYPE_SYSTEM
 
 ACTIVE = ("pending", "booked")  # the statuses the booking rules write for a time still held (cancel frees exactly these)
@@ -64,9 +64,7 @@ def refuse_overlap(connection: Connection, principal: Principal, patient_id: int
             {"url": "appointment", "valueReference": {"reference": f"Appointment/{other_id}"}},
         ]
         where = f" ({type_code} at {place}, Appointment/{other_id})"
-    raise FhirError(
-        409,
-        "conflict",
+    raise conflict(
         f"Patient/{patient_id} already has a time at {instant(other_start)}{where} that overlaps this one; "
         f"a patient holds one time at once",
         rule=RULE,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, or_, select
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -26,7 +29,7 @@ from timebok.backend.http import (
     search_params,
     typed_body,
 )
-from timebok.backend.outcome import FhirError, forbidden, invalid, not_found
+from timebok.backend.outcome import FhirError, forbidden, invalid, not_found, unprocessable
 from timebok.backend.search import SearchParams, between
 from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
 from timebok.domain.privacy import scrub
@@ -34,16 +37,12 @@ from timebok.domain.privacy import scrub
 router = APIRouter(prefix="/fhir")
 
 
-def _appointment_response(appointment: schema.Appointment, session, status: int = 200, extra: dict | None = None) -> FhirResponse:
-    # A new booking brings its place and type along; otherwise they are looked up.
-    place, type_code = (
-        getattr(appointment, "place_and_type", None) or _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
-    )
-    headers = etag(appointment.version) | (extra or {})
-    return FhirResponse(fhir.appointment(appointment, place, type_code), status_code=status, headers=headers)
+def _appointment_response(appointment: schema.Appointment, session: Session) -> FhirResponse:
+    place, type_code = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    return FhirResponse(fhir.appointment(appointment, place, type_code), headers=etag(appointment.version))
 
 
-def _where_and_what(session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
+def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
     """Slot id → (Location id, time type code), in one query for a whole page of appointments."""
     rows = session.execute(
         select(schema.Slot.id, schema.Schedule.location_id, schema.HealthcareService.type_code)
@@ -80,7 +79,7 @@ _IF_NONE_EXIST = {
 }
 
 
-def _schema(model) -> dict:
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
     # The body is parsed by hand (FHIR media types, our own errors), so OpenAPI is told its schema here.
     return {
         "requestBody": {
@@ -98,13 +97,9 @@ def _request_identifier(request: Request, body: Any, root: str) -> str | None:
         name, _, value = header.strip().partition("=")
         value = unquote(value)
         if name != "identifier" or "|" not in value or not value.rpartition("|")[2] or len(value) > 401 or "\0" in value:
-            raise FhirError(
-                400, "invalid", "If-None-Exist must be identifier=<system>|<value>", expression=[f"{root}.identifier"]
-            )
+            raise invalid("If-None-Exist must be identifier=<system>|<value>", expression=[f"{root}.identifier"])
         if body.identifier and all(f"{i.system or ''}|{i.value}" != value for i in body.identifier):
-            raise FhirError(
-                400, "invalid", "If-None-Exist names an identifier the body does not carry", expression=[f"{root}.identifier"]
-            )
+            raise invalid("If-None-Exist names an identifier the body does not carry", expression=[f"{root}.identifier"])
         return value
     if body.identifier:
         return f"{body.identifier[0].system or ''}|{body.identifier[0].value}"
@@ -120,21 +115,27 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         try:
             # Read after the repeat is found: a repeat is answered with the first booking whatever it now says.
             wanted = booking_body.booking_request(body)
-            appointment = booking.request_booking(session, who, wanted, identifier=key)
+            new = booking.request_booking(session, who, wanted, identifier=key)
         except FhirError as error:
             # A repeat that raced its own first send (still running when this one came) waited for it and lost the
             # slot to it: that is the same booking, not "slot taken". READ COMMITTED lets this read see it now.
             if error.status == 409 and key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
                 return _repeated_request(session, who, earlier)
             raise
-        location = {"Location": f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"}
-        return _appointment_response(appointment, session, 201, location)
+        # The new booking brings its place and type along: the database is not asked again.
+        appointment = new.appointment
+        location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
+        return FhirResponse(
+            fhir.appointment(appointment, new.location_id, new.type_code),
+            status_code=201,
+            headers=etag(appointment.version) | {"Location": location},
+        )
 
 
-def _repeated_request(session, who: Principal, earlier: schema.Appointment) -> FhirResponse:
+def _repeated_request(session: Session, who: Principal, earlier: schema.Appointment) -> FhirResponse:
     """The first booking, answering its repeat: staff and support reading it back leave a trail, as any read does."""
     audit.record(session, who, [earlier.patient_id], "read", f"Appointment/{earlier.id} (repeated create)")
-    return _appointment_response(earlier, session, 200)
+    return _appointment_response(earlier, session)
 
 
 @router.get("/Appointment/{id_}")
@@ -185,24 +186,21 @@ def patch_appointment(
             raise invalid("Only 'replace' and 'add' operations are supported")
         if op.path == "/status":
             if not isinstance(op.value, str):
-                raise FhirError(400, "invalid", "Appointment.status must be a string", expression=["Appointment.status"])
+                raise invalid("Appointment.status must be a string", expression=["Appointment.status"])
             status = op.value
         elif op.path == "/cancelationReason":
             reason = bodies.parse(bodies.CancelReason, "Appointment.cancelationReason", op.value).text
         elif op.path == "/cancelationReason/text":
             if not isinstance(op.value, str):
-                raise FhirError(
-                    400,
-                    "invalid",
-                    "Appointment.cancelationReason.text must be a string",
-                    expression=["Appointment.cancelationReason.text"],
+                raise invalid(
+                    "Appointment.cancelationReason.text must be a string", expression=["Appointment.cancelationReason.text"]
                 )
             reason = op.value
         else:
             # The path is the caller's text and may hold an identity number.
-            raise FhirError(422, "business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
+            raise unprocessable("business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
     if status != "cancelled":
-        raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
+        raise unprocessable("business-rule", "The only change allowed is status → cancelled")
     return _cancel(request, db, id_, who, reason)
 
 
@@ -211,22 +209,18 @@ def put_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Datab
     if body.id != id_:
         raise invalid(f"The body's id {scrub(repr(body.id))} does not match the URL's {scrub(repr(id_))}")
     if body.status != "cancelled":
-        raise FhirError(422, "business-rule", "The only change allowed is status → cancelled")
+        raise unprocessable("business-rule", "The only change allowed is status → cancelled")
     reason = body.cancelationReason.text if body.cancelationReason else None
     return _cancel(request, db, id_, who, reason)
 
 
 @router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
-def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
     include = params.all("_include")
     if any(value != "Appointment:actor" for value in include):
         raise invalid("Only _include=Appointment:actor is supported")
-    query = select(schema.Appointment)
-    if who.is_staff:
-        query = query.where(schema.Appointment.organization_id == who.organization_id)
-    else:
-        query = query.where(schema.Appointment.patient_id == who.patient_id)
+    query = select(schema.Appointment).where(_within_reach(schema.Appointment, who))
     if (patient_id := params.reference("patient", "Patient")) is not None:
         query = query.where(schema.Appointment.patient_id == patient_id)
     if (status := params.one("status")) is not None:
@@ -235,45 +229,67 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
             raise invalid(f"status must be Appointment statuses such as pending or booked, got {status!r}")
         query = query.where(schema.Appointment.status.in_(statuses))
     query = query.where(*between(schema.Appointment.start, *params.date_bounds("date")))
-    order = {
-        None: (schema.Appointment.start, schema.Appointment.id),
-        "date": (schema.Appointment.start, schema.Appointment.id),
-        "-date": (schema.Appointment.start.desc(), schema.Appointment.id.desc()),
-        "_lastUpdated": (schema.Appointment.created, schema.Appointment.id),
-        "-_lastUpdated": (schema.Appointment.created.desc(), schema.Appointment.id.desc()),
-    }
     sort = params.one("_sort")
-    if sort not in order:
+    if sort not in _APPOINTMENT_ORDER:
         raise invalid("_sort must be one of date, -date, _lastUpdated, -_lastUpdated")
+
+    def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
+        context = _where_and_what(session, [row.slot_id for row in rows])
+        matches = [fhir.appointment(row, *context[row.slot_id]) for row in rows]
+        if not include:
+            return matches, []
+        places = session.scalars(
+            select(schema.Location).where(schema.Location.id.in_({place for place, _ in context.values()}))
+        ).all()
+        offices = session.scalars(
+            select(schema.Organization).where(schema.Organization.id.in_({r.organization_id for r in rows}))
+        ).all()
+        patients = session.scalars(select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()
+        includes = [fhir.location(p) for p in places] + [fhir.organization(o) for o in offices]
+        return matches, includes + [fhir.patient(p) for p in patients]
+
+    return _patient_search(request, db, who, params, query, _APPOINTMENT_ORDER[sort], render, "Appointment search")
+
+
+_APPOINTMENT_ORDER = {
+    None: (schema.Appointment.start, schema.Appointment.id),
+    "date": (schema.Appointment.start, schema.Appointment.id),
+    "-date": (schema.Appointment.start.desc(), schema.Appointment.id.desc()),
+    "_lastUpdated": (schema.Appointment.created, schema.Appointment.id),
+    "-_lastUpdated": (schema.Appointment.created.desc(), schema.Appointment.id.desc()),
+}
+
+# The rows of a patient-data search: each has a patient (for the audit trail) and an office.
+_Row = TypeVar("_Row", schema.Appointment, schema.Communication)
+
+
+def _within_reach(model: type[_Row], who: Principal) -> ColumnElement[bool]:
+    """Staff see their office's rows, a citizen their own."""
+    return model.organization_id == who.organization_id if who.is_staff else model.patient_id == who.patient_id
+
+
+def _patient_search(
+    request: Request,
+    db: Database,
+    who: Principal,
+    params: SearchParams,
+    query: Select[_Row],
+    order: Sequence[SQLColumnExpression[Any]],
+    render: Callable[[Session, Sequence[_Row]], tuple[list[fhir.Resource], list[fhir.Resource]]],
+    trail: str,
+) -> Response:
+    """The skeleton of the Appointment and Communication searches: a page of `query`, 304 while the caller's
+    scope is unchanged, the rows audited as read and answered as a Bundle of what `render` makes of them."""
     count = params.count(100, 1000)
     offset = params.offset()
     if (unchanged := _not_modified(request, db, who)) is not None:
         return unchanged
     with patient_read(db, who) as session:
         tag = _search_tag(session, who)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.order_by(*order[sort]).offset(offset).limit(count)).all()
-        context = _where_and_what(session, [row.slot_id for row in rows])
-        matches = [fhir.appointment(row, *context[row.slot_id]) for row in rows]
-        includes: list[dict] = []
-        if include:
-            includes += [
-                fhir.location(p)
-                for p in session.scalars(
-                    select(schema.Location).where(schema.Location.id.in_({place for place, _ in context.values()}))
-                ).all()
-            ]
-            includes += [
-                fhir.organization(o)
-                for o in session.scalars(
-                    select(schema.Organization).where(schema.Organization.id.in_({r.organization_id for r in rows}))
-                ).all()
-            ]
-            includes += [
-                fhir.patient(p)
-                for p in session.scalars(select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()
-            ]
-        audit.record(session, who, [row.patient_id for row in rows], "read", "Appointment search")
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(*order).offset(offset).limit(count)).all()
+        matches, includes = render(session, rows)
+        audit.record(session, who, [row.patient_id for row in rows], "read", trail)
         self_url, next_url = page_links(request, offset, count, total)
         return FhirResponse(
             fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url),
@@ -281,13 +297,19 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
         )
 
 
+# A support agent's own token names no patient: a scope no change ever bumps, as its searches find nothing.
+_NOBODY = "patient:none"
+
+
 def _search_scope(who: Principal) -> str:
     # Staff see their office's appointments and messages, a citizen their own: each list changes exactly
     # when that counter is bumped (every booking, answer and cancel bumps both).
-    return versions.organization(who.organization_id) if who.is_staff else versions.patient(who.patient_id)
+    if who.is_staff and who.organization_id is not None:
+        return versions.organization(who.organization_id)
+    return versions.patient(who.patient_id) if who.patient_id is not None else _NOBODY
 
 
-def _search_tag(session, who: Principal) -> str:
+def _search_tag(session: Session, who: Principal) -> str:
     """The ETag of an Appointment or Communication search; read before its rows (see versions.current)."""
     return conditional.tag(versions.current(session, _search_scope(who)))
 
@@ -327,44 +349,28 @@ def create_appointment_response(
         )
 
 
-def _repeated_answer(session, who: Principal, earlier: schema.AppointmentResponse) -> FhirResponse:
+def _repeated_answer(session: Session, who: Principal, earlier: schema.AppointmentResponse) -> FhirResponse:
     """The answer already given, to its repeat; it tells about a patient's appointment, so the read is audited."""
-    appointment = session.get(schema.Appointment, earlier.appointment_id)
+    appointment = session.get_one(schema.Appointment, earlier.appointment_id)
     audit.record(session, who, [appointment.patient_id], "read", f"AppointmentResponse/{earlier.id} (repeated create)")
     return FhirResponse(fhir.appointment_response(earlier), status_code=200)
 
 
 @router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
-def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     params = search_params(request, {"recipient", "subject"})
     patient_id = params.reference("recipient", "Patient")
     if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
         patient_id = params.reference("subject", "Patient")
-    query = select(schema.Communication)
-    if who.is_staff:
-        query = query.where(schema.Communication.organization_id == who.organization_id)
-    else:
-        query = query.where(schema.Communication.patient_id == who.patient_id)
+    query = select(schema.Communication).where(_within_reach(schema.Communication, who))
     if patient_id is not None:
         query = query.where(schema.Communication.patient_id == patient_id)
-    count = params.count(100, 1000)
-    offset = params.offset()
-    if (unchanged := _not_modified(request, db, who)) is not None:
-        return unchanged
-    with patient_read(db, who) as session:
-        tag = _search_tag(session, who)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(
-            query.order_by(schema.Communication.sent.desc(), schema.Communication.id.desc()).offset(offset).limit(count)
-        ).all()
-        audit.record(session, who, [row.patient_id for row in rows], "read", "Communication search")
-        self_url, next_url = page_links(request, offset, count, total)
-        return FhirResponse(
-            fhir.bundle(
-                fhir_base(request), [fhir.communication(r) for r in rows], total=total, next_url=next_url, self_url=self_url
-            ),
-            headers={"ETag": tag},
-        )
+
+    def render(_: Session, rows: Sequence[schema.Communication]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
+        return [fhir.communication(r) for r in rows], []
+
+    order = (schema.Communication.sent.desc(), schema.Communication.id.desc())
+    return _patient_search(request, db, who, params, query, order, render, "Communication search")
 
 
 @router.get("/Patient/{id_}")
@@ -373,7 +379,7 @@ def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirRespon
         row_id = fhir.parse_id(id_)
         if row_id is None or not booking.visible_patient(session, who, row_id):
             raise not_found(f"Patient/{id_}")
-        patient = session.get(schema.Patient, row_id)
+        patient = session.get_one(schema.Patient, row_id)  # visible_patient found it
         audit.record(session, who, [patient.id], "read", f"Patient/{patient.id}")
         return FhirResponse(fhir.patient(patient))
 

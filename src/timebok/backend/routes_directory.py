@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from timebok.backend import conditional, fhir, month, schema, versions
@@ -14,16 +17,13 @@ from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
 from timebok.backend.http import FhirResponse, fhir_base, page_links, query_doc, search_params
 from timebok.backend.outcome import FHIR_JSON, invalid, not_found
+from timebok.backend.search import SearchParams
 from timebok.domain.clock import OSLO, now
+from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
 
 router = APIRouter(prefix="/fhir")
 
-_READABLE = {
-    "Organization": (schema.Organization, fhir.organization),
-    "Location": (schema.Location, fhir.location),
-    "HealthcareService": (schema.HealthcareService, fhir.healthcare_service),
-    "Slot": (schema.Slot, fhir.slot),
-}
+_Row = TypeVar("_Row", bound=schema.Base)
 
 
 @router.get("/metadata")
@@ -32,8 +32,8 @@ async def metadata(request: Request) -> FhirResponse:
     return FhirResponse(capability_statement(fhir_base(request), now()))
 
 
-def _read(resource_type: str, id_: str, db: Database) -> FhirResponse:
-    table, to_fhir = _READABLE[resource_type]
+def _read(table: type[_Row], to_fhir: Callable[[_Row], fhir.Resource], id_: str, db: Database) -> FhirResponse:
+    resource_type = table.__name__  # the mapped classes bear their FHIR names
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"{resource_type}/{id_}")
@@ -46,12 +46,12 @@ def _read(resource_type: str, id_: str, db: Database) -> FhirResponse:
 
 @router.get("/Organization/{id_}")
 def read_organization(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
-    return _read("Organization", id_, db)
+    return _read(schema.Organization, fhir.organization, id_, db)
 
 
 @router.get("/Location/{id_}")
 def read_location(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
-    return _read("Location", id_, db)
+    return _read(schema.Location, fhir.location, id_, db)
 
 
 @router.get("/HealthcareService/{id_}")
@@ -81,7 +81,7 @@ def read_healthcare_service(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> F
 
 @router.get("/Slot/{id_}")
 def read_slot(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
-    return _read("Slot", id_, db)
+    return _read(schema.Slot, fhir.slot, id_, db)
 
 
 @router.get("/Schedule/{id_}")
@@ -93,13 +93,23 @@ def read_schedule(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirRespons
         row = session.get(schema.Schedule, row_id)
         if row is None:
             raise not_found(f"Schedule/{id_}")
-        return FhirResponse(fhir.schedule(row, session.get(schema.HealthcareService, row.healthcare_service_id)))
+        return FhirResponse(fhir.schedule(row, session.get_one(schema.HealthcareService, row.healthcare_service_id)))
 
 
-def _paged(request: Request, session, query, total_query, to_fhir, params, default: int, maximum: int, includes=None):
+def _paged(
+    request: Request,
+    session: Session,
+    query: Select[_Row],
+    total_query: Select[int],
+    to_fhir: Callable[[_Row], fhir.Resource],
+    params: SearchParams,
+    default: int,
+    maximum: int,
+    includes: Callable[[Session, Sequence[_Row]], list[fhir.Resource]] | None = None,
+) -> FhirResponse:
     count = params.count(default, maximum)
     offset = params.offset()
-    total = session.scalar(total_query)
+    total = session.scalar(total_query) or 0
     rows = session.scalars(query.offset(offset).limit(count)).all()
     self_url, next_url = page_links(request, offset, count, total)
     matches = [to_fhir(row) for row in rows]
@@ -118,8 +128,8 @@ def search_organizations(request: Request, _: CurrentPrincipal, db: DatabaseDep)
         system, bar, value = identifier.rpartition("|")
         column = (
             {
-                fhir.HERID_SYSTEM: schema.Organization.her_id,
-                fhir.ORGNR_SYSTEM: schema.Organization.orgnr,
+                HERID_SYSTEM: schema.Organization.her_id,
+                ORGNR_SYSTEM: schema.Organization.orgnr,
             }.get(system)
             if bar and system
             else None
@@ -188,10 +198,10 @@ def search_schedules(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> 
     if (active := params.boolean("active")) is not None:
         query = query.where(schema.Schedule.active == active)
 
-    def to_fhir(row):
+    def to_fhir(row: schema.Schedule) -> fhir.Resource:
         return fhir.schedule(row, services[row.healthcare_service_id])
 
-    def includes(session, rows):
+    def includes(session: Session, rows: Sequence[schema.Schedule]) -> list[fhir.Resource]:
         if not include:
             return []
         location_ids = sorted({row.location_id for row in rows})

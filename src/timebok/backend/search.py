@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import ColumnElement, SQLColumnExpression
+
 from timebok.backend.fhir import parse_id, to_storage
 from timebok.backend.outcome import invalid
 from timebok.domain.clock import parse_instant
@@ -101,9 +103,9 @@ class SearchParams:
         return lower, upper
 
 
-def between(column, lower: Bound | None, upper: Bound | None) -> list:
+def between(column: SQLColumnExpression[datetime], lower: Bound | None, upper: Bound | None) -> list[ColumnElement[bool]]:
     """The SQL conditions that keep `column` (a stored instant) within `date_bounds`; none for an open side."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if lower is not None:
         at = to_storage(lower.at)
         conditions.append(column >= at if lower.inclusive else column > at)

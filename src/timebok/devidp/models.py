@@ -34,10 +34,12 @@ class PublicClient(ClientMixin):
     def get_client_id(self) -> str:
         return self.client_id
 
-    def get_default_redirect_uri(self) -> None:
+    # authlib refuses a request without redirect_uri when this is None; the stubs say only str.
+    def get_default_redirect_uri(self) -> None:  # type: ignore[override]  # None: no default, see above
         return None  # the request must name its loopback redirect
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    # authlib passes the requested scope string, or None when the request named none (the stubs leave out None).
+    def get_allowed_scope(self, scope: str | None) -> str:  # type: ignore[override]  # a string or None, see above
         return scope or "openid"
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -91,7 +93,7 @@ class IssuedCode(AuthorizationCodeMixin):
     def get_auth_time(self) -> int:
         return self.user.auth_time
 
-    def get_acr(self) -> str | None:
+    def get_acr(self) -> str | None:  # type: ignore[override]  # authlib skips a falsy acr; the stubs say str
         return self.user.identity.get("acr")
 
     def expired(self) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from authlib.oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,8 +43,9 @@ class StarletteRequest(OAuth2Request):
     def __init__(self, request: Request, form: list[tuple[str, str]]) -> None:
         super().__init__(method=request.method, uri=str(request.url), headers=request.headers)
         query = list(request.query_params.multi_items())
-        self._args, self._form = dict(query), dict(form)
-        self.payload = _Payload(query + form)
+        self._args: dict[str, str | None] = dict(query)
+        self._form = dict(form)
+        self.payload: _Payload = _Payload(query + form)
 
     @classmethod
     async def read(cls, request: Request) -> StarletteRequest:
@@ -53,7 +54,7 @@ class StarletteRequest(OAuth2Request):
         return cls(request, parse_qsl(body, keep_blank_values=True))
 
     @property
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, str | None]:
         return self._args
 
     @property
@@ -76,25 +77,39 @@ class RealmServer(AuthorizationServer):
         self.register_grant(CodeGrant, [RequiredS256(), IdToken(self)])
         self.register_grant(RefreshGrant)
 
-    def _access_token(self, client: PublicClient, grant_type: str, user: SignedIn, scope: str) -> str:
+    def _access_token(self, *, client: ClientMixin, grant_type: str, user: SignedIn, scope: str) -> str:
+        # authlib's BearerTokenGenerator calls it with keywords.
         claims = self.realm.access_claims(user.identity, scope, client.get_client_id(), self.access_lifetime())
         return self.realm.sign(self.issuer, claims, user.alg)
 
     def query_client(self, client_id: str) -> PublicClient:
         return PublicClient(client_id)
 
-    def save_token(self, token: dict, request: OAuth2Request) -> None:
+    def save_token(self, token: dict[str, str | int], request: OAuth2Request) -> None:
         if "refresh_token" in token:
-            self.realm.refresh[token["refresh_token"]] = IssuedRefresh(
-                token["refresh_token"], request.client.get_client_id(), token["scope"], request.user
+            # authlib saves a token only after it authenticated the client and found the signed-in user.
+            assert request.client is not None and isinstance(request.user, SignedIn)
+            refresh = str(token["refresh_token"])
+            self.realm.refresh[refresh] = IssuedRefresh(
+                refresh, request.client.get_client_id(), str(token["scope"]), request.user
             )
 
     def create_oauth2_request(self, request: StarletteRequest) -> StarletteRequest:
         return request  # read (awaited) by the route already
 
-    def handle_response(self, status: int, body, headers: list[tuple[str, str]]) -> Response:
+    # authlib passes the headers as a list of pairs, and an error page's body as text.
+    def handle_response(  # type: ignore[override]  # wider than the stubs' Mapping headers, see above
+        self, status: int, body: Mapping[str, object] | str, headers: Iterable[tuple[str, str]]
+    ) -> Response:
         content = json.dumps(body) if isinstance(body, dict) else body
         return Response(content, status_code=status, headers=dict(headers))
 
-    def send_signal(self, name: str, *args, **kwargs) -> None:
+    def send_signal(self, name: str, *args: object, **kwargs: object) -> None:
         pass  # nothing listens to authlib's signals here
+
+
+def answered(response: object) -> Response:
+    """What authlib's endpoints return: the Response RealmServer.handle_response built (the stubs say only `object`)."""
+    if not isinstance(response, Response):
+        raise TypeError(f"authlib answered with {type(response).__name__}, not a Response")
+    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.discovery import OpenIDProviderMetadata
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from timebok.devidp import login_form
 from timebok.devidp.grants import ID_TOKEN_ALG
 from timebok.devidp.models import SignedIn
-from timebok.devidp.oauth import RealmServer, StarletteRequest
+from timebok.devidp.oauth import RealmServer, StarletteRequest, answered
 from timebok.devidp.realm import ALGORITHMS, Realm
 
 __all__ = ["DevProvider", "Realm"]  # Realm stays importable here: tests make an untrusted issuer's keys with it
@@ -53,7 +54,7 @@ class DevProvider:
             self.realms[realm].rotate()
             self.realms[realm].retired = []
 
-    def discovery(self, realm: str) -> dict:
+    def discovery(self, realm: str) -> dict[str, Any]:
         issuer = self.issuer(realm)
         document = OpenIDProviderMetadata(
             issuer=issuer,
@@ -74,15 +75,15 @@ class DevProvider:
         """The form (no one signed in yet) or the redirect with a code; a refusal goes back to the app when its redirect is valid."""
         server = self.servers[realm]
         try:
-            grant = server.get_consent_grant(request, end_user=signed_in)
+            grant = server.get_consent_grant(request, end_user=signed_in)  # type: ignore[no-untyped-call]  # unannotated in the stubs
         except OAuth2Error as error:
             if error.redirect_uri:
-                return server.handle_error_response(request, error)
-            return HTMLResponse(login_form.problem_page(error.description or error.error), status_code=400)
+                return answered(server.handle_error_response(request, error))
+            return HTMLResponse(login_form.problem_page(error.description or error.error or ""), status_code=400)
         if signed_in is None:
             return HTMLResponse(login_form.render(realm, request.payload.data))
         with self._lock:
-            answer = server.create_authorization_response(request, grant_user=signed_in, grant=grant)
+            answer = answered(server.create_authorization_response(request, grant_user=signed_in, grant=grant))
         if answer.status_code == 302:
             answer.status_code = 303  # after a POST: the browser GETs the redirect (authlib answers 302)
         return answer
@@ -90,24 +91,25 @@ class DevProvider:
     def _build(self) -> FastAPI:
         app = FastAPI(title="timebok local OpenID provider", docs_url=None, redoc_url=None, openapi_url=None)
 
-        @app.get("/{realm}/.well-known/openid-configuration")
-        def discovery(realm: str):
+        # response_model=None: the answers are plain JSON or a Response, as FastAPI would make of an unannotated route.
+        @app.get("/{realm}/.well-known/openid-configuration", response_model=None)
+        def discovery(realm: str) -> dict[str, Any] | Response:
             return self.discovery(realm) if realm in self.realms else _not_found()
 
         @app.get("/{realm}/jwks")
-        def jwks(realm: str):
+        def jwks(realm: str) -> Response:
             if realm not in self.realms:
                 return _not_found()
             return JSONResponse(self.realms[realm].jwks(), headers={"Cache-Control": f"max-age={self.jwks_max_age}"})
 
         @app.get("/{realm}/authorize")
-        async def authorize_form(realm: str, request: Request):
+        async def authorize_form(realm: str, request: Request) -> Response:
             if realm not in self.realms:
                 return _not_found()
             return self._authorize(realm, await StarletteRequest.read(request))
 
         @app.post("/{realm}/authorize")
-        async def authorize_submit(realm: str, request: Request):
+        async def authorize_submit(realm: str, request: Request) -> Response:
             if realm not in self.realms:
                 return _not_found()
             read = await StarletteRequest.read(request)
@@ -117,11 +119,11 @@ class DevProvider:
             return self._authorize(realm, read, SignedIn(login_form.identity(realm, read.form), alg))
 
         @app.post("/{realm}/token")
-        async def token(realm: str, request: Request):
+        async def token(realm: str, request: Request) -> Response:
             if realm not in self.realms:
                 return _not_found()
             read = await StarletteRequest.read(request)
             with self._lock:
-                return self.servers[realm].create_token_response(read)
+                return answered(self.servers[realm].create_token_response(read))
 
         return app

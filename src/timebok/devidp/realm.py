@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import ECKey, KeySet, KeySetSerialization, RSAKey
 
+from timebok.devidp.models import IssuedCode, IssuedRefresh
 from timebok.domain.clock import now
 
 ALGORITHMS = ("RS256", "ES256")
@@ -23,10 +24,10 @@ class Realm:
 
     name: str
     audience: str
-    keys: list[Any] = field(default_factory=list)
-    retired: list[Any] = field(default_factory=list)
-    codes: dict[str, Any] = field(default_factory=dict)
-    refresh: dict[str, Any] = field(default_factory=dict)
+    keys: list[RSAKey | ECKey] = field(default_factory=list)
+    retired: list[RSAKey | ECKey] = field(default_factory=list)
+    codes: dict[str, IssuedCode] = field(default_factory=dict)
+    refresh: dict[str, IssuedRefresh] = field(default_factory=dict)
     generation: int = 0
     padding: list[Any] = field(default_factory=list)  # extra published keys signing nothing (a bloated key set)
 
@@ -43,10 +44,10 @@ class Realm:
             ECKey.generate_key("P-256", parameters={"kid": f"{tag}-es", "use": "sig", "alg": "ES256"}),
         ]
 
-    def key_for(self, alg: str):
+    def key_for(self, alg: str) -> RSAKey | ECKey:
         return next(key for key in self.keys if key.alg == alg)
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         return KeySet(self.keys + self.retired + self.padding).as_dict(private=False)
 
     def sign(self, issuer: str, claims: dict[str, Any], alg: str = "RS256") -> str:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 from timebok.devidp.provider import DevProvider
+
+if TYPE_CHECKING:
+    import uvicorn  # imported when the server runs: a test that never starts one does not pay for it
 
 
 class ProviderServer:
@@ -18,7 +22,7 @@ class ProviderServer:
         self._socket.listen(64)
         self.port = self._socket.getsockname()[1]
         self.provider = DevProvider(f"http://127.0.0.1:{self.port}", audience=audience)
-        self._server = None
+        self._server: uvicorn.Server | None = None
         self._thread = threading.Thread(target=self.run, name="timebok-dev-idp", daemon=True)
         self.ready = threading.Event()
 
@@ -31,9 +35,9 @@ class ProviderServer:
         config = uvicorn.Config(
             self.provider.app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
         )
-        self._server = uvicorn.Server(config)
+        server = self._server = uvicorn.Server(config)
         self.ready.set()
-        self._server.run(sockets=[self._socket])
+        server.run(sockets=[self._socket])
 
     def start(self) -> ProviderServer:
         self._thread.start()
