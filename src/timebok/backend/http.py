@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from timebok.backend import bodies
+from timebok.backend.bodies import Body
 from timebok.backend.outcome import FHIR_JSON, FhirError, invalid
 from timebok.backend.search import SearchParams
 
@@ -100,10 +102,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def typed_body(model: type[BaseModel], root: str):
+def typed_body(model: type[Body], root: str) -> Callable[[Request], Awaitable[Body]]:
     """A dependency: the JSON body parsed as `model`, a 400 naming the FHIR path of each wrong element."""
 
-    async def dependency(request: Request) -> BaseModel:
+    async def dependency(request: Request) -> Body:
         body = await json_body(request)
         if not isinstance(body, dict) or body.get("resourceType") != root:
             raise invalid(f"The body must be an {root} resource")
@@ -139,6 +141,16 @@ def query_doc(*names: str) -> dict[str, Any]:
             {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
             for name in (*names, "_count", "_offset")
         ]
+    }
+
+
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body parsed by hand (FHIR media types, our own errors): its schema, with every range it declares."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {FHIR_JSON: {"schema": model.model_json_schema(by_alias=True)}},
+        }
     }
 
 

@@ -20,8 +20,8 @@ from timebok.backend.auth import SUPPORT, Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
 from timebok.backend.generation import Change, generate, outside_setup
-from timebok.backend.http import FhirResponse, json_body
-from timebok.backend.outcome import FhirError, forbidden, not_found
+from timebok.backend.http import FhirResponse, body_doc, json_body
+from timebok.backend.outcome import FhirError, at_fault, forbidden, not_found
 from timebok.backend.setup_body import SetupBody, check
 from timebok.domain.clock import OSLO, now
 from timebok.domain.timetypes import TIMETYPES
@@ -207,7 +207,7 @@ def read_setup(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse
 def _ref_id(text: str | None, kind: str, path: str) -> int:
     prefix = f"{kind}/"
     if not text or not text.startswith(prefix):
-        raise FhirError(400, "invalid", f"{path}: must be a reference like {kind}/1", expression=[path], rule="setup")
+        raise at_fault(path, f"must be a reference like {kind}/1", rule="setup")
     return ids.row_id(text[len(prefix) :], path)
 
 
@@ -238,17 +238,13 @@ def _store(session, office: schema.Organization, body: SetupBody) -> None:
         location_id = _ref_id(item.location, "Location", f"{here}.location")
         place = session.get(schema.Location, location_id)
         if place is None or place.organization_id != office.id:
-            raise FhirError(
-                400, "invalid", f"{here}.location: not one of this office's places", expression=[f"{here}.location"], rule="setup"
-            )
+            raise at_fault(f"{here}.location", "not one of this office's places", rule="setup")
         service = _service(session, office.id, item.type)
         book = None
         if item.id is not None:
             book_id = ids.row_id(item.id, f"{here}.id")
             if book_id not in known:
-                raise FhirError(
-                    400, "invalid", f"{here}.id: not one of this office's timebooks", expression=[f"{here}.id"], rule="setup"
-                )
+                raise at_fault(f"{here}.id", "not one of this office's timebooks", rule="setup")
             book = session.get(schema.Schedule, book_id)
         else:  # a repeat of the same new timebook finds the first one (every write is safe to repeat)
             book = session.scalars(
@@ -306,13 +302,7 @@ def _store(session, office: schema.Organization, body: SetupBody) -> None:
     for index, item in enumerate(body.closures):
         schedule_id = _ref_id(item.timebook, "Schedule", f"Setup.closures[{index}].timebook") if item.timebook else None
         if schedule_id is not None and schedule_id not in known and schedule_id not in kept:
-            raise FhirError(
-                400,
-                "invalid",
-                f"Setup.closures[{index}].timebook: not one of this office's timebooks",
-                expression=[f"Setup.closures[{index}].timebook"],
-                rule="setup",
-            )
+            raise at_fault(f"Setup.closures[{index}].timebook", "not one of this office's timebooks", rule="setup")
         day = date.fromisoformat(item.day)
         row = old_closures.get(int(item.id)) if item.id and ids.is_id(item.id) else None
         if row is None:
@@ -369,10 +359,11 @@ def _affected(session, change: Change) -> list[dict]:
     return result
 
 
-@router.put("/Organization/{id_}")
+@router.put("/Organization/{id_}", openapi_extra=body_doc(SetupBody))
 async def change_setup(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     data = await json_body(request)
-    body: SetupBody = bodies.parse(SetupBody, "Setup", data)
+    # The ranges are declared on the body's fields (and shown in OpenAPI); a value out of range is a setup rule.
+    body = bodies.parse(SetupBody, "Setup", data, rule="setup")
     preview = request.query_params.get("preview", "false").lower() in ("true", "1", "yes")
     change = _preview if preview else _save
     return await run_in_threadpool(change, db, who, id_, body, request.headers.get("if-match"))

@@ -9,14 +9,10 @@ from sqlalchemy import select
 
 from timebok.backend import ids, schema
 from timebok.backend.generation import BookSetup, CampaignSetup, Change, Closure, ranges, setup_of, survey
-from timebok.backend.outcome import FhirError
+from timebok.backend.outcome import FhirError, at_fault
 from timebok.backend.setup_body import SetupBody
+from timebok.domain.setup_limits import PER_OFFICE, PER_TIMEBOOK
 
-# How many free times a setup may publish ahead (from today to the end of each timebook's horizon). A busy real
-# timebook (08:00–15:30 in 10-minute times, two at once, 12 weeks) has about 2 600; the demo's largest has
-# 1 932, its offices 4 812 and 3 128. The caps keep one setup from making millions of rows (issue 22, probe P1).
-PER_TIMEBOOK = 5000
-PER_OFFICE = 20000
 DAYS_LISTED = 31  # «changes»: the dates listed per timebook; the rest are counted in "moreDays"
 
 
@@ -29,7 +25,7 @@ class Planned:
 
 
 def _problem(path: str, text: str) -> FhirError:
-    return FhirError(400, "invalid", f"{path}: {text}", expression=[path], rule="setup")
+    return at_fault(path, text, rule="setup")
 
 
 def _reference(text: str | None, kind: str, path: str) -> int:
@@ -143,23 +139,22 @@ def check_size(planned: list[Planned], today: date) -> None:
         total += count
         if count > PER_TIMEBOOK:
             path = f"Setup.timebooks[{item.index}]"
-            raise FhirError(
-                422,
-                "business-rule",
-                f"{path}: «{setup.name}» would make {count} free times in its "
+            raise at_fault(
+                path,
+                f"«{setup.name}» would make {count} free times in its "
                 f"{setup.horizon_days} days ahead; a timebook may have at most {PER_TIMEBOOK} (shorten «Åpen fram», "
                 "lengthen the times or open fewer at once)",
-                expression=[path],
                 rule="setup-too-large",
+                status=422,
+                code="business-rule",
             )
     if total > PER_OFFICE:
-        raise FhirError(
-            422,
-            "business-rule",
-            f"Setup.timebooks: the office's timebooks would make {total} free times ahead "
-            f"in all; an office may have at most {PER_OFFICE}",
-            expression=["Setup.timebooks"],
+        raise at_fault(
+            "Setup.timebooks",
+            f"the office's timebooks would make {total} free times ahead in all; an office may have at most {PER_OFFICE}",
             rule="setup-too-large",
+            status=422,
+            code="business-rule",
         )
 
 
