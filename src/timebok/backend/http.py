@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -161,7 +161,7 @@ def search_params(request: Request, allowed: set[str]) -> SearchParams:
 def fhir_base(request: Request) -> str:
     """The FHIR base for links (self, next, Location): the configured public URL, else the address the server
     listens on, never the request's Host header, which any client can set (`Host: evil.example`)."""
-    public = request.app.state.public_url
+    public = cast(str | None, request.app.state.public_url)  # set once by create_app; Starlette types state as Any
     if public is None:
         scheme = request.scope.get("scheme", "http")
         host, port = request.scope.get("server") or ("127.0.0.1", 80)
