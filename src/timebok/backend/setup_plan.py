@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, time
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from timebok.backend import ids, schema
 from timebok.backend.generation import BookSetup, CampaignSetup, Change, Closure, ranges, setup_of, survey
@@ -34,7 +36,30 @@ def _reference(text: str | None, kind: str, path: str) -> int:
     return ids.row_id(text[len(kind) + 1 :], path)
 
 
-def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Planned]:
+def _closures(body: SetupBody, known: set[int]) -> list[tuple[int | None, Closure]]:
+    """The body's closures, each with the timebook it closes (None: the whole office)."""
+    closures: list[tuple[int | None, Closure]] = []
+    for index, closure in enumerate(body.closures):
+        here = f"Setup.closures[{index}]"
+        if closure.id is not None:
+            ids.row_id(closure.id, f"{here}.id")
+        book_id = _reference(closure.timebook, "Schedule", f"{here}.timebook") if closure.timebook else None
+        if book_id is not None and book_id not in known:
+            raise _problem(f"{here}.timebook", "not one of this office's timebooks")
+        closures.append(
+            (
+                book_id,
+                Closure(
+                    date.fromisoformat(closure.day),
+                    time.fromisoformat(closure.start) if closure.start else None,
+                    time.fromisoformat(closure.end) if closure.end else None,
+                ),
+            )
+        )
+    return closures
+
+
+def plan(session: Session, office_id: int, body: SetupBody, known: set[int]) -> list[Planned]:
     """The body's timebooks as setups, without storing anything; refuses (400) a reference that is not this office's,
     as storing it would. `known`: the ids of the office's stored timebooks."""
     services = {
@@ -47,24 +72,7 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
     }
     service_open = {code: bool(s.active) for code, s in services.items()}
     service_open |= {item.type: item.active for item in body.services}
-    closures: list[tuple[int | None, Closure]] = []
-    for index, item in enumerate(body.closures):
-        here = f"Setup.closures[{index}]"
-        if item.id is not None:
-            ids.row_id(item.id, f"{here}.id")
-        book_id = _reference(item.timebook, "Schedule", f"{here}.timebook") if item.timebook else None
-        if book_id is not None and book_id not in known:
-            raise _problem(f"{here}.timebook", "not one of this office's timebooks")
-        closures.append(
-            (
-                book_id,
-                Closure(
-                    date.fromisoformat(item.day),
-                    time.fromisoformat(item.start) if item.start else None,
-                    time.fromisoformat(item.end) if item.end else None,
-                ),
-            )
-        )
+    closures = _closures(body, known)
     result: list[Planned] = []
     kept: set[int] = set()
     for index, item in enumerate(body.timebooks):
@@ -121,8 +129,8 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
                 ),
             )
         )
-    for book_id in sorted(known - kept):  # left out: switched off, so it publishes nothing more
-        book = session.get(schema.Schedule, book_id)
+    for left_out in sorted(known - kept):  # left out: switched off, so it publishes nothing more
+        book = session.get_one(schema.Schedule, left_out)  # `known` holds the office's stored timebooks
         result.append(Planned(None, replace(setup_of(book, [], []), open=False, managed=True)))
     return result
 
@@ -158,7 +166,7 @@ def check_size(planned: list[Planned], today: date) -> None:
         )
 
 
-def preview(session, planned: list[Planned]) -> Change:
+def preview(session: Session, planned: list[Planned]) -> Change:
     """What storing the setup would do to the free times, by reads only: nothing is written, nothing rolled back."""
     change = Change()
     for item in planned:
@@ -166,14 +174,14 @@ def preview(session, planned: list[Planned]) -> Change:
     return change
 
 
-def changes(change: Change) -> list[dict]:
+def changes(change: Change) -> list[dict[str, Any]]:
     """The answer's «changes»: per timebook whose free times change, how many and on which local dates."""
-    result = []
+    result: list[dict[str, Any]] = []
     for entry in sorted(change.books.values(), key=lambda e: (e.schedule_id is None, e.schedule_id or 0, e.name)):
         if not (entry.created or entry.removed):
             continue
         days = sorted(entry.days)
-        item = {
+        item: dict[str, Any] = {
             "timebook": f"Schedule/{entry.schedule_id}" if entry.schedule_id is not None else None,
             "name": entry.name,
             "created": entry.created,
@@ -186,7 +194,7 @@ def changes(change: Change) -> list[dict]:
     return result
 
 
-def would_be(stored: dict, body: SetupBody, planned: list[Planned]) -> dict:
+def would_be(stored: dict[str, Any], body: SetupBody, planned: list[Planned]) -> dict[str, Any]:
     """The setup document as storing the body would make it (a preview's answer), built without storing it."""
     ahead = {book["id"]: book["ahead"] for book in stored["timebooks"]}
     by_index = {item.index: item.setup for item in planned if item.index is not None}
