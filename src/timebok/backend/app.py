@@ -9,6 +9,7 @@ import os
 import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
@@ -167,7 +168,7 @@ class Probe:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timebok-health")
-        self._running: Future | None = None
+        self._running: Future[None] | None = None
 
     async def answers(self, patience: float = 2.0) -> bool:
         if self._running is None or self._running.done():
@@ -226,7 +227,10 @@ def create_app(
     async def health() -> FhirResponse:
         # Async, with its own thread and connection: it answers while every worker waits for a hanging database.
         answers = await probe.answers()
-        body = {"status": "ok" if answers else "unavailable", "database": "answers" if answers else "does not answer"}
+        body: dict[str, Any] = {
+            "status": "ok" if answers else "unavailable",
+            "database": "answers" if answers else "does not answer",
+        }
         if db.storage_full:  # reads answer, writes do not: not ok until one commits again
             answers, body["status"], body["storage"] = False, "unavailable", "full"
         if oidc is not None:
@@ -288,9 +292,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> FhirResponse:
-        return FhirResponse(
-            operation_outcome("invalid", str(error.errors(include_input=False, include_url=False))), status_code=400
-        )
+        # FastAPI keeps the errors as plain dicts (its errors() takes no pydantic options): drop what the caller sent.
+        problems = [{key: value for key, value in problem.items() if key not in ("input", "url")} for problem in error.errors()]
+        return FhirResponse(operation_outcome("invalid", str(problems)), status_code=400)
 
     app.add_middleware(Guard)
     return app

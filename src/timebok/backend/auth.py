@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,7 +107,7 @@ def _resolve(
     return Principal(role=row.role, name=row.name, patient_id=row.patient_id, organization_id=row.organization_id)
 
 
-def claims_principal(session: Session, role: str, issuer: str, claims: dict) -> Principal:
+def claims_principal(session: Session, role: str, issuer: str, claims: dict[str, Any]) -> Principal:
     """Map a verified token's claims to a user: a citizen by `pid`, staff by HelseID person and orgnr, support by scope."""
     subject = f"sub={str(claims.get('sub'))[:80]} iss={issuer[:80]}"
     granted = oidc.scopes(claims)

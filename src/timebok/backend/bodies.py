@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from timebok.backend.outcome import FhirError
 from timebok.domain.privacy import scrub
@@ -23,6 +24,8 @@ AppointmentStatus = Literal[
     "waitlist",
 ]
 ParticipationStatus = Literal["accepted", "declined", "tentative", "needs-action"]
+
+Body = TypeVar("Body", bound=BaseModel)
 
 # The longest text any element may hold; the rules cap reasons tighter (1000), this bounds everything else.
 _TEXT = 4096
@@ -142,14 +145,18 @@ _KIND = {
 }
 
 
-def _problem(error: dict[str, Any]) -> str:
-    kind = error["type"]
+def _problem(error: ErrorDetails) -> str:
+    kind, context = error["type"], error.get("ctx", {})
     if kind == "literal_error":
-        return f"must be one of {error['ctx']['expected']}"
+        return f"must be one of {context['expected']}"
     if kind == "string_too_long":
-        return f"is longer than {error['ctx']['max_length']} characters"
+        return f"is longer than {context['max_length']} characters"
     if kind == "too_long":
-        return f"has more than {error['ctx']['max_length']} items"
+        return f"has more than {context['max_length']} items"
+    if kind == "greater_than_equal":
+        return f"must be at least {context['ge']}"
+    if kind == "less_than_equal":
+        return f"must be at most {context['le']}"
     return _KIND.get(kind, "has the wrong type")
 
 
@@ -162,8 +169,9 @@ def fhir_path(root: str, location: tuple[Any, ...]) -> str:
     return scrub(path)
 
 
-def parse(model: type[BaseModel], root: str, data: Any, *, status: int = 400) -> Any:
-    """`data` as `model`, or a 400 naming each wrong element by its FHIR path (`Appointment.cancelationReason.text`)."""
+def parse(model: type[Body], root: str, data: Any, *, status: int = 400, rule: str | None = None) -> Body:
+    """`data` as `model`, or a 400 naming each wrong element by its FHIR path (`Appointment.cancelationReason.text`);
+    `rule` is the rule code the refusal carries (a setup's ranges are its rules, declared on its fields)."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -172,5 +180,5 @@ def parse(model: type[BaseModel], root: str, data: Any, *, status: int = 400) ->
             path = fhir_path(root, problem["loc"])
             issues.append((path, f"{path} {_problem(problem)}"))
         raise FhirError(
-            status, "invalid", "; ".join(text for _, text in issues), expression=[path for path, _ in issues]
+            status, "invalid", "; ".join(text for _, text in issues), expression=[path for path, _ in issues], rule=rule
         ) from None

@@ -7,9 +7,10 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,10 +59,10 @@ class Timeouts:
         )
 
 
-def _postgresql_args(url: str, timeouts: Timeouts, application: str = "timebok") -> dict:
+def _postgresql_args(url: str, timeouts: Timeouts, application: str = "timebok") -> dict[str, Any]:
     """psycopg's connect arguments; what the URL's own query sets (?connect_timeout=…&options=…) wins."""
     query = make_url(url).query
-    args: dict = {"application_name": application}
+    args: dict[str, Any] = {"application_name": application}
     if "connect_timeout" not in query:
         args["connect_timeout"] = max(1, round(timeouts.connect))
     if "options" not in query:
@@ -132,7 +133,7 @@ class Database:
 
         upgrade(self)
 
-    def serialize(self, session_or_connection, name: str) -> None:
+    def serialize(self, session_or_connection: Session | Connection, name: str) -> None:
         """Hold a lock named `name` until the transaction ends, across every instance on the database.
 
         SQLite needs nothing: a writing transaction already holds the only write lock (BEGIN IMMEDIATE).
@@ -168,7 +169,7 @@ class Database:
             yield session
         self.storage_full = False
 
-    def _writer_turn(self):
+    def _writer_turn(self) -> AbstractContextManager[object]:
         # SQLite has one write lock, and its busy handler lets a newcomer take it ahead of a thread that has
         # slept for seconds: this process's writers queue for it in arrival order instead.
         return self._writers if self.is_sqlite else nullcontext()
@@ -200,7 +201,7 @@ class Database:
 
 def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -213,18 +214,18 @@ def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
         if options.get("timebok_autocommit", False):
             return  # each statement its own transaction, as SQLite does by itself
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("timebok_write", False) else "BEGIN")
 
 
-def _lower(value):
+def _lower(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
     return value.lower() if isinstance(value, str) else value
 
 
-def _use_wal(cursor, patience: float = 30.0) -> None:
+def _use_wal(cursor: sqlite3.Cursor, patience: float = 30.0) -> None:
     """Switch a new file to WAL. The switch needs the file to itself and SQLite does not wait for that
     (no busy handler), so when two processes open a brand-new file at once, try again until one has done it."""
     deadline = time.monotonic() + patience

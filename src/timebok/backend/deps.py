@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from timebok.backend.auth import AGENT_HEADER, Principal
 from timebok.backend.db import Database
+from timebok.backend.principals import Principals
 
 # Every dependency here is async: a sync one would cost each request a trip to the thread pool, and under load
 # each trip waits for the GIL behind other requests' threads.
@@ -18,7 +19,7 @@ from timebok.backend.db import Database
 
 async def principal(request: Request) -> Principal:
     # A token seen in the last seconds is answered here on the event loop; a new token is looked up in a thread.
-    principals = request.app.state.principals
+    principals = cast(Principals, request.app.state.principals)  # set once by create_app; Starlette types state as Any
     authorization, agent = request.headers.get("authorization"), request.headers.get(AGENT_HEADER)
     known = principals.known(authorization, agent)
     if known is not None:
@@ -27,7 +28,7 @@ async def principal(request: Request) -> Principal:
 
 
 async def database(request: Request) -> Database:
-    return request.app.state.db
+    return cast(Database, request.app.state.db)  # set once by create_app; Starlette types state as Any
 
 
 # The caller, or 401/403 before the route runs. In a route it comes before any body, so FastAPI resolves it

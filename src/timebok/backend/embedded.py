@@ -10,8 +10,12 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from timebok.backend.loopback import listening_socket
+
+if TYPE_CHECKING:  # for annotations only: uvicorn is loaded in the child
+    import uvicorn
 
 _READY = b"ready\n"
 
@@ -31,7 +35,8 @@ class EmbeddedProcess:
         self.url = f"http://127.0.0.1:{self.port}/fhir"
         self.ready = threading.Event()
         self.failed: BaseException | None = None
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self._lifeline: IO[bytes] | None = None  # the child's stdin; closing it stops the child
 
     @property
     def started(self) -> bool:
@@ -40,7 +45,7 @@ class EmbeddedProcess:
     def start(self) -> EmbeddedProcess:
         self._errors = tempfile.TemporaryFile()  # what the child says when it fails; never fills a pipe
         argv = [sys.executable, "-m", "timebok.backend.embedded", "--db", str(self.db_path), "--fd", str(self._socket.fileno())]
-        self.process = subprocess.Popen(
+        self.process = process = subprocess.Popen(
             argv + (["--demo"] if self.demo else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -48,16 +53,21 @@ class EmbeddedProcess:
             pass_fds=(self._socket.fileno(),),
             start_new_session=True,  # a terminal's signals are the app's to handle
         )
-        threading.Thread(target=self._wait_for_ready, name="timebok-backend-ready", daemon=True).start()
+        # Both are pipes (PIPE above), never None; typeshed types every Popen's streams as optional.
+        assert process.stdin is not None and process.stdout is not None
+        self._lifeline = process.stdin
+        threading.Thread(
+            target=self._wait_for_ready, args=(process, process.stdout), name="timebok-backend-ready", daemon=True
+        ).start()
         return self
 
-    def _wait_for_ready(self) -> None:
-        line = self.process.stdout.readline()
+    def _wait_for_ready(self, process: subprocess.Popen[bytes], said: IO[bytes]) -> None:
+        line = said.readline()
         if line != _READY:
-            self.process.wait()
+            process.wait()
             self._errors.seek(0)
             lines = self._errors.read().decode(errors="replace").strip().splitlines()
-            self.failed = RuntimeError(lines[-1] if lines else f"the backend exited with {self.process.returncode}")
+            self.failed = RuntimeError(lines[-1] if lines else f"the backend exited with {process.returncode}")
         self.ready.set()
 
     def stop(self) -> None:
@@ -65,7 +75,8 @@ class EmbeddedProcess:
         if process is None:
             return
         try:
-            process.stdin.close()  # the child's cue to stop
+            if self._lifeline is not None:
+                self._lifeline.close()  # the child's cue to stop
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
@@ -74,7 +85,7 @@ class EmbeddedProcess:
         self._errors.close()
 
 
-def _stop_when_parent_is_gone(server) -> None:
+def _stop_when_parent_is_gone(server: uvicorn.Server) -> None:
     """Block on stdin; at EOF (the app is gone or said stop) shut the server down, and leave for sure soon after."""
     try:
         while sys.stdin.buffer.read(4096):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,7 +87,7 @@ def location(row: schema.Location) -> Resource:
 
 
 def healthcare_service(
-    row: schema.HealthcareService, available: list[dict] | None = None, closed: list[schema.ClosureDay] | None = None
+    row: schema.HealthcareService, available: list[dict[str, Any]] | None = None, closed: list[schema.ClosureDay] | None = None
 ) -> Resource:
     """`available`: the weekly ranges of its open timebooks (availableTime); `closed`: the office's closures (notAvailable)."""
     resource: Resource = {
@@ -249,7 +250,13 @@ def communication(row: schema.Communication) -> Resource:
 
 
 def bundle(
-    base: str, matches: list[Resource], *, total: int, includes: list[Resource] = (), next_url: str | None = None, self_url: str
+    base: str,
+    matches: list[Resource],
+    *,
+    total: int,
+    includes: Sequence[Resource] = (),
+    next_url: str | None = None,
+    self_url: str,
 ) -> Resource:
     result: Resource = {
         "resourceType": "Bundle",

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from timebok.backend import schema
 from timebok.backend import versions as _versions
+from timebok.backend.db import Database
 from timebok.backend.fhir import to_storage
 from timebok.backend.slots import is_public_holiday
 from timebok.domain.clock import OSLO, now
@@ -26,6 +28,8 @@ ACTIVE_APPOINTMENT = ("pending", "booked")
 _CHUNK = 2000  # ids per IN (...): well under both databases' parameter limits
 # Free times one generation transaction writes at most (about): tens of ms of the write lock on SQLite.
 ROWS_PER_CHUNK = 500
+Item = TypeVar("Item")
+StoredSlot = Row[int, datetime, int, str]  # a slot as _diff reads it: id, start, seat, status
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,10 @@ class Range:
     closes: time
 
 
-def ranges(text: str | list | None) -> list[Range]:
+def ranges(text: str | list[dict[str, Any]] | None) -> list[Range]:
     """A stored (or sent) weekly pattern as ranges."""
     items = json.loads(text) if isinstance(text, str) else (text or [])
-    result = []
+    result: list[Range] = []
     for item in items:
         opens, closes = (time.fromisoformat(item[k]) for k in ("start", "end"))
         result.append(Range(frozenset(DAYS.index(d) for d in item["days"]), opens, closes))
@@ -103,12 +107,13 @@ def _day_times(day: date, pattern: Iterable[Range], length: int) -> Iterable[tup
             start += step
 
 
-def _storing(day: date):
+def _storing(day: date) -> Callable[[datetime], datetime]:
     """A local wall-clock time on `day` as the naive UTC the tables keep. One subtraction on most days; on the two
     DST Sundays zoneinfo gives each time its own offset."""
     morning = datetime.combine(day, time(0), tzinfo=OSLO).utcoffset()
-    if morning == datetime.combine(day, time(23, 59), tzinfo=OSLO).utcoffset():
-        return lambda local: local - morning
+    if morning is not None and morning == datetime.combine(day, time(23, 59), tzinfo=OSLO).utcoffset():
+        shift = morning  # never None: OSLO gives every time an offset
+        return lambda local: local - shift
     return lambda local: to_storage(local.replace(tzinfo=OSLO))
 
 
@@ -144,11 +149,15 @@ class BookSetup:
         for campaign in self.campaigns:
             if campaign.first <= day <= campaign.last:  # a campaign adds to the weekly pattern
                 times += _day_times(day, campaign.weekly, campaign.slot_minutes)
-        part_closed = [c for c in self.closures if c.day == day and c.opens is not None]
+        part_closed = [
+            (datetime.combine(day, c.opens), datetime.combine(day, c.closes))  # naive local, as _day_times gives
+            for c in self.closures
+            if c.day == day and c.opens is not None and c.closes is not None  # a part of a day has both (setup_body)
+        ]
         storing = _storing(day)
         result: dict[tuple[datetime, int], datetime] = {}
         for start, end in times:
-            if any(_overlaps(start, end, c) for c in part_closed):
+            if any(start < closes and opens < end for opens, closes in part_closed):
                 continue
             stored_start, stored_end = storing(start), storing(end)
             for seat in range(self.parallel):
@@ -223,7 +232,7 @@ def setup_of(
 
 def stored_setup(session: Session, book: schema.Schedule) -> BookSetup:
     """The timebook's setup as the database holds it now."""
-    service = session.get(schema.HealthcareService, book.healthcare_service_id)
+    service = session.get_one(schema.HealthcareService, book.healthcare_service_id)  # a foreign key: it exists
     campaigns = session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id)).all()
     return setup_of(
         book, campaigns, closures_for(session, book, service.organization_id), open_=bool(book.active and service.active)
@@ -247,12 +256,6 @@ def wanted(
     return result
 
 
-def _overlaps(start: datetime, end: datetime, closure: Closure) -> bool:
-    opens = datetime.combine(closure.day, closure.opens)  # naive local, as _day_times gives
-    closes = datetime.combine(closure.day, closure.closes)
-    return start < closes and opens < end
-
-
 def closures_for(session: Session, book: schema.Schedule, organization_id: int) -> list[Closure]:
     rows = session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == organization_id)).all()
     return [
@@ -266,17 +269,17 @@ def closures_for(session: Session, book: schema.Schedule, organization_id: int) 
     ]
 
 
-def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+def _chunks(items: list[Item], size: int = _CHUNK) -> Iterable[list[Item]]:
     for index in range(0, len(items), size):
         yield items[index : index + size]
 
 
-def _insert(session: Session, rows: list[dict]) -> None:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     # ON CONFLICT DO NOTHING on the unique (timebook, start, seat): a second instance generating at the same
     # moment, or a repeat, creates nothing twice.
     if not rows:
         return
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(schema.Slot).on_conflict_do_nothing(index_elements=["schedule_id", "start", "seq"])
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") without compiling each chunk.
     session.connection().execute(statement, rows)
@@ -295,9 +298,9 @@ class Diff:
     """Where a window of days differs from its setup: what generation writes, or a preview only counts."""
 
     schedule_id: int | None
-    missing: list[dict] = field(default_factory=list)
-    restoring: list = field(default_factory=list)  # rows kept as busy-unavailable that the setup wants again
-    unwanted_free: list = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    restoring: list[StoredSlot] = field(default_factory=list)  # rows kept as busy-unavailable that the setup wants again
+    unwanted_free: list[StoredSlot] = field(default_factory=list)
     unwanted_taken: list[int] = field(default_factory=list)  # slot ids of booked or requested times outside the setup
 
 
@@ -330,7 +333,7 @@ def _diff(session: Session, setup: BookSetup, first: date, last: date, cutoff: d
     ]
     diff.restoring = [row for key, row in have.items() if key in want and row.status == "busy-unavailable"]
     diff.unwanted_free = [row for key, row in have.items() if key not in want and row.status == "free"]
-    beyond: dict[date, dict] = {}
+    beyond: dict[date, dict[tuple[datetime, int], datetime]] = {}
     for key, row in have.items():
         if key in want or row.status not in ("busy", "busy-tentative"):
             continue
@@ -456,7 +459,7 @@ def _generate_window(session: Session, setup: BookSetup, first: date, last: date
     return change
 
 
-def generate(db, schedule_id: int, *, first: date | None = None) -> Change:
+def generate(db: Database, schedule_id: int, *, first: date | None = None) -> Change:
     """Bring one timebook in line with its stored setup in chunks of days, each its own short writing transaction,
     so a booking anywhere waits at most for one chunk (tens of ms), and memory holds one chunk. Each chunk reads the
     setup again: a save in between is what the next chunk follows. `first`: start at this local day (the hourly
@@ -475,7 +478,7 @@ def generate(db, schedule_id: int, *, first: date | None = None) -> Change:
     for window_first, window_last in windows:
         with db.writing() as session:
             db.serialize(session, f"generate:{schedule_id}")
-            book = session.get(schema.Schedule, schedule_id)
+            book = session.get_one(schema.Schedule, schedule_id)  # read above; a timebook is never deleted
             setup = stored_setup(session, book)
             cutoff, _, last = setup.horizon()
             total.add(_generate_window(session, setup, window_first, window_last, cutoff, last))
@@ -494,7 +497,7 @@ def outside_setup(session: Session, book: schema.Schedule) -> set[int]:
             schema.Slot.schedule_id == book.id, schema.Slot.start > cutoff, schema.Slot.status.in_(("busy", "busy-tentative"))
         )
     ).all()
-    by_day: dict[date, dict] = {}
+    by_day: dict[date, dict[tuple[datetime, int], datetime]] = {}
     outside = set()
     for row in rows:
         day = _local_day(row.start)
@@ -514,7 +517,9 @@ def changed(session: Session, change: Change) -> None:
     _versions.bump(session, scopes)
 
 
-def generate_all(db, organization_id: int | None = None, done: dict[int, tuple[BookSetup, date]] | None = None) -> Change:
+def generate_all(
+    db: Database, organization_id: int | None = None, done: dict[int, tuple[BookSetup, date]] | None = None
+) -> Change:
     """Generate every timebook's free times, each in chunks of short transactions (`generate`). `done` (the hourly
     run's memory: timebook → the setup and horizon's last day it last generated) skips a timebook whose setup has not
     changed and generates only the days newly inside its horizon."""
@@ -528,7 +533,7 @@ def generate_all(db, organization_id: int | None = None, done: dict[int, tuple[B
         first = None
         if done is not None:
             with db.reading() as session:
-                setup = stored_setup(session, session.get(schema.Schedule, schedule_id))
+                setup = stored_setup(session, session.get_one(schema.Schedule, schedule_id))  # never deleted
             last = setup.horizon()[2]
             before = done.get(schedule_id)
             if before is not None and before[0] == setup:
@@ -548,7 +553,7 @@ class Generator:
     """Runs generate_all on start and then every `every` seconds, on a daemon thread of the server's own; each run
     writes in short chunks, so bookings never wait for it for long, and after the first only the changes."""
 
-    def __init__(self, db, every: float = EVERY) -> None:
+    def __init__(self, db: Database, every: float = EVERY) -> None:
         self.db = db
         self.every = every
         self._stop = threading.Event()

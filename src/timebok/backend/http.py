@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from timebok.backend import bodies
+from timebok.backend.bodies import Body
 from timebok.backend.outcome import FHIR_JSON, FhirError, invalid
 from timebok.backend.search import SearchParams
 
@@ -100,10 +102,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def typed_body(model: type[BaseModel], root: str):
+def typed_body(model: type[Body], root: str) -> Callable[[Request], Awaitable[Body]]:
     """A dependency: the JSON body parsed as `model`, a 400 naming the FHIR path of each wrong element."""
 
-    async def dependency(request: Request) -> BaseModel:
+    async def dependency(request: Request) -> Body:
         body = await json_body(request)
         if not isinstance(body, dict) or body.get("resourceType") != root:
             raise invalid(f"The body must be an {root} resource")
@@ -142,6 +144,16 @@ def query_doc(*names: str) -> dict[str, Any]:
     }
 
 
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a body parsed by hand (FHIR media types, our own errors): its schema, with every range it declares."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {FHIR_JSON: {"schema": model.model_json_schema(by_alias=True)}},
+        }
+    }
+
+
 def search_params(request: Request, allowed: set[str]) -> SearchParams:
     return SearchParams(list(request.query_params.multi_items()), allowed)
 
@@ -149,7 +161,7 @@ def search_params(request: Request, allowed: set[str]) -> SearchParams:
 def fhir_base(request: Request) -> str:
     """The FHIR base for links (self, next, Location): the configured public URL, else the address the server
     listens on, never the request's Host header, which any client can set (`Host: evil.example`)."""
-    public = request.app.state.public_url
+    public = cast(str | None, request.app.state.public_url)  # set once by create_app; Starlette types state as Any
     if public is None:
         scheme = request.scope.get("scheme", "http")
         host, port = request.scope.get("server") or ("127.0.0.1", 80)

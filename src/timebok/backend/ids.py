@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from timebok.backend.outcome import FhirError
+from timebok.backend.outcome import at_fault
 
 LARGEST = 2**63 - 1  # PostgreSQL BIGINT and SQLite INTEGER: one more fails the query (a 500) instead of finding nothing
 
@@ -15,11 +15,5 @@ def is_id(text: str) -> bool:
 def row_id(text: str, field: str, *, rule: str = "setup") -> int:
     """`text` as a row id, or a 400 whose text and expression name `field`."""
     if not is_id(text):
-        raise FhirError(
-            400,
-            "invalid",
-            f"{field}: must be a row id (a whole number from 1 to {LARGEST}), not {text[:30]!r}",
-            expression=[field],
-            rule=rule,
-        )
+        raise at_fault(field, f"must be a row id (a whole number from 1 to {LARGEST}), not {text[:30]!r}", rule=rule)
     return int(text)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy.orm import Session
+
+
+class Migratable(Protocol):
+    """What a migration needs of backend.db.Database (which calls `upgrade`, so this module cannot import it)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def writing_connection(self) -> AbstractContextManager[Connection]: ...
+
+    def serialize(self, session_or_connection: Session | Connection, name: str) -> None: ...
+
 
 # The revision that matches what the backend created with create_all before it had migrations.
 LEGACY_REVISION = "0001"
@@ -25,15 +40,18 @@ def _config(connection: Connection | None = None) -> Config:
 
 @cache
 def head() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    found = ScriptDirectory.from_config(_config()).get_current_head()
+    if found is None:  # only if the package shipped without its migrations
+        raise RuntimeError("no schema migrations found")
+    return found
 
 
 def current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(db) -> None:
-    """Migrate `db` (a backend.db.Database) to the head revision; a no-op when it is there already."""
+def upgrade(db: Migratable) -> None:
+    """Migrate `db` to the head revision; a no-op when it is there already."""
     with db.engine.connect() as connection:
         if current(connection) == head():  # the common case, checked without taking any lock
             return

@@ -8,7 +8,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import Connection, String, func, select, type_coerce
 
 from timebok.backend import fhir, schema
 from timebok.backend.search import Bound, between
@@ -19,8 +19,8 @@ _SLOT = schema.Slot.__table__.c
 _RAW_START, _RAW_END = type_coerce(_SLOT.start, String), type_coerce(_SLOT.end, String)
 
 
-def _stored(value) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+def _stored(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 class AnswerCache:
@@ -36,7 +36,7 @@ class AnswerCache:
         self._lock = threading.Lock()  # routes run in a thread pool
         # Each slot's entry bytes by (base URL, timebook) and row: a month answered again after one booking
         # re-serializes only the slot that changed. Per app, so two databases in one process never mix.
-        self.fragments: dict[tuple[str, int], dict] = {}
+        self.fragments: dict[tuple[str, int], dict[tuple[object, ...], bytes]] = {}
 
     def get(self, key: tuple[str, str], version: int) -> bytes | None:
         with self._lock:
@@ -55,7 +55,7 @@ class AnswerCache:
 
 
 def render(
-    connection,
+    connection: Connection,
     cache: AnswerCache,
     *,
     base: str,
@@ -84,7 +84,7 @@ def render(
     if offset == 0 and len(rows) < count:
         total = len(rows)
     else:
-        total = connection.execute(select(func.count()).select_from(schema.Slot.__table__).where(*where)).scalar()
+        total = connection.execute(select(func.count()).select_from(schema.Slot.__table__).where(*where)).scalar_one()
     fragments = cache.fragments.get((base, schedule_id))
     if fragments is None or len(fragments) > 50_000:  # bounded: a timebook's slots for a year or so
         fragments = cache.fragments[(base, schedule_id)] = {}

@@ -42,6 +42,11 @@ def invalid(diagnostics: str, *, expression: list[str] | None = None) -> FhirErr
     return FhirError(400, "invalid", diagnostics, expression=expression)
 
 
+def at_fault(path: str, text: str, *, rule: str | None, status: int = 400, code: str = "invalid") -> FhirError:
+    """A refusal of one element: the text starts with its FHIR path (`Setup.timebooks[0].end: ...`), the expression names it."""
+    return FhirError(status, code, f"{path}: {text}", expression=[path], rule=rule)
+
+
 def forbidden(diagnostics: str, *, rule: str | None = None) -> FhirError:
     return FhirError(403, "forbidden", diagnostics, rule=rule)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy.orm import Session
+
 from timebok.backend.auth import Principal, authenticate
+from timebok.backend.db import Database
+from timebok.backend.oidc import Verifier
 
 # Tokens are only ever added (by the seed or an operator), and an unknown token is always looked up,
 # so a new token works at once; a removed one keeps working at most this long on each instance.
@@ -15,7 +19,9 @@ TTL_SECONDS = 5.0
 class Principals:
     """A per-process memo of successful token lookups, keyed by the Authorization and X-Support-Agent headers."""
 
-    def __init__(self, db, ttl: float = TTL_SECONDS, *, verifier=None, static_tokens: bool = True) -> None:
+    def __init__(
+        self, db: Database, ttl: float = TTL_SECONDS, *, verifier: Verifier | None = None, static_tokens: bool = True
+    ) -> None:
         self._db = db
         self._ttl = ttl
         # OpenID Connect tokens are verified by `verifier` (backend/oidc.py); static ones accepted only when
@@ -31,7 +37,7 @@ class Principals:
         found = self._known.get((authorization, agent_token))
         return found[1] if found is not None and found[0] > time.monotonic() else None
 
-    def who(self, authorization: str | None, agent_token: str | None, session=None) -> Principal:
+    def who(self, authorization: str | None, agent_token: str | None, session: Session | None = None) -> Principal:
         key = (authorization, agent_token)
         if (principal := self.known(authorization, agent_token)) is not None:
             return principal

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from timebok.backend import audit, bodies, fhir, ids, schema, setup_plan
@@ -20,20 +23,22 @@ from timebok.backend.auth import SUPPORT, Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
 from timebok.backend.generation import Change, generate, outside_setup
-from timebok.backend.http import FhirResponse, json_body
-from timebok.backend.outcome import FhirError, forbidden, not_found
-from timebok.backend.setup_body import SetupBody, check
+from timebok.backend.http import FhirResponse, body_doc, json_body
+from timebok.backend.outcome import FhirError, at_fault, forbidden, not_found
+from timebok.backend.setup_body import CampaignBody, ClosureBody, SetupBody, TimebookBody, check
 from timebok.domain.clock import OSLO, now
 from timebok.domain.timetypes import TIMETYPES
 
 router = APIRouter(prefix="/setup")
+Row = TypeVar("Row", schema.Schedule, schema.Campaign, schema.ClosureDay)
+Setup = dict[str, Any]  # the setup document as the API shows it (JSON)
 
 
 class SetupResponse(FhirResponse):
     media_type = "application/json"  # not a FHIR resource; errors are still OperationOutcomes
 
 
-def _office(session, id_: str, *, lock: bool = False) -> schema.Organization:
+def _office(session: Session, id_: str, *, lock: bool = False) -> schema.Organization:
     office_id = ids.row_id(id_, "Organization.id")
     # A change locks the office's row (PostgreSQL; SQLite has one writer anyway), so two desks saving at once
     # are taken in turn and the second is checked against what the first wrote.
@@ -56,7 +61,7 @@ def _may_change(who: Principal, office_id: int) -> None:
         raise forbidden("Only the office's own staff may change its timebook setup")
 
 
-def _event(session, who: Principal, office_id: int, action: str, detail: str) -> None:
+def _event(session: Session, who: Principal, office_id: int, action: str, detail: str) -> None:
     session.add(
         schema.SetupEvent(
             at=fhir.to_storage(now()), actor=who.actor[:200], organization_id=office_id, action=action, detail=detail
@@ -64,7 +69,7 @@ def _event(session, who: Principal, office_id: int, action: str, detail: str) ->
     )
 
 
-def _ahead(session, book: schema.Schedule) -> dict:
+def _ahead(session: Session, book: schema.Schedule) -> dict[str, int]:
     """Read-only: the times a citizen could book now (after the lead time), free and in all, for support's «why not»."""
     earliest = fhir.to_storage(now() + timedelta(minutes=book.lead_minutes))
     counts = dict(
@@ -77,7 +82,7 @@ def _ahead(session, book: schema.Schedule) -> dict:
     return {"free": counts.get("free", 0), "total": sum(counts.values())}
 
 
-def document(session, office: schema.Organization, *, ahead: bool = True) -> dict:
+def document(session: Session, office: schema.Organization, *, ahead: bool = True) -> Setup:
     """The office's setup as the API shows it: every time type (on, off or never set up), timebooks, closures.
     `ahead=False` leaves out the counts of free times (not part of the version, and the slowest part to read)."""
     services = session.scalars(
@@ -158,7 +163,7 @@ def document(session, office: schema.Organization, *, ahead: bool = True) -> dic
     }
 
 
-def version(document: dict) -> str:
+def version(document: Setup) -> str:
     """The setup's version: a digest of what a desk edits (not the counts of free times, which move as citizens
     book), so a save based on an older read is told apart from one based on the latest (ETag / If-Match)."""
     edited = {k: v for k, v in document.items() if k != "version"}
@@ -167,7 +172,7 @@ def version(document: dict) -> str:
     return digest[:16]
 
 
-def _versioned(document: dict, tag: str | None = None) -> dict:
+def _versioned(document: Setup, tag: str | None = None) -> Setup:
     document["version"] = tag or version(document)
     return document
 
@@ -207,11 +212,11 @@ def read_setup(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse
 def _ref_id(text: str | None, kind: str, path: str) -> int:
     prefix = f"{kind}/"
     if not text or not text.startswith(prefix):
-        raise FhirError(400, "invalid", f"{path}: must be a reference like {kind}/1", expression=[path], rule="setup")
+        raise at_fault(path, f"must be a reference like {kind}/1", rule="setup")
     return ids.row_id(text[len(prefix) :], path)
 
 
-def _service(session, office_id: int, code: str, active: bool | None = None) -> schema.HealthcareService:
+def _service(session: Session, office_id: int, code: str, active: bool | None = None) -> schema.HealthcareService:
     row = session.scalars(
         select(schema.HealthcareService)
         .where(schema.HealthcareService.organization_id == office_id, schema.HealthcareService.type_code == code)
@@ -226,117 +231,126 @@ def _service(session, office_id: int, code: str, active: bool | None = None) -> 
     return row
 
 
-def _store(session, office: schema.Organization, body: SetupBody) -> None:
+def _upsert(session: Session, by_id: Row | None, by_key: Row | None, new: Callable[[], Row]) -> Row:
+    """The row a setup item names: by its id, else by its natural key (so a repeated save finds what the first one
+    made: every write is safe to repeat), else a new one added to the session."""
+    row = by_id if by_id is not None else by_key
+    if row is None:
+        row = new()
+        session.add(row)
+    return row
+
+
+def _store(session: Session, office: schema.Organization, body: SetupBody) -> None:
     """Store the setup (its few rows; the free times follow in chunks afterwards: generation.generate)."""
-    for item in body.services:
-        _service(session, office.id, item.type, item.active)
-    document_before = document(session, office)
-    known = {int(b["id"]): b for b in document_before["timebooks"]}
-    kept: set[int] = set()
-    for index, item in enumerate(body.timebooks):
-        here = f"Setup.timebooks[{index}]"
-        location_id = _ref_id(item.location, "Location", f"{here}.location")
-        place = session.get(schema.Location, location_id)
-        if place is None or place.organization_id != office.id:
-            raise FhirError(
-                400, "invalid", f"{here}.location: not one of this office's places", expression=[f"{here}.location"], rule="setup"
-            )
-        service = _service(session, office.id, item.type)
-        book = None
-        if item.id is not None:
-            book_id = ids.row_id(item.id, f"{here}.id")
-            if book_id not in known:
-                raise FhirError(
-                    400, "invalid", f"{here}.id: not one of this office's timebooks", expression=[f"{here}.id"], rule="setup"
-                )
-            book = session.get(schema.Schedule, book_id)
-        else:  # a repeat of the same new timebook finds the first one (every write is safe to repeat)
-            book = session.scalars(
-                select(schema.Schedule).where(
-                    schema.Schedule.healthcare_service_id == service.id,
-                    schema.Schedule.location_id == location_id,
-                    schema.Schedule.name == item.name,
-                )
-            ).first()
-        if book is None:
-            book = schema.Schedule(healthcare_service_id=service.id, location_id=location_id, name=item.name)
-            session.add(book)
-        book.healthcare_service_id, book.location_id, book.name, book.active = service.id, location_id, item.name, item.active
-        book.slot_minutes, book.parallel, book.lead_minutes = item.slotMinutes, item.parallel, item.leadMinutes
-        book.horizon_days = item.horizonDays
-        book.weekly = json.dumps([r.model_dump() for r in item.weekly])
-        session.flush()
-        kept.add(book.id)
-        old = {c.id: c for c in session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book.id))}
-        wanted_ids = set()
-        for campaign in item.campaigns:
-            row = old.get(int(campaign.id)) if campaign.id and ids.is_id(campaign.id) else None
-            if row is None:
-                row = next(
-                    (
-                        c
-                        for c in old.values()
-                        if c.name == campaign.name
-                        and c.first.isoformat() == campaign.first
-                        and c.last.isoformat() == campaign.last
-                    ),
-                    None,
-                )
-            if row is None:
-                row = schema.Campaign(schedule_id=book.id)
-                session.add(row)
-            row.name, row.first, row.last = campaign.name, date.fromisoformat(campaign.first), date.fromisoformat(campaign.last)
-            row.slot_minutes = campaign.slotMinutes
-            row.weekly = json.dumps([r.model_dump() for r in campaign.weekly])
-            session.flush()
-            wanted_ids.add(row.id)
-        for row_id, row in old.items():
-            if row_id not in wanted_ids:
-                session.delete(row)
-    for book_id in known:
-        if book_id not in kept:  # left out: switched off, never deleted (its appointments stay)
-            book = session.get(schema.Schedule, book_id)
-            book.active = False
-            if book.weekly is None:
-                book.weekly = "[]"
-    old_closures = {
-        c.id: c for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))
-    }
-    kept_closures = set()
-    for index, item in enumerate(body.closures):
-        schedule_id = _ref_id(item.timebook, "Schedule", f"Setup.closures[{index}].timebook") if item.timebook else None
-        if schedule_id is not None and schedule_id not in known and schedule_id not in kept:
-            raise FhirError(
-                400,
-                "invalid",
-                f"Setup.closures[{index}].timebook: not one of this office's timebooks",
-                expression=[f"Setup.closures[{index}].timebook"],
-                rule="setup",
-            )
-        day = date.fromisoformat(item.day)
-        row = old_closures.get(int(item.id)) if item.id and ids.is_id(item.id) else None
-        if row is None:
-            row = next(
-                (
-                    c
-                    for c in old_closures.values()
-                    if c.day == day and c.start_time == item.start and c.end_time == item.end and c.schedule_id == schedule_id
-                ),
-                None,
-            )
-        if row is None:
-            row = schema.ClosureDay(organization_id=office.id)
-            session.add(row)
-        row.day, row.start_time, row.end_time, row.reason, row.schedule_id = day, item.start, item.end, item.reason, schedule_id
-        session.flush()
-        kept_closures.add(row.id)
-    for row_id, row in old_closures.items():
-        if row_id not in kept_closures:
-            session.delete(row)
+    for service in body.services:
+        _service(session, office.id, service.type, service.active)
+    known = {int(b["id"]) for b in document(session, office)["timebooks"]}
+    kept = {_store_timebook(session, office, index, book, known) for index, book in enumerate(body.timebooks)}
+    for book_id in sorted(known - kept):  # left out: switched off, never deleted (its appointments stay)
+        left_out = session.get_one(schema.Schedule, book_id)  # `known` holds the office's stored timebooks
+        left_out.active = False
+        if left_out.weekly is None:
+            left_out.weekly = "[]"
+    _store_closures(session, office, body.closures, known | kept)
     session.flush()
 
 
-def _office_timebooks(session, office_id: int) -> list[schema.Schedule]:
+def _store_timebook(session: Session, office: schema.Organization, index: int, item: TimebookBody, known: set[int]) -> int:
+    """Store one timebook of the body with its campaigns; its id."""
+    here = f"Setup.timebooks[{index}]"
+    location_id = _ref_id(item.location, "Location", f"{here}.location")
+    place = session.get(schema.Location, location_id)
+    if place is None or place.organization_id != office.id:
+        raise at_fault(f"{here}.location", "not one of this office's places", rule="setup")
+    service = _service(session, office.id, item.type)
+    by_id = None
+    if item.id is not None:
+        book_id = ids.row_id(item.id, f"{here}.id")
+        if book_id not in known:
+            raise at_fault(f"{here}.id", "not one of this office's timebooks", rule="setup")
+        by_id = session.get(schema.Schedule, book_id)
+    book = _upsert(
+        session,
+        by_id,
+        None
+        if item.id is not None
+        else session.scalars(
+            select(schema.Schedule).where(
+                schema.Schedule.healthcare_service_id == service.id,
+                schema.Schedule.location_id == location_id,
+                schema.Schedule.name == item.name,
+            )
+        ).first(),
+        lambda: schema.Schedule(healthcare_service_id=service.id, location_id=location_id, name=item.name),
+    )
+    book.healthcare_service_id, book.location_id, book.name, book.active = service.id, location_id, item.name, item.active
+    book.slot_minutes, book.parallel, book.lead_minutes = item.slotMinutes, item.parallel, item.leadMinutes
+    book.horizon_days = item.horizonDays
+    book.weekly = json.dumps([r.model_dump() for r in item.weekly])
+    session.flush()
+    _store_campaigns(session, book.id, item.campaigns)
+    return book.id
+
+
+def _store_campaigns(session: Session, book_id: int, campaigns: list[CampaignBody]) -> None:
+    old = {c.id: c for c in session.scalars(select(schema.Campaign).where(schema.Campaign.schedule_id == book_id))}
+    wanted_ids = set()
+    for campaign in campaigns:
+        row = _upsert(
+            session,
+            old.get(int(campaign.id)) if campaign.id and ids.is_id(campaign.id) else None,
+            next(
+                (
+                    c
+                    for c in old.values()
+                    if c.name == campaign.name and c.first.isoformat() == campaign.first and c.last.isoformat() == campaign.last
+                ),
+                None,
+            ),
+            lambda: schema.Campaign(schedule_id=book_id),
+        )
+        row.name, row.first, row.last = campaign.name, date.fromisoformat(campaign.first), date.fromisoformat(campaign.last)
+        row.slot_minutes = campaign.slotMinutes
+        row.weekly = json.dumps([r.model_dump() for r in campaign.weekly])
+        session.flush()
+        wanted_ids.add(row.id)
+    for row_id, row in old.items():
+        if row_id not in wanted_ids:
+            session.delete(row)
+
+
+def _store_closures(session: Session, office: schema.Organization, closures: list[ClosureBody], timebooks: set[int]) -> None:
+    """Store the body's closures (`timebooks`: the office's, stored and kept) and delete the ones it leaves out."""
+    old = {c.id: c for c in session.scalars(select(schema.ClosureDay).where(schema.ClosureDay.organization_id == office.id))}
+    kept = set()
+    for index, item in enumerate(closures):
+        schedule_id = _ref_id(item.timebook, "Schedule", f"Setup.closures[{index}].timebook") if item.timebook else None
+        if schedule_id is not None and schedule_id not in timebooks:
+            raise at_fault(f"Setup.closures[{index}].timebook", "not one of this office's timebooks", rule="setup")
+        day = date.fromisoformat(item.day)
+        row = _upsert(
+            session,
+            old.get(int(item.id)) if item.id and ids.is_id(item.id) else None,
+            next(
+                (
+                    c
+                    for c in old.values()
+                    if c.day == day and c.start_time == item.start and c.end_time == item.end and c.schedule_id == schedule_id
+                ),
+                None,
+            ),
+            lambda: schema.ClosureDay(organization_id=office.id),
+        )
+        row.day, row.start_time, row.end_time, row.reason, row.schedule_id = day, item.start, item.end, item.reason, schedule_id
+        session.flush()
+        kept.add(row.id)
+    for row_id, row in old.items():
+        if row_id not in kept:
+            session.delete(row)
+
+
+def _office_timebooks(session: Session, office_id: int) -> list[schema.Schedule]:
     services = [
         s.id
         for s in session.scalars(select(schema.HealthcareService).where(schema.HealthcareService.organization_id == office_id))
@@ -348,12 +362,13 @@ def _office_timebooks(session, office_id: int) -> list[schema.Schedule]:
     )
 
 
-def _affected(session, change: Change) -> list[dict]:
-    result = []
+def _affected(session: Session, change: Change) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = []
     for appointment in sorted(change.affected, key=lambda a: (a.start, a.id)):
-        patient = session.get(schema.Patient, appointment.patient_id)
-        slot = session.get(schema.Slot, appointment.slot_id)
-        book = session.get(schema.Schedule, slot.schedule_id)
+        # Foreign keys all: each row exists.
+        patient = session.get_one(schema.Patient, appointment.patient_id)
+        slot = session.get_one(schema.Slot, appointment.slot_id)
+        book = session.get_one(schema.Schedule, slot.schedule_id)
         result.append(
             {
                 "appointment": f"Appointment/{appointment.id}",
@@ -369,24 +384,25 @@ def _affected(session, change: Change) -> list[dict]:
     return result
 
 
-@router.put("/Organization/{id_}")
+@router.put("/Organization/{id_}", openapi_extra=body_doc(SetupBody))
 async def change_setup(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     data = await json_body(request)
-    body: SetupBody = bodies.parse(SetupBody, "Setup", data)
+    # The ranges are declared on the body's fields (and shown in OpenAPI); a value out of range is a setup rule.
+    body = bodies.parse(SetupBody, "Setup", data, rule="setup")
     preview = request.query_params.get("preview", "false").lower() in ("true", "1", "yes")
     change = _preview if preview else _save
     return await run_in_threadpool(change, db, who, id_, body, request.headers.get("if-match"))
 
 
 def _checked(
-    session,
+    session: Session,
     who: Principal,
     id_: str,
     body: SetupBody,
     if_match: str | None,
     *,
     lock: bool,
-) -> tuple[schema.Organization, dict, list[setup_plan.Planned], set[int]]:
+) -> tuple[schema.Organization, Setup, list[setup_plan.Planned], set[int]]:
     """The office, its stored document, the body's timebooks as setups, and the bookings already outside the stored
     setup; raises before anything is written when the body may not be stored (who, version, rules, references, size)."""
     office = _office(session, id_, lock=lock)
@@ -405,7 +421,7 @@ def _checked(
     return office, stored, planned, already_outside
 
 
-def _answer(session, change: Change, setup: dict, preview: bool) -> dict:
+def _answer(session: Session, change: Change, setup: Setup, preview: bool) -> dict[str, Any]:
     return {
         "setup": setup,
         "preview": preview,
@@ -458,10 +474,10 @@ def _save(db: Database, who: Principal, id_: str, body: SetupBody, if_match: str
         change.add(generate(db, book_id))
     change.affected = [a for a in change.affected if a.slot_id not in already_outside]
     with db.reading() as session:
-        answer = _answer(session, change, _versioned(document(session, session.get(schema.Organization, office_id))), False)
+        answer = _answer(session, change, _versioned(document(session, session.get_one(schema.Organization, office_id))), False)
     with db.writing() as session:
         audit.record(session, who, [a.patient_id for a in change.affected], "read", "Timebook setup: affected appointments")
-        event = session.get(schema.SetupEvent, event_id)
+        event = session.get_one(schema.SetupEvent, event_id)  # written above, never deleted
         event.detail = json.dumps(
             {"created": change.created, "removed": change.removed, "affected": len(change.affected), **json.loads(event.detail)},
             ensure_ascii=False,

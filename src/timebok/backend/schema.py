@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 # Row ids: 64-bit on PostgreSQL, where INTEGER is 32-bit and a national deployment could outgrow it;
 # plain INTEGER on SQLite, where only that spelling makes the column the 64-bit rowid that autoincrements.
@@ -28,8 +29,8 @@ def name_key(given: str, family: str) -> str:
     return fold(f"{given} {family}")
 
 
-def _name_key_default(context) -> str:
-    values = context.get_current_parameters()
+def _name_key_default(context: DefaultExecutionContext) -> str:
+    values = context.get_current_parameters()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
     return name_key(values["given"], values["family"])
 
 
@@ -154,7 +155,7 @@ class Patient(Base):
 
 
 @event.listens_for(Patient, "before_update")
-def _refresh_name_key(_mapper, _connection, target: Patient) -> None:
+def _refresh_name_key(_mapper: Mapper[Patient], _connection: Connection, target: Patient) -> None:
     target.name_key = name_key(target.given, target.family)
 
 

@@ -7,9 +7,19 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from timebok.backend.loopback import listening_socket
+
+if TYPE_CHECKING:  # for annotations only: importing them here would load FastAPI and SQLAlchemy before the first paint
+    import uvicorn
+    from fastapi import FastAPI
+
+    from timebok.backend.db import Database
+    from timebok.backend.generation import Generator
+    from timebok.backend.oidc import Verifier
 
 # FastAPI, SQLAlchemy and uvicorn are imported where they are used: the app imports this module
 # before its first paint, and the embedded backend loads them in its own thread.
@@ -19,7 +29,7 @@ class StartupError(Exception):
     """The backend cannot start; the message is one line for the operator (no password, no traceback)."""
 
 
-def open_database(db: str | Path, *, demo: bool):
+def open_database(db: str | Path, *, demo: bool) -> Database:
     """Open the database (a SQLite path or a database URL), migrate its schema to the newest, and
     seed it when `demo` and empty."""
     from sqlalchemy.engine import make_url
@@ -30,7 +40,7 @@ def open_database(db: str | Path, *, demo: bool):
     from timebok.backend.seed import other_tokens, seed_if_empty
 
     url = database_url(db)
-    database = None
+    database: Database | None = None
     try:
         database = Database(url)
         _patiently(database, database.migrate)
@@ -49,7 +59,7 @@ def open_database(db: str | Path, *, demo: bool):
     return database
 
 
-def _patiently(database, work, patience: float = 60.0) -> None:
+def _patiently(database: Database, work: Callable[[], object], patience: float = 60.0) -> None:
     """Start-up work (migrating, seeding) waits as long as it must for another instance's (SQLite: each try is one
     transaction that waits the short request-time lock timeout, so it is tried again until `patience` runs out)."""
     import time
@@ -66,7 +76,7 @@ def _patiently(database, work, patience: float = 60.0) -> None:
                 raise
 
 
-def uvicorn_config(app, host: str, port: int, log_level: str):
+def uvicorn_config(app: FastAPI, host: str, port: int, log_level: str) -> uvicorn.Config:
     """The uvicorn settings every way of serving uses (no access log: ours names the request id; scrubbed loggers)."""
     import uvicorn
 
@@ -79,7 +89,7 @@ def uvicorn_config(app, host: str, port: int, log_level: str):
     return config
 
 
-def start_verifier(issuers: dict[str, str], audience: str | None):
+def start_verifier(issuers: dict[str, str], audience: str | None) -> Verifier | None:
     """The OpenID Connect verifier for `issuers` ({role: URL}), its discovery and keys fetched now; None with no issuers."""
     from timebok.backend.oidc import IssuerUnreachable, Verifier
 
@@ -156,7 +166,7 @@ _WORKER_DB, _WORKER_DEMO, _WORKER_PUBLIC_URL = "TIMEBOK_WORKER_DB", "TIMEBOK_WOR
 _WORKER_OIDC = "TIMEBOK_WORKER_OIDC"
 
 
-def worker_app():
+def worker_app() -> FastAPI:
     """The app of one `--workers` process (uvicorn calls this in each, after setting up its loggers)."""
     from timebok.backend import logs
     from timebok.backend.app import create_app
@@ -189,7 +199,7 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def start_generation(database):
+def start_generation(database: Database) -> Generator:
     """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
     from timebok.backend.generation import Generator
 
@@ -200,7 +210,7 @@ class EmbeddedServer:
     """The backend on a free loopback port in a background thread of this process (the tests' live server; the
     app runs its embedded backend in a child process instead, backend.embedded)."""
 
-    def __init__(self, db: str | Path, *, demo: bool = True, oidc=None) -> None:
+    def __init__(self, db: str | Path, *, demo: bool = True, oidc: Verifier | None = None) -> None:
         self.db_path = db
         self.demo = demo
         self.oidc = oidc  # an OpenID Connect verifier (tests and development against the local provider)
@@ -209,8 +219,8 @@ class EmbeddedServer:
         self.url = f"http://127.0.0.1:{self.port}/fhir"
         self.ready = threading.Event()
         self.failed: BaseException | None = None
-        self._server = None
-        self._generator = None
+        self._server: uvicorn.Server | None = None
+        self._generator: Generator | None = None
         self._thread = threading.Thread(target=self._run, name="timebok-backend", daemon=True)
 
     @property
@@ -231,9 +241,9 @@ class EmbeddedServer:
             database = open_database(self.db_path, demo=self.demo)
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
             self._generator = start_generation(database)
-            self._server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port, "warning"))
+            self._server = server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
-            self._server.run(sockets=[self._socket])
+            server.run(sockets=[self._socket])
         except BaseException as error:  # reported to the app, which shows it in words
             self.failed = error
             self.ready.set()

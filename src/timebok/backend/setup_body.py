@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from timebok.backend import ids
 from timebok.backend.bodies import _Element
-from timebok.backend.outcome import FhirError
+from timebok.backend.outcome import FhirError, at_fault
+from timebok.domain.setup_limits import HORIZON_DAYS, LEAD_MINUTES, PARALLEL, SLOT_MINUTES
 from timebok.domain.timetypes import TIMETYPES
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # FHIR's daysOfWeek codes, Monday first
@@ -30,7 +31,7 @@ class CampaignBody(_Element):
     name: str = Field(min_length=1, max_length=200)
     first: str = Field(max_length=10)
     last: str = Field(max_length=10)
-    slotMinutes: int | None = None
+    slotMinutes: int | None = Field(default=None, ge=SLOT_MINUTES[0], le=SLOT_MINUTES[1])  # none: the timebook's
     weekly: list[TimeRange] = Field(max_length=20)
 
 
@@ -40,13 +41,13 @@ class TimebookBody(_Element):
     location: str = Field(max_length=40)  # "Location/3"
     name: str = Field(min_length=1, max_length=200)
     active: bool = True
-    slotMinutes: int
-    parallel: int = 1
-    horizonDays: int = 42  # how far ahead free times are published
-    leadMinutes: int = 120
+    slotMinutes: int = Field(ge=SLOT_MINUTES[0], le=SLOT_MINUTES[1])
+    parallel: int = Field(default=1, ge=PARALLEL[0], le=PARALLEL[1])
+    horizonDays: int = Field(default=42, ge=HORIZON_DAYS[0], le=HORIZON_DAYS[1])  # how far ahead free times are published
+    leadMinutes: int = Field(default=120, ge=LEAD_MINUTES[0], le=LEAD_MINUTES[1])
     weekly: list[TimeRange] = Field(max_length=20)
     campaigns: list[CampaignBody] = Field(default_factory=list, max_length=20)
-    ahead: dict | None = None  # read-only, sent back as read
+    ahead: dict[str, Any] | None = None  # read-only, sent back as read
 
 
 class ServiceBody(_Element):
@@ -73,12 +74,12 @@ class SetupBody(_Element):
     services: list[ServiceBody] = Field(default_factory=list, max_length=10)
     timebooks: list[TimebookBody] = Field(default_factory=list, max_length=50)
     closures: list[ClosureBody] = Field(default_factory=list, max_length=500)
-    locations: list[dict] | None = Field(default=None, max_length=50)  # read-only, sent back as read
+    locations: list[dict[str, Any]] | None = Field(default=None, max_length=50)  # read-only, sent back as read
     version: str | None = Field(default=None, max_length=40)  # read-only, as read; the check is the If-Match header
 
 
 def _problem(path: str, text: str) -> FhirError:
-    return FhirError(400, "invalid", f"{path}: {text}", expression=[path], rule="setup")
+    return at_fault(path, text, rule="setup")
 
 
 def clock(text: str) -> time:
@@ -117,7 +118,7 @@ def check_pattern(ranges: list[TimeRange], slot_minutes: int, path: str) -> None
 
 
 def check(body: SetupBody, today: date, known_closures: set[int]) -> None:
-    """The rules beyond types; the first problem found, naming its field (Setup.timebooks[0].weekly[1].end)."""
+    """The rules beyond types and ranges (the body's fields declare those); the first problem found, naming its field (Setup.timebooks[0].weekly[1].end)."""
     for index, service in enumerate(body.services):
         if service.type not in TIMETYPES:
             raise _problem(f"Setup.services[{index}].type", f"must be one of {sorted(TIMETYPES)}")
@@ -125,14 +126,6 @@ def check(body: SetupBody, today: date, known_closures: set[int]) -> None:
         here = f"Setup.timebooks[{index}]"
         if book.type not in TIMETYPES:
             raise _problem(f"{here}.type", f"must be one of {sorted(TIMETYPES)}")
-        if not 5 <= book.slotMinutes <= 60:
-            raise _problem(f"{here}.slotMinutes", "must be from 5 to 60 minutes")
-        if not 1 <= book.parallel <= 20:
-            raise _problem(f"{here}.parallel", "must be from 1 to 20")
-        if not 1 <= book.horizonDays <= 366:
-            raise _problem(f"{here}.horizonDays", "must be from 1 to 366 days")
-        if not 0 <= book.leadMinutes <= 14 * 24 * 60:
-            raise _problem(f"{here}.leadMinutes", "must be from 0 minutes to 14 days")
         if book.active and not book.weekly and not book.campaigns:
             raise _problem(f"{here}.weekly", "an open timebook needs a weekly pattern or a campaign")
         check_pattern(book.weekly, book.slotMinutes, f"{here}.weekly")
@@ -142,8 +135,6 @@ def check(body: SetupBody, today: date, known_closures: set[int]) -> None:
             if last < first:
                 raise _problem(f"{there}.last", f"ends {campaign.last}, before it starts {campaign.first}")
             length = campaign.slotMinutes or book.slotMinutes
-            if not 5 <= length <= 60:
-                raise _problem(f"{there}.slotMinutes", "must be from 5 to 60 minutes")
             if not campaign.weekly:
                 raise _problem(f"{there}.weekly", "the campaign has no weekly pattern")
             check_pattern(campaign.weekly, length, f"{there}.weekly")
@@ -155,5 +146,5 @@ def check(body: SetupBody, today: date, known_closures: set[int]) -> None:
             raise _problem(f"{here}.day", f"{closure.day} is in the past")
         if (closure.start is None) != (closure.end is None):
             raise _problem(f"{here}.end" if closure.end is None else f"{here}.start", "a part of a day needs both start and end")
-        if closure.start is not None and minutes(clock(closure.end)) <= minutes(clock(closure.start)):
+        if closure.start is not None and closure.end is not None and minutes(clock(closure.end)) <= minutes(clock(closure.start)):
             raise _problem(f"{here}.end", f"ends at {closure.end}, not after it starts at {closure.start}")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, time
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from timebok.backend import ids, schema
 from timebok.backend.generation import BookSetup, CampaignSetup, Change, Closure, ranges, setup_of, survey
-from timebok.backend.outcome import FhirError
+from timebok.backend.outcome import FhirError, at_fault
 from timebok.backend.setup_body import SetupBody
+from timebok.domain.setup_limits import PER_OFFICE, PER_TIMEBOOK
 
-# How many free times a setup may publish ahead (from today to the end of each timebook's horizon). A busy real
-# timebook (08:00–15:30 in 10-minute times, two at once, 12 weeks) has about 2 600; the demo's largest has
-# 1 932, its offices 4 812 and 3 128. The caps keep one setup from making millions of rows (issue 22, probe P1).
-PER_TIMEBOOK = 5000
-PER_OFFICE = 20000
 DAYS_LISTED = 31  # «changes»: the dates listed per timebook; the rest are counted in "moreDays"
 
 
@@ -29,7 +27,7 @@ class Planned:
 
 
 def _problem(path: str, text: str) -> FhirError:
-    return FhirError(400, "invalid", f"{path}: {text}", expression=[path], rule="setup")
+    return at_fault(path, text, rule="setup")
 
 
 def _reference(text: str | None, kind: str, path: str) -> int:
@@ -38,7 +36,30 @@ def _reference(text: str | None, kind: str, path: str) -> int:
     return ids.row_id(text[len(kind) + 1 :], path)
 
 
-def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Planned]:
+def _closures(body: SetupBody, known: set[int]) -> list[tuple[int | None, Closure]]:
+    """The body's closures, each with the timebook it closes (None: the whole office)."""
+    closures: list[tuple[int | None, Closure]] = []
+    for index, closure in enumerate(body.closures):
+        here = f"Setup.closures[{index}]"
+        if closure.id is not None:
+            ids.row_id(closure.id, f"{here}.id")
+        book_id = _reference(closure.timebook, "Schedule", f"{here}.timebook") if closure.timebook else None
+        if book_id is not None and book_id not in known:
+            raise _problem(f"{here}.timebook", "not one of this office's timebooks")
+        closures.append(
+            (
+                book_id,
+                Closure(
+                    date.fromisoformat(closure.day),
+                    time.fromisoformat(closure.start) if closure.start else None,
+                    time.fromisoformat(closure.end) if closure.end else None,
+                ),
+            )
+        )
+    return closures
+
+
+def plan(session: Session, office_id: int, body: SetupBody, known: set[int]) -> list[Planned]:
     """The body's timebooks as setups, without storing anything; refuses (400) a reference that is not this office's,
     as storing it would. `known`: the ids of the office's stored timebooks."""
     services = {
@@ -51,24 +72,7 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
     }
     service_open = {code: bool(s.active) for code, s in services.items()}
     service_open |= {item.type: item.active for item in body.services}
-    closures: list[tuple[int | None, Closure]] = []
-    for index, item in enumerate(body.closures):
-        here = f"Setup.closures[{index}]"
-        if item.id is not None:
-            ids.row_id(item.id, f"{here}.id")
-        book_id = _reference(item.timebook, "Schedule", f"{here}.timebook") if item.timebook else None
-        if book_id is not None and book_id not in known:
-            raise _problem(f"{here}.timebook", "not one of this office's timebooks")
-        closures.append(
-            (
-                book_id,
-                Closure(
-                    date.fromisoformat(item.day),
-                    time.fromisoformat(item.start) if item.start else None,
-                    time.fromisoformat(item.end) if item.end else None,
-                ),
-            )
-        )
+    closures = _closures(body, known)
     result: list[Planned] = []
     kept: set[int] = set()
     for index, item in enumerate(body.timebooks):
@@ -125,8 +129,8 @@ def plan(session, office_id: int, body: SetupBody, known: set[int]) -> list[Plan
                 ),
             )
         )
-    for book_id in sorted(known - kept):  # left out: switched off, so it publishes nothing more
-        book = session.get(schema.Schedule, book_id)
+    for left_out in sorted(known - kept):  # left out: switched off, so it publishes nothing more
+        book = session.get_one(schema.Schedule, left_out)  # `known` holds the office's stored timebooks
         result.append(Planned(None, replace(setup_of(book, [], []), open=False, managed=True)))
     return result
 
@@ -143,27 +147,26 @@ def check_size(planned: list[Planned], today: date) -> None:
         total += count
         if count > PER_TIMEBOOK:
             path = f"Setup.timebooks[{item.index}]"
-            raise FhirError(
-                422,
-                "business-rule",
-                f"{path}: «{setup.name}» would make {count} free times in its "
+            raise at_fault(
+                path,
+                f"«{setup.name}» would make {count} free times in its "
                 f"{setup.horizon_days} days ahead; a timebook may have at most {PER_TIMEBOOK} (shorten «Åpen fram», "
                 "lengthen the times or open fewer at once)",
-                expression=[path],
                 rule="setup-too-large",
+                status=422,
+                code="business-rule",
             )
     if total > PER_OFFICE:
-        raise FhirError(
-            422,
-            "business-rule",
-            f"Setup.timebooks: the office's timebooks would make {total} free times ahead "
-            f"in all; an office may have at most {PER_OFFICE}",
-            expression=["Setup.timebooks"],
+        raise at_fault(
+            "Setup.timebooks",
+            f"the office's timebooks would make {total} free times ahead in all; an office may have at most {PER_OFFICE}",
             rule="setup-too-large",
+            status=422,
+            code="business-rule",
         )
 
 
-def preview(session, planned: list[Planned]) -> Change:
+def preview(session: Session, planned: list[Planned]) -> Change:
     """What storing the setup would do to the free times, by reads only: nothing is written, nothing rolled back."""
     change = Change()
     for item in planned:
@@ -171,14 +174,14 @@ def preview(session, planned: list[Planned]) -> Change:
     return change
 
 
-def changes(change: Change) -> list[dict]:
+def changes(change: Change) -> list[dict[str, Any]]:
     """The answer's «changes»: per timebook whose free times change, how many and on which local dates."""
-    result = []
+    result: list[dict[str, Any]] = []
     for entry in sorted(change.books.values(), key=lambda e: (e.schedule_id is None, e.schedule_id or 0, e.name)):
         if not (entry.created or entry.removed):
             continue
         days = sorted(entry.days)
-        item = {
+        item: dict[str, Any] = {
             "timebook": f"Schedule/{entry.schedule_id}" if entry.schedule_id is not None else None,
             "name": entry.name,
             "created": entry.created,
@@ -191,7 +194,7 @@ def changes(change: Change) -> list[dict]:
     return result
 
 
-def would_be(stored: dict, body: SetupBody, planned: list[Planned]) -> dict:
+def would_be(stored: dict[str, Any], body: SetupBody, planned: list[Planned]) -> dict[str, Any]:
     """The setup document as storing the body would make it (a preview's answer), built without storing it."""
     ahead = {book["id"]: book["ahead"] for book in stored["timebooks"]}
     by_index = {item.index: item.setup for item in planned if item.index is not None}

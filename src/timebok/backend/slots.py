@@ -24,7 +24,7 @@ def _public_holidays(year: int) -> frozenset[date]:
     import holidays
 
     # The Norway calendar counts every Sunday as a holiday by default; weekends are skipped anyway.
-    return frozenset(holidays.Norway(years=year, include_sundays=False))
+    return frozenset(holidays.country_holidays("NO", years=year, include_sundays=False))
 
 
 def is_public_holiday(day: date) -> bool:

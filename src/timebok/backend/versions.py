@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Connection, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from timebok.backend import schema
@@ -46,7 +46,7 @@ def patient(patient_id: int) -> str:
 
 
 @lru_cache(maxsize=8)
-def _bump(count: int):
+def _bump(count: int) -> TextClause:
     # Same statement on SQLite (≥ 3.24) and PostgreSQL: a scope's first change creates its row. One
     # statement for all scopes; PostgreSQL takes the rows' locks in the order of VALUES.
     rows = ", ".join(f"(:scope{i}, 1)" for i in range(count))
@@ -70,7 +70,8 @@ def bump(session: Session, scopes: Iterable[str]) -> None:
 
 def bump_for_appointment(session: Session, appointment: schema.Appointment) -> None:
     """Everything an appointment's change shows in: its timebook's free slots, the office's lists, the patient's."""
-    schedule_id = session.scalar(select(schema.Slot.schedule_id).where(schema.Slot.id == appointment.slot_id))
+    # One row: an appointment's slot is a foreign key, so it exists.
+    schedule_id = session.execute(select(schema.Slot.schedule_id).where(schema.Slot.id == appointment.slot_id)).scalar_one()
     bump(
         session,
         slot_change(schedule_id, appointment.start)
@@ -86,7 +87,7 @@ def slot_change(schedule_id: int, start: datetime) -> list[str]:
 _READ = select(schema.ChangeVersion.version).where(schema.ChangeVersion.scope == bindparam("scope"))
 
 
-def current(session_or_connection, scope: str) -> int:
+def current(session_or_connection: Session | Connection, scope: str) -> int:
     """The scope's version (0 before its first change).
 
     Read it BEFORE the rows it stands for: under READ COMMITTED a later statement may see a newer commit,

@@ -12,17 +12,17 @@ branch_labels = None
 depends_on = None
 
 
-def _id():
+def _id() -> sa.types.TypeEngine[int]:
     # 64-bit on PostgreSQL; on SQLite only the spelling INTEGER makes the key the autoincrementing rowid.
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _ordered(length):
+def _ordered(length: int) -> sa.types.TypeEngine[str]:
     # Sorted by code point on PostgreSQL too ("C"), as SQLite's BINARY sorts, whatever the cluster's locale.
     return sa.String(length=length).with_variant(sa.String(length=length, collation="C"), "postgresql")
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         "organization",
         sa.Column("id", _id(), nullable=False),
@@ -244,7 +244,7 @@ def upgrade():
     op.create_index(op.f("ix_communication_patient_id"), "communication", ["patient_id"], unique=False)
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table("communication")
     op.drop_table("appointment_response")
     op.drop_table("appointment")

@@ -17,7 +17,7 @@ patient = sa.table(
 )
 
 
-def upgrade():
+def upgrade() -> None:
     # Nullable: on SQLite only a nullable column can be added without rebuilding the table.
     op.add_column("patient", sa.Column("name_key", sa.String(length=201), nullable=True))
     connection = op.get_bind()
@@ -29,5 +29,5 @@ def upgrade():
         )
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_column("patient", "name_key")

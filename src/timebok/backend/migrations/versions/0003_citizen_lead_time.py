@@ -9,11 +9,11 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     # A server default fills existing timebooks, so the column can be NOT NULL without rebuilding the table.
     op.add_column("schedule", sa.Column("lead_minutes", sa.Integer(), nullable=False, server_default="120"))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table("schedule") as batch:
         batch.drop_column("lead_minutes")

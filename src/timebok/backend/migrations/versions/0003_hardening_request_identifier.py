@@ -9,7 +9,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     # Nullable: older rows have none, and on SQLite only a nullable column is added without rebuilding the table.
     for table in ("appointment", "appointment_response"):
         op.add_column(table, sa.Column("identifier", sa.String(length=401), nullable=True))
@@ -17,7 +17,7 @@ def upgrade():
         op.create_index(f"ix_{table}_identifier", table, ["identifier"], unique=True)
 
 
-def downgrade():
+def downgrade() -> None:
     for table in ("appointment", "appointment_response"):
         op.drop_index(f"ix_{table}_identifier", table_name=table)
         op.drop_column(table, "identifier")

@@ -9,7 +9,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     # One small table rather than a column on schedule/organization/patient: bumping a counter then
     # never locks the rows that bookings read, and a scope with no row simply has version 0.
     op.create_table(
@@ -20,5 +20,5 @@ def upgrade():
     )
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table("change_version")

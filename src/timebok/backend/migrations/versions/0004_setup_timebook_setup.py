@@ -12,7 +12,7 @@ depends_on = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def upgrade():
+def upgrade() -> None:
     # Server defaults fill existing rows, so the new columns can be added without rebuilding tables.
     op.add_column("schedule", sa.Column("slot_minutes", sa.Integer(), nullable=False, server_default="15"))
     op.add_column("schedule", sa.Column("parallel", sa.Integer(), nullable=False, server_default="1"))
@@ -46,7 +46,7 @@ def upgrade():
     )
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table("setup_event")
     op.drop_table("campaign")
     op.drop_index("ux_slot_schedule_start_seq", "slot")
