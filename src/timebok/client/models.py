@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from typing import Any
 
 from timebok.domain.identity import IdKind, InvalidIdentityNumber, mask, parse_identity_number
 
@@ -196,19 +197,21 @@ class MonthAvailability:
 class OfficeSetup:
     """An office's timebook setup as the backend's /setup document (kept as JSON: the client edits and sends it back)."""
 
-    data: dict
+    data: dict[str, Any]
 
     @property
-    def timebooks(self) -> list[dict]:
-        return self.data["timebooks"]
+    def timebooks(self) -> list[dict[str, Any]]:
+        books: list[dict[str, Any]] = self.data["timebooks"]
+        return books
 
-    def timebook(self, timebook_id: str) -> dict:
+    def timebook(self, timebook_id: str) -> dict[str, Any]:
         return next(b for b in self.timebooks if b["id"] == timebook_id)
 
     @property
     def version(self) -> str | None:
         """The version it was read at (the backend's ETag), sent back as If-Match when saving."""
-        return self.data.get("version")
+        version = self.data.get("version")
+        return version if isinstance(version, str) else None
 
 
 @dataclass(frozen=True)
