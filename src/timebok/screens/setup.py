@@ -17,6 +17,7 @@ from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
 from timebok.screens.setup_text import (
     DAYS,
     FormProblem,
+    Json,
     example_date,
     format_days,
     format_ranges,
@@ -35,7 +36,7 @@ from timebok.ui.widgets.plain import OptionList, Static
 TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
 
 
-def _weekly(values: dict[str, str]) -> list[dict]:
+def _weekly(values: dict[str, str]) -> list[Json]:
     days = parse_days(values["days"], "days")
     return [{"days": days, "start": start, "end": end} for start, end in parse_ranges(values["ranges"], "ranges")]
 
@@ -45,7 +46,7 @@ def _minutes_of(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def check_fit(weekly: list[dict], slot_minutes: int) -> None:
+def check_fit(weekly: list[Json], slot_minutes: int) -> None:
     """Each range must end after it starts and hold a whole number of times: said here, naming the range and the
     length (the backend's one message for both spoke of «hele timer», also when the length was what did not fit)."""
     for item in weekly:
@@ -56,7 +57,7 @@ def check_fit(weekly: list[dict], slot_minutes: int) -> None:
             raise FormProblem("ranges", "setup.problem.fit", range=f"{item['start']}-{item['end']}", minutes=slot_minutes)
 
 
-def pattern_fields(book: dict | None) -> list[tuple[str, str, str]]:
+def pattern_fields(book: Json | None) -> list[tuple[str, str, str]]:
     weekly = book["weekly"] if book else [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "15:00"}]
     days = sorted({d for item in weekly for d in item["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)
     return [
@@ -69,7 +70,7 @@ def pattern_fields(book: dict | None) -> list[tuple[str, str, str]]:
     ]
 
 
-def apply_pattern(book: dict, values: dict[str, str]) -> None:
+def apply_pattern(book: Json, values: dict[str, str]) -> None:
     book["weekly"] = _weekly(values)
     book["slotMinutes"] = parse_number(values["minutes"], "minutes")
     check_fit(book["weekly"], book["slotMinutes"])
@@ -78,18 +79,18 @@ def apply_pattern(book: dict, values: dict[str, str]) -> None:
     book["leadMinutes"] = parse_number(values["lead"], "lead")
 
 
-def _same(document: dict, book: dict) -> dict:
+def _same(document: Json, book: Json) -> Json:
     """The timebook in `document` that `book` was read as: by id, since a setup fetched anew may list more."""
     return next(b for b in document["timebooks"] if b["id"] == book["id"])
 
 
-def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str, existing: dict | None = None) -> SetupForm:
+def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str, existing: Json | None = None) -> SetupForm:
     """«Steng dag»: the day, a part of it or the whole, and why; for one timebook or the whole office. With `existing`,
     that closure is edited: its values fill the form and the save replaces it."""
     if existing is not None:
         timebook_id = existing["timebook"].split("/")[1] if existing.get("timebook") else None
 
-    def apply(values: dict[str, str], document: dict) -> None:
+    def apply(values: dict[str, str], document: Json) -> None:
         times = values["times"].strip()
         # One closure per range typed («08:00-10:00, 12:00-13:00»); none typed: the whole day.
         ranges = parse_ranges(times, "times") if times else [(None, None)]
@@ -137,11 +138,11 @@ def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: 
     return SetupForm(title, setup, fields, apply, intro, describe=describe)
 
 
-def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) -> SetupForm:
+def campaign_form(setup: OfficeSetup, book: Json, existing: Json | None = None) -> SetupForm:
     """«Kampanje»: a period in which the timebook has times beyond its weekly pattern. With `existing`, that campaign
     is edited in place (it keeps its id)."""
 
-    def apply(values: dict[str, str], document: dict) -> None:
+    def apply(values: dict[str, str], document: Json) -> None:
         if not values["name"].strip():
             raise FormProblem("name", "setup.problem.required")
         minutes = values["minutes"].strip()
@@ -201,7 +202,7 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
     return form
 
 
-def closure_text(closure: dict, names: dict[str, str]) -> str:
+def closure_text(closure: Json, names: dict[str, str]) -> str:
     """«11.12.2026 · Planleggingsdag», with the part of the day and the timebook when it is not the whole office's day."""
     times = f" {closure['start']}-{closure['end']}" if closure.get("start") else ""
     text = t("setup.closure_row", date=show_date(closure["day"]), times=times, reason=closure["reason"])
@@ -228,7 +229,8 @@ class SetupScreen(FlowScreen):
         super().__init__()
         self.setup: OfficeSetup | None = None
         self.last_change: SetupChange | None = None
-        self.item_refs: list[tuple[str, dict, dict | None]] = []  # the rows of #setup-items: kind, item, its timebook
+        # The rows of #setup-items: a closure (no timebook), or a campaign with its timebook.
+        self.item_refs: list[tuple[Json, Json | None]] = []
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="setup-load")
@@ -243,20 +245,25 @@ class SetupScreen(FlowScreen):
     def on_mount(self) -> None:
         self.reload()
 
+    def reload(self) -> None:
+        self._load()
+
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def _load(self) -> None:
         load = self.query_one("#setup-load", LoadState)
         load.loading()
+        office = self.signed_in.office
+        if office is None:  # front-desk staff always belong to an office: the backend's userinfo names it
+            raise RuntimeError("the setup screen needs the staff member's office")
         try:
-            self.setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
+            self.setup = setup = await self.client.office_setup(office.id)
         except BookingError as error:
             load.failed(error)
             return
         load.loaded()
-        self.show()
+        self.show(setup)
 
-    def show(self) -> None:
-        setup = self.setup
+    def show(self, setup: OfficeSetup) -> None:
         services = {s["type"]: s["active"] for s in setup.data["services"]}
         self.query_one("#setup-types", Static).update(
             t("setup.types")
@@ -278,7 +285,7 @@ class SetupScreen(FlowScreen):
         else:
             self.query_one("#setup-details", Static).update(t("setup.no_timebooks"))
         self._details()
-        self._items()
+        self._items(setup)
         if self.last_change and self.last_change.affected:
             self.query_one("#setup-affected", Static).update(
                 "\n".join(
@@ -289,16 +296,15 @@ class SetupScreen(FlowScreen):
             )
         self.restore_view()
 
-    def _items(self) -> None:
+    def _items(self, setup: OfficeSetup) -> None:
         """The closed days and the campaigns, one a row, to pick with Tab and ↑/↓ for E «Endre» or X «Fjern»."""
-        setup = self.setup
         # A closure of one timebook names it; one of the whole office does not.
         names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
         self.item_refs = []
         rows = []
         for c in setup.data["closures"]:
             rows.append(closure_text(c, names))
-            self.item_refs.append(("closure", c, None))
+            self.item_refs.append((c, None))
         for book in setup.timebooks:
             for campaign in book["campaigns"]:
                 rows.append(
@@ -310,7 +316,7 @@ class SetupScreen(FlowScreen):
                         timebook=names[f"Schedule/{book['id']}"],
                     )
                 )
-                self.item_refs.append(("campaign", campaign, book))
+                self.item_refs.append((campaign, book))
         self.query_one("#setup-items-title", Static).update(t("setup.items") if rows else t("setup.no_items"))
         items = self.query_one("#setup-items", OptionList)
         highlighted = items.highlighted
@@ -320,11 +326,12 @@ class SetupScreen(FlowScreen):
         if rows:
             items.highlighted = min(highlighted or 0, len(rows) - 1)
 
-    def picked(self) -> tuple[str, dict, dict | None] | None:
+    def picked(self) -> tuple[OfficeSetup, Json, Json | None] | None:
+        """The setup shown, and the row picked in it: a closure (no timebook) or a campaign and its timebook."""
         items = self.query_one("#setup-items", OptionList)
         if self.setup is None or items.highlighted is None or items.highlighted >= len(self.item_refs):
             return None
-        return self.item_refs[items.highlighted]
+        return (self.setup, *self.item_refs[items.highlighted])
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         in_items = self.focused is not None and self.focused.id == "setup-items"
@@ -348,13 +355,11 @@ class SetupScreen(FlowScreen):
         if picked is None:
             self.app.notify(t("setup.pick_item"), severity="warning")
             return
-        kind, item, book = picked
-        if kind == "closure":
-            self._open(
-                closure_form(self.setup, date.fromisoformat(item["day"]), None, t("setup.edit_closure_title"), existing=item)
-            )
+        setup, item, book = picked
+        if book is None:
+            self._open(closure_form(setup, date.fromisoformat(item["day"]), None, t("setup.edit_closure_title"), existing=item))
         else:
-            self._open(campaign_form(self.setup, book, existing=item))
+            self._open(campaign_form(setup, book, existing=item))
 
     def action_remove_item(self) -> None:
         """The setup without the picked closed day or campaign: previewed (its times come back), then saved on L."""
@@ -362,11 +367,11 @@ class SetupScreen(FlowScreen):
         if picked is None:
             self.app.notify(t("setup.pick_item"), severity="warning")
             return
-        kind, item, book = picked
-        data = copy.deepcopy(self.setup.data)
-        if kind == "closure":
+        setup, item, book = picked
+        data = copy.deepcopy(setup.data)
+        if book is None:
             data["closures"] = [c for c in data["closures"] if c.get("id") != item["id"]]
-            names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in self.setup.timebooks}
+            names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
             what = t("setup.what_remove_closure", closure=closure_text(item, names))
         else:
             same = _same(data, book)
@@ -380,11 +385,17 @@ class SetupScreen(FlowScreen):
             )
         self._toggle(OfficeSetup(data), what)
 
-    def current(self) -> dict | None:
+    def current(self) -> Json | None:
+        """The timebook highlighted."""
+        highlighted = self._highlighted()
+        return highlighted[1] if highlighted is not None else None
+
+    def _highlighted(self) -> tuple[OfficeSetup, Json] | None:
+        """The setup shown, and the timebook highlighted in it."""
         books = self.query_one("#timebooks", OptionList)
         if self.setup is None or books.highlighted is None or not self.setup.timebooks:
             return None
-        return self.setup.timebooks[books.highlighted]
+        return self.setup, self.setup.timebooks[books.highlighted]
 
     @on(OptionList.OptionHighlighted, "#timebooks")
     def _details(self) -> None:
@@ -428,20 +439,21 @@ class SetupScreen(FlowScreen):
         if change is None:
             if form is not None and form.reloaded:  # left after fetching another desk's change: show it here too
                 self.setup = form.setup
-                self.show()
+                self.show(form.setup)
             return
         self.last_change = change
         self.setup = change.setup
         self.app.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
-        self.show()
+        self.show(change.setup)
 
     def action_pattern(self) -> None:
-        book = self.current()
-        if book is None:
+        current = self._highlighted()
+        if current is None:
             self.action_new_timebook()
             return
+        setup, book = current
 
-        def apply(values: dict[str, str], document: dict) -> None:
+        def apply(values: dict[str, str], document: Json) -> None:
             apply_pattern(_same(document, book), values)
 
         def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
@@ -451,7 +463,7 @@ class SetupScreen(FlowScreen):
         self._open(
             SetupForm(
                 t("setup.pattern_title", name=book["name"]),
-                self.setup,
+                setup,
                 pattern_fields(book),
                 apply,
                 t("setup.pattern_intro"),
@@ -464,7 +476,7 @@ class SetupScreen(FlowScreen):
             return
         places = self.setup.data["locations"]
 
-        def apply(values: dict[str, str], document: dict) -> None:
+        def apply(values: dict[str, str], document: Json) -> None:
             code = next(
                 (
                     c
@@ -481,7 +493,7 @@ class SetupScreen(FlowScreen):
                 raise FormProblem("place", "setup.problem.place")
             if not values["name"].strip():
                 raise FormProblem("name", "setup.problem.required")
-            book = {
+            book: Json = {
                 "type": code,
                 "location": places[number - 1]["id"],
                 "name": values["name"].strip(),
@@ -503,10 +515,9 @@ class SetupScreen(FlowScreen):
         self._open(SetupForm(t("setup.new_title"), self.setup, fields, apply, intro))
 
     def action_campaign(self) -> None:
-        book = self.current()
-        if book is None:
-            return
-        self._open(campaign_form(self.setup, book))
+        current = self._highlighted()
+        if current is not None:
+            self._open(campaign_form(*current))
 
     def action_close_day(self) -> None:
         from timebok.domain.clock import today
@@ -515,14 +526,15 @@ class SetupScreen(FlowScreen):
             self._open(closure_form(self.setup, today(), None, t("setup.close_title")))
 
     def action_toggle_type(self) -> None:
-        book = self.current()
-        if book is None:
+        current = self._highlighted()
+        if current is None:
             return
+        setup, book = current
         document = OfficeSetup(
             {
-                **self.setup.data,
+                **setup.data,
                 "services": [
-                    {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in self.setup.data["services"]
+                    {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in setup.data["services"]
                 ],
             }
         )
@@ -538,15 +550,15 @@ class SetupScreen(FlowScreen):
     @work(exclusive=True, group="setup-toggle")
     async def _toggle(self, document: OfficeSetup, what: str = "") -> None:
         try:
-            change = await self.timebok.client.change_setup(document, preview=True)
+            change = await self.client.change_setup(document, preview=True)
         except BookingError as error:
             self._toggle_refused(error)
             return
 
-        async def save(yes: bool) -> None:
+        async def save(yes: bool | None) -> None:
             if yes:
                 try:
-                    self._setup_saved(await self.timebok.client.change_setup(document))
+                    self._setup_saved(await self.client.change_setup(document))
                 except BookingError as error:
                     self._toggle_refused(error)
 

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
 from timebok.screens.labels import time_type_name
-from timebok.screens.setup_text import FormProblem, day_runs, example_date, problem_for
+from timebok.screens.setup_text import FormProblem, Json, day_runs, example_date, problem_for
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import dialog_keys, key
@@ -24,7 +24,7 @@ from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
-Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
+Apply = Callable[[dict[str, str], Json], None]  # reads the typed values into a copy of the setup document
 FieldsOf = Callable[[OfficeSetup], list[Field]]  # the fields as a setup fetched anew fills them
 Describe = Callable[[dict[str, str]], str]  # the change in words, above its preview («Stenger 15.12.2026 for …»)
 
@@ -138,12 +138,17 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     async def _send(self, document: OfficeSetup, what: str = "") -> None:
         self._say(t("setup.previewing"))
         try:
-            change = await self.timebok.client.change_setup(document, preview=True)
+            change = await self.client.change_setup(document, preview=True)
         except BookingError as error:
             self._refused(error)
             return
         self._say("")
-        self.app.push_screen(PreviewDialog(change, what), lambda save: self._save(document) if save else None)
+
+        def answered(save: bool | None) -> None:
+            if save:
+                self._save(document)
+
+        self.app.push_screen(PreviewDialog(change, what), answered)
 
     def _refused(self, error: BookingError) -> None:
         if error.kind is ErrorKind.STALE:  # another desk saved meanwhile: keep what was typed, offer the new setup
@@ -168,7 +173,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         self._say(t("setup.saving"))
         self._show_saving(True)
         try:
-            change = await self.timebok.client.change_setup(document)
+            change = await self.client.change_setup(document)
         except BookingError as error:
             self._show_saving(False)
             self._refused(error)
@@ -182,7 +187,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         self._say(t("setup.reloading"))
         office_id = self.setup.data["organization"].split("/")[1]
         try:
-            self.setup = await self.timebok.client.office_setup(office_id)
+            self.setup = await self.client.office_setup(office_id)
         except BookingError as error:
             self._refused(error)
             return
@@ -226,9 +231,11 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         from timebok.screens.confirm_dialog import ConfirmDialog
 
         # Esc after typing a week's hours must not lose them without a word: asked, with «Nei» (keep) the default.
-        self.app.push_screen(
-            ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")), lambda yes: self.dismiss(None) if yes else None
-        )
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")), answered)
 
 
 def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from timebok.ui.i18n import t
 
+Json = dict[str, Any]  # a part of the setup document, as the backend sends it
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -60,7 +62,7 @@ def parse_days(text: str, field: str) -> list[str]:
 _RANGE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
 
 
-def format_ranges(items: list[dict]) -> str:
+def format_ranges(items: list[Json]) -> str:
     return ", ".join(f"{i['start']}-{i['end']}" for i in items)
 
 
@@ -146,7 +148,7 @@ def day_runs(days: list[date]) -> str:
     return ", ".join(parts)
 
 
-def week_grid(weekly: list[dict]) -> str:
+def week_grid(weekly: list[Json]) -> str:
     """The weekly pattern as a grid: a row per time range, ■ on the days it is open."""
     names = day_names()
     rows = sorted({(i["start"], i["end"]) for i in weekly})

@@ -151,14 +151,14 @@ class SupportSetupScreen(LiveMixin, FlowScreen):
         load = self.query_one("#support-setup-load", LoadState)
         if not quiet:
             load.loading()
-        user = self.timebok.user
+        user = self.signed_in
         try:
-            office = await self.timebok.client.find_office(her_id) if her_id else user.office
+            office = await self.client.find_office(her_id) if her_id else user.office
             if office is None:
                 load.loaded()
                 self.query_one("#support-setup-why", Static).update(t("support.office_not_found", her=her_id))
                 return
-            setup = await self.timebok.client.office_setup(office.id)
+            setup = await self.client.office_setup(office.id)
         except BookingError as error:
             if quiet:
                 self.fetch_failed(error, quiet=True)

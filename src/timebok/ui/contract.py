@@ -93,3 +93,20 @@ class UsesApp:
     @property
     def timebok(self) -> TimebokAppContract:
         return app_of(self)  # type: ignore[arg-type]  # mixed only into DOMNodes
+
+    @property
+    def client(self) -> BookingClient:
+        """The connected client, for a screen that fetches: such screens open only once the app has connected, and
+        signing out closes them (and cancels their workers) before the client goes."""
+        client = self.timebok.client
+        if client is None:
+            raise RuntimeError("a screen that fetches ran before the app connected")
+        return client
+
+    @property
+    def signed_in(self) -> User:
+        """The signed-in user, for a screen opened from a role's home (there is none before the backend said who)."""
+        user = self.timebok.user
+        if user is None:
+            raise RuntimeError("a screen for a signed-in user ran before the backend said who it is")
+        return user
