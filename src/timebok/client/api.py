@@ -39,6 +39,7 @@ from timebok.client.signin import SignInError, TokenSource
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from timebok.domain.clock import OSLO, now
 from timebok.domain.privacy import scrub
+from timebok.domain.timetypes import TIMETYPE_CODES
 
 FHIR_JSON = "application/fhir+json"
 _ELEVEN_DIGITS = re.compile(r"\d{11}")
@@ -154,7 +155,7 @@ class BookingClient:
             r
             async for r, _ in self._search("/HealthcareService", {"organization": f"Organization/{office_id}", "active": "true"})
         ]
-        order = ["Koronatest", "Koronavaksine", "Lab", "Vaksine"]
+        order = TIMETYPE_CODES
         types = [fhir_map.time_type(r) for r in resources]
         return sorted(types, key=lambda t: (order.index(t.code) if t.code in order else len(order), t.code))
 

@@ -11,11 +11,12 @@ from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup, SetupChange
+from timebok.domain.timetypes import TIMETYPE_CODES
+from timebok.domain.weekdays import WORKDAYS, in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
 from timebok.screens.setup_text import (
-    DAYS,
     FormProblem,
     Json,
     example_date,
@@ -32,8 +33,6 @@ from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
-
-TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
 
 
 def _weekly(values: dict[str, str]) -> list[Json]:
@@ -58,8 +57,8 @@ def check_fit(weekly: list[Json], slot_minutes: int) -> None:
 
 
 def pattern_fields(book: Json | None) -> list[tuple[str, str, str]]:
-    weekly = book["weekly"] if book else [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "15:00"}]
-    days = sorted({d for item in weekly for d in item["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)
+    weekly = book["weekly"] if book else [{"days": list(WORKDAYS), "start": "08:00", "end": "15:00"}]
+    days = in_week_order({d for item in weekly for d in item["days"]})
     return [
         ("days", "setup.field.days", format_days(days) if days else ""),
         ("ranges", "setup.field.ranges", format_ranges(weekly)),
@@ -164,7 +163,7 @@ def campaign_form(setup: OfficeSetup, book: Json, existing: Json | None = None) 
             campaigns[at] = campaign
 
     if existing is not None:
-        days = sorted({d for i in existing["weekly"] for d in i["days"]}, key=DAYS.index)
+        days = in_week_order({d for i in existing["weekly"] for d in i["days"]})
         fields = [
             ("name", "setup.field.name", existing["name"]),
             ("first", "setup.field.first", show_date(existing["first"])),
@@ -268,7 +267,9 @@ class SetupScreen(FlowScreen):
         self.query_one("#setup-types", Static).update(
             t("setup.types")
             + " "
-            + " · ".join(f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES)
+            + " · ".join(
+                f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TIMETYPE_CODES
+            )
         )
         places = {p["id"]: p["name"] for p in setup.data["locations"]}
         books = self.query_one("#timebooks", OptionList)
@@ -421,12 +422,7 @@ class SetupScreen(FlowScreen):
                     name=campaign["name"],
                     first=show_date(campaign["first"]),
                     last=show_date(campaign["last"]),
-                    days=format_days(
-                        sorted(
-                            {d for i in campaign["weekly"] for d in i["days"]},
-                            key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index,
-                        )
-                    ),
+                    days=format_days(in_week_order({d for i in campaign["weekly"] for d in i["days"]})),
                     ranges=format_ranges(campaign["weekly"]),
                 )
             )
@@ -480,7 +476,7 @@ class SetupScreen(FlowScreen):
             code = next(
                 (
                     c
-                    for c in TYPES
+                    for c in TIMETYPE_CODES
                     if c.casefold() == values["type"].strip().casefold()
                     or time_type_name(c).casefold() == values["type"].strip().casefold()
                 ),

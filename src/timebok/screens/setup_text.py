@@ -6,10 +6,10 @@ import re
 from datetime import date
 from typing import Any
 
+from timebok.domain.weekdays import WEEKDAYS
 from timebok.ui.i18n import t
 
 Json = dict[str, Any]  # a part of the setup document, as the backend sends it
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def day_names() -> list[str]:
@@ -29,7 +29,7 @@ class FormProblem(Exception):
 
 def format_days(days: list[str]) -> str:
     names = day_names()
-    indexes = sorted(DAYS.index(d) for d in days)
+    indexes = sorted(WEEKDAYS.index(d) for d in days)
     if len(indexes) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
         return f"{names[indexes[0]]}-{names[indexes[-1]]}"
     return ", ".join(names[i] for i in indexes)
@@ -38,7 +38,7 @@ def format_days(days: list[str]) -> str:
 def parse_days(text: str, field: str) -> list[str]:
     """«man-fre», «tir, tor», «mon-fri»: the FHIR day codes. An empty text is no weekday (the server says so)."""
     names = [n.casefold() for n in day_names()]
-    codes = list(DAYS)
+    codes: list[str] = list(WEEKDAYS)
 
     def index(word: str) -> int:
         word = word.strip().casefold()
@@ -56,7 +56,7 @@ def parse_days(text: str, field: str) -> list[str]:
             result += range(first, last + 1)
         else:
             result.append(index(piece))
-    return [DAYS[i] for i in sorted(set(result))]
+    return [WEEKDAYS[i] for i in sorted(set(result))]
 
 
 _RANGE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
@@ -155,7 +155,7 @@ def week_grid(weekly: list[Json]) -> str:
     lines = [f"{t('setup.grid_corner'):<13}" + " ".join(f"{n[:3]:>3}" for n in names)]
     for start, end in rows:
         open_days = {d for i in weekly if (i["start"], i["end"]) == (start, end) for d in i["days"]}
-        lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in DAYS))
+        lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in WEEKDAYS))
     return "\n".join(lines)
 
 

@@ -9,11 +9,12 @@ from textual.widgets import Input
 
 from timebok.client.errors import BookingError
 from timebok.client.models import Office, OfficeSetup
+from timebok.domain.timetypes import TIMETYPE_CODES
+from timebok.domain.weekdays import in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin
-from timebok.screens.setup import TYPES
-from timebok.screens.setup_text import DAYS, format_days, format_ranges, show_date
+from timebok.screens.setup_text import format_days, format_ranges, show_date
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
@@ -31,7 +32,7 @@ def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None)
     else:
         lines = [t("support.setup_heading", citizen=citizen, office=office.name)]
     services = {s["type"]: s["active"] for s in setup.data["services"]}
-    for code in TYPES:
+    for code in TIMETYPE_CODES:
         name = time_type_name(code)
         books = [b for b in setup.timebooks if b["type"] == code and b["active"]]
         if not services.get(code):
@@ -91,7 +92,7 @@ def closure_lines(setup: OfficeSetup) -> list[str]:
     if campaigns:
         lines.append(t("support.campaigns"))
         for book, c in campaigns:
-            days = format_days(sorted({d for i in c["weekly"] for d in i["days"]}, key=DAYS.index))
+            days = format_days(in_week_order({d for i in c["weekly"] for d in i["days"]}))
             lines.append(
                 "  "
                 + t(
