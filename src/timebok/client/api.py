@@ -35,6 +35,7 @@ from timebok.client.models import (
     TimeType,
     User,
 )
+from timebok.client.setup_json import setup_from_json, setup_to_json
 from timebok.client.signin import SignInError, TokenSource
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from timebok.domain.clock import OSLO, now
@@ -346,7 +347,7 @@ class BookingClient:
 
     async def office_setup(self, office_id: str) -> OfficeSetup:
         """The office's time types, timebooks (weekly pattern, campaigns), closures and places."""
-        return OfficeSetup(
+        return setup_from_json(
             await self._json("GET", f"{self._root}/setup/Organization/{office_id}", headers={"Accept": "application/json"})
         )
 
@@ -354,20 +355,20 @@ class BookingClient:
         """Send the whole setup; `preview` only says what it would do (free times created and removed, the
         appointments it hits). Safe to repeat: the same setup sent twice changes nothing the second time.
         Raises STALE when another desk changed the setup since `setup` was read."""
-        office_id = setup.data["organization"].split("/")[1]
+        office_id = setup.office_id
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if setup.version:  # based on this read: if another desk saved since, the backend says so (STALE) and writes nothing
             headers["If-Match"] = f'W/"{setup.version}"'
         answer = await self._json(
             "PUT",
             f"{self._root}/setup/Organization/{office_id}",
-            json=setup.data,
+            json=setup_to_json(setup),
             params={"preview": "true"} if preview else None,
             write=True,
             headers=headers,
         )
         return SetupChange(
-            setup=OfficeSetup(answer["setup"]),
+            setup=setup_from_json(answer["setup"]),
             created=answer["created"],
             removed=answer["removed"],
             preview=answer["preview"],

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
 from timebok.screens.labels import time_type_name
-from timebok.screens.setup_text import FormProblem, Json, day_runs, example_date, problem_for
+from timebok.screens.setup_text import FormProblem, day_runs, example_date, problem_for
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import long_date, t, tn
 from timebok.ui.keys import dialog_keys, key
@@ -24,7 +24,7 @@ from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
-Apply = Callable[[dict[str, str], Json], None]  # reads the typed values into a copy of the setup document
+Apply = Callable[[dict[str, str], OfficeSetup], None]  # reads the typed values into a copy of the setup
 FieldsOf = Callable[[OfficeSetup], list[Field]]  # the fields as a setup fetched anew fills them
 Describe = Callable[[dict[str, str]], str]  # the change in words, above its preview («Stenger 15.12.2026 for …»)
 
@@ -126,13 +126,13 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     def action_preview(self) -> None:
         if self.writing:  # Enter on the last field while a save is on its way
             return
-        document = copy.deepcopy(self.setup.data)
+        document = copy.deepcopy(self.setup)
         try:
             self.apply(self.values(), document)
         except FormProblem as problem:
             self._say(t(problem.text_id, **problem.fields), problem.field, problem=True)
             return
-        self._send(OfficeSetup(document), self.describe(self.values()) if self.describe else "")
+        self._send(document, self.describe(self.values()) if self.describe else "")
 
     @work(exclusive=True, group="setup-send")
     async def _send(self, document: OfficeSetup, what: str = "") -> None:
@@ -185,9 +185,8 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     async def reload(self) -> None:
         """Fetch the setup as it is now (Ctrl+R, or the button); the typed values stay and go onto it at the next preview."""
         self._say(t("setup.reloading"))
-        office_id = self.setup.data["organization"].split("/")[1]
         try:
-            self.setup = await self.client.office_setup(office_id)
+            self.setup = await self.client.office_setup(self.setup.office_id)
         except BookingError as error:
             self._refused(error)
             return
@@ -265,8 +264,8 @@ def change_lines(change: SetupChange) -> list[str]:
         return lines
     # Several timebooks: the totals first. Each timebook is named with its time type, as on the setup screen.
     lines = [tn("setup.creates", change.created), tn("setup.removes", change.removed), ""] if len(change.changes) > 1 else []
-    types = {b["id"]: b["type"] for b in change.setup.timebooks if b.get("id")}
-    new_types = {b["name"]: b["type"] for b in change.setup.timebooks if not b.get("id")}  # a new timebook has no id yet
+    types = {b.id: b.type for b in change.setup.timebooks if b.id}
+    new_types = {b.name: b.type for b in change.setup.timebooks if not b.id}  # a new timebook has no id yet
     shown: set[str] = set()
     for item in change.changes:
         counts = [tn("setup.change_created", item.created)] if item.created else []

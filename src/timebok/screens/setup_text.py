@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
+from timebok.client.models import WeeklyRange
 from timebok.domain.weekdays import WEEKDAYS
 from timebok.ui.i18n import t
-
-Json = dict[str, Any]  # a part of the setup document, as the backend sends it
 
 
 def day_names() -> list[str]:
@@ -62,8 +60,8 @@ def parse_days(text: str, field: str) -> list[str]:
 _RANGE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
 
 
-def format_ranges(items: list[Json]) -> str:
-    return ", ".join(f"{i['start']}-{i['end']}" for i in items)
+def format_ranges(items: list[WeeklyRange]) -> str:
+    return ", ".join(f"{i.start}-{i.end}" for i in items)
 
 
 def parse_ranges(text: str, field: str) -> list[tuple[str, str]]:
@@ -98,20 +96,20 @@ def parse_number(text: str, field: str) -> int:
     return int(text.strip())
 
 
-def parse_date(text: str, field: str) -> str:
-    """«27.11.2026» (or 2026-11-27) → "2026-11-27"."""
+def parse_date(text: str, field: str) -> date:
+    """«27.11.2026» (or 2026-11-27) → date(2026, 11, 27)."""
     text = text.strip()
     match = re.match(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", text)
     try:
         if match:
-            return date(int(match.group(3)), int(match.group(2)), int(match.group(1))).isoformat()
-        return date.fromisoformat(text).isoformat()
+            return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        return date.fromisoformat(text)
     except ValueError:
         raise FormProblem(field, "setup.problem.date", example=example_date()) from None
 
 
-def show_date(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d.%m.%Y")
+def show_date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
 
 
 def example_date(days_ahead: int = 14) -> str:
@@ -148,13 +146,13 @@ def day_runs(days: list[date]) -> str:
     return ", ".join(parts)
 
 
-def week_grid(weekly: list[Json]) -> str:
+def week_grid(weekly: list[WeeklyRange]) -> str:
     """The weekly pattern as a grid: a row per time range, ■ on the days it is open."""
     names = day_names()
-    rows = sorted({(i["start"], i["end"]) for i in weekly})
+    rows = sorted({(i.start, i.end) for i in weekly})
     lines = [f"{t('setup.grid_corner'):<13}" + " ".join(f"{n[:3]:>3}" for n in names)]
     for start, end in rows:
-        open_days = {d for i in weekly if (i["start"], i["end"]) == (start, end) for d in i["days"]}
+        open_days = {d for i in weekly if (i.start, i.end) == (start, end) for d in i.days}
         lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in WEEKDAYS))
     return "\n".join(lines)
 
