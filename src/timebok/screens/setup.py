@@ -16,9 +16,12 @@ from timebok.domain.timetypes import TIMETYPE_CODES
 from timebok.domain.weekdays import WORKDAYS, in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
-from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
-from timebok.screens.setup_text import (
+from timebok.screens.setup_form import PreviewDialog, SetupForm
+from timebok.ui.i18n import t, tn
+from timebok.ui.keys import key
+from timebok.ui.setup_text import (
     FormProblem,
+    affected_lines,
     example_date,
     format_days,
     format_ranges,
@@ -29,8 +32,6 @@ from timebok.screens.setup_text import (
     show_date,
     week_grid,
 )
-from timebok.ui.i18n import t, tn
-from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 

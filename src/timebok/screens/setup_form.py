@@ -12,12 +12,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
+from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.labels import time_type_name
-from timebok.screens.setup_text import FormProblem, day_runs, example_date, problem_for
 from timebok.ui.contract import UsesApp
-from timebok.ui.i18n import long_date, t, tn
+from timebok.ui.i18n import t, tn
 from timebok.ui.keys import dialog_keys, key
+from timebok.ui.setup_text import FormProblem, affected_lines, day_runs, example_date, problem_for
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
@@ -235,19 +235,6 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
                 self.dismiss(None)
 
         self.app.push_screen(ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")), answered)
-
-
-def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:
-    return [
-        t(
-            "setup.affected_row",
-            date=long_date(a.start.date()),
-            time=a.start.strftime("%H:%M"),
-            patient=a.patient_name,
-            state=t(f"setup.state.{a.status}"),
-        )
-        for a in (change.affected if affected is None else affected)
-    ]
 
 
 def change_lines(change: SetupChange) -> list[str]:

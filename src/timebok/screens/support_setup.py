@@ -14,9 +14,9 @@ from timebok.domain.weekdays import in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin
-from timebok.screens.setup_text import format_days, format_ranges, show_date
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
+from timebok.ui.setup_text import format_days, format_ranges, show_date
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Label, Static
 

@@ -1,13 +1,14 @@
-"""How the timebook setup reads on screen: weekdays, time ranges, the week grid, dates; and parsing what staff type."""
+"""How the timebook setup reads on screen: weekdays, time ranges, the week grid, dates, the bookings a change hits;
+and parsing what staff type (shared by the setup screens and the calendar's «Steng dag»)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from timebok.client.models import WeeklyRange
+from timebok.client.models import AffectedAppointment, SetupChange, WeeklyRange
 from timebok.domain.weekdays import WEEKDAYS
-from timebok.ui.i18n import t
+from timebok.ui.i18n import long_date, t
 
 
 def day_names() -> list[str]:
@@ -180,3 +181,16 @@ def problem_for(path: str | None) -> tuple[str, str] | None:
         "location": ("place", "setup.problem.place"),
     }
     return table.get(last)
+
+
+def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:
+    return [
+        t(
+            "setup.affected_row",
+            date=long_date(a.start.date()),
+            time=a.start.strftime("%H:%M"),
+            patient=a.patient_name,
+            state=t(f"setup.state.{a.status}"),
+        )
+        for a in (change.affected if affected is None else affected)
+    ]
