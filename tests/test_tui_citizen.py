@@ -337,7 +337,7 @@ async def test_an_open_calendar_stops_offering_a_day_the_office_closed(live_serv
 
     from tests.conftest import FJORD_STAFF
     from timebok.client.api import BookingClient
-    from timebok.client.models import OfficeSetup
+    from timebok.client.models import Closure
     from timebok.screens.calendar import CalendarScreen
 
     monkeypatch.setattr(CalendarScreen, "POLL_SECONDS", 0.3)
@@ -349,8 +349,8 @@ async def test_an_open_calendar_stops_offering_a_day_the_office_closed(live_serv
         day = app.draft.day
         async with BookingClient(live_server.url, FJORD_STAFF) as office:
             setup = await office.office_setup("1")
-            closed = OfficeSetup(copy.deepcopy(setup.data))
-            closed.data["closures"].append({"day": day.isoformat(), "reason": "Stengt"})
+            closed = copy.deepcopy(setup)
+            closed.closures.append(Closure(day=day, reason="Stengt"))
             await office.change_setup(closed)
         await pilot.pause(1.0)
         await settle(pilot)

@@ -8,7 +8,7 @@ from datetime import date
 from tests.conftest import FJORD_STAFF, KARI, OLA
 from tests.tui_helpers import footer_keys, make_app, screen_text, settle, short_timeout, to_calendar, to_review, wait_for
 from timebok.client.api import BookingClient
-from timebok.client.models import AppointmentState
+from timebok.client.models import AppointmentState, Closure
 from timebok.screens.appointments import AppointmentsScreen
 from timebok.screens.calendar import CalendarScreen
 from timebok.screens.confirmation import ConfirmationScreen
@@ -166,7 +166,7 @@ async def test_a_time_removed_by_the_office_meanwhile_sends_you_back_with_fresh_
         removed = app.draft.slot
         async with BookingClient(live_server.url, FJORD_STAFF) as desk:
             setup = await desk.office_setup("1")
-            setup.data["closures"].append({"day": removed.start.date().isoformat(), "reason": "Kurs"})
+            setup.closures.append(Closure(day=removed.start.date(), reason="Kurs"))
             assert (await desk.change_setup(setup)).removed > 0
         await pilot.press("enter")
         await settle(pilot)

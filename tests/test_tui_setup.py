@@ -10,6 +10,7 @@ from tests.conftest import FJORD_STAFF, KARI, SUPPORT
 from tests.tui_helpers import make_app, screen_text, settle, wait_for
 from timebok.backend import schema
 from timebok.backend.server import open_database
+from timebok.client.models import Campaign, Closure, WeeklyRange
 from timebok.screens.calendar import CalendarScreen
 from timebok.screens.confirm_dialog import ConfirmDialog
 from timebok.screens.setup import SetupScreen
@@ -207,8 +208,8 @@ async def test_closing_two_parts_of_a_day_keeps_both(live_server):
         text = screen_text(app)
         assert "01.12.2026 08:00-10:00 · Kurs" in text and "01.12.2026 12:00-13:00 · Kurs" in text
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
-        closures = (await desk.office_setup("1")).data["closures"]
-    assert sorted((c["start"], c["end"]) for c in closures if c["day"] == "2026-12-01") == [
+        closures = (await desk.office_setup("1")).closures
+    assert sorted((c.start, c.end) for c in closures if c.day.isoformat() == "2026-12-01") == [
         ("08:00", "10:00"),
         ("12:00", "13:00"),
     ]
@@ -301,7 +302,7 @@ async def test_when_another_desk_saved_first_the_form_keeps_what_was_typed_and_o
         # Meanwhile the other desk closes Friday.
         async with BookingClient(live_server.url, FJORD_STAFF) as other:
             setup = await other.office_setup("1")
-            setup.data["closures"].append({"day": "2026-11-27", "reason": "Sykepleier syk"})
+            setup.closures.append(Closure(day=date(2026, 11, 27), reason="Sykepleier syk"))
             await other.change_setup(setup)
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -339,13 +340,13 @@ async def test_after_another_desks_change_the_pattern_form_keeps_its_change_too(
         await pilot.press("m")  # the first timebook's pattern
         await settle(pilot)
         assert isinstance(app.screen, SetupForm)
-        book_id = app.screen_stack[-2].current()["id"]
+        book_id = app.screen_stack[-2].current().id
         await _field(pilot, "ranges", "08:00-11:30, 12:00-14:00")
         async with BookingClient(live_server.url, FJORD_STAFF) as other:
             setup = await other.office_setup("1")
-            book = next(b for b in setup.data["timebooks"] if b["id"] == book_id)
-            assert book["slotMinutes"] != 30
-            book["slotMinutes"] = 30
+            book = next(b for b in setup.timebooks if b.id == book_id)
+            assert book.slot_minutes != 30
+            book.slot_minutes = 30
             await other.change_setup(setup)
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -362,9 +363,9 @@ async def test_after_another_desks_change_the_pattern_form_keeps_its_change_too(
         await settle(pilot)
         assert isinstance(app.screen, SetupScreen)
         async with BookingClient(live_server.url, FJORD_STAFF) as other:
-            book = next(b for b in (await other.office_setup("1")).data["timebooks"] if b["id"] == book_id)
-        assert book["slotMinutes"] == 30
-        assert [(w["start"], w["end"]) for w in book["weekly"]] == [("08:00", "11:30"), ("12:00", "14:00")]
+            book = next(b for b in (await other.office_setup("1")).timebooks if b.id == book_id)
+        assert book.slot_minutes == 30
+        assert [(w.start, w.end) for w in book.weekly] == [("08:00", "11:30"), ("12:00", "14:00")]
 
 
 async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(live_server, db_path):
@@ -470,9 +471,9 @@ async def test_a_date_typed_first_closes_that_date_and_the_preview_names_it(live
         assert isinstance(app.screen, SetupScreen)
         assert "15.12.2026 · Kurs" in screen_text(app)
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
-        closures = (await desk.office_setup("1")).data["closures"]
-    assert [(c["day"], c["reason"]) for c in closures if c["reason"] == "Kurs"] == [("2026-12-15", "Kurs")]
-    assert not [c for c in closures if c["day"] == "2026-11-25"]  # today stays open
+        closures = (await desk.office_setup("1")).closures
+    assert [(c.day.isoformat(), c.reason) for c in closures if c.reason == "Kurs"] == [("2026-12-15", "Kurs")]
+    assert not [c for c in closures if c.day.isoformat() == "2026-11-25"]  # today stays open
 
 
 async def _add_campaign(live_server) -> None:
@@ -480,13 +481,13 @@ async def _add_campaign(live_server) -> None:
 
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
         setup = await desk.office_setup("1")
-        setup.timebooks[0]["campaigns"].append(
-            {
-                "name": "Influensavaksine",
-                "first": "2026-12-05",
-                "last": "2026-12-06",
-                "weekly": [{"days": ["sat", "sun"], "start": "10:00", "end": "12:00"}],
-            }
+        setup.timebooks[0].campaigns.append(
+            Campaign(
+                name="Influensavaksine",
+                first=date(2026, 12, 5),
+                last=date(2026, 12, 6),
+                weekly=[WeeklyRange(days=["sat", "sun"], start="10:00", end="12:00")],
+            )
         )
         await desk.change_setup(setup)
 
@@ -495,7 +496,7 @@ async def _free_times(live_server, first: str, last: str) -> int:
     from timebok.client.api import BookingClient
 
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
-        return sum(b["ahead"]["free"] for b in (await desk.office_setup("1")).timebooks)
+        return sum(b.ahead.free for b in (await desk.office_setup("1")).timebooks)
 
 
 async def test_a_closed_day_and_a_campaign_are_removed_and_edited_from_the_setup_screen(live_server):
@@ -560,8 +561,8 @@ async def test_a_closed_day_and_a_campaign_are_removed_and_edited_from_the_setup
         assert isinstance(app.screen, SetupScreen) and "Vaksinehelg" not in screen_text(app)
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
         setup = await desk.office_setup("1")
-    assert not [c for b in setup.timebooks for c in b["campaigns"]]
-    assert not [c for c in setup.data["closures"] if c["day"] == "2026-12-11"]
+    assert not [c for b in setup.timebooks for c in b.campaigns]
+    assert not [c for c in setup.closures if c.day.isoformat() == "2026-12-11"]
     assert await _free_times(live_server, "", "") == after_closure - 16  # 2 days × 8 half-hours of the campaign gone
 
 
@@ -584,8 +585,8 @@ async def test_editing_a_closed_day_changes_it_in_place(live_server):
         await pilot.press("l")
         await settle(pilot)
     async with BookingClient(live_server.url, FJORD_STAFF) as desk:
-        closures = (await desk.office_setup("1")).data["closures"]
-    assert [c["day"] for c in closures if c["reason"] == "Planleggingsdag"] == ["2026-12-14"]
+        closures = (await desk.office_setup("1")).closures
+    assert [c.day.isoformat() for c in closures if c.reason == "Planleggingsdag"] == ["2026-12-14"]
 
 
 async def test_support_sees_closed_days_campaigns_and_lead_time_and_a_change_made_meanwhile(live_server):
@@ -604,7 +605,7 @@ async def test_support_sees_closed_days_campaigns_and_lead_time_and_a_change_mad
         await _add_campaign(live_server)  # meanwhile the front desk adds a campaign and closes the 15th
         async with BookingClient(live_server.url, FJORD_STAFF) as desk:
             setup = await desk.office_setup("1")
-            setup.data["closures"].append({"day": "2026-12-15", "reason": "Kurs"})
+            setup.closures.append(Closure(day=date(2026, 12, 15), reason="Kurs"))
             await desk.change_setup(setup)
         await pilot.press("r")  # from the HER-id field, where the focus is
         await settle(pilot)
@@ -615,7 +616,7 @@ async def test_support_sees_closed_days_campaigns_and_lead_time_and_a_change_mad
         # And without a key: the next poll shows the next change.
         async with BookingClient(live_server.url, FJORD_STAFF) as desk:
             setup = await desk.office_setup("1")
-            setup.data["closures"].append({"day": "2026-12-16", "reason": "Tannlege"})
+            setup.closures.append(Closure(day=date(2026, 12, 16), reason="Tannlege"))
             await desk.change_setup(setup)
         app.screen._poll()
         await settle(pilot)
@@ -633,7 +634,7 @@ def test_a_preview_from_a_backend_without_changes_per_timebook_shows_the_totals(
     ola = AffectedAppointment(
         id="7", status="pending", start=datetime(2026, 11, 27, 9, 0, tzinfo=OSLO), patient_name="Ola Nordmann", timebook_id="1"
     )
-    change = SetupChange(setup=OfficeSetup({"timebooks": []}), created=0, removed=65, preview=True, affected=[ola])
+    change = SetupChange(setup=OfficeSetup(organization="Organization/1"), created=0, removed=65, preview=True, affected=[ola])
     lines = change_lines(change)
     assert lines[:2] == ["0 nye ledige timer blir lagt ut.", "65 ledige timer blir fjernet."]
     assert "  fredag 27. november 2026 kl. 09:00 · Ola Nordmann (venter på svar)" in lines

@@ -8,10 +8,10 @@ import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import unquote
 
 import httpx
@@ -35,15 +35,23 @@ from timebok.client.models import (
     TimeType,
     User,
 )
+from timebok.client.setup_json import setup_from_json, setup_to_json
 from timebok.client.signin import SignInError, TokenSource
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from timebok.domain.clock import OSLO, now
 from timebok.domain.privacy import scrub
+from timebok.domain.timetypes import TIMETYPE_CODES
 
 FHIR_JSON = "application/fhir+json"
 _ELEVEN_DIGITS = re.compile(r"\d{11}")
 REQUEST_ID_SYSTEM = "urn:ietf:rfc:3986"  # identifiers are urn:uuid:… URIs
 Json = dict[str, Any]
+# A search's query: a mapping, or pairs when a name repeats (FHIR's `date=ge…&date=lt…`).
+Params = Mapping[str, str] | Sequence[tuple[str, str]]
+PurposeKey = tuple[Hashable, ...]  # what a create is for, so a retry of the same thing reuses its identifier
+Built = TypeVar("Built")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class BookingClient:
@@ -80,15 +88,16 @@ class BookingClient:
         self.write_retries = write_retries
         # The identifier of each create still in doubt (no answer heard), by what it was for: sent again, it is
         # recognised by the backend instead of made twice.
-        self._write_keys: dict[tuple, str] = {}
+        self._write_keys: dict[PurposeKey, str] = {}
         self._trace = trace
         self._secrets = tuple(secret for secret in (token, agent_token) if secret)  # never in the trace
         # Signed in with OpenID Connect: each request takes the current access token, renewed before it expires.
         self._sources = {"Authorization": token_source, "X-Support-Agent": agent_source}
         # Conditional reads: the last ETag and parsed body per URL, and what was built from a search's pages.
-        self._answers = _Lru(maxsize=128)
-        self._results = _Lru(maxsize=64)
-        self._prefetching: dict[tuple, asyncio.Task] = {}  # months being fetched ahead of the user
+        self._answers: _Lru[str, tuple[str, Json]] = _Lru(maxsize=128)  # URL → (ETag, body)
+        # A key → (what it was built from, what was built): the pages of a search, or a month's whole set of times.
+        self._results: _Lru[Hashable, tuple[Any, Any]] = _Lru(maxsize=64)
+        self._prefetching: dict[PurposeKey, asyncio.Task[tuple[Slot, ...]]] = {}  # months being fetched ahead of the user
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout,
@@ -147,7 +156,7 @@ class BookingClient:
             r
             async for r, _ in self._search("/HealthcareService", {"organization": f"Organization/{office_id}", "active": "true"})
         ]
-        order = ["Koronatest", "Koronavaksine", "Lab", "Vaksine"]
+        order = TIMETYPE_CODES
         types = [fhir_map.time_type(r) for r in resources]
         return sorted(types, key=lambda t: (order.index(t.code) if t.code in order else len(order), t.code))
 
@@ -175,7 +184,7 @@ class BookingClient:
         task = asyncio.get_running_loop().create_task(self._whole_month(timebook_id, year, month))
         self._prefetching[key] = task
 
-        def done(finished: asyncio.Task) -> None:
+        def done(finished: asyncio.Task[tuple[Slot, ...]]) -> None:
             self._prefetching.pop(key, None)
             if not finished.cancelled():
                 finished.exception()  # a failed prefetch is simply not used; the real read reports its own error
@@ -208,7 +217,8 @@ class BookingClient:
         # Both limits leave the times from some instant on, so the same answer with as many times left
         # holds the very same times.
         if cached is not None and cached[0] is whole and len(cached[1].slots) == len(slots):
-            return cached[1]  # unchanged: the very same object as last time
+            unchanged: MonthAvailability = cached[1]  # a "month" key holds (its whole month, its availability)
+            return unchanged  # unchanged: the very same object as last time
         availability = MonthAvailability(year=year, month=month, slots=slots)
         self._results.put(key, (whole, availability))
         return availability
@@ -337,7 +347,7 @@ class BookingClient:
 
     async def office_setup(self, office_id: str) -> OfficeSetup:
         """The office's time types, timebooks (weekly pattern, campaigns), closures and places."""
-        return OfficeSetup(
+        return setup_from_json(
             await self._json("GET", f"{self._root}/setup/Organization/{office_id}", headers={"Accept": "application/json"})
         )
 
@@ -345,20 +355,20 @@ class BookingClient:
         """Send the whole setup; `preview` only says what it would do (free times created and removed, the
         appointments it hits). Safe to repeat: the same setup sent twice changes nothing the second time.
         Raises STALE when another desk changed the setup since `setup` was read."""
-        office_id = setup.data["organization"].split("/")[1]
+        office_id = setup.office_id
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if setup.version:  # based on this read: if another desk saved since, the backend says so (STALE) and writes nothing
             headers["If-Match"] = f'W/"{setup.version}"'
         answer = await self._json(
             "PUT",
             f"{self._root}/setup/Organization/{office_id}",
-            json=setup.data,
+            json=setup_to_json(setup),
             params={"preview": "true"} if preview else None,
             write=True,
             headers=headers,
         )
         return SetupChange(
-            setup=OfficeSetup(answer["setup"]),
+            setup=setup_from_json(answer["setup"]),
             created=answer["created"],
             removed=answer["removed"],
             preview=answer["preview"],
@@ -408,7 +418,7 @@ class BookingClient:
                 appointment, state=state, version=appointment.version + 1, office_reason=reason or appointment.office_reason
             )
 
-    async def _create(self, path: str, body: Json, purpose: tuple, *, conflict: ErrorKind = ErrorKind.CONFLICT) -> Json:
+    async def _create(self, path: str, body: Json, purpose: PurposeKey, *, conflict: ErrorKind = ErrorKind.CONFLICT) -> Json:
         """POST a resource under an identifier of its own (FHIR conditional create), so that sending it again is safe.
 
         When no answer comes (a timeout, a dropped connection) the first may still have arrived: the same create is
@@ -422,7 +432,7 @@ class BookingClient:
         maybe_sent = earlier is not None  # whether any try so far, the user's earlier ones too, may have reached the backend
         for attempt in range(1 + self.write_retries):
             try:
-                resource = await self._json("POST", path, json=body, headers=headers, write=True, conflict=conflict)
+                resource: Json = await self._json("POST", path, json=body, headers=headers, write=True, conflict=conflict)
             except BookingError as error:
                 if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
                     maybe_sent = error.maybe_sent = maybe_sent or error.maybe_sent  # a refused retry undoes no earlier doubt
@@ -434,9 +444,10 @@ class BookingClient:
             return resource
         raise AssertionError("unreachable")
 
-    async def _appointments(self, params) -> list[Appointment]:
+    async def _appointments(self, params: Params) -> list[Appointment]:
         def build(entries: list[tuple[Json, str]]) -> list[Appointment]:
-            matches, included = [], {}
+            matches: list[Json] = []
+            included: dict[str, Json] = {}
             for resource, mode in entries:
                 if mode == "match":
                     matches.append(resource)
@@ -460,39 +471,41 @@ class BookingClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    async def _search_result(self, path: str, params, build: Callable[[list[tuple[Json, str]]], Any]) -> Any:
+    async def _search_result(self, path: str, params: Params, build: Callable[[list[tuple[Json, str]]], Built]) -> Built:
         """`build` of every entry of a search; when every page came back 304, the very object built last time."""
-        params = list(params.items()) if isinstance(params, dict) else list(params)
+        pairs = _pairs(params)
         pages: list[Json] = []
-        async for page in self._search_pages(path, params):
+        async for page in self._search_pages(path, pairs):
             pages.append(page)
-        key = (path, tuple(params))
+        key = (path, tuple(pairs))
         cached = self._results.get(key)
         if cached is not None and len(cached[0]) == len(pages) and all(a is b for a, b in zip(cached[0], pages, strict=True)):
-            return cached[1]
+            # Safe: each search path is built by one `build` throughout (see the callers), so the key fixes the type.
+            return cast(Built, cached[1])
         result = build(
             [(e["resource"], e.get("search", {}).get("mode", "match")) for page in pages for e in page.get("entry", [])]
         )
         self._results.put(key, (pages, result))
         return result
 
-    async def _search(self, path: str, params) -> AsyncIterator[tuple[Json, str]]:
+    async def _search(self, path: str, params: Params) -> AsyncIterator[tuple[Json, str]]:
         async for bundle in self._search_pages(path, params):
             for entry in bundle.get("entry", []):
                 yield entry["resource"], entry.get("search", {}).get("mode", "match")
 
-    async def _search_pages(self, path: str, params) -> AsyncIterator[Json]:
+    async def _search_pages(self, path: str, params: Params) -> AsyncIterator[Json]:
         """Every entry of a search, following `next` links, as (resource, search mode)."""
-        params = list(params.items()) if isinstance(params, dict) else list(params)
-        if not any(k == "_count" for k, _ in params):
-            params.append(("_count", str(self.page_size)))
+        query = _pairs(params)
+        if not any(k == "_count" for k, _ in query):
+            query.append(("_count", str(self.page_size)))
+        page_query: list[tuple[str, str]] | None = query
         url: str | None = path
         followed: set[str] = set()
         while url:
-            bundle = await self._json("GET", url, params=params)
+            bundle = await self._json("GET", url, params=page_query)
             yield bundle
             url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
-            params = None  # the next link carries the whole query
+            page_query = None  # the next link carries the whole query
             if url is None:
                 break
             # A next link is followed only to our own backend (the token goes with it), never twice, and only so far.
@@ -513,20 +526,22 @@ class BookingClient:
         method: str,
         url: str,
         *,
-        params=None,
+        params: Params | None = None,
         json: Any = None,
-        data: dict | None = None,
-        headers: dict | None = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         write: bool = False,
         conflict: ErrorKind = ErrorKind.CONFLICT,
-    ) -> Json:
+    ) -> Any:  # the parsed body: a JSON object (FHIR, setup, userinfo), or a list (the demo users)
         headers = dict(headers or {})
         if json is not None:
             content = jsonlib.dumps(json, ensure_ascii=False).encode()
             headers.setdefault("Content-Type", FHIR_JSON)
         else:
             content = None
-        request = self._http.build_request(method, url, params=params, content=content, data=data, headers=headers)
+        request = self._http.build_request(
+            method, url, params=None if params is None else tuple(_pairs(params)), content=content, data=data, headers=headers
+        )
         held = self._answers.get(str(request.url)) if method == "GET" else None
         if held is not None:
             request.headers["If-None-Match"] = held[0]
@@ -641,20 +656,20 @@ class BookingClient:
         )
 
 
-class _Lru:
+class _Lru(Generic[K, V]):
     """A small dict that forgets the least recently used entry beyond `maxsize`."""
 
     def __init__(self, maxsize: int) -> None:
         self._maxsize = maxsize
-        self._items: OrderedDict = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, key):
+    def get(self, key: K) -> V | None:
         found = self._items.get(key)
         if found is not None:
             self._items.move_to_end(key)
         return found
 
-    def put(self, key, value) -> None:
+    def put(self, key: K, value: V) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
         while len(self._items) > self._maxsize:
@@ -703,7 +718,7 @@ _RULE_KINDS = {
 HELD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/overlapping-appointment"
 
 
-def _held_time(issue) -> HeldTime | None:
+def _held_time(issue: Json) -> HeldTime | None:
     """The time already held, from the patient-overlap issue's extension; None when it cannot be read."""
     found = next((e for e in issue.get("extension") or [] if isinstance(e, dict) and e.get("url") == HELD_TIME_URL), None)
     parts = {p.get("url"): p for p in (found or {}).get("extension") or [] if isinstance(p, dict)}
@@ -718,9 +733,14 @@ def _held_time(issue) -> HeldTime | None:
     )
 
 
-def _rule(issue) -> str | None:
+def _rule(issue: Json) -> str | None:
     codings = (issue.get("details") or {}).get("coding") or []
-    return next((c.get("code") for c in codings if isinstance(c, dict)), None)
+    code = next((c.get("code") for c in codings if isinstance(c, dict)), None)
+    return code if isinstance(code, str) else None
+
+
+def _pairs(params: Params) -> list[tuple[str, str]]:
+    return list(params.items()) if isinstance(params, Mapping) else list(params)
 
 
 def _midnight(day: date) -> datetime:

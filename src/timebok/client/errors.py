@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # signin loads httpx; the errors load with every screen
+    from timebok.client.signin import TokenSource
 
 
 class ErrorKind(Enum):
@@ -46,7 +50,7 @@ class BookingError(Exception):
         *,
         status: int | None = None,
         field: str | None = None,
-        source: object | None = None,
+        source: TokenSource | None = None,
         rule: str | None = None,
         held: HeldTime | None = None,
         maybe_sent: bool = True,

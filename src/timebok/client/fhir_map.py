@@ -14,7 +14,7 @@ Json = dict[str, Any]
 
 def ref_id(reference: Json | None, resource_type: str | None = None) -> str | None:
     text = (reference or {}).get("reference", "")
-    kind, _, id_ = text.rpartition("/")
+    kind, _, id_ = str(text).rpartition("/")
     if not id_ or (resource_type and kind.rpartition("/")[2] != resource_type):
         return None
     return id_
@@ -28,7 +28,7 @@ def _code(concepts: list[Json] | None) -> str:
     for concept in concepts or []:
         for coding in concept.get("coding", []):
             if coding.get("code"):
-                return coding["code"]
+                return str(coding["code"])
     return ""
 
 
@@ -122,8 +122,8 @@ def _state(resource: Json) -> AppointmentState:
 def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appointment:
     included = included or {}
     actors = [p.get("actor", {}) for p in resource.get("participant", [])]
-    patient_id = next((ref_id(a, "Patient") for a in actors if ref_id(a, "Patient")), "")
-    office_id = next((ref_id(a, "Organization") for a in actors if ref_id(a, "Organization")), "")
+    patient_id = next((id_ for a in actors if (id_ := ref_id(a, "Patient"))), "")
+    office_id = next((id_ for a in actors if (id_ := ref_id(a, "Organization"))), "")
     place_id = next((ref_id(a, "Location") for a in actors if ref_id(a, "Location")), None)
     state = _state(resource)
     found_place = included.get(f"Location/{place_id}")

@@ -193,22 +193,102 @@ class MonthAvailability:
 
 
 @dataclass
+class WeeklyRange:
+    """Open from `start` to `end` («08:00», «15:30») on each of `days` (FHIR day codes, domain.weekdays)."""
+
+    days: list[str]
+    start: str
+    end: str
+
+
+@dataclass
+class Campaign:
+    """A period in which a timebook has times beyond its weekly pattern (a vaccination drive, say)."""
+
+    name: str
+    first: date
+    last: date
+    weekly: list[WeeklyRange]
+    slot_minutes: int | None = None  # None: the timebook's own
+    id: str | None = None  # None until saved
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """The free times a timebook has published ahead, of how many (read-only: it moves as citizens book)."""
+
+    free: int
+    total: int
+
+
+@dataclass
+class SetupTimebook:
+    """One timebook as the setup document holds it: its time type, place, weekly pattern and rules."""
+
+    type: str  # a time-type code (domain.timetypes)
+    location: str  # «Location/3»
+    name: str
+    slot_minutes: int
+    weekly: list[WeeklyRange]
+    active: bool = True
+    parallel: int = 1
+    horizon_days: int = 42
+    lead_minutes: int = 120
+    campaigns: list[Campaign] = field(default_factory=list)
+    ahead: Ahead | None = None
+    id: str | None = None  # None until saved
+
+
+@dataclass
+class Closure:
+    """A day, or part of one, with no times: for the whole office, or for one timebook."""
+
+    day: date
+    reason: str
+    start: str | None = None  # None (with `end`): the whole day
+    end: str | None = None
+    timebook: str | None = None  # «Schedule/5», or None for the whole office
+    id: str | None = None  # None until saved
+
+    @property
+    def timebook_id(self) -> str | None:
+        return self.timebook.split("/")[1] if self.timebook else None
+
+
+@dataclass
+class Service:
+    """Whether the office offers a time type at all."""
+
+    type: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class SetupLocation:
+    id: str  # «Location/3»
+    name: str
+
+
+@dataclass
 class OfficeSetup:
-    """An office's timebook setup as the backend's /setup document (kept as JSON: the client edits and sends it back)."""
+    """An office's timebook setup (the backend's /setup document); the client edits a copy and sends it back whole.
 
-    data: dict
+    client.setup_json reads it from and writes it to the wire."""
+
+    organization: str  # «Organization/1»
+    services: list[Service] = field(default_factory=list)
+    timebooks: list[SetupTimebook] = field(default_factory=list)
+    closures: list[Closure] = field(default_factory=list)
+    locations: list[SetupLocation] = field(default_factory=list)
+    name: str | None = None
+    version: str | None = None  # the version it was read at (the backend's ETag), sent back as If-Match when saving
 
     @property
-    def timebooks(self) -> list[dict]:
-        return self.data["timebooks"]
+    def office_id(self) -> str:
+        return self.organization.split("/")[1]
 
-    def timebook(self, timebook_id: str) -> dict:
-        return next(b for b in self.timebooks if b["id"] == timebook_id)
-
-    @property
-    def version(self) -> str | None:
-        """The version it was read at (the backend's ETag), sent back as If-Match when saving."""
-        return self.data.get("version")
+    def timebook(self, timebook_id: str) -> SetupTimebook:
+        return next(b for b in self.timebooks if b.id == timebook_id)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -51,7 +52,7 @@ class Tokens:
     def expiring(self, margin: float = REFRESH_MARGIN) -> bool:
         return now().timestamp() >= self.expires_at - margin
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer,
             "client_id": self.client_id,
@@ -61,12 +62,13 @@ class Tokens:
         }
 
 
-def endpoints(issuer: str, http: httpx.Client) -> dict:
+def endpoints(issuer: str, http: httpx.Client) -> dict[str, Any]:
     """The provider's discovery document (authorization and token endpoints)."""
     try:
         response = http.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
         response.raise_for_status()
-        return response.json()
+        document: dict[str, Any] = response.json()
+        return document
     except (httpx.HTTPError, ValueError) as error:
         raise SignInError(f"cannot reach the sign-in service at {issuer}: {type(error).__name__}", reason="unreachable") from None
 
@@ -97,7 +99,7 @@ class _Redirect:
                 self.wfile.write(b"<p>timebok: innlogget / signed in. Du kan lukke denne fanen.</p>")
                 done.set()
 
-            def log_message(self, *_args) -> None:  # the query holds the code: never on stderr
+            def log_message(self, *_args: object) -> None:  # the query holds the code: never on stderr
                 pass
 
         try:
@@ -212,7 +214,7 @@ def refresh(tokens: Tokens, *, http: httpx.Client | None = None) -> Tokens:
             http.close()
 
 
-def _token_request(http: httpx.Client, url: str, issuer: str, client_id: str, form: dict) -> Tokens:
+def _token_request(http: httpx.Client, url: str, issuer: str, client_id: str, form: dict[str, str | None]) -> Tokens:
     # The response holds the tokens: it goes to no trace and no log, and its text is never quoted in an error.
     try:
         response = http.post(url, data=form)

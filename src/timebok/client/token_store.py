@@ -6,13 +6,15 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from timebok.client.signin import Tokens
 
 SERVICE = "timebok"
 
 
-def _keyring():
+def _keyring() -> ModuleType | None:
     """The platform's keyring, or None when there is none usable (a server, a container, SSH without a session bus)."""
     if os.environ.get("TIMEBOK_NO_KEYRING"):
         return None
@@ -74,13 +76,14 @@ class TokenStore:
         self._write(data)
         return removed
 
-    def _file(self) -> dict:
+    def _file(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text("utf-8"))
+            stored: dict[str, Any] = json.loads(self.path.read_text("utf-8"))
+            return stored
         except (OSError, ValueError):
             return {}
 
-    def _write(self, data: dict) -> None:
+    def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp creates the file 0600 before anything is written to it; the rename makes it whole or absent.
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tokens-")

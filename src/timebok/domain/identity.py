@@ -248,7 +248,8 @@ def _field_range(prefix: str, start: int, width: int) -> range:
 
 def _date_still_possible(prefix: str) -> bool:
     """Whether some completion of fewer than 11 digits encodes a real birth date."""
-    plain_days, d_days = [], []
+    plain_days: list[int] = []
+    d_days: list[int] = []
     for dd in _field_range(prefix, 0, 2):
         day = _decode_day(dd)
         if day is not None:

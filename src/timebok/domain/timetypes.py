@@ -9,3 +9,4 @@ TIMETYPES: dict[str, str] = {
     "Lab": "Lab",
     "Vaksine": "Vaksine",
 }
+TIMETYPE_CODES: tuple[str, ...] = tuple(TIMETYPES)  # in the guide's order

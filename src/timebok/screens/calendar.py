@@ -78,7 +78,7 @@ class CalendarScreen(FlowScreen):
             return
         self.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
         if change.affected:
-            from timebok.screens.setup_form import affected_lines
+            from timebok.ui.setup_text import affected_lines
 
             self.notify(
                 "\n".join([tn("setup.affected", len(change.affected)), *affected_lines(change), t("setup.affected_hint")]),

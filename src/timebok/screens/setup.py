@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date
 
 from textual import on, work
@@ -10,13 +11,17 @@ from textual.app import ComposeResult
 from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import OfficeSetup, SetupChange
+from timebok.client.models import Campaign, Closure, OfficeSetup, Service, SetupChange, SetupTimebook, WeeklyRange
+from timebok.domain.timetypes import TIMETYPE_CODES
+from timebok.domain.weekdays import WORKDAYS, in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
-from timebok.screens.setup_form import PreviewDialog, SetupForm, affected_lines
-from timebok.screens.setup_text import (
-    DAYS,
+from timebok.screens.setup_form import PreviewDialog, SetupForm
+from timebok.ui.i18n import t, tn
+from timebok.ui.keys import key
+from timebok.ui.setup_text import (
     FormProblem,
+    affected_lines,
     example_date,
     format_days,
     format_ranges,
@@ -27,17 +32,13 @@ from timebok.screens.setup_text import (
     show_date,
     week_grid,
 )
-from timebok.ui.i18n import t, tn
-from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 
-TYPES = ("Koronatest", "Koronavaksine", "Lab", "Vaksine")
 
-
-def _weekly(values: dict[str, str]) -> list[dict]:
+def _weekly(values: dict[str, str]) -> list[WeeklyRange]:
     days = parse_days(values["days"], "days")
-    return [{"days": days, "start": start, "end": end} for start, end in parse_ranges(values["ranges"], "ranges")]
+    return [WeeklyRange(days=list(days), start=start, end=end) for start, end in parse_ranges(values["ranges"], "ranges")]
 
 
 def _minutes_of(clock: str) -> int:
@@ -45,86 +46,94 @@ def _minutes_of(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def check_fit(weekly: list[dict], slot_minutes: int) -> None:
+def check_fit(weekly: list[WeeklyRange], slot_minutes: int) -> None:
     """Each range must end after it starts and hold a whole number of times: said here, naming the range and the
     length (the backend's one message for both spoke of «hele timer», also when the length was what did not fit)."""
     for item in weekly:
-        length = _minutes_of(item["end"]) - _minutes_of(item["start"])
+        length = _minutes_of(item.end) - _minutes_of(item.start)
         if length <= 0:
             raise FormProblem("ranges", "setup.problem.times")
         if 5 <= slot_minutes <= 60 and length % slot_minutes:
-            raise FormProblem("ranges", "setup.problem.fit", range=f"{item['start']}-{item['end']}", minutes=slot_minutes)
+            raise FormProblem("ranges", "setup.problem.fit", range=f"{item.start}-{item.end}", minutes=slot_minutes)
 
 
-def pattern_fields(book: dict | None) -> list[tuple[str, str, str]]:
-    weekly = book["weekly"] if book else [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "15:00"}]
-    days = sorted({d for item in weekly for d in item["days"]}, key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index)
+def _days_of(weekly: list[WeeklyRange]) -> list[str]:
+    return in_week_order({d for item in weekly for d in item.days})
+
+
+def pattern_fields(book: SetupTimebook | None) -> list[tuple[str, str, str]]:
+    weekly = book.weekly if book else [WeeklyRange(days=list(WORKDAYS), start="08:00", end="15:00")]
+    days = _days_of(weekly)
     return [
         ("days", "setup.field.days", format_days(days) if days else ""),
         ("ranges", "setup.field.ranges", format_ranges(weekly)),
-        ("minutes", "setup.field.minutes", str(book["slotMinutes"] if book else 15)),
-        ("parallel", "setup.field.parallel", str(book["parallel"] if book else 1)),
-        ("horizon", "setup.field.horizon", str(book["horizonDays"] if book else 42)),
-        ("lead", "setup.field.lead", str(book["leadMinutes"] if book else 120)),
+        ("minutes", "setup.field.minutes", str(book.slot_minutes if book else 15)),
+        ("parallel", "setup.field.parallel", str(book.parallel if book else 1)),
+        ("horizon", "setup.field.horizon", str(book.horizon_days if book else 42)),
+        ("lead", "setup.field.lead", str(book.lead_minutes if book else 120)),
     ]
 
 
-def apply_pattern(book: dict, values: dict[str, str]) -> None:
-    book["weekly"] = _weekly(values)
-    book["slotMinutes"] = parse_number(values["minutes"], "minutes")
-    check_fit(book["weekly"], book["slotMinutes"])
-    book["parallel"] = parse_number(values["parallel"], "parallel")
-    book["horizonDays"] = parse_number(values["horizon"], "horizon")
-    book["leadMinutes"] = parse_number(values["lead"], "lead")
+def apply_pattern(book: SetupTimebook, values: dict[str, str]) -> None:
+    book.weekly = _weekly(values)
+    book.slot_minutes = parse_number(values["minutes"], "minutes")
+    check_fit(book.weekly, book.slot_minutes)
+    book.parallel = parse_number(values["parallel"], "parallel")
+    book.horizon_days = parse_number(values["horizon"], "horizon")
+    book.lead_minutes = parse_number(values["lead"], "lead")
 
 
-def _same(document: dict, book: dict) -> dict:
+def _same(document: OfficeSetup, book: SetupTimebook) -> SetupTimebook:
     """The timebook in `document` that `book` was read as: by id, since a setup fetched anew may list more."""
-    return next(b for b in document["timebooks"] if b["id"] == book["id"])
+    return next(b for b in document.timebooks if b.id == book.id)
 
 
-def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: str, existing: dict | None = None) -> SetupForm:
+def timebook_label(book: SetupTimebook) -> str:
+    """«Vaksine · Vaksinetimer»: a timebook named with its time type."""
+    return f"{time_type_name(book.type)} · {book.name}"
+
+
+def closure_form(
+    setup: OfficeSetup, day: date, timebook_id: str | None, title: str, existing: Closure | None = None
+) -> SetupForm:
     """«Steng dag»: the day, a part of it or the whole, and why; for one timebook or the whole office. With `existing`,
     that closure is edited: its values fill the form and the save replaces it."""
     if existing is not None:
-        timebook_id = existing["timebook"].split("/")[1] if existing.get("timebook") else None
+        timebook_id = existing.timebook_id
 
-    def apply(values: dict[str, str], document: dict) -> None:
+    def apply(values: dict[str, str], document: OfficeSetup) -> None:
         times = values["times"].strip()
         # One closure per range typed («08:00-10:00, 12:00-13:00»); none typed: the whole day.
-        ranges = parse_ranges(times, "times") if times else [(None, None)]
+        ranges: list[tuple[str | None, str | None]] = list(parse_ranges(times, "times")) if times else [(None, None)]
         day = parse_date(values["day"], "day")
         if not values["reason"].strip():
             raise FormProblem("reason", "setup.problem.required")
         if existing is not None:
-            document["closures"] = [c for c in document["closures"] if c.get("id") != existing["id"]]
+            document.closures = [c for c in document.closures if c.id != existing.id]
         for number, (start, end) in enumerate(ranges):
-            document["closures"].append(
-                {
+            document.closures.append(
+                Closure(
+                    day=day,
+                    start=start,
+                    end=end,
+                    reason=values["reason"].strip(),
+                    timebook=f"Schedule/{timebook_id}" if timebook_id else None,
                     # The edited closure keeps its id (on its first range), so the backend changes it rather than adds one.
-                    **({"id": existing["id"]} if existing is not None and number == 0 else {}),
-                    "day": day,
-                    "start": start,
-                    "end": end,
-                    "reason": values["reason"].strip(),
-                    "timebook": f"Schedule/{timebook_id}" if timebook_id else None,
-                }
+                    id=existing.id if existing is not None and number == 0 else None,
+                )
             )
 
     def describe(values: dict[str, str]) -> str:
-        where = next(
-            (f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks if b["id"] == timebook_id),
-            t("setup.what_office"),
-        )
+        where = next((timebook_label(b) for b in setup.timebooks if b.id == timebook_id), t("setup.what_office"))
         times = values["times"].strip()
         return t("setup.what_close", day=values["day"].strip(), times=f" {times}" if times else "", where=where)
 
     if existing is not None:
-        times = f"{existing['start']}-{existing['end']}" if existing.get("start") else ""
+        times = f"{existing.start}-{existing.end}" if existing.start else ""
         fields = [
-            ("day", "setup.field.day", show_date(existing["day"])),
+            ("day", "setup.field.day", show_date(existing.day)),
             ("times", "setup.field.times", times),
-            ("reason", "setup.field.reason", existing["reason"]),
+            ("reason", "setup.field.reason", existing.reason),
         ]
     else:
         fields = [
@@ -137,42 +146,41 @@ def closure_form(setup: OfficeSetup, day: date, timebook_id: str | None, title: 
     return SetupForm(title, setup, fields, apply, intro, describe=describe)
 
 
-def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) -> SetupForm:
+def campaign_form(setup: OfficeSetup, book: SetupTimebook, existing: Campaign | None = None) -> SetupForm:
     """«Kampanje»: a period in which the timebook has times beyond its weekly pattern. With `existing`, that campaign
     is edited in place (it keeps its id)."""
 
-    def apply(values: dict[str, str], document: dict) -> None:
+    def apply(values: dict[str, str], document: OfficeSetup) -> None:
         if not values["name"].strip():
             raise FormProblem("name", "setup.problem.required")
         minutes = values["minutes"].strip()
         weekly = _weekly(values)
-        check_fit(weekly, parse_number(minutes, "minutes") if minutes else _same(document, book)["slotMinutes"])
-        campaign = {
-            **({"id": existing["id"]} if existing is not None and existing.get("id") else {}),
-            "name": values["name"].strip(),
-            "first": parse_date(values["first"], "first"),
-            "last": parse_date(values["last"], "last"),
-            **({"slotMinutes": parse_number(minutes, "minutes")} if minutes else {}),
-            "weekly": weekly,
-        }
-        campaigns = _same(document, book)["campaigns"]
-        at = next((i for i, c in enumerate(campaigns) if existing is not None and c.get("id") == existing.get("id")), None)
+        check_fit(weekly, parse_number(minutes, "minutes") if minutes else _same(document, book).slot_minutes)
+        campaign = Campaign(
+            name=values["name"].strip(),
+            first=parse_date(values["first"], "first"),
+            last=parse_date(values["last"], "last"),
+            slot_minutes=parse_number(minutes, "minutes") if minutes else None,
+            weekly=weekly,
+            id=existing.id if existing is not None and existing.id else None,
+        )
+        campaigns = _same(document, book).campaigns
+        at = next((i for i, c in enumerate(campaigns) if existing is not None and c.id == existing.id), None)
         if at is None:
             campaigns.append(campaign)
         else:
             campaigns[at] = campaign
 
     if existing is not None:
-        days = sorted({d for i in existing["weekly"] for d in i["days"]}, key=DAYS.index)
         fields = [
-            ("name", "setup.field.name", existing["name"]),
-            ("first", "setup.field.first", show_date(existing["first"])),
-            ("last", "setup.field.last", show_date(existing["last"])),
-            ("days", "setup.field.days", format_days(days)),
-            ("ranges", "setup.field.ranges", format_ranges(existing["weekly"])),
-            ("minutes", "setup.field.minutes", str(existing.get("slotMinutes") or book["slotMinutes"])),
+            ("name", "setup.field.name", existing.name),
+            ("first", "setup.field.first", show_date(existing.first)),
+            ("last", "setup.field.last", show_date(existing.last)),
+            ("days", "setup.field.days", format_days(_days_of(existing.weekly))),
+            ("ranges", "setup.field.ranges", format_ranges(existing.weekly)),
+            ("minutes", "setup.field.minutes", str(existing.slot_minutes or book.slot_minutes)),
         ]
-        title = t("setup.edit_campaign_title", name=book["name"])
+        title = t("setup.edit_campaign_title", name=book.name)
     else:
         fields = [
             ("name", "setup.field.name", t("setup.default_campaign")),
@@ -180,9 +188,9 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
             ("last", "setup.field.last", ""),
             ("days", "setup.field.days", t("setup.default_campaign_days")),
             ("ranges", "setup.field.ranges", "08:00-15:00"),
-            ("minutes", "setup.field.minutes", str(book["slotMinutes"])),
+            ("minutes", "setup.field.minutes", str(book.slot_minutes)),
         ]
-        title = t("setup.campaign_title", name=book["name"])
+        title = t("setup.campaign_title", name=book.name)
 
     def describe(values: dict[str, str]) -> str:
         return t(
@@ -190,7 +198,7 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
             name=values["name"].strip(),
             first=values["first"].strip(),
             last=values["last"].strip(),
-            timebook=f"{time_type_name(book['type'])} · {book['name']}",
+            timebook=timebook_label(book),
             days=values["days"].strip(),
             ranges=values["ranges"].strip(),
         )
@@ -201,12 +209,12 @@ def campaign_form(setup: OfficeSetup, book: dict, existing: dict | None = None) 
     return form
 
 
-def closure_text(closure: dict, names: dict[str, str]) -> str:
+def closure_text(closure: Closure, names: dict[str, str]) -> str:
     """«11.12.2026 · Planleggingsdag», with the part of the day and the timebook when it is not the whole office's day."""
-    times = f" {closure['start']}-{closure['end']}" if closure.get("start") else ""
-    text = t("setup.closure_row", date=show_date(closure["day"]), times=times, reason=closure["reason"])
-    if closure.get("timebook"):
-        text += " · " + t("setup.closure_only", timebook=names.get(closure["timebook"], closure["timebook"]))
+    times = f" {closure.start}-{closure.end}" if closure.start else ""
+    text = t("setup.closure_row", date=show_date(closure.day), times=times, reason=closure.reason)
+    if closure.timebook:
+        text += " · " + t("setup.closure_only", timebook=names.get(closure.timebook, closure.timebook))
     return text
 
 
@@ -228,7 +236,8 @@ class SetupScreen(FlowScreen):
         super().__init__()
         self.setup: OfficeSetup | None = None
         self.last_change: SetupChange | None = None
-        self.item_refs: list[tuple[str, dict, dict | None]] = []  # the rows of #setup-items: kind, item, its timebook
+        # The rows of #setup-items: a closure (no timebook), or a campaign with its timebook.
+        self.item_refs: list[tuple[Closure, None] | tuple[Campaign, SetupTimebook]] = []
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="setup-load")
@@ -243,42 +252,49 @@ class SetupScreen(FlowScreen):
     def on_mount(self) -> None:
         self.reload()
 
+    def reload(self) -> None:
+        self._load()
+
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def _load(self) -> None:
         load = self.query_one("#setup-load", LoadState)
         load.loading()
+        office = self.signed_in.office
+        if office is None:  # front-desk staff always belong to an office: the backend's userinfo names it
+            raise RuntimeError("the setup screen needs the staff member's office")
         try:
-            self.setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
+            self.setup = setup = await self.client.office_setup(office.id)
         except BookingError as error:
             load.failed(error)
             return
         load.loaded()
-        self.show()
+        self.show(setup)
 
-    def show(self) -> None:
-        setup = self.setup
-        services = {s["type"]: s["active"] for s in setup.data["services"]}
+    def show(self, setup: OfficeSetup) -> None:
+        services = {s.type: s.active for s in setup.services}
         self.query_one("#setup-types", Static).update(
             t("setup.types")
             + " "
-            + " · ".join(f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TYPES)
+            + " · ".join(
+                f"{time_type_name(code)} {t('setup.on') if services.get(code) else t('setup.off')}" for code in TIMETYPE_CODES
+            )
         )
-        places = {p["id"]: p["name"] for p in setup.data["locations"]}
+        places = {p.id: p.name for p in setup.locations}
         books = self.query_one("#timebooks", OptionList)
         highlighted = books.highlighted
         books.clear_options()
         for book in setup.timebooks:
-            label = f"{time_type_name(book['type'])} · {book['name']} · {places.get(book['location'], '')}"
-            if not book["active"]:
+            label = f"{timebook_label(book)} · {places.get(book.location, '')}"
+            if not book.active:
                 label += f" ({t('setup.off')})"
-            books.add_option(Option(label, id=book["id"]))
+            books.add_option(Option(label, id=book.id))
         if setup.timebooks:
             books.highlighted = min(highlighted or 0, len(setup.timebooks) - 1)
             books.focus()
         else:
             self.query_one("#setup-details", Static).update(t("setup.no_timebooks"))
         self._details()
-        self._items()
+        self._items(setup)
         if self.last_change and self.last_change.affected:
             self.query_one("#setup-affected", Static).update(
                 "\n".join(
@@ -289,28 +305,27 @@ class SetupScreen(FlowScreen):
             )
         self.restore_view()
 
-    def _items(self) -> None:
+    def _items(self, setup: OfficeSetup) -> None:
         """The closed days and the campaigns, one a row, to pick with Tab and ↑/↓ for E «Endre» or X «Fjern»."""
-        setup = self.setup
         # A closure of one timebook names it; one of the whole office does not.
-        names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
+        names = {f"Schedule/{b.id}": timebook_label(b) for b in setup.timebooks}
         self.item_refs = []
         rows = []
-        for c in setup.data["closures"]:
+        for c in setup.closures:
             rows.append(closure_text(c, names))
-            self.item_refs.append(("closure", c, None))
+            self.item_refs.append((c, None))
         for book in setup.timebooks:
-            for campaign in book["campaigns"]:
+            for campaign in book.campaigns:
                 rows.append(
                     t(
                         "setup.campaign_item",
-                        name=campaign["name"],
-                        first=show_date(campaign["first"]),
-                        last=show_date(campaign["last"]),
-                        timebook=names[f"Schedule/{book['id']}"],
+                        name=campaign.name,
+                        first=show_date(campaign.first),
+                        last=show_date(campaign.last),
+                        timebook=names[f"Schedule/{book.id}"],
                     )
                 )
-                self.item_refs.append(("campaign", campaign, book))
+                self.item_refs.append((campaign, book))
         self.query_one("#setup-items-title", Static).update(t("setup.items") if rows else t("setup.no_items"))
         items = self.query_one("#setup-items", OptionList)
         highlighted = items.highlighted
@@ -320,11 +335,12 @@ class SetupScreen(FlowScreen):
         if rows:
             items.highlighted = min(highlighted or 0, len(rows) - 1)
 
-    def picked(self) -> tuple[str, dict, dict | None] | None:
+    def picked(self) -> tuple[OfficeSetup, Closure, None] | tuple[OfficeSetup, Campaign, SetupTimebook] | None:
+        """The setup shown, and the row picked in it: a closure (no timebook) or a campaign and its timebook."""
         items = self.query_one("#setup-items", OptionList)
         if self.setup is None or items.highlighted is None or items.highlighted >= len(self.item_refs):
             return None
-        return self.item_refs[items.highlighted]
+        return (self.setup, *self.item_refs[items.highlighted])
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         in_items = self.focused is not None and self.focused.id == "setup-items"
@@ -348,13 +364,11 @@ class SetupScreen(FlowScreen):
         if picked is None:
             self.app.notify(t("setup.pick_item"), severity="warning")
             return
-        kind, item, book = picked
-        if kind == "closure":
-            self._open(
-                closure_form(self.setup, date.fromisoformat(item["day"]), None, t("setup.edit_closure_title"), existing=item)
-            )
-        else:
-            self._open(campaign_form(self.setup, book, existing=item))
+        match picked:
+            case (setup, Closure() as closure, None):
+                self._open(closure_form(setup, closure.day, None, t("setup.edit_closure_title"), existing=closure))
+            case (setup, Campaign() as campaign, SetupTimebook() as book):
+                self._open(campaign_form(setup, book, existing=campaign))
 
     def action_remove_item(self) -> None:
         """The setup without the picked closed day or campaign: previewed (its times come back), then saved on L."""
@@ -362,29 +376,35 @@ class SetupScreen(FlowScreen):
         if picked is None:
             self.app.notify(t("setup.pick_item"), severity="warning")
             return
-        kind, item, book = picked
-        data = copy.deepcopy(self.setup.data)
-        if kind == "closure":
-            data["closures"] = [c for c in data["closures"] if c.get("id") != item["id"]]
-            names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in self.setup.timebooks}
-            what = t("setup.what_remove_closure", closure=closure_text(item, names))
-        else:
-            same = _same(data, book)
-            same["campaigns"] = [c for c in same["campaigns"] if c.get("id") != item["id"]]
-            what = t(
-                "setup.what_remove_campaign",
-                name=item["name"],
-                first=show_date(item["first"]),
-                last=show_date(item["last"]),
-                timebook=f"{time_type_name(book['type'])} · {book['name']}",
-            )
-        self._toggle(OfficeSetup(data), what)
+        document = copy.deepcopy(picked[0])
+        match picked:
+            case (setup, Closure() as closure, None):
+                document.closures = [c for c in document.closures if c.id != closure.id]
+                names = {f"Schedule/{b.id}": timebook_label(b) for b in setup.timebooks}
+                what = t("setup.what_remove_closure", closure=closure_text(closure, names))
+            case (_, Campaign() as campaign, SetupTimebook() as book):
+                same = _same(document, book)
+                same.campaigns = [c for c in same.campaigns if c.id != campaign.id]
+                what = t(
+                    "setup.what_remove_campaign",
+                    name=campaign.name,
+                    first=show_date(campaign.first),
+                    last=show_date(campaign.last),
+                    timebook=timebook_label(book),
+                )
+        self._toggle(document, what)
 
-    def current(self) -> dict | None:
+    def current(self) -> SetupTimebook | None:
+        """The timebook highlighted."""
+        highlighted = self._highlighted()
+        return highlighted[1] if highlighted is not None else None
+
+    def _highlighted(self) -> tuple[OfficeSetup, SetupTimebook] | None:
+        """The setup shown, and the timebook highlighted in it."""
         books = self.query_one("#timebooks", OptionList)
         if self.setup is None or books.highlighted is None or not self.setup.timebooks:
             return None
-        return self.setup.timebooks[books.highlighted]
+        return self.setup, self.setup.timebooks[books.highlighted]
 
     @on(OptionList.OptionHighlighted, "#timebooks")
     def _details(self) -> None:
@@ -392,31 +412,26 @@ class SetupScreen(FlowScreen):
         if book is None:
             return
         lines = [
-            week_grid(book["weekly"]) if book["weekly"] else t("setup.no_pattern"),
+            week_grid(book.weekly) if book.weekly else t("setup.no_pattern"),
             t(
                 "setup.facts",
-                minutes=book["slotMinutes"],
-                parallel=book["parallel"],
-                horizon=book["horizonDays"],
-                lead=book["leadMinutes"],
+                minutes=book.slot_minutes,
+                parallel=book.parallel,
+                horizon=book.horizon_days,
+                lead=book.lead_minutes,
             ),
         ]
-        if "ahead" in book:
-            lines.append(t("setup.ahead", free=book["ahead"]["free"], total=book["ahead"]["total"]))
-        for campaign in book["campaigns"]:
+        if book.ahead is not None:
+            lines.append(t("setup.ahead", free=book.ahead.free, total=book.ahead.total))
+        for campaign in book.campaigns:
             lines.append(
                 t(
                     "setup.campaign_row",
-                    name=campaign["name"],
-                    first=show_date(campaign["first"]),
-                    last=show_date(campaign["last"]),
-                    days=format_days(
-                        sorted(
-                            {d for i in campaign["weekly"] for d in i["days"]},
-                            key=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index,
-                        )
-                    ),
-                    ranges=format_ranges(campaign["weekly"]),
+                    name=campaign.name,
+                    first=show_date(campaign.first),
+                    last=show_date(campaign.last),
+                    days=format_days(_days_of(campaign.weekly)),
+                    ranges=format_ranges(campaign.weekly),
                 )
             )
         self.query_one("#setup-details", Static).update("\n".join(lines))
@@ -428,30 +443,31 @@ class SetupScreen(FlowScreen):
         if change is None:
             if form is not None and form.reloaded:  # left after fetching another desk's change: show it here too
                 self.setup = form.setup
-                self.show()
+                self.show(form.setup)
             return
         self.last_change = change
         self.setup = change.setup
         self.app.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
-        self.show()
+        self.show(change.setup)
 
     def action_pattern(self) -> None:
-        book = self.current()
-        if book is None:
+        current = self._highlighted()
+        if current is None:
             self.action_new_timebook()
             return
+        setup, book = current
 
-        def apply(values: dict[str, str], document: dict) -> None:
+        def apply(values: dict[str, str], document: OfficeSetup) -> None:
             apply_pattern(_same(document, book), values)
 
         def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
-            now = next((b for b in setup.data["timebooks"] if b["id"] == book["id"]), book)
+            now = next((b for b in setup.timebooks if b.id == book.id), book)
             return pattern_fields(now)
 
         self._open(
             SetupForm(
-                t("setup.pattern_title", name=book["name"]),
-                self.setup,
+                t("setup.pattern_title", name=book.name),
+                setup,
                 pattern_fields(book),
                 apply,
                 t("setup.pattern_intro"),
@@ -462,13 +478,13 @@ class SetupScreen(FlowScreen):
     def action_new_timebook(self) -> None:
         if self.setup is None:
             return
-        places = self.setup.data["locations"]
+        places = self.setup.locations
 
-        def apply(values: dict[str, str], document: dict) -> None:
+        def apply(values: dict[str, str], document: OfficeSetup) -> None:
             code = next(
                 (
                     c
-                    for c in TYPES
+                    for c in TIMETYPE_CODES
                     if c.casefold() == values["type"].strip().casefold()
                     or time_type_name(c).casefold() == values["type"].strip().casefold()
                 ),
@@ -481,32 +497,27 @@ class SetupScreen(FlowScreen):
                 raise FormProblem("place", "setup.problem.place")
             if not values["name"].strip():
                 raise FormProblem("name", "setup.problem.required")
-            book = {
-                "type": code,
-                "location": places[number - 1]["id"],
-                "name": values["name"].strip(),
-                "active": True,
-                "campaigns": [],
-            }
-            apply_pattern(book, values)
-            document["timebooks"].append(book)
-            for service in document["services"]:
-                if service["type"] == code:
-                    service["active"] = True
+            book = SetupTimebook(
+                type=code, location=places[number - 1].id, name=values["name"].strip(), slot_minutes=0, weekly=[]
+            )
+            apply_pattern(book, values)  # the pattern and its rules, from the fields below the name
+            document.timebooks.append(book)
+            for service in document.services:
+                if service.type == code:
+                    service.active = True
 
         fields = [
             ("type", "setup.field.type", "Vaksine"),
             ("place", "setup.field.place", "1"),
             ("name", "setup.field.name", t("setup.default_name")),
         ] + pattern_fields(None)
-        intro = t("setup.new_intro", places=", ".join(f"{i}: {p['name']}" for i, p in enumerate(places, 1)))
+        intro = t("setup.new_intro", places=", ".join(f"{i}: {p.name}" for i, p in enumerate(places, 1)))
         self._open(SetupForm(t("setup.new_title"), self.setup, fields, apply, intro))
 
     def action_campaign(self) -> None:
-        book = self.current()
-        if book is None:
-            return
-        self._open(campaign_form(self.setup, book))
+        current = self._highlighted()
+        if current is not None:
+            self._open(campaign_form(*current))
 
     def action_close_day(self) -> None:
         from timebok.domain.clock import today
@@ -515,18 +526,12 @@ class SetupScreen(FlowScreen):
             self._open(closure_form(self.setup, today(), None, t("setup.close_title")))
 
     def action_toggle_type(self) -> None:
-        book = self.current()
-        if book is None:
+        current = self._highlighted()
+        if current is None:
             return
-        document = OfficeSetup(
-            {
-                **self.setup.data,
-                "services": [
-                    {**s, "active": not s["active"]} if s["type"] == book["type"] else s for s in self.setup.data["services"]
-                ],
-            }
-        )
-        self._toggle(document)
+        setup, book = current
+        services = [Service(s.type, not s.active) if s.type == book.type else s for s in setup.services]
+        self._toggle(replace(setup, services=services))
 
     def _toggle_refused(self, error: BookingError) -> None:
         if error.kind is ErrorKind.STALE:  # nothing typed to keep: say so and show the setup as it is now
@@ -538,15 +543,15 @@ class SetupScreen(FlowScreen):
     @work(exclusive=True, group="setup-toggle")
     async def _toggle(self, document: OfficeSetup, what: str = "") -> None:
         try:
-            change = await self.timebok.client.change_setup(document, preview=True)
+            change = await self.client.change_setup(document, preview=True)
         except BookingError as error:
             self._toggle_refused(error)
             return
 
-        async def save(yes: bool) -> None:
+        async def save(yes: bool | None) -> None:
             if yes:
                 try:
-                    self._setup_saved(await self.timebok.client.change_setup(document))
+                    self._setup_saved(await self.client.change_setup(document))
                 except BookingError as error:
                     self._toggle_refused(error)
 

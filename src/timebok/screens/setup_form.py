@@ -12,19 +12,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
+from timebok.client.models import OfficeSetup, SetupChange
 from timebok.screens.labels import time_type_name
-from timebok.screens.setup_text import FormProblem, day_runs, example_date, problem_for
 from timebok.ui.contract import UsesApp
-from timebok.ui.i18n import long_date, t, tn
+from timebok.ui.i18n import t, tn
 from timebok.ui.keys import dialog_keys, key
+from timebok.ui.setup_text import FormProblem, affected_lines, day_runs, example_date, problem_for
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.workers import AwaitsItsWrite, StopsWorkersFirst
 
 # (field id, label text id, initial value)
 Field = tuple[str, str, str]
-Apply = Callable[[dict[str, str], dict], None]  # reads the typed values into a copy of the setup document
+Apply = Callable[[dict[str, str], OfficeSetup], None]  # reads the typed values into a copy of the setup
 FieldsOf = Callable[[OfficeSetup], list[Field]]  # the fields as a setup fetched anew fills them
 Describe = Callable[[dict[str, str]], str]  # the change in words, above its preview («Stenger 15.12.2026 for …»)
 
@@ -126,24 +126,29 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     def action_preview(self) -> None:
         if self.writing:  # Enter on the last field while a save is on its way
             return
-        document = copy.deepcopy(self.setup.data)
+        document = copy.deepcopy(self.setup)
         try:
             self.apply(self.values(), document)
         except FormProblem as problem:
             self._say(t(problem.text_id, **problem.fields), problem.field, problem=True)
             return
-        self._send(OfficeSetup(document), self.describe(self.values()) if self.describe else "")
+        self._send(document, self.describe(self.values()) if self.describe else "")
 
     @work(exclusive=True, group="setup-send")
     async def _send(self, document: OfficeSetup, what: str = "") -> None:
         self._say(t("setup.previewing"))
         try:
-            change = await self.timebok.client.change_setup(document, preview=True)
+            change = await self.client.change_setup(document, preview=True)
         except BookingError as error:
             self._refused(error)
             return
         self._say("")
-        self.app.push_screen(PreviewDialog(change, what), lambda save: self._save(document) if save else None)
+
+        def answered(save: bool | None) -> None:
+            if save:
+                self._save(document)
+
+        self.app.push_screen(PreviewDialog(change, what), answered)
 
     def _refused(self, error: BookingError) -> None:
         if error.kind is ErrorKind.STALE:  # another desk saved meanwhile: keep what was typed, offer the new setup
@@ -168,7 +173,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         self._say(t("setup.saving"))
         self._show_saving(True)
         try:
-            change = await self.timebok.client.change_setup(document)
+            change = await self.client.change_setup(document)
         except BookingError as error:
             self._show_saving(False)
             self._refused(error)
@@ -180,9 +185,8 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
     async def reload(self) -> None:
         """Fetch the setup as it is now (Ctrl+R, or the button); the typed values stay and go onto it at the next preview."""
         self._say(t("setup.reloading"))
-        office_id = self.setup.data["organization"].split("/")[1]
         try:
-            self.setup = await self.timebok.client.office_setup(office_id)
+            self.setup = await self.client.office_setup(self.setup.office_id)
         except BookingError as error:
             self._refused(error)
             return
@@ -226,22 +230,11 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         from timebok.screens.confirm_dialog import ConfirmDialog
 
         # Esc after typing a week's hours must not lose them without a word: asked, with «Nei» (keep) the default.
-        self.app.push_screen(
-            ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")), lambda yes: self.dismiss(None) if yes else None
-        )
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
 
-
-def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:
-    return [
-        t(
-            "setup.affected_row",
-            date=long_date(a.start.date()),
-            time=a.start.strftime("%H:%M"),
-            patient=a.patient_name,
-            state=t(f"setup.state.{a.status}"),
-        )
-        for a in (change.affected if affected is None else affected)
-    ]
+        self.app.push_screen(ConfirmDialog(t("setup.discard_question"), t("setup.discard_yes")), answered)
 
 
 def change_lines(change: SetupChange) -> list[str]:
@@ -258,8 +251,8 @@ def change_lines(change: SetupChange) -> list[str]:
         return lines
     # Several timebooks: the totals first. Each timebook is named with its time type, as on the setup screen.
     lines = [tn("setup.creates", change.created), tn("setup.removes", change.removed), ""] if len(change.changes) > 1 else []
-    types = {b["id"]: b["type"] for b in change.setup.timebooks if b.get("id")}
-    new_types = {b["name"]: b["type"] for b in change.setup.timebooks if not b.get("id")}  # a new timebook has no id yet
+    types = {b.id: b.type for b in change.setup.timebooks if b.id}
+    new_types = {b.name: b.type for b in change.setup.timebooks if not b.id}  # a new timebook has no id yet
     shown: set[str] = set()
     for item in change.changes:
         counts = [tn("setup.change_created", item.created)] if item.created else []

@@ -9,13 +9,14 @@ from textual.widgets import Input
 
 from timebok.client.errors import BookingError
 from timebok.client.models import Office, OfficeSetup
+from timebok.domain.timetypes import TIMETYPE_CODES
+from timebok.domain.weekdays import in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin
-from timebok.screens.setup import TYPES
-from timebok.screens.setup_text import DAYS, format_days, format_ranges, show_date
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
+from timebok.ui.setup_text import format_days, format_ranges, show_date
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Label, Static
 
@@ -30,26 +31,26 @@ def explain(setup: OfficeSetup, office: Office, citizen: str, gp: Office | None)
         ]
     else:
         lines = [t("support.setup_heading", citizen=citizen, office=office.name)]
-    services = {s["type"]: s["active"] for s in setup.data["services"]}
-    for code in TYPES:
+    services = {s.type: s.active for s in setup.services}
+    for code in TIMETYPE_CODES:
         name = time_type_name(code)
-        books = [b for b in setup.timebooks if b["type"] == code and b["active"]]
+        books = [b for b in setup.timebooks if b.type == code and b.active]
         if not services.get(code):
             lines.append(t("support.why_off", type=name))
             continue
         if not books:
             lines.append(t("support.why_no_timebook", type=name))
             continue
-        free = sum(b["ahead"]["free"] for b in books)
-        total = sum(b["ahead"]["total"] for b in books)
+        free = sum(b.ahead.free for b in books if b.ahead is not None)
+        total = sum(b.ahead.total for b in books if b.ahead is not None)
         if free:
             line = t("support.why_ok", type=name, free=free)
         elif total:
             line = t("support.why_all_taken", type=name, total=total)
         else:
-            line = t("support.why_no_times", type=name, days=max(b["horizonDays"] for b in books))
+            line = t("support.why_no_times", type=name, days=max(b.horizon_days for b in books))
         # The lead time: «why can't I get tomorrow morning?» is often this.
-        leads = sorted({b["leadMinutes"] for b in books})
+        leads = sorted({b.lead_minutes for b in books})
         lines.append(line + t("support.lead", lead=" / ".join(lead_text(m) for m in leads)))
     return lines + closure_lines(setup)
 
@@ -67,41 +68,41 @@ def closure_lines(setup: OfficeSetup) -> list[str]:
     """The closed days and campaigns from today on («why can't I get the 15th?»): read-only, as the office set them."""
     from timebok.domain.clock import today
 
-    now = today().isoformat()
-    names = {f"Schedule/{b['id']}": f"{time_type_name(b['type'])} · {b['name']}" for b in setup.timebooks}
-    closures = [c for c in setup.data["closures"] if c["day"] >= now]
+    now = today()
+    names = {f"Schedule/{b.id}": f"{time_type_name(b.type)} · {b.name}" for b in setup.timebooks}
+    closures = [c for c in setup.closures if c.day >= now]
     lines = [""]
     if closures:
         lines.append(t("support.closures"))
         for c in closures:
-            only = " · " + t("setup.closure_only", timebook=names.get(c["timebook"], c["timebook"])) if c.get("timebook") else ""
+            only = " · " + t("setup.closure_only", timebook=names.get(c.timebook, c.timebook)) if c.timebook else ""
             lines.append(
                 "  "
                 + t(
                     "support.closure_row",
-                    date=show_date(c["day"]),
-                    times=f" {c['start']}-{c['end']}" if c.get("start") else "",
-                    reason=c["reason"],
+                    date=show_date(c.day),
+                    times=f" {c.start}-{c.end}" if c.start else "",
+                    reason=c.reason,
                     only=only,
                 )
             )
     else:
         lines.append(t("support.no_closures"))
-    campaigns = [(b, c) for b in setup.timebooks if b["active"] for c in b["campaigns"] if c["last"] >= now]
+    campaigns = [(b, c) for b in setup.timebooks if b.active for c in b.campaigns if c.last >= now]
     if campaigns:
         lines.append(t("support.campaigns"))
-        for book, c in campaigns:
-            days = format_days(sorted({d for i in c["weekly"] for d in i["days"]}, key=DAYS.index))
+        for book, campaign in campaigns:
+            days = format_days(in_week_order({d for i in campaign.weekly for d in i.days}))
             lines.append(
                 "  "
                 + t(
                     "support.campaign_row",
-                    name=c["name"],
-                    first=show_date(c["first"]),
-                    last=show_date(c["last"]),
-                    timebook=names[f"Schedule/{book['id']}"],
+                    name=campaign.name,
+                    first=show_date(campaign.first),
+                    last=show_date(campaign.last),
+                    timebook=names[f"Schedule/{book.id}"],
                     days=days,
-                    ranges=format_ranges(c["weekly"]),
+                    ranges=format_ranges(campaign.weekly),
                 )
             )
     return lines
@@ -151,14 +152,14 @@ class SupportSetupScreen(LiveMixin, FlowScreen):
         load = self.query_one("#support-setup-load", LoadState)
         if not quiet:
             load.loading()
-        user = self.timebok.user
+        user = self.signed_in
         try:
-            office = await self.timebok.client.find_office(her_id) if her_id else user.office
+            office = await self.client.find_office(her_id) if her_id else user.office
             if office is None:
                 load.loaded()
                 self.query_one("#support-setup-why", Static).update(t("support.office_not_found", her=her_id))
                 return
-            setup = await self.timebok.client.office_setup(office.id)
+            setup = await self.client.office_setup(office.id)
         except BookingError as error:
             if quiet:
                 self.fetch_failed(error, quiet=True)

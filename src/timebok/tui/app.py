@@ -8,12 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -25,9 +27,14 @@ from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.workers import AwaitsItsWrite
 
-if TYPE_CHECKING:  # the models and the draft load with the client, after the first paint
-    from timebok.client.models import User
+if TYPE_CHECKING:  # the client, its models and the draft load after the first paint
+    from timebok.client.api import BookingClient
+    from timebok.client.models import Patient, User
+    from timebok.client.signin import TokenSource
+    from timebok.ui.contract import TimebokAppContract
     from timebok.ui.draft import BookingDraft
+
+Choice = TypeVar("Choice")
 
 
 def app_version() -> str:
@@ -77,7 +84,13 @@ class TimebokApp(App[None]):
     connection_problem: reactive[str | None] = reactive(None)
 
     def notify(
-        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None, markup: bool = False
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
     ) -> None:
         """A toast, shown as written: a notice may quote a name, a reason or what the user typed («[/]»)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
@@ -88,9 +101,9 @@ class TimebokApp(App[None]):
         *,
         theme: str = "textual-dark",
         keymap: dict[str, str] | None = None,
-        on_theme_change=None,
-        on_language_change=None,
-        on_demo_user_change: Callable[[str, str], None] | None = None,
+        on_theme_change: Callable[[str], object] | None = None,
+        on_language_change: Callable[[str], object] | None = None,
+        on_demo_user_change: Callable[[str, str], object] | None = None,
         trace_dir: Path | None = None,
         load_seen: Callable[[str], set[str]] | None = None,
         save_seen: Callable[[str, set[str]], None] | None = None,
@@ -102,7 +115,7 @@ class TimebokApp(App[None]):
         gc.freeze()
         self.connection = connection
         self.trace = Trace()
-        self.client = None  # a client.api.BookingClient once connected
+        self.client: BookingClient | None = None  # None until connected
         self.seen_messages: set[str] = set()
         self._initial_theme = theme
         self._keymap = keymap or {}
@@ -112,23 +125,23 @@ class TimebokApp(App[None]):
         self.trace_dir = trace_dir or default_trace_dir()
         self._load_seen = load_seen
         self._save_seen = save_seen
-        self.sign_in_needed = None  # the TokenSource whose renewal failed, until the user signs in again
+        self.sign_in_needed: TokenSource | None = None  # the sign-in whose renewal failed, until the user signs in again
         self.sign_in_reason: str | None = None  # why that sign-in is asked for, when not because it expired
         self._announce_user = False  # after signing in as someone else: say whom, once connected
         self._pick_demo_user = False  # after «Logg ut» in the demo: open the user picker, once connected
         # A sign-in whose person could not be checked yet (the backend did not answer): (who was signed in before,).
         self._who_unchecked: tuple[User | None] | None = None
         # The signed-in role's first screen: every screen of ours sits above it, and «home» pops down to it.
-        self.home: Screen | None = None
+        self.home: Screen[Any] | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
-        self._quit_warned: Screen | None = None
+        self._quit_warned: Screen[Any] | None = None
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
         if self._keymap:
             self.set_keymap(self._keymap)
-        if self._on_theme_change:
-            self.theme_changed_signal.subscribe(self, lambda theme: self._remember(self._on_theme_change, theme.name))
+        if (on_theme_change := self._on_theme_change) is not None:
+            self.theme_changed_signal.subscribe(self, lambda theme: self._remember(on_theme_change, theme.name))
         from timebok.screens.start import StartScreen
 
         # Paint first, connect after: the start screen never waits for the backend, nor for the styles of screens
@@ -150,6 +163,8 @@ class TimebokApp(App[None]):
         # A closed terminal window leaves the input thread spinning on a hung-up tty (about 40 % CPU
         # seen), and SIGHUP does not always reach us through `make run`: notice it and leave.
         try:
+            if sys.__stdin__ is None:
+                raise OSError("no terminal")
             os.tcgetpgrp(sys.__stdin__.fileno())
         except (OSError, AttributeError, ValueError):
             self.exit()
@@ -213,8 +228,8 @@ class TimebokApp(App[None]):
             return
         self.seen_messages.add(message_id)
         key_ = self._seen_key(self.user) if self.user is not None else None
-        if key_ is not None and self._save_seen is not None:
-            self._remember(lambda ids: self._save_seen(key_, ids), set(self.seen_messages))
+        if key_ is not None and (save_seen := self._save_seen) is not None:
+            self._remember(lambda ids: save_seen(key_, ids), set(self.seen_messages))
 
     def watch_user(self, user: User | None) -> None:
         """Each role has its own home: the citizen's «Bestill time», or the front desk's."""
@@ -225,13 +240,13 @@ class TimebokApp(App[None]):
         if type(self.home) is not type(home):
             self._make_home(home)
 
-    def _home_for_user(self) -> Screen:
+    def _home_for_user(self) -> Screen[Any]:
         from timebok.screens.staff_home import StaffHomeScreen
         from timebok.screens.start import StartScreen
 
         return StaffHomeScreen() if self.user is not None and self.user.is_staff else StartScreen()
 
-    def _make_home(self, home: Screen) -> None:
+    def _make_home(self, home: Screen[Any]) -> None:
         """`home` becomes the first of our screens: all above the old home close, and it takes the old one's place."""
         self.go_home()
         if self.home is None:
@@ -249,8 +264,8 @@ class TimebokApp(App[None]):
         """Become someone else (the demo's user picker): a fresh session with the new token, and a new trace."""
         self._start_over()
         self.connection = replace(self.connection, token=token, agent_token=agent_token)
-        if self._on_demo_user_change and role:
-            self._remember(lambda value: self._on_demo_user_change(role, value), token)
+        if (on_demo_user_change := self._on_demo_user_change) is not None and role:
+            self._remember(lambda value: on_demo_user_change(role, value), token)
         self.connect()
 
     def _start_over(self) -> None:
@@ -269,7 +284,7 @@ class TimebokApp(App[None]):
 
     @staticmethod
     def _same_person(before: User, after: User) -> bool:
-        def who(user: User) -> tuple:
+        def who(user: User) -> tuple[object, ...]:
             return (
                 user.role,
                 user.name,
@@ -391,12 +406,13 @@ class TimebokApp(App[None]):
         self.call_later(self.connect)  # its own worker: this one ends first (both are the "connect" group)
 
     def _open_demo_users(self) -> None:
-        from timebok.screens.demo_users import DemoUserScreen
+        from timebok.screens.demo_users import DemoChoice, DemoUserScreen
 
-        self.push_screen(
-            DemoUserScreen(),
-            lambda choice: choice is not None and self.sign_in(choice.token, choice.agent_token, role=choice.role),
-        )
+        def chosen(choice: DemoChoice | None) -> None:
+            if choice is not None:
+                self.sign_in(choice.token, choice.agent_token, role=choice.role)
+
+        self.push_screen(DemoUserScreen(), chosen)
 
     def _can_sign_out(self) -> bool:
         # A fixed token from the config ([backend] token) has no sign-in to leave.
@@ -438,7 +454,7 @@ class TimebokApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def start_booking(self, patient=None) -> None:
+    def start_booking(self, patient: Patient | None = None) -> None:
         """Begin the guide's steps for the signed-in citizen, or (front desk) for the patient found."""
         from timebok.screens.time_type import TimeTypeScreen
         from timebok.ui.draft import BookingDraft
@@ -454,7 +470,7 @@ class TimebokApp(App[None]):
         steps = (screen for screen in reversed(self.screen_stack) if isinstance(screen, FlowScreen))
         return next((screen.draft for screen in steps if screen.draft is not None), None)
 
-    def open_inbox(self, *, from_flow: bool = False, patient=None) -> None:
+    def open_inbox(self, *, from_flow: bool = False, patient: Patient | None = None) -> None:
         from timebok.screens.inbox import InboxScreen
 
         self.push_screen(InboxScreen(from_flow=from_flow, patient=patient))
@@ -474,11 +490,21 @@ class TimebokApp(App[None]):
             (RequestQueueScreen, "staff.requests"),
             (TodayScreen, "staff.today"),
         ):
-            yield SystemCommand(
-                t(text_id), t(f"palette.{text_id}"), lambda screen=screen: (self.go_home(), self.push_screen(screen()))
-            )
+            yield SystemCommand(t(text_id), t(f"palette.{text_id}"), self._from_home(partial(self._push_new, screen)))
 
-    def _remember(self, save, value: str) -> None:
+    def _push_new(self, screen: Callable[[], Screen[Any]]) -> None:
+        self.push_screen(screen())
+
+    def _from_home(self, open_: Callable[[], object]) -> Callable[[], None]:
+        """A palette command that opens a screen over the role's home, closing what was above it first."""
+
+        def command() -> None:
+            self.go_home()
+            open_()
+
+        return command
+
+    def _remember(self, save: Callable[[Choice], object], value: Choice) -> None:
         """Save a choice for the next start; failing to save must not stop the app."""
         try:
             save(value)
@@ -496,7 +522,7 @@ class TimebokApp(App[None]):
             return
         # Key descriptions need nothing here: the footer and F1 read them in the language in use (ui.keys.description).
         i18n.set_language("en" if i18n.language() == "nb" else "nb")
-        if self._on_language_change:
+        if self._on_language_change is not None:
             self._remember(self._on_language_change, i18n.language())
         self._rebuild_screens()
 
@@ -507,8 +533,7 @@ class TimebokApp(App[None]):
         ours = self.screen_stack[self.screen_stack.index(self.home) :] if self.home in self.screen_stack else []
         fresh: list[FlowScreen] = []
         for screen in ours:
-            again = screen.rebuilt() if isinstance(screen, FlowScreen) else None
-            if again is None:
+            if not isinstance(screen, FlowScreen) or (again := screen.rebuilt()) is None:
                 break  # a dialog or a screen that cannot be rebuilt: stop at the one below it
             again.kept_view = screen.view_state()  # the highlight, text and focus not yet chosen go along
             fresh.append(again)
@@ -525,7 +550,8 @@ class TimebokApp(App[None]):
 
         from timebok.ui.widgets.palette import Palette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        # Textual declares is_open for App[object] though App is invariant in its result: any app is meant.
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(Palette(id="--command-palette"))
 
     def action_change_theme(self) -> None:
@@ -536,7 +562,9 @@ class TimebokApp(App[None]):
 
         self.push_screen(Palette(providers=[ThemeProvider], placeholder=t("palette.theme_search")))
 
-    def save_screenshot(self) -> Path | None:
+    # Replaces Textual's (which returns the path as str and says «Failed to save screenshot» with no folder or
+    # reason); only our palette command and tests call it, without arguments.
+    def save_screenshot(self) -> Path | None:  # type: ignore[override]
         """«Skjermbilde»: the screen as SVG in the downloads folder (the home folder when there is none), said in the
         user's language either way; Textual's own delivery said «Failed to save screenshot» with no folder or reason."""
         from platformdirs import user_downloads_path
@@ -598,7 +626,7 @@ class TimebokApp(App[None]):
         """Ctrl+C does not quit (it copies in a text field): say, in the user's language, which key does."""
         self.notify(t("app.quit_hint", keys=self._quit_keys()), title=t("app.quit_title"))
 
-    def _builtin_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def _builtin_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's own palette commands, named in the chosen language."""
         yield SystemCommand(t("palette.theme"), t("palette.theme_help"), self.action_change_theme)
         yield SystemCommand(t("app.quit"), t("palette.quit_help"), self.action_quit)
@@ -610,7 +638,7 @@ class TimebokApp(App[None]):
             t("palette.screenshot"), t("palette.screenshot_help"), lambda: self.set_timer(0.1, self.save_screenshot)
         )
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         if self.sign_in_needed is not None:
             yield SystemCommand(t("app.sign_in_again"), t("palette.sign_in_again"), self.action_sign_in_again)
         yield from self._builtin_commands(screen)
@@ -619,12 +647,17 @@ class TimebokApp(App[None]):
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()
         elif self.user is not None:
-            yield SystemCommand(t("start.book"), t("palette.book"), lambda: (self.go_home(), self.start_booking()))
-            yield SystemCommand(t("start.inbox"), t("palette.inbox"), lambda: (self.go_home(), self.open_inbox()))
-            yield SystemCommand(
-                t("start.appointments"), t("palette.appointments"), lambda: (self.go_home(), self.open_appointments())
-            )
+            yield SystemCommand(t("start.book"), t("palette.book"), self._from_home(self.start_booking))
+            yield SystemCommand(t("start.inbox"), t("palette.inbox"), self._from_home(self.open_inbox))
+            yield SystemCommand(t("start.appointments"), t("palette.appointments"), self._from_home(self.open_appointments))
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.action_switch_language)
+
+
+if TYPE_CHECKING:
+    # The screens' side of the contract, checked by mypy: the App must give them every member ui.contract declares,
+    # with the same types, so a screen asking for something the App lacks fails the type check, not in front of a user.
+    def _the_app_keeps_the_screens_contract(app: TimebokApp) -> TimebokAppContract:
+        return app

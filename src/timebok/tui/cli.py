@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return _tokens(args)
     if args.command in ("login", "logout"):
         from timebok.tui import signin
-        from timebok.tui.config import ConfigError, load_settings
+        from timebok.tui.config import load_settings
+        from timebok.tui.settings import ConfigError
         from timebok.ui import i18n
 
         try:

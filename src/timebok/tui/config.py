@@ -106,7 +106,7 @@ def _build(cls: type, values: dict[str, Any]) -> Any:
             if value is not None:
                 given[f.name] = value
         elif is_dataclass(f.default_factory):
-            given[f.name] = _build(f.default_factory, values)  # type: ignore[arg-type]
+            given[f.name] = _build(f.default_factory, values)
     return cls(**given)
 
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from timebok.tui.connection import Connection
+    from timebok.tui.settings import Settings
 
 DEMO_CITIZEN_TOKEN = "demo-citizen-kari"
 DEMO_STAFF_TOKEN = "demo-staff-fjordsiden"
@@ -10,7 +15,8 @@ DEMO_SUPPORT_TOKEN = "demo-support-nhn"
 
 
 def run_app(config_path: str | None) -> int:
-    from timebok.tui.config import ConfigError, load_settings
+    from timebok.tui.config import load_settings
+    from timebok.tui.settings import ConfigError
     from timebok.tui.state import read_seen, save_seen, save_state
 
     try:
@@ -68,7 +74,7 @@ def _refuse(error: Exception) -> int:
     return 2
 
 
-def check_keymap(settings) -> list[str]:
+def check_keymap(settings: Settings) -> list[str]:
     """Raise ConfigError for a [keys] binding id no binding has; screens are imported for it only when needed.
     Returns a warning for each key the config gives a binding that another one of its screen already has."""
     if not settings.keys:
@@ -96,17 +102,17 @@ def check_keymap(settings) -> list[str]:
     return key_clashes(settings, binding_keys())
 
 
-def _connection(settings):
+def _connection(settings: Settings) -> Connection:
     from timebok.tui.connection import Connection
 
     backend = settings.backend
-    if backend.url is not None and settings.auth.issuer:
+    if backend.url is not None and (issuer := settings.auth.issuer):
         from functools import partial
 
         from timebok.tui.signin import forget_kept, sign_in_again, sources
 
         # Signed in before the app takes the screen: the browser (or the address to open) comes first.
-        token_source, agent_source = sources(settings)
+        token_source, agent_source = sources(settings, issuer)
         return Connection(
             backend.url,
             "",
@@ -153,7 +159,7 @@ def _connection(settings):
     )
 
 
-def demo_user(settings) -> tuple[str, str]:
+def demo_user(settings: Settings) -> tuple[str, str]:
     """Whom the embedded demo signs in as: a token given, else the last demo user picked, else by role."""
     backend = settings.backend
     if backend.token:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ def shown(value: object) -> str:
     return repr(value)
 
 
-def closest(name: str, choices) -> str | None:
+def closest(name: str, choices: Iterable[str]) -> str | None:
     """The choice the user most likely meant by `name`, if one is close."""
     import difflib  # only for a mistyped name
 
@@ -75,8 +75,7 @@ def _check_token(path: Path | None, key: str, value: object) -> str:
 
 
 def _check_timeout(path: Path | None, key: str, value: object) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
         raise ConfigError(path, f"must be a number of seconds greater than 0, got {shown(value)}", key)
     return float(value)
 
@@ -111,7 +110,7 @@ def _check_port(path: Path | None, key: str, value: object) -> int:
     return value
 
 
-def one_of(choices: Callable[[], tuple[str, ...]]) -> Check:
+def one_of(choices: Callable[[], tuple[str, ...]]) -> Callable[[Path | None, str, object], str]:
     """A check that the value is one of `choices()` (asked only when a value is checked), pointing at the closest."""
 
     def check(path: Path | None, key: str, value: object) -> str:
@@ -121,7 +120,7 @@ def one_of(choices: Callable[[], tuple[str, ...]]) -> Check:
             guess = closest(value, allowed) if isinstance(value, str) else None
             hint = f'; did you mean "{guess}"?' if guess else ""
             raise ConfigError(path, f"must be one of {listed}, got {shown(value)}{hint}", key)
-        return value  # type: ignore[return-value]
+        return value
 
     return check
 
@@ -333,13 +332,13 @@ class Settings:
         return self.backend.url is None
 
 
-def declared(cls: type = Settings) -> Iterator[tuple[Field, Setting]]:
+def declared(cls: type = Settings) -> Iterator[tuple[Field[Any], Setting]]:
     """Every setting with its field, in the order of the declaration (and of the starter file)."""
     for f in fields(cls):
         if "setting" in f.metadata:
             yield f, f.metadata["setting"]
         elif is_dataclass(f.default_factory):
-            yield from declared(f.default_factory)  # type: ignore[arg-type]
+            yield from declared(f.default_factory)
 
 
 def sections() -> dict[str, dict[str, Setting]]:

@@ -6,12 +6,16 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from timebok.client.signin import SignInError, Tokens, TokenSource, sign_in
 from timebok.client.token_store import TokenStore
 from timebok.tui.locations import state_dir
 from timebok.ui.i18n import t
 from timebok.ui.problems import explain
+
+if TYPE_CHECKING:
+    from timebok.tui.settings import Settings
 
 OWN, CITIZEN = "default", "citizen"  # the store's names: your own sign-in, and the test citizen a support agent acts as
 
@@ -24,7 +28,7 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def service_name(issuer: str, settings) -> str:
+def service_name(issuer: str, settings: Settings) -> str:
     """The sign-in service by the name users know: ID-porten for citizens, HelseID for staff and support agents."""
     lowered = issuer.lower()
     if "helseid" in lowered:
@@ -40,7 +44,7 @@ def _show_url(url: str) -> None:
     _say(url)
 
 
-def browser_sign_in(issuer: str, settings, *, scopes: str | None = None) -> Tokens:
+def browser_sign_in(issuer: str, settings: Settings, *, scopes: str | None = None) -> Tokens:
     """The browser flow from a terminal: opens the browser, or shows the address when there is none (SSH), and waits."""
     auth = settings.auth
     _say(t("signin.cli.signing_in", service=service_name(issuer, settings), issuer=issuer))
@@ -71,11 +75,11 @@ def _open_browser(url: str) -> bool:
     return browser.open(url)
 
 
-def _citizen_scopes(settings) -> str:
+def _citizen_scopes(settings: Settings) -> str:
     return "openid"  # ID-porten: the citizen's identity (pid) is all the backend needs
 
 
-def login(settings, *, citizen: bool = False) -> int:
+def login(settings: Settings, *, citizen: bool = False) -> int:
     """`timebok login`: sign in now and keep the tokens; an exit code."""
     auth = settings.auth
     issuer = auth.citizen_issuer if citizen else auth.issuer
@@ -108,8 +112,10 @@ def forget_kept() -> None:
     token_store().forget(None)
 
 
-def sources(settings) -> tuple[TokenSource, TokenSource | None]:
-    """The bearer's token source and, for a support agent, the agent's own; signs in first where nothing is kept."""
+def sources(settings: Settings, issuer: str) -> tuple[TokenSource, TokenSource | None]:
+    """The bearer's token source and, for a support agent, the agent's own; signs in first where nothing is kept.
+
+    `issuer` is the configured auth.issuer (the caller has checked there is one)."""
     store = token_store()
     auth = settings.auth
 
@@ -131,7 +137,7 @@ def sources(settings) -> tuple[TokenSource, TokenSource | None]:
             service=service_name(issuer, settings),
         )
 
-    own = source(OWN, auth.issuer, None)
+    own = source(OWN, issuer, None)
     if settings.role == "support":
         if not auth.citizen_issuer:
             raise SignInError(
@@ -141,7 +147,9 @@ def sources(settings) -> tuple[TokenSource, TokenSource | None]:
     return own, None
 
 
-def sign_in_again(settings, source: TokenSource, *, show_url: Callable[[str], None], cancelled: threading.Event) -> None:
+def sign_in_again(
+    settings: Settings, source: TokenSource, *, show_url: Callable[[str], None], cancelled: threading.Event
+) -> None:
     """The app's «Logg inn på nytt»: the same browser flow as `timebok login`, for the sign-in whose renewal failed.
 
     Runs off the event loop (it waits for the browser); the tokens are kept as `timebok login` keeps them."""

@@ -39,7 +39,7 @@ def starter_config() -> str:
         else:
             lines.append("")
         lines += textwrap.wrap(setting.doc, 78, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False)
-        if setting.table:
+        if setting.table and isinstance(setting.example, dict):  # a whole [section]: its example is a table
             lines += [f"# {line}" for line in tomli_w.dumps(setting.example).splitlines()]
         elif f.default is None:
             lines.append(f"# {tomli_w.dumps({f.name: setting.example}).strip()}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from timebok.tui.settings import ROLES, ConfigError, theme_names
 from timebok.ui.i18n import LANGUAGES
@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from timebok.tui.settings import Settings
 
 _STATE_KEYS = ("language", "theme", "last_demo_role", "last_demo_token")
+
+
+class Choices(TypedDict, total=False):
+    """The in-app choices the state file keeps, by their Settings field (None forgets a demo one)."""
+
+    language: str
+    theme: str
+    last_demo_role: str | None
+    last_demo_token: str | None
 
 
 def _read_state(path: Path) -> dict[str, Any]:
@@ -30,10 +39,10 @@ def _read_state(path: Path) -> dict[str, Any]:
         return {}
 
 
-def remembered(path: Path) -> dict[str, str]:
+def remembered(path: Path) -> Choices:
     """The saved in-app choices that can still be used, as Settings fields; anything else in the file is ignored, not fatal."""
     state = _read_state(path)
-    usable: dict[str, str] = {}
+    usable: Choices = {}
     if state.get("language") in LANGUAGES:
         usable["language"] = state["language"]
     # A theme this Textual no longer has (or a hand-edited one) would stop the app at mount.
@@ -59,7 +68,7 @@ def _check_state_change(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a non-empty string")
 
 
-def save_state(settings: Settings, **changes: str | None) -> Settings:
+def save_state(settings: Settings, **changes: Unpack[Choices]) -> Settings:
     """Remember in-app choices (language, theme, last_demo_role, last_demo_token; None forgets a demo one) and return the updated settings."""
     for name, value in changes.items():
         _check_state_change(name, value)
@@ -85,7 +94,8 @@ def read_seen(settings: Settings, user_key: str) -> set[str]:
 def save_seen(settings: Settings, user_key: str, ids: set[str]) -> None:
     """Remember which inbox messages `user_key` has opened, so «Ny» stays off after a restart."""
     state = _read_state(settings.state_path)
-    seen = state.get("seen_messages") if isinstance(state.get("seen_messages"), dict) else {}
+    saved = state.get("seen_messages")
+    seen: dict[str, Any] = saved if isinstance(saved, dict) else {}
     seen[user_key] = sorted(ids, key=lambda id_: (len(id_), id_))
     state["seen_messages"] = seen
     _write_state(settings.state_path, state)

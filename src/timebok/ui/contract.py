@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:  # the client's module loads httpx: kept off the start-up path
     from textual.dom import DOMNode
+    from textual.notifications import SeverityLevel
     from textual.worker import Worker
 
     from timebok.client.api import BookingClient
@@ -29,17 +30,35 @@ class ConnectionFacts(Protocol):
 
 
 class TimebokAppContract(Protocol):
-    """The app as screens see it (they sit below tui/ and never import it; tests/test_tui_contract.py checks the app)."""
+    """The app as screens see it (they sit below tui/ and never import it). Every member is read-only to a screen;
+    mypy checks that tui.app.TimebokApp provides it all (the assignment at the end of tui/app.py)."""
 
-    user: User | None  # None until the backend has said who the token belongs to
-    client: BookingClient | None  # None until connected; the screens that fetch are reached only after that
-    connection: ConnectionFacts
-    trace: Trace  # this session's requests, for the support desk's panel
-    trace_dir: Path  # where the panel exports a trace
-    seen_messages: set[str]  # the inbox messages this user has opened
+    @property
+    def user(self) -> User | None: ...  # None until the backend has said who the token belongs to
+
+    @property
+    def client(self) -> BookingClient | None: ...  # None until connected; the screens that fetch come after that
+
+    @property
+    def connection(self) -> ConnectionFacts: ...
+
+    @property
+    def trace(self) -> Trace: ...  # this session's requests, for the support desk's panel
+
+    @property
+    def trace_dir(self) -> Path: ...  # where the panel exports a trace
+
+    @property
+    def seen_messages(self) -> set[str]: ...  # the inbox messages this user has opened (mark_seen adds to it)
 
     def notify(
-        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None, markup: bool = False
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
     ) -> None: ...
 
     def describe(self, error: BookingError) -> str: ...
@@ -74,3 +93,20 @@ class UsesApp:
     @property
     def timebok(self) -> TimebokAppContract:
         return app_of(self)  # type: ignore[arg-type]  # mixed only into DOMNodes
+
+    @property
+    def client(self) -> BookingClient:
+        """The connected client, for a screen that fetches: such screens open only once the app has connected, and
+        signing out closes them (and cancels their workers) before the client goes."""
+        client = self.timebok.client
+        if client is None:
+            raise RuntimeError("a screen that fetches ran before the app connected")
+        return client
+
+    @property
+    def signed_in(self) -> User:
+        """The signed-in user, for a screen opened from a role's home (there is none before the backend said who)."""
+        user = self.timebok.user
+        if user is None:
+            raise RuntimeError("a screen for a signed-in user ran before the backend said who it is")
+        return user

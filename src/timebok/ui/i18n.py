@@ -36,7 +36,7 @@ def _entry(key: str):
     return nb.TEXTS[key] if text is None else text
 
 
-def t(key: str, **values: object) -> str:
+def t(key: str, /, **values: object) -> str:
     """The text for `key` in the current language, with `{name}` fields filled in."""
     text = _entry(key)
     if isinstance(text, dict):  # a text with plural forms, used without a count: the general form

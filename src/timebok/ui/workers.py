@@ -14,7 +14,7 @@ class StopsWorkersFirst:
     in the MRO, so this runs before the Widget's own (which starts the removal) without calling it.
     """
 
-    def on_prune(self, event: Prune) -> None:
+    async def on_prune(self, event: Prune) -> None:  # async, as Widget's: Textual calls both
         self.workers.cancel_node(self)  # type: ignore[attr-defined]  # mixed only into screens
 
 

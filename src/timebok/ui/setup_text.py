@@ -1,13 +1,14 @@
-"""How the timebook setup reads on screen: weekdays, time ranges, the week grid, dates; and parsing what staff type."""
+"""How the timebook setup reads on screen: weekdays, time ranges, the week grid, dates, the bookings a change hits;
+and parsing what staff type (shared by the setup screens and the calendar's «Steng dag»)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from timebok.ui.i18n import t
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from timebok.client.models import AffectedAppointment, SetupChange, WeeklyRange
+from timebok.domain.weekdays import WEEKDAYS
+from timebok.ui.i18n import long_date, t
 
 
 def day_names() -> list[str]:
@@ -27,7 +28,7 @@ class FormProblem(Exception):
 
 def format_days(days: list[str]) -> str:
     names = day_names()
-    indexes = sorted(DAYS.index(d) for d in days)
+    indexes = sorted(WEEKDAYS.index(d) for d in days)
     if len(indexes) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
         return f"{names[indexes[0]]}-{names[indexes[-1]]}"
     return ", ".join(names[i] for i in indexes)
@@ -36,7 +37,7 @@ def format_days(days: list[str]) -> str:
 def parse_days(text: str, field: str) -> list[str]:
     """«man-fre», «tir, tor», «mon-fri»: the FHIR day codes. An empty text is no weekday (the server says so)."""
     names = [n.casefold() for n in day_names()]
-    codes = list(DAYS)
+    codes: list[str] = list(WEEKDAYS)
 
     def index(word: str) -> int:
         word = word.strip().casefold()
@@ -54,14 +55,14 @@ def parse_days(text: str, field: str) -> list[str]:
             result += range(first, last + 1)
         else:
             result.append(index(piece))
-    return [DAYS[i] for i in sorted(set(result))]
+    return [WEEKDAYS[i] for i in sorted(set(result))]
 
 
 _RANGE = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*[-–]\s*(\d{1,2})[:.](\d{2})\s*$")
 
 
-def format_ranges(items: list[dict]) -> str:
-    return ", ".join(f"{i['start']}-{i['end']}" for i in items)
+def format_ranges(items: list[WeeklyRange]) -> str:
+    return ", ".join(f"{i.start}-{i.end}" for i in items)
 
 
 def parse_ranges(text: str, field: str) -> list[tuple[str, str]]:
@@ -96,20 +97,20 @@ def parse_number(text: str, field: str) -> int:
     return int(text.strip())
 
 
-def parse_date(text: str, field: str) -> str:
-    """«27.11.2026» (or 2026-11-27) → "2026-11-27"."""
+def parse_date(text: str, field: str) -> date:
+    """«27.11.2026» (or 2026-11-27) → date(2026, 11, 27)."""
     text = text.strip()
     match = re.match(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", text)
     try:
         if match:
-            return date(int(match.group(3)), int(match.group(2)), int(match.group(1))).isoformat()
-        return date.fromisoformat(text).isoformat()
+            return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        return date.fromisoformat(text)
     except ValueError:
         raise FormProblem(field, "setup.problem.date", example=example_date()) from None
 
 
-def show_date(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d.%m.%Y")
+def show_date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
 
 
 def example_date(days_ahead: int = 14) -> str:
@@ -146,14 +147,14 @@ def day_runs(days: list[date]) -> str:
     return ", ".join(parts)
 
 
-def week_grid(weekly: list[dict]) -> str:
+def week_grid(weekly: list[WeeklyRange]) -> str:
     """The weekly pattern as a grid: a row per time range, ■ on the days it is open."""
     names = day_names()
-    rows = sorted({(i["start"], i["end"]) for i in weekly})
+    rows = sorted({(i.start, i.end) for i in weekly})
     lines = [f"{t('setup.grid_corner'):<13}" + " ".join(f"{n[:3]:>3}" for n in names)]
     for start, end in rows:
-        open_days = {d for i in weekly if (i["start"], i["end"]) == (start, end) for d in i["days"]}
-        lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in DAYS))
+        open_days = {d for i in weekly if (i.start, i.end) == (start, end) for d in i.days}
+        lines.append(f"{start}-{end}  " + " ".join(f"{'■' if d in open_days else '·':>3}" for d in WEEKDAYS))
     return "\n".join(lines)
 
 
@@ -180,3 +181,16 @@ def problem_for(path: str | None) -> tuple[str, str] | None:
         "location": ("place", "setup.problem.place"),
     }
     return table.get(last)
+
+
+def affected_lines(change: SetupChange, affected: list[AffectedAppointment] | None = None) -> list[str]:
+    return [
+        t(
+            "setup.affected_row",
+            date=long_date(a.start.date()),
+            time=a.start.strftime("%H:%M"),
+            patient=a.patient_name,
+            state=t(f"setup.state.{a.status}"),
+        )
+        for a in (change.affected if affected is None else affected)
+    ]
