@@ -82,7 +82,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         patient = self.timebok.user.patient
         status = self.query_one(LoadState)
         if not quiet:
-            status.loading()
+            status.busy()
             if self._shown is None:
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
@@ -215,7 +215,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         status = self.query_one(LoadState)
         self.writing = True
         self.refresh_bindings()
-        status.loading(t("appointments.cancelling"))
+        status.busy(t("appointments.cancelling"))
         self._note("")
         self._cancel_again = None
         try:

@@ -63,7 +63,7 @@ class InboxScreen(FlowScreen):
         patient = self.patient() or self.timebok.user.patient
         status = self.query_one(LoadState)
         if not quiet:
-            status.loading()
+            status.busy()
         try:
             messages, appointments = await asyncio.gather(
                 self.timebok.client.inbox(patient.id), self.timebok.client.appointments(patient.id)

@@ -50,7 +50,7 @@ class PlaceScreen(FlowScreen):
     @work(exclusive=True)
     async def reload(self) -> None:
         draft = self.draft
-        self.query_one(LoadState).loading()
+        self.query_one(LoadState).busy()
         try:
             draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
         except BookingError as error:

@@ -246,7 +246,7 @@ class SetupScreen(FlowScreen):
     @work(exclusive=True)
     async def reload(self) -> None:
         load = self.query_one("#setup-load", LoadState)
-        load.loading()
+        load.busy()
         try:
             self.setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
         except BookingError as error:

@@ -44,7 +44,7 @@ class TimeTypeScreen(FlowScreen):
     async def _load_types(self) -> None:
         options = self.query_one("#types", OptionList)
         status = self.query_one(LoadState)
-        status.loading()
+        status.busy()
         options.display = False
         user = self.timebok.user
         office_id = self._office_id()
@@ -101,7 +101,7 @@ class TimeTypeScreen(FlowScreen):
         if not draft.timebooks:
             self._go_on_again = False
             if status.state == "failed":
-                status.loading()
+                status.busy()
             try:
                 draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
             except BookingError as error:
