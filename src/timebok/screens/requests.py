@@ -47,6 +47,11 @@ ANSWERED_BY_OTHERS = {
 }
 
 
+def answered_by_others(state: AppointmentState | None) -> str:
+    """The text id for what became of a request answered elsewhere first; `state` None: it could not be read."""
+    return ANSWERED_BY_OTHERS.get(state, "requests.already_answered") if state is not None else "requests.already_answered"
+
+
 @dataclass
 class PendingConfirm:
     """A confirmation waiting out its undo window; nothing has been sent yet."""
@@ -142,7 +147,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
             text = t("requests.rejected", patient=name)
             self._reasons.pop(request.id, None)
         else:
-            text = t(ANSWERED_BY_OTHERS.get(state, "requests.already_answered"), patient=name)
+            text = t(answered_by_others(state), patient=name)
         self._note(text)
         self.app.notify(text)
 
@@ -369,4 +374,4 @@ async def _what_happened(app: TimebokAppContract, request: Appointment) -> str:
         state = (await app.client.appointment(request.id)).state
     except BookingError:
         state = None
-    return t(ANSWERED_BY_OTHERS.get(state, "requests.already_answered"), patient=name)
+    return t(answered_by_others(state), patient=name)
