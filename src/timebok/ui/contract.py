@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # the client's module loads httpx: kept off the start-up path
     from timebok.client.api import BookingClient
     from timebok.client.errors import BookingError
     from timebok.client.models import Patient, User
+    from timebok.client.signin import TokenSource
     from timebok.client.trace import Trace
 
 
@@ -37,6 +38,7 @@ class TimebokAppContract(Protocol):
     trace: Trace  # this session's requests, for the support desk's panel
     trace_dir: Path  # where the panel exports a trace
     seen_messages: set[str]  # the inbox messages this user has opened
+    sign_in_needed: TokenSource | None  # the sign-in whose renewal failed (Ctrl+L signs in again), else None
 
     def notify(
         self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None, markup: bool = False
