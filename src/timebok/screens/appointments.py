@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TypeGuard
+
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,7 +34,7 @@ CANCEL_REFUSED = {
 }
 
 
-def can_cancel(appointment: Appointment | None) -> bool:
+def can_cancel(appointment: Appointment | None) -> TypeGuard[Appointment]:
     """Waiting or confirmed, and not yet begun: a started appointment is not offered for cancelling."""
     return appointment is not None and appointment.state in CANCELLABLE and appointment.start > now()
 
@@ -53,7 +56,8 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
 
     def on_mount(self) -> None:
         self.by_id: dict[str, Appointment] = {}
-        self._shown: tuple | None = None
+        # What the lists show, by what a change would alter: a refresh that finds the same leaves them alone.
+        self._shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None
         self._cancel_again: Appointment | None = None  # a cancel that failed in a way Ctrl+R may mend
         self._toggled: ExpandableItem | None = None  # a time whose details were just opened or closed
         for listing in self.query(ListView):
@@ -79,14 +83,14 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
 
     @work(exclusive=True, group="load")
     async def _load(self, quiet: bool) -> None:
-        patient = self.timebok.user.patient
+        patient = self.own_patient()
         status = self.query_one(LoadState)
         if not quiet:
-            status.loading()
+            status.busy()
             if self._shown is None:
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
-            appointments = await self.timebok.client.appointments(patient.id)
+            appointments = await self.client.appointments(patient.id)
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
@@ -206,24 +210,27 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             self.notify(t("appointments.cannot_cancel"), severity="warning")
             return
         question = t("appointments.cancel_question", when=when(appointment.start))
-        self.app.push_screen(
-            ConfirmDialog(question, t("appointments.cancel_yes")), lambda yes: self._cancel(appointment) if yes else None
-        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._cancel(appointment)
+
+        self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")), answered)
 
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment, again: bool = False) -> None:
         status = self.query_one(LoadState)
         self.writing = True
         self.refresh_bindings()
-        status.loading(t("appointments.cancelling"))
+        status.busy(t("appointments.cancelling"))
         self._note("")
         self._cancel_again = None
         try:
             if again:
                 # The first try may have landed without an answer: if the time is cancelled now, that was ours.
-                appointment = await self.timebok.client.appointment(appointment.id)
+                appointment = await self.client.appointment(appointment.id)
             if not (again and appointment.state is AppointmentState.CANCELLED):
-                await self.timebok.client.cancel(appointment)
+                await self.client.cancel(appointment)
         except BookingError as error:
             if error.kind in CANCEL_REFUSED:
                 self.notify(t(CANCEL_REFUSED[error.kind]), title=t("error.title"), severity="warning", timeout=10)

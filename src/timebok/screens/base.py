@@ -1,4 +1,5 @@
-"""What every screen shares: the top line with the step («Steg N av 8») and title, Esc for back, the footer."""
+"""What every screen shares: the top line with the step («Steg N av 8») and title, Esc for back, the footer; and
+what every step of a booking shares: its draft."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
-from timebok.ui.contract import UsesApp
+from timebok.ui.contract import TimebokAppContract, UsesApp
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import StopsWorkersFirst
 
-if TYPE_CHECKING:  # the models load with the client, after the first paint
+if TYPE_CHECKING:  # the client and its models load after the first paint
+    from timebok.client.api import BookingClient
     from timebok.client.models import Patient
     from timebok.ui.draft import BookingDraft
 
@@ -29,6 +31,19 @@ class Outcome(Enum):
     TIME_GONE = auto()  # review: the chosen time was taken or has passed; the calendar shows fresh times
 
 
+class NotSignedIn(RuntimeError):
+    """A screen asked for the client or the signed-in citizen before the app had them: a bug, as the screens that
+    need them are opened only once the app has connected and the backend has said who is signed in."""
+
+
+def connected(app: TimebokAppContract) -> BookingClient:
+    """The app's client, once connected (the one place a screen's None check for it is made)."""
+    client = app.client
+    if client is None:
+        raise NotSignedIn("the app is not connected to the backend yet")
+    return client
+
+
 class Body(VerticalScroll):
     """The screen's body: a Tab stop only when it has something to scroll (else Tab landed on nothing visible, and
     the next key typed was lost)."""
@@ -38,20 +53,23 @@ class Body(VerticalScroll):
 
 
 class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
-    """A screen with a step number (or none), a title and a body; `self.timebok` is the app (ui.contract)."""
+    """A screen with a step number (or none), a title and a body; `self.timebok` is the app (ui.contract), and
+    `self.client` its client once connected."""
 
     STEP: int | None = None
     TITLE_KEY = "app.title"
     BINDINGS = [key("escape", "back", "flow.back")]
 
-    def __init__(self, draft: BookingDraft | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        # The booking this screen is a step of; office-wide screens and a fresh search belong to none.
-        # A draft lives exactly as long as its screens: a new booking starts a new one (app.start_booking).
-        self.draft = draft
         # After a language switch: what the user had highlighted, typed and focused on the screen this one replaces
         # (view_state), put back as each widget is there and filled (restore_view). Empty otherwise.
         self.kept_view: dict[str, tuple[str, object]] = {}
+
+    @property
+    def client(self) -> BookingClient:
+        """The app's client: a screen that fetches is opened only once the app has connected."""
+        return connected(self.timebok)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -114,8 +132,15 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
         return t(key, **values)
 
     def patient(self) -> Patient | None:
-        """The patient this screen is about: its booking's, or none (the top line then names nobody)."""
-        return self.draft.patient if self.draft is not None else None
+        """The patient this screen is about (a booking's, see BookingStep), or none: the top line then names nobody."""
+        return None
+
+    def own_patient(self) -> Patient:
+        """The signed-in citizen's own patient record («Innboks» and «Timeavtaler» without a patient of the desk's)."""
+        user = self.timebok.user
+        if user is None or user.patient is None:
+            raise NotSignedIn("no citizen with a patient record is signed in")
+        return user.patient
 
     def view_state(self) -> dict[str, tuple[str, object]]:
         """What the user highlighted, typed or focused here without choosing it yet, by widget id."""
@@ -153,13 +178,14 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
             if not found:
                 continue
             widget = found.first()
-            if isinstance(widget, OptionList) and value < widget.option_count:
+            # The value is what view_state read from the same kind of widget: a row or an index, or an Input's text.
+            if isinstance(widget, OptionList) and isinstance(value, int) and value < widget.option_count:
                 widget.highlighted = value
-            elif isinstance(widget, DataTable) and value < widget.row_count:
+            elif isinstance(widget, DataTable) and isinstance(value, int) and value < widget.row_count:
                 widget.move_cursor(row=value)
-            elif isinstance(widget, ListView) and value < len(widget.children):
+            elif isinstance(widget, ListView) and isinstance(value, int) and value < len(widget.children):
                 widget.index = value
-            elif isinstance(widget, Input):
+            elif isinstance(widget, Input) and isinstance(value, str):
                 if widget.value != value:
                     widget.value = value
             else:
@@ -187,10 +213,29 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
     def rebuilt(self) -> FlowScreen | None:
         """This screen built again in the current language (after a language switch); None if it cannot be."""
         try:
-            # A step of a booking is rebuilt on the same draft: the same booking, the same patient.
-            return type(self)(self.draft) if self.draft is not None else type(self)()
+            return type(self)()
         except TypeError:  # it needs what it was built with; the screen class must say how (override this)
             return None
 
     def reload(self) -> None:
         """Fetch again what this screen shows (Ctrl+R after a failure)."""
+
+
+class BookingStep(FlowScreen):
+    """A step of a booking: it has the booking's draft from the start, the one its steps share.
+
+    A draft lives exactly as long as its steps: a new booking starts a new one (app.start_booking)."""
+
+    def __init__(self, draft: BookingDraft) -> None:
+        super().__init__()
+        self.draft = draft
+
+    def patient(self) -> Patient | None:
+        return self.draft.patient
+
+    def rebuilt(self) -> FlowScreen | None:
+        try:
+            # Rebuilt on the same draft: the same booking, the same patient.
+            return type(self)(self.draft)
+        except TypeError:  # it needs more than its draft; the screen class must say how (override this)
+            return None

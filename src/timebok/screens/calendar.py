@@ -10,19 +10,19 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError
-from timebok.client.models import MonthAvailability, Slot
+from timebok.client.models import MonthAvailability, SetupChange, Slot
 from timebok.domain.clock import now, today
-from timebok.screens.base import FlowScreen, Outcome
+from timebok.screens.base import BookingStep, Outcome
 from timebok.screens.labels import place_lines, time_type_name
 from timebok.screens.live import POLL_SECONDS
-from timebok.ui.draft import BookingDraft
+from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
 from timebok.ui.keys import key
 from timebok.ui.widgets.month_calendar import MonthCalendar
 from timebok.ui.widgets.plain import OptionList, Static
 
 
-class CalendarScreen(FlowScreen):
+class CalendarScreen(BookingStep):
     STEP = 4
     TITLE_KEY = "calendar.title"
     # While open, the month is fetched again this often (a 304 when nothing changed), so a time the office removed
@@ -49,31 +49,34 @@ class CalendarScreen(FlowScreen):
         then type why, Enter previews (with the appointments it hits), L saves."""
         from timebok.screens.confirm_dialog import ConfirmDialog
 
-        if self.timebok.user is None or not self.timebok.user.is_staff:
+        user = self.timebok.user
+        if user is None or not user.is_staff or user.office is None:
             return
-        day = self.calendar.cursor
-        book = self.draft.timebook
+        office_id, day, book = user.office.id, self.calendar.cursor, self.timebook
         question = t(
             "calendar.close_question", day=long_date(day), timebook=f"{time_type_name(book.time_type_code)} · {book.name}"
         )
-        self.app.push_screen(
-            ConfirmDialog(question, t("calendar.close_yes")), lambda yes: self._open_close_form(day) if yes else None
-        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._open_close_form(office_id, day)
+
+        self.app.push_screen(ConfirmDialog(question, t("calendar.close_yes")), answered)
 
     @work(exclusive=True, group="close_day")
-    async def _open_close_form(self, day: date) -> None:
+    async def _open_close_form(self, office_id: str, day: date) -> None:
         from timebok.screens.setup import closure_form
 
         try:
-            setup = await self.timebok.client.office_setup(self.timebok.user.office.id)
+            setup = await self.client.office_setup(office_id)
         except BookingError as error:
             self.timebok.report(error)
             return
-        form = closure_form(setup, day, self.draft.timebook.id, t("setup.close_title"))
+        form = closure_form(setup, day, self.timebook.id, t("setup.close_title"))
         form.first_field = "reason"  # the day was just confirmed in the question: type why
         self.app.push_screen(form, self._day_closed)
 
-    def _day_closed(self, change) -> None:
+    def _day_closed(self, change: SetupChange | None) -> None:
         if change is None:
             return
         self.notify(t("setup.saved", created=change.created, removed=change.removed), timeout=6)
@@ -89,6 +92,7 @@ class CalendarScreen(FlowScreen):
 
     def __init__(self, draft: BookingDraft) -> None:
         super().__init__(draft)
+        self.timebook = chosen(draft.timebook, "timebook")  # whose free times are shown
         self.availability: MonthAvailability | None = None
         self.next_free: date | None = None
         self.day_slots: list[Slot] = []
@@ -113,7 +117,7 @@ class CalendarScreen(FlowScreen):
 
     def _what_where(self) -> str:
         """«Laboratoriet · Fjordsiden legekontor, Strandgaten 12, 5013 Bergen»."""
-        time_type, place = self.draft.time_type, self.draft.timebook.place
+        time_type, place = self.draft.time_type, self.timebook.place
         kind = time_type_name(time_type.code) if time_type is not None else ""
         if place is None:
             return kind
@@ -154,27 +158,28 @@ class CalendarScreen(FlowScreen):
     def view_state(self) -> dict[str, tuple[str, object]]:
         """Also the calendar's cursor: with no date chosen yet, a language switch left it on the month's first free date."""
         state = super().view_state()
-        state[self.calendar.id] = ("cursor", self.calendar.cursor)
+        state["calendar"] = ("cursor", self.calendar.cursor)
         return state
 
-    @work(exclusive=True, group="month")
-    async def reload(self, quiet: bool = False) -> None:
+    def reload(self, quiet: bool = False) -> None:
         """Fetch the shown month's free times (and, if there are none, the next free date).
 
         `quiet`: fetched again while shown (a poll, a day opened again): the cursor, the chosen date and the
         highlighted time stay, and a failure keeps what is shown."""
+        self._fetch_month(quiet)
+
+    @work(exclusive=True, group="month")
+    async def _fetch_month(self, quiet: bool) -> None:
         calendar = self.calendar
         month = calendar.month
-        timebook = self.draft.timebook
+        timebook = self.timebook
         heading = self.query_one("#times-heading", Static)
         if not quiet:
             heading.update(t("calendar.loading"))
         earliest = self.earliest()
         try:
-            availability = await self.timebok.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
-            next_free = (
-                None if availability.slots else await self.timebok.client.first_free_date(timebook.id, month, earliest=earliest)
-            )
+            availability = await self.client.month_availability(timebook.id, month.year, month.month, earliest=earliest)
+            next_free = None if availability.slots else await self.client.first_free_date(timebook.id, month, earliest=earliest)
         except BookingError as error:
             if not quiet:
                 heading.update(t("calendar.load_failed"))
@@ -197,11 +202,11 @@ class CalendarScreen(FlowScreen):
         self.availability, self.next_free = availability, next_free
         new_month, self._new_month = self._new_month, False
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        self.timebok.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
+        self.client.prefetch_month(timebook.id, following.year, following.month)  # PgDn is then a 304
         self.draft.month = month
         calendar.free_dates = availability.dates
-        kept = self.kept_view.pop(calendar.id, None)  # after a language switch: the cursor where the user left it
-        if kept is not None and kept[1].replace(day=1) == month:
+        kept = self.kept_view.pop("calendar", None)  # after a language switch: the cursor where the user left it
+        if kept is not None and isinstance(kept[1], date) and kept[1].replace(day=1) == month:
             calendar.cursor = kept[1]
         elif (
             availability.dates
@@ -243,7 +248,7 @@ class CalendarScreen(FlowScreen):
         user = self.timebok.user
         if user is not None and user.is_staff:
             return None
-        return now() + timedelta(minutes=self.draft.timebook.lead_minutes)
+        return now() + timedelta(minutes=self.timebook.lead_minutes)
 
     def _show_empty_month(self, month: date, availability: MonthAvailability, next_free: date | None) -> None:
         notice = self.query_one("#empty-month", Static)
@@ -293,7 +298,7 @@ class CalendarScreen(FlowScreen):
     def _time_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # Like the guide: pointing at a time tells you where to go for it.
         details = self.query_one("#place-details", Static)
-        place = self.draft.timebook.place
+        place = self.timebook.place
         details.update(f"{t('calendar.place_heading')}\n{place_lines(place)}")
         details.display = True
 
@@ -302,7 +307,7 @@ class CalendarScreen(FlowScreen):
         from timebok.screens.review import ReviewScreen
 
         slot = self.draft.slot = self.day_slots[event.option_index]
-        lead = self.draft.timebook.lead_minutes
+        lead = self.timebook.lead_minutes
         # The calendar's own notices (where it opened, no more free dates) are about this step: none follows onto step 5.
         self.app.clear_notifications()
         if self.timebok.user is not None and self.timebok.user.is_staff and slot.start < now() + timedelta(minutes=lead):
@@ -320,11 +325,12 @@ class CalendarScreen(FlowScreen):
         calendar = self.calendar
         after = calendar.cursor + timedelta(days=1)
         later = sorted(d for d in (self.availability.dates if self.availability else ()) if d >= after)
+        target: date | None
         if later:
             target = later[0]
         else:
             try:
-                target = await self.timebok.client.first_free_date(self.draft.timebook.id, after, earliest=self.earliest())
+                target = await self.client.first_free_date(self.timebook.id, after, earliest=self.earliest())
             except BookingError as error:
                 self.timebok.report(error)
                 return

@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.widgets import Button
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Appointment, AppointmentState
-from timebok.screens.base import FlowScreen
+from timebok.client.models import Appointment, AppointmentState, Patient
+from timebok.screens.base import BookingStep
 from timebok.screens.labels import time_type_label, when
-from timebok.ui.draft import BookingDraft
+from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.problems import RETRYABLE, full_text
@@ -18,7 +18,7 @@ from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import AwaitsItsWrite
 
 
-class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
+class ConfirmationScreen(AwaitsItsWrite, BookingStep):
     STEP = 6
     TITLE_KEY = "confirmation.title"
     BINDINGS = [key("i", "inbox", "confirmation.to_inbox"), key("b", "confirm_now", "confirmation.confirm_now")]
@@ -26,12 +26,17 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
     def __init__(self, appointment: Appointment, draft: BookingDraft) -> None:
         super().__init__(draft)
         self.appointment = appointment
-        self.answer_note: tuple[str, dict] | None = None  # (text id, its fields) once answered here: kept on a rebuild
+        self._patient = chosen(draft.patient, "patient")  # the request was sent for them
+        # (text id, its fields) once answered here: kept on a rebuild
+        self.answer_note: tuple[str, dict[str, object]] | None = None
 
     def rebuilt(self) -> ConfirmationScreen:
         screen = ConfirmationScreen(self.appointment, self.draft)
         screen.answer_note = self.answer_note
         return screen
+
+    def patient(self) -> Patient:
+        return self._patient
 
     @property
     def _may_confirm(self) -> bool:
@@ -39,7 +44,7 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
-        patient = self.draft.patient if self._for_patient else None
+        patient = self._patient if self._for_patient else None
         sent = (
             t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
         )
@@ -101,7 +106,7 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
         self.refresh_bindings()
         self._status(t("confirmation.confirming"))
         try:
-            confirmed = await self.timebok.client.confirm(self.appointment.id)
+            confirmed = await self.client.confirm(self.appointment.id)
         except BookingError as error:
             self._status("")
             self.failed = error.kind in RETRYABLE
@@ -122,18 +127,19 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
 
     async def _answered_meanwhile(self) -> None:
         """Another desk answered the request (or the patient cancelled) before this B: say who, as «Forespørsler» does."""
-        from timebok.screens.requests import ANSWERED_BY_OTHERS
+        from timebok.screens.requests import answered_by_others
 
         try:
-            fresh = await self.timebok.client.appointment(self.appointment.id)
+            fresh = await self.client.appointment(self.appointment.id)
         except BookingError as error:
             self.timebok.report(error)
             return
-        text_id, fields = ANSWERED_BY_OTHERS.get(fresh.state, "requests.already_answered"), {"patient": self.draft.patient.name}
+        text_id = answered_by_others(fresh.state)
+        fields: dict[str, object] = {"patient": self._patient.name}
         self.notify(t(text_id, **fields), severity="warning", timeout=10)
         self._answered(fresh, text_id, fields)
 
-    def _answered(self, appointment: Appointment, text_id: str, fields: dict) -> None:
+    def _answered(self, appointment: Appointment, text_id: str, fields: dict[str, object]) -> None:
         self.appointment = appointment
         self.answer_note = (text_id, fields)
         self.query_one("#next", Static).update(t(text_id, **fields))
@@ -145,6 +151,6 @@ class ConfirmationScreen(AwaitsItsWrite, FlowScreen):
     def action_inbox(self) -> None:
         if self.writing:  # the button too: leaving would drop the answer of «Bekreft timen nå», unheard
             return
-        patient = self.draft.patient
+        patient = self._patient
         self.dismiss()
         self.timebok.open_inbox(from_flow=True, patient=patient)

@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError
 from timebok.client.models import DemoUser
+from timebok.screens.base import connected
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
@@ -64,7 +65,7 @@ class DemoUserScreen(StopsWorkersFirst, UsesApp, ModalScreen[DemoChoice | None])
         options = self.query_one(OptionList)
         options.loading = True
         try:
-            users = await self.timebok.client.demo_users()
+            users = await connected(self.timebok).demo_users()
         except BookingError as error:
             self.timebok.report(error)
             return

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen, Screen
@@ -15,7 +18,7 @@ from timebok.ui.keys import description, key
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [key("escape,f1", "close", "help.close")]
 
-    def __init__(self, about: Screen) -> None:
+    def __init__(self, about: Screen[object]) -> None:
         super().__init__()
         self.about = about
 
@@ -24,7 +27,7 @@ class HelpScreen(ModalScreen[None]):
         intro_key = f"help.{name}"
         # Markup for the bold title and keys; a rebound key may be «[», so every text in it is escaped.
         lines = [f"[b]{escape(t('help.title'))}[/]", "", escape(t(intro_key) if has_text(intro_key) else t("help.general")), ""]
-        seen = set()
+        seen: set[str] = set()
         for binding in self._bindings_of(self.about):
             # Only our own bindings: Textual's built-in ones describe themselves in English only.
             if binding.id and has_text(binding.id) and binding.id not in seen:
@@ -34,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Static("\n".join(lines))
 
-    def _bindings_of(self, screen: Screen):
+    def _bindings_of(self, screen: Screen[object]) -> Iterator[Binding]:
         for _, binding, _enabled, _tooltip in screen.active_bindings.values():
             yield binding
 

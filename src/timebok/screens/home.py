@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from timebok.screens.base import FlowScreen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Static
+
+if TYPE_CHECKING:  # the models load with the client, after the first paint
+    from timebok.client.models import User
+    from timebok.screens.demo_users import DemoChoice
 
 
 class HomeScreen(FlowScreen):
@@ -26,7 +32,7 @@ class HomeScreen(FlowScreen):
         line.display = False  # until the user is known; hidden from the start, so the first paint lays out once
         return line
 
-    def show_demo_line(self, user) -> None:
+    def show_demo_line(self, user: User | None) -> None:
         line = self.query_one("#demo-line", Static)
         line.display = self.timebok.connection.embedded and user is not None
         if user is not None and user.is_support:
@@ -40,6 +46,6 @@ class HomeScreen(FlowScreen):
         if self.timebok.connection.embedded:
             self.app.push_screen(DemoUserScreen(), self._chosen)
 
-    def _chosen(self, choice) -> None:
+    def _chosen(self, choice: DemoChoice | None) -> None:
         if choice is not None:
             self.timebok.sign_in(choice.token, choice.agent_token, role=choice.role)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from rich.markup import escape
 from textual import on, work
@@ -10,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import ListView
 
 from timebok.client.errors import BookingError
-from timebok.client.models import Patient
+from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
@@ -28,7 +29,8 @@ class InboxScreen(FlowScreen):
         self.from_flow = from_flow
         self._patient = patient  # the front desk's patient just booked for; else the signed-in citizen
         self._message_ids: list[str] = []
-        self._shown: tuple | None = None
+        # What the list shows, by what a change would alter: a refresh that finds the same leaves it alone.
+        self._shown: tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, AppointmentState, datetime], ...]] | None = None
         self._fetched_at = ""  # «HH:MM» of the last answer, for the line that says what is shown is stale
 
     def patient(self) -> Patient | None:
@@ -60,14 +62,12 @@ class InboxScreen(FlowScreen):
 
     @work(exclusive=True, group="load")
     async def _load(self, quiet: bool) -> None:
-        patient = self.patient() or self.timebok.user.patient
+        patient = self.patient() or self.own_patient()
         status = self.query_one(LoadState)
         if not quiet:
-            status.loading()
+            status.busy()
         try:
-            messages, appointments = await asyncio.gather(
-                self.timebok.client.inbox(patient.id), self.timebok.client.appointments(patient.id)
-            )
+            messages, appointments = await asyncio.gather(self.client.inbox(patient.id), self.client.appointments(patient.id))
         except BookingError as error:
             if quiet and self._shown is not None:
                 # A background refresh that failed: keep what is shown, but say since when it is not current.
@@ -85,7 +85,7 @@ class InboxScreen(FlowScreen):
         self._shown = shown
         await self._fill(messages, appointments, focus=not quiet)
 
-    async def _fill(self, messages, appointments, *, focus: bool) -> None:
+    async def _fill(self, messages: list[InboxMessage], appointments: list[Appointment], *, focus: bool) -> None:
         listing = self.query_one("#messages", ListView)
         keep_index = listing.index
         expanded = {item.key for item in listing.query(ExpandableItem) if item.has_class("-expanded")}
@@ -93,7 +93,7 @@ class InboxScreen(FlowScreen):
         await listing.clear()
         items = []
         for message in messages:
-            appointment = by_id.get(message.appointment_id)
+            appointment = by_id.get(message.appointment_id) if message.appointment_id is not None else None
             about = ""
             if appointment is not None:
                 office = appointment.office.name if appointment.office else ""
@@ -123,7 +123,7 @@ class InboxScreen(FlowScreen):
             text += "\n" + t("inbox.stale", time=self._fetched_at)
         self.query_one(LoadState).loaded(text)
 
-    def _summary(self, message, about: str) -> str:
+    def _summary(self, message: InboxMessage, about: str) -> str:
         marker = "  " if message.id in self.timebok.seen_messages else f"[b]{t('inbox.unread_mark')}[/] "
         return f"{marker}[b]{escape(message.topic)}[/]  [dim]{escape(short_date(message.sent.date()))}[/]{about}"
 

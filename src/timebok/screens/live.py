@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.timer import Timer
 
 from timebok.client.errors import BookingError
 from timebok.domain.clock import now
+from timebok.screens.base import FlowScreen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Static
@@ -15,16 +17,22 @@ from timebok.ui.widgets.plain import Static
 POLL_SECONDS = 15.0
 
 
-def refresh_key():
+def refresh_key() -> Binding:
     """`r` «Oppdater»: fetch now. Distinct from Ctrl+R «Prøv igjen», which a secretary does not read as refresh."""
     return key("r", "refresh", "live.refresh")
 
 
-class LiveMixin:
-    """Mixed into a FlowScreen whose `reload(quiet=...)` fetches what it shows."""
+class LiveMixin(FlowScreen):
+    """A FlowScreen that stays current: its `reload(quiet=...)` fetches what it shows, every POLL_SECONDS and on `r`.
+
+    A base class, listed first where the screen has another (`class StaffHomeScreen(LiveMixin, HomeScreen)`)."""
 
     POLL_SECONDS = POLL_SECONDS
     _poll_timer: Timer | None = None
+
+    def reload(self, quiet: bool = False) -> None:
+        """Fetch what the screen shows; `quiet` (a poll): a failure is said on the «updated» line only."""
+        raise NotImplementedError
 
     def updated_line(self) -> Static:
         return Static("", id="updated", classes="hint")

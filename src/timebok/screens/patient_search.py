@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -46,7 +47,7 @@ class PatientList(OptionList):
     keys typed fast are queued here before the first is handled, and a message would reach the screen after an
     Enter queued behind them (which would then take the old patient)."""
 
-    def __init__(self, types_into: Callable[[str, str], None], **options) -> None:
+    def __init__(self, types_into: Callable[[str, str], None], **options: Any) -> None:
         super().__init__(**options)
         self._types_into = types_into
 
@@ -160,7 +161,7 @@ class PatientSearchScreen(FlowScreen):
             return
         self._say(t("patient.searching"))
         try:
-            found = await self.timebok.client.find_patients(identifier=identifier, name=name)
+            found = await self.client.find_patients(identifier=identifier, name=name)
         except BookingError as error:
             self._say(self.timebok.describe(error), error=True)
             self.timebok.report(error)  # what was typed stays in the field

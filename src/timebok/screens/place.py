@@ -8,18 +8,23 @@ from textual.widgets import Button
 from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError
-from timebok.screens.base import FlowScreen
+from timebok.screens.base import BookingStep
 from timebok.screens.labels import place_lines
+from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 
 
-class PlaceScreen(FlowScreen):
+class PlaceScreen(BookingStep):
     STEP = 3
     TITLE_KEY = "place.title"
     BINDINGS = [key("ctrl+g", "next", "flow.next")]
+
+    def __init__(self, draft: BookingDraft) -> None:
+        super().__init__(draft)
+        self.time_type = chosen(draft.time_type, "time type")  # whose timebooks' places are offered
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.say("place.intro"), classes="hint")
@@ -47,12 +52,15 @@ class PlaceScreen(FlowScreen):
         options.highlighted = index if draft.timebooks else None
         options.focus()
 
+    def reload(self) -> None:
+        self._fetch()
+
     @work(exclusive=True)
-    async def reload(self) -> None:
+    async def _fetch(self) -> None:
         draft = self.draft
-        self.query_one(LoadState).loading()
+        self.query_one(LoadState).busy()
         try:
-            draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
+            draft.timebooks = await self.client.timebooks(self.time_type.id)
         except BookingError as error:
             self.query_one(LoadState).failed(error)
             return

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
-from timebok.screens.base import FlowScreen
+from timebok.screens.base import connected
 from timebok.screens.labels import appointment_details, time_type_name, when
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.contract import TimebokAppContract, app_of
@@ -47,6 +47,11 @@ ANSWERED_BY_OTHERS = {
 }
 
 
+def answered_by_others(state: AppointmentState | None) -> str:
+    """The text id for what became of a request answered elsewhere first; `state` None: it could not be read."""
+    return ANSWERED_BY_OTHERS.get(state, "requests.already_answered") if state is not None else "requests.already_answered"
+
+
 @dataclass
 class PendingConfirm:
     """A confirmation waiting out its undo window; nothing has been sent yet."""
@@ -55,7 +60,7 @@ class PendingConfirm:
     timer: Timer
 
 
-class RequestQueueScreen(LiveMixin, FlowScreen):
+class RequestQueueScreen(LiveMixin):
     TITLE_KEY = "requests.title"
     # A stray B must not notify a patient: a confirmation is sent after a few seconds in which Z undoes it.
     # One key per request stays the rule for a busy desk; two keys only where the time has passed.
@@ -114,10 +119,13 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
             return True if self.requests else None  # greyed out while no request waits
         return True
 
+    def reload(self, quiet: bool = False) -> None:
+        self._fetch(quiet)
+
     @work(exclusive=True, group="load")
-    async def reload(self, quiet: bool = False) -> None:
+    async def _fetch(self, quiet: bool) -> None:
         try:
-            requests = await self.timebok.client.pending_requests()
+            requests = await self.client.pending_requests()
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
@@ -133,7 +141,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         """An answer that got no reply, and the request has left the queue: say whether it was ours that landed."""
         name = patient_name(request)
         try:
-            state = (await self.timebok.client.appointment(request.id)).state
+            state: AppointmentState | None = (await self.client.appointment(request.id)).state
         except BookingError:
             state = None
         if state is AppointmentState.CONFIRMED and reason is None:
@@ -142,7 +150,7 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
             text = t("requests.rejected", patient=name)
             self._reasons.pop(request.id, None)
         else:
-            text = t(ANSWERED_BY_OTHERS.get(state, "requests.already_answered"), patient=name)
+            text = t(answered_by_others(state), patient=name)
         self._note(text)
         self.app.notify(text)
 
@@ -274,10 +282,11 @@ class RequestQueueScreen(LiveMixin, FlowScreen):
         def keep(typed: str) -> None:
             self._reasons[request.id] = typed
 
-        self.app.push_screen(
-            RejectDialog(question, self._reasons.get(request.id, ""), keep),
-            lambda reason: reason and self._answer(request, reason),
-        )
+        def send(reason: str | None) -> None:
+            if reason:
+                self._answer(request, reason)
+
+        self.app.push_screen(RejectDialog(question, self._reasons.get(request.id, ""), keep), send)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -323,11 +332,12 @@ async def answer(app: TimebokAppContract, request: Appointment, reason: str | No
     Runs at app level too (the queue may have been left), so it notifies through the app.
     """
     name = patient_name(request)
+    client = connected(app)
     try:
         if reason is None:
-            await app.client.confirm(request.id)
+            await client.confirm(request.id)
         else:
-            await app.client.reject(request.id, reason)
+            await client.reject(request.id, reason)
     except BookingError as error:
         if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
             # The client tried again already; pressing B or A once more re-sends under the same identifier,
@@ -355,7 +365,7 @@ async def answer(app: TimebokAppContract, request: Appointment, reason: str | No
     return Answered(True)
 
 
-async def answer_then_refresh(app: App, request: Appointment) -> None:
+async def answer_then_refresh(app: App[object], request: Appointment) -> None:
     """Send a confirmation left waiting when the queue closed, then refresh whatever live screen is on top."""
     await answer(app_of(app), request, None)
     if isinstance(app.screen, LiveMixin):
@@ -366,7 +376,7 @@ async def _what_happened(app: TimebokAppContract, request: Appointment) -> str:
     """The 409 says only that the request is no longer waiting: read it to say who did what."""
     name = patient_name(request)
     try:
-        state = (await app.client.appointment(request.id)).state
+        state: AppointmentState | None = (await connected(app).appointment(request.id)).state
     except BookingError:
         state = None
-    return t(ANSWERED_BY_OTHERS.get(state, "requests.already_answered"), patient=name)
+    return t(answered_by_others(state), patient=name)

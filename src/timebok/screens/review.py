@@ -8,8 +8,10 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.screens.base import FlowScreen, Outcome
+from timebok.client.models import Patient
+from timebok.screens.base import BookingStep, Outcome
 from timebok.screens.labels import time_type_label, time_type_name, when
+from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.problems import full_text
@@ -27,21 +29,32 @@ GONE = {
 }
 
 
-class ReviewScreen(AwaitsItsWrite, FlowScreen):
+class ReviewScreen(AwaitsItsWrite, BookingStep):
     STEP = 5
     TITLE_KEY = "review.title"
     BINDINGS = [key("ctrl+s", "send", "review.send")]
 
+    def __init__(self, draft: BookingDraft) -> None:
+        super().__init__(draft)
+        # What is asked for, chosen on the steps before; the reason is typed here, into the draft.
+        self.time_type = chosen(draft.time_type, "time type")
+        self.timebook = chosen(draft.timebook, "timebook")
+        self.slot = chosen(draft.slot, "time")
+        self._patient = chosen(draft.patient, "patient")
+
+    def patient(self) -> Patient:
+        return self._patient
+
     def compose_body(self) -> ComposeResult:
-        draft = self.draft
+        draft, patient = self.draft, self._patient
         office = self.timebok.user.office.name if self.timebok.user and self.timebok.user.office else ""
-        place = draft.timebook.place
+        place = self.timebook.place
         rows = [
-            (t("details.type"), time_type_label(draft.time_type.code, office)),
+            (t("details.type"), time_type_label(self.time_type.code, office)),
             (t("details.office"), office),
             (t("details.place"), f"{place.name}, {place.full_address}"),
-            (t("details.time"), when(draft.slot.start)),
-            (t("details.patient"), f"{draft.patient.name} ({draft.patient.masked_number})" if draft.patient else ""),
+            (t("details.time"), when(self.slot.start)),
+            (t("details.patient"), f"{patient.name} ({patient.masked_number})"),
         ]
         for label, value in rows:
             with Horizontal(classes="summary-row"):
@@ -124,9 +137,9 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         """The toast's title and text when the chosen time cannot be had."""
         if error.kind is not ErrorKind.PATIENT_OVERLAP:
             return t(f"{GONE[error.kind]}_title"), t(GONE[error.kind])
-        held, user, patient = error.held, self.timebok.user, self.draft.patient
+        held, user = error.held, self.timebok.user
         yourself = user is not None and not user.is_staff and not user.is_support
-        name = patient.name if patient else ""
+        name = self._patient.name
         if held is None:  # an answer without the time (an older backend): say it without one
             return t("review.patient_overlap_title"), t(
                 "review.patient_overlap_unknown_self" if yourself else "review.patient_overlap_unknown", name=name
@@ -148,7 +161,7 @@ class ReviewScreen(AwaitsItsWrite, FlowScreen):
         draft = self.draft
         self._show_sending(True)
         try:
-            appointment = await self.timebok.client.request_booking(draft.slot, draft.patient.id, draft.reason)
+            appointment = await self.client.request_booking(self.slot, self._patient.id, draft.reason)
         except BookingError as error:
             if error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:
                 # The time cannot be had: back to the calendar, which shows fresh times; the reason is kept. The patient

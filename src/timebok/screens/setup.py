@@ -258,7 +258,7 @@ class SetupScreen(FlowScreen):
     @work(exclusive=True)
     async def _load(self) -> None:
         load = self.query_one("#setup-load", LoadState)
-        load.loading()
+        load.busy()
         office = self.signed_in.office
         if office is None:  # front-desk staff always belong to an office: the backend's userinfo names it
             raise RuntimeError("the setup screen needs the staff member's office")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,12 +13,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from timebok.client.signin import SignInCancelled, SignInError
+from timebok.client.signin import SignInCancelled, SignInError, TokenSource
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
 from timebok.ui.problems import explain
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.workers import StopsWorkersFirst
+
+
+class SignsInAgain(Protocol):
+    """The browser sign-in for `source` (tui.signin.sign_in_again, its settings bound): blocks until signed in, shows
+    the sign-in page's address through `show_url`, and raises SignInCancelled once `cancelled` is set."""
+
+    def __call__(self, source: TokenSource, *, show_url: Callable[[str], None], cancelled: threading.Event) -> None: ...
 
 
 class SignInAgainDialog(StopsWorkersFirst, ModalScreen[bool]):
@@ -29,7 +38,7 @@ class SignInAgainDialog(StopsWorkersFirst, ModalScreen[bool]):
         key("right", "app.focus_next", "dialog.right", show=False),
     ]
 
-    def __init__(self, source, sign_in_again, *, reason: str | None = None) -> None:
+    def __init__(self, source: TokenSource, sign_in_again: SignsInAgain, *, reason: str | None = None) -> None:
         super().__init__()
         self.source = source
         self.reason = reason  # why the sign-in is asked for when not because it expired (refused, signed out)

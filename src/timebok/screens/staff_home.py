@@ -54,12 +54,16 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         # Back from the queue or a booking: the number waiting may have changed.
         self.reload()
 
+    def reload(self, quiet: bool = False) -> None:
+        self._fetch(quiet)
+
     @work(exclusive=True)
-    async def reload(self, quiet: bool = False) -> None:
-        if self.timebok.client is None or self.timebok.user is None or not self.timebok.user.is_staff:
+    async def _fetch(self, quiet: bool) -> None:
+        client, user = self.timebok.client, self.timebok.user
+        if client is None or user is None or not user.is_staff:
             return  # signing in as someone else: this screen is on its way out
         try:
-            waiting = len(await self.timebok.client.pending_requests())
+            waiting = len(await client.pending_requests())
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,6 +13,9 @@ from timebok.screens.home import HomeScreen
 from timebok.ui.i18n import has_text, t
 from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Static
+
+if TYPE_CHECKING:  # the models load with the client, after the first paint
+    from timebok.client.models import User
 
 
 class StartScreen(HomeScreen):
@@ -56,7 +61,7 @@ class StartScreen(HomeScreen):
         self.watch(self.app, "user", self._show_user)
         self.watch(self.app, "connection_problem", self._show_problem)
 
-    def _show_user(self, user) -> None:
+    def _show_user(self, user: User | None) -> None:
         self.show_demo_line(user)
         self.refresh_bindings()
         support = user is not None and user.is_support
@@ -75,14 +80,14 @@ class StartScreen(HomeScreen):
         self._name_offered_types(user)
 
     @work(exclusive=True, group="intro")
-    async def _name_offered_types(self, user) -> None:
+    async def _name_offered_types(self, user: User) -> None:
         """Name the time types this user's office offers (Bakkebyen: only laboratoriet and vaksine)."""
         from timebok.client.errors import BookingError
 
         if user.office is None:
             return
         try:
-            types = await self.timebok.client.time_types(user.office.id)
+            types = await self.client.time_types(user.office.id)
         except BookingError:
             return  # the general sentence stays; step 2 says what failed
         words = [t(f"typeintro.{tt.code}") if has_text(f"typeintro.{tt.code}") else tt.code.lower() for tt in types]

@@ -151,7 +151,7 @@ class SupportSetupScreen(LiveMixin, FlowScreen):
     async def _load(self, her_id: str, quiet: bool = False) -> None:
         load = self.query_one("#support-setup-load", LoadState)
         if not quiet:
-            load.loading()
+            load.busy()
         user = self.signed_in
         try:
             office = await self.client.find_office(her_id) if her_id else user.office

@@ -8,7 +8,8 @@ from textual.widgets import Button
 from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError
-from timebok.screens.base import FlowScreen
+from timebok.client.models import TimeType
+from timebok.screens.base import BookingStep
 from timebok.screens.labels import time_type_label
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
@@ -16,7 +17,7 @@ from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 
 
-class TimeTypeScreen(FlowScreen):
+class TimeTypeScreen(BookingStep):
     STEP = 2
     TITLE_KEY = "type.title"
     BINDINGS = [key("ctrl+g", "next", "flow.next")]
@@ -28,7 +29,7 @@ class TimeTypeScreen(FlowScreen):
         yield Button(t("flow.next"), id="next", variant="primary")
 
     def on_mount(self) -> None:
-        self.types = []
+        self.types: list[TimeType] = []
         self._go_on_again = False  # «Gå videre» failed to fetch the places: Ctrl+R tries that again
         self.reload()
 
@@ -36,7 +37,7 @@ class TimeTypeScreen(FlowScreen):
         """Ctrl+R: what failed is tried again: going on to the calendar when that failed (it only fetched the types
         again and stayed here), else the types."""
         if self._go_on_again and self.draft.time_type is not None:
-            self._go_on()
+            self._go_on(self.draft.time_type)
         else:
             self._load_types()
 
@@ -44,12 +45,12 @@ class TimeTypeScreen(FlowScreen):
     async def _load_types(self) -> None:
         options = self.query_one("#types", OptionList)
         status = self.query_one(LoadState)
-        status.loading()
+        status.busy()
         options.display = False
         user = self.timebok.user
         office_id = self._office_id()
         try:
-            self.types = await self.timebok.client.time_types(office_id)
+            self.types = await self.client.time_types(office_id)
         except BookingError as error:
             self.types = []
             status.failed(error)
@@ -67,11 +68,11 @@ class TimeTypeScreen(FlowScreen):
         self.restore_view()
 
     def _office_id(self) -> str:
-        user = self.timebok.user
-        patient = self.draft.patient
-        if user.office is not None:
+        """The office whose time types are offered: the front desk's own, else the patient's GP office."""
+        user, patient = self.timebok.user, self.draft.patient
+        if user is not None and user.office is not None:
             return user.office.id
-        return patient.office_id if patient else ""
+        return (patient.office_id or "") if patient else ""
 
     @on(OptionList.OptionHighlighted, "#types")
     def _pointed(self, event: OptionList.OptionHighlighted) -> None:
@@ -90,20 +91,22 @@ class TimeTypeScreen(FlowScreen):
             if status.state != "failed":
                 status.loaded(t("type.none") if status.state == "loaded" else t("load.wait"))
             return
-        self.draft.choose_time_type(self.types[options.highlighted])
+        time_type = self.types[options.highlighted]
+        self.draft.choose_time_type(time_type)
         self._go_on_again = False
-        self._go_on()
+        self._go_on(time_type)
 
     @work(exclusive=True, group="next")
-    async def _go_on(self) -> None:
+    async def _go_on(self, time_type: TimeType) -> None:
+        """On to the place, or (one timebook) the calendar, for `time_type`: the one chosen in the draft."""
         draft = self.draft
         status = self.query_one(LoadState)
         if not draft.timebooks:
             self._go_on_again = False
             if status.state == "failed":
-                status.loading()
+                status.busy()
             try:
-                draft.timebooks = await self.timebok.client.timebooks(draft.time_type.id)
+                draft.timebooks = await self.client.timebooks(time_type.id)
             except BookingError as error:
                 self._go_on_again = True
                 status.failed(error)

@@ -12,7 +12,6 @@ from textual.content import Content
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment
 from timebok.domain.clock import today
-from timebok.screens.base import FlowScreen
 from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.i18n import long_date, t
@@ -24,7 +23,7 @@ def timebook_heading(appointment: Appointment) -> str:
     return f"{time_type_name(appointment.time_type_code)} · {place}" if place else time_type_name(appointment.time_type_code)
 
 
-class TodayScreen(LiveMixin, FlowScreen):
+class TodayScreen(LiveMixin):
     TITLE_KEY = "today.title"
     BINDINGS = [refresh_key()]
 
@@ -37,10 +36,13 @@ class TodayScreen(LiveMixin, FlowScreen):
         self.reload()
         self.start_polling()
 
+    def reload(self, quiet: bool = False) -> None:
+        self._fetch(quiet)
+
     @work(exclusive=True)
-    async def reload(self, quiet: bool = False) -> None:
+    async def _fetch(self, quiet: bool) -> None:
         try:
-            appointments = await self.timebok.client.todays_appointments()
+            appointments = await self.client.todays_appointments()
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return

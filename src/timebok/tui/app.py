@@ -465,10 +465,10 @@ class TimebokApp(App[None]):
     @property
     def draft(self) -> BookingDraft | None:
         """The booking in progress: the draft of the topmost screen that is a step of one, else None."""
-        from timebok.screens.base import FlowScreen
+        from timebok.screens.base import BookingStep
 
-        steps = (screen for screen in reversed(self.screen_stack) if isinstance(screen, FlowScreen))
-        return next((screen.draft for screen in steps if screen.draft is not None), None)
+        steps = (screen for screen in reversed(self.screen_stack) if isinstance(screen, BookingStep))
+        return next((screen.draft for screen in steps), None)
 
     def open_inbox(self, *, from_flow: bool = False, patient: Patient | None = None) -> None:
         from timebok.screens.inbox import InboxScreen

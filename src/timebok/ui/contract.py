@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the client's module loads httpx: kept off the start-up path
     from timebok.client.api import BookingClient
     from timebok.client.errors import BookingError
     from timebok.client.models import Patient, User
+    from timebok.client.signin import TokenSource
     from timebok.client.trace import Trace
 
 
@@ -50,6 +51,9 @@ class TimebokAppContract(Protocol):
 
     @property
     def seen_messages(self) -> set[str]: ...  # the inbox messages this user has opened (mark_seen adds to it)
+
+    @property
+    def sign_in_needed(self) -> TokenSource | None: ...  # the sign-in whose renewal failed (Ctrl+L signs in again), else None
 
     def notify(
         self,

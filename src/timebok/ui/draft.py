@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # names for the fields' types only: the models need not load before the first paint
     from timebok.client.models import Patient, Slot, Timebook, TimeType
+
+Choice = TypeVar("Choice")
+
+
+class StepTooSoon(RuntimeError):
+    """A booking step was opened before a choice it builds on was made: a bug in the order of the steps."""
+
+
+def chosen(choice: Choice | None, what: str) -> Choice:
+    """`choice`, made on an earlier step of the booking (a step holds it from when it opens: going back closes it)."""
+    if choice is None:
+        raise StepTooSoon(f"no {what} chosen yet")
+    return choice
 
 
 @dataclass

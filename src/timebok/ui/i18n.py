@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from timebok.ui.texts import en, nb
+
+if TYPE_CHECKING:  # babel is slow to import: loaded on first use (_locale)
+    from babel import Locale
 
 LANGUAGES = ("nb", "en")
 _CATALOGUES = {"nb": nb.TEXTS, "en": en.TEXTS}
@@ -30,7 +34,7 @@ def has_text(key: str) -> bool:
     return key in nb.TEXTS
 
 
-def _entry(key: str):
+def _entry(key: str) -> str | dict[str, str]:
     text = _CATALOGUES[_language].get(key)
     # A missing English text falls back to Norwegian rather than showing a key to a user.
     return nb.TEXTS[key] if text is None else text
@@ -61,7 +65,7 @@ def tn(key: str, count: int, **values: object) -> str:
 
 
 @lru_cache(maxsize=4)
-def _locale(lang: str):
+def _locale(lang: str) -> Locale:
     from babel import Locale  # babel is slow to import; keep it off the start-up path
 
     return Locale.parse("nb_NO" if lang == "nb" else "en_GB")

@@ -11,7 +11,8 @@ class StopsWorkersFirst:
     Textual removes a closing screen's widgets first and cancels its workers only afterwards, on unmount.
     A load whose answer arrived in between found no widgets (`NoMatches`) and ended the app with a
     traceback: on Esc while a screen was loading, or on quitting. Textual calls every class's `on_prune`
-    in the MRO, so this runs before the Widget's own (which starts the removal) without calling it.
+    in the MRO, so this runs before the Widget's own (which starts the removal) without calling it. Async, as the
+    Widget's is (Textual awaits each in turn, so the order holds; this one never suspends).
     """
 
     async def on_prune(self, event: Prune) -> None:  # async, as Widget's: Textual calls both

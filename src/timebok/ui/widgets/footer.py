@@ -74,7 +74,7 @@ class TimebokFooter(Widget, can_focus=False):
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def _bindings_changed(self, _screen) -> None:
+    def _bindings_changed(self, _screen: object) -> None:
         self.refresh()  # the line is drawn from the bindings as they are when it is painted
 
     def _rows(self) -> tuple[list[tuple[Binding, bool, str]], tuple[Binding, bool, str] | None]:

@@ -11,7 +11,10 @@ from timebok.ui.problems import describe, sign_in_text
 
 
 class LoadState(UsesApp, Static):
-    """Put it above the list a screen fills; call `loading()`, then `loaded(...)` or `failed(error)`."""
+    """Put it above the list a screen fills; call `busy()`, then `loaded(...)` or `failed(error)`.
+
+    Not `loading()`: that name is Textual's own reactive on every widget (a loading indicator over it), and a method
+    in its place made Textual read this line as always loading (it took no mouse events, and counted as disabled)."""
 
     DEFAULT_CSS = """
     LoadState { height: auto; color: $text-muted; }
@@ -22,7 +25,8 @@ class LoadState(UsesApp, Static):
         super().__init__("", id=id, classes="hint", markup=False)  # the problem may quote the server or the user
         self.state = "idle"
 
-    def loading(self, text: str | None = None) -> None:
+    def busy(self, text: str | None = None) -> None:
+        """Loading (or sending): `text` says what is under way, «Henter …» unless given."""
         self.state = "loading"
         self.remove_class("-failed")
         self.display = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.align import Align
 from rich.text import Text
-from textual.command import CommandList, CommandPalette
+from textual.command import CommandList, CommandPalette, ProviderSource
 from textual.widgets.option_list import Option
 
 from timebok.ui.i18n import t
@@ -13,7 +13,7 @@ from timebok.ui.i18n import t
 class Palette(CommandPalette):
     """The command palette in the chosen language."""
 
-    def __init__(self, *, id: str | None = None, providers=None, placeholder: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, providers: ProviderSource | None = None, placeholder: str | None = None) -> None:
         super().__init__(providers=providers, placeholder=placeholder or t("palette.search"), id=id)
 
     def _start_no_matches_countdown(self, search_value: str) -> None:

@@ -8,25 +8,29 @@ Textual's, so a plain string is always shown as it is; deliberate styling is pas
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import widgets
+from textual.visual import VisualType
+from textual.widgets.option_list import Option
 
 
 class Static(widgets.Static):
     """A Static whose strings are plain text."""
 
-    def __init__(self, content="", *, markup: bool = False, **options) -> None:
+    def __init__(self, content: VisualType = "", *, markup: bool = False, **options: Any) -> None:
         super().__init__(content, markup=markup, **options)
 
 
 class Label(widgets.Label):
     """A Label whose strings are plain text."""
 
-    def __init__(self, content="", *, markup: bool = False, **options) -> None:
+    def __init__(self, content: VisualType = "", *, markup: bool = False, **options: Any) -> None:
         super().__init__(content, markup=markup, **options)
 
 
 class OptionList(widgets.OptionList):
     """An OptionList whose string prompts are plain text."""
 
-    def __init__(self, *content, markup: bool = False, **options) -> None:
+    def __init__(self, *content: Option | VisualType | None, markup: bool = False, **options: Any) -> None:
         super().__init__(*content, markup=markup, **options)
