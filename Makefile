@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench serve dev-idp serve-oidc clean
+.PHONY: run test check bench serve dev-idp serve-oidc clean
 
 # The first run installs for about a minute with nothing else to show: say so, or it looks hung.
 $(BIN)/python:
@@ -43,8 +43,15 @@ serve-oidc: $(VENV)/.installed-run
 # pytest-xdist workers: one more than the cores, since a Pilot test mostly waits (measured on 2 cores: 3 beat 2 and 4);
 # worksteal: an idle worker takes tests queued for a busy one (a Pilot test takes 20 times an API test).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))
-test: $(VENV)/.installed-test
+test: check
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+
+# The checkers, each as an engineer runs it bare from the repository root: lint, format, types, layers.
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_all.py
