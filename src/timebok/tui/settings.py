@@ -141,7 +141,8 @@ def _check_theme(path: Path | None, key: str, value: object) -> str:
 
 def _check_keys(path: Path | None, key: str, table: object) -> dict[str, str]:
     keymap: dict[str, str] = {}
-    for binding_id, value in _flatten(table).items():  # type: ignore[arg-type]
+    assert isinstance(table, dict)  # config._parse hands a table setting only a TOML table (it refuses anything else)
+    for binding_id, value in _flatten(table).items():
         binding_key = f'{key}."{binding_id}"'
         what = 'a comma-separated list of keys, such as "pagedown,l"'
         keys = _string(path, binding_key, value, what)
