@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Campaign, Closure, OfficeSetup, Service, SetupChange, SetupTimebook, WeeklyRange
+from timebok.domain.setup_limits import SLOT_MINUTES
 from timebok.domain.timetypes import TIMETYPE_CODES
 from timebok.domain.weekdays import WORKDAYS, in_week_order
 from timebok.screens.base import FlowScreen
@@ -53,7 +54,8 @@ def check_fit(weekly: list[WeeklyRange], slot_minutes: int) -> None:
         length = _minutes_of(item.end) - _minutes_of(item.start)
         if length <= 0:
             raise FormProblem("ranges", "setup.problem.times")
-        if 5 <= slot_minutes <= 60 and length % slot_minutes:
+        # A length outside the allowed range is the backend's to refuse (it names the range); here only the fit.
+        if SLOT_MINUTES[0] <= slot_minutes <= SLOT_MINUTES[1] and length % slot_minutes:
             raise FormProblem("ranges", "setup.problem.fit", range=f"{item.start}-{item.end}", minutes=slot_minutes)
 
 
