@@ -10,8 +10,8 @@ from timebok.backend import schema
 from timebok.backend.db import Database, database_url
 from timebok.client.api import BookingClient
 from timebok.screens.calendar import CalendarScreen
-from timebok.screens.confirm_dialog import ConfirmDialog
 from timebok.screens.review import ReviewScreen
+from timebok.ui.confirm_dialog import ConfirmDialog
 
 SIZE = (80, 24)
 

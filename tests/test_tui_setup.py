@@ -12,11 +12,11 @@ from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.models import Campaign, Closure, WeeklyRange
 from timebok.screens.calendar import CalendarScreen
-from timebok.screens.confirm_dialog import ConfirmDialog
 from timebok.screens.setup import SetupScreen
-from timebok.screens.setup_form import PreviewDialog, SetupForm
 from timebok.screens.staff_home import StaffHomeScreen
 from timebok.screens.support_setup import SupportSetupScreen
+from timebok.ui.confirm_dialog import ConfirmDialog
+from timebok.ui.setup_form import PreviewDialog, SetupForm
 
 SIZE = (100, 32)
 
@@ -404,7 +404,7 @@ async def test_a_save_on_a_slow_backend_is_waited_for_not_sent_again_nor_left(li
 
 
 async def test_esc_or_a_language_switch_never_drops_what_was_typed_in_a_form_without_a_word(live_server):
-    from timebok.screens.confirm_dialog import ConfirmDialog
+    from timebok.ui.confirm_dialog import ConfirmDialog
 
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=SIZE) as pilot:
@@ -629,7 +629,7 @@ def test_a_preview_from_a_backend_without_changes_per_timebook_shows_the_totals(
 
     from timebok.client.models import AffectedAppointment, OfficeSetup, SetupChange
     from timebok.domain.clock import OSLO
-    from timebok.screens.setup_form import change_lines
+    from timebok.ui.setup_form import change_lines
 
     ola = AffectedAppointment(
         id="7", status="pending", start=datetime(2026, 11, 27, 9, 0, tzinfo=OSLO), patient_name="Ola Nordmann", timebook_id="1"

@@ -14,11 +14,11 @@ from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
-from timebok.screens.confirm_dialog import ConfirmDialog
 from timebok.screens.expandable import ExpandableItem
-from timebok.screens.labels import appointment_details, state_word, time_type_label, when
+from timebok.ui.confirm_dialog import ConfirmDialog
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.labels import appointment_details, state_word, time_type_label, when
 from timebok.ui.problems import RETRYABLE
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Static

@@ -13,11 +13,11 @@ from timebok.client.errors import BookingError
 from timebok.client.models import MonthAvailability, SetupChange, Slot
 from timebok.domain.clock import now, today
 from timebok.screens.base import BookingStep, Outcome
-from timebok.screens.labels import place_lines, time_type_name
 from timebok.screens.live import POLL_SECONDS
 from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import clock_time, long_date, month_title, t, tn
 from timebok.ui.keys import key
+from timebok.ui.labels import place_lines, time_type_name
 from timebok.ui.widgets.month_calendar import MonthCalendar
 from timebok.ui.widgets.plain import OptionList, Static
 
@@ -47,7 +47,7 @@ class CalendarScreen(BookingStep):
     def action_close_day(self) -> None:
         """«Steng dag»: s asks first, naming the day and the timebook («Nei» the default: a stray `s` closes nothing);
         then type why, Enter previews (with the appointments it hits), L saves."""
-        from timebok.screens.confirm_dialog import ConfirmDialog
+        from timebok.ui.confirm_dialog import ConfirmDialog
 
         user = self.timebok.user
         if user is None or not user.is_staff or user.office is None:
@@ -65,7 +65,7 @@ class CalendarScreen(BookingStep):
 
     @work(exclusive=True, group="close_day")
     async def _open_close_form(self, office_id: str, day: date) -> None:
-        from timebok.screens.setup import closure_form
+        from timebok.ui.setup_forms import closure_form
 
         try:
             setup = await self.client.office_setup(office_id)

@@ -9,10 +9,10 @@ from textual.widgets import Button
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState, Patient
 from timebok.screens.base import BookingStep
-from timebok.screens.labels import time_type_label, when
 from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.labels import time_type_label, when
 from timebok.ui.problems import RETRYABLE, full_text
 from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import AwaitsItsWrite

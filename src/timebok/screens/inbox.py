@@ -15,8 +15,8 @@ from timebok.client.models import Appointment, AppointmentState, InboxMessage, P
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
-from timebok.screens.labels import appointment_details, time_type_label, when
 from timebok.ui.i18n import short_date, t, tn
+from timebok.ui.labels import appointment_details, time_type_label, when
 from timebok.ui.widgets.load_state import LoadState
 
 

@@ -9,10 +9,10 @@ from textual.widgets.option_list import Option
 
 from timebok.client.errors import BookingError
 from timebok.screens.base import BookingStep
-from timebok.screens.labels import place_lines
 from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.labels import place_lines
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 

@@ -15,11 +15,11 @@ from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
 from timebok.domain.clock import now
 from timebok.screens.base import connected
-from timebok.screens.labels import appointment_details, time_type_name, when
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.contract import TimebokAppContract, app_of
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.labels import appointment_details, time_type_name, when
 from timebok.ui.problems import describe
 from timebok.ui.widgets.plain import Static
 

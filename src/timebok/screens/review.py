@@ -10,10 +10,10 @@ from textual.widgets import Button, Input
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Patient
 from timebok.screens.base import BookingStep, Outcome
-from timebok.screens.labels import time_type_label, time_type_name, when
 from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
+from timebok.ui.labels import time_type_label, time_type_name, when
 from timebok.ui.problems import full_text
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput

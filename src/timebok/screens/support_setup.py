@@ -12,10 +12,10 @@ from timebok.client.models import Office, OfficeSetup
 from timebok.domain.timetypes import TIMETYPE_CODES
 from timebok.domain.weekdays import in_week_order
 from timebok.screens.base import FlowScreen
-from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import key
+from timebok.ui.labels import time_type_name
 from timebok.ui.setup_text import format_days, format_ranges, show_date
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Label, Static

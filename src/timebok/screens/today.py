@@ -12,9 +12,9 @@ from textual.content import Content
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment
 from timebok.domain.clock import today
-from timebok.screens.labels import time_type_name
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.i18n import long_date, t
+from timebok.ui.labels import time_type_name
 from timebok.ui.widgets.plain import Static
 
 

@@ -603,7 +603,7 @@ class TimebokApp(App[None]):
             return
         loses = getattr(screen, "loses_on_quit", None)
         if loses is not None and loses():
-            from timebok.screens.confirm_dialog import ConfirmDialog
+            from timebok.ui.confirm_dialog import ConfirmDialog
 
             # Typed words not yet sent (step 5's reason) go only when the user says so; Ctrl+Q again in the
             # question quits at once, so nothing ever holds the user in the app.

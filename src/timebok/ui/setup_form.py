@@ -13,10 +13,10 @@ from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import OfficeSetup, SetupChange
-from timebok.screens.labels import time_type_name
 from timebok.ui.contract import UsesApp
 from timebok.ui.i18n import t, tn
 from timebok.ui.keys import dialog_keys, key
+from timebok.ui.labels import time_type_name
 from timebok.ui.setup_text import FormProblem, affected_lines, day_runs, example_date, problem_for
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Label, Static
@@ -227,7 +227,7 @@ class SetupForm(AwaitsItsWrite, StopsWorkersFirst, UsesApp, ModalScreen[SetupCha
         if not self.unsaved():
             self.dismiss(None)
             return
-        from timebok.screens.confirm_dialog import ConfirmDialog
+        from timebok.ui.confirm_dialog import ConfirmDialog
 
         # Esc after typing a week's hours must not lose them without a word: asked, with «Nei» (keep) the default.
         def answered(discard: bool | None) -> None:
