@@ -234,6 +234,10 @@ class SetupTimebook:
     parallel: int = 1
     horizon_days: int = 42
     lead_minutes: int = 120
+    hold_minutes: int = 5  # how long a time is held for the user choosing it
+    deadline_hours: int = 0  # a citizen cancels or changes a booked time at the latest this long before (0: any time)
+    monday_by_friday: bool = False  # Monday's times by the Friday before at 12:00
+    answer_days: int = 2  # working days the office has to answer a request before it is marked overdue
     campaigns: list[Campaign] = field(default_factory=list)
     ahead: Ahead | None = None
     id: str | None = None  # None until saved

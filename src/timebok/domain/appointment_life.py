@@ -108,3 +108,24 @@ def answer_due(created: datetime, working_days: int, is_holiday: Callable[[date]
 def is_late(start: datetime, status: str, at: datetime) -> bool:
     """A booked patient not yet arrived 10 minutes after the start."""
     return status == "booked" and at >= start + timedelta(minutes=LATE_MINUTES)
+
+
+# The wire (README «The appointment's whole life»): R5's replaces through its cross-version extension, and our own
+# read-only extensions on an Appointment (and a Patient's no-show count, for staff).
+REPLACES_URL: Final = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.replaces"
+_OWN: Final = "https://timebok.example/fhir/StructureDefinition/"
+DEADLINE_URL: Final = _OWN + "change-deadline"  # valueDateTime: a citizen cancels or changes until then
+HOLD_URL: Final = _OWN + "hold-expires"  # valueInstant: a proposed Appointment's hold ends then
+ANSWER_DUE_URL: Final = _OWN + "answer-due"  # valueDateTime: a pending request should be answered by then
+OVERDUE_URL: Final = _OWN + "request-overdue"  # valueBoolean: the answer time has passed
+LATE_URL: Final = _OWN + "late"  # valueBoolean: booked, 10 minutes past the start and not arrived
+OVERRIDE_URL: Final = _OWN + "deadline-override"  # valueCoding (OVERRIDE_SYSTEM): staff past the deadline
+NOSHOW_COUNT_URL: Final = _OWN + "noshow-count"  # valueUnsignedInt on a Patient read by staff
+READ_ONLY_URLS: Final = frozenset({DEADLINE_URL, HOLD_URL, ANSWER_DUE_URL, OVERDUE_URL, LATE_URL})
+# Why a time was cancelled, where FHIR's appointment-cancellation-reason has no code for it.
+CANCEL_SYSTEM: Final = "https://timebok.example/fhir/CodeSystem/cancel-reason"
+MOVED: Final = "moved"  # replaced by the new time of a change
+UNANSWERED: Final = "unanswered"  # «Ikke besvart»: still pending when its time began
+HOLD_ENDED: Final = "hold-ended"  # a hold released, or expired and taken by another
+CHANGE_WITHDRAWN: Final = "change-withdrawn"  # a change whose old time was cancelled first
+OWN_CANCEL_CODES: Final = frozenset({MOVED, UNANSWERED, HOLD_ENDED, CHANGE_WITHDRAWN})
