@@ -421,3 +421,15 @@ async def test_the_setup_carries_the_life_settings_with_defaults_and_ranges(api,
         assert (await root.put("/setup/Organization/1", json=setup, headers=STAFF_H)).status_code == 200
         saved = (await root.get("/setup/Organization/1", headers=STAFF_H)).json()["timebooks"][0]
         assert (saved["holdMinutes"], saved["mondayByFriday"], saved["deadlineHours"]) == (7, True, 48)
+
+
+async def test_a_hold_overlapping_a_time_booked_meanwhile_is_not_sent(api, database):
+    labs = await free_slots(api, KARI, await lab(api), "2026-12-03", count=40)
+    vaccines = await free_slots(api, KARI, await timebook(api, KARI, 1, "Vaksine"), "2026-12-03", count=40)
+    held, other = next((a, b) for a in labs for b in vaccines if a["start"] < b["end"] and b["start"] < a["end"])
+    hold = await post(api, hold_body(held["id"]), KARI_H)
+    await post(api, booking_request(other["id"], 1), KARI_H)  # another tab of the same citizen books an overlapping time
+    before = snapshot(database)
+    refused = await api.put(f"/Appointment/{hold['id']}", json=hold | {"status": "pending"}, headers=KARI_H)
+    assert rule(refused) == "patient-overlap"
+    assert snapshot(database) == before

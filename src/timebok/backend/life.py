@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, schema, versions
+from timebok.backend import audit, messages, overlap, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.fhir import Life, instant, to_storage
@@ -306,6 +306,10 @@ def convert_hold(
     old = None
     if appointment.replaces_id is not None:
         old = lock_for_change_of(session, principal, appointment)
+    # The patient holds one time at once: a time booked meanwhile that overlaps this hold wins over it.
+    overlap.refuse_overlap(
+        session.connection(), principal, appointment.patient_id, appointment.start, appointment.end, ignore=appointment.replaces_id
+    )
     # The slot first: a claim after the hold expired takes it (and ends this hold) or finds it kept here.
     kept = _rowcount(
         session.execute(
