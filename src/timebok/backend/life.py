@@ -308,7 +308,12 @@ def convert_hold(
         old = lock_for_change_of(session, principal, appointment)
     # The patient holds one time at once: a time booked meanwhile that overlaps this hold wins over it.
     overlap.refuse_overlap(
-        session.connection(), principal, appointment.patient_id, appointment.start, appointment.end, ignore=appointment.replaces_id
+        session.connection(),
+        principal,
+        appointment.patient_id,
+        appointment.start,
+        appointment.end,
+        ignore=appointment.replaces_id,
     )
     # The slot first: a claim after the hold expired takes it (and ends this hold) or finds it kept here.
     kept = _rowcount(
