@@ -83,6 +83,12 @@ async def test_a_hold_keeps_the_time_from_others_until_it_becomes_the_request(ap
     assert ext(hold, life.HOLD_URL)["valueInstant"] == "2026-11-25T09:05:00+01:00"  # the setup's 5 minutes
     assert await slot_status(api, slot["id"]) == "busy-tentative"
     assert slot["id"] not in await free_ids(api, "2026-12-03")
+    # Another desk sees it held (not requested) and until when, in the slot itself and in a search.
+    read_slot = fhir_json(await api.get(f"/Slot/{slot['id']}", headers=STAFF_H))
+    assert ext(read_slot, life.HOLD_URL)["valueInstant"] == "2026-11-25T09:05:00+01:00"
+    params = {"schedule": f"Schedule/{await lab(api)}", "status": "busy-tentative", "start": "ge2026-12-03"}
+    held = [s for s in matches(fhir_json(await api.get("/Slot", params=params, headers=STAFF_H))) if ext(s, life.HOLD_URL)]
+    assert [s["id"] for s in held] == [slot["id"]]
 
     before = snapshot(database)
     refused = await api.post("/Appointment", json=booking_request(slot["id"], 2), headers=OLA_H)
@@ -316,6 +322,13 @@ async def test_a_request_still_pending_when_its_time_begins_is_closed_unanswered
     assert len(told) == 1 and "før timen begynte" in text(told[0])
     queue = matches(fhir_json(await api.get("/Appointment", params={"status": "pending"}, headers=STAFF_H)))
     assert request["id"] not in [a["id"] for a in queue]
+
+
+async def test_the_inbox_alone_closes_an_unanswered_request_and_tells_the_patient(api):
+    slot = await slot_on(api, "2026-12-03")
+    await post(api, booking_request(slot["id"], 1), KARI_H)
+    set_now(datetime.fromisoformat(slot["start"]) + timedelta(seconds=1))
+    assert (await inbox(api))[0]["topic"]["text"] == "Timeforespørselen ble ikke besvart"
 
 
 async def test_a_request_past_the_answer_time_is_marked_overdue(api, database):
