@@ -446,3 +446,24 @@ async def test_a_hold_overlapping_a_time_booked_meanwhile_is_not_sent(api, datab
     refused = await api.put(f"/Appointment/{hold['id']}", json=hold | {"status": "pending"}, headers=KARI_H)
     assert rule(refused) == "patient-overlap"
     assert snapshot(database) == before
+
+
+async def test_the_hourly_sweep_closes_what_nobody_read_once_on_any_number_of_instances(api, database):
+    from timebok.backend.life import sweep_everywhere
+
+    held_slot, asked_slot = (await free_slots(api, KARI, await lab(api), "2026-12-03", count=2))[:2]
+    hold = await post(api, hold_body(held_slot["id"]), KARI_H)
+    request = await post(api, booking_request(asked_slot["id"], 2), OLA_H)
+    set_now(datetime.fromisoformat(asked_slot["start"]) + timedelta(seconds=1))
+    assert sweep_everywhere(database) == 2 + 3  # and the seed's three requests, whose times have passed too
+    assert sweep_everywhere(database) == 0  # a second instance's run finds nothing left
+    with database.reading() as session:
+        rows = {a.id: (a.status, a.cancelation_code) for a in session.scalars(select(schema.Appointment))}
+        slots = {
+            s.id: (s.status, s.held_until)
+            for s in session.scalars(select(schema.Slot).where(schema.Slot.id.in_([int(held_slot["id"]), int(asked_slot["id"])])))
+        }
+        told = session.scalars(select(schema.Communication).where(schema.Communication.kind == "unanswered")).all()
+    assert rows[int(hold["id"])] == ("cancelled", "hold-ended") and rows[int(request["id"])] == ("cancelled", "unanswered")
+    assert set(slots.values()) == {("free", None)}
+    assert sorted(m.patient_id for m in told) == [2, 2, 3, 4]  # Ola twice (the seed's and this one), Aisha, Per

@@ -78,17 +78,21 @@ def render(
     count: int,
     offset: int,
     at: datetime,
+    holds_ended: bool = True,
 ) -> bytes:
     """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them; a slot whose hold ended before `at`
-    (stored UTC) reads free (fhir.slot_status)."""
+    (stored UTC) reads free (fhir.slot_status). `holds_ended` False (no hold in the timebook has ended, see
+    ended_holds): the plain status query, on its index."""
     # is_not(None) first: NOT of a NULL comparison is NULL, which would drop every request from a busy-tentative search.
     ended = and_(_SLOT.status == "busy-tentative", _SLOT.held_until.is_not(None), _SLOT.held_until <= at)
-    status_now = case((ended, "free"), else_=_SLOT.status)
+    status_now = case((ended, "free"), else_=_SLOT.status) if holds_ended else _SLOT.status
     where = [_SLOT.schedule_id == schedule_id]
-    if status == "free":
+    if status == "free" and holds_ended:
         where.append(or_(_SLOT.status == "free", ended))
+    elif status == "busy-tentative" and holds_ended:
+        where.append(and_(_SLOT.status == status, ~ended))
     elif status is not None:
-        where.append(and_(_SLOT.status == status, ~ended) if status == "busy-tentative" else _SLOT.status == status)
+        where.append(_SLOT.status == status)
     where += between(_SLOT.start, lower, upper)
     rows = connection.execute(
         select(_SLOT.id, _RAW_START, _RAW_END, status_now, _RAW_HELD)
