@@ -160,14 +160,18 @@ def slot_status(status: str, held_until: datetime | None) -> str:
 
 
 def slot(row: schema.Slot) -> Resource:
-    return {
+    status = slot_status(row.status, row.held_until)
+    resource: Resource = {
         "resourceType": "Slot",
         "id": str(row.id),
         "schedule": ref("Schedule", row.schedule_id),
-        "status": slot_status(row.status, row.held_until),
+        "status": status,
         "start": instant(row.start),
         "end": instant(row.end),
     }
+    if status == "busy-tentative" and row.held_until is not None:  # held for someone choosing, not a request
+        resource["extension"] = [{"url": life.HOLD_URL, "valueInstant": instant(row.held_until)}]
+    return resource
 
 
 def patient(row: schema.Patient, noshows: int | None = None) -> Resource:

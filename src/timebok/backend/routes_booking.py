@@ -450,6 +450,7 @@ def _repeated_answer(session: Session, who: Principal, earlier: schema.Appointme
 @router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
 def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     params = search_params(request, {"recipient", "subject"})
+    life.sweep(db, who)  # a request closed unanswered tells the patient: the inbox shows it without a visit elsewhere
     patient_id = params.reference("recipient", "Patient")
     if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
         patient_id = params.reference("subject", "Patient")

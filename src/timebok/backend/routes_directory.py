@@ -269,6 +269,7 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
                 count=count,
                 offset=offset,
                 at=at,
+                holds_ended=ended is not None,
             )
             cache.put(key, tag, body)
     return Response(body, media_type=FHIR_JSON, headers={"ETag": tag})

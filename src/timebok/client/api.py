@@ -319,6 +319,19 @@ class BookingClient:
             raise ValueError(f"not an attendance status: {status!r}")
         return await self._patch(appointment, [{"op": "replace", "path": "/status", "value": status}])
 
+    async def held_times(self, timebook_id: str, day: date) -> list[Slot]:
+        """The times of a day that someone holds while choosing (each with `held_until`), e.g. for a desk to show
+        «Holdes av en annen ekspedisjon»; requests and bookings are left out."""
+        params = [
+            ("schedule", f"Schedule/{timebook_id}"),
+            ("status", "busy-tentative"),
+            ("start", f"ge{_instant(_midnight(day))}"),
+            ("start", f"lt{_instant(_midnight(day + timedelta(days=1)))}"),
+            ("_count", "1000"),
+        ]
+        slots = await self._search_result("/Slot", params, lambda entries: [fhir_map.slot(r) for r, _ in entries])
+        return [s for s in slots if s.held_until is not None]
+
     def _new_appointment(
         self,
         slot: Slot,

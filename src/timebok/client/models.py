@@ -64,6 +64,7 @@ class Slot:
     timebook_id: str
     start: datetime
     end: datetime
+    held_until: datetime | None = None  # a time someone else holds while choosing (`held_times`), until then
 
     @property
     def day(self) -> date:
