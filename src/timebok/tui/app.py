@@ -72,6 +72,8 @@ class TimebokApp(App[None]):
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
+        # A support agent acting as a citizen is read-only until «Skriv som» (shown only then, check_action).
+        key("f2", "write_as", "support.write_as"),
         key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
         # Shown only while a sign-in has expired and could not be renewed (check_action).
         key("ctrl+l", "sign_in_again", "app.sign_in_again", key_display="^l"),
@@ -135,6 +137,8 @@ class TimebokApp(App[None]):
         self.home: Screen[Any] | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
         self._quit_warned: Screen[Any] | None = None
+        # «Skriv som» was granted for the user signed in now (read_only then says False); reset by every sign-in.
+        self._writing_granted = False
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -189,6 +193,7 @@ class TimebokApp(App[None]):
                     agent_source=self.connection.agent_source,
                 )
             user = await self.client.whoami()
+            self._writing_granted = False
             self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
             self.user = user
@@ -295,7 +300,15 @@ class TimebokApp(App[None]):
 
         return who(before) == who(after)
 
+    @property
+    def read_only(self) -> bool:
+        """A support agent acting as a citizen who has not chosen «Skriv som»: the keys that would write are greyed out."""
+        user = self.user
+        return user is not None and user.is_support and user.read_only and not self._writing_granted
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "write_as":
+            return self.read_only
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
@@ -314,6 +327,42 @@ class TimebokApp(App[None]):
             self.screen.dismiss()
         elif self.user is not None and self.user.is_support:
             self.push_screen(TraceScreen())
+
+    def action_write_as(self) -> None:
+        """«Skriv som Kari»: ask for a reason, then the backend records it and lets this agent write as the citizen."""
+        from timebok.screens.write_as_dialog import WriteAsDialog
+
+        if not self.read_only or self.user is None:
+            return
+        citizen = self.user.name.split()[0]
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self._write_as(reason, citizen)
+
+        self.push_screen(WriteAsDialog(citizen), answered)
+
+    @work(exclusive=True, group="write_as")
+    async def _write_as(self, reason: str, citizen: str) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            await client.write_as_citizen(reason)
+        except BookingError as error:
+            self.report(error)
+            return
+        self._writing_granted = True
+        self.notify(t("support.writing_now", citizen=citizen), timeout=8)
+        self.refresh_bindings()
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+            fit = getattr(screen, "fit_top_line", None)
+            if callable(fit):
+                fit()  # «skriver som Kari» on every open screen
+            note = getattr(screen, "writing_allowed", None)
+            if callable(note):
+                note()
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -652,6 +701,10 @@ class TimebokApp(App[None]):
             yield SystemCommand(t("start.appointments"), t("palette.appointments"), self._from_home(self.open_appointments))
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
+        if self.read_only and self.user is not None:
+            yield SystemCommand(
+                t("support.write_title", citizen=self.user.name.split()[0]), t("palette.support.write_as"), self.action_write_as
+            )
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.action_switch_language)
 
