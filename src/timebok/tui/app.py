@@ -153,7 +153,8 @@ class TimebokApp(App[None]):
         self._make_home(StartScreen())
         self.call_after_refresh(self._read_later_styles)
         self.call_after_refresh(self.connect)
-        if not self.is_headless:
+        if not self.is_headless and not self.is_web:
+            # In a browser tab (timebok web) stdin is textual-serve's pipe, no terminal: the server ends the process.
             self.set_interval(2, self._exit_if_terminal_gone)
 
     def _read_later_styles(self) -> None:
