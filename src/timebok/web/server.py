@@ -457,13 +457,19 @@ def _int(value: object, default: int) -> int:
 
 
 def serve(config: WebConfig, *, on_ready: Callable[[str], None] | None = None) -> None:
-    """Run until interrupted (Ctrl+C or SIGTERM)."""
+    """Run until interrupted (Ctrl+C or SIGTERM); `on_ready` hears the address once the port is listening."""
     server = WebServer(config)
 
-    async def started(_app: web.Application) -> None:
-        if on_ready is not None:
-            on_ready(config.public_url or f"http://{config.host}:{config.port}")
+    async def run() -> None:
+        runner = web.AppRunner(server.make_app(), access_log=None, handle_signals=True)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, config.host, config.port).start()
+            if on_ready is not None:
+                on_ready(config.public_url or f"http://{config.host}:{config.port}")
+            await asyncio.Event().wait()  # until a signal ends the loop
+        finally:
+            await runner.cleanup()  # each tab's app process is stopped with its websocket
 
-    app = server.make_app()
-    app.on_startup.append(started)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    with contextlib.suppress(KeyboardInterrupt, web.GracefulExit):
+        asyncio.run(run())
