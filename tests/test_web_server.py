@@ -85,3 +85,28 @@ async def test_a_cap_on_tabs_another_sites_websocket_is_refused_and_an_idle_tab_
                     break
                 await asyncio.sleep(0.2)
             assert (await http.get(web + "/app")).status == 200
+
+
+async def test_a_tabs_app_leaves_when_the_web_server_is_killed(live_server):
+    import os
+    import signal
+    from pathlib import Path
+
+    with web_process("--backend", live_server.url, "--demo") as (web, server):
+        async with aiohttp.ClientSession(cookie_jar=_jar()) as http:
+            await _sign_in(http, web, "citizen:2")
+            async with http.ws_connect(web + "/ws?width=80&height=24", origin=web) as ws:
+                await _first_frame(ws)
+                tabs = [
+                    int(p.parent.name)
+                    for p in Path("/proc").glob("[0-9]*/cmdline")
+                    if b"timebok.tui.cli import main" in p.read_bytes()
+                    and int((p.parent / "stat").read_text().rsplit(")", 1)[1].split()[1]) == server.pid
+                ]
+                assert len(tabs) == 1
+                os.kill(server.pid, signal.SIGKILL)  # no «quit» can be said: the app must notice by itself
+                for _ in range(100):
+                    if not Path(f"/proc/{tabs[0]}").exists() or "Z" in Path(f"/proc/{tabs[0]}/stat").read_text().split()[2]:
+                        break
+                    await asyncio.sleep(0.1)
+                assert not Path(f"/proc/{tabs[0]}").exists() or "Z" in Path(f"/proc/{tabs[0]}/stat").read_text().split()[2]

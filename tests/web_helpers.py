@@ -64,7 +64,7 @@ def web_process(*args: str, timeout: float = 60) -> Iterator[tuple[str, subproce
 
 
 def app_processes(server: subprocess.Popen[str]) -> int:
-    """How many tab app processes the web server runs now (its children's children: textual-serve starts a shell)."""
+    """How many tab app processes the web server runs now (its children: the shell execs the app)."""
     found = 0
     for status in Path("/proc").glob("[0-9]*/cmdline"):
         try:
@@ -72,18 +72,9 @@ def app_processes(server: subprocess.Popen[str]) -> int:
             parent = int((status.parent / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        if "timebok.tui.cli import main" in command and "-c" in command and not command.startswith("/bin/sh"):
-            grandparent = _parent(parent)
-            if server.pid in (parent, grandparent):
-                found += 1
+        if "timebok.tui.cli import main" in command and not command.startswith("/bin/sh") and parent == server.pid:
+            found += 1
     return found
-
-
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return -1
 
 
 class Terminal:

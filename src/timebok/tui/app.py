@@ -139,6 +139,7 @@ class TimebokApp(App[None]):
         self._quit_warned: Screen[Any] | None = None
         # «Skriv som» was granted for the user signed in now (read_only then says False); reset by every sign-in.
         self._writing_granted = False
+        self._server_pid = 0  # in a browser tab: the web server's process, which this app outlives by seconds at most
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -153,8 +154,14 @@ class TimebokApp(App[None]):
         self._make_home(StartScreen())
         self.call_after_refresh(self._read_later_styles)
         self.call_after_refresh(self.connect)
-        if not self.is_headless and not self.is_web:
-            # In a browser tab (timebok web) stdin is textual-serve's pipe, no terminal: the server ends the process.
+        if self.is_web:
+            # In a browser tab (timebok web) stdin is the server's pipe, no terminal; a server that is gone (killed, so
+            # it could not say «quit») leaves the tab's app with no one to talk to: it leaves too.
+            # The server names itself: a server killed before this process got here must not be mistaken for init.
+            self._server_pid = int(os.environ.get("TIMEBOK_WEB_SERVER_PID", "0") or 0) or os.getppid()
+            self._exit_if_server_gone()
+            self.set_interval(2, self._exit_if_server_gone)
+        elif not self.is_headless:
             self.set_interval(2, self._exit_if_terminal_gone)
 
     def _read_later_styles(self) -> None:
@@ -163,6 +170,10 @@ class TimebokApp(App[None]):
         self.stylesheet.parse()  # only the new file: Textual keeps what it parsed before
         for screen in self.screen_stack:
             self.stylesheet.update(screen)
+
+    def _exit_if_server_gone(self) -> None:
+        if os.getppid() != self._server_pid:  # re-parented: the web server that started this tab is gone
+            self.exit()
 
     def _exit_if_terminal_gone(self) -> None:
         # A closed terminal window leaves the input thread spinning on a hung-up tty (about 40 % CPU

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import shlex
 import shutil
@@ -99,7 +100,8 @@ class WebServer:
         self.folder = Path(tempfile.mkdtemp(prefix="timebok-web-"))  # 0700: the tabs' configs and folders
         self._services: dict[str, set[str]] = {}  # sign-in id → its tabs' app service ids (for their downloads)
         self.command = config.command or (
-            f"{shlex.quote(sys.executable)} -c 'import sys; from timebok.tui.cli import main; sys.exit(main())'"
+            # exec: the app is this server's own child (no shell between), so it notices when the server is gone.
+            f"exec {shlex.quote(sys.executable)} -c 'import sys; from timebok.tui.cli import main; sys.exit(main())'"
         )
 
     # -- the web application ------------------------------------------------------------------------------
@@ -339,6 +341,7 @@ class WebServer:
         config.chmod(0o600)
         env = {
             "TIMEBOK_CONFIG": str(config),
+            "TIMEBOK_WEB_SERVER_PID": str(os.getpid()),  # the app leaves when this process is gone (tui/app.py)
             "TIMEBOK_TOKEN": who.token,
             **({"TIMEBOK_AGENT_TOKEN": who.agent_token} if who.agent_token else {}),
             # Its own state, trace exports and downloads folder: nothing shared with another tab, removed when it closes.
