@@ -89,7 +89,7 @@ class Terminal:
 
     def open(self) -> None:
         self.page.wait_for_selector("body.-first-byte", timeout=30_000)
-        self.settle()
+        self.settle(1.0)  # connected and the first screen filled (no text field blinks on a first screen)
 
     def settle(self, quiet: float = 0.4, timeout: float = 20) -> None:
         """Wait until the app has sent nothing for `quiet` seconds (its screen is drawn). Shorter than the half second
@@ -102,11 +102,13 @@ class Terminal:
             self.page.wait_for_timeout(100)
         raise AssertionError("the app kept drawing")
 
-    def press(self, *keys: str) -> None:
+    def press(self, *keys: str, quiet: float = 0.4) -> None:
+        """Each key, then wait for the screen. `quiet=1.0` where a key loads the next step from the backend and no text
+        field blinks there (on a busy machine a list filled late would lose the keys that follow)."""
         for key in keys:
             self.page.keyboard.press(key)
             self.page.wait_for_timeout(250)  # the key's own work (a fetch) starts drawing within this
-            self.settle()
+            self.settle(quiet)
 
     def type(self, text: str) -> None:
         self.page.keyboard.type(text)
