@@ -91,7 +91,8 @@ def test_a_support_agent_reproduces_a_booking_read_only_then_writes_as_kari_and_
         page.screenshot(path=SHOTS / "2-support-start.png")
 
         booked = _count(db_path, schema.Appointment)
-        terminal.press("b", "ArrowDown", "ArrowDown", "Enter", "Enter", "Enter", quiet=1.0)  # Lab, its first date and time
+        terminal.press("b", "ArrowDown", "ArrowDown", "Enter", "Enter", quiet=1.0)  # Lab, its first date
+        terminal.press("Enter")  # its first time: the review, whose text field blinks
         terminal.type("influensavaksine")
         terminal.press("Control+s", "Enter")  # greyed out: nothing is sent
         page.screenshot(path=SHOTS / "3-review-read-only.png")
