@@ -127,7 +127,18 @@ class BookingClient:
         patient = await self.patient(info["patient"].split("/")[1]) if info.get("patient") else None
         office_ref = info.get("organization") or (f"Organization/{patient.office_id}" if patient and patient.office_id else None)
         office = await self.office(office_ref.split("/")[1]) if office_ref else None
-        return User(role=info["role"], name=info["name"], patient=patient, office=office, agent=info.get("agent"))
+        return User(
+            role=info["role"],
+            name=info["name"],
+            patient=patient,
+            office=office,
+            agent=info.get("agent"),
+            read_only=bool(info.get("read_only")),
+        )
+
+    async def write_as_citizen(self, reason: str) -> None:
+        """«Skriv som»: a support agent acting as a citizen may write for a while; the backend audits it with `reason`."""
+        await self._json("POST", self._root + "/auth/support-write", json={"reason": reason}, write=True)
 
     async def demo_users(self) -> list[DemoUser]:
         """The people a demo backend lets you be (citizens, staff, support agents); a real backend has none."""
@@ -796,7 +807,10 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
     elif status == 403:
-        kind = ErrorKind.SIGN_IN_REFUSED if rule in SIGN_IN_RULES else ErrorKind.FORBIDDEN
+        if rule in SIGN_IN_RULES:
+            kind = ErrorKind.SIGN_IN_REFUSED
+        else:
+            kind = ErrorKind.READ_ONLY if rule == "read-only" else ErrorKind.FORBIDDEN
     elif rule in _RULE_KINDS:  # before «not found»: a removed time is a rule of its own
         kind = _RULE_KINDS[rule]
     elif status == 404 or code == "not-found":

@@ -177,6 +177,7 @@ class User:
     patient: Patient | None = None
     office: Office | None = None
     agent: str | None = None  # the support agent seeing this citizen's screens
+    read_only: bool = False  # that agent may not write as the citizen (until «Skriv som», see client.write_as_citizen)
 
     @property
     def is_staff(self) -> bool:

@@ -62,6 +62,9 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         self._toggled: ExpandableItem | None = None  # a time whose details were just opened or closed
         for listing in self.query(ListView):
             self.watch(listing, "virtual_size", self._resized, init=False)
+        user = self.timebok.user
+        if self.timebok.read_only and user is not None:
+            self._note(t("support.read_only_hint", citizen=user.name))  # why «Avbestill» is greyed out
         self.reload()
         self.set_interval(self.REFRESH_SECONDS, lambda: self._load(quiet=True))
 
@@ -193,6 +196,8 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cancel", "back") and self.writing:
             return None  # greyed out while the line above the list says why
+        if action == "cancel" and self.timebok.read_only:
+            return None  # a support agent acting as a citizen: greyed out, the line above the list says why
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
         return True
@@ -202,8 +207,15 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         self.refresh_bindings()
         self.call_after_refresh(self._fit_lists)  # the list in use gets the rows
 
+    def writing_allowed(self) -> None:
+        """«Skriv som» was granted (the app calls this on every open screen): the read-only line goes."""
+        self._note("")
+
     def action_cancel(self) -> None:
         if self.writing:
+            return
+        if self.timebok.read_only:
+            self.notify(t("error.read_only"), severity="warning")
             return
         appointment = self._highlighted()
         if not can_cancel(appointment):

@@ -115,6 +115,12 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
                 if short
                 else t("flow.on_behalf", staff=user.name, patient=patient.name)
             )
+        if user.is_support and not self.timebok.read_only:
+            return (
+                t("flow.writing_as_short", citizen=user.name)
+                if short
+                else t("flow.writing_as", agent=user.agent, citizen=user.name)
+            )
         if user.is_support:
             # Short, the agent's own name goes; the citizen whose view this is never does.
             return (

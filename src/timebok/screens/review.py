@@ -78,6 +78,8 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send" and self.timebok.read_only:
+            return None  # a support agent acting as a citizen: greyed out, the line under the button says why
         if action in ("send", "back") and self.writing:
             # A second send would be a new request for a time the first may just have booked («tatt»), and going back
             # would leave its answer unheard: both wait, greyed out, until it comes (at most the client's retries).
@@ -99,7 +101,23 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
         status.display = sending or bool(failed)
         self.refresh_bindings()
 
+    def _read_only_line(self) -> None:
+        """Why «Send bestilling» is greyed out for a support agent acting as a citizen, until «Skriv som»."""
+        user = self.timebok.user
+        if self.timebok.read_only and user is not None:
+            status = self.query_one("#send-status", Static)
+            status.update(t("support.read_only_hint", citizen=user.name))
+            status.display = True
+            self.query_one("#send", Button).disabled = True
+
+    def writing_allowed(self) -> None:
+        """«Skriv som» was granted (the app calls this on every open screen): the button and the line follow."""
+        if not self.writing:
+            self.query_one("#send", Button).disabled = False
+            self.query_one("#send-status", Static).display = False
+
     def on_mount(self) -> None:
+        self._read_only_line()
         reason = self.query_one("#reason", Input)
         reason.focus()
         reason.cursor_position = len(reason.value)  # carry on typing at the end of what was kept
@@ -125,6 +143,9 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
+        if self.timebok.read_only:
+            self.notify(t("error.read_only"), severity="warning")
+            return
         if not self.writing:  # Ctrl+S, Enter in the reason field or the button: one request at a time
             self.send()
 

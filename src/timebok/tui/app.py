@@ -72,6 +72,8 @@ class TimebokApp(App[None]):
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
+        # A support agent acting as a citizen is read-only until «Skriv som» (shown only then, check_action).
+        key("f2", "write_as", "support.write_as"),
         key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
         # Shown only while a sign-in has expired and could not be renewed (check_action).
         key("ctrl+l", "sign_in_again", "app.sign_in_again", key_display="^l"),
@@ -135,6 +137,9 @@ class TimebokApp(App[None]):
         self.home: Screen[Any] | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
         self._quit_warned: Screen[Any] | None = None
+        # «Skriv som» was granted for the user signed in now (read_only then says False); reset by every sign-in.
+        self._writing_granted = False
+        self._server_pid = 0  # in a browser tab: the web server's process, which this app outlives by seconds at most
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -149,7 +154,14 @@ class TimebokApp(App[None]):
         self._make_home(StartScreen())
         self.call_after_refresh(self._read_later_styles)
         self.call_after_refresh(self.connect)
-        if not self.is_headless:
+        if self.is_web:
+            # In a browser tab (timebok web) stdin is the server's pipe, no terminal; a server that is gone (killed, so
+            # it could not say «quit») leaves the tab's app with no one to talk to: it leaves too.
+            # The server names itself: a server killed before this process got here must not be mistaken for init.
+            self._server_pid = int(os.environ.get("TIMEBOK_WEB_SERVER_PID", "0") or 0) or os.getppid()
+            self._exit_if_server_gone()
+            self.set_interval(2, self._exit_if_server_gone)
+        elif not self.is_headless:
             self.set_interval(2, self._exit_if_terminal_gone)
 
     def _read_later_styles(self) -> None:
@@ -158,6 +170,10 @@ class TimebokApp(App[None]):
         self.stylesheet.parse()  # only the new file: Textual keeps what it parsed before
         for screen in self.screen_stack:
             self.stylesheet.update(screen)
+
+    def _exit_if_server_gone(self) -> None:
+        if os.getppid() != self._server_pid:  # re-parented: the web server that started this tab is gone
+            self.exit()
 
     def _exit_if_terminal_gone(self) -> None:
         # A closed terminal window leaves the input thread spinning on a hung-up tty (about 40 % CPU
@@ -189,6 +205,7 @@ class TimebokApp(App[None]):
                     agent_source=self.connection.agent_source,
                 )
             user = await self.client.whoami()
+            self._writing_granted = False
             self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
             self.user = user
@@ -295,7 +312,15 @@ class TimebokApp(App[None]):
 
         return who(before) == who(after)
 
+    @property
+    def read_only(self) -> bool:
+        """A support agent acting as a citizen who has not chosen «Skriv som»: the keys that would write are greyed out."""
+        user = self.user
+        return user is not None and user.is_support and user.read_only and not self._writing_granted
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "write_as":
+            return self.read_only
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
@@ -314,6 +339,42 @@ class TimebokApp(App[None]):
             self.screen.dismiss()
         elif self.user is not None and self.user.is_support:
             self.push_screen(TraceScreen())
+
+    def action_write_as(self) -> None:
+        """«Skriv som Kari»: ask for a reason, then the backend records it and lets this agent write as the citizen."""
+        from timebok.screens.write_as_dialog import WriteAsDialog
+
+        if not self.read_only or self.user is None:
+            return
+        citizen = self.user.name.split()[0]
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self._write_as(reason, citizen)
+
+        self.push_screen(WriteAsDialog(citizen), answered)
+
+    @work(exclusive=True, group="write_as")
+    async def _write_as(self, reason: str, citizen: str) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            await client.write_as_citizen(reason)
+        except BookingError as error:
+            self.report(error)
+            return
+        self._writing_granted = True
+        self.notify(t("support.writing_now", citizen=citizen), timeout=8)
+        self.refresh_bindings()
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+            fit = getattr(screen, "fit_top_line", None)
+            if callable(fit):
+                fit()  # «skriver som Kari» on every open screen
+            note = getattr(screen, "writing_allowed", None)
+            if callable(note):
+                note()
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -652,6 +713,10 @@ class TimebokApp(App[None]):
             yield SystemCommand(t("start.appointments"), t("palette.appointments"), self._from_home(self.open_appointments))
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
+        if self.read_only and self.user is not None:
+            yield SystemCommand(
+                t("support.write_title", citizen=self.user.name.split()[0]), t("palette.support.write_as"), self.action_write_as
+            )
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.action_switch_language)
 

@@ -95,10 +95,94 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("logout", help="forget the kept sign-in", description="Forget every kept sign-in.")
 
+    webcmd = commands.add_parser(
+        "web",
+        help="serve the app to browsers (one app per tab)",
+        description="Serve the app to browser tabs through textual-serve: people sign in with OpenID Connect "
+        "(or, with --demo, as a demo user) before their tab's own app process starts.",
+    )
+    webcmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    webcmd.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    webcmd.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers reach it at, e.g. https://timebok.example.no behind a TLS proxy (cookies are then Secure)",
+    )
+    webcmd.add_argument(
+        "--backend",
+        metavar="URL",
+        help="the FHIR backend the tabs use, e.g. http://127.0.0.1:8787/fhir (default with "
+        "--demo: an embedded demo backend on the --db file)",
+    )
+    webcmd.add_argument("--db", metavar="PATH", help=f"the embedded demo backend's SQLite file (default: {default_db_path()})")
+    webcmd.add_argument("--demo", action="store_true", help="offer the backend's demo users on the sign-in page")
+    webcmd.add_argument(
+        "--oidc-issuer",
+        metavar="ROLE=URL",
+        action="append",
+        default=None,
+        help="sign people in at this OpenID Connect issuer: citizen (ID-porten), staff (HelseID; support agents too, "
+        "unless a support issuer is named); repeat for each (default: $TIMEBOK_OIDC_ISSUERS)",
+    )
+    webcmd.add_argument(
+        "--client-id", default="timebok", help="the client id the issuers know this service by (default: timebok)"
+    )
+    webcmd.add_argument("--max-tabs", type=int, default=20, help="open tabs (app processes) at most (default: 20)")
+    webcmd.add_argument(
+        "--idle-minutes", type=float, default=15, help="close a tab after this many minutes without a key or click (default: 15)"
+    )
+
     config = commands.add_parser("config", help="manage the config file", description="Manage the config file.")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_commands.add_parser("init", help="write a commented starter config file (never overwrites one)")
     return parser
+
+
+def _web(args: argparse.Namespace) -> int:
+    from timebok.backend.oidc import parse_issuers
+    from timebok.web.server import WebConfig, serve
+
+    try:
+        issuers = parse_issuers(
+            args.oidc_issuer if args.oidc_issuer is not None else os.environ.get("TIMEBOK_OIDC_ISSUERS", "").split()
+        )
+    except ValueError as error:
+        print(f"timebok web: {error}", file=sys.stderr)
+        return 2
+    if args.max_tabs < 1 or args.idle_minutes <= 0:
+        print("timebok web: --max-tabs must be at least 1 and --idle-minutes more than 0", file=sys.stderr)
+        return 2
+    if not args.backend and not args.demo:
+        print("timebok web: name the backend with --backend URL (or run the embedded demo with --demo)", file=sys.stderr)
+        return 2
+    embedded = None
+    backend = args.backend
+    if not backend:
+        from timebok.backend.embedded import EmbeddedProcess
+
+        embedded = EmbeddedProcess(args.db or default_db_path(), demo=True).start()
+        embedded.ready.wait(60)
+        if embedded.failed is not None:
+            print(f"timebok web: the demo backend did not start: {embedded.failed}", file=sys.stderr)
+            return 1
+        backend = embedded.url
+    config = WebConfig(
+        backend_url=backend,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        demo=args.demo,
+        issuers=issuers,
+        client_id=args.client_id,
+        max_tabs=args.max_tabs,
+        idle_seconds=args.idle_minutes * 60,
+    )
+    try:
+        serve(config, on_ready=lambda url: print(f"timebok web: {url} (Ctrl+C stops)", flush=True))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -199,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return signin.login(settings, citizen=args.citizen)
     if args.command == "dev-idp":
         return _dev_idp(args)
+    if args.command == "web":
+        return _web(args)
     if args.command == "config":
         from timebok.tui.starter import write_starter_config
 
