@@ -30,6 +30,7 @@ from timebok.backend.oidc import Verifier
 from timebok.backend.outcome import FHIR_JSON, FhirError, operation_outcome
 from timebok.backend.principals import Principals
 from timebok.domain.privacy import scrub
+from timebok.domain.release import version
 
 access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
@@ -195,7 +196,7 @@ def create_app(
     probe = Probe(db)
     # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
     app = FastAPI(
-        title="timebok FHIR booking backend", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/fhir/openapi.json"
+        title="timebok FHIR booking backend", version=version(), docs_url=None, redoc_url=None, openapi_url="/fhir/openapi.json"
     )
     app.state.db = db
     app.state.demo = demo

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from timebok.domain.release import version
 from timebok.tui.locations import default_db_path
 
 
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Book appointments in a GP office's ressurstimebok. With no command, starts the app "
         "(on the embedded demo backend unless the config names a backend).",
     )
+    parser.add_argument("--version", action="version", version=f"timebok {version()}", help="print the version and exit")
     parser.add_argument(
         "--config", metavar="PATH", help="config file to read (default: $TIMEBOK_CONFIG, then the user config dir)"
     )
