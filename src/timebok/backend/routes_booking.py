@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, schema, versions
+from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, metrics, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
@@ -125,6 +125,7 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         # The new booking brings its place and type along: the database is not asked again.
         appointment = new.appointment
         location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
+        metrics.booked()
         return FhirResponse(
             fhir.appointment(appointment, new.location_id, new.type_code),
             status_code=201,
@@ -156,6 +157,7 @@ def _cancel(request: Request, db: Database, id_: str, who: Principal, reason: st
     expected = parse_if_match(request.headers.get("if-match"))
     with db.writing() as session:
         appointment = booking.cancel(session, who, row_id, expected, reason)
+        metrics.cancelled(by_office=who.is_staff)
         return _appointment_response(appointment, session)
 
 
@@ -340,6 +342,7 @@ def create_appointment_response(
             if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
                 return _repeated_answer(session, who, earlier)
             raise
+        metrics.answered(accepted=response.status == "accepted")
         return FhirResponse(
             fhir.appointment_response(response),
             status_code=201,
