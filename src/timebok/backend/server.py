@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable
@@ -206,9 +207,20 @@ def _serve(
             return
         app = create_app(database, demo=demo, public_url=public, oidc=verifier)
         freeze_heap()
+        # uvicorn re-raises the signal that stopped it after its graceful shutdown: SIGTERM then ends here, as Ctrl+C
+        # does, and the process exits 0 (a service manager's stop is not a failure) after its own clean-up.
+        signal.signal(signal.SIGTERM, _stopped)
         uvicorn.Server(uvicorn_config(app, host, port, "info", log_format=log_format, graceful=graceful)).run()
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown: stopping is not a failure
+    except (KeyboardInterrupt, Stopped):  # stopping is not a failure
         pass
+
+
+class Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn once the requests in flight are answered."""
+
+
+def _stopped(_signal: int, _frame: object) -> None:
+    raise Stopped
 
 
 _WORKER_DB, _WORKER_DEMO, _WORKER_PUBLIC_URL = "TIMEBOK_WORKER_DB", "TIMEBOK_WORKER_DEMO", "TIMEBOK_WORKER_PUBLIC_URL"
