@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,32 +24,20 @@ from timebok.backend.db import Database
 
 CITIZENS = {f"demo-citizen-{name}": patient for patient, name in enumerate(("kari", "ola", "aisha", "per", "ingrid"), 1)}
 
-# The recipe's proxy (README, «Running many»): health from /ready every 300 ms (a slow answer under load is not a
-# death: 3 s to answer, down after 3 misses), a refused or dropped connection tried
-# again on the other instance. Retrying a booking is safe: each carries its own identifier (If-None-Exist).
-HAPROXY_CFG = """
-global
-    maxconn 2000
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout check 3s
-    retries 3
-    option redispatch 1
-    retry-on conn-failure empty-response response-timeout 0rtt-rejected
-    option http-buffer-request
-frontend timebok
-    bind 127.0.0.1:{port}
-    default_backend instances
-backend instances
-    balance roundrobin
-    option httpchk GET /ready
-    http-check expect status 200
-    default-server inter 300ms fall 3 rise 2
-{servers}
-"""
+# The recipe's proxy (deploy/haproxy.cfg): health from /ready every 300 ms, a refused or dropped connection tried again
+# on the other instance. Only its listening address and its servers are changed here.
+RECIPE = Path(__file__).resolve().parent.parent / "deploy" / "haproxy.cfg"
+
+
+def _config(port: int, backends: list[int]) -> str:
+    lines = []
+    for line in RECIPE.read_text().splitlines():
+        if re.match(r"\s+bind ", line):
+            line = f"    bind 127.0.0.1:{port}"
+        if re.match(r"\s+server ", line):
+            continue
+        lines.append(line)
+    return "\n".join(lines + [f"    server i{n} 127.0.0.1:{p} check" for n, p in enumerate(backends, 1)]) + "\n"
 
 
 @pytest.fixture
@@ -62,9 +51,8 @@ def haproxy_binary() -> str:
 
 
 def _start_haproxy(binary: str, port: int, backends: list[int], folder: Path) -> subprocess.Popen:
-    servers = "\n".join(f"    server i{n} 127.0.0.1:{p} check" for n, p in enumerate(backends, 1))
     config = folder / "haproxy.cfg"
-    config.write_text(HAPROXY_CFG.format(port=port, servers=servers))
+    config.write_text(_config(port, backends))
     check = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     log = open(folder / "haproxy.log", "wb")
@@ -96,6 +84,7 @@ async def test_a_rolling_restart_behind_haproxy_loses_no_request_and_books_no_sl
     base = f"http://127.0.0.1:{port}/fhir"
     try:
         _both_up(base, instances)
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 404  # never through the proxy
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             schedule = await timebook(http, KARI, 1, "Lab")
             month = await http.get(
