@@ -304,7 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     print(platform_line())
     print(f"{os.cpu_count()} cores shared by the servers, PostgreSQL and this load generator; clock frozen at {NOW}.")
     workdir = Path(tempfile.mkdtemp(prefix="timebok-open-"))
-    results: dict[str, object] = {}
     try:
         # 1 and 2: one instance.
         pg, note = BenchDatabase.create()
@@ -323,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"/metrics counted {counted:.0f} month reads and bookings during the run; the bench got {goal.requests} answers."
             )
-            results["goal"] = goal
+            met = goal.p99 <= 100 and goal.errors + goal.dropped == 0
+            print(f"Goal p99 ≤ 100 ms: {goal.p99:.1f} ms, {'met' if met else 'not met'} ({goal.p99 / 100:.2f}× the limit).")
             knee_rows, knee = [], None
             factors = (1.5, 2, 3) if args.quick else (1.5, 2, 2.5, 3, 4, 5)
             for factor in factors:
@@ -337,11 +337,14 @@ def main(argv: list[str] | None = None) -> int:
                 elif run.p99 > 1000:
                     break  # far past it: no need to bury the server deeper
             print(table("The knee: the same mix at rising rates (p99 ≤ 250 ms)", HEADERS, knee_rows))
-            best = knee or goal
-            print(
-                f"Knee: {best.reads + best.books:.0f} requests/s ({best.reads:.0f} reads + {best.books:.0f} bookings), "
-                f"p99 {best.p99:.1f} ms."
-            )
+            if knee is None and (goal.p99 > 250 or goal.errors + goal.dropped):
+                print(f"Knee: below the goal's 340 requests/s (its p99 {goal.p99:.1f} ms passes 250 ms).")
+            else:
+                best = knee or goal
+                print(
+                    f"Knee: {best.reads + best.books:.0f} requests/s ({best.reads:.0f} reads + {best.books:.0f} bookings), "
+                    f"p99 {best.p99:.1f} ms."
+                )
         finally:
             for server in servers:
                 server.stop()
