@@ -269,17 +269,8 @@ def create_app(
         body, media_type = await asyncio.to_thread(metrics.scrape)  # reading N workers' files is file I/O
         return Response(body, media_type=media_type)
 
-    @app.get(
-        "/ready",
-        include_in_schema=True,
-        response_class=FhirResponse,
-        responses={
-            503: {
-                "description": "Not ready: the database does not answer, or its schema is not this code's",
-                "content": {FHIR_JSON: {}},
-            }
-        },
-    )
+    # For operators and load balancers, not FHIR clients: kept out of the API's schema, like /metrics.
+    @app.get("/ready", include_in_schema=False, response_class=FhirResponse)
     async def ready() -> FhirResponse:
         # For a load balancer: send traffic here only when the database answers and is migrated to this code's schema.
         answered, found = await probe.revision()
