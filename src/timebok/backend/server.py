@@ -146,7 +146,19 @@ def serve(
     # Before anything imports prometheus-client: every process of this server counts into one folder.
     metrics_folder = _metrics_folder() if workers > 1 else None
     try:
-        _serve(db, host, port, demo, workers, public_url, oidc_issuers, oidc_audience, log_format, graceful, migrate)
+        _serve(
+            db,
+            host=host,
+            port=port,
+            demo=demo,
+            workers=workers,
+            public_url=public_url,
+            oidc_issuers=oidc_issuers,
+            oidc_audience=oidc_audience,
+            log_format=log_format,
+            graceful=graceful,
+            migrate=migrate,
+        )
     finally:
         if metrics_folder is not None:
             shutil.rmtree(metrics_folder, ignore_errors=True)
@@ -154,6 +166,7 @@ def serve(
 
 def _serve(
     db: str | Path,
+    *,
     host: str,
     port: int,
     demo: bool,
