@@ -303,9 +303,9 @@ def create_app(
             )
             return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
         if not unavailable(error, db):
-            raise error
+            raise error  # a defect, not an outage: Guard answers it as 500 with one log line
         if isinstance(error, PoolTimeout):
-            metrics.POOL_TIMEOUTS.inc()  # a defect, not an outage: Guard answers it as 500 with one log line
+            metrics.POOL_TIMEOUTS.inc()
         error_log.warning(
             "request %s: %s %s: the database did not answer (%s)",
             rid,
