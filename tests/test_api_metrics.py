@@ -112,3 +112,31 @@ async def test_ready_says_ready_on_a_migrated_database_and_not_ready_on_an_older
     finally:
         with database.engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": body["schema"]["expected"]})
+
+
+async def test_holds_their_requests_and_changes_are_counted_apart_from_plain_bookings(api):
+    from timebok.backend import life
+
+    schedule = await timebook(api, KARI, 1, "Lab")
+    first, second, third = [s["id"] for s in await free_slots(api, KARI, schedule, "2026-12-03", count=3)]
+    before = await scrape(api)
+    hold = fhir_json(
+        await api.post("/Appointment", json=booking_request(first, 1) | {"status": "proposed"}, headers=bearer(KARI)), 201
+    )
+    sent = await api.put(
+        f"/Appointment/{hold['id']}", json=hold | {"status": "pending"}, headers=bearer(KARI) | {"If-Match": 'W/"1"'}
+    )
+    fhir_json(sent)  # the held time, now requested: a booking
+    fhir_json(await api.post("/AppointmentResponse", json=answer(hold["id"], "accepted"), headers=bearer(FJORD_STAFF)), 201)
+    change = booking_request(second, 1) | {
+        "extension": [{"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{hold['id']}"}}]
+    }
+    fhir_json(await api.post("/Appointment", json=change, headers=bearer(KARI)), 201)
+    fhir_json(await api.post("/Appointment", json=booking_request(third, 2), headers=bearer(OLA)), 201)
+    after = await scrape(api)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert (grew("timebok_holds_total"), grew("timebok_changes_total"), grew("timebok_bookings_total")) == (1, 1, 2)
+    assert grew("timebok_answers_total", answer="accepted") == 1
