@@ -11,7 +11,7 @@ makes the next requests late, and that lateness counts (no coordinated omission)
    issue 30), p99 ≤ 100 ms; /metrics is scraped every second meanwhile and its request count checked against ours.
 2. The knee: the same mix at rising rates; the highest combined rate with p99 ≤ 250 ms.
 3. Scale-out: the goal's mix on 1, 2 and 4 instances, round robin and with each timebook's month reads sent to one
-   instance (as the recipe's proxy does); requests per server CPU-second on each, and the efficiency (per CPU-second
+   instance (haproxy's `balance url_param schedule`: a changed month then renders in one instance, not in each); requests per server CPU-second on each, and the efficiency (per CPU-second
    at N over at 1), which says whether more cores give proportionally more throughput.
 
 Each part uses a fresh PostgreSQL database (TIMEBOK_BENCH_PG), seeded with the demo, clock frozen; dropped at the end.
