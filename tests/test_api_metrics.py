@@ -115,7 +115,7 @@ async def test_ready_says_ready_on_a_migrated_database_and_not_ready_on_an_older
 
 
 async def test_holds_their_requests_and_changes_are_counted_apart_from_plain_bookings(api):
-    from timebok.backend import life
+    from timebok.domain import appointment_life as life
 
     schedule = await timebook(api, KARI, 1, "Lab")
     first, second, third = [s["id"] for s in await free_slots(api, KARI, schedule, "2026-12-03", count=3)]
