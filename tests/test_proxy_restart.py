@@ -59,7 +59,7 @@ def _start_haproxy(binary: str, port: int, backends: list[int], folder: Path) ->
     return subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
 
 
-def _both_up(proxy: str, instances: list[ServeProcess], timeout: float = 60) -> None:
+def _both_up(proxy: str, instances: list[ServeProcess], timeout: float = 90) -> None:
     """Until each instance answers /ready itself and the proxy answers (its next check marks a restarted one up)."""
     deadline = time.monotonic() + timeout
     for instance in instances:
@@ -78,7 +78,7 @@ def _both_up(proxy: str, instances: list[ServeProcess], timeout: float = 60) -> 
 async def test_a_rolling_restart_behind_haproxy_loses_no_request_and_books_no_slot_twice(pg_database, haproxy_binary, tmp_path):
     a = ServeProcess(pg_database, tmp_path / "a.log")
     b = ServeProcess(pg_database, tmp_path / "b.log")
-    instances = [a.wait_until_serving(), b.wait_until_serving()]
+    instances = [a.wait_until_serving(90), b.wait_until_serving(90)]
     port = free_port()
     proxy = _start_haproxy(haproxy_binary, port, [a.port, b.port], tmp_path)
     base = f"http://127.0.0.1:{port}/fhir"
