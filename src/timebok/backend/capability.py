@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from timebok.domain.release import version
+
 
 def _resource(type_: str, interactions: list[str], params: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {
@@ -22,7 +24,7 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
         "date": moment.date().isoformat(),
         "publisher": "timebok",
         "kind": "instance",
-        "software": {"name": "timebok", "version": "0.1.0"},
+        "software": {"name": "timebok", "version": version()},
         "implementation": {"description": "timebok ressurstimebok booking backend", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json"],

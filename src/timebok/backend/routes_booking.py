@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, life, schema, versions
+from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, life, metrics, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
@@ -134,6 +134,13 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         # The new booking brings its place and type along: the database is not asked again.
         appointment = new.appointment
         location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
+        # What the POST made: a hold (proposed), a change of a time (it replaces one), or a booking request.
+        if appointment.status == "proposed":
+            metrics.held()
+        elif appointment.replaces_id is not None:
+            metrics.changed()
+        else:
+            metrics.booked()
         return FhirResponse(
             fhir.appointment(appointment, new.location_id, new.type_code, new.life),
             status_code=201,
@@ -183,12 +190,14 @@ def _change_status(
             raise not_found(f"Appointment/{id_}")
         if wanted == "cancelled":
             appointment = booking.cancel(session, who, row_id, expected, reason, override)
+            metrics.cancelled(by_office=who.is_staff)
         elif appointment.status == "proposed" and wanted in ("pending", "booked"):
             if expected is not None and expected != appointment.version:
                 raise precondition_failed(f"Appointment/{id_} has changed (version {appointment.version}); read it again")
             life.refuse_illegal(appointment, wanted, who)
             booking_body.check_reason(description, "description")
             appointment = life.convert_hold(session, who, appointment, expected, wanted, description)
+            metrics.booked()  # the held time, now requested (or booked by the desk)
         elif wanted in ATTENDANCE or (wanted == "booked" and appointment.status in ATTENDANCE):
             appointment = life.attend(session, who, appointment, expected, wanted)
         else:
@@ -431,6 +440,7 @@ def create_appointment_response(
             if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
                 return _repeated_answer(session, who, earlier)
             raise
+        metrics.answered(accepted=response.status == "accepted")
         return FhirResponse(
             fhir.appointment_response(response),
             status_code=201,

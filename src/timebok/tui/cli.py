@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from timebok.domain.release import version
 from timebok.tui.locations import default_db_path
 
 
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Book appointments in a GP office's ressurstimebok. With no command, starts the app "
         "(on the embedded demo backend unless the config names a backend).",
     )
+    parser.add_argument("--version", action="version", version=f"timebok {version()}", help="print the version and exit")
     parser.add_argument(
         "--config", metavar="PATH", help="config file to read (default: $TIMEBOK_CONFIG, then the user config dir)"
     )
@@ -67,6 +69,34 @@ def _parser() -> argparse.ArgumentParser:
         "--oidc-audience",
         metavar="AUD",
         help="the audience (aud) every accepted token must carry (default: $TIMEBOK_OIDC_AUDIENCE)",
+    )
+
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("TIMEBOK_LOG_FORMAT") or "text",
+        help="text lines, or one JSON object per line for a log collector (default: $TIMEBOK_LOG_FORMAT, else text)",
+    )
+    serve.add_argument(
+        "--graceful-seconds",
+        type=int,
+        default=20,
+        metavar="S",
+        help="on SIGTERM or Ctrl+C, stop taking connections and give the requests in flight S seconds (default 20)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate the database at start (`timebok migrate` does it once); refuse one not at the newest schema",
+    )
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database to the newest schema, then exit",
+        description="Run the schema migrations once, apart from serving (then start the instances with --no-migrate).",
+    )
+    migrate.add_argument(
+        "--db", metavar="PATH", help=f"SQLite file or database URL (default: $TIMEBOK_DB_URL, else {default_db_path()})"
     )
 
     tokens = commands.add_parser("tokens", help="list the demo tokens", description="List the bearer tokens in the database.")
@@ -208,10 +238,27 @@ def _serve(args: argparse.Namespace) -> int:
             public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"),
             oidc_issuers=issuers,
             oidc_audience=args.oidc_audience or os.environ.get("TIMEBOK_OIDC_AUDIENCE"),
+            log_format=args.log_format,
+            graceful=args.graceful_seconds,
+            migrate=not args.no_migrate,
         )
     except StartupError as error:
         print(f"timebok serve: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from timebok.backend.migrate import head
+    from timebok.backend.server import StartupError, open_database
+
+    try:
+        db = open_database(_db(args), demo=False)
+    except StartupError as error:
+        print(f"timebok migrate: {error}", file=sys.stderr)
+        return 1
+    db.dispose()
+    print(f"The database is at the newest schema ({head()}).")
     return 0
 
 
@@ -264,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "tokens":
         return _tokens(args)
+    if args.command == "migrate":
+        return _migrate(args)
     if args.command in ("login", "logout"):
         from timebok.tui import signin
         from timebok.tui.config import load_settings
