@@ -34,7 +34,11 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                 },
                 "resource": [
                     _resource("Organization", ["read", "search-type"], {"identifier": "token", "name": "string", "_id": "token"}),
-                    _resource("Location", ["read"], {}),
+                    _resource(
+                        "Location",
+                        ["read", "search-type"],
+                        {"organization": "reference", "name": "string", "address-city": "string", "_id": "token"},
+                    ),
                     _resource(
                         "HealthcareService",
                         ["read", "search-type"],
@@ -55,8 +59,8 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                         versioning="versioned",
                         conditionalUpdate=False,
                     ),
-                    _resource("AppointmentResponse", ["create"], {}),
-                    _resource("Communication", ["search-type"], {"recipient": "reference", "subject": "reference"}),
+                    _resource("AppointmentResponse", ["read", "create", "search-type"], {"appointment": "reference"}),
+                    _resource("Communication", ["read", "search-type"], {"recipient": "reference", "subject": "reference"}),
                     _resource("Patient", ["read", "search-type"], {"identifier": "token", "name": "string"}),
                 ],
             }

@@ -373,6 +373,63 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
     return _patient_search(request, db, who, params, query, order, render, "Communication search")
 
 
+@router.get("/Communication/{id_}")
+def read_communication(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # One inbox message, as the inbox search shows it; someone else's answers as if it did not exist.
+    row_id = fhir.parse_id(id_)
+    with patient_read(db, who) as session:
+        row = session.scalar(
+            select(schema.Communication).where(schema.Communication.id == row_id, _within_reach(schema.Communication, who))
+        )
+        if row is None:
+            raise not_found(f"Communication/{id_}")
+        audit.record(session, who, [row.patient_id], "read", f"Communication/{row.id}")
+        return FhirResponse(fhir.communication(row))
+
+
+@router.get("/AppointmentResponse/{id_}")
+def read_appointment_response(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    with patient_read(db, who) as session:
+        row = session.get(schema.AppointmentResponse, row_id) if row_id is not None else None
+        appointment = booking.visible_appointment(session, who, row.appointment_id) if row is not None else None
+        if row is None or appointment is None:
+            raise not_found(f"AppointmentResponse/{id_}")
+        audit.record(session, who, [appointment.patient_id], "read", f"AppointmentResponse/{row.id}")
+        return FhirResponse(fhir.appointment_response(row))
+
+
+@router.get("/AppointmentResponse", openapi_extra=query_doc("appointment"))
+def search_appointment_responses(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # The office's answers to the appointments the caller may see (a citizen: their own; staff: their office's).
+    params = search_params(request, {"appointment"})
+    query = (
+        select(schema.AppointmentResponse)
+        .join(schema.Appointment, schema.AppointmentResponse.appointment_id == schema.Appointment.id)
+        .where(_within_reach(schema.Appointment, who))
+    )
+    if (appointment_id := params.reference("appointment", "Appointment")) is not None:
+        query = query.where(schema.AppointmentResponse.appointment_id == appointment_id)
+    count, offset = params.count(100, 1000), params.offset()
+    with patient_read(db, who) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(schema.AppointmentResponse.id).offset(offset).limit(count)).all()
+        patients = session.scalars(
+            select(schema.Appointment.patient_id).where(schema.Appointment.id.in_({r.appointment_id for r in rows}))
+        ).all()
+        audit.record(session, who, list(patients), "read", "AppointmentResponse search")
+        self_url, next_url = page_links(request, offset, count, total)
+        return FhirResponse(
+            fhir.bundle(
+                fhir_base(request),
+                [fhir.appointment_response(r) for r in rows],
+                total=total,
+                next_url=next_url,
+                self_url=self_url,
+            )
+        )
+
+
 @router.get("/Patient/{id_}")
 def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     with patient_read(db, who) as session:
