@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/"
+
 
 def _resource(type_: str, interactions: list[str], params: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {
@@ -24,6 +26,7 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
         "kind": "instance",
         "software": {"name": "timebok", "version": "0.1.0"},
         "implementation": {"description": "timebok ressurstimebok booking backend", "url": base},
+        "instantiates": ["https://profiles.ihe.net/ITI/Scheduling/CapabilityStatement/IHE.Scheduling.server"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json"],
         "rest": [
@@ -56,6 +59,10 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                         ["read", "create", "update", "patch", "delete", "search-type"],  # delete: release a hold
                         {"patient": "reference", "status": "token", "date": "date"},
                         searchInclude=["Appointment:actor"],
+                        # IHE ITI Scheduling: ITI-115, ITI-116, ITI-117 (ITI-118 is the search above)
+                        operation=[
+                            {"name": name, "definition": IHE + f"appointment-{name}"} for name in ("find", "hold", "book")
+                        ],
                         versioning="versioned",
                         conditionalUpdate=False,
                     ),

@@ -60,6 +60,11 @@ def _timetype(code: str) -> dict[str, Any]:
     return {"coding": [{"system": TIMETYPE_SYSTEM, "code": code, "display": TIMETYPES.get(code, code)}]}
 
 
+def timetype(code: str) -> dict[str, Any]:
+    """A Volven 7617 time type as a CodeableConcept."""
+    return _timetype(code)
+
+
 def organization(row: schema.Organization) -> Resource:
     resource: Resource = {
         "resourceType": "Organization",

@@ -38,8 +38,13 @@ router = APIRouter(prefix="/fhir")
 
 
 def _appointment_response(appointment: schema.Appointment, session: Session) -> FhirResponse:
+    return FhirResponse(appointment_resource(session, appointment), headers=etag(appointment.version))
+
+
+def appointment_resource(session: Session, appointment: schema.Appointment) -> fhir.Resource:
+    """An Appointment as a read answers it (also inside the IHE operations' Bundles)."""
     place, type_code, rules = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
-    return FhirResponse(fhir.appointment(appointment, place, type_code, rules), headers=etag(appointment.version))
+    return fhir.appointment(appointment, place, type_code, rules)
 
 
 def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str, fhir.Life]]:
@@ -594,10 +599,12 @@ def _search_patients(request: Request, db: Database, who: Principal, items: list
     with db.writing() as session:
         rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
         audit.record(session, who, [row.id for row in rows], "search", "Patient search")
+        # As a read by staff shows them: each patient's no-shows at this office.
+        noshows = life.noshows(session, [row.id for row in rows], who.organization_id) if who.organization_id else {}
         return FhirResponse(
             fhir.bundle(
                 fhir_base(request),
-                [fhir.patient(r) for r in rows],
+                [fhir.patient(r, noshows.get(r.id)) for r in rows],
                 total=len(rows),
                 self_url=f"{fhir_base(request)}/Patient/_search",
             )
