@@ -31,7 +31,7 @@ from timebok.backend.http import (
 )
 from timebok.backend.outcome import FhirError, conflict, forbidden, invalid, not_found, precondition_failed, unprocessable
 from timebok.backend.search import SearchParams, between
-from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
+from timebok.domain.identity import FNR_SYSTEM, InvalidIdentityNumber, parse_identity_number
 from timebok.domain.privacy import scrub
 
 router = APIRouter(prefix="/fhir")
@@ -44,7 +44,18 @@ def _appointment_response(appointment: schema.Appointment, session: Session) -> 
 def appointment_resource(session: Session, appointment: schema.Appointment) -> fhir.Resource:
     """An Appointment as a read answers it (also inside the IHE operations' Bundles)."""
     place, type_code, rules = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
-    return fhir.appointment(appointment, place, type_code, rules)
+    patient = _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id)
+    return fhir.appointment(appointment, place, type_code, rules, patient)
+
+
+def _patient_identifiers(session: Session, patient_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Patient id → its identifier (system and number), for the logical reference beside each Patient reference."""
+    rows = session.execute(
+        select(schema.Patient.id, schema.Patient.identifier_system, schema.Patient.identifier).where(
+            schema.Patient.id.in_(set(patient_ids))
+        )
+    ).all()
+    return {id_: {"system": system or FNR_SYSTEM, "value": value} for id_, system, value in rows}
 
 
 def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str, fhir.Life]]:
@@ -140,7 +151,13 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         appointment = new.appointment
         location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
         return FhirResponse(
-            fhir.appointment(appointment, new.location_id, new.type_code, new.life),
+            fhir.appointment(
+                appointment,
+                new.location_id,
+                new.type_code,
+                new.life,
+                _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id),
+            ),
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
         )
@@ -328,7 +345,8 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
 
     def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         context = _where_and_what(session, [row.slot_id for row in rows])
-        matches = [fhir.appointment(row, *context[row.slot_id]) for row in rows]
+        numbers = _patient_identifiers(session, [row.patient_id for row in rows])
+        matches = [fhir.appointment(row, *context[row.slot_id], numbers.get(row.patient_id)) for row in rows]
         if not include:
             return matches, []
         places = session.scalars(
