@@ -87,8 +87,10 @@ def _instant(values: list[Any] | None, name: str) -> datetime | None:
     if len(values) > 1 or not isinstance(values[0], str):
         raise invalid(f"{name} must be given once, as a dateTime")
     try:
-        return parse_instant(values[0])
-    except ValueError:
+        at = parse_instant(values[0])
+        at.astimezone(UTC)  # the tables keep UTC, which the edges of year 1 and year 9999 overflow
+        return at
+    except (ValueError, OverflowError):
         raise invalid(f"{name} must be a dateTime like 2026-12-01T08:00:00+01:00, got {values[0][:40]!r}") from None
 
 
