@@ -19,6 +19,11 @@ from timebok.domain.clock import now
 
 router = APIRouter(prefix="/fhir")
 
+
+class NdjsonResponse(Response):
+    media_type = publish.NDJSON
+
+
 # Finders poll every minute or few; a file is regenerated only when a timebook changed or a minute has passed
 # (times slide into the lead time as the clock moves), and keeps its tag and transactionTime while it reads the same.
 _CACHE_CONTROL = {"Cache-Control": "public, max-age=60"}
@@ -54,7 +59,7 @@ def _cache(request: Request) -> PublishedCache:
     return cache
 
 
-@router.get("/$bulk-publish")
+@router.get("/$bulk-publish", responses={200: {"content": {"application/json": {}}, "description": "The manifest"}})
 def bulk_publish(request: Request, db: DatabaseDep) -> Response:
     # Public on purpose (SMART: "open, publicly accessible endpoints"): places, timebooks and free times only.
     base = fhir_base(request)
@@ -65,7 +70,11 @@ def bulk_publish(request: Request, db: DatabaseDep) -> Response:
     return Response(orjson.dumps(publish.manifest(published, base)), media_type="application/json", headers=headers)
 
 
-@router.get("/$bulk-publish/{name}")
+@router.get(
+    "/$bulk-publish/{name}",
+    response_class=NdjsonResponse,
+    responses={200: {"content": {publish.NDJSON: {}}, "description": "One NDJSON file"}},
+)
 def bulk_file(name: str, request: Request, db: DatabaseDep) -> Response:
     published = _cache(request).current(db, fhir_base(request))
     body = published.files.get(name)
