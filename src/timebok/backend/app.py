@@ -21,7 +21,16 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from timebok.backend import logs, metrics, routes_auth, routes_booking, routes_directory, routes_setup
+from timebok.backend import (
+    logs,
+    metrics,
+    routes_auth,
+    routes_booking,
+    routes_directory,
+    routes_ihe,
+    routes_publish,
+    routes_setup,
+)
 from timebok.backend.db import Database
 from timebok.backend.departure import Departure
 from timebok.backend.http import ERRORS_DOC, MAX_BODY, FhirResponse
@@ -221,7 +230,11 @@ def create_app(
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     # The media type each answer is sent with, and the OperationOutcome every route may answer instead, in the schema.
     app.include_router(routes_directory.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    # Before the booking routes: GET /Appointment/$find must not be read as GET /Appointment/{id}.
+    app.include_router(routes_ihe.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.state.published = routes_publish.PublishedCache()  # the SMART Scheduling Links files, kept while unchanged
+    app.include_router(routes_publish.router, responses=ERRORS_DOC)
     app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
     app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     if demo:

@@ -37,9 +37,17 @@ class _Element(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class Identifier(_Element):
+    system: str | None = Field(default=None, max_length=200)
+    value: str = Field(max_length=200)
+
+
 class Reference(_Element):
     reference: str = Field(max_length=200)
     display: str | None = Field(default=None, max_length=_TEXT)
+    # What a read answers next to a Patient's reference (Helsenorge's logical reference); sent back, it is ignored.
+    identifier: Identifier | None = None
+    type: str | None = Field(default=None, max_length=64)
 
 
 class Coding(_Element):
@@ -51,11 +59,6 @@ class Coding(_Element):
 class CodeableConcept(_Element):
     coding: list[Coding] | None = Field(default=None, max_length=20)
     text: str | None = Field(default=None, max_length=_TEXT)
-
-
-class Identifier(_Element):
-    system: str | None = Field(default=None, max_length=200)
-    value: str = Field(max_length=200)
 
 
 class Meta(_Element):

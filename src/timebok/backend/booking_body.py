@@ -122,6 +122,11 @@ def _text(value: str | None, element: str) -> str | None:
     return text
 
 
+def slot_reference(reference: Reference) -> int:
+    """The Slot id of a reference like Slot/812; anything else a 400."""
+    return _reference_id(reference, "Slot", "slot[0]")
+
+
 def _reference_id(reference: Reference, resource_type: str, where: str) -> int:
     text = reference.reference
     id_ = parse_id(text.split("/", 1)[1]) if text.startswith(f"{resource_type}/") else None

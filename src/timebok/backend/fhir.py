@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,11 @@ def ref(resource_type: str, id_: int) -> dict[str, str]:
 
 def _timetype(code: str) -> dict[str, Any]:
     return {"coding": [{"system": TIMETYPE_SYSTEM, "code": code, "display": TIMETYPES.get(code, code)}]}
+
+
+def timetype(code: str) -> dict[str, Any]:
+    """A Volven 7617 time type as a CodeableConcept."""
+    return _timetype(code)
 
 
 def organization(row: schema.Organization) -> Resource:
@@ -125,13 +131,29 @@ SLOT_LENGTH_URL = "https://timebok.example/fhir/StructureDefinition/slot-length"
 PARALLEL_URL = "https://timebok.example/fhir/StructureDefinition/parallel-slots"
 
 
+HN_SCHEDULE_TYPE = "http://helsenorge.no/fhir/CodeSystem/hn-schedule-type-cs"
+_IDS = uuid.UUID("5d7b1c3e-2f4a-5b6c-9d8e-7f6a5b4c3d2e")  # the namespace of the UUIDs below
+
+
+def stable_uuid(kind: str, row_id: int, office_id: int) -> dict[str, str]:
+    """The UUID identifier Helsenorge's profiles ask of a Schedule: the same for a row every time it is read."""
+    return {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid5(_IDS, f'Organization/{office_id}/{kind}/{row_id}')}"}
+
+
 def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resource:
+    # Helsenorge's hn-basis-schedule: a UUID identifier, its own schedule type code beside Volven 7617, typed actors.
+    time_type = _timetype(service.type_code)
+    time_type["coding"].append({"system": HN_SCHEDULE_TYPE, "code": service.type_code})
     return {
         "resourceType": "Schedule",
         "id": str(row.id),
+        "identifier": [stable_uuid("Schedule", row.id, service.organization_id)],
         "active": row.active,
-        "serviceType": [_timetype(service.type_code)],
-        "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
+        "serviceType": [time_type],
+        "actor": [
+            ref("HealthcareService", service.id) | {"type": "HealthcareService"},
+            ref("Location", row.location_id) | {"type": "Location"},
+        ],
         "comment": row.name,
         "planningHorizon": _horizon(row),
         "extension": [
@@ -229,7 +251,15 @@ def _life_extensions(row: schema.Appointment, rules: Life) -> list[dict[str, Any
     return found
 
 
-def appointment(row: schema.Appointment, location_id: int, type_code: str, rules: Life | None = None) -> Resource:
+def appointment(
+    row: schema.Appointment,
+    location_id: int,
+    type_code: str,
+    rules: Life | None = None,
+    patient_identifier: dict[str, str] | None = None,
+) -> Resource:
+    """`patient_identifier`: the patient's identity number, carried next to the reference (Helsenorge's
+    hn-basis-appointment wants the patient by identifier; timebok's clients follow the reference)."""
     resource: Resource = {
         "resourceType": "Appointment",
         "id": str(row.id),
@@ -242,7 +272,7 @@ def appointment(row: schema.Appointment, location_id: int, type_code: str, rules
         "slot": [ref("Slot", row.slot_id)],
         "participant": [
             {
-                "actor": ref("Patient", row.patient_id),
+                "actor": ref("Patient", row.patient_id) | ({"identifier": patient_identifier} if patient_identifier else {}),
                 "status": _PATIENT_STATUS.get(row.status, "accepted"),
                 "required": "required",
             },

@@ -31,15 +31,31 @@ from timebok.backend.http import (
 )
 from timebok.backend.outcome import FhirError, conflict, forbidden, invalid, not_found, precondition_failed, unprocessable
 from timebok.backend.search import SearchParams, between
-from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
+from timebok.domain.identity import FNR_SYSTEM, InvalidIdentityNumber, parse_identity_number
 from timebok.domain.privacy import scrub
 
 router = APIRouter(prefix="/fhir")
 
 
 def _appointment_response(appointment: schema.Appointment, session: Session) -> FhirResponse:
+    return FhirResponse(appointment_resource(session, appointment), headers=etag(appointment.version))
+
+
+def appointment_resource(session: Session, appointment: schema.Appointment) -> fhir.Resource:
+    """An Appointment as a read answers it (also inside the IHE operations' Bundles)."""
     place, type_code, rules = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
-    return FhirResponse(fhir.appointment(appointment, place, type_code, rules), headers=etag(appointment.version))
+    patient = _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id)
+    return fhir.appointment(appointment, place, type_code, rules, patient)
+
+
+def _patient_identifiers(session: Session, patient_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Patient id → its identifier (system and number), for the logical reference beside each Patient reference."""
+    rows = session.execute(
+        select(schema.Patient.id, schema.Patient.identifier_system, schema.Patient.identifier).where(
+            schema.Patient.id.in_(set(patient_ids))
+        )
+    ).all()
+    return {id_: {"system": system or FNR_SYSTEM, "value": value} for id_, system, value in rows}
 
 
 def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str, fhir.Life]]:
@@ -142,7 +158,13 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         else:
             metrics.booked()
         return FhirResponse(
-            fhir.appointment(appointment, new.location_id, new.type_code, new.life),
+            fhir.appointment(
+                appointment,
+                new.location_id,
+                new.type_code,
+                new.life,
+                _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id),
+            ),
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
         )
@@ -332,7 +354,8 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
 
     def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         context = _where_and_what(session, [row.slot_id for row in rows])
-        matches = [fhir.appointment(row, *context[row.slot_id]) for row in rows]
+        numbers = _patient_identifiers(session, [row.patient_id for row in rows])
+        matches = [fhir.appointment(row, *context[row.slot_id], numbers.get(row.patient_id)) for row in rows]
         if not include:
             return matches, []
         places = session.scalars(
@@ -475,6 +498,63 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
     return _patient_search(request, db, who, params, query, order, render, "Communication search")
 
 
+@router.get("/Communication/{id_}")
+def read_communication(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # One inbox message, as the inbox search shows it; someone else's answers as if it did not exist.
+    row_id = fhir.parse_id(id_)
+    with patient_read(db, who) as session:
+        row = session.scalar(
+            select(schema.Communication).where(schema.Communication.id == row_id, _within_reach(schema.Communication, who))
+        )
+        if row is None:
+            raise not_found(f"Communication/{id_}")
+        audit.record(session, who, [row.patient_id], "read", f"Communication/{row.id}")
+        return FhirResponse(fhir.communication(row))
+
+
+@router.get("/AppointmentResponse/{id_}")
+def read_appointment_response(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    with patient_read(db, who) as session:
+        row = session.get(schema.AppointmentResponse, row_id) if row_id is not None else None
+        appointment = booking.visible_appointment(session, who, row.appointment_id) if row is not None else None
+        if row is None or appointment is None:
+            raise not_found(f"AppointmentResponse/{id_}")
+        audit.record(session, who, [appointment.patient_id], "read", f"AppointmentResponse/{row.id}")
+        return FhirResponse(fhir.appointment_response(row))
+
+
+@router.get("/AppointmentResponse", openapi_extra=query_doc("appointment"))
+def search_appointment_responses(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # The office's answers to the appointments the caller may see (a citizen: their own; staff: their office's).
+    params = search_params(request, {"appointment"})
+    query = (
+        select(schema.AppointmentResponse)
+        .join(schema.Appointment, schema.AppointmentResponse.appointment_id == schema.Appointment.id)
+        .where(_within_reach(schema.Appointment, who))
+    )
+    if (appointment_id := params.reference("appointment", "Appointment")) is not None:
+        query = query.where(schema.AppointmentResponse.appointment_id == appointment_id)
+    count, offset = params.count(100, 1000), params.offset()
+    with patient_read(db, who) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(schema.AppointmentResponse.id).offset(offset).limit(count)).all()
+        patients = session.scalars(
+            select(schema.Appointment.patient_id).where(schema.Appointment.id.in_({r.appointment_id for r in rows}))
+        ).all()
+        audit.record(session, who, list(patients), "read", "AppointmentResponse search")
+        self_url, next_url = page_links(request, offset, count, total)
+        return FhirResponse(
+            fhir.bundle(
+                fhir_base(request),
+                [fhir.appointment_response(r) for r in rows],
+                total=total,
+                next_url=next_url,
+                self_url=self_url,
+            )
+        )
+
+
 @router.get("/Patient/{id_}")
 def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     with patient_read(db, who) as session:
@@ -548,10 +628,12 @@ def _search_patients(request: Request, db: Database, who: Principal, items: list
     with db.writing() as session:
         rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
         audit.record(session, who, [row.id for row in rows], "search", "Patient search")
+        # As a read by staff shows them: each patient's no-shows at this office.
+        noshows = life.noshows(session, [row.id for row in rows], who.organization_id) if who.organization_id else {}
         return FhirResponse(
             fhir.bundle(
                 fhir_base(request),
-                [fhir.patient(r) for r in rows],
+                [fhir.patient(r, noshows.get(r.id)) for r in rows],
                 total=len(rows),
                 self_url=f"{fhir_base(request)}/Patient/_search",
             )
