@@ -3,10 +3,13 @@ what every step of a booking shares: its draft."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum, auto
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
@@ -58,6 +61,7 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
 
     STEP: int | None = None
     TITLE_KEY = "app.title"
+    KEYS_IN_PALETTE = False  # the desk's screens: every key's action is also in the command palette
     BINDINGS = [key("escape", "back", "flow.back")]
 
     def __init__(self) -> None:
@@ -109,12 +113,11 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
             return ""
         patient = self.patient()
         if user.is_staff and patient is not None:
+            from timebok.ui.daylist import shown_name
+
+            name = shown_name(patient, patient.id, hidden=self.timebok.hide_names)  # «Skjul navn»: initials and year
             # Short, the desk's own name goes; the patient never does.
-            return (
-                t("flow.for_patient", patient=patient.name)
-                if short
-                else t("flow.on_behalf", staff=user.name, patient=patient.name)
-            )
+            return t("flow.for_patient", patient=name) if short else t("flow.on_behalf", staff=user.name, patient=name)
         if user.is_support:
             # Short, the agent's own name goes; the citizen whose view this is never does.
             return (
@@ -123,6 +126,32 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
                 else t("flow.as_citizen", agent=user.agent, citizen=user.name)
             )
         return user.name
+
+    def names_changed(self) -> None:
+        """«Skjul navn» was switched: the top line names the patient anew; a screen that lists names shows them again."""
+        if self.is_mounted:
+            self.fit_top_line()
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """Every action this screen has a key for, for the command palette: (title, help, run), in the language in use."""
+        from timebok.ui.keys import description
+
+        if not self.KEYS_IN_PALETTE:
+            return []
+        found: list[tuple[str, str, Callable[[], object]]] = []
+        for binding in type(self).BINDINGS:
+            if not isinstance(binding, Binding) or not binding.id or binding.action in ("back",):
+                continue
+            if self.check_action(binding.action.partition("(")[0], ()) is False:
+                continue
+            found.append(
+                (
+                    description(binding),
+                    f"{t('palette.screen_key')} {binding.key_display or binding.key}",
+                    partial(self.run_action, binding.action),
+                )
+            )
+        return found
 
     def say(self, key: str, **values: object) -> str:
         """The text `key`; when the front desk acts for a patient, its wording about the patient («forpatient.<key>»)."""
