@@ -135,7 +135,7 @@ class PatientScreen(LiveMixin):
         for a in appointments:
             symbol, colour = type_mark(a.time_type_code)
             table.add_row(
-                f"{short_date(a.start.date())} {clock_time(a.start)}",
+                f"{a.start:%d.%m.%y %H:%M}",
                 Text.assemble((symbol, colour), " ", time_type_name(a.time_type_code)),
                 a.place.name if a.place else "",
                 desk_state(a),

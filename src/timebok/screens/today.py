@@ -41,8 +41,8 @@ class TodayScreen(LiveMixin):
     KEYS_IN_PALETTE = True
     BINDINGS = [
         # Priority: the table would take ←/→ for scrolling sideways, which a four-column list never needs.
-        key("left", "day(-1)", "today.prev_day", key_display="←", priority=True),
-        key("right", "day(1)", "today.next_day", key_display="→", priority=True),
+        key("left", "day(-1)", "today.prev_day", key_display="←→", priority=True),
+        key("right", "day(1)", "today.next_day", show=False, priority=True),  # shown with ← as «←→ Dag»
         key("t", "today", "today.today"),
         key("v", "scope", "today.scope"),
         key("u", "week", "today.week"),

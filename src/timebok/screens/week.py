@@ -27,8 +27,8 @@ def monday_of(day: date) -> date:
 
 
 def cell(booked: int, free: int, waiting: int) -> str:
-    """«3 · 12 · 1»: booked, free, requests (the legend above the table says which is which)."""
-    return f"{booked} · {free} · {waiting}"
+    """«3·12·1»: booked, free, requests (the legend above the table says which is which)."""
+    return f"{booked}·{free}·{waiting}"
 
 
 class WeekScreen(LiveMixin):
@@ -98,7 +98,7 @@ class WeekScreen(LiveMixin):
         names = weekday_abbreviations()
         table.add_column(t("week.col_timebook"))
         for day in days:
-            table.add_column(f"{names[day.weekday()]} {day_month(day)}")
+            table.add_column(f"{names[day.weekday()]} {day.day}.")
         totals = [[0, 0, 0] for _ in days]
         for book in self.timebooks:
             values = []
@@ -108,7 +108,7 @@ class WeekScreen(LiveMixin):
                 totals[i] = [x + y for x, y in zip(totals[i], counts, strict=True)]
                 values.append(cell(*counts))
             label = f"{time_type_name(book.time_type_code)} · {book.place.name}"
-            table.add_row(label if len(label) <= 22 else label[:21] + "…", *values)
+            table.add_row(label if len(label) <= 20 else label[:19] + "…", *values)
         table.add_row(t("week.total"), *(cell(*total) for total in totals))
         last = days[-1]
         self.query_one("#week-heading", Static).update(

@@ -152,7 +152,7 @@ def appointment_card_pdf(appointment: Appointment, *, patient: str, deadline: st
     if place is not None:
         lines += [place.name, place.full_address]
         if place.directions:
-            lines += _wrap(place.directions, f.regular, 9, width - 2 * left)
+            lines += _wrap(place.directions, f.regular, 10, width - 2 * left)
     for text in lines:
         canvas.drawString(left, y, _fit(canvas, text, f.regular, 10, width - 2 * left))
         y -= 13

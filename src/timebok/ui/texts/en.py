@@ -550,7 +550,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "desk.state.noshow": "No-show",
     "today.all_timebooks": "All timebooks",
     "today.is_today": "Today, {date}",
-    "today.prev_day": "Previous day",
+    "today.prev_day": "Previous/next day",
     "today.prev_day.short": "Day",
     "today.next_day": "Next day",
     "today.next_day.short": "Day",

@@ -550,7 +550,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "desk.state.noshow": "Ikke møtt",
     "today.all_timebooks": "Alle timebøker",
     "today.is_today": "I dag, {date}",
-    "today.prev_day": "Forrige dag",
+    "today.prev_day": "Forrige/neste dag",
     "today.prev_day.short": "Dag",
     "today.next_day": "Neste dag",
     "today.next_day.short": "Dag",
