@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient
 from timebok.domain.clock import now
-from timebok.screens.live import LiveMixin, refresh_key
+from timebok.screens.live import LiveMixin
 from timebok.screens.reject_dialog import RejectDialog
 from timebok.ui.daylist import desk_state, shown_name, status_of, type_mark
 from timebok.ui.i18n import clock_time, short_date, t, tn
@@ -41,7 +41,7 @@ class PatientScreen(LiveMixin):
         key("b", "book", "patientpage.book"),
         key("a", "cancel", "patientpage.cancel"),
         key("k", "card", "patientpage.card"),
-        refresh_key(),
+        key("r", "refresh", "live.refresh", show=False),  # named on the «Oppdatert …» line; the footer has no room
     ]
 
     def __init__(self, patient: Patient) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment, Timebook
 from timebok.domain.clock import now, today
-from timebok.screens.live import LiveMixin, refresh_key
+from timebok.screens.live import LiveMixin
 from timebok.ui.daylist import DayRow, csv_text, day_rows, type_mark
 from timebok.ui.i18n import clock_time, long_date, t, tn
 from timebok.ui.keys import key
@@ -43,14 +43,16 @@ class TodayScreen(LiveMixin):
         # Priority: the table would take ←/→ for scrolling sideways, which a four-column list never needs.
         key("left", "day(-1)", "today.prev_day", key_display="←→", priority=True),
         key("right", "day(1)", "today.next_day", show=False, priority=True),  # shown with ← as «←→ Dag»
-        key("t", "today", "today.today"),
+        # T and U are named on the line under the list with the rest; the footer keeps room for F1 and Ctrl+Q at 80 columns.
+        key("t", "today", "today.today", show=False),
         key("v", "scope", "today.scope"),
-        key("u", "week", "today.week"),
+        key("u", "week", "today.week", show=False),
         key("p", "print_day", "today.print"),
         key("e", "export_csv", "today.csv", show=False),
         key("k", "card", "today.card", show=False),
         key("enter", "patient", "today.patient", show=False),
-        refresh_key(),
+        # Not in the footer, which has no room for it at 80 columns: the line «Oppdatert …; R oppdaterer nå» names it.
+        key("r", "refresh", "live.refresh", show=False),
     ]
 
     def __init__(self, day: date | None = None, timebook_id: str | None = None) -> None:
@@ -69,6 +71,7 @@ class TodayScreen(LiveMixin):
         yield Static(self._heading_text(), id="day-heading", classes="section")
         yield DataTable(id="day-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="day-details")
+        yield Static(t("today.keys"), id="day-keys", classes="hint")
         yield self.updated_line()
 
     def on_mount(self) -> None:

@@ -565,6 +565,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "today.count_waiting": {"one": "(1 request)", "other": "({count} requests)"},
     "today.empty_day": "No appointments this day.",
     "today.late_line": "Late: not arrived 10 minutes after the start.",
+    "today.keys": "T today · U the week · Enter the patient's page · E save as CSV · K appointment card · Ctrl+K hide names",
     "today.loading": "Fetching the appointments …",
     "print.title": "Print",
     "print.day_title": "Day list",

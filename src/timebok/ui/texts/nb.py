@@ -565,6 +565,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "today.count_waiting": {"one": "(1 forespørsel)", "other": "({count} forespørsler)"},
     "today.empty_day": "Ingen timer denne dagen.",
     "today.late_line": "Sen: ikke møtt 10 minutter etter starten.",
+    "today.keys": "T i dag · U uka · Enter pasientens side · E lagre som CSV · K timekort · Ctrl+K skjul navn",
     "today.loading": "Henter timene …",
     "print.title": "Utskrift",
     "print.day_title": "Dagsliste",
