@@ -258,3 +258,32 @@ async def test_the_desks_day_screens_fit(live_server, language, size):
 
 def test_the_day_after_is_tomorrow():  # guards the day arithmetic the tests above lean on
     assert today() + timedelta(days=1) == date(2026, 11, 26)
+
+
+async def test_the_queue_sorts_by_time_or_by_sent_and_shows_when_each_was_sent(live_server):
+    async with BookingClient(live_server.url, KARI) as kari:
+        lab = next(t for t in await kari.time_types("1") if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        late = (await kari.free_slots(book.id, date(2026, 12, 10)))[0]
+        early = (await kari.free_slots(book.id, date(2026, 12, 2)))[0]
+        await kari.request_booking(late, "1")  # sent first, for a later time
+        await kari.request_booking(early, "1")
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f")
+        queue = app.screen
+        await wait_for(pilot, lambda: queue.requests and len(queue.requests) >= 2)
+        table = queue.query_one("#requests", DataTable)
+        assert [str(c.label) for c in table.columns.values()][-1] == "Sendt"
+        by_sent = [r.created for r in queue.requests]
+        assert by_sent == sorted(by_sent) and "Sortert etter når de ble sendt" in screen_text(app)
+        assert [r.start for r in queue.requests] != sorted(r.start for r in queue.requests)
+        await press(pilot, "s")
+        assert [r.start for r in queue.requests] == sorted(r.start for r in queue.requests)
+        assert [str(table.get_row_at(i)[0]).strip() for i in range(table.row_count)] == [
+            r.start.strftime("%d.%m. %H:%M") for r in queue.requests
+        ]
+        assert "Sortert etter tidspunkt" in screen_text(app)
+        await press(pilot, "s")
+        assert [r.created for r in queue.requests] == by_sent
