@@ -287,3 +287,23 @@ async def test_the_queue_sorts_by_time_or_by_sent_and_shows_when_each_was_sent(l
         assert "Sortert etter tidspunkt" in screen_text(app)
         await press(pilot, "s")
         assert [r.created for r in queue.requests] == by_sent
+
+
+async def test_parallel_seats_list_a_time_once_with_the_number_free(live_server):
+    from tests.tui_helpers import to_calendar
+
+    async with BookingClient(live_server.url, FJORD_STAFF) as staff:
+        setup = await staff.office_setup("1")
+        lab = next(b for b in setup.timebooks if b.type == "Lab")
+        lab.parallel, lab.horizon_days = 3, 30  # within the cap of 5 000 free times
+        await staff.change_setup(setup)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await to_calendar(pilot, downs=2)  # Lab
+        await press(pilot, "enter")  # the first free date
+        times = app.screen.query_one("#times")
+        labels = [str(times.get_option_at_index(i).prompt) for i in range(times.option_count)]
+        assert labels and len(labels) == len(set(labels))  # each time once
+        assert any(label.endswith("(3 ledige)") for label in labels), labels
+        assert len({s.start for s in app.screen.day_slots}) == len(app.screen.day_slots) == len(labels)

@@ -7,6 +7,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "calendar.next_month": "Next month",
     "calendar.free_legend": "● free times",
     "time.at": "{time}",
+    "calendar.seats": "{time} ({count} free)",
     "calendar.urgent": "Contact the GP office if it is urgent.",
     "calendar.prev_day": "Previous day",
     "calendar.next_day": "Next day",

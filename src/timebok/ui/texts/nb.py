@@ -7,6 +7,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "calendar.next_month": "Neste måned",
     "calendar.free_legend": "● ledige timer",
     "time.at": "kl. {time}",
+    "calendar.seats": "{time} ({count} ledige)",
     "calendar.urgent": "Kontakt legekontoret hvis det haster.",
     "calendar.prev_day": "Forrige dag",
     "calendar.next_day": "Neste dag",
