@@ -307,3 +307,19 @@ async def test_parallel_seats_list_a_time_once_with_the_number_free(live_server)
         assert labels and len(labels) == len(set(labels))  # each time once
         assert any(label.endswith("(3 ledige)") for label in labels), labels
         assert len({s.start for s in app.screen.day_slots}) == len(app.screen.day_slots) == len(labels)
+
+
+async def test_a_name_searched_can_be_corrected_from_the_list_of_patients_found(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", *"nordman", "enter")
+        search = app.screen
+        field = search.query_one("#patient-query")
+        assert search.found and search.focused is search.query_one("#patients")
+        await press(pilot, "left")  # back into the field, the name as typed
+        assert search.focused is field and field.value == "nordman" and field.cursor_position == 6
+        await press(pilot, "end", "n", "enter")  # corrected: «nordmann»
+        assert field.value == "nordmann" and {p.family for p in search.found} == {"Nordmann"}
+        await press(pilot, "down", "home")
+        assert search.focused is field and field.cursor_position == 0 and field.value == "nordmann"

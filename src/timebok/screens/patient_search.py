@@ -37,6 +37,9 @@ def identity_message(problem: IdProblem, typed: str) -> str:
 
 # Keys that edit the query; typed while the list of patients found has focus, they edit the field (never lost).
 EDIT_KEYS = ("backspace", "delete", "ctrl+u")
+# Keys that move the text cursor: on the list they take the user back into the field, the text as typed and editable
+# (issue 26: after a name search the typed name could only be wiped, not corrected).
+CURSOR_KEYS = ("left", "right", "home", "end")
 
 
 def looks_like_number(text: str) -> bool:
@@ -54,7 +57,11 @@ class PatientList(OptionList):
         self._types_into = types_into
 
     def on_key(self, event: events.Key) -> None:
-        if event.is_printable or event.key in EDIT_KEYS:
+        if event.key in CURSOR_KEYS:
+            event.stop()
+            event.prevent_default()
+            self._types_into(event.key, "")
+        elif event.is_printable or event.key in EDIT_KEYS:
             event.stop()
             event.prevent_default()
             self._types_into(event.key, event.character or "")
@@ -242,6 +249,11 @@ class PatientSearchScreen(FlowScreen):
         search (the next patient's number, typed straight away, is found); Backspace takes off the last
         character; Delete and Ctrl+U clear the field."""
         field = self._input
+        if key in CURSOR_KEYS:
+            # Back into the field with the text unchanged (the list stays: it still answers what the field says).
+            field.cursor_position = {"left": max(len(field.value) - 1, 0), "home": 0}.get(key, len(field.value))
+            self.set_focus(field)
+            return
         field.cursor_position = len(field.value)
         text = text.splitlines()[0] if key == "paste" else text  # one line, as the field takes a paste
         if key == "backspace":
