@@ -5,6 +5,8 @@ person's data (the top line names the patient only here and in their booking).""
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -101,8 +103,7 @@ class PatientScreen(LiveMixin):
     async def _fetch(self, quiet: bool) -> None:
         patient_id = self._patient.id
         try:
-            appointments = await self.client.appointments(patient_id)
-            messages = await self.client.inbox(patient_id)
+            appointments, messages = await asyncio.gather(self.client.appointments(patient_id), self.client.inbox(patient_id))
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
@@ -132,15 +133,16 @@ class PatientScreen(LiveMixin):
         table = self.query_one(table_id, DataTable)
         row = table.cursor_row
         table.clear()
-        for a in appointments:
-            symbol, colour = type_mark(a.time_type_code)
-            table.add_row(
-                f"{a.start:%d.%m.%y %H:%M}",
-                Text.assemble((symbol, colour), " ", time_type_name(a.time_type_code)),
-                a.place.name if a.place else "",
-                desk_state(a),
-                key=a.id,
+        # Text cells, not str: a str cell is parsed as markup, most of the time to show a long history.
+        table.add_rows(
+            (
+                Text(f"{a.start:%d.%m.%y %H:%M}"),
+                Text.assemble(type_mark(a.time_type_code), " ", time_type_name(a.time_type_code)),
+                Text(a.place.name if a.place else ""),
+                Text(desk_state(a)),
             )
+            for a in appointments
+        )
         if appointments:
             table.move_cursor(row=min(row, len(appointments) - 1))
 

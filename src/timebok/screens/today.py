@@ -101,16 +101,22 @@ class TodayScreen(LiveMixin):
     async def _fetch(self, day: date, quiet: bool) -> None:
         user = self.timebok.user
         try:
+            appointments = await self.client.day_appointments(day)
+            if day != self.day:
+                return  # ← or → was pressed while this day was fetched: its answer is for another day
+            if self.timebooks or self.timebook_id is None:
+                self.appointments = appointments
+                self._show()  # the day at once; the timebooks (for V and the week) come after it
             if not self.timebooks and user is not None and user.office is not None:
                 self.timebooks = await self.client.office_timebooks(user.office.id)
-            appointments = await self.client.day_appointments(day)
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
         if day != self.day:
-            return  # ← or → was pressed while this day was fetched: its answer is for another day
-        self.appointments = appointments
-        self._show()
+            return
+        if appointments is not self.appointments or self._shown_for != (day, self.timebook_id):
+            self.appointments = appointments
+            self._show()  # a poll answered 304 (the very same list) leaves the table as it is
         self.fetched()
 
     def _show(self) -> None:
@@ -120,19 +126,17 @@ class TodayScreen(LiveMixin):
         self.rows = day_rows(self.appointments, hidden=self.timebok.hide_names, moment=now(), timebook=self.timebook)
         self._shown_for = (self.day, self.timebook_id)
         table.clear()
-        for row in self.rows:
-            symbol, colour = type_mark(row.type_code)
-            state = Text(row.state)
-            if row.late:
-                state = Text.assemble(("⏰ " + t("daylist.late"), "bold"), " · ", row.state)
-            table.add_row(
-                row.time,
-                Text.assemble((symbol, colour), " ", cut(row.type_name, 14)),
-                cut(row.place, 16),
-                cut(row.patient, 24),
-                state,
-                key=row.appointment.id,
+        # Text cells, not str: a str cell is parsed as markup, which for 400 rows × 5 cells is most of the time to show.
+        table.add_rows(
+            (
+                Text(row.time),
+                Text.assemble(type_mark(row.type_code), " ", cut(row.type_name, 14)),
+                Text(cut(row.place, 16)),
+                Text(cut(row.patient, 24)),
+                Text.assemble(("⏰ " + t("daylist.late"), "bold"), " · ", row.state) if row.late else Text(row.state),
             )
+            for row in self.rows
+        )
         if same_view and focused_id is not None:
             index = next((i for i, r in enumerate(self.rows) if r.appointment.id == focused_id), None)
             if index is not None:

@@ -44,15 +44,22 @@ def fonts() -> Fonts:
     return Fonts("Helvetica", "Helvetica-Bold", False)
 
 
-def _fit(canvas: object, text: str, font: str, size: float, width: float) -> str:
-    """`text` cut with «…» to fit `width` points, so a long place or reason never runs into the next column."""
+@cache
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """`text` cut with «…» to fit `width` points, so a long place or reason never runs into the next column (cached:
+    a day list repeats its places and states on every row)."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     if stringWidth(text, font, size) <= width:
         return text
-    while text and stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+    low, high = 0, len(text)  # the longest prefix that fits with «…», by halving
+    while low < high:
+        middle = (low + high + 1) // 2
+        if stringWidth(text[:middle] + "…", font, size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
 
 
 # The day list's columns: (text id, width in points), on A4 portrait with 40 pt margins (515 pt to share).
@@ -104,7 +111,7 @@ def day_list_pdf(rows: Sequence[DayRow], *, office: str, day: date, scope: str, 
         values = (row.time, symbol + row.type_name, row.place, row.patient, row.number, state)
         x = left
         for (_column, column_width), value in zip(_COLUMNS, values, strict=True):
-            canvas.drawString(x, y, _fit(canvas, value, f.regular, 9, column_width - 6))
+            canvas.drawString(x, y, _fit(value, f.regular, 9, column_width - 6))
             x += column_width
         y -= line
     canvas.save()
@@ -134,13 +141,13 @@ def appointment_card_pdf(appointment: Appointment, *, patient: str, deadline: st
     canvas.drawRightString(width - left, y, office.name if office else "")
     y -= 22
     canvas.setFont(f.bold, 11)
-    canvas.drawString(left, y, _fit(canvas, patient, f.bold, 11, width - 2 * left))
+    canvas.drawString(left, y, _fit(patient, f.bold, 11, width - 2 * left))
     y -= 16
     canvas.setFont(f.regular, 10)
     canvas.drawString(
         left,
         y,
-        _fit(canvas, time_type_label(appointment.time_type_code, office.name if office else ""), f.regular, 10, width - 2 * left),
+        _fit(time_type_label(appointment.time_type_code, office.name if office else ""), f.regular, 10, width - 2 * left),
     )
     y -= 20
     canvas.setFont(f.bold, 12)
@@ -154,12 +161,12 @@ def appointment_card_pdf(appointment: Appointment, *, patient: str, deadline: st
         if place.directions:
             lines += _wrap(place.directions, f.regular, 10, width - 2 * left)
     for text in lines:
-        canvas.drawString(left, y, _fit(canvas, text, f.regular, 10, width - 2 * left))
+        canvas.drawString(left, y, _fit(text, f.regular, 10, width - 2 * left))
         y -= 13
     y -= 6
     canvas.setFont(f.regular, 9)
     if deadline:
-        canvas.drawString(left, y, _fit(canvas, deadline, f.regular, 9, width - 2 * left))
+        canvas.drawString(left, y, _fit(deadline, f.regular, 9, width - 2 * left))
         y -= 12
     phone = office.phone if office and office.phone else None
     if phone:
