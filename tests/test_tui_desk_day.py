@@ -323,3 +323,26 @@ async def test_a_name_searched_can_be_corrected_from_the_list_of_patients_found(
         assert field.value == "nordmann" and {p.family for p in search.found} == {"Nordmann"}
         await press(pilot, "down", "home")
         assert search.focused is field and field.cursor_position == 0 and field.value == "nordmann"
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("nb", ["Skriv ut", "Uke", "Timekort", "Skjul navn"]), ("en", ["Print", "Week", "Appointment card", "Hide names"])],
+)
+async def test_every_day_list_action_is_in_the_palette_in_both_languages(live_server, lang, words):
+    app = make_app(live_server, FJORD_STAFF)
+    try:
+        i18n.set_language(lang)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await settle(pilot)
+            await press(pilot, "d")
+            await wait_for(pilot, lambda: app.screen.rows)
+            titles = [command.title for command in app.get_system_commands(app.screen)]
+            for word in words:
+                assert word in titles, (word, titles)
+            run = next(c for c in app.get_system_commands(app.screen) if c.title == words[1])
+            run.callback()  # the week, from the palette
+            await settle(pilot)
+            assert isinstance(app.screen, WeekScreen)
+    finally:
+        i18n.set_language("nb")

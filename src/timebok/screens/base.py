@@ -148,7 +148,7 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
                 (
                     description(binding),
                     f"{t('palette.screen_key')} {binding.key_display or binding.key}",
-                    partial(self.run_action, binding.action),
+                    partial(self.call_later, self.run_action, binding.action),
                 )
             )
         return found
