@@ -70,6 +70,19 @@ class Participant(_Element):
     type: list[CodeableConcept] | None = Field(default=None, max_length=20)
 
 
+class Extension(_Element):
+    """An extension the server knows by its url (the rules say which a request may carry; the read-only ones an
+    Appointment is answered with may come back in a PUT of what was read, and are then ignored)."""
+
+    url: str = Field(max_length=200)
+    valueReference: Reference | None = None
+    valueCoding: Coding | None = None
+    valueDateTime: str | None = Field(default=None, max_length=40)
+    valueInstant: str | None = Field(default=None, max_length=40)
+    valueBoolean: bool | None = None
+    valueUnsignedInt: int | None = None
+
+
 class AppointmentBody(_Element):
     """An Appointment as a client sends it: a booking request (POST) or a cancelled copy of one it read (PUT)."""
 
@@ -86,6 +99,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
+    extension: list[Extension] | None = Field(default=None, max_length=20)
 
 
 class AppointmentResponseBody(_Element):
