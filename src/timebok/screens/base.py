@@ -32,6 +32,7 @@ class Outcome(Enum):
     """What a screen answers the one it was opened from when it closes with more to say than «back» (None)."""
 
     TIME_GONE = auto()  # review: the chosen time was taken or has passed; the calendar shows fresh times
+    CHANGED = auto()  # review: the desk moved a time («Endre time»); back to where the change started
 
 
 class NotSignedIn(RuntimeError):
@@ -139,7 +140,8 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
         if not self.KEYS_IN_PALETTE:
             return []
         found: list[tuple[str, str, Callable[[], object]]] = []
-        for binding in type(self).BINDINGS:
+        own = [b for cls in type(self).__mro__ for b in cls.__dict__.get("BINDINGS", ())]  # a base's keys (attendance) too
+        for binding in own:
             if not isinstance(binding, Binding) or not binding.id or binding.action in ("back",):
                 continue
             if self.check_action(binding.action.partition("(")[0], ()) is False:

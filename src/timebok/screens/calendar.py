@@ -375,6 +375,9 @@ class CalendarScreen(BookingStep):
 
     def next_closed(self, outcome: Outcome | None) -> None:
         """Back from review: after someone else got the time (or it passed), show fresh availability."""
+        if outcome is Outcome.CHANGED:
+            self.dismiss(Outcome.CHANGED)  # the time is moved: back to «Dagens timer» or the patient's page
+            return
         if outcome is Outcome.TIME_GONE:
             self.draft.slot = None
             self.reload()

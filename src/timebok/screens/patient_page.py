@@ -12,10 +12,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from timebok.client.errors import BookingError
+from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient
 from timebok.domain.clock import now
-from timebok.screens.live import LiveMixin
+from timebok.screens.attendance import AttendanceScreen
 from timebok.screens.reject_dialog import RejectDialog
 from timebok.ui.daylist import desk_state, shown_name, status_of, type_mark
 from timebok.ui.i18n import clock_time, short_date, t, tn
@@ -36,7 +36,7 @@ class CancelDialog(RejectDialog):
         super().__init__(question, texts="desk_cancel")
 
 
-class PatientScreen(LiveMixin):
+class PatientScreen(AttendanceScreen):
     TITLE_KEY = "patientpage.title"
     KEYS_IN_PALETTE = True
     BINDINGS = [
@@ -68,6 +68,7 @@ class PatientScreen(LiveMixin):
         yield DataTable(id="past", cursor_type="row", zebra_stripes=True, classes="patient-table")
         yield Static("", id="messages-heading", classes="section")
         yield Static("", id="patient-messages")
+        yield Static(t("patientpage.keys"), id="patient-keys", classes="hint")
         yield self.updated_line()
 
     def on_mount(self) -> None:
@@ -91,7 +92,8 @@ class PatientScreen(LiveMixin):
         lines = [name if hidden else t("patientpage.who", name=name, born=born, number=number)]
         # Contact details: timebok keeps none yet; issue 25 (e-mail and SMS) adds them here.
         lines.append(t("patientpage.contact_none"))
-        noshows = sum(1 for a in self.appointments if status_of(a) == "noshow")
+        counted = sum(1 for a in self.appointments if status_of(a) == "noshow")
+        noshows = max(counted, p.noshow_count or 0)  # the backend's count at this office, when it gave one
         waiting = sum(1 for a in self.upcoming if a.state is AppointmentState.WAITING)
         lines.append(tn("patientpage.noshows", noshows) + " · " + tn("patientpage.requests", waiting))
         return "\n".join(lines)
@@ -158,6 +160,9 @@ class PatientScreen(LiveMixin):
         table = self.query_one("#past" if past else "#upcoming", DataTable)
         return rows[table.cursor_row] if rows and table.cursor_row < len(rows) else None
 
+    def chosen_appointment(self) -> Appointment | None:
+        return self._chosen()
+
     def action_book(self) -> None:
         self.timebok.start_booking(self._patient)
 
@@ -172,15 +177,25 @@ class PatientScreen(LiveMixin):
 
         def answered(reason: str | None) -> None:
             if reason:
-                self._cancel(appointment, reason)
+                self._cancel(appointment, reason, None)
 
         self.app.push_screen(CancelDialog(question), answered)
 
     @work(exclusive=True, group="cancel")
-    async def _cancel(self, appointment: Appointment, reason: str) -> None:
+    async def _cancel(self, appointment: Appointment, reason: str, override: str | None) -> None:
         try:
-            await self.client.cancel(appointment, reason)
+            await self.client.cancel(appointment, reason, override=override)
         except BookingError as error:
+            if error.kind is ErrorKind.CHANGE_DEADLINE and override is None:
+                # Past the deadline the desk may still cancel, saying why (audited); the reason typed is kept.
+                from timebok.screens.override_dialog import OverrideDialog
+
+                def chosen(code: str | None) -> None:
+                    if code is not None:
+                        self._cancel(appointment, reason, code)
+
+                self.app.push_screen(OverrideDialog(error.until), chosen)
+                return
             self.timebok.report(error)
             self.reload(quiet=True)
             return

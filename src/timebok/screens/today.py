@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from timebok.client.errors import BookingError
 from timebok.client.models import Appointment, Timebook
 from timebok.domain.clock import now, today
-from timebok.screens.live import LiveMixin
+from timebok.screens.attendance import AttendanceScreen
 from timebok.ui.daylist import DayRow, csv_text, day_rows, type_mark
 from timebok.ui.i18n import clock_time, long_date, t, tn
 from timebok.ui.keys import key
@@ -36,7 +36,7 @@ def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class TodayScreen(LiveMixin):
+class TodayScreen(AttendanceScreen):
     TITLE_KEY = "today.title"
     KEYS_IN_PALETTE = True
     BINDINGS = [
@@ -198,6 +198,9 @@ class TodayScreen(LiveMixin):
     def _week_chosen(self, chosen: date) -> None:
         if chosen != self.day:
             self._go(chosen)
+
+    def chosen_appointment(self) -> Appointment | None:
+        return self._highlighted()
 
     def _highlighted(self) -> Appointment | None:
         table = self.query_one("#day-table", DataTable)

@@ -6,15 +6,13 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from timebok.client.models import Appointment, AppointmentState, Patient, Timebook
+from timebok.domain import appointment_life as life
 from timebok.domain.privacy import initials
 from timebok.ui.i18n import has_text, t
 from timebok.ui.labels import time_type_name
-
-# Late: a confirmed patient not marked arrived this long after the start (issue 24's rule for the desk's mark).
-LATE_AFTER = timedelta(minutes=10)
 
 # Each time type has a colour AND a symbol, so the type reads without colour (NO_COLOR, a printout, colour blindness).
 TYPE_MARKS: dict[str, tuple[str, str]] = {
@@ -41,22 +39,33 @@ def shown_name(patient: Patient | None, patient_id: str, *, hidden: bool) -> str
 
 
 def status_of(appointment: Appointment) -> str:
-    """The FHIR status the desk acts on; a model from before issue 24 knows only the four states."""
-    status = getattr(appointment, "status", None)
-    if isinstance(status, str) and status:
-        return status
+    """The FHIR status the desk acts on (pending, booked, arrived, fulfilled, noshow, …)."""
+    if appointment.status:
+        return appointment.status
     return {AppointmentState.WAITING: "pending", AppointmentState.CONFIRMED: "booked"}.get(appointment.state, "cancelled")
 
 
 def desk_state(appointment: Appointment) -> str:
-    """A short state word for the desk's lists: «Forespørsel», «Bekreftet», «Møtt», «Ferdig», «Ikke møtt»."""
+    """A short state word for the desk's lists: «Forespørsel», «Bekreftet», «Møtt», «Ferdig», «Ikke møtt», «Flyttet»."""
     key = f"desk.state.{status_of(appointment)}"
-    return t(key) if has_text(key) else t(f"state.{appointment.state.value}")
+    if appointment.state in (AppointmentState.WAITING, AppointmentState.CONFIRMED) or appointment.status in life.ATTENDANCE:
+        return t(key) if has_text(key) else t(f"state.{appointment.state.value}")
+    return t(f"state.{appointment.state.value}")  # cancelled, rejected, moved, unanswered: their own words
 
 
 def is_late(appointment: Appointment, moment: datetime) -> bool:
-    """A confirmed patient who has not arrived 10 minutes after the start."""
-    return status_of(appointment) == "booked" and moment >= appointment.start + LATE_AFTER
+    """A confirmed patient who has not arrived 10 minutes after the start (issue 24's rule, domain.appointment_life)."""
+    return life.is_late(appointment.start, status_of(appointment), moment)
+
+
+def undo_of(status: str, marked_from: str | None) -> str | None:
+    """The status an attendance mark's undo goes back to: what it was before this desk marked it, else the table's
+    way back (done → arrived is allowed, but without knowing, back to booked). None: nothing to undo."""
+    if status not in life.ATTENDANCE:
+        return None
+    if marked_from is not None and life.may_move(status, marked_from, life.STAFF):
+        return marked_from
+    return "booked"
 
 
 def timebook_of(appointment: Appointment, timebooks: Sequence[Timebook]) -> Timebook | None:

@@ -128,6 +128,8 @@ def appointment_card_pdf(appointment: Appointment, *, patient: str, deadline: st
     from reportlab.pdfgen.canvas import Canvas
 
     f = fonts()
+    if deadline is None and appointment.deadline is not None:
+        deadline = t("print.card_deadline", when=f"{long_date(appointment.deadline.date())} {clock_time(appointment.deadline)}")
     out = io.BytesIO()
     size = landscape(A6)
     canvas = Canvas(out, pagesize=size, pageCompression=1, invariant=1)
