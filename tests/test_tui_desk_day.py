@@ -244,6 +244,13 @@ async def test_the_desks_day_screens_fit(live_server, language, size):
         await press(pilot, "f2")
         await wait_for(pilot, lambda: app.screen.upcoming)
         seen.append((type(app.screen).__name__, problems(app)))
+        await press(pilot, "escape", "escape", "d")
+        await wait_for(pilot, lambda: app.screen.rows)
+        app.screen.query_one("#day-table", DataTable).move_cursor(row=_ola_row(app.screen))
+        await press(pilot, "c", "enter", "enter")  # «Endre time»: the review with «Fra … · Til …»
+        seen.append((type(app.screen).__name__, problems(app)))
+        await press(pilot, "enter")  # past the deadline: the desk says why
+        seen.append((type(app.screen).__name__, problems(app)))
     assert [name for name, _ in seen] == [
         "TodayScreen",
         "WeekScreen",
@@ -251,6 +258,8 @@ async def test_the_desks_day_screens_fit(live_server, language, size):
         "CancelDialog",
         "PatientSearchScreen",
         "PatientScreen",
+        "ReviewScreen",
+        "OverrideDialog",
     ]
     problems_found = [(name, found) for name, found in seen if found]
     assert problems_found == [], problems_found
@@ -346,3 +355,98 @@ async def test_every_day_list_action_is_in_the_palette_in_both_languages(live_se
             assert isinstance(app.screen, WeekScreen)
     finally:
         i18n.set_language("nb")
+
+
+def _ola_row(screen) -> int:
+    return next(i for i, r in enumerate(screen.rows) if r.patient == "Ola Nordmann")
+
+
+async def test_arrived_done_and_no_show_are_marked_and_undone_from_the_day_list(live_server):
+    from timebok.domain import clock
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.rows)
+        table = screen.query_one("#day-table", DataTable)
+        table.move_cursor(row=_ola_row(screen))
+
+        def state() -> str:
+            return screen.rows[_ola_row(screen)].state
+
+        for key, word in (("m", "Møtt"), ("z", "Bekreftet"), ("f", "Ferdig"), ("z", "Bekreftet")):
+            await press(pilot, key)
+            await wait_for(pilot, lambda word=word: state() == word, what=f"{key} → {word}")
+        await press(pilot, "m", "f")
+        await wait_for(pilot, lambda: state() == "Ferdig")
+        await press(pilot, "z")  # done after arrived: back to arrived, as this desk marked it
+        await wait_for(pilot, lambda: state() == "Møtt")
+        await press(pilot, "z")
+        await wait_for(pilot, lambda: state() == "Bekreftet")
+        await press(pilot, "i")  # before the time has begun: refused, in words
+        await wait_for(pilot, lambda: any("først settes når timen har begynt" in n.message for n in app._notifications))
+        assert state() == "Bekreftet"
+
+        clock.set_now("2026-11-25T11:12:00+01:00")  # 12 minutes past Ola's 11:00, not arrived
+        await press(pilot, "r")
+        await wait_for(pilot, lambda: screen.rows[_ola_row(screen)].late)
+        assert "⏰ Sen" in table_text(app, "#day-table")
+        await press(pilot, "i")
+        await wait_for(pilot, lambda: state() == "Ikke møtt")
+        assert not screen.rows[_ola_row(screen)].late
+        await press(pilot, "enter")  # the patient's page counts the no-show
+        await wait_for(pilot, lambda: isinstance(app.screen, PatientScreen) and app.screen.appointments)
+        assert "Ikke møtt: 1 gang" in screen_text(app)
+
+
+async def test_the_desk_moves_a_time_from_the_day_list_in_at_most_six_keys(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.rows)
+        screen.query_one("#day-table", DataTable).move_cursor(row=_ola_row(screen))
+        old = screen.rows[_ola_row(screen)].appointment
+        keys = ["c", "enter", "enter"]  # «Endre time», the first free date, its first time
+        await press(pilot, *keys)
+        assert "Fra: ons. 25. nov. 11:00 · Til:" in screen_text(app)
+        await press(pilot, "enter")  # «Send bestilling»: past the 24-hour deadline, so the desk says why
+        keys.append("enter")
+        assert "Fristen har gått ut" in screen_text(app)
+        await press(pilot, "enter")  # «Pasienten er syk»
+        keys.append("enter")
+        assert len(keys) <= 6
+        await wait_for(pilot, lambda: isinstance(app.screen, TodayScreen), what="back in «Dagens timer»")
+    async with BookingClient(live_server.url, FJORD_STAFF) as staff:
+        moved = await staff.appointment(old.id)
+        mine = [a for a in await staff.appointments("2") if a.replaces_id == old.id]
+    assert moved.state.value == "moved" and len(mine) == 1 and mine[0].state.value == "confirmed"
+    assert mine[0].start != old.start
+
+
+async def test_cancelling_past_the_deadline_asks_the_desk_why_and_escape_sends_nothing(live_server):
+    from timebok.screens.override_dialog import OverrideDialog
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        await wait_for(pilot, lambda: app.screen.rows)
+        app.screen.query_one("#day-table", DataTable).move_cursor(row=_ola_row(app.screen))
+        await press(pilot, "enter")
+        page = app.screen
+        await wait_for(pilot, lambda: page.upcoming)
+        ola_today = next(i for i, a in enumerate(page.upcoming) if a.start.date() == date(2026, 11, 25))
+        page.query_one("#upcoming", DataTable).move_cursor(row=ola_today)
+        await press(pilot, "a", *"Legen er syk", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverrideDialog))
+        await press(pilot, "escape")  # thought better of it: nothing cancelled
+        assert app.screen is page and page.upcoming[ola_today].state.value == "confirmed"
+        await press(pilot, "a", *"Legen er syk", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverrideDialog))
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: all(a.start.date() != date(2026, 11, 25) for a in page.upcoming), what="cancelled")
+        assert "Avbestilt" in table_text(app, "#past")
