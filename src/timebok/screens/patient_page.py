@@ -206,8 +206,8 @@ class PatientScreen(AttendanceScreen):
         appointment = self._chosen()
         if appointment is None:
             return
-        from timebok.screens.today import deliver
         from timebok.ui.printing import appointment_card_pdf
+        from timebok.ui.printing_delivery import deliver
 
         data = appointment_card_pdf(appointment, patient=self._patient.name)
         deliver(self.app, data, f"{t('print.card_file')}-{appointment.start:%Y-%m-%d-%H%M}.pdf", printable=True)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.widgets import DataTable
 
 from timebok.client.errors import BookingError
@@ -17,6 +17,7 @@ from timebok.ui.daylist import DayRow, csv_text, day_rows, type_mark
 from timebok.ui.i18n import clock_time, long_date, t, tn
 from timebok.ui.keys import key
 from timebok.ui.labels import time_type_name
+from timebok.ui.printing_delivery import deliver
 from timebok.ui.widgets.plain import Static
 
 
@@ -241,22 +242,3 @@ class TodayScreen(AttendanceScreen):
 
     def _deliver(self, data: bytes, name: str, *, printable: bool = False) -> None:
         deliver(self.app, data, name, printable=printable)
-
-
-def deliver(app: App[object], data: bytes, name: str, *, printable: bool = False) -> None:
-    """Save a print to Downloads and send it to the printer when one is set up, off the UI thread (`lp` may be slow);
-    say where it went either way."""
-
-    def save_and_send() -> None:
-        from timebok.ui.printing import save, send_to_printer
-
-        try:
-            path = save(data, name)
-        except OSError as error:
-            app.call_from_thread(app.notify, t("print.failed", detail=error.strerror or type(error).__name__), severity="error")
-            return
-        printer = send_to_printer(path) if printable else None
-        text = t("print.saved_and_sent", path=str(path), printer=printer) if printer else t("print.saved", path=str(path))
-        app.call_from_thread(app.notify, text, title=t("print.title"), timeout=10)
-
-    app.run_worker(save_and_send, thread=True, group="print")

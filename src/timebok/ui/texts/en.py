@@ -220,7 +220,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "patient.searching": "Searching …",
     "patient.none_number": "No patient with this number at {office}.",
     "patient.none_name": "No patient called “{name}” at {office}.",
-    "patient.found": "Choose the patient with Enter to book a time.",
+    "patient.found": "Enter books a time for the patient; F2 opens the patient's page.",
     "patient.found_name": "Choose the patient with ↑/↓ and Enter, or type to search again.",
     "patient.row": "{name} · born {born} · {number}",
     "patient.name_too_short": "Type at least two letters of the name.",

@@ -220,7 +220,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "patient.searching": "Søker …",
     "patient.none_number": "Fant ingen pasient med dette nummeret hos {office}.",
     "patient.none_name": "Fant ingen pasient som heter «{name}» hos {office}.",
-    "patient.found": "Velg pasienten med Enter for å bestille time.",
+    "patient.found": "Enter bestiller time for pasienten; F2 åpner pasientens side.",
     "patient.found_name": "Velg pasienten med ↑/↓ og Enter, eller skriv for å søke på nytt.",
     "patient.row": "{name} · født {born} · {number}",
     "patient.name_too_short": "Skriv minst to bokstaver av navnet.",
