@@ -17,7 +17,7 @@ from timebok.client.models import Appointment, AppointmentState, InboxMessage, P
 from timebok.domain.clock import now
 from timebok.screens.attendance import AttendanceScreen
 from timebok.screens.reject_dialog import RejectDialog
-from timebok.ui.daylist import desk_state, shown_name, status_of, type_mark
+from timebok.ui.daylist import desk_state, is_late, shown_name, status_of, type_mark
 from timebok.ui.i18n import clock_time, short_date, t, tn
 from timebok.ui.keys import dialog_keys, key
 from timebok.ui.labels import time_type_name
@@ -135,13 +135,16 @@ class PatientScreen(AttendanceScreen):
         table = self.query_one(table_id, DataTable)
         row = table.cursor_row
         table.clear()
+        moment = now()
         # Text cells, not str: a str cell is parsed as markup, most of the time to show a long history.
         table.add_rows(
             (
                 Text(f"{a.start:%d.%m.%y %H:%M}"),
                 Text.assemble(type_mark(a.time_type_code), " ", time_type_name(a.time_type_code)),
                 Text(a.place.name if a.place else ""),
-                Text(desk_state(a)),
+                Text.assemble(("⏰ " + t("daylist.late"), "bold"), " · ", desk_state(a))
+                if is_late(a, moment)
+                else Text(desk_state(a)),
             )
             for a in appointments
         )
