@@ -65,6 +65,7 @@ def test_a_confirmed_patient_ten_minutes_past_the_start_is_marked_late():
     appointment = _appointment(0)  # 08:00
     assert not day_rows([appointment], hidden=False, moment=appointment.start + timedelta(minutes=9))[0].late
     assert day_rows([appointment], hidden=False, moment=appointment.start + timedelta(minutes=10))[0].late
+    assert not day_rows([appointment], hidden=False, moment=appointment.start + timedelta(days=1))[0].late  # history
     waiting = replace(appointment, state=AppointmentState.WAITING)
     assert not day_rows([waiting], hidden=False, moment=NOW)[0].late  # a request is not «late»
 

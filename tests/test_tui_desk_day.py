@@ -450,3 +450,20 @@ async def test_cancelling_past_the_deadline_asks_the_desk_why_and_escape_sends_n
         await press(pilot, "enter")
         await wait_for(pilot, lambda: all(a.start.date() != date(2026, 11, 25) for a in page.upcoming), what="cancelled")
         assert "Avbestilt" in table_text(app, "#past")
+
+
+async def test_a_day_not_fetched_is_said_and_never_printed_as_empty(live_server, downloads):
+    from tests.tui_helpers import short_timeout
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        await wait_for(pilot, lambda: app.screen.rows)
+        live_server.stop()  # the backend goes away
+        with short_timeout(app, 2.0):
+            await press(pilot, "right")
+            await wait_for(pilot, lambda: "ikke hentet" in screen_text(app), what="the day said not fetched")
+            await press(pilot, "p", "e")
+        assert not list(downloads.iterdir())  # no empty day list printed or exported
+        assert any("ikke hentet" in n.message for n in app._notifications)

@@ -111,6 +111,8 @@ class TodayScreen(AttendanceScreen):
             if not self.timebooks and user is not None and user.office is not None:
                 self.timebooks = await self.client.office_timebooks(user.office.id)
         except BookingError as error:
+            if self._shown_for is None or self._shown_for[0] != day:
+                self.query_one("#day-details", Static).update(t("today.not_fetched"))  # not «Henter …» for ever
             self.fetch_failed(error, quiet=quiet)
             return
         if day != self.day:
@@ -219,7 +221,16 @@ class TodayScreen(AttendanceScreen):
     def _selected(self) -> None:
         self.action_patient()
 
+    def _fetched_now(self) -> bool:
+        """Whether the list shown is the day and scope asked for: a print or export never shows an unfetched day as empty."""
+        if self._shown_for == (self.day, self.timebook_id):
+            return True
+        self.app.notify(t("today.not_fetched"), severity="warning")
+        return False
+
     def action_print_day(self) -> None:
+        if not self._fetched_now():
+            return
         from timebok.ui.printing import day_list_pdf
 
         user = self.timebok.user
@@ -228,6 +239,8 @@ class TodayScreen(AttendanceScreen):
         self._deliver(data, f"{t('print.day_file')}-{self.day.isoformat()}.pdf", printable=True)
 
     def action_export_csv(self) -> None:
+        if not self._fetched_now():
+            return
         self._deliver(csv_text(self.rows, self.day).encode("utf-8-sig"), f"{t('print.day_file')}-{self.day.isoformat()}.csv")
 
     def action_card(self) -> None:

@@ -54,8 +54,10 @@ def desk_state(appointment: Appointment) -> str:
 
 
 def is_late(appointment: Appointment, moment: datetime) -> bool:
-    """A confirmed patient who has not arrived 10 minutes after the start (issue 24's rule, domain.appointment_life)."""
-    return life.is_late(appointment.start, status_of(appointment), moment)
+    """A confirmed patient who has not arrived 10 minutes after the start (issue 24's rule, domain.appointment_life),
+    on the day itself: a time days ago never marked is history, not a patient the desk is waiting for."""
+    same_day = appointment.start.astimezone(moment.tzinfo).date() == moment.date()
+    return same_day and life.is_late(appointment.start, status_of(appointment), moment)
 
 
 def undo_of(status: str, marked_from: str | None) -> str | None:

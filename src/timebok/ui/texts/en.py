@@ -666,4 +666,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "help.OverrideDialog": "The deadline to cancel or change has passed. Choose the reason with ↑/↓ and Enter; Esc cancels without changing anything.",
     "patientpage.keys": "B book · A cancel · C change time · M arrived · F done · I no-show · Z undo · K appointment card · Tab next list",
     "print.card_deadline": "Cancel or change by {when} at the latest.",
+    "today.not_fetched": "This day's appointments are not fetched: the booking service does not answer. R tries again.",
 }

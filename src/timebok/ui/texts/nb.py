@@ -666,4 +666,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "help.OverrideDialog": "Fristen for å avbestille eller endre har gått ut. Velg grunnen med ↑/↓ og Enter; Esc avbryter uten å endre noe.",
     "patientpage.keys": "B bestill · A avbestill · C endre time · M møtt · F ferdig · I ikke møtt · Z angre · K timekort · Tab neste liste",
     "print.card_deadline": "Avbestill eller endre senest {when}.",
+    "today.not_fetched": "Timene for denne dagen er ikke hentet: bookingtjenesten svarer ikke. R prøver igjen.",
 }
