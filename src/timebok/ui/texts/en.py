@@ -547,9 +547,9 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "signin.cli.signed_out": "Signed out.",
     "signin.cli.not_signed_in": "Not signed in.",
     # The desk's day (issue 26): the day list, the week, the patient's page, print, «Skjul navn».
-    "help.TodayScreen": "The day's appointments for one timebook or all: time, type (colour and symbol), patient and state. ←/→ previous and next day, T today, V switches timebook, U shows the week. Enter opens the patient's page. P prints the day list as PDF, E saves it as CSV, K prints an appointment card for the chosen time. Ctrl+K hides names. Updates by itself.",
+    "help.TodayScreen": "The day's appointments for one timebook or all: time, type (colour and symbol), patient and state. M arrived, F done, I no-show, Z undoes; C changes the time. ←/→ previous and next day, T today, V switches timebook, U shows the week. Enter opens the patient's page. P prints the day list as PDF, E saves it as CSV, K prints an appointment card for the chosen time. Ctrl+K hides names. Updates by itself.",
     "help.WeekScreen": "The week per timebook and day: booked · free · requests. PgUp/PgDn previous and next week; Enter on a day opens it in Today's appointments.",
-    "help.PatientScreen": "The patient's page: upcoming and past appointments with their state, requests, no-shows and messages. B books a new time, A cancels the chosen time with a reason to the patient, K prints an appointment card. Tab moves between the lists.",
+    "help.PatientScreen": "The patient's page: upcoming and past appointments with their state, requests, no-shows and messages. B books a new time, A cancels the chosen time with a reason to the patient, C changes it, M/F/I mark arrived, done and no-show (Z undoes), K prints an appointment card. Tab moves between the lists.",
     "daylist.col_date": "Date",
     "daylist.col_time": "Time",
     "daylist.col_type": "Type",

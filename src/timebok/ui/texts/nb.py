@@ -547,9 +547,9 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "signin.cli.signed_out": "Logget ut.",
     "signin.cli.not_signed_in": "Ikke logget inn.",
     # The desk's day (issue 26): the day list, the week, the patient's page, print, «Skjul navn».
-    "help.TodayScreen": "Dagens timer for én timebok eller alle: tid, type (farge og symbol), pasient og status. ←/→ forrige og neste dag, T i dag, V bytter timebok, U viser uka. Enter åpner pasientens side. P skriver ut dagslisten som PDF, E lagrer den som CSV, K skriver ut timekort for den valgte timen. Ctrl+K skjuler navn. Oppdateres av seg selv.",
+    "help.TodayScreen": "Dagens timer for én timebok eller alle: tid, type (farge og symbol), pasient og status. M møtt, F ferdig, I ikke møtt, Z angrer; C endrer timen. ←/→ forrige og neste dag, T i dag, V bytter timebok, U viser uka. Enter åpner pasientens side. P skriver ut dagslisten som PDF, E lagrer den som CSV, K skriver ut timekort for den valgte timen. Ctrl+K skjuler navn. Oppdateres av seg selv.",
     "help.WeekScreen": "Uka per timebok og dag: bestilte · ledige · forespørsler. PgUp/PgDn forrige og neste uke; Enter på en dag åpner den i Dagens timer.",
-    "help.PatientScreen": "Pasientens side: kommende og tidligere timer med status, forespørsler, ikke møtt og meldinger. B bestiller en ny time, A avbestiller den valgte timen med en begrunnelse til pasienten, K skriver ut timekort. Tab bytter mellom listene.",
+    "help.PatientScreen": "Pasientens side: kommende og tidligere timer med status, forespørsler, ikke møtt og meldinger. B bestiller en ny time, A avbestiller den valgte timen med en begrunnelse til pasienten, C endrer den, M/F/I markerer møtt, ferdig og ikke møtt (Z angrer), K skriver ut timekort. Tab bytter mellom listene.",
     "daylist.col_date": "Dato",
     "daylist.col_time": "Tid",
     "daylist.col_type": "Type",
