@@ -672,13 +672,14 @@ class TimebokApp(App[None]):
             yield from self._staff_commands()
             names = "app.show_names" if self._hide_names else "app.hide_names"
             yield SystemCommand(t(names), t(f"palette.{names}"), self.action_toggle_names)
-        commands = getattr(screen, "palette_commands", None)
-        if commands is not None:
-            yield from (SystemCommand(title, help_, run) for title, help_, run in commands())
         elif self.user is not None:
             yield SystemCommand(t("start.book"), t("palette.book"), self._from_home(self.start_booking))
             yield SystemCommand(t("start.inbox"), t("palette.inbox"), self._from_home(self.open_inbox))
             yield SystemCommand(t("start.appointments"), t("palette.appointments"), self._from_home(self.open_appointments))
+        # The desk's screens: every key's action too (a screen that has none to offer gives an empty list).
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from (SystemCommand(title, help_, run) for title, help_, run in commands())
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
