@@ -396,7 +396,9 @@ def cancel(
         session,
         appointment,
         "cancelled",
-        messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
+        messages.cancelled(
+            office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff, reason=reason
+        ),
     )
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
     life.withdraw_changes(session, appointment)

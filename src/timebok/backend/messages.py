@@ -51,9 +51,14 @@ def rejected(office: str, type_code: str, start: datetime, reason: str) -> tuple
     )
 
 
-def cancelled(office: str, type_code: str, start: datetime, by_office: bool) -> tuple[str, str]:
+def cancelled(office: str, type_code: str, start: datetime, by_office: bool, reason: str | None = None) -> tuple[str, str]:
     who = f"{office} har avbestilt" if by_office else "Du har avbestilt"
-    return ("Timen er avbestilt", f"{who} timen: {_what(type_code)} {when(start)}.")
+    text = f"{who} timen: {_what(type_code)} {when(start)}."
+    # The office's reason is written to the patient (the desk is told so when it types it); the patient's own is not
+    # repeated back to them.
+    if by_office and reason and reason.strip():
+        text += f" Begrunnelse: {reason.strip()}"
+    return ("Timen er avbestilt", text)
 
 
 def change_requested(office: str, type_code: str, old: datetime, new: datetime) -> tuple[str, str]:

@@ -454,6 +454,28 @@ class BookingClient:
         ]
         return await self._appointments(params)
 
+    async def day_appointments(self, first: date, days: int = 1) -> list[Appointment]:
+        """The office's appointments and requests on `days` Oslo dates from `first`, by time: «Dagens timer» for any
+        day, the week overview and the printed day list. Cancelled ones are left out; the rest carry their state."""
+        params = [
+            ("status", DESK_STATUSES),
+            ("date", f"ge{first.isoformat()}"),
+            ("date", f"lt{(first + timedelta(days=days)).isoformat()}"),
+            ("_include", "Appointment:actor"),
+        ]
+        return await self._appointments(params)
+
+    async def office_timebooks(self, office_id: str) -> list[Timebook]:
+        """Every open timebook of an office, in the guide's order of time types: the desk's day list scopes."""
+        found: list[Timebook] = []
+        for time_type in await self.time_types(office_id):
+            found.extend(await self.timebooks(time_type.id))
+        return found
+
+    async def free_between(self, timebook_id: str, start: datetime, end: datetime) -> list[Slot]:
+        """The free times (each parallel seat its own) of a timebook from `start` to `end`: the week overview's counts."""
+        return await self._free_between(timebook_id, start, end)
+
     # -- the office's timebook setup (a JSON document outside FHIR: README «Timebook setup») ------
 
     async def find_office(self, her_id: str) -> Office | None:
@@ -877,6 +899,10 @@ def _rule(issue: Json) -> str | None:
     codings = (issue.get("details") or {}).get("coding") or []
     code = next((c.get("code") for c in codings if isinstance(c, dict)), None)
     return code if isinstance(code, str) else None
+
+
+# What an appointment can be at the desk's day list: a request, a booking, and what the day made of it (issue 24).
+DESK_STATUSES = "pending,booked,arrived,fulfilled,noshow"
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Patient
 from timebok.screens.base import BookingStep, Outcome
 from timebok.ui.draft import BookingDraft, chosen
-from timebok.ui.i18n import t
+from timebok.ui.i18n import short_when, t
 from timebok.ui.keys import key
 from timebok.ui.labels import time_type_label, time_type_name, when
 from timebok.ui.problems import full_text
@@ -54,6 +54,11 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             (t("details.office"), office),
             (t("details.place"), f"{place.name}, {place.full_address}"),
             (t("details.time"), when(self.slot.start)),
+            *(
+                [(t("change.label"), t("change.from_to", old=short_when(draft.replaces.start), new=short_when(self.slot.start)))]
+                if draft.replaces is not None
+                else []
+            ),
             (t("details.patient"), f"{patient.name} ({patient.masked_number})"),
         ]
         for label, value in rows:
@@ -177,11 +182,43 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             return t("review.send_in_doubt" if error.maybe_sent else "review.send_not_sent")
         return full_text(error, typed=bool(self.draft.reason))
 
+    async def _change(self, draft: BookingDraft) -> None:
+        """«Endre time» at the desk: the new time booked and the old one cancelled in one transaction. Past the
+        deadline the desk gives a reason from the short list (audited), then it is sent again with it."""
+        old = chosen(draft.replaces, "appointment to change")
+        user = self.timebok.user
+        staff = user is not None and user.is_staff
+        try:
+            await self.client.change(old, self.slot, draft.reason, book=staff, override=draft.override)
+        except BookingError as error:
+            if error.kind is ErrorKind.CHANGE_DEADLINE and staff and draft.override is None:
+                self._show_sending(False)
+                from timebok.screens.override_dialog import OverrideDialog
+
+                def chosen_reason(code: str | None) -> None:
+                    if code is not None:
+                        draft.override = code
+                        self.send()
+
+                self.app.push_screen(OverrideDialog(error.until), chosen_reason)
+                return
+            raise
+        self._show_sending(False)
+        self.notify(
+            t("change.done", patient=self._patient.name, old=short_when(old.start), new=short_when(self.slot.start)),
+            title=t("change.title"),
+            timeout=10,
+        )
+        self.dismiss(Outcome.CHANGED)
+
     @work(exclusive=True, group="send")
     async def send(self) -> None:
         draft = self.draft
         self._show_sending(True)
         try:
+            if draft.replaces is not None:
+                await self._change(draft)
+                return
             appointment = await self.client.request_booking(self.slot, self._patient.id, draft.reason)
         except BookingError as error:
             if error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:

@@ -80,6 +80,8 @@ class TimebokApp(App[None]):
         # In the palette and F1 only: a shared terminal must not keep the last person signed in for the next.
         key("ctrl+o", "sign_out", "app.sign_out", key_display="^o", show=False),
         key("ctrl+q", "quit", "app.quit", priority=True),
+        # «Skjul navn» (PatientSky's Alt+K): staff only (check_action); a priority key, so a text field keeps no hold of it.
+        key("ctrl+k", "toggle_names", "app.hide_names", key_display="^k", priority=True, show=False),
     ]
 
     user: reactive[User | None] = reactive(None)
@@ -109,6 +111,8 @@ class TimebokApp(App[None]):
         trace_dir: Path | None = None,
         load_seen: Callable[[str], set[str]] | None = None,
         save_seen: Callable[[str, set[str]], None] | None = None,
+        hide_names: bool = False,
+        on_hide_names_change: Callable[[bool], object] | None = None,
     ) -> None:
         super().__init__()
         # Everything imported so far (Textual, Rich, our modules) lives as long as the app: move it out of the
@@ -127,6 +131,8 @@ class TimebokApp(App[None]):
         self.trace_dir = trace_dir or default_trace_dir()
         self._load_seen = load_seen
         self._save_seen = save_seen
+        self._hide_names = hide_names
+        self._on_hide_names_change = on_hide_names_change
         self.sign_in_needed: TokenSource | None = None  # the sign-in whose renewal failed, until the user signs in again
         self.sign_in_reason: str | None = None  # why that sign-in is asked for, when not because it expired
         self._announce_user = False  # after signing in as someone else: say whom, once connected
@@ -328,6 +334,8 @@ class TimebokApp(App[None]):
             return self.sign_in_needed is not None
         if action == "sign_out":
             return self.user is not None and self._can_sign_out()
+        if action == "toggle_names":
+            return self.user is not None and self.user.is_staff
         if action == "command_palette" and isinstance(self.screen, AwaitsItsWrite) and self.screen.writing:
             return None  # its commands leave or rebuild the screen, dropping the answer of the write under way
         return True
@@ -508,6 +516,22 @@ class TimebokApp(App[None]):
             self.connect()
         elif isinstance(self.screen, FlowScreen):  # a dialog or a panel on top has nothing to fetch again
             self.screen.reload()
+
+    @property
+    def hide_names(self) -> bool:
+        """«Skjul navn»: staff screens show initials and birth year instead of names (a patient may see the screen)."""
+        return self._hide_names
+
+    def action_toggle_names(self) -> None:
+        """Names on or off on every staff screen at once (those below the current one too), remembered for the next start."""
+        self._hide_names = not self._hide_names
+        if self._on_hide_names_change is not None:
+            self._remember(self._on_hide_names_change, self._hide_names)
+        for screen in self.screen_stack:
+            names_changed = getattr(screen, "names_changed", None)
+            if names_changed is not None:
+                names_changed()
+        self.notify(t("app.names_hidden" if self._hide_names else "app.names_shown"), title=t("app.hide_names"), timeout=3)
 
     def action_help(self) -> None:
         from timebok.screens.help import HelpScreen
@@ -707,10 +731,16 @@ class TimebokApp(App[None]):
             yield SystemCommand(t("app.sign_out"), t("palette.sign_out"), self.action_sign_out)
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()
+            names = "app.show_names" if self._hide_names else "app.hide_names"
+            yield SystemCommand(t(names), t(f"palette.{names}"), self.action_toggle_names)
         elif self.user is not None:
             yield SystemCommand(t("start.book"), t("palette.book"), self._from_home(self.start_booking))
             yield SystemCommand(t("start.inbox"), t("palette.inbox"), self._from_home(self.open_inbox))
             yield SystemCommand(t("start.appointments"), t("palette.appointments"), self._from_home(self.open_appointments))
+        # The desk's screens: every key's action too (a screen that has none to offer gives an empty list).
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from (SystemCommand(title, help_, run) for title, help_, run in commands())
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
         if self.read_only and self.user is not None:

@@ -1,4 +1,4 @@
-"""The `timebok` command: the app by default, plus `serve`, `tokens` and `config init`."""
+"""The `timebok` command: the app by default, plus `serve`, `tokens`, `print day`, `keys` and `config init`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from timebok.domain.release import version
@@ -161,6 +162,24 @@ def _parser() -> argparse.ArgumentParser:
     webcmd.add_argument(
         "--idle-minutes", type=float, default=15, help="close a tab after this many minutes without a key or click (default: 15)"
     )
+    printing = commands.add_parser(
+        "print",
+        help="print the desk's day list as PDF or CSV",
+        description="Print with the configured backend and sign-in (front-desk staff), e.g. each morning from cron.",
+    )
+    print_commands = printing.add_subparsers(dest="print_command", metavar="WHAT", required=True)
+    day = print_commands.add_parser("day", help="the day list: every appointment of one day, by time")
+    day.add_argument("--date", type=_iso_date, metavar="YYYY-MM-DD", help="the day (default: today)")
+    day.add_argument("--timebook", metavar="ID", help="one timebook (Schedule id) instead of all of the office's")
+    day.add_argument("--hide-names", action="store_true", help="initials and birth year instead of names and numbers")
+    day.add_argument("--csv", action="store_true", help="CSV (semicolon-separated, UTF-8) instead of PDF")
+    day.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it (- for standard output)")
+
+    commands.add_parser(
+        "keys",
+        help="list every key binding with its id, screen and text",
+        description="Every key binding: the screen it belongs to, its id (rebind it under [keys]), the key and what it does.",
+    )
 
     config = commands.add_parser("config", help="manage the config file", description="Manage the config file.")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -213,6 +232,13 @@ def _web(args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2026-12-08: {text!r}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -334,6 +360,21 @@ def main(argv: list[str] | None = None) -> int:
         return _dev_idp(args)
     if args.command == "web":
         return _web(args)
+    if args.command == "print":
+        from timebok.tui.desk_cli import print_day
+
+        return print_day(
+            args.config,
+            day=args.date,
+            timebook=args.timebook,
+            hide_names=args.hide_names,
+            as_csv=args.csv,
+            output=args.output,
+        )
+    if args.command == "keys":
+        from timebok.tui.desk_cli import list_keys
+
+        return list_keys(args.config)
     if args.command == "config":
         from timebok.tui.starter import write_starter_config
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # names for the fields' types only: the models need not load before the first paint
-    from timebok.client.models import Patient, Slot, Timebook, TimeType
+    from timebok.client.models import Appointment, Patient, Slot, Timebook, TimeType
 
 Choice = TypeVar("Choice")
 
@@ -36,6 +36,8 @@ class BookingDraft:
     slot: Slot | None = None
     reason: str = ""
     pointed_type_id: str | None = None  # the time type highlighted on step 2, kept across a language switch
+    replaces: Appointment | None = None  # «Endre time»: the appointment the new time replaces
+    override: str | None = None  # the desk's reason (OVERRIDE_REASONS) to change past the deadline
 
     def choose_time_type(self, time_type: TimeType) -> None:
         if self.time_type != time_type:
