@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
+from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_notices, routes_setup
 from timebok.backend.db import Database
 from timebok.backend.departure import Departure
 from timebok.backend.http import ERRORS_DOC, MAX_BODY, FhirResponse
@@ -210,6 +210,7 @@ def create_app(
     app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
     app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_notices.router, default_response_class=routes_notices.NoticesResponse, responses=ERRORS_DOC)
     if demo:
         app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 

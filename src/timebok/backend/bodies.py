@@ -70,6 +70,13 @@ class Participant(_Element):
     type: list[CodeableConcept] | None = Field(default=None, max_length=20)
 
 
+class Extension(_Element):
+    """An extension the rules read (the notice opt-outs); others are refused, as any unknown element is."""
+
+    url: str = Field(max_length=200)
+    valueCode: str | None = Field(default=None, max_length=40)
+
+
 class AppointmentBody(_Element):
     """An Appointment as a client sends it: a booking request (POST) or a cancelled copy of one it read (PUT)."""
 
@@ -86,6 +93,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
+    extension: list[Extension] | None = Field(default=None, max_length=10)
 
 
 class AppointmentResponseBody(_Element):

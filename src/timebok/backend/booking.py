@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, overlap, schema, versions
+from timebok.backend import audit, messages, notices, overlap, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import to_storage
@@ -134,6 +134,8 @@ def request_booking(
         last_updated=stamp,
         booked_by=principal.role,
         identifier=identifier,
+        no_notices=wanted.no_notices,
+        no_reminders=wanted.no_reminders,
     )
     inserted = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key
     assert inserted is not None  # a single-row INSERT always reports its new key
@@ -151,6 +153,7 @@ def request_booking(
             "sent": stamp,
         },
     )
+    notices.queue(session, appointment_id, "request-received")
     audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id}")
     versions.bump(
         session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)]
@@ -260,6 +263,7 @@ def respond(
     else:
         assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
         _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
+    notices.queue(session, appointment.id, "confirmed" if answer.accepted else "rejected")
     response = schema.AppointmentResponse(
         appointment_id=appointment.id,
         organization_id=office.id,
@@ -320,6 +324,34 @@ def cancel(
         "cancelled",
         messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
     )
+    notices.queue(session, appointment.id, "cancelled-office" if principal.is_staff else "cancelled-patient")
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
+    versions.bump_for_appointment(session, appointment)
+    return appointment
+
+
+def set_opt_outs(
+    session: Session, principal: Principal, appointment_id: int, expected_version: int | None, wanted: tuple[bool, bool]
+) -> schema.Appointment:
+    """PATCH /extension: the patient (or the desk for them) turns e-mail/SMS notices or the reminder off or on again."""
+    appointment = visible_appointment(session, principal, appointment_id)
+    if appointment is None:
+        raise not_found(f"Appointment/{appointment_id}")
+    if expected_version is not None and expected_version != appointment.version:
+        raise precondition_failed(
+            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
+        )
+    changed = _rowcount(
+        session.execute(
+            update(schema.Appointment)
+            .where(schema.Appointment.id == appointment.id, schema.Appointment.version == appointment.version)
+            .values(version=schema.Appointment.version + 1, last_updated=to_storage(now()))
+        )
+    )
+    if changed != 1:
+        raise precondition_failed(f"Appointment/{appointment_id} changed meanwhile; read it again")
+    notices.opt_out(session, appointment.id, notices=wanted[0], reminders=wanted[1])
+    session.refresh(appointment)
+    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} notice opt-outs")
     versions.bump_for_appointment(session, appointment)
     return appointment

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, Reference
-from timebok.backend.fhir import parse_id
+from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, Extension, Reference
+from timebok.backend.fhir import OPT_OUT_URL, parse_id
 from timebok.backend.outcome import FhirError, invalid
 
 MAX_REASON = 1000  # characters of a reason for booking, cancelling or declining
+OPT_OUTS = ("notices", "reminders")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class BookingRequest:
     slot_id: int
     patient_id: int
     reason: str | None
+    no_notices: bool = False
+    no_reminders: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,27 @@ def booking_request(body: AppointmentBody) -> BookingRequest:
     patients = [p.actor for p in body.participant if p.actor is not None and p.actor.reference.startswith("Patient/")]
     if len(patients) != 1:
         raise invalid("participant must name exactly one Patient")
-    return BookingRequest(slot_id=slot_id, patient_id=_reference_id(patients[0], "Patient", "participant.actor"), reason=reason)
+    notices, reminders = opt_outs(body.extension)
+    return BookingRequest(
+        slot_id=slot_id,
+        patient_id=_reference_id(patients[0], "Patient", "participant.actor"),
+        reason=reason,
+        no_notices=notices,
+        no_reminders=reminders,
+    )
+
+
+def opt_outs(extensions: list[Extension] | None) -> tuple[bool, bool]:
+    """(no notices, no reminders) from Appointment.extension; any other extension is a 400 naming it."""
+    codes: set[str] = set()
+    for index, extension in enumerate(extensions or []):
+        if extension.url != OPT_OUT_URL or extension.valueCode not in OPT_OUTS:
+            raise invalid(
+                f"Appointment.extension[{index}] must be {OPT_OUT_URL} with valueCode 'notices' or 'reminders'",
+                expression=[f"Appointment.extension[{index}]"],
+            )
+        codes.add(extension.valueCode)
+    return "notices" in codes, "reminders" in codes
 
 
 def answer(body: AppointmentResponseBody) -> Answer:

@@ -12,6 +12,8 @@ from timebok.domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
 from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
 Resource = dict[str, Any]
+# Appointment.extension, repeated: valueCode `notices` (no e-mail/SMS about this time) or `reminders` (no reminder).
+OPT_OUT_URL = "https://timebok.example/fhir/StructureDefinition/notice-opt-out"
 
 
 def instant(value: datetime) -> str:
@@ -171,6 +173,13 @@ def patient(row: schema.Patient) -> Resource:
     }
     if row.gp_organization_id:
         resource["generalPractitioner"] = [ref("Organization", row.gp_organization_id)]
+    telecom = [{"system": "email", "value": row.email}] if row.email else []
+    telecom += [{"system": "sms", "value": row.phone, "use": "mobile"}] if row.phone else []
+    if telecom:
+        resource["telecom"] = telecom
+    resource["communication"] = [
+        {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": row.language or "nb"}]}, "preferred": True}
+    ]
     return resource
 
 
@@ -197,6 +206,9 @@ def appointment(row: schema.Appointment, location_id: int, type_code: str) -> Re
     }
     if row.identifier:
         resource["identifier"] = [_identifier(row.identifier)]
+    opt_outs = [code for code, on in (("notices", row.no_notices), ("reminders", row.no_reminders)) if on]
+    if opt_outs:
+        resource["extension"] = [{"url": OPT_OUT_URL, "valueCode": code} for code in opt_outs]
     if row.description:
         resource["description"] = row.description
     if row.cancelation_code:

@@ -179,12 +179,18 @@ def patch_appointment(
     db: DatabaseDep,
     body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)],
 ) -> FhirResponse:
-    # JSON Patch; the one change a client may make is cancelling (with an optional reason).
+    # JSON Patch; the changes a client may make are cancelling (with an optional reason) and the notice opt-outs.
     status, reason = None, None
+    opt_outs: tuple[bool, bool] | None = None
     for op in body:
         if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
-        if op.path == "/status":
+        if op.path == "/extension":
+            if not isinstance(op.value, list):
+                raise invalid("Appointment.extension must be a list", expression=["Appointment.extension"])
+            extensions = [bodies.parse(bodies.Extension, f"Appointment.extension[{i}]", v) for i, v in enumerate(op.value)]
+            opt_outs = booking_body.opt_outs(extensions)
+        elif op.path == "/status":
             if not isinstance(op.value, str):
                 raise invalid("Appointment.status must be a string", expression=["Appointment.status"])
             status = op.value
@@ -199,9 +205,21 @@ def patch_appointment(
         else:
             # The path is the caller's text and may hold an identity number.
             raise unprocessable("business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
+    if opt_outs is not None and status is None:
+        return _opt_out(request, db, id_, who, opt_outs)
     if status != "cancelled":
-        raise unprocessable("business-rule", "The only change allowed is status → cancelled")
+        raise unprocessable("business-rule", "The only changes allowed are status → cancelled and the notice opt-outs")
     return _cancel(request, db, id_, who, reason)
+
+
+def _opt_out(request: Request, db: Database, id_: str, who: Principal, wanted: tuple[bool, bool]) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
+        raise not_found(f"Appointment/{id_}")
+    expected = parse_if_match(request.headers.get("if-match"))
+    with db.writing() as session:
+        appointment = booking.set_opt_outs(session, who, row_id, expected, wanted)
+        return _appointment_response(appointment, session)
 
 
 @router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))

@@ -17,9 +17,11 @@ if TYPE_CHECKING:  # for annotations only: importing them here would load FastAP
     import uvicorn
     from fastapi import FastAPI
 
+    from timebok.backend.channels import Channel
     from timebok.backend.db import Database
     from timebok.backend.generation import Generator
     from timebok.backend.oidc import Verifier
+    from timebok.backend.sender import Sender
 
 # FastAPI, SQLAlchemy and uvicorn are imported where they are used: the app imports this module
 # before its first paint, and the embedded backend loads them in its own thread.
@@ -113,10 +115,15 @@ def serve(
     public_url: str | None = None,
     oidc_issuers: dict[str, str] | None = None,
     oidc_audience: str | None = None,
+    smtp: str | None = None,
+    smtp_starttls: bool = False,
+    sms_gateway: str | None = None,
+    notices_dir: Path | None = None,
 ) -> None:
     """Serve until interrupted (the `timebok serve` command); `workers` > 1 runs that many processes on one port;
     links name `public_url`, else the listening address; tokens from `oidc_issuers` ({role: issuer URL}) carrying
-    `oidc_audience` are accepted, static ones only with `demo`."""
+    `oidc_audience` are accepted, static ones only with `demo`. E-mail goes to `smtp`, SMS to `sms_gateway`; on a
+    demo without them, to files in `notices_dir` (default: beside a SQLite file, else the working directory)."""
     import uvicorn
 
     from timebok.backend.app import create_app
@@ -128,8 +135,10 @@ def serve(
     except ValueError as error:
         raise StartupError(str(error)) from None
     verifier = start_verifier(oidc_issuers or {}, oidc_audience)  # one clear line, before anything else, if unreachable
+    channels = notice_channels(db, demo=demo, smtp=smtp, smtp_starttls=smtp_starttls, sms_gateway=sms_gateway, files=notices_dir)
     database = open_database(db, demo=demo)  # migrated and seeded once, before any worker starts
     start_generation(database)  # in this process only, however many workers serve
+    start_sender(database, channels)  # likewise: one sender per instance, whatever its workers
     if verifier is None and not demo:
         logging.getLogger("timebok").warning("no --oidc-issuer and no --demo: no token will be accepted")
     try:
@@ -199,6 +208,36 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def notice_channels(
+    db: str | Path,
+    *,
+    demo: bool,
+    smtp: str | None = None,
+    smtp_starttls: bool = False,
+    sms_gateway: str | None = None,
+    files: Path | None = None,
+) -> dict[str, Channel]:
+    """Where this server's e-mail and SMS go (said in one log line); a demo without a channel writes it to a file."""
+    from timebok.backend import channels
+
+    if demo and files is None:
+        text = os.fspath(db)
+        files = Path(text).expanduser().resolve().parent if "://" not in text else Path.cwd()
+    try:
+        made = channels.build(smtp=smtp, starttls=smtp_starttls, sms_gateway=sms_gateway, files=files if demo else None)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
+    logging.getLogger("timebok.sender").info("messages: %s", channels.describe(made))
+    return made
+
+
+def start_sender(database: Database, channels: dict[str, Channel]) -> Sender:
+    """E-mail and SMS from the outbox, sent by the server itself on a thread of its own."""
+    from timebok.backend.sender import Sender
+
+    return Sender(database, channels).start()
+
+
 def start_generation(database: Database) -> Generator:
     """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
     from timebok.backend.generation import Generator
@@ -210,8 +249,12 @@ class EmbeddedServer:
     """The backend on a free loopback port in a background thread of this process (the tests' live server; the
     app runs its embedded backend in a child process instead, backend.embedded)."""
 
-    def __init__(self, db: str | Path, *, demo: bool = True, oidc: Verifier | None = None) -> None:
+    def __init__(
+        self, db: str | Path, *, demo: bool = True, oidc: Verifier | None = None, channels: dict[str, Channel] | None = None
+    ) -> None:
         self.db_path = db
+        self.channels = channels  # e-mail and SMS channels: a sender runs only when given some (the tests' own)
+        self.sender: Sender | None = None
         self.demo = demo
         self.oidc = oidc  # an OpenID Connect verifier (tests and development against the local provider)
         self._socket = listening_socket()  # the port is known at once; early requests wait in the backlog
@@ -241,6 +284,8 @@ class EmbeddedServer:
             database = open_database(self.db_path, demo=self.demo)
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
             self._generator = start_generation(database)
+            if self.channels is not None:
+                self.sender = start_sender(database, self.channels)
             self._server = server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             server.run(sockets=[self._socket])
@@ -250,6 +295,8 @@ class EmbeddedServer:
         finally:
             if self._generator is not None:
                 self._generator.stop()
+            if self.sender is not None:
+                self.sender.stop()
             if database is not None:  # PostgreSQL counts open connections; hand them back when we stop
                 database.dispose()
 

@@ -68,6 +68,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="AUD",
         help="the audience (aud) every accepted token must carry (default: $TIMEBOK_OIDC_AUDIENCE)",
     )
+    serve.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="send e-mail notices and reminders through this SMTP server: smtp://host:port or smtps://host:port "
+        "(user and password from $TIMEBOK_SMTP_USER and $TIMEBOK_SMTP_PASSWORD)",
+    )
+    serve.add_argument("--smtp-starttls", action="store_true", help="switch an smtp:// connection to TLS with STARTTLS")
+    serve.add_argument("--sms-gateway", metavar="URL", help='send SMS by POSTing {"id", "to", "text"} as JSON to this URL')
+    serve.add_argument(
+        "--notices-dir",
+        metavar="DIR",
+        type=Path,
+        help="with --demo, where e-mail and SMS go without --smtp / --sms-gateway (e-post.jsonl, sms.jsonl; "
+        "default: beside the SQLite file, else the working directory)",
+    )
 
     tokens = commands.add_parser("tokens", help="list the demo tokens", description="List the bearer tokens in the database.")
     tokens.add_argument(
@@ -124,6 +139,10 @@ def _serve(args: argparse.Namespace) -> int:
             public_url=args.public_url or os.environ.get("TIMEBOK_PUBLIC_URL"),
             oidc_issuers=issuers,
             oidc_audience=args.oidc_audience or os.environ.get("TIMEBOK_OIDC_AUDIENCE"),
+            smtp=args.smtp,
+            smtp_starttls=args.smtp_starttls,
+            sms_gateway=args.sms_gateway,
+            notices_dir=args.notices_dir,
         )
     except StartupError as error:
         print(f"timebok serve: {error}", file=sys.stderr)

@@ -1,0 +1,194 @@
+"""The sender loop: claims due outbox messages with a lease, hands each to its channel, then marks it sent.
+
+At least once to the channel, never twice to the person: a message is marked sent right after its channel took it,
+and the channel gets the outbox's dedup key as the message's id, so the one resend a crash between the two can cause
+is the same message. On PostgreSQL each instance claims with `FOR UPDATE SKIP LOCKED`, so instances never wait for
+or take each other's messages; SQLite's single writer (BEGIN IMMEDIATE) does the same. A killed instance's claims
+lapse when their lease ends and another instance takes them. A failing channel never touches a booking: bookings
+only write rows, and this loop runs on a thread of its own."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+
+from timebok.backend import schema
+from timebok.backend.channels import Channel, Failed, Outgoing
+from timebok.backend.db import Database
+from timebok.backend.fhir import to_storage
+from timebok.domain import notice_rules as rules
+from timebok.domain.clock import now
+
+log = logging.getLogger("timebok.sender")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    event: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+    start: datetime | None
+    status: str | None
+
+
+_DUE = (
+    select(
+        schema.OutboxMessage.id,
+        schema.OutboxMessage.dedup_key,
+        schema.OutboxMessage.event,
+        schema.OutboxMessage.channel,
+        schema.OutboxMessage.recipient,
+        schema.OutboxMessage.subject,
+        schema.OutboxMessage.body,
+        schema.OutboxMessage.attempts,
+        schema.Appointment.start,
+        schema.Appointment.status,
+    )
+    .outerjoin(schema.Appointment, schema.OutboxMessage.appointment_id == schema.Appointment.id)
+    .order_by(schema.OutboxMessage.due, schema.OutboxMessage.id)
+)
+
+
+class Sender:
+    """Sends what is due every `every` seconds (at once again while there is more), on a daemon thread."""
+
+    def __init__(
+        self,
+        db: Database,
+        channels: dict[str, Channel],
+        *,
+        every: float = 0.5,
+        batch: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        owner: str | None = None,
+    ) -> None:
+        self.db, self.channels, self.every, self.batch, self.lease = db, channels, every, batch, lease
+        self.owner = owner or f"{socket.gethostname()[:20]}:{os.getpid()}:{id(self) % 10000}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="timebok-sender", daemon=True)
+
+    def start(self) -> Sender:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
+        for channel in self.channels.values():
+            channel.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception as error:  # noqa: BLE001 - a database that does not answer now may answer on the next round
+                log.warning("sending failed this round: %s", type(error).__name__)
+                handled = 0
+            if handled < self.batch:
+                for channel in self.channels.values():
+                    channel.close()  # idle: do not keep an SMTP connection open for nothing
+                self._stop.wait(self.every)
+
+    def run_once(self) -> int:
+        """Claim one batch of due messages and deliver them; how many were claimed."""
+        claimed = self._claim()
+        down: set[str] = set()
+        for message in claimed:
+            if self._stop.is_set():
+                break  # the rest keep their lease; it lapses and another round takes them
+            self._deliver(message, down)
+        return len(claimed)
+
+    def _claim(self) -> list[Claimed]:
+        moment = to_storage(now())
+        query = _DUE.where(
+            schema.OutboxMessage.state == "pending",
+            schema.OutboxMessage.due <= moment,
+            or_(schema.OutboxMessage.lease_until.is_(None), schema.OutboxMessage.lease_until < moment),
+        ).limit(self.batch)
+        if self.db.is_postgresql:
+            query = query.with_for_update(of=schema.OutboxMessage, skip_locked=True)
+        with self.db.writing() as session:
+            rows = session.execute(query).all()
+            if not rows:
+                return []
+            session.execute(
+                update(schema.OutboxMessage)
+                .where(schema.OutboxMessage.id.in_([row[0] for row in rows]))
+                .values(lease_until=moment + self.lease, lease_owner=self.owner)
+            )
+        return [
+            Claimed(*row[:8], start=row[8].replace(tzinfo=UTC) if row[8] is not None else None, status=row[9]) for row in rows
+        ]
+
+    def _deliver(self, message: Claimed, down: set[str]) -> None:
+        moment = now()
+        if message.event == "reminder" and message.status not in (None, "booked"):
+            self._finish(message, state="skipped", reason=rules.CANCELLED)
+            return
+        if not rules.still_useful(message.channel, message.start, moment):
+            self._finish(message, state="skipped", reason=rules.TOO_SOON)
+            return
+        channel = self.channels.get(message.channel)
+        if channel is None:
+            self._finish(message, state="skipped", reason=rules.NO_CHANNEL)
+            return
+        if message.channel in down:
+            # Its channel just failed in this batch: not tried again now, and no attempt counted for it.
+            self._finish(message, state="pending", due=moment + rules.retry_after(1))
+            return
+        try:
+            channel.send(Outgoing(message.key, message.recipient, message.subject, message.body))
+        except Failed as error:
+            attempts = message.attempts + 1
+            if error.final or attempts >= rules.MAX_ATTEMPTS:
+                self._finish(message, state="failed", attempt=(False, str(error)))
+            else:
+                down.add(message.channel)
+                self._finish(message, state="pending", due=moment + rules.retry_after(attempts), attempt=(False, str(error)))
+            log.info("outbox message %s (%s) not taken by %s: %s", message.id, message.event, message.channel, error)
+            return
+        self._finish(message, state="sent", attempt=(True, None))
+
+    def _finish(
+        self,
+        message: Claimed,
+        *,
+        state: str,
+        reason: str | None = None,
+        due: datetime | None = None,
+        attempt: tuple[bool, str | None] | None = None,
+    ) -> None:
+        moment = to_storage(now())
+        values: dict[str, Any] = {"state": state, "reason": reason, "lease_until": None, "lease_owner": None}
+        if due is not None:
+            values["due"] = to_storage(due)
+        if attempt is not None:
+            values["attempts"] = schema.OutboxMessage.attempts + 1
+        if state == "sent":
+            values["sent"] = moment
+        which = [schema.OutboxMessage.id == message.id]
+        if state != "sent":
+            # Only a message still waiting: one that a patient's opt-out skipped meanwhile keeps its reason
+            # (a message its channel took is sent whatever happened meanwhile).
+            which.append(schema.OutboxMessage.state == "pending")
+        with self.db.writing() as session:
+            session.execute(update(schema.OutboxMessage).where(*which).values(**values))
+            if attempt is not None:
+                ok, detail = attempt
+                session.execute(
+                    insert(schema.OutboxAttempt).values(message_id=message.id, at=moment, ok=ok, detail=detail and detail[:300])
+                )
