@@ -51,8 +51,8 @@ def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -
     row = session.execute(_CONTEXT.where(schema.Appointment.id == appointment_id)).one_or_none()
     if row is None:
         return
-    start_stored, patient_id, office_id, no_notices, no_reminders = row[:5]
-    email, phone, language, office, place, line, hours = row[5:]
+    fields: tuple[Any, ...] = tuple(row)  # twelve columns: more than Row's typed unpacking goes to
+    start_stored, patient_id, office_id, no_notices, no_reminders, email, phone, language, office, place, line, hours = fields
     start = _aware(start_stored)
     if event in _ENDS_THE_TIME:
         drop_reminders(session, appointment_id, rules.CANCELLED)
