@@ -138,9 +138,17 @@ async def test_the_reminder_goes_48_hours_before_and_not_before(api, sender, sin
     assert [s["text"].split(":")[0] for s in sms.to(KARI_SMS)].count("Påminnelse om time") == 1
 
 
-async def test_a_timebook_set_to_24_hours_reminds_24_hours_before(api, database, sender, sinks):
-    with database.writing() as session:
-        session.get(schema.Schedule, 4).reminder_hours = 24
+async def test_a_timebook_set_to_24_hours_reminds_24_hours_before(api, sender, sinks):
+    setup_url, staff = "http://testserver/setup/Organization/1", bearer(FJORD_STAFF)
+    document = (await api.get(setup_url, headers=staff)).json()
+    assert {book["reminderHours"] for book in document["timebooks"]} == {48}  # the default
+    (lab,) = [book for book in document["timebooks"] if book["id"] == "4"]
+    lab["reminderHours"] = 96
+    refused = await api.put(setup_url, json=document, headers=staff)
+    assert refused.status_code == 400 and "reminderHours" in refused.text
+    lab["reminderHours"] = 24
+    saved = await api.put(setup_url, json=document, headers=staff)
+    assert saved.status_code == 200, saved.text
     slot = await lab_slot(api)
     await confirm(api, await book(api, slot))
     (reminder,) = [row for row in await listed(api) if row["event"] == "reminder" and row["channel"] == "email"]

@@ -234,6 +234,7 @@ class SetupTimebook:
     parallel: int = 1
     horizon_days: int = 42
     lead_minutes: int = 120
+    reminder_hours: int = 48  # the e-mail/SMS reminder this many hours before a booked time; 0: none
     campaigns: list[Campaign] = field(default_factory=list)
     ahead: Ahead | None = None
     id: str | None = None  # None until saved
@@ -324,3 +325,30 @@ class SetupChange:
     affected: list[AffectedAppointment]
     # Per timebook; empty from a backend that answers with the totals only (the preview then shows those).
     changes: list[TimebookChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NoticeAttempt:
+    """One try at handing a notice to its channel."""
+
+    at: datetime
+    ok: bool
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One e-mail or SMS to the patient: what it was about, where it went and what became of it."""
+
+    id: str
+    event: str  # request-received, confirmed, rejected, cancelled-office, cancelled-patient, reminder, …
+    channel: str  # email | sms
+    recipient: str
+    subject: str
+    state: str  # pending (venter) | sent (sendt) | failed (feilet) | skipped (hoppet over)
+    created: datetime
+    due: datetime
+    reason: str | None = None  # why skipped: quiet-hours, opted-out, too-soon, cancelled, no-channel
+    sent: datetime | None = None
+    appointment: str | None = None
+    attempts: tuple[NoticeAttempt, ...] = ()

@@ -46,6 +46,7 @@ def _timebook(b: Json) -> SetupTimebook:
         parallel=b.get("parallel", 1),
         horizon_days=b.get("horizonDays", 42),
         lead_minutes=b.get("leadMinutes", 120),
+        reminder_hours=b.get("reminderHours", 48),
         campaigns=[_campaign(c) for c in b.get("campaigns") or []],
         ahead=Ahead(free=ahead["free"], total=ahead["total"]) if ahead else None,
         id=b.get("id"),
@@ -102,6 +103,7 @@ def _timebook_json(b: SetupTimebook) -> Json:
         "parallel": b.parallel,
         "horizonDays": b.horizon_days,
         "leadMinutes": b.lead_minutes,
+        "reminderHours": b.reminder_hours,
         "weekly": _weekly_json(b.weekly),
         **({"ahead": {"free": b.ahead.free, "total": b.ahead.total}} if b.ahead else {}),  # read-only, sent back as read
         "campaigns": [_campaign_json(c) for c in b.campaigns],
