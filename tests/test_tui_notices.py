@@ -45,14 +45,14 @@ async def test_support_sees_each_notice_its_state_and_tries_and_it_goes_into_the
     app = make_app(live_server, KARI, agent_token=SUPPORT, trace_dir=tmp_path / "traces")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "V: varsler" in screen_text(app)
+        assert "V: varsler – e-post og SMS" in screen_text(app)
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, SupportNoticesScreen) and "Påminnelse" in screen_text(app))
         text = screen_text(app)
         assert "E-post og SMS til Kari Nordmann, nyeste først:" in text
-        assert "E-post · kari.nordmann@innbygger.example · Forespørsel mottatt" in text
-        assert "sendt 25. nov. kl. 09:00 · 1 forsøk: kl. 09:00 ok" in text
-        assert "SMS · +47 000 00 123 · Bekreftet" in text
+        assert "25. nov. kl. 09:00 · E-post · Forespørsel mottatt" in text
+        assert "kari.nordmann@innbygger.example · sendt 25. nov. kl. 09:00 · 1 forsøk: kl. 09:00 ok" in text
+        assert "25. nov. kl. 09:00 · SMS · Bekreftet\n  +47 000 00 123 · hoppet over" in text
         assert "hoppet over – ingen e-post eller SMS satt opp på serveren" in text
         assert "venter til 1. des." in text  # the reminder, 48 hours before 3 December
         await pilot.press("ctrl+t")

@@ -31,6 +31,8 @@ _CONTEXT = (
         schema.Organization.name,
         schema.Location.name,
         schema.Location.address_line,
+        schema.Location.postal_code,
+        schema.Location.city,
         schema.Schedule.reminder_hours,
     )
     .join(schema.Patient, schema.Appointment.patient_id == schema.Patient.id)
@@ -51,12 +53,15 @@ def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -
     row = session.execute(_CONTEXT.where(schema.Appointment.id == appointment_id)).one_or_none()
     if row is None:
         return
-    fields: tuple[Any, ...] = tuple(row)  # twelve columns: more than Row's typed unpacking goes to
-    start_stored, patient_id, office_id, no_notices, no_reminders, email, phone, language, office, place, line, hours = fields
+    fields: tuple[Any, ...] = tuple(row)  # fourteen columns: more than Row's typed unpacking goes to
+    start_stored, patient_id, office_id, no_notices, no_reminders, email, phone, language = fields[:8]
+    office, place, line, postal, city, hours = fields[8:]
     start = _aware(start_stored)
     if event in _ENDS_THE_TIME:
         drop_reminders(session, appointment_id, rules.CANCELLED)
-    where = place if not line else f"{place}, {line}" if place != office else line
+    # The place as a visitor finds it; its name only when it is not the office's own (said already).
+    address = ", ".join(part for part in (line, f"{postal} {city}".strip()) if part)
+    where = ", ".join(part for part in (place if place != office else "", address) if part) or place
     moment = now()
     rows: list[dict[str, Any]] = []
     plans: list[tuple[str, datetime, str | None]] = [(event, moment, rules.OPTED_OUT if no_notices else None)]

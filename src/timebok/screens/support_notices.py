@@ -27,10 +27,8 @@ def _word(prefix: str, code: str | None) -> str:
 
 
 def notice_lines(notice: Notice) -> list[str]:
-    """Two lines: when, channel, recipient and what it was about; then its state and its tries."""
-    head = " · ".join(
-        (_at(notice.created), _word("notice.channel", notice.channel), notice.recipient, _word("notice.event", notice.event))
-    )
+    """Two lines: when, channel and what it was about; then where it went, its state and its tries."""
+    head = " · ".join((_at(notice.created), _word("notice.channel", notice.channel), _word("notice.event", notice.event)))
     if notice.state == "pending":
         state = t("notice.state.pending", due=_at(notice.due))
     elif notice.state == "sent":
@@ -46,7 +44,7 @@ def notice_lines(notice: Notice) -> list[str]:
         for a in notice.attempts
     ]
     attempts = tn("notice.attempts", len(tries), list=", ".join(tries)) if tries else t("notice.no_attempts")
-    return [head, f"  {state} · {attempts}"]
+    return [head, f"  {notice.recipient} · {state} · {attempts}"]
 
 
 class SupportNoticesScreen(LiveMixin):

@@ -491,7 +491,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.keys_hint": "A: switch the time type off or on · N: new timebook",
     "setup.grid_corner": "Hours",
     "calendar.close_hint": "S: close the day in this timebook.",
-    "support.setup_hint": "O: office setup – what the citizen sees, and why not · V: notices",
+    "support.setup_hint": "O: office setup – what the citizen sees · V: notices – e-mail and SMS",
     # --- issue 25, support's «Varsler» (e-mail and SMS): kept together for merging ---
     "support.notices": "Notices",
     "support.notices_title": "Notices (e-mail and SMS)",

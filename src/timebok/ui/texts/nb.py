@@ -491,7 +491,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "setup.keys_hint": "A: slå timetypen av eller på · N: ny timebok",
     "setup.grid_corner": "Tidsrom",
     "calendar.close_hint": "S: steng dagen i denne timeboken.",
-    "support.setup_hint": "O: oppsett for legekontor – hva innbyggeren ser, og hvorfor ikke · V: varsler",
+    "support.setup_hint": "O: oppsett for legekontor – hva innbyggeren ser · V: varsler – e-post og SMS",
     # --- issue 25, support's «Varsler» (e-mail and SMS): kept together for merging ---
     "support.notices": "Varsler",
     "support.notices_title": "Varsler (e-post og SMS)",
