@@ -51,7 +51,7 @@ async def test_support_sees_each_notice_its_state_and_tries_and_it_goes_into_the
         text = screen_text(app)
         assert "E-post og SMS til Kari Nordmann, nyeste først:" in text
         assert "25. nov. kl. 09:00 · E-post · Forespørsel mottatt" in text
-        assert "kari.nordmann@innbygger.example · sendt 25. nov. kl. 09:00 · 1 forsøk: kl. 09:00 ok" in text
+        assert "kari.nordmann@innbygger.example · sendt 25. nov. kl. 09:00\n  1 forsøk: kl. 09:00 ok" in text
         assert "25. nov. kl. 09:00 · SMS · Bekreftet\n  +47 000 00 123 · hoppet over" in text
         assert "hoppet over – ingen e-post eller SMS satt opp på serveren" in text
         assert "venter til 1. des." in text  # the reminder, 48 hours before 3 December

@@ -27,7 +27,7 @@ def _word(prefix: str, code: str | None) -> str:
 
 
 def notice_lines(notice: Notice) -> list[str]:
-    """Two lines: when, channel and what it was about; then where it went, its state and its tries."""
+    """When, channel and what it was about; where it went and its state; its tries, if any."""
     head = " · ".join((_at(notice.created), _word("notice.channel", notice.channel), _word("notice.event", notice.event)))
     if notice.state == "pending":
         state = t("notice.state.pending", due=_at(notice.due))
@@ -43,8 +43,10 @@ def notice_lines(notice: Notice) -> list[str]:
         else t("notice.attempt_failed", at=clock_time(a.at), detail=a.detail or "?")
         for a in notice.attempts
     ]
-    attempts = tn("notice.attempts", len(tries), list=", ".join(tries)) if tries else t("notice.no_attempts")
-    return [head, f"  {notice.recipient} · {state} · {attempts}"]
+    lines = [head, f"  {notice.recipient} · {state}"]
+    if tries:  # a line of its own: a failed try's detail is long, and 80 columns are few
+        lines.append("  " + tn("notice.attempts", len(tries), list=", ".join(tries)))
+    return lines
 
 
 class SupportNoticesScreen(LiveMixin):

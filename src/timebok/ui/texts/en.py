@@ -518,7 +518,6 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "notice.reason.too-soon": "too little time",
     "notice.reason.cancelled": "the time no longer stands",
     "notice.reason.no-channel": "no e-mail or SMS set up on the server",
-    "notice.no_attempts": "no tries",
     "notice.attempts": {"one": "1 try: {list}", "other": "{count} tries: {list}"},
     "notice.attempt_ok": "{at} ok",
     "notice.attempt_failed": "{at} failed ({detail})",

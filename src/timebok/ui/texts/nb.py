@@ -518,7 +518,6 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "notice.reason.too-soon": "for kort tid",
     "notice.reason.cancelled": "timen står ikke lenger",
     "notice.reason.no-channel": "ingen e-post eller SMS satt opp på serveren",
-    "notice.no_attempts": "ingen forsøk",
     "notice.attempts": {"one": "1 forsøk: {list}", "other": "{count} forsøk: {list}"},
     "notice.attempt_ok": "{at} ok",
     "notice.attempt_failed": "{at} feilet ({detail})",
