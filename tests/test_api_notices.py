@@ -55,7 +55,9 @@ async def book(api, slot: dict, token: str = KARI, patient: int = 1, description
 
 
 async def confirm(api, appointment: dict) -> None:
-    fhir_json(await api.post("/AppointmentResponse", json=answer(appointment["id"], "accepted"), headers=bearer(FJORD_STAFF)), 201)
+    fhir_json(
+        await api.post("/AppointmentResponse", json=answer(appointment["id"], "accepted"), headers=bearer(FJORD_STAFF)), 201
+    )
 
 
 async def listed(api, patient: int = 1, token: str = KARI) -> list[dict]:
@@ -87,7 +89,10 @@ async def test_each_event_reaches_the_patient_once_by_email_and_by_sms(api, send
     rows = await listed(api)
     # The reminder was due 48 hours before; the cancel came first, so it is skipped and says why.
     reminders = [row for row in rows if row["event"] == "reminder"]
-    assert {(r["channel"], r["state"], r["reason"]) for r in reminders} == {("email", "skipped", "cancelled"), ("sms", "skipped", "cancelled")}
+    assert {(r["channel"], r["state"], r["reason"]) for r in reminders} == {
+        ("email", "skipped", "cancelled"),
+        ("sms", "skipped", "cancelled"),
+    }
     sent = [row for row in rows if row["state"] == "sent"]
     assert len(sent) == 6 and all(len(row["attempts"]) == 1 and row["attempts"][0]["ok"] for row in sent)
 
@@ -203,7 +208,9 @@ async def test_opting_out_per_appointment_skips_notices_and_reminders_as_reserve
         (f"Appointment/{second['id']}", "reminder", "opted-out"),
     }
     bad = await api.post(
-        "/Appointment", json=booking_request(1, 1) | {"extension": [{"url": OPT_OUT_URL, "valueCode": "all"}]}, headers=bearer(KARI)
+        "/Appointment",
+        json=booking_request(1, 1) | {"extension": [{"url": OPT_OUT_URL, "valueCode": "all"}]},
+        headers=bearer(KARI),
     )
     assert bad.status_code == 400 and "extension[0]" in bad.text
 

@@ -216,26 +216,36 @@ def notice_channels(
     smtp_starttls: bool = False,
     sms_gateway: str | None = None,
     files: Path | None = None,
-) -> dict[str, Channel]:
-    """Where this server's e-mail and SMS go (said in one log line); a demo without a channel writes it to a file."""
+) -> Callable[[], dict[str, Channel]]:
+    """Where this server's e-mail and SMS go (checked now and said in one log line), as a maker of a fresh set of
+    channels for each sending thread; a demo without a channel writes to files."""
     from timebok.backend import channels
 
     if demo and files is None:
         text = os.fspath(db)
         files = Path(text).expanduser().resolve().parent if "://" not in text else Path.cwd()
+
+    def make() -> dict[str, Channel]:
+        return channels.build(smtp=smtp, starttls=smtp_starttls, sms_gateway=sms_gateway, files=files if demo else None)
+
     try:
-        made = channels.build(smtp=smtp, starttls=smtp_starttls, sms_gateway=sms_gateway, files=files if demo else None)
+        made = make()
     except ValueError as error:
         raise StartupError(str(error)) from None
     logging.getLogger("timebok.sender").info("messages: %s", channels.describe(made))
-    return made
+    return make
 
 
-def start_sender(database: Database, channels: dict[str, Channel]) -> Sender:
-    """E-mail and SMS from the outbox, sent by the server itself on a thread of its own."""
+SENDER_THREADS = 4  # on PostgreSQL: sending waits on the network, and each thread claims its own batch
+
+
+def start_sender(database: Database, make: Callable[[], dict[str, Channel]]) -> Sender:
+    """E-mail and SMS from the outbox, sent by the server itself on threads of its own (one on SQLite, whose single
+    writer would only make more of them wait for each other's marks)."""
     from timebok.backend.sender import Sender
 
-    return Sender(database, channels).start()
+    threads = SENDER_THREADS if database.is_postgresql else 1
+    return Sender(database, make(), threads=threads, make_channels=make).start()
 
 
 def start_generation(database: Database) -> Generator:
@@ -285,7 +295,9 @@ class EmbeddedServer:
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
             self._generator = start_generation(database)
             if self.channels is not None:
-                self.sender = start_sender(database, self.channels)
+                from timebok.backend.sender import Sender
+
+                self.sender = Sender(database, self.channels).start()  # one thread: the given channels are one set
             self._server = server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             server.run(sockets=[self._socket])
