@@ -40,6 +40,8 @@ def _context(session: Session, slot_id: int) -> tuple[schema.Organization, schem
 
 
 def _tell_patient(session: Session, appointment: schema.Appointment, kind: str, topic_and_text: tuple[str, str]) -> None:
+    """The inbox message, and with it the e-mail and SMS (backend/notices.py), in the transaction of the change."""
+    notices.for_inbox(session, appointment.id, kind, cancel_code=appointment.cancelation_code)
     topic, text = topic_and_text
     session.add(
         schema.Communication(
@@ -263,7 +265,6 @@ def respond(
     else:
         assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
         _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
-    notices.queue(session, appointment.id, "confirmed" if answer.accepted else "rejected")
     response = schema.AppointmentResponse(
         appointment_id=appointment.id,
         organization_id=office.id,
@@ -324,7 +325,6 @@ def cancel(
         "cancelled",
         messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
     )
-    notices.queue(session, appointment.id, "cancelled-office" if principal.is_staff else "cancelled-patient")
     audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
     versions.bump_for_appointment(session, appointment)
     return appointment

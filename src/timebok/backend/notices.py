@@ -47,6 +47,29 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
+# The inbox message's kind → the e-mail/SMS event it brings: every path that tells the patient in the inbox tells
+# them by e-mail and SMS too, so no write path is missed (backend/booking.py and backend/life.py call `for_inbox`).
+EVENT_OF_KIND = {
+    "request-sent": "request-received",
+    "change-sent": "request-received",
+    "confirmed": "confirmed",
+    "rejected": "rejected",
+    "change-rejected": "rejected",
+    "moved": "changed",
+    "unanswered": "closed-unanswered",
+}
+
+
+def for_inbox(session: Session, appointment_id: int, kind: str, *, cancel_code: str | None = None) -> None:
+    """The e-mail and SMS that go with an inbox message of `kind` about an appointment (none for a kind not listed)."""
+    if kind == "cancelled":
+        event: str | None = "cancelled-patient" if cancel_code == "pat-cpp" else "cancelled-office"
+    else:
+        event = EVENT_OF_KIND.get(kind)
+    if event is not None:
+        queue(session, appointment_id, event)
+
+
 def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -> None:
     """Write `event`'s e-mail and SMS about an appointment (and, on `confirmed`, its reminder) to the outbox.
     `key` tells apart repeats of one event that are meant (a second offer of the same time)."""
@@ -65,7 +88,7 @@ def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -
     moment = now()
     rows: list[dict[str, Any]] = []
     plans: list[tuple[str, datetime, str | None]] = [(event, moment, rules.OPTED_OUT if no_notices else None)]
-    if event == "confirmed":
+    if event in ("confirmed", "changed"):  # a booked time: its reminder (a moved one gets the new time's)
         due = rules.reminder_due(start, hours)
         if due is not None:
             reason = rules.OPTED_OUT if no_reminders else rules.TOO_SOON if due <= moment else None
