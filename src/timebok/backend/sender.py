@@ -113,7 +113,7 @@ class Sender:
             try:
                 handled = self.run_once(channels)
             except Exception as error:  # noqa: BLE001 - a database that does not answer now may answer on the next round
-                log.warning("sending failed this round: %s", type(error).__name__)
+                log.warning("could not send this round (%s); trying again shortly", type(error).__name__)
                 handled = 0
             if handled < self.batch:
                 for channel in channels.values():
