@@ -71,10 +71,17 @@ class Participant(_Element):
 
 
 class Extension(_Element):
-    """An extension the rules read (the notice opt-outs); others are refused, as any unknown element is."""
+    """An extension the server knows by its url (the rules say which a request may carry; the read-only ones an
+    Appointment is answered with may come back in a PUT of what was read, and are then ignored)."""
 
     url: str = Field(max_length=200)
-    valueCode: str | None = Field(default=None, max_length=40)
+    valueReference: Reference | None = None
+    valueCoding: Coding | None = None
+    valueDateTime: str | None = Field(default=None, max_length=40)
+    valueInstant: str | None = Field(default=None, max_length=40)
+    valueBoolean: bool | None = None
+    valueCode: str | None = Field(default=None, max_length=40)  # the notice opt-outs
+    valueUnsignedInt: int | None = None
 
 
 class AppointmentBody(_Element):
@@ -93,7 +100,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
-    extension: list[Extension] | None = Field(default=None, max_length=10)
+    extension: list[Extension] | None = Field(default=None, max_length=20)
 
 
 class AppointmentResponseBody(_Element):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, Extension, Reference
+from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, CodeableConcept, Coding, Extension, Reference
 from timebok.backend.fhir import OPT_OUT_URL, parse_id
 from timebok.backend.outcome import FhirError, invalid
+from timebok.domain.appointment_life import OVERRIDE_REASONS, OVERRIDE_SYSTEM, OVERRIDE_URL, READ_ONLY_URLS, REPLACES_URL
 
 MAX_REASON = 1000  # characters of a reason for booking, cancelling or declining
 OPT_OUTS = ("notices", "reminders")
@@ -21,6 +22,9 @@ class BookingRequest:
     slot_id: int
     patient_id: int
     reason: str | None
+    status: Literal["proposed", "pending", "booked"] = "pending"  # a hold, a request, or (staff) a booking
+    replaces_id: int | None = None  # a change: the Appointment this new time replaces
+    override: str | None = None  # staff past the change deadline: the reason code (OVERRIDE_REASONS)
     no_notices: bool = False
     no_reminders: bool = False
 
@@ -39,8 +43,12 @@ class Answer:
 
 
 def booking_request(body: AppointmentBody) -> BookingRequest:
-    if body.status != "pending":
-        raise invalid("A booking request must have status 'pending'")
+    status = body.status
+    if status not in ("proposed", "pending", "booked"):
+        raise invalid(
+            "A new Appointment must have status 'pending' (a request), 'proposed' (a hold) or 'booked' (staff)",
+            expression=["Appointment.status"],
+        )
     if body.slot is None or len(body.slot) != 1:
         raise invalid("A booking request must name exactly one slot")
     slot_id = _reference_id(body.slot[0], "Slot", "slot[0]")
@@ -50,27 +58,68 @@ def booking_request(body: AppointmentBody) -> BookingRequest:
     patients = [p.actor for p in body.participant if p.actor is not None and p.actor.reference.startswith("Patient/")]
     if len(patients) != 1:
         raise invalid("participant must name exactly one Patient")
+    replaces_id, override = extensions(body)
     notices, reminders = opt_outs(body.extension)
     return BookingRequest(
         slot_id=slot_id,
         patient_id=_reference_id(patients[0], "Patient", "participant.actor"),
         reason=reason,
+        status=status,
+        replaces_id=replaces_id,
+        override=override,
         no_notices=notices,
         no_reminders=reminders,
     )
 
 
 def opt_outs(extensions: list[Extension] | None) -> tuple[bool, bool]:
-    """(no notices, no reminders) from Appointment.extension; any other extension is a 400 naming it."""
+    """(no notices, no reminders) from the notice opt-out extensions among Appointment.extension (issue 25)."""
     codes: set[str] = set()
     for index, extension in enumerate(extensions or []):
-        if extension.url != OPT_OUT_URL or extension.valueCode not in OPT_OUTS:
+        if extension.url != OPT_OUT_URL:
+            continue
+        if extension.valueCode not in OPT_OUTS:
             raise invalid(
                 f"Appointment.extension[{index}] must be {OPT_OUT_URL} with valueCode 'notices' or 'reminders'",
                 expression=[f"Appointment.extension[{index}]"],
             )
         codes.add(extension.valueCode)
     return "notices" in codes, "reminders" in codes
+
+
+def extensions(body: AppointmentBody) -> tuple[int | None, str | None]:
+    """The Appointment a change replaces and a staff deadline override, from the body's extensions; the read-only
+    ones the server answers with may come back and are ignored; any other is a 400 naming it."""
+    replaces_id, override = None, None
+    for index, item in enumerate(body.extension or []):
+        where = f"Appointment.extension[{index}]"
+        if item.url == REPLACES_URL:
+            if item.valueReference is None:
+                raise invalid(
+                    f"{where}.valueReference must name the Appointment replaced", expression=[f"{where}.valueReference"]
+                )
+            replaces_id = _reference_id(item.valueReference, "Appointment", f"{where}.valueReference")
+        elif item.url == OVERRIDE_URL:
+            override = override_code(item.valueCoding, f"{where}.valueCoding")
+        elif item.url == OPT_OUT_URL:
+            pass  # the notice opt-outs: read by opt_outs
+        elif item.url not in READ_ONLY_URLS:
+            raise invalid(f"{where}.url is not an extension this server accepts here", expression=[f"{where}.url"])
+    return replaces_id, override
+
+
+def override_code(coding: Coding | None, where: str) -> str:
+    if coding is None or coding.system != OVERRIDE_SYSTEM or coding.code not in OVERRIDE_REASONS:
+        raise invalid(f"{where} must be a code of {OVERRIDE_SYSTEM}: {', '.join(OVERRIDE_REASONS)}", expression=[f"{where}.code"])
+    return coding.code
+
+
+def cancel_override(reason: CodeableConcept | None, where: str) -> str | None:
+    """A staff override of the deadline carried in cancelationReason.coding, if any."""
+    for index, coding in enumerate((reason.coding or []) if reason else []):
+        if coding.system == OVERRIDE_SYSTEM:
+            return override_code(coding, f"{where}.coding[{index}]")
+    return None
 
 
 def answer(body: AppointmentResponseBody) -> Answer:

@@ -106,6 +106,13 @@ class Schedule(Base):
     weekly: Mapped[str | None] = mapped_column(Text)
     # Hours before a booked time that its reminder goes (e-mail/SMS): 24, 48 or 72, or 0 for none (issue 25).
     reminder_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
+    # The appointment's life (domain/appointment_life.py): how long a time is held while the user chooses; the
+    # citizen's cancel/change deadline (hours before the start, 0: none; and Monday's times by Friday 12:00); the
+    # working days the office has to answer a request.
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    deadline_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    monday_by_friday: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    answer_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 
 
 class Campaign(Base):
@@ -133,9 +140,13 @@ class Slot(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Which of the parallel seats at this time (0 for the first): generation creates each (timebook, start, seat) once.
     seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # While a hold keeps it busy-tentative: when the hold ends (UTC, naive). Past it the slot is free to anyone, with
+    # no job to run: every read and every claim compares it with now. Null for a request, a booking or a free slot.
+    held_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (
         Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),
+        Index("ix_slot_schedule_held_until", "schedule_id", "held_until"),
         Index("ux_slot_schedule_start_seq", "schedule_id", "start", "seq", unique=True),
     )
 
@@ -188,6 +199,11 @@ class Appointment(Base):
     # The patient's opt-outs for this time: no e-mail/SMS notices, no reminder (extensions on the wire; the inbox stays).
     no_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     no_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A change of a time: the Appointment this one replaces (R5 Appointment.replaces), cancelled when this one is booked.
+    replaces_id: Mapped[int | None] = mapped_column(Id, index=True)
+    # A hold (status proposed): when it ends (UTC, naive), and who holds it (the audit log's name of the user).
+    held_until: Mapped[datetime | None] = mapped_column(DateTime)
+    held_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_appointment_org_status_start", "organization_id", "status", "start"),)
 

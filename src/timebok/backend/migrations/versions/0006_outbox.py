@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_outbox"
-down_revision = "0004_setup"
+down_revision = "0005_life"  # after issue 24's appointment life (merged into this branch)
 branch_labels = None
 depends_on = None
 
