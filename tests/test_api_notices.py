@@ -297,3 +297,66 @@ def test_two_senders_at_once_send_each_message_exactly_once(database, sinks):
     with database.reading() as session:
         assert session.scalar(select(func.count()).where(schema.OutboxMessage.state == "sent")) == 300
         assert session.scalar(select(func.count()).select_from(schema.OutboxAttempt)) == 300
+
+
+def _change(slot_id: str, old_id: str, status: str = "pending") -> dict:
+    from timebok.domain import appointment_life as life
+
+    body = booking_request(slot_id, 1) | {"status": status}
+    body["extension"] = [{"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{old_id}"}}]
+    return body
+
+
+async def test_a_changed_time_is_told_once_and_only_the_new_time_is_reminded_of(api, sender, sinks):
+    smtp, sms = sinks
+    old = await book(api, await lab_slot(api))
+    await confirm(api, old)
+    new_slot = await lab_slot(api, day="2026-12-08")
+    change = fhir_json(await api.post("/Appointment", json=_change(new_slot["id"], old["id"]), headers=bearer(KARI)), 201)
+    await confirm(api, change)
+    deliver(sender)
+    assert subjects(smtp) == [
+        "Timeforespørselen er mottatt",
+        "Timen er bekreftet",
+        "Timeforespørselen er mottatt",
+        "Timen er endret",
+    ]
+    (moved,) = [m for m in smtp.to(KARI_MAIL) if m["Subject"] == "Timen er endret"]
+    assert "er flyttet til tirsdag 8. desember 2026" in moved.get_content()
+    assert len(sms.to(KARI_SMS)) == 4
+    reminders = {
+        (r["appointment"], r["channel"]): (r["state"], r["reason"]) for r in await listed(api) if r["event"] == "reminder"
+    }
+    assert reminders == {
+        (f"Appointment/{old['id']}", "email"): ("skipped", "cancelled"),
+        (f"Appointment/{old['id']}", "sms"): ("skipped", "cancelled"),
+        (f"Appointment/{change['id']}", "email"): ("pending", None),
+        (f"Appointment/{change['id']}", "sms"): ("pending", None),
+    }
+
+
+async def test_the_desks_change_is_told_as_a_change(api, sender, sinks):
+    smtp, _ = sinks
+    old = await book(api, await lab_slot(api))
+    await confirm(api, old)
+    new_slot = await lab_slot(api, day="2026-12-08")
+    moved = await api.post("/Appointment", json=_change(new_slot["id"], old["id"], "booked"), headers=bearer(FJORD_STAFF))
+    assert moved.status_code == 201, moved.text
+    deliver(sender)
+    assert subjects(smtp)[-1] == "Timen er endret" and subjects(smtp).count("Timen er endret") == 1
+
+
+async def test_a_request_nobody_answered_is_closed_by_the_sender_loop_and_told_by_email_and_sms(api, sender, sinks):
+    smtp, sms = sinks
+    slot = await lab_slot(api, day="2026-11-26", index=12)  # Thursday at 11:00, well after the SMS night
+    await book(api, slot)
+    deliver(sender)
+    clock.set_now(datetime.fromisoformat(slot["start"]) + timedelta(minutes=1))
+    sender._next_sweep = 0.0  # the loop's next round sweeps (every 15 s)
+    deliver(sender)  # nobody read anything: the loop closed it
+    assert subjects(smtp) == ["Timeforespørselen er mottatt", "Timeforespørselen er lukket"]
+    assert [s["text"].split(":")[0] for s in sms.to(KARI_SMS)] == ["Timeforespørselen er mottatt", "Timeforespørselen er lukket"]
+    deliver(sender)
+    sender._next_sweep = 0.0
+    deliver(sender)
+    assert len(smtp.to(KARI_MAIL)) == 2  # closed once, told once

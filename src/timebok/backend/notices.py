@@ -15,6 +15,8 @@ from timebok.backend.fhir import to_storage
 from timebok.domain import notice_rules as rules
 from timebok.domain.clock import now
 
+# Events about a time that has begun by definition: the rules about a time's nearness do not apply (only the SMS night).
+UNTIMED = {"closed-unanswered"}
 # The events whose time no longer stands: a reminder still waiting for it is dropped.
 _ENDS_THE_TIME = {"rejected", "cancelled-office", "cancelled-patient", "closed-unanswered"}
 
@@ -100,7 +102,7 @@ def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -
                 continue
             at, why = due, reason
             if channel == "sms" and why is None:
-                at, why = rules.sms_plan(due, start)
+                at, why = rules.sms_plan(due, None if what in UNTIMED else start)
             rows.append(
                 {
                     "dedup_key": f"{what}:{appointment_id}{key}:{channel}:{recipient}"[:300],

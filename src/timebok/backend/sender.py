@@ -13,21 +13,49 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 
 from timebok.backend import schema
 from timebok.backend.channels import Channel, Failed, Outgoing
 from timebok.backend.db import Database
 from timebok.backend.fhir import to_storage
+from timebok.backend.notices import UNTIMED
 from timebok.domain import notice_rules as rules
 from timebok.domain.clock import now
 
 log = logging.getLogger("timebok.sender")
+SWEEP_SECONDS = 15.0  # how often the loop closes requests nobody answered before their time began
+
+
+def close_unanswered(db: Database, limit: int = 200) -> int:
+    """Requests still pending when their time began are closed «Ikke besvart» (and ended holds end) across every office,
+    so the patient hears of it without anyone reading the list first (issue 24 closes them on read as well). Each close
+    is issue 24's conditional update: several instances sweeping at once close each one once."""
+    from timebok.backend import life
+
+    stamp = to_storage(now())
+    with db.reading() as session:
+        due = session.scalars(
+            select(schema.Appointment.id)
+            .where(
+                or_(
+                    and_(schema.Appointment.status == "pending", schema.Appointment.start <= stamp),
+                    and_(schema.Appointment.status == "proposed", schema.Appointment.held_until <= stamp),
+                )
+            )
+            .limit(limit)
+        ).all()
+    if due:
+        with db.writing() as session:
+            for appointment_id in due:
+                life.close(session, appointment_id)
+    return len(due)
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,7 @@ class Sender:
             for n in range(threads if make_channels is not None else 1)
         ]
         self._all_channels: list[dict[str, Channel]] = []
+        self._next_sweep = 0.0  # the first round closes what is due at once
 
     def start(self) -> Sender:
         for thread in self._threads:
@@ -122,6 +151,9 @@ class Sender:
 
     def run_once(self, channels: dict[str, Channel] | None = None) -> int:
         """Claim one batch of due messages and deliver them; how many were claimed."""
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_SECONDS
+            close_unanswered(self.db)
         claimed = self._claim()
         down: set[str] = set()
         for message in claimed:
@@ -157,7 +189,7 @@ class Sender:
         if message.event == "reminder" and message.status not in (None, "booked"):
             self._finish(message, state="skipped", reason=rules.CANCELLED)
             return
-        if not rules.still_useful(message.channel, message.start, moment):
+        if message.event not in UNTIMED and not rules.still_useful(message.channel, message.start, moment):
             self._finish(message, state="skipped", reason=rules.TOO_SOON)
             return
         channel = channels.get(message.channel)
