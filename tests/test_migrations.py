@@ -90,6 +90,7 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
         connection.exec_driver_sql("DROP TABLE campaign")
         connection.exec_driver_sql("DROP TABLE setup_event")
         # nor the outbox of 0006_outbox
+        connection.exec_driver_sql("DROP TABLE short_notice")
         connection.exec_driver_sql("DROP TABLE outbox_attempt")
         connection.exec_driver_sql("DROP TABLE outbox_message")
         connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN reminder_hours")

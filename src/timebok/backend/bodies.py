@@ -84,6 +84,11 @@ class Extension(_Element):
     valueUnsignedInt: int | None = None
 
 
+class Period(_Element):
+    start: str | None = Field(default=None, max_length=40)
+    end: str | None = Field(default=None, max_length=40)
+
+
 class AppointmentBody(_Element):
     """An Appointment as a client sends it: a booking request (POST) or a cancelled copy of one it read (PUT)."""
 
@@ -100,6 +105,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
+    requestedPeriod: list[Period] | None = Field(default=None, max_length=5)  # a waitlist wish (short notice)
     extension: list[Extension] | None = Field(default=None, max_length=20)
 
 

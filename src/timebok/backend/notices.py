@@ -59,6 +59,7 @@ EVENT_OF_KIND = {
     "change-rejected": "rejected",
     "moved": "changed",
     "unanswered": "closed-unanswered",
+    "offer": "offer",
 }
 
 

@@ -117,6 +117,8 @@ def _request_identifier(request: Request, body: Any, root: str) -> str | None:
 
 @router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody) | {"parameters": [_IF_NONE_EXIST]})
 def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentIn) -> FhirResponse:
+    if body.status == "waitlist":
+        return _wish(who, db, body)
     key = _request_identifier(request, body, "Appointment")
     with db.writing() as session:
         if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
@@ -139,6 +141,18 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
         )
+
+
+def _wish(who: Principal, db: Database, body: bodies.AppointmentBody) -> FhirResponse:
+    """«Kan komme på kort varsel» (backend/short_notice.py): 201 with the wish, or 200 with the same one sent before."""
+    from timebok.backend import short_notice
+
+    with db.writing() as session:
+        before = session.scalar(select(func.count()).select_from(schema.ShortNotice))
+        wish = short_notice.create(session, who, body)
+        audit.record(session, who, [wish.patient_id], "create", f"Appointment/{short_notice.ID_PREFIX}{wish.id}")
+        made = session.scalar(select(func.count()).select_from(schema.ShortNotice)) != before
+        return FhirResponse(short_notice.resource(session, wish), status_code=201 if made else 200)
 
 
 def _repeated_request(session: Session, who: Principal, earlier: schema.Appointment) -> FhirResponse:

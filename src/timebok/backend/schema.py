@@ -317,3 +317,24 @@ class OutboxAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
     ok: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class ShortNotice(Base):
+    """«Kan komme på kort varsel»: a patient's wish for a time of a type at a place within a period (an Appointment in
+    `waitlist` on the wire), offered a freed time in turn, first in first (backend/short_notice.py)."""
+
+    __tablename__ = "short_notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    healthcare_service_id: Mapped[int] = mapped_column(ForeignKey("healthcare_service.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    period_start: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive
+    period_end: Mapped[datetime] = mapped_column(DateTime)
+    replaces_id: Mapped[int | None] = mapped_column(Id)  # a later time they hold: only an earlier one is offered
+    created: Mapped[datetime] = mapped_column(DateTime)
+    # waiting | offered (a hold is theirs) | done (taken) | declined (let go or expired) | withdrawn
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    offer_id: Mapped[int | None] = mapped_column(Id)  # the hold (a proposed Appointment) offered to them
+
+    __table_args__ = (Index("ix_short_notice_status_created", "status", "created"),)

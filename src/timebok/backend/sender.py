@@ -154,6 +154,10 @@ class Sender:
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + SWEEP_SECONDS
             close_unanswered(self.db)
+        if channels is None or channels is self.channels:  # one thread offers freed times: one query a round
+            from timebok.backend import short_notice
+
+            short_notice.run(self.db)
         claimed = self._claim()
         down: set[str] = set()
         for message in claimed:

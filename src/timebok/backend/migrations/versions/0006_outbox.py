@@ -42,6 +42,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_state_due", "outbox_message", ["state", "due"])
     op.create_table(
+        "short_notice",
+        sa.Column("id", _ID, primary_key=True),
+        sa.Column("patient_id", _ID, sa.ForeignKey("patient.id"), nullable=False, index=True),
+        sa.Column("organization_id", _ID, sa.ForeignKey("organization.id"), nullable=False),
+        sa.Column("healthcare_service_id", _ID, sa.ForeignKey("healthcare_service.id"), nullable=False),
+        sa.Column("location_id", _ID, sa.ForeignKey("location.id"), nullable=False),
+        sa.Column("period_start", sa.DateTime(), nullable=False),
+        sa.Column("period_end", sa.DateTime(), nullable=False),
+        sa.Column("replaces_id", _ID, nullable=True),
+        sa.Column("created", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("offer_id", _ID, nullable=True),
+    )
+    op.create_index("ix_short_notice_status_created", "short_notice", ["status", "created"])
+    op.create_table(
         "outbox_attempt",
         sa.Column("id", _ID, primary_key=True),
         sa.Column("message_id", _ID, sa.ForeignKey("outbox_message.id"), nullable=False, index=True),
@@ -52,6 +67,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_short_notice_status_created", "short_notice")
+    op.drop_table("short_notice")
     op.drop_table("outbox_attempt")
     op.drop_index("ix_outbox_state_due", "outbox_message")
     op.drop_table("outbox_message")
