@@ -132,3 +132,29 @@ async def test_two_freed_times_go_to_the_first_two_in_line(api, database, sender
     (ola,) = await holds(api, OLA)
     assert kari["slot"] == [{"reference": f"Slot/{one['id']}"}] and ola["slot"] == [{"reference": f"Slot/{two['id']}"}]
     assert datetime.fromisoformat(kari["start"]) < datetime.fromisoformat(ola["start"])
+
+
+async def test_two_instances_offering_at_once_make_each_offer_once(api, database):
+    import threading
+
+    one, first = await taken_by_aisha(api, 0)
+    two, second = await taken_by_aisha(api, 0)
+    await wish(api, KARI, 1, one["start"], two["end"])
+    await wish(api, OLA, 2, one["start"], two["end"])
+    for made in (first, second):
+        await api.patch(f"/Appointment/{made['id']}", json=CANCEL, headers=bearer(FJORD_STAFF))
+    start = threading.Barrier(3)
+    made_offers: list[int] = []
+
+    def instance() -> None:
+        start.wait()
+        made_offers.append(short_notice.run(database))
+
+    threads = [threading.Thread(target=instance) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(made_offers) == 2
+    kari, ola = await holds(api, KARI), await holds(api, OLA)
+    assert len(kari) == len(ola) == 1 and kari[0]["slot"] != ola[0]["slot"]
