@@ -28,6 +28,7 @@ from timebok.backend import (
     routes_booking,
     routes_directory,
     routes_ihe,
+    routes_notices,
     routes_publish,
     routes_setup,
 )
@@ -237,6 +238,7 @@ def create_app(
     app.include_router(routes_publish.router, responses=ERRORS_DOC)
     app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
     app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_notices.router, default_response_class=routes_notices.NoticesResponse, responses=ERRORS_DOC)
     if demo:
         app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 

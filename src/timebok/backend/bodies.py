@@ -83,7 +83,13 @@ class Extension(_Element):
     valueDateTime: str | None = Field(default=None, max_length=40)
     valueInstant: str | None = Field(default=None, max_length=40)
     valueBoolean: bool | None = None
+    valueCode: str | None = Field(default=None, max_length=40)  # the notice opt-outs
     valueUnsignedInt: int | None = None
+
+
+class Period(_Element):
+    start: str | None = Field(default=None, max_length=40)
+    end: str | None = Field(default=None, max_length=40)
 
 
 class AppointmentBody(_Element):
@@ -102,6 +108,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
+    requestedPeriod: list[Period] | None = Field(default=None, max_length=5)  # a waitlist wish (short notice)
     extension: list[Extension] | None = Field(default=None, max_length=20)
 
 

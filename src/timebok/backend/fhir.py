@@ -15,6 +15,8 @@ from timebok.domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
 from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
 Resource = dict[str, Any]
+# Appointment.extension, repeated: valueCode `notices` (no e-mail/SMS about this time) or `reminders` (no reminder).
+OPT_OUT_URL = "https://timebok.example/fhir/StructureDefinition/notice-opt-out"
 
 
 def instant(value: datetime) -> str:
@@ -207,6 +209,13 @@ def patient(row: schema.Patient, noshows: int | None = None) -> Resource:
     }
     if row.gp_organization_id:
         resource["generalPractitioner"] = [ref("Organization", row.gp_organization_id)]
+    telecom = [{"system": "email", "value": row.email}] if row.email else []
+    telecom += [{"system": "sms", "value": row.phone, "use": "mobile"}] if row.phone else []
+    if telecom:
+        resource["telecom"] = telecom
+    resource["communication"] = [
+        {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": row.language or "nb"}]}, "preferred": True}
+    ]
     if noshows is not None:
         resource["extension"] = [{"url": life.NOSHOW_COUNT_URL, "valueUnsignedInt": noshows}]
     return resource
@@ -289,6 +298,11 @@ def appointment(
     if row.description:
         resource["description"] = row.description
     extensions = _life_extensions(row, rules or Life())
+    extensions += [
+        {"url": OPT_OUT_URL, "valueCode": code}
+        for code, on in (("notices", row.no_notices), ("reminders", row.no_reminders))
+        if on
+    ]
     if extensions:
         resource["extension"] = extensions
     if row.cancelation_code:

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, overlap, schema, versions
+from timebok.backend import audit, messages, notices, overlap, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.fhir import Life, instant, to_storage
@@ -61,6 +61,8 @@ def context(session: Session, slot_id: int) -> Context:
 
 
 def tell(session: Session, appointment: schema.Appointment, kind: str, topic_and_text: tuple[str, str]) -> None:
+    """The inbox message, and with it the e-mail and SMS (backend/notices.py), in the transaction of the change."""
+    notices.for_inbox(session, appointment.id, kind, cancel_code=appointment.cancelation_code)
     topic, text = topic_and_text
     session.add(
         schema.Communication(
@@ -173,6 +175,8 @@ def cancel_replaced(session: Session, old: schema.Appointment) -> None:
         .values(status="free", held_until=None, version=schema.Slot.version + 1)
     )
     session.refresh(old)
+    # The old time's reminder would remind of a time they no longer have: the new one's comes with «changed».
+    notices.drop_reminders(session, old.id, "cancelled")
     versions.bump_for_appointment(session, old)
 
 

@@ -83,6 +83,15 @@ def change_rejected(office: str, type_code: str, old: datetime, new: datetime, r
     )
 
 
+def offer(office: str, type_code: str, start: datetime, place: str, until: datetime) -> tuple[str, str]:
+    return (
+        "Ledig time til deg",
+        f"Du står på listen «Kan komme på kort varsel», og {office} har fått en ledig time: {_what(type_code)} "
+        f"{when(start)}{_at(place, office)}. Den holdes for deg til {until.astimezone(OSLO):%H:%M}: send den under "
+        "«Timeavtaler» for å ta den, eller la den gå, så går den til nestemann.",
+    )
+
+
 def unanswered(office: str, type_code: str, start: datetime) -> tuple[str, str]:
     return (
         "Timeforespørselen ble ikke besvart",

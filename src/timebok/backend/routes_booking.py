@@ -133,6 +133,8 @@ def _request_identifier(request: Request, body: Any, root: str) -> str | None:
 
 @router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody) | {"parameters": [_IF_NONE_EXIST]})
 def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentIn) -> FhirResponse:
+    if body.status == "waitlist":
+        return _wish(who, db, body)
     key = _request_identifier(request, body, "Appointment")
     with db.writing() as session:
         if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
@@ -168,6 +170,18 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
         )
+
+
+def _wish(who: Principal, db: Database, body: bodies.AppointmentBody) -> FhirResponse:
+    """«Kan komme på kort varsel» (backend/short_notice.py): 201 with the wish, or 200 with the same one sent before."""
+    from timebok.backend import short_notice
+
+    with db.writing() as session:
+        before = session.scalar(select(func.count()).select_from(schema.ShortNotice))
+        wish = short_notice.create(session, who, body)
+        audit.record(session, who, [wish.patient_id], "create", f"Appointment/{short_notice.ID_PREFIX}{wish.id}")
+        made = session.scalar(select(func.count()).select_from(schema.ShortNotice)) != before
+        return FhirResponse(short_notice.resource(session, wish), status_code=201 if made else 200)
 
 
 def _repeated_request(session: Session, who: Principal, earlier: schema.Appointment) -> FhirResponse:
@@ -249,12 +263,19 @@ def patch_appointment(
     db: DatabaseDep,
     body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)],
 ) -> FhirResponse:
-    # JSON Patch of the status (the table in domain/appointment_life.py), a cancel's reason, a hold's description.
+    # JSON Patch of the status (the table in domain/appointment_life.py), a cancel's reason, a hold's description;
+    # or, alone, the notice opt-outs (/extension: issue 25).
     status, reason, override, description = None, None, None, None
+    opt_outs: tuple[bool, bool] | None = None
     for op in body:
         if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
-        if op.path == "/status":
+        if op.path == "/extension":
+            if not isinstance(op.value, list):
+                raise invalid("Appointment.extension must be a list", expression=["Appointment.extension"])
+            extensions = [bodies.parse(bodies.Extension, f"Appointment.extension[{i}]", v) for i, v in enumerate(op.value)]
+            opt_outs = booking_body.opt_outs(extensions)
+        elif op.path == "/status":
             if not isinstance(op.value, str):
                 raise invalid("Appointment.status must be a string", expression=["Appointment.status"])
             status = op.value
@@ -277,8 +298,10 @@ def patch_appointment(
         else:
             # The path is the caller's text and may hold an identity number.
             raise unprocessable("business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only the status is")
+    if opt_outs is not None and status is None:
+        return _opt_out(request, db, id_, who, opt_outs)
     if status is None:
-        raise invalid("The PATCH must set /status", expression=["Appointment.status"])
+        raise invalid("The PATCH must set /status (or /extension, the notice opt-outs)", expression=["Appointment.status"])
     if status not in _STATUSES:
         raise invalid(f"Appointment.status must be one of {sorted(_STATUSES)}", expression=["Appointment.status"])
     return _change_status(request, db, id_, who, status, reason=reason, override=override, description=description)
@@ -297,6 +320,16 @@ _STATUSES = {
     "waitlist",
 }
 ATTENDANCE = {"arrived", "fulfilled", "noshow"}
+
+
+def _opt_out(request: Request, db: Database, id_: str, who: Principal, wanted: tuple[bool, bool]) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
+        raise not_found(f"Appointment/{id_}")
+    expected = parse_if_match(request.headers.get("if-match"))
+    with db.writing() as session:
+        appointment = booking.set_opt_outs(session, who, row_id, expected, wanted)
+        return _appointment_response(appointment, session)
 
 
 @router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))

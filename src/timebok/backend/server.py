@@ -21,9 +21,11 @@ if TYPE_CHECKING:  # for annotations only: importing them here would load FastAP
     import uvicorn
     from fastapi import FastAPI
 
+    from timebok.backend.channels import Channel
     from timebok.backend.db import Database
     from timebok.backend.generation import Generator
     from timebok.backend.oidc import Verifier
+    from timebok.backend.sender import Sender
 
 # FastAPI, SQLAlchemy and uvicorn are imported where they are used: the app imports this module
 # before its first paint, and the embedded backend loads them in its own thread.
@@ -137,12 +139,17 @@ def serve(
     log_format: str = "text",
     graceful: int = 20,
     migrate: bool = True,
+    smtp: str | None = None,
+    smtp_starttls: bool = False,
+    sms_gateway: str | None = None,
+    notices_dir: Path | None = None,
 ) -> None:
     """Serve until interrupted (the `timebok serve` command); `workers` > 1 runs that many processes on one port;
     links name `public_url`, else the listening address; tokens from `oidc_issuers` ({role: issuer URL}) carrying
     `oidc_audience` are accepted, static ones only with `demo`. SIGTERM drains: no new connection is taken, and the
     requests in flight get `graceful` seconds to finish. Without `migrate`, a database not at the newest schema is
-    refused (`timebok migrate` brings it there)."""
+    refused (`timebok migrate` brings it there). E-mail goes to `smtp`, SMS to `sms_gateway`; on a demo without them,
+    to files in `notices_dir` (default: beside a SQLite file, else the working directory)."""
     # Before anything imports prometheus-client: every process of this server counts into one folder.
     metrics_folder = _metrics_folder() if workers > 1 else None
     try:
@@ -158,6 +165,10 @@ def serve(
             log_format=log_format,
             graceful=graceful,
             migrate=migrate,
+            smtp=smtp,
+            smtp_starttls=smtp_starttls,
+            sms_gateway=sms_gateway,
+            notices_dir=notices_dir,
         )
     finally:
         if metrics_folder is not None:
@@ -177,6 +188,10 @@ def _serve(
     log_format: str,
     graceful: int,
     migrate: bool,
+    smtp: str | None,
+    smtp_starttls: bool,
+    sms_gateway: str | None,
+    notices_dir: Path | None,
 ) -> None:
     import uvicorn
 
@@ -189,8 +204,10 @@ def _serve(
     except ValueError as error:
         raise StartupError(str(error)) from None
     verifier = start_verifier(oidc_issuers or {}, oidc_audience)  # one clear line, before anything else, if unreachable
+    channels = notice_channels(db, demo=demo, smtp=smtp, smtp_starttls=smtp_starttls, sms_gateway=sms_gateway, files=notices_dir)
     database = open_database(db, demo=demo, migrate=migrate)  # migrated and seeded once, before any worker starts
     start_generation(database)  # in this process only, however many workers serve
+    start_sender(database, channels)  # likewise: one sender per instance, whatever its workers
     if verifier is None and not demo:
         logging.getLogger("timebok").warning("no --oidc-issuer and no --demo: no token will be accepted")
     try:
@@ -311,6 +328,46 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def notice_channels(
+    db: str | Path,
+    *,
+    demo: bool,
+    smtp: str | None = None,
+    smtp_starttls: bool = False,
+    sms_gateway: str | None = None,
+    files: Path | None = None,
+) -> Callable[[], dict[str, Channel]]:
+    """Where this server's e-mail and SMS go (checked now and said in one log line), as a maker of a fresh set of
+    channels for each sending thread; a demo without a channel writes to files."""
+    from timebok.backend import channels
+
+    if demo and files is None:
+        text = os.fspath(db)
+        files = Path(text).expanduser().resolve().parent if "://" not in text else Path.cwd()
+
+    def make() -> dict[str, Channel]:
+        return channels.build(smtp=smtp, starttls=smtp_starttls, sms_gateway=sms_gateway, files=files if demo else None)
+
+    try:
+        made = make()
+    except ValueError as error:
+        raise StartupError(str(error)) from None
+    logging.getLogger("timebok.sender").info("messages: %s", channels.describe(made))
+    return make
+
+
+SENDER_THREADS = 4  # on PostgreSQL: sending waits on the network, and each thread claims its own batch
+
+
+def start_sender(database: Database, make: Callable[[], dict[str, Channel]]) -> Sender:
+    """E-mail and SMS from the outbox, sent by the server itself on threads of its own (one on SQLite, whose single
+    writer would only make more of them wait for each other's marks)."""
+    from timebok.backend.sender import Sender
+
+    threads = SENDER_THREADS if database.is_postgresql else 1
+    return Sender(database, make(), threads=threads, make_channels=make).start()
+
+
 def start_generation(database: Database) -> Generator:
     """Free times from every office's setup: now, then on a schedule, by the server itself (no cron of the user's)."""
     from timebok.backend.generation import Generator
@@ -322,8 +379,12 @@ class EmbeddedServer:
     """The backend on a free loopback port in a background thread of this process (the tests' live server; the
     app runs its embedded backend in a child process instead, backend.embedded)."""
 
-    def __init__(self, db: str | Path, *, demo: bool = True, oidc: Verifier | None = None) -> None:
+    def __init__(
+        self, db: str | Path, *, demo: bool = True, oidc: Verifier | None = None, channels: dict[str, Channel] | None = None
+    ) -> None:
         self.db_path = db
+        self.channels = channels  # e-mail and SMS channels: a sender runs only when given some (the tests' own)
+        self.sender: Sender | None = None
         self.demo = demo
         self.oidc = oidc  # an OpenID Connect verifier (tests and development against the local provider)
         self._socket = listening_socket()  # the port is known at once; early requests wait in the backlog
@@ -353,6 +414,10 @@ class EmbeddedServer:
             database = open_database(self.db_path, demo=self.demo)
             app = create_app(database, demo=self.demo, public_url=f"http://127.0.0.1:{self.port}", oidc=self.oidc)
             self._generator = start_generation(database)
+            if self.channels is not None:
+                from timebok.backend.sender import Sender
+
+                self.sender = Sender(database, self.channels).start()  # one thread: the given channels are one set
             self._server = server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", self.port, "warning"))
             self.ready.set()
             server.run(sockets=[self._socket])
@@ -362,6 +427,8 @@ class EmbeddedServer:
         finally:
             if self._generator is not None:
                 self._generator.stop()
+            if self.sender is not None:
+                self.sender.stop()
             if database is not None:  # PostgreSQL counts open connections; hand them back when we stop
                 database.dispose()
 

@@ -25,6 +25,8 @@ from timebok.client.models import (
     DemoUser,
     InboxMessage,
     MonthAvailability,
+    Notice,
+    NoticeAttempt,
     Office,
     OfficeSetup,
     Patient,
@@ -476,6 +478,13 @@ class BookingClient:
         """The free times (each parallel seat its own) of a timebook from `start` to `end`: the week overview's counts."""
         return await self._free_between(timebook_id, start, end)
 
+    # -- e-mail and SMS notices (a JSON list outside FHIR, like the setup: README «Messages: e-mail, SMS and reminders») --
+
+    async def notices(self, patient_id: str) -> list[Notice]:
+        """The patient's e-mails and SMS, newest first: channel, state, why skipped, each try."""
+        body = await self._json("GET", f"{self._root}/notices/Patient/{patient_id}", headers={"Accept": "application/json"})
+        return [_notice(n) for n in body.get("notices", [])]
+
     # -- the office's timebook setup (a JSON document outside FHIR: README «Timebook setup») ------
 
     async def find_office(self, her_id: str) -> Office | None:
@@ -911,6 +920,27 @@ def _pairs(params: Params) -> list[tuple[str, str]]:
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=OSLO)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(OSLO)
+
+
+def _notice(n: Json) -> Notice:
+    return Notice(
+        id=n["id"],
+        event=n["event"],
+        channel=n["channel"],
+        recipient=n["recipient"],
+        subject=n["subject"],
+        state=n["state"],
+        created=_moment(n["created"]),
+        due=_moment(n["due"]),
+        reason=n.get("reason"),
+        sent=_moment(n["sent"]) if n.get("sent") else None,
+        appointment=n.get("appointment"),
+        attempts=tuple(NoticeAttempt(at=_moment(a["at"]), ok=a["ok"], detail=a.get("detail")) for a in n.get("attempts", [])),
+    )
 
 
 def _instant(moment: datetime) -> str:

@@ -71,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="AUD",
         help="the audience (aud) every accepted token must carry (default: $TIMEBOK_OIDC_AUDIENCE)",
     )
+    serve.add_argument(
+        "--smtp",
+        metavar="URL",
+        help="send e-mail notices and reminders through this SMTP server: smtp://host:port or smtps://host:port "
+        "(user and password from $TIMEBOK_SMTP_USER and $TIMEBOK_SMTP_PASSWORD)",
+    )
+    serve.add_argument("--smtp-starttls", action="store_true", help="switch an smtp:// connection to TLS with STARTTLS")
+    serve.add_argument("--sms-gateway", metavar="URL", help='send SMS by POSTing {"id", "to", "text"} as JSON to this URL')
+    serve.add_argument(
+        "--notices-dir",
+        metavar="DIR",
+        type=Path,
+        help="with --demo, where e-mail and SMS go without --smtp / --sms-gateway (e-post.jsonl, sms.jsonl; "
+        "default: beside the SQLite file, else the working directory)",
+    )
 
     serve.add_argument(
         "--log-format",
@@ -267,6 +282,10 @@ def _serve(args: argparse.Namespace) -> int:
             log_format=args.log_format,
             graceful=args.graceful_seconds,
             migrate=not args.no_migrate,
+            smtp=args.smtp,
+            smtp_starttls=args.smtp_starttls,
+            sms_gateway=args.sms_gateway,
+            notices_dir=args.notices_dir,
         )
     except StartupError as error:
         print(f"timebok serve: {error}", file=sys.stderr)
