@@ -1,0 +1,195 @@
+"""Issue 24's screens in the real app on the real backend: the hold on step 5, «Endre time», the deadline."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.conftest import FJORD_STAFF, KARI, OLA
+from tests.tui_helpers import make_app, screen_text, settle, to_review, wait_for
+from timebok.client.api import BookingClient
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import Appointment, AppointmentState
+from timebok.domain import clock
+from timebok.screens.appointments import AppointmentsScreen
+from timebok.screens.calendar import CalendarScreen
+from timebok.screens.confirmation import ConfirmationScreen
+from timebok.screens.review import ReviewScreen
+
+SIZE = (80, 24)
+
+
+def _notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def _kari_booked(live_server, day: date, index: int = 0) -> Appointment:
+    """A Lab time for Kari on `day`, requested by her and confirmed by the office."""
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        asked = await kari.request_booking((await kari.free_slots(book.id, day))[index], me.patient.id, "kontroll")
+    async with BookingClient(live_server.url, FJORD_STAFF) as office:
+        return await office.confirm(asked.id)
+
+
+async def _ola_tries(live_server, slot) -> ErrorKind | None:
+    async with BookingClient(live_server.url, OLA) as ola:
+        try:
+            await ola.request_booking(slot, "2")
+        except BookingError as error:
+            return error.kind
+    return None
+
+
+async def test_step_5_holds_the_time_says_until_when_and_esc_gives_it_back(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, "blodprøve")
+        await wait_for(pilot, lambda: app.draft.hold is not None)
+        hold = app.draft.hold
+        assert f"Timen holdes for deg til {hold.hold_expires:%H:%M}." in screen_text(app)
+        assert hold.hold_expires - clock.now() == timedelta(minutes=5)  # the setup's default hold minutes
+        slot = app.draft.slot
+        assert await _ola_tries(live_server, slot) is ErrorKind.SLOT_HELD  # nobody else gets it meanwhile
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen) and app.draft.hold is None
+        await wait_for(pilot, lambda: not any(w.group == "release-hold" and not w.is_finished for w in app.workers))
+        assert await _ola_tries(live_server, slot) is None  # given back at once, not after five minutes
+
+
+async def test_sending_turns_the_hold_into_the_request(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, "blodprøve")
+        await wait_for(pilot, lambda: app.draft.hold is not None)
+        hold_id = app.draft.hold.id
+        await pilot.press("ctrl+s")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ConfirmationScreen)
+        assert app.screen.appointment.id == hold_id and app.screen.appointment.state is AppointmentState.WAITING
+        assert app.screen.appointment.reason == "blodprøve"
+
+
+async def test_an_expired_hold_says_so_and_a_time_taken_meanwhile_goes_back_with_the_reason(live_server):
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_review(pilot, "blodprøve")
+        await wait_for(pilot, lambda: app.draft.hold is not None)
+        hold, slot = app.draft.hold, app.draft.slot
+        clock.set_now((hold.hold_expires + timedelta(seconds=1)).isoformat())
+        app.screen._hold_expired()  # the screen's timer, due at the expiry, fires now
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"Holdetiden gikk ut {hold.hold_expires:%H:%M}." in text and "Teksten din beholdes" in text
+        assert await _ola_tries(live_server, slot) is None  # expired: the next one gets it
+        await pilot.press("ctrl+s")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, CalendarScreen), screen_text(app)
+        assert any("Holdetiden gikk ut, og noen andre har tatt tiden" in n for n in _notes(app)), _notes(app)
+        assert app.draft.reason == "blodprøve"
+
+
+async def test_a_time_another_desk_holds_is_said_to_be_held_by_another_desk(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press(*"14838512470")
+        await settle(pilot)
+        for keys in (("enter",), ("down", "down", "enter"), ("enter",)):
+            await pilot.press(*keys)
+            await settle(pilot)
+        assert isinstance(app.screen, CalendarScreen)
+        slot = app.screen.day_slots[0]
+        async with BookingClient(live_server.url, FJORD_STAFF) as other_desk:
+            held = await other_desk.hold(slot, "2")  # another desk picked the same time for Ola
+        await pilot.press("enter")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, CalendarScreen)
+        assert any(f"Holdes av en annen ekspedisjon til {held.hold_expires:%H:%M}" in n for n in _notes(app)), _notes(app)
+
+
+async def test_a_citizen_changes_a_time_and_keeps_the_old_one_until_the_office_confirms(live_server):
+    old = await _kari_booked(live_server, date(2026, 12, 2))
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentsScreen)
+        await pilot.press("enter")  # «Se detaljer»: the deadline, a day before
+        await settle(pilot)
+        assert "Frist for å avbestille eller endre: tirsdag 1. desember 2026 kl." in screen_text(app)
+        await pilot.press("e")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, CalendarScreen) and app.draft.replaces.id == old.id
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        new_start = app.draft.slot.start
+        await wait_for(pilot, lambda: app.draft.hold is not None)
+        assert app.draft.hold.replaces_id == old.id
+        text = screen_text(app)
+        assert f"Fra: ons. 2. des. {old.start:%H:%M} · Til: " in text and f"{new_start:%H:%M}" in text, text
+        await pilot.press(*"passer bedre")
+        await pilot.press("ctrl+s")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ConfirmationScreen)
+        assert "Du beholder timen onsdag 2. desember 2026" in screen_text(app)
+        await pilot.press("escape", "t")
+        await settle(pilot, rounds=5)
+        text = screen_text(app)
+        assert f"Endring: ons. 2. des. {old.start:%H:%M} → " in text and "Bekreftet" in text, text
+
+    async with BookingClient(live_server.url, FJORD_STAFF) as office:
+        (change,) = [r for r in await office.pending_requests() if r.replaces_id == old.id]
+        assert (await office.appointment(old.id)).state is AppointmentState.CONFIRMED  # kept until answered
+        await office.confirm(change)
+        assert (await office.appointment(old.id)).state is AppointmentState.MOVED
+
+
+async def test_past_the_deadline_the_details_say_call_the_office_and_offer_no_cancel_or_change(live_server):
+    old = await _kari_booked(live_server, date(2026, 11, 27))
+    clock.set_now((old.deadline + timedelta(minutes=1)).isoformat())
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Ring legekontoret på 55 12 34 00" in screen_text(app)
+        assert "Frist for å avbestille" not in screen_text(app)
+        assert app.screen.check_action("cancel", ()) is None and app.screen.check_action("change", ()) is None
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentsScreen)  # not offered: the key does nothing
+
+
+async def test_a_deadline_passing_on_review_is_refused_in_words_naming_it_and_the_text_stays(live_server):
+    old = await _kari_booked(live_server, date(2026, 11, 27))
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot, rounds=10)
+        for keys in ("pagedown", "enter", "enter"):  # a time in December, still ahead once the deadline has passed
+            await pilot.press(keys)
+            await settle(pilot)
+        await wait_for(pilot, lambda: app.draft.hold is not None)
+        await pilot.press(*"passer bedre")
+        clock.set_now((old.deadline + timedelta(minutes=1)).isoformat())
+        await pilot.press("ctrl+s")
+        await settle(pilot, rounds=10)
+        assert isinstance(app.screen, ReviewScreen)
+        text = screen_text(app)
+        assert "Fristen for å avbestille eller endre timen gikk ut torsdag 26. november 2026 kl." in text, text
+        assert "Det du skrev, er tatt vare på." in text
+        assert app.screen.query_one("#reason").value == "passer bedre"
