@@ -193,3 +193,71 @@ async def test_a_deadline_passing_on_review_is_refused_in_words_naming_it_and_th
         assert "Fristen for å avbestille eller endre timen gikk ut torsdag 26. november 2026 kl." in text, text
         assert "Det du skrev, er tatt vare på." in text
         assert app.screen.query_one("#reason").value == "passer bedre"
+
+
+async def _kari_asks_to_change(live_server, old: Appointment, day: date) -> Appointment:
+    async with BookingClient(live_server.url, KARI) as kari:
+        me = await kari.whoami()
+        lab = next(t for t in await kari.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        return await kari.change(old, (await kari.free_slots(book.id, day))[0], "passer bedre")
+
+
+async def _queue(pilot) -> None:
+    from timebok.screens.requests import RequestQueueScreen
+
+    await settle(pilot)
+    await pilot.press("f")
+    await settle(pilot, rounds=5)
+    assert isinstance(pilot.app.screen, RequestQueueScreen)
+
+
+async def test_the_queue_shows_a_change_from_to_marks_the_overdue_first_and_confirming_moves_the_time(
+    live_server, monkeypatch
+):
+    from timebok.screens.requests import RequestQueueScreen
+
+    monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
+    old = await _kari_booked(live_server, date(2026, 12, 2))
+    change = await _kari_asks_to_change(live_server, old, date(2026, 12, 3))
+    # Monday: the change, sent Wednesday, is past the office's two working days; the seeded requests' times have
+    # begun (closed unanswered), and Ola asks for a time now, not yet overdue.
+    clock.set_now("2026-11-30T09:00:00+01:00")
+    async with BookingClient(live_server.url, OLA) as ola:
+        lab = next(t for t in await ola.time_types("1") if t.code == "Lab")
+        (book,) = await ola.timebooks(lab.id)
+        fresh = await ola.request_booking((await ola.free_slots(book.id, date(2026, 12, 4)))[0], "2")
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        assert [r.id for r in app.screen.requests] == [change.id, fresh.id]
+        text = screen_text(app)
+        assert f"Endring: ons. 2. des. {old.start:%H:%M} → tor. 3. des. {change.start:%H:%M}" in text, text
+        assert "! = svarfristen har gått ut" in text and "! Svarfristen gikk ut fredag 27. november 2026" in text
+        await pilot.press("b")
+        await wait_for(pilot, lambda: any("er bekreftet" in n for n in _notes(app)))
+        await settle(pilot)
+        assert [r.id for r in app.screen.requests] == [fresh.id]
+    async with BookingClient(live_server.url, KARI) as kari:
+        assert (await kari.appointment(change.id)).state is AppointmentState.CONFIRMED
+        assert (await kari.appointment(old.id)).state is AppointmentState.MOVED
+
+
+async def test_rejecting_a_change_in_the_queue_leaves_the_old_time_booked(live_server):
+    old = await _kari_booked(live_server, date(2026, 12, 2))
+    change = await _kari_asks_to_change(live_server, old, date(2026, 12, 3))
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        table = app.screen.query_one("#requests")
+        table.move_cursor(row=[r.id for r in app.screen.requests].index(change.id))
+        await settle(pilot)
+        assert "Endring: ons. 2. des." in screen_text(app)
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"Vi har ikke tid den dagen", "enter")
+        await settle(pilot, rounds=5)
+        assert change.id not in [r.id for r in app.screen.requests]
+    async with BookingClient(live_server.url, KARI) as kari:
+        assert (await kari.appointment(change.id)).state is AppointmentState.REJECTED
+        assert (await kari.appointment(old.id)).state is AppointmentState.CONFIRMED

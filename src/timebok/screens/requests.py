@@ -1,4 +1,5 @@
-"""«Forespørsler»: the office's booking requests waiting for an answer, oldest first; confirm or reject each."""
+"""«Forespørsler»: the office's booking requests waiting for an answer, overdue first, then oldest first; confirm or
+reject each (a change too, shown «Endring: fra → til»)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.contract import TimebokAppContract, app_of
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import appointment_details, time_type_name, when
+from timebok.ui.labels import appointment_details, change_line, time_type_name, when
 from timebok.ui.problems import describe
 from timebok.ui.widgets.plain import Static
 
 PAST_MARK = "⚠"
+OVERDUE_MARK = "!"  # older than the office's answer time (setup «Svarfrist»)
 
 
 def patient_label(appointment: Appointment) -> str:
@@ -83,6 +85,7 @@ class RequestQueueScreen(LiveMixin):
         super().__init__()
         self.requests: list[Appointment] | None = None  # as shown (without those waiting out their undo window); None before
         self._fetched: list[Appointment] = []
+        self._replaced: dict[str, Appointment] = {}  # the times the changes waiting would replace, by id
         self._pending: list[PendingConfirm] = []
         self._sending: set[str] = set()  # answers on their way: out of the list, so the next key is for the next request
         # Answers that got no reply (timeout, connection lost): they may have landed. By request id, the request
@@ -129,7 +132,13 @@ class RequestQueueScreen(LiveMixin):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
-        self._fetched = requests
+        for old_id in {r.replaces_id for r in requests if r.replaces_id} - self._replaced.keys():
+            try:
+                self._replaced[old_id] = await self.client.appointment(old_id)
+            except BookingError:
+                pass  # the change is still shown and answered; only its «from» is missing
+        # Those past the answer time first (marked), each group oldest first as the backend sorts them.
+        self._fetched = sorted(requests, key=lambda r: not r.overdue)
         self._show()
         self.fetched()
         waiting = {r.id for r in requests}
@@ -165,10 +174,12 @@ class RequestQueueScreen(LiveMixin):
         table.clear()
         for a in requests:
             passed = has_passed(a)
+            mark = PAST_MARK if passed else OVERDUE_MARK if a.overdue else " "
+            kind = time_type_name(a.time_type_code)
             cells = (
-                Text(f"{PAST_MARK} " if passed else "  ")
+                Text(f"{mark} ", style="bold" if a.overdue else "")
                 + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
-                Text(time_type_name(a.time_type_code)),
+                Text(f"{t('change.label')}: {kind}" if a.replaces_id else kind),
                 Text(a.place.name if a.place else ""),
                 Text(patient_name(a)),  # Text: a typed "[" is not markup
             )
@@ -185,6 +196,8 @@ class RequestQueueScreen(LiveMixin):
         count = t("requests.count", count=len(requests)) if requests else t("requests.empty")
         if any(has_passed(a) for a in requests):
             count += "\n" + t("requests.past_legend", mark=PAST_MARK)
+        if any(a.overdue and not has_passed(a) for a in requests):
+            count += "\n" + t("requests.overdue_legend", mark=OVERDUE_MARK)
         self.query_one("#requests-count", Static).update(count)
         self.query_one("#heading", Static).update(self.heading())
         self._details()
@@ -204,11 +217,17 @@ class RequestQueueScreen(LiveMixin):
         details = self.query_one("#request-details", Static)
         details.display = request is not None
         if request is not None:
-            lines = [f"{t('details.patient')}: {patient_label(request)}", appointment_details(request)]
+            lines = [f"{t('details.patient')}: {patient_label(request)}"]
+            old = self._replaced.get(request.replaces_id) if request.replaces_id else None
+            if old is not None:
+                lines.append(change_line(old.start, request.start))
+            lines.append(appointment_details(request))
             if request.created:
                 lines.append(f"{t('requests.col_sent')}: {when(request.created)}")
             if has_passed(request):
                 lines.append(t("requests.passed", mark=PAST_MARK))
+            elif request.overdue and request.answer_due is not None:
+                lines.append(t("requests.overdue", mark=OVERDUE_MARK, when=when(request.answer_due)))
             details.update(Text("\n".join(lines)))
 
     def _current(self) -> Appointment | None:

@@ -574,4 +574,6 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.hold_expired": "The hold ended at {at}. Send now if the time is still free, or press Esc and choose again. Your text is kept.",
     "review.hold_lost_title": "The hold ended",
     "review.hold_lost": "The hold ended and someone else took the time. Choose a new time – your text is kept.",
+    "requests.overdue_legend": "{mark} = past the answer time: answer these first.",
+    "requests.overdue": "{mark} The answer time ended {when}.",
 }

@@ -574,4 +574,6 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.hold_expired": "Holdetiden gikk ut {at}. Send nå hvis tiden fortsatt er ledig, eller trykk Esc og velg på nytt. Teksten din beholdes.",
     "review.hold_lost_title": "Holdetiden gikk ut",
     "review.hold_lost": "Holdetiden gikk ut, og noen andre har tatt tiden. Velg en ny tid – teksten din er tatt vare på.",
+    "requests.overdue_legend": "{mark} = svarfristen har gått ut: svar på disse først.",
+    "requests.overdue": "{mark} Svarfristen gikk ut {when}.",
 }
