@@ -57,6 +57,12 @@ async def test_step_5_holds_the_time_says_until_when_and_esc_gives_it_back(live_
         assert isinstance(app.screen, CalendarScreen) and app.draft.hold is None
         await wait_for(pilot, lambda: not any(w.group == "release-hold" and not w.is_finished for w in app.workers))
         assert await _ola_tries(live_server, slot) is None  # given back at once, not after five minutes
+        await pilot.press("escape", "escape", "escape")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentsScreen)
+        assert "Avbestilt" not in screen_text(app) and "Kommende timer (0)" in screen_text(app)  # a hold was no booking
 
 
 async def test_sending_turns_the_hold_into_the_request(live_server):
@@ -212,9 +218,7 @@ async def _queue(pilot) -> None:
     assert isinstance(pilot.app.screen, RequestQueueScreen)
 
 
-async def test_the_queue_shows_a_change_from_to_marks_the_overdue_first_and_confirming_moves_the_time(
-    live_server, monkeypatch
-):
+async def test_the_queue_shows_a_change_from_to_marks_the_overdue_first_and_confirming_moves_the_time(live_server, monkeypatch):
     from timebok.screens.requests import RequestQueueScreen
 
     monkeypatch.setattr(RequestQueueScreen, "UNDO_SECONDS", 0.1)
@@ -261,3 +265,62 @@ async def test_rejecting_a_change_in_the_queue_leaves_the_old_time_booked(live_s
     async with BookingClient(live_server.url, KARI) as kari:
         assert (await kari.appointment(change.id)).state is AppointmentState.REJECTED
         assert (await kari.appointment(old.id)).state is AppointmentState.CONFIRMED
+
+
+async def _field(pilot, name: str, text: str) -> None:
+    box = pilot.app.screen.query_one(f"#field-{name}")
+    box.value = ""
+    box.focus()
+    await pilot.press(*text)
+
+
+async def test_the_setup_sets_hold_deadline_the_monday_rule_and_answer_time_and_refuses_what_is_out_of_range(live_server):
+    from timebok.screens.setup import SetupScreen
+    from timebok.ui.setup_form import PreviewDialog, SetupForm
+
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot, rounds=5)
+        assert isinstance(app.screen, SetupScreen)
+        book = app.screen.current()
+        assert "F: frister" in screen_text(app)
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupForm)
+        assert [app.screen.query_one(f"#field-{f}").value for f in ("hold", "deadline", "monday", "answer")] == [
+            "5",
+            "24",
+            "nei",
+            "2",
+        ]
+        for field, typed, problem in (
+            ("hold", "45", "Holdetiden må være fra 1 til 30 minutter."),
+            ("deadline", "400", "Fristen må være fra 0 til 336 timer (14 dager)."),
+            ("monday", "kanskje", "Skriv ja eller nei."),
+            ("answer", "0", "Svarfristen må være fra 1 til 20 virkedager."),
+        ):
+            before = app.screen.query_one(f"#field-{field}").value
+            await _field(pilot, field, typed)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert isinstance(app.screen, SetupForm) and problem in " ".join(screen_text(app).split()), problem
+            assert app.screen.query_one(f"#field-{field}").has_class("-invalid")
+            await _field(pilot, field, before)
+        await _field(pilot, "hold", "2")
+        await _field(pilot, "deadline", "48")
+        await _field(pilot, "monday", "ja")
+        await _field(pilot, "answer", "3")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewDialog)
+        await pilot.press("l")
+        await settle(pilot, rounds=5)
+        assert isinstance(app.screen, SetupScreen)
+        assert "Holdes 2 min · avbestille/endre senest 48 t før (mandag: fredag kl. 12) · svar innen 3 virkedager" in (
+            " ".join(screen_text(app).split())
+        )
+    async with BookingClient(live_server.url, FJORD_STAFF) as office:
+        saved = (await office.office_setup("1")).timebook(book.id)
+        assert (saved.hold_minutes, saved.deadline_hours, saved.monday_by_friday, saved.answer_days) == (2, 48, True, 3)

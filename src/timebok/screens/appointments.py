@@ -12,6 +12,7 @@ from textual.widgets import ListView
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
+from timebok.domain.appointment_life import HOLD_ENDED
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
@@ -34,13 +35,19 @@ CANCEL_REFUSED = {
 }
 
 
+def was_a_hold(appointment: Appointment) -> bool:
+    """A time held while someone chose it, and given back or run out: never an appointment the citizen made."""
+    return appointment.state is AppointmentState.HELD or appointment.cancel_code == HOLD_ENDED
+
+
 def can_cancel(appointment: Appointment | None) -> TypeGuard[Appointment]:
-    """Waiting or confirmed, not yet begun, and (confirmed) before its deadline: past it the citizen phones the office."""
+    """Waiting, or confirmed and before its deadline (past it the citizen phones the office); not yet begun."""
     return (
         appointment is not None
         and appointment.state in CANCELLABLE
         and appointment.start > now()
-        and not appointment.past_deadline(now())
+        # A request waiting for an answer may always be withdrawn; only a confirmed time has a deadline.
+        and not (appointment.state is AppointmentState.CONFIRMED and appointment.past_deadline(now()))
     )
 
 
@@ -127,7 +134,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             if self._shown is None:
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
-            appointments = await self.client.appointments(patient.id)
+            appointments = [a for a in await self.client.appointments(patient.id) if not was_a_hold(a)]
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
