@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import make_app, screen_text, settle, to_review, wait_for
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_review, wait_for
 from timebok.client.api import BookingClient
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, AppointmentState
@@ -137,6 +137,11 @@ async def test_a_citizen_changes_a_time_and_keeps_the_old_one_until_the_office_c
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
+        # Timeavtaler, under the guide, does not refresh itself: the guide's end goes home past it, and a refill then
+        # found its widgets gone (a crash seen in tmux).
+        (listing,) = [s for s in app.screen_stack if isinstance(s, AppointmentsScreen)]
+        listing._refresh()
+        assert not [w for w in app.workers if w.node is listing and not w.is_finished]
         new_start = app.draft.slot.start
         await wait_for(pilot, lambda: app.draft.hold is not None)
         assert app.draft.hold.replaces_id == old.id
@@ -171,7 +176,9 @@ async def test_past_the_deadline_the_details_say_call_the_office_and_offer_no_ca
         await settle(pilot)
         assert "Ring legekontoret på 55 12 34 00" in screen_text(app)
         assert "Frist for å avbestille" not in screen_text(app)
-        assert app.screen.check_action("cancel", ()) is None and app.screen.check_action("change", ()) is None
+        assert app.screen.check_action("cancel", ()) is False and app.screen.check_action("change", ()) is False
+        await settle(pilot)
+        assert not {"a", "e"} & {k.key for k in footer_keys(app)}  # not offered in the footer at all
         await pilot.press("e")
         await settle(pilot)
         assert isinstance(app.screen, AppointmentsScreen)  # not offered: the key does nothing

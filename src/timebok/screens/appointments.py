@@ -87,6 +87,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     TITLE_KEY = "appointments.title"
     BINDINGS = [key("a", "cancel", "appointments.cancel"), key("e", "change", "appointments.change")]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
+    _shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None  # set on mount; read on resume
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="appointments-status")
@@ -107,7 +108,17 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         for listing in self.query(ListView):
             self.watch(listing, "virtual_size", self._resized, init=False)
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, lambda: self._load(quiet=True))
+        self.set_interval(self.REFRESH_SECONDS, self._refresh)
+
+    def _refresh(self) -> None:
+        # Only while on top: under a change's guide the screen may be going (the guide's end goes home), and a refill
+        # then found no widgets. Coming back to it fetches at once (on_screen_resume).
+        if self.is_current:
+            self._load(quiet=True)
+
+    def on_screen_resume(self) -> None:
+        if self._shown is not None:  # back from «Endre time» (or a dialog): show what changed meanwhile
+            self._load(quiet=True)
 
     def reload(self) -> None:
         """Ctrl+R: a cancel that failed is tried again (as its message says); otherwise the list is fetched again."""
@@ -138,10 +149,14 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
+            if not self.is_current:
+                return
             self._shown = None
             self._show_sections(False)
             status.failed(error)
             return
+        if not self.is_current:
+            return  # left (or covered) while the answer was on its way: it is fetched again on return
         status.loaded()
         self._show_sections(True)
         shown = tuple((a.id, a.state, a.start, a.version) for a in appointments)
@@ -250,6 +265,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             return None  # greyed out while the line above the list says why
         if action == "change" and self.writing:
             return None
+        if action in ("cancel", "change") and self.is_mounted:
+            highlighted = self._highlighted()
+            if highlighted is not None and highlighted.state is AppointmentState.CONFIRMED and highlighted.past_deadline(now()):
+                return False  # not offered at all: «Se detaljer» says to call the office instead
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
         if action == "change" and self.is_mounted:
