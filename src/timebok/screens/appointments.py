@@ -116,8 +116,11 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if self.is_current:
             self._load(quiet=True)
 
+    _changing = False  # «Endre time»'s guide was opened from here: coming back, fetch what it changed
+
     def on_screen_resume(self) -> None:
-        if self._shown is not None:  # back from «Endre time» (or a dialog): show what changed meanwhile
+        if self._changing:  # not after a dialog: the cancel it asked for fetches the list itself, once it is done
+            self._changing = False
             self._load(quiet=True)
 
     def reload(self) -> None:
@@ -310,6 +313,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if time_type is None or not books:
             self.notify(t("appointments.change_no_times"), severity="warning", timeout=10)
             return
+        self._changing = True
         draft = BookingDraft(patient=self.own_patient(), replaces=appointment)
         draft.choose_time_type(time_type)
         draft.timebooks = books

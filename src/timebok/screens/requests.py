@@ -179,7 +179,9 @@ class RequestQueueScreen(LiveMixin):
             cells = (
                 Text(f"{mark} ", style="bold" if a.overdue else "")
                 + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
-                Text(f"{t('change.label')}: {kind}" if a.replaces_id else kind),
+                # A change says so in the type's column (its type and «fra → til» are in the details below): the
+                # table must fit 80 columns.
+                Text(t("change.label") if a.replaces_id else kind),
                 Text(a.place.name if a.place else ""),
                 Text(patient_name(a)),  # Text: a typed "[" is not markup
             )
