@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
+from tests.test_tui_fit import problems
 from tests.tui_helpers import footer_keys, make_app, screen_text, settle, to_review, wait_for
 from timebok.client.api import BookingClient
 from timebok.client.errors import BookingError, ErrorKind
@@ -129,6 +130,7 @@ async def test_a_citizen_changes_a_time_and_keeps_the_old_one_until_the_office_c
         await pilot.press("enter")  # «Se detaljer»: the deadline, a day before
         await settle(pilot)
         assert "Frist for å avbestille eller endre: tirsdag 1. desember 2026 kl." in screen_text(app)
+        assert problems(app) == {}
         await pilot.press("e")
         await settle(pilot, rounds=10)
         assert isinstance(app.screen, CalendarScreen) and app.draft.replaces.id == old.id
@@ -147,6 +149,7 @@ async def test_a_citizen_changes_a_time_and_keeps_the_old_one_until_the_office_c
         assert app.draft.hold.replaces_id == old.id
         text = screen_text(app)
         assert f"Fra: ons. 2. des. {old.start:%H:%M} · Til: " in text and f"{new_start:%H:%M}" in text, text
+        assert problems(app) == {}  # nothing cut off at 80x24, every key in the footer
         await pilot.press(*"passer bedre")
         await pilot.press("ctrl+s")
         await settle(pilot, rounds=10)
@@ -244,6 +247,7 @@ async def test_the_queue_shows_a_change_from_to_marks_the_overdue_first_and_conf
         assert [r.id for r in app.screen.requests] == [change.id, fresh.id]
         text = screen_text(app)
         assert f"Endring: ons. 2. des. {old.start:%H:%M} → tor. 3. des. {change.start:%H:%M}" in text, text
+        assert problems(app) == {}
         assert "! = svarfristen har gått ut" in text and "! Svarfristen gikk ut fredag 27. november 2026" in text
         await pilot.press("b")
         await wait_for(pilot, lambda: any("er bekreftet" in n for n in _notes(app)))
@@ -295,7 +299,7 @@ async def test_the_setup_sets_hold_deadline_the_monday_rule_and_answer_time_and_
         assert "F: frister" in screen_text(app)
         await pilot.press("f")
         await settle(pilot)
-        assert isinstance(app.screen, SetupForm)
+        assert isinstance(app.screen, SetupForm) and problems(app) == {}
         assert [app.screen.query_one(f"#field-{f}").value for f in ("hold", "deadline", "monday", "answer")] == [
             "5",
             "24",
