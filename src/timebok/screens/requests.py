@@ -1,4 +1,5 @@
-"""«Forespørsler»: the office's booking requests waiting for an answer, oldest first; confirm or reject each."""
+"""«Forespørsler»: the office's booking requests waiting for an answer, overdue first, then oldest first; confirm or
+reject each (a change too, shown «Endring: fra → til»)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from timebok.ui.contract import TimebokAppContract, app_of
 from timebok.ui.daylist import shown_name
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import appointment_details, time_type_name, when
+from timebok.ui.labels import appointment_details, change_line, time_type_name, when
 from timebok.ui.problems import describe
 from timebok.ui.widgets.plain import Static
 
 PAST_MARK = "⚠"
+OVERDUE_MARK = "!"  # older than the office's answer time (setup «Svarfrist»)
 
 
 def patient_label(appointment: Appointment, *, hidden: bool = False) -> str:
@@ -90,6 +92,7 @@ class RequestQueueScreen(LiveMixin):
         super().__init__()
         self.requests: list[Appointment] | None = None  # as shown (without those waiting out their undo window); None before
         self._fetched: list[Appointment] = []
+        self._replaced: dict[str, Appointment] = {}  # the times the changes waiting would replace, by id
         self._pending: list[PendingConfirm] = []
         self._sending: set[str] = set()  # answers on their way: out of the list, so the next key is for the next request
         # Answers that got no reply (timeout, connection lost): they may have landed. By request id, the request
@@ -138,7 +141,13 @@ class RequestQueueScreen(LiveMixin):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
-        self._fetched = requests
+        for old_id in {r.replaces_id for r in requests if r.replaces_id} - self._replaced.keys():
+            try:
+                self._replaced[old_id] = await self.client.appointment(old_id)
+            except BookingError:
+                pass  # the change is still shown and answered; only its «from» is missing
+        # Those past the answer time first (marked), each group oldest first as the backend sorts them.
+        self._fetched = sorted(requests, key=lambda r: not r.overdue)
         self._show()
         self.fetched()
         waiting = {r.id for r in requests}
@@ -176,10 +185,14 @@ class RequestQueueScreen(LiveMixin):
         table.clear()
         for a in requests:
             passed = has_passed(a)
+            mark = PAST_MARK if passed else OVERDUE_MARK if a.overdue else " "
+            kind = time_type_name(a.time_type_code)
             cells = (
-                Text(f"{PAST_MARK} " if passed else "  ")
+                Text(f"{mark} ", style="bold" if a.overdue else "")
                 + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
-                Text(time_type_name(a.time_type_code)),
+                # A change says so in the type's column (its type and «fra → til» are in the details below): the
+                # table must fit 80 columns.
+                Text(t("change.label") if a.replaces_id else kind),
                 Text(a.place.name if a.place else ""),
                 Text(patient_name(a, hidden=self.timebok.hide_names)),  # Text: a typed "[" is not markup
                 Text(a.created.strftime("%d.%m. %H:%M") if a.created else ""),
@@ -199,6 +212,8 @@ class RequestQueueScreen(LiveMixin):
             count += " " + t("requests.sorted_by_time" if self.sort_by_time else "requests.sorted_by_sent")
         if any(has_passed(a) for a in requests):
             count += "\n" + t("requests.past_legend", mark=PAST_MARK)
+        if any(a.overdue and not has_passed(a) for a in requests):
+            count += "\n" + t("requests.overdue_legend", mark=OVERDUE_MARK)
         self.query_one("#requests-count", Static).update(count)
         self.query_one("#heading", Static).update(self.heading())
         self._details()
@@ -228,14 +243,17 @@ class RequestQueueScreen(LiveMixin):
         details = self.query_one("#request-details", Static)
         details.display = request is not None
         if request is not None:
-            lines = [
-                f"{t('details.patient')}: {patient_label(request, hidden=self.timebok.hide_names)}",
-                appointment_details(request),
-            ]
+            lines = [f"{t('details.patient')}: {patient_label(request, hidden=self.timebok.hide_names)}"]
+            old = self._replaced.get(request.replaces_id) if request.replaces_id else None
+            if old is not None:
+                lines.append(change_line(old.start, request.start))
+            lines.append(appointment_details(request))
             if request.created:
                 lines.append(f"{t('requests.col_sent')}: {when(request.created)}")
             if has_passed(request):
                 lines.append(t("requests.passed", mark=PAST_MARK))
+            elif request.overdue and request.answer_due is not None:
+                lines.append(t("requests.overdue", mark=OVERDUE_MARK, when=when(request.answer_due)))
             details.update(Text("\n".join(lines)))
 
     def _current(self) -> Appointment | None:

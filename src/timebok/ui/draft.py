@@ -36,7 +36,12 @@ class BookingDraft:
     slot: Slot | None = None
     reason: str = ""
     pointed_type_id: str | None = None  # the time type highlighted on step 2, kept across a language switch
-    replaces: Appointment | None = None  # «Endre time»: the appointment the new time replaces
+    # «Endre time»: the appointment this booking replaces (sent as R5's `replaces`); None for a new booking.
+    replaces: Appointment | None = None
+    # The time held for this user since step 5 opened (a `proposed` Appointment), and the slot it holds; kept in the
+    # draft so a language switch, which builds step 5 again, keeps the same hold rather than taking a second.
+    hold: Appointment | None = None
+    hold_slot_id: str | None = None
     override: str | None = None  # the desk's reason (OVERRIDE_REASONS) to change past the deadline
 
     def choose_time_type(self, time_type: TimeType) -> None:

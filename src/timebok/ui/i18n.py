@@ -92,14 +92,6 @@ def day_month(day: date) -> str:
     return format_date(day, "d. MMM" if _language == "nb" else "d MMM", locale=_locale(_language))
 
 
-def short_when(moment: datetime) -> str:
-    """«tir. 9. des. 08:15» / «Tue 9 Dec 08:15»: a change's from and to, side by side on one line."""
-    from babel.dates import format_date
-
-    day = format_date(moment.date(), "EEE d. MMM" if _language == "nb" else "EEE d MMM", locale=_locale(_language))
-    return f"{day} {moment:%H:%M}"
-
-
 def clock_time(moment: datetime) -> str:
     """«kl. 08:30» / «08:30»."""
     return t("time.at", time=moment.strftime("%H:%M"))
