@@ -117,6 +117,37 @@ def test_the_installed_server_migrates_seeds_and_serves_the_demo(installed, tmp_
         log.close()
 
 
+def test_the_installed_web_server_serves_its_sign_in_page_and_its_own_styles(installed, tmp_path):
+    """`timebok web` from the wheel: the sign-in page, the demo users on it, and the packaged stylesheet and
+    terminal script (web/static/ and textual-serve's), all from this origin."""
+    port = free_port()
+    log = open(tmp_path / "web.log", "wb")
+    web = subprocess.Popen(
+        [installed / "bin" / "timebok", "web", "--demo", "--port", str(port), "--db", str(tmp_path / "demo.db")],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert web.poll() is None, (tmp_path / "web.log").read_text()
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the installed web server did not answer within 90 s"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "Kari Nordmann" in page.text  # the demo users, offered with --demo
+        assert httpx.get(f"http://127.0.0.1:{port}/web/timebok.css", timeout=5).status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+    finally:
+        web.send_signal(signal.SIGINT)
+        web.wait(20)
+        log.close()
+
+
 def test_the_installed_app_paints_its_start_screen_in_a_terminal(installed, tmp_path):
     """`timebok` with no command in a pseudo-terminal: the styles and texts are packaged if «Bestill time» shows."""
     env = {**_env(tmp_path), "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
