@@ -74,11 +74,6 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             (t("details.office"), office),
             (t("details.place"), f"{place.name}, {place.full_address}"),
             (t("details.time"), when(self.slot.start)),
-            *(
-                [(t("change.label"), t("change.from_to", old=short_when(draft.replaces.start), new=short_when(self.slot.start)))]
-                if draft.replaces is not None
-                else []
-            ),
             (t("details.patient"), f"{patient.name} ({patient.masked_number})"),
         ]
         if draft.replaces is not None:  # a change: the time it leaves and the one it asks for, on one line
@@ -166,7 +161,10 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     async def _take_hold(self) -> None:
         draft = self.draft
         try:
-            hold = await self.client.hold(self.slot, self._patient.id, replaces=draft.replaces)
+            # The desk's change holds the new time as a plain hold: it gives it back and books the change at once
+            # (`_change`), asking for a reason past the deadline; a hold naming the old time would be refused there.
+            replaces = None if self._staff_changing() else draft.replaces
+            hold = await self.client.hold(self.slot, self._patient.id, replaces=replaces)
         except BookingError as error:
             if error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:
                 self._time_gone(error)
