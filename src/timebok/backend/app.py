@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_setup
+from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_representation, routes_setup
 from timebok.backend.db import Database
 from timebok.backend.departure import Departure
 from timebok.backend.http import ERRORS_DOC, MAX_BODY, FhirResponse
@@ -208,6 +208,8 @@ def create_app(
     # The media type each answer is sent with, and the OperationOutcome every route may answer instead, in the schema.
     app.include_router(routes_directory.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_representation.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_representation.support_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
     app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     if demo:

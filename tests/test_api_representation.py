@@ -1,0 +1,232 @@
+"""Booking for someone else: the server decides from the register whom a citizen may act for (parents, fullmakt),
+and refuses everyone else with 403 `not-representative`, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.conftest import FJORD_STAFF, KARI, OLA, PER, SUPPORT, bearer
+from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, matches, outcome, snapshot, timebook
+from timebok.backend import schema
+from timebok.backend.fhir import ACCESS_URL, REPRESENTATIVE_URL, RULE_URL
+from timebok.backend.outcome import RULE_SYSTEM
+
+KARI_ID, OLA_ID, EMMA, JONAS, SOFIE, ASTRID = 1, 2, 6, 7, 8, 9  # the seed's patients (Sofie: protected address)
+DAY = "2026-12-03"
+
+
+def _rule(response) -> str:
+    return response.json()["issue"][0]["details"]["coding"][0]["code"]
+
+
+def _refused(response, rule: str = "not-representative") -> str:
+    said = outcome(response, 403, "forbidden")
+    assert response.json()["issue"][0]["details"]["coding"] == [{"system": RULE_SYSTEM, "code": rule}]
+    return said
+
+
+async def _people(api, token: str = KARI) -> dict[str, dict]:
+    """Name → (access, rule, relationship code) of everyone GET /Patient answers for the token; "self" for the caller."""
+    found = {}
+    for patient in matches(fhir_json(await api.get("/Patient", headers=bearer(token)))):
+        name = patient["name"][0]["text"]
+        if "contained" not in patient:
+            found[name] = {"self": True}
+            continue
+        (related,) = patient["contained"]
+        assert related["resourceType"] == "RelatedPerson" and patient["link"][0]["other"]["reference"] == "#representative"
+        assert related["patient"] == {"reference": f"Patient/{patient['id']}"}
+        ext = {e["url"]: e["valueCode"] for e in related["extension"]}
+        found[name] = {
+            "id": int(patient["id"]),
+            "access": ext[ACCESS_URL],
+            "rule": ext[RULE_URL],
+            "relationship": related["relationship"][0]["coding"][0]["code"],
+        }
+    return found
+
+
+async def _slot(api, nth: int = 0) -> dict:
+    book = await timebook(api, KARI, 1, "Lab")
+    return (await free_slots(api, KARI, book, DAY, count=nth + 1))[nth]
+
+
+async def _book(api, patient: int, token: str = KARI, nth: int = 0):
+    return await api.post("/Appointment", json=booking_request((await _slot(api, nth))["id"], patient), headers=bearer(token))
+
+
+def _register(database, identifier_of: int, **values) -> None:
+    """Change the demo register's entry for a patient's person, as the real register would change."""
+    with database.writing() as session:
+        number = session.get_one(schema.Patient, identifier_of).identifier
+        session.execute(update(schema.RegisterPerson).where(schema.RegisterPerson.identifier == number).values(**values))
+
+
+def _tie(database, person: int, **values) -> None:
+    with database.writing() as session:
+        number = session.get_one(schema.Patient, person).identifier
+        session.execute(update(schema.RegisterRelation).where(schema.RegisterRelation.person == number).values(**values))
+
+
+async def test_kari_may_act_for_emma_and_her_mother_and_see_jonas_and_nobody_else(api):
+    people = await _people(api)
+    assert people == {
+        "Kari Nordmann": {"self": True},
+        "Emma Lie": {"id": EMMA, "access": "write", "rule": "child-under-12", "relationship": "PRN"},
+        "Jonas Lie": {"id": JONAS, "access": "read", "rule": "child-12-16", "relationship": "PRN"},
+        "Astrid Solberg": {"id": ASTRID, "access": "write", "rule": "fullmakt-health", "relationship": "POWATT"},
+    }
+    # Ola's daughter has a strictly confidential address: never listed, not even to her father.
+    assert await _people(api, OLA) == {"Ola Nordmann": {"self": True}}
+    assert await _people(api, PER) == {"Per Hansen": {"self": True}}
+    outcome(await api.get("/Patient", headers=bearer(FJORD_STAFF)), 403, "forbidden")
+
+
+async def test_kari_books_for_emma_the_office_confirms_and_both_inboxes_see_it(api, database):
+    made = fhir_json(await _book(api, EMMA), 201)
+    # The appointment is Emma's; Kari is the representative, in Helsenorge's extension, by her fødselsnummer.
+    assert made["participant"][0]["actor"] == {"reference": f"Patient/{EMMA}"}
+    (rep,) = made["extension"]
+    assert rep["url"] == REPRESENTATIVE_URL
+    parts = {p["url"]: p for p in rep["extension"]}
+    assert parts["name"]["valueHumanName"] == {"family": "Nordmann", "given": ["Kari"]}
+    assert parts["ident"]["valueIdentifier"]["value"] == "14838512470"
+    assert parts["ident"]["valueIdentifier"]["type"]["coding"][0]["code"] == "FNR"
+    # Audited under both identities.
+    with database.reading() as session:
+        events = session.execute(
+            select(schema.AuditEvent.patient_id, schema.AuditEvent.action, schema.AuditEvent.detail).where(
+                schema.AuditEvent.action == "create"
+            )
+        ).all()
+    assert {(p, a) for p, a, _ in events} == {(EMMA, "create"), (KARI_ID, "create")}
+    # The office sees Emma's request and confirms it.
+    queue = matches(fhir_json(await api.get("/Appointment", params={"status": "pending"}, headers=bearer(FJORD_STAFF))))
+    assert any(a["id"] == made["id"] and a["extension"][0]["url"] == REPRESENTATIVE_URL for a in queue)
+    fhir_json(await api.post("/AppointmentResponse", json=answer(made["id"], "accepted"), headers=bearer(FJORD_STAFF)), 201)
+    # Kari's «Timeavtaler» has it, booked, for Emma; her inbox has Emma's messages.
+    mine = matches(fhir_json(await api.get("/Appointment", headers=bearer(KARI))))
+    (emmas,) = [a for a in mine if a["id"] == made["id"]]
+    assert emmas["status"] == "booked" and emmas["participant"][0]["actor"]["reference"] == f"Patient/{EMMA}"
+    inbox = matches(fhir_json(await api.get("/Communication", headers=bearer(KARI))))
+    kinds = [c["category"][0]["coding"][0]["code"] for c in inbox if c["recipient"][0]["reference"] == f"Patient/{EMMA}"]
+    assert kinds == ["confirmed", "request-sent"]
+    # Only Emma's: a search for her alone.
+    only = matches(fhir_json(await api.get("/Appointment", params={"patient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
+    assert [a["id"] for a in only] == [made["id"]]
+    # Ola sees none of it.
+    assert made["id"] not in [a["id"] for a in matches(fhir_json(await api.get("/Appointment", headers=bearer(OLA))))]
+
+
+async def test_kari_cancels_emmas_time_and_the_message_reaches_her(api):
+    made = fhir_json(await _book(api, EMMA), 201)
+    headers = bearer(KARI) | {"If-Match": f'W/"{made["meta"]["versionId"]}"', "Content-Type": "application/json-patch+json"}
+    cancelled = fhir_json(await api.patch(f"/Appointment/{made['id']}", json=CANCEL, headers=headers))
+    assert cancelled["status"] == "cancelled" and cancelled["cancelationReason"]["coding"][0]["code"] == "pat-cpp"
+    inbox = matches(fhir_json(await api.get("/Communication", params={"recipient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
+    assert inbox[0]["category"][0]["coding"][0]["code"] == "cancelled"
+
+
+async def test_jonas_at_14_is_read_only_his_times_show_but_cannot_be_booked_or_cancelled(api, database):
+    before = snapshot(database)
+    _refused(await _book(api, JONAS), "read-only")
+    assert snapshot(database) == before
+    # The office books for Jonas; his mother sees it, and cannot cancel it.
+    staffs = fhir_json(await _book(api, JONAS, FJORD_STAFF), 201)
+    seen = matches(fhir_json(await api.get("/Appointment", params={"patient": f"Patient/{JONAS}"}, headers=bearer(KARI))))
+    assert [a["id"] for a in seen] == [staffs["id"]]
+    headers = bearer(KARI) | {"Content-Type": "application/json-patch+json"}
+    _refused(await api.patch(f"/Appointment/{staffs['id']}", json=CANCEL, headers=headers), "read-only")
+
+
+async def test_anyone_else_is_refused_alike_whether_the_person_exists_or_not(api, database):
+    before = snapshot(database)
+    # Ola for his protected daughter, Kari for Ola, and for a patient id that does not exist: the same answer.
+    said = {
+        _refused(await _book(api, SOFIE, OLA)),
+        _refused(await _book(api, OLA_ID)),
+        _refused(await _book(api, 987654)),
+    }
+    assert len(said) == 1
+    assert snapshot(database) == before
+    reads = [
+        await api.get("/Patient/8", headers=bearer(OLA)),
+        await api.get("/Patient/2", headers=bearer(KARI)),
+        await api.get("/Patient/987654", headers=bearer(KARI)),
+        await api.get("/Appointment", params={"patient": "Patient/2"}, headers=bearer(KARI)),
+        await api.get("/Communication", params={"recipient": "Patient/987654"}, headers=bearer(KARI)),
+    ]
+    assert {_refused(r) for r in reads[:3]} and all(_rule(r) == "not-representative" for r in reads)
+    assert fhir_json(await api.get(f"/Patient/{EMMA}", headers=bearer(KARI)))["name"][0]["text"] == "Emma Lie"
+
+
+async def test_a_fullmakt_withdrawn_while_a_booking_is_in_flight_refuses_it_and_writes_nothing(api, database):
+    assert (await _people(api))["Astrid Solberg"]["access"] == "write"  # chosen on step 1
+    earlier = fhir_json(await _book(api, ASTRID, nth=1), 201)
+    _tie(database, ASTRID, withdrawn=True)  # Astrid withdraws it while Kari is on the review step
+    before = snapshot(database)
+    _refused(await _book(api, ASTRID))
+    assert snapshot(database) == before
+    assert "Astrid Solberg" not in await _people(api)
+    # Her earlier time no longer shows to Kari, and cannot be cancelled by her.
+    assert earlier["id"] not in [a["id"] for a in matches(fhir_json(await api.get("/Appointment", headers=bearer(KARI))))]
+    headers = bearer(KARI) | {"Content-Type": "application/json-patch+json"}
+    outcome(await api.patch(f"/Appointment/{earlier['id']}", json=CANCEL, headers=headers), 404)
+
+
+async def test_a_fullmakt_for_another_area_gives_nothing(api, database):
+    _tie(database, ASTRID, area="okonomi")
+    assert "Astrid Solberg" not in await _people(api)
+    _refused(await _book(api, ASTRID))
+
+
+@pytest.mark.parametrize(
+    ("born", "access"),
+    [
+        (date(2014, 11, 26), "write"),  # 11 until tomorrow
+        (date(2014, 11, 25), "read"),  # the 12th birthday is today
+        (date(2010, 11, 26), "read"),  # 15 until tomorrow
+        (date(2010, 11, 25), None),  # the 16th birthday is today: helserettslig myndig, no longer listed
+    ],
+)
+async def test_the_age_limits_hold_on_the_day_of_the_12th_and_16th_birthdays(api, database, born, access):
+    _register(database, EMMA, birth_date=born)
+    people = await _people(api)
+    assert people.get("Emma Lie", {}).get("access") == access
+    response = await _book(api, EMMA)
+    if access == "write":
+        fhir_json(response, 201)
+    else:
+        _refused(response, "read-only" if access == "read" else "not-representative")
+
+
+async def test_a_child_at_another_address_or_without_parental_responsibility_is_not_listed(api, database):
+    _register(database, EMMA, address="Fjellveien 1, 5019 Bergen")
+    _tie(database, JONAS, parental_responsibility=False)
+    people = await _people(api)
+    assert "Emma Lie" not in people and "Jonas Lie" not in people
+    _refused(await _book(api, EMMA))
+
+
+@pytest.mark.parametrize("protection", ["fortrolig", "strengt-fortrolig"])
+async def test_a_protected_address_hides_the_child_from_the_parent(api, database, protection):
+    _register(database, EMMA, protection=protection)
+    assert "Emma Lie" not in await _people(api)
+    _refused(await _book(api, EMMA))
+
+
+async def test_support_acting_as_kari_hears_why_she_cannot_book_for_her_son(api):
+    headers = bearer(KARI) | {"X-Support-Agent": SUPPORT}
+    answer_ = (await api.get("http://testserver/support/representation", headers=headers)).json()
+    rules = {p["name"]: (p["age"], p["access"], p["rule"]) for p in answer_["people"]}
+    assert rules == {
+        "Emma Lie": (8, "write", "child-under-12"),
+        "Jonas Lie": (14, "read", "child-12-16"),
+        "Astrid Solberg": (78, "write", "fullmakt-health"),
+    }
+    ola = (await api.get("http://testserver/support/representation", headers=bearer(OLA) | {"X-Support-Agent": SUPPORT})).json()
+    assert ola == {"people": []}  # the protected daughter is not shown to support either
+    outcome(await api.get("http://testserver/support/representation", headers=bearer(KARI)), 403, "forbidden")
