@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, PER, SUPPORT, bearer
@@ -13,6 +15,7 @@ from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free
 from timebok.backend import schema
 from timebok.backend.fhir import ACCESS_URL, REPRESENTATIVE_URL, RULE_URL
 from timebok.backend.outcome import RULE_SYSTEM
+from timebok.domain.representation import Kind, Person, Protection, Relation, decide
 
 KARI_ID, OLA_ID, EMMA, JONAS, SOFIE, ASTRID = 1, 2, 6, 7, 8, 9  # the seed's patients (Sofie: protected address)
 DAY = "2026-12-03"
@@ -230,3 +233,28 @@ async def test_support_acting_as_kari_hears_why_she_cannot_book_for_her_son(api)
     ola = (await api.get("http://testserver/support/representation", headers=bearer(OLA) | {"X-Support-Agent": SUPPORT})).json()
     assert ola == {"people": []}  # the protected daughter is not shown to support either
     outcome(await api.get("http://testserver/support/representation", headers=bearer(KARI)), 403, "forbidden")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    born=st.dates(min_value=date(2008, 1, 1), max_value=date(2026, 11, 25)),
+    same_address=st.booleans(),
+    protection=st.sampled_from(["none", "fortrolig", "strengt-fortrolig"]),
+    responsibility=st.booleans(),
+)
+async def test_what_the_api_lists_is_what_the_rules_decide_for_any_register_entry(
+    api, database, born, same_address, protection, responsibility
+):
+    _register(
+        database,
+        EMMA,
+        birth_date=born,
+        address="Strandgaten 30, 5013 Bergen" if same_address else "Fjellveien 1, 5019 Bergen",
+        protection=protection,
+    )
+    _tie(database, EMMA, parental_responsibility=responsibility)
+    kari = Person(date(1985, 3, 14), "Strandgaten 30, 5013 Bergen")
+    emma = Person(born, "Strandgaten 30, 5013 Bergen" if same_address else "x", Protection(protection))
+    verdict = decide(kari, emma, Relation(Kind.PARENT, parental_responsibility=responsibility), date(2026, 11, 25))
+    listed = (await _people(api)).get("Emma Lie")
+    assert (listed["access"], listed["rule"]) == (verdict.access.value, verdict.rule.value) if verdict.may_read else listed is None
