@@ -257,4 +257,6 @@ async def test_what_the_api_lists_is_what_the_rules_decide_for_any_register_entr
     emma = Person(born, "Strandgaten 30, 5013 Bergen" if same_address else "x", Protection(protection))
     verdict = decide(kari, emma, Relation(Kind.PARENT, parental_responsibility=responsibility), date(2026, 11, 25))
     listed = (await _people(api)).get("Emma Lie")
-    assert (listed["access"], listed["rule"]) == (verdict.access.value, verdict.rule.value) if verdict.may_read else listed is None
+    assert (
+        (listed["access"], listed["rule"]) == (verdict.access.value, verdict.rule.value) if verdict.may_read else listed is None
+    )

@@ -38,7 +38,5 @@ def record_representation(session: Session, principal: Principal, patient_id: in
     actor = f"{principal.actor} representing Patient/{patient_id}"[:200]
     for subject, what in ((patient_id, detail), (principal.patient_id, f"{detail} for Patient/{patient_id}")):
         session.add(
-            schema.AuditEvent(
-                at=at, actor=actor, organization_id=None, patient_id=subject, action=action, detail=what[:200]
-            )
+            schema.AuditEvent(at=at, actor=actor, organization_id=None, patient_id=subject, action=action, detail=what[:200])
         )

@@ -335,7 +335,9 @@ def cancel(
         messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
     )
     if acting is not None:
-        audit.record_representation(session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} cancelled")
+        audit.record_representation(
+            session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} cancelled"
+        )
     else:
         audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
     versions.bump_for_appointment(session, appointment)

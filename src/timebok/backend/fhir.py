@@ -227,9 +227,7 @@ _PATIENT_STATUS = {"pending": "accepted", "booked": "accepted", "cancelled": "de
 _OFFICE_STATUS = {"pending": "needs-action", "booked": "accepted", "cancelled": "declined"}
 
 
-def appointment(
-    row: schema.Appointment, location_id: int, type_code: str, acting: schema.Patient | None = None
-) -> Resource:
+def appointment(row: schema.Appointment, location_id: int, type_code: str, acting: schema.Patient | None = None) -> Resource:
     """`acting`: the representative who booked it for the patient (row.representative_id), if any."""
     resource: Resource = {
         "resourceType": "Appointment",

@@ -248,9 +248,7 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
     def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         context = _where_and_what(session, [row.slot_id for row in rows])
         acting = _representatives(session, rows)
-        matches = [
-            fhir.appointment(row, *context[row.slot_id], acting.get(row.representative_id or 0)) for row in rows
-        ]
+        matches = [fhir.appointment(row, *context[row.slot_id], acting.get(row.representative_id or 0)) for row in rows]
         if not include:
             return matches, []
         places = session.scalars(

@@ -18,7 +18,7 @@ from timebok.screens.expandable import ExpandableItem
 from timebok.ui.confirm_dialog import ConfirmDialog
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import appointment_details, state_word, time_type_label, when
+from timebok.ui.labels import appointment_details, for_whom, state_word, time_type_label, when
 from timebok.ui.problems import RETRYABLE
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Static
@@ -90,7 +90,8 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             if self._shown is None:
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
-            appointments = await self.client.appointments(patient.id)
+            # With people to act for, the backend's whole answer: their times too, each saying whom it is for.
+            appointments = await self.client.appointments(None if self.timebok.people else patient.id)
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
@@ -168,8 +169,9 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
         place = appointment.place.name if appointment.place else ""
+        whom = for_whom(self.own_patient(), appointment)
         return (
-            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]\n"
+            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
             f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
         )
 

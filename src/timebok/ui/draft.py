@@ -37,6 +37,14 @@ class BookingDraft:
     reason: str = ""
     pointed_type_id: str | None = None  # the time type highlighted on step 2, kept across a language switch
 
+    def choose_patient(self, patient: Patient | None) -> None:
+        """Step 1 «Bestill for»: someone else's booking starts afresh (their office may offer other types)."""
+        if self.patient != patient:
+            self.patient = patient
+            self.time_type, self.timebooks, self.timebook = None, [], None
+            self.month = self.day = self.slot = None
+            self.pointed_type_id = None
+
     def choose_time_type(self, time_type: TimeType) -> None:
         if self.time_type != time_type:
             self.time_type = time_type
