@@ -93,7 +93,7 @@ async def test_the_support_agents_screens_fit_80x24(live_server, language):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen.append(("start", problems(app)))
-        await _visit(pilot, seen, "b")  # step 2 with the agent's long top line
+        await _visit(pilot, seen, "b", "enter")  # step 1 «Meg selv», then step 2 with the agent's long top line
         await _visit(pilot, seen, "down", "down", "enter")  # the calendar, with ^t in the footer
         await _visit(pilot, seen, "enter", "enter")  # the review
         await _visit(pilot, seen, "ctrl+t")  # the trace

@@ -6,7 +6,17 @@ import threading
 from datetime import date
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, short_timeout, to_calendar, to_review, wait_for
+from tests.tui_helpers import (
+    book_for_self,
+    footer_keys,
+    make_app,
+    screen_text,
+    settle,
+    short_timeout,
+    to_calendar,
+    to_review,
+    wait_for,
+)
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState, Closure
 from timebok.screens.appointments import AppointmentsScreen
@@ -275,8 +285,7 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
             assert isinstance(app.screen, StartScreen)
             assert "Hello, Kari Nordmann. Your GP office is Fjordsiden legekontor." in screen_text(app)
             assert saved == ["en"]
-            await pilot.press("b")
-            await settle(pilot)
+            await book_for_self(pilot)
             assert "Step 2 of 8" in screen_text(app) and "Laboratory at Fjordsiden legekontor" in screen_text(app)
     finally:
         from timebok.ui import i18n
