@@ -211,6 +211,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if not can_cancel(appointment):
             self.notify(t("appointments.cannot_cancel"), severity="warning")
             return
+        if self._read_only(appointment):
+            # A 12–16-year-old's time: the parent sees it, the backend would refuse the cancel (read-only).
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
         question = t("appointments.cancel_question", when=when(appointment.start))
 
         def answered(yes: bool | None) -> None:
@@ -218,6 +222,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._cancel(appointment)
 
         self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")), answered)
+
+    def _read_only(self, appointment: Appointment) -> bool:
+        """A time of someone the citizen may only see, not act for (what the backend said at sign-in)."""
+        return any(p.patient.id == appointment.patient_id and not p.may_book for p in self.timebok.people)
 
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment, again: bool = False) -> None:

@@ -561,4 +561,6 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "rule.fullmakt-other-area": "the power of attorney does not cover health services",
     "rule.fullmakt-withdrawn": "the power of attorney has been withdrawn",
     "rule.no-relation": "no relation in the register",
+    "error.forbidden.not-representative": "You can no longer book or cancel for this person. Nothing was sent.",
+    "error.forbidden.read-only": "You can see this person's times, but not book or cancel them.",
 }

@@ -561,4 +561,6 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "rule.fullmakt-other-area": "fullmakten gjelder ikke helsetjenester",
     "rule.fullmakt-withdrawn": "fullmakten er trukket tilbake",
     "rule.no-relation": "ingen relasjon i registeret",
+    "error.forbidden.not-representative": "Du kan ikke lenger bestille eller avbestille for denne personen. Ingenting er sendt.",
+    "error.forbidden.read-only": "Du kan se denne personens timer, men ikke bestille eller avbestille dem.",
 }
