@@ -338,6 +338,8 @@ async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):
         await settle(pilot)
         await pilot.press("ctrl+b")
         await settle(pilot)
+        await pilot.press("enter")  # step 1 «Bestill for»: «Meg selv»
+        await settle(pilot)
         assert isinstance(app.screen, TimeTypeScreen)
         await pilot.press("f2")
         await pilot.pause()
