@@ -120,6 +120,20 @@ async def test_kari_books_for_emma_the_office_confirms_and_both_inboxes_see_it(a
     # Only Emma's: a search for her alone.
     only = matches(fhir_json(await api.get("/Appointment", params={"patient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
     assert [a["id"] for a in only] == [made["id"]]
+    # Her reads of Emma's times and messages are in both trails too, as staff reads are.
+    with database.reading() as session:
+        reads = session.execute(
+            select(schema.AuditEvent.patient_id, schema.AuditEvent.detail, schema.AuditEvent.actor).where(
+                schema.AuditEvent.action == "read"
+            )
+        ).all()
+    assert {(p, d) for p, d, _ in reads} >= {
+        (EMMA, "Appointment search"),
+        (KARI_ID, "Appointment search for Patient/6"),
+        (EMMA, "Communication search"),
+    }
+    citizens = {a for _, _, a in reads if a.startswith("citizen:")}  # the desk's reads are staff's, as ever
+    assert citizens == {"citizen:Kari Nordmann representing Patient/6"}
     # Ola sees none of it.
     assert made["id"] not in [a["id"] for a in matches(fhir_json(await api.get("/Appointment", headers=bearer(OLA))))]
 

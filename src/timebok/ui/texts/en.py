@@ -563,4 +563,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "rule.no-relation": "no relation in the register",
     "error.forbidden.not-representative": "You can no longer book or cancel for this person. Nothing was sent.",
     "error.forbidden.read-only": "You can see this person's times, but not book or cancel them.",
+    "help.ForWhomScreen": "Choose whom you book for: yourself, a child you may book for, or someone who gave you a power of attorney. The list comes from the population register; only those you may book for are in it.",
 }

@@ -563,4 +563,5 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "rule.no-relation": "ingen relasjon i registeret",
     "error.forbidden.not-representative": "Du kan ikke lenger bestille eller avbestille for denne personen. Ingenting er sendt.",
     "error.forbidden.read-only": "Du kan se denne personens timer, men ikke bestille eller avbestille dem.",
+    "help.ForWhomScreen": "Velg hvem du bestiller for: deg selv, et barn du kan bestille for, eller en som har gitt deg fullmakt. Listen kommer fra folkeregisteret; bare de du kan bestille for, er med.",
 }
