@@ -15,6 +15,7 @@ from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free
 from timebok.backend import schema
 from timebok.backend.fhir import ACCESS_URL, REPRESENTATIVE_URL, RULE_URL
 from timebok.backend.outcome import RULE_SYSTEM
+from timebok.domain import appointment_life as LIFE
 from timebok.domain.representation import Kind, Person, Protection, Relation, decide
 
 KARI_ID, OLA_ID, EMMA, JONAS, SOFIE, ASTRID = 1, 2, 6, 7, 8, 9  # the seed's patients (Sofie: protected address)
@@ -92,8 +93,8 @@ async def test_kari_books_for_emma_the_office_confirms_and_both_inboxes_see_it(a
     made = fhir_json(await _book(api, EMMA), 201)
     # The appointment is Emma's; Kari is the representative, in Helsenorge's extension, by her fødselsnummer.
     assert made["participant"][0]["actor"] == {"reference": f"Patient/{EMMA}"}
-    (rep,) = made["extension"]
-    assert rep["url"] == REPRESENTATIVE_URL
+    # (beside it the request's answer time, issue 24's extensions)
+    (rep,) = [e for e in made["extension"] if e["url"] == REPRESENTATIVE_URL]
     parts = {p["url"]: p for p in rep["extension"]}
     assert parts["name"]["valueHumanName"] == {"family": "Nordmann", "given": ["Kari"]}
     assert parts["ident"]["valueIdentifier"]["value"] == "14838512470"
@@ -274,3 +275,127 @@ async def test_what_the_api_lists_is_what_the_rules_decide_for_any_register_entr
     assert (
         (listed["access"], listed["rule"]) == (verdict.access.value, verdict.rule.value) if verdict.may_read else listed is None
     )
+
+
+# -- issue 24's life on a child's time: a change, a hold and attendance follow the same rules as a cancel ----------
+
+
+def _change(slot_id: str, old_id: str, patient: int, status: str = "pending") -> dict:
+    body = booking_request(slot_id, patient) | {"status": status}
+    body["extension"] = [{"url": LIFE.REPLACES_URL, "valueReference": {"reference": f"Appointment/{old_id}"}}]
+    return body
+
+
+def _ext(resource: dict, url: str) -> dict | None:
+    return next((e for e in resource.get("extension", []) if e["url"] == url), None)
+
+
+def _said_by(rep: dict | None) -> str | None:
+    """The representative's fødselsnummer in an Appointment's hn-extension-representant, if it has one."""
+    if rep is None:
+        return None
+    return {p["url"]: p for p in rep["extension"]}["ident"]["valueIdentifier"]["value"]
+
+
+async def _booked_for(api, patient: int, token: str, nth: int = 0) -> dict:
+    """A confirmed time for `patient`, requested with `token` and accepted by the office."""
+    made = fhir_json(await _book(api, patient, token, nth), 201)
+    fhir_json(await api.post("/AppointmentResponse", json=answer(made["id"], "accepted"), headers=bearer(FJORD_STAFF)), 201)
+    return fhir_json(await api.get(f"/Appointment/{made['id']}", headers=bearer(FJORD_STAFF)))
+
+
+async def test_kari_changes_emmas_time_keeps_the_old_one_until_the_office_confirms_and_both_trails_say_so(api, database):
+    old = await _booked_for(api, EMMA, KARI)
+    new_slot = await _slot(api, 1)
+    # Step 5 holds the new time for Emma: the hold is Emma's, with Kari in the representative extension.
+    hold = await api.post("/Appointment", json=_change(new_slot["id"], old["id"], EMMA, "proposed"), headers=bearer(KARI))
+    held = fhir_json(hold, 201)
+    assert held["status"] == "proposed" and _said_by(_ext(held, REPRESENTATIVE_URL)) == "14838512470"
+    assert _ext(held, LIFE.REPLACES_URL)["valueReference"] == {"reference": f"Appointment/{old['id']}"}
+    # Sent as the request: the same Appointment, still carrying Kari as the representative.
+    sent = fhir_json(
+        await api.put(
+            f"/Appointment/{held['id']}", json=held | {"status": "pending"}, headers=bearer(KARI) | {"If-Match": 'W/"1"'}
+        )
+    )
+    assert sent["status"] == "pending" and _said_by(_ext(sent, REPRESENTATIVE_URL)) == "14838512470"
+    # Emma keeps her old time until the office answers, and the message reaches Kari's inbox.
+    assert fhir_json(await api.get(f"/Appointment/{old['id']}", headers=bearer(KARI)))["status"] == "booked"
+    inbox = matches(fhir_json(await api.get("/Communication", params={"recipient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
+    assert inbox[0]["category"][0]["coding"][0]["code"] == "change-sent"
+    # Audited under both identities, the hold and its sending alike.
+    with database.reading() as session:
+        trail = set(
+            session.execute(
+                select(schema.AuditEvent.patient_id, schema.AuditEvent.detail).where(schema.AuditEvent.action != "read")
+            ).all()
+        )
+    assert {
+        (EMMA, f"Appointment/{held['id']} proposed"),
+        (KARI_ID, f"Appointment/{held['id']} proposed for Patient/{EMMA}"),
+        (EMMA, f"Appointment/{held['id']} pending"),
+        (KARI_ID, f"Appointment/{held['id']} pending for Patient/{EMMA}"),
+    } <= trail
+    # Ola may not touch Emma's time at all.
+    before = snapshot(database)
+    _refused(await api.post("/Appointment", json=_change((await _slot(api, 2))["id"], old["id"], EMMA), headers=bearer(OLA)))
+    assert snapshot(database) == before
+    # The office confirms: the new time is booked, the old one cancelled as moved, and Kari is told for Emma.
+    fhir_json(await api.post("/AppointmentResponse", json=answer(sent["id"], "accepted"), headers=bearer(FJORD_STAFF)), 201)
+    mine = {a["id"]: a for a in matches(fhir_json(await api.get("/Appointment", headers=bearer(KARI))))}
+    assert mine[sent["id"]]["status"] == "booked" and _said_by(_ext(mine[sent["id"]], REPRESENTATIVE_URL)) == "14838512470"
+    assert mine[old["id"]]["status"] == "cancelled"
+    assert mine[old["id"]]["cancelationReason"]["coding"][0]["code"] == "moved"
+    inbox = matches(fhir_json(await api.get("/Communication", params={"recipient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
+    assert inbox[0]["category"][0]["coding"][0]["code"] == "moved"
+
+
+async def test_kari_lets_go_of_a_hold_for_emma_and_may_not_mark_her_attendance(api, database):
+    old = await _booked_for(api, EMMA, KARI)
+    hold = fhir_json(
+        await api.post(
+            "/Appointment", json=booking_request((await _slot(api, 1))["id"], EMMA) | {"status": "proposed"}, headers=bearer(KARI)
+        ),
+        201,
+    )
+    assert _said_by(_ext(hold, REPRESENTATIVE_URL)) == "14838512470"
+    gone = await api.delete(f"/Appointment/{hold['id']}", headers=bearer(KARI))
+    assert gone.status_code == 204
+    # Attendance is the office's: Kari gets 403 for Emma's time as for her own, and nothing changes.
+    before = snapshot(database)
+    mark = [{"op": "replace", "path": "/status", "value": "arrived"}]
+    headers = bearer(KARI) | {"Content-Type": "application/json-patch+json", "If-Match": f'W/"{old["meta"]["versionId"]}"'}
+    outcome(await api.patch(f"/Appointment/{old['id']}", json=mark, headers=headers), 403, "forbidden")
+    assert snapshot(database) == before
+
+
+async def test_kari_may_not_change_or_hold_jonass_time_at_14_and_the_office_still_may(api, database):
+    old = await _booked_for(api, JONAS, FJORD_STAFF)
+    # She sees it (a read of his time is hers to make, audited under both identities) ...
+    seen = fhir_json(await api.get(f"/Appointment/{old['id']}", headers=bearer(KARI)))
+    assert seen["status"] == "booked"
+    with database.reading() as session:
+        reads = set(
+            session.execute(
+                select(schema.AuditEvent.patient_id, schema.AuditEvent.detail).where(schema.AuditEvent.action == "read")
+            ).all()
+        )
+    assert {(JONAS, f"Appointment/{old['id']}"), (KARI_ID, f"Appointment/{old['id']} for Patient/{JONAS}")} <= reads
+    # ... but a change, a hold for a change, and a mark are all refused read-only, and write nothing.
+    before = snapshot(database)
+    new_slot = (await _slot(api, 1))["id"]
+    for status in ("pending", "proposed"):
+        refused = await api.post("/Appointment", json=_change(new_slot, old["id"], JONAS, status), headers=bearer(KARI))
+        assert "not book or cancel" in _refused(refused, "read-only")
+    headers = bearer(KARI) | {"Content-Type": "application/json-patch+json", "If-Match": f'W/"{old["meta"]["versionId"]}"'}
+    mark = [{"op": "replace", "path": "/status", "value": "arrived"}]
+    _refused(await api.patch(f"/Appointment/{old['id']}", json=mark, headers=headers), "read-only")
+    # Naming herself as the patient does not get round it: the time is not hers to change.
+    outcome(await api.post("/Appointment", json=_change(new_slot, old["id"], KARI_ID), headers=bearer(KARI)), 422)
+    assert snapshot(database) == before
+    # Staff are unaffected: the desk moves Jonas's time at once.
+    moved = fhir_json(
+        await api.post("/Appointment", json=_change(new_slot, old["id"], JONAS, "booked"), headers=bearer(FJORD_STAFF)), 201
+    )
+    assert moved["status"] == "booked" and _ext(moved, REPRESENTATIVE_URL) is None
+    assert fhir_json(await api.get(f"/Appointment/{old['id']}", headers=bearer(KARI)))["status"] == "cancelled"

@@ -93,6 +93,14 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
         connection.exec_driver_sql("ALTER TABLE appointment DROP COLUMN representative_id")
         connection.exec_driver_sql("DROP TABLE register_relation")
         connection.exec_driver_sql("DROP TABLE register_person")
+        # nor the appointment's life of 0005_life
+        connection.exec_driver_sql("DROP INDEX ix_slot_schedule_held_until")
+        connection.exec_driver_sql("ALTER TABLE slot DROP COLUMN held_until")
+        connection.exec_driver_sql("DROP INDEX ix_appointment_replaces_id")
+        for column in ("replaces_id", "held_until", "held_by"):
+            connection.exec_driver_sql(f"ALTER TABLE appointment DROP COLUMN {column}")
+        for column in ("hold_minutes", "deadline_hours", "monday_by_friday", "answer_days"):
+            connection.exec_driver_sql(f"ALTER TABLE schedule DROP COLUMN {column}")
     db.dispose()
 
     db = open_database(db_path, demo=True)

@@ -40,3 +40,11 @@ def record_representation(session: Session, principal: Principal, patient_id: in
         session.add(
             schema.AuditEvent(at=at, actor=actor, organization_id=None, patient_id=subject, action=action, detail=what[:200])
         )
+
+
+def record_one(session: Session, principal: Principal, patient_id: int, action: str, detail: str) -> None:
+    """One patient touched: under both identities when a citizen acts for someone else, else as `record` does."""
+    if not principal.is_staff and principal.patient_id is not None and patient_id != principal.patient_id:
+        record_representation(session, principal, patient_id, action, detail)
+    else:
+        record(session, principal, [patient_id], action, detail)

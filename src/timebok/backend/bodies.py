@@ -56,6 +56,21 @@ class CodeableConcept(_Element):
 class Identifier(_Element):
     system: str | None = Field(default=None, max_length=200)
     value: str = Field(max_length=200)
+    type: CodeableConcept | None = None
+
+
+class HumanName(_Element):
+    family: str | None = Field(default=None, max_length=200)
+    given: list[str] | None = Field(default=None, max_length=10)
+    text: str | None = Field(default=None, max_length=_TEXT)
+
+
+class ExtensionPart(_Element):
+    """A part of a complex extension: the representative's name and identifier in hn-extension-representant."""
+
+    url: str = Field(max_length=200)
+    valueHumanName: HumanName | None = None
+    valueIdentifier: Identifier | None = None
 
 
 class Meta(_Element):
@@ -68,6 +83,22 @@ class Participant(_Element):
     status: ParticipationStatus
     required: Literal["required", "optional", "information-only"] | None = None
     type: list[CodeableConcept] | None = Field(default=None, max_length=20)
+
+
+class Extension(_Element):
+    """An extension the server knows by its url (the rules say which a request may carry; the read-only ones an
+    Appointment is answered with may come back in a PUT of what was read, and are then ignored)."""
+
+    url: str = Field(max_length=200)
+    valueReference: Reference | None = None
+    valueCoding: Coding | None = None
+    valueDateTime: str | None = Field(default=None, max_length=40)
+    valueInstant: str | None = Field(default=None, max_length=40)
+    valueBoolean: bool | None = None
+    valueUnsignedInt: int | None = None
+    # hn-extension-representant is complex: it comes back in a PUT of what was read, and is ignored (the server
+    # decides who the representative is, never the body).
+    extension: list[ExtensionPart] | None = Field(default=None, max_length=10)
 
 
 class AppointmentBody(_Element):
@@ -86,6 +117,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
+    extension: list[Extension] | None = Field(default=None, max_length=20)
 
 
 class AppointmentResponseBody(_Element):

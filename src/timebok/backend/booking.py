@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Result, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Result, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, overlap, representation, schema, versions
+from timebok.backend import audit, life, messages, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
-from timebok.backend.fhir import to_storage
+from timebok.backend.fhir import Life, to_storage
 from timebok.backend.outcome import conflict, forbidden, not_found, precondition_failed, unprocessable
 from timebok.domain.clock import now
 
@@ -23,6 +23,7 @@ class RequestedBooking(NamedTuple):
     appointment: schema.Appointment
     location_id: int
     type_code: str
+    life: Life
 
 
 def _context(session: Session, slot_id: int) -> tuple[schema.Organization, schema.HealthcareService, schema.Location]:
@@ -105,7 +106,8 @@ def request_booking(
     if where is None:
         # Named apart from an unknown patient: a time removed by a setup change (or a stale link) is one to pick anew.
         raise unprocessable("not-found", f"Slot/{slot_id} was not found", rule="slot-gone")
-    start, end, schedule_id, location_id, lead, type_code, office_id, office_name, place_name = where
+    (start, end, schedule_id, location_id, lead, type_code, office_id, office_name, place_name, *rest) = where
+    hold_minutes, deadline_hours, monday_by_friday, answer_days, slot_status = rest
     if principal.is_staff and office_id != principal.organization_id:
         raise forbidden("Staff can only book in their own office's timebooks")
     if _aware(start) <= now():
@@ -118,17 +120,35 @@ def request_booking(
             rule="too-soon",
         )
 
+    status = wanted.status
+    if status == "booked" and not principal.is_staff:
+        raise forbidden("Only the GP office books a time directly; a citizen sends a request (status pending)")
+    # A change: the old time is locked first (see life.py's lock order) and must be the patient's, active, unchanged.
+    old = None
+    if wanted.replaces_id is not None:
+        old = life.lock_for_change(session, principal, wanted.replaces_id, patient_id, wanted.override)
+
     # Before the slot is claimed: the patient's own time in this very slot is theirs, not «taken by someone else».
-    overlap.refuse_overlap(connection, principal, patient_id, start, end)
-    # The conditional update is the lock: of many racing requests exactly one sees status 'free'.
-    if connection.execute(_CLAIM, {"slot_id": slot_id}).rowcount != 1:
+    overlap.refuse_overlap(connection, principal, patient_id, start, end, ignore=old.id if old is not None else None)
+    stamp = to_storage(now())
+    held_until = to_storage(now() + timedelta(minutes=hold_minutes)) if status == "proposed" else None
+    # The conditional update is the lock: of many racing requests exactly one sees the slot free (or its hold ended).
+    claim = {
+        "slot_id": slot_id,
+        "at": stamp,
+        "new_status": "busy" if status == "booked" else "busy-tentative",
+        "new_until": held_until,
+    }
+    if connection.execute(_CLAIM, claim).rowcount != 1:
+        life.refuse_held(session, slot_id)
         raise conflict(f"Slot/{slot_id} is no longer free")
+    if slot_status == "busy-tentative":
+        life.end_stale_holds(session, slot_id)  # it was a hold that had ended: that Appointment ends now
 
     # Core inserts of statements built once: the ORM's unit of work cost more than the database here.
-    stamp = to_storage(now())
     values = dict(
         version=1,
-        status="pending",
+        status=status,
         slot_id=slot_id,
         patient_id=patient_id,
         organization_id=office_id,
@@ -140,33 +160,55 @@ def request_booking(
         booked_by=principal.role,
         identifier=identifier,
         representative_id=principal.patient_id if acting is not None else None,
+        replaces_id=old.id if old is not None else None,
+        held_until=held_until,
+        held_by=principal.actor[:200] if status == "proposed" else None,
     )
     inserted = connection.execute(_INSERT_APPOINTMENT, values).inserted_primary_key
     assert inserted is not None  # a single-row INSERT always reports its new key
     appointment_id = inserted[0]
-    topic, text = messages.request_sent(office_name, type_code, _aware(start), place_name)
-    connection.execute(
-        _INSERT_MESSAGE,
-        {
-            "patient_id": patient_id,
-            "organization_id": office_id,
-            "appointment_id": appointment_id,
-            "kind": "request-sent",
-            "topic": topic,
-            "text": text,
-            "sent": stamp,
-        },
-    )
+    message = _message(status, old, office_name, type_code, _aware(start), place_name)
+    if message is not None:
+        kind, (topic, text) = message
+        connection.execute(
+            _INSERT_MESSAGE,
+            {
+                "patient_id": patient_id,
+                "organization_id": office_id,
+                "appointment_id": appointment_id,
+                "kind": kind,
+                "topic": topic,
+                "text": text,
+                "sent": stamp,
+            },
+        )
+    if old is not None and status == "booked":
+        life.cancel_replaced(session, old)  # the desk's change: the old time goes in the same transaction
     if acting is not None:
-        audit.record_representation(session, principal, patient_id, "create", f"Appointment/{appointment_id}")
+        audit.record_representation(session, principal, patient_id, "create", f"Appointment/{appointment_id} {status}")
     else:
-        audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id}")
+        audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id} {status}")
     versions.bump(
         session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)]
     )
     appointment = schema.Appointment(id=appointment_id, cancelation_code=None, cancelation_text=None, **values)
     # The answer needs the place and type: they come along, so the database is not asked again.
-    return RequestedBooking(appointment, location_id, type_code)
+    return RequestedBooking(appointment, location_id, type_code, Life(deadline_hours, monday_by_friday, answer_days))
+
+
+def _message(
+    status: str, old: schema.Appointment | None, office: str, type_code: str, start: datetime, place: str
+) -> tuple[str, tuple[str, str]] | None:
+    """What the patient is told of a new Appointment: nothing of a hold, which is only minutes of choosing."""
+    if status == "proposed":
+        return None
+    if old is not None:
+        if status == "booked":
+            return "moved", messages.moved(office, type_code, _aware(old.start), start, place)
+        return "change-sent", messages.change_requested(office, type_code, _aware(old.start), start)
+    if status == "booked":
+        return "confirmed", messages.confirmed(office, type_code, start, place)
+    return "request-sent", messages.request_sent(office, type_code, start, place)
 
 
 _SLOT_AND_PLACE = (
@@ -180,6 +222,11 @@ _SLOT_AND_PLACE = (
         schema.Organization.id,
         schema.Organization.name,
         schema.Location.name,
+        schema.Schedule.hold_minutes,
+        schema.Schedule.deadline_hours,
+        schema.Schedule.monday_by_friday,
+        schema.Schedule.answer_days,
+        schema.Slot.status,
     )
     .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
     .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
@@ -190,8 +237,15 @@ _SLOT_AND_PLACE = (
 # Core statements on the mapped classes' tables: run on the Connection, so no ORM unit of work is involved.
 _CLAIM = (
     update(schema.Slot)
-    .where(schema.Slot.id == bindparam("slot_id"), schema.Slot.status == "free")
-    .values(status="busy-tentative", version=schema.Slot.version + 1)
+    .where(
+        schema.Slot.id == bindparam("slot_id"),
+        or_(
+            schema.Slot.status == "free",
+            # A hold that has ended leaves its slot free to anyone, with no job having run (README: holds).
+            and_(schema.Slot.status == "busy-tentative", schema.Slot.held_until <= bindparam("at")),
+        ),
+    )
+    .values(status=bindparam("new_status"), held_until=bindparam("new_until"), version=schema.Slot.version + 1)
 )
 _INSERT_APPOINTMENT = insert(schema.Appointment)
 _INSERT_MESSAGE = insert(schema.Communication)
@@ -242,6 +296,11 @@ def respond(
     appointment = visible_appointment(session, principal, answer.appointment_id)
     if appointment is None:
         raise unprocessable("not-found", f"Appointment/{answer.appointment_id} was not found")
+    if appointment.status == "pending" and _aware(appointment.start) <= now():
+        # Closed «Ikke besvart» by the next read (life.sweep); answered now it would be a time that has already begun.
+        raise conflict(f"Appointment/{appointment.id}'s time has begun: the request is closed as unanswered", rule="unanswered")
+    # A change's old time is locked first (life.py's lock order), and goes when the new one is confirmed.
+    old = life.lock_for_change_of(session, principal, appointment) if answer.accepted and appointment.replaces_id else None
 
     values: dict[str, Any] = {
         "status": "booked" if answer.accepted else "cancelled",
@@ -268,11 +327,21 @@ def respond(
     session.refresh(appointment)
     office, service, place = _context(session, appointment.slot_id)
     start = _aware(appointment.start)
-    if answer.accepted:
+    replaced = session.get(schema.Appointment, appointment.replaces_id) if appointment.replaces_id else None
+    if old is not None:
+        life.cancel_replaced(session, old)
+        said = messages.moved(office.name, service.type_code, _aware(old.start), start, place.name)
+        _tell_patient(session, appointment, "moved", said)
+    elif answer.accepted:
         _tell_patient(session, appointment, "confirmed", messages.confirmed(office.name, service.type_code, start, place.name))
+    elif replaced is not None:
+        assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
+        said = messages.change_rejected(office.name, service.type_code, _aware(replaced.start), start, answer.comment)
+        _tell_patient(session, appointment, "change-rejected", said)
     else:
         assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
         _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
+        life.withdraw_changes(session, appointment)
     response = schema.AppointmentResponse(
         appointment_id=appointment.id,
         organization_id=office.id,
@@ -289,9 +358,14 @@ def respond(
 
 
 def cancel(
-    session: Session, principal: Principal, appointment_id: int, expected_version: int | None, reason: str | None
+    session: Session,
+    principal: Principal,
+    appointment_id: int,
+    expected_version: int | None,
+    reason: str | None,
+    override: str | None = None,
 ) -> schema.Appointment:
-    """Cancel a pending or booked appointment and free its slot; a stale version changes nothing."""
+    """Cancel a pending or booked appointment and free its slot, or release a hold; a stale version changes nothing."""
     appointment = visible_appointment(session, principal, appointment_id)
     if appointment is None:
         raise not_found(f"Appointment/{appointment_id}")
@@ -300,11 +374,15 @@ def cancel(
             f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
         )
     acting = representation.acting_for(session, principal, appointment.patient_id, write=True)
+    if appointment.status == "proposed":
+        life.release(session, principal, appointment, expected_version)
+        return appointment
     if appointment.status not in ("pending", "booked"):
-        raise conflict(f"Appointment/{appointment_id} is {appointment.status} and cannot be cancelled")
+        raise conflict(f"Appointment/{appointment_id} is {appointment.status} and cannot be cancelled", rule=life.ILLEGAL)
     if _aware(appointment.start) <= now():
         raise unprocessable("business-rule", "An appointment that has started cannot be cancelled")
     check_reason(reason, "cancelationReason")
+    life.check_deadline(session, principal, appointment, override)
     changed = _rowcount(
         session.execute(
             update(schema.Appointment)
@@ -340,5 +418,6 @@ def cancel(
         )
     else:
         audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
+    life.withdraw_changes(session, appointment)
     versions.bump_for_appointment(session, appointment)
     return appointment

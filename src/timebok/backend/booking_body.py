@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, Reference
-from timebok.backend.fhir import parse_id
+from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, CodeableConcept, Coding, Reference
+from timebok.backend.fhir import REPRESENTATIVE_URL, parse_id
 from timebok.backend.outcome import FhirError, invalid
+from timebok.domain.appointment_life import OVERRIDE_REASONS, OVERRIDE_SYSTEM, OVERRIDE_URL, READ_ONLY_URLS, REPLACES_URL
 
 MAX_REASON = 1000  # characters of a reason for booking, cancelling or declining
 
@@ -20,6 +21,9 @@ class BookingRequest:
     slot_id: int
     patient_id: int
     reason: str | None
+    status: Literal["proposed", "pending", "booked"] = "pending"  # a hold, a request, or (staff) a booking
+    replaces_id: int | None = None  # a change: the Appointment this new time replaces
+    override: str | None = None  # staff past the change deadline: the reason code (OVERRIDE_REASONS)
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,12 @@ class Answer:
 
 
 def booking_request(body: AppointmentBody) -> BookingRequest:
-    if body.status != "pending":
-        raise invalid("A booking request must have status 'pending'")
+    status = body.status
+    if status not in ("proposed", "pending", "booked"):
+        raise invalid(
+            "A new Appointment must have status 'pending' (a request), 'proposed' (a hold) or 'booked' (staff)",
+            expression=["Appointment.status"],
+        )
     if body.slot is None or len(body.slot) != 1:
         raise invalid("A booking request must name exactly one slot")
     slot_id = _reference_id(body.slot[0], "Slot", "slot[0]")
@@ -47,7 +55,48 @@ def booking_request(body: AppointmentBody) -> BookingRequest:
     patients = [p.actor for p in body.participant if p.actor is not None and p.actor.reference.startswith("Patient/")]
     if len(patients) != 1:
         raise invalid("participant must name exactly one Patient")
-    return BookingRequest(slot_id=slot_id, patient_id=_reference_id(patients[0], "Patient", "participant.actor"), reason=reason)
+    replaces_id, override = extensions(body)
+    return BookingRequest(
+        slot_id=slot_id,
+        patient_id=_reference_id(patients[0], "Patient", "participant.actor"),
+        reason=reason,
+        status=status,
+        replaces_id=replaces_id,
+        override=override,
+    )
+
+
+def extensions(body: AppointmentBody) -> tuple[int | None, str | None]:
+    """The Appointment a change replaces and a staff deadline override, from the body's extensions; the read-only
+    ones the server answers with may come back and are ignored; any other is a 400 naming it."""
+    replaces_id, override = None, None
+    for index, item in enumerate(body.extension or []):
+        where = f"Appointment.extension[{index}]"
+        if item.url == REPLACES_URL:
+            if item.valueReference is None:
+                raise invalid(
+                    f"{where}.valueReference must name the Appointment replaced", expression=[f"{where}.valueReference"]
+                )
+            replaces_id = _reference_id(item.valueReference, "Appointment", f"{where}.valueReference")
+        elif item.url == OVERRIDE_URL:
+            override = override_code(item.valueCoding, f"{where}.valueCoding")
+        elif item.url not in READ_ONLY_URLS and item.url != REPRESENTATIVE_URL:
+            raise invalid(f"{where}.url is not an extension this server accepts here", expression=[f"{where}.url"])
+    return replaces_id, override
+
+
+def override_code(coding: Coding | None, where: str) -> str:
+    if coding is None or coding.system != OVERRIDE_SYSTEM or coding.code not in OVERRIDE_REASONS:
+        raise invalid(f"{where} must be a code of {OVERRIDE_SYSTEM}: {', '.join(OVERRIDE_REASONS)}", expression=[f"{where}.code"])
+    return coding.code
+
+
+def cancel_override(reason: CodeableConcept | None, where: str) -> str | None:
+    """A staff override of the deadline carried in cancelationReason.coding, if any."""
+    for index, coding in enumerate((reason.coding or []) if reason else []):
+        if coding.system == OVERRIDE_SYSTEM:
+            return override_code(coding, f"{where}.coding[{index}]")
+    return None
 
 
 def answer(body: AppointmentResponseBody) -> Answer:

@@ -49,7 +49,7 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                     _resource("Slot", ["read", "search-type"], {"schedule": "reference", "status": "token", "start": "date"}),
                     _resource(
                         "Appointment",
-                        ["read", "create", "update", "patch", "search-type"],
+                        ["read", "create", "update", "patch", "delete", "search-type"],  # delete: release a hold
                         {"patient": "reference", "status": "token", "date": "date"},
                         searchInclude=["Appointment:actor"],
                         versioning="versioned",

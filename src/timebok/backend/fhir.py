@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from timebok.backend import schema
+from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO, now
 from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
 from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
@@ -150,18 +152,26 @@ def _horizon(row: schema.Schedule) -> dict[str, str]:
     return {"start": today.isoformat(), "end": (today + timedelta(days=row.horizon_days)).isoformat()}
 
 
+def slot_status(status: str, held_until: datetime | None) -> str:
+    """A slot's status as read now: a hold that has ended leaves its slot free, with no job to run."""
+    if status == "busy-tentative" and held_until is not None and _aware(held_until) <= now():
+        return "free"
+    return status
+
+
 def slot(row: schema.Slot) -> Resource:
     return {
         "resourceType": "Slot",
         "id": str(row.id),
         "schedule": ref("Schedule", row.schedule_id),
-        "status": row.status,
+        "status": slot_status(row.status, row.held_until),
         "start": instant(row.start),
         "end": instant(row.end),
     }
 
 
-def patient(row: schema.Patient) -> Resource:
+def patient(row: schema.Patient, noshows: int | None = None) -> Resource:
+    """`noshows`: the patient's no-shows at the reading office, for staff only (None leaves it out)."""
     resource: Resource = {
         "resourceType": "Patient",
         "id": str(row.id),
@@ -171,6 +181,8 @@ def patient(row: schema.Patient) -> Resource:
     }
     if row.gp_organization_id:
         resource["generalPractitioner"] = [ref("Organization", row.gp_organization_id)]
+    if noshows is not None:
+        resource["extension"] = [{"url": life.NOSHOW_COUNT_URL, "valueUnsignedInt": noshows}]
     return resource
 
 
@@ -223,11 +235,48 @@ def represented_patient(row: schema.Patient, me: schema.Patient, kind: str, acce
     return resource
 
 
-_PATIENT_STATUS = {"pending": "accepted", "booked": "accepted", "cancelled": "declined"}
-_OFFICE_STATUS = {"pending": "needs-action", "booked": "accepted", "cancelled": "declined"}
+_PATIENT_STATUS = {"pending": "accepted", "booked": "accepted", "cancelled": "declined", "proposed": "accepted"}
+_OFFICE_STATUS = {"pending": "needs-action", "booked": "accepted", "cancelled": "declined", "proposed": "needs-action"}
 
 
-def appointment(row: schema.Appointment, location_id: int, type_code: str, acting: schema.Patient | None = None) -> Resource:
+@dataclass(frozen=True)
+class Life:
+    """The timebook's rules an Appointment's answer shows: its deadline, and when a request should be answered."""
+
+    deadline_hours: int = 0
+    monday_by_friday: bool = False
+    answer_days: int = 2
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def _life_extensions(row: schema.Appointment, rules: Life) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if row.replaces_id is not None:
+        found.append({"url": life.REPLACES_URL, "valueReference": ref("Appointment", row.replaces_id)})
+    start = _aware(row.start)
+    if row.status == "proposed" and row.held_until is not None:
+        found.append({"url": life.HOLD_URL, "valueInstant": instant(row.held_until)})
+    if row.status == "booked":
+        deadline = life.change_deadline(start, rules.deadline_hours, rules.monday_by_friday)
+        if deadline is not None:
+            found.append({"url": life.DEADLINE_URL, "valueDateTime": deadline.isoformat(timespec="seconds")})
+        if life.is_late(start, row.status, now()):
+            found.append({"url": life.LATE_URL, "valueBoolean": True})
+    if row.status == "pending":
+        from timebok.backend.slots import is_public_holiday  # the holidays library loads on first use
+
+        due = life.answer_due(_aware(row.created), rules.answer_days, is_public_holiday)
+        found.append({"url": life.ANSWER_DUE_URL, "valueDateTime": due.isoformat(timespec="seconds")})
+        found.append({"url": life.OVERDUE_URL, "valueBoolean": now() > due})
+    return found
+
+
+def appointment(
+    row: schema.Appointment, location_id: int, type_code: str, rules: Life | None = None, acting: schema.Patient | None = None
+) -> Resource:
     """`acting`: the representative who booked it for the patient (row.representative_id), if any."""
     resource: Resource = {
         "resourceType": "Appointment",
@@ -240,23 +289,33 @@ def appointment(row: schema.Appointment, location_id: int, type_code: str, actin
         "created": instant(row.created),
         "slot": [ref("Slot", row.slot_id)],
         "participant": [
-            {"actor": ref("Patient", row.patient_id), "status": _PATIENT_STATUS[row.status], "required": "required"},
-            {"actor": ref("Organization", row.organization_id), "status": _OFFICE_STATUS[row.status], "required": "required"},
+            {
+                "actor": ref("Patient", row.patient_id),
+                "status": _PATIENT_STATUS.get(row.status, "accepted"),
+                "required": "required",
+            },
+            {
+                "actor": ref("Organization", row.organization_id),
+                "status": _OFFICE_STATUS.get(row.status, "accepted"),
+                "required": "required",
+            },
             {"actor": ref("Location", location_id), "status": "accepted", "required": "information-only"},
         ],
     }
-    if acting is not None:
-        resource["extension"] = [representative(acting)]
     if row.identifier:
         resource["identifier"] = [_identifier(row.identifier)]
     if row.description:
         resource["description"] = row.description
+    extensions = ([representative(acting)] if acting is not None else []) + _life_extensions(row, rules or Life())
+    if extensions:
+        resource["extension"] = extensions
     if row.cancelation_code:
-        reason: dict[str, Any] = {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason", "code": row.cancelation_code}
-            ]
-        }
+        system = (
+            life.CANCEL_SYSTEM
+            if row.cancelation_code in life.OWN_CANCEL_CODES
+            else "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
+        )
+        reason: dict[str, Any] = {"coding": [{"system": system, "code": row.cancelation_code}]}
         if row.cancelation_text:
             reason["text"] = row.cancelation_text
         resource["cancelationReason"] = reason

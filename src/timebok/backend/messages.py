@@ -54,3 +54,33 @@ def rejected(office: str, type_code: str, start: datetime, reason: str) -> tuple
 def cancelled(office: str, type_code: str, start: datetime, by_office: bool) -> tuple[str, str]:
     who = f"{office} har avbestilt" if by_office else "Du har avbestilt"
     return ("Timen er avbestilt", f"{who} timen: {_what(type_code)} {when(start)}.")
+
+
+def change_requested(office: str, type_code: str, old: datetime, new: datetime) -> tuple[str, str]:
+    return (
+        "Endringen er sendt",
+        f"Du har bedt {office} om å flytte {_what(type_code)} fra {when(old)} til {when(new)}. "
+        f"Du beholder timen {when(old)} til legekontoret har svart. Du får svar her i innboksen.",
+    )
+
+
+def moved(office: str, type_code: str, old: datetime, new: datetime, place: str) -> tuple[str, str]:
+    return (
+        "Timen er flyttet",
+        f"{office} har flyttet timen din: {_what(type_code)} er nå {when(new)}{_at(place, office)}, ikke {when(old)}. Velkommen!",
+    )
+
+
+def change_rejected(office: str, type_code: str, old: datetime, new: datetime, reason: str) -> tuple[str, str]:
+    return (
+        "Endringen er avvist",
+        f"{office} har avvist endringen til {when(new)}. Du beholder {_what(type_code)} {when(old)}. Begrunnelse: {reason}",
+    )
+
+
+def unanswered(office: str, type_code: str, start: datetime) -> tuple[str, str]:
+    return (
+        "Timeforespørselen ble ikke besvart",
+        f"{office} svarte ikke på timeforespørselen din om {_what(type_code)} {when(start)} før timen begynte, "
+        "så forespørselen er lukket. Kontakt legekontoret hvis du fortsatt trenger time.",
+    )

@@ -8,7 +8,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Connection, String, func, select, type_coerce
+from sqlalchemy import Connection, String, and_, case, func, or_, select, type_coerce
 
 from timebok.backend import fhir, schema
 from timebok.backend.search import Bound, between
@@ -32,13 +32,13 @@ class AnswerCache:
 
     def __init__(self, size: int = 128) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, str], tuple[int, bytes]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()  # routes run in a thread pool
         # Each slot's entry bytes by (base URL, timebook) and row: a month answered again after one booking
         # re-serializes only the slot that changed. Per app, so two databases in one process never mix.
         self.fragments: dict[tuple[str, int], dict[tuple[object, ...], bytes]] = {}
 
-    def get(self, key: tuple[str, str], version: int) -> bytes | None:
+    def get(self, key: tuple[str, str], version: str) -> bytes | None:
         with self._lock:
             found = self._items.get(key)
             if found is None or found[0] != version:
@@ -46,12 +46,20 @@ class AnswerCache:
             self._items.move_to_end(key)
             return found[1]
 
-    def put(self, key: tuple[str, str], version: int, body: bytes) -> None:
+    def put(self, key: tuple[str, str], version: str, body: bytes) -> None:
         with self._lock:
             self._items[key] = (version, body)
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+
+def ended_holds(connection: Connection, schedule_id: int, at: datetime) -> datetime | None:
+    """The latest end of a hold in the timebook that has passed and left its slot free (index ix_slot_schedule_held_until):
+    part of the month's tag, so a hold ending with nobody writing anything still changes the answer's ETag."""
+    return connection.execute(
+        select(func.max(_SLOT.held_until)).where(_SLOT.schedule_id == schedule_id, _SLOT.held_until <= at)
+    ).scalar()
 
 
 def render(
@@ -67,14 +75,21 @@ def render(
     upper: Bound | None,
     count: int,
     offset: int,
+    at: datetime,
 ) -> bytes:
-    """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them."""
+    """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them; a slot whose hold ended before `at`
+    (stored UTC) reads free (fhir.slot_status)."""
+    # is_not(None) first: NOT of a NULL comparison is NULL, which would drop every request from a busy-tentative search.
+    ended = and_(_SLOT.status == "busy-tentative", _SLOT.held_until.is_not(None), _SLOT.held_until <= at)
+    status_now = case((ended, "free"), else_=_SLOT.status)
     where = [_SLOT.schedule_id == schedule_id]
-    if status is not None:
-        where.append(_SLOT.status == status)
+    if status == "free":
+        where.append(or_(_SLOT.status == "free", ended))
+    elif status is not None:
+        where.append(and_(_SLOT.status == status, ~ended) if status == "busy-tentative" else _SLOT.status == status)
     where += between(_SLOT.start, lower, upper)
     rows = connection.execute(
-        select(_SLOT.id, _RAW_START, _RAW_END, _SLOT.status)
+        select(_SLOT.id, _RAW_START, _RAW_END, status_now)
         .where(*where)
         .order_by(_SLOT.start, _SLOT.id)
         .offset(offset)

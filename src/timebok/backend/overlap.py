@@ -44,13 +44,16 @@ _OVERLAPPING = (
 )
 
 
-def refuse_overlap(connection: Connection, principal: Principal, patient_id: int, start: datetime, end: datetime) -> None:
+def refuse_overlap(
+    connection: Connection, principal: Principal, patient_id: int, start: datetime, end: datetime, *, ignore: int | None = None
+) -> None:
     """Lock the patient until the transaction ends, then refuse (409 `patient-overlap`) a time that overlaps one they hold.
 
     `start` and `end` are stored (naive UTC) times. The refusal names the other time's start; its type, place
     and Appointment only to a caller who may see it (the patient themself, or staff of that office)."""
     connection.execute(_LOCK_PATIENT, {"patient_id": patient_id})
-    found = connection.execute(_OVERLAPPING, {"patient_id": patient_id, "start": start, "end": end}).first()
+    query = _OVERLAPPING if ignore is None else _OVERLAPPING.where(schema.Appointment.id != ignore)  # a change's old time
+    found = connection.execute(query, {"patient_id": patient_id, "start": start, "end": end}).first()
     if found is None:
         return
     other_id, other_start, office_id, place, type_code = found

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, representation, schema, versions
+from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, life, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
@@ -29,7 +29,7 @@ from timebok.backend.http import (
     search_params,
     typed_body,
 )
-from timebok.backend.outcome import FhirError, forbidden, invalid, not_found, unprocessable
+from timebok.backend.outcome import FhirError, conflict, forbidden, invalid, not_found, precondition_failed, unprocessable
 from timebok.backend.search import SearchParams, between
 from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
 from timebok.domain.privacy import scrub
@@ -38,9 +38,9 @@ router = APIRouter(prefix="/fhir")
 
 
 def _appointment_response(appointment: schema.Appointment, session: Session) -> FhirResponse:
-    place, type_code = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    place, type_code, rules = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
     acting = session.get(schema.Patient, appointment.representative_id) if appointment.representative_id else None
-    return FhirResponse(fhir.appointment(appointment, place, type_code, acting), headers=etag(appointment.version))
+    return FhirResponse(fhir.appointment(appointment, place, type_code, rules, acting), headers=etag(appointment.version))
 
 
 def _representatives(session: Session, rows: Sequence[schema.Appointment]) -> dict[int, schema.Patient]:
@@ -51,15 +51,24 @@ def _representatives(session: Session, rows: Sequence[schema.Appointment]) -> di
     return {p.id: p for p in session.scalars(select(schema.Patient).where(schema.Patient.id.in_(ids))).all()}
 
 
-def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Slot id → (Location id, time type code), in one query for a whole page of appointments."""
+def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str, fhir.Life]]:
+    """Slot id → (Location id, time type code, the timebook's rules), in one query for a whole page of appointments."""
     rows = session.execute(
-        select(schema.Slot.id, schema.Schedule.location_id, schema.HealthcareService.type_code)
+        select(
+            schema.Slot.id,
+            schema.Schedule.location_id,
+            schema.HealthcareService.type_code,
+            schema.Schedule.deadline_hours,
+            schema.Schedule.monday_by_friday,
+            schema.Schedule.answer_days,
+        )
         .join(schema.Schedule, schema.Slot.schedule_id == schema.Schedule.id)
         .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
         .where(schema.Slot.id.in_(set(slot_ids)))
     ).all()
-    return {slot_id: (location_id, code) for slot_id, location_id, code in rows}
+    return {
+        slot_id: (location_id, code, fhir.Life(hours, monday, days)) for slot_id, location_id, code, hours, monday, days in rows
+    }
 
 
 # In each route `who` comes before `body`: FastAPI resolves them in order, so a caller without a
@@ -136,7 +145,7 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
         acting = session.get(schema.Patient, appointment.representative_id) if appointment.representative_id else None
         return FhirResponse(
-            fhir.appointment(appointment, new.location_id, new.type_code, acting),
+            fhir.appointment(appointment, new.location_id, new.type_code, new.life, acting),
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
         )
@@ -150,22 +159,61 @@ def _repeated_request(session: Session, who: Principal, earlier: schema.Appointm
 
 @router.get("/Appointment/{id_}")
 def read_appointment(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    if row_id is not None:
+        life.sweep(db, who, row_id)  # a request whose time began is closed unanswered, an ended hold ends, before it is read
     with patient_read(db, who) as session:
-        row_id = fhir.parse_id(id_)
         appointment = booking.visible_appointment(session, who, row_id) if row_id is not None else None
         if appointment is None:
             raise not_found(f"Appointment/{id_}")
         audit.record(session, who, [appointment.patient_id], "read", f"Appointment/{appointment.id}")
-        return _appointment_response(appointment, session)
+        answer = _appointment_response(appointment, session)
+    if not who.audited and appointment.patient_id != who.patient_id:
+        # A parent's or a fullmakt holder's read of another's time is audited under both identities, as searches are.
+        with db.writing() as session:
+            audit.record_representation(session, who, appointment.patient_id, "read", f"Appointment/{appointment.id}")
+    return answer
 
 
-def _cancel(request: Request, db: Database, id_: str, who: Principal, reason: str | None) -> FhirResponse:
+def _change_status(
+    request: Request,
+    db: Database,
+    id_: str,
+    who: Principal,
+    wanted: str,
+    *,
+    reason: str | None = None,
+    override: str | None = None,
+    description: str | None = None,
+) -> FhirResponse:
+    """One status move of the table in domain/appointment_life.py: cancel (or release a hold), a hold becoming the
+    request or booking, or the desk's attendance marks and their undo; anything else is refused naming from → to."""
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"Appointment/{id_}")
     expected = parse_if_match(request.headers.get("if-match"))
     with db.writing() as session:
-        appointment = booking.cancel(session, who, row_id, expected, reason)
+        appointment = booking.visible_appointment(session, who, row_id)
+        if appointment is None:
+            raise not_found(f"Appointment/{id_}")
+        if wanted != "cancelled":  # booking.cancel asks this itself
+            # A citizen moves only their own times and those of whom they may book for; a time they may only see
+            # (a child of 12–16) is refused `read-only`, a fullmakt withdrawn meanwhile `not-representative`.
+            representation.acting_for(session, who, appointment.patient_id, write=True)
+        if wanted == "cancelled":
+            appointment = booking.cancel(session, who, row_id, expected, reason, override)
+        elif appointment.status == "proposed" and wanted in ("pending", "booked"):
+            if expected is not None and expected != appointment.version:
+                raise precondition_failed(f"Appointment/{id_} has changed (version {appointment.version}); read it again")
+            life.refuse_illegal(appointment, wanted, who)
+            booking_body.check_reason(description, "description")
+            appointment = life.convert_hold(session, who, appointment, expected, wanted, description)
+        elif wanted in ATTENDANCE or (wanted == "booked" and appointment.status in ATTENDANCE):
+            appointment = life.attend(session, who, appointment, expected, wanted)
+        else:
+            life.refuse_illegal(appointment, wanted, who)
+            # Allowed, but not here: the office answers a request with an AppointmentResponse.
+            raise unprocessable("business-rule", f"Answer a request with POST AppointmentResponse, not by setting {wanted}")
         return _appointment_response(appointment, session)
 
 
@@ -189,8 +237,8 @@ def patch_appointment(
     db: DatabaseDep,
     body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)],
 ) -> FhirResponse:
-    # JSON Patch; the one change a client may make is cancelling (with an optional reason).
-    status, reason = None, None
+    # JSON Patch of the status (the table in domain/appointment_life.py), a cancel's reason, a hold's description.
+    status, reason, override, description = None, None, None, None
     for op in body:
         if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
@@ -199,29 +247,78 @@ def patch_appointment(
                 raise invalid("Appointment.status must be a string", expression=["Appointment.status"])
             status = op.value
         elif op.path == "/cancelationReason":
-            reason = bodies.parse(bodies.CancelReason, "Appointment.cancelationReason", op.value).text
+            given = bodies.parse(bodies.CancelReason, "Appointment.cancelationReason", op.value)
+            reason = given.text
+            override = booking_body.cancel_override(
+                bodies.CodeableConcept(coding=given.coding, text=given.text), "Appointment.cancelationReason"
+            )
         elif op.path == "/cancelationReason/text":
             if not isinstance(op.value, str):
                 raise invalid(
                     "Appointment.cancelationReason.text must be a string", expression=["Appointment.cancelationReason.text"]
                 )
             reason = op.value
+        elif op.path == "/description":
+            if not isinstance(op.value, str):
+                raise invalid("Appointment.description must be a string", expression=["Appointment.description"])
+            description = op.value.strip() or None
         else:
             # The path is the caller's text and may hold an identity number.
-            raise unprocessable("business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only cancelling is")
-    if status != "cancelled":
-        raise unprocessable("business-rule", "The only change allowed is status → cancelled")
-    return _cancel(request, db, id_, who, reason)
+            raise unprocessable("business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only the status is")
+    if status is None:
+        raise invalid("The PATCH must set /status", expression=["Appointment.status"])
+    if status not in _STATUSES:
+        raise invalid(f"Appointment.status must be one of {sorted(_STATUSES)}", expression=["Appointment.status"])
+    return _change_status(request, db, id_, who, status, reason=reason, override=override, description=description)
+
+
+_STATUSES = {
+    "proposed",
+    "pending",
+    "booked",
+    "arrived",
+    "fulfilled",
+    "cancelled",
+    "noshow",
+    "entered-in-error",
+    "checked-in",
+    "waitlist",
+}
+ATTENDANCE = {"arrived", "fulfilled", "noshow"}
 
 
 @router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))
 def put_appointment(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentIn) -> FhirResponse:
     if body.id != id_:
         raise invalid(f"The body's id {scrub(repr(body.id))} does not match the URL's {scrub(repr(id_))}")
-    if body.status != "cancelled":
-        raise unprocessable("business-rule", "The only change allowed is status → cancelled")
     reason = body.cancelationReason.text if body.cancelationReason else None
-    return _cancel(request, db, id_, who, reason)
+    override = booking_body.cancel_override(body.cancelationReason, "Appointment.cancelationReason")
+    _, extension_override = booking_body.extensions(body)
+    description = (body.description or "").strip() or None
+    return _change_status(
+        request, db, id_, who, body.status, reason=reason, override=override or extension_override, description=description
+    )
+
+
+@router.delete("/Appointment/{id_}")
+def delete_appointment(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
+    """Release a hold (the user went back); only a hold is deleted, anything else is cancelled with a status."""
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
+        raise not_found(f"Appointment/{id_}")
+    expected = parse_if_match(request.headers.get("if-match"))
+    with db.writing() as session:
+        appointment = booking.visible_appointment(session, who, row_id)
+        if appointment is None:
+            raise not_found(f"Appointment/{id_}")
+        representation.acting_for(session, who, appointment.patient_id, write=True)
+        if appointment.status != "proposed":
+            raise conflict(
+                f"Appointment/{id_} is {appointment.status}: only a hold is deleted; cancel it with status cancelled",
+                rule=life.ILLEGAL,
+            )
+        life.release(session, who, appointment, expected)
+    return Response(status_code=204)
 
 
 @router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
@@ -231,6 +328,9 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
     if any(value != "Appointment:actor" for value in include):
         raise invalid("Only _include=Appointment:actor is supported")
     reach = _reach(db, who)
+    # Requests whose time began are closed unanswered, ended holds end, before the list is read (those of the people
+    # a citizen acts for too: their list shows them).
+    life.sweep(db, who, reach=reach or None)
     query = select(schema.Appointment).where(_within_reach(schema.Appointment, who, reach))
     if (patient_id := params.reference("patient", "Patient")) is not None:
         _refuse_outside(who, reach, patient_id)
@@ -248,18 +348,21 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
     def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         context = _where_and_what(session, [row.slot_id for row in rows])
         acting = _representatives(session, rows)
-        matches = [fhir.appointment(row, *context[row.slot_id], acting.get(row.representative_id or 0)) for row in rows]
+        matches = [fhir.appointment(row, *context[row.slot_id], acting=acting.get(row.representative_id or 0)) for row in rows]
         if not include:
             return matches, []
         places = session.scalars(
-            select(schema.Location).where(schema.Location.id.in_({place for place, _ in context.values()}))
+            select(schema.Location).where(schema.Location.id.in_({place for place, _, _ in context.values()}))
         ).all()
         offices = session.scalars(
             select(schema.Organization).where(schema.Organization.id.in_({r.organization_id for r in rows}))
         ).all()
         patients = session.scalars(select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()
         includes = [fhir.location(p) for p in places] + [fhir.organization(o) for o in offices]
-        return matches, includes + [fhir.patient(p) for p in patients]
+        counts = (
+            life.noshows(session, [p.id for p in patients], who.organization_id) if who.is_staff and who.organization_id else {}
+        )
+        return matches, includes + [fhir.patient(p, counts.get(p.id)) for p in patients]
 
     return _patient_search(request, db, who, reach, params, query, _APPOINTMENT_ORDER[sort], render, "Appointment search")
 
@@ -425,7 +528,10 @@ def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirRespon
             raise not_found(f"Patient/{id_}")
         patient = session.get_one(schema.Patient, row_id)  # visible_patient found it
         audit.record(session, who, [patient.id], "read", f"Patient/{patient.id}")
-        return FhirResponse(fhir.patient(patient))
+        count = (
+            life.noshows(session, [patient.id], who.organization_id)[patient.id] if who.is_staff and who.organization_id else None
+        )
+        return FhirResponse(fhir.patient(patient, count))
 
 
 @router.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import TypeVar
 
 from fastapi import APIRouter, Request
@@ -243,13 +244,16 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
         version = versions.current(
             connection, versions.slot_search(schedule_id, lower, upper)
         )  # before the rows: see versions.current
-        tag = conditional.tag(version)
+        at = fhir.to_storage(now())
+        # A hold that ended changes the answer with no write: its end is part of the tag (see month.ended_holds).
+        ended = month.ended_holds(connection, schedule_id, at)
+        tag = conditional.tag(version) if ended is None else f'W/"{version}.{int(ended.replace(tzinfo=UTC).timestamp())}"'
         if (unchanged := conditional.not_modified(request, tag)) is not None:
             return unchanged
         base = fhir_base(request)
         cache: month.AnswerCache = request.app.state.slot_answers
         key = (base, request.url.query)
-        body = cache.get(key, version)
+        body = cache.get(key, tag)
         if body is None:
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]
             body = month.render(
@@ -264,6 +268,7 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
                 upper=upper,
                 count=count,
                 offset=offset,
+                at=at,
             )
-            cache.put(key, version, body)
+            cache.put(key, tag, body)
     return Response(body, media_type=FHIR_JSON, headers={"ETag": tag})

@@ -127,6 +127,10 @@ def document(session: Session, office: schema.Organization, *, ahead: bool = Tru
                 "parallel": book.parallel,
                 "horizonDays": book.horizon_days,
                 "leadMinutes": book.lead_minutes,
+                "holdMinutes": book.hold_minutes,
+                "deadlineHours": book.deadline_hours,
+                "mondayByFriday": book.monday_by_friday,
+                "answerDays": book.answer_days,
                 "weekly": json.loads(book.weekly) if book.weekly else [],
                 **({"ahead": _ahead(session, book)} if ahead else {}),
                 "campaigns": [
@@ -287,6 +291,8 @@ def _store_timebook(session: Session, office: schema.Organization, index: int, i
     book.healthcare_service_id, book.location_id, book.name, book.active = service.id, location_id, item.name, item.active
     book.slot_minutes, book.parallel, book.lead_minutes = item.slotMinutes, item.parallel, item.leadMinutes
     book.horizon_days = item.horizonDays
+    book.hold_minutes, book.deadline_hours = item.holdMinutes, item.deadlineHours
+    book.monday_by_friday, book.answer_days = item.mondayByFriday, item.answerDays
     book.weekly = json.dumps([r.model_dump() for r in item.weekly])
     session.flush()
     _store_campaigns(session, book.id, item.campaigns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import BigInteger, Boolean, Connection, Date, DateTime, ForeignKey, Index, Integer, String, Text, event, false
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
@@ -104,6 +104,13 @@ class Schedule(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, default=42, server_default="42")
     # JSON [{"days": ["mon", …], "start": "08:00", "end": "11:30"}]; null: made before setup existed, left alone.
     weekly: Mapped[str | None] = mapped_column(Text)
+    # The appointment's life (domain/appointment_life.py): how long a time is held while the user chooses; the
+    # citizen's cancel/change deadline (hours before the start, 0: none; and Monday's times by Friday 12:00); the
+    # working days the office has to answer a request.
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    deadline_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    monday_by_friday: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    answer_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 
 
 class Campaign(Base):
@@ -131,9 +138,13 @@ class Slot(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Which of the parallel seats at this time (0 for the first): generation creates each (timebook, start, seat) once.
     seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # While a hold keeps it busy-tentative: when the hold ends (UTC, naive). Past it the slot is free to anyone, with
+    # no job to run: every read and every claim compares it with now. Null for a request, a booking or a free slot.
+    held_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (
         Index("ix_slot_schedule_status_start", "schedule_id", "status", "start"),
+        Index("ix_slot_schedule_held_until", "schedule_id", "held_until"),
         Index("ux_slot_schedule_start_seq", "schedule_id", "start", "seq", unique=True),
     )
 
@@ -181,6 +192,11 @@ class Appointment(Base):
     identifier: Mapped[str | None] = mapped_column(String(401), unique=True, index=True)
     # The Patient who booked it on the patient's behalf (a parent, or someone with fullmakt); null: the patient or staff.
     representative_id: Mapped[int | None] = mapped_column(Id)
+    # A change of a time: the Appointment this one replaces (R5 Appointment.replaces), cancelled when this one is booked.
+    replaces_id: Mapped[int | None] = mapped_column(Id, index=True)
+    # A hold (status proposed): when it ends (UTC, naive), and who holds it (the audit log's name of the user).
+    held_until: Mapped[datetime | None] = mapped_column(DateTime)
+    held_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_appointment_org_status_start", "organization_id", "status", "start"),)
 

@@ -220,6 +220,7 @@ def _seed(session: Session) -> None:
             slot_minutes=minutes,
             parallel=1,
             horizon_days=(last - today).days,
+            deadline_hours=24,  # the hospitals' 24-hour rule: citizens cancel or change a booked time a day ahead
         )
         session.add(row)
         session.flush()

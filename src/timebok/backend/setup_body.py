@@ -10,6 +10,14 @@ from pydantic import Field
 from timebok.backend import ids
 from timebok.backend.bodies import _Element
 from timebok.backend.outcome import FhirError, at_fault
+from timebok.domain.appointment_life import (
+    ANSWER_DAYS,
+    ANSWER_DAYS_RANGE,
+    DEADLINE_HOURS,
+    DEADLINE_HOURS_RANGE,
+    HOLD_MINUTES,
+    HOLD_MINUTES_RANGE,
+)
 from timebok.domain.setup_limits import HORIZON_DAYS, LEAD_MINUTES, PARALLEL, SLOT_MINUTES
 from timebok.domain.timetypes import TIMETYPES
 
@@ -45,6 +53,11 @@ class TimebookBody(_Element):
     parallel: int = Field(default=1, ge=PARALLEL[0], le=PARALLEL[1])
     horizonDays: int = Field(default=42, ge=HORIZON_DAYS[0], le=HORIZON_DAYS[1])  # how far ahead free times are published
     leadMinutes: int = Field(default=120, ge=LEAD_MINUTES[0], le=LEAD_MINUTES[1])
+    # The appointment's life (README «The appointment's whole life»); the defaults keep an older setup working.
+    holdMinutes: int = Field(default=HOLD_MINUTES, ge=HOLD_MINUTES_RANGE[0], le=HOLD_MINUTES_RANGE[1])
+    deadlineHours: int = Field(default=DEADLINE_HOURS, ge=DEADLINE_HOURS_RANGE[0], le=DEADLINE_HOURS_RANGE[1])
+    mondayByFriday: bool = False  # Monday's times must be cancelled or changed by Friday 12:00
+    answerDays: int = Field(default=ANSWER_DAYS, ge=ANSWER_DAYS_RANGE[0], le=ANSWER_DAYS_RANGE[1])
     weekly: list[TimeRange] = Field(max_length=20)
     campaigns: list[CampaignBody] = Field(default_factory=list, max_length=20)
     ahead: dict[str, Any] | None = None  # read-only, sent back as read

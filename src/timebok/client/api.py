@@ -40,6 +40,7 @@ from timebok.client.models import (
 from timebok.client.setup_json import setup_from_json, setup_to_json
 from timebok.client.signin import SignInError, TokenSource
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
+from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO, now
 from timebok.domain.privacy import scrub
 from timebok.domain.timetypes import TIMETYPE_CODES
@@ -288,6 +289,93 @@ class BookingClient:
         # The booking is made: a follow-up read that fails leaves the place and office out, it does not undo it.
         return await self._with_context(fhir_map.appointment(resource), tolerant=True)
 
+    # -- the appointment's life: holds, changes, attendance (README «The appointment's whole life») ------------
+
+    async def hold(self, slot: Slot, patient_id: str, *, replaces: Appointment | None = None) -> Appointment:
+        """Hold a time for this user while they finish (step 5, or a desk's pick): others are refused it (SLOT_HELD)
+        until `hold_expires`. `replaces`: the hold is for a change of that appointment. Then `send_held` or `release`."""
+        body = self._new_appointment(slot, patient_id, "proposed", None, replaces, None)
+        resource = await self._create("/Appointment", body, ("hold", slot.id, patient_id), conflict=ErrorKind.SLOT_TAKEN)
+        return await self._with_context(fhir_map.appointment(resource), tolerant=True)
+
+    async def send_held(self, hold: Appointment, reason: str | None = None, *, book: bool = False) -> Appointment:
+        """The held time becomes the request (a citizen's, WAITING) or, for staff with `book`, a booking (CONFIRMED);
+        a change's old time goes when the new one is booked. Fails SLOT_TAKEN when the hold expired and another took it."""
+        patch: list[Json] = [{"op": "replace", "path": "/status", "value": "booked" if book else "pending"}]
+        if reason and reason.strip():
+            patch.append({"op": "add", "path": "/description", "value": reason.strip()})
+        return await self._patch(hold, patch, conflict=ErrorKind.SLOT_TAKEN)
+
+    async def release(self, hold: Appointment) -> Appointment:
+        """Give a held time back at once (the user went back); it would end by itself at `hold_expires` anyway."""
+        return await self._patch(hold, [{"op": "replace", "path": "/status", "value": "cancelled"}])
+
+    async def change(
+        self,
+        appointment: Appointment,
+        slot: Slot,
+        reason: str | None = None,
+        *,
+        book: bool = False,
+        override: str | None = None,
+    ) -> Appointment:
+        """Move `appointment` to `slot` («Endre time»). A citizen's change is a request (WAITING, `replaces_id` set):
+        the old time stays until the office confirms. Staff pass `book`: the new time is booked and the old cancelled
+        at once. Past the deadline a citizen hears CHANGE_DEADLINE; staff give an `override` (OVERRIDE_REASONS)."""
+        body = self._new_appointment(slot, appointment.patient_id, "booked" if book else "pending", reason, appointment, override)
+        purpose = ("change", appointment.id, slot.id)
+        resource = await self._create("/Appointment", body, purpose, conflict=ErrorKind.SLOT_TAKEN)
+        return await self._with_context(fhir_map.appointment(resource), tolerant=True)
+
+    async def mark_attendance(self, appointment: Appointment, status: str) -> Appointment:
+        """Staff: «møtt» (arrived), «ferdig» (fulfilled), «ikke møtt» (noshow, once the time has begun), or the undo
+        (booked; a done one back to arrived). Fails STALE when another desk marked it first, ILLEGAL_TRANSITION for a
+        move the table does not allow."""
+        if status not in ("arrived", "fulfilled", "noshow", "booked"):
+            raise ValueError(f"not an attendance status: {status!r}")
+        return await self._patch(appointment, [{"op": "replace", "path": "/status", "value": status}])
+
+    def _new_appointment(
+        self,
+        slot: Slot,
+        patient_id: str,
+        status: str,
+        reason: str | None,
+        replaces: Appointment | None,
+        override: str | None,
+    ) -> Json:
+        body: Json = {
+            "resourceType": "Appointment",
+            "status": status,
+            "slot": [{"reference": f"Slot/{slot.id}"}],
+            "start": _instant(slot.start),
+            "end": _instant(slot.end),
+            "participant": [{"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"}],
+        }
+        if reason and reason.strip():
+            body["description"] = reason.strip()
+        extensions: list[Json] = []
+        if replaces is not None:
+            extensions.append({"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{replaces.id}"}})
+        if override is not None:
+            extensions.append({"url": life.OVERRIDE_URL, "valueCoding": {"system": life.OVERRIDE_SYSTEM, "code": override}})
+        if extensions:
+            body["extension"] = extensions
+        return body
+
+    async def _patch(
+        self, appointment: Appointment, patch: list[Json], *, conflict: ErrorKind = ErrorKind.CONFLICT
+    ) -> Appointment:
+        resource = await self._json(
+            "PATCH",
+            f"/Appointment/{appointment.id}",
+            json=patch,
+            write=True,
+            headers={"If-Match": f'W/"{appointment.version}"', "Content-Type": "application/json-patch+json"},
+            conflict=conflict,
+        )
+        return await self._with_context(fhir_map.appointment(resource), tolerant=True)
+
     async def appointment(self, appointment_id: str) -> Appointment:
         return await self._with_context(fhir_map.appointment(await self._json("GET", f"/Appointment/{appointment_id}")))
 
@@ -298,11 +386,15 @@ class BookingClient:
             params["patient"] = f"Patient/{patient_id}"
         return await self._appointments(params)
 
-    async def cancel(self, appointment: Appointment, reason: str | None = None) -> Appointment:
-        """Cancel (avbestille) an appointment; fails as STALE when it changed since it was read."""
+    async def cancel(self, appointment: Appointment, reason: str | None = None, *, override: str | None = None) -> Appointment:
+        """Cancel (avbestille) an appointment; fails as STALE when it changed since it was read, CHANGE_DEADLINE past
+        its deadline (staff then give an `override`, a code of OVERRIDE_REASONS, which the backend audits)."""
         patch: list[Json] = [{"op": "replace", "path": "/status", "value": "cancelled"}]
-        if reason:
-            patch.append({"op": "add", "path": "/cancelationReason", "value": {"text": reason}})
+        if reason or override:
+            value: Json = {"text": reason} if reason else {}
+            if override:
+                value["coding"] = [{"system": life.OVERRIDE_SYSTEM, "code": override}]
+            patch.append({"op": "add", "path": "/cancelationReason", "value": value})
         resource = await self._json(
             "PATCH",
             f"/Appointment/{appointment.id}",
@@ -344,10 +436,10 @@ class BookingClient:
         return await self._answer(appointment, "declined", reason)
 
     async def todays_appointments(self) -> list[Appointment]:
-        """Today's confirmed appointments at the office, by time."""
+        """Today's confirmed appointments at the office, by time, also those marked arrived, done or no-show."""
         today = now().date()
         params = [
-            ("status", "booked"),
+            ("status", "booked,arrived,fulfilled,noshow"),  # with the desk's attendance marks
             ("date", f"ge{today.isoformat()}"),
             ("date", f"lt{(today + timedelta(days=1)).isoformat()}"),
             ("_include", "Appointment:actor"),
@@ -700,8 +792,9 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         rule = _rule(issues[0]) if issues else None
         field = (issues[0].get("expression") or [None])[0] if issues else None
         held = _held_time(issues[0]) if rule == "patient-overlap" else None
+        until = _until(issues[0]) if issues else None
     except ValueError:
-        diagnostic, code, rule, field, held = response.reason_phrase, None, None, None, None
+        diagnostic, code, rule, field, held, until = response.reason_phrase, None, None, None, None, None
     status = response.status_code
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
@@ -719,7 +812,7 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
         kind = ErrorKind.SERVER
     else:
         kind = ErrorKind.INVALID
-    return BookingError(kind, diagnostic, status=status, field=field, rule=rule, held=held)
+    return BookingError(kind, diagnostic, status=status, field=field, rule=rule, held=held, until=until)
 
 
 # The backend's rule codes for a sign-in it refuses (backend.auth): the person is no one this service knows.
@@ -730,7 +823,27 @@ _RULE_KINDS = {
     "too-soon": ErrorKind.TOO_SOON,
     "slot-gone": ErrorKind.SLOT_GONE,
     "patient-overlap": ErrorKind.PATIENT_OVERLAP,
+    "slot-held": ErrorKind.SLOT_HELD,
+    "change-deadline": ErrorKind.CHANGE_DEADLINE,
+    "change-pending": ErrorKind.CHANGE_PENDING,
+    "illegal-transition": ErrorKind.ILLEGAL_TRANSITION,
+    "noshow-too-early": ErrorKind.TOO_EARLY,
+    "unanswered": ErrorKind.UNANSWERED,
 }
+
+
+def _until(issue: Json) -> datetime | None:
+    """When another user's hold ends (slot-held) or the deadline that passed (change-deadline), from the issue."""
+    for item in issue.get("extension") or []:
+        if isinstance(item, dict) and item.get("url") in (life.HOLD_URL, life.DEADLINE_URL):
+            value = item.get("valueInstant") or item.get("valueDateTime")
+            try:
+                return datetime.fromisoformat(str(value)).astimezone(OSLO)
+            except ValueError:
+                return None
+    return None
+
+
 HELD_TIME_URL = "https://timebok.example/fhir/StructureDefinition/overlapping-appointment"
 
 

@@ -24,6 +24,12 @@ class ErrorKind(Enum):
     SLOT_PAST = "slot_past"  # the time has started or passed (e.g. while the user was on review)
     TOO_SOON = "too_soon"  # the time starts sooner than the timebook's booking lead time
     PATIENT_OVERLAP = "patient_overlap"  # the patient already holds a time that overlaps this one (BookingError.held)
+    SLOT_HELD = "slot_held"  # another user holds the time for a few minutes (BookingError.until: when the hold ends)
+    CHANGE_DEADLINE = "change_deadline"  # past the deadline to cancel or change (BookingError.until: the deadline)
+    CHANGE_PENDING = "change_pending"  # the time already has a change waiting for the office's answer
+    ILLEGAL_TRANSITION = "illegal_transition"  # the appointment cannot make that move from where it is now
+    TOO_EARLY = "too_early"  # no-show before the time has begun
+    UNANSWERED = "unanswered"  # the request's time has begun: it is closed as unanswered, not answered now
     CONFLICT = "conflict"  # the thing changed state meanwhile (already answered, already cancelled)
     STALE = "stale"  # our copy is out of date (If-Match failed)
     INVALID = "invalid"  # the backend refused what we sent
@@ -54,6 +60,7 @@ class BookingError(Exception):
         rule: str | None = None,
         held: HeldTime | None = None,
         maybe_sent: bool = True,
+        until: datetime | None = None,
     ) -> None:
         super().__init__(f"{kind.value}: {diagnostic}")
         self.kind = kind
@@ -64,6 +71,7 @@ class BookingError(Exception):
         self.source = source
         self.rule = rule  # the backend's rule code (OperationOutcome.issue.details), when it named one
         self.held = held  # PATIENT_OVERLAP: the time they already have
+        self.until = until  # SLOT_HELD: when the other user's hold ends; CHANGE_DEADLINE: the deadline that passed
         # OFFLINE/TIMEOUT: whether the request may have reached the backend. False only when no connection was made
         # (refused, or no answer to connecting): then a write surely did not happen, and nobody need wonder.
         self.maybe_sent = maybe_sent

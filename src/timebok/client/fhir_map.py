@@ -17,6 +17,7 @@ from timebok.client.models import (
     Timebook,
     TimeType,
 )
+from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
 
@@ -116,18 +117,39 @@ def patient(resource: Json) -> Patient:
         birth_date=date.fromisoformat(birth) if birth else None,
         identity_number=identifiers[0].get("value", ""),
         office_id=ref_id(practitioners[0], "Organization"),
+        noshow_count=_extension(resource, life.NOSHOW_COUNT_URL).get("valueUnsignedInt"),
     )
+
+
+def _extension(resource: Json, url: str) -> Json:
+    """The resource's extension with this url, or {}."""
+    found = next((e for e in resource.get("extension") or [] if isinstance(e, dict) and e.get("url") == url), None)
+    return found or {}
+
+
+def _moment_of(resource: Json, url: str, key: str) -> datetime | None:
+    value = _extension(resource, url).get(key)
+    return moment(value) if isinstance(value, str) else None
+
+
+_STATES = {
+    "pending": AppointmentState.WAITING,
+    "proposed": AppointmentState.HELD,
+    "booked": AppointmentState.CONFIRMED,
+    "arrived": AppointmentState.ARRIVED,
+    "fulfilled": AppointmentState.DONE,
+    "noshow": AppointmentState.NO_SHOW,
+}
+_CANCELLED = {"prov": AppointmentState.REJECTED, life.MOVED: AppointmentState.MOVED, life.UNANSWERED: AppointmentState.UNANSWERED}
 
 
 def _state(resource: Json) -> AppointmentState:
     status = resource.get("status")
-    if status == "pending" or status == "proposed":
-        return AppointmentState.WAITING
-    if status in ("booked", "arrived", "fulfilled"):
-        return AppointmentState.CONFIRMED
+    if isinstance(status, str) and status in _STATES:
+        return _STATES[status]
     reason = _code([resource.get("cancelationReason") or {}])
-    # "prov": the provider (the office) said no; anything else is a cancellation.
-    return AppointmentState.REJECTED if reason == "prov" else AppointmentState.CANCELLED
+    # "prov": the provider (the office) said no; moved and unanswered have words of their own; the rest is a cancellation.
+    return _CANCELLED.get(reason, AppointmentState.CANCELLED)
 
 
 def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appointment:
@@ -157,6 +179,14 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         office=office(found_office) if found_office else None,
         patient=patient(found_patient) if found_patient else None,
         representative=_representative(resource),
+        status=str(resource.get("status", "")),
+        replaces_id=ref_id(_extension(resource, life.REPLACES_URL).get("valueReference"), "Appointment"),
+        deadline=_moment_of(resource, life.DEADLINE_URL, "valueDateTime"),
+        hold_expires=_moment_of(resource, life.HOLD_URL, "valueInstant"),
+        answer_due=_moment_of(resource, life.ANSWER_DUE_URL, "valueDateTime"),
+        overdue=_extension(resource, life.OVERDUE_URL).get("valueBoolean") is True,
+        late=_extension(resource, life.LATE_URL).get("valueBoolean") is True,
+        cancel_code=_code([resource.get("cancelationReason") or {}]) or None,
     )
 
 

@@ -80,6 +80,7 @@ class Patient:
     birth_date: date | None
     identity_number: str
     office_id: str | None = None
+    noshow_count: int | None = None  # no-shows at the reading office; read by staff only
 
     @property
     def name(self) -> str:
@@ -130,9 +131,15 @@ class AppointmentState(Enum):
     """What became of a booking request, as a person would say it."""
 
     WAITING = "waiting"  # sent, the office has not answered
+    HELD = "held"  # a hold: kept for this user for a few minutes while they choose (`hold_expires`)
     CONFIRMED = "confirmed"
+    ARRIVED = "arrived"  # the desk marked the patient «møtt»
+    DONE = "done"  # «ferdig»
+    NO_SHOW = "no_show"  # «ikke møtt»
     REJECTED = "rejected"  # the office said no
     CANCELLED = "cancelled"  # cancelled by the patient (or by the office on their behalf)
+    MOVED = "moved"  # replaced by the new time of a change
+    UNANSWERED = "unanswered"  # «Ikke besvart»: still waiting when its time began, so closed
 
 
 @dataclass(frozen=True)
@@ -155,9 +162,22 @@ class Appointment:
     office: Office | None = None
     patient: Patient | None = None
     representative: str | None = None  # the name of whoever booked it on the patient's behalf (a parent, a fullmakt)
+    # The appointment's life (README «The appointment's whole life»).
+    status: str = ""  # the FHIR status as sent (pending, proposed, booked, arrived, fulfilled, noshow, cancelled)
+    replaces_id: str | None = None  # a change: the Appointment this new time replaces
+    deadline: datetime | None = None  # a booked time: a citizen cancels or changes it until then; None: any time
+    hold_expires: datetime | None = None  # a hold: kept for this user until then
+    answer_due: datetime | None = None  # a request: the office should have answered by then
+    overdue: bool = False  # a request past its answer time (the queue marks and sorts these first)
+    late: bool = False  # booked, 10 minutes past the start and not marked arrived
+    cancel_code: str | None = None  # why it was cancelled (prov, pat-cpp, moved, unanswered, hold-ended, …)
 
     def is_upcoming(self, now: datetime) -> bool:
         return self.end > now
+
+    def past_deadline(self, at: datetime) -> bool:
+        """Whether a citizen may no longer cancel or change it (they call the office instead)."""
+        return self.deadline is not None and at > self.deadline
 
 
 @dataclass(frozen=True)
@@ -261,6 +281,10 @@ class SetupTimebook:
     parallel: int = 1
     horizon_days: int = 42
     lead_minutes: int = 120
+    hold_minutes: int = 5  # how long a time is held for the user choosing it
+    deadline_hours: int = 0  # a citizen cancels or changes a booked time at the latest this long before (0: any time)
+    monday_by_friday: bool = False  # Monday's times by the Friday before at 12:00
+    answer_days: int = 2  # working days the office has to answer a request before it is marked overdue
     campaigns: list[Campaign] = field(default_factory=list)
     ahead: Ahead | None = None
     id: str | None = None  # None until saved
