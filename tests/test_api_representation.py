@@ -3,7 +3,7 @@ and refuses everyone else with 403 `not-representative`, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +16,7 @@ from timebok.backend import schema
 from timebok.backend.fhir import ACCESS_URL, REPRESENTATIVE_URL, RULE_URL
 from timebok.backend.outcome import RULE_SYSTEM
 from timebok.domain import appointment_life as LIFE
+from timebok.domain.clock import set_now
 from timebok.domain.representation import Kind, Person, Protection, Relation, decide
 
 KARI_ID, OLA_ID, EMMA, JONAS, SOFIE, ASTRID = 1, 2, 6, 7, 8, 9  # the seed's patients (Sofie: protected address)
@@ -399,3 +400,14 @@ async def test_kari_may_not_change_or_hold_jonass_time_at_14_and_the_office_stil
     )
     assert moved["status"] == "booked" and _ext(moved, REPRESENTATIVE_URL) is None
     assert fhir_json(await api.get(f"/Appointment/{old['id']}", headers=bearer(KARI)))["status"] == "cancelled"
+
+
+async def test_karis_read_closes_emmas_request_left_unanswered_when_its_time_began(api):
+    made = fhir_json(await _book(api, EMMA), 201)
+    set_now(datetime.fromisoformat(made["start"]) + timedelta(minutes=1))
+    # Nobody at the office answered; Kari's list is the first read, and it closes Emma's request as the patient's would.
+    listed = {a["id"]: a for a in matches(fhir_json(await api.get("/Appointment", headers=bearer(KARI))))}
+    assert listed[made["id"]]["status"] == "cancelled"
+    assert listed[made["id"]]["cancelationReason"]["coding"][0]["code"] == "unanswered"
+    inbox = matches(fhir_json(await api.get("/Communication", params={"recipient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
+    assert inbox[0]["category"][0]["coding"][0]["code"] == "unanswered"
