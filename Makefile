@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check bench serve dev-idp serve-oidc clean
+.PHONY: run test check bench serve dev-idp serve-oidc clean dist
 
 # The first run installs for about a minute with nothing else to show: say so, or it looks hung.
 $(BIN)/python:
@@ -57,5 +57,11 @@ check: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_all.py
 
+# The release: a wheel and an sdist in dist/, built in an isolated environment from pyproject.toml alone.
+dist: $(VENV)/.installed-test
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	@ls -1 dist
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist build

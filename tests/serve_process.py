@@ -24,8 +24,17 @@ def free_port() -> int:
 class ServeProcess:
     """One backend instance; the database comes as --db or, when `via_env`, as $TIMEBOK_DB_URL."""
 
-    def __init__(self, db_url: str, log: Path, *, demo: bool = True, via_env: bool = False, extra: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        db_url: str,
+        log: Path,
+        *,
+        demo: bool = True,
+        via_env: bool = False,
+        extra: tuple[str, ...] = (),
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()  # a given port: an instance restarted where a proxy expects it
         self.url = f"http://127.0.0.1:{self.port}/fhir"
         argv = [TIMEBOK, "serve", "--port", str(self.port), *extra] + (["--demo"] if demo else [])
         env = dict(os.environ)  # TIMEBOK_NOW comes along: the instance runs on the tests' clock
@@ -34,7 +43,7 @@ class ServeProcess:
         else:
             argv += ["--db", db_url]
         self.log = log
-        self._log_file = open(log, "wb")
+        self._log_file = open(log, "ab")  # a restart on the same log adds to it
         self.process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT)
 
     def wait_until_serving(self, timeout: float = 30) -> ServeProcess:

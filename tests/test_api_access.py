@@ -86,6 +86,8 @@ async def test_userinfo_tells_a_token_whose_it_is(api):
         "patient": "Patient/1",
         "organization": None,
         "agent": None,
+        "read_only": False,
+        "writing_until": None,
     }
     assert (await api.get("http://testserver/auth/userinfo", headers=BAKKE_H)).json()["organization"] == "Organization/2"
 
@@ -400,6 +402,8 @@ async def test_a_support_agent_sees_exactly_what_the_citizen_sees(api, database)
         "patient": "Patient/1",
         "organization": None,
         "agent": "Kundesenter, NHN",
+        "read_only": True,  # until «Skriv som» (tests/test_api_support_write.py)
+        "writing_until": None,
     }
     for path in ("/Appointment", "/Communication", "/Patient/1"):
         as_agent = fhir_json(await api.get(path, headers=AS_KARI))

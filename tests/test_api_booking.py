@@ -61,8 +61,9 @@ async def test_a_citizen_books_a_free_time_as_a_pending_request(api):
     assert (appointment["start"], appointment["end"]) == (slot["start"], slot["end"])
     assert appointment["description"] == "influensavaksine"
     assert appointment["serviceType"][0]["coding"][0]["code"] == "Lab"
+    kari = fhir_json(await api.get("/Patient/1", headers=KARI_H))
     assert participant(appointment, "Patient") == {
-        "actor": {"reference": "Patient/1"},
+        "actor": {"reference": "Patient/1", "identifier": kari["identifier"][0]},  # Helsenorge's patient by identifier
         "status": "accepted",
         "required": "required",
     }
@@ -231,7 +232,7 @@ async def test_a_started_appointment_cannot_be_cancelled(api, database):
 async def test_staff_book_on_behalf_of_a_patient_who_gets_the_message(api):
     slot = await lab_slot(api)
     appointment = await book(api, slot, FJORD_STAFF, 2, "Ringte inn, vondt i halsen")
-    assert participant(appointment, "Patient")["actor"] == {"reference": "Patient/2"}
+    assert participant(appointment, "Patient")["actor"]["reference"] == "Patient/2"
     message = (await inbox(api, OLA, 2))[0]
     assert message["topic"]["text"] == "Timeforespørselen er sendt" and "time til laboratoriet" in text(message)
     about = {"reference": f"Appointment/{appointment['id']}"}

@@ -877,7 +877,7 @@ CASES = [
     ),
     Bad("delete", "DELETE", "/Appointment/{pending}", 409, "conflict", "only a hold is deleted", token=OLA),
     Bad("post a slot", "POST", "/Slot", 405, "not-supported", "POST is not supported", lambda ids: {"json": {}}),
-    Bad("list answers", "GET", "/AppointmentResponse", 405, "not-supported", "GET is not supported"),
+    Bad("delete an answer", "DELETE", "/AppointmentResponse/1", 405, "not-supported", "DELETE is not supported"),
 ]
 
 

@@ -83,6 +83,12 @@ async def test_a_hold_keeps_the_time_from_others_until_it_becomes_the_request(ap
     assert ext(hold, life.HOLD_URL)["valueInstant"] == "2026-11-25T09:05:00+01:00"  # the setup's 5 minutes
     assert await slot_status(api, slot["id"]) == "busy-tentative"
     assert slot["id"] not in await free_ids(api, "2026-12-03")
+    # Another desk sees it held (not requested) and until when, in the slot itself and in a search.
+    read_slot = fhir_json(await api.get(f"/Slot/{slot['id']}", headers=STAFF_H))
+    assert ext(read_slot, life.HOLD_URL)["valueInstant"] == "2026-11-25T09:05:00+01:00"
+    params = {"schedule": f"Schedule/{await lab(api)}", "status": "busy-tentative", "start": "ge2026-12-03"}
+    held = [s for s in matches(fhir_json(await api.get("/Slot", params=params, headers=STAFF_H))) if ext(s, life.HOLD_URL)]
+    assert [s["id"] for s in held] == [slot["id"]]
 
     before = snapshot(database)
     refused = await api.post("/Appointment", json=booking_request(slot["id"], 2), headers=OLA_H)
@@ -318,6 +324,13 @@ async def test_a_request_still_pending_when_its_time_begins_is_closed_unanswered
     assert request["id"] not in [a["id"] for a in queue]
 
 
+async def test_the_inbox_alone_closes_an_unanswered_request_and_tells_the_patient(api):
+    slot = await slot_on(api, "2026-12-03")
+    await post(api, booking_request(slot["id"], 1), KARI_H)
+    set_now(datetime.fromisoformat(slot["start"]) + timedelta(seconds=1))
+    assert (await inbox(api))[0]["topic"]["text"] == "Timeforespørselen ble ikke besvart"
+
+
 async def test_a_request_past_the_answer_time_is_marked_overdue(api, database):
     request = await post(api, booking_request((await slot_on(api, "2026-12-10"))["id"], 1), KARI_H)
     assert ext(request, life.ANSWER_DUE_URL)["valueDateTime"] == "2026-11-27T09:00:00+01:00"  # Wed + 2 working days
@@ -433,3 +446,24 @@ async def test_a_hold_overlapping_a_time_booked_meanwhile_is_not_sent(api, datab
     refused = await api.put(f"/Appointment/{hold['id']}", json=hold | {"status": "pending"}, headers=KARI_H)
     assert rule(refused) == "patient-overlap"
     assert snapshot(database) == before
+
+
+async def test_the_hourly_sweep_closes_what_nobody_read_once_on_any_number_of_instances(api, database):
+    from timebok.backend.life import sweep_everywhere
+
+    held_slot, asked_slot = (await free_slots(api, KARI, await lab(api), "2026-12-03", count=2))[:2]
+    hold = await post(api, hold_body(held_slot["id"]), KARI_H)
+    request = await post(api, booking_request(asked_slot["id"], 2), OLA_H)
+    set_now(datetime.fromisoformat(asked_slot["start"]) + timedelta(seconds=1))
+    assert sweep_everywhere(database) == 2 + 3  # and the seed's three requests, whose times have passed too
+    assert sweep_everywhere(database) == 0  # a second instance's run finds nothing left
+    with database.reading() as session:
+        rows = {a.id: (a.status, a.cancelation_code) for a in session.scalars(select(schema.Appointment))}
+        slots = {
+            s.id: (s.status, s.held_until)
+            for s in session.scalars(select(schema.Slot).where(schema.Slot.id.in_([int(held_slot["id"]), int(asked_slot["id"])])))
+        }
+        told = session.scalars(select(schema.Communication).where(schema.Communication.kind == "unanswered")).all()
+    assert rows[int(hold["id"])] == ("cancelled", "hold-ended") and rows[int(request["id"])] == ("cancelled", "unanswered")
+    assert set(slots.values()) == {("free", None)}
+    assert sorted(m.patient_id for m in told) == [2, 2, 3, 4]  # Ola twice (the seed's and this one), Aisha, Per

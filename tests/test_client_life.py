@@ -48,6 +48,7 @@ async def test_a_hold_is_held_for_me_refused_to_others_and_sent_as_my_request(ka
     hold = await kari.hold(slot, "1")
     assert hold.state is AppointmentState.HELD and hold.status == "proposed"
     assert hold.hold_expires == datetime(2026, 11, 25, 9, 5, tzinfo=OSLO)
+    assert [(s.id, s.held_until) for s in await ola.held_times(slot.timebook_id, slot.day)] == [(slot.id, hold.hold_expires)]
     with pytest.raises(BookingError) as caught:
         await ola.request_booking(slot, "2")
     assert caught.value.kind is ErrorKind.SLOT_HELD and caught.value.until == hold.hold_expires

@@ -93,6 +93,15 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
         connection.exec_driver_sql("ALTER TABLE appointment DROP COLUMN representative_id")
         connection.exec_driver_sql("DROP TABLE register_relation")
         connection.exec_driver_sql("DROP TABLE register_person")
+        # nor the outbox of 0006_outbox
+        connection.exec_driver_sql("DROP TABLE short_notice")
+        connection.exec_driver_sql("DROP TABLE outbox_attempt")
+        connection.exec_driver_sql("DROP TABLE outbox_message")
+        connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN reminder_hours")
+        for column in ("email", "phone", "language"):
+            connection.exec_driver_sql(f"ALTER TABLE patient DROP COLUMN {column}")
+        for column in ("no_notices", "no_reminders"):
+            connection.exec_driver_sql(f"ALTER TABLE appointment DROP COLUMN {column}")
         # nor the appointment's life of 0005_life
         connection.exec_driver_sql("DROP INDEX ix_slot_schedule_held_until")
         connection.exec_driver_sql("ALTER TABLE slot DROP COLUMN held_until")

@@ -90,7 +90,15 @@ def support_token(idp, level: str = "4") -> str:
 async def test_a_citizen_signed_in_with_id_porten_books_and_staff_signed_in_with_helseid_confirm(real, idp, database):
     kari = citizen_token(idp, database)
     me = (await real.get("http://testserver/auth/userinfo", headers=bearer(kari))).json()
-    assert me == {"role": "citizen", "name": "Kari Nordmann", "patient": "Patient/1", "organization": None, "agent": None}
+    assert me == {
+        "role": "citizen",
+        "name": "Kari Nordmann",
+        "patient": "Patient/1",
+        "organization": None,
+        "agent": None,
+        "read_only": False,
+        "writing_until": None,
+    }
     book = await timebook(real, kari, 1, "Lab")
     slot = (await free_slots(real, kari, book, "2026-12-03", count=1))[0]
     created = fhir_json(
@@ -123,6 +131,24 @@ async def test_a_support_agent_from_helseid_acts_as_a_citizen_from_id_porten(rea
     assert (await real.get("/Patient/1", headers=bearer(agent))).status_code == 404
     other = citizen_token(idp, database, 2)
     outcome(await real.get("/Patient/1", headers=bearer(kari) | {"X-Support-Agent": other}), 401, "login")
+
+
+async def test_a_helseid_support_agent_is_read_only_as_the_citizen_until_skriv_som(real, idp, database):
+    kari, agent = citizen_token(idp, database), support_token(idp)
+    headers = bearer(kari) | {"X-Support-Agent": agent}
+    slot = (await free_slots(real, kari, await timebook(real, kari, 1, "Lab"), "2026-12-03", count=1))[0]
+    before = snapshot(database)
+    refused = await real.post("/Appointment", json=booking_request(slot["id"], 1), headers=headers)
+    outcome(refused, 403, "forbidden")
+    assert refused.json()["issue"][0]["details"]["coding"][0]["code"] == "read-only"
+    assert snapshot(database) == before
+    assert (
+        await real.post("http://testserver/auth/support-write", json={"reason": "Sak 77: test"}, headers=headers)
+    ).status_code == 201
+    assert (await real.post("/Appointment", json=booking_request(slot["id"], 1), headers=headers)).status_code == 201
+    with database.reading() as session:
+        granted = session.scalars(select(schema.AuditEvent.actor).where(schema.AuditEvent.action == "support-write")).all()
+    assert len(granted) == 1 and granted[0].startswith("support:Kundesenter Kari [sub=")
 
 
 async def test_a_static_token_is_refused_unless_the_instance_is_a_demo(real, database, verifier, idp):

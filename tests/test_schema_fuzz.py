@@ -57,7 +57,11 @@ def test_the_published_schema_is_generated_from_the_typed_bodies(db_path):
             assert "422" not in responses, (method, path)
             if path != "/health":
                 assert set(responses["4XX"]["content"]) == {"application/fhir+json"}, (method, path)
-            if path.startswith("/fhir/") or path == "/health":
+            if path.startswith("/fhir/$bulk-publish"):  # SMART Scheduling Links: a JSON manifest and NDJSON files
+                assert set(responses["200"]["content"]) == {
+                    "application/json" if path.endswith("publish") else "application/fhir+ndjson"
+                }
+            elif path.startswith("/fhir/") or path == "/health":
                 assert set(responses["200"]["content"]) == {"application/fhir+json"}, (method, path)
 
 

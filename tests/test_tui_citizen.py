@@ -660,8 +660,11 @@ def test_texts_with_counts_have_real_plural_forms_in_both_languages():
 
 
 async def test_switching_language_on_review_keeps_the_step_the_text_and_the_way_back_to_the_calendar(live_server):
+    from datetime import timedelta
+
     from tests.conftest import OLA
     from timebok.client.api import BookingClient
+    from timebok.domain import clock
     from timebok.screens.calendar import CalendarScreen
     from timebok.screens.review import ReviewScreen
 
@@ -669,20 +672,24 @@ async def test_switching_language_on_review_keeps_the_step_the_text_and_the_way_
     try:
         async with app.run_test(size=SIZE) as pilot:
             await to_review(pilot, "blodprøve")
+            await wait_for(pilot, lambda: app.draft.hold is not None)
+            hold = app.draft.hold
             app.action_switch_language()
             await settle(pilot)
             assert isinstance(app.screen, ReviewScreen) and "Step 5 of 8" in screen_text(app)
+            assert app.draft.hold is hold and f"The time is held for you until {hold.hold_expires:%H:%M}." in screen_text(app)
             await pilot.press(*" today")
             assert app.screen.query_one("#reason").value == "blodprøve today"
-            # Someone else takes the time: the review (built again) still sends the user back to the calendar
-            # below it (built again too, in English), which shows fresh times.
+            # Someone else takes the time once the hold ran out: the review (built again) still sends the user back
+            # to the calendar below it (built again too, in English), which shows fresh times.
             taken = app.draft.slot
+            clock.set_now((hold.hold_expires + timedelta(seconds=1)).isoformat())
             async with BookingClient(live_server.url, OLA) as ola:
                 await ola.request_booking(taken, (await ola.whoami()).patient.id)
             await pilot.press("enter")
             await settle(pilot)
             assert isinstance(app.screen, CalendarScreen) and "Step 4 of 8" in screen_text(app)
-            assert any("Someone else booked this time" in str(n.message) for n in app._notifications)
+            assert any("The hold ended and someone else took the time" in str(n.message) for n in app._notifications)
             assert taken.id not in {s.id for s in app.screen.day_slots}
             assert app.draft.slot is None and app.draft.reason == "blodprøve today"
             await pilot.press("escape", "escape")  # from the list of times to the calendar, then a step back

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
 from tests.tui_helpers import (
@@ -19,6 +19,7 @@ from tests.tui_helpers import (
 )
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState, Closure
+from timebok.domain import clock
 from timebok.screens.appointments import AppointmentsScreen
 from timebok.screens.calendar import CalendarScreen
 from timebok.screens.confirmation import ConfirmationScreen
@@ -154,12 +155,15 @@ async def test_a_time_taken_meanwhile_sends_you_back_with_fresh_times_and_your_t
     async with app.run_test(size=SIZE) as pilot:
         await to_review(pilot, "vondt i halsen")
         taken = app.draft.slot
+        # Step 5 holds the time (issue 24): only once the hold has run out can someone else take it.
+        await wait_for(pilot, lambda: app.draft.hold is not None)
+        clock.set_now((app.draft.hold.hold_expires + timedelta(seconds=1)).isoformat())
         async with BookingClient(live_server.url, OLA) as ola:
             await ola.request_booking(taken, (await ola.whoami()).patient.id)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CalendarScreen)
-        assert any("Noen andre bestilte dette tidspunktet" in str(n.message) for n in app._notifications)
+        assert any("Holdetiden gikk ut, og noen andre har tatt tiden" in str(n.message) for n in app._notifications)
         assert taken.id not in {s.id for s in app.screen.day_slots}
         assert app.draft.reason == "vondt i halsen"
         await pilot.press("enter")
@@ -172,14 +176,19 @@ async def test_a_time_removed_by_the_office_meanwhile_sends_you_back_with_fresh_
     timebook», in those words (it used to say «Fant det ikke»), and the calendar shows the day without the time."""
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
-        await to_review(pilot, "vondt i halsen")
-        removed = app.draft.slot
+        # The day is closed while the citizen looks at its times: choosing one, step 5 cannot hold it (a time already
+        # held on step 5 is kept from the setup change, issue 24).
+        await to_calendar(pilot, downs=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        removed = app.screen.day_slots[0]
         async with BookingClient(live_server.url, FJORD_STAFF) as desk:
             setup = await desk.office_setup("1")
             setup.closures.append(Closure(day=removed.start.date(), reason="Kurs"))
             assert (await desk.change_setup(setup)).removed > 0
+        app.draft.reason = "vondt i halsen"  # typed on an earlier visit to step 5
         await pilot.press("enter")
-        await settle(pilot)
+        await settle(pilot, rounds=5)
         assert isinstance(app.screen, CalendarScreen)
         notes = [str(n.message) for n in app._notifications]
         assert any("Kontoret har endret timeboken, og tidspunktet du valgte, er tatt bort" in n for n in notes), notes

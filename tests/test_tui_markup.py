@@ -124,7 +124,9 @@ async def test_the_front_desk_shows_brackets_in_names_and_reasons_as_written(bra
         await pilot.press("escape", "d")
         await settle(pilot)
         assert isinstance(app.screen, TodayScreen)
-        assert f"11:00  {OLA_NAME} (029179 *****) · {REASON}" in screen_text(app)
+        await wait_for(pilot, lambda: app.screen.rows)
+        text = screen_text(app)  # the highlighted time's details, under the list
+        assert "kl. 11:00 · ● Laboratoriet" in text and f"{OLA_NAME} (029179 *****)" in text and f"gjelder: {REASON}" in text
 
 
 async def test_a_patient_name_with_brackets_in_the_search_and_the_top_line(bracketed, live_server):

@@ -282,9 +282,16 @@ async def test_todays_appointments_by_timebook_and_time(live_server):
         await _open(pilot, "d")
         assert isinstance(app.screen, TodayScreen)
         text = screen_text(app)
-        assert "Bekreftede timer onsdag 25. november 2026" in text
-        lab = text.index("Laboratoriet · Fjordsiden legekontor")
-        assert text.index("11:00  Ola Nordmann (029179 *****) · Kontroll av blodtrykk og kolesterol") > lab
+        assert "I dag, onsdag 25. november 2026 · Alle timebøker · 1 time" in text
+        table = app.screen.query_one("#day-table")
+        assert [str(cell) for cell in table.get_row_at(0)] == [
+            "11:00",
+            "● Laboratoriet",
+            "Fjordsiden lege…",
+            "Ola Nordmann",
+            "Bekreftet",
+        ]
+        assert "Ola Nordmann (029179 *****) · Bekreftet" in text and "Kontroll av blodtrykk og kolesterol" in text
 
 
 async def test_help_and_the_palette_know_the_front_desk_and_english_keeps_it(live_server):

@@ -18,18 +18,32 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from timebok.backend import logs, routes_auth, routes_booking, routes_directory, routes_representation, routes_setup
+from timebok.backend import (
+    logs,
+    metrics,
+    routes_auth,
+    routes_booking,
+    routes_directory,
+    routes_ihe,
+    routes_notices,
+    routes_publish,
+    routes_representation,
+    routes_setup,
+)
 from timebok.backend.db import Database
 from timebok.backend.departure import Departure
 from timebok.backend.http import ERRORS_DOC, MAX_BODY, FhirResponse
 from timebok.backend.http import public_url as parse_public_url
+from timebok.backend.migrate import head
 from timebok.backend.month import AnswerCache
 from timebok.backend.oidc import Verifier
 from timebok.backend.outcome import FHIR_JSON, FhirError, operation_outcome
 from timebok.backend.principals import Principals
 from timebok.domain.privacy import scrub
+from timebok.domain.release import version
 
 access_log = logging.getLogger("timebok.access")
 error_log = logging.getLogger("timebok.error")
@@ -105,7 +119,14 @@ class Guard:
             # answer and nothing done. Logged as nginx does (499), not as a server failure.
             status = 499
         except Exception as error:  # noqa: BLE001 - the last place an error can become an answer instead of a traceback
-            error_log.error("request %s: %s %s failed: %s", rid, scope["method"], logs.clean(scope["path"]), logs.where(error))
+            error_log.error(
+                "request %s: %s %s failed: %s",
+                rid,
+                scope["method"],
+                logs.clean(scope["path"]),
+                logs.where(error),
+                extra=logs.request_fields(rid),
+            )
             if not sent_start:
                 outcome = operation_outcome(
                     "exception", f"The server failed to handle the request (request id {rid}); nothing was changed"
@@ -113,21 +134,17 @@ class Guard:
                 await FhirResponse(outcome, status_code=500)(scope, departure.receive, send_wrapper)
         finally:
             departure.close()
+            took = time.perf_counter() - started
+            # Gone before the answer: 499 as nginx logs it, and what it would have been (a booking may be made).
+            unread = f"{status} unread" if departure.gone and status != 499 else None
+            # The route's template (/fhir/Appointment/{id_}), never the path: an id in a label makes a series per id.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.request_done(scope["method"], route, 499 if unread else status, took)
             if access_log.isEnabledFor(logging.INFO):
                 # Decoded before scrubbing: "%20" or "+" before or inside a number would hide it from the mask.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 target = scope["path"] + (f"?{query}" if query else "")
-                # Gone before the answer: 499 as nginx logs it, and what it would have been (a booking may be made).
-                unread = f"{status} unread" if departure.gone and status != 499 else None
-                logs.access(
-                    access_log,
-                    rid,
-                    scope["method"],
-                    target,
-                    499 if unread else status,
-                    (time.perf_counter() - started) * 1000,
-                    unread,
-                )
+                logs.access(access_log, rid, scope["method"], target, 499 if unread else status, took * 1000, unread)
 
 
 RETRY_AFTER = 5  # seconds: about the database timeouts, after which a retry meets a database that answers or a fresh 503
@@ -179,6 +196,14 @@ class Probe:
             return False
         return True
 
+    async def revision(self, patience: float = 2.0) -> tuple[bool, str | None]:
+        """(answered, the schema revision it is at), asked on the same single thread as `answers`."""
+        asked = self._executor.submit(self.db.revision)
+        try:
+            return True, await asyncio.wait_for(asyncio.wrap_future(asked), patience)
+        except Exception:  # noqa: BLE001 - as in answers: it does not answer
+            return False, None
+
 
 def create_app(
     db: Database,
@@ -195,7 +220,7 @@ def create_app(
     probe = Probe(db)
     # The OpenAPI document is generated from the routes and the typed bodies (backend/bodies.py); no docs pages.
     app = FastAPI(
-        title="timebok FHIR booking backend", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/fhir/openapi.json"
+        title="timebok FHIR booking backend", version=version(), docs_url=None, redoc_url=None, openapi_url="/fhir/openapi.json"
     )
     app.state.db = db
     app.state.demo = demo
@@ -207,11 +232,16 @@ def create_app(
     app.state.slot_answers = AnswerCache()  # the month query's serialized answers, checked against the database's versions
     # The media type each answer is sent with, and the OperationOutcome every route may answer instead, in the schema.
     app.include_router(routes_directory.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    # Before the booking routes: GET /Appointment/$find must not be read as GET /Appointment/{id}.
+    app.include_router(routes_ihe.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_representation.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_representation.support_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.state.published = routes_publish.PublishedCache()  # the SMART Scheduling Links files, kept while unchanged
+    app.include_router(routes_publish.router, responses=ERRORS_DOC)
     app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)
     app.include_router(routes_auth.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_notices.router, default_response_class=routes_notices.NoticesResponse, responses=ERRORS_DOC)
     if demo:
         app.include_router(routes_auth.demo_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
 
@@ -244,6 +274,34 @@ def create_app(
             body, status_code=200 if answers else 503, headers={} if answers else {"Retry-After": str(RETRY_AFTER)}
         )
 
+    metrics_token = os.environ.get(metrics.TOKEN_ENV) or None
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not metrics.allowed(client, dict(request.scope["headers"]), metrics_token):
+            outcome = operation_outcome(
+                "forbidden", f"/metrics answers callers on this machine, and others with the bearer token in {metrics.TOKEN_ENV}"
+            )
+            return FhirResponse(outcome, status_code=403)
+        body, media_type = await asyncio.to_thread(metrics.scrape)  # reading N workers' files is file I/O
+        return Response(body, media_type=media_type)
+
+    # For operators and load balancers, not FHIR clients: kept out of the API's schema, like /metrics.
+    @app.get("/ready", include_in_schema=False, response_class=FhirResponse)
+    async def ready() -> FhirResponse:
+        # For a load balancer: send traffic here only when the database answers and is migrated to this code's schema.
+        answered, found = await probe.revision()
+        wanted = head()
+        body: dict[str, Any] = {
+            "status": "ready" if answered and found == wanted else "not ready",
+            "database": "answers" if answered else "does not answer",
+            "schema": {"current": found, "expected": wanted},
+            "version": version(),
+        }
+        ok = body["status"] == "ready"
+        return FhirResponse(body, status_code=200 if ok else 503, headers={} if ok else {"Retry-After": str(RETRY_AFTER)})
+
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, error: Exception) -> FhirResponse:
@@ -256,6 +314,7 @@ def create_app(
                 request.method,
                 logs.clean(request.url.path),
                 logs.where(error),
+                extra=logs.request_fields(rid),
             )
             outcome = operation_outcome(
                 "transient", "The server's storage is full; nothing was changed. Try again later.", rule="storage-full"
@@ -263,18 +322,23 @@ def create_app(
             return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
         if not unavailable(error, db):
             raise error  # a defect, not an outage: Guard answers it as 500 with one log line
+        if isinstance(error, PoolTimeout):
+            metrics.POOL_TIMEOUTS.inc()
         error_log.warning(
             "request %s: %s %s: the database did not answer (%s)",
             rid,
             request.method,
             logs.clean(request.url.path),
             logs.where(error),
+            extra=logs.request_fields(rid),
         )
         outcome = operation_outcome("transient", "The database did not answer in time; nothing was changed. Try again shortly.")
         return FhirResponse(outcome, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
 
     @app.exception_handler(FhirError)
     async def fhir_error(_request: Request, error: FhirError) -> FhirResponse:
+        if error.rule is not None or error.status in (409, 412, 422):  # a rule said no, not a typo or a missing id
+            metrics.refused(error.status, error.rule or error.code)
         return FhirResponse(
             operation_outcome(
                 error.code, error.diagnostics, expression=error.expression, rule=error.rule, extension=error.extension

@@ -37,11 +37,6 @@ class _Element(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class Reference(_Element):
-    reference: str = Field(max_length=200)
-    display: str | None = Field(default=None, max_length=_TEXT)
-
-
 class Coding(_Element):
     system: str | None = Field(default=None, max_length=_TEXT)
     code: str | None = Field(default=None, max_length=_TEXT)
@@ -57,6 +52,14 @@ class Identifier(_Element):
     system: str | None = Field(default=None, max_length=200)
     value: str = Field(max_length=200)
     type: CodeableConcept | None = None
+
+
+class Reference(_Element):
+    reference: str = Field(max_length=200)
+    display: str | None = Field(default=None, max_length=_TEXT)
+    # What a read answers next to a Patient's reference (Helsenorge's logical reference); sent back, it is ignored.
+    identifier: Identifier | None = None
+    type: str | None = Field(default=None, max_length=64)
 
 
 class HumanName(_Element):
@@ -95,10 +98,16 @@ class Extension(_Element):
     valueDateTime: str | None = Field(default=None, max_length=40)
     valueInstant: str | None = Field(default=None, max_length=40)
     valueBoolean: bool | None = None
+    valueCode: str | None = Field(default=None, max_length=40)  # the notice opt-outs
     valueUnsignedInt: int | None = None
     # hn-extension-representant is complex: it comes back in a PUT of what was read, and is ignored (the server
     # decides who the representative is, never the body).
     extension: list[ExtensionPart] | None = Field(default=None, max_length=10)
+
+
+class Period(_Element):
+    start: str | None = Field(default=None, max_length=40)
+    end: str | None = Field(default=None, max_length=40)
 
 
 class AppointmentBody(_Element):
@@ -117,6 +126,7 @@ class AppointmentBody(_Element):
     slot: list[Reference] | None = Field(default=None, max_length=20)
     participant: list[Participant] | None = Field(default=None, max_length=20)
     cancelationReason: CodeableConcept | None = None
+    requestedPeriod: list[Period] | None = Field(default=None, max_length=5)  # a waitlist wish (short notice)
     extension: list[Extension] | None = Field(default=None, max_length=20)
 
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, life, messages, overlap, representation, schema, versions
+from timebok.backend import audit, life, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import Life, to_storage
@@ -41,6 +41,8 @@ def _context(session: Session, slot_id: int) -> tuple[schema.Organization, schem
 
 
 def _tell_patient(session: Session, appointment: schema.Appointment, kind: str, topic_and_text: tuple[str, str]) -> None:
+    """The inbox message, and with it the e-mail and SMS (backend/notices.py), in the transaction of the change."""
+    notices.for_inbox(session, appointment.id, kind, cancel_code=appointment.cancelation_code)
     topic, text = topic_and_text
     session.add(
         schema.Communication(
@@ -160,6 +162,8 @@ def request_booking(
         booked_by=principal.role,
         identifier=identifier,
         representative_id=principal.patient_id if acting is not None else None,
+        no_notices=wanted.no_notices,
+        no_reminders=wanted.no_reminders,
         replaces_id=old.id if old is not None else None,
         held_until=held_until,
         held_by=principal.actor[:200] if status == "proposed" else None,
@@ -182,6 +186,7 @@ def request_booking(
                 "sent": stamp,
             },
         )
+        notices.for_inbox(session, appointment_id, kind)  # its e-mail and SMS, as _tell_patient does for the others
     if old is not None and status == "booked":
         life.cancel_replaced(session, old)  # the desk's change: the old time goes in the same transaction
     if acting is not None:
@@ -410,7 +415,9 @@ def cancel(
         session,
         appointment,
         "cancelled",
-        messages.cancelled(office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff),
+        messages.cancelled(
+            office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff, reason=reason
+        ),
     )
     if acting is not None:
         audit.record_representation(
@@ -419,5 +426,32 @@ def cancel(
     else:
         audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
     life.withdraw_changes(session, appointment)
+    versions.bump_for_appointment(session, appointment)
+    return appointment
+
+
+def set_opt_outs(
+    session: Session, principal: Principal, appointment_id: int, expected_version: int | None, wanted: tuple[bool, bool]
+) -> schema.Appointment:
+    """PATCH /extension: the patient (or the desk for them) turns e-mail/SMS notices or the reminder off or on again."""
+    appointment = visible_appointment(session, principal, appointment_id)
+    if appointment is None:
+        raise not_found(f"Appointment/{appointment_id}")
+    if expected_version is not None and expected_version != appointment.version:
+        raise precondition_failed(
+            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
+        )
+    changed = _rowcount(
+        session.execute(
+            update(schema.Appointment)
+            .where(schema.Appointment.id == appointment.id, schema.Appointment.version == appointment.version)
+            .values(version=schema.Appointment.version + 1, last_updated=to_storage(now()))
+        )
+    )
+    if changed != 1:
+        raise precondition_failed(f"Appointment/{appointment_id} changed meanwhile; read it again")
+    notices.opt_out(session, appointment.id, notices=wanted[0], reminders=wanted[1])
+    session.refresh(appointment)
+    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} notice opt-outs")
     versions.bump_for_appointment(session, appointment)
     return appointment

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, CodeableConcept, Coding, Reference
-from timebok.backend.fhir import REPRESENTATIVE_URL, parse_id
+from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, CodeableConcept, Coding, Extension, Reference
+from timebok.backend.fhir import OPT_OUT_URL, REPRESENTATIVE_URL, parse_id
 from timebok.backend.outcome import FhirError, invalid
 from timebok.domain.appointment_life import OVERRIDE_REASONS, OVERRIDE_SYSTEM, OVERRIDE_URL, READ_ONLY_URLS, REPLACES_URL
 
 MAX_REASON = 1000  # characters of a reason for booking, cancelling or declining
+OPT_OUTS = ("notices", "reminders")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class BookingRequest:
     status: Literal["proposed", "pending", "booked"] = "pending"  # a hold, a request, or (staff) a booking
     replaces_id: int | None = None  # a change: the Appointment this new time replaces
     override: str | None = None  # staff past the change deadline: the reason code (OVERRIDE_REASONS)
+    no_notices: bool = False
+    no_reminders: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def booking_request(body: AppointmentBody) -> BookingRequest:
     if len(patients) != 1:
         raise invalid("participant must name exactly one Patient")
     replaces_id, override = extensions(body)
+    notices, reminders = opt_outs(body.extension)
     return BookingRequest(
         slot_id=slot_id,
         patient_id=_reference_id(patients[0], "Patient", "participant.actor"),
@@ -63,7 +67,24 @@ def booking_request(body: AppointmentBody) -> BookingRequest:
         status=status,
         replaces_id=replaces_id,
         override=override,
+        no_notices=notices,
+        no_reminders=reminders,
     )
+
+
+def opt_outs(extensions: list[Extension] | None) -> tuple[bool, bool]:
+    """(no notices, no reminders) from the notice opt-out extensions among Appointment.extension (issue 25)."""
+    codes: set[str] = set()
+    for index, extension in enumerate(extensions or []):
+        if extension.url != OPT_OUT_URL:
+            continue
+        if extension.valueCode not in OPT_OUTS:
+            raise invalid(
+                f"Appointment.extension[{index}] must be {OPT_OUT_URL} with valueCode 'notices' or 'reminders'",
+                expression=[f"Appointment.extension[{index}]"],
+            )
+        codes.add(extension.valueCode)
+    return "notices" in codes, "reminders" in codes
 
 
 def extensions(body: AppointmentBody) -> tuple[int | None, str | None]:
@@ -80,6 +101,8 @@ def extensions(body: AppointmentBody) -> tuple[int | None, str | None]:
             replaces_id = _reference_id(item.valueReference, "Appointment", f"{where}.valueReference")
         elif item.url == OVERRIDE_URL:
             override = override_code(item.valueCoding, f"{where}.valueCoding")
+        elif item.url == OPT_OUT_URL:
+            pass  # the notice opt-outs: read by opt_outs
         elif item.url not in READ_ONLY_URLS and item.url != REPRESENTATIVE_URL:
             raise invalid(f"{where}.url is not an extension this server accepts here", expression=[f"{where}.url"])
     return replaces_id, override
@@ -120,6 +143,11 @@ def _text(value: str | None, element: str) -> str | None:
     text = (value or "").strip() or None
     check_reason(text, element)
     return text
+
+
+def slot_reference(reference: Reference) -> int:
+    """The Slot id of a reference like Slot/812; anything else a 400."""
+    return _reference_id(reference, "Slot", "slot[0]")
 
 
 def _reference_id(reference: Reference, resource_type: str, where: str) -> int:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from timebok.domain.release import version
+
+IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/"
+
 
 def _resource(type_: str, interactions: list[str], params: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {
@@ -22,8 +26,9 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
         "date": moment.date().isoformat(),
         "publisher": "timebok",
         "kind": "instance",
-        "software": {"name": "timebok", "version": "0.1.0"},
+        "software": {"name": "timebok", "version": version()},
         "implementation": {"description": "timebok ressurstimebok booking backend", "url": base},
+        "instantiates": ["https://profiles.ihe.net/ITI/Scheduling/CapabilityStatement/IHE.Scheduling.server"],
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json"],
         "rest": [
@@ -34,7 +39,11 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                 },
                 "resource": [
                     _resource("Organization", ["read", "search-type"], {"identifier": "token", "name": "string", "_id": "token"}),
-                    _resource("Location", ["read"], {}),
+                    _resource(
+                        "Location",
+                        ["read", "search-type"],
+                        {"organization": "reference", "name": "string", "address-city": "string", "_id": "token"},
+                    ),
                     _resource(
                         "HealthcareService",
                         ["read", "search-type"],
@@ -52,11 +61,15 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                         ["read", "create", "update", "patch", "delete", "search-type"],  # delete: release a hold
                         {"patient": "reference", "status": "token", "date": "date"},
                         searchInclude=["Appointment:actor"],
+                        # IHE ITI Scheduling: ITI-115, ITI-116, ITI-117 (ITI-118 is the search above)
+                        operation=[
+                            {"name": name, "definition": IHE + f"appointment-{name}"} for name in ("find", "hold", "book")
+                        ],
                         versioning="versioned",
                         conditionalUpdate=False,
                     ),
-                    _resource("AppointmentResponse", ["create"], {}),
-                    _resource("Communication", ["search-type"], {"recipient": "reference", "subject": "reference"}),
+                    _resource("AppointmentResponse", ["read", "create", "search-type"], {"appointment": "reference"}),
+                    _resource("Communication", ["read", "search-type"], {"recipient": "reference", "subject": "reference"}),
                     _resource("Patient", ["read", "search-type"], {"identifier": "token", "name": "string"}),
                 ],
             }

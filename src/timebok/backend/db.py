@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from timebok.backend import metrics
 from timebok.backend.writers import WriterQueue
 
 
@@ -108,6 +109,7 @@ class Database:
                 pool_timeout=self.timeouts.pool,
                 connect_args=_postgresql_args(url, self.timeouts),
             )
+        metrics.watch_pool(self.engine)
         # A separate engine view whose transactions start as writers, so SQLite takes the write
         # lock at BEGIN instead of failing later with "database is locked" on upgrade.
         self._write_engine = self.engine.execution_options(timebok_write=True)
@@ -177,6 +179,17 @@ class Database:
     def ping(self) -> None:
         """Ask the database something trivial on a connection of its own (never waiting for the pool); raises if it
         does not answer within the connect and statement timeouts (at most 2 s each)."""
+        with self._probe().connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def revision(self) -> str | None:
+        """The schema migration the database is at (None: never migrated), asked as `ping` asks."""
+        from timebok.backend.migrate import current
+
+        with self._probe().connect() as connection:
+            return current(connection)
+
+    def _probe(self) -> Engine:
         if self._probe_engine is None:
             quick = replace(
                 self.timeouts,
@@ -190,8 +203,7 @@ class Database:
                 else _postgresql_args(self.url, quick, "timebok-health")
             )
             self._probe_engine = create_engine(self.url, poolclass=NullPool, connect_args=args, hide_parameters=True)
-        with self._probe_engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+        return self._probe_engine
 
     def dispose(self) -> None:
         self.engine.dispose()

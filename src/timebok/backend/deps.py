@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from timebok.backend import support_write
 from timebok.backend.auth import AGENT_HEADER, Principal
 from timebok.backend.db import Database
 from timebok.backend.principals import Principals
@@ -21,10 +22,18 @@ async def principal(request: Request) -> Principal:
     # A token seen in the last seconds is answered here on the event loop; a new token is looked up in a thread.
     principals = cast(Principals, request.app.state.principals)  # set once by create_app; Starlette types state as Any
     authorization, agent = request.headers.get("authorization"), request.headers.get(AGENT_HEADER)
-    known = principals.known(authorization, agent)
-    if known is not None:
-        return known
-    return await run_in_threadpool(principals.who, authorization, agent)
+    who = principals.known(authorization, agent)
+    if who is None:
+        who = await run_in_threadpool(principals.who, authorization, agent)
+    if who.agent is not None and support_write.is_write(request.method, request.url.path):
+        # A support agent acting as a citizen is read-only unless they chose «Skriv som»: refused before the body is read.
+        await run_in_threadpool(_may_write, cast(Database, request.app.state.db), who)
+    return who
+
+
+def _may_write(db: Database, who: Principal) -> None:
+    with db.reading() as session:
+        support_write.refuse_unless_writing(session, who)
 
 
 async def database(request: Request) -> Database:

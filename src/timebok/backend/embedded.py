@@ -27,8 +27,9 @@ class EmbeddedProcess:
     (Ctrl+Q, a closed terminal, SIGKILL) the pipe closes and the child stops, so no backend is left behind.
     """
 
-    def __init__(self, db: str | Path, *, demo: bool = True) -> None:
+    def __init__(self, db: str | Path, *, demo: bool = True, notices_dir: Path | None = None) -> None:
         self.db_path = db
+        self.notices_dir = notices_dir  # where the demo's e-mail and SMS are written (no SMTP or gateway here)
         self.demo = demo
         self._socket = listening_socket()  # the port is known at once; early requests wait in the backlog
         self.port = self._socket.getsockname()[1]
@@ -45,6 +46,8 @@ class EmbeddedProcess:
     def start(self) -> EmbeddedProcess:
         self._errors = tempfile.TemporaryFile()  # what the child says when it fails; never fills a pipe
         argv = [sys.executable, "-m", "timebok.backend.embedded", "--db", str(self.db_path), "--fd", str(self._socket.fileno())]
+        if self.notices_dir is not None:
+            argv += ["--notices-dir", str(self.notices_dir)]
         self.process = process = subprocess.Popen(
             argv + (["--demo"] if self.demo else []),
             stdin=subprocess.PIPE,
@@ -101,15 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--demo", action="store_true")
+    parser.add_argument("--notices-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     import uvicorn
 
     from timebok.backend.app import create_app
-    from timebok.backend.server import freeze_heap, open_database, start_generation, uvicorn_config
+    from timebok.backend.server import freeze_heap, notice_channels, open_database, start_generation, start_sender, uvicorn_config
 
     sock = socket.socket(fileno=args.fd)
     database = open_database(args.db, demo=args.demo)
     start_generation(database)  # the demo's free times keep coming as the days pass, as a real server's do
+    # The demo's e-mail and SMS go to files (the app's data folder), read with `tail -f`; the log line says where.
+    start_sender(database, notice_channels(args.db, demo=args.demo, files=args.notices_dir))
     server = uvicorn.Server(uvicorn_config(create_app(database, demo=args.demo), "127.0.0.1", sock.getsockname()[1], "warning"))
     threading.Thread(target=_stop_when_parent_is_gone, args=(server,), name="lifeline", daemon=True).start()
     freeze_heap()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, HERID_SYSTEM, ORGNR_
 from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
 Resource = dict[str, Any]
+# Appointment.extension, repeated: valueCode `notices` (no e-mail/SMS about this time) or `reminders` (no reminder).
+OPT_OUT_URL = "https://timebok.example/fhir/StructureDefinition/notice-opt-out"
 
 
 def instant(value: datetime) -> str:
@@ -58,6 +61,11 @@ def ref(resource_type: str, id_: int) -> dict[str, str]:
 
 def _timetype(code: str) -> dict[str, Any]:
     return {"coding": [{"system": TIMETYPE_SYSTEM, "code": code, "display": TIMETYPES.get(code, code)}]}
+
+
+def timetype(code: str) -> dict[str, Any]:
+    """A Volven 7617 time type as a CodeableConcept."""
+    return _timetype(code)
 
 
 def organization(row: schema.Organization) -> Resource:
@@ -125,13 +133,29 @@ SLOT_LENGTH_URL = "https://timebok.example/fhir/StructureDefinition/slot-length"
 PARALLEL_URL = "https://timebok.example/fhir/StructureDefinition/parallel-slots"
 
 
+HN_SCHEDULE_TYPE = "http://helsenorge.no/fhir/CodeSystem/hn-schedule-type-cs"
+_IDS = uuid.UUID("5d7b1c3e-2f4a-5b6c-9d8e-7f6a5b4c3d2e")  # the namespace of the UUIDs below
+
+
+def stable_uuid(kind: str, row_id: int, office_id: int) -> dict[str, str]:
+    """The UUID identifier Helsenorge's profiles ask of a Schedule: the same for a row every time it is read."""
+    return {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid5(_IDS, f'Organization/{office_id}/{kind}/{row_id}')}"}
+
+
 def schedule(row: schema.Schedule, service: schema.HealthcareService) -> Resource:
+    # Helsenorge's hn-basis-schedule: a UUID identifier, its own schedule type code beside Volven 7617, typed actors.
+    time_type = _timetype(service.type_code)
+    time_type["coding"].append({"system": HN_SCHEDULE_TYPE, "code": service.type_code})
     return {
         "resourceType": "Schedule",
         "id": str(row.id),
+        "identifier": [stable_uuid("Schedule", row.id, service.organization_id)],
         "active": row.active,
-        "serviceType": [_timetype(service.type_code)],
-        "actor": [ref("HealthcareService", service.id), ref("Location", row.location_id)],
+        "serviceType": [time_type],
+        "actor": [
+            ref("HealthcareService", service.id) | {"type": "HealthcareService"},
+            ref("Location", row.location_id) | {"type": "Location"},
+        ],
         "comment": row.name,
         "planningHorizon": _horizon(row),
         "extension": [
@@ -160,14 +184,18 @@ def slot_status(status: str, held_until: datetime | None) -> str:
 
 
 def slot(row: schema.Slot) -> Resource:
-    return {
+    status = slot_status(row.status, row.held_until)
+    resource: Resource = {
         "resourceType": "Slot",
         "id": str(row.id),
         "schedule": ref("Schedule", row.schedule_id),
-        "status": slot_status(row.status, row.held_until),
+        "status": status,
         "start": instant(row.start),
         "end": instant(row.end),
     }
+    if status == "busy-tentative" and row.held_until is not None:  # held for someone choosing, not a request
+        resource["extension"] = [{"url": life.HOLD_URL, "valueInstant": instant(row.held_until)}]
+    return resource
 
 
 def patient(row: schema.Patient, noshows: int | None = None) -> Resource:
@@ -181,6 +209,13 @@ def patient(row: schema.Patient, noshows: int | None = None) -> Resource:
     }
     if row.gp_organization_id:
         resource["generalPractitioner"] = [ref("Organization", row.gp_organization_id)]
+    telecom = [{"system": "email", "value": row.email}] if row.email else []
+    telecom += [{"system": "sms", "value": row.phone, "use": "mobile"}] if row.phone else []
+    if telecom:
+        resource["telecom"] = telecom
+    resource["communication"] = [
+        {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": row.language or "nb"}]}, "preferred": True}
+    ]
     if noshows is not None:
         resource["extension"] = [{"url": life.NOSHOW_COUNT_URL, "valueUnsignedInt": noshows}]
     return resource
@@ -275,9 +310,16 @@ def _life_extensions(row: schema.Appointment, rules: Life) -> list[dict[str, Any
 
 
 def appointment(
-    row: schema.Appointment, location_id: int, type_code: str, rules: Life | None = None, acting: schema.Patient | None = None
+    row: schema.Appointment,
+    location_id: int,
+    type_code: str,
+    rules: Life | None = None,
+    patient_identifier: dict[str, str] | None = None,
+    acting: schema.Patient | None = None,
 ) -> Resource:
-    """`acting`: the representative who booked it for the patient (row.representative_id), if any."""
+    """`patient_identifier`: the patient's identity number, carried next to the reference (Helsenorge's
+    hn-basis-appointment wants the patient by identifier; timebok's clients follow the reference).
+    `acting`: the representative who booked it for the patient (row.representative_id), if any."""
     resource: Resource = {
         "resourceType": "Appointment",
         "id": str(row.id),
@@ -290,7 +332,7 @@ def appointment(
         "slot": [ref("Slot", row.slot_id)],
         "participant": [
             {
-                "actor": ref("Patient", row.patient_id),
+                "actor": ref("Patient", row.patient_id) | ({"identifier": patient_identifier} if patient_identifier else {}),
                 "status": _PATIENT_STATUS.get(row.status, "accepted"),
                 "required": "required",
             },
@@ -307,6 +349,11 @@ def appointment(
     if row.description:
         resource["description"] = row.description
     extensions = ([representative(acting)] if acting is not None else []) + _life_extensions(row, rules or Life())
+    extensions += [
+        {"url": OPT_OUT_URL, "valueCode": code}
+        for code, on in (("notices", row.no_notices), ("reminders", row.no_reminders))
+        if on
+    ]
     if extensions:
         resource["extension"] = extensions
     if row.cancelation_code:

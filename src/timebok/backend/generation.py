@@ -14,7 +14,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from timebok.backend import schema
+from timebok.backend import life, metrics, schema
 from timebok.backend import versions as _versions
 from timebok.backend.db import Database
 from timebok.backend.fhir import to_storage
@@ -568,11 +568,18 @@ class Generator:
     def _run(self) -> None:
         while True:
             try:
-                change = generate_all(self.db, done=self._done)
+                with metrics.generation_run():
+                    change = generate_all(self.db, done=self._done)
+                metrics.GENERATED.labels(change="created").inc(change.created)
+                metrics.GENERATED.labels(change="removed").inc(change.removed)
                 if change.created or change.removed:
                     log.info("generated %d free times, removed %d", change.created, change.removed)
             except Exception as error:  # noqa: BLE001 - a database hiccup must not end the schedule
                 log.warning("free-time generation failed: %s", type(error).__name__)
+            try:
+                life.sweep_everywhere(self.db)
+            except Exception as error:  # noqa: BLE001 - as above: the next hour tries again
+                log.warning("closing unanswered requests and ended holds failed: %s", type(error).__name__)
             if self._stop.wait(self.every):
                 return
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Result, and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, overlap, representation, schema, versions
+from timebok.backend import audit, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.fhir import Life, instant, to_storage
@@ -61,6 +61,8 @@ def context(session: Session, slot_id: int) -> Context:
 
 
 def tell(session: Session, appointment: schema.Appointment, kind: str, topic_and_text: tuple[str, str]) -> None:
+    """The inbox message, and with it the e-mail and SMS (backend/notices.py), in the transaction of the change."""
+    notices.for_inbox(session, appointment.id, kind, cancel_code=appointment.cancelation_code)
     topic, text = topic_and_text
     session.add(
         schema.Communication(
@@ -177,6 +179,8 @@ def cancel_replaced(session: Session, old: schema.Appointment) -> None:
         .values(status="free", held_until=None, version=schema.Slot.version + 1)
     )
     session.refresh(old)
+    # The old time's reminder would remind of a time they no longer have: the new one's comes with «changed».
+    notices.drop_reminders(session, old.id, "cancelled")
     versions.bump_for_appointment(session, old)
 
 
@@ -492,6 +496,19 @@ def sweep(db: Database, principal: Principal, appointment_id: int | None = None,
     with db.writing() as session:
         for found in due:
             close(session, found)
+
+
+def sweep_everywhere(db: Database, limit: int = 2000) -> int:
+    """The hourly run's sweep of every office (backend/generation.Generator): requests nobody read since their time
+    began, and holds that ended with nobody taking their time (so a month's read needs no hold check). Safe on
+    several instances (each close is conditional); short transactions of 50. How many it looked at."""
+    with db.reading() as session:
+        due = session.scalars(_due(true()).limit(limit)).all()
+    for start in range(0, len(due), 50):
+        with db.writing() as session:
+            for found in due[start : start + 50]:
+                close(session, found)
+    return len(due)
 
 
 def close(session: Session, appointment_id: int) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import traceback
+from datetime import UTC, datetime
 
 from timebok.domain.privacy import scrub
 
@@ -49,6 +51,7 @@ def access(
     """The request's line, `<request id> <method> <path> <status> <ms>`, and a `note` of ours after it. Each value is
     masked on its own and the line is not masked again: read whole, a date and the status after it
     («lt2027-02-01 200 123.4ms») would pass for an identity number and the line would lose its status."""
+    fields = {"request_id": clean(rid), "method": clean(method), "path": clean(target), "status": status, "ms": round(ms, 1)}
     logger.info(
         "%s %s %s %s %.1fms%s",
         clean(rid),
@@ -57,8 +60,35 @@ def access(
         status,
         ms,
         f" ({note})" if note else "",
-        extra={"_timebok_clean": True},
+        extra={"_timebok_clean": True, "timebok_fields": fields | ({"note": clean(note)} if note else {})},
     )
+
+
+# What a JSON line may carry besides its message: set by our own calls (already clean), never a request value as such.
+FIELDS = ("request_id", "method", "path", "status", "ms", "note")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line (`--log-format json`): time, level, logger, message, and the request's fields when the
+    record has them. It formats records the Scrubbing filter has already cleaned; a newline cannot survive JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        fields = getattr(record, "timebok_fields", None)
+        if isinstance(fields, dict):
+            line |= {key: fields[key] for key in FIELDS if key in fields}
+        return json.dumps(line, ensure_ascii=False)
+
+
+def request_fields(rid: str | None) -> dict[str, object]:
+    """`extra=` for a log call about one request: its id as a field of the JSON line (the text line names it already)."""
+    return {"timebok_fields": {"request_id": clean(rid)}} if rid else {}
 
 
 _SCRUBBING = Scrubbing()

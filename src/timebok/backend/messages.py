@@ -51,9 +51,14 @@ def rejected(office: str, type_code: str, start: datetime, reason: str) -> tuple
     )
 
 
-def cancelled(office: str, type_code: str, start: datetime, by_office: bool) -> tuple[str, str]:
+def cancelled(office: str, type_code: str, start: datetime, by_office: bool, reason: str | None = None) -> tuple[str, str]:
     who = f"{office} har avbestilt" if by_office else "Du har avbestilt"
-    return ("Timen er avbestilt", f"{who} timen: {_what(type_code)} {when(start)}.")
+    text = f"{who} timen: {_what(type_code)} {when(start)}."
+    # The office's reason is written to the patient (the desk is told so when it types it); the patient's own is not
+    # repeated back to them.
+    if by_office and reason and reason.strip():
+        text += f" Begrunnelse: {reason.strip()}"
+    return ("Timen er avbestilt", text)
 
 
 def change_requested(office: str, type_code: str, old: datetime, new: datetime) -> tuple[str, str]:
@@ -75,6 +80,15 @@ def change_rejected(office: str, type_code: str, old: datetime, new: datetime, r
     return (
         "Endringen er avvist",
         f"{office} har avvist endringen til {when(new)}. Du beholder {_what(type_code)} {when(old)}. Begrunnelse: {reason}",
+    )
+
+
+def offer(office: str, type_code: str, start: datetime, place: str, until: datetime) -> tuple[str, str]:
+    return (
+        "Ledig time til deg",
+        f"Du står på listen «Kan komme på kort varsel», og {office} har fått en ledig time: {_what(type_code)} "
+        f"{when(start)}{_at(place, office)}. Den holdes for deg til {until.astimezone(OSLO):%H:%M}: send den under "
+        "«Timeavtaler» for å ta den, eller la den gå, så går den til nestemann.",
     )
 
 

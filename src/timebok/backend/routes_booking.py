@@ -13,7 +13,19 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, life, representation, schema, versions
+from timebok.backend import (
+    audit,
+    bodies,
+    booking,
+    booking_body,
+    conditional,
+    fhir,
+    life,
+    metrics,
+    representation,
+    schema,
+    versions,
+)
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
@@ -31,16 +43,22 @@ from timebok.backend.http import (
 )
 from timebok.backend.outcome import FhirError, conflict, forbidden, invalid, not_found, precondition_failed, unprocessable
 from timebok.backend.search import SearchParams, between
-from timebok.domain.identity import InvalidIdentityNumber, parse_identity_number
+from timebok.domain.identity import FNR_SYSTEM, InvalidIdentityNumber, parse_identity_number
 from timebok.domain.privacy import scrub
 
 router = APIRouter(prefix="/fhir")
 
 
 def _appointment_response(appointment: schema.Appointment, session: Session) -> FhirResponse:
+    return FhirResponse(appointment_resource(session, appointment), headers=etag(appointment.version))
+
+
+def appointment_resource(session: Session, appointment: schema.Appointment) -> fhir.Resource:
+    """An Appointment as a read answers it (also inside the IHE operations' Bundles)."""
     place, type_code, rules = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
+    patient = _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id)
     acting = session.get(schema.Patient, appointment.representative_id) if appointment.representative_id else None
-    return FhirResponse(fhir.appointment(appointment, place, type_code, rules, acting), headers=etag(appointment.version))
+    return fhir.appointment(appointment, place, type_code, rules, patient, acting)
 
 
 def _representatives(session: Session, rows: Sequence[schema.Appointment]) -> dict[int, schema.Patient]:
@@ -49,6 +67,16 @@ def _representatives(session: Session, rows: Sequence[schema.Appointment]) -> di
     if not ids:
         return {}
     return {p.id: p for p in session.scalars(select(schema.Patient).where(schema.Patient.id.in_(ids))).all()}
+
+
+def _patient_identifiers(session: Session, patient_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """Patient id → its identifier (system and number), for the logical reference beside each Patient reference."""
+    rows = session.execute(
+        select(schema.Patient.id, schema.Patient.identifier_system, schema.Patient.identifier).where(
+            schema.Patient.id.in_(set(patient_ids))
+        )
+    ).all()
+    return {id_: {"system": system or FNR_SYSTEM, "value": value} for id_, system, value in rows}
 
 
 def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str, fhir.Life]]:
@@ -126,6 +154,8 @@ def _request_identifier(request: Request, body: Any, root: str) -> str | None:
 
 @router.post("/Appointment", openapi_extra=_schema(bodies.AppointmentBody) | {"parameters": [_IF_NONE_EXIST]})
 def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep, body: AppointmentIn) -> FhirResponse:
+    if body.status == "waitlist":
+        return _wish(who, db, body)
     key = _request_identifier(request, body, "Appointment")
     with db.writing() as session:
         if key is not None and (earlier := booking.earlier_request(session, who, key)) is not None:
@@ -144,11 +174,37 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         appointment = new.appointment
         location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
         acting = session.get(schema.Patient, appointment.representative_id) if appointment.representative_id else None
+        # What the POST made: a hold (proposed), a change of a time (it replaces one), or a booking request.
+        if appointment.status == "proposed":
+            metrics.held()
+        elif appointment.replaces_id is not None:
+            metrics.changed()
+        else:
+            metrics.booked()
         return FhirResponse(
-            fhir.appointment(appointment, new.location_id, new.type_code, new.life, acting),
+            fhir.appointment(
+                appointment,
+                new.location_id,
+                new.type_code,
+                new.life,
+                _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id),
+                acting,
+            ),
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
         )
+
+
+def _wish(who: Principal, db: Database, body: bodies.AppointmentBody) -> FhirResponse:
+    """«Kan komme på kort varsel» (backend/short_notice.py): 201 with the wish, or 200 with the same one sent before."""
+    from timebok.backend import short_notice
+
+    with db.writing() as session:
+        before = session.scalar(select(func.count()).select_from(schema.ShortNotice))
+        wish = short_notice.create(session, who, body)
+        audit.record(session, who, [wish.patient_id], "create", f"Appointment/{short_notice.ID_PREFIX}{wish.id}")
+        made = session.scalar(select(func.count()).select_from(schema.ShortNotice)) != before
+        return FhirResponse(short_notice.resource(session, wish), status_code=201 if made else 200)
 
 
 def _repeated_request(session: Session, who: Principal, earlier: schema.Appointment) -> FhirResponse:
@@ -202,12 +258,14 @@ def _change_status(
             representation.acting_for(session, who, appointment.patient_id, write=True)
         if wanted == "cancelled":
             appointment = booking.cancel(session, who, row_id, expected, reason, override)
+            metrics.cancelled(by_office=who.is_staff)
         elif appointment.status == "proposed" and wanted in ("pending", "booked"):
             if expected is not None and expected != appointment.version:
                 raise precondition_failed(f"Appointment/{id_} has changed (version {appointment.version}); read it again")
             life.refuse_illegal(appointment, wanted, who)
             booking_body.check_reason(description, "description")
             appointment = life.convert_hold(session, who, appointment, expected, wanted, description)
+            metrics.booked()  # the held time, now requested (or booked by the desk)
         elif wanted in ATTENDANCE or (wanted == "booked" and appointment.status in ATTENDANCE):
             appointment = life.attend(session, who, appointment, expected, wanted)
         else:
@@ -237,12 +295,19 @@ def patch_appointment(
     db: DatabaseDep,
     body: Annotated[list[bodies.PatchOperation], Depends(_patch_body)],
 ) -> FhirResponse:
-    # JSON Patch of the status (the table in domain/appointment_life.py), a cancel's reason, a hold's description.
+    # JSON Patch of the status (the table in domain/appointment_life.py), a cancel's reason, a hold's description;
+    # or, alone, the notice opt-outs (/extension: issue 25).
     status, reason, override, description = None, None, None, None
+    opt_outs: tuple[bool, bool] | None = None
     for op in body:
         if op.op not in ("replace", "add"):
             raise invalid("Only 'replace' and 'add' operations are supported")
-        if op.path == "/status":
+        if op.path == "/extension":
+            if not isinstance(op.value, list):
+                raise invalid("Appointment.extension must be a list", expression=["Appointment.extension"])
+            extensions = [bodies.parse(bodies.Extension, f"Appointment.extension[{i}]", v) for i, v in enumerate(op.value)]
+            opt_outs = booking_body.opt_outs(extensions)
+        elif op.path == "/status":
             if not isinstance(op.value, str):
                 raise invalid("Appointment.status must be a string", expression=["Appointment.status"])
             status = op.value
@@ -265,8 +330,10 @@ def patch_appointment(
         else:
             # The path is the caller's text and may hold an identity number.
             raise unprocessable("business-rule", f"Changing {scrub(repr(op.path))} is not allowed; only the status is")
+    if opt_outs is not None and status is None:
+        return _opt_out(request, db, id_, who, opt_outs)
     if status is None:
-        raise invalid("The PATCH must set /status", expression=["Appointment.status"])
+        raise invalid("The PATCH must set /status (or /extension, the notice opt-outs)", expression=["Appointment.status"])
     if status not in _STATUSES:
         raise invalid(f"Appointment.status must be one of {sorted(_STATUSES)}", expression=["Appointment.status"])
     return _change_status(request, db, id_, who, status, reason=reason, override=override, description=description)
@@ -285,6 +352,16 @@ _STATUSES = {
     "waitlist",
 }
 ATTENDANCE = {"arrived", "fulfilled", "noshow"}
+
+
+def _opt_out(request: Request, db: Database, id_: str, who: Principal, wanted: tuple[bool, bool]) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    if row_id is None:
+        raise not_found(f"Appointment/{id_}")
+    expected = parse_if_match(request.headers.get("if-match"))
+    with db.writing() as session:
+        appointment = booking.set_opt_outs(session, who, row_id, expected, wanted)
+        return _appointment_response(appointment, session)
 
 
 @router.put("/Appointment/{id_}", openapi_extra=_schema(bodies.AppointmentBody))
@@ -348,7 +425,11 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
     def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         context = _where_and_what(session, [row.slot_id for row in rows])
         acting = _representatives(session, rows)
-        matches = [fhir.appointment(row, *context[row.slot_id], acting=acting.get(row.representative_id or 0)) for row in rows]
+        numbers = _patient_identifiers(session, [row.patient_id for row in rows])
+        matches = [
+            fhir.appointment(row, *context[row.slot_id], numbers.get(row.patient_id), acting.get(row.representative_id or 0))
+            for row in rows
+        ]
         if not include:
             return matches, []
         places = session.scalars(
@@ -483,6 +564,7 @@ def create_appointment_response(
             if error.status == 409 and key is not None and (earlier := booking.earlier_answer(session, who, key)) is not None:
                 return _repeated_answer(session, who, earlier)
             raise
+        metrics.answered(accepted=response.status == "accepted")
         return FhirResponse(
             fhir.appointment_response(response),
             status_code=201,
@@ -502,6 +584,7 @@ def _repeated_answer(session: Session, who: Principal, earlier: schema.Appointme
 @router.get("/Communication", openapi_extra=query_doc("recipient", "subject"))
 def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     params = search_params(request, {"recipient", "subject"})
+    life.sweep(db, who)  # a request closed unanswered tells the patient: the inbox shows it without a visit elsewhere
     patient_id = params.reference("recipient", "Patient")
     if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
         patient_id = params.reference("subject", "Patient")
@@ -516,6 +599,67 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
 
     order = (schema.Communication.sent.desc(), schema.Communication.id.desc())
     return _patient_search(request, db, who, reach, params, query, order, render, "Communication search")
+
+
+@router.get("/Communication/{id_}")
+def read_communication(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # One inbox message, as the inbox search shows it; someone else's answers as if it did not exist.
+    row_id = fhir.parse_id(id_)
+    reach = _reach(db, who)  # a parent reads the child's messages, as the inbox search shows them
+    with patient_read(db, who) as session:
+        row = session.scalar(
+            select(schema.Communication).where(schema.Communication.id == row_id, _within_reach(schema.Communication, who, reach))
+        )
+        if row is None:
+            raise not_found(f"Communication/{id_}")
+        if not who.is_staff and who.patient_id is not None and row.patient_id != who.patient_id:
+            audit.record_representation(session, who, row.patient_id, "read", f"Communication/{row.id}")
+        else:
+            audit.record(session, who, [row.patient_id], "read", f"Communication/{row.id}")
+        return FhirResponse(fhir.communication(row))
+
+
+@router.get("/AppointmentResponse/{id_}")
+def read_appointment_response(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    row_id = fhir.parse_id(id_)
+    with patient_read(db, who) as session:
+        row = session.get(schema.AppointmentResponse, row_id) if row_id is not None else None
+        appointment = booking.visible_appointment(session, who, row.appointment_id) if row is not None else None
+        if row is None or appointment is None:
+            raise not_found(f"AppointmentResponse/{id_}")
+        audit.record(session, who, [appointment.patient_id], "read", f"AppointmentResponse/{row.id}")
+        return FhirResponse(fhir.appointment_response(row))
+
+
+@router.get("/AppointmentResponse", openapi_extra=query_doc("appointment"))
+def search_appointment_responses(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # The office's answers to the appointments the caller may see (a citizen: their own; staff: their office's).
+    params = search_params(request, {"appointment"})
+    query = (
+        select(schema.AppointmentResponse)
+        .join(schema.Appointment, schema.AppointmentResponse.appointment_id == schema.Appointment.id)
+        .where(_within_reach(schema.Appointment, who, _reach(db, who)))
+    )
+    if (appointment_id := params.reference("appointment", "Appointment")) is not None:
+        query = query.where(schema.AppointmentResponse.appointment_id == appointment_id)
+    count, offset = params.count(100, 1000), params.offset()
+    with patient_read(db, who) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(schema.AppointmentResponse.id).offset(offset).limit(count)).all()
+        patients = session.scalars(
+            select(schema.Appointment.patient_id).where(schema.Appointment.id.in_({r.appointment_id for r in rows}))
+        ).all()
+        audit.record(session, who, list(patients), "read", "AppointmentResponse search")
+        self_url, next_url = page_links(request, offset, count, total)
+        return FhirResponse(
+            fhir.bundle(
+                fhir_base(request),
+                [fhir.appointment_response(r) for r in rows],
+                total=total,
+                next_url=next_url,
+                self_url=self_url,
+            )
+        )
 
 
 @router.get("/Patient/{id_}")
@@ -593,10 +737,12 @@ def _search_patients(request: Request, db: Database, who: Principal, items: list
     with db.writing() as session:
         rows = session.scalars(query.order_by(schema.Patient.family, schema.Patient.given).limit(50)).all()
         audit.record(session, who, [row.id for row in rows], "search", "Patient search")
+        # As a read by staff shows them: each patient's no-shows at this office.
+        noshows = life.noshows(session, [row.id for row in rows], who.organization_id) if who.organization_id else {}
         return FhirResponse(
             fhir.bundle(
                 fhir_base(request),
-                [fhir.patient(r) for r in rows],
+                [fhir.patient(r, noshows.get(r.id)) for r in rows],
                 total=len(rows),
                 self_url=f"{fhir_base(request)}/Patient/_search",
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Select, func, select
@@ -57,27 +57,41 @@ def read_location(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirRespons
 
 @router.get("/HealthcareService/{id_}")
 def read_healthcare_service(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
-    # A read shows the setup in R4 terms: its open timebooks' weekly ranges and the office's closures ahead.
     row_id = fhir.parse_id(id_)
     with db.reading() as session:
         row = session.get(schema.HealthcareService, row_id) if row_id is not None else None
         if row is None:
             raise not_found(f"HealthcareService/{id_}")
-        books = session.scalars(
-            select(schema.Schedule).where(schema.Schedule.healthcare_service_id == row.id, schema.Schedule.active.is_(True))
-        ).all()
-        available = [item for book in books for item in json.loads(book.weekly or "[]")]
-        today = now().astimezone(OSLO).date()
-        closed = session.scalars(
-            select(schema.ClosureDay)
-            .where(
-                schema.ClosureDay.organization_id == row.organization_id,
-                schema.ClosureDay.schedule_id.is_(None),
-                schema.ClosureDay.day >= today,
-            )
-            .order_by(schema.ClosureDay.day)
-        ).all()
-        return FhirResponse(fhir.healthcare_service(row, available, list(closed)))
+        return FhirResponse(_services(session, [row])[0])
+
+
+def _services(session: Session, rows: Sequence[schema.HealthcareService]) -> list[fhir.Resource]:
+    """Time types as a read shows them, with the setup in R4 terms: their open timebooks' weekly ranges
+    (availableTime) and their office's closures ahead (notAvailable). A search and an _include answer the
+    same, so a client that only searches sees the opening hours too."""
+    ids = [row.id for row in rows]
+    books = session.scalars(
+        select(schema.Schedule)
+        .where(schema.Schedule.healthcare_service_id.in_(ids), schema.Schedule.active.is_(True))
+        .order_by(schema.Schedule.id)
+    ).all()
+    available: dict[int, list[dict[str, Any]]] = {}
+    for book in books:
+        available.setdefault(book.healthcare_service_id, []).extend(json.loads(book.weekly or "[]"))
+    today = now().astimezone(OSLO).date()
+    closures = session.scalars(
+        select(schema.ClosureDay)
+        .where(
+            schema.ClosureDay.organization_id.in_({row.organization_id for row in rows}),
+            schema.ClosureDay.schedule_id.is_(None),
+            schema.ClosureDay.day >= today,
+        )
+        .order_by(schema.ClosureDay.day, schema.ClosureDay.id)
+    ).all()
+    closed: dict[int, list[schema.ClosureDay]] = {}
+    for closure in closures:
+        closed.setdefault(closure.organization_id, []).append(closure)
+    return [fhir.healthcare_service(row, available.get(row.id, []), closed.get(row.organization_id, [])) for row in rows]
 
 
 @router.get("/Slot/{id_}")
@@ -97,12 +111,16 @@ def read_schedule(id_: str, _: CurrentPrincipal, db: DatabaseDep) -> FhirRespons
         return FhirResponse(fhir.schedule(row, session.get_one(schema.HealthcareService, row.healthcare_service_id)))
 
 
+def _each(to_fhir: Callable[[_Row], fhir.Resource]) -> Callable[[Session, Sequence[_Row]], list[fhir.Resource]]:
+    return lambda _, rows: [to_fhir(row) for row in rows]
+
+
 def _paged(
     request: Request,
     session: Session,
     query: Select[_Row],
     total_query: Select[int],
-    to_fhir: Callable[[_Row], fhir.Resource],
+    render: Callable[[Session, Sequence[_Row]], list[fhir.Resource]],
     params: SearchParams,
     default: int,
     maximum: int,
@@ -113,7 +131,7 @@ def _paged(
     total = session.scalar(total_query) or 0
     rows = session.scalars(query.offset(offset).limit(count)).all()
     self_url, next_url = page_links(request, offset, count, total)
-    matches = [to_fhir(row) for row in rows]
+    matches = render(session, rows)
     extra = includes(session, rows) if includes else []
     return FhirResponse(
         fhir.bundle(fhir_base(request), matches, total=total, includes=extra, next_url=next_url, self_url=self_url)
@@ -152,7 +170,35 @@ def search_organizations(request: Request, _: CurrentPrincipal, db: DatabaseDep)
             session,
             query.order_by(schema.Organization.id),
             select(func.count()).select_from(query.subquery()),
-            fhir.organization,
+            _each(fhir.organization),
+            params,
+            50,
+            200,
+        )
+
+
+@router.get("/Location", openapi_extra=query_doc("organization", "name", "address-city", "_id"))
+def search_locations(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    # The places a finder shows (and SMART's Location files list): by office, name, city or id.
+    params = search_params(request, {"organization", "name", "address-city", "_id"})
+    query = select(schema.Location)
+    if (org := params.reference("organization", "Organization")) is not None:
+        query = query.where(schema.Location.organization_id == org)
+    if (name := params.one("name")) is not None:
+        query = query.where(
+            func.lower(schema.Location.name).startswith(name.lower(), autoescape=True)
+        )  # FHIR string: starts with
+    if (city := params.one("address-city")) is not None:
+        query = query.where(func.lower(schema.Location.city).startswith(city.lower(), autoescape=True))
+    if (id_ := params.one("_id")) is not None:
+        query = query.where(schema.Location.id == (fhir.parse_id(id_) or -1))
+    with db.reading() as session:
+        return _paged(
+            request,
+            session,
+            query.order_by(schema.Location.id),
+            select(func.count()).select_from(query.subquery()),
+            _each(fhir.location),
             params,
             50,
             200,
@@ -175,7 +221,7 @@ def search_healthcare_services(request: Request, _: CurrentPrincipal, db: Databa
             session,
             query.order_by(schema.HealthcareService.id),
             select(func.count()).select_from(query.subquery()),
-            fhir.healthcare_service,
+            _services,
             params,
             50,
             200,
@@ -208,7 +254,7 @@ def search_schedules(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> 
         location_ids = sorted({row.location_id for row in rows})
         places = session.scalars(select(schema.Location).where(schema.Location.id.in_(location_ids))).all()
         service_ids = sorted({row.healthcare_service_id for row in rows})
-        return [fhir.healthcare_service(services[i]) for i in service_ids] + [fhir.location(p) for p in places]
+        return _services(session, [services[i] for i in service_ids]) + [fhir.location(p) for p in places]
 
     with db.reading() as session:
         services = {s.id: s for s in session.scalars(select(schema.HealthcareService)).all()}
@@ -217,7 +263,7 @@ def search_schedules(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> 
             session,
             query.order_by(schema.Schedule.id),
             select(func.count()).select_from(query.subquery()),
-            to_fhir,
+            _each(to_fhir),
             params,
             50,
             200,
@@ -269,6 +315,7 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
                 count=count,
                 offset=offset,
                 at=at,
+                holds_ended=ended is not None,
             )
             cache.put(key, tag, body)
     return Response(body, media_type=FHIR_JSON, headers={"ETag": tag})

@@ -104,6 +104,8 @@ class Schedule(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, default=42, server_default="42")
     # JSON [{"days": ["mon", …], "start": "08:00", "end": "11:30"}]; null: made before setup existed, left alone.
     weekly: Mapped[str | None] = mapped_column(Text)
+    # Hours before a booked time that its reminder goes (e-mail/SMS): 24, 48 or 72, or 0 for none (issue 25).
+    reminder_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
     # The appointment's life (domain/appointment_life.py): how long a time is held while the user chooses; the
     # citizen's cancel/change deadline (hours before the start, 0: none; and Monday's times by Friday 12:00); the
     # working days the office has to answer a request.
@@ -163,6 +165,10 @@ class Patient(Base):
     # Filled from given and family on insert (and by the ORM on update); null only in a row written
     # by hand with SQL, which name searches then do not find.
     name_key: Mapped[str | None] = mapped_column(String(201), default=_name_key_default)
+    # Where notices and reminders reach them (Patient.telecom) and in which language (Patient.communication).
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    language: Mapped[str] = mapped_column(String(5), default="nb", server_default="nb")
 
 
 @event.listens_for(Patient, "before_update")
@@ -192,6 +198,9 @@ class Appointment(Base):
     identifier: Mapped[str | None] = mapped_column(String(401), unique=True, index=True)
     # The Patient who booked it on the patient's behalf (a parent, or someone with fullmakt); null: the patient or staff.
     representative_id: Mapped[int | None] = mapped_column(Id)
+    # The patient's opt-outs for this time: no e-mail/SMS notices, no reminder (extensions on the wire; the inbox stays).
+    no_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    no_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A change of a time: the Appointment this one replaces (R5 Appointment.replaces), cancelled when this one is booked.
     replaces_id: Mapped[int | None] = mapped_column(Id, index=True)
     # A hold (status proposed): when it ends (UTC, naive), and who holds it (the audit log's name of the user).
@@ -270,6 +279,67 @@ class SetupEvent(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     action: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """One e-mail or SMS to one person, written in the transaction of the change it tells of, sent later by the
+    sender loop (backend/sender.py). `dedup_key` (event, appointment, channel, recipient) makes it exactly one row."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    event: Mapped[str] = mapped_column(String(30))  # confirmed, rejected, reminder, … (backend/notices.py)
+    channel: Mapped[str] = mapped_column(String(10))  # email | sms
+    recipient: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    due: Mapped[datetime] = mapped_column(DateTime)  # not sent before (a reminder's time, 08:00 after a quiet night)
+    # pending (venter) | sent (sendt) | failed (feilet: gave up) | skipped (hoppet over, `reason` says why)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(30))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A sender's claim: until `lease_until` no other sender takes it; an instance killed mid-batch lets it lapse.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(40))
+    sent: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_outbox_state_due", "state", "due"),)
+
+
+class OutboxAttempt(Base):
+    """One try at handing a message to its channel: when, and what the channel said."""
+
+    __tablename__ = "outbox_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class ShortNotice(Base):
+    """«Kan komme på kort varsel»: a patient's wish for a time of a type at a place within a period (an Appointment in
+    `waitlist` on the wire), offered a freed time in turn, first in first (backend/short_notice.py)."""
+
+    __tablename__ = "short_notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    healthcare_service_id: Mapped[int] = mapped_column(ForeignKey("healthcare_service.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    period_start: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive
+    period_end: Mapped[datetime] = mapped_column(DateTime)
+    replaces_id: Mapped[int | None] = mapped_column(Id)  # a later time they hold: only an earlier one is offered
+    created: Mapped[datetime] = mapped_column(DateTime)
+    # waiting | offered (a hold is theirs) | done (taken) | declined (let go or expired) | withdrawn
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    offer_id: Mapped[int | None] = mapped_column(Id)  # the hold (a proposed Appointment) offered to them
+
+    __table_args__ = (Index("ix_short_notice_status_created", "status", "created"),)
 
 
 class RegisterPerson(Base):

@@ -260,7 +260,7 @@ def _seed(session: Session) -> None:
     books = [row for row, _, _ in plan]  # the history below picks timebooks by position
 
     def patient(
-        given: str, family: str, birth: date, kind: IdKind, office: schema.Organization, individual: int
+        given: str, family: str, birth: date, kind: IdKind, office: schema.Organization, individual: int, language: str = "nb"
     ) -> schema.Patient:
         number = _person_number(birth, individual, kind)
         row = schema.Patient(
@@ -270,13 +270,18 @@ def _seed(session: Session) -> None:
             family=family,
             birth_date=birth,
             gp_organization_id=office.id,
+            # Fictional on purpose: a reserved domain (RFC 2606 .example) and a number no Norwegian phone can have
+            # (no number starts with 0), so a demo pointed at a real SMTP server or gateway reaches nobody.
+            email=f"{given.lower()}.{family.lower()}@innbygger.example",
+            phone=f"+47 000 00 {individual:03d}",
+            language=language,
         )
         session.add(row)
         return row
 
     kari = patient("Kari", "Nordmann", date(1985, 3, 14), IdKind.FODSELSNUMMER, fjord, 123)
     ola = patient("Ola", "Nordmann", date(1979, 11, 2), IdKind.FODSELSNUMMER, fjord, 234)
-    aisha = patient("Aisha", "Khan", date(1992, 7, 21), IdKind.D_NUMMER, fjord, 345)
+    aisha = patient("Aisha", "Khan", date(1992, 7, 21), IdKind.D_NUMMER, fjord, 345, language="en")
     per = patient("Per", "Hansen", date(1950, 1, 30), IdKind.FODSELSNUMMER, bakke, 456)
     ingrid = patient("Ingrid", "Berg", date(2001, 5, 9), IdKind.FODSELSNUMMER, bakke, 567)
     session.flush()

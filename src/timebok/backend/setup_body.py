@@ -53,6 +53,8 @@ class TimebookBody(_Element):
     parallel: int = Field(default=1, ge=PARALLEL[0], le=PARALLEL[1])
     horizonDays: int = Field(default=42, ge=HORIZON_DAYS[0], le=HORIZON_DAYS[1])  # how far ahead free times are published
     leadMinutes: int = Field(default=120, ge=LEAD_MINUTES[0], le=LEAD_MINUTES[1])
+    # Hours before a booked time that its e-mail/SMS reminder goes; 0 for none (domain.notice_rules.REMINDER_CHOICES).
+    reminderHours: Literal[0, 24, 48, 72] = 48
     # The appointment's life (README «The appointment's whole life»); the defaults keep an older setup working.
     holdMinutes: int = Field(default=HOLD_MINUTES, ge=HOLD_MINUTES_RANGE[0], le=HOLD_MINUTES_RANGE[1])
     deadlineHours: int = Field(default=DEADLINE_HOURS, ge=DEADLINE_HOURS_RANGE[0], le=DEADLINE_HOURS_RANGE[1])

@@ -25,6 +25,8 @@ from timebok.client.models import (
     DemoUser,
     InboxMessage,
     MonthAvailability,
+    Notice,
+    NoticeAttempt,
     Office,
     OfficeSetup,
     Patient,
@@ -129,7 +131,18 @@ class BookingClient:
         patient = await self.patient(info["patient"].split("/")[1]) if info.get("patient") else None
         office_ref = info.get("organization") or (f"Organization/{patient.office_id}" if patient and patient.office_id else None)
         office = await self.office(office_ref.split("/")[1]) if office_ref else None
-        return User(role=info["role"], name=info["name"], patient=patient, office=office, agent=info.get("agent"))
+        return User(
+            role=info["role"],
+            name=info["name"],
+            patient=patient,
+            office=office,
+            agent=info.get("agent"),
+            read_only=bool(info.get("read_only")),
+        )
+
+    async def write_as_citizen(self, reason: str) -> None:
+        """«Skriv som»: a support agent acting as a citizen may write for a while; the backend audits it with `reason`."""
+        await self._json("POST", self._root + "/auth/support-write", json={"reason": reason}, write=True)
 
     async def people(self) -> list[Represented]:
         """Those the signed-in citizen may act for (their children, those who gave them a fullmakt), as the backend
@@ -335,6 +348,19 @@ class BookingClient:
             raise ValueError(f"not an attendance status: {status!r}")
         return await self._patch(appointment, [{"op": "replace", "path": "/status", "value": status}])
 
+    async def held_times(self, timebook_id: str, day: date) -> list[Slot]:
+        """The times of a day that someone holds while choosing (each with `held_until`), e.g. for a desk to show
+        «Holdes av en annen ekspedisjon»; requests and bookings are left out."""
+        params = [
+            ("schedule", f"Schedule/{timebook_id}"),
+            ("status", "busy-tentative"),
+            ("start", f"ge{_instant(_midnight(day))}"),
+            ("start", f"lt{_instant(_midnight(day + timedelta(days=1)))}"),
+            ("_count", "1000"),
+        ]
+        slots = await self._search_result("/Slot", params, lambda entries: [fhir_map.slot(r) for r, _ in entries])
+        return [s for s in slots if s.held_until is not None]
+
     def _new_appointment(
         self,
         slot: Slot,
@@ -445,6 +471,35 @@ class BookingClient:
             ("_include", "Appointment:actor"),
         ]
         return await self._appointments(params)
+
+    async def day_appointments(self, first: date, days: int = 1) -> list[Appointment]:
+        """The office's appointments and requests on `days` Oslo dates from `first`, by time: «Dagens timer» for any
+        day, the week overview and the printed day list. Cancelled ones are left out; the rest carry their state."""
+        params = [
+            ("status", DESK_STATUSES),
+            ("date", f"ge{first.isoformat()}"),
+            ("date", f"lt{(first + timedelta(days=days)).isoformat()}"),
+            ("_include", "Appointment:actor"),
+        ]
+        return await self._appointments(params)
+
+    async def office_timebooks(self, office_id: str) -> list[Timebook]:
+        """Every open timebook of an office, in the guide's order of time types: the desk's day list scopes."""
+        found: list[Timebook] = []
+        for time_type in await self.time_types(office_id):
+            found.extend(await self.timebooks(time_type.id))
+        return found
+
+    async def free_between(self, timebook_id: str, start: datetime, end: datetime) -> list[Slot]:
+        """The free times (each parallel seat its own) of a timebook from `start` to `end`: the week overview's counts."""
+        return await self._free_between(timebook_id, start, end)
+
+    # -- e-mail and SMS notices (a JSON list outside FHIR, like the setup: README «Messages: e-mail, SMS and reminders») --
+
+    async def notices(self, patient_id: str) -> list[Notice]:
+        """The patient's e-mails and SMS, newest first: channel, state, why skipped, each try."""
+        body = await self._json("GET", f"{self._root}/notices/Patient/{patient_id}", headers={"Accept": "application/json"})
+        return [_notice(n) for n in body.get("notices", [])]
 
     # -- the office's timebook setup (a JSON document outside FHIR: README «Timebook setup») ------
 
@@ -799,7 +854,10 @@ def _error_for(response: httpx.Response, conflict: ErrorKind) -> BookingError:
     if status == 401:
         kind = ErrorKind.UNAUTHORIZED
     elif status == 403:
-        kind = ErrorKind.SIGN_IN_REFUSED if rule in SIGN_IN_RULES else ErrorKind.FORBIDDEN
+        if rule in SIGN_IN_RULES:
+            kind = ErrorKind.SIGN_IN_REFUSED
+        else:
+            kind = ErrorKind.READ_ONLY if rule == "read-only" else ErrorKind.FORBIDDEN
     elif rule in _RULE_KINDS:  # before «not found»: a removed time is a rule of its own
         kind = _RULE_KINDS[rule]
     elif status == 404 or code == "not-found":
@@ -868,12 +926,37 @@ def _rule(issue: Json) -> str | None:
     return code if isinstance(code, str) else None
 
 
+# What an appointment can be at the desk's day list: a request, a booking, and what the day made of it (issue 24).
+DESK_STATUSES = "pending,booked,arrived,fulfilled,noshow"
+
+
 def _pairs(params: Params) -> list[tuple[str, str]]:
     return list(params.items()) if isinstance(params, Mapping) else list(params)
 
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=OSLO)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(OSLO)
+
+
+def _notice(n: Json) -> Notice:
+    return Notice(
+        id=n["id"],
+        event=n["event"],
+        channel=n["channel"],
+        recipient=n["recipient"],
+        subject=n["subject"],
+        state=n["state"],
+        created=_moment(n["created"]),
+        due=_moment(n["due"]),
+        reason=n.get("reason"),
+        sent=_moment(n["sent"]) if n.get("sent") else None,
+        appointment=n.get("appointment"),
+        attempts=tuple(NoticeAttempt(at=_moment(a["at"]), ok=a["ok"], detail=a.get("detail")) for a in n.get("attempts", [])),
+    )
 
 
 def _instant(moment: datetime) -> str:

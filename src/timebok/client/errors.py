@@ -17,6 +17,7 @@ class ErrorKind(Enum):
     UNAUTHORIZED = "unauthorized"  # the token is missing, unknown or expired
     SIGN_IN = "sign_in"  # the sign-in expired and could not be renewed: sign in again, then retry
     FORBIDDEN = "forbidden"  # the token may not do this
+    READ_ONLY = "read_only"  # a support agent acting as a citizen has not chosen «Skriv som» (or it ran out)
     SIGN_IN_REFUSED = "sign_in_refused"  # signed in, but as no one this service knows (`rule` says why): sign in as someone else
     NOT_FOUND = "not_found"
     SLOT_TAKEN = "slot_taken"  # someone else got the time first

@@ -102,6 +102,7 @@ def slot(resource: Json) -> Slot:
         timebook_id=ref_id(resource.get("schedule")) or "",
         start=moment(resource["start"]),
         end=moment(resource["end"]),
+        held_until=_moment_of(resource, life.HOLD_URL, "valueInstant"),
     )
 
 

@@ -64,6 +64,7 @@ class Slot:
     timebook_id: str
     start: datetime
     end: datetime
+    held_until: datetime | None = None  # a time someone else holds while choosing (`held_times`), until then
 
     @property
     def day(self) -> date:
@@ -203,6 +204,7 @@ class User:
     patient: Patient | None = None
     office: Office | None = None
     agent: str | None = None  # the support agent seeing this citizen's screens
+    read_only: bool = False  # that agent may not write as the citizen (until «Skriv som», see client.write_as_citizen)
 
     @property
     def is_staff(self) -> bool:
@@ -281,6 +283,7 @@ class SetupTimebook:
     parallel: int = 1
     horizon_days: int = 42
     lead_minutes: int = 120
+    reminder_hours: int = 48  # the e-mail/SMS reminder this many hours before a booked time; 0: none
     hold_minutes: int = 5  # how long a time is held for the user choosing it
     deadline_hours: int = 0  # a citizen cancels or changes a booked time at the latest this long before (0: any time)
     monday_by_friday: bool = False  # Monday's times by the Friday before at 12:00
@@ -375,3 +378,30 @@ class SetupChange:
     affected: list[AffectedAppointment]
     # Per timebook; empty from a backend that answers with the totals only (the preview then shows those).
     changes: list[TimebookChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NoticeAttempt:
+    """One try at handing a notice to its channel."""
+
+    at: datetime
+    ok: bool
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One e-mail or SMS to the patient: what it was about, where it went and what became of it."""
+
+    id: str
+    event: str  # request-received, confirmed, rejected, cancelled-office, cancelled-patient, reminder, …
+    channel: str  # email | sms
+    recipient: str
+    subject: str
+    state: str  # pending (venter) | sent (sendt) | failed (feilet) | skipped (hoppet over)
+    created: datetime
+    due: datetime
+    reason: str | None = None  # why skipped: quiet-hours, opted-out, too-soon, cancelled, no-channel
+    sent: datetime | None = None
+    appointment: str | None = None
+    attempts: tuple[NoticeAttempt, ...] = ()

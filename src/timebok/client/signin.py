@@ -193,6 +193,48 @@ def sign_in(
             http.close()
 
 
+def pkce() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge, for a sign-in whose redirect another program receives (timebok web)."""
+    return _pkce()
+
+
+def authorization_url(
+    config: dict[str, Any], client_id: str, redirect_uri: str, scopes: str, state: str, challenge: str, prompt: str | None = None
+) -> str:
+    """The provider's authorization endpoint with an authorization-code + PKCE (S256) request."""
+    return f"{config['authorization_endpoint']}?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scopes,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **({"prompt": prompt} if prompt else {}),
+        }
+    )
+
+
+def redeem_code(
+    http: httpx.Client, config: dict[str, Any], issuer: str, client_id: str, code: str, redirect_uri: str, verifier: str
+) -> Tokens:
+    """The tokens for an authorization code (the provider checks the PKCE verifier), or SignInError."""
+    return _token_request(
+        http,
+        config["token_endpoint"],
+        issuer,
+        client_id,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
+
+
 def refresh(tokens: Tokens, *, http: httpx.Client | None = None) -> Tokens:
     """New tokens from the refresh token, or SignInError: then the user signs in again."""
     if not tokens.refresh_token:

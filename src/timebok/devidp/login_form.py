@@ -36,9 +36,11 @@ def render(realm: str, params: Mapping[str, str]) -> str:
         f'<p><label>{html.escape(label)} <input name="{name}" value="{html.escape(default)}"></label></p>'
         for name, label, default in FIELDS[realm]
     )
+    # The action names the endpoint without the query: a browser posting back to the page's own URL would send the
+    # request's parameters twice (query and form), which authlib refuses («Multiple 'response_type'»).
     return (
         f"<!doctype html><title>{realm} (local test provider)</title><h1>Sign in to {realm} (test identity)</h1>"
-        f'<form method="post">{hidden}{shown}<p><label>Signing algorithm <input name="alg" value="RS256"></label></p>'
+        f'<form method="post" action="authorize">{hidden}{shown}<p><label>Signing algorithm <input name="alg" value="RS256"></label></p>'
         f'<button type="submit">Sign in</button></form>'
     )
 

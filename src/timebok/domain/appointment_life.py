@@ -79,7 +79,7 @@ def change_deadline(start: datetime, hours: int, monday_by_friday: bool) -> date
     if monday_by_friday and local.weekday() == 0:
         friday = local.date() - timedelta(days=3)
         candidates.append(datetime.combine(friday, FRIDAY_NOON, tzinfo=OSLO))
-    return min(candidates) if candidates else None
+    return min(candidates).astimezone(OSLO) if candidates else None  # Oslo time: how people read a deadline
 
 
 def past_deadline(start: datetime, hours: int, monday_by_friday: bool, at: datetime) -> bool:

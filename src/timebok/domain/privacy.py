@@ -27,3 +27,13 @@ def _mask(match: re.Match[str]) -> str:
 def scrub(text: str) -> str:
     """Replace every identity number in `text` with its masked form «010203 *****»."""
     return _IDENTITY_NUMBER.sub(_mask, text)
+
+
+def initials(given: str, family: str, birth_year: int | None) -> str:
+    """A name as «Skjul navn» shows it on a screen a patient at the counter can see: «K. N. (1985)».
+
+    The initials of every given and family name part («Ola Jonas» → «O. J.»), then the birth year, which tells
+    two patients with the same initials apart at the desk without naming either."""
+    parts = [*given.replace("-", " ").split(), *family.replace("-", " ").split()]
+    letters = " ".join(f"{part[0].upper()}." for part in parts if part)
+    return f"{letters} ({birth_year})" if birth_year else letters

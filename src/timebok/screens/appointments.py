@@ -1,4 +1,4 @@
-"""«Timeavtaler»: upcoming and past appointments with their state, «Se detaljer», and avbestill."""
+"""«Timeavtaler»: upcoming and past appointments with their state, «Se detaljer», avbestill and «Endre time»."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from textual.app import ComposeResult
 from textual.widgets import ListView
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Appointment, AppointmentState
+from timebok.client.models import Appointment, AppointmentState, Patient
+from timebok.domain.appointment_life import HOLD_ENDED
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
 from timebok.ui.confirm_dialog import ConfirmDialog
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import appointment_details, for_whom, state_word, time_type_label, when
+from timebok.ui.labels import appointment_details, for_whom, short_when, state_word, time_type_label, when
 from timebok.ui.problems import RETRYABLE
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Static
@@ -34,15 +35,59 @@ CANCEL_REFUSED = {
 }
 
 
+def was_a_hold(appointment: Appointment) -> bool:
+    """A time held while someone chose it, and given back or run out: never an appointment the citizen made."""
+    return appointment.state is AppointmentState.HELD or appointment.cancel_code == HOLD_ENDED
+
+
 def can_cancel(appointment: Appointment | None) -> TypeGuard[Appointment]:
-    """Waiting or confirmed, and not yet begun: a started appointment is not offered for cancelling."""
-    return appointment is not None and appointment.state in CANCELLABLE and appointment.start > now()
+    """Waiting, or confirmed and before its deadline (past it the citizen phones the office); not yet begun."""
+    return (
+        appointment is not None
+        and appointment.state in CANCELLABLE
+        and appointment.start > now()
+        # A request waiting for an answer may always be withdrawn; only a confirmed time has a deadline.
+        and not (appointment.state is AppointmentState.CONFIRMED and appointment.past_deadline(now()))
+    )
+
+
+def can_change(appointment: Appointment | None, others: list[Appointment]) -> TypeGuard[Appointment]:
+    """A confirmed time not yet begun, before its deadline, with no change of it already waiting for an answer."""
+    return (
+        appointment is not None
+        and appointment.state is AppointmentState.CONFIRMED
+        and appointment.start > now()
+        and not appointment.past_deadline(now())
+        and not any(o.replaces_id == appointment.id and o.state is AppointmentState.WAITING for o in others)
+    )
+
+
+def life_lines(appointment: Appointment, others: list[Appointment]) -> list[str]:
+    """What «Se detaljer» adds about changing it: the deadline (or, past it, whom to call), and a change waiting."""
+    lines: list[str] = []
+    moment = now()
+    waiting = next((o for o in others if o.replaces_id == appointment.id and o.state is AppointmentState.WAITING), None)
+    if appointment.state is AppointmentState.CONFIRMED and appointment.start > moment:
+        if waiting is not None:
+            lines.append(t("change.kept_until_answer", new=short_when(waiting.start)))
+        if appointment.deadline is not None and not appointment.past_deadline(moment):
+            lines.append(t("change.deadline", when=when(appointment.deadline)))
+        elif appointment.deadline is not None:
+            phone = appointment.office.phone if appointment.office and appointment.office.phone else None
+            lines.append(t("change.call_office", phone=phone) if phone else t("change.call_office_no_phone"))
+    if appointment.state is AppointmentState.WAITING and appointment.replaces_id:
+        old = next((o for o in others if o.id == appointment.replaces_id), None)
+        if old is not None:
+            lines.append(t("change.from_to", old=short_when(old.start), new=short_when(appointment.start)))
+            lines.append(t("change.old_kept", old=short_when(old.start)))
+    return lines
 
 
 class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     TITLE_KEY = "appointments.title"
-    BINDINGS = [key("a", "cancel", "appointments.cancel")]
+    BINDINGS = [key("a", "cancel", "appointments.cancel"), key("e", "change", "appointments.change")]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
+    _shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None  # set on mount; read on resume
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="appointments-status")
@@ -62,8 +107,24 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         self._toggled: ExpandableItem | None = None  # a time whose details were just opened or closed
         for listing in self.query(ListView):
             self.watch(listing, "virtual_size", self._resized, init=False)
+        user = self.timebok.user
+        if self.timebok.read_only and user is not None:
+            self._note(t("support.read_only_hint", citizen=user.name))  # why «Avbestill» is greyed out
         self.reload()
-        self.set_interval(self.REFRESH_SECONDS, lambda: self._load(quiet=True))
+        self.set_interval(self.REFRESH_SECONDS, self._refresh)
+
+    def _refresh(self) -> None:
+        # Only while on top: under a change's guide the screen may be going (the guide's end goes home), and a refill
+        # then found no widgets. Coming back to it fetches at once (on_screen_resume).
+        if self.is_current:
+            self._load(quiet=True)
+
+    _changing = False  # «Endre time»'s guide was opened from here: coming back, fetch what it changed
+
+    def on_screen_resume(self) -> None:
+        if self._changing:  # not after a dialog: the cancel it asked for fetches the list itself, once it is done
+            self._changing = False
+            self._load(quiet=True)
 
     def reload(self) -> None:
         """Ctrl+R: a cancel that failed is tried again (as its message says); otherwise the list is fetched again."""
@@ -91,14 +152,20 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
             # With people to act for, the backend's whole answer: their times too, each saying whom it is for.
-            appointments = await self.client.appointments(None if self.timebok.people else patient.id)
+            appointments = [
+                a for a in await self.client.appointments(None if self.timebok.people else patient.id) if not was_a_hold(a)
+            ]
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
+            if not self.is_current:
+                return
             self._shown = None
             self._show_sections(False)
             status.failed(error)
             return
+        if not self.is_current:
+            return  # left (or covered) while the answer was on its way: it is fetched again on return
         status.loaded()
         self._show_sections(True)
         shown = tuple((a.id, a.state, a.start, a.version) for a in appointments)
@@ -123,7 +190,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             keep = listing.index
             await listing.clear()
             if rows:
-                await listing.extend([ExpandableItem(self._summary(a), escape(appointment_details(a)), key=a.id) for a in rows])
+                await listing.extend([ExpandableItem(self._summary(a), escape(self._details(a)), key=a.id) for a in rows])
             else:
                 await listing.append(ExpandableItem(f"[dim]{t(empty)}[/]", "", key=""))
             listing.index = min(keep, len(listing) - 1) if keep is not None and not focus else 0
@@ -166,10 +233,21 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if shown is not None and shown.has_class("-expanded"):
             shown.scroll_visible(top=True, animate=False)
 
+    def _details(self, appointment: Appointment) -> str:
+        return "\n".join([appointment_details(appointment), *life_lines(appointment, list(self.by_id.values()))])
+
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
         place = appointment.place.name if appointment.place else ""
         whom = for_whom(self.own_patient(), appointment)
+        old = self.by_id.get(appointment.replaces_id) if appointment.replaces_id else None
+        if old is not None and appointment.state is AppointmentState.WAITING:
+            # A change waiting for the office: from and to, so the kept time and the asked one read together.
+            return (
+                f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
+                f"{escape(t('change.queue_line', old=short_when(old.start), new=short_when(appointment.start)))}"
+                f" · [b]{escape(state_word(appointment.state))}[/]"
+            )
         return (
             f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
             f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
@@ -195,8 +273,18 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cancel", "back") and self.writing:
             return None  # greyed out while the line above the list says why
+        if action in ("cancel", "change") and self.timebok.read_only:
+            return None  # a support agent acting as a citizen: greyed out, the line above the list says why
+        if action == "change" and self.writing:
+            return None
+        if action in ("cancel", "change") and self.is_mounted:
+            highlighted = self._highlighted()
+            if highlighted is not None and highlighted.state is AppointmentState.CONFIRMED and highlighted.past_deadline(now()):
+                return False  # not offered at all: «Se detaljer» says to call the office instead
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
+        if action == "change" and self.is_mounted:
+            return True if can_change(self._highlighted(), list(self.by_id.values())) else None
         return True
 
     @on(ListView.Highlighted)
@@ -204,8 +292,62 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         self.refresh_bindings()
         self.call_after_refresh(self._fit_lists)  # the list in use gets the rows
 
+    def writing_allowed(self) -> None:
+        """«Skriv som» was granted (the app calls this on every open screen): the read-only line goes."""
+        self._note("")
+
+    def action_change(self) -> None:
+        """«Endre time»: the guide opens at the calendar of the same time type (the place may change); the old time
+        stays until the office answers."""
+        if self.writing:
+            return
+        appointment = self._highlighted()
+        if not can_change(appointment, list(self.by_id.values())):
+            self.notify(t("appointments.cannot_change"), severity="warning")
+            return
+        if self._read_only(appointment):
+            # A 12–16-year-old's time: the parent sees it, the backend would refuse the change (read-only).
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
+        self._open_change(appointment)
+
+    @work(exclusive=True, group="change")
+    async def _open_change(self, appointment: Appointment) -> None:
+        from timebok.screens.calendar import CalendarScreen
+        from timebok.screens.place import PlaceScreen
+        from timebok.ui.draft import BookingDraft
+
+        status = self.query_one(LoadState)
+        status.busy()
+        try:
+            types = await self.client.time_types(appointment.office_id)
+            time_type = next((tt for tt in types if tt.code == appointment.time_type_code), None)
+            books = await self.client.timebooks(time_type.id) if time_type is not None else []
+        except BookingError as error:
+            status.failed(error)
+            return
+        status.loaded()
+        if time_type is None or not books:
+            self.notify(t("appointments.change_no_times"), severity="warning", timeout=10)
+            return
+        self._changing = True
+        draft = BookingDraft(patient=self._whose(appointment), replaces=appointment)
+        draft.choose_time_type(time_type)
+        draft.timebooks = books
+        draft.choose_timebook(next((b for b in books if b.place.id == appointment.place_id), books[0]))
+        if len(books) > 1:
+            # The place may change: Esc from the calendar goes to the places, as in the guide.
+            place = PlaceScreen(draft)
+            self.app.push_screen(place)
+            place.open_next(CalendarScreen(draft))
+        else:
+            self.app.push_screen(CalendarScreen(draft))
+
     def action_cancel(self) -> None:
         if self.writing:
+            return
+        if self.timebok.read_only:
+            self.notify(t("error.read_only"), severity="warning")
             return
         appointment = self._highlighted()
         if not can_cancel(appointment):
@@ -222,6 +364,12 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._cancel(appointment)
 
         self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")), answered)
+
+    def _whose(self, appointment: Appointment) -> Patient:
+        """The patient the time is for: the citizen, or a child or fullmakt-giver they act for (a change holds and
+        books for them, as the guide's step 1 «Bestill for» would)."""
+        person = next((p.patient for p in self.timebok.people if p.patient.id == appointment.patient_id), None)
+        return person if person is not None else self.own_patient()
 
     def _read_only(self, appointment: Appointment) -> bool:
         """A time of someone the citizen may only see, not act for (what the backend said at sign-in)."""
@@ -242,7 +390,15 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             if not (again and appointment.state is AppointmentState.CANCELLED):
                 await self.client.cancel(appointment)
         except BookingError as error:
-            if error.kind in CANCEL_REFUSED:
+            if error.kind is ErrorKind.CHANGE_DEADLINE:  # the deadline passed while the screen was open
+                deadline = when(error.until) if error.until else ""
+                self.notify(
+                    t("change.deadline_passed", when=deadline) if deadline else t("error.change_deadline"),
+                    title=t("change.deadline_over_title"),
+                    severity="warning",
+                    timeout=10,
+                )
+            elif error.kind in CANCEL_REFUSED:
                 self.notify(t(CANCEL_REFUSED[error.kind]), title=t("error.title"), severity="warning", timeout=10)
             else:
                 self.timebok.report(error)

@@ -3,10 +3,13 @@ what every step of a booking shares: its draft."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum, auto
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 
@@ -29,6 +32,7 @@ class Outcome(Enum):
     """What a screen answers the one it was opened from when it closes with more to say than «back» (None)."""
 
     TIME_GONE = auto()  # review: the chosen time was taken or has passed; the calendar shows fresh times
+    CHANGED = auto()  # review: the desk moved a time («Endre time»); back to where the change started
 
 
 class NotSignedIn(RuntimeError):
@@ -58,6 +62,7 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
 
     STEP: int | None = None
     TITLE_KEY = "app.title"
+    KEYS_IN_PALETTE = False  # the desk's screens: every key's action is also in the command palette
     BINDINGS = [key("escape", "back", "flow.back")]
 
     def __init__(self) -> None:
@@ -109,11 +114,16 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
             return ""
         patient = self.patient()
         if user.is_staff and patient is not None:
+            from timebok.ui.daylist import shown_name
+
+            name = shown_name(patient, patient.id, hidden=self.timebok.hide_names)  # «Skjul navn»: initials and year
             # Short, the desk's own name goes; the patient never does.
+            return t("flow.for_patient", patient=name) if short else t("flow.on_behalf", staff=user.name, patient=name)
+        if user.is_support and not self.timebok.read_only:
             return (
-                t("flow.for_patient", patient=patient.name)
+                t("flow.writing_as_short", citizen=user.name)
                 if short
-                else t("flow.on_behalf", staff=user.name, patient=patient.name)
+                else t("flow.writing_as", agent=user.agent, citizen=user.name)
             )
         # A citizen booking for someone they may act for (a child, a fullmakt): «Kari Nordmann · for Emma Lie».
         other = patient if patient is not None and user.patient is not None and patient.id != user.patient.id else None
@@ -135,6 +145,33 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
                 t("flow.for_patient", patient=other.name) if short else t("flow.on_behalf", staff=user.name, patient=other.name)
             )
         return user.name
+
+    def names_changed(self) -> None:
+        """«Skjul navn» was switched: the top line names the patient anew; a screen that lists names shows them again."""
+        if self.is_mounted:
+            self.fit_top_line()
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """Every action this screen has a key for, for the command palette: (title, help, run), in the language in use."""
+        from timebok.ui.keys import description
+
+        if not self.KEYS_IN_PALETTE:
+            return []
+        found: list[tuple[str, str, Callable[[], object]]] = []
+        own = [b for cls in type(self).__mro__ for b in cls.__dict__.get("BINDINGS", ())]  # a base's keys (attendance) too
+        for binding in own:
+            if not isinstance(binding, Binding) or not binding.id or binding.action in ("back",):
+                continue
+            if self.check_action(binding.action.partition("(")[0], ()) is False:
+                continue
+            found.append(
+                (
+                    description(binding),
+                    f"{t('palette.screen_key')} {binding.key_display or binding.key}",
+                    partial(self.call_later, self.run_action, binding.action),
+                )
+            )
+        return found
 
     def say(self, key: str, **values: object) -> str:
         """The text `key`; when the front desk acts for a patient, its wording about the patient («forpatient.<key>»)."""

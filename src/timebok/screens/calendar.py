@@ -272,12 +272,29 @@ class CalendarScreen(BookingStep):
         """The day's free times; `keep`: the same day shown again with fresh times, the highlight stays on its time."""
         times = self.query_one("#times", OptionList)
         was = times.highlighted_option.id if keep and times.display and times.highlighted_option is not None else None
-        self.day_slots = self.availability.on(day) if self.availability else []
+        # Parallel seats («Samtidige timer») are a Slot each at the same time: the time is listed once, with how many
+        # are free, and Enter takes the first free seat of it (issue 26: «kl. 08:20» was listed three times).
+        seats: dict[datetime, list[Slot]] = {}
+        for slot in self.availability.on(day) if self.availability else []:
+            seats.setdefault(slot.start, []).append(slot)
+        self.day_slots = [free[0] for free in seats.values()]
         times.clear_options()
-        times.add_options([Option(clock_time(slot.start), id=slot.id) for slot in self.day_slots])
+        times.add_options(
+            [
+                Option(
+                    t("calendar.seats", time=clock_time(start), count=len(free)) if len(free) > 1 else clock_time(start),
+                    id=free[0].id,
+                )
+                for start, free in seats.items()
+            ]
+        )
         times.display = True
-        chosen = was or (self.draft.slot.id if self.draft.slot is not None else None)
-        times.highlighted = next((i for i, s in enumerate(self.day_slots) if s.id == chosen), 0)
+        shown = {s.id: s.start for s in self.availability.on(day)} if self.availability else {}
+        chosen_id = was or (self.draft.slot.id if self.draft.slot is not None else None)
+        chosen = shown.get(chosen_id) if chosen_id else None
+        if chosen is None and self.draft.slot is not None:
+            chosen = self.draft.slot.start
+        times.highlighted = next((i for i, s in enumerate(self.day_slots) if s.start == chosen), 0)
         self.query_one("#times-heading", Static).update(t("calendar.times_on", date=long_date(day)))
 
     @on(MonthCalendar.MonthChanged)
@@ -358,6 +375,9 @@ class CalendarScreen(BookingStep):
 
     def next_closed(self, outcome: Outcome | None) -> None:
         """Back from review: after someone else got the time (or it passed), show fresh availability."""
+        if outcome is Outcome.CHANGED:
+            self.dismiss(Outcome.CHANGED)  # the time is moved: back to «Dagens timer» or the patient's page
+            return
         if outcome is Outcome.TIME_GONE:
             self.draft.slot = None
             self.reload()

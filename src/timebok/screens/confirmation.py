@@ -12,7 +12,7 @@ from timebok.screens.base import BookingStep
 from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import time_type_label, when
+from timebok.ui.labels import short_when, time_type_label, when
 from timebok.ui.problems import RETRYABLE, full_text
 from timebok.ui.widgets.plain import Static
 from timebok.ui.workers import AwaitsItsWrite
@@ -51,9 +51,17 @@ class ConfirmationScreen(AwaitsItsWrite, BookingStep):
         sent = (
             t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
         )
+        old = self.draft.replaces if self.appointment.replaces_id else None
+        if old is not None:  # a change: the old time is kept until the office answers
+            sent = t("change.sent", office=office, old=when(old.start))
         yield Static(sent, id="sent")
         yield Static(
-            f"{time_type_label(self.appointment.time_type_code, office)}\n{when(self.appointment.start)}"
+            f"{time_type_label(self.appointment.time_type_code, office)}\n"
+            + (
+                t("change.from_to", old=short_when(old.start), new=short_when(self.appointment.start))
+                if old
+                else when(self.appointment.start)
+            )
             + (f"\n{self.appointment.place.name}, {self.appointment.place.full_address}" if self.appointment.place else ""),
             id="sent-summary",
         )

@@ -13,8 +13,10 @@ from textual.widgets.option_list import Option
 from timebok.client.errors import BookingError
 from timebok.client.models import Patient
 from timebok.domain.identity import IdProblem, InvalidIdentityNumber, check_partial, parse_identity_number
+from timebok.domain.privacy import initials
 from timebok.screens.base import FlowScreen
 from timebok.ui.i18n import short_date, t
+from timebok.ui.keys import key
 from timebok.ui.widgets.plain import Label, OptionList, Static
 
 
@@ -35,6 +37,9 @@ def identity_message(problem: IdProblem, typed: str) -> str:
 
 # Keys that edit the query; typed while the list of patients found has focus, they edit the field (never lost).
 EDIT_KEYS = ("backspace", "delete", "ctrl+u")
+# Keys that move the text cursor: on the list they take the user back into the field, the text as typed and editable
+# (issue 26: after a name search the typed name could only be wiped, not corrected).
+CURSOR_KEYS = ("left", "right", "home", "end")
 
 
 def looks_like_number(text: str) -> bool:
@@ -52,7 +57,11 @@ class PatientList(OptionList):
         self._types_into = types_into
 
     def on_key(self, event: events.Key) -> None:
-        if event.is_printable or event.key in EDIT_KEYS:
+        if event.key in CURSOR_KEYS:
+            event.stop()
+            event.prevent_default()
+            self._types_into(event.key, "")
+        elif event.is_printable or event.key in EDIT_KEYS:
             event.stop()
             event.prevent_default()
             self._types_into(event.key, event.character or "")
@@ -65,6 +74,9 @@ class PatientList(OptionList):
 
 class PatientSearchScreen(FlowScreen):
     TITLE_KEY = "patient.title"
+    KEYS_IN_PALETTE = True
+    # F2: a letter would be typed into the field. From a typed number: F2, and the patient's page is open.
+    BINDINGS = [key("f2", "patient_page", "patient.open_page")]
 
     def compose_body(self) -> ComposeResult:
         yield Label(t("patient.label"))
@@ -180,18 +192,25 @@ class PatientSearchScreen(FlowScreen):
             self._options.focus()
         # Found by number: focus stays in the field, so a 12th digit typed is seen (and judged), not lost.
 
-    def _show(self, patients: list[Patient]) -> None:
+    def names_changed(self) -> None:
+        super().names_changed()
+        if self.is_mounted and self.found:
+            self._show(self.found, keep=True)
+
+    def _show(self, patients: list[Patient], *, keep: bool = False) -> None:
         self.found = patients
         if not patients:
             self._found_for = ""
         options = self.query_one("#patients", OptionList)
+        hidden = self.timebok.hide_names  # «Skjul navn»: initials; the birth date beside them tells patients apart
+        highlighted = options.highlighted
         options.clear_options()
         options.add_options(
             [
                 Option(
                     t(
                         "patient.row",
-                        name=f"{p.family}, {p.given}",
+                        name=initials(p.given, p.family, None) if hidden else f"{p.family}, {p.given}",
                         born=short_date(p.birth_date) if p.birth_date else "",
                         number=t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number,
                     )
@@ -200,7 +219,10 @@ class PatientSearchScreen(FlowScreen):
             ]
         )
         options.display = bool(patients)
-        options.highlighted = 0 if patients else None
+        options.highlighted = (
+            (highlighted if keep and highlighted is not None and highlighted < len(patients) else 0) if patients else None
+        )
+        self.refresh_bindings()  # F2 «Pasientside» is there while a patient is
 
     @on(OptionList.OptionSelected, "#patients")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -208,12 +230,30 @@ class PatientSearchScreen(FlowScreen):
             return  # the field names someone else now; the list is on its way out
         self.timebok.start_booking(self.found[event.option_index])
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "patient_page":
+            return True if self.found else None  # greyed out until a patient is found
+        return True
+
+    def action_patient_page(self) -> None:
+        """The highlighted patient's page («Pasient»), only while the list answers exactly what the field says."""
+        if not self._results_current():
+            return
+        from timebok.screens.patient_page import PatientScreen
+
+        self.open_next(PatientScreen(self.found[self._options.highlighted or 0]))
+
     def _edit_query(self, key: str, text: str) -> None:
         """A key (or a paste) that reached the list goes to the field: nothing typed is lost, and the list never
         outlives the query it answers. The field shows what the list was found for, so text typed starts a new
         search (the next patient's number, typed straight away, is found); Backspace takes off the last
         character; Delete and Ctrl+U clear the field."""
         field = self._input
+        if key in CURSOR_KEYS:
+            # Back into the field with the text unchanged (the list stays: it still answers what the field says).
+            field.cursor_position = {"left": max(len(field.value) - 1, 0), "home": 0}.get(key, len(field.value))
+            self.set_focus(field)
+            return
         field.cursor_position = len(field.value)
         text = text.splitlines()[0] if key == "paste" else text  # one line, as the field takes a paste
         if key == "backspace":

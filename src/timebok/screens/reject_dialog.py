@@ -28,27 +28,30 @@ class RejectDialog(ModalScreen[str | None]):
     # Its own keys in its own footer: the queue's below (B, A) do nothing while it is open.
     BINDINGS = [key("escape", "cancel", "reject.cancel"), key("ctrl+s", "send", "reject.send"), *dialog_keys()]
 
-    def __init__(self, question: str, reason: str = "", keep: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, question: str, reason: str = "", keep: Callable[[str], None] | None = None, *, texts: str = "reject"
+    ) -> None:
         super().__init__()
+        self.texts = texts  # the catalogue's prefix: «reject» (the queue), «desk_cancel» (the patient's page)
         self.question = question
         self.reason = reason
         self.keep = keep
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(t("reject.title"), classes="section")
+            yield Static(t(f"{self.texts}.title"), classes="section")
             yield Static(self.question)
-            yield Label(t("reject.label"), id="reject-label")
+            yield Label(t(f"{self.texts}.label"), id="reject-label")
             yield ReasonInput(
                 value=self.reason,
-                placeholder=t("reject.placeholder"),
+                placeholder=t(f"{self.texts}.placeholder"),
                 max_length=REASON_LIMIT,
                 id="reject-reason",
                 select_on_focus=False,
             )
             yield Static("", id="reject-message")
             with Horizontal(id="dialog-buttons"):
-                yield Button(t("reject.send"), id="reject", variant="error")
+                yield Button(t(f"{self.texts}.send"), id="reject", variant="error")
                 yield Button(t("reject.cancel"), id="cancel")
         yield TimebokFooter()
 
@@ -81,7 +84,7 @@ class RejectDialog(ModalScreen[str | None]):
     def action_send(self) -> None:
         reason = self.query_one("#reject-reason", Input).value.strip()
         if not reason:
-            self.query_one("#reject-message", Static).update(t("reject.required"))
+            self.query_one("#reject-message", Static).update(t(f"{self.texts}.required"))
             self.query_one("#reject-message", Static).add_class("error")
             self.query_one("#reject-reason", Input).add_class("-invalid").focus()
             return

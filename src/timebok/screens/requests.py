@@ -1,4 +1,5 @@
-"""«Forespørsler»: the office's booking requests waiting for an answer, oldest first; confirm or reject each."""
+"""«Forespørsler»: the office's booking requests waiting for an answer, overdue first, then oldest first; confirm or
+reject each (a change too, shown «Endring: fra → til»)."""
 
 from __future__ import annotations
 
@@ -17,22 +18,27 @@ from timebok.domain.clock import now
 from timebok.screens.base import connected
 from timebok.screens.live import LiveMixin, refresh_key
 from timebok.ui.contract import TimebokAppContract, app_of
+from timebok.ui.daylist import shown_name
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import appointment_details, time_type_name, when
+from timebok.ui.labels import appointment_details, change_line, time_type_name, when
 from timebok.ui.problems import describe
 from timebok.ui.widgets.plain import Static
 
 PAST_MARK = "⚠"
+OVERDUE_MARK = "!"  # older than the office's answer time (setup «Svarfrist»)
 
 
-def patient_label(appointment: Appointment) -> str:
+def patient_label(appointment: Appointment, *, hidden: bool = False) -> str:
+    """«Ola Nordmann (029179 *****)»; with «Skjul navn» the initials and birth year alone."""
     patient = appointment.patient
-    return f"{patient.name} ({patient.masked_number})" if patient else f"Patient/{appointment.patient_id}"
+    if hidden or patient is None:
+        return patient_name(appointment, hidden=hidden)
+    return f"{patient.name} ({patient.masked_number})"
 
 
-def patient_name(appointment: Appointment) -> str:
-    return appointment.patient.name if appointment.patient else f"Patient/{appointment.patient_id}"
+def patient_name(appointment: Appointment, *, hidden: bool = False) -> str:
+    return shown_name(appointment.patient, appointment.patient_id, hidden=hidden)
 
 
 def has_passed(appointment: Appointment) -> bool:
@@ -69,8 +75,11 @@ class RequestQueueScreen(LiveMixin):
         key("b", "confirm", "requests.confirm"),
         key("a", "reject", "requests.reject"),
         key("z", "undo", "requests.undo", show=False),  # «Z angrer» is said on screen, beside what it undoes
+        # By when it was sent (oldest first: fair to patients) or by the time asked for (what comes first today).
+        key("s", "sort", "requests.sort"),
         refresh_key(),
     ]
+    KEYS_IN_PALETTE = True
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("requests.loading"), id="requests-count", classes="hint")
@@ -83,6 +92,7 @@ class RequestQueueScreen(LiveMixin):
         super().__init__()
         self.requests: list[Appointment] | None = None  # as shown (without those waiting out their undo window); None before
         self._fetched: list[Appointment] = []
+        self._replaced: dict[str, Appointment] = {}  # the times the changes waiting would replace, by id
         self._pending: list[PendingConfirm] = []
         self._sending: set[str] = set()  # answers on their way: out of the list, so the next key is for the next request
         # Answers that got no reply (timeout, connection lost): they may have landed. By request id, the request
@@ -90,12 +100,14 @@ class RequestQueueScreen(LiveMixin):
         self._in_doubt: dict[str, tuple[Appointment, str | None]] = {}
         self._reasons: dict[str, str] = {}  # a reject reason typed per request, kept through Esc and failures
         self._armed: str | None = None  # a passed request whose first B has been pressed
+        self.sort_by_time = False  # False: by when it was sent, oldest first (the backend's order)
 
     def rebuilt(self) -> RequestQueueScreen:
         """After a language switch: the reasons typed and the answers in doubt come along (an open reject dialog
         closes with the old screen; its text is in the reasons, so the next A shows it)."""
         again = RequestQueueScreen()
         again._reasons, again._in_doubt = self._reasons, self._in_doubt
+        again.sort_by_time = self.sort_by_time
         return again
 
     def on_mount(self) -> None:
@@ -103,7 +115,7 @@ class RequestQueueScreen(LiveMixin):
         self.query_one("#answer-note").display = False
         table = self.query_one(DataTable)
         # Four short columns fit 80; the sent time, the number and the reason are in the details below.
-        table.add_columns(*(t(f"requests.col_{c}") for c in ("time", "type", "place", "patient")))
+        table.add_columns(*(t(f"requests.col_{c}") for c in ("time", "type", "place", "patient", "sent")))
         table.focus()
         self.reload()
         self.start_polling()
@@ -129,7 +141,13 @@ class RequestQueueScreen(LiveMixin):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
-        self._fetched = requests
+        for old_id in {r.replaces_id for r in requests if r.replaces_id} - self._replaced.keys():
+            try:
+                self._replaced[old_id] = await self.client.appointment(old_id)
+            except BookingError:
+                pass  # the change is still shown and answered; only its «from» is missing
+        # Those past the answer time first (marked), each group oldest first as the backend sorts them.
+        self._fetched = sorted(requests, key=lambda r: not r.overdue)
         self._show()
         self.fetched()
         waiting = {r.id for r in requests}
@@ -139,7 +157,7 @@ class RequestQueueScreen(LiveMixin):
     @work(group="doubt")
     async def _settle_doubt(self, request: Appointment, reason: str | None) -> None:
         """An answer that got no reply, and the request has left the queue: say whether it was ours that landed."""
-        name = patient_name(request)
+        name = patient_name(request, hidden=self.timebok.hide_names)
         try:
             state: AppointmentState | None = (await self.client.appointment(request.id)).state
         except BookingError:
@@ -158,6 +176,8 @@ class RequestQueueScreen(LiveMixin):
         """Show the requests waiting, the highlight kept on the same request (or moved to `cursor_to`)."""
         waiting = {p.request.id for p in self._pending} | self._sending
         requests = [r for r in self._fetched if r.id not in waiting]
+        if self.sort_by_time:
+            requests.sort(key=lambda r: (r.start, r.id))
         table = self.query_one(DataTable)
         current = self._current()
         keep = cursor_to or (current.id if current else None)
@@ -165,12 +185,17 @@ class RequestQueueScreen(LiveMixin):
         table.clear()
         for a in requests:
             passed = has_passed(a)
+            mark = PAST_MARK if passed else OVERDUE_MARK if a.overdue else " "
+            kind = time_type_name(a.time_type_code)
             cells = (
-                Text(f"{PAST_MARK} " if passed else "  ")
+                Text(f"{mark} ", style="bold" if a.overdue else "")
                 + Text(a.start.strftime("%d.%m. %H:%M"), style="bold" if passed else ""),
-                Text(time_type_name(a.time_type_code)),
+                # A change says so in the type's column (its type and «fra → til» are in the details below): the
+                # table must fit 80 columns.
+                Text(t("change.label") if a.replaces_id else kind),
                 Text(a.place.name if a.place else ""),
-                Text(patient_name(a)),  # Text: a typed "[" is not markup
+                Text(patient_name(a, hidden=self.timebok.hide_names)),  # Text: a typed "[" is not markup
+                Text(a.created.strftime("%d.%m. %H:%M") if a.created else ""),
             )
             table.add_row(*cells, key=a.id)
         if keep is not None and any(a.id == keep for a in requests):
@@ -183,12 +208,26 @@ class RequestQueueScreen(LiveMixin):
         if not requests:
             self.query_one("#request-details").display = False
         count = t("requests.count", count=len(requests)) if requests else t("requests.empty")
+        if requests:
+            count += " " + t("requests.sorted_by_time" if self.sort_by_time else "requests.sorted_by_sent")
         if any(has_passed(a) for a in requests):
             count += "\n" + t("requests.past_legend", mark=PAST_MARK)
+        if any(a.overdue and not has_passed(a) for a in requests):
+            count += "\n" + t("requests.overdue_legend", mark=OVERDUE_MARK)
         self.query_one("#requests-count", Static).update(count)
         self.query_one("#heading", Static).update(self.heading())
         self._details()
         self.refresh_bindings()  # B and A are greyed out while no request waits
+
+    def action_sort(self) -> None:
+        """By the time asked for ↔ by when it was sent; the highlight stays on the same request."""
+        self.sort_by_time = not self.sort_by_time
+        self._show()
+
+    def names_changed(self) -> None:
+        super().names_changed()
+        if self.is_mounted and self.requests is not None:
+            self._show()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -204,11 +243,17 @@ class RequestQueueScreen(LiveMixin):
         details = self.query_one("#request-details", Static)
         details.display = request is not None
         if request is not None:
-            lines = [f"{t('details.patient')}: {patient_label(request)}", appointment_details(request)]
+            lines = [f"{t('details.patient')}: {patient_label(request, hidden=self.timebok.hide_names)}"]
+            old = self._replaced.get(request.replaces_id) if request.replaces_id else None
+            if old is not None:
+                lines.append(change_line(old.start, request.start))
+            lines.append(appointment_details(request))
             if request.created:
                 lines.append(f"{t('requests.col_sent')}: {when(request.created)}")
             if has_passed(request):
                 lines.append(t("requests.passed", mark=PAST_MARK))
+            elif request.overdue and request.answer_due is not None:
+                lines.append(t("requests.overdue", mark=OVERDUE_MARK, when=when(request.answer_due)))
             details.update(Text("\n".join(lines)))
 
     def _current(self) -> Appointment | None:
@@ -234,12 +279,25 @@ class RequestQueueScreen(LiveMixin):
         if has_passed(request) and self._armed != request.id:
             # A time that has passed is confirmed only on purpose: a second B after the warning.
             self._armed = request.id
-            self._note(t("requests.past_warning", patient=patient_name(request), when=when(request.start)), warning=True)
+            self._note(
+                t(
+                    "requests.past_warning",
+                    patient=patient_name(request, hidden=self.timebok.hide_names),
+                    when=when(request.start),
+                ),
+                warning=True,
+            )
             return
         self._armed = None
         timer = self.set_timer(self.UNDO_SECONDS, lambda: self._send_confirm(request.id))
         self._pending.append(PendingConfirm(request, timer))
-        self._note(t("requests.confirming", patient=patient_name(request), seconds=f"{self.UNDO_SECONDS:.0f}"))
+        self._note(
+            t(
+                "requests.confirming",
+                patient=patient_name(request, hidden=self.timebok.hide_names),
+                seconds=f"{self.UNDO_SECONDS:.0f}",
+            )
+        )
         self._show()
         self.refresh_bindings()
 
@@ -249,7 +307,7 @@ class RequestQueueScreen(LiveMixin):
             return
         undone = self._pending.pop()  # the latest first, as undo does everywhere
         undone.timer.stop()
-        self._note(t("requests.undone", patient=patient_name(undone.request)))
+        self._note(t("requests.undone", patient=patient_name(undone.request, hidden=self.timebok.hide_names)))
         self._show(cursor_to=undone.request.id)  # the highlight goes back to the request undone, as it was
         self.refresh_bindings()
 
@@ -277,7 +335,7 @@ class RequestQueueScreen(LiveMixin):
         if request is None:
             self.app.bell()
             return
-        question = t("reject.question", patient=patient_label(request), when=when(request.start))
+        question = t("reject.question", patient=patient_label(request, hidden=self.timebok.hide_names), when=when(request.start))
 
         def keep(typed: str) -> None:
             self._reasons[request.id] = typed
@@ -293,7 +351,12 @@ class RequestQueueScreen(LiveMixin):
     def _answer(self, request: Appointment, reason: str | None) -> None:
         self._sending.add(request.id)
         # Said until the answer comes: «om 5 sekunder. Z angrer» no longer holds once it is on its way.
-        self._note(t("requests.sending_reject" if reason else "requests.sending_confirm", patient=patient_name(request)))
+        self._note(
+            t(
+                "requests.sending_reject" if reason else "requests.sending_confirm",
+                patient=patient_name(request, hidden=self.timebok.hide_names),
+            )
+        )
         self._show()
         self.run_worker(self._answer_and_show(request, reason), group="answer")
 
@@ -304,7 +367,10 @@ class RequestQueueScreen(LiveMixin):
             self._sending.discard(request.id)
         if in_doubt:
             self._in_doubt[request.id] = (request, reason)
-            outcome = t("requests.reject_in_doubt" if reason else "requests.confirm_in_doubt", patient=patient_name(request))
+            outcome = t(
+                "requests.reject_in_doubt" if reason else "requests.confirm_in_doubt",
+                patient=patient_name(request, hidden=self.timebok.hide_names),
+            )
         else:
             self._in_doubt.pop(request.id, None)
         if outcome is not None:  # someone else answered first, or the backend failed
@@ -331,7 +397,7 @@ async def answer(app: TimebokAppContract, request: Appointment, reason: str | No
 
     Runs at app level too (the queue may have been left), so it notifies through the app.
     """
-    name = patient_name(request)
+    name = patient_name(request, hidden=app.hide_names)
     client = connected(app)
     try:
         if reason is None:
@@ -374,7 +440,7 @@ async def answer_then_refresh(app: App[object], request: Appointment) -> None:
 
 async def _what_happened(app: TimebokAppContract, request: Appointment) -> str:
     """The 409 says only that the request is no longer waiting: read it to say who did what."""
-    name = patient_name(request)
+    name = patient_name(request, hidden=app.hide_names)
     try:
         state: AppointmentState | None = (await connected(app).appointment(request.id)).state
     except BookingError:

@@ -1,6 +1,9 @@
-"""Step 5: check the booking, write briefly what it is about, and «Send bestilling»."""
+"""Step 5: check the booking, write briefly what it is about, and «Send bestilling»; the time is held meanwhile."""
 
 from __future__ import annotations
+
+from contextlib import suppress
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -8,16 +11,20 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Patient
+from timebok.client.models import Appointment, Patient
+from timebok.domain.clock import now
 from timebok.screens.base import BookingStep, Outcome
 from timebok.ui.draft import BookingDraft, chosen
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import time_type_label, time_type_name, when
+from timebok.ui.labels import short_when, time_type_label, time_type_name, when
 from timebok.ui.problems import full_text
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
 from timebok.ui.workers import AwaitsItsWrite
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
 
 REASON_LIMIT = 1000
 # Failures that mean the chosen time is gone, each with its own words (title: the same key + «_title»).
@@ -26,7 +33,19 @@ GONE = {
     ErrorKind.SLOT_PAST: "review.slot_past",
     ErrorKind.SLOT_GONE: "review.slot_gone",
     ErrorKind.TOO_SOON: "review.too_soon",
+    ErrorKind.SLOT_HELD: "review.slot_held",
 }
+
+# How sending a hold is refused once it ended (expired, and the time claimed by someone else since).
+HOLD_ENDED = frozenset({ErrorKind.SLOT_TAKEN, ErrorKind.ILLEGAL_TRANSITION, ErrorKind.CONFLICT})
+
+
+def held_words(error: BookingError, staff: bool) -> str:
+    """«Holdes av en annen ekspedisjon til 10:42» to a desk; to a citizen, that someone else is choosing it."""
+    until = f"{error.until:%H:%M}" if error.until else ""
+    if staff:
+        return t("review.held_by_other_desk", until=until) if until else t("review.held_by_other_desk_no_time")
+    return t("review.held_by_other", until=until) if until else t("review.held_by_other_no_time")
 
 
 class ReviewScreen(AwaitsItsWrite, BookingStep):
@@ -54,12 +73,23 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             (t("details.office"), office),
             (t("details.place"), f"{place.name}, {place.full_address}"),
             (t("details.time"), when(self.slot.start)),
+            *(
+                [(t("change.label"), t("change.from_to", old=short_when(draft.replaces.start), new=short_when(self.slot.start)))]
+                if draft.replaces is not None
+                else []
+            ),
             (t("details.patient"), f"{patient.name} ({patient.masked_number})"),
         ]
+        if draft.replaces is not None:  # a change: the time it leaves and the one it asks for, on one line
+            rows[3] = (
+                t("change.label"),
+                t("change.from_to", old=short_when(draft.replaces.start), new=short_when(self.slot.start)),
+            )
         for label, value in rows:
             with Horizontal(classes="summary-row"):
                 yield Label(f"{label}:", classes="summary-label")
                 yield Static(value, classes="summary-value")
+        yield Static("", id="hold-line", classes="hint")  # «Timen holdes for deg til 10:42»
         yield Label(self.say("review.reason_label"), id="reason-label")
         # No select-all on focus: coming back to the step, the first key must not replace the kept text.
         yield ReasonInput(
@@ -70,14 +100,17 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             id="reason",
         )
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
-        yield Button(t("review.send"), id="send", variant="primary")
+        yield Button(t("change.send" if draft.replaces is not None else "review.send"), id="send", variant="primary")
         status = Static(t("review.sending"), id="send-status", classes="hint")
         status.display = False  # while the request is on its way
         yield status
 
+    _holding: Worker[None] | None = None  # the hold on its way: a send waits for it, so the time is not asked for twice
     failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send" and self.timebok.read_only:
+            return None  # a support agent acting as a citizen: greyed out, the line under the button says why
         if action in ("send", "back") and self.writing:
             # A second send would be a new request for a time the first may just have booked («tatt»), and going back
             # would leave its answer unheard: both wait, greyed out, until it comes (at most the client's retries).
@@ -99,10 +132,92 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
         status.display = sending or bool(failed)
         self.refresh_bindings()
 
+    def _read_only_line(self) -> None:
+        """Why «Send bestilling» is greyed out for a support agent acting as a citizen, until «Skriv som»."""
+        user = self.timebok.user
+        if self.timebok.read_only and user is not None:
+            status = self.query_one("#send-status", Static)
+            status.update(t("support.read_only_hint", citizen=user.name))
+            status.display = True
+            self.query_one("#send", Button).disabled = True
+
+    def writing_allowed(self) -> None:
+        """«Skriv som» was granted (the app calls this on every open screen): the button and the line follow."""
+        if not self.writing:
+            self.query_one("#send", Button).disabled = False
+            self.query_one("#send-status", Static).display = False
+
     def on_mount(self) -> None:
+        self._read_only_line()
         reason = self.query_one("#reason", Input)
         reason.focus()
         reason.cursor_position = len(reason.value)  # carry on typing at the end of what was kept
+        self.query_one("#hold-line").display = False
+        draft = self.draft
+        if draft.hold is not None and draft.hold_slot_id == self.slot.id:
+            self._show_hold(draft.hold)  # built again (a language switch): the same hold, not a second one
+        else:
+            self._holding = self._take_hold()
+
+    # -- the hold: the time is kept for this user while they type (README «The appointment's whole life») --------
+
+    @work(exclusive=True, group="hold")
+    async def _take_hold(self) -> None:
+        draft = self.draft
+        try:
+            hold = await self.client.hold(self.slot, self._patient.id, replaces=draft.replaces)
+        except BookingError as error:
+            if error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:
+                self._time_gone(error)
+            elif error.kind is ErrorKind.CHANGE_DEADLINE:
+                self._show_sending(False, self._failure_line(error))
+            # Otherwise (no answer, say) the time is not held, and «Send» books it as before: no hold line.
+            return
+        draft.hold, draft.hold_slot_id = hold, self.slot.id
+        self._show_hold(hold)
+
+    def _show_hold(self, hold: Appointment) -> None:
+        line = self.query_one("#hold-line", Static)
+        expires = hold.hold_expires
+        if expires is None:
+            return
+        line.display = True
+        if expires <= now():
+            self._hold_expired()
+            return
+        line.update(self.say("review.held_until", until=f"{expires:%H:%M}"))
+        self.set_timer(max(0.0, (expires - now()).total_seconds()), self._hold_expired)
+
+    def _hold_expired(self) -> None:
+        """Plainly: the hold is over. Sending may still get the time if nobody took it; else it goes back to pick
+        another, the typed reason kept."""
+        hold = self.draft.hold
+        if hold is None or hold.hold_expires is None or self.writing or not self.is_mounted:
+            return
+        line = self.query_one("#hold-line", Static)
+        line.update(t("review.hold_expired", at=f"{hold.hold_expires:%H:%M}"))
+        line.add_class("-warning")
+
+    def action_back(self) -> None:
+        """Esc: the user went back, so the time is given back at once (else it would stay held until it expired)."""
+        self._release_hold()
+        super().action_back()
+
+    def _release_hold(self) -> None:
+        draft = self.draft
+        hold, draft.hold, draft.hold_slot_id = draft.hold, None, None
+        if hold is None:
+            return
+        client = self.client
+
+        async def release() -> None:
+            try:
+                await client.release(hold)
+            except BookingError:
+                pass  # it ends by itself at its expiry; nothing the user need do
+
+        # The app's worker, not this screen's: the screen is closing, and its workers are cancelled as it goes.
+        self.app.run_worker(release(), group="release-hold", exclusive=False)
 
     @on(ReasonInput.LimitReached)
     def _limit_reached(self, event: ReasonInput.LimitReached) -> None:
@@ -125,6 +240,9 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
+        if self.timebok.read_only:
+            self.notify(t("error.read_only"), severity="warning")
+            return
         if not self.writing:  # Ctrl+S, Enter in the reason field or the button: one request at a time
             self.send()
 
@@ -135,6 +253,11 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
 
     def _gone_words(self, error: BookingError) -> tuple[str, str]:
         """The toast's title and text when the chosen time cannot be had."""
+        staff = self.timebok.user is not None and self.timebok.user.is_staff
+        if error.kind is ErrorKind.SLOT_HELD:
+            return t("review.slot_held_title"), held_words(error, staff)
+        if error.kind is ErrorKind.SLOT_TAKEN and self.draft.hold is not None:
+            return t("review.hold_lost_title"), t("review.hold_lost")  # the hold ran out and someone else took it
         if error.kind is not ErrorKind.PATIENT_OVERLAP:
             return t(f"{GONE[error.kind]}_title"), t(GONE[error.kind])
         held, user = error.held, self.timebok.user
@@ -154,22 +277,87 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
         if error.kind in (ErrorKind.TIMEOUT, ErrorKind.OFFLINE):
             # Only a request that may have reached the backend leaves the user wondering; a refused connection sent nothing.
             return t("review.send_in_doubt" if error.maybe_sent else "review.send_not_sent")
+        if error.kind is ErrorKind.CHANGE_DEADLINE:
+            office = self.timebok.user.office if self.timebok.user else None
+            phone = office.phone if office and office.phone else ""
+            deadline = t("change.deadline_passed", when=when(error.until)) if error.until else t("error.change_deadline")
+            return deadline + (" " + t("change.call_office", phone=phone) if phone else "") + " " + t("change.typed_kept")
         return full_text(error, typed=bool(self.draft.reason))
+
+    def _staff_changing(self) -> bool:
+        """The desk moves a time (booked at once); a citizen's change is a request sent from the hold."""
+        return self.timebok.user is not None and self.timebok.user.is_staff
+
+    async def _change(self, draft: BookingDraft) -> None:
+        """«Endre time» at the desk: the new time booked and the old one cancelled in one transaction. Past the
+        deadline the desk gives a reason from the short list (audited), then it is sent again with it."""
+        old = chosen(draft.replaces, "appointment to change")
+        user = self.timebok.user
+        staff = user is not None and user.is_staff
+        try:
+            await self.client.change(old, self.slot, draft.reason, book=staff, override=draft.override)
+        except BookingError as error:
+            if error.kind is ErrorKind.CHANGE_DEADLINE and staff and draft.override is None:
+                self._show_sending(False)
+                from timebok.screens.override_dialog import OverrideDialog
+
+                def chosen_reason(code: str | None) -> None:
+                    if code is not None:
+                        draft.override = code
+                        self.send()
+
+                self.app.push_screen(OverrideDialog(error.until), chosen_reason)
+                return
+            raise
+        self._show_sending(False)
+        self.notify(
+            t("change.done", patient=self._patient.name, old=short_when(old.start), new=short_when(self.slot.start)),
+            title=t("change.title"),
+            timeout=10,
+        )
+        self.dismiss(Outcome.CHANGED)
+
+    def _time_gone(self, error: BookingError) -> None:
+        """The time cannot be had: back to the calendar, which shows fresh times; the reason is kept. The patient
+        holding another time at this hour is the same kind of news, and another time is what they need too."""
+        self._show_sending(False)
+        title, text = self._gone_words(error)
+        self.draft.hold = self.draft.hold_slot_id = None  # over: it ran out, or was never had
+        self.notify(text, title=title, severity="warning", timeout=15)
+        self.dismiss(Outcome.TIME_GONE)
 
     @work(exclusive=True, group="send")
     async def send(self) -> None:
         draft = self.draft
         self._show_sending(True)
+        if self._holding is not None and not self._holding.is_finished:
+            from textual.worker import WorkerError
+
+            with suppress(WorkerError):  # a hold that failed or was cancelled: the send goes without one
+                await self._holding.wait()
         try:
-            appointment = await self.client.request_booking(self.slot, self._patient.id, draft.reason)
+            if draft.replaces is not None and self._staff_changing():
+                # The desk's change books at once, with its deadline override (`_change`). A hold this desk took on
+                # the new time is given back first so the change can claim it: one round trip in which another
+                # could take the time, and then the desk hears so as for any time taken.
+                if draft.hold is not None:
+                    with suppress(BookingError):
+                        await self.client.release(draft.hold)
+                    draft.hold = draft.hold_slot_id = None
+                await self._change(draft)
+                return
+            if draft.hold is not None:  # the held time becomes the request (a change's too: the hold carries it)
+                appointment = await self.client.send_held(draft.hold, draft.reason)
+            elif draft.replaces is not None:
+                appointment = await self.client.change(draft.replaces, self.slot, draft.reason)
+            else:
+                appointment = await self.client.request_booking(self.slot, self._patient.id, draft.reason)
         except BookingError as error:
-            if error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:
-                # The time cannot be had: back to the calendar, which shows fresh times; the reason is kept. The patient
-                # holding another time at this hour is the same kind of news, and another time is what they need too.
-                self._show_sending(False)
-                title, text = self._gone_words(error)
-                self.notify(text, title=title, severity="warning", timeout=15)
-                self.dismiss(Outcome.TIME_GONE)
+            if draft.hold is not None and error.kind in HOLD_ENDED:
+                # The hold ran out and another claimed the time, which ended it: say so, as a time taken.
+                self._time_gone(BookingError(ErrorKind.SLOT_TAKEN, error.diagnostic, status=error.status))
+            elif error.kind in GONE or error.kind is ErrorKind.PATIENT_OVERLAP:
+                self._time_gone(error)
             else:
                 self.failed = True  # Ctrl+R sends again, as the message says
                 if error.kind is ErrorKind.SIGN_IN:
@@ -181,6 +369,7 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
                     self._show_sending(False, self._failure_line(error))
             return
         self.failed = False
+        draft.hold = draft.hold_slot_id = None  # it became the request
         from timebok.screens.confirmation import ConfirmationScreen
 
         self.timebok.go_home()

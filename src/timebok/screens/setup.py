@@ -19,11 +19,13 @@ from timebok.ui.labels import time_type_name
 from timebok.ui.setup_form import PreviewDialog, SetupForm
 from timebok.ui.setup_forms import (
     apply_pattern,
+    apply_rules,
     campaign_form,
     closure_form,
     closure_text,
     days_of,
     pattern_fields,
+    rules_fields,
     same_timebook,
     timebook_label,
 )
@@ -40,6 +42,14 @@ from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import OptionList, Static
 
 
+def rules_line(book: SetupTimebook) -> str:
+    """«Holdes 5 min · frist 24 t før (mandagstimer: fredag kl. 12) · svar innen 2 virkedager»."""
+    deadline = t("setup.rules_deadline", hours=book.deadline_hours) if book.deadline_hours else t("setup.rules_no_deadline")
+    if book.monday_by_friday:
+        deadline += t("setup.rules_monday")
+    return t("setup.rules_facts", hold=book.hold_minutes, deadline=deadline, answer=book.answer_days)
+
+
 class SetupScreen(FlowScreen):
     TITLE_KEY = "setup.title"
     BINDINGS = [
@@ -47,6 +57,7 @@ class SetupScreen(FlowScreen):
         key("a", "toggle_type", "setup.toggle", show=False),
         key("m", "pattern", "setup.pattern"),
         key("k", "campaign", "setup.campaign"),
+        key("f", "rules", "setup.rules", show=False),  # named on the screen, under the time types
         key("s", "close_day", "setup.close"),
         key("n", "new_timebook", "setup.new", show=False),
         # On a closed day or campaign picked in the list below the timebooks (shown in the footer while it has focus).
@@ -243,6 +254,7 @@ class SetupScreen(FlowScreen):
                 lead=book.lead_minutes,
             ),
         ]
+        lines.append(rules_line(book))
         if book.ahead is not None:
             lines.append(t("setup.ahead", free=book.ahead.free, total=book.ahead.total))
         for campaign in book.campaigns:
@@ -294,6 +306,31 @@ class SetupScreen(FlowScreen):
                 apply,
                 t("setup.pattern_intro"),
                 fields_of=fields_of,
+            )
+        )
+
+    def action_rules(self) -> None:
+        """«Frister»: hold minutes, the citizen's deadline (and the Monday rule), the office's answer time."""
+        current = self._highlighted()
+        if current is None:
+            return
+        setup, book = current
+
+        def apply(values: dict[str, str], document: OfficeSetup) -> None:
+            apply_rules(same_timebook(document, book), values)
+
+        def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
+            return rules_fields(next((b for b in setup.timebooks if b.id == book.id), book))
+
+        self._open(
+            SetupForm(
+                t("setup.rules_title", name=book.name),
+                setup,
+                rules_fields(book),
+                apply,
+                t("setup.rules_intro"),
+                fields_of=fields_of,
+                describe=lambda values: t("setup.what_rules", timebook=book.name),
             )
         )
 

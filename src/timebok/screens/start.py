@@ -30,10 +30,11 @@ class StartScreen(HomeScreen):
         key("t", "appointments", "start.appointments"),
         # NHN kundesenter only: why the citizen sees what they see. Named on the screen: the footer is full at 80.
         key("o", "support_setup", "support.setup", show=False),
+        key("v", "support_notices", "support.notices", show=False),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "support_setup":
+        if action in ("support_setup", "support_notices"):
             return self.timebok.user is not None and self.timebok.user.is_support
         if action in ("book", "inbox", "appointments") and self.timebok.user is None:
             return None  # greyed out in the footer, as the buttons are, until the backend has answered
@@ -44,6 +45,12 @@ class StartScreen(HomeScreen):
 
         if self.timebok.user is not None and self.timebok.user.is_support:
             self.open_next(SupportSetupScreen())
+
+    def action_support_notices(self) -> None:
+        from timebok.screens.support_notices import SupportNoticesScreen
+
+        if self.timebok.user is not None and self.timebok.user.is_support:
+            self.open_next(SupportNoticesScreen())
 
     def compose_body(self) -> ComposeResult:
         yield Static(t("start.connecting"), id="greeting")

@@ -1,20 +1,23 @@
-"""«Dagens timer»: today's confirmed appointments at the office, by timebook and then by time."""
+"""«Dagens timer»: the desk's working list for one day, one timebook or all; other days, the week, print and export."""
 
 from __future__ import annotations
 
-from itertools import groupby
+from datetime import date, timedelta
 
-from rich.markup import escape
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
-from textual.content import Content
+from textual.widgets import DataTable
 
 from timebok.client.errors import BookingError
-from timebok.client.models import Appointment
-from timebok.domain.clock import today
-from timebok.screens.live import LiveMixin, refresh_key
-from timebok.ui.i18n import long_date, t
+from timebok.client.models import Appointment, Timebook
+from timebok.domain.clock import now, today
+from timebok.screens.attendance import AttendanceScreen
+from timebok.ui.daylist import DayRow, csv_text, day_rows, type_mark
+from timebok.ui.i18n import clock_time, long_date, t, tn
+from timebok.ui.keys import key
 from timebok.ui.labels import time_type_name
+from timebok.ui.printing_delivery import deliver
 from timebok.ui.widgets.plain import Static
 
 
@@ -23,42 +26,232 @@ def timebook_heading(appointment: Appointment) -> str:
     return f"{time_type_name(appointment.time_type_code)} · {place}" if place else time_type_name(appointment.time_type_code)
 
 
-class TodayScreen(LiveMixin):
+def timebook_label(timebook: Timebook | None) -> str:
+    """«Alle timebøker», or one timebook as «Laboratoriet · Strandgaten»."""
+    if timebook is None:
+        return t("today.all_timebooks")
+    return f"{time_type_name(timebook.time_type_code)} · {timebook.place.name}"
+
+
+def cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TodayScreen(AttendanceScreen):
     TITLE_KEY = "today.title"
-    BINDINGS = [refresh_key()]
+    KEYS_IN_PALETTE = True
+    BINDINGS = [
+        # Priority: the table would take ←/→ for scrolling sideways, which a four-column list never needs.
+        key("left", "day(-1)", "today.prev_day", key_display="←→", priority=True),
+        key("right", "day(1)", "today.next_day", show=False, priority=True),  # shown with ← as «←→ Dag»
+        # T and U are named on the line under the list with the rest; the footer keeps room for F1 and Ctrl+Q at 80 columns.
+        key("t", "today", "today.today", show=False),
+        key("v", "scope", "today.scope"),
+        key("u", "week", "today.week", show=False),
+        key("p", "print_day", "today.print"),
+        key("e", "export_csv", "today.csv", show=False),
+        key("k", "card", "today.card", show=False),
+        key("enter", "patient", "today.patient", show=False),
+        # Not in the footer, which has no room for it at 80 columns: the line «Oppdatert …; R oppdaterer nå» names it.
+        key("r", "refresh", "live.refresh", show=False),
+    ]
+
+    def __init__(self, day: date | None = None, timebook_id: str | None = None) -> None:
+        super().__init__()
+        self.day = day or today()
+        self.timebook_id = timebook_id  # None: every timebook of the office
+        self.timebooks: list[Timebook] = []
+        self.appointments: list[Appointment] = []
+        self.rows: list[DayRow] = []
+        self._shown_for: tuple[date, str | None] | None = None  # what the rows shown were fetched for
+
+    def rebuilt(self) -> TodayScreen:
+        return TodayScreen(self.day, self.timebook_id)
 
     def compose_body(self) -> ComposeResult:
-        yield Static(t("today.heading", date=long_date(today())), classes="section")
-        yield Static("", id="today-list")
+        yield Static(self._heading_text(), id="day-heading", classes="section")
+        yield DataTable(id="day-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="day-details")
+        yield Static(t("today.keys"), id="day-keys", classes="hint")
         yield self.updated_line()
 
     def on_mount(self) -> None:
+        table = self.query_one("#day-table", DataTable)
+        table.add_columns(*(t(f"daylist.col_{c}") for c in ("time", "type", "place", "patient", "state")))
+        table.focus()
         self.reload()
         self.start_polling()
 
+    def on_screen_resume(self) -> None:
+        self.reload(quiet=True)  # back from the patient's page or a booking: what changed there shows at once
+
+    @property
+    def timebook(self) -> Timebook | None:
+        return next((b for b in self.timebooks if b.id == self.timebook_id), None)
+
+    def _heading_text(self) -> str:
+        day = long_date(self.day)
+        if self.day == today():
+            day = t("today.is_today", date=day)
+        return f"{day} · {timebook_label(self.timebook)}"
+
     def reload(self, quiet: bool = False) -> None:
-        self._fetch(quiet)
+        self._fetch(self.day, quiet)
 
     @work(exclusive=True)
-    async def _fetch(self, quiet: bool) -> None:
+    async def _fetch(self, day: date, quiet: bool) -> None:
+        user = self.timebok.user
         try:
-            appointments = await self.client.todays_appointments()
+            appointments = await self.client.day_appointments(day)
+            if day != self.day:
+                return  # ← or → was pressed while this day was fetched: its answer is for another day
+            if self.timebooks or self.timebook_id is None:
+                self.appointments = appointments
+                self._show()  # the day at once; the timebooks (for V and the week) come after it
+            if not self.timebooks and user is not None and user.office is not None:
+                self.timebooks = await self.client.office_timebooks(user.office.id)
         except BookingError as error:
+            if self._shown_for is None or self._shown_for[0] != day:
+                self.query_one("#day-details", Static).update(t("today.not_fetched"))  # not «Henter …» for ever
             self.fetch_failed(error, quiet=quiet)
             return
-        listing = self._listing(appointments)  # markup for the headings, with every value in it escaped
-        self.query_one("#today-list", Static).update(Content.from_markup(listing) if listing else t("today.empty"))
+        if day != self.day:
+            return
+        if appointments is not self.appointments or self._shown_for != (day, self.timebook_id):
+            self.appointments = appointments
+            self._show()  # a poll answered 304 (the very same list) leaves the table as it is
         self.fetched()
 
-    def _listing(self, appointments: list[Appointment]) -> str:
-        ordered = sorted(appointments, key=lambda a: (timebook_heading(a), a.start))
-        blocks = []
-        for heading, group in groupby(ordered, key=timebook_heading):
-            lines = [f"[b]{escape(heading)}[/b]"]
-            for a in group:
-                patient = a.patient.name if a.patient else f"Patient/{a.patient_id}"
-                number = a.patient.masked_number if a.patient else ""
-                line = t("today.row", time=a.start.strftime("%H:%M"), patient=patient, number=number)
-                lines.append(escape(f"  {line}" + (f" · {a.reason}" if a.reason else "")))
-            blocks.append("\n".join(lines))
-        return "\n\n".join(blocks)
+    def _show(self) -> None:
+        table = self.query_one("#day-table", DataTable)
+        focused_id = self.rows[table.cursor_row].appointment.id if self.rows and table.cursor_row < len(self.rows) else None
+        same_view = self._shown_for == (self.day, self.timebook_id)
+        self.rows = day_rows(self.appointments, hidden=self.timebok.hide_names, moment=now(), timebook=self.timebook)
+        self._shown_for = (self.day, self.timebook_id)
+        table.clear()
+        # Text cells, not str: a str cell is parsed as markup, which for 400 rows × 5 cells is most of the time to show.
+        table.add_rows(
+            (
+                Text(row.time),
+                Text.assemble(type_mark(row.type_code), " ", cut(row.type_name, 14)),
+                Text(cut(row.place, 16)),
+                Text(cut(row.patient, 24)),
+                Text.assemble(("⏰ " + t("daylist.late"), "bold"), " · ", row.state) if row.late else Text(row.state),
+            )
+            for row in self.rows
+        )
+        if same_view and focused_id is not None:
+            index = next((i for i, r in enumerate(self.rows) if r.appointment.id == focused_id), None)
+            if index is not None:
+                table.move_cursor(row=index)  # a poll keeps the highlight on the same appointment
+        self.query_one("#day-heading", Static).update(self._heading_text() + " · " + self._counts())
+        self._details()
+
+    def _counts(self) -> str:
+        waiting = sum(1 for r in self.rows if r.appointment.state.value == "waiting")
+        text = tn("today.count", len(self.rows))
+        return text + (" " + tn("today.count_waiting", waiting) if waiting else "")
+
+    @on(DataTable.RowHighlighted, "#day-table")
+    def _details(self) -> None:
+        table = self.query_one("#day-table", DataTable)
+        details = self.query_one("#day-details", Static)
+        if not self.rows:
+            details.update(t("today.empty_day"))
+            return
+        row = self.rows[min(table.cursor_row, len(self.rows) - 1)]
+        number = f" ({row.number})" if row.number else ""
+        lines = [f"{clock_time(row.appointment.start)} · {row.type_label} · {row.place} · {row.patient}{number} · {row.state}"]
+        if row.late:
+            lines.append(t("today.late_line"))
+        if row.reason:
+            lines.append(f"{t('details.reason')}: {row.reason}")
+        details.update("\n".join(lines))
+
+    def names_changed(self) -> None:
+        super().names_changed()
+        if self.is_mounted:
+            self._show()
+
+    def _go(self, day: date) -> None:
+        self.day = day
+        self.appointments, self.rows = [], []
+        self.query_one("#day-table", DataTable).clear()
+        self.query_one("#day-heading", Static).update(self._heading_text())
+        self.query_one("#day-details", Static).update(t("today.loading"))
+        self.reload()
+
+    def action_day(self, step: int) -> None:
+        self._go(self.day + timedelta(days=step))
+
+    def action_today(self) -> None:
+        self._go(today())
+
+    def action_scope(self) -> None:
+        """All timebooks → each timebook in turn → all again."""
+        ids: list[str | None] = [None, *(b.id for b in self.timebooks)]
+        self.timebook_id = ids[(ids.index(self.timebook_id) + 1) % len(ids)] if self.timebook_id in ids else None
+        self._show()
+
+    def action_week(self) -> None:
+        from timebok.screens.week import WeekScreen
+
+        self.open_next(WeekScreen(self.day, self.timebooks, self._week_chosen))
+
+    def _week_chosen(self, chosen: date) -> None:
+        if chosen != self.day:
+            self._go(chosen)
+
+    def chosen_appointment(self) -> Appointment | None:
+        return self._highlighted()
+
+    def _highlighted(self) -> Appointment | None:
+        table = self.query_one("#day-table", DataTable)
+        return self.rows[table.cursor_row].appointment if self.rows and table.cursor_row < len(self.rows) else None
+
+    def action_patient(self) -> None:
+        appointment = self._highlighted()
+        if appointment is None or appointment.patient is None:
+            return
+        from timebok.screens.patient_page import PatientScreen
+
+        self.open_next(PatientScreen(appointment.patient))
+
+    @on(DataTable.RowSelected, "#day-table")
+    def _selected(self) -> None:
+        self.action_patient()
+
+    def _fetched_now(self) -> bool:
+        """Whether the list shown is the day and scope asked for: a print or export never shows an unfetched day as empty."""
+        if self._shown_for == (self.day, self.timebook_id):
+            return True
+        self.app.notify(t("today.not_fetched"), severity="warning")
+        return False
+
+    def action_print_day(self) -> None:
+        if not self._fetched_now():
+            return
+        from timebok.ui.printing import day_list_pdf
+
+        user = self.timebok.user
+        office = user.office.name if user and user.office else ""
+        data = day_list_pdf(self.rows, office=office, day=self.day, scope=timebook_label(self.timebook), printed=now())
+        self._deliver(data, f"{t('print.day_file')}-{self.day.isoformat()}.pdf", printable=True)
+
+    def action_export_csv(self) -> None:
+        if not self._fetched_now():
+            return
+        self._deliver(csv_text(self.rows, self.day).encode("utf-8-sig"), f"{t('print.day_file')}-{self.day.isoformat()}.csv")
+
+    def action_card(self) -> None:
+        appointment = self._highlighted()
+        if appointment is None:
+            return
+        from timebok.ui.printing import appointment_card_pdf
+
+        patient = appointment.patient.name if appointment.patient else ""
+        data = appointment_card_pdf(appointment, patient=patient)
+        self._deliver(data, f"{t('print.card_file')}-{appointment.start:%Y-%m-%d-%H%M}.pdf", printable=True)
+
+    def _deliver(self, data: bytes, name: str, *, printable: bool = False) -> None:
+        deliver(self.app, data, name, printable=printable)

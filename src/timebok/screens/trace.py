@@ -96,7 +96,12 @@ class TraceScreen(UsesApp, ModalScreen[None]):
         except OSError as error:
             self.notify(t("trace.export_failed", detail=error.strerror or str(error)), severity="error")
             return
-        shown = t("trace.exported", path=written)
+        if self.app.is_web:
+            # In a browser tab (timebok web) the file is on the server: the browser downloads it to attach to the case.
+            self.app.deliver_binary(written, save_filename=written.name, mime_type="application/json")
+            shown = t("trace.exported_web", name=written.name)
+        else:
+            shown = t("trace.exported", path=written)
         self.query_one("#trace-exported", Static).update(Text(shown))
         # The path is in the panel, whole; a toast would break it mid-word.
         self.notify(t("trace.exported_toast"), timeout=10)

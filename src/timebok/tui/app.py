@@ -72,12 +72,16 @@ class TimebokApp(App[None]):
     BINDINGS = [
         key("f1", "help", "app.help"),
         key("ctrl+t", "toggle_trace", "trace.toggle", key_display="^t"),
+        # A support agent acting as a citizen is read-only until «Skriv som» (shown only then, check_action).
+        key("f2", "write_as", "support.write_as"),
         key("ctrl+r", "retry", "app.retry", show=False),  # every failure message names Ctrl+R where it helps
         # Shown only while a sign-in has expired and could not be renewed (check_action).
         key("ctrl+l", "sign_in_again", "app.sign_in_again", key_display="^l"),
         # In the palette and F1 only: a shared terminal must not keep the last person signed in for the next.
         key("ctrl+o", "sign_out", "app.sign_out", key_display="^o", show=False),
         key("ctrl+q", "quit", "app.quit", priority=True),
+        # «Skjul navn» (PatientSky's Alt+K): staff only (check_action); a priority key, so a text field keeps no hold of it.
+        key("ctrl+k", "toggle_names", "app.hide_names", key_display="^k", priority=True, show=False),
     ]
 
     user: reactive[User | None] = reactive(None)
@@ -107,6 +111,8 @@ class TimebokApp(App[None]):
         trace_dir: Path | None = None,
         load_seen: Callable[[str], set[str]] | None = None,
         save_seen: Callable[[str, set[str]], None] | None = None,
+        hide_names: bool = False,
+        on_hide_names_change: Callable[[bool], object] | None = None,
     ) -> None:
         super().__init__()
         # Everything imported so far (Textual, Rich, our modules) lives as long as the app: move it out of the
@@ -127,6 +133,8 @@ class TimebokApp(App[None]):
         self.trace_dir = trace_dir or default_trace_dir()
         self._load_seen = load_seen
         self._save_seen = save_seen
+        self._hide_names = hide_names
+        self._on_hide_names_change = on_hide_names_change
         self.sign_in_needed: TokenSource | None = None  # the sign-in whose renewal failed, until the user signs in again
         self.sign_in_reason: str | None = None  # why that sign-in is asked for, when not because it expired
         self._announce_user = False  # after signing in as someone else: say whom, once connected
@@ -137,6 +145,9 @@ class TimebokApp(App[None]):
         self.home: Screen[Any] | None = None
         # The screen whose write under way the user was warned about by a first Ctrl+Q (see action_quit).
         self._quit_warned: Screen[Any] | None = None
+        # «Skriv som» was granted for the user signed in now (read_only then says False); reset by every sign-in.
+        self._writing_granted = False
+        self._server_pid = 0  # in a browser tab: the web server's process, which this app outlives by seconds at most
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
@@ -151,7 +162,14 @@ class TimebokApp(App[None]):
         self._make_home(StartScreen())
         self.call_after_refresh(self._read_later_styles)
         self.call_after_refresh(self.connect)
-        if not self.is_headless:
+        if self.is_web:
+            # In a browser tab (timebok web) stdin is the server's pipe, no terminal; a server that is gone (killed, so
+            # it could not say «quit») leaves the tab's app with no one to talk to: it leaves too.
+            # The server names itself: a server killed before this process got here must not be mistaken for init.
+            self._server_pid = int(os.environ.get("TIMEBOK_WEB_SERVER_PID", "0") or 0) or os.getppid()
+            self._exit_if_server_gone()
+            self.set_interval(2, self._exit_if_server_gone)
+        elif not self.is_headless:
             self.set_interval(2, self._exit_if_terminal_gone)
 
     def _read_later_styles(self) -> None:
@@ -160,6 +178,10 @@ class TimebokApp(App[None]):
         self.stylesheet.parse()  # only the new file: Textual keeps what it parsed before
         for screen in self.screen_stack:
             self.stylesheet.update(screen)
+
+    def _exit_if_server_gone(self) -> None:
+        if os.getppid() != self._server_pid:  # re-parented: the web server that started this tab is gone
+            self.exit()
 
     def _exit_if_terminal_gone(self) -> None:
         # A closed terminal window leaves the input thread spinning on a hung-up tty (about 40 % CPU
@@ -192,6 +214,7 @@ class TimebokApp(App[None]):
                 )
             user = await self.client.whoami()
             self.people = await self._people_of(self.client, user)
+            self._writing_granted = False
             self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
             self.user = user
@@ -310,7 +333,15 @@ class TimebokApp(App[None]):
 
         return who(before) == who(after)
 
+    @property
+    def read_only(self) -> bool:
+        """A support agent acting as a citizen who has not chosen «Skriv som»: the keys that would write are greyed out."""
+        user = self.user
+        return user is not None and user.is_support and user.read_only and not self._writing_granted
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "write_as":
+            return self.read_only
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
@@ -318,6 +349,8 @@ class TimebokApp(App[None]):
             return self.sign_in_needed is not None
         if action == "sign_out":
             return self.user is not None and self._can_sign_out()
+        if action == "toggle_names":
+            return self.user is not None and self.user.is_staff
         if action == "command_palette" and isinstance(self.screen, AwaitsItsWrite) and self.screen.writing:
             return None  # its commands leave or rebuild the screen, dropping the answer of the write under way
         return True
@@ -329,6 +362,42 @@ class TimebokApp(App[None]):
             self.screen.dismiss()
         elif self.user is not None and self.user.is_support:
             self.push_screen(TraceScreen())
+
+    def action_write_as(self) -> None:
+        """«Skriv som Kari»: ask for a reason, then the backend records it and lets this agent write as the citizen."""
+        from timebok.screens.write_as_dialog import WriteAsDialog
+
+        if not self.read_only or self.user is None:
+            return
+        citizen = self.user.name.split()[0]
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self._write_as(reason, citizen)
+
+        self.push_screen(WriteAsDialog(citizen), answered)
+
+    @work(exclusive=True, group="write_as")
+    async def _write_as(self, reason: str, citizen: str) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            await client.write_as_citizen(reason)
+        except BookingError as error:
+            self.report(error)
+            return
+        self._writing_granted = True
+        self.notify(t("support.writing_now", citizen=citizen), timeout=8)
+        self.refresh_bindings()
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+            fit = getattr(screen, "fit_top_line", None)
+            if callable(fit):
+                fit()  # «skriver som Kari» on every open screen
+            note = getattr(screen, "writing_allowed", None)
+            if callable(note):
+                note()
 
     async def on_unmount(self) -> None:
         if self.client is not None:
@@ -462,6 +531,22 @@ class TimebokApp(App[None]):
             self.connect()
         elif isinstance(self.screen, FlowScreen):  # a dialog or a panel on top has nothing to fetch again
             self.screen.reload()
+
+    @property
+    def hide_names(self) -> bool:
+        """«Skjul navn»: staff screens show initials and birth year instead of names (a patient may see the screen)."""
+        return self._hide_names
+
+    def action_toggle_names(self) -> None:
+        """Names on or off on every staff screen at once (those below the current one too), remembered for the next start."""
+        self._hide_names = not self._hide_names
+        if self._on_hide_names_change is not None:
+            self._remember(self._on_hide_names_change, self._hide_names)
+        for screen in self.screen_stack:
+            names_changed = getattr(screen, "names_changed", None)
+            if names_changed is not None:
+                names_changed()
+        self.notify(t("app.names_hidden" if self._hide_names else "app.names_shown"), title=t("app.hide_names"), timeout=3)
 
     def action_help(self) -> None:
         from timebok.screens.help import HelpScreen
@@ -667,12 +752,22 @@ class TimebokApp(App[None]):
             yield SystemCommand(t("app.sign_out"), t("palette.sign_out"), self.action_sign_out)
         if self.user is not None and self.user.is_staff:
             yield from self._staff_commands()
+            names = "app.show_names" if self._hide_names else "app.hide_names"
+            yield SystemCommand(t(names), t(f"palette.{names}"), self.action_toggle_names)
         elif self.user is not None:
             yield SystemCommand(t("start.book"), t("palette.book"), self._from_home(self.start_booking))
             yield SystemCommand(t("start.inbox"), t("palette.inbox"), self._from_home(self.open_inbox))
             yield SystemCommand(t("start.appointments"), t("palette.appointments"), self._from_home(self.open_appointments))
+        # The desk's screens: every key's action too (a screen that has none to offer gives an empty list).
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from (SystemCommand(title, help_, run) for title, help_, run in commands())
         if self.user is not None and self.user.is_support:
             yield SystemCommand(t("trace.toggle"), t("palette.trace"), self.action_toggle_trace)
+        if self.read_only and self.user is not None:
+            yield SystemCommand(
+                t("support.write_title", citizen=self.user.name.split()[0]), t("palette.support.write_as"), self.action_write_as
+            )
         yield SystemCommand(t("app.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.action_switch_language)
 

@@ -17,7 +17,7 @@ DEMO_SUPPORT_TOKEN = "demo-support-nhn"
 def run_app(config_path: str | None) -> int:
     from timebok.tui.config import load_settings
     from timebok.tui.settings import ConfigError
-    from timebok.tui.state import read_seen, save_seen, save_state
+    from timebok.tui.state import read_hide_names, read_seen, save_hide_names, save_seen, save_state
 
     try:
         settings = load_settings(config_path)
@@ -61,6 +61,8 @@ def run_app(config_path: str | None) -> int:
         on_demo_user_change=lambda role, token: save_state(settings, last_demo_role=role, last_demo_token=token),
         load_seen=lambda user_key: read_seen(settings, user_key),
         save_seen=lambda user_key, ids: save_seen(settings, user_key, ids),
+        hide_names=read_hide_names(settings),
+        on_hide_names_change=lambda hidden: save_hide_names(settings, hidden),
     )
     app.run()
     for clash in clashes:

@@ -1,4 +1,4 @@
-"""The state file: the choices made inside the app (language, theme, the demo user, inbox messages seen), kept for the next start."""
+"""The state file: the choices made inside the app (language, theme, the demo user, inbox messages seen, «Skjul navn»), kept for the next start."""
 
 from __future__ import annotations
 
@@ -98,6 +98,18 @@ def save_seen(settings: Settings, user_key: str, ids: set[str]) -> None:
     seen: dict[str, Any] = saved if isinstance(saved, dict) else {}
     seen[user_key] = sorted(ids, key=lambda id_: (len(id_), id_))
     state["seen_messages"] = seen
+    _write_state(settings.state_path, state)
+
+
+def read_hide_names(settings: Settings) -> bool:
+    """Whether «Skjul navn» was on when the app last closed (a desk facing the counter keeps it on)."""
+    return _read_state(settings.state_path).get("hide_names") is True
+
+
+def save_hide_names(settings: Settings, hidden: bool) -> None:
+    """Remember «Skjul navn» for the next start."""
+    state = _read_state(settings.state_path)
+    state["hide_names"] = hidden
     _write_state(settings.state_path, state)
 
 

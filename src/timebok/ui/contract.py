@@ -56,6 +56,12 @@ class TimebokAppContract(Protocol):
     def seen_messages(self) -> set[str]: ...  # the inbox messages this user has opened (mark_seen adds to it)
 
     @property
+    def read_only(self) -> bool: ...  # a support agent acting as a citizen, before «Skriv som»: nothing that writes
+
+    @property
+    def hide_names(self) -> bool: ...  # «Skjul navn»: staff screens show initials and birth year instead of names
+
+    @property
     def sign_in_needed(self) -> TokenSource | None: ...  # the sign-in whose renewal failed (Ctrl+L signs in again), else None
 
     def notify(

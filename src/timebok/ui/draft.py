@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # names for the fields' types only: the models need not load before the first paint
-    from timebok.client.models import Patient, Slot, Timebook, TimeType
+    from timebok.client.models import Appointment, Patient, Slot, Timebook, TimeType
 
 Choice = TypeVar("Choice")
 
@@ -36,6 +36,13 @@ class BookingDraft:
     slot: Slot | None = None
     reason: str = ""
     pointed_type_id: str | None = None  # the time type highlighted on step 2, kept across a language switch
+    # «Endre time»: the appointment this booking replaces (sent as R5's `replaces`); None for a new booking.
+    replaces: Appointment | None = None
+    # The time held for this user since step 5 opened (a `proposed` Appointment), and the slot it holds; kept in the
+    # draft so a language switch, which builds step 5 again, keeps the same hold rather than taking a second.
+    hold: Appointment | None = None
+    hold_slot_id: str | None = None
+    override: str | None = None  # the desk's reason (OVERRIDE_REASONS) to change past the deadline
 
     def choose_patient(self, patient: Patient | None) -> None:
         """Step 1 «Bestill for»: someone else's booking starts afresh (their office may offer other types)."""

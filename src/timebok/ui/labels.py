@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from timebok.client.models import Appointment, AppointmentState, Patient, Place
-from timebok.ui.i18n import clock_time, has_text, long_date, t
+from timebok.ui.i18n import clock_time, has_text, language, long_date, t
 
 
 def time_type_label(code: str, office: str) -> str:
@@ -23,6 +23,21 @@ def time_type_name(code: str) -> str:
 def when(moment: datetime) -> str:
     """«torsdag 3. desember 2026 kl. 08:30»."""
     return f"{long_date(moment.date())} {clock_time(moment)}"
+
+
+def short_when(moment: datetime) -> str:
+    """«tir. 9. des. 08:15» / «Tue 9 Dec 08:15»: a time in a line that names two (a change's from and to)."""
+    from babel.dates import format_date
+
+    lang = language()
+    pattern = "EEE d. MMM" if lang == "nb" else "EEE d MMM"
+    day = format_date(moment.date(), pattern, locale="nb_NO" if lang == "nb" else "en_GB")
+    return f"{day} {moment:%H:%M}"
+
+
+def change_line(old: datetime, new: datetime) -> str:
+    """The queue's «Endring: tir. 9. des. 08:15 → tor. 11. des. 10:30»."""
+    return t("change.queue_line", old=short_when(old), new=short_when(new))
 
 
 def state_word(state: AppointmentState) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from timebok.client.models import Campaign, Closure, OfficeSetup, SetupTimebook, WeeklyRange
+from timebok.domain.appointment_life import ANSWER_DAYS_RANGE, DEADLINE_HOURS_RANGE, HOLD_MINUTES_RANGE
 from timebok.domain.setup_limits import SLOT_MINUTES
 from timebok.domain.weekdays import WORKDAYS, in_week_order
 from timebok.ui.i18n import t
@@ -69,6 +70,41 @@ def apply_pattern(book: SetupTimebook, values: dict[str, str]) -> None:
     book.parallel = parse_number(values["parallel"], "parallel")
     book.horizon_days = parse_number(values["horizon"], "horizon")
     book.lead_minutes = parse_number(values["lead"], "lead")
+
+
+def rules_fields(book: SetupTimebook) -> list[tuple[str, str, str]]:
+    """«Frister»: how long a time is held while chosen, the citizen's deadline to cancel or change, the Monday rule,
+    and the office's answer time."""
+    return [
+        ("hold", "setup.field.hold", str(book.hold_minutes)),
+        ("deadline", "setup.field.deadline", str(book.deadline_hours)),
+        ("monday", "setup.field.monday", t("setup.yes") if book.monday_by_friday else t("setup.no")),
+        ("answer", "setup.field.answer", str(book.answer_days)),
+    ]
+
+
+def _in_range(text: str, field: str, limits: tuple[int, int], problem: str) -> int:
+    number = parse_number(text, field)
+    if not limits[0] <= number <= limits[1]:
+        raise FormProblem(field, problem)
+    return number
+
+
+def parse_yes_no(text: str, field: str) -> bool:
+    """«ja»/«nei» (or «j»/«n»; in English «yes»/«no»), in either language: a Norwegian office may run the app in English."""
+    word = text.strip().lower()
+    if word in ("ja", "j", "yes", "y"):
+        return True
+    if word in ("nei", "n", "no"):
+        return False
+    raise FormProblem(field, "setup.problem.yes_no")
+
+
+def apply_rules(book: SetupTimebook, values: dict[str, str]) -> None:
+    book.hold_minutes = _in_range(values["hold"], "hold", HOLD_MINUTES_RANGE, "setup.problem.hold")
+    book.deadline_hours = _in_range(values["deadline"], "deadline", DEADLINE_HOURS_RANGE, "setup.problem.deadline")
+    book.monday_by_friday = parse_yes_no(values["monday"], "monday")
+    book.answer_days = _in_range(values["answer"], "answer", ANSWER_DAYS_RANGE, "setup.problem.answer")
 
 
 def same_timebook(document: OfficeSetup, book: SetupTimebook) -> SetupTimebook:

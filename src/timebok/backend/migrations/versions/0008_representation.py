@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_represent"
-down_revision = "0005_life"
+down_revision = "0006_outbox"
 branch_labels = None
 depends_on = None
 

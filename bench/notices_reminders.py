@@ -1,0 +1,157 @@
+"""Reminders falling due at once, sent by 2 `timebok serve` instances on PostgreSQL through a local SMTP sink.
+
+A fresh PostgreSQL database of its own (made on `TIMEBOK_BENCH_PG`, dropped at the end; skipped with a note when
+PostgreSQL does not answer), clock frozen at 2026-11-25 09:00. N reminders (default 20 000,
+`TIMEBOK_BENCH_REMINDERS`), each to its own address, are written to the outbox due now; then two instances start
+with `--smtp` pointed at an aiosmtpd sink in a process of its own, which notes each message's Message-ID. Prints the
+time from the instances' start until the database says every one is sent, the rate, the messages the sink got and
+how many of them were a Message-ID it had seen before (goal: 0), and the figure extrapolated to issue 25's 100 000
+(goal: ≤ 2 minutes) — linear, since each message costs the same claim share, send and mark.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _postgres import BenchDatabase  # noqa: E402
+from _servers import NOW, ServerProcess, exit_on_sigterm, free_port, platform_line, table  # noqa: E402
+
+COUNT = int(os.environ.get("TIMEBOK_BENCH_REMINDERS", "20000"))
+INSTANCES = 2
+TARGET = 100_000
+GOAL_SECONDS = 120.0
+
+_SINK = r"""
+import sys, time
+from aiosmtpd.controller import Controller
+out = open(sys.argv[2], "a", buffering=1)
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        for line in envelope.content.split(b"\r\n"):
+            if line.lower().startswith(b"message-id:"):
+                out.write(line[11:].strip().decode() + "\n")
+                break
+        return "250 OK"
+controller = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
+controller.start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def _fill(url: str, count: int) -> None:
+    from timebok.backend import notices
+    from timebok.backend.fhir import to_storage
+    from timebok.backend.server import open_database
+    from timebok.domain import clock
+
+    clock.set_now(NOW)
+    db = open_database(url, demo=True)
+    moment = to_storage(datetime.fromisoformat(NOW))
+    for first in range(0, count, 5000):
+        rows = [
+            {
+                "dedup_key": f"reminder:{n}:email:person{n}@innbygger.example",
+                "event": "reminder",
+                "channel": "email",
+                "recipient": f"person{n}@innbygger.example",
+                "patient_id": 1,
+                "organization_id": 1,
+                "appointment_id": None,
+                "subject": "Påminnelse om time",
+                "body": f"Du har time hos Fjordsiden legekontor (melding {n}). Les mer i innboksen din i timebok.",
+                "created": moment,
+                "due": moment,
+                "state": "pending",
+                "reason": None,
+                "attempts": 0,
+            }
+            for n in range(first, min(first + 5000, count))
+        ]
+        with db.writing() as session:
+            notices.insert_rows(session, rows)
+    db.dispose()
+
+
+def _sent(url: str) -> int:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        return connection.execute("SELECT count(*) FROM outbox_message WHERE state = 'sent'").fetchone()[0]
+
+
+def main() -> int:
+    exit_on_sigterm()
+    print(platform_line())
+    database, note = BenchDatabase.create()
+    print(note)
+    if database is None:
+        print("Skipped: the benchmark needs PostgreSQL (FOR UPDATE SKIP LOCKED over two instances).")
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix="timebok-bench-notices-"))
+    sink_port, ids = free_port(), folder / "message-ids.txt"
+    sink = subprocess.Popen(
+        [sys.executable, "-c", _SINK, str(sink_port), str(ids)], stdout=subprocess.PIPE, start_new_session=True
+    )
+    servers: list[ServerProcess] = []
+    try:
+        assert sink.stdout is not None and sink.stdout.readline().strip() == b"ready"
+        started = time.perf_counter()
+        _fill(database.url, COUNT)
+        print(f"{COUNT} reminders written to the outbox in {time.perf_counter() - started:.1f} s")
+        script = Path(sys.executable).with_name("timebok")
+        started = time.perf_counter()
+        for n in range(INSTANCES):
+            port = free_port()
+            argv = [str(script), "serve", "--db", database.url, "--port", str(port), "--smtp", f"smtp://127.0.0.1:{sink_port}"]
+            servers.append(ServerProcess(f"instance {n + 1}", argv, port, "/fhir/metadata", folder / f"serve-{n}.log").start())
+        ready = time.perf_counter() - started
+        while (sent := _sent(database.url)) < COUNT:
+            if time.perf_counter() - started > 1800:
+                print(f"Gave up after 30 minutes with {sent} of {COUNT} sent")
+                return 1
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        for server in servers:
+            server.stop()
+        time.sleep(0.5)  # the sink writes each id as it takes the message; let the last lines land
+        received = ids.read_text().split()
+        twice = len(received) - len(set(received))
+        extrapolated = seconds * TARGET / COUNT
+        rows = [
+            ["reminders due at once", COUNT, "", ""],
+            ["instances (PostgreSQL, SKIP LOCKED)", INSTANCES, "", ""],
+            ["all sent after (from the instances' start)", f"{seconds:.1f} s ({ready:.1f} s of it starting)", "", ""],
+            ["rate", f"{COUNT / seconds:.0f}/s", "", ""],
+            ["messages the sink got / distinct", f"{len(received)} / {len(set(received))}", "", ""],
+            ["sent twice", twice, "0", "met" if twice == 0 else "NOT met"],
+            [
+                f"{TARGET:,} extrapolated (linear)".replace(",", " "),
+                f"{extrapolated:.0f} s",
+                f"≤ {GOAL_SECONDS:.0f} s",
+                f"{extrapolated / GOAL_SECONDS:.2f}",
+            ],
+        ]
+        print(table("Reminders through SMTP over 2 instances", ["figure", "measured", "goal", "ratio"], rows))
+        return 0 if twice == 0 and len(set(received)) == COUNT else 1
+    finally:
+        for server in servers:
+            server.stop()
+        sink.terminate()
+        sink.wait(5)
+        database.drop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

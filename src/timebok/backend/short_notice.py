@@ -1,0 +1,281 @@
+"""«Kan komme på kort varsel»: a patient's wish for a time of a type at a place within a period (an Appointment in
+`waitlist` on the wire). When a matching time is free, the server holds it (issue 24's hold: a `proposed`
+Appointment keeping its Slot busy-tentative) for the first in line for the offer window, and tells them by inbox,
+e-mail and SMS. Accepting is sending the hold (status pending, or booked by the desk) — a change when the wish
+replaces a later time; letting it go (DELETE) or letting it expire offers the time to the next in line.
+
+Matching runs in the sender loop (backend/sender.py), so every way a time frees (a cancel, a rejection, a change,
+a request closed unanswered, a closure lifted, a setup adding times, an ended hold) is seen by one query on any
+instance; the slot's and the wish's conditional updates make each offer once, however many instances run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from timebok.backend import booking, booking_body, fhir, life, messages, schema, versions
+from timebok.backend.auth import Principal
+from timebok.backend.bodies import AppointmentBody, Reference
+from timebok.backend.db import Database
+from timebok.backend.fhir import instant, ref, to_storage
+from timebok.backend.outcome import forbidden, invalid, unprocessable
+from timebok.domain import appointment_life as rules
+from timebok.domain.clock import now
+
+OFFER_MINUTES = 30  # how long an offered time is held for the one it is offered to
+WAITING, OFFERED, DONE, DECLINED = "waiting", "offered", "done", "declined"
+ID_PREFIX = "waitlist-"  # the wish's id on the wire, apart from the appointments' numbers
+
+
+class _Lost(Exception):
+    """Another instance offered this wish first: the slot claimed for it goes back (the transaction rolls back)."""
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _one(references: list[Reference], kind: str) -> int:
+    found = [r for r in references if r.reference.startswith(f"{kind}/")]
+    if len(found) != 1:
+        raise invalid(f"participant must name exactly one {kind}", expression=["Appointment.participant"])
+    number = fhir.parse_id(found[0].reference.split("/", 1)[1])
+    if number is None:
+        raise invalid(f"participant's {kind} must be a reference like {kind}/1", expression=["Appointment.participant"])
+    return number
+
+
+def _period(body: AppointmentBody) -> tuple[datetime, datetime]:
+    periods = body.requestedPeriod or []
+    if len(periods) != 1 or not periods[0].start or not periods[0].end:
+        raise invalid("requestedPeriod must be one period with a start and an end", expression=["Appointment.requestedPeriod"])
+    try:
+        start, end = datetime.fromisoformat(periods[0].start), datetime.fromisoformat(periods[0].end)
+    except ValueError:
+        raise invalid(
+            "requestedPeriod's start and end must be dates with times", expression=["Appointment.requestedPeriod"]
+        ) from None
+    if start.tzinfo is None or end.tzinfo is None or end <= start or end <= now():
+        raise invalid(
+            "requestedPeriod must end after it starts, in the future, with a time zone",
+            expression=["Appointment.requestedPeriod"],
+        )
+    return start, end
+
+
+def create(session: Session, principal: Principal, body: AppointmentBody) -> schema.ShortNotice:
+    """POST Appointment with status waitlist; the same wish sent again finds the first (safe to repeat)."""
+    actors = [p.actor for p in body.participant or [] if p.actor is not None]
+    patient_id = _one(actors, "Patient")
+    service_id, location_id = _one(actors, "HealthcareService"), _one(actors, "Location")
+    start, end = _period(body)
+    if not booking.visible_patient(session, principal, patient_id):
+        raise unprocessable("not-found", f"Patient/{patient_id} was not found")
+    book = session.execute(
+        select(schema.Schedule.id, schema.HealthcareService.organization_id)
+        .join(schema.HealthcareService, schema.Schedule.healthcare_service_id == schema.HealthcareService.id)
+        .where(
+            schema.Schedule.healthcare_service_id == service_id,
+            schema.Schedule.location_id == location_id,
+            schema.Schedule.active.is_(True),
+        )
+        .limit(1)
+    ).first()
+    if book is None:
+        raise unprocessable("not-found", "No open timebook has this HealthcareService and Location")
+    office_id = book[1]
+    if principal.is_staff and principal.organization_id != office_id:
+        raise forbidden("Staff put patients on their own office's short-notice list only")
+    replaces_id, _ = booking_body.extensions(body)
+    if replaces_id is not None:
+        replaced = booking.visible_appointment(session, principal, replaces_id)
+        if replaced is None or replaced.patient_id != patient_id or replaced.status not in ("pending", "booked"):
+            raise unprocessable("not-found", f"Appointment/{replaces_id} is not an active time of this patient")
+    values = {
+        "patient_id": patient_id,
+        "healthcare_service_id": service_id,
+        "location_id": location_id,
+        "period_start": to_storage(start),
+        "period_end": to_storage(end),
+        "replaces_id": replaces_id,
+    }
+    earlier = session.scalar(
+        select(schema.ShortNotice).filter_by(**values).where(schema.ShortNotice.status.in_((WAITING, OFFERED)))
+    )
+    if earlier is not None:
+        return earlier
+    wish = schema.ShortNotice(organization_id=office_id, created=to_storage(now()), status=WAITING, **values)
+    session.add(wish)
+    session.flush()
+    return wish
+
+
+def resource(session: Session, wish: schema.ShortNotice) -> fhir.Resource:
+    """The wish as FHIR: an Appointment in waitlist with the patient and the timebook's actors as participants."""
+    code = session.scalar(
+        select(schema.HealthcareService.type_code).where(schema.HealthcareService.id == wish.healthcare_service_id)
+    )
+    found: fhir.Resource = {
+        "resourceType": "Appointment",
+        "id": f"{ID_PREFIX}{wish.id}",
+        "status": "waitlist",
+        "serviceType": [fhir._timetype(code or "")],
+        "created": instant(wish.created),
+        "requestedPeriod": [{"start": instant(wish.period_start), "end": instant(wish.period_end)}],
+        "participant": [
+            {"actor": ref("Patient", wish.patient_id), "status": "accepted", "required": "required"},
+            {"actor": ref("HealthcareService", wish.healthcare_service_id), "status": "needs-action", "required": "required"},
+            {"actor": ref("Location", wish.location_id), "status": "needs-action", "required": "information-only"},
+        ],
+    }
+    extensions = []
+    if wish.replaces_id is not None:
+        extensions.append({"url": rules.REPLACES_URL, "valueReference": ref("Appointment", wish.replaces_id)})
+    if wish.offer_id is not None:
+        extensions.append({"url": OFFER_URL, "valueReference": ref("Appointment", wish.offer_id)})
+    if extensions:
+        found["extension"] = extensions
+    return found
+
+
+OFFER_URL = "https://timebok.example/fhir/StructureDefinition/short-notice-offer"  # the hold offered for a wish
+
+
+# -- offering freed times (the sender loop) ---------------------------------------------------------------------
+
+
+def _matches(limit: int) -> Select[int, int]:
+    stamp = to_storage(now())
+    wish, slot, book = schema.ShortNotice, schema.Slot, schema.Schedule
+    replaced = aliased(schema.Appointment)
+    return (
+        select(wish.id, slot.id)
+        .join(book, and_(book.healthcare_service_id == wish.healthcare_service_id, book.location_id == wish.location_id))
+        .join(slot, slot.schedule_id == book.id)
+        .outerjoin(replaced, replaced.id == wish.replaces_id)
+        .where(
+            wish.status == WAITING,
+            wish.period_end > stamp,
+            book.active.is_(True),
+            slot.status == "free",
+            slot.start >= wish.period_start,
+            slot.start > stamp,
+            slot.start < wish.period_end,
+            or_(wish.replaces_id.is_(None), slot.start < replaced.start),
+        )
+        .order_by(wish.created, wish.id, slot.start, slot.id)
+        .limit(limit)
+    )
+
+
+def run(db: Database, limit: int = 200) -> int:
+    """Settle the offers that ended, then offer each free time a waiting wish matches to the first in line."""
+    settle(db)
+    with db.reading() as session:
+        pairs = session.execute(_matches(limit)).all()
+    taken_wishes: set[int] = set()
+    taken_slots: set[int] = set()
+    offers = []
+    for wish_id, slot_id in pairs:  # first in line first, each with its earliest free time
+        if wish_id in taken_wishes or slot_id in taken_slots:
+            continue
+        taken_wishes.add(wish_id)
+        taken_slots.add(slot_id)
+        offers.append((wish_id, slot_id))
+    made = 0
+    for wish_id, slot_id in offers:
+        try:
+            with db.writing() as session:
+                made += _offer(session, wish_id, slot_id)
+        except _Lost:
+            pass
+    return made
+
+
+def _offer(session: Session, wish_id: int, slot_id: int) -> int:
+    moment = now()
+    until = to_storage(moment + timedelta(minutes=OFFER_MINUTES))
+    # The slot first (issue 24's lock order): of instances offering at once, one claims it.
+    claimed = _rowcount(
+        session.execute(
+            update(schema.Slot)
+            .where(schema.Slot.id == slot_id, schema.Slot.status == "free")
+            .values(status="busy-tentative", held_until=until, version=schema.Slot.version + 1)
+        )
+    )
+    if claimed != 1:
+        return 0
+    if (
+        _rowcount(
+            session.execute(
+                update(schema.ShortNotice)
+                .where(schema.ShortNotice.id == wish_id, schema.ShortNotice.status == WAITING)
+                .values(status=OFFERED)
+            )
+        )
+        != 1
+    ):
+        raise _Lost
+    wish = session.get_one(schema.ShortNotice, wish_id)
+    slot = session.get_one(schema.Slot, slot_id)
+    stamp = to_storage(moment)
+    inserted = (
+        session.connection()
+        .execute(
+            insert(schema.Appointment).values(
+                version=1,
+                status="proposed",
+                slot_id=slot.id,
+                patient_id=wish.patient_id,
+                organization_id=wish.organization_id,
+                start=slot.start,
+                end=slot.end,
+                created=stamp,
+                last_updated=stamp,
+                booked_by="short-notice",
+                replaces_id=wish.replaces_id,
+                held_until=until,
+                held_by=None,  # the patient's, or the desk's for them: either may send it
+            )
+        )
+        .inserted_primary_key
+    )
+    assert inserted is not None
+    hold = session.get_one(schema.Appointment, inserted[0])
+    wish.offer_id = hold.id
+    found = life.context(session, slot.id)
+    life.tell(
+        session, hold, "offer", messages.offer(found.office, found.type_code, _aware(slot.start), found.place, _aware(until))
+    )
+    versions.bump_for_appointment(session, hold)
+    return 1
+
+
+def settle(db: Database) -> None:
+    """Offers whose hold was sent are done; those let go or expired are declined (the time goes to the next)."""
+    with db.reading() as session:
+        rows = session.execute(
+            select(schema.ShortNotice.id, schema.Appointment.id, schema.Appointment.status, schema.Appointment.held_until)
+            .join(schema.Appointment, schema.Appointment.id == schema.ShortNotice.offer_id)
+            .where(schema.ShortNotice.status == OFFERED)
+        ).all()
+    stamp = to_storage(now())
+    for wish_id, hold_id, status, held_until in rows:
+        if status == "proposed" and (held_until is None or held_until > stamp):
+            continue  # still theirs
+        with db.writing() as session:
+            if status == "proposed":
+                life.close(session, hold_id)  # expired: the hold ends and its slot is free for the next in line
+            outcome = DONE if status in ("pending", "booked") else DECLINED
+            session.execute(
+                update(schema.ShortNotice)
+                .where(schema.ShortNotice.id == wish_id, schema.ShortNotice.status == OFFERED)
+                .values(status=outcome)
+            )
