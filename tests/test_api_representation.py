@@ -18,6 +18,7 @@ from timebok.backend.outcome import RULE_SYSTEM
 from timebok.domain import appointment_life as LIFE
 from timebok.domain.clock import set_now
 from timebok.domain.representation import Kind, Person, Protection, Relation, decide
+from timebok.domain.timetypes import TIMETYPE_SYSTEM
 
 KARI_ID, OLA_ID, EMMA, JONAS, SOFIE, ASTRID = 1, 2, 6, 7, 8, 9  # the seed's patients (Sofie: protected address)
 DAY = "2026-12-03"
@@ -68,6 +69,12 @@ def _register(database, identifier_of: int, **values) -> None:
     with database.writing() as session:
         number = session.get_one(schema.Patient, identifier_of).identifier
         session.execute(update(schema.RegisterPerson).where(schema.RegisterPerson.identifier == number).values(**values))
+
+
+def _address_of(database, patient: int) -> str:
+    with database.reading() as session:
+        number = session.get_one(schema.Patient, patient).identifier
+        return session.get_one(schema.RegisterPerson, number).address
 
 
 def _tie(database, person: int, **values) -> None:
@@ -411,3 +418,62 @@ async def test_karis_read_closes_emmas_request_left_unanswered_when_its_time_beg
     assert listed[made["id"]]["cancelationReason"]["coding"][0]["code"] == "unanswered"
     inbox = matches(fhir_json(await api.get("/Communication", params={"recipient": f"Patient/{EMMA}"}, headers=bearer(KARI))))
     assert inbox[0]["category"][0]["coding"][0]["code"] == "unanswered"
+
+
+async def test_emmas_messages_go_to_kari_who_booked_them_as_emma_has_no_contact(api, database):
+    # Emma (8) has no e-mail or phone of her own: the request's e-mail and SMS reach Kari, and are filed under Emma.
+    made = fhir_json(await _book(api, EMMA), 201)
+    with database.reading() as session:
+        sent = session.execute(
+            select(schema.OutboxMessage.channel, schema.OutboxMessage.recipient, schema.OutboxMessage.patient_id).where(
+                schema.OutboxMessage.appointment_id == int(made["id"])
+            )
+        ).all()
+    assert sorted(sent) == [("email", "kari.nordmann@innbygger.example", EMMA), ("sms", "+47 000 00 123", EMMA)]
+
+
+def _ihe(*items: tuple[str, str, object]) -> dict:
+    return {"resourceType": "Parameters", "parameter": [{"name": n, kind: v} for n, kind, v in items]}
+
+
+async def _find_for(api, patient: int, token: str = KARI):
+    body = _ihe(
+        ("start", "valueDateTime", f"{DAY}T00:00:00+01:00"),
+        ("end", "valueDateTime", "2026-12-05T00:00:00+01:00"),
+        ("visit-type", "valueString", f"{TIMETYPE_SYSTEM}|Lab"),
+        ("patient-reference", "valueReference", {"reference": f"Patient/{patient}"}),
+    )
+    return await api.post("/Appointment/$find", json=body, headers=bearer(token))
+
+
+async def test_ihe_hold_and_book_follow_the_same_representation_rules(api, database):
+    # Kari finds, holds and books a time for Emma over IHE as over POST: Emma's, with Kari as representative.
+    proposal = matches(fhir_json(await _find_for(api, EMMA)))[0]
+    assert proposal["id"].endswith(f"-p{EMMA}")
+    ref = _ihe(("appointment-reference", "valueReference", {"reference": f"Appointment/{proposal['id']}"}))
+    held = matches(fhir_json(await api.post("/Appointment/$hold", json=ref, headers=bearer(KARI))))[0]
+    assert held["status"] == "proposed" and _said_by(_ext(held, REPRESENTATIVE_URL)) == "14838512470"
+    # Ola is not Emma's parent in the register: his $find and his $book of Kari's hold are 403, and write nothing.
+    before = snapshot(database)
+    _refused(await _find_for(api, EMMA, OLA))
+    mine = _ihe(("appointment-reference", "valueReference", {"reference": f"Appointment/{held['id']}"}))
+    refused = await api.post("/Appointment/$book", json=mine, headers=bearer(OLA))
+    assert refused.status_code in (403, 404)
+    # Jonas (14): Kari finds times (she may see his), but a hold of one is refused read-only; Sofie not at all.
+    jonas = matches(fhir_json(await _find_for(api, JONAS)))[0]
+    hold_jonas = _ihe(("appointment-reference", "valueReference", {"reference": f"Appointment/{jonas['id']}"}))
+    _refused(await api.post("/Appointment/$hold", json=hold_jonas, headers=bearer(KARI)), "read-only")
+    _refused(await _find_for(api, SOFIE))
+    assert snapshot(database) == before
+    # Emma is 13 in the register between the hold and the booking: Kari may see her times but the $book is refused
+    # read-only, and the hold stays a hold; once Emma moved out, her hold is not Kari's to see at all (404).
+    with database.reading() as session:
+        born = session.get_one(schema.Patient, EMMA).birth_date
+    _register(database, EMMA, birth_date=date(2013, 1, 1))
+    _refused(await api.post("/Appointment/$book", json=mine, headers=bearer(KARI)), "read-only")
+    _register(database, EMMA, birth_date=born, address="Elsewhere 1, 5000 Bergen")
+    outcome(await api.post("/Appointment/$book", json=mine, headers=bearer(KARI)), 404, "not-found")
+    assert snapshot(database) == before
+    _register(database, EMMA, address=_address_of(database, KARI_ID))
+    booked = matches(fhir_json(await api.post("/Appointment/$book", json=mine, headers=bearer(KARI))))[0]
+    assert booked["status"] == "pending" and booked["participant"][0]["actor"]["reference"] == f"Patient/{EMMA}"
