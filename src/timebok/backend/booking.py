@@ -288,6 +288,16 @@ def visible_appointment(session: Session, principal: Principal, appointment_id: 
     return appointment if appointment.patient_id in representation.reach(session, principal) else None
 
 
+def refuse_former_representative(session: Session, principal: Principal, appointment_id: int) -> None:
+    """A time the citizen booked or holds for someone they may no longer act for (a fullmakt withdrawn since):
+    403 `not-representative`, so they are told why, not that the time is gone (they named the person themself)."""
+    if principal.is_staff or principal.patient_id is None:
+        return
+    row = session.get(schema.Appointment, appointment_id)
+    if row is not None and row.representative_id == principal.patient_id:
+        raise representation.refused()
+
+
 def may_answer(principal: Principal) -> None:
     if not principal.is_staff:
         raise forbidden("Only the GP office can answer a booking request")

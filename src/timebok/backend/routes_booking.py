@@ -251,6 +251,7 @@ def _change_status(
     with db.writing() as session:
         appointment = booking.visible_appointment(session, who, row_id)
         if appointment is None:
+            booking.refuse_former_representative(session, who, row_id)
             raise not_found(f"Appointment/{id_}")
         if wanted != "cancelled":  # booking.cancel asks this itself
             # A citizen moves only their own times and those of whom they may book for; a time they may only see

@@ -236,6 +236,7 @@ def _answer(session: Session, appointment: schema.Appointment, base: str) -> Fhi
 def _stored(session: Session, who: Principal, row_id: int) -> schema.Appointment:
     appointment = booking.visible_appointment(session, who, row_id)
     if appointment is None:
+        booking.refuse_former_representative(session, who, row_id)
         raise not_found(f"Appointment/{row_id}")
     return appointment
 
