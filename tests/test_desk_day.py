@@ -170,4 +170,4 @@ def test_keys_lists_every_desk_binding_with_its_screen_id_and_text(capsys, tmp_p
     assert line("TodayScreen", "today.week")[2:] == ["u", "Uke"]
     assert line("PatientScreen", "patientpage.cancel")[2:] == ["a", "Avbestill"]
     assert line("PatientSearchScreen", "patient.open_page")[2:] == ["f2", "Pasientside"]
-    assert line("TimebokApp", "app.hide_names")[2:] == ["ctrl+k", "Skjul", "navn"]
+    assert line("TimebokApp", "app.hide_names")[2:] == ["ctrl+n", "Skjul", "navn"]

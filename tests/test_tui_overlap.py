@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.conftest import FJORD_STAFF, KARI, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle, to_calendar, to_review, until
+from tests.tui_helpers import make_app, screen_text, settle, to_calendar, to_review, until, wait_for
 from timebok.backend import schema
 from timebok.backend.db import Database, database_url
 from timebok.client.api import BookingClient
@@ -48,6 +48,9 @@ async def test_support_acting_as_kari_hears_which_time_she_already_has_and_goes_
         await to_review(pilot, "blodprøve")
         start = app.draft.slot.start
         await _desk_books_kari_in_a_twin_of_the_chosen_time(app, live_server, db_path)
+        await pilot.press("f2", *"Sak 7: tester dobbeltbooking", "enter")  # an agent writes only after «Skriv som»
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen) and not app.read_only)
+        await settle(pilot)
         await pilot.press("ctrl+s")
         await settle(pilot, rounds=10)
         assert isinstance(app.screen, CalendarScreen)  # another time is what she needs: the calendar, fresh

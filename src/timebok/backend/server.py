@@ -204,8 +204,9 @@ def _serve(
     except ValueError as error:
         raise StartupError(str(error)) from None
     verifier = start_verifier(oidc_issuers or {}, oidc_audience)  # one clear line, before anything else, if unreachable
-    channels = notice_channels(db, demo=demo, smtp=smtp, smtp_starttls=smtp_starttls, sms_gateway=sms_gateway, files=notices_dir)
     database = open_database(db, demo=demo, migrate=migrate)  # migrated and seeded once, before any worker starts
+    # After the database opened: a database that cannot be opened is one line alone, not after the channels' line.
+    channels = notice_channels(db, demo=demo, smtp=smtp, smtp_starttls=smtp_starttls, sms_gateway=sms_gateway, files=notices_dir)
     start_generation(database)  # in this process only, however many workers serve
     start_sender(database, channels)  # likewise: one sender per instance, whatever its workers
     if verifier is None and not demo:

@@ -85,6 +85,7 @@ def life_lines(appointment: Appointment, others: list[Appointment]) -> list[str]
 
 class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     TITLE_KEY = "appointments.title"
+    WRITES = True
     BINDINGS = [key("a", "cancel", "appointments.cancel"), key("e", "change", "appointments.change")]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
     _shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None  # set on mount; read on resume

@@ -63,6 +63,9 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
     STEP: int | None = None
     TITLE_KEY = "app.title"
     KEYS_IN_PALETTE = False  # the desk's screens: every key's action is also in the command palette
+    # A screen with a key that writes (send, cancel, change): a read-only support agent is offered F2 «Skriv som»
+    # there, beside the greyed-out key; elsewhere it is in the palette, and 80 columns keep room for F1 and Ctrl+Q.
+    WRITES = False
     BINDINGS = [key("escape", "back", "flow.back")]
 
     def __init__(self) -> None:

@@ -51,6 +51,7 @@ def held_words(error: BookingError, staff: bool) -> str:
 class ReviewScreen(AwaitsItsWrite, BookingStep):
     STEP = 5
     TITLE_KEY = "review.title"
+    WRITES = True
     BINDINGS = [key("ctrl+s", "send", "review.send")]
 
     def __init__(self, draft: BookingDraft) -> None:

@@ -80,8 +80,9 @@ class TimebokApp(App[None]):
         # In the palette and F1 only: a shared terminal must not keep the last person signed in for the next.
         key("ctrl+o", "sign_out", "app.sign_out", key_display="^o", show=False),
         key("ctrl+q", "quit", "app.quit", priority=True),
-        # «Skjul navn» (PatientSky's Alt+K): staff only (check_action); a priority key, so a text field keeps no hold of it.
-        key("ctrl+k", "toggle_names", "app.hide_names", key_display="^k", priority=True, show=False),
+        # «Skjul navn» (PatientSky's Alt+K): staff only (check_action); a priority key, so it works in a text field too.
+        # Ctrl+N, not Ctrl+K: a text field's Ctrl+K deletes to the end of the line, and a priority key would take that.
+        key("ctrl+n", "toggle_names", "app.hide_names", key_display="^n", priority=True, show=False),
     ]
 
     user: reactive[User | None] = reactive(None)
@@ -341,7 +342,8 @@ class TimebokApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "write_as":
-            return self.read_only
+            # Only where a key writes (FlowScreen.WRITES); elsewhere it is in the palette.
+            return self.read_only and bool(getattr(self.screen, "WRITES", False))
         if action == "toggle_trace":
             # The wire view is the support desk's tool: hidden from citizens and front-desk staff.
             return self.user is not None and self.user.is_support
