@@ -13,6 +13,7 @@ from timebok.backend import schema
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState
 from timebok.screens.appointments import AppointmentsScreen
+from timebok.screens.calendar import CalendarScreen
 from timebok.screens.confirmation import ConfirmationScreen
 from timebok.screens.for_whom import ForWhomScreen
 from timebok.screens.requests import RequestQueueScreen
@@ -117,3 +118,32 @@ async def test_support_acting_as_kari_booking_for_emma_reads_kari_pa_vegne_av_em
         await settle(pilot)
         await _press(pilot, "b", "down", "enter")
         assert _top_line(app) == "som Kari på vegne av Emma"  # at 80 columns, beside «Steg 2 av 8 · Velg timetype»
+
+
+async def test_endre_time_on_emmas_time_opens_the_calendar_for_emma_and_jonass_is_refused(live_server):
+    # The desk booked a time for Emma (8) and one for Jonas (14); Kari sees both in «Timeavtaler».
+    async with BookingClient(live_server.url, FJORD_STAFF) as staff:
+        (emma,) = await staff.find_patients(name="emma")
+        (jonas,) = await staff.find_patients(name="jonas")
+        (lab,) = [t for t in await staff.time_types("1") if t.code == "Lab"]
+        (book,) = await staff.timebooks(lab.id)
+        day = await staff.first_free_date(book.id, date(2026, 12, 3))
+        assert day is not None
+        slots = await staff.free_slots(book.id, day)
+        for slot, patient in ((slots[0], emma), (slots[1], jonas)):  # booked at once, as the desk does
+            await staff.send_held(await staff.hold(slot, patient.id), book=True)
+    kari = make_app(live_server, KARI)
+    async with kari.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _press(pilot, "t")
+        await wait_for(pilot, lambda: "for Emma Lie" in screen_text(kari) and "for Jonas Lie" in screen_text(kari))
+        # Emma's time first (the earlier): «Endre time» opens the guide for Emma, whose hold step 5 will take.
+        await _press(pilot, "e")
+        await wait_for(pilot, lambda: isinstance(kari.screen, CalendarScreen))
+        assert kari.screen.draft.patient.id == emma.id and kari.screen.draft.replaces is not None
+        # Back in the list, Jonas's time: Kari may see it but not change it; no guide opens.
+        await _press(pilot, "escape")
+        await wait_for(pilot, lambda: isinstance(kari.screen, AppointmentsScreen))
+        await _press(pilot, "down", "e")
+        assert isinstance(kari.screen, AppointmentsScreen)
+        assert any("ikke bestille eller avbestille" in str(n.message) for n in kari._notifications)
