@@ -106,7 +106,8 @@ _ISSUE_CODES = {
     "throttled",
     "informational",
 }
-_REFERENCE = re.compile(r"^(Organization|Location|HealthcareService|Schedule|Slot|Patient|Appointment)/[0-9]+$")
+# A local reference ("#representative") points at a contained resource (a represented Patient's RelatedPerson).
+_REFERENCE = re.compile(r"^((Organization|Location|HealthcareService|Schedule|Slot|Patient|Appointment)/[0-9]+|#[a-z]+)$")
 
 
 def _references(value: Any) -> list[str]:

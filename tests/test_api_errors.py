@@ -829,12 +829,12 @@ CASES = [
         secret="14838512470",
     ),
     Bad(
-        "identity number as participant",
+        "identity number as participant",  # a citizen naming anyone but themself: 403 not-representative (issue 27)
         "POST",
         "/Appointment",
-        422,
-        "not-found",
-        "was not found",
+        403,
+        "forbidden",
+        "may not act for this person",
         lambda ids: {"json": booking_request(ids.free, "14838512470")},
         secret="14838512470",
     ),

@@ -61,7 +61,7 @@ def test_two_instances_starting_at_once_migrate_and_seed_exactly_once(empty_db_u
         thread.join(60)
     try:
         assert failed == [] and len(opened) == 2
-        assert (_count(opened[0], schema.Organization), _count(opened[0], schema.Patient)) == (2, 5)
+        assert (_count(opened[0], schema.Organization), _count(opened[0], schema.Patient)) == (2, 9)
         assert demo_tokens(opened[0]) == demo_tokens(opened[1]) != []  # both see the one seed
     finally:
         for db in opened:
@@ -89,6 +89,10 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
             connection.exec_driver_sql(f"ALTER TABLE closure_day DROP COLUMN {column}")
         connection.exec_driver_sql("DROP TABLE campaign")
         connection.exec_driver_sql("DROP TABLE setup_event")
+        # nor the folkeregister and representatives of 0008_represent
+        connection.exec_driver_sql("ALTER TABLE appointment DROP COLUMN representative_id")
+        connection.exec_driver_sql("DROP TABLE register_relation")
+        connection.exec_driver_sql("DROP TABLE register_person")
         # nor the outbox of 0006_outbox
         connection.exec_driver_sql("DROP TABLE short_notice")
         connection.exec_driver_sql("DROP TABLE outbox_attempt")

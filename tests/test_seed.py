@@ -187,6 +187,11 @@ def test_patients_have_synthetic_numbers_that_only_demo_mode_accepts(database):
         "Aisha Khan",
         "Per Hansen",
         "Ingrid Berg",
+        # The folkeregister's people (issue 27): Kari's children and mother, Ola's daughter at a protected address.
+        "Emma Lie",
+        "Jonas Lie",
+        "Sofie Dahl",
+        "Astrid Solberg",
     ]
     for patient in patients:
         number = parse_identity_number(patient.identifier, allow_synthetic=True)

@@ -42,24 +42,24 @@ def test_start(snap_compare, live_server, size):
 
 @SIZES
 def test_time_type(snap_compare, live_server, size):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("b", "down", "down"))
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("b", "enter", "down", "down"))
 
 
 @SIZES
 def test_place(snap_compare, live_server, size):
-    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("b", "enter"))
+    assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk("b", "enter", "enter"))
 
 
 @SIZES
 def test_calendar_with_times_and_place(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "enter", "down"))
+    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "enter", "down", "down", "enter", "enter", "down"))
 
 
 @SIZES
 def test_calendar_empty_month(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    walk = _walk("b", "down", "down", "down", "enter", "pageup")  # Vaksine opens on December; November is empty
+    walk = _walk("b", "enter", "down", "down", "down", "enter", "pageup")  # Vaksine opens on December; November is empty
 
     async def run_before(pilot) -> None:
         await walk(pilot)
@@ -70,24 +70,24 @@ def test_calendar_empty_month(snap_compare, live_server, size):
 
 def test_calendar_in_english(snap_compare, live_server, english):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "pagedown"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "enter", "down", "down", "enter", "pagedown"))
 
 
 def test_calendar_without_colour(snap_compare, live_server, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "down", "down", "enter", "enter"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_walk("b", "enter", "down", "down", "enter", "enter"))
 
 
 @SIZES
 def test_review(snap_compare, live_server, size):
-    keys = ("b", "down", "down", "enter", "enter", "enter", *"influensavaksine")
+    keys = ("b", "enter", "down", "down", "enter", "enter", "enter", *"influensavaksine")
     assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk(*keys))
 
 
 @SIZES
 def test_confirmation(snap_compare, live_server, size):
-    keys = ("b", "down", "down", "enter", "enter", "enter", *"influensavaksine", "enter")
+    keys = ("b", "enter", "down", "down", "enter", "enter", "enter", *"influensavaksine", "enter")
     assert snap_compare(make_app(live_server, KARI), terminal_size=size, run_before=_walk(*keys))
 
 
@@ -104,14 +104,16 @@ def test_appointments(snap_compare, live_server, size):
 @SIZES
 def test_help_on_the_calendar(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
-    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "f1"))
+    assert snap_compare(app, terminal_size=size, run_before=_walk("b", "enter", "down", "down", "enter", "f1"))
 
 
 @SIZES
 def test_cancel_dialog(snap_compare, live_server, size):
     app = make_app(live_server, KARI)
     assert snap_compare(
-        app, terminal_size=size, run_before=_walk("b", "down", "down", "enter", "enter", "enter", "enter", "escape", "t", "a")
+        app,
+        terminal_size=size,
+        run_before=_walk("b", "enter", "down", "down", "enter", "enter", "enter", "enter", "escape", "t", "a"),
     )
 
 

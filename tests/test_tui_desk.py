@@ -370,7 +370,7 @@ async def test_the_front_desk_is_addressed_as_a_front_desk_and_the_guide_speaks_
         text = screen_text(agent)
         assert "Demo: du er logget inn som Kundesenter, NHN og ser det Kari Nordmann ser." in text
         assert "Demo: du er Kundesenter, NHN · som" not in text
-        await _press(pilot, "b")  # the citizen's own guide still speaks to the citizen
+        await _press(pilot, "b", "enter")  # the citizen's own guide («Meg selv») still speaks to the citizen
         assert "Hva vil du bestille time til?" in screen_text(agent)
 
 

@@ -61,9 +61,13 @@ async def test_the_citizens_screens_fit_80x24(live_server, language):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen.append(("start", problems(app)))
+        await pilot.press("b")
+        await settle(pilot)
+        seen.append(("for whom", problems(app)))  # step 1 «Bestill for»
+        await pilot.press("escape")
         await to_calendar(pilot, downs=0)  # Koronatest: the place step
         seen.append(("place", problems(app)))
-        await _visit(pilot, seen, "escape", "escape")
+        await _visit(pilot, seen, "escape", "escape", "escape")
         await to_review(pilot, "influensavaksine")
         seen.append(("review", problems(app)))
         await _visit(pilot, seen, "escape")  # the calendar with the day's times
@@ -74,6 +78,7 @@ async def test_the_citizens_screens_fit_80x24(live_server, language):
         await _visit(pilot, seen, "escape", "f1")  # help
     assert [name for name, _ in seen] == [
         "start",
+        "for whom",
         "place",
         "StartScreen",
         "review",
@@ -93,15 +98,17 @@ async def test_the_support_agents_screens_fit_80x24(live_server, language):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen.append(("start", problems(app)))
-        await _visit(pilot, seen, "b")  # step 2 with the agent's long top line
+        await _visit(pilot, seen, "b")  # step 1 «Bestill for»
+        await _visit(pilot, seen, "down", "enter")  # step 2 for Emma, with the agent's longest top line
         await _visit(pilot, seen, "down", "down", "enter")  # the calendar, with ^t in the footer
         await _visit(pilot, seen, "enter", "enter")  # the review
         await _visit(pilot, seen, "ctrl+t")  # the trace
         await _visit(
-            pilot, seen, "escape", "escape", "escape", "escape", "escape", "o"
-        )  # the office setup as the citizen sees it
+            pilot, seen, "escape", "escape", "escape", "escape", "escape", "escape", "o"
+        )  # the office setup as the citizen sees it, with whom she may book for
     assert [name for name, _ in seen] == [
         "start",
+        "ForWhomScreen",
         "TimeTypeScreen",
         "CalendarScreen",
         "ReviewScreen",

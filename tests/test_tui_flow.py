@@ -6,7 +6,17 @@ import threading
 from datetime import date, timedelta
 
 from tests.conftest import FJORD_STAFF, KARI, OLA
-from tests.tui_helpers import footer_keys, make_app, screen_text, settle, short_timeout, to_calendar, to_review, wait_for
+from tests.tui_helpers import (
+    book_for_self,
+    footer_keys,
+    make_app,
+    screen_text,
+    settle,
+    short_timeout,
+    to_calendar,
+    to_review,
+    wait_for,
+)
 from timebok.client.api import BookingClient
 from timebok.client.models import AppointmentState, Closure
 from timebok.domain import clock
@@ -284,8 +294,7 @@ async def test_switching_language_rebuilds_the_screens_and_is_remembered(live_se
             assert isinstance(app.screen, StartScreen)
             assert "Hello, Kari Nordmann. Your GP office is Fjordsiden legekontor." in screen_text(app)
             assert saved == ["en"]
-            await pilot.press("b")
-            await settle(pilot)
+            await book_for_self(pilot)
             assert "Step 2 of 8" in screen_text(app) and "Laboratory at Fjordsiden legekontor" in screen_text(app)
     finally:
         from timebok.ui import i18n
@@ -337,6 +346,8 @@ async def test_keys_rebound_in_the_config_work_by_binding_id(live_server):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+b")
+        await settle(pilot)
+        await pilot.press("enter")  # step 1 «Bestill for»: «Meg selv»
         await settle(pilot)
         assert isinstance(app.screen, TimeTypeScreen)
         await pilot.press("f2")

@@ -58,7 +58,7 @@ async def test_step_5_holds_the_time_says_until_when_and_esc_gives_it_back(live_
         assert isinstance(app.screen, CalendarScreen) and app.draft.hold is None
         await wait_for(pilot, lambda: not any(w.group == "release-hold" and not w.is_finished for w in app.workers))
         assert await _ola_tries(live_server, slot) is None  # given back at once, not after five minutes
-        await pilot.press("escape", "escape", "escape")
+        await pilot.press("escape", "escape", "escape", "escape")  # calendar, place, type, «Bestill for» (issue 27)
         await settle(pilot)
         await pilot.press("t")
         await settle(pilot)

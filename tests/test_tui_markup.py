@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, SUPPORT
-from tests.tui_helpers import make_app, screen_text, settle, wait_for
+from tests.tui_helpers import book_for_self, make_app, screen_text, settle, wait_for
 from timebok.backend import schema
 from timebok.backend.server import open_database
 from timebok.client.api import BookingClient
@@ -74,8 +74,7 @@ async def test_a_citizens_reason_and_the_places_address_with_brackets_stay_as_wr
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await book_for_self(pilot)
         await pilot.press("down", "down", "enter")  # the lab: one place
         await settle(pilot)
         await pilot.press("enter")  # the first free date: the place is described beside its times

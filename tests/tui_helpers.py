@@ -175,11 +175,21 @@ def footer_keys(app) -> list:
     return keys
 
 
+async def book_for_self(pilot) -> None:
+    """«Bestill time», and for a citizen who may act for others (Kari: Emma, her mother) step 1's «Meg selv»."""
+    from timebok.screens.for_whom import ForWhomScreen
+
+    await pilot.press("b")
+    await settle(pilot)
+    if isinstance(pilot.app.screen, ForWhomScreen):
+        await pilot.press("enter")
+        await settle(pilot)
+
+
 async def to_calendar(pilot, downs: int) -> None:
     """From the citizen's start: «Bestill time», then the time type `downs` below the first (2: Lab, one place)."""
     await settle(pilot)
-    await pilot.press("b")
-    await settle(pilot)
+    await book_for_self(pilot)
     await pilot.press(*(["down"] * downs), "enter")
     await settle(pilot)
 

@@ -30,6 +30,7 @@ from timebok.backend import (
     routes_ihe,
     routes_notices,
     routes_publish,
+    routes_representation,
     routes_setup,
 )
 from timebok.backend.db import Database
@@ -234,6 +235,8 @@ def create_app(
     # Before the booking routes: GET /Appointment/$find must not be read as GET /Appointment/{id}.
     app.include_router(routes_ihe.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_representation.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_representation.support_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.state.published = routes_publish.PublishedCache()  # the SMART Scheduling Links files, kept while unchanged
     app.include_router(routes_publish.router, responses=ERRORS_DOC)
     app.include_router(routes_setup.router, default_response_class=routes_setup.SetupResponse, responses=ERRORS_DOC)

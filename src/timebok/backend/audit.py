@@ -28,3 +28,23 @@ def record(session: Session, principal: Principal, patient_ids: Iterable[int], a
                 detail=detail,
             )
         )
+
+
+def record_representation(session: Session, principal: Principal, patient_id: int, action: str, detail: str) -> None:
+    """A citizen acting for someone else (a parent, a fullmakt): one event under the person acted for and one under
+    the representative, so each finds it in their own trail; a support agent behind them is named in both."""
+    assert principal.patient_id is not None  # only a citizen acts for someone else
+    at = to_storage(now())
+    actor = f"{principal.actor} representing Patient/{patient_id}"[:200]
+    for subject, what in ((patient_id, detail), (principal.patient_id, f"{detail} for Patient/{patient_id}")):
+        session.add(
+            schema.AuditEvent(at=at, actor=actor, organization_id=None, patient_id=subject, action=action, detail=what[:200])
+        )
+
+
+def record_one(session: Session, principal: Principal, patient_id: int, action: str, detail: str) -> None:
+    """One patient touched: under both identities when a citizen acts for someone else, else as `record` does."""
+    if not principal.is_staff and principal.patient_id is not None and patient_id != principal.patient_id:
+        record_representation(session, principal, patient_id, action, detail)
+    else:
+        record(session, principal, [patient_id], action, detail)

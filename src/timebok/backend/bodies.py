@@ -37,9 +37,21 @@ class _Element(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class Coding(_Element):
+    system: str | None = Field(default=None, max_length=_TEXT)
+    code: str | None = Field(default=None, max_length=_TEXT)
+    display: str | None = Field(default=None, max_length=_TEXT)
+
+
+class CodeableConcept(_Element):
+    coding: list[Coding] | None = Field(default=None, max_length=20)
+    text: str | None = Field(default=None, max_length=_TEXT)
+
+
 class Identifier(_Element):
     system: str | None = Field(default=None, max_length=200)
     value: str = Field(max_length=200)
+    type: CodeableConcept | None = None
 
 
 class Reference(_Element):
@@ -50,15 +62,18 @@ class Reference(_Element):
     type: str | None = Field(default=None, max_length=64)
 
 
-class Coding(_Element):
-    system: str | None = Field(default=None, max_length=_TEXT)
-    code: str | None = Field(default=None, max_length=_TEXT)
-    display: str | None = Field(default=None, max_length=_TEXT)
-
-
-class CodeableConcept(_Element):
-    coding: list[Coding] | None = Field(default=None, max_length=20)
+class HumanName(_Element):
+    family: str | None = Field(default=None, max_length=200)
+    given: list[str] | None = Field(default=None, max_length=10)
     text: str | None = Field(default=None, max_length=_TEXT)
+
+
+class ExtensionPart(_Element):
+    """A part of a complex extension: the representative's name and identifier in hn-extension-representant."""
+
+    url: str = Field(max_length=200)
+    valueHumanName: HumanName | None = None
+    valueIdentifier: Identifier | None = None
 
 
 class Meta(_Element):
@@ -85,6 +100,9 @@ class Extension(_Element):
     valueBoolean: bool | None = None
     valueCode: str | None = Field(default=None, max_length=40)  # the notice opt-outs
     valueUnsignedInt: int | None = None
+    # hn-extension-representant is complex: it comes back in a PUT of what was read, and is ignored (the server
+    # decides who the representative is, never the body).
+    extension: list[ExtensionPart] | None = Field(default=None, max_length=10)
 
 
 class Period(_Element):

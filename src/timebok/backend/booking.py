@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, life, messages, notices, overlap, schema, versions
+from timebok.backend import audit, life, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import Life, to_storage
@@ -94,9 +94,14 @@ def request_booking(
 ) -> RequestedBooking:
     """POST Appointment: reserve one free slot for a patient as a pending request."""
     slot_id, patient_id = wanted.slot_id, wanted.patient_id
-    # A citizen books only for themself (their token's Patient exists); staff for a patient they may see.
-    if not visible_patient(session, principal, patient_id):
-        raise unprocessable("not-found", f"Patient/{patient_id} was not found")
+    # Staff book for a patient they may see. A citizen books for themself, or for someone the register lets them act
+    # for, asked here in the booking's own transaction: a fullmakt withdrawn a moment ago already counts.
+    if principal.is_staff:
+        if not visible_patient(session, principal, patient_id):
+            raise unprocessable("not-found", f"Patient/{patient_id} was not found")
+        acting = None
+    else:
+        acting = representation.acting_for(session, principal, patient_id, write=True)
     # The slot and everything the message names, in one query.
     connection = session.connection()
     where = connection.execute(_SLOT_AND_PLACE, {"slot_id": slot_id}).first()
@@ -156,6 +161,7 @@ def request_booking(
         last_updated=stamp,
         booked_by=principal.role,
         identifier=identifier,
+        representative_id=principal.patient_id if acting is not None else None,
         no_notices=wanted.no_notices,
         no_reminders=wanted.no_reminders,
         replaces_id=old.id if old is not None else None,
@@ -183,7 +189,10 @@ def request_booking(
         notices.for_inbox(session, appointment_id, kind)  # its e-mail and SMS, as _tell_patient does for the others
     if old is not None and status == "booked":
         life.cancel_replaced(session, old)  # the desk's change: the old time goes in the same transaction
-    audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id} {status}")
+    if acting is not None:
+        audit.record_representation(session, principal, patient_id, "create", f"Appointment/{appointment_id} {status}")
+    else:
+        audit.record(session, principal, [patient_id], "create", f"Appointment/{appointment_id} {status}")
     versions.bump(
         session, versions.slot_change(schedule_id, start) + [versions.organization(office_id), versions.patient(patient_id)]
     )
@@ -248,9 +257,10 @@ _INSERT_MESSAGE = insert(schema.Communication)
 
 
 def visible_patient(session: Session, principal: Principal, patient_id: int) -> bool:
-    """A citizen sees themself; staff see their office's listed patients and anyone with a time there."""
+    """A citizen sees themself and those they may act for; staff see their office's listed patients and anyone with
+    a time there."""
     if not principal.is_staff:
-        return patient_id == principal.patient_id
+        return patient_id == principal.patient_id or patient_id in representation.reach(session, principal)
     patient = session.get(schema.Patient, patient_id)
     if patient is None:
         return False
@@ -272,7 +282,20 @@ def visible_appointment(session: Session, principal: Principal, appointment_id: 
         return None
     if principal.is_staff:
         return appointment if appointment.organization_id == principal.organization_id else None
-    return appointment if appointment.patient_id == principal.patient_id else None
+    if appointment.patient_id == principal.patient_id:
+        return appointment
+    # A parent or a holder of fullmakt sees the person's times as long as the register still says so.
+    return appointment if appointment.patient_id in representation.reach(session, principal) else None
+
+
+def refuse_former_representative(session: Session, principal: Principal, appointment_id: int) -> None:
+    """A time the citizen booked or holds for someone they may no longer act for (a fullmakt withdrawn since):
+    403 `not-representative`, so they are told why, not that the time is gone (they named the person themself)."""
+    if principal.is_staff or principal.patient_id is None:
+        return
+    row = session.get(schema.Appointment, appointment_id)
+    if row is not None and row.representative_id == principal.patient_id:
+        raise representation.refused()
 
 
 def may_answer(principal: Principal) -> None:
@@ -365,6 +388,7 @@ def cancel(
         raise precondition_failed(
             f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
         )
+    acting = representation.acting_for(session, principal, appointment.patient_id, write=True)
     if appointment.status == "proposed":
         life.release(session, principal, appointment, expected_version)
         return appointment
@@ -405,7 +429,12 @@ def cancel(
             office.name, service.type_code, _aware(appointment.start), by_office=principal.is_staff, reason=reason
         ),
     )
-    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
+    if acting is not None:
+        audit.record_representation(
+            session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} cancelled"
+        )
+    else:
+        audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} cancelled")
     life.withdraw_changes(session, appointment)
     versions.bump_for_appointment(session, appointment)
     return appointment

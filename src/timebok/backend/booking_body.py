@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from timebok.backend.bodies import AppointmentBody, AppointmentResponseBody, CodeableConcept, Coding, Extension, Reference
-from timebok.backend.fhir import OPT_OUT_URL, parse_id
+from timebok.backend.fhir import OPT_OUT_URL, REPRESENTATIVE_URL, parse_id
 from timebok.backend.outcome import FhirError, invalid
 from timebok.domain.appointment_life import OVERRIDE_REASONS, OVERRIDE_SYSTEM, OVERRIDE_URL, READ_ONLY_URLS, REPLACES_URL
 
@@ -103,7 +103,7 @@ def extensions(body: AppointmentBody) -> tuple[int | None, str | None]:
             override = override_code(item.valueCoding, f"{where}.valueCoding")
         elif item.url == OPT_OUT_URL:
             pass  # the notice opt-outs: read by opt_outs
-        elif item.url not in READ_ONLY_URLS:
+        elif item.url not in READ_ONLY_URLS and item.url != REPRESENTATIVE_URL:
             raise invalid(f"{where}.url is not an extension this server accepts here", expression=[f"{where}.url"])
     return replaces_id, override
 

@@ -11,7 +11,7 @@ from typing import Any
 from timebok.backend import schema
 from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO, now
-from timebok.domain.identity import FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
+from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
 from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
 Resource = dict[str, Any]
@@ -221,6 +221,55 @@ def patient(row: schema.Patient, noshows: int | None = None) -> Resource:
     return resource
 
 
+# Helsenorge's own extension for the person who acts on another's behalf (hn-basis, diverse_helsenorgeFhirProfiler:
+# `name` a HumanName, `ident` the representative's fødselsnummer or D-nummer, typed by Volven 8116).
+REPRESENTATIVE_URL = "http://helsenorge.no/fhir/StructureDefinition/hn-extension-representant"
+ID_TYPE_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.8116"
+# Ours: what a representative may do for the person (`read` or `write`) and the rule that decided it.
+ACCESS_URL = "https://timebok.example/fhir/StructureDefinition/representation-access"
+RULE_URL = "https://timebok.example/fhir/StructureDefinition/representation-rule"
+ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+_ROLE = {"parent": ("PRN", "parent"), "fullmakt": ("POWATT", "power of attorney")}
+
+
+def representative(person: schema.Patient) -> Resource:
+    """The hn-extension-representant naming who booked on the patient's behalf."""
+    system = person.identifier_system or FNR_SYSTEM
+    return {
+        "url": REPRESENTATIVE_URL,
+        "extension": [
+            {"url": "name", "valueHumanName": {"family": person.family, "given": [person.given]}},
+            {
+                "url": "ident",
+                "valueIdentifier": {
+                    "type": {"coding": [{"system": ID_TYPE_SYSTEM, "code": "DNR" if system == DNR_SYSTEM else "FNR"}]},
+                    "system": system,
+                    "value": person.identifier,
+                },
+            },
+        ],
+    }
+
+
+def represented_patient(row: schema.Patient, me: schema.Patient, kind: str, access: str, rule: str) -> Resource:
+    """A person the caller may act for: the Patient, with the caller as a contained RelatedPerson (linked from
+    Patient.link) whose relationship says how (parent, fullmakt) and whose extensions say what and by which rule."""
+    resource = patient(row)
+    code, display = _ROLE[kind]
+    resource["contained"] = [
+        {
+            "resourceType": "RelatedPerson",
+            "id": "representative",
+            "extension": [{"url": ACCESS_URL, "valueCode": access}, {"url": RULE_URL, "valueCode": rule}],
+            "patient": ref("Patient", row.id),
+            "relationship": [{"coding": [{"system": ROLE_SYSTEM, "code": code, "display": display}]}],
+            "name": [{"family": me.family, "given": [me.given], "text": f"{me.given} {me.family}"}],
+        }
+    ]
+    resource["link"] = [{"other": {"reference": "#representative"}, "type": "seealso"}]
+    return resource
+
+
 _PATIENT_STATUS = {"pending": "accepted", "booked": "accepted", "cancelled": "declined", "proposed": "accepted"}
 _OFFICE_STATUS = {"pending": "needs-action", "booked": "accepted", "cancelled": "declined", "proposed": "needs-action"}
 
@@ -266,9 +315,11 @@ def appointment(
     type_code: str,
     rules: Life | None = None,
     patient_identifier: dict[str, str] | None = None,
+    acting: schema.Patient | None = None,
 ) -> Resource:
     """`patient_identifier`: the patient's identity number, carried next to the reference (Helsenorge's
-    hn-basis-appointment wants the patient by identifier; timebok's clients follow the reference)."""
+    hn-basis-appointment wants the patient by identifier; timebok's clients follow the reference).
+    `acting`: the representative who booked it for the patient (row.representative_id), if any."""
     resource: Resource = {
         "resourceType": "Appointment",
         "id": str(row.id),
@@ -297,7 +348,7 @@ def appointment(
         resource["identifier"] = [_identifier(row.identifier)]
     if row.description:
         resource["description"] = row.description
-    extensions = _life_extensions(row, rules or Life())
+    extensions = ([representative(acting)] if acting is not None else []) + _life_extensions(row, rules or Life())
     extensions += [
         {"url": OPT_OUT_URL, "valueCode": code}
         for code, on in (("notices", row.no_notices), ("reminders", row.no_reminders))

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, notices, overlap, schema, versions
+from timebok.backend import audit, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.fhir import Life, instant, to_storage
@@ -122,8 +122,12 @@ def lock_for_change(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+    # A citizen changes their own times and those of whom they may book for (`patient_id` passed
+    # representation.acting_for in request_booking); a time they may only see is named apart (403 read-only).
     visible = old is not None and (
-        old.organization_id == principal.organization_id if principal.is_staff else old.patient_id == principal.patient_id
+        old.organization_id == principal.organization_id
+        if principal.is_staff
+        else old.patient_id in (principal.patient_id, patient_id) or old.patient_id in representation.reach(session, principal)
     )
     if old is None or not visible:
         raise unprocessable("not-found", f"Appointment/{old_id} (the time to change) was not found")
@@ -279,7 +283,7 @@ def release(session: Session, principal: Principal, appointment: schema.Appointm
     if changed != 1:
         raise _lost(appointment, expected, "released")
     session.refresh(appointment)
-    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} hold released")
+    audit.record_one(session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} hold released")
     versions.bump_for_appointment(session, appointment)
 
 
@@ -363,7 +367,7 @@ def convert_hold(
         tell(session, appointment, "confirmed", messages.confirmed(found.office, found.type_code, start, found.place))
     else:
         tell(session, appointment, "request-sent", messages.request_sent(found.office, found.type_code, start, found.place))
-    audit.record(session, principal, [appointment.patient_id], "update", f"Appointment/{appointment.id} {wanted}")
+    audit.record_one(session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} {wanted}")
     versions.bump_for_appointment(session, appointment)
     return appointment
 
@@ -471,19 +475,21 @@ def _due(scope: Any) -> Any:
     )
 
 
-def sweep(db: Database, principal: Principal, appointment_id: int | None = None) -> None:
+def sweep(db: Database, principal: Principal, appointment_id: int | None = None, reach: list[int] | None = None) -> None:
     """Before a read of appointments: close the caller's requests still pending when their time began («Ikke besvart»:
     slot freed, patient told) and end their expired holds. Each close is a conditional update, so several instances
     sweeping at once close each one once; a read with nothing due costs one indexed query."""
-    if principal.is_staff:
-        scope = schema.Appointment.organization_id == principal.organization_id
-    elif principal.patient_id is not None:
-        scope = schema.Appointment.patient_id == principal.patient_id
-    else:
+    if principal.patient_id is None and not principal.is_staff:
         return
-    if appointment_id is not None:
-        scope = and_(scope, schema.Appointment.id == appointment_id)
     with db.reading() as session:
+        if principal.is_staff:
+            scope = schema.Appointment.organization_id == principal.organization_id
+        else:
+            # A parent's or a fullmakt holder's read closes the times of those they may see as well as their own.
+            patients = reach if reach is not None else representation.readable_ids(session, principal)
+            scope = schema.Appointment.patient_id.in_(patients or [principal.patient_id])
+        if appointment_id is not None:
+            scope = and_(scope, schema.Appointment.id == appointment_id)
         due = session.scalars(_due(scope).limit(200)).all()
     if not due:
         return

@@ -36,6 +36,7 @@ _CONTEXT = (
         schema.Location.postal_code,
         schema.Location.city,
         schema.Schedule.reminder_hours,
+        schema.Appointment.representative_id,
     )
     .join(schema.Patient, schema.Appointment.patient_id == schema.Patient.id)
     .join(schema.Organization, schema.Appointment.organization_id == schema.Organization.id)
@@ -79,9 +80,15 @@ def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -
     row = session.execute(_CONTEXT.where(schema.Appointment.id == appointment_id)).one_or_none()
     if row is None:
         return
-    fields: tuple[Any, ...] = tuple(row)  # fourteen columns: more than Row's typed unpacking goes to
+    fields: tuple[Any, ...] = tuple(row)  # fifteen columns: more than Row's typed unpacking goes to
     start_stored, patient_id, office_id, no_notices, no_reminders, email, phone, language = fields[:8]
-    office, place, line, postal, city, hours = fields[8:]
+    office, place, line, postal, city, hours, representative_id = fields[8:]
+    if not email and not phone and representative_id is not None:
+        # A child (or whoever gave a fullmakt) with no contact of their own: the parent who booked it is told, in
+        # their language (issue 27); the row stays the patient's (patient_id), as the inbox message does.
+        acting = session.get(schema.Patient, representative_id)
+        if acting is not None:
+            email, phone, language = acting.email, acting.phone, acting.language
     start = _aware(start_stored)
     if event in _ENDS_THE_TIME:
         drop_reminders(session, appointment_id, rules.CANCELLED)

@@ -13,7 +13,19 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from timebok.backend import audit, bodies, booking, booking_body, conditional, fhir, life, metrics, schema, versions
+from timebok.backend import (
+    audit,
+    bodies,
+    booking,
+    booking_body,
+    conditional,
+    fhir,
+    life,
+    metrics,
+    representation,
+    schema,
+    versions,
+)
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep, patient_read
@@ -45,7 +57,16 @@ def appointment_resource(session: Session, appointment: schema.Appointment) -> f
     """An Appointment as a read answers it (also inside the IHE operations' Bundles)."""
     place, type_code, rules = _where_and_what(session, [appointment.slot_id])[appointment.slot_id]
     patient = _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id)
-    return fhir.appointment(appointment, place, type_code, rules, patient)
+    acting = session.get(schema.Patient, appointment.representative_id) if appointment.representative_id else None
+    return fhir.appointment(appointment, place, type_code, rules, patient, acting)
+
+
+def _representatives(session: Session, rows: Sequence[schema.Appointment]) -> dict[int, schema.Patient]:
+    """Patient id → the representative, for a page of appointments (one query, none when nobody booked for another)."""
+    ids = {row.representative_id for row in rows if row.representative_id is not None}
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(schema.Patient).where(schema.Patient.id.in_(ids))).all()}
 
 
 def _patient_identifiers(session: Session, patient_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -152,6 +173,7 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
         # The new booking brings its place and type along: the database is not asked again.
         appointment = new.appointment
         location = f"{fhir_base(request)}/Appointment/{appointment.id}/_history/{appointment.version}"
+        acting = session.get(schema.Patient, appointment.representative_id) if appointment.representative_id else None
         # What the POST made: a hold (proposed), a change of a time (it replaces one), or a booking request.
         if appointment.status == "proposed":
             metrics.held()
@@ -166,6 +188,7 @@ def create_appointment(request: Request, who: CurrentPrincipal, db: DatabaseDep,
                 new.type_code,
                 new.life,
                 _patient_identifiers(session, [appointment.patient_id]).get(appointment.patient_id),
+                acting,
             ),
             status_code=201,
             headers=etag(appointment.version) | {"Location": location},
@@ -200,7 +223,12 @@ def read_appointment(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirRe
         if appointment is None:
             raise not_found(f"Appointment/{id_}")
         audit.record(session, who, [appointment.patient_id], "read", f"Appointment/{appointment.id}")
-        return _appointment_response(appointment, session)
+        answer = _appointment_response(appointment, session)
+    if not who.audited and appointment.patient_id != who.patient_id:
+        # A parent's or a fullmakt holder's read of another's time is audited under both identities, as searches are.
+        with db.writing() as session:
+            audit.record_representation(session, who, appointment.patient_id, "read", f"Appointment/{appointment.id}")
+    return answer
 
 
 def _change_status(
@@ -223,7 +251,12 @@ def _change_status(
     with db.writing() as session:
         appointment = booking.visible_appointment(session, who, row_id)
         if appointment is None:
+            booking.refuse_former_representative(session, who, row_id)
             raise not_found(f"Appointment/{id_}")
+        if wanted != "cancelled":  # booking.cancel asks this itself
+            # A citizen moves only their own times and those of whom they may book for; a time they may only see
+            # (a child of 12–16) is refused `read-only`, a fullmakt withdrawn meanwhile `not-representative`.
+            representation.acting_for(session, who, appointment.patient_id, write=True)
         if wanted == "cancelled":
             appointment = booking.cancel(session, who, row_id, expected, reason, override)
             metrics.cancelled(by_office=who.is_staff)
@@ -356,6 +389,7 @@ def delete_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Da
         appointment = booking.visible_appointment(session, who, row_id)
         if appointment is None:
             raise not_found(f"Appointment/{id_}")
+        representation.acting_for(session, who, appointment.patient_id, write=True)
         if appointment.status != "proposed":
             raise conflict(
                 f"Appointment/{id_} is {appointment.status}: only a hold is deleted; cancel it with status cancelled",
@@ -368,12 +402,16 @@ def delete_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Da
 @router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
 def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
-    life.sweep(db, who)  # requests whose time began are closed unanswered, ended holds end, before the list is read
     include = params.all("_include")
     if any(value != "Appointment:actor" for value in include):
         raise invalid("Only _include=Appointment:actor is supported")
-    query = select(schema.Appointment).where(_within_reach(schema.Appointment, who))
+    reach = _reach(db, who)
+    # Requests whose time began are closed unanswered, ended holds end, before the list is read (those of the people
+    # a citizen acts for too: their list shows them).
+    life.sweep(db, who, reach=reach or None)
+    query = select(schema.Appointment).where(_within_reach(schema.Appointment, who, reach))
     if (patient_id := params.reference("patient", "Patient")) is not None:
+        _refuse_outside(who, reach, patient_id)
         query = query.where(schema.Appointment.patient_id == patient_id)
     if (status := params.one("status")) is not None:
         statuses = status.split(",")
@@ -387,8 +425,12 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
 
     def render(session: Session, rows: Sequence[schema.Appointment]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         context = _where_and_what(session, [row.slot_id for row in rows])
+        acting = _representatives(session, rows)
         numbers = _patient_identifiers(session, [row.patient_id for row in rows])
-        matches = [fhir.appointment(row, *context[row.slot_id], numbers.get(row.patient_id)) for row in rows]
+        matches = [
+            fhir.appointment(row, *context[row.slot_id], numbers.get(row.patient_id), acting.get(row.representative_id or 0))
+            for row in rows
+        ]
         if not include:
             return matches, []
         places = session.scalars(
@@ -404,7 +446,7 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
         )
         return matches, includes + [fhir.patient(p, counts.get(p.id)) for p in patients]
 
-    return _patient_search(request, db, who, params, query, _APPOINTMENT_ORDER[sort], render, "Appointment search")
+    return _patient_search(request, db, who, reach, params, query, _APPOINTMENT_ORDER[sort], render, "Appointment search")
 
 
 _APPOINTMENT_ORDER = {
@@ -419,15 +461,35 @@ _APPOINTMENT_ORDER = {
 _Row = TypeVar("_Row", schema.Appointment, schema.Communication)
 
 
-def _within_reach(model: type[_Row], who: Principal) -> ColumnElement[bool]:
-    """Staff see their office's rows, a citizen their own."""
-    return model.organization_id == who.organization_id if who.is_staff else model.patient_id == who.patient_id
+def _within_reach(model: type[_Row], who: Principal, reach: list[int]) -> ColumnElement[bool]:
+    """Staff see their office's rows, a citizen their own and those of the people they may act for (`reach`)."""
+    if who.is_staff:
+        return model.organization_id == who.organization_id
+    if len(reach) > 1:
+        return model.patient_id.in_(reach)
+    return model.patient_id == who.patient_id
+
+
+def _reach(db: Database, who: Principal) -> list[int]:
+    """The patients a citizen's searches cover: themself, then those the register lets them act for (asked anew on
+    every search, so a fullmakt withdrawn stops showing the person's times at once)."""
+    if who.is_staff or who.patient_id is None:
+        return []
+    with db.reading() as session:
+        return representation.readable_ids(session, who)
+
+
+def _refuse_outside(who: Principal, reach: list[int], patient_id: int) -> None:
+    """A citizen naming a patient outside their reach hears 403, the same whether that patient exists or not."""
+    if not who.is_staff and who.patient_id is not None and patient_id not in reach:
+        raise representation.refused()
 
 
 def _patient_search(
     request: Request,
     db: Database,
     who: Principal,
+    reach: list[int],
     params: SearchParams,
     query: Select[_Row],
     order: Sequence[SQLColumnExpression[Any]],
@@ -438,14 +500,18 @@ def _patient_search(
     scope is unchanged, the rows audited as read and answered as a Bundle of what `render` makes of them."""
     count = params.count(100, 1000)
     offset = params.offset()
-    if (unchanged := _not_modified(request, db, who)) is not None:
+    if (unchanged := _not_modified(request, db, who, reach)) is not None:
         return unchanged
-    with patient_read(db, who) as session:
-        tag = _search_tag(session, who)
+    # A representative's reads of another's rows are audited (a write), as staff's are.
+    with db.writing() if len(reach) > 1 else patient_read(db, who) as session:
+        tag = _search_tag(session, who, reach)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(query.order_by(*order).offset(offset).limit(count)).all()
         matches, includes = render(session, rows)
         audit.record(session, who, [row.patient_id for row in rows], "read", trail)
+        if not who.audited:  # staff and support are audited above, for every patient on the page
+            for other in sorted({row.patient_id for row in rows} - {who.patient_id}):
+                audit.record_representation(session, who, other, "read", trail)
         self_url, next_url = page_links(request, offset, count, total)
         return FhirResponse(
             fhir.bundle(fhir_base(request), matches, total=total, includes=includes, next_url=next_url, self_url=self_url),
@@ -465,18 +531,21 @@ def _search_scope(who: Principal) -> str:
     return versions.patient(who.patient_id) if who.patient_id is not None else _NOBODY
 
 
-def _search_tag(session: Session, who: Principal) -> str:
+def _search_tag(session: Session, who: Principal, reach: list[int]) -> str:
     """The ETag of an Appointment or Communication search; read before its rows (see versions.current)."""
-    return conditional.tag(versions.current(session, _search_scope(who)))
+    if who.is_staff or len(reach) <= 1:
+        return conditional.tag(versions.current(session, _search_scope(who)))
+    # A representative's list changes with any of the people in it, and with who is in it.
+    return 'W/"' + ".".join(f"{p}-{versions.current(session, versions.patient(p))}" for p in reach) + '"'
 
 
-def _not_modified(request: Request, db: Database, who: Principal) -> Response | None:
+def _not_modified(request: Request, db: Database, who: Principal, reach: list[int]) -> Response | None:
     """304 for a client that already holds the current answer. Not audited: it tells nothing new about any
     patient (the 200 that delivered the data was audited), and a polling front desk stays off the write lock."""
     if not request.headers.get("if-none-match"):
         return None
     with db.reading() as session:
-        return conditional.not_modified(request, _search_tag(session, who))
+        return conditional.not_modified(request, _search_tag(session, who, reach))
 
 
 @router.post("/AppointmentResponse", openapi_extra=_schema(bodies.AppointmentResponseBody) | {"parameters": [_IF_NONE_EXIST]})
@@ -520,28 +589,34 @@ def search_communications(request: Request, who: CurrentPrincipal, db: DatabaseD
     patient_id = params.reference("recipient", "Patient")
     if patient_id is None:  # not `or`: Patient/0 is a search that matches nothing, not no filter
         patient_id = params.reference("subject", "Patient")
-    query = select(schema.Communication).where(_within_reach(schema.Communication, who))
+    reach = _reach(db, who)
+    query = select(schema.Communication).where(_within_reach(schema.Communication, who, reach))
     if patient_id is not None:
+        _refuse_outside(who, reach, patient_id)
         query = query.where(schema.Communication.patient_id == patient_id)
 
     def render(_: Session, rows: Sequence[schema.Communication]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
         return [fhir.communication(r) for r in rows], []
 
     order = (schema.Communication.sent.desc(), schema.Communication.id.desc())
-    return _patient_search(request, db, who, params, query, order, render, "Communication search")
+    return _patient_search(request, db, who, reach, params, query, order, render, "Communication search")
 
 
 @router.get("/Communication/{id_}")
 def read_communication(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
     # One inbox message, as the inbox search shows it; someone else's answers as if it did not exist.
     row_id = fhir.parse_id(id_)
+    reach = _reach(db, who)  # a parent reads the child's messages, as the inbox search shows them
     with patient_read(db, who) as session:
         row = session.scalar(
-            select(schema.Communication).where(schema.Communication.id == row_id, _within_reach(schema.Communication, who))
+            select(schema.Communication).where(schema.Communication.id == row_id, _within_reach(schema.Communication, who, reach))
         )
         if row is None:
             raise not_found(f"Communication/{id_}")
-        audit.record(session, who, [row.patient_id], "read", f"Communication/{row.id}")
+        if not who.is_staff and who.patient_id is not None and row.patient_id != who.patient_id:
+            audit.record_representation(session, who, row.patient_id, "read", f"Communication/{row.id}")
+        else:
+            audit.record(session, who, [row.patient_id], "read", f"Communication/{row.id}")
         return FhirResponse(fhir.communication(row))
 
 
@@ -564,7 +639,7 @@ def search_appointment_responses(request: Request, who: CurrentPrincipal, db: Da
     query = (
         select(schema.AppointmentResponse)
         .join(schema.Appointment, schema.AppointmentResponse.appointment_id == schema.Appointment.id)
-        .where(_within_reach(schema.Appointment, who))
+        .where(_within_reach(schema.Appointment, who, _reach(db, who)))
     )
     if (appointment_id := params.reference("appointment", "Appointment")) is not None:
         query = query.where(schema.AppointmentResponse.appointment_id == appointment_id)
@@ -593,6 +668,8 @@ def read_patient(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirRespon
     with patient_read(db, who) as session:
         row_id = fhir.parse_id(id_)
         if row_id is None or not booking.visible_patient(session, who, row_id):
+            if not who.is_staff and who.patient_id is not None:
+                raise representation.refused()  # the same whether the person exists or not
             raise not_found(f"Patient/{id_}")
         patient = session.get_one(schema.Patient, row_id)  # visible_patient found it
         audit.record(session, who, [patient.id], "read", f"Patient/{patient.id}")

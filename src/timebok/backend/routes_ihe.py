@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from timebok.backend import bodies, booking, booking_body, fhir, life, schema
+from timebok.backend import bodies, booking, booking_body, fhir, life, representation, schema
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.deps import CurrentPrincipal, DatabaseDep
@@ -135,7 +135,11 @@ def _find(request: Request, who: Principal, db: Database, given: dict[str, list[
         query = query.where(schema.HealthcareService.organization_id == who.organization_id)
     query = _narrowed(query, given)
     with db.reading() as session:
-        if patient_id is not None and not booking.visible_patient(session, who, patient_id):
+        if patient_id is not None and not who.is_staff:
+            # A citizen finds times for themself or for whom they may act (issue 27), else 403 not-representative as
+            # every other route answers; whether they may book is $hold's and $book's to say (read-only).
+            representation.acting_for(session, who, patient_id, write=False)
+        elif patient_id is not None and not booking.visible_patient(session, who, patient_id):
             raise unprocessable("not-found", f"Patient/{patient_id} was not found")
         rows = session.execute(query.order_by(schema.Slot.start, schema.Slot.id)).all()
         if not who.is_staff:  # a citizen is never offered a time inside the timebook's lead time
@@ -232,6 +236,7 @@ def _answer(session: Session, appointment: schema.Appointment, base: str) -> Fhi
 def _stored(session: Session, who: Principal, row_id: int) -> schema.Appointment:
     appointment = booking.visible_appointment(session, who, row_id)
     if appointment is None:
+        booking.refuse_former_representative(session, who, row_id)
         raise not_found(f"Appointment/{row_id}")
     return appointment
 
@@ -307,6 +312,8 @@ def _book(base: str, who: Principal, db: Database, given: dict[str, list[Any]]) 
             if held.status != "proposed":
                 raise conflict(f"Appointment/{number} is {held.status}, not a hold", rule=life.ILLEGAL)
             life.refuse_illegal(held, booked, who)
+            # The hold's person, as POST and PATCH decide it: a fullmakt withdrawn since the hold is 403 now.
+            representation.acting_for(session, who, held.patient_id, write=True)
             return _answer(session, life.convert_hold(session, who, held, None, booked, comment), base)
         resource = resources[0]
         if isinstance(resource, dict):  # a proposal from $find sent back whole: its requested window is no input here

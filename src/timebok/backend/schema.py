@@ -196,6 +196,8 @@ class Appointment(Base):
     booked_by: Mapped[str] = mapped_column(String(20), default="citizen")
     # The client's "system|value" for this request (FHIR conditional create): a repeat finds it, not a second booking.
     identifier: Mapped[str | None] = mapped_column(String(401), unique=True, index=True)
+    # The Patient who booked it on the patient's behalf (a parent, or someone with fullmakt); null: the patient or staff.
+    representative_id: Mapped[int | None] = mapped_column(Id)
     # The patient's opt-outs for this time: no e-mail/SMS notices, no reminder (extensions on the wire; the inbox stays).
     no_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     no_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -338,3 +340,28 @@ class ShortNotice(Base):
     offer_id: Mapped[int | None] = mapped_column(Id)  # the hold (a proposed Appointment) offered to them
 
     __table_args__ = (Index("ix_short_notice_status_created", "status", "created"),)
+
+
+class RegisterPerson(Base):
+    """A person in the demo folkeregister (backend/register.py): name, birth date, address and address protection."""
+
+    __tablename__ = "register_person"
+    identifier: Mapped[str] = mapped_column(String(11), primary_key=True)
+    given: Mapped[str] = mapped_column(String(100))
+    family: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(String(200))
+    protection: Mapped[str] = mapped_column(String(20), default="none")  # domain.representation.Protection
+
+
+class RegisterRelation(Base):
+    """A tie in the demo folkeregister: a parent of a child, or a fullmakt one person gave another."""
+
+    __tablename__ = "register_relation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    representative: Mapped[str] = mapped_column(String(11), index=True)  # the parent, or who was given the fullmakt
+    person: Mapped[str] = mapped_column(String(11))  # the child, or who gave the fullmakt
+    kind: Mapped[str] = mapped_column(String(20))  # domain.representation.Kind
+    parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=False)
+    area: Mapped[str | None] = mapped_column(String(40))
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -55,6 +55,7 @@ def seed_if_empty(db: Database) -> bool:
     """Seed an empty database; True when it did. Safe when several instances start on one database at once."""
     if is_seeded(db):
         _add_support_agent(db)  # demo files seeded before support agents existed get one too
+        _add_register(db)  # and those seeded before the folkeregister get its people
         return False
     with db.writing() as session:
         # The lock makes a second instance wait, then see the first one's seed and leave it be.
@@ -77,6 +78,16 @@ def _add_support_agent(db: Database) -> None:
         db.serialize(session, "seed")  # two instances upgrading one old demo database add it once
         if session.get(schema.AccessToken, SUPPORT_TOKEN) is None:
             _add_support_agent_row(session)
+
+
+def _add_register(db: Database) -> None:
+    with db.reading() as session:
+        if session.execute(select(func.count()).select_from(schema.RegisterPerson)).scalar_one() > 0:
+            return
+    with db.writing() as session:
+        db.serialize(session, "seed")
+        if session.execute(select(func.count()).select_from(schema.RegisterPerson)).scalar_one() == 0:
+            _seed_register(session, now().date())
 
 
 def _add_support_agent_row(session: Session) -> None:
@@ -291,6 +302,8 @@ def _seed(session: Session) -> None:
         schema.AccessToken(token="demo-staff-bakkebyen", role=STAFF, name="Helsesekretær, Bakkebyen", organization_id=bakke.id)
     )
 
+    _seed_register(session, today)
+
     history = _History(session, moment)
     lab_book, test_book = books[3], books[0]
     history.appointment(kari, fjord, lab_book, moment - timedelta(days=9), "booked", "Blodprøve, kontroll av jernlager")
@@ -300,6 +313,88 @@ def _seed(session: Session) -> None:
         ola, fjord, lab_book, moment + timedelta(hours=2), "booked", "Kontroll av blodtrykk og kolesterol", same_day=True
     )
     history.appointment(per, bakke, books[5], moment + timedelta(days=4), "pending", "Langtidsblodsukker")
+
+
+# The demo folkeregister: every demo patient's address, and the people the representation rules are shown on.
+_ADDRESSES = {
+    "Kari": "Strandgaten 30, 5013 Bergen",
+    "Ola": "Møllendalsveien 8, 5009 Bergen",
+    "Aisha": "Kalfarveien 51, 5018 Bergen",
+    "Per": "Trondheimsveien 100, 0565 Oslo",
+    "Ingrid": "Grünerløkka 3, 0552 Oslo",
+}
+
+
+def _years_before(today: date, years: int, days: int) -> date:
+    # The 1st of the month exists in every year (a 29 February today would not), then some days earlier still:
+    # the person is `years` old on `today` and stays so for weeks, whatever day the demo is seeded.
+    return date(today.year - years, today.month, 1) - timedelta(days=days)
+
+
+def _seed_register(session: Session, today: date) -> None:
+    """The register's people and ties (backend/register.py), and a patient record for each person in it."""
+    fjord = session.scalars(select(schema.Organization).order_by(schema.Organization.id).limit(1)).one()
+    patients = {p.given: p for p in session.scalars(select(schema.Patient)).all()}
+
+    def registered(patient: schema.Patient, address: str, protection: str = "none") -> None:
+        session.add(
+            schema.RegisterPerson(
+                identifier=patient.identifier,
+                given=patient.given,
+                family=patient.family,
+                birth_date=patient.birth_date,
+                address=address,
+                protection=protection,
+            )
+        )
+
+    def person(given: str, family: str, birth: date, individual: int) -> schema.Patient:
+        number = _person_number(birth, individual, IdKind.FODSELSNUMMER)
+        # A register dropped from an older demo file finds its patients there still.
+        if (known := session.scalar(select(schema.Patient).where(schema.Patient.identifier == number))) is not None:
+            return known
+        row = schema.Patient(
+            identifier_system=FNR_SYSTEM,
+            identifier=number,
+            given=given,
+            family=family,
+            birth_date=birth,
+            gp_organization_id=fjord.id,
+        )
+        session.add(row)
+        return row
+
+    for given, address in _ADDRESSES.items():
+        if given in patients:
+            registered(patients[given], address)
+    emma = person("Emma", "Lie", _years_before(today, 8, 45), 612)
+    jonas = person("Jonas", "Lie", _years_before(today, 14, 100), 723)
+    sofie = person("Sofie", "Dahl", _years_before(today, 6, 20), 834)  # Ola's daughter, protected address
+    astrid = person("Astrid", "Solberg", date(1948, 6, 3), 401)  # Kari's mother, who gave her a fullmakt
+    registered(emma, _ADDRESSES["Kari"])
+    registered(jonas, _ADDRESSES["Kari"])
+    registered(sofie, "Adressen er skjermet", "strengt-fortrolig")
+    registered(astrid, "Nordnesbakken 2, 5005 Bergen")
+    session.flush()
+    kari, ola = patients.get("Kari"), patients.get("Ola")
+    ties: list[tuple[schema.Patient | None, schema.Patient, str, bool, str | None]] = [
+        (kari, emma, "parent", True, None),
+        (kari, jonas, "parent", True, None),
+        (ola, sofie, "parent", True, None),
+        (kari, astrid, "fullmakt", False, "helse"),
+    ]
+    for representative, other, kind, responsibility, area in ties:
+        if representative is not None:
+            session.add(
+                schema.RegisterRelation(
+                    representative=representative.identifier,
+                    person=other.identifier,
+                    kind=kind,
+                    parental_responsibility=responsibility,
+                    area=area,
+                    withdrawn=False,
+                )
+            )
 
 
 def _month_end(day: date, months_ahead: int) -> date:

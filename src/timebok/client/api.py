@@ -30,6 +30,8 @@ from timebok.client.models import (
     Office,
     OfficeSetup,
     Patient,
+    RepresentationReason,
+    Represented,
     SetupChange,
     Slot,
     Timebook,
@@ -141,6 +143,20 @@ class BookingClient:
     async def write_as_citizen(self, reason: str) -> None:
         """«Skriv som»: a support agent acting as a citizen may write for a while; the backend audits it with `reason`."""
         await self._json("POST", self._root + "/auth/support-write", json={"reason": reason}, write=True)
+
+    async def people(self) -> list[Represented]:
+        """Those the signed-in citizen may act for (their children, those who gave them a fullmakt), as the backend
+        decides from the register; empty for staff and when there is nobody."""
+        found = [fhir_map.represented(r) async for r, _ in self._search("/Patient", {})]
+        return [person for person in found if person is not None]
+
+    async def representation_reasons(self) -> list[RepresentationReason]:
+        """For a support agent acting as a citizen: everyone the register ties to them, and the rule that decided."""
+        rows = await self._json("GET", self._root + "/support/representation")
+        return [
+            RepresentationReason(name=r["name"], age=int(r["age"]), relation=r["relation"], access=r["access"], rule=r["rule"])
+            for r in rows["people"]
+        ]
 
     async def demo_users(self) -> list[DemoUser]:
         """The people a demo backend lets you be (citizens, staff, support agents); a real backend has none."""
@@ -414,9 +430,9 @@ class BookingClient:
         )
         return await self._with_context(fhir_map.appointment(resource))
 
-    async def inbox(self, patient_id: str) -> list[InboxMessage]:
-        """A patient's messages, newest first."""
-        params = {"recipient": f"Patient/{patient_id}"}
+    async def inbox(self, patient_id: str | None = None) -> list[InboxMessage]:
+        """A patient's messages, newest first (None: all a citizen may read, theirs and those of people they act for)."""
+        params = {"recipient": f"Patient/{patient_id}"} if patient_id else {}
         return await self._search_result(
             "/Communication", params, lambda entries: [fhir_map.inbox_message(r) for r, _ in entries]
         )

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from timebok.client.models import Appointment, AppointmentState, InboxMessage, Office, Patient, Place, Slot, Timebook, TimeType
+from timebok.client.models import (
+    Appointment,
+    AppointmentState,
+    InboxMessage,
+    Office,
+    Patient,
+    Place,
+    Represented,
+    Slot,
+    Timebook,
+    TimeType,
+)
 from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
@@ -168,6 +179,7 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         place=place(found_place) if found_place else None,
         office=office(found_office) if found_office else None,
         patient=patient(found_patient) if found_patient else None,
+        representative=_representative(resource),
         status=str(resource.get("status", "")),
         replaces_id=ref_id(_extension(resource, life.REPLACES_URL).get("valueReference"), "Appointment"),
         deadline=_moment_of(resource, life.DEADLINE_URL, "valueDateTime"),
@@ -176,6 +188,40 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         overdue=_extension(resource, life.OVERDUE_URL).get("valueBoolean") is True,
         late=_extension(resource, life.LATE_URL).get("valueBoolean") is True,
         cancel_code=_code([resource.get("cancelationReason") or {}]) or None,
+    )
+
+
+REPRESENTATIVE_URL = "http://helsenorge.no/fhir/StructureDefinition/hn-extension-representant"
+
+
+def _representative(resource: Json) -> str | None:
+    """The name in Helsenorge's representative extension (who booked on the patient's behalf), if there is one."""
+    for extension in resource.get("extension") or []:
+        if extension.get("url") == REPRESENTATIVE_URL:
+            for part in extension.get("extension") or []:
+                if part.get("url") == "name":
+                    name = part.get("valueHumanName") or {}
+                    return " ".join([*name.get("given", []), name.get("family", "")]).strip() or None
+    return None
+
+
+ACCESS_URL = "https://timebok.example/fhir/StructureDefinition/representation-access"
+RULE_URL = "https://timebok.example/fhir/StructureDefinition/representation-rule"
+
+
+def represented(resource: Json) -> Represented | None:
+    """A person the caller may act for (a Patient carrying the caller as a contained RelatedPerson); None for the
+    caller's own Patient."""
+    related = next((c for c in resource.get("contained") or [] if c.get("resourceType") == "RelatedPerson"), None)
+    if related is None:
+        return None
+    values = {e.get("url"): e.get("valueCode") for e in related.get("extension") or []}
+    code = _code(related.get("relationship"))
+    return Represented(
+        patient=patient(resource),
+        relation="fullmakt" if code == "POWATT" else "parent",
+        access=str(values.get(ACCESS_URL) or "read"),
+        rule=str(values.get(RULE_URL) or ""),
     )
 
 
@@ -190,4 +236,5 @@ def inbox_message(resource: Json) -> InboxMessage:
         kind=_code(resource.get("category")),
         office_id=ref_id(resource.get("sender"), "Organization"),
         appointment_id=ref_id(about[0], "Appointment"),
+        patient_id=ref_id((resource.get("recipient") or [None])[0], "Patient"),
     )

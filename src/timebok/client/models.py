@@ -103,6 +103,31 @@ class Patient:
         return f"Patient(id={self.id!r}, name={self.name!r}, identity_number={self.masked_number!r})"
 
 
+@dataclass(frozen=True)
+class Represented:
+    """Someone the signed-in citizen may act for, as the backend decided from the register (GET /fhir/Patient)."""
+
+    patient: Patient
+    relation: str  # "parent" or "fullmakt"
+    access: str  # "write": book, cancel and read; "read": see their times only
+    rule: str  # the rule that decided («child-under-12», «child-12-16», «fullmakt-health»)
+
+    @property
+    def may_book(self) -> bool:
+        return self.access == "write"
+
+
+@dataclass(frozen=True)
+class RepresentationReason:
+    """For support: one person the register ties to the citizen, what they may do for them and the rule that decided."""
+
+    name: str
+    age: int
+    relation: str
+    access: str  # "write", "read" or "none"
+    rule: str
+
+
 class AppointmentState(Enum):
     """What became of a booking request, as a person would say it."""
 
@@ -137,6 +162,7 @@ class Appointment:
     place: Place | None = None
     office: Office | None = None
     patient: Patient | None = None
+    representative: str | None = None  # the name of whoever booked it on the patient's behalf (a parent, a fullmakt)
     # The appointment's life (README «The appointment's whole life»).
     status: str = ""  # the FHIR status as sent (pending, proposed, booked, arrived, fulfilled, noshow, cancelled)
     replaces_id: str | None = None  # a change: the Appointment this new time replaces
@@ -166,6 +192,7 @@ class InboxMessage:
     kind: str
     office_id: str | None
     appointment_id: str | None
+    patient_id: str | None = None  # whose message it is: the citizen's own, or a person they act for
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import ListView
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Appointment, AppointmentState
+from timebok.client.models import Appointment, AppointmentState, Patient
 from timebok.domain.appointment_life import HOLD_ENDED
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
@@ -19,7 +19,7 @@ from timebok.screens.expandable import ExpandableItem
 from timebok.ui.confirm_dialog import ConfirmDialog
 from timebok.ui.i18n import t
 from timebok.ui.keys import key
-from timebok.ui.labels import appointment_details, short_when, state_word, time_type_label, when
+from timebok.ui.labels import appointment_details, for_whom, short_when, state_word, time_type_label, when
 from timebok.ui.problems import RETRYABLE
 from timebok.ui.widgets.load_state import LoadState
 from timebok.ui.widgets.plain import Static
@@ -152,7 +152,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             if self._shown is None:
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
-            appointments = [a for a in await self.client.appointments(patient.id) if not was_a_hold(a)]
+            # With people to act for, the backend's whole answer: their times too, each saying whom it is for.
+            appointments = [
+                a for a in await self.client.appointments(None if self.timebok.people else patient.id) if not was_a_hold(a)
+            ]
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
@@ -237,16 +240,17 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
         place = appointment.place.name if appointment.place else ""
+        whom = for_whom(self.own_patient(), appointment)
         old = self.by_id.get(appointment.replaces_id) if appointment.replaces_id else None
         if old is not None and appointment.state is AppointmentState.WAITING:
             # A change waiting for the office: from and to, so the kept time and the asked one read together.
             return (
-                f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]\n"
+                f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
                 f"{escape(t('change.queue_line', old=short_when(old.start), new=short_when(appointment.start)))}"
                 f" · [b]{escape(state_word(appointment.state))}[/]"
             )
         return (
-            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]\n"
+            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
             f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
         )
 
@@ -302,6 +306,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if not can_change(appointment, list(self.by_id.values())):
             self.notify(t("appointments.cannot_change"), severity="warning")
             return
+        if self._read_only(appointment):
+            # A 12–16-year-old's time: the parent sees it, the backend would refuse the change (read-only).
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
         self._open_change(appointment)
 
     @work(exclusive=True, group="change")
@@ -324,7 +332,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             self.notify(t("appointments.change_no_times"), severity="warning", timeout=10)
             return
         self._changing = True
-        draft = BookingDraft(patient=self.own_patient(), replaces=appointment)
+        draft = BookingDraft(patient=self._whose(appointment), replaces=appointment)
         draft.choose_time_type(time_type)
         draft.timebooks = books
         draft.choose_timebook(next((b for b in books if b.place.id == appointment.place_id), books[0]))
@@ -346,6 +354,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         if not can_cancel(appointment):
             self.notify(t("appointments.cannot_cancel"), severity="warning")
             return
+        if self._read_only(appointment):
+            # A 12–16-year-old's time: the parent sees it, the backend would refuse the cancel (read-only).
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
         question = t("appointments.cancel_question", when=when(appointment.start))
 
         def answered(yes: bool | None) -> None:
@@ -353,6 +365,16 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._cancel(appointment)
 
         self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")), answered)
+
+    def _whose(self, appointment: Appointment) -> Patient:
+        """The patient the time is for: the citizen, or a child or fullmakt-giver they act for (a change holds and
+        books for them, as the guide's step 1 «Bestill for» would)."""
+        person = next((p.patient for p in self.timebok.people if p.patient.id == appointment.patient_id), None)
+        return person if person is not None else self.own_patient()
+
+    def _read_only(self, appointment: Appointment) -> bool:
+        """A time of someone the citizen may only see, not act for (what the backend said at sign-in)."""
+        return any(p.patient.id == appointment.patient_id and not p.may_book for p in self.timebok.people)
 
     @work(exclusive=True, group="cancel")
     async def _cancel(self, appointment: Appointment, again: bool = False) -> None:

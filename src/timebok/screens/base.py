@@ -128,12 +128,24 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
                 if short
                 else t("flow.writing_as", agent=user.agent, citizen=user.name)
             )
+        # A citizen booking for someone they may act for (a child, a fullmakt): «Kari Nordmann · for Emma Lie».
+        other = patient if patient is not None and user.patient is not None and patient.id != user.patient.id else None
         if user.is_support:
             # Short, the agent's own name goes; the citizen whose view this is never does.
+            if other is not None:
+                if short:  # given names only: «som Kari på vegne av Emma» fits beside the longest title at 80 columns
+                    given = user.patient.given if user.patient is not None else user.name
+                    return t("flow.as_citizen_short", citizen=t("flow.on_behalf_of", citizen=given, patient=other.given))
+                citizen = t("flow.on_behalf_of", citizen=user.name, patient=other.name)
+                return t("flow.as_citizen", agent=user.agent, citizen=citizen)
             return (
                 t("flow.as_citizen_short", citizen=user.name)
                 if short
                 else t("flow.as_citizen", agent=user.agent, citizen=user.name)
+            )
+        if other is not None:
+            return (
+                t("flow.for_patient", patient=other.name) if short else t("flow.on_behalf", staff=user.name, patient=other.name)
             )
         return user.name
 

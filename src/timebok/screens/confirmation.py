@@ -44,7 +44,10 @@ class ConfirmationScreen(AwaitsItsWrite, BookingStep):
 
     def compose_body(self) -> ComposeResult:
         office = self.appointment.office.name if self.appointment.office else ""
-        patient = self._patient if self._for_patient else None
+        user = self.timebok.user
+        # The desk's patient, or the person a citizen booked for (a child, a fullmakt): «… for Emma Lie».
+        for_other = user is not None and user.patient is not None and self._patient.id != user.patient.id
+        patient = self._patient if self._for_patient or for_other else None
         sent = (
             t("confirmation.sent_for", patient=patient.name, office=office) if patient else t("confirmation.sent", office=office)
         )

@@ -16,7 +16,7 @@ from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
 from timebok.ui.i18n import short_date, t, tn
-from timebok.ui.labels import appointment_details, time_type_label, when
+from timebok.ui.labels import appointment_details, for_whom, time_type_label, when
 from timebok.ui.widgets.load_state import LoadState
 
 
@@ -67,7 +67,10 @@ class InboxScreen(FlowScreen):
         if not quiet:
             status.busy()
         try:
-            messages, appointments = await asyncio.gather(self.client.inbox(patient.id), self.client.appointments(patient.id))
+            # A citizen who acts for others gets their messages too (the child's reach the parent), each naming whom.
+            everyone = self.patient() is None and bool(self.timebok.people)
+            whose = None if everyone else patient.id
+            messages, appointments = await asyncio.gather(self.client.inbox(whose), self.client.appointments(whose))
         except BookingError as error:
             if quiet and self._shown is not None:
                 # A background refresh that failed: keep what is shown, but say since when it is not current.
@@ -97,7 +100,8 @@ class InboxScreen(FlowScreen):
             about = ""
             if appointment is not None:
                 office = appointment.office.name if appointment.office else ""
-                about = f"\n{escape(time_type_label(appointment.time_type_code, office))}, {escape(when(appointment.start))}"
+                whom = for_whom(self.patient() or self.own_patient(), appointment)
+                about = f"\n{escape(time_type_label(appointment.time_type_code, office))}{escape(whom)}, {escape(when(appointment.start))}"
             details = escape(message.text) + (f"\n\n{escape(appointment_details(appointment))}" if appointment else "")
             item = ExpandableItem(self._summary(message, about), details, key=message.id)
             if message.id in expanded:

@@ -7,13 +7,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input
 
-from timebok.client.errors import BookingError
-from timebok.client.models import Office, OfficeSetup
+from timebok.client.errors import BookingError, ErrorKind
+from timebok.client.models import Office, OfficeSetup, RepresentationReason
 from timebok.domain.timetypes import TIMETYPE_CODES
 from timebok.domain.weekdays import in_week_order
 from timebok.screens.base import FlowScreen
 from timebok.screens.live import LiveMixin
-from timebok.ui.i18n import t, tn
+from timebok.ui.i18n import has_text, t, tn
 from timebok.ui.keys import key
 from timebok.ui.labels import time_type_name
 from timebok.ui.setup_text import format_days, format_ranges, show_date
@@ -108,6 +108,28 @@ def closure_lines(setup: OfficeSetup) -> list[str]:
     return lines
 
 
+def people_lines(people: list[RepresentationReason] | None) -> list[str]:
+    """«Jonas Lie (14 år, barn): kan se timene, ikke bestille – barnet er mellom 12 og 16 år …»: the rule that said no,
+    for «why can't she book for her son?»."""
+    if people is None:
+        return []
+    lines = ["", t("support.people_heading")]
+    if not people:
+        return [*lines, t("support.people_none")]
+    for person in people:
+        lines.append(
+            t(
+                "support.person",
+                name=person.name,
+                age=person.age,
+                relation=t(f"support.relation.{person.relation}"),
+                verdict=t(f"support.access.{person.access}"),
+                why=t(f"rule.{person.rule}") if has_text(f"rule.{person.rule}") else person.rule,
+            )
+        )
+    return lines
+
+
 class HerIdInput(Input):
     """A HER-id is digits: letters are left to the screen's keys, so R «Oppdater» works from the field too."""
 
@@ -160,6 +182,7 @@ class SupportSetupScreen(LiveMixin, FlowScreen):
                 self.query_one("#support-setup-why", Static).update(t("support.office_not_found", her=her_id))
                 return
             setup = await self.client.office_setup(office.id)
+            people = await self._reasons()
         except BookingError as error:
             if quiet:
                 self.fetch_failed(error, quiet=True)
@@ -167,5 +190,15 @@ class SupportSetupScreen(LiveMixin, FlowScreen):
                 load.failed(error)
             return
         load.loaded()
-        self.query_one("#support-setup-why", Static).update("\n".join(explain(setup, office, user.name, user.office)))
+        lines = explain(setup, office, user.name, user.office) + people_lines(people)
+        self.query_one("#support-setup-why", Static).update("\n".join(lines))
         self.fetched()
+
+    async def _reasons(self) -> list[RepresentationReason] | None:
+        """Whom the citizen may book for and why not; None from a backend that cannot say (older than issue 27)."""
+        try:
+            return await self.client.representation_reasons()
+        except BookingError as error:
+            if error.kind in (ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN):
+                return None
+            raise

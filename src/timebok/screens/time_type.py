@@ -68,9 +68,10 @@ class TimeTypeScreen(BookingStep):
         self.restore_view()
 
     def _office_id(self) -> str:
-        """The office whose time types are offered: the front desk's own, else the patient's GP office."""
+        """The office whose time types are offered: the front desk's own, else the patient's GP office (a child's or
+        a fullmakt giver's own, when a citizen books for them)."""
         user, patient = self.timebok.user, self.draft.patient
-        if user is not None and user.office is not None:
+        if user is not None and user.office is not None and (user.is_staff or patient is None or not patient.office_id):
             return user.office.id
         return (patient.office_id or "") if patient else ""
 

@@ -29,7 +29,7 @@ from timebok.ui.workers import AwaitsItsWrite
 
 if TYPE_CHECKING:  # the client, its models and the draft load after the first paint
     from timebok.client.api import BookingClient
-    from timebok.client.models import Patient, User
+    from timebok.client.models import Patient, Represented, User
     from timebok.client.signin import TokenSource
     from timebok.ui.contract import TimebokAppContract
     from timebok.ui.draft import BookingDraft
@@ -124,6 +124,8 @@ class TimebokApp(App[None]):
         self.trace = Trace()
         self.client: BookingClient | None = None  # None until connected
         self.seen_messages: set[str] = set()
+        # Whom the signed-in citizen may act for (their children, a fullmakt), as the backend decided at sign-in.
+        self.people: list[Represented] = []
         self._initial_theme = theme
         self._keymap = keymap or {}
         self._on_theme_change = on_theme_change
@@ -212,6 +214,7 @@ class TimebokApp(App[None]):
                     agent_source=self.connection.agent_source,
                 )
             user = await self.client.whoami()
+            self.people = await self._people_of(self.client, user)
             self._writing_granted = False
             self.trace.header = trace_header(self.connection.url, user)
             self.seen_messages = self._seen_for(user)
@@ -228,6 +231,17 @@ class TimebokApp(App[None]):
         except Exception as error:  # the embedded backend failed to start
             self.connection_problem = t("error.backend_start", detail=str(error))
             self.notify(self.connection_problem, title=t("error.title"), severity="error", timeout=10)
+
+    @staticmethod
+    async def _people_of(client: BookingClient, user: User) -> list[Represented]:
+        """Whom a citizen may act for; nobody for staff, or when the backend cannot say (an older one): the citizen
+        then books for themself, as before."""
+        if user.is_staff or user.patient is None:
+            return []
+        try:
+            return await client.people()
+        except BookingError:
+            return []
 
     @staticmethod
     def _seen_key(user: User) -> str | None:
@@ -302,6 +316,7 @@ class TimebokApp(App[None]):
         # The trace is one user's: an export "as Kari" must not hold a staff session's patient searches.
         self.trace = Trace()
         self.user = None
+        self.people = []
         self.connection_problem = None
         self.seen_messages.clear()
         self._make_home(StartScreen())
@@ -547,7 +562,13 @@ class TimebokApp(App[None]):
         from timebok.ui.draft import BookingDraft
 
         # Always a new draft: nothing of an earlier booking (its patient above all) may carry over.
-        self.push_screen(TimeTypeScreen(BookingDraft(patient=patient or (self.user.patient if self.user else None))))
+        draft = BookingDraft(patient=patient or (self.user.patient if self.user else None))
+        if patient is None and any(person.may_book for person in self.people):
+            from timebok.screens.for_whom import ForWhomScreen
+
+            self.push_screen(ForWhomScreen(draft))  # step 1: «Bestill for», only when there is someone to choose
+            return
+        self.push_screen(TimeTypeScreen(draft))
 
     @property
     def draft(self) -> BookingDraft | None:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the client's module loads httpx: kept off the start-up path
 
     from timebok.client.api import BookingClient
     from timebok.client.errors import BookingError
-    from timebok.client.models import Patient, User
+    from timebok.client.models import Patient, Represented, User
     from timebok.client.signin import TokenSource
     from timebok.client.trace import Trace
 
@@ -48,6 +48,9 @@ class TimebokAppContract(Protocol):
 
     @property
     def trace_dir(self) -> Path: ...  # where the panel exports a trace
+
+    @property
+    def people(self) -> list[Represented]: ...  # whom the signed-in citizen may act for (children, fullmakt)
 
     @property
     def seen_messages(self) -> set[str]: ...  # the inbox messages this user has opened (mark_seen adds to it)

@@ -44,6 +44,14 @@ class BookingDraft:
     hold_slot_id: str | None = None
     override: str | None = None  # the desk's reason (OVERRIDE_REASONS) to change past the deadline
 
+    def choose_patient(self, patient: Patient | None) -> None:
+        """Step 1 «Bestill for»: someone else's booking starts afresh (their office may offer other types)."""
+        if self.patient != patient:
+            self.patient = patient
+            self.time_type, self.timebooks, self.timebook = None, [], None
+            self.month = self.day = self.slot = None
+            self.pointed_type_id = None
+
     def choose_time_type(self, time_type: TimeType) -> None:
         if self.time_type != time_type:
             self.time_type = time_type

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from timebok.client.models import Appointment, AppointmentState, Place
+from timebok.client.models import Appointment, AppointmentState, Patient, Place
 from timebok.ui.i18n import clock_time, has_text, language, long_date, t
 
 
@@ -53,6 +53,14 @@ def place_lines(place: Place | None) -> str:
     return "\n".join(lines)
 
 
+def for_whom(own: Patient, appointment: Appointment) -> str:
+    """« · for Emma Lie» when the time is someone else's than the list's own patient (a child, a fullmakt), else ""."""
+    if appointment.patient_id == own.id or not appointment.patient_id:
+        return ""
+    name = appointment.patient.name if appointment.patient else f"Patient/{appointment.patient_id}"
+    return " · " + t("list.for", patient=name)
+
+
 def appointment_details(appointment: Appointment) -> str:
     """The expanded «Se detaljer» text: time, place, state, and the office's reason when rejected."""
     office = appointment.office.name if appointment.office else ""
@@ -69,4 +77,6 @@ def appointment_details(appointment: Appointment) -> str:
         lines.append(f"{t('details.office_reason')}: {appointment.office_reason}")
     if appointment.reason:
         lines.append(f"{t('details.reason')}: {appointment.reason}")
+    if appointment.representative:
+        lines.append(f"{t('list.booked_by')}: {appointment.representative}")
     return "\n".join(lines)

@@ -27,6 +27,9 @@ def describe(error: BookingError) -> str:
         return t("error.sign_in_unreachable", service=getattr(error.source, "service", "") or "ID-porten/HelseID")
     if error.kind is ErrorKind.SIGN_IN_REFUSED and error.rule and has_text(f"error.sign_in_refused.{error.rule}"):
         return t(f"error.sign_in_refused.{error.rule}")
+    if error.kind is ErrorKind.FORBIDDEN and error.rule in ("not-representative", "read-only"):
+        # Booking for someone else: the register no longer lets them (a fullmakt withdrawn), or only to see the times.
+        return t(f"error.forbidden.{error.rule}")
     return t(f"error.{error.kind.value}")
 
 
