@@ -344,7 +344,14 @@ def notice_channels(
 
     if demo and files is None:
         text = os.fspath(db)
-        files = Path(text).expanduser().resolve().parent if "://" not in text else Path.cwd()
+        if "://" in text or text == ":memory:":
+            # No folder of its own (PostgreSQL, or a database in memory): the user's data folder, never the working
+            # directory, where the files would land in whatever repository the server was started from.
+            from platformdirs import user_data_path
+
+            files = user_data_path("timebok")
+        else:
+            files = Path(text).expanduser().resolve().parent
 
     def make() -> dict[str, Channel]:
         return channels.build(smtp=smtp, starttls=smtp_starttls, sms_gateway=sms_gateway, files=files if demo else None)

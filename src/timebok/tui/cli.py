@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         type=Path,
         help="with --demo, where e-mail and SMS go without --smtp / --sms-gateway (e-post.jsonl, sms.jsonl; "
-        "default: beside the SQLite file, else the working directory)",
+        "default: beside the SQLite file, else the user's data folder)",
     )
 
     serve.add_argument(
