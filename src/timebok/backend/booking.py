@@ -40,23 +40,6 @@ def _context(session: Session, slot_id: int) -> tuple[schema.Organization, schem
     return office, service, place
 
 
-def _tell_patient(session: Session, appointment: schema.Appointment, kind: str, topic_and_text: tuple[str, str]) -> None:
-    """The inbox message, and with it the e-mail and SMS (backend/notices.py), in the transaction of the change."""
-    notices.for_inbox(session, appointment.id, kind, cancel_code=appointment.cancelation_code)
-    topic, text = topic_and_text
-    session.add(
-        schema.Communication(
-            patient_id=appointment.patient_id,
-            organization_id=appointment.organization_id,
-            appointment_id=appointment.id,
-            kind=kind,
-            topic=topic,
-            text=text,
-            sent=to_storage(now()),
-        )
-    )
-
-
 def _rowcount(result: Result[Any]) -> int:
     # An UPDATE's result is a CursorResult at run time; Session.execute is typed with the general Result.
     return cast(CursorResult[Any], result).rowcount
@@ -186,7 +169,7 @@ def request_booking(
                 "sent": stamp,
             },
         )
-        notices.for_inbox(session, appointment_id, kind)  # its e-mail and SMS, as _tell_patient does for the others
+        notices.for_inbox(session, appointment_id, kind)  # its e-mail and SMS, as life.tell does for the others
     if old is not None and status == "booked":
         life.cancel_replaced(session, old)  # the desk's change: the old time goes in the same transaction
     if acting is not None:
@@ -346,16 +329,16 @@ def respond(
     if old is not None:
         life.cancel_replaced(session, old)
         said = messages.moved(office.name, service.type_code, _aware(old.start), start, place.name)
-        _tell_patient(session, appointment, "moved", said)
+        life.tell(session, appointment, "moved", said)
     elif answer.accepted:
-        _tell_patient(session, appointment, "confirmed", messages.confirmed(office.name, service.type_code, start, place.name))
+        life.tell(session, appointment, "confirmed", messages.confirmed(office.name, service.type_code, start, place.name))
     elif replaced is not None:
         assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
         said = messages.change_rejected(office.name, service.type_code, _aware(replaced.start), start, answer.comment)
-        _tell_patient(session, appointment, "change-rejected", said)
+        life.tell(session, appointment, "change-rejected", said)
     else:
         assert answer.comment is not None  # booking_body.answer refuses a decline without a reason
-        _tell_patient(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
+        life.tell(session, appointment, "rejected", messages.rejected(office.name, service.type_code, start, answer.comment))
         life.withdraw_changes(session, appointment)
     response = schema.AppointmentResponse(
         appointment_id=appointment.id,
@@ -421,7 +404,7 @@ def cancel(
     )
     session.refresh(appointment)
     office, service, _ = _context(session, appointment.slot_id)
-    _tell_patient(
+    life.tell(
         session,
         appointment,
         "cancelled",
