@@ -286,7 +286,7 @@ async def test_the_queue_sorts_by_time_or_by_sent_and_shows_when_each_was_sent(l
         table = queue.query_one("#requests", DataTable)
         assert [str(c.label) for c in table.columns.values()][-1] == "Sendt"
         by_sent = [r.created for r in queue.requests]
-        assert by_sent == sorted(by_sent) and "Sortert etter når de ble sendt" in screen_text(app)
+        assert by_sent == sorted(by_sent) and "Over svarfristen (!) først, så eldste først" in screen_text(app)
         assert [r.start for r in queue.requests] != sorted(r.start for r in queue.requests)
         await press(pilot, "s")
         assert [r.start for r in queue.requests] == sorted(r.start for r in queue.requests)
@@ -467,3 +467,22 @@ async def test_a_day_not_fetched_is_said_and_never_printed_as_empty(live_server,
             await press(pilot, "p", "e")
         assert not list(downloads.iterdir())  # no empty day list printed or exported
         assert any("ikke hentet" in n.message for n in app._notifications)
+
+
+async def test_the_queue_fits_80_columns_and_names_the_place_only_when_the_requests_are_at_more_than_one(live_server):
+    """At 80x24 the five columns were wider than the screen: the sent time was cut off behind a scrollbar."""
+    async with BookingClient(live_server.url, KARI) as kari:
+        lab = next(t for t in await kari.time_types("1") if t.code == "Lab")
+        (book,) = await kari.timebooks(lab.id)
+        await kari.request_booking((await kari.free_slots(book.id, date(2026, 12, 10)))[0], "1")
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "f")
+        queue = app.screen
+        await wait_for(pilot, lambda: bool(queue.requests))
+        table = queue.query_one("#requests", DataTable)
+        labels = [str(c.label) for c in table.columns.values()]
+        places = {r.place.name for r in queue.requests if r.place}
+        assert ("Sted" in labels) == (len(places) > 1), (labels, places)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, (table.virtual_size, table.size)

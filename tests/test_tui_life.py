@@ -150,6 +150,9 @@ async def test_a_citizen_changes_a_time_and_keeps_the_old_one_until_the_office_c
         text = screen_text(app)
         assert f"Fra: ons. 2. des. {old.start:%H:%M} · Til: " in text and f"{new_start:%H:%M}" in text, text
         assert problems(app) == {}  # nothing cut off at 80x24, every key in the footer
+        # The footer's Ctrl+S says what the button says: a change is sent, not a new booking.
+        ctrl_s = [k.description for k in footer_keys(app) if k.key == "ctrl+s"]
+        assert ctrl_s == ["Send endring"], ctrl_s
         await pilot.press(*"passer bedre")
         await pilot.press("ctrl+s")
         await settle(pilot, rounds=10)

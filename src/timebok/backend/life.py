@@ -156,28 +156,54 @@ def lock_for_change(
     return old
 
 
-def cancel_replaced(session: Session, old: schema.Appointment) -> None:
-    """The new time is booked: the old one is cancelled (moved) and its slot freed, in the same transaction."""
-    changed = _rowcount(
+def _end(
+    session: Session,
+    appointment_id: int,
+    states: tuple[str, ...],
+    code: str,
+    *,
+    text: str | None = None,
+    expected: int | None = None,
+    stamp: datetime | None = None,
+) -> bool:
+    """Cancel the appointment with `code` if it is still in one of `states` (and at `expected`'s version): one
+    conditional write, so of two racers only one ends it. True when this call did."""
+    where = [schema.Appointment.id == appointment_id, schema.Appointment.status.in_(states)]
+    if expected is not None:
+        where.append(schema.Appointment.version == expected)
+    values: dict[str, Any] = {
+        "status": "cancelled",
+        "version": schema.Appointment.version + 1,
+        "last_updated": stamp if stamp is not None else to_storage(now()),
+        "held_until": None,
+        "cancelation_code": code,
+    }
+    if text is not None:
+        values["cancelation_text"] = text
+    return _rowcount(session.execute(update(schema.Appointment).where(*where).values(**values))) == 1
+
+
+def _free(session: Session, slot_id: int, *held: Any) -> int:
+    """Free the slot, if it still matches `held` (conditions on Slot; none: whatever it is); the rows changed."""
+    return _rowcount(
         session.execute(
-            update(schema.Appointment)
-            .where(schema.Appointment.id == old.id, schema.Appointment.status.in_(("pending", "booked")))
-            .values(
-                status="cancelled",
-                version=schema.Appointment.version + 1,
-                last_updated=to_storage(now()),
-                cancelation_code=rules.MOVED,
-                cancelation_text="Flyttet til ny time",
-            )
+            update(schema.Slot)
+            .where(schema.Slot.id == slot_id, *held)
+            .values(status="free", held_until=None, version=schema.Slot.version + 1)
         )
     )
-    if changed != 1:
+
+
+def _held(*until: Any) -> tuple[Any, ...]:
+    """The conditions for a slot still kept by a hold (busy-tentative with an end), and any more on its end."""
+    return (schema.Slot.status == "busy-tentative", schema.Slot.held_until.is_not(None), *until)
+
+
+def cancel_replaced(session: Session, old: schema.Appointment) -> None:
+    """The new time is booked: the old one is cancelled (moved) and its slot freed, in the same transaction."""
+    if not _end(session, old.id, ("pending", "booked"), rules.MOVED, text="Flyttet til ny time"):
         raise conflict(f"Appointment/{old.id} is no longer active, so it cannot be replaced", rule=ILLEGAL)
-    session.execute(
-        update(schema.Slot)
-        .where(schema.Slot.id == old.slot_id)
-        .values(status="free", held_until=None, version=schema.Slot.version + 1)
-    )
+    _free(session, old.slot_id)
     session.refresh(old)
     # The old time's reminder would remind of a time they no longer have: the new one's comes with «changed».
     notices.drop_reminders(session, old.id, "cancelled")
@@ -192,31 +218,10 @@ def withdraw_changes(session: Session, old: schema.Appointment) -> None:
         )
     ).all()
     for change in waiting:
-        changed = _rowcount(
-            session.execute(
-                update(schema.Appointment)
-                .where(schema.Appointment.id == change.id, schema.Appointment.status.in_(("proposed", "pending")))
-                .values(
-                    status="cancelled",
-                    version=schema.Appointment.version + 1,
-                    last_updated=to_storage(now()),
-                    held_until=None,
-                    cancelation_code=rules.CHANGE_WITHDRAWN,
-                )
-            )
-        )
-        if changed == 1:
-            _free(session, change.slot_id)
+        if _end(session, change.id, ("proposed", "pending"), rules.CHANGE_WITHDRAWN):
+            _free(session, change.slot_id, schema.Slot.status == "busy-tentative")
             session.refresh(change)
             versions.bump_for_appointment(session, change)
-
-
-def _free(session: Session, slot_id: int) -> None:
-    session.execute(
-        update(schema.Slot)
-        .where(schema.Slot.id == slot_id, schema.Slot.status == "busy-tentative")
-        .values(status="free", held_until=None, version=schema.Slot.version + 1)
-    )
 
 
 # -- holds -----------------------------------------------------------------------------------------------------
@@ -242,45 +247,15 @@ def end_stale_holds(session: Session, slot_id: int) -> None:
         select(schema.Appointment).where(schema.Appointment.slot_id == slot_id, schema.Appointment.status == "proposed")
     ).all()
     for hold in stale:
-        session.execute(
-            update(schema.Appointment)
-            .where(schema.Appointment.id == hold.id, schema.Appointment.status == "proposed")
-            .values(
-                status="cancelled",
-                version=schema.Appointment.version + 1,
-                last_updated=to_storage(now()),
-                held_until=None,
-                cancelation_code=rules.HOLD_ENDED,
-            )
-        )
+        _end(session, hold.id, ("proposed",), rules.HOLD_ENDED)
         versions.bump(session, [versions.organization(hold.organization_id), versions.patient(hold.patient_id)])
 
 
 def release(session: Session, principal: Principal, appointment: schema.Appointment, expected: int | None) -> None:
     """DELETE, or status cancelled, of a hold: the slot first (the lock order), then the hold itself."""
     _may_touch_hold(principal, appointment)
-    session.execute(
-        update(schema.Slot)
-        .where(schema.Slot.id == appointment.slot_id, schema.Slot.status == "busy-tentative", schema.Slot.held_until.is_not(None))
-        .values(status="free", held_until=None, version=schema.Slot.version + 1)
-    )
-    where = [schema.Appointment.id == appointment.id, schema.Appointment.status == "proposed"]
-    if expected is not None:
-        where.append(schema.Appointment.version == expected)
-    changed = _rowcount(
-        session.execute(
-            update(schema.Appointment)
-            .where(*where)
-            .values(
-                status="cancelled",
-                version=schema.Appointment.version + 1,
-                last_updated=to_storage(now()),
-                held_until=None,
-                cancelation_code=rules.HOLD_ENDED,
-            )
-        )
-    )
-    if changed != 1:
+    _free(session, appointment.slot_id, *_held())
+    if not _end(session, appointment.id, ("proposed",), rules.HOLD_ENDED, expected=expected):
         raise _lost(appointment, expected, "released")
     session.refresh(appointment)
     audit.record_one(session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} hold released")
@@ -327,11 +302,7 @@ def convert_hold(
     kept = _rowcount(
         session.execute(
             update(schema.Slot)
-            .where(
-                schema.Slot.id == appointment.slot_id,
-                schema.Slot.status == "busy-tentative",
-                schema.Slot.held_until.is_not(None),
-            )
+            .where(schema.Slot.id == appointment.slot_id, *_held())
             .values(status="busy" if wanted == "booked" else "busy-tentative", held_until=None, version=schema.Slot.version + 1)
         )
     )
@@ -515,22 +486,9 @@ def close(session: Session, appointment_id: int) -> None:
     row = session.get_one(schema.Appointment, appointment_id)
     stamp = to_storage(now())
     if row.status == "pending" and row.start <= stamp:
-        changed = _rowcount(
-            session.execute(
-                update(schema.Appointment)
-                .where(schema.Appointment.id == row.id, schema.Appointment.status == "pending")
-                .values(
-                    status="cancelled",
-                    version=schema.Appointment.version + 1,
-                    last_updated=stamp,
-                    cancelation_code=rules.UNANSWERED,
-                    cancelation_text="Ikke besvart",
-                )
-            )
-        )
-        if changed != 1:
+        if not _end(session, row.id, ("pending",), rules.UNANSWERED, text="Ikke besvart", stamp=stamp):
             return
-        _free(session, row.slot_id)
+        _free(session, row.slot_id, schema.Slot.status == "busy-tentative")
         session.refresh(row)
         found = context(session, row.slot_id)
         tell(session, row, "unanswered", messages.unanswered(found.office, found.type_code, _aware(row.start)))
@@ -538,29 +496,7 @@ def close(session: Session, appointment_id: int) -> None:
         versions.bump_for_appointment(session, row)
     elif row.status == "proposed" and row.held_until is not None and row.held_until <= stamp:
         # The slot first (the lock order); a claim that took it after the expiry has ended this hold already.
-        session.execute(
-            update(schema.Slot)
-            .where(
-                schema.Slot.id == row.slot_id,
-                schema.Slot.status == "busy-tentative",
-                schema.Slot.held_until.is_not(None),
-                schema.Slot.held_until <= stamp,
-            )
-            .values(status="free", held_until=None, version=schema.Slot.version + 1)
-        )
-        changed = _rowcount(
-            session.execute(
-                update(schema.Appointment)
-                .where(schema.Appointment.id == row.id, schema.Appointment.status == "proposed")
-                .values(
-                    status="cancelled",
-                    version=schema.Appointment.version + 1,
-                    last_updated=stamp,
-                    held_until=None,
-                    cancelation_code=rules.HOLD_ENDED,
-                )
-            )
-        )
-        if changed == 1:
+        _free(session, row.slot_id, *_held(schema.Slot.held_until <= stamp))
+        if _end(session, row.id, ("proposed",), rules.HOLD_ENDED, stamp=stamp):
             session.refresh(row)
             versions.bump_for_appointment(session, row)

@@ -169,7 +169,7 @@ class FlowScreen(StopsWorkersFirst, UsesApp, Screen[Outcome | None]):
                 continue
             found.append(
                 (
-                    description(binding),
+                    description(binding, screen=self),
                     f"{t('palette.screen_key')} {binding.key_display or binding.key}",
                     partial(self.call_later, self.run_action, binding.action),
                 )

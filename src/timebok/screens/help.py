@@ -32,7 +32,9 @@ class HelpScreen(ModalScreen[None]):
             # Only our own bindings: Textual's built-in ones describe themselves in English only.
             if binding.id and has_text(binding.id) and binding.id not in seen:
                 seen.add(binding.id)
-                lines.append(f"  [b]{escape(f'{self.app.get_key_display(binding):>12}')}[/]  {escape(description(binding))}")
+                lines.append(
+                    f"  [b]{escape(f'{self.app.get_key_display(binding):>12}')}[/]  {escape(description(binding, screen=self.about))}"
+                )
         lines += ["", escape(t("help.close_hint"))]
         with VerticalScroll(id="help-box"):
             yield Static("\n".join(lines))

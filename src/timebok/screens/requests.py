@@ -113,10 +113,7 @@ class RequestQueueScreen(LiveMixin):
     def on_mount(self) -> None:
         self.requests = []
         self.query_one("#answer-note").display = False
-        table = self.query_one(DataTable)
-        # Four short columns fit 80; the sent time, the number and the reason are in the details below.
-        table.add_columns(*(t(f"requests.col_{c}") for c in ("time", "type", "place", "patient", "sent")))
-        table.focus()
+        self.query_one(DataTable).focus()
         self.reload()
         self.start_polling()
 
@@ -182,6 +179,13 @@ class RequestQueueScreen(LiveMixin):
         current = self._current()
         keep = cursor_to or (current.id if current else None)
         self.requests = requests
+        # Five columns are wider than 80: the place's column is shown only when the requests are at more than one
+        # place (the details below always name it). The sent time, the number and the reason are in the details too.
+        places = len({a.place.name if a.place else "" for a in requests}) > 1
+        columns = [t(f"requests.col_{c}") for c in ("time", "type", "place", "patient", "sent") if places or c != "place"]
+        if [str(c.label) for c in table.columns.values()] != columns:
+            table.clear(columns=True)
+            table.add_columns(*columns)
         table.clear()
         for a in requests:
             passed = has_passed(a)
@@ -193,7 +197,7 @@ class RequestQueueScreen(LiveMixin):
                 # A change says so in the type's column (its type and «fra → til» are in the details below): the
                 # table must fit 80 columns.
                 Text(t("change.label") if a.replaces_id else kind),
-                Text(a.place.name if a.place else ""),
+                *([Text(a.place.name if a.place else "")] if places else []),
                 Text(patient_name(a, hidden=self.timebok.hide_names)),  # Text: a typed "[" is not markup
                 Text(a.created.strftime("%d.%m. %H:%M") if a.created else ""),
             )

@@ -104,6 +104,10 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     _holding: Worker[None] | None = None  # the hold on its way: a send waits for it, so the time is not asked for twice
     failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
 
+    def binding_text(self, text_id: str) -> str:
+        """Ctrl+S says what the button says: «Send endring» when the time replaces one already booked."""
+        return "change.send" if text_id == "review.send" and self.draft.replaces is not None else text_id
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send" and self.timebok.read_only:
             return None  # a support agent acting as a citizen: greyed out, the line under the button says why

@@ -24,14 +24,20 @@ def dialog_keys() -> list[Binding]:
     return [key("f1", "app.help", "app.help"), key("ctrl+q", "app.quit", "app.quit")]
 
 
-def description(binding: Binding, *, short: bool = False) -> str:
+def description(binding: Binding, *, short: bool = False, screen: object | None = None) -> str:
     """What the key does, in the language in use now (a binding's own description is the language at import).
 
-    `short`: the footer's shorter word where the catalogue has one («<id>.short»), for a line that does not fit."""
-    if short and binding.id and i18n.has_text(f"{binding.id}.short"):
-        return i18n.t(f"{binding.id}.short")
-    if binding.id and i18n.has_text(binding.id):
-        return i18n.t(binding.id)
+    `short`: the footer's shorter word where the catalogue has one («<id>.short»), for a line that does not fit.
+    `screen`: the screen the key is shown on; one with a `binding_text(id)` method may word its key for what it does
+    there (Ctrl+S on step 5 is «Send endring» during a change), while the binding's id, which users rebind, stays one."""
+    text_id = binding.id
+    wording = getattr(screen, "binding_text", None)
+    if text_id and callable(wording):
+        text_id = wording(text_id)
+    if short and text_id and i18n.has_text(f"{text_id}.short"):
+        return i18n.t(f"{text_id}.short")
+    if text_id and i18n.has_text(text_id):
+        return i18n.t(text_id)
     if binding.action in PALETTE_ACTIONS:
         return i18n.t("palette.footer")
     return binding.description

@@ -117,9 +117,10 @@ class TimebokFooter(Widget, can_focus=False):
         display = self.app.get_key_display
         keys, x = [], 0
         for binding, enabled, tooltip in rows:
-            words = description(binding, short=short)
+            words = description(binding, short=short, screen=self.screen)
+            whole = description(binding, screen=self.screen)
             # A key said in its short word tells its whole description on hover.
-            tip = tooltip or (description(binding) if short and words != description(binding) else "")
+            tip = tooltip or (whole if short and words != whole else "")
             keys.append(
                 ShownKey(
                     binding.key,
