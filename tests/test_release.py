@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import site
 import subprocess
@@ -14,6 +15,8 @@ import sys
 import time
 import tomllib
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,8 +34,16 @@ def installed(tmp_path_factory) -> Path:
     site-packages, appended after its own through a .pth file. Not the editable timebok: a .pth file in an
     appended folder is not read, so the repository's src/ never gets on the path (checked below)."""
     work = tmp_path_factory.mktemp("release")
+    # Built from a copy of the sources: setuptools writes build/ and *.egg-info into the tree it builds, and two
+    # test workers building the repository at once broke each other's build (seen with -n 2).
+    source = work / "source"
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "tests"),
+    )
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(work / "dist"), str(REPO)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(work / "dist"), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
@@ -83,69 +94,54 @@ def test_the_changelog_names_the_version():
     assert re.search(rf"^## {re.escape(VERSION)} ", changelog, re.MULTILINE), f"CHANGELOG.md has no '## {VERSION} …' heading"
 
 
-def test_the_installed_server_migrates_seeds_and_serves_the_demo(installed, tmp_path):
+@contextmanager
+def _running(installed: Path, tmp_path: Path, command: str, path: str, patience: float) -> Iterator[httpx.Response]:
+    """`timebok <command> --demo` from the wheel on a free port; yields its first answer to `path`, and stops it."""
     port = free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    server = subprocess.Popen(
-        [installed / "bin" / "timebok", "serve", "--demo", "--port", str(port), "--db", str(tmp_path / "demo.db")],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the installed server did not answer within 60 s"
-                time.sleep(0.1)
+    log_path = tmp_path / f"{command}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [installed / "bin" / "timebok", command, "--demo", "--port", str(port), "--db", str(tmp_path / "demo.db")],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + patience
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    first = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, f"the installed `timebok {command}` did not answer in {patience} s"
+                    time.sleep(0.1)
+            yield first
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(20)
+
+
+def test_the_installed_server_migrates_seeds_and_serves_the_demo(installed, tmp_path):
+    with _running(installed, tmp_path, "serve", "/health", 60) as health:
+        base = str(health.url).removesuffix("/health")
         assert health.status_code == 200 and health.json()["status"] == "ok"
-        metadata = httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=5).json()
+        metadata = httpx.get(f"{base}/fhir/metadata", timeout=5).json()
         assert metadata["software"] == {"name": "timebok", "version": VERSION}
         # The packaged migrations made the tables, the packaged demo data filled them.
-        offices = httpx.get(
-            f"http://127.0.0.1:{port}/fhir/Organization/1", headers={"Authorization": "Bearer demo-citizen-kari"}, timeout=5
-        )
+        offices = httpx.get(f"{base}/fhir/Organization/1", headers={"Authorization": "Bearer demo-citizen-kari"}, timeout=5)
         assert offices.status_code == 200 and offices.json()["resourceType"] == "Organization"
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(20)
-        log.close()
 
 
 def test_the_installed_web_server_serves_its_sign_in_page_and_its_own_styles(installed, tmp_path):
     """`timebok web` from the wheel: the sign-in page, the demo users on it, and the packaged stylesheet and
     terminal script (web/static/ and textual-serve's), all from this origin."""
-    port = free_port()
-    log = open(tmp_path / "web.log", "wb")
-    web = subprocess.Popen(
-        [installed / "bin" / "timebok", "web", "--demo", "--port", str(port), "--db", str(tmp_path / "demo.db")],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert web.poll() is None, (tmp_path / "web.log").read_text()
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the installed web server did not answer within 90 s"
-                time.sleep(0.2)
+    with _running(installed, tmp_path, "web", "/", 90) as page:
+        base = str(page.url).rstrip("/")
         assert page.status_code == 200 and "Kari Nordmann" in page.text  # the demo users, offered with --demo
-        assert httpx.get(f"http://127.0.0.1:{port}/web/timebok.css", timeout=5).status_code == 200
+        assert httpx.get(f"{base}/web/timebok.css", timeout=5).status_code == 200
         assert "default-src 'self'" in page.headers["content-security-policy"]
-    finally:
-        web.send_signal(signal.SIGINT)
-        web.wait(20)
-        log.close()
 
 
 def test_the_installed_app_paints_its_start_screen_in_a_terminal(installed, tmp_path):
