@@ -221,6 +221,21 @@ async def test_the_desk_moves_a_time_at_once(api):
     assert (await inbox(api))[0]["topic"]["text"] == "Timen er flyttet"
 
 
+async def test_the_desk_moves_a_time_onto_the_time_it_holds_with_no_moment_between_for_another(api, database):
+    """The desk held the new time while choosing; the change books that very time, the hold ending in the same
+    transaction (before, the desk gave the hold back first: one round trip in which another desk could take it)."""
+    old = await booked(api, "2026-12-03")
+    new_slot = await slot_on(api, "2026-12-04")
+    hold = await post(api, hold_body(new_slot["id"]), STAFF_H)
+    # The same desk's hold is for this patient only: booking the time for someone else is still refused.
+    outcome(await api.post("/Appointment", json=booking_request(new_slot["id"], 2) | {"status": "booked"}, headers=STAFF_H), 409)
+    new = await post(api, change_body(new_slot["id"], old["id"], status="booked"), STAFF_H)
+    assert new["status"] == "booked" and await slot_status(api, new_slot["id"]) == "busy"
+    assert (await read(api, hold["id"]))["status"] == "cancelled"
+    assert (await read(api, old["id"]))["status"] == "cancelled"
+    assert (await inbox(api))[0]["topic"]["text"] == "Timen er flyttet"
+
+
 async def test_one_change_at_a_time_and_a_cancel_withdraws_the_waiting_change(api, database):
     old = await booked(api, "2026-12-03")
     first, second = (await free_slots(api, KARI, await lab(api), "2026-12-04", count=2))[:2]

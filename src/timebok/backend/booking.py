@@ -124,7 +124,9 @@ def request_booking(
         "new_status": "busy" if status == "booked" else "busy-tentative",
         "new_until": held_until,
     }
-    if connection.execute(_CLAIM, claim).rowcount != 1:
+    if connection.execute(_CLAIM, claim).rowcount != 1 and not life.take_own_hold(
+        session, principal, slot_id, patient_id, claim["new_status"], held_until
+    ):
         life.refuse_held(session, slot_id)
         raise conflict(f"Slot/{slot_id} is no longer free")
     if slot_status == "busy-tentative":

@@ -241,6 +241,35 @@ def refuse_held(session: Session, slot_id: int) -> None:
         )
 
 
+def take_own_hold(session: Session, principal: Principal, slot_id: int, patient_id: int, new_status: str, new_until: Any) -> bool:
+    """After a failed claim: a time this user holds for this same patient is theirs to book (the desk's change books
+    the time it held while choosing). The slot moves from the hold to the booking in this transaction, so no other
+    desk can take it between the two, and the hold ends. False when the slot is not held so."""
+    hold = session.scalars(
+        select(schema.Appointment).where(
+            schema.Appointment.slot_id == slot_id,
+            schema.Appointment.status == "proposed",
+            schema.Appointment.patient_id == patient_id,
+            schema.Appointment.held_by == principal.actor[:200],
+            schema.Appointment.held_until > to_storage(now()),
+        )
+    ).first()
+    if hold is None:
+        return False
+    # The slot first (the lock order), still kept by a hold; then the hold ends.
+    taken = _rowcount(
+        session.execute(
+            update(schema.Slot)
+            .where(schema.Slot.id == slot_id, *_held())
+            .values(status=new_status, held_until=new_until, version=schema.Slot.version + 1)
+        )
+    )
+    if taken != 1 or not _end(session, hold.id, ("proposed",), rules.HOLD_ENDED):
+        return False
+    versions.bump(session, [versions.organization(hold.organization_id), versions.patient(hold.patient_id)])
+    return True
+
+
 def end_stale_holds(session: Session, slot_id: int) -> None:
     """A claim took a slot whose hold had expired: that hold's Appointment ends (cancelled) in the same transaction."""
     stale = session.scalars(

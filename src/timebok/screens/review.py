@@ -312,6 +312,7 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
                 self.app.push_screen(OverrideDialog(error.until), chosen_reason)
                 return
             raise
+        draft.hold = draft.hold_slot_id = None  # the server ended it as the change took its time
         self._show_sending(False)
         self.notify(
             t("change.done", patient=self._patient.name, old=short_when(old.start), new=short_when(self.slot.start)),
@@ -340,13 +341,8 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
                 await self._holding.wait()
         try:
             if draft.replaces is not None and self._staff_changing():
-                # The desk's change books at once, with its deadline override (`_change`). A hold this desk took on
-                # the new time is given back first so the change can claim it: one round trip in which another
-                # could take the time, and then the desk hears so as for any time taken.
-                if draft.hold is not None:
-                    with suppress(BookingError):
-                        await self.client.release(draft.hold)
-                    draft.hold = draft.hold_slot_id = None
+                # The desk's change books at once, with its deadline override (`_change`). The server lets it take
+                # the time this desk holds for this patient, ending the hold in the same transaction.
                 await self._change(draft)
                 return
             if draft.hold is not None:  # the held time becomes the request (a change's too: the hold carries it)
