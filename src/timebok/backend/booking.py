@@ -118,14 +118,10 @@ def request_booking(
     stamp = to_storage(now())
     held_until = to_storage(now() + timedelta(minutes=hold_minutes)) if status == "proposed" else None
     # The conditional update is the lock: of many racing requests exactly one sees the slot free (or its hold ended).
-    claim = {
-        "slot_id": slot_id,
-        "at": stamp,
-        "new_status": "busy" if status == "booked" else "busy-tentative",
-        "new_until": held_until,
-    }
+    slot_becomes = "busy" if status == "booked" else "busy-tentative"
+    claim = {"slot_id": slot_id, "at": stamp, "new_status": slot_becomes, "new_until": held_until}
     if connection.execute(_CLAIM, claim).rowcount != 1 and not life.take_own_hold(
-        session, principal, slot_id, patient_id, claim["new_status"], held_until
+        session, principal, slot_id, patient_id, slot_becomes, held_until
     ):
         life.refuse_held(session, slot_id)
         raise conflict(f"Slot/{slot_id} is no longer free")
