@@ -441,7 +441,7 @@ def delete_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Da
 def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     if request.query_params.get("status") == "waitlist":
         return _search_wishes(request, who, db)
-    params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
+    params = search_params(request, {"patient", "status", "date", "_sort", "_include"} | waitlist.PARAMS)
     include = params.all("_include")
     if any(value != "Appointment:actor" for value in include):
         raise invalid("Only _include=Appointment:actor is supported")
@@ -459,6 +459,7 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
             raise invalid(f"status must be Appointment statuses such as pending or booked, got {status!r}")
         query = query.where(schema.Appointment.status.in_(statuses))
     query = query.where(*between(schema.Appointment.start, *params.date_bounds("date")))
+    query = _at_timebook(query, waitlist.where(params))
     sort = params.one("_sort")
     if sort not in _APPOINTMENT_ORDER:
         raise invalid("_sort must be one of date, -date, _lastUpdated, -_lastUpdated")
@@ -487,6 +488,24 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
         return matches, includes + [fhir.patient(p, counts.get(p.id)) for p in patients]
 
     return _patient_search(request, db, who, reach, params, query, _APPOINTMENT_ORDER[sort], render, "Appointment search")
+
+
+def _at_timebook(query: Select[schema.Appointment], named: waitlist.Where) -> Select[schema.Appointment]:
+    """Appointments of one time type, HealthcareService or Location (through their slot's timebook), or one Patient."""
+    if named.patient_id is not None:
+        query = query.where(schema.Appointment.patient_id == named.patient_id)
+    if named.type_code is None and named.service_id is None and named.location_id is None:
+        return query
+    book = schema.Schedule
+    query = query.join(schema.Slot, schema.Slot.id == schema.Appointment.slot_id).join(book, book.id == schema.Slot.schedule_id)
+    if named.type_code is not None:
+        services = select(schema.HealthcareService.id).where(schema.HealthcareService.type_code == named.type_code)
+        query = query.where(book.healthcare_service_id.in_(services))
+    if named.service_id is not None:
+        query = query.where(book.healthcare_service_id == named.service_id)
+    if named.location_id is not None:
+        query = query.where(book.location_id == named.location_id)
+    return query
 
 
 def _search_wishes(request: Request, who: Principal, db: Database) -> Response:

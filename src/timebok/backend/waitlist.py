@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Select, select, update
@@ -58,6 +59,36 @@ def scope(who: Principal, reach: list[int]) -> ColumnElement[bool]:
     return wish.patient_id.in_(reach or [who.patient_id or 0])
 
 
+@dataclass(frozen=True)
+class Where:
+    """The timebook a search names: its time type (service-type), HealthcareService or Location (actor, location)."""
+
+    type_code: str | None = None
+    service_id: int | None = None
+    location_id: int | None = None
+    patient_id: int | None = None  # actor=Patient/N
+
+
+def where(params: SearchParams) -> Where:
+    """service-type (a 7617 code, with or without its system), actor and location, read strictly."""
+    type_code = None
+    if (code := params.one("service-type")) is not None:
+        system, bar, value = code.rpartition("|")
+        if not value or (bar and system not in ("", TIMETYPE_SYSTEM)):
+            raise invalid(f"service-type must be a time type code such as Lab, or {TIMETYPE_SYSTEM}|Lab, got {code!r}")
+        type_code = value
+    found: dict[str, int | None] = {}
+    if (actor := params.one("actor")) is not None:
+        kind, _, _ = actor.rpartition("/")
+        if kind not in ("HealthcareService", "Location", "Patient"):
+            raise invalid(f"actor must be a reference like HealthcareService/1, Location/1 or Patient/1, got {actor!r}")
+        found[kind] = params.reference("actor", kind)
+    location_id = params.reference("location", "Location")
+    if location_id is not None and found.get("Location", location_id) != location_id:
+        return Where(location_id=0)  # two different places: nothing is at both
+    return Where(type_code, found.get("HealthcareService"), location_id or found.get("Location"), found.get("Patient"))
+
+
 def query(params: SearchParams, who: Principal, reach: list[int]) -> Select[schema.ShortNotice]:
     """`GET Appointment?status=waitlist` with patient, service-type, actor (HealthcareService, Location or Patient)
     and location: the active wishes, first in line first (the order offers go in)."""
@@ -69,22 +100,19 @@ def query(params: SearchParams, who: Principal, reach: list[int]) -> Select[sche
         if not who.is_staff and patient_id not in (reach or [who.patient_id or 0]):
             raise representation.refused()  # the same whether that patient exists or not
         found = found.where(wish.patient_id == patient_id)
-    if (code := params.one("service-type")) is not None:
-        system, bar, value = code.rpartition("|")
-        if not value or (bar and system not in ("", TIMETYPE_SYSTEM)):
-            raise invalid(f"service-type must be a time type code such as Lab, or {TIMETYPE_SYSTEM}|Lab, got {code!r}")
+    named = where(params)
+    if named.type_code is not None:
         found = found.where(
-            wish.healthcare_service_id.in_(select(schema.HealthcareService.id).where(schema.HealthcareService.type_code == value))
+            wish.healthcare_service_id.in_(
+                select(schema.HealthcareService.id).where(schema.HealthcareService.type_code == named.type_code)
+            )
         )
-    if (actor := params.one("actor")) is not None:
-        kind, _, _ = actor.rpartition("/")
-        if kind not in ("HealthcareService", "Location", "Patient"):
-            raise invalid(f"actor must be a reference like HealthcareService/1, Location/1 or Patient/1, got {actor!r}")
-        number = params.reference("actor", kind)
-        column = {"HealthcareService": wish.healthcare_service_id, "Location": wish.location_id, "Patient": wish.patient_id}
-        found = found.where(column[kind] == number)
-    if (place := params.reference("location", "Location")) is not None:
-        found = found.where(wish.location_id == place)
+    if named.service_id is not None:
+        found = found.where(wish.healthcare_service_id == named.service_id)
+    if named.location_id is not None:
+        found = found.where(wish.location_id == named.location_id)
+    if named.patient_id is not None:
+        found = found.where(wish.patient_id == named.patient_id)
     return found
 
 
