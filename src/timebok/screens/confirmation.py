@@ -70,6 +70,9 @@ class ConfirmationScreen(AwaitsItsWrite, BookingStep):
             yield Static(t(text_id, **fields), id="next", classes="hint")
         else:
             yield Static(t("confirmation.staff_next") if self._for_patient else t("confirmation.next"), id="next", classes="hint")
+        if self.draft.wish_made is not None:  # «Kan komme på kort varsel» was ticked on step 5
+            made = "confirmation.short_notice" if self.draft.wish_made else "confirmation.short_notice_failed"
+            yield Static(t(made), id="short-notice-note", classes="hint")
         if self._may_confirm:
             yield Button(t("confirmation.confirm_now"), id="confirm-now", variant="success")
             status = Static("", id="confirm-status", classes="hint")  # «Bekrefter timen …», or what went wrong
