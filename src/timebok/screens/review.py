@@ -123,6 +123,8 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "short_notice":
+            if self.timebok.read_only:
+                return False  # a support agent only looking: the box is theirs to tick once they write as the citizen
             return self._may_ask_earlier() and not self.writing
         if action == "send" and self.timebok.read_only:
             return None  # a support agent acting as a citizen: greyed out, the line under the button says why
