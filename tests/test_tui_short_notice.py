@@ -4,7 +4,7 @@ booked time, the old one moved) or let go with N (the next in line gets it)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from textual.widgets import Button
 
@@ -15,6 +15,7 @@ from tests.tui_helpers import make_app, screen_text, settle, to_review, wait_for
 from timebok.backend import short_notice
 from timebok.client.api import BookingClient
 from timebok.client.models import Appointment, AppointmentState
+from timebok.domain import clock
 from timebok.screens.appointments import AppointmentsScreen
 from timebok.screens.confirmation import ConfirmationScreen
 from timebok.screens.review import ReviewScreen
@@ -65,21 +66,21 @@ async def test_k_asks_for_an_earlier_time_marks_it_and_withdraws_it(live_server)
     app = make_app(live_server, KARI)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _to_appointments(pilot)
-        assert "Kort varsel" not in screen_text(app).split("Avbestill")[0]  # no mark yet (the footer has the key)
+        assert "Kort varsel: du får tilbud" not in screen_text(app)
         await pilot.press("k")
         await settle(pilot)
         assert "Vil du få tilbud om en tidligere time" in screen_text(app)
         await pilot.press("j")  # «Ja, gi meg tilbud»
         await wait_for(pilot, lambda: old.id in screen.wished)
         await settle(pilot)
-        assert "· Kort varsel" in screen_text(app)
+        assert "Kort varsel: du får tilbud" in screen_text(app)
         await pilot.press("k")
         await settle(pilot)
         assert "Vil du tas av listen for kort varsel" in screen_text(app)
         await pilot.press("j")
         await wait_for(pilot, lambda: old.id not in screen.wished)
         await settle(pilot)
-        assert "· Kort varsel" not in screen_text(app)
+        assert "Kort varsel: du får tilbud" not in screen_text(app)
     async with BookingClient(live_server.url, KARI) as kari:
         assert await kari.wishes() == []
 
@@ -148,3 +149,18 @@ async def test_n_declines_and_the_next_in_line_is_offered_the_time(live_server, 
         (wish,) = await ola.wishes()
         offer = await ola.appointment(wish.offer_id)
     assert offer.state is AppointmentState.HELD and offer.start == hold.start
+
+
+async def test_an_offer_that_runs_out_while_shown_says_so_and_cannot_be_taken(live_server, database):
+    await _offered(live_server, database)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _to_appointments(pilot)
+        (hold, _) = next(iter(screen.offers.values()))
+        clock.set_now((hold.hold_expires + timedelta(seconds=1)).isoformat())
+        screen._refresh()  # the screen's timer, due at the expiry, fires now
+        await wait_for(pilot, lambda: hold.id in screen._expired)
+        await settle(pilot)
+        assert f"Tilbudet gikk ut kl. {hold.hold_expires:%H:%M}" in screen_text(app)
+        assert screen.check_action("accept_offer", ()) is False and screen.check_action("decline_offer", ()) is False
+        assert problems(app) == {}

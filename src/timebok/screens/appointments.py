@@ -304,7 +304,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         place = appointment.place.name if appointment.place else ""
         whom = for_whom(self.own_patient(), appointment)
         if appointment.id in self.offers or appointment.id in self._expired:
-            # A time offered at short notice: until when it is held, or that the offer ran out.
+            # A time offered at short notice, on a line of its own: until when it is held, or that the offer ran out.
             until = f"{appointment.hold_expires:%H:%M}" if appointment.hold_expires else ""
             state = (
                 t("appointments.offer_until", until=until)
@@ -312,11 +312,12 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 else t("appointments.offer_expired", until=until)
             )
             return (
-                f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}"
-                f" · [reverse]{escape(t('appointments.offer_mark'))}[/]\n"
-                f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state)}[/]"
+                f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
+                f"{escape(when(appointment.start))} · {escape(place)}\n"
+                f"[reverse] {escape(t('appointments.offer_mark'))} [/] · [b]{escape(state)}[/]"
             )
-        mark = f" · [b]{escape(t('appointments.short_notice_mark'))}[/]" if appointment.id in self.wished else ""
+        # On the short-notice list: said on a line of its own (words, not a colour).
+        mark = f"\n[b]{escape(t('appointments.short_notice_line'))}[/]" if appointment.id in self.wished else ""
         old = self.by_id.get(appointment.replaces_id) if appointment.replaces_id else None
         if old is not None and appointment.state is AppointmentState.WAITING:
             # A change waiting for the office: from and to, so the kept time and the asked one read together.
@@ -326,8 +327,8 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 f" · [b]{escape(state_word(appointment.state))}[/]"
             )
         return (
-            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}{mark}\n"
-            f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
+            f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
+            f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]{mark}"
         )
 
     @on(ListView.Selected)

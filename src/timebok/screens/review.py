@@ -21,6 +21,7 @@ from timebok.ui.labels import short_when, time_type_label, time_type_name, when
 from timebok.ui.problems import full_text
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
+from timebok.ui.widgets.tick_box import TickBox
 from timebok.ui.workers import AwaitsItsWrite
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
         )
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
         if self._may_ask_earlier():
-            yield Checkbox(t("review.short_notice_box"), draft.short_notice, id="short-notice", compact=True)
+            yield TickBox(t("review.short_notice_box"), draft.short_notice, id="short-notice", compact=True)
         yield Button(t("change.send" if draft.replaces is not None else "review.send"), id="send", variant="primary")
         status = Static(t("review.sending"), id="send-status", classes="hint")
         status.display = False  # while the request is on its way
