@@ -775,6 +775,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.short_notice": "Short notice",
     "review.short_notice_box": "Can come at short notice (offer me an earlier free time)",
     "confirmation.short_notice": "You are on the short-notice list: if an earlier time frees up here, you are offered it in your inbox.",
+    "confirmation.short_notice_for": "{patient} is on the short-notice list: if an earlier time frees up here, you are offered it in your inbox.",
     "confirmation.short_notice_failed": "You were not put on the short-notice list. Try again in Appointments with K.",
     "appointments.short_notice": "Short notice",
     "appointments.short_notice_line": "Short notice: you are offered an earlier time if one frees up",

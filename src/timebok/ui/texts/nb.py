@@ -775,6 +775,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.short_notice": "Kort varsel",
     "review.short_notice_box": "Kan komme på kort varsel (tilbud om tidligere ledig time)",
     "confirmation.short_notice": "Du står på listen for kort varsel: blir en tidligere time ledig her, får du tilbud om den i innboksen.",
+    "confirmation.short_notice_for": "{patient} står på listen for kort varsel: blir en tidligere time ledig her, får du tilbud om den i innboksen.",
     "confirmation.short_notice_failed": "Du kom ikke på listen for kort varsel. Prøv igjen i Timeavtaler med K.",
     "appointments.short_notice": "Kort varsel",
     "appointments.short_notice_line": "Kort varsel: du får tilbud hvis en tidligere time blir ledig",
