@@ -145,7 +145,7 @@ def resource(session: Session, wish: schema.ShortNotice) -> fhir.Resource:
     return found
 
 
-OFFER_URL = "https://timebok.example/fhir/StructureDefinition/short-notice-offer"  # the hold offered for a wish
+OFFER_URL = rules.SHORT_NOTICE_OFFER_URL  # the hold offered for a wish
 
 
 # -- offering freed times (the sender loop) ---------------------------------------------------------------------

@@ -33,6 +33,7 @@ from timebok.client.models import (
     RepresentationReason,
     Represented,
     SetupChange,
+    ShortNoticeWish,
     Slot,
     Timebook,
     TimebookChange,
@@ -401,6 +402,60 @@ class BookingClient:
             conflict=conflict,
         )
         return await self._with_context(fhir_map.appointment(resource), tolerant=True)
+
+    # -- «Kan komme på kort varsel»: the short-notice list (README «Messages») ------------------------------------
+
+    async def ask_earlier(self, appointment: Appointment) -> ShortNoticeWish:
+        """Put the patient on the short-notice list for an earlier time of this type at this place: from now until
+        the appointment, which an offer they accept replaces. Asking again gives the same wish."""
+        types = await self.time_types(appointment.office_id)
+        service = next((tt.id for tt in types if tt.code == appointment.time_type_code), None)
+        if service is None or appointment.place_id is None:
+            raise BookingError(ErrorKind.NOT_FOUND, "the office no longer offers this time type")
+        body: Json = {
+            "resourceType": "Appointment",
+            "status": "waitlist",
+            "serviceType": [{"coding": [{"code": appointment.time_type_code}]}],
+            "requestedPeriod": [{"start": _instant(now()), "end": _instant(appointment.start)}],
+            "participant": [
+                {"actor": {"reference": f"Patient/{appointment.patient_id}"}, "status": "accepted"},
+                {"actor": {"reference": f"HealthcareService/{service}"}, "status": "needs-action"},
+                {"actor": {"reference": f"Location/{appointment.place_id}"}, "status": "needs-action"},
+            ],
+            "extension": [{"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{appointment.id}"}}],
+        }
+        resource = await self._create("/Appointment", body, ("wish", appointment.id))
+        return fhir_map.wish(resource)
+
+    async def wishes(
+        self, patient_id: str | None = None, *, time_type_code: str | None = None, place_id: str | None = None
+    ) -> list[ShortNoticeWish]:
+        """The short-notice list, first in line first: a citizen's own (and those of whom they act for), or the
+        office's for staff, narrowed to a patient, a time type or a place."""
+        params: dict[str, str] = {"status": "waitlist"}
+        if patient_id:
+            params["patient"] = f"Patient/{patient_id}"
+        if time_type_code:
+            params["service-type"] = time_type_code
+        if place_id:
+            params["location"] = f"Location/{place_id}"
+        return await self._search_result("/Appointment", params, lambda entries: [fhir_map.wish(r) for r, _ in entries])
+
+    async def withdraw_wish(self, wish: ShortNoticeWish) -> ShortNoticeWish:
+        """Off the list (safe to repeat); a time held for it goes to the next in line."""
+        patch: list[Json] = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+        resource = await self._json(
+            "PATCH",
+            f"/Appointment/{wish.id}",
+            json=patch,
+            write=True,
+            headers={"Content-Type": "application/json-patch+json"},
+        )
+        return fhir_map.wish(resource)
+
+    async def decline_offer(self, offer: Appointment) -> Appointment:
+        """Let an offered time go: the next in line is offered it. Accepting is `send_held` of the same hold."""
+        return await self.release(offer)
 
     async def appointment(self, appointment_id: str) -> Appointment:
         return await self._with_context(fhir_map.appointment(await self._json("GET", f"/Appointment/{appointment_id}")))

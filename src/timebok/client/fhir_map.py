@@ -13,6 +13,7 @@ from timebok.client.models import (
     Patient,
     Place,
     Represented,
+    ShortNoticeWish,
     Slot,
     Timebook,
     TimeType,
@@ -188,6 +189,28 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         overdue=_extension(resource, life.OVERDUE_URL).get("valueBoolean") is True,
         late=_extension(resource, life.LATE_URL).get("valueBoolean") is True,
         cancel_code=_code([resource.get("cancelationReason") or {}]) or None,
+        slot_id=next((id_ for s in resource.get("slot", []) if (id_ := ref_id(s, "Slot"))), None),
+    )
+
+
+def wish(resource: Json) -> ShortNoticeWish:
+    """A short-notice wish (`Appointment/waitlist-N`): its patient, timebook actors, period, offer and end."""
+    actors = [p.get("actor", {}) for p in resource.get("participant", [])]
+    period = (resource.get("requestedPeriod") or [{}])[0]
+    active = resource.get("status") == "waitlist"
+    return ShortNoticeWish(
+        id=resource["id"],
+        patient_id=next((id_ for a in actors if (id_ := ref_id(a, "Patient"))), ""),
+        time_type_code=_code(resource.get("serviceType")),
+        service_id=next((id_ for a in actors if (id_ := ref_id(a, "HealthcareService"))), ""),
+        place_id=next((id_ for a in actors if (id_ := ref_id(a, "Location"))), ""),
+        period_start=moment(period["start"]),
+        period_end=moment(period["end"]),
+        active=active,
+        created=moment(resource["created"]) if resource.get("created") else None,
+        replaces_id=ref_id(_extension(resource, life.REPLACES_URL).get("valueReference"), "Appointment"),
+        offer_id=ref_id(_extension(resource, life.SHORT_NOTICE_OFFER_URL).get("valueReference"), "Appointment"),
+        ended=None if active else (_code([resource.get("cancelationReason") or {}]) or "withdrawn"),
     )
 
 

@@ -172,6 +172,7 @@ class Appointment:
     overdue: bool = False  # a request past its answer time (the queue marks and sorts these first)
     late: bool = False  # booked, 10 minutes past the start and not marked arrived
     cancel_code: str | None = None  # why it was cancelled (prov, pat-cpp, moved, unanswered, hold-ended, …)
+    slot_id: str | None = None  # the time in its timebook
 
     def is_upcoming(self, now: datetime) -> bool:
         return self.end > now
@@ -179,6 +180,25 @@ class Appointment:
     def past_deadline(self, at: datetime) -> bool:
         """Whether a citizen may no longer cancel or change it (they call the office instead)."""
         return self.deadline is not None and at > self.deadline
+
+
+@dataclass(frozen=True)
+class ShortNoticeWish:
+    """«Kan komme på kort varsel»: the patient would take an earlier time of this type at this place (a `waitlist`
+    Appointment). While it is on the list a freed time may be offered to them: `offer_id` is that hold."""
+
+    id: str  # waitlist-N
+    patient_id: str
+    time_type_code: str
+    service_id: str  # the time type's HealthcareService
+    place_id: str
+    period_start: datetime
+    period_end: datetime
+    active: bool  # still on the list (waiting, or with an offer out)
+    created: datetime | None = None
+    replaces_id: str | None = None  # the later time they hold, which an accepted offer replaces
+    offer_id: str | None = None  # the hold (a proposed Appointment) offered to them
+    ended: str | None = None  # why it left the list: met, declined (let go or run out) or withdrawn
 
 
 @dataclass(frozen=True)
