@@ -1,0 +1,150 @@
+"""Writes what the channels did with claimed outbox messages (sent, to try again, failed, skipped) on a thread of its
+own, as a group commit: whatever the sending threads handed over while the previous write ran goes in the next one.
+
+One transaction for many messages instead of one a message (issue 25's 100 000 reminders). Each mark is handed over
+the moment its channel took the message, and the writer takes it at once when idle, so it lands within one write's
+time (a few milliseconds), also while the next message hangs on a silent server: a SIGKILL loses no mark of a message
+a channel took more than that before, and the few it can lose are resent with the same Message-ID."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, literal, select, text, true, update
+
+from timebok.backend import schema
+from timebok.backend.db import Database
+from timebok.backend.fhir import to_storage
+from timebok.domain.clock import now
+
+log = logging.getLogger("timebok.sender")
+GIVE_UP_SECONDS = 60.0  # a database away this long: the marks are dropped, the leases lapse and the messages go again
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What became of one message: its new state, why (skipped), when to try again (pending) and the attempt made
+    (ok, what the channel said), if one was."""
+
+    message_id: int
+    state: str
+    reason: str | None = None
+    due: datetime | None = None
+    attempt: tuple[bool, str | None] | None = None
+
+
+class Marks:
+    """The writer: `put` hands a mark over, `wait_written` waits until every mark handed over so far is written."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._lock = threading.Condition()
+        self._queue: list[Mark] = []
+        self._handed = 0  # marks handed over, ever
+        self._written = 0  # of them, written (or given up on)
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    def put(self, mark: Mark) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="timebok-sender-marks", daemon=True)
+                self._thread.start()
+            self._queue.append(mark)
+            self._handed += 1
+            self._lock.notify_all()
+
+    def wait_written(self, timeout: float = GIVE_UP_SECONDS + 10) -> bool:
+        with self._lock:
+            target = self._handed
+            return self._lock.wait_for(lambda: self._written >= target, timeout)
+
+    def stop(self) -> None:
+        """Writes what is handed over, then ends the thread."""
+        self.wait_written()
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._queue or self._stop)
+                if not self._queue:
+                    return
+                group, self._queue = self._queue, []
+            self._write_until_done(group)
+            with self._lock:
+                self._written += len(group)
+                self._lock.notify_all()
+
+    def _write_until_done(self, group: list[Mark]) -> None:
+        deadline = time.monotonic() + GIVE_UP_SECONDS
+        while True:
+            try:
+                write(self.db, group)
+                return
+            except Exception as error:  # noqa: BLE001 - a database that does not answer now may answer in a moment
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "could not mark %d outbox messages (%s); they go again when their lease ends",
+                        len(group),
+                        type(error).__name__,
+                    )
+                    return
+                time.sleep(0.5)
+
+
+def write(db: Database, marks: list[Mark]) -> None:
+    """Every mark in one transaction: the sent ones (nearly all, when many fall due) by one UPDATE and one INSERT of
+    their attempts, the rest one by one. A message its channel took is sent whatever happened to its row meanwhile;
+    any other mark changes only a message still waiting (one a patient's opt-out skipped meanwhile keeps its reason)."""
+    moment = to_storage(now())
+    sent = [mark.message_id for mark in marks if mark.state == "sent"]
+    with db.writing_connection() as connection:
+        if db.is_postgresql:
+            # Not waiting for the WAL flush: an instance killed now keeps the marks (PostgreSQL has them); only
+            # PostgreSQL itself crashing in the next instant could forget them, and then the resend carries the
+            # same id to the channel.
+            connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        if sent:
+            message = schema.OutboxMessage
+            connection.execute(
+                update(message)
+                .where(message.id.in_(sent))
+                .values(state="sent", reason=None, lease_until=None, lease_owner=None, attempts=message.attempts + 1, sent=moment)
+            )
+            took = select(message.id, literal(moment, schema.OutboxAttempt.at.type), true()).where(message.id.in_(sent))
+            connection.execute(
+                insert(schema.OutboxAttempt).from_select(
+                    [schema.OutboxAttempt.message_id, schema.OutboxAttempt.at, schema.OutboxAttempt.ok], took
+                )
+            )
+        for mark in marks:
+            if mark.state != "sent":
+                _write_one(connection, mark, moment)
+
+
+def _write_one(connection: Connection, mark: Mark, moment: datetime) -> None:
+    values: dict[str, Any] = {"state": mark.state, "reason": mark.reason, "lease_until": None, "lease_owner": None}
+    if mark.due is not None:
+        values["due"] = to_storage(mark.due)
+    if mark.attempt is not None:
+        values["attempts"] = schema.OutboxMessage.attempts + 1
+    connection.execute(
+        update(schema.OutboxMessage)
+        .where(schema.OutboxMessage.id == mark.message_id, schema.OutboxMessage.state == "pending")
+        .values(**values)
+    )
+    if mark.attempt is not None:
+        ok, detail = mark.attempt
+        connection.execute(
+            insert(schema.OutboxAttempt).values(message_id=mark.message_id, at=moment, ok=ok, detail=detail and detail[:300])
+        )
