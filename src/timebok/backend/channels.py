@@ -113,6 +113,8 @@ class SmtpChannel:
     def send(self, message: Outgoing, ready: Callable[[], object] = lambda: None) -> None:
         try:
             connection = self._connect()
+            if _NOT_AN_ADDRESS.search(message.recipient) or "@" not in message.recipient:
+                raise Failed("not an e-mail address", final=True)
             if not message.recipient.isascii() and not connection.has_extn("smtputf8"):
                 raise Failed("the SMTP server cannot take an address with letters outside ASCII (no SMTPUTF8)", final=True)
             data = mail_format.build(
@@ -145,10 +147,13 @@ class SmtpChannel:
         self, connection: smtplib.SMTP, recipient: str, data: bytes, options: list[str], ready: Callable[[], object]
     ) -> None:
         """MAIL, RCPT, DATA and the message, as smtplib's sendmail does, with `ready` before the message itself."""
-        code, reply = connection.mail(self._from, options)
+        if options:
+            code, reply = connection.mail(self._from, options)  # smtplib switches the command encoding for SMTPUTF8
+        else:  # the common case, without smtplib's address parsing (a tenth of the sender's CPU a message)
+            code, reply = connection.docmd("mail", f"FROM:<{self._from}>")
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, self._from)
-        code, reply = connection.rcpt(recipient)
+        code, reply = connection.docmd("rcpt", f"TO:<{recipient}>")
         if code not in (250, 251):
             connection.rset()  # the connection stays good for the next message
             raise _Refused(code, reply.decode(errors="replace"))
@@ -179,6 +184,7 @@ class _Refused(Exception):
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_NOT_AN_ADDRESS = re.compile(r"[\s<>\x00-\x1f\x7f]")  # would break out of RCPT TO:<…> or the To header
 
 
 def _smtp_detail(error: Exception) -> str:
