@@ -2,12 +2,12 @@
 
 A fresh PostgreSQL database of its own (made on `TIMEBOK_BENCH_PG`, dropped at the end; skipped with a note when
 PostgreSQL does not answer), clock frozen at 2026-11-25 09:00. N reminders (default 20 000,
-`TIMEBOK_BENCH_REMINDERS`), each to its own address, are written to the outbox due now; then two instances start
-with `--smtp` pointed at an aiosmtpd sink in a process of its own, which notes each message's Message-ID. Prints the
-time from the instances' start until the database says every one is sent, the rate, the messages the sink got and
-how many of them were a Message-ID it had seen before (goal: 0), and the figure extrapolated to issue 25's 100 000
-(goal: ≤ 2 minutes): the start-up as measured plus the sending time grown linearly, since each message costs the
-same claim share, send and mark.
+`TIMEBOK_BENCH_REMINDERS`), each to its own address, fall due at once on two running instances, started first with
+`--smtp` pointed at an aiosmtpd sink in a process of its own, which notes each message's Message-ID: the reminders
+are written in one transaction, so they all fall due at its commit, as a real morning's reminders fall due on running
+servers. Prints the time from that commit until the database says every one is sent, the rate, the messages the
+sink got and how many of them were a Message-ID it had seen before (goal: 0), and the figure extrapolated to issue
+25's 100 000 (goal: ≤ 2 minutes), linear since each message costs the same claim share, send and mark.
 
 The machine is shared, so it also prints where the CPU went, in milliseconds per message: the two instances, the
 sink, PostgreSQL's backends serving this database, and the whole machine (the rest is other work), with the load
@@ -54,38 +54,51 @@ while True:
 """
 
 
-def _fill(url: str, count: int) -> None:
-    from timebok.backend import notices
-    from timebok.backend.fhir import to_storage
+def _prepare(url: str) -> None:
+    """The schema and the demo offices, before the instances start."""
     from timebok.backend.server import open_database
     from timebok.domain import clock
 
     clock.set_now(NOW)
+    open_database(url, demo=True).dispose()
+
+
+def _fill(url: str, count: int) -> float:
+    """Writes the reminders in one transaction, so they all fall due at its commit; when it committed (perf_counter)."""
+    from timebok.backend import notices
+    from timebok.backend.fhir import to_storage
+    from timebok.backend.server import open_database
+
     db = open_database(url, demo=True)
     moment = to_storage(datetime.fromisoformat(NOW))
-    for first in range(0, count, 5000):
-        rows = [
-            {
-                "dedup_key": f"reminder:{n}:email:person{n}@innbygger.example",
-                "event": "reminder",
-                "channel": "email",
-                "recipient": f"person{n}@innbygger.example",
-                "patient_id": 1,
-                "organization_id": 1,
-                "appointment_id": None,
-                "subject": "Påminnelse om time",
-                "body": f"Du har time hos Fjordsiden legekontor (melding {n}). Les mer i innboksen din i timebok.",
-                "created": moment,
-                "due": moment,
-                "state": "pending",
-                "reason": None,
-                "attempts": 0,
-            }
-            for n in range(first, min(first + 5000, count))
-        ]
-        with db.writing() as session:
-            notices.insert_rows(session, rows)
+    with db.writing() as session:
+        for first in range(0, count, 5000):
+            notices.insert_rows(session, _rows(first, min(first + 5000, count), moment))
+    committed = time.perf_counter()
     db.dispose()
+    return committed
+
+
+def _rows(first: int, end: int, moment: datetime) -> list[dict[str, object]]:
+    return [
+        {
+            "dedup_key": f"reminder:{n}:email:person{n}@innbygger.example",
+            "event": "reminder",
+            "channel": "email",
+            "recipient": f"person{n}@innbygger.example",
+            "patient_id": 1,
+            "organization_id": 1,
+            "appointment_id": None,
+            "subject": "Påminnelse om time",
+            "body": f"Du har time hos Fjordsiden legekontor (melding {n}). Les mer i innboksen din i timebok.",
+            "created": moment,
+            "due": moment,
+            "state": "pending",
+            "reason": None,
+            "attempts": 0,
+        }
+        for n in range(first, end)
+    ]
 
 
 def _sent(url: str) -> int:
@@ -162,16 +175,18 @@ def main() -> int:
     servers: list[ServerProcess] = []
     try:
         assert sink.stdout is not None and sink.stdout.readline().strip() == b"ready"
-        started = time.perf_counter()
-        _fill(database.url, COUNT)
-        print(f"{COUNT} reminders written to the outbox in {time.perf_counter() - started:.1f} s")
+        _prepare(database.url)
         script = Path(sys.executable).with_name("timebok")
-        started = time.perf_counter()
+        begun = time.perf_counter()
         for n in range(INSTANCES):
             port = free_port()
             argv = [str(script), "serve", "--db", database.url, "--port", str(port), "--smtp", f"smtp://127.0.0.1:{sink_port}"]
             servers.append(ServerProcess(f"instance {n + 1}", argv, port, "/fhir/metadata", folder / f"serve-{n}.log").start())
-        ready = time.perf_counter() - started
+        ready = time.perf_counter() - begun
+        time.sleep(3)  # past their first rounds (the start-up's sweep of unanswered requests, free times made)
+        before = time.perf_counter()
+        started = _fill(database.url, COUNT)
+        print(f"{COUNT} reminders written to the outbox in one transaction in {started - before:.1f} s")
         serving_cpu = {server.name: _cpu_seconds(server.process.pid) for server in servers if server.process}
         sink_cpu, machine_cpu, backends_before = _cpu_seconds(sink.pid), _machine_cpu_seconds(), _backends(database.url)
         pg_cpu = {pid: _cpu_seconds(pid) for pid in backends_before}
@@ -183,8 +198,7 @@ def main() -> int:
                 return 1
             time.sleep(0.05)
         seconds = time.perf_counter() - started
-        serving = seconds - ready
-        # CPU from the moment both answered until all were sent (starting up is left out: it is not per message).
+        # CPU from the commit that made them due until all were sent.
         instances = sum(_cpu_seconds(server.process.pid) - serving_cpu[server.name] for server in servers if server.process)
         sink_used = _cpu_seconds(sink.pid) - sink_cpu
         postgres = sum(_cpu_seconds(pid) - pg_cpu.get(pid, 0.0) for pid in _backends(database.url))
@@ -195,17 +209,17 @@ def main() -> int:
         time.sleep(0.5)  # the sink writes each id as it takes the message; let the last lines land
         received = ids.read_text().split()
         twice = len(received) - len(set(received))
-        # Starting up is paid once, whatever the number: the rest grows with it (each message costs the same).
-        extrapolated = ready + serving * TARGET / COUNT
+        extrapolated = seconds * TARGET / COUNT
         rows = [
             ["reminders due at once", COUNT, "", ""],
             ["instances (PostgreSQL, SKIP LOCKED)", INSTANCES, "", ""],
-            ["all sent after (from the instances' start)", f"{seconds:.1f} s ({ready:.1f} s of it starting)", "", ""],
-            ["rate (overall / once both served)", f"{COUNT / seconds:.0f}/s / {COUNT / serving:.0f}/s", "", ""],
+            ["instances started (before the reminders, not counted)", f"{ready:.1f} s", "", ""],
+            ["all sent after (from the commit that made them due)", f"{seconds:.1f} s", "", ""],
+            ["rate", f"{COUNT / seconds:.0f}/s", "", ""],
             ["messages the sink got / distinct", f"{len(received)} / {len(set(received))}", "", ""],
             ["sent twice", twice, "0", "met" if twice == 0 else "NOT met"],
             [
-                f"{TARGET:,} extrapolated (start-up + linear)".replace(",", " "),
+                f"{TARGET:,} extrapolated (linear)".replace(",", " "),
                 f"{extrapolated:.0f} s",
                 f"≤ {GOAL_SECONDS:.0f} s",
                 f"{extrapolated / GOAL_SECONDS:.2f}",
@@ -221,10 +235,10 @@ def main() -> int:
             ["… of it neither ours nor PostgreSQL's", f"{machine - instances - sink_used - postgres:.1f} s", ""],
         ]
         notes = [
-            f"load average {load_before[0]:.1f} when both served, {load_after[0]:.1f} at the end; {os.cpu_count()} cores",
-            f"{serving:.1f} s of wall time on {os.cpu_count()} cores is {serving * (os.cpu_count() or 1):.0f} CPU seconds",
+            f"load average {load_before[0]:.1f} at the commit, {load_after[0]:.1f} at the end; {os.cpu_count()} cores",
+            f"{seconds:.1f} s of wall time on {os.cpu_count()} cores is {seconds * (os.cpu_count() or 1):.0f} CPU seconds",
         ]
-        print(table("CPU while sending (both serving until all sent)", ["who", "CPU", "per message"], split, notes))
+        print(table("CPU while sending (from the commit until all sent)", ["who", "CPU", "per message"], split, notes))
         return 0 if twice == 0 and len(set(received)) == COUNT else 1
     finally:
         for server in servers:
