@@ -9,7 +9,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache
 
-_WORD_BYTES = 45  # UTF-8 bytes per RFC 2047 encoded word: base64 makes 60 characters, 72 with =?utf-8?b?…?=
+_WORD_BYTES = 42  # UTF-8 bytes per RFC 2047 encoded word: 56 base64 characters, 68 with =?utf-8?b?…?=, 77 after "Subject: "
 _LINE_BYTES = 998  # RFC 5322's hard limit for a line; a longer body line goes quoted-printable
 
 
