@@ -1,10 +1,10 @@
 """Writes what the channels did with claimed outbox messages (sent, to try again, failed, skipped) on a thread of its
 own, as a group commit: whatever the sending threads handed over while the previous write ran goes in the next one.
 
-One transaction for many messages instead of one a message (issue 25's 100 000 reminders). Each mark is handed over
-the moment its channel took the message, and the writer takes it at once when idle, so it lands within one write's
-time (a few milliseconds), also while the next message hangs on a silent server: a SIGKILL loses no mark of a message
-a channel took more than that before, and the few it can lose are resent with the same Message-ID."""
+One write for many messages instead of a transaction a message (issue 25's 100 000 reminders). Each mark is handed
+over the moment its channel took the message, and a sending thread hands its next message over only once every mark
+handed over before is written (backend/sender.py; the wait overlaps the SMTP server's first answers), so a SIGKILL
+can leave unmarked only the message each sending thread has in flight, resent later with the same Message-ID."""
 
 from __future__ import annotations
 
@@ -66,8 +66,9 @@ class Marks:
             return self._lock.wait_for(lambda: self._written >= target, timeout)
 
     def stop(self) -> None:
-        """Writes what is handed over, then ends the thread."""
-        self.wait_written()
+        """Writes what is handed over (waiting a while at most: a server stopping does not hang on a database that is
+        away; those messages go again when their lease ends), then ends the thread."""
+        self.wait_written(timeout=10)
         with self._lock:
             self._stop = True
             self._lock.notify_all()
