@@ -44,12 +44,13 @@ def _reminders(count: int) -> list[dict[str, object]]:
 
 
 def _drop_every_connection(url: str) -> int:
-    """As a PostgreSQL restart does to this database: every other connection to it is ended."""
+    """As a PostgreSQL restart does to this database: the backend's connections to it are ended (those named
+    `timebok`; the test fixtures' own, which put the database back between tests, are left alone)."""
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(libpq, autocommit=True) as connection:
         return connection.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'timebok'"
         ).fetchone()[0]
 
 
