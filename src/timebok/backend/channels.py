@@ -132,8 +132,8 @@ class SmtpChannel:
             self._transaction(connection, message.recipient, data, options, ready)
         except mail_format.Unsendable as error:
             raise Failed(str(error), final=True) from None
-        except _Refused as error:
-            raise Failed(f"SMTP {error.code} {error.text}"[:300], final=error.code >= 500) from None
+        except _Refused as error:  # as before: this address is given up on (a for-now 4xx too, not the whole channel)
+            raise Failed(f"SMTP {error.code} {error.text}"[:300], final=True) from None
         except smtplib.SMTPResponseException as error:
             self.close()
             raise Failed(_smtp_detail(error), final=500 <= error.smtp_code < 600) from None
@@ -176,7 +176,7 @@ class SmtpChannel:
 
 
 class _Refused(Exception):
-    """The server refused the recipient (a 5xx for good, a 4xx for now)."""
+    """The server refused the recipient."""
 
     def __init__(self, code: int, text: str) -> None:
         super().__init__(text)

@@ -3,10 +3,11 @@
 At least once to the channel, never twice to the person: a message's mark (sent, to try again, skipped) goes to the
 instance's mark writer (backend/marks.py) the moment its channel took it, and the next message is handed over only
 once that mark is written; the channel gets the outbox's dedup key as the message's id, so the one resend a crash
-can cause (the message each thread has in flight) is the same message. Each batch is claimed with one statement: on PostgreSQL with
-`FOR UPDATE SKIP LOCKED`, so instances never wait for or take each other's messages; SQLite's single writer
-(BEGIN IMMEDIATE) does the same. A killed instance's claims lapse when their lease ends and another instance takes
-them. A failing channel never touches a booking: bookings only write rows, and this loop runs on threads of its own."""
+can cause (the message each thread has in flight) is the same message. Each batch is claimed with one statement:
+on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so instances never wait for or take each other's messages; SQLite's
+single writer (BEGIN IMMEDIATE) does the same. A killed instance's claims lapse when their lease ends and another
+instance takes them. A failing channel never touches a booking: bookings only write rows, and this loop runs on
+threads of its own."""
 
 from __future__ import annotations
 
