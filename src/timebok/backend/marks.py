@@ -39,7 +39,8 @@ class Mark:
 
 
 class Marks:
-    """The writer: `put` hands a mark over, `wait_written` waits until every mark handed over so far is written."""
+    """The writer: `put` hands a mark over and says its number; `wait_written(upto)` waits until the marks up to that
+    one are written (all handed over so far, without it). Groups are written in the order handed over."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -51,7 +52,7 @@ class Marks:
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None  # PostgreSQL: the writer's own, kept (see _write_sent)
 
-    def put(self, mark: Mark) -> None:
+    def put(self, mark: Mark) -> int:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="timebok-sender-marks", daemon=True)
@@ -59,10 +60,13 @@ class Marks:
             self._queue.append(mark)
             self._handed += 1
             self._lock.notify_all()
+            return self._handed
 
-    def wait_written(self, timeout: float = GIVE_UP_SECONDS + 10) -> bool:
+    def wait_written(self, upto: int | None = None, timeout: float = GIVE_UP_SECONDS + 10) -> bool:
         with self._lock:
-            target = self._handed
+            target = self._handed if upto is None else upto
+            if self._written >= target:
+                return True
             return self._lock.wait_for(lambda: self._written >= target, timeout)
 
     def stop(self) -> None:

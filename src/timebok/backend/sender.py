@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -176,12 +177,15 @@ class Sender:
             short_notice.run(self.db)
         claimed = self._claim()
         down: set[str] = set()
+        last = 0  # this thread's last mark handed over (the previous round's are written)
         for message in claimed:
             if self._stop.is_set():
                 break  # the rest keep their lease; it lapses and another round takes them
-            # Handed to the mark writer at once, written with other threads' marks (backend/marks.py).
-            self.marks.put(self._deliver(message, down, self.channels if channels is None else channels))
-        self.marks.wait_written()  # a round ends with its marks in the database (and callers may read them)
+            # Its mark goes to the mark writer at once, written with other threads' (backend/marks.py); the message
+            # goes to its channel once this thread's previous mark is written (not waiting for other threads' newer).
+            ready = partial(self.marks.wait_written, last)
+            last = self.marks.put(self._deliver(message, down, self.channels if channels is None else channels, ready))
+        self.marks.wait_written(last)  # a round ends with its marks in the database (and callers may read them)
         return len(claimed)
 
     def _claim(self) -> list[Claimed]:
@@ -215,7 +219,7 @@ class Sender:
             )
         return claimed
 
-    def _deliver(self, message: Claimed, down: set[str], channels: dict[str, Channel]) -> Mark:
+    def _deliver(self, message: Claimed, down: set[str], channels: dict[str, Channel], ready: Callable[[], object]) -> Mark:
         moment = now()
         if message.event == "reminder" and message.status not in (None, "booked"):
             return Mark(message.id, "skipped", reason=rules.CANCELLED)
@@ -230,7 +234,7 @@ class Sender:
         try:
             # Handed over only once the previous message's mark is written (while the SMTP server answers MAIL, RCPT
             # and DATA): a SIGKILL can leave at most the one message in flight unmarked, as with a write a message.
-            channel.send(Outgoing(message.key, message.recipient, message.subject, message.body), self.marks.wait_written)
+            channel.send(Outgoing(message.key, message.recipient, message.subject, message.body), ready)
         except Failed as error:
             log.info("outbox message %s (%s) not taken by %s: %s", message.id, message.event, message.channel, error)
             attempts = message.attempts + 1
