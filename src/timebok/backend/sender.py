@@ -1,11 +1,13 @@
-"""The sender loop: claims due outbox messages with a lease, hands each to its channel, then marks it sent.
+"""The sender loop: claims due outbox messages with a lease, hands each to its channel, and has it marked.
 
-At least once to the channel, never twice to the person: a message is marked sent right after its channel took it,
-and the channel gets the outbox's dedup key as the message's id, so the one resend a crash between the two can cause
-is the same message. On PostgreSQL each instance claims with `FOR UPDATE SKIP LOCKED`, so instances never wait for
-or take each other's messages; SQLite's single writer (BEGIN IMMEDIATE) does the same. A killed instance's claims
-lapse when their lease ends and another instance takes them. A failing channel never touches a booking: bookings
-only write rows, and this loop runs on a thread of its own."""
+At least once to the channel, never twice to the person: a message's mark (sent, to try again, skipped) goes to the
+instance's mark writer (backend/marks.py) the moment its channel took it, and the next message is handed over only
+once that mark is written; the channel gets the outbox's dedup key as the message's id, so the one resend a crash
+can cause (the message each thread has in flight) is the same message. Each batch is claimed with one statement:
+on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so instances never wait for or take each other's messages; SQLite's
+single writer (BEGIN IMMEDIATE) does the same. A killed instance's claims lapse when their lease ends and another
+instance takes them. A failing channel never touches a booking: bookings only write rows, and this loop runs on
+threads of its own."""
 
 from __future__ import annotations
 
@@ -17,14 +19,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, text, update
+from sqlalchemy import and_, or_, select, update
 
 from timebok.backend import schema
 from timebok.backend.channels import Channel, Failed, Outgoing
 from timebok.backend.db import Database
 from timebok.backend.fhir import to_storage
+from timebok.backend.marks import Mark, Marks
 from timebok.backend.notices import UNTIMED
 from timebok.domain import notice_rules as rules
 from timebok.domain.clock import now
@@ -72,22 +76,33 @@ class Claimed:
     status: str | None
 
 
-_DUE = (
-    select(
-        schema.OutboxMessage.id,
-        schema.OutboxMessage.dedup_key,
-        schema.OutboxMessage.event,
-        schema.OutboxMessage.channel,
-        schema.OutboxMessage.recipient,
-        schema.OutboxMessage.subject,
-        schema.OutboxMessage.body,
-        schema.OutboxMessage.attempts,
-        schema.Appointment.start,
-        schema.Appointment.status,
+def _claim_statement(moment: datetime, until: datetime, owner: str, limit: int, *, postgresql: bool) -> Any:
+    """One statement claims a batch: the due messages' ids (on PostgreSQL locked, skipping those another instance is
+    claiming this instant), leased to this sender, returned with their appointment's start and status. Ordered by
+    `due` alone, which the (state, due) index gives at once: a tie-break on id would sort every message due at the
+    same moment (100 000 reminders) on each claim."""
+    message = schema.OutboxMessage
+    due = (
+        select(message.id)
+        .where(
+            message.state == "pending",
+            message.due <= moment,
+            or_(message.lease_until.is_(None), message.lease_until < moment),
+        )
+        .order_by(message.due)
+        .limit(limit)
     )
-    .outerjoin(schema.Appointment, schema.OutboxMessage.appointment_id == schema.Appointment.id)
-    .order_by(schema.OutboxMessage.due, schema.OutboxMessage.id)
-)
+    if postgresql:
+        due = due.with_for_update(skip_locked=True)
+    columns: list[Any] = [message.id, message.dedup_key, message.event, message.channel, message.recipient]
+    columns += [message.subject, message.body, message.attempts, message.due, message.appointment_id]
+    if postgresql:
+        # The appointment's start and status in the same statement. (SQLAlchemy writes SQLite's RETURNING without
+        # table names, which would make such a subquery ambiguous: there `_claim` asks for them after.)
+        appointment = schema.Appointment
+        columns.append(select(appointment.start).where(appointment.id == message.appointment_id).scalar_subquery())
+        columns.append(select(appointment.status).where(appointment.id == message.appointment_id).scalar_subquery())
+    return update(message).where(message.id.in_(due)).values(lease_until=until, lease_owner=owner).returning(*columns)
 
 
 class Sender:
@@ -120,6 +135,7 @@ class Sender:
         ]
         self._all_channels: list[dict[str, Channel]] = []
         self._next_sweep = 0.0  # the first round closes what is due at once
+        self.marks = Marks(db)
 
     def start(self) -> Sender:
         for thread in self._threads:
@@ -131,6 +147,7 @@ class Sender:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=15)
+        self.marks.stop()
         for channels in [self.channels, *self._all_channels]:
             for channel in channels.values():
                 channel.close()
@@ -160,94 +177,69 @@ class Sender:
             short_notice.run(self.db)
         claimed = self._claim()
         down: set[str] = set()
+        last = 0  # this thread's last mark handed over (the previous round's are written)
         for message in claimed:
             if self._stop.is_set():
                 break  # the rest keep their lease; it lapses and another round takes them
-            self._deliver(message, down, self.channels if channels is None else channels)
+            # Its mark goes to the mark writer at once, written with other threads' (backend/marks.py); the message
+            # goes to its channel once this thread's previous mark is written (not waiting for other threads' newer).
+            ready = partial(self.marks.wait_written, last)
+            last = self.marks.put(self._deliver(message, down, self.channels if channels is None else channels, ready))
+        self.marks.wait_written(last)  # a round ends with its marks in the database (and callers may read them)
         return len(claimed)
 
     def _claim(self) -> list[Claimed]:
         moment = to_storage(now())
-        query = _DUE.where(
-            schema.OutboxMessage.state == "pending",
-            schema.OutboxMessage.due <= moment,
-            or_(schema.OutboxMessage.lease_until.is_(None), schema.OutboxMessage.lease_until < moment),
-        ).limit(self.batch)
-        if self.db.is_postgresql:
-            query = query.with_for_update(of=schema.OutboxMessage, skip_locked=True)
-        with self.db.writing() as session:
-            rows = session.execute(query).all()
-            if not rows:
-                return []
-            session.execute(
-                update(schema.OutboxMessage)
-                .where(schema.OutboxMessage.id.in_([row[0] for row in rows]))
-                .values(lease_until=moment + self.lease, lease_owner=self.owner)
+        statement = _claim_statement(moment, moment + self.lease, self.owner, self.batch, postgresql=self.db.is_postgresql)
+        with self.db.writing_connection() as connection:
+            rows = sorted(connection.execute(statement).all(), key=lambda row: (row[8], row[0]))
+            times: dict[int, tuple[datetime, str]] = {}
+            if not self.db.is_postgresql and (ids := {row[9] for row in rows if row[9] is not None}):
+                appointment = schema.Appointment
+                found = connection.execute(
+                    select(appointment.id, appointment.start, appointment.status).where(appointment.id.in_(ids))
+                )
+                times = {number: (start, status) for number, start, status in found}
+        claimed = []
+        for row in rows:
+            start, status = row[10:12] if self.db.is_postgresql else times.get(row[9], (None, None))
+            claimed.append(
+                Claimed(
+                    id=row[0],
+                    key=row[1],
+                    event=row[2],
+                    channel=row[3],
+                    recipient=row[4],
+                    subject=row[5],
+                    body=row[6],
+                    attempts=row[7],
+                    start=start.replace(tzinfo=UTC) if start is not None else None,
+                    status=status,
+                )
             )
-        return [
-            Claimed(*row[:8], start=row[8].replace(tzinfo=UTC) if row[8] is not None else None, status=row[9]) for row in rows
-        ]
+        return claimed
 
-    def _deliver(self, message: Claimed, down: set[str], channels: dict[str, Channel]) -> None:
+    def _deliver(self, message: Claimed, down: set[str], channels: dict[str, Channel], ready: Callable[[], object]) -> Mark:
         moment = now()
         if message.event == "reminder" and message.status not in (None, "booked"):
-            self._finish(message, state="skipped", reason=rules.CANCELLED)
-            return
+            return Mark(message.id, "skipped", reason=rules.CANCELLED)
         if message.event not in UNTIMED and not rules.still_useful(message.channel, message.start, moment):
-            self._finish(message, state="skipped", reason=rules.TOO_SOON)
-            return
+            return Mark(message.id, "skipped", reason=rules.TOO_SOON)
         channel = channels.get(message.channel)
         if channel is None:
-            self._finish(message, state="skipped", reason=rules.NO_CHANNEL)
-            return
+            return Mark(message.id, "skipped", reason=rules.NO_CHANNEL)
         if message.channel in down:
             # Its channel just failed in this batch: not tried again now, and no attempt counted for it.
-            self._finish(message, state="pending", due=moment + rules.retry_after(1))
-            return
+            return Mark(message.id, "pending", due=moment + rules.retry_after(1))
         try:
-            channel.send(Outgoing(message.key, message.recipient, message.subject, message.body))
+            # Handed over only once the previous message's mark is written (while the SMTP server answers MAIL, RCPT
+            # and DATA): a SIGKILL can leave at most the one message in flight unmarked, as with a write a message.
+            channel.send(Outgoing(message.key, message.recipient, message.subject, message.body), ready)
         except Failed as error:
+            log.info("outbox message %s (%s) not taken by %s: %s", message.id, message.event, message.channel, error)
             attempts = message.attempts + 1
             if error.final or attempts >= rules.MAX_ATTEMPTS:
-                self._finish(message, state="failed", attempt=(False, str(error)))
-            else:
-                down.add(message.channel)
-                self._finish(message, state="pending", due=moment + rules.retry_after(attempts), attempt=(False, str(error)))
-            log.info("outbox message %s (%s) not taken by %s: %s", message.id, message.event, message.channel, error)
-            return
-        self._finish(message, state="sent", attempt=(True, None))
-
-    def _finish(
-        self,
-        message: Claimed,
-        *,
-        state: str,
-        reason: str | None = None,
-        due: datetime | None = None,
-        attempt: tuple[bool, str | None] | None = None,
-    ) -> None:
-        moment = to_storage(now())
-        values: dict[str, Any] = {"state": state, "reason": reason, "lease_until": None, "lease_owner": None}
-        if due is not None:
-            values["due"] = to_storage(due)
-        if attempt is not None:
-            values["attempts"] = schema.OutboxMessage.attempts + 1
-        if state == "sent":
-            values["sent"] = moment
-        which = [schema.OutboxMessage.id == message.id]
-        if state != "sent":
-            # Only a message still waiting: one that a patient's opt-out skipped meanwhile keeps its reason
-            # (a message its channel took is sent whatever happened meanwhile).
-            which.append(schema.OutboxMessage.state == "pending")
-        with self.db.writing() as session:
-            if self.db.is_postgresql:
-                # Not waiting for the WAL flush: an instance killed now keeps the mark (PostgreSQL has it); only
-                # PostgreSQL itself crashing in the next instant could forget it, and then the resend carries the
-                # same id to the channel. It makes marking several times cheaper when many messages fall due at once.
-                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            session.execute(update(schema.OutboxMessage).where(*which).values(**values))
-            if attempt is not None:
-                ok, detail = attempt
-                session.execute(
-                    insert(schema.OutboxAttempt).values(message_id=message.id, at=moment, ok=ok, detail=detail and detail[:300])
-                )
+                return Mark(message.id, "failed", attempt=(False, str(error)))
+            down.add(message.channel)
+            return Mark(message.id, "pending", due=moment + rules.retry_after(attempts), attempt=(False, str(error)))
+        return Mark(message.id, "sent", attempt=(True, None))
