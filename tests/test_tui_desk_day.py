@@ -69,6 +69,22 @@ async def test_the_patients_page_is_one_key_from_a_typed_number_and_shows_only_t
         assert isinstance(app.screen, PatientSearchScreen) and "Kari" not in top_line(app)
 
 
+async def test_the_patients_page_shows_their_e_mail_and_mobile_and_skjul_navn_hides_them(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", *KARI_NUMBER, "f2")
+        assert isinstance(app.screen, PatientScreen)
+        contact = "Kontakt: e-post kari.nordmann@innbygger.example · mobil +47 000 00 123"
+        assert contact in screen_text(app)  # where the office's e-mails and SMS go (Patient.telecom, issue 25)
+        await press(pilot, "ctrl+n")  # a patient at the counter can see the screen
+        text = screen_text(app)
+        assert "Kontaktopplysninger: skjult (Skjul navn)" in text
+        assert "innbygger.example" not in text and "000 00 123" not in text
+        await press(pilot, "ctrl+n")
+        assert contact in screen_text(app)
+
+
 async def test_f2_does_nothing_once_the_field_names_someone_else(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=(100, 32)) as pilot:

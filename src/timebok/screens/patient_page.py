@@ -98,13 +98,24 @@ class PatientScreen(AttendanceScreen):
         number = t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number
         born = short_date(p.birth_date) if p.birth_date and not hidden else ""
         lines = [name if hidden else t("patientpage.who", name=name, born=born, number=number)]
-        # Contact details: timebok keeps none yet; issue 25 (e-mail and SMS) adds them here.
-        lines.append(t("patientpage.contact_none"))
+        lines.append(self._contact())
         counted = sum(1 for a in self.appointments if status_of(a) == "noshow")
         noshows = max(counted, p.noshow_count or 0)  # the backend's count at this office, when it gave one
         waiting = sum(1 for a in self.upcoming if a.state is AppointmentState.WAITING)
         lines.append(tn("patientpage.noshows", noshows) + " · " + tn("patientpage.requests", waiting))
         return "\n".join(lines)
+
+    def _contact(self) -> str:
+        """E-mail and mobile (Patient.telecom, where the office's messages go), hidden with the name by «Skjul navn»."""
+        p = self._patient
+        if self.timebok.hide_names:
+            return t("patientpage.contact_hidden")
+        parts = [
+            t("patientpage.email", address=p.email) if p.email else "",
+            t("patientpage.mobile", number=p.mobile) if p.mobile else "",
+        ]
+        shown = " · ".join(part for part in parts if part)
+        return t("patientpage.contact", details=shown) if shown else t("patientpage.contact_none")
 
     def reload(self, quiet: bool = False) -> None:
         self._fetch(quiet)
