@@ -40,6 +40,9 @@ class CancelDialog(RejectDialog):
 class PatientScreen(AttendanceScreen):
     TITLE_KEY = "patientpage.title"
     KEYS_IN_PALETTE = True
+    # Focus is put on the coming times in on_mount, without scrolling: with the lists known at once the tables are
+    # already tall, and Textual's auto focus would centre them, opening the page scrolled past the patient's name.
+    AUTO_FOCUS = ""
     BINDINGS = [
         key("b", "book", "patientpage.book"),
         key("a", "cancel", "patientpage.cancel"),
@@ -79,7 +82,7 @@ class PatientScreen(AttendanceScreen):
             self.query_one(table_id, DataTable).add_columns(
                 *(t(f"patientpage.col_{c}") for c in ("when", "type", "place", "state"))
             )
-        self.query_one("#upcoming", DataTable).focus()
+        self.query_one("#upcoming", DataTable).focus(scroll_visible=False)
         # The patient as this session last fetched them, at once, before the page is painted; the fetch that follows
         # confirms it (unchanged, the client answers these very lists and the page is left as it is) or replaces it.
         known = (self.client.known_appointments(self._patient.id), self.client.known_inbox(self._patient.id))
