@@ -1,5 +1,10 @@
 """Prints the desk's day (issue 26): «Dagens timer» with 400 appointments from the key, the 400-row day list as PDF,
-and the patient's page with 200 past appointments from the key; each against its goal."""
+and the patient's page with 200 past appointments from the key; each against its goal.
+
+Two rulers for a screen: the first frame the app draws with the whole list in it (what the desk sees), and, as
+measured before, the list filled and then the process idle (Pilot's pause: at least one 20 ms sleep, and it also
+waits for what the screen does in the background after it is painted). Beside the wall time, the process's CPU
+time over the same span (all threads: the embedded backend's as well), which a loaded machine disturbs less."""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ def _line(name: str, timings: list[float], goal: float) -> str:
     p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
     median = statistics.median(timings)
     return (
-        f"  {name:<46}median {median:7.1f} ms   p95 {p95:7.1f} ms   goal ≤ {goal:.0f} ms   "
+        f"  {name:<58}median {median:7.1f} ms   p95 {p95:7.1f} ms   goal ≤ {goal:.0f} ms   "
         f"median/goal {median / goal:.2f}   ({len(timings)} runs)"
     )
 
@@ -102,7 +107,10 @@ async def measure(path: Path) -> None:
     server = EmbeddedServer(path).start()
     server.ready.wait(60)
     days, pages, pdfs = [], [], []
+    day_frames: list[tuple[float, float]] = []
+    page_frames: list[tuple[float, float]] = []
     app = TimebokApp(Connection(server.url, "demo-staff-fjordsiden"))
+    frame = _FirstFrame(app)
     async with app.run_test(size=(100, 32)) as pilot:
 
         async def settle() -> None:
@@ -112,22 +120,26 @@ async def measure(path: Path) -> None:
 
         await settle()
         for _ in range(RUNS):
+            frame.expect(lambda: isinstance(app.screen, TodayScreen) and _rows(app.screen, "#day-table") >= 400)
             started = time.perf_counter()
             app.screen.action_today()  # what D runs, without the harness's own wait for idle
             await _until(lambda: isinstance(app.screen, TodayScreen) and _rows(app.screen, "#day-table") >= 400)
             await pilot.pause()  # the table measured and painted
             days.append((time.perf_counter() - started) * 1000)
+            day_frames.append(frame.taken())
             rows = app.screen.rows
             await settle()
             app.go_home()
             await settle()
         kari = next(a.patient for a in (await app.client.appointments("1")) if a.patient is not None)
         for _ in range(RUNS):
+            frame.expect(lambda: isinstance(app.screen, PatientScreen) and _rows(app.screen, "#past") >= 200)
             started = time.perf_counter()
             app.push_screen(PatientScreen(kari))
             await _until(lambda: isinstance(app.screen, PatientScreen) and _rows(app.screen, "#past") >= 200)
             await pilot.pause()  # the tables measured and painted
             pages.append((time.perf_counter() - started) * 1000)
+            page_frames.append(frame.taken())
             await settle()
             app.go_home()
             await settle()
@@ -145,8 +157,13 @@ async def measure(path: Path) -> None:
         )
         pdfs.append((time.perf_counter() - started) * 1000)
     print("The desk's day, through HTTP on loopback (the app's own event loop, headless, 100x32)")
-    print(_line(f"«Dagens timer», {len(rows)} appointments: key → list", days, GOALS["day"]))
-    print(_line("patient's page, 200 past: opened → list", pages, GOALS["patient"]))
+    firsts = [w for w, _ in day_frames], [w for w, _ in page_frames]
+    print(_line(f"«Dagens timer», {len(rows)} appointments: key → first frame", firsts[0], GOALS["day"]))
+    print(f"    {_cpu(day_frames)}; the first open of the process (a 200, not a 304): {day_frames[0][0]:.1f} ms")
+    print(_line("  … key → list filled, then idle (the ruler before)", days, GOALS["day"]))
+    print(_line("patient's page, 200 past: opened → first frame", firsts[1], GOALS["patient"]))
+    print(f"    {_cpu(page_frames)}; the first open of the process (a 200, not a 304): {page_frames[0][0]:.1f} ms")
+    print(_line("  … opened → lists filled, then idle (the ruler before)", pages, GOALS["patient"]))
     print(_line(f"day list PDF, {len(rows)} rows (first one includes fonts)", pdfs, GOALS["pdf"]))
     print(f"  first PDF of the process: {pdfs[0]:.1f} ms")
     bare = await _bare_table(len(rows))
@@ -179,6 +196,37 @@ async def _bare_table(count: int) -> list[float]:
             await pilot.pause()
             timings.append((time.perf_counter() - started) * 1000)
     return timings
+
+
+class _FirstFrame:
+    """The wall and CPU time from `expect` to the first frame the app draws while `condition` holds."""
+
+    def __init__(self, app) -> None:
+        self._display = app._display  # every frame of the app goes through it (headless: drawn, not written)
+        app._display = self._frame
+        self._condition = None
+        self._started = (0.0, 0.0)
+        self._found: tuple[float, float] | None = None
+
+    def expect(self, condition) -> None:
+        self._condition, self._found = condition, None
+        self._started = (time.perf_counter(), time.process_time())
+
+    def _frame(self, screen, renderable) -> None:
+        self._display(screen, renderable)
+        if renderable is not None and self._found is None and self._condition is not None and self._condition():
+            self._found = (
+                (time.perf_counter() - self._started[0]) * 1000,
+                (time.process_time() - self._started[1]) * 1000,
+            )
+
+    def taken(self) -> tuple[float, float]:
+        assert self._found is not None, "no frame was drawn with the list"
+        return self._found
+
+
+def _cpu(frames: list[tuple[float, float]]) -> str:
+    return f"CPU: median {statistics.median(c for _, c in frames):.1f} ms of process time"
 
 
 def _rows(screen, table_id: str) -> int:

@@ -69,6 +69,22 @@ async def test_the_patients_page_is_one_key_from_a_typed_number_and_shows_only_t
         assert isinstance(app.screen, PatientSearchScreen) and "Kari" not in top_line(app)
 
 
+async def test_the_patients_page_shows_their_e_mail_and_mobile_and_skjul_navn_hides_them(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "b", *KARI_NUMBER, "f2")
+        assert isinstance(app.screen, PatientScreen)
+        contact = "Kontakt: e-post kari.nordmann@innbygger.example · mobil +47 000 00 123"
+        assert contact in screen_text(app)  # where the office's e-mails and SMS go (Patient.telecom, issue 25)
+        await press(pilot, "ctrl+n")  # a patient at the counter can see the screen
+        text = screen_text(app)
+        assert "Kontaktopplysninger: skjult (Skjul navn)" in text
+        assert "innbygger.example" not in text and "000 00 123" not in text
+        await press(pilot, "ctrl+n")
+        assert contact in screen_text(app)
+
+
 async def test_f2_does_nothing_once_the_field_names_someone_else(live_server):
     app = make_app(live_server, FJORD_STAFF)
     async with app.run_test(size=(100, 32)) as pilot:
@@ -129,6 +145,22 @@ async def test_the_day_list_goes_to_other_days_and_timebooks_and_opens_the_patie
         assert isinstance(app.screen, PatientScreen) and top_line(app).endswith("for Ola Nordmann")
         await press(pilot, "escape")
         assert isinstance(app.screen, TodayScreen) and "Ola" not in top_line(app)
+
+
+async def test_a_day_opened_again_shows_what_another_desk_changed_since(live_server):
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await press(pilot, "d", *["right"] * 8)  # 25 November → 3 December, each day fetched (press waits for it)
+        screen = app.screen
+        assert "torsdag 3. desember 2026" in screen_text(app) and "Kari Nordmann" not in table_text(app, "#day-table")
+        before = len(screen.rows)
+        await press(pilot, "left")
+        await _book_for_kari(live_server, "2026-12-03")  # meanwhile another desk books and confirms Kari that day
+        # The day comes back at once as this desk last saw it (known to the client), then as it is now.
+        await press(pilot, "right")
+        await wait_for(pilot, lambda: "Kari Nordmann" in table_text(app, "#day-table"), what="the other desk's booking")
+        assert len(screen.rows) == before + 1 and "torsdag 3. desember 2026" in screen_text(app)
 
 
 async def test_the_week_overview_counts_booked_free_and_requests_and_opens_a_day(live_server):

@@ -120,7 +120,19 @@ def patient(resource: Json) -> Patient:
         identity_number=identifiers[0].get("value", ""),
         office_id=ref_id(practitioners[0], "Organization"),
         noshow_count=_extension(resource, life.NOSHOW_COUNT_URL).get("valueUnsignedInt"),
+        email=_contact(resource, "email"),
+        mobile=_contact(resource, "sms") or _contact(resource, "phone", use="mobile"),
     )
+
+
+def _contact(resource: Json, system: str, *, use: str | None = None) -> str | None:
+    """The first `Patient.telecom` value of this system (and use, when given), or None."""
+    for point in resource.get("telecom") or []:
+        if isinstance(point, dict) and point.get("system") == system and (use is None or point.get("use") == use):
+            value = point.get("value")
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
 
 
 def _extension(resource: Json, url: str) -> Json:

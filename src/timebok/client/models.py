@@ -82,6 +82,9 @@ class Patient:
     identity_number: str
     office_id: str | None = None
     noshow_count: int | None = None  # no-shows at the reading office; read by staff only
+    # Where the office's e-mails and SMS reach them (Patient.telecom): shown to staff on the patient's page only.
+    email: str | None = None
+    mobile: str | None = None
 
     @property
     def name(self) -> str:

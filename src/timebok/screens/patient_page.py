@@ -22,6 +22,7 @@ from timebok.ui.i18n import clock_time, short_date, t, tn
 from timebok.ui.keys import dialog_keys, key
 from timebok.ui.labels import time_type_name
 from timebok.ui.widgets.plain import Static
+from timebok.ui.widgets.row_table import RowTable
 
 ACTIVE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 MESSAGES_SHOWN = 5
@@ -39,6 +40,9 @@ class CancelDialog(RejectDialog):
 class PatientScreen(AttendanceScreen):
     TITLE_KEY = "patientpage.title"
     KEYS_IN_PALETTE = True
+    # Focus is put on the coming times in on_mount, without scrolling: with the lists known at once the tables are
+    # already tall, and Textual's auto focus would centre them, opening the page scrolled past the patient's name.
+    AUTO_FOCUS = ""
     BINDINGS = [
         key("b", "book", "patientpage.book"),
         key("a", "cancel", "patientpage.cancel"),
@@ -53,6 +57,8 @@ class PatientScreen(AttendanceScreen):
         self.messages: list[InboxMessage] = []
         self.upcoming: list[Appointment] = []
         self.past: list[Appointment] = []
+        self._answers: tuple[list[Appointment], list[InboxMessage]] | None = None  # what the lists were made from
+        self._late: set[str] = set()  # the appointments shown as late
 
     def patient(self) -> Patient:
         return self._patient
@@ -63,9 +69,9 @@ class PatientScreen(AttendanceScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(self._facts(), id="patient-facts")
         yield Static(t("patientpage.upcoming_loading"), id="upcoming-heading", classes="section")
-        yield DataTable(id="upcoming", cursor_type="row", zebra_stripes=True, classes="patient-table")
+        yield RowTable(id="upcoming", cursor_type="row", zebra_stripes=True, classes="patient-table")
         yield Static("", id="past-heading", classes="section")
-        yield DataTable(id="past", cursor_type="row", zebra_stripes=True, classes="patient-table")
+        yield RowTable(id="past", cursor_type="row", zebra_stripes=True, classes="patient-table")
         yield Static("", id="messages-heading", classes="section")
         yield Static("", id="patient-messages")
         yield Static(t("patientpage.keys"), id="patient-keys", classes="hint")
@@ -76,7 +82,12 @@ class PatientScreen(AttendanceScreen):
             self.query_one(table_id, DataTable).add_columns(
                 *(t(f"patientpage.col_{c}") for c in ("when", "type", "place", "state"))
             )
-        self.query_one("#upcoming", DataTable).focus()
+        self.query_one("#upcoming", DataTable).focus(scroll_visible=False)
+        # The patient as this session last fetched them, at once, before the page is painted; the fetch that follows
+        # confirms it (unchanged, the client answers these very lists and the page is left as it is) or replaces it.
+        known = (self.client.known_appointments(self._patient.id), self.client.known_inbox(self._patient.id))
+        if known[0] is not None and known[1] is not None:
+            self._take(known[0], known[1])
         self.reload()
         self.start_polling()
 
@@ -90,13 +101,24 @@ class PatientScreen(AttendanceScreen):
         number = t("patient.d_number", number=p.masked_number) if p.has_d_number else p.masked_number
         born = short_date(p.birth_date) if p.birth_date and not hidden else ""
         lines = [name if hidden else t("patientpage.who", name=name, born=born, number=number)]
-        # Contact details: timebok keeps none yet; issue 25 (e-mail and SMS) adds them here.
-        lines.append(t("patientpage.contact_none"))
+        lines.append(self._contact())
         counted = sum(1 for a in self.appointments if status_of(a) == "noshow")
         noshows = max(counted, p.noshow_count or 0)  # the backend's count at this office, when it gave one
         waiting = sum(1 for a in self.upcoming if a.state is AppointmentState.WAITING)
         lines.append(tn("patientpage.noshows", noshows) + " · " + tn("patientpage.requests", waiting))
         return "\n".join(lines)
+
+    def _contact(self) -> str:
+        """E-mail and mobile (Patient.telecom, where the office's messages go), hidden with the name by «Skjul navn»."""
+        p = self._patient
+        if self.timebok.hide_names:
+            return t("patientpage.contact_hidden")
+        parts = [
+            t("patientpage.email", address=p.email) if p.email else "",
+            t("patientpage.mobile", number=p.mobile) if p.mobile else "",
+        ]
+        shown = " · ".join(part for part in parts if part)
+        return t("patientpage.contact", details=shown) if shown else t("patientpage.contact_none")
 
     def reload(self, quiet: bool = False) -> None:
         self._fetch(quiet)
@@ -109,15 +131,28 @@ class PatientScreen(AttendanceScreen):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
+        if self._answers is None or appointments is not self._answers[0] or messages is not self._answers[1]:
+            self._take(appointments, messages)
+        elif self._moved_on():
+            self._show()  # the same lists (a 304), but time alone moved a time to the past or made a patient late
+        self.fetched()
+
+    def _moved_on(self) -> bool:
+        moment = now()
+        late = {a.id for a in self.appointments if is_late(a, moment)}
+        return late != self._late or any(not a.is_upcoming(moment) for a in self.upcoming)
+
+    def _take(self, appointments: list[Appointment], messages: list[InboxMessage]) -> None:
+        self._answers = (appointments, messages)
         # Only this patient's: whatever the backend answered, nothing of anyone else's reaches this page.
-        self.appointments = [a for a in appointments if a.patient_id == patient_id]
+        self.appointments = [a for a in appointments if a.patient_id == self._patient.id]
         self.messages = messages
         self._show()
-        self.fetched()
 
     def _show(self) -> None:
         moment = now()
         self.upcoming = [a for a in self.appointments if a.is_upcoming(moment) and a.state in ACTIVE]
+        self._late = {a.id for a in self.appointments if is_late(a, moment)}
         self.past = sorted((a for a in self.appointments if a not in self.upcoming), key=lambda a: a.start, reverse=True)
         self._fill("#upcoming", self.upcoming)
         self._fill("#past", self.past)
@@ -132,12 +167,11 @@ class PatientScreen(AttendanceScreen):
         self.query_one("#patient-messages", Static).update("\n".join(lines) or t("patientpage.no_messages"))
 
     def _fill(self, table_id: str, appointments: list[Appointment]) -> None:
-        table = self.query_one(table_id, DataTable)
+        table = self.query_one(table_id, RowTable)
         row = table.cursor_row
-        table.clear()
         moment = now()
-        # Text cells, not str: a str cell is parsed as markup, most of the time to show a long history.
-        table.add_rows(
+        # Text cells, not str (a str cell is parsed as markup), all in one step (RowTable: a long history at once).
+        table.fill(
             (
                 Text(f"{a.start:%d.%m.%y %H:%M}"),
                 Text.assemble(type_mark(a.time_type_code), " ", time_type_name(a.time_type_code)),

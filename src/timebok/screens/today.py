@@ -13,12 +13,13 @@ from timebok.client.errors import BookingError
 from timebok.client.models import Appointment, Timebook
 from timebok.domain.clock import now, today
 from timebok.screens.attendance import AttendanceScreen
-from timebok.ui.daylist import DayRow, csv_text, day_rows, type_mark
+from timebok.ui.daylist import DayRow, csv_text, day_rows, is_late, type_mark
 from timebok.ui.i18n import clock_time, long_date, t, tn
 from timebok.ui.keys import key
 from timebok.ui.labels import time_type_name
 from timebok.ui.printing_delivery import deliver
 from timebok.ui.widgets.plain import Static
+from timebok.ui.widgets.row_table import RowTable
 
 
 def timebook_heading(appointment: Appointment) -> str:
@@ -64,13 +65,15 @@ class TodayScreen(AttendanceScreen):
         self.appointments: list[Appointment] = []
         self.rows: list[DayRow] = []
         self._shown_for: tuple[date, str | None] | None = None  # what the rows shown were fetched for
+        self._timebooks_asked = False  # the office's timebooks fetched (or asked for) once since this screen opened
+        self._confirmed_day: date | None = None  # the day the backend last answered for (not a list known from before)
 
     def rebuilt(self) -> TodayScreen:
         return TodayScreen(self.day, self.timebook_id)
 
     def compose_body(self) -> ComposeResult:
         yield Static(self._heading_text(), id="day-heading", classes="section")
-        yield DataTable(id="day-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="day-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="day-details")
         yield Static(t("today.keys"), id="day-keys", classes="hint")
         yield self.updated_line()
@@ -79,6 +82,10 @@ class TodayScreen(AttendanceScreen):
         table = self.query_one("#day-table", DataTable)
         table.add_columns(*(t(f"daylist.col_{c}") for c in ("time", "type", "place", "patient", "state")))
         table.focus()
+        user = self.timebok.user
+        if user is not None and user.office is not None:
+            self.timebooks = self.client.known_timebooks(user.office.id)  # this session's last list: a scope shows at once
+        self._show_known()
         self.reload()
         self.start_polling()
 
@@ -101,15 +108,21 @@ class TodayScreen(AttendanceScreen):
     @work(exclusive=True)
     async def _fetch(self, day: date, quiet: bool) -> None:
         user = self.timebok.user
+        office = user.office.id if user is not None and user.office is not None else None
         try:
             appointments = await self.client.day_appointments(day)
             if day != self.day:
                 return  # ← or → was pressed while this day was fetched: its answer is for another day
-            if self.timebooks or self.timebook_id is None:
+            if (self.timebooks or self.timebook_id is None) and not self._showing(appointments):
                 self.appointments = appointments
                 self._show()  # the day at once; the timebooks (for V and the week) come after it
-            if not self.timebooks and user is not None and user.office is not None:
-                self.timebooks = await self.client.office_timebooks(user.office.id)
+            if office is not None and not self._timebooks_asked:
+                self._timebooks_asked = True
+                if self.timebooks:
+                    # Known from earlier in the session: asked anew once the list is painted, not while it paints.
+                    self.call_after_refresh(self._fetch_timebooks, office)
+                else:
+                    self.timebooks = await self.client.office_timebooks(office)
         except BookingError as error:
             if self._shown_for is None or self._shown_for[0] != day:
                 self.query_one("#day-details", Static).update(t("today.not_fetched"))  # not «Henter …» for ever
@@ -117,20 +130,47 @@ class TodayScreen(AttendanceScreen):
             return
         if day != self.day:
             return
-        if appointments is not self.appointments or self._shown_for != (day, self.timebook_id):
+        if not self._showing(appointments):
             self.appointments = appointments
             self._show()  # a poll answered 304 (the very same list) leaves the table as it is
+        self._confirmed_day = day
         self.fetched()
 
+    def _showing(self, appointments: list[Appointment]) -> bool:
+        """Whether the table shows this very list for the day and scope asked for (a 304 answers the same object),
+        as it is now: time alone makes a patient late."""
+        if appointments is not self.appointments or self._shown_for != (self.day, self.timebook_id):
+            return False
+        moment = now()
+        return all(row.late == is_late(row.appointment, moment) for row in self.rows)
+
+    def _show_known(self) -> None:
+        """The day as this session last fetched it, at once, before it is painted; the fetch that follows confirms
+        it (unchanged, the answer is this very list and the table is left as it is) or replaces it."""
+        known = self.client.known_day_appointments(self.day)
+        if known is not None and (self.timebooks or self.timebook_id is None):
+            self.appointments = known
+            self._show()
+
+    @work(exclusive=True, group="timebooks")
+    async def _fetch_timebooks(self, office: str) -> None:
+        try:
+            timebooks = await self.client.office_timebooks(office)
+        except BookingError:
+            return  # the list known from earlier stays; the day's own fetch reports a backend that is gone
+        if timebooks != self.timebooks:
+            self.timebooks = timebooks  # the office's setup changed since: the scope and its heading follow
+            if self._shown_for is not None:
+                self._show()
+
     def _show(self) -> None:
-        table = self.query_one("#day-table", DataTable)
+        table = self.query_one("#day-table", RowTable)
         focused_id = self.rows[table.cursor_row].appointment.id if self.rows and table.cursor_row < len(self.rows) else None
         same_view = self._shown_for == (self.day, self.timebook_id)
         self.rows = day_rows(self.appointments, hidden=self.timebok.hide_names, moment=now(), timebook=self.timebook)
         self._shown_for = (self.day, self.timebook_id)
-        table.clear()
-        # Text cells, not str: a str cell is parsed as markup, which for 400 rows × 5 cells is most of the time to show.
-        table.add_rows(
+        # Text cells, not str (a str cell is parsed as markup), all in one step (RowTable: 400 rows open at once).
+        table.fill(
             (
                 Text(row.time),
                 Text.assemble(type_mark(row.type_code), " ", cut(row.type_name, 14)),
@@ -179,6 +219,7 @@ class TodayScreen(AttendanceScreen):
         self.query_one("#day-table", DataTable).clear()
         self.query_one("#day-heading", Static).update(self._heading_text())
         self.query_one("#day-details", Static).update(t("today.loading"))
+        self._show_known()  # a day seen before in this session shows at once, and is asked anew
         self.reload()
 
     def action_day(self, step: int) -> None:
@@ -223,7 +264,7 @@ class TodayScreen(AttendanceScreen):
 
     def _fetched_now(self) -> bool:
         """Whether the list shown is the day and scope asked for: a print or export never shows an unfetched day as empty."""
-        if self._shown_for == (self.day, self.timebook_id):
+        if self._shown_for == (self.day, self.timebook_id) and self._confirmed_day == self.day:
             return True
         self.app.notify(t("today.not_fetched"), severity="warning")
         return False
