@@ -51,12 +51,13 @@ def access(
     """The request's line, `<request id> <method> <path> <status> <ms>`, and a `note` of ours after it. Each value is
     masked on its own and the line is not masked again: read whole, a date and the status after it
     («lt2027-02-01 200 123.4ms») would pass for an identity number and the line would lose its status."""
-    fields = {"request_id": clean(rid), "method": clean(method), "path": clean(target), "status": status, "ms": round(ms, 1)}
+    rid, method, target = clean(rid), clean(method), clean(target)  # once each: the line and the JSON fields share them
+    fields = {"request_id": rid, "method": method, "path": target, "status": status, "ms": round(ms, 1)}
     logger.info(
         "%s %s %s %s %.1fms%s",
-        clean(rid),
-        clean(method),
-        clean(target),
+        rid,
+        method,
+        target,
         status,
         ms,
         f" ({note})" if note else "",
