@@ -336,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"/metrics counted {counted:.0f} month reads and bookings during the run; the bench got {goal.requests} answers."
             )
+            print(
+                f"Server CPU per request: {goal.server_cpu * 1000 / max(goal.requests, 1):.2f} ms "
+                f"({goal.requests / max(goal.server_cpu, 1e-9):.0f} requests per CPU-second; the instance was "
+                f"{goal.server_cpu / goal.wall:.2f} of a core busy, the machine {goal.busy / goal.wall:.2f} cores)."
+            )
             met = goal.p99 <= 100 and goal.errors + goal.dropped == 0
             print(f"Goal p99 ≤ 100 ms: {goal.p99:.1f} ms, {'met' if met else 'not met'} ({goal.p99 / 100:.2f}× the limit).")
             knee_rows, knee = [], None
