@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Insert, Update, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import DateTime, Executable, Insert, Update, and_, bindparam, insert, or_, select, text, update
 
 from timebok.backend import schema
 from timebok.backend.channels import Channel, Failed, Outgoing
@@ -93,6 +93,26 @@ _DUE = (
 
 _OUTBOX = schema.OutboxMessage.__table__.c
 _NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
+@lru_cache(maxsize=4)
+def _claiming(postgresql: bool, batch: int) -> tuple[Executable, Update]:
+    """The due messages' SELECT (each instance skipping the rows another has locked, on PostgreSQL) and the UPDATE
+    that leases them: built once, run as Core (a round of the sender ran them on every few messages)."""
+    moment = bindparam("moment", type_=DateTime)
+    query = _DUE.where(
+        schema.OutboxMessage.state == "pending",
+        schema.OutboxMessage.due <= moment,
+        or_(schema.OutboxMessage.lease_until.is_(None), schema.OutboxMessage.lease_until < moment),
+    ).limit(batch)
+    if postgresql:
+        query = query.with_for_update(of=schema.OutboxMessage, skip_locked=True)
+    lease = (
+        update(schema.OutboxMessage)
+        .where(schema.OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+        .values(lease_until=bindparam("until", type_=DateTime), lease_owner=bindparam("owner"))
+    )
+    return query, lease
 
 
 @lru_cache(maxsize=8)
@@ -198,25 +218,17 @@ class Sender:
 
     def _claim(self) -> list[Claimed]:
         moment = to_storage(now())
-        query = _DUE.where(
-            schema.OutboxMessage.state == "pending",
-            schema.OutboxMessage.due <= moment,
-            or_(schema.OutboxMessage.lease_until.is_(None), schema.OutboxMessage.lease_until < moment),
-        ).limit(self.batch)
-        if self.db.is_postgresql:
-            query = query.with_for_update(of=schema.OutboxMessage, skip_locked=True)
-        with self.db.writing() as session:
-            rows = session.execute(query).all()
+        query, lease = _claiming(self.db.is_postgresql, self.batch)
+        with self.db.writing_connection() as connection:
+            rows: list[Any] = list(connection.execute(query, {"moment": moment}).all())  # the ten columns of _DUE
             if not rows:
                 return []
-            session.execute(
-                update(schema.OutboxMessage)
-                .where(schema.OutboxMessage.id.in_([row[0] for row in rows]))
-                .values(lease_until=moment + self.lease, lease_owner=self.owner)
-            )
-        return [
-            Claimed(*row[:8], start=row[8].replace(tzinfo=UTC) if row[8] is not None else None, status=row[9]) for row in rows
-        ]
+            connection.execute(lease, {"ids": [row[0] for row in rows], "until": moment + self.lease, "owner": self.owner})
+        claimed = []
+        for id_, key, event, channel, recipient, subject, body, attempts, start, status in rows:
+            aware = start.replace(tzinfo=UTC) if start is not None else None
+            claimed.append(Claimed(id_, key, event, channel, recipient, subject, body, attempts, start=aware, status=status))
+        return claimed
 
     def _deliver(self, message: Claimed, down: set[str], channels: dict[str, Channel]) -> None:
         moment = now()
