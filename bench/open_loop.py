@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             met = goal.p99 <= 100 and goal.errors + goal.dropped == 0
             print(f"Goal p99 ≤ 100 ms: {goal.p99:.1f} ms, {'met' if met else 'not met'} ({goal.p99 / 100:.2f}× the limit).")
             knee_rows, knee = [], None
-            factors = (1.5, 2, 3) if args.quick else (1.5, 2, 2.5, 3, 4, 5)
+            factors = (1.5, 2, 3) if args.quick else (1.25, 1.5, 2, 2.5, 3, 4, 5)
             for factor in factors:
                 if len(state[1]) < 40 * factor * seconds + 50:
                     print(f"(knee stopped at ×{factor}: free slots ran out)")
