@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Executable, Insert, Update, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 
 from timebok.backend import schema
 from timebok.backend.channels import Channel, Failed, Outgoing
@@ -89,55 +88,6 @@ _DUE = (
     .outerjoin(schema.Appointment, schema.OutboxMessage.appointment_id == schema.Appointment.id)
     .order_by(schema.OutboxMessage.due, schema.OutboxMessage.id)
 )
-
-
-_OUTBOX = schema.OutboxMessage.__table__.c
-_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
-
-
-@lru_cache(maxsize=4)
-def _claiming(postgresql: bool, batch: int) -> tuple[Executable, Update]:
-    """The due messages' SELECT (each instance skipping the rows another has locked, on PostgreSQL) and the UPDATE
-    that leases them: built once, run as Core (a round of the sender ran them on every few messages)."""
-    moment = bindparam("moment", type_=DateTime)
-    query = _DUE.where(
-        schema.OutboxMessage.state == "pending",
-        schema.OutboxMessage.due <= moment,
-        or_(schema.OutboxMessage.lease_until.is_(None), schema.OutboxMessage.lease_until < moment),
-    ).limit(batch)
-    if postgresql:
-        query = query.with_for_update(of=schema.OutboxMessage, skip_locked=True)
-    lease = (
-        update(schema.OutboxMessage)
-        .where(schema.OutboxMessage.id.in_(bindparam("ids", expanding=True)))
-        .values(lease_until=bindparam("until", type_=DateTime), lease_owner=bindparam("owner"))
-    )
-    return query, lease
-
-
-@lru_cache(maxsize=8)
-def _marking(sent: bool, due: bool, attempt: bool) -> tuple[Update, Insert | None]:
-    """The UPDATE that marks a message (and the INSERT of its attempt), one statement object per kind of mark; run on
-    a Connection, not a Session, they compile as plain Core."""
-    which = [_OUTBOX.id == bindparam("message_id")]
-    if not sent:
-        # Only a message still waiting: one that a patient's opt-out skipped meanwhile keeps its reason
-        # (a message its channel took is sent whatever happened meanwhile).
-        which.append(_OUTBOX.state == "pending")
-    values: dict[str, Any] = {
-        "state": bindparam("new_state"),
-        "reason": bindparam("new_reason"),
-        "lease_until": None,
-        "lease_owner": None,
-    }
-    if due:
-        values["due"] = bindparam("new_due", type_=DateTime)
-    if attempt:
-        values["attempts"] = _OUTBOX.attempts + 1
-    if sent:
-        values["sent"] = bindparam("sent_at", type_=DateTime)
-    mark = update(schema.OutboxMessage).where(*which).values(**values)
-    return mark, insert(schema.OutboxAttempt) if attempt else None
 
 
 class Sender:
@@ -218,17 +168,25 @@ class Sender:
 
     def _claim(self) -> list[Claimed]:
         moment = to_storage(now())
-        query, lease = _claiming(self.db.is_postgresql, self.batch)
-        with self.db.writing_connection() as connection:
-            rows: list[Any] = list(connection.execute(query, {"moment": moment}).all())  # the ten columns of _DUE
+        query = _DUE.where(
+            schema.OutboxMessage.state == "pending",
+            schema.OutboxMessage.due <= moment,
+            or_(schema.OutboxMessage.lease_until.is_(None), schema.OutboxMessage.lease_until < moment),
+        ).limit(self.batch)
+        if self.db.is_postgresql:
+            query = query.with_for_update(of=schema.OutboxMessage, skip_locked=True)
+        with self.db.writing() as session:
+            rows = session.execute(query).all()
             if not rows:
                 return []
-            connection.execute(lease, {"ids": [row[0] for row in rows], "until": moment + self.lease, "owner": self.owner})
-        claimed = []
-        for id_, key, event, channel, recipient, subject, body, attempts, start, status in rows:
-            aware = start.replace(tzinfo=UTC) if start is not None else None
-            claimed.append(Claimed(id_, key, event, channel, recipient, subject, body, attempts, start=aware, status=status))
-        return claimed
+            session.execute(
+                update(schema.OutboxMessage)
+                .where(schema.OutboxMessage.id.in_([row[0] for row in rows]))
+                .values(lease_until=moment + self.lease, lease_owner=self.owner)
+            )
+        return [
+            Claimed(*row[:8], start=row[8].replace(tzinfo=UTC) if row[8] is not None else None, status=row[9]) for row in rows
+        ]
 
     def _deliver(self, message: Claimed, down: set[str], channels: dict[str, Channel]) -> None:
         moment = now()
@@ -269,21 +227,27 @@ class Sender:
         attempt: tuple[bool, str | None] | None = None,
     ) -> None:
         moment = to_storage(now())
-        params: dict[str, Any] = {"message_id": message.id, "new_state": state, "new_reason": reason}
+        values: dict[str, Any] = {"state": state, "reason": reason, "lease_until": None, "lease_owner": None}
         if due is not None:
-            params["new_due"] = to_storage(due)
+            values["due"] = to_storage(due)
+        if attempt is not None:
+            values["attempts"] = schema.OutboxMessage.attempts + 1
         if state == "sent":
-            params["sent_at"] = moment
-        mark, record = _marking(state == "sent", due is not None, attempt is not None)
-        # Plain Core on one connection, statements built once: marking a message is the sender's whole cost per
-        # message, and the ORM's bulk-update path cost more than the database did (issue 30's profile).
-        with self.db.writing_connection() as connection:
+            values["sent"] = moment
+        which = [schema.OutboxMessage.id == message.id]
+        if state != "sent":
+            # Only a message still waiting: one that a patient's opt-out skipped meanwhile keeps its reason
+            # (a message its channel took is sent whatever happened meanwhile).
+            which.append(schema.OutboxMessage.state == "pending")
+        with self.db.writing() as session:
             if self.db.is_postgresql:
                 # Not waiting for the WAL flush: an instance killed now keeps the mark (PostgreSQL has it); only
                 # PostgreSQL itself crashing in the next instant could forget it, and then the resend carries the
                 # same id to the channel. It makes marking several times cheaper when many messages fall due at once.
-                connection.execute(_NO_FLUSH_WAIT)
-            connection.execute(mark, params)
-            if record is not None and attempt is not None:
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            session.execute(update(schema.OutboxMessage).where(*which).values(**values))
+            if attempt is not None:
                 ok, detail = attempt
-                connection.execute(record, {"message_id": message.id, "at": moment, "ok": ok, "detail": detail and detail[:300]})
+                session.execute(
+                    insert(schema.OutboxAttempt).values(message_id=message.id, at=moment, ok=ok, detail=detail and detail[:300])
+                )
