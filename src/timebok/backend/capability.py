@@ -60,7 +60,15 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                     _resource(
                         "Appointment",
                         ["read", "create", "update", "patch", "delete", "search-type"],  # delete: release a hold
-                        {"patient": "reference", "status": "token", "date": "date"},
+                        # service-type, actor and location: the short-notice list's (status=waitlist) search
+                        {
+                            "patient": "reference",
+                            "status": "token",
+                            "date": "date",
+                            "service-type": "token",
+                            "actor": "reference",
+                            "location": "reference",
+                        },
                         searchInclude=["Appointment:actor"],
                         # IHE ITI Scheduling: ITI-115, ITI-116, ITI-117 (ITI-118 is the search above)
                         operation=[{"name": name, "definition": IHE + f"appointment-{name}"} for name in ("find", "hold", "book")]

@@ -25,6 +25,7 @@ from timebok.backend import (
     representation,
     schema,
     versions,
+    waitlist,
 )
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
@@ -204,6 +205,8 @@ def _wish(who: Principal, db: Database, body: bodies.AppointmentBody) -> FhirRes
         wish = short_notice.create(session, who, body)
         audit.record(session, who, [wish.patient_id], "create", f"Appointment/{short_notice.ID_PREFIX}{wish.id}")
         made = session.scalar(select(func.count()).select_from(schema.ShortNotice)) != before
+        if made:  # the short-notice list (a search by the patient or the office) changed
+            versions.bump(session, [versions.organization(wish.organization_id), versions.patient(wish.patient_id)])
         return FhirResponse(short_notice.resource(session, wish), status_code=201 if made else 200)
 
 
@@ -215,6 +218,8 @@ def _repeated_request(session: Session, who: Principal, earlier: schema.Appointm
 
 @router.get("/Appointment/{id_}")
 def read_appointment(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirResponse:
+    if waitlist.is_wish_id(id_):
+        return _read_wish(id_, who, db)
     row_id = fhir.parse_id(id_)
     if row_id is not None:
         life.sweep(db, who, row_id)  # a request whose time began is closed unanswered, an ended hold ends, before it is read
@@ -231,6 +236,33 @@ def read_appointment(id_: str, who: CurrentPrincipal, db: DatabaseDep) -> FhirRe
     return answer
 
 
+def _read_wish(id_: str, who: Principal, db: Database) -> FhirResponse:
+    """One short-notice wish (`Appointment/waitlist-N`), whether still on the list or ended."""
+    number = waitlist.wish_id(id_)
+    if number is None:
+        raise not_found(f"Appointment/{id_}")
+    reach = _reach(db, who)
+    with db.writing() if len(reach) > 1 else patient_read(db, who) as session:
+        wish = waitlist.visible(session, who, number, reach)
+        audit.record(session, who, [wish.patient_id], "read", f"Appointment/{id_}")
+        if not who.audited and wish.patient_id != who.patient_id:
+            audit.record_representation(session, who, wish.patient_id, "read", f"Appointment/{id_}")
+        return FhirResponse(waitlist.resource(session, wish))
+
+
+def _withdraw_wish(db: Database, id_: str, who: Principal, wanted: str) -> FhirResponse:
+    """Status cancelled of a wish takes it off the list (safe to repeat); no other status is set on one."""
+    number = waitlist.wish_id(id_)
+    if number is None:
+        raise not_found(f"Appointment/{id_}")
+    if wanted != "cancelled":
+        raise conflict(f"A short-notice wish is only withdrawn (status cancelled), not set to {wanted}", rule=life.ILLEGAL)
+    reach = _reach(db, who)
+    with db.writing() as session:
+        wish = waitlist.withdraw(session, who, number, reach)
+        return FhirResponse(waitlist.resource(session, wish))
+
+
 def _change_status(
     request: Request,
     db: Database,
@@ -244,6 +276,8 @@ def _change_status(
 ) -> FhirResponse:
     """One status move of the table in domain/appointment_life.py: cancel (or release a hold), a hold becoming the
     request or booking, or the desk's attendance marks and their undo; anything else is refused naming from → to."""
+    if waitlist.is_wish_id(id_):
+        return _withdraw_wish(db, id_, who, wanted)
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"Appointment/{id_}")
@@ -381,6 +415,8 @@ def put_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Datab
 @router.delete("/Appointment/{id_}")
 def delete_appointment(id_: str, request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
     """Release a hold (the user went back); only a hold is deleted, anything else is cancelled with a status."""
+    if waitlist.wish_id(id_) is not None:
+        raise conflict(f"Appointment/{id_} is a short-notice wish: withdraw it with status cancelled", rule=life.ILLEGAL)
     row_id = fhir.parse_id(id_)
     if row_id is None:
         raise not_found(f"Appointment/{id_}")
@@ -399,9 +435,13 @@ def delete_appointment(id_: str, request: Request, who: CurrentPrincipal, db: Da
     return Response(status_code=204)
 
 
-@router.get("/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include"))
+@router.get(
+    "/Appointment", openapi_extra=query_doc("patient", "status", "date", "_sort", "_include", "service-type", "actor", "location")
+)
 def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep) -> Response:
-    params = search_params(request, {"patient", "status", "date", "_sort", "_include"})
+    if request.query_params.get("status") == "waitlist":
+        return _search_wishes(request, who, db)
+    params = search_params(request, {"patient", "status", "date", "_sort", "_include"} | waitlist.PARAMS)
     include = params.all("_include")
     if any(value != "Appointment:actor" for value in include):
         raise invalid("Only _include=Appointment:actor is supported")
@@ -419,6 +459,7 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
             raise invalid(f"status must be Appointment statuses such as pending or booked, got {status!r}")
         query = query.where(schema.Appointment.status.in_(statuses))
     query = query.where(*between(schema.Appointment.start, *params.date_bounds("date")))
+    query = _at_timebook(query, waitlist.where(params))
     sort = params.one("_sort")
     if sort not in _APPOINTMENT_ORDER:
         raise invalid("_sort must be one of date, -date, _lastUpdated, -_lastUpdated")
@@ -449,6 +490,37 @@ def search_appointments(request: Request, who: CurrentPrincipal, db: DatabaseDep
     return _patient_search(request, db, who, reach, params, query, _APPOINTMENT_ORDER[sort], render, "Appointment search")
 
 
+def _at_timebook(query: Select[schema.Appointment], named: waitlist.Where) -> Select[schema.Appointment]:
+    """Appointments of one time type, HealthcareService or Location (through their slot's timebook), or one Patient."""
+    if named.patient_id is not None:
+        query = query.where(schema.Appointment.patient_id == named.patient_id)
+    if named.type_code is None and named.service_id is None and named.location_id is None:
+        return query
+    book = schema.Schedule
+    query = query.join(schema.Slot, schema.Slot.id == schema.Appointment.slot_id).join(book, book.id == schema.Slot.schedule_id)
+    if named.type_code is not None:
+        services = select(schema.HealthcareService.id).where(schema.HealthcareService.type_code == named.type_code)
+        query = query.where(book.healthcare_service_id.in_(services))
+    if named.service_id is not None:
+        query = query.where(book.healthcare_service_id == named.service_id)
+    if named.location_id is not None:
+        query = query.where(book.location_id == named.location_id)
+    return query
+
+
+def _search_wishes(request: Request, who: Principal, db: Database) -> Response:
+    """The short-notice list (status=waitlist): a citizen's own wishes and those of whom they act for, or the
+    office's, by time type, timebook actor or place; first in line first, as offers go."""
+    params = search_params(request, waitlist.PARAMS)
+    reach = _reach(db, who)
+    query = waitlist.query(params, who, reach)
+
+    def render(session: Session, rows: Sequence[schema.ShortNotice]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
+        return [waitlist.resource(session, row) for row in rows], []
+
+    return _patient_search(request, db, who, reach, params, query, waitlist.ORDER, render, "Appointment search (waitlist)")
+
+
 _APPOINTMENT_ORDER = {
     None: (schema.Appointment.start, schema.Appointment.id),
     "date": (schema.Appointment.start, schema.Appointment.id),
@@ -458,7 +530,7 @@ _APPOINTMENT_ORDER = {
 }
 
 # The rows of a patient-data search: each has a patient (for the audit trail) and an office.
-_Row = TypeVar("_Row", schema.Appointment, schema.Communication)
+_Row = TypeVar("_Row", schema.Appointment, schema.Communication, schema.ShortNotice)
 
 
 def _within_reach(model: type[_Row], who: Principal, reach: list[int]) -> ColumnElement[bool]:
