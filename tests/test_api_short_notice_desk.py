@@ -17,6 +17,7 @@ from timebok.backend.channels import SmtpChannel
 from timebok.backend.sender import Sender
 from timebok.domain import appointment_life as life
 from timebok.domain import clock
+from timebok.domain.short_notice import OFFERED_TIME_URL
 
 STAFF = bearer(FJORD_STAFF)
 
@@ -97,6 +98,21 @@ async def test_the_desk_offers_a_freed_time_to_the_wish_it_chooses_once_however_
     assert held_until(hold) == clock.now() + timedelta(minutes=30)
     again = await offer(api, ola["id"], slot["id"])
     assert again.status_code == 200 and again.json()["id"] == hold["id"]  # the same offer, not a second
+    # The desk's list: first in line first, each patient named, the offered one with its time and until when.
+    bundle = fhir_json(
+        await api.get(
+            "/Appointment", params={"status": "waitlist", "service-type": "Lab", "_include": "Appointment:actor"}, headers=STAFF
+        )
+    )
+    listed = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    included = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"] for e in bundle["entry"]}
+    assert [w["participant"][0]["actor"]["reference"] for w in listed] == ["Patient/1", "Patient/2"]
+    assert [included[f"Patient/{n}"]["name"][0]["text"] for n in (1, 2)] == ["Kari Nordmann", "Ola Nordmann"]
+    assert "Location/1" in included
+    assert "extension" not in listed[0]  # Kari's still waits
+    offered = {e["url"]: e for e in listed[1]["extension"]}
+    assert offered[OFFERED_TIME_URL]["valueInstant"] == hold["start"]
+    assert offered[life.HOLD_URL]["valueInstant"] == held_until(hold).isoformat()
     deliver(sender)
     assert [h["id"] for h in await holds(api, OLA)] == [hold["id"]]
     assert await holds(api, KARI) == []  # the loop did not offer the held time to the first in line as well

@@ -24,11 +24,12 @@ from timebok.backend.fhir import instant, ref, to_storage
 from timebok.backend.outcome import conflict, forbidden, invalid, not_found, unprocessable
 from timebok.domain import appointment_life as rules
 from timebok.domain import notice_rules
+from timebok.domain import short_notice as wire
 from timebok.domain.clock import now
 
 OFFER_MINUTES = notice_rules.OFFER_MINUTES  # the default; each timebook sets its own (Schedule.offer_minutes)
 WAITING, OFFERED, DONE, DECLINED = "waiting", "offered", "done", "declined"
-ID_PREFIX = "waitlist-"  # the wish's id on the wire, apart from the appointments' numbers
+ID_PREFIX, OFFER_URL, OFFERED_TIME_URL = wire.ID_PREFIX, wire.OFFER_URL, wire.OFFERED_TIME_URL
 NOT_WAITING, WRONG_SLOT = "not-waiting", "wrong-slot"  # the desk's offer by hand refused (OperationOutcome rule codes)
 
 
@@ -142,12 +143,18 @@ def resource(session: Session, wish: schema.ShortNotice) -> fhir.Resource:
         extensions.append({"url": rules.REPLACES_URL, "valueReference": ref("Appointment", wish.replaces_id)})
     if wish.offer_id is not None:
         extensions.append({"url": OFFER_URL, "valueReference": ref("Appointment", wish.offer_id)})
+        # While it is offered: the time offered and until when it is held, for the desk's list («tilbudt til kl. …»).
+        offered = session.execute(
+            select(schema.Appointment.start, schema.Appointment.held_until).where(
+                schema.Appointment.id == wish.offer_id, schema.Appointment.status == "proposed"
+            )
+        ).first()
+        if wish.status == OFFERED and offered is not None and offered[1] is not None:
+            extensions.append({"url": OFFERED_TIME_URL, "valueInstant": instant(offered[0])})
+            extensions.append({"url": rules.HOLD_URL, "valueInstant": instant(offered[1])})
     if extensions:
         found["extension"] = extensions
     return found
-
-
-OFFER_URL = "https://timebok.example/fhir/StructureDefinition/short-notice-offer"  # the hold offered for a wish
 
 
 # -- offering freed times (the sender loop) ---------------------------------------------------------------------
