@@ -38,14 +38,16 @@ from timebok.client.models import (
     TimebookChange,
     TimeType,
     User,
+    Wish,
 )
 from timebok.client.setup_json import setup_from_json, setup_to_json
 from timebok.client.signin import SignInError, TokenSource
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO, now
+from timebok.domain.notice_rules import OPT_OUT_URL
 from timebok.domain.privacy import scrub
-from timebok.domain.timetypes import TIMETYPE_CODES
+from timebok.domain.timetypes import TIMETYPE_CODES, TIMETYPE_SYSTEM
 
 FHIR_JSON = "application/fhir+json"
 _ELEVEN_DIGITS = re.compile(r"\d{11}")
@@ -500,6 +502,59 @@ class BookingClient:
         """The patient's e-mails and SMS, newest first: channel, state, why skipped, each try."""
         body = await self._json("GET", f"{self._root}/notices/Patient/{patient_id}", headers={"Accept": "application/json"})
         return [_notice(n) for n in body.get("notices", [])]
+
+    async def set_notice_opt_outs(self, appointment: Appointment, *, notices: bool, reminders: bool) -> Appointment:
+        """Turn e-mail/SMS notices about this time, or only its reminder, off (or on again); the inbox stays.
+        Fails STALE when the appointment changed since it was read."""
+        wanted = [{"url": OPT_OUT_URL, "valueCode": code} for code, on in (("notices", notices), ("reminders", reminders)) if on]
+        return await self._patch(appointment, [{"op": "replace", "path": "/extension", "value": wanted}])
+
+    # -- the short-notice list, «Kan komme på kort varsel» (README «Messages: e-mail, SMS and reminders») --------
+
+    async def wishes(self, *, patient_id: str | None = None, timebook: Timebook | None = None) -> list[Wish]:
+        """The wishes still on the list, first in line first, with their patients and places: the office's (staff),
+        one patient's, or one timebook's. An offered one says the time offered and until when it is held."""
+        params = [("status", "waitlist"), ("_include", "Appointment:actor")]
+        if patient_id is not None:
+            params.append(("patient", f"Patient/{patient_id}"))
+        if timebook is not None:
+            params += [("actor", f"HealthcareService/{timebook.service_id}"), ("location", f"Location/{timebook.place.id}")]
+
+        def build(entries: list[tuple[Json, str]]) -> list[Wish]:
+            included = {f"{r['resourceType']}/{r['id']}": r for r, mode in entries if mode != "match"}
+            return [fhir_map.wish(r, included) for r, mode in entries if mode == "match"]
+
+        return await self._search_result("/Appointment", params, build)
+
+    async def ask_short_notice(
+        self, patient_id: str, timebook: Timebook, start: datetime, end: datetime, *, replaces: Appointment | None = None
+    ) -> Wish:
+        """Put a patient on a timebook's short-notice list for a time from `start` to `end` (an earlier time than
+        `replaces`, when given). Safe to repeat: the same wish sent again is the first one."""
+        body: Json = {
+            "resourceType": "Appointment",
+            "status": "waitlist",
+            "serviceType": [{"coding": [{"system": TIMETYPE_SYSTEM, "code": timebook.time_type_code}]}],
+            "requestedPeriod": [{"start": _instant(start), "end": _instant(end)}],
+            "participant": [
+                {"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"},
+                {"actor": {"reference": f"HealthcareService/{timebook.service_id}"}, "status": "needs-action"},
+                {"actor": {"reference": f"Location/{timebook.place.id}"}, "status": "needs-action"},
+            ],
+        }
+        if replaces is not None:
+            body["extension"] = [{"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{replaces.id}"}}]
+        purpose = ("wish", patient_id, timebook.id, start, end, replaces.id if replaces else None)
+        return fhir_map.wish(await self._create("/Appointment", body, purpose))
+
+    async def offer_time(self, wish: Wish, slot: Slot) -> Appointment:
+        """The desk offers a free time to this wish by hand: it is held for the patient (the timebook's offer window)
+        and they are told by inbox, e-mail and SMS. Safe to repeat; SLOT_TAKEN or SLOT_HELD when it is not free."""
+        body = {"resourceType": "Parameters", "parameter": [{"name": "slot", "valueReference": {"reference": f"Slot/{slot.id}"}}]}
+        resource = await self._json(
+            "POST", f"/Appointment/{wish.id}/$offer", json=body, write=True, conflict=ErrorKind.SLOT_TAKEN
+        )
+        return await self._with_context(fhir_map.appointment(resource), tolerant=True)
 
     # -- the office's timebook setup (a JSON document outside FHIR: README «Timebook setup») ------
 

@@ -16,10 +16,13 @@ from timebok.client.models import (
     Slot,
     Timebook,
     TimeType,
+    Wish,
 )
 from timebok.domain import appointment_life as life
+from timebok.domain import short_notice
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
+from timebok.domain.notice_rules import OPT_OUT_URL
 
 Json = dict[str, Any]
 
@@ -81,6 +84,7 @@ def timebook(resource: Json, places: dict[str, Place]) -> Timebook:
         time_type_code=_code(resource.get("serviceType")),
         place=found or Place(id=place_id or "", name="", address="", postal_code="", city="", directions=""),
         lead_minutes=_lead_minutes(resource),
+        service_id=next((id_ for a in resource.get("actor", []) if (id_ := ref_id(a, "HealthcareService"))), ""),
     )
 
 
@@ -188,6 +192,40 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         overdue=_extension(resource, life.OVERDUE_URL).get("valueBoolean") is True,
         late=_extension(resource, life.LATE_URL).get("valueBoolean") is True,
         cancel_code=_code([resource.get("cancelationReason") or {}]) or None,
+        no_notices=_opted_out(resource, "notices"),
+        no_reminders=_opted_out(resource, "reminders"),
+    )
+
+
+def _opted_out(resource: Json, code: str) -> bool:
+    return any(
+        isinstance(e, dict) and e.get("url") == OPT_OUT_URL and e.get("valueCode") == code
+        for e in resource.get("extension") or []
+    )
+
+
+def wish(resource: Json, included: dict[str, Json] | None = None) -> Wish:
+    """A short-notice wish (an Appointment in waitlist), with its patient and place when the search included them."""
+    included = included or {}
+    actors = [p.get("actor", {}) for p in resource.get("participant", [])]
+    patient_id = next((id_ for a in actors if (id_ := ref_id(a, "Patient"))), "")
+    place_id = next((id_ for a in actors if (id_ := ref_id(a, "Location"))), "")
+    period = (resource.get("requestedPeriod") or [{}])[0]
+    found_patient, found_place = included.get(f"Patient/{patient_id}"), included.get(f"Location/{place_id}")
+    return Wish(
+        id=resource["id"],
+        patient_id=patient_id,
+        time_type_code=_code(resource.get("serviceType")),
+        service_id=next((id_ for a in actors if (id_ := ref_id(a, "HealthcareService"))), ""),
+        place_id=place_id,
+        start=moment(period["start"]),
+        end=moment(period["end"]),
+        created=moment(resource["created"]) if resource.get("created") else None,
+        replaces_id=ref_id(_extension(resource, life.REPLACES_URL).get("valueReference"), "Appointment"),
+        offered_start=_moment_of(resource, short_notice.OFFERED_TIME_URL, "valueInstant"),
+        offered_until=_moment_of(resource, life.HOLD_URL, "valueInstant"),
+        patient=patient(found_patient) if found_patient else None,
+        place=place(found_place) if found_place else None,
     )
 
 
