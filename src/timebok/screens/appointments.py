@@ -51,6 +51,15 @@ def can_cancel(appointment: Appointment | None) -> TypeGuard[Appointment]:
     )
 
 
+def can_set_notices(appointment: Appointment | None) -> TypeGuard[Appointment]:
+    """E-mail/SMS can be turned off for a time still to come that is requested or booked."""
+    return (
+        appointment is not None
+        and appointment.state in (AppointmentState.WAITING, AppointmentState.CONFIRMED)
+        and appointment.is_upcoming(now())
+    )
+
+
 def can_change(appointment: Appointment | None, others: list[Appointment]) -> TypeGuard[Appointment]:
     """A confirmed time not yet begun, before its deadline, with no change of it already waiting for an answer."""
     return (
@@ -86,7 +95,11 @@ def life_lines(appointment: Appointment, others: list[Appointment]) -> list[str]
 class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     TITLE_KEY = "appointments.title"
     WRITES = True
-    BINDINGS = [key("a", "cancel", "appointments.cancel"), key("e", "change", "appointments.change")]
+    BINDINGS = [
+        key("a", "cancel", "appointments.cancel"),
+        key("e", "change", "appointments.change"),
+        key("v", "notices", "appointments.notices"),  # e-mail/SMS and the reminder, for the highlighted time
+    ]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
     _shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None  # set on mount; read on resume
 
@@ -235,7 +248,12 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             shown.scroll_visible(top=True, animate=False)
 
     def _details(self, appointment: Appointment) -> str:
-        return "\n".join([appointment_details(appointment), *life_lines(appointment, list(self.by_id.values()))])
+        quiet = [
+            t(f"appointments.{what}_off")
+            for what, off in (("notices", appointment.no_notices), ("reminder", appointment.no_reminders))
+            if off
+        ]
+        return "\n".join([appointment_details(appointment), *life_lines(appointment, list(self.by_id.values())), *quiet])
 
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
@@ -282,6 +300,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             highlighted = self._highlighted()
             if highlighted is not None and highlighted.state is AppointmentState.CONFIRMED and highlighted.past_deadline(now()):
                 return False  # not offered at all: «Se detaljer» says to call the office instead
+        if action == "notices" and (self.timebok.read_only or self.writing):
+            return None
+        if action == "notices" and self.is_mounted:
+            return True if can_set_notices(self._highlighted()) else None
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
         if action == "change" and self.is_mounted:
@@ -365,6 +387,32 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._cancel(appointment)
 
         self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")), answered)
+
+    def action_notices(self) -> None:
+        """«Varsler»: no e-mail/SMS about this time, or no reminder before it (Helsenorge's per-appointment tags)."""
+        appointment = self._highlighted()
+        if self.writing or self.timebok.read_only or not can_set_notices(appointment):
+            return
+        if self._read_only(appointment):
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
+        from timebok.screens.notice_settings_dialog import NoticeSettingsDialog, OptOuts
+
+        def chosen(wanted: OptOuts | None) -> None:
+            if wanted is not None:
+                self._set_notices(appointment, wanted)
+
+        self.app.push_screen(NoticeSettingsDialog(appointment), chosen)
+
+    @work(exclusive=True, group="notices")
+    async def _set_notices(self, appointment: Appointment, wanted: tuple[bool, bool]) -> None:
+        try:
+            await self.client.set_notice_opt_outs(appointment, notices=wanted[0], reminders=wanted[1])
+        except BookingError as error:
+            self.timebok.report(error)
+        else:
+            self.notify(t("optout.saved"))
+        self._load(quiet=True)
 
     def _whose(self, appointment: Appointment) -> Patient:
         """The patient the time is for: the citizen, or a child or fullmakt-giver they act for (a change holds and
