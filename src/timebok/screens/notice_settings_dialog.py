@@ -21,11 +21,6 @@ OptOuts = tuple[bool, bool]  # (no notices, no reminder)
 class NoticeSettingsDialog(ModalScreen[OptOuts | None]):
     """Answers with (no notices, no reminder) as ticked, or None when left with Esc."""
 
-    DEFAULT_CSS = """
-    NoticeSettingsDialog { align: center middle; }
-    NoticeSettingsDialog #dialog { width: 64; }
-    NoticeSettingsDialog Checkbox { border: none; padding: 0; margin: 0; background: $surface; }
-    """
     BINDINGS = [key("escape", "cancel", "optout.cancel"), key("ctrl+s", "save", "optout.save"), *dialog_keys()]
 
     def __init__(self, appointment: Appointment) -> None:

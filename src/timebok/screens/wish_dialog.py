@@ -39,16 +39,6 @@ def timebook_name(book: Timebook) -> str:
 class WishDialog(ModalScreen[WishChoice | None]):
     """Answers with the timebook and period chosen, or None when left with Esc."""
 
-    DEFAULT_CSS = """
-    WishDialog { align: center middle; }
-    WishDialog #dialog { width: 70; max-height: 22; }
-    WishDialog #wish-timebooks { height: auto; max-height: 6; }
-    WishDialog .wish-row { height: 1; }
-    WishDialog .wish-row Label { width: 12; }
-    WishDialog .wish-row Input { width: 16; height: 1; border: none; padding: 0 1; background: $boost; }
-    WishDialog .wish-row Input:focus { background: $primary 30%; }
-    WishDialog .wish-row Input.-invalid { background: $error 40%; }
-    """
     BINDINGS = [key("escape", "cancel", "wish.cancel"), key("ctrl+s", "send", "wish.send"), *dialog_keys()]
 
     def __init__(self, patient_name: str, timebooks: list[Timebook], replaces: Appointment | None = None) -> None:
@@ -69,11 +59,12 @@ class WishDialog(ModalScreen[WishChoice | None]):
             yield Static(intro)
             yield OptionList(*(timebook_name(b) for b in self.timebooks), id="wish-timebooks")
             last = r.start.date() if r is not None else today() + timedelta(weeks=WEEKS_AHEAD)
-            with Horizontal(classes="wish-row"):
-                yield Label(t("wish.from"))
+            # The setup forms' one-line rows (screens.tcss): a label and a borderless input.
+            with Horizontal(classes="setup-row"):
+                yield Label(t("wish.from"), classes="setup-label")
                 yield Input(show_date(today()), id="wish-from")
-            with Horizontal(classes="wish-row"):
-                yield Label(t("wish.to"))
+            with Horizontal(classes="setup-row"):
+                yield Label(t("wish.to"), classes="setup-label")
                 yield Input(show_date(last), id="wish-to")
             yield Static("", id="wish-message")
             with Horizontal(id="dialog-buttons"):
@@ -132,6 +123,7 @@ class WishDialog(ModalScreen[WishChoice | None]):
 
 
 def period_text(start: datetime, end: datetime) -> str:
-    """«07.12–18.12»: the days of a wished period (the end's day is the last one in it)."""
+    """«07.12–18.12» (or «13.12» for one day): the days of a wished period (the end's day is the last one in it)."""
+    first: date = start.astimezone(OSLO).date()
     last: date = (end - timedelta(microseconds=1)).astimezone(OSLO).date()
-    return f"{start.astimezone(OSLO):%d.%m}–{last:%d.%m}"
+    return f"{first:%d.%m}" if last == first else f"{first:%d.%m}–{last:%d.%m}"
