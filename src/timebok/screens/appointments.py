@@ -248,12 +248,19 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             shown.scroll_visible(top=True, animate=False)
 
     def _details(self, appointment: Appointment) -> str:
-        quiet = [
-            t(f"appointments.{what}_off")
-            for what, off in (("notices", appointment.no_notices), ("reminder", appointment.no_reminders))
-            if off
-        ]
-        return "\n".join([appointment_details(appointment), *life_lines(appointment, list(self.by_id.values())), *quiet])
+        lines = [appointment_details(appointment), *life_lines(appointment, list(self.by_id.values()))]
+        if appointment.no_notices or appointment.no_reminders:  # one line, said where the rest of the time is
+            both = appointment.no_notices and appointment.no_reminders
+            lines.append(
+                t(
+                    "appointments.both_off"
+                    if both
+                    else "appointments.notices_off"
+                    if appointment.no_notices
+                    else "appointments.reminder_off"
+                )
+            )
+        return "\n".join(lines)
 
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
