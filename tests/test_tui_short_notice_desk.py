@@ -193,7 +193,7 @@ async def test_the_desk_puts_a_patient_on_the_list_for_an_earlier_time_from_thei
         assert "Kort varsel: Laboratoriet 25.11–03.12, venter" in text_of(app)
     async with BookingClient(live_server.url, FJORD_STAFF) as staff:
         (wish,) = await staff.wishes(patient_id="1")
-        assert wish.replaces_id == booked.id and wish.end == booked.start
+        assert wish.replaces_id == booked.id and wish.period_end == booked.start
 
 
 @pytest.fixture(params=["nb", "en"])

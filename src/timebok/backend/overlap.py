@@ -20,7 +20,10 @@ EXTENSION_URL = "https://timebok.example/fhir/StructureDefinition/overlapping-ap
 # The patient's row is the lock: on PostgreSQL two bookings for one patient queue here, and the second reads the
 # first once it is committed (READ COMMITTED reads anew per statement). SQLite renders no FOR UPDATE: its single
 # writer (BEGIN IMMEDIATE, writers.WriterQueue) already runs them one after the other.
-_LOCK_PATIENT = select(schema.Patient.id).where(schema.Patient.id == bindparam("patient_id")).with_for_update()
+# FOR NO KEY UPDATE (PostgreSQL): bookings of one patient still queue on it, but a row that merely refers to the
+# patient (an audit event, an inbox message) is not blocked by it. With FOR UPDATE the desk letting a hold go (slot
+# locked, then its audit row) and the patient sending that hold (patient locked, then the slot) deadlocked.
+_LOCK_PATIENT = select(schema.Patient.id).where(schema.Patient.id == bindparam("patient_id")).with_for_update(key_share=True)
 _OVERLAPPING = (
     select(
         schema.Appointment.id,

@@ -33,12 +33,12 @@ from timebok.client.models import (
     RepresentationReason,
     Represented,
     SetupChange,
+    ShortNoticeWish,
     Slot,
     Timebook,
     TimebookChange,
     TimeType,
     User,
-    Wish,
 )
 from timebok.client.setup_json import setup_from_json, setup_to_json
 from timebok.client.signin import SignInError, TokenSource
@@ -404,6 +404,66 @@ class BookingClient:
         )
         return await self._with_context(fhir_map.appointment(resource), tolerant=True)
 
+    # -- «Kan komme på kort varsel»: the short-notice list (README «Messages») ------------------------------------
+
+    async def ask_earlier(self, appointment: Appointment) -> ShortNoticeWish:
+        """Put the patient on the short-notice list for an earlier time of this type at this place: from now until
+        the appointment, which an offer they accept replaces. Asking again gives the same wish."""
+        types = await self.time_types(appointment.office_id)
+        service = next((tt.id for tt in types if tt.code == appointment.time_type_code), None)
+        if service is None or appointment.place_id is None:
+            raise BookingError(ErrorKind.NOT_FOUND, "the office no longer offers this time type")
+        body: Json = {
+            "resourceType": "Appointment",
+            "status": "waitlist",
+            "serviceType": [{"coding": [{"code": appointment.time_type_code}]}],
+            "requestedPeriod": [{"start": _instant(now()), "end": _instant(appointment.start)}],
+            "participant": [
+                {"actor": {"reference": f"Patient/{appointment.patient_id}"}, "status": "accepted"},
+                {"actor": {"reference": f"HealthcareService/{service}"}, "status": "needs-action"},
+                {"actor": {"reference": f"Location/{appointment.place_id}"}, "status": "needs-action"},
+            ],
+            "extension": [{"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{appointment.id}"}}],
+        }
+        resource = await self._create("/Appointment", body, ("wish", appointment.id))
+        return fhir_map.wish(resource)
+
+    async def wishes(
+        self, patient_id: str | None = None, *, time_type_code: str | None = None, place_id: str | None = None
+    ) -> list[ShortNoticeWish]:
+        """The short-notice list, first in line first: a citizen's own (and those of whom they act for), or the
+        office's for staff, narrowed to a patient, a time type or a place."""
+        # With the patients and places included: the desk's list names each row without a read per wish.
+        params: dict[str, str] = {"status": "waitlist", "_include": "Appointment:actor"}
+        if patient_id:
+            params["patient"] = f"Patient/{patient_id}"
+        if time_type_code:
+            params["service-type"] = time_type_code
+        if place_id:
+            params["location"] = f"Location/{place_id}"
+
+        def build(entries: list[tuple[Json, str]]) -> list[ShortNoticeWish]:
+            included = {f"{r['resourceType']}/{r['id']}": r for r, mode in entries if mode != "match"}
+            return [fhir_map.wish(r, included) for r, mode in entries if mode == "match"]
+
+        return await self._search_result("/Appointment", params, build)
+
+    async def withdraw_wish(self, wish: ShortNoticeWish) -> ShortNoticeWish:
+        """Off the list (safe to repeat); a time held for it goes to the next in line."""
+        patch: list[Json] = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+        resource = await self._json(
+            "PATCH",
+            f"/Appointment/{wish.id}",
+            json=patch,
+            write=True,
+            headers={"Content-Type": "application/json-patch+json"},
+        )
+        return fhir_map.wish(resource)
+
+    async def decline_offer(self, offer: Appointment) -> Appointment:
+        """Let an offered time go: the next in line is offered it. Accepting is `send_held` of the same hold."""
+        return await self.release(offer)
+
     async def appointment(self, appointment_id: str) -> Appointment:
         return await self._with_context(fhir_map.appointment(await self._json("GET", f"/Appointment/{appointment_id}")))
 
@@ -511,24 +571,9 @@ class BookingClient:
 
     # -- the short-notice list, «Kan komme på kort varsel» (README «Messages: e-mail, SMS and reminders») --------
 
-    async def wishes(self, *, patient_id: str | None = None, timebook: Timebook | None = None) -> list[Wish]:
-        """The wishes still on the list, first in line first, with their patients and places: the office's (staff),
-        one patient's, or one timebook's. An offered one says the time offered and until when it is held."""
-        params = [("status", "waitlist"), ("_include", "Appointment:actor")]
-        if patient_id is not None:
-            params.append(("patient", f"Patient/{patient_id}"))
-        if timebook is not None:
-            params += [("actor", f"HealthcareService/{timebook.service_id}"), ("location", f"Location/{timebook.place.id}")]
-
-        def build(entries: list[tuple[Json, str]]) -> list[Wish]:
-            included = {f"{r['resourceType']}/{r['id']}": r for r, mode in entries if mode != "match"}
-            return [fhir_map.wish(r, included) for r, mode in entries if mode == "match"]
-
-        return await self._search_result("/Appointment", params, build)
-
     async def ask_short_notice(
         self, patient_id: str, timebook: Timebook, start: datetime, end: datetime, *, replaces: Appointment | None = None
-    ) -> Wish:
+    ) -> ShortNoticeWish:
         """Put a patient on a timebook's short-notice list for a time from `start` to `end` (an earlier time than
         `replaces`, when given). Safe to repeat: the same wish sent again is the first one."""
         body: Json = {
@@ -547,7 +592,7 @@ class BookingClient:
         purpose = ("wish", patient_id, timebook.id, start, end, replaces.id if replaces else None)
         return fhir_map.wish(await self._create("/Appointment", body, purpose))
 
-    async def offer_time(self, wish: Wish, slot: Slot) -> Appointment:
+    async def offer_time(self, wish: ShortNoticeWish, slot: Slot) -> Appointment:
         """The desk offers a free time to this wish by hand: it is held for the patient (the timebook's offer window)
         and they are told by inbox, e-mail and SMS. Safe to repeat; SLOT_TAKEN or SLOT_HELD when it is not free."""
         body = {"resourceType": "Parameters", "parameter": [{"name": "slot", "valueReference": {"reference": f"Slot/{slot.id}"}}]}

@@ -13,10 +13,10 @@ from timebok.client.models import (
     Patient,
     Place,
     Represented,
+    ShortNoticeWish,
     Slot,
     Timebook,
     TimeType,
-    Wish,
 )
 from timebok.domain import appointment_life as life
 from timebok.domain import short_notice
@@ -194,6 +194,7 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         cancel_code=_code([resource.get("cancelationReason") or {}]) or None,
         no_notices=_opted_out(resource, "notices"),
         no_reminders=_opted_out(resource, "reminders"),
+        slot_id=next((id_ for s in resource.get("slot", []) if (id_ := ref_id(s, "Slot"))), None),
     )
 
 
@@ -204,24 +205,29 @@ def _opted_out(resource: Json, code: str) -> bool:
     )
 
 
-def wish(resource: Json, included: dict[str, Json] | None = None) -> Wish:
-    """A short-notice wish (an Appointment in waitlist), with its patient and place when the search included them."""
+def wish(resource: Json, included: dict[str, Json] | None = None) -> ShortNoticeWish:
+    """A short-notice wish (`Appointment/waitlist-N`): its patient, timebook actors, period, offer and end; with its
+    patient and place when the search included them (the desk's list)."""
     included = included or {}
     actors = [p.get("actor", {}) for p in resource.get("participant", [])]
+    period = (resource.get("requestedPeriod") or [{}])[0]
+    active = resource.get("status") == "waitlist"
     patient_id = next((id_ for a in actors if (id_ := ref_id(a, "Patient"))), "")
     place_id = next((id_ for a in actors if (id_ := ref_id(a, "Location"))), "")
-    period = (resource.get("requestedPeriod") or [{}])[0]
     found_patient, found_place = included.get(f"Patient/{patient_id}"), included.get(f"Location/{place_id}")
-    return Wish(
+    return ShortNoticeWish(
         id=resource["id"],
         patient_id=patient_id,
         time_type_code=_code(resource.get("serviceType")),
         service_id=next((id_ for a in actors if (id_ := ref_id(a, "HealthcareService"))), ""),
         place_id=place_id,
-        start=moment(period["start"]),
-        end=moment(period["end"]),
+        period_start=moment(period["start"]),
+        period_end=moment(period["end"]),
+        active=active,
         created=moment(resource["created"]) if resource.get("created") else None,
         replaces_id=ref_id(_extension(resource, life.REPLACES_URL).get("valueReference"), "Appointment"),
+        offer_id=ref_id(_extension(resource, life.SHORT_NOTICE_OFFER_URL).get("valueReference"), "Appointment"),
+        ended=None if active else (_code([resource.get("cancelationReason") or {}]) or "withdrawn"),
         offered_start=_moment_of(resource, short_notice.OFFERED_TIME_URL, "valueInstant"),
         offered_until=_moment_of(resource, life.HOLD_URL, "valueInstant"),
         patient=patient(found_patient) if found_patient else None,

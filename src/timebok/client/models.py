@@ -175,6 +175,7 @@ class Appointment:
     cancel_code: str | None = None  # why it was cancelled (prov, pat-cpp, moved, unanswered, hold-ended, …)
     no_notices: bool = False  # the patient turned off e-mail/SMS notices about this time (the inbox stays)
     no_reminders: bool = False  # … or only its reminder
+    slot_id: str | None = None  # the time in its timebook
 
     def is_upcoming(self, now: datetime) -> bool:
         return self.end > now
@@ -185,20 +186,26 @@ class Appointment:
 
 
 @dataclass(frozen=True)
-class Wish:
-    """«Kan komme på kort varsel»: a patient's wish for a time of a type at a place within a period (the desk's list)."""
+class ShortNoticeWish:
+    """«Kan komme på kort varsel»: the patient would take an earlier time of this type at this place (a `waitlist`
+    Appointment). While it is on the list a freed time may be offered to them: `offer_id` is that hold."""
 
-    id: str  # «waitlist-N»
+    id: str  # waitlist-N
     patient_id: str
     time_type_code: str
-    service_id: str
+    service_id: str  # the time type's HealthcareService
     place_id: str
-    start: datetime  # the period wanted
-    end: datetime
-    created: datetime | None = None  # in line since
-    replaces_id: str | None = None  # the later time it would replace
-    offered_start: datetime | None = None  # while a time is offered: its start …
-    offered_until: datetime | None = None  # … and until when it is held for them
+    period_start: datetime
+    period_end: datetime
+    active: bool  # still on the list (waiting, or with an offer out)
+    created: datetime | None = None
+    replaces_id: str | None = None  # the later time they hold, which an accepted offer replaces
+    offer_id: str | None = None  # the hold (a proposed Appointment) offered to them
+    ended: str | None = None  # why it left the list: met, declined (let go or run out) or withdrawn
+    # The desk's list (an office's search with _include): while a time is offered, its start and until when it is
+    # held; the patient and the place, named.
+    offered_start: datetime | None = None
+    offered_until: datetime | None = None
     patient: Patient | None = None
     place: Place | None = None
 

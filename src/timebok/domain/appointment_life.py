@@ -116,6 +116,7 @@ REPLACES_URL: Final = "http://hl7.org/fhir/5.0/StructureDefinition/extension-App
 _OWN: Final = "https://timebok.example/fhir/StructureDefinition/"
 DEADLINE_URL: Final = _OWN + "change-deadline"  # valueDateTime: a citizen cancels or changes until then
 HOLD_URL: Final = _OWN + "hold-expires"  # valueInstant: a proposed Appointment's hold ends then
+SHORT_NOTICE_OFFER_URL: Final = _OWN + "short-notice-offer"  # a waitlist wish: the hold offered for it
 ANSWER_DUE_URL: Final = _OWN + "answer-due"  # valueDateTime: a pending request should be answered by then
 OVERDUE_URL: Final = _OWN + "request-overdue"  # valueBoolean: the answer time has passed
 LATE_URL: Final = _OWN + "late"  # valueBoolean: booked, 10 minutes past the start and not arrived

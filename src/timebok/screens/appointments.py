@@ -1,8 +1,10 @@
-"""«Timeavtaler»: upcoming and past appointments with their state, «Se detaljer», avbestill and «Endre time»."""
+"""«Timeavtaler»: upcoming and past appointments with their state, «Se detaljer», avbestill and «Endre time»; the
+short-notice list (K: ask for an earlier time, or withdraw) and a time offered from it (J: take it, N: decline)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import Awaitable
 from typing import TypeGuard
 
 from rich.markup import escape
@@ -11,7 +13,7 @@ from textual.app import ComposeResult
 from textual.widgets import ListView
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Appointment, AppointmentState, Patient
+from timebok.client.models import Appointment, AppointmentState, Patient, ShortNoticeWish
 from timebok.domain.appointment_life import HOLD_ENDED
 from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
@@ -60,6 +62,11 @@ def can_set_notices(appointment: Appointment | None) -> TypeGuard[Appointment]:
     )
 
 
+def can_ask_earlier(appointment: Appointment | None) -> TypeGuard[Appointment]:
+    """«Kort varsel» is for an upcoming time that is confirmed or waiting for an answer."""
+    return appointment is not None and appointment.state in CANCELLABLE and appointment.start > now()
+
+
 def can_change(appointment: Appointment | None, others: list[Appointment]) -> TypeGuard[Appointment]:
     """A confirmed time not yet begun, before its deadline, with no change of it already waiting for an answer."""
     return (
@@ -98,10 +105,16 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     BINDINGS = [
         key("a", "cancel", "appointments.cancel"),
         key("e", "change", "appointments.change"),
+        key("k", "short_notice", "appointments.short_notice"),
+        key("j", "accept_offer", "appointments.accept_offer"),
+        key("n", "decline_offer", "appointments.decline_offer"),
         key("v", "notices", "appointments.notices"),  # e-mail/SMS and the reminder, for the highlighted time
     ]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
-    _shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None  # set on mount; read on resume
+    _shown: tuple[object, ...] | None = None  # set on mount; read on resume
+    # The short-notice list: active wishes by the appointment they would replace, and the holds offered to them.
+    wished: dict[str, ShortNoticeWish] = {}
+    offers: dict[str, tuple[Appointment, ShortNoticeWish]] = {}
 
     def compose_body(self) -> ComposeResult:
         yield LoadState(id="appointments-status")
@@ -116,7 +129,9 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def on_mount(self) -> None:
         self.by_id: dict[str, Appointment] = {}
         # What the lists show, by what a change would alter: a refresh that finds the same leaves them alone.
-        self._shown: tuple[tuple[str, AppointmentState, datetime, int], ...] | None = None
+        self._shown: tuple[object, ...] | None = None
+        self.wished, self.offers = {}, {}
+        self._expired: dict[str, tuple[Appointment, ShortNoticeWish]] = {}  # offers seen here that ran out since
         self._cancel_again: Appointment | None = None  # a cancel that failed in a way Ctrl+R may mend
         self._toggled: ExpandableItem | None = None  # a time whose details were just opened or closed
         for listing in self.query(ListView):
@@ -166,9 +181,9 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._show_sections(False)  # no empty headings that read as «no appointments»
         try:
             # With people to act for, the backend's whole answer: their times too, each saying whom it is for.
-            appointments = [
-                a for a in await self.client.appointments(None if self.timebok.people else patient.id) if not was_a_hold(a)
-            ]
+            whose = None if self.timebok.people else patient.id
+            everything, wishes = await asyncio.gather(self.client.appointments(whose), self._wishes(whose))
+            appointments = [a for a in everything if not was_a_hold(a)]
         except BookingError as error:
             if quiet and self._shown is not None:
                 return  # a background refresh that failed: keep what is shown
@@ -182,17 +197,54 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             return  # left (or covered) while the answer was on its way: it is fetched again on return
         status.loaded()
         self._show_sections(True)
-        shown = tuple((a.id, a.state, a.start, a.version) for a in appointments)
+        self._short_notice(everything, wishes)
+        shown = (
+            tuple((a.id, a.state, a.start, a.version) for a in appointments),
+            tuple(sorted(self.wished)),
+            tuple(sorted(self.offers)),
+            tuple(sorted(self._expired)),
+        )
         if shown == self._shown:
             return
         self._shown = shown
         await self._fill(appointments, focus=not quiet)
 
+    async def _wishes(self, whose: str | None) -> list[ShortNoticeWish] | None:
+        """The short-notice list; None when it could not be read (the times are shown without its marks)."""
+        try:
+            return await self.client.wishes(whose)
+        except BookingError:
+            return None
+
+    def _short_notice(self, everything: list[Appointment], wishes: list[ShortNoticeWish] | None) -> None:
+        """Which times carry «Kort varsel», which holds are offers, and which offers seen here have run out."""
+        if wishes is None:
+            return  # kept as they were
+        moment = now()
+        holds = {a.id: a for a in everything if a.state is AppointmentState.HELD}
+        self.wished = {w.replaces_id: w for w in wishes if w.active and w.replaces_id}
+        offers = {
+            hold.id: (hold, w)
+            for w in wishes
+            if w.offer_id and (hold := holds.get(w.offer_id)) is not None and (hold.hold_expires or moment) > moment
+        }
+        for gone in set(self.offers) - set(offers):  # it ran out while shown: say so until the screen closes
+            hold, wish = self.offers[gone]
+            if hold.hold_expires is not None and hold.hold_expires <= moment:
+                self._expired[gone] = (hold, wish)
+        self.offers = offers
+        for hold, _ in offers.values():  # look again when it runs out, so the row says so then
+            if hold.hold_expires is not None:
+                self.set_timer(max(0.5, (hold.hold_expires - moment).total_seconds() + 1), self._refresh)
+
     async def _fill(self, appointments: list[Appointment], *, focus: bool) -> None:
         moment = now()
         self.by_id = {a.id: a for a in appointments}
         # A time that has begun is no longer «Kommende»: it goes with the earlier ones.
-        upcoming = [a for a in appointments if a.start > moment]
+        offered = [hold for hold, _ in (*self.offers.values(), *self._expired.values())]
+        self.by_id.update({hold.id: hold for hold in offered})
+        # An offer waits for an answer, so it comes first.
+        upcoming = sorted(offered, key=lambda a: a.start) + [a for a in appointments if a.start > moment]
         past = sorted((a for a in appointments if a.start <= moment), key=lambda a: a.start, reverse=True)
         for list_id, rows, empty in (
             ("#upcoming", upcoming, "appointments.none_upcoming"),
@@ -260,12 +312,33 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                     else "appointments.reminder_off"
                 )
             )
+        if appointment.id in self.offers:
+            _, wish = self.offers[appointment.id]
+            old = self.by_id.get(wish.replaces_id or "")
+            if old is not None:
+                lines.append(t("appointments.offer_replaces", old=short_when(old.start)))
+            lines.append(t("appointments.offer_help"))
         return "\n".join(lines)
 
     def _summary(self, appointment: Appointment) -> str:
         office = appointment.office.name if appointment.office else ""
         place = appointment.place.name if appointment.place else ""
         whom = for_whom(self.own_patient(), appointment)
+        if appointment.id in self.offers or appointment.id in self._expired:
+            # A time offered at short notice, on a line of its own: until when it is held, or that the offer ran out.
+            until = f"{appointment.hold_expires:%H:%M}" if appointment.hold_expires else ""
+            state = (
+                t("appointments.offer_until", until=until)
+                if appointment.id in self.offers
+                else t("appointments.offer_expired", until=until)
+            )
+            return (
+                f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
+                f"{escape(when(appointment.start))} · {escape(place)}\n"
+                f"[reverse] {escape(t('appointments.offer_mark'))} [/] · [b]{escape(state)}[/]"
+            )
+        # On the short-notice list: said on a line of its own (words, not a colour).
+        mark = f"\n[b]{escape(t('appointments.short_notice_line'))}[/]" if appointment.id in self.wished else ""
         old = self.by_id.get(appointment.replaces_id) if appointment.replaces_id else None
         if old is not None and appointment.state is AppointmentState.WAITING:
             # A change waiting for the office: from and to, so the kept time and the asked one read together.
@@ -276,7 +349,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             )
         return (
             f"[b]{escape(time_type_label(appointment.time_type_code, office))}[/]{escape(whom)}\n"
-            f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]"
+            f"{escape(when(appointment.start))} · {escape(place)} · [b]{escape(state_word(appointment.state))}[/]{mark}"
         )
 
     @on(ListView.Selected)
@@ -296,7 +369,24 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         item = listing.highlighted_child if listing else None
         return self.by_id.get(item.key) if isinstance(item, ExpandableItem) else None
 
+    def _offer(self) -> tuple[Appointment, ShortNoticeWish] | None:
+        """The highlighted row's offer, while it stands."""
+        highlighted = self._highlighted()
+        return self.offers.get(highlighted.id) if highlighted is not None else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("accept_offer", "decline_offer", "short_notice", "cancel", "change") and self.is_mounted:
+            on_offer = self._offer() is not None
+            if action in ("accept_offer", "decline_offer"):
+                # Shown only on an offer, where avbestill, endre and kort varsel are not.
+                return (None if self.writing or self.timebok.read_only else True) if on_offer else False
+            highlighted = self._highlighted()
+            if on_offer or (highlighted is not None and highlighted.id in self._expired):
+                return False
+            if action == "short_notice":
+                if self.writing or self.timebok.read_only:
+                    return None
+                return True if can_ask_earlier(highlighted) else None
         if action in ("cancel", "back") and self.writing:
             return None  # greyed out while the line above the list says why
         if action in ("cancel", "change") and self.timebok.read_only:
@@ -321,6 +411,121 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
         self.call_after_refresh(self._fit_lists)  # the list in use gets the rows
+
+    # -- «Kan komme på kort varsel» ----------------------------------------------------------------------------
+
+    def action_short_notice(self) -> None:
+        """K: ask to be offered an earlier time of this type here, or, for a time with «Kort varsel», withdraw it."""
+        if self.writing or self.timebok.read_only:
+            return
+        appointment = self._highlighted()
+        if not can_ask_earlier(appointment) or self._offer() is not None:
+            self.notify(t("appointments.cannot_ask_earlier"), severity="warning")
+            return
+        if self._read_only(appointment):
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
+        wish = self.wished.get(appointment.id)
+        if wish is not None:
+            question, yes = t("appointments.withdraw_question", when=when(appointment.start)), t("appointments.withdraw_yes")
+        else:
+            question, yes = (
+                t("appointments.ask_earlier_question", when=when(appointment.start)),
+                t("appointments.ask_earlier_yes"),
+            )
+
+        def answered(sure: bool | None) -> None:
+            if sure:
+                self._short_notice_write(appointment, wish)
+
+        self.app.push_screen(ConfirmDialog(question, yes), answered)
+
+    @work(exclusive=True, group="cancel")
+    async def _short_notice_write(self, appointment: Appointment, wish: ShortNoticeWish | None) -> None:
+        await self._write(
+            self.client.withdraw_wish(wish) if wish is not None else self.client.ask_earlier(appointment),
+            "appointments.withdrawn" if wish is not None else "appointments.asked_earlier",
+        )
+
+    async def _write(self, request: Awaitable[object], done: str) -> bool:
+        """One short-notice write, the list greyed meanwhile; the list fetched again after it, whatever came."""
+        status = self.query_one(LoadState)
+        self.writing = True
+        self.refresh_bindings()
+        status.busy()
+        try:
+            await request
+        except BookingError as error:
+            self.timebok.report(error)
+            self._note(t("appointments.short_notice_failed"))
+            return False
+        else:
+            self._note("")
+            self.notify(t(done), severity="information", timeout=8)
+            return True
+        finally:
+            self.writing = False
+            self.refresh_bindings()
+            status.loaded()
+            self._load(quiet=True)
+
+    def action_accept_offer(self) -> None:
+        """J: the offered time opens on «Se over og send»; sending it there is the change (or the request)."""
+        offer = self._offer()
+        if offer is None or self.writing or self.timebok.read_only:
+            return
+        self._open_offer(*offer)
+
+    @work(exclusive=True, group="change")
+    async def _open_offer(self, hold: Appointment, wish: ShortNoticeWish) -> None:
+        from timebok.client.models import Slot
+        from timebok.screens.review import ReviewScreen
+        from timebok.ui.draft import BookingDraft
+
+        status = self.query_one(LoadState)
+        status.busy()
+        try:
+            types = await self.client.time_types(hold.office_id)
+            time_type = next((tt for tt in types if tt.code == hold.time_type_code), None)
+            books = await self.client.timebooks(time_type.id) if time_type is not None else []
+            old = self.by_id.get(wish.replaces_id or "")
+            if wish.replaces_id and old is None:
+                old = await self.client.appointment(wish.replaces_id)
+        except BookingError as error:
+            status.failed(error)
+            return
+        status.loaded()
+        book = next((b for b in books if b.place.id == hold.place_id), None)
+        if time_type is None or book is None or hold.slot_id is None:
+            self.notify(t("appointments.offer_gone"), severity="warning", timeout=10)
+            return
+        self._changing = True  # coming back, the list is fetched again
+        draft = BookingDraft(patient=self._whose(hold), replaces=old, offer=True)
+        draft.choose_time_type(time_type)
+        draft.timebooks = books
+        draft.choose_timebook(book)
+        draft.slot = Slot(id=hold.slot_id, timebook_id=book.id, start=hold.start, end=hold.end)
+        draft.hold, draft.hold_slot_id = hold, hold.slot_id
+        self.app.push_screen(ReviewScreen(draft))
+
+    def action_decline_offer(self) -> None:
+        """N: let the offered time go, after a yes: the next in line is offered it."""
+        offer = self._offer()
+        if offer is None or self.writing or self.timebok.read_only:
+            return
+        hold, _ = offer
+
+        def answered(sure: bool | None) -> None:
+            if sure:
+                self._decline(hold)
+
+        question = t("appointments.decline_question", when=when(hold.start))
+        self.app.push_screen(ConfirmDialog(question, t("appointments.decline_yes")), answered)
+
+    @work(exclusive=True, group="cancel")
+    async def _decline(self, hold: Appointment) -> None:
+        self.offers.pop(hold.id, None)  # not «ran out»: it was let go
+        await self._write(self.client.decline_offer(hold), "appointments.declined")
 
     def writing_allowed(self) -> None:
         """«Skriv som» was granted (the app calls this on every open screen): the read-only line goes."""

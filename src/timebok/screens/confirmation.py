@@ -70,6 +70,14 @@ class ConfirmationScreen(AwaitsItsWrite, BookingStep):
             yield Static(t(text_id, **fields), id="next", classes="hint")
         else:
             yield Static(t("confirmation.staff_next") if self._for_patient else t("confirmation.next"), id="next", classes="hint")
+        if self.draft.wish_made is not None:  # «Kan komme på kort varsel» was ticked on step 5
+            if not self.draft.wish_made:
+                note = t("confirmation.short_notice_failed")
+            elif for_other:  # a child's or a fullmakt-giver's time: they are on the list, told to whoever booked it
+                note = t("confirmation.short_notice_for", patient=self._patient.name)
+            else:
+                note = t("confirmation.short_notice")
+            yield Static(note, id="short-notice-note", classes="hint")
         if self._may_confirm:
             yield Button(t("confirmation.confirm_now"), id="confirm-now", variant="success")
             status = Static("", id="confirm-status", classes="hint")  # «Bekrefter timen …», or what went wrong

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient, Wish
+from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient, ShortNoticeWish
 from timebok.domain.clock import now
 from timebok.screens.attendance import AttendanceScreen
 from timebok.screens.reject_dialog import RejectDialog
@@ -28,10 +28,10 @@ ACTIVE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 MESSAGES_SHOWN = 5
 
 
-def wish_text(wish: Wish) -> str:
+def wish_text(wish: ShortNoticeWish) -> str:
     """«Laboratoriet 07.12–18.12, venter» or «…, tilbudt til kl. 09:15»."""
     state = t("shortnotice.offered", until=clock_time(wish.offered_until)) if wish.offered_until else t("shortnotice.waiting")
-    return f"{time_type_name(wish.time_type_code)} {period_text(wish.start, wish.end)}, {state}"
+    return f"{time_type_name(wish.time_type_code)} {period_text(wish.period_start, wish.period_end)}, {state}"
 
 
 class CancelDialog(RejectDialog):
@@ -61,7 +61,7 @@ class PatientScreen(AttendanceScreen):
         self._patient = patient
         self.appointments: list[Appointment] = []
         self.messages: list[InboxMessage] = []
-        self.wishes: list[Wish] = []
+        self.wishes: list[ShortNoticeWish] = []
         self.upcoming: list[Appointment] = []
         self.past: list[Appointment] = []
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Input
+from textual.widgets import Button, Checkbox, Input
 
 from timebok.client.errors import BookingError, ErrorKind
 from timebok.client.models import Appointment, Patient
@@ -21,6 +21,7 @@ from timebok.ui.labels import short_when, time_type_label, time_type_name, when
 from timebok.ui.problems import full_text
 from timebok.ui.widgets.plain import Label, Static
 from timebok.ui.widgets.reason_input import ReasonInput
+from timebok.ui.widgets.tick_box import TickBox
 from timebok.ui.workers import AwaitsItsWrite
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     STEP = 5
     TITLE_KEY = "review.title"
     WRITES = True
-    BINDINGS = [key("ctrl+s", "send", "review.send")]
+    BINDINGS = [key("ctrl+s", "send", "review.send"), key("f3", "short_notice", "review.short_notice")]
 
     def __init__(self, draft: BookingDraft) -> None:
         super().__init__(draft)
@@ -96,6 +97,8 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             id="reason",
         )
         yield Static(self._counter(draft.reason), id="reason-counter", classes="hint")
+        if self._may_ask_earlier():
+            yield TickBox(t("review.short_notice_box"), draft.short_notice, id="short-notice", compact=True)
         yield Button(t("change.send" if draft.replaces is not None else "review.send"), id="send", variant="primary")
         status = Static(t("review.sending"), id="send-status", classes="hint")
         status.display = False  # while the request is on its way
@@ -104,7 +107,26 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
     _holding: Worker[None] | None = None  # the hold on its way: a send waits for it, so the time is not asked for twice
     failed = False  # the last «Send bestilling» failed, so Ctrl+R (try again) sends again
 
+    def _may_ask_earlier(self) -> bool:
+        """«Kan komme på kort varsel» is a citizen's, for a new booking (the desk keeps its list itself)."""
+        user = self.timebok.user
+        return user is not None and not user.is_staff and self.draft.replaces is None and not self.draft.offer
+
+    def action_short_notice(self) -> None:
+        """F3: tick or untick «Kan komme på kort varsel» (as Space on the box does)."""
+        if self._may_ask_earlier():
+            box = self.query_one("#short-notice", Checkbox)
+            box.value = not box.value
+
+    @on(Checkbox.Changed, "#short-notice")
+    def _short_notice_changed(self, event: Checkbox.Changed) -> None:
+        self.draft.short_notice = event.value
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "short_notice":
+            if self.timebok.read_only:
+                return False  # a support agent only looking: the box is theirs to tick once they write as the citizen
+            return self._may_ask_earlier() and not self.writing
         if action == "send" and self.timebok.read_only:
             return None  # a support agent acting as a citizen: greyed out, the line under the button says why
         if action in ("send", "back") and self.writing:
@@ -198,7 +220,10 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
         line.add_class("-warning")
 
     def action_back(self) -> None:
-        """Esc: the user went back, so the time is given back at once (else it would stay held until it expired)."""
+        """Esc: the user went back, so the time is given back at once (else it would stay held until it expired). A
+        time offered at short notice stays theirs until its offer ends: «Timeavtaler» declines it with N."""
+        if self.draft.offer:
+            self.draft.hold = self.draft.hold_slot_id = None
         self._release_hold()
         super().action_back()
 
@@ -369,6 +394,12 @@ class ReviewScreen(AwaitsItsWrite, BookingStep):
             return
         self.failed = False
         draft.hold = draft.hold_slot_id = None  # it became the request
+        if draft.short_notice and self._may_ask_earlier():
+            try:  # the booking is made whatever comes of this: the confirmation says which
+                await self.client.ask_earlier(appointment)
+                draft.wish_made = True
+            except BookingError:
+                draft.wish_made = False
         from timebok.screens.confirmation import ConfirmationScreen
 
         self.timebok.go_home()

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Slot, Timebook, Wish
+from timebok.client.models import ShortNoticeWish, Slot, Timebook
 from timebok.domain.clock import OSLO, now
 from timebok.screens.live import LiveMixin
 from timebok.screens.offer_dialog import OfferDialog
@@ -25,7 +25,7 @@ from timebok.ui.widgets.plain import Static
 EXTRA_DAYS = 7  # a wish whose period has no free time left: the desk is shown the next week's instead
 
 
-def wish_state(wish: Wish, *, short: bool = False) -> str:
+def wish_state(wish: ShortNoticeWish, *, short: bool = False) -> str:
     """«venter», or «tilbudt til kl. 09:15» («tilbudt til 09:15» in the list's narrow column)."""
     if wish.offered_until is None:
         return t("shortnotice.waiting")
@@ -60,8 +60,8 @@ class ShortNoticeScreen(LiveMixin):
         super().__init__()
         self.timebook_id = timebook_id  # None: every timebook of the office
         self.timebooks: list[Timebook] = []
-        self.wishes: list[Wish] = []
-        self.rows: list[Wish] = []
+        self.wishes: list[ShortNoticeWish] = []
+        self.rows: list[ShortNoticeWish] = []
 
     def rebuilt(self) -> ShortNoticeScreen:
         return ShortNoticeScreen(self.timebook_id)
@@ -87,7 +87,7 @@ class ShortNoticeScreen(LiveMixin):
     def timebook(self) -> Timebook | None:
         return next((b for b in self.timebooks if b.id == self.timebook_id), None)
 
-    def timebook_of(self, wish: Wish) -> Timebook | None:
+    def timebook_of(self, wish: ShortNoticeWish) -> Timebook | None:
         return next((b for b in self.timebooks if b.service_id == wish.service_id and b.place.id == wish.place_id), None)
 
     def reload(self, quiet: bool = False) -> None:
@@ -120,7 +120,7 @@ class ShortNoticeScreen(LiveMixin):
                 Text(str(number)),
                 Text(cut(shown_name(w.patient, w.patient_id, hidden=hidden), 18)),
                 Text.assemble(type_mark(w.time_type_code), " ", cut(time_type_name(w.time_type_code), 13)),
-                Text(period_text(w.start, w.end)),
+                Text(period_text(w.period_start, w.period_end)),
                 Text(wish_state(w, short=True), style="bold" if w.offered else ""),
             )
             for number, w in enumerate(self.rows, 1)
@@ -151,8 +151,8 @@ class ShortNoticeScreen(LiveMixin):
                 "shortnotice.detail",
                 type=time_type_name(wish.time_type_code),
                 place=place,
-                start=when(wish.start),
-                end=period_end(wish.end),
+                start=when(wish.period_start),
+                end=period_end(wish.period_end),
             )
         ]
         if wish.created is not None:
@@ -168,7 +168,7 @@ class ShortNoticeScreen(LiveMixin):
         if self.is_mounted:
             self._show()
 
-    def chosen(self) -> Wish | None:
+    def chosen(self) -> ShortNoticeWish | None:
         table = self.query_one("#sn-table", DataTable)
         return self.rows[table.cursor_row] if self.rows and table.cursor_row < len(self.rows) else None
 
@@ -203,22 +203,22 @@ class ShortNoticeScreen(LiveMixin):
         self._offer_times(wish)
 
     @work(exclusive=True, group="offer-times")
-    async def _offer_times(self, wish: Wish) -> None:
+    async def _offer_times(self, wish: ShortNoticeWish) -> None:
         book = self.timebook_of(wish)
         if book is None:
             self.app.notify(t("shortnotice.no_timebook"), severity="warning")
             return
-        start = max(now(), wish.start)
+        start = max(now(), wish.period_start)
         try:
-            slots = await self.client.free_between(book.id, start, wish.end)
+            slots = await self.client.free_between(book.id, start, wish.period_end)
             outside = not slots
             if outside:  # none left in the period: the week after it, which the desk may still offer
-                slots = await self.client.free_between(book.id, start, max(wish.end, start) + timedelta(days=EXTRA_DAYS))
+                slots = await self.client.free_between(book.id, start, max(wish.period_end, start) + timedelta(days=EXTRA_DAYS))
         except BookingError as error:
             self.timebok.report(error)
             return
         if wish.replaces_id is not None:
-            slots = [s for s in slots if s.start < wish.end]  # never a time as late as the one they hold
+            slots = [s for s in slots if s.start < wish.period_end]  # never a time as late as the one they hold
         name = shown_name(wish.patient, wish.patient_id, hidden=self.timebok.hide_names)
 
         def chosen(slot: Slot | None) -> None:
@@ -228,7 +228,7 @@ class ShortNoticeScreen(LiveMixin):
         self.app.push_screen(OfferDialog(name, timebook_name(book), _unique(slots), outside=outside), chosen)
 
     @work(exclusive=True, group="offer")
-    async def _offer(self, wish: Wish, slot: Slot) -> None:
+    async def _offer(self, wish: ShortNoticeWish, slot: Slot) -> None:
         try:
             hold = await self.client.offer_time(wish, slot)
         except BookingError as error:

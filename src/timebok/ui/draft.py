@@ -43,6 +43,11 @@ class BookingDraft:
     hold: Appointment | None = None
     hold_slot_id: str | None = None
     override: str | None = None  # the desk's reason (OVERRIDE_REASONS) to change past the deadline
+    # «Kan komme på kort varsel», ticked on step 5: once sent, the patient asks for an earlier time of this type here.
+    short_notice: bool = False
+    wish_made: bool | None = None  # whether that wish was made (None: not asked for)
+    # Step 5 for a time offered at short notice (the hold is the offer): Esc leaves it held, «N» in «Timeavtaler» declines.
+    offer: bool = False
 
     def choose_patient(self, patient: Patient | None) -> None:
         """Step 1 «Bestill for»: someone else's booking starts afresh (their office may offer other types)."""
