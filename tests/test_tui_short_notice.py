@@ -18,6 +18,7 @@ from timebok.client.models import Appointment, AppointmentState
 from timebok.domain import clock
 from timebok.screens.appointments import AppointmentsScreen
 from timebok.screens.confirmation import ConfirmationScreen
+from timebok.screens.inbox import InboxScreen
 from timebok.screens.review import ReviewScreen
 
 SIZE = (80, 24)
@@ -164,3 +165,25 @@ async def test_an_offer_that_runs_out_while_shown_says_so_and_cannot_be_taken(li
         assert f"Tilbudet gikk ut kl. {hold.hold_expires:%H:%M}" in screen_text(app)
         assert screen.check_action("accept_offer", ()) is False and screen.check_action("decline_offer", ()) is False
         assert problems(app) == {}
+
+
+async def test_the_offer_message_in_the_inbox_leads_to_timeavtaler(live_server, database):
+    await _offered(live_server, database)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot, rounds=5)
+        assert isinstance(app.screen, InboxScreen) and "Ledig time til deg" in screen_text(app)
+        assert (
+            app.screen.check_action("to_offer", ()) is True
+        )  # the newest message, the offer, is highlighted and problems(app) == {}
+        await pilot.press("down")
+        await settle(pilot)
+        assert app.screen.check_action("to_offer", ()) is False  # another message: the key goes
+        await pilot.press("up")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot, rounds=5)
+        assert isinstance(app.screen, AppointmentsScreen)
+        await wait_for(pilot, lambda: app.screen.offers)

@@ -16,12 +16,15 @@ from timebok.domain.clock import now
 from timebok.screens.base import FlowScreen
 from timebok.screens.expandable import ExpandableItem
 from timebok.ui.i18n import short_date, t, tn
+from timebok.ui.keys import key
 from timebok.ui.labels import appointment_details, for_whom, time_type_label, when
 from timebok.ui.widgets.load_state import LoadState
 
 
 class InboxScreen(FlowScreen):
     TITLE_KEY = "inbox.title"
+    # On «Ledig time til deg» (a short-notice offer): to «Timeavtaler», where it is taken (J) or let go (N).
+    BINDINGS = [key("t", "to_offer", "inbox.to_offer")]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
 
     def __init__(self, *, from_flow: bool = False, patient: Patient | None = None) -> None:
@@ -29,6 +32,7 @@ class InboxScreen(FlowScreen):
         self.from_flow = from_flow
         self._patient = patient  # the front desk's patient just booked for; else the signed-in citizen
         self._message_ids: list[str] = []
+        self._offers: set[str] = set()  # the messages that offer a time at short notice
         # What the list shows, by what a change would alter: a refresh that finds the same leaves it alone.
         self._shown: tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, AppointmentState, datetime], ...]] | None = None
         self._fetched_at = ""  # «HH:MM» of the last answer, for the line that says what is shown is stale
@@ -109,6 +113,7 @@ class InboxScreen(FlowScreen):
             items.append(item)
         await listing.extend(items)
         self._message_ids = [m.id for m in messages]
+        self._offers = {m.id for m in messages if m.kind == "offer"}
         self._update_count()
         listing.index = min(keep_index, len(items) - 1) if keep_index is not None and items else (0 if items else None)
         self.restore_view()
@@ -130,6 +135,25 @@ class InboxScreen(FlowScreen):
     def _summary(self, message: InboxMessage, about: str) -> str:
         marker = "  " if message.id in self.timebok.seen_messages else f"[b]{t('inbox.unread_mark')}[/] "
         return f"{marker}[b]{escape(message.topic)}[/]  [dim]{escape(short_date(message.sent.date()))}[/]{about}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "to_offer":
+            return self._on_offer()  # shown only on an offer's message
+        return super().check_action(action, parameters)
+
+    def _on_offer(self) -> bool:
+        if not self.is_mounted:
+            return False
+        item = self.query_one("#messages", ListView).highlighted_child
+        return isinstance(item, ExpandableItem) and item.key in self._offers
+
+    @on(ListView.Highlighted, "#messages")
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    def action_to_offer(self) -> None:
+        if self._on_offer():
+            self.timebok.open_appointments()
 
     @on(ListView.Selected, "#messages")
     def _open(self, event: ListView.Selected) -> None:

@@ -777,6 +777,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "confirmation.short_notice": "You are on the short-notice list: if an earlier time frees up here, you are offered it in your inbox.",
     "confirmation.short_notice_for": "{patient} is on the short-notice list: if an earlier time frees up here, you are offered it in your inbox.",
     "confirmation.short_notice_failed": "You were not put on the short-notice list. Try again in Appointments with K.",
+    "inbox.to_offer": "To Appointments",
     "appointments.short_notice": "Short notice",
     "appointments.short_notice_line": "Short notice: you are offered an earlier time if one frees up",
     "appointments.ask_earlier_question": "Would you like to be offered a time earlier than {when} if one frees up? You must be able to come at short notice.",

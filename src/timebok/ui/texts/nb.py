@@ -777,6 +777,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "confirmation.short_notice": "Du står på listen for kort varsel: blir en tidligere time ledig her, får du tilbud om den i innboksen.",
     "confirmation.short_notice_for": "{patient} står på listen for kort varsel: blir en tidligere time ledig her, får du tilbud om den i innboksen.",
     "confirmation.short_notice_failed": "Du kom ikke på listen for kort varsel. Prøv igjen i Timeavtaler med K.",
+    "inbox.to_offer": "Til Timeavtaler",
     "appointments.short_notice": "Kort varsel",
     "appointments.short_notice_line": "Kort varsel: du får tilbud hvis en tidligere time blir ledig",
     "appointments.ask_earlier_question": "Vil du få tilbud om en tidligere time enn {when} hvis en blir ledig? Du må kunne komme på kort varsel.",
