@@ -192,6 +192,7 @@ async def test_find_existing_appointments_by_patient_and_date(api):
 async def test_the_capability_statement_declares_the_operations(api):
     statement = fhir_json(await api.get("/metadata"))
     (appointment,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Appointment"]
-    assert {(o["name"], o["definition"]) for o in appointment["operation"]} == {
-        (name, IHE + f"appointment-{name}") for name in ("find", "hold", "book")
-    }
+    ihe = {(name, IHE + f"appointment-{name}") for name in ("find", "hold", "book")}
+    # and ours: the desk's offer of a freed time to a short-notice wish (issue 25)
+    ours = {("offer", "https://timebok.example/fhir/OperationDefinition/appointment-offer")}
+    assert {(o["name"], o["definition"]) for o in appointment["operation"]} == ihe | ours

@@ -99,6 +99,18 @@ def life_lines(appointment: Appointment, others: list[Appointment]) -> list[str]
     return lines
 
 
+def _content_height(listing: ListView) -> int:
+    """The rows a list's items take, margins between them collapsed as the layout does. Not its virtual size: a list
+    held shorter than its items leaves out the last item's margin there, so the sharing out saw a row less, gave the
+    list more, saw it again, and never settled (an endless redraw at 80x24, with the details of a time open)."""
+    total, margin = 0, 0
+    for item in listing.children:
+        if item.display:
+            total += max(margin, item.styles.margin.top) + item.outer_size.height
+            margin = item.styles.margin.bottom
+    return total + margin
+
+
 class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
     TITLE_KEY = "appointments.title"
     WRITES = True
@@ -289,7 +301,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             margin = child.styles.margin.bottom
         room -= margin
         first, other = (past, upcoming) if self.focused is past else (upcoming, past)
-        need = {listing: listing.virtual_size.height for listing in (first, other)}
+        need = {listing: _content_height(listing) for listing in (first, other)}
         if need[first] + need[other] <= room:
             first.styles.max_height = other.styles.max_height = None
         else:
