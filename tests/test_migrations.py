@@ -89,6 +89,8 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
             connection.exec_driver_sql(f"ALTER TABLE closure_day DROP COLUMN {column}")
         connection.exec_driver_sql("DROP TABLE campaign")
         connection.exec_driver_sql("DROP TABLE setup_event")
+        # nor the offer window of 0009_offer_window
+        connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN offer_minutes")
         # nor the folkeregister and representatives of 0008_represent
         connection.exec_driver_sql("ALTER TABLE appointment DROP COLUMN representative_id")
         connection.exec_driver_sql("DROP TABLE register_relation")
@@ -117,7 +119,7 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
         with db.engine.connect() as connection:
             assert MigrationContext.configure(connection).get_current_revision() == head()
         assert "name_key" in {c["name"] for c in inspect(db.engine).get_columns("patient")}
-        assert "lead_minutes" in {c["name"] for c in inspect(db.engine).get_columns("schedule")}
+        assert {"lead_minutes", "offer_minutes"} <= {c["name"] for c in inspect(db.engine).get_columns("schedule")}
         assert _count(db, schema.Slot) == slots and _count(db, schema.Organization) == 2  # not seeded again
         transport = httpx.ASGITransport(app=create_app(db, demo=True))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver/fhir") as api:

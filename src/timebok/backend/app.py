@@ -32,6 +32,7 @@ from timebok.backend import (
     routes_publish,
     routes_representation,
     routes_setup,
+    routes_short_notice,
 )
 from timebok.backend.db import Database
 from timebok.backend.departure import Departure
@@ -236,6 +237,7 @@ def create_app(
     app.include_router(routes_ihe.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_booking.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_representation.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
+    app.include_router(routes_short_notice.router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.include_router(routes_representation.support_router, default_response_class=FhirResponse, responses=ERRORS_DOC)
     app.state.published = routes_publish.PublishedCache()  # the SMART Scheduling Links files, kept while unchanged
     app.include_router(routes_publish.router, responses=ERRORS_DOC)

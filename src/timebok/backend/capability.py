@@ -8,6 +8,7 @@ from typing import Any
 from timebok.domain.release import version
 
 IHE = "https://profiles.ihe.net/ITI/Scheduling/OperationDefinition/"
+OFFER_DEFINITION = "https://timebok.example/fhir/OperationDefinition/appointment-offer"
 
 
 def _resource(type_: str, interactions: list[str], params: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -70,9 +71,9 @@ def capability_statement(base: str, moment: datetime) -> dict[str, Any]:
                         },
                         searchInclude=["Appointment:actor"],
                         # IHE ITI Scheduling: ITI-115, ITI-116, ITI-117 (ITI-118 is the search above)
-                        operation=[
-                            {"name": name, "definition": IHE + f"appointment-{name}"} for name in ("find", "hold", "book")
-                        ],
+                        operation=[{"name": name, "definition": IHE + f"appointment-{name}"} for name in ("find", "hold", "book")]
+                        # The desk offers a freed time to a short-notice wish by hand (instance level: waitlist-N).
+                        + [{"name": "offer", "definition": OFFER_DEFINITION}],
                         versioning="versioned",
                         conditionalUpdate=False,
                     ),

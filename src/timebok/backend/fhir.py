@@ -12,11 +12,10 @@ from timebok.backend import schema
 from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO, now
 from timebok.domain.identity import DNR_SYSTEM, FNR_SYSTEM, HERID_SYSTEM, ORGNR_SYSTEM
+from timebok.domain.notice_rules import OPT_OUT_URL as OPT_OUT_URL  # one definition, shared with the client
 from timebok.domain.timetypes import TIMETYPE_SYSTEM, TIMETYPES
 
 Resource = dict[str, Any]
-# Appointment.extension, repeated: valueCode `notices` (no e-mail/SMS about this time) or `reminders` (no reminder).
-OPT_OUT_URL = "https://timebok.example/fhir/StructureDefinition/notice-opt-out"
 
 
 def instant(value: datetime) -> str:

@@ -511,12 +511,24 @@ def _at_timebook(query: Select[schema.Appointment], named: waitlist.Where) -> Se
 def _search_wishes(request: Request, who: Principal, db: Database) -> Response:
     """The short-notice list (status=waitlist): a citizen's own wishes and those of whom they act for, or the
     office's, by time type, timebook actor or place; first in line first, as offers go."""
-    params = search_params(request, waitlist.PARAMS)
+    params = search_params(request, waitlist.PARAMS | {"_include"})
+    include = params.all("_include")
+    if any(value not in ("Appointment:actor", "Appointment:patient") for value in include):
+        raise invalid("Only _include=Appointment:actor (or Appointment:patient) is supported")
     reach = _reach(db, who)
     query = waitlist.query(params, who, reach)
 
     def render(session: Session, rows: Sequence[schema.ShortNotice]) -> tuple[list[fhir.Resource], list[fhir.Resource]]:
-        return [waitlist.resource(session, row) for row in rows], []
+        matches = [waitlist.resource(session, row) for row in rows]
+        if not include:
+            return matches, []
+        # The desk's list names each patient (and, with actor, the place): one query each, not one per wish.
+        patients = session.scalars(select(schema.Patient).where(schema.Patient.id.in_({r.patient_id for r in rows}))).all()
+        found = [fhir.patient(p) for p in patients]
+        if "Appointment:actor" in include:
+            places = session.scalars(select(schema.Location).where(schema.Location.id.in_({r.location_id for r in rows}))).all()
+            found += [fhir.location(p) for p in places]
+        return matches, found
 
     return _patient_search(request, db, who, reach, params, query, waitlist.ORDER, render, "Appointment search (waitlist)")
 

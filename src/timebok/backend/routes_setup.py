@@ -128,6 +128,7 @@ def document(session: Session, office: schema.Organization, *, ahead: bool = Tru
                 "horizonDays": book.horizon_days,
                 "leadMinutes": book.lead_minutes,
                 "reminderHours": book.reminder_hours,
+                "offerMinutes": book.offer_minutes,
                 "holdMinutes": book.hold_minutes,
                 "deadlineHours": book.deadline_hours,
                 "mondayByFriday": book.monday_by_friday,
@@ -291,7 +292,7 @@ def _store_timebook(session: Session, office: schema.Organization, index: int, i
     )
     book.healthcare_service_id, book.location_id, book.name, book.active = service.id, location_id, item.name, item.active
     book.slot_minutes, book.parallel, book.lead_minutes = item.slotMinutes, item.parallel, item.leadMinutes
-    book.horizon_days, book.reminder_hours = item.horizonDays, item.reminderHours
+    book.horizon_days, book.reminder_hours, book.offer_minutes = item.horizonDays, item.reminderHours, item.offerMinutes
     book.hold_minutes, book.deadline_hours = item.holdMinutes, item.deadlineHours
     book.monday_by_friday, book.answer_days = item.mondayByFriday, item.answerDays
     book.weekly = json.dumps([r.model_dump() for r in item.weekly])

@@ -106,6 +106,8 @@ class Schedule(Base):
     weekly: Mapped[str | None] = mapped_column(Text)
     # Hours before a booked time that its reminder goes (e-mail/SMS): 24, 48 or 72, or 0 for none (issue 25).
     reminder_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
+    # Minutes a freed time offered from the short-notice list is held for the one it is offered to (issue 25).
+    offer_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # The appointment's life (domain/appointment_life.py): how long a time is held while the user chooses; the
     # citizen's cancel/change deadline (hours before the start, 0: none; and Monday's times by Friday 12:00); the
     # working days the office has to answer a request.

@@ -18,6 +18,7 @@ from timebok.domain.appointment_life import (
     HOLD_MINUTES,
     HOLD_MINUTES_RANGE,
 )
+from timebok.domain.notice_rules import OFFER_MINUTES, OFFER_MINUTES_RANGE
 from timebok.domain.setup_limits import HORIZON_DAYS, LEAD_MINUTES, PARALLEL, SLOT_MINUTES
 from timebok.domain.timetypes import TIMETYPES
 
@@ -55,6 +56,8 @@ class TimebookBody(_Element):
     leadMinutes: int = Field(default=120, ge=LEAD_MINUTES[0], le=LEAD_MINUTES[1])
     # Hours before a booked time that its e-mail/SMS reminder goes; 0 for none (domain.notice_rules.REMINDER_CHOICES).
     reminderHours: Literal[0, 24, 48, 72] = 48
+    # Minutes a freed time offered from the short-notice list is held for the one it is offered to.
+    offerMinutes: int = Field(default=OFFER_MINUTES, ge=OFFER_MINUTES_RANGE[0], le=OFFER_MINUTES_RANGE[1])
     # The appointment's life (README «The appointment's whole life»); the defaults keep an older setup working.
     holdMinutes: int = Field(default=HOLD_MINUTES, ge=HOLD_MINUTES_RANGE[0], le=HOLD_MINUTES_RANGE[1])
     deadlineHours: int = Field(default=DEADLINE_HOURS, ge=DEADLINE_HOURS_RANGE[0], le=DEADLINE_HOURS_RANGE[1])

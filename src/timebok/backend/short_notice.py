@@ -16,18 +16,21 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from timebok.backend import booking, booking_body, fhir, life, messages, schema, versions
+from timebok.backend import audit, booking, booking_body, fhir, life, messages, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.bodies import AppointmentBody, Reference
 from timebok.backend.db import Database
 from timebok.backend.fhir import instant, ref, to_storage
-from timebok.backend.outcome import forbidden, invalid, unprocessable
+from timebok.backend.outcome import conflict, forbidden, invalid, not_found, unprocessable
 from timebok.domain import appointment_life as rules
+from timebok.domain import notice_rules
+from timebok.domain import short_notice as wire
 from timebok.domain.clock import now
 
-OFFER_MINUTES = 30  # how long an offered time is held for the one it is offered to
+OFFER_MINUTES = notice_rules.OFFER_MINUTES  # the default; each timebook sets its own (Schedule.offer_minutes)
 WAITING, OFFERED, DONE, DECLINED = "waiting", "offered", "done", "declined"
-ID_PREFIX = "waitlist-"  # the wish's id on the wire, apart from the appointments' numbers
+ID_PREFIX, OFFER_URL, OFFERED_TIME_URL = wire.ID_PREFIX, wire.OFFER_URL, wire.OFFERED_TIME_URL
+NOT_WAITING, WRONG_SLOT = "not-waiting", "wrong-slot"  # the desk's offer by hand refused (OperationOutcome rule codes)
 
 
 class _Lost(Exception):
@@ -140,12 +143,18 @@ def resource(session: Session, wish: schema.ShortNotice) -> fhir.Resource:
         extensions.append({"url": rules.REPLACES_URL, "valueReference": ref("Appointment", wish.replaces_id)})
     if wish.offer_id is not None:
         extensions.append({"url": OFFER_URL, "valueReference": ref("Appointment", wish.offer_id)})
+        # While it is offered: the time offered and until when it is held, for the desk's list («tilbudt til kl. …»).
+        offered = session.execute(
+            select(schema.Appointment.start, schema.Appointment.held_until).where(
+                schema.Appointment.id == wish.offer_id, schema.Appointment.status == "proposed"
+            )
+        ).first()
+        if wish.status == OFFERED and offered is not None and offered[1] is not None:
+            extensions.append({"url": OFFERED_TIME_URL, "valueInstant": instant(offered[0])})
+            extensions.append({"url": rules.HOLD_URL, "valueInstant": instant(offered[1])})
     if extensions:
         found["extension"] = extensions
     return found
-
-
-OFFER_URL = rules.SHORT_NOTICE_OFFER_URL  # the hold offered for a wish
 
 
 # -- offering freed times (the sender loop) ---------------------------------------------------------------------
@@ -201,7 +210,12 @@ def run(db: Database, limit: int = 200) -> int:
 
 def _offer(session: Session, wish_id: int, slot_id: int) -> int:
     moment = now()
-    until = to_storage(moment + timedelta(minutes=OFFER_MINUTES))
+    window = session.scalar(
+        select(schema.Schedule.offer_minutes)
+        .join(schema.Slot, schema.Slot.schedule_id == schema.Schedule.id)
+        .where(schema.Slot.id == slot_id)
+    )
+    until = to_storage(moment + timedelta(minutes=window or OFFER_MINUTES))
     # The slot first (issue 24's lock order): of instances offering at once, one claims it.
     claimed = _rowcount(
         session.execute(
@@ -256,6 +270,46 @@ def _offer(session: Session, wish_id: int, slot_id: int) -> int:
     )
     versions.bump_for_appointment(session, hold)
     return 1
+
+
+def offer_by_hand(session: Session, principal: Principal, wish_id: int, slot_id: int) -> tuple[schema.Appointment, bool]:
+    """The desk offers a freed time to a wish it chose (not the first in line, or a time the loop has not matched):
+    the very hold and notices of the automatic offer (`_offer`). The hold, and whether this call made it: the same
+    offer sent again answers the hold it made (safe to repeat). 409 when the time is not free or the wish no longer
+    waits; 422 for a time of another type or place, or one not earlier than the time the wish would replace."""
+    wish = session.get(schema.ShortNotice, wish_id)
+    if wish is None or not principal.is_staff or principal.organization_id != wish.organization_id:
+        raise not_found(f"Appointment/{ID_PREFIX}{wish_id}")  # another office's list, or a citizen: as if not there
+    if wish.offer_id is not None:
+        made = session.get_one(schema.Appointment, wish.offer_id)
+        if made.slot_id == slot_id:
+            return made, False  # a repeat of the offer already made, whatever became of it since
+    if wish.status != WAITING:
+        raise conflict(f"Appointment/{ID_PREFIX}{wish_id} no longer waits (it is {wish.status})", rule=NOT_WAITING)
+    slot = session.get(schema.Slot, slot_id)
+    book = session.get(schema.Schedule, slot.schedule_id) if slot is not None else None
+    wanted = (wish.healthcare_service_id, wish.location_id)
+    if slot is None or book is None or (book.healthcare_service_id, book.location_id) != wanted:
+        raise unprocessable("business-rule", f"Slot/{slot_id} is not a time of this wish's type at its place", rule=WRONG_SLOT)
+    if _aware(slot.start) <= now():
+        raise unprocessable("business-rule", f"Slot/{slot_id} has begun", rule="slot-past")
+    if wish.replaces_id is not None:
+        replaced = session.get(schema.Appointment, wish.replaces_id)
+        if replaced is not None and replaced.start <= slot.start:
+            raise unprocessable(
+                "business-rule", f"Slot/{slot_id} is not earlier than the time the wish would replace", rule=WRONG_SLOT
+            )
+    try:
+        made_now = _offer(session, wish_id, slot_id)
+    except _Lost:
+        raise conflict(f"Appointment/{ID_PREFIX}{wish_id} was offered another time meanwhile", rule=NOT_WAITING) from None
+    if made_now != 1:
+        life.refuse_held(session, slot_id)  # held by someone choosing it: 409 slot-held, saying until when
+        raise conflict(f"Slot/{slot_id} is no longer free", rule="slot-taken")
+    session.flush()
+    assert wish.offer_id is not None  # _offer set it (on this very object: the session's one row of the wish)
+    audit.record(session, principal, [wish.patient_id], "update", f"Appointment/{ID_PREFIX}{wish.id} offered Slot/{slot_id}")
+    return session.get_one(schema.Appointment, wish.offer_id), True
 
 
 def settle(db: Database) -> None:

@@ -46,8 +46,9 @@ from timebok.client.signin import SignInError, TokenSource
 from timebok.client.trace import REQUEST_HEADERS, RESPONSE_HEADERS, Exchange, hide, masked_body
 from timebok.domain import appointment_life as life
 from timebok.domain.clock import OSLO, now
+from timebok.domain.notice_rules import OPT_OUT_URL
 from timebok.domain.privacy import scrub
-from timebok.domain.timetypes import TIMETYPE_CODES
+from timebok.domain.timetypes import TIMETYPE_CODES, TIMETYPE_SYSTEM
 
 FHIR_JSON = "application/fhir+json"
 _ELEVEN_DIGITS = re.compile(r"\d{11}")
@@ -434,14 +435,20 @@ class BookingClient:
     ) -> list[ShortNoticeWish]:
         """The short-notice list, first in line first: a citizen's own (and those of whom they act for), or the
         office's for staff, narrowed to a patient, a time type or a place."""
-        params: dict[str, str] = {"status": "waitlist"}
+        # With the patients and places included: the desk's list names each row without a read per wish.
+        params: dict[str, str] = {"status": "waitlist", "_include": "Appointment:actor"}
         if patient_id:
             params["patient"] = f"Patient/{patient_id}"
         if time_type_code:
             params["service-type"] = time_type_code
         if place_id:
             params["location"] = f"Location/{place_id}"
-        return await self._search_result("/Appointment", params, lambda entries: [fhir_map.wish(r) for r, _ in entries])
+
+        def build(entries: list[tuple[Json, str]]) -> list[ShortNoticeWish]:
+            included = {f"{r['resourceType']}/{r['id']}": r for r, mode in entries if mode != "match"}
+            return [fhir_map.wish(r, included) for r, mode in entries if mode == "match"]
+
+        return await self._search_result("/Appointment", params, build)
 
     async def withdraw_wish(self, wish: ShortNoticeWish) -> ShortNoticeWish:
         """Off the list (safe to repeat); a time held for it goes to the next in line."""
@@ -583,6 +590,44 @@ class BookingClient:
         """The patient's e-mails and SMS, newest first: channel, state, why skipped, each try."""
         body = await self._json("GET", f"{self._root}/notices/Patient/{patient_id}", headers={"Accept": "application/json"})
         return [_notice(n) for n in body.get("notices", [])]
+
+    async def set_notice_opt_outs(self, appointment: Appointment, *, notices: bool, reminders: bool) -> Appointment:
+        """Turn e-mail/SMS notices about this time, or only its reminder, off (or on again); the inbox stays.
+        Fails STALE when the appointment changed since it was read."""
+        wanted = [{"url": OPT_OUT_URL, "valueCode": code} for code, on in (("notices", notices), ("reminders", reminders)) if on]
+        return await self._patch(appointment, [{"op": "replace", "path": "/extension", "value": wanted}])
+
+    # -- the short-notice list, «Kan komme på kort varsel» (README «Messages: e-mail, SMS and reminders») --------
+
+    async def ask_short_notice(
+        self, patient_id: str, timebook: Timebook, start: datetime, end: datetime, *, replaces: Appointment | None = None
+    ) -> ShortNoticeWish:
+        """Put a patient on a timebook's short-notice list for a time from `start` to `end` (an earlier time than
+        `replaces`, when given). Safe to repeat: the same wish sent again is the first one."""
+        body: Json = {
+            "resourceType": "Appointment",
+            "status": "waitlist",
+            "serviceType": [{"coding": [{"system": TIMETYPE_SYSTEM, "code": timebook.time_type_code}]}],
+            "requestedPeriod": [{"start": _instant(start), "end": _instant(end)}],
+            "participant": [
+                {"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"},
+                {"actor": {"reference": f"HealthcareService/{timebook.service_id}"}, "status": "needs-action"},
+                {"actor": {"reference": f"Location/{timebook.place.id}"}, "status": "needs-action"},
+            ],
+        }
+        if replaces is not None:
+            body["extension"] = [{"url": life.REPLACES_URL, "valueReference": {"reference": f"Appointment/{replaces.id}"}}]
+        purpose = ("wish", patient_id, timebook.id, start, end, replaces.id if replaces else None)
+        return fhir_map.wish(await self._create("/Appointment", body, purpose))
+
+    async def offer_time(self, wish: ShortNoticeWish, slot: Slot) -> Appointment:
+        """The desk offers a free time to this wish by hand: it is held for the patient (the timebook's offer window)
+        and they are told by inbox, e-mail and SMS. Safe to repeat; SLOT_TAKEN or SLOT_HELD when it is not free."""
+        body = {"resourceType": "Parameters", "parameter": [{"name": "slot", "valueReference": {"reference": f"Slot/{slot.id}"}}]}
+        resource = await self._json(
+            "POST", f"/Appointment/{wish.id}/$offer", json=body, write=True, conflict=ErrorKind.SLOT_TAKEN
+        )
+        return await self._with_context(fhir_map.appointment(resource), tolerant=True)
 
     # -- the office's timebook setup (a JSON document outside FHIR: README «Timebook setup») ------
 

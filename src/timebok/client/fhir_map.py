@@ -19,8 +19,10 @@ from timebok.client.models import (
     TimeType,
 )
 from timebok.domain import appointment_life as life
+from timebok.domain import short_notice
 from timebok.domain.clock import OSLO
 from timebok.domain.identity import HERID_SYSTEM, ORGNR_SYSTEM
+from timebok.domain.notice_rules import OPT_OUT_URL
 
 Json = dict[str, Any]
 
@@ -82,6 +84,7 @@ def timebook(resource: Json, places: dict[str, Place]) -> Timebook:
         time_type_code=_code(resource.get("serviceType")),
         place=found or Place(id=place_id or "", name="", address="", postal_code="", city="", directions=""),
         lead_minutes=_lead_minutes(resource),
+        service_id=next((id_ for a in resource.get("actor", []) if (id_ := ref_id(a, "HealthcareService"))), ""),
     )
 
 
@@ -201,21 +204,35 @@ def appointment(resource: Json, included: dict[str, Json] | None = None) -> Appo
         overdue=_extension(resource, life.OVERDUE_URL).get("valueBoolean") is True,
         late=_extension(resource, life.LATE_URL).get("valueBoolean") is True,
         cancel_code=_code([resource.get("cancelationReason") or {}]) or None,
+        no_notices=_opted_out(resource, "notices"),
+        no_reminders=_opted_out(resource, "reminders"),
         slot_id=next((id_ for s in resource.get("slot", []) if (id_ := ref_id(s, "Slot"))), None),
     )
 
 
-def wish(resource: Json) -> ShortNoticeWish:
-    """A short-notice wish (`Appointment/waitlist-N`): its patient, timebook actors, period, offer and end."""
+def _opted_out(resource: Json, code: str) -> bool:
+    return any(
+        isinstance(e, dict) and e.get("url") == OPT_OUT_URL and e.get("valueCode") == code
+        for e in resource.get("extension") or []
+    )
+
+
+def wish(resource: Json, included: dict[str, Json] | None = None) -> ShortNoticeWish:
+    """A short-notice wish (`Appointment/waitlist-N`): its patient, timebook actors, period, offer and end; with its
+    patient and place when the search included them (the desk's list)."""
+    included = included or {}
     actors = [p.get("actor", {}) for p in resource.get("participant", [])]
     period = (resource.get("requestedPeriod") or [{}])[0]
     active = resource.get("status") == "waitlist"
+    patient_id = next((id_ for a in actors if (id_ := ref_id(a, "Patient"))), "")
+    place_id = next((id_ for a in actors if (id_ := ref_id(a, "Location"))), "")
+    found_patient, found_place = included.get(f"Patient/{patient_id}"), included.get(f"Location/{place_id}")
     return ShortNoticeWish(
         id=resource["id"],
-        patient_id=next((id_ for a in actors if (id_ := ref_id(a, "Patient"))), ""),
+        patient_id=patient_id,
         time_type_code=_code(resource.get("serviceType")),
         service_id=next((id_ for a in actors if (id_ := ref_id(a, "HealthcareService"))), ""),
-        place_id=next((id_ for a in actors if (id_ := ref_id(a, "Location"))), ""),
+        place_id=place_id,
         period_start=moment(period["start"]),
         period_end=moment(period["end"]),
         active=active,
@@ -223,6 +240,10 @@ def wish(resource: Json) -> ShortNoticeWish:
         replaces_id=ref_id(_extension(resource, life.REPLACES_URL).get("valueReference"), "Appointment"),
         offer_id=ref_id(_extension(resource, life.SHORT_NOTICE_OFFER_URL).get("valueReference"), "Appointment"),
         ended=None if active else (_code([resource.get("cancelationReason") or {}]) or "withdrawn"),
+        offered_start=_moment_of(resource, short_notice.OFFERED_TIME_URL, "valueInstant"),
+        offered_until=_moment_of(resource, life.HOLD_URL, "valueInstant"),
+        patient=patient(found_patient) if found_patient else None,
+        place=place(found_place) if found_place else None,
     )
 
 

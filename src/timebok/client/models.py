@@ -54,6 +54,7 @@ class Timebook:
     time_type_code: str
     place: Place
     lead_minutes: int = 120  # citizens cannot book a time that starts sooner than this
+    service_id: str = ""  # its HealthcareService (a short-notice wish names the timebook by it and the place)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,8 @@ class Appointment:
     overdue: bool = False  # a request past its answer time (the queue marks and sorts these first)
     late: bool = False  # booked, 10 minutes past the start and not marked arrived
     cancel_code: str | None = None  # why it was cancelled (prov, pat-cpp, moved, unanswered, hold-ended, …)
+    no_notices: bool = False  # the patient turned off e-mail/SMS notices about this time (the inbox stays)
+    no_reminders: bool = False  # … or only its reminder
     slot_id: str | None = None  # the time in its timebook
 
     def is_upcoming(self, now: datetime) -> bool:
@@ -202,6 +205,16 @@ class ShortNoticeWish:
     replaces_id: str | None = None  # the later time they hold, which an accepted offer replaces
     offer_id: str | None = None  # the hold (a proposed Appointment) offered to them
     ended: str | None = None  # why it left the list: met, declined (let go or run out) or withdrawn
+    # The desk's list (an office's search with _include): while a time is offered, its start and until when it is
+    # held; the patient and the place, named.
+    offered_start: datetime | None = None
+    offered_until: datetime | None = None
+    patient: Patient | None = None
+    place: Place | None = None
+
+    @property
+    def offered(self) -> bool:
+        return self.offered_until is not None
 
 
 @dataclass(frozen=True)
@@ -307,6 +320,7 @@ class SetupTimebook:
     horizon_days: int = 42
     lead_minutes: int = 120
     reminder_hours: int = 48  # the e-mail/SMS reminder this many hours before a booked time; 0: none
+    offer_minutes: int = 30  # a freed time offered from the short-notice list is held this long for its patient
     hold_minutes: int = 5  # how long a time is held for the user choosing it
     deadline_hours: int = 0  # a citizen cancels or changes a booked time at the latest this long before (0: any time)
     monday_by_friday: bool = False  # Monday's times by the Friday before at 12:00

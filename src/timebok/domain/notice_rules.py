@@ -8,6 +8,13 @@ from timebok.domain.clock import OSLO
 
 REMINDER_CHOICES = (0, 24, 48, 72)  # hours before the time; 0: no reminder
 REMINDER_DEFAULT = 48  # as Helsenorge and the EPJs send them
+# A freed time offered from the short-notice list is held this long for the one it is offered to (per timebook):
+# long enough for an e-mail or SMS to reach them and be answered, short enough for the next in line to get a chance.
+OFFER_MINUTES = 30
+OFFER_MINUTES_RANGE = (10, 240)
+# Appointment.extension, repeated: valueCode `notices` (no e-mail/SMS about this time) or `reminders` (no reminder).
+OPT_OUT_URL = "https://timebok.example/fhir/StructureDefinition/notice-opt-out"
+OPT_OUTS = ("notices", "reminders")
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)  # no SMS in this span (Oslo wall clock); they wait until 08:00
 SMS_FLOOR = timedelta(minutes=45)  # no SMS about a time less than this far away (Pridok's rule)
 MAX_ATTEMPTS = 8  # then «feilet»: about four hours of retries with the backoff below

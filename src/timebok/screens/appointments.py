@@ -53,6 +53,15 @@ def can_cancel(appointment: Appointment | None) -> TypeGuard[Appointment]:
     )
 
 
+def can_set_notices(appointment: Appointment | None) -> TypeGuard[Appointment]:
+    """E-mail/SMS can be turned off for a time still to come that is requested or booked."""
+    return (
+        appointment is not None
+        and appointment.state in (AppointmentState.WAITING, AppointmentState.CONFIRMED)
+        and appointment.is_upcoming(now())
+    )
+
+
 def can_ask_earlier(appointment: Appointment | None) -> TypeGuard[Appointment]:
     """«Kort varsel» is for an upcoming time that is confirmed or waiting for an answer."""
     return appointment is not None and appointment.state in CANCELLABLE and appointment.start > now()
@@ -99,6 +108,7 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         key("k", "short_notice", "appointments.short_notice"),
         key("j", "accept_offer", "appointments.accept_offer"),
         key("n", "decline_offer", "appointments.decline_offer"),
+        key("v", "notices", "appointments.notices"),  # e-mail/SMS and the reminder, for the highlighted time
     ]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
     _shown: tuple[object, ...] | None = None  # set on mount; read on resume
@@ -291,6 +301,17 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
 
     def _details(self, appointment: Appointment) -> str:
         lines = [appointment_details(appointment), *life_lines(appointment, list(self.by_id.values()))]
+        if appointment.no_notices or appointment.no_reminders:  # one line, said where the rest of the time is
+            both = appointment.no_notices and appointment.no_reminders
+            lines.append(
+                t(
+                    "appointments.both_off"
+                    if both
+                    else "appointments.notices_off"
+                    if appointment.no_notices
+                    else "appointments.reminder_off"
+                )
+            )
         if appointment.id in self.offers:
             _, wish = self.offers[appointment.id]
             old = self.by_id.get(wish.replaces_id or "")
@@ -376,6 +397,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             highlighted = self._highlighted()
             if highlighted is not None and highlighted.state is AppointmentState.CONFIRMED and highlighted.past_deadline(now()):
                 return False  # not offered at all: «Se detaljer» says to call the office instead
+        if action == "notices" and (self.timebok.read_only or self.writing):
+            return None
+        if action == "notices" and self.is_mounted:
+            return True if can_set_notices(self._highlighted()) else None
         if action == "cancel" and self.is_mounted:
             return True if can_cancel(self._highlighted()) else None  # greyed out in the footer otherwise
         if action == "change" and self.is_mounted:
@@ -574,6 +599,32 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
                 self._cancel(appointment)
 
         self.app.push_screen(ConfirmDialog(question, t("appointments.cancel_yes")), answered)
+
+    def action_notices(self) -> None:
+        """«Varsler»: no e-mail/SMS about this time, or no reminder before it (Helsenorge's per-appointment tags)."""
+        appointment = self._highlighted()
+        if self.writing or self.timebok.read_only or not can_set_notices(appointment):
+            return
+        if self._read_only(appointment):
+            self.notify(t("error.forbidden.read-only"), severity="warning")
+            return
+        from timebok.screens.notice_settings_dialog import NoticeSettingsDialog, OptOuts
+
+        def chosen(wanted: OptOuts | None) -> None:
+            if wanted is not None:
+                self._set_notices(appointment, wanted)
+
+        self.app.push_screen(NoticeSettingsDialog(appointment), chosen)
+
+    @work(exclusive=True, group="notices")
+    async def _set_notices(self, appointment: Appointment, wanted: tuple[bool, bool]) -> None:
+        try:
+            await self.client.set_notice_opt_outs(appointment, notices=wanted[0], reminders=wanted[1])
+        except BookingError as error:
+            self.timebok.report(error)
+        else:
+            self.notify(t("optout.saved"))
+        self._load(quiet=True)
 
     def _whose(self, appointment: Appointment) -> Patient:
         """The patient the time is for: the citizen, or a child or fullmakt-giver they act for (a change holds and

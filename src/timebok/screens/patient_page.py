@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable
 
 from timebok.client.errors import BookingError, ErrorKind
-from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient
+from timebok.client.models import Appointment, AppointmentState, InboxMessage, Patient, ShortNoticeWish
 from timebok.domain.clock import now
 from timebok.screens.attendance import AttendanceScreen
 from timebok.screens.reject_dialog import RejectDialog
+from timebok.screens.wish_dialog import WishChoice, WishDialog, period_text
 from timebok.ui.daylist import desk_state, is_late, shown_name, status_of, type_mark
 from timebok.ui.i18n import clock_time, short_date, t, tn
 from timebok.ui.keys import dialog_keys, key
@@ -26,6 +27,12 @@ from timebok.ui.widgets.row_table import RowTable
 
 ACTIVE = (AppointmentState.WAITING, AppointmentState.CONFIRMED)
 MESSAGES_SHOWN = 5
+
+
+def wish_text(wish: ShortNoticeWish) -> str:
+    """«Laboratoriet 07.12–18.12, venter» or «…, tilbudt til kl. 09:15»."""
+    state = t("shortnotice.offered", until=clock_time(wish.offered_until)) if wish.offered_until else t("shortnotice.waiting")
+    return f"{time_type_name(wish.time_type_code)} {period_text(wish.period_start, wish.period_end)}, {state}"
 
 
 class CancelDialog(RejectDialog):
@@ -47,6 +54,9 @@ class PatientScreen(AttendanceScreen):
         key("b", "book", "patientpage.book"),
         key("a", "cancel", "patientpage.cancel"),
         key("k", "card", "patientpage.card"),
+        # Named in the line of keys under the lists: the footer has no room for them at 80 columns.
+        key("v", "notices", "patientpage.notices", show=False),
+        key("l", "short_notice", "patientpage.short_notice", show=False),
         key("r", "refresh", "live.refresh", show=False),  # named on the «Oppdatert …» line; the footer has no room
     ]
 
@@ -55,6 +65,7 @@ class PatientScreen(AttendanceScreen):
         self._patient = patient
         self.appointments: list[Appointment] = []
         self.messages: list[InboxMessage] = []
+        self.wishes: list[ShortNoticeWish] = []
         self.upcoming: list[Appointment] = []
         self.past: list[Appointment] = []
         self._answers: tuple[list[Appointment], list[InboxMessage]] | None = None  # what the lists were made from
@@ -106,6 +117,8 @@ class PatientScreen(AttendanceScreen):
         noshows = max(counted, p.noshow_count or 0)  # the backend's count at this office, when it gave one
         waiting = sum(1 for a in self.upcoming if a.state is AppointmentState.WAITING)
         lines.append(tn("patientpage.noshows", noshows) + " · " + tn("patientpage.requests", waiting))
+        if self.wishes:
+            lines.append(t("patientpage.wishes", wishes=" · ".join(wish_text(w) for w in self.wishes)))
         return "\n".join(lines)
 
     def _contact(self) -> str:
@@ -127,7 +140,9 @@ class PatientScreen(AttendanceScreen):
     async def _fetch(self, quiet: bool) -> None:
         patient_id = self._patient.id
         try:
-            appointments, messages = await asyncio.gather(self.client.appointments(patient_id), self.client.inbox(patient_id))
+            appointments, messages, wishes = await asyncio.gather(
+                self.client.appointments(patient_id), self.client.inbox(patient_id), self.client.wishes(patient_id=patient_id)
+            )
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
@@ -147,6 +162,7 @@ class PatientScreen(AttendanceScreen):
         # Only this patient's: whatever the backend answered, nothing of anyone else's reaches this page.
         self.appointments = [a for a in appointments if a.patient_id == self._patient.id]
         self.messages = messages
+        self.wishes = [w for w in wishes if w.patient_id == patient_id]
         self._show()
 
     def _show(self) -> None:
@@ -237,6 +253,67 @@ class PatientScreen(AttendanceScreen):
             self.reload(quiet=True)
             return
         self.app.notify(t("patientpage.cancelled", when=clock_time(appointment.start), day=short_date(appointment.start.date())))
+        self.reload(quiet=True)
+
+    def action_notices(self) -> None:
+        """«Varsler om timen»: the patient's opt-outs of e-mail/SMS notices and of the reminder for the chosen time."""
+        appointment = self._chosen()
+        if appointment is None or appointment not in self.upcoming:
+            self.app.notify(t("patientpage.nothing_chosen"), severity="warning")
+            return
+        from timebok.screens.notice_settings_dialog import NoticeSettingsDialog, OptOuts
+
+        def chosen(wanted: OptOuts | None) -> None:
+            if wanted is not None:
+                self._set_opt_outs(appointment, wanted)
+
+        self.app.push_screen(NoticeSettingsDialog(appointment), chosen)
+
+    @work(exclusive=True, group="opt-outs")
+    async def _set_opt_outs(self, appointment: Appointment, wanted: tuple[bool, bool]) -> None:
+        try:
+            await self.client.set_notice_opt_outs(appointment, notices=wanted[0], reminders=wanted[1])
+        except BookingError as error:
+            self.timebok.report(error)
+            self.reload(quiet=True)
+            return
+        self.app.notify(t("optout.saved"))
+        self.reload(quiet=True)
+
+    def action_short_notice(self) -> None:
+        """«Kort varsel»: put the patient on a timebook's list (for an earlier time than the chosen one, if any)."""
+        self._ask_short_notice()
+
+    @work(exclusive=True, group="short-notice")
+    async def _ask_short_notice(self) -> None:
+        office = self.signed_in.office
+        if office is None:
+            return
+        chosen = self._chosen()
+        replaces = chosen if chosen is not None and chosen in self.upcoming else None
+        try:
+            timebooks = await self.client.office_timebooks(office.id)
+        except BookingError as error:
+            self.timebok.report(error)
+            return
+        name = shown_name(self._patient, self._patient.id, hidden=self.timebok.hide_names)
+
+        def answered(choice: WishChoice | None) -> None:
+            if choice is not None:
+                self._send_wish(choice)
+
+        self.app.push_screen(WishDialog(name, timebooks, replaces), answered)
+
+    @work(exclusive=True, group="short-notice-send")
+    async def _send_wish(self, choice: WishChoice) -> None:
+        try:
+            await self.client.ask_short_notice(
+                self._patient.id, choice.timebook, choice.start, choice.end, replaces=choice.replaces
+            )
+        except BookingError as error:
+            self.timebok.report(error)
+            return
+        self.app.notify(t("wish.sent", type=time_type_name(choice.timebook.time_type_code)))
         self.reload(quiet=True)
 
     def action_card(self) -> None:

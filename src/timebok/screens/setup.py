@@ -18,13 +18,16 @@ from timebok.ui.keys import key
 from timebok.ui.labels import time_type_name
 from timebok.ui.setup_form import PreviewDialog, SetupForm
 from timebok.ui.setup_forms import (
+    apply_notices,
     apply_pattern,
     apply_rules,
     campaign_form,
     closure_form,
     closure_text,
     days_of,
+    notices_fields,
     pattern_fields,
+    reminder_word,
     rules_fields,
     same_timebook,
     timebook_label,
@@ -50,6 +53,12 @@ def rules_line(book: SetupTimebook) -> str:
     return t("setup.rules_facts", hold=book.hold_minutes, deadline=deadline, answer=book.answer_days)
 
 
+def notices_line(book: SetupTimebook) -> str:
+    """«Påminnelse 48 t før · tilbud på kort varsel holdes 30 min»."""
+    reminder = t("setup.reminder_hours", hours=book.reminder_hours) if book.reminder_hours else reminder_word(0)
+    return t("setup.notices_facts", reminder=reminder, offer=book.offer_minutes)
+
+
 class SetupScreen(FlowScreen):
     TITLE_KEY = "setup.title"
     BINDINGS = [
@@ -58,6 +67,7 @@ class SetupScreen(FlowScreen):
         key("m", "pattern", "setup.pattern"),
         key("k", "campaign", "setup.campaign"),
         key("f", "rules", "setup.rules", show=False),  # named on the screen, under the time types
+        key("v", "notices", "setup.notices", show=False),  # named on the screen, under the time types
         key("s", "close_day", "setup.close"),
         key("n", "new_timebook", "setup.new", show=False),
         # On a closed day or campaign picked in the list below the timebooks (shown in the footer while it has focus).
@@ -255,6 +265,7 @@ class SetupScreen(FlowScreen):
             ),
         ]
         lines.append(rules_line(book))
+        lines.append(notices_line(book))
         if book.ahead is not None:
             lines.append(t("setup.ahead", free=book.ahead.free, total=book.ahead.total))
         for campaign in book.campaigns:
@@ -331,6 +342,31 @@ class SetupScreen(FlowScreen):
                 t("setup.rules_intro"),
                 fields_of=fields_of,
                 describe=lambda values: t("setup.what_rules", timebook=book.name),
+            )
+        )
+
+    def action_notices(self) -> None:
+        """«Varsler»: the reminder's hours before a booked time (or none), and how long a short-notice offer is held."""
+        current = self._highlighted()
+        if current is None:
+            return
+        setup, book = current
+
+        def apply(values: dict[str, str], document: OfficeSetup) -> None:
+            apply_notices(same_timebook(document, book), values)
+
+        def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
+            return notices_fields(next((b for b in setup.timebooks if b.id == book.id), book))
+
+        self._open(
+            SetupForm(
+                t("setup.notices_title", name=book.name),
+                setup,
+                notices_fields(book),
+                apply,
+                t("setup.notices_intro"),
+                fields_of=fields_of,
+                describe=lambda values: t("setup.what_notices", timebook=book.name),
             )
         )
 

@@ -1,4 +1,5 @@
-"""The front desk's home: «Bestill time for pasient», «Forespørsler» with the number waiting, «Dagens timer»."""
+"""The front desk's home: «Bestill time for pasient», «Forespørsler» with the number waiting, «Dagens timer»,
+«Kort varsel» (the short-notice list) and the setup."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         key("f", "requests", "staff.requests", show=False),
         key("d", "today", "staff.today", show=False),
         key("o", "setup", "staff.setup", show=False),
+        key("k", "short_notice", "staff.short_notice", show=False),
         refresh_key(),
     ]
 
@@ -40,6 +42,7 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
             yield Button(keyed("b", t("staff.book")), id="book", variant="primary")
             yield Button(keyed("f", t("staff.requests")), id="requests")
             yield Button(keyed("d", t("staff.today")), id="today")
+            yield Button(keyed("k", t("staff.short_notice")), id="short-notice")
             yield Button(keyed("o", t("staff.setup")), id="setup")
         yield Static("", id="waiting", classes="hint")
         yield self.updated_line()
@@ -88,6 +91,12 @@ class StaffHomeScreen(LiveMixin, HomeScreen):
         from timebok.screens.today import TodayScreen
 
         self.open_next(TodayScreen())
+
+    @on(Button.Pressed, "#short-notice")
+    def action_short_notice(self) -> None:
+        from timebok.screens.short_notice_list import ShortNoticeScreen
+
+        self.open_next(ShortNoticeScreen())
 
     @on(Button.Pressed, "#setup")
     def action_setup(self) -> None:

@@ -6,6 +6,7 @@ from datetime import date
 
 from timebok.client.models import Campaign, Closure, OfficeSetup, SetupTimebook, WeeklyRange
 from timebok.domain.appointment_life import ANSWER_DAYS_RANGE, DEADLINE_HOURS_RANGE, HOLD_MINUTES_RANGE
+from timebok.domain.notice_rules import OFFER_MINUTES_RANGE, REMINDER_CHOICES
 from timebok.domain.setup_limits import SLOT_MINUTES
 from timebok.domain.weekdays import WORKDAYS, in_week_order
 from timebok.ui.i18n import t
@@ -105,6 +106,34 @@ def apply_rules(book: SetupTimebook, values: dict[str, str]) -> None:
     book.deadline_hours = _in_range(values["deadline"], "deadline", DEADLINE_HOURS_RANGE, "setup.problem.deadline")
     book.monday_by_friday = parse_yes_no(values["monday"], "monday")
     book.answer_days = _in_range(values["answer"], "answer", ANSWER_DAYS_RANGE, "setup.problem.answer")
+
+
+def reminder_word(hours: int) -> str:
+    """«48» as typed in the form, or «av» for none."""
+    return str(hours) if hours else t("setup.reminder_off")
+
+
+def notices_fields(book: SetupTimebook) -> list[tuple[str, str, str]]:
+    """«Varsler»: the e-mail/SMS reminder's hours before a booked time, and how long a short-notice offer is held."""
+    return [
+        ("reminder", "setup.field.reminder", reminder_word(book.reminder_hours)),
+        ("offer", "setup.field.offer", str(book.offer_minutes)),
+    ]
+
+
+def parse_reminder(text: str, field: str) -> int:
+    """«av»/«off»/«0» or one of 24, 48, 72 (in either language, as yes/no are)."""
+    word = text.strip().lower()
+    if word in ("av", "off", "ingen", "none", "0"):
+        return 0
+    if word.isdigit() and int(word) in REMINDER_CHOICES:
+        return int(word)
+    raise FormProblem(field, "setup.problem.reminder")
+
+
+def apply_notices(book: SetupTimebook, values: dict[str, str]) -> None:
+    book.reminder_hours = parse_reminder(values["reminder"], "reminder")
+    book.offer_minutes = _in_range(values["offer"], "offer", OFFER_MINUTES_RANGE, "setup.problem.offer")
 
 
 def same_timebook(document: OfficeSetup, book: SetupTimebook) -> SetupTimebook:
