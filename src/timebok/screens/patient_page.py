@@ -146,7 +146,14 @@ class PatientScreen(AttendanceScreen):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
-        if self._answers is None or appointments is not self._answers[0] or messages is not self._answers[1]:
+        mine = [w for w in wishes if w.patient_id == patient_id]  # only this patient's wishes, as below
+        if (
+            self._answers is None
+            or appointments is not self._answers[0]
+            or messages is not self._answers[1]
+            or mine != self.wishes
+        ):
+            self.wishes = mine
             self._take(appointments, messages)
         elif self._moved_on():
             self._show()  # the same lists (a 304), but time alone moved a time to the past or made a patient late
@@ -162,7 +169,6 @@ class PatientScreen(AttendanceScreen):
         # Only this patient's: whatever the backend answered, nothing of anyone else's reaches this page.
         self.appointments = [a for a in appointments if a.patient_id == self._patient.id]
         self.messages = messages
-        self.wishes = [w for w in wishes if w.patient_id == patient_id]
         self._show()
 
     def _show(self) -> None:
