@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots
-from tests.test_api_short_notice import AISHA, deliver, holds, lab, sender, smtp, wish  # noqa: F401 - fixtures
+from tests.test_api_short_notice import AISHA, deliver, holds, lab, sender, smtp, wish
 from timebok.backend import schema, short_notice
 from timebok.domain import appointment_life as rules
 from timebok.domain import clock
+
+__all__ = ["sender", "smtp"]  # fixtures, used by name
 
 FJORD_H = bearer(FJORD_STAFF)
 
