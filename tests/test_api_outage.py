@@ -84,6 +84,21 @@ async def test_a_hanging_database_is_a_quick_503_while_health_and_metadata_answe
     assert max(took for _, took in results) < 8.5  # the lock, pool and statement timeouts, not the 10 s the lock is held
 
 
+async def test_a_month_read_while_the_database_hangs_is_a_503_and_the_next_one_answers(pg_live_server, pg_database):
+    """The calendar's month read from a caller already known (answered past the router, issue 30) fails as every
+    route does: a 503 OperationOutcome with Retry-After once the lock timeout passes, never a 500 or a hang."""
+    async with httpx.AsyncClient(base_url=pg_live_server.url, timeout=30) as client:
+        schedule = await timebook(client, KARI, 1, "Lab")
+        month = {"schedule": f"Schedule/{schedule}", "status": "free", "start": ["ge2026-12-01", "lt2027-01-01"]}
+        assert (await client.get("/Slot", params=month, headers=bearer(KARI))).status_code == 200
+        holder = _hold_lock(pg_database, "change_version", 6)
+        response, took = await _timed(client.get("/Slot", params=month, headers=bearer(KARI)))
+        assert "did not answer" in outcome(response, 503, "transient") and response.headers["retry-after"] == "5"
+        assert took < 5.5  # the lock timeout (1.5 s), not the 6 s the lock is held
+        holder.join()
+        assert (await client.get("/Slot", params=month, headers=bearer(KARI))).status_code == 200
+
+
 async def test_a_database_that_is_gone_is_a_503_and_health_says_so(pg_database, quick_timeouts):
     gone = make_url(pg_database).set(port=1).render_as_string(hide_password=False)  # nothing listens on port 1
     db = Database(gone)

@@ -102,8 +102,10 @@ class Database:
             # The timeouts make a hanging database a 503 within seconds instead of a stalled instance.
             self.engine = create_engine(
                 url,
-                pool_size=10,
-                max_overflow=20,
+                # 30 kept open, none opened and closed again: under a burst the overflow connections were made
+                # and dropped request after request, each a new PostgreSQL backend process (issue 30's profile).
+                pool_size=30,
+                max_overflow=0,
                 pool_pre_ping=True,
                 hide_parameters=True,
                 pool_timeout=self.timeouts.pool,

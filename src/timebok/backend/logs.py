@@ -51,17 +51,23 @@ def access(
     """The request's line, `<request id> <method> <path> <status> <ms>`, and a `note` of ours after it. Each value is
     masked on its own and the line is not masked again: read whole, a date and the status after it
     («lt2027-02-01 200 123.4ms») would pass for an identity number and the line would lose its status."""
-    fields = {"request_id": clean(rid), "method": clean(method), "path": clean(target), "status": status, "ms": round(ms, 1)}
-    logger.info(
+    rid, method, target = clean(rid), clean(method), clean(target)  # once each: the line and the JSON fields share them
+    fields = {"request_id": rid, "method": method, "path": target, "status": status, "ms": round(ms, 1)}
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    # Made here and handed on, as Logger.info would, without its search of the stack for the caller's file and line
+    # (no format of ours prints them): a line per request, so that search was a visible share of a cached month read.
+    record = logger.makeRecord(
+        logger.name,
+        logging.INFO,
+        "(access)",
+        0,
         "%s %s %s %s %.1fms%s",
-        clean(rid),
-        clean(method),
-        clean(target),
-        status,
-        ms,
-        f" ({note})" if note else "",
+        (rid, method, target, status, ms, f" ({note})" if note else ""),
+        None,
         extra={"_timebok_clean": True, "timebok_fields": fields | ({"note": clean(note)} if note else {})},
     )
+    logger.handle(record)
 
 
 # What a JSON line may carry besides its message: set by our own calls (already clean), never a request value as such.

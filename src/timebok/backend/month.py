@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import cast
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Connection, String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import Connection, DateTime, String, and_, bindparam, case, func, or_, select, type_coerce
 
 from timebok.backend import fhir, schema
 from timebok.backend.search import Bound, between
@@ -34,13 +35,13 @@ class AnswerCache:
 
     def __init__(self, size: int = 128) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, bytes], tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()  # routes run in a thread pool
         # Each slot's entry bytes by (base URL, timebook) and row: a month answered again after one booking
         # re-serializes only the slot that changed. Per app, so two databases in one process never mix.
         self.fragments: dict[tuple[str, int], dict[tuple[object, ...], bytes]] = {}
 
-    def get(self, key: tuple[str, str], version: str) -> bytes | None:
+    def get(self, key: tuple[str, bytes], version: str) -> bytes | None:
         with self._lock:
             found = self._items.get(key)
             if found is None or found[0] != version:
@@ -48,7 +49,7 @@ class AnswerCache:
             self._items.move_to_end(key)
             return found[1]
 
-    def put(self, key: tuple[str, str], version: str, body: bytes) -> None:
+    def put(self, key: tuple[str, bytes], version: str, body: bytes) -> None:
         with self._lock:
             self._items[key] = (version, body)
             self._items.move_to_end(key)
@@ -56,12 +57,22 @@ class AnswerCache:
                 self._items.popitem(last=False)
 
 
-def ended_holds(connection: Connection, schedule_id: int, at: datetime) -> datetime | None:
-    """The latest end of a hold in the timebook that has passed and left its slot free (index ix_slot_schedule_held_until):
-    part of the month's tag, so a hold ending with nobody writing anything still changes the answer's ETag."""
-    return connection.execute(
-        select(func.max(_SLOT.held_until)).where(_SLOT.schedule_id == schedule_id, _SLOT.held_until <= at)
-    ).scalar()
+# The month's tag in one statement (one round trip, built once so SQLAlchemy's compiled-statement cache finds it
+# without hashing a new statement per request): the timebook month's version, and the latest end of a hold in the
+# timebook that has passed and left its slot free (index ix_slot_schedule_held_until), so a hold ending with nobody
+# writing anything still changes the answer's ETag. Both are read before the rows (see versions.current).
+_TAG_STATE = select(
+    select(schema.ChangeVersion.version).where(schema.ChangeVersion.scope == bindparam("scope")).scalar_subquery(),
+    select(func.max(_SLOT.held_until))
+    .where(_SLOT.schedule_id == bindparam("schedule_id"), _SLOT.held_until <= bindparam("at", type_=DateTime))
+    .scalar_subquery(),
+)
+
+
+def tag_state(connection: Connection, scope: str, schedule_id: int, at: datetime) -> tuple[int, datetime | None]:
+    """(the scope's version, 0 before its first change; the latest ended hold in the timebook, or None)."""
+    version, ended = connection.execute(_TAG_STATE, {"scope": scope, "schedule_id": schedule_id, "at": at}).one()
+    return cast(int | None, version) or 0, _stored(ended) if ended is not None else None
 
 
 def render(
@@ -82,7 +93,7 @@ def render(
 ) -> bytes:
     """The Bundle's bytes, as `fhir.bundle` of `fhir.slot`s would serialize them; a slot whose hold ended before `at`
     (stored UTC) reads free (fhir.slot_status). `holds_ended` False (no hold in the timebook has ended, see
-    ended_holds): the plain status query, on its index."""
+    tag_state): the plain status query, on its index."""
     # is_not(None) first: NOT of a NULL comparison is NULL, which would drop every request from a busy-tentative search.
     ended = and_(_SLOT.status == "busy-tentative", _SLOT.held_until.is_not(None), _SLOT.held_until <= at)
     status_now = case((ended, "free"), else_=_SLOT.status) if holds_ended else _SLOT.status

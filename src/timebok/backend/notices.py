@@ -4,9 +4,10 @@ lost, and never sent for a change that rolled back), one row per event, appointm
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,16 @@ _CONTEXT = (
     .join(schema.Location, schema.Schedule.location_id == schema.Location.id)
 )
 
+_CONTEXT_OF = _CONTEXT.where(schema.Appointment.id == bindparam("appointment_id"))
+
+
+@lru_cache(maxsize=2)
+def _insert_outbox(dialect_name: str) -> Executable:
+    """The outbox INSERT that leaves a row whose dedup key is already there (a repeated event) as it is."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(schema.OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return sqlite.insert(schema.OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC)
@@ -77,7 +88,10 @@ def for_inbox(session: Session, appointment_id: int, kind: str, *, cancel_code: 
 def queue(session: Session, appointment_id: int, event: str, *, key: str = "") -> None:
     """Write `event`'s e-mail and SMS about an appointment (and, on `confirmed`, its reminder) to the outbox.
     `key` tells apart repeats of one event that are meant (a second offer of the same time)."""
-    row = session.execute(_CONTEXT.where(schema.Appointment.id == appointment_id)).one_or_none()
+    session.flush()  # what session.execute did first: the query below sees the transaction's ORM changes
+    # Plain Core on the session's connection, the statement built once (issue 30: the ORM path and a new statement
+    # per booking cost more than the query itself).
+    row = session.connection().execute(_CONTEXT_OF, {"appointment_id": appointment_id}).one_or_none()
     if row is None:
         return
     fields: tuple[Any, ...] = tuple(row)  # fifteen columns: more than Row's typed unpacking goes to
@@ -136,9 +150,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows; one whose dedup key is already there (a repeated event) is left as it is."""
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(schema.OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
-    session.connection().execute(statement, rows)
+    session.connection().execute(_insert_outbox(session.get_bind().dialect.name), rows)
 
 
 def drop_reminders(session: Session, appointment_id: int, reason: str) -> None:

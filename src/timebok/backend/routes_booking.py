@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -72,12 +72,14 @@ def _representatives(session: Session, rows: Sequence[schema.Appointment]) -> di
 
 def _patient_identifiers(session: Session, patient_ids: Sequence[int]) -> dict[int, dict[str, str]]:
     """Patient id → its identifier (system and number), for the logical reference beside each Patient reference."""
-    rows = session.execute(
-        select(schema.Patient.id, schema.Patient.identifier_system, schema.Patient.identifier).where(
-            schema.Patient.id.in_(set(patient_ids))
-        )
-    ).all()
+    rows = session.execute(_IDENTIFIERS, {"ids": sorted(set(patient_ids))}).all()
     return {id_: {"system": system or FNR_SYSTEM, "value": value} for id_, system, value in rows}
+
+
+# Built once: every booking's answer asks it, and a statement built per call is hashed anew for SQLAlchemy's cache.
+_IDENTIFIERS = select(schema.Patient.id, schema.Patient.identifier_system, schema.Patient.identifier).where(
+    schema.Patient.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _where_and_what(session: Session, slot_ids: list[int]) -> dict[int, tuple[int, str, fhir.Life]]:

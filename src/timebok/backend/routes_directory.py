@@ -287,18 +287,16 @@ def search_slots(request: Request, _: CurrentPrincipal, db: DatabaseDep) -> Resp
     lower, upper = params.date_bounds("start")
     count, offset = params.count(100, 1000), params.offset()
     with db.single_reads() as connection:
-        version = versions.current(
-            connection, versions.slot_search(schedule_id, lower, upper)
-        )  # before the rows: see versions.current
         at = fhir.to_storage(now())
-        # A hold that ended changes the answer with no write: its end is part of the tag (see month.ended_holds).
-        ended = month.ended_holds(connection, schedule_id, at)
+        # Before the rows (see versions.current); a hold that ended changes the answer with no write: its end is part
+        # of the tag (see month.tag_state).
+        version, ended = month.tag_state(connection, versions.slot_search(schedule_id, lower, upper), schedule_id, at)
         tag = conditional.tag(version) if ended is None else f'W/"{version}.{int(ended.replace(tzinfo=UTC).timestamp())}"'
         if (unchanged := conditional.not_modified(request, tag)) is not None:
             return unchanged
         base = fhir_base(request)
         cache: month.AnswerCache = request.app.state.slot_answers
-        key = (base, request.url.query)
+        key = (base, request.scope["query_string"])  # the raw bytes: request.url would parse the whole URL again
         body = cache.get(key, tag)
         if body is None:
             kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]

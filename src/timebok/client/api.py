@@ -431,12 +431,19 @@ class BookingClient:
         return fhir_map.wish(resource)
 
     async def wishes(
-        self, patient_id: str | None = None, *, time_type_code: str | None = None, place_id: str | None = None
+        self,
+        patient_id: str | None = None,
+        *,
+        time_type_code: str | None = None,
+        place_id: str | None = None,
+        named: bool = False,
     ) -> list[ShortNoticeWish]:
         """The short-notice list, first in line first: a citizen's own (and those of whom they act for), or the
-        office's for staff, narrowed to a patient, a time type or a place."""
-        # With the patients and places included: the desk's list names each row without a read per wish.
-        params: dict[str, str] = {"status": "waitlist", "_include": "Appointment:actor"}
+        office's for staff, narrowed to a patient, a time type or a place. `named`: with each wish's patient and place
+        (the desk's list names its rows from the same answer, without a read per wish)."""
+        params: dict[str, str] = {"status": "waitlist"}
+        if named:
+            params["_include"] = "Appointment:actor"
         if patient_id:
             params["patient"] = f"Patient/{patient_id}"
         if time_type_code:

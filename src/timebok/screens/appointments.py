@@ -108,7 +108,8 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
         key("k", "short_notice", "appointments.short_notice"),
         key("j", "accept_offer", "appointments.accept_offer"),
         key("n", "decline_offer", "appointments.decline_offer"),
-        key("v", "notices", "appointments.notices"),  # e-mail/SMS and the reminder, for the highlighted time
+        # E-mail/SMS and the reminder for the highlighted time: named in «Se detaljer» (the footer has no room at 80).
+        key("v", "notices", "appointments.notices", show=False),
     ]
     REFRESH_SECONDS = 15.0  # picks up the office's answer while the screen is open (cheap: conditional GETs)
     _shown: tuple[object, ...] | None = None  # set on mount; read on resume
@@ -301,17 +302,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
 
     def _details(self, appointment: Appointment) -> str:
         lines = [appointment_details(appointment), *life_lines(appointment, list(self.by_id.values()))]
-        if appointment.no_notices or appointment.no_reminders:  # one line, said where the rest of the time is
+        if can_set_notices(appointment):  # one line: V is named here, the footer has no room for it at 80 columns
             both = appointment.no_notices and appointment.no_reminders
-            lines.append(
-                t(
-                    "appointments.both_off"
-                    if both
-                    else "appointments.notices_off"
-                    if appointment.no_notices
-                    else "appointments.reminder_off"
-                )
-            )
+            which = "both" if both else "notices" if appointment.no_notices else "reminder" if appointment.no_reminders else "on"
+            lines.append(t(f"appointments.{which}_off" if which != "on" else "appointments.notices_on"))
         if appointment.id in self.offers:
             _, wish = self.offers[appointment.id]
             old = self.by_id.get(wish.replaces_id or "")

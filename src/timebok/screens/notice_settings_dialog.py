@@ -14,6 +14,7 @@ from timebok.ui.keys import dialog_keys, key
 from timebok.ui.labels import time_type_name, when
 from timebok.ui.widgets.footer import TimebokFooter
 from timebok.ui.widgets.plain import Static
+from timebok.ui.widgets.tick_box import TickBox
 
 OptOuts = tuple[bool, bool]  # (no notices, no reminder)
 
@@ -32,8 +33,9 @@ class NoticeSettingsDialog(ModalScreen[OptOuts | None]):
         with Vertical(id="dialog"):
             yield Static(t("optout.title"), classes="section")
             yield Static(t("optout.about", when=when(a.start), type=time_type_name(a.time_type_code)))
-            yield Checkbox(t("optout.notices"), a.no_notices, id="no-notices")
-            yield Checkbox(t("optout.reminders"), a.no_reminders, id="no-reminders")
+            # The mark itself says ticked or not (TickBox), not only its colour; compact: one row each.
+            yield TickBox(t("optout.notices"), a.no_notices, id="no-notices", compact=True)
+            yield TickBox(t("optout.reminders"), a.no_reminders, id="no-reminders", compact=True)
             yield Static(t("optout.inbox_stays"), classes="hint")
             with Horizontal(id="dialog-buttons"):
                 yield Button(t("optout.save"), id="save", variant="primary")

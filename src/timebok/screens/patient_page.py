@@ -146,15 +146,14 @@ class PatientScreen(AttendanceScreen):
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return
-        mine = [w for w in wishes if w.patient_id == patient_id]  # only this patient's wishes, as below
-        if (
-            self._answers is None
-            or appointments is not self._answers[0]
-            or messages is not self._answers[1]
-            or mine != self.wishes
-        ):
+        # Only this patient's wishes, as for the appointments below.
+        mine = [w for w in wishes if w.patient_id == patient_id]
+        if self._answers is None or appointments is not self._answers[0] or messages is not self._answers[1]:
             self.wishes = mine
             self._take(appointments, messages)
+        elif mine != self.wishes:
+            self.wishes = mine
+            self._show()
         elif self._moved_on():
             self._show()  # the same lists (a 304), but time alone moved a time to the past or made a patient late
         self.fetched()

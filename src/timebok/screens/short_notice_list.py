@@ -99,7 +99,7 @@ class ShortNoticeScreen(LiveMixin):
         try:
             if not self.timebooks and office is not None:
                 self.timebooks = await self.client.office_timebooks(office.id)
-            wishes = await self.client.wishes()
+            wishes = await self.client.wishes(named=True)
         except BookingError as error:
             self.fetch_failed(error, quiet=quiet)
             return

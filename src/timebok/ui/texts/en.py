@@ -899,6 +899,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "shortnotice.through": "the end of {day}",
     "shortnotice.since": "on the list since {when}",
     "appointments.both_off": "No e-mail, SMS or reminder about this time (V changes it).",
+    "appointments.notices_on": "E-mail, SMS and reminder about this time: on (V changes it).",
     "setup.problem.yes_no": "Type yes or no.",
     "setup.what_rules": "Changes the deadlines of {timebook}.",
     "setup.rules_facts": "Held {hold} min · {deadline} · answer within {answer} working days",

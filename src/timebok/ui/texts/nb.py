@@ -899,6 +899,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "shortnotice.through": "og med {day}",
     "shortnotice.since": "på listen siden {when}",
     "appointments.both_off": "Ingen e-post, SMS eller påminnelse om denne timen (V endrer).",
+    "appointments.notices_on": "E-post, SMS og påminnelse om timen: på (V endrer).",
     "setup.problem.yes_no": "Skriv ja eller nei.",
     "setup.what_rules": "Endrer fristene for {timebook}.",
     "setup.rules_facts": "Holdes {hold} min · {deadline} · svar innen {answer} virkedager",
