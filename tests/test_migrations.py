@@ -89,6 +89,7 @@ async def test_a_sqlite_file_made_before_migrations_is_upgraded_and_keeps_its_da
             connection.exec_driver_sql(f"ALTER TABLE closure_day DROP COLUMN {column}")
         connection.exec_driver_sql("DROP TABLE campaign")
         connection.exec_driver_sql("DROP TABLE setup_event")
+        connection.exec_driver_sql("DROP TABLE freed_slot")  # nor the freed times of 0010_freed_slot
         # nor the offer window of 0009_offer_window
         connection.exec_driver_sql("ALTER TABLE schedule DROP COLUMN offer_minutes")
         # nor the folkeregister and representatives of 0008_represent

@@ -22,14 +22,25 @@ from timebok.screens.inbox import InboxScreen
 from timebok.screens.review import ReviewScreen
 
 SIZE = (80, 24)
+AISHA = "demo-citizen-aisha"
 
 
 async def _offered(live_server, database) -> Appointment:
-    """Kari's confirmed Lab time on 9 December, on the list for an earlier one; the sender loop's round offers her
-    the earliest free time before it. (Her old time.)"""
+    """Kari's confirmed Lab time on 9 December, on the list for an earlier one; Aisha's Lab time on 3 December frees
+    after that (a time free all along is offered to nobody), and the sender loop's round offers it to Kari. (Her
+    old time.)"""
     old = await _kari_booked(live_server, date(2026, 12, 9))
-    async with BookingClient(live_server.url, KARI) as kari:
-        await kari.ask_earlier(old)
+    async with BookingClient(live_server.url, AISHA) as aisha:
+        me = await aisha.whoami()
+        lab = next(t for t in await aisha.time_types(me.office.id) if t.code == "Lab")
+        (book,) = await aisha.timebooks(lab.id)
+        asked = await aisha.request_booking((await aisha.free_slots(book.id, date(2026, 12, 3)))[0], me.patient.id)
+        async with BookingClient(live_server.url, FJORD_STAFF) as office:
+            hers = await office.confirm(asked.id)
+        async with BookingClient(live_server.url, KARI) as kari:
+            await kari.ask_earlier(old)
+        assert short_notice.run(database) == 0  # nothing has freed yet
+        await aisha.cancel(hers)
     assert short_notice.run(database) == 1
     return old
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, life, messages, notices, overlap, representation, schema, versions
+from timebok.backend import audit, freed, life, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import Life, to_storage
@@ -320,6 +320,8 @@ def respond(
         .where(schema.Slot.id == appointment.slot_id)
         .values(status="busy" if answer.accepted else "free", version=schema.Slot.version + 1)
     )
+    if not answer.accepted:
+        freed.note(session, [appointment.slot_id])  # the rejected time, for the short-notice list
     session.refresh(appointment)
     office, service, place = _context(session, appointment.slot_id)
     start = _aware(appointment.start)
@@ -400,6 +402,7 @@ def cancel(
     session.execute(
         update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)
     )
+    freed.note(session, [appointment.slot_id])  # the cancelled time, for the short-notice list
     session.refresh(appointment)
     office, service, _ = _context(session, appointment.slot_id)
     life.tell(

@@ -14,7 +14,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from timebok.backend import life, metrics, schema
+from timebok.backend import freed, life, metrics, schema
 from timebok.backend import versions as _versions
 from timebok.backend.db import Database
 from timebok.backend.fhir import to_storage
@@ -274,7 +274,7 @@ def _chunks(items: list[Item], size: int = _CHUNK) -> Iterable[list[Item]]:
         yield items[index : index + size]
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, rows: list[dict[str, Any]], *, awaited: bool = False) -> None:
     # ON CONFLICT DO NOTHING on the unique (timebook, start, seat): a second instance generating at the same
     # moment, or a repeat, creates nothing twice.
     if not rows:
@@ -282,7 +282,12 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(schema.Slot).on_conflict_do_nothing(index_elements=["schedule_id", "start", "seq"])
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") without compiling each chunk.
-    session.connection().execute(statement, rows)
+    if not awaited:
+        session.connection().execute(statement, rows)
+        return
+    # Someone waits for a time of this timebook: the times made here (not those another instance made) are freed.
+    made: list[int] = list(session.connection().execute(statement.returning(schema.Slot.id), rows).scalars())
+    freed.note(session, made)
 
 
 def _local_midnight(day: date) -> datetime:
@@ -395,13 +400,20 @@ def _write(session: Session, diff: Diff) -> None:
             .where(schema.Slot.id.in_(chunk), schema.Slot.status == "free")
             .values(status="busy-unavailable", version=schema.Slot.version + 1)
         )
+    # Times made free here go to the short-notice list only if someone waits for this timebook (one EXISTS, asked
+    # only when there is something to add): a plain setup or horizon run costs nothing more.
+    awaited = bool(diff.restoring or diff.missing) and diff.schedule_id is not None and freed.awaited(session, diff.schedule_id)
     for chunk in _chunks([row.id for row in diff.restoring]):
-        session.execute(
+        restored = session.execute(
             update(schema.Slot)
             .where(schema.Slot.id.in_(chunk), schema.Slot.status == "busy-unavailable")
             .values(status="free", version=schema.Slot.version + 1)
+            .returning(schema.Slot.id)
         )
-    _insert(session, diff.missing)
+        ids = restored.scalars().all()
+        if awaited:
+            freed.note(session, ids)  # a closure lifted
+    _insert(session, diff.missing, awaited=awaited)
 
 
 def _windows(session: Session, setup: BookSetup, first: date, last: date, cutoff: datetime) -> Iterable[tuple[date, date]]:

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, messages, notices, overlap, representation, schema, versions
+from timebok.backend import audit, freed, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.db import Database
 from timebok.backend.fhir import Life, instant, to_storage
@@ -184,14 +184,18 @@ def _end(
 
 
 def _free(session: Session, slot_id: int, *held: Any) -> int:
-    """Free the slot, if it still matches `held` (conditions on Slot; none: whatever it is); the rows changed."""
-    return _rowcount(
+    """Free the slot, if it still matches `held` (conditions on Slot; none: whatever it is); the rows changed. A
+    slot freed here is queued for the short-notice list in the same transaction (backend/freed.py)."""
+    changed = _rowcount(
         session.execute(
             update(schema.Slot)
             .where(schema.Slot.id == slot_id, *held)
             .values(status="free", held_until=None, version=schema.Slot.version + 1)
         )
     )
+    if changed:
+        freed.note(session, [slot_id])
+    return changed
 
 
 def _held(*until: Any) -> tuple[Any, ...]:

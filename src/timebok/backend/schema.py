@@ -344,6 +344,20 @@ class ShortNotice(Base):
     __table_args__ = (Index("ix_short_notice_status_created", "status", "created"),)
 
 
+class FreedSlot(Base):
+    """A time that has just become free (cancelled, rejected, changed, let go, a closure lifted, added by a setup
+    while someone waits), written in the transaction that freed it; the short-notice run offers it to the first in
+    line and deletes the row (backend/freed.py). `slot_id` has no foreign key: generation deletes free slots."""
+
+    __tablename__ = "freed_slot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(Id)
+
+    # Ids never reused (SQLite's AUTOINCREMENT; PostgreSQL's sequence never does): a run deletes by id only the rows
+    # it read, so a row written after another instance deleted the highest must not take that deleted row's id.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+
 class RegisterPerson(Base):
     """A person in the demo folkeregister (backend/register.py): name, birth date, address and address protection."""
 

@@ -4,16 +4,18 @@ Appointment keeping its Slot busy-tentative) for the first in line for the offer
 e-mail and SMS. Accepting is sending the hold (status pending, or booked by the desk) — a change when the wish
 replaces a later time; letting it go (DELETE) or letting it expire offers the time to the next in line.
 
-Matching runs in the sender loop (backend/sender.py), so every way a time frees (a cancel, a rejection, a change,
-a request closed unanswered, a closure lifted, a setup adding times, an ended hold) is seen by one query on any
-instance; the slot's and the wish's conditional updates make each offer once, however many instances run."""
+Only a time that frees is offered, not one free all along: every write that frees a slot (a cancel, a rejection,
+a change, a request closed unanswered, a closure lifted, a setup adding times while someone waits, an ended hold)
+queues it in its own transaction (backend/freed.py), and the sender loop (backend/sender.py) offers the queue on any
+instance; the slot's and the wish's conditional updates make each offer once, however many instances run. A time
+starting sooner than the timebook's offer window is left on the calendar for anyone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, and_, insert, or_, select, update
+from sqlalchemy import CursorResult, Select, delete, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from timebok.backend import audit, booking, booking_body, fhir, life, messages, schema, versions
@@ -160,51 +162,73 @@ def resource(session: Session, wish: schema.ShortNotice) -> fhir.Resource:
 # -- offering freed times (the sender loop) ---------------------------------------------------------------------
 
 
-def _matches(limit: int) -> Select[int, int]:
-    stamp = to_storage(now())
-    wish, slot, book = schema.ShortNotice, schema.Slot, schema.Schedule
+def _first_in_line(slot: Any, passed: set[int]) -> Select[int]:
+    """The first waiting wish (first in, first out; ties by id) this time suits: its type and place, in its
+    period, earlier than the time it would replace; `passed` are wishes offered another time this round."""
+    wish = schema.ShortNotice
     replaced = aliased(schema.Appointment)
-    return (
-        select(wish.id, slot.id)
-        .join(book, and_(book.healthcare_service_id == wish.healthcare_service_id, book.location_id == wish.location_id))
-        .join(slot, slot.schedule_id == book.id)
+    found = (
+        select(wish.id)
         .outerjoin(replaced, replaced.id == wish.replaces_id)
         .where(
             wish.status == WAITING,
-            wish.period_end > stamp,
-            book.active.is_(True),
-            slot.status == "free",
-            slot.start >= wish.period_start,
-            slot.start > stamp,
-            slot.start < wish.period_end,
+            wish.healthcare_service_id == slot.healthcare_service_id,
+            wish.location_id == slot.location_id,
+            wish.period_start <= slot.start,
+            wish.period_end > slot.start,
             or_(wish.replaces_id.is_(None), slot.start < replaced.start),
         )
-        .order_by(wish.created, wish.id, slot.start, slot.id)
-        .limit(limit)
+        .order_by(wish.created, wish.id)
+        .limit(1)
     )
+    return found.where(wish.id.not_in(passed)) if passed else found
+
+
+def _offerable(session: Session, slot_ids: list[int]) -> list[Any]:
+    """Of these freed times, those still free in an open timebook that start at least its offer window from now
+    (so the hold ends before the time begins; a sooner one stays on the calendar for anyone), earliest first."""
+    moment = now()
+    book, slot = schema.Schedule, schema.Slot
+    rows = session.execute(
+        select(slot.id, slot.start, book.offer_minutes, book.healthcare_service_id, book.location_id)
+        .join(book, slot.schedule_id == book.id)
+        .where(slot.id.in_(slot_ids), slot.status == "free", book.active.is_(True), slot.start > to_storage(moment))
+        .order_by(slot.start, slot.id)
+    ).all()
+    return [row for row in rows if _aware(row.start) >= moment + timedelta(minutes=row.offer_minutes or OFFER_MINUTES)]
 
 
 def run(db: Database, limit: int = 200) -> int:
-    """Settle the offers that ended, then offer each free time a waiting wish matches to the first in line."""
+    """Settle the offers that ended, then offer each freed time (backend/freed.py) to the first in line it suits.
+    Only a time that frees is offered, never one that was free all along; a freed time nobody waits for now is not
+    offered later. Safe on several instances: the slot's and the wish's conditional updates make each offer once,
+    and a run deletes by id only the queue rows it read (and handled)."""
     settle(db)
     with db.reading() as session:
-        pairs = session.execute(_matches(limit)).all()
-    taken_wishes: set[int] = set()
-    taken_slots: set[int] = set()
-    offers = []
-    for wish_id, slot_id in pairs:  # first in line first, each with its earliest free time
-        if wish_id in taken_wishes or slot_id in taken_slots:
-            continue
-        taken_wishes.add(wish_id)
-        taken_slots.add(slot_id)
-        offers.append((wish_id, slot_id))
+        queued = session.execute(
+            select(schema.FreedSlot.id, schema.FreedSlot.slot_id).order_by(schema.FreedSlot.id).limit(limit)
+        ).all()
+        if not queued:
+            return 0
+        offers: list[tuple[int, int]] = []
+        passed: set[int] = set()
+        for slot in _offerable(session, list({slot_id for _, slot_id in queued})):  # earliest time first
+            wish_id = session.scalar(_first_in_line(slot, passed))
+            if wish_id is not None:
+                passed.add(wish_id)
+                offers.append((wish_id, slot.id))
     made = 0
+    retry: set[int] = set()
     for wish_id, slot_id in offers:
         try:
             with db.writing() as session:
                 made += _offer(session, wish_id, slot_id)
         except _Lost:
-            pass
+            retry.add(slot_id)  # that wish was offered another time meanwhile: the next run offers this one on
+    handled = [row_id for row_id, slot_id in queued if slot_id not in retry]
+    with db.writing() as session:
+        for index in range(0, len(handled), 500):
+            session.execute(delete(schema.FreedSlot).where(schema.FreedSlot.id.in_(handled[index : index + 500])))
     return made
 
 

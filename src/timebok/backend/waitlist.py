@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, representation, schema, short_notice, versions
+from timebok.backend import audit, freed, representation, schema, short_notice, versions
 from timebok.backend.auth import Principal
 from timebok.backend.fhir import Resource, to_storage
 from timebok.backend.outcome import invalid, not_found
@@ -163,7 +163,7 @@ def _release(session: Session, who: Principal, hold_id: int) -> None:
     hold = session.get_one(schema.Appointment, hold_id)
     if hold.status != "proposed":
         return  # sent (the offer was taken) or ended already
-    freed = _rowcount(
+    emptied = _rowcount(
         session.execute(
             update(schema.Slot)
             .where(schema.Slot.id == hold.slot_id, schema.Slot.status == "busy-tentative", schema.Slot.held_until.is_not(None))
@@ -183,7 +183,9 @@ def _release(session: Session, who: Principal, hold_id: int) -> None:
             )
         )
     )
-    if freed or ended:
+    if emptied:
+        freed.note(session, [hold.slot_id])  # the offered time goes to the next in line
+    if emptied or ended:
         session.refresh(hold)
         audit.record(session, who, [hold.patient_id], "update", f"Appointment/{hold.id} hold released (wish withdrawn)")
         versions.bump_for_appointment(session, hold)
