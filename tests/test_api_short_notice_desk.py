@@ -157,3 +157,16 @@ async def test_an_offer_is_refused_for_another_timebook_a_bad_body_or_a_citizen(
     assert await holds(api, KARI) == []
     operations = next(r for r in fhir_json(await api.get("/metadata"))["rest"][0]["resource"] if r["type"] == "Appointment")
     assert "offer" in [o["name"] for o in operations["operation"]]
+
+
+async def test_a_time_offered_by_hand_that_begins_within_the_window_is_held_only_until_it_begins(api, database, sender, smtp):
+    """The desk may offer a time starting sooner than the window (it can phone the patient), but the hold never runs
+    past the time's own start: after that it would keep a time nobody can come to."""
+    slot, aisha = await taken_by_aisha(api)
+    ola = await wish(api, OLA, 2, slot["start"], slot["end"])
+    await api.patch(f"/Appointment/{aisha['id']}", json=CANCEL, headers=bearer(FJORD_STAFF))
+    start = datetime.fromisoformat(slot["start"])
+    clock.set_now(start - timedelta(minutes=20))  # the window is 30 minutes
+    made = await offer(api, ola["id"], slot["id"])
+    assert made.status_code == 201, made.text
+    assert held_until(made.json()) == start

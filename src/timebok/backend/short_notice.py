@@ -234,12 +234,15 @@ def run(db: Database, limit: int = 200) -> int:
 
 def _offer(session: Session, wish_id: int, slot_id: int) -> int:
     moment = now()
-    window = session.scalar(
-        select(schema.Schedule.offer_minutes)
+    timing = session.execute(
+        select(schema.Schedule.offer_minutes, schema.Slot.start)
         .join(schema.Slot, schema.Slot.schedule_id == schema.Schedule.id)
         .where(schema.Slot.id == slot_id)
-    )
-    until = to_storage(moment + timedelta(minutes=window or OFFER_MINUTES))
+    ).first()
+    window, start = timing if timing is not None else (None, None)
+    # Held for the window, but never past the time's own start: the desk may offer by hand a time that begins sooner.
+    ends = moment + timedelta(minutes=window or OFFER_MINUTES)
+    until = to_storage(min(ends, _aware(start)) if start is not None else ends)
     # The slot first (issue 24's lock order): of instances offering at once, one claims it.
     claimed = _rowcount(
         session.execute(
