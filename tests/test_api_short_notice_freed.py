@@ -139,3 +139,25 @@ async def test_a_closure_lifted_offers_its_times_and_costs_nothing_when_nobody_w
     assert kari["slot"] == [{"reference": f"Slot/{first['id']}"}]
     assert kari["start"] == first["start"] and ola["start"] == second["start"]
     assert queued(database) == 0  # the day's other freed times: nobody else waits, so they are not kept
+
+
+async def test_a_time_freed_at_night_is_held_from_eight_when_its_sms_can_go(api, database, sender, smtp):
+    """«Counted from when the notice can go»: freed at 23:00, the SMS waits for 08:00, and so does the offer's window;
+    a time that begins before that window has run stays on the calendar."""
+    times = await day_of_lab(api, count=20)
+    early = times[0]
+    later = next(s for s in times if datetime.fromisoformat(s["start"]).hour >= 10)
+    assert datetime.fromisoformat(early["start"]).time() < datetime(2026, 1, 1, 8, 30).time()
+    made_early, made_later = await requested(api, early), await requested(api, later)
+    await wish(api, KARI, 1, early["start"], later["end"])
+    clock.set_now(datetime(2026, 12, 2, 23, 0, tzinfo=clock.OSLO))
+    for made in (made_early, made_later):
+        fhir_json(
+            await api.post("/AppointmentResponse", json=answer(made["id"], "declined", "Legen er syk"), headers=FJORD_H), 201
+        )
+    deliver(sender)
+    (hold,) = await holds(api, KARI)
+    assert hold["slot"] == [{"reference": f"Slot/{later['id']}"}]
+    until = next(e for e in hold["extension"] if e["url"] == rules.HOLD_URL)["valueInstant"]
+    assert datetime.fromisoformat(until) == datetime(2026, 12, 3, 8, 30, tzinfo=clock.OSLO)
+    assert fhir_json(await api.get(f"/Slot/{early['id']}", headers=bearer(OLA)))["status"] == "free"

@@ -40,3 +40,15 @@ def test_reminder_times_and_the_backoff():
     assert rules.still_useful("sms", start, start - timedelta(minutes=45))
     assert not rules.still_useful("sms", start, start - timedelta(minutes=44))
     assert rules.still_useful("email", start, start - timedelta(minutes=1)) and not rules.still_useful("email", start, start)
+
+
+def test_an_offer_is_held_for_its_window_from_when_the_notice_can_go_and_never_past_the_time():
+    start = datetime(2026, 12, 8, 13, 0, tzinfo=OSLO)
+    by_day = datetime(2026, 12, 7, 10, 0, tzinfo=OSLO)
+    assert rules.offer_held_until(by_day, 30, start) == by_day + timedelta(minutes=30)
+    # Offered at 23:10: the SMS waits for 08:00, and so does the window (else it would run out while they sleep).
+    at_night = datetime(2026, 12, 7, 23, 10, tzinfo=OSLO)
+    assert rules.offer_held_until(at_night, 30, start) == datetime(2026, 12, 8, 8, 30, tzinfo=OSLO)
+    # A time that begins within the window is held until it begins, no longer.
+    soon = by_day + timedelta(minutes=20)
+    assert rules.offer_held_until(by_day, 30, soon) == soon

@@ -185,8 +185,9 @@ def _first_in_line(slot: Any, passed: set[int]) -> Select[int]:
 
 
 def _offerable(session: Session, slot_ids: list[int]) -> list[Any]:
-    """Of these freed times, those still free in an open timebook that start at least its offer window from now
-    (so the hold ends before the time begins; a sooner one stays on the calendar for anyone), earliest first."""
+    """Of these freed times, those still free in an open timebook that start at least its offer window after the
+    notice can go (now, or 08:00 after the SMS's quiet night), so the hold ends before the time begins; a sooner one
+    stays on the calendar for anyone. Earliest first."""
     moment = now()
     book, slot = schema.Schedule, schema.Slot
     rows = session.execute(
@@ -195,7 +196,11 @@ def _offerable(session: Session, slot_ids: list[int]) -> list[Any]:
         .where(slot.id.in_(slot_ids), slot.status == "free", book.active.is_(True), slot.start > to_storage(moment))
         .order_by(slot.start, slot.id)
     ).all()
-    return [row for row in rows if _aware(row.start) >= moment + timedelta(minutes=row.offer_minutes or OFFER_MINUTES)]
+    return [
+        row
+        for row in rows
+        if _aware(row.start) >= notice_rules.after_quiet_hours(moment) + timedelta(minutes=row.offer_minutes or OFFER_MINUTES)
+    ]
 
 
 def run(db: Database, limit: int = 200) -> int:
@@ -240,9 +245,15 @@ def _offer(session: Session, wish_id: int, slot_id: int) -> int:
         .where(schema.Slot.id == slot_id)
     ).first()
     window, start = timing if timing is not None else (None, None)
-    # Held for the window, but never past the time's own start: the desk may offer by hand a time that begins sooner.
-    ends = moment + timedelta(minutes=window or OFFER_MINUTES)
-    until = to_storage(min(ends, _aware(start)) if start is not None else ends)
+    # Held for the window from when the notice can go, never past the time's own start (the desk may offer by hand a
+    # time that begins sooner).
+    minutes = window or OFFER_MINUTES
+    ends = (
+        notice_rules.offer_held_until(moment, minutes, _aware(start))
+        if start is not None
+        else moment + timedelta(minutes=minutes)
+    )
+    until = to_storage(ends)
     # The slot first (issue 24's lock order): of instances offering at once, one claims it.
     claimed = _rowcount(
         session.execute(

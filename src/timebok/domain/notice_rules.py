@@ -48,6 +48,12 @@ def after_quiet_hours(moment: datetime) -> datetime:
     return datetime.combine(day, QUIET_UNTIL, tzinfo=OSLO)
 
 
+def offer_held_until(moment: datetime, minutes: int, start: datetime) -> datetime:
+    """Until when a time offered at `moment` is held: the window counted from when the notice can go (an offer made
+    at night waits for 08:00 with its SMS, so the window starts then), and never past the time's own start."""
+    return min(after_quiet_hours(moment) + timedelta(minutes=minutes), start)
+
+
 def sms_plan(due: datetime, start: datetime | None) -> tuple[datetime, str | None]:
     """When an SMS due at `due` about a time at `start` goes, and why it is skipped instead (None: it goes)."""
     at = after_quiet_hours(due)
