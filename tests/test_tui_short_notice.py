@@ -198,3 +198,20 @@ async def test_the_offer_message_in_the_inbox_leads_to_timeavtaler(live_server, 
         await settle(pilot, rounds=5)
         assert isinstance(app.screen, AppointmentsScreen)
         await wait_for(pilot, lambda: app.screen.offers)
+
+
+async def test_withdrawing_a_wish_with_an_offer_waiting_says_the_offer_goes_to_the_next_in_line(live_server, database):
+    old = await _offered(live_server, database)
+    app = make_app(live_server, KARI)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _to_appointments(pilot)
+        assert screen.offers
+        await pilot.press("down")  # from the offer to the time it would replace, the one with «Kort varsel»
+        await settle(pilot)
+        assert screen._highlighted().id == old.id
+        await pilot.press("k")
+        await settle(pilot)
+        assert "Tilbudet du har fått, går da videre til neste på listen" in screen_text(app)
+        await pilot.press("escape")  # no: nothing withdrawn
+        await settle(pilot)
+        assert screen.offers and screen.wished

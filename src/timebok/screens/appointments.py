@@ -433,7 +433,10 @@ class AppointmentsScreen(AwaitsItsWrite, FlowScreen):
             return
         wish = self.wished.get(appointment.id)
         if wish is not None:
-            question, yes = t("appointments.withdraw_question", when=when(appointment.start)), t("appointments.withdraw_yes")
+            # A time offered for this wish goes with it, to the next in line: the question says so.
+            offered = any(w.id == wish.id for _, w in self.offers.values())
+            asked = "appointments.withdraw_question_offer" if offered else "appointments.withdraw_question"
+            question, yes = t(asked, when=when(appointment.start)), t("appointments.withdraw_yes")
         else:
             question, yes = (
                 t("appointments.ask_earlier_question", when=when(appointment.start)),

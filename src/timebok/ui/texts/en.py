@@ -788,6 +788,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "appointments.ask_earlier_yes": "Yes, offer me one",
     "appointments.asked_earlier": "You are on the short-notice list. If an earlier time frees up, you are offered it.",
     "appointments.withdraw_question": "Take you off the short-notice list for the time {when}?",
+    "appointments.withdraw_question_offer": "Take you off the short-notice list for the time {when}? The time offered to you then goes to the next in line.",
     "appointments.withdraw_yes": "Yes, take me off",
     "appointments.withdrawn": "You are off the short-notice list.",
     "appointments.cannot_ask_earlier": "Choose an upcoming time that is confirmed or waiting for an answer.",

@@ -788,6 +788,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "appointments.ask_earlier_yes": "Ja, gi meg tilbud",
     "appointments.asked_earlier": "Du står på listen for kort varsel. Blir en tidligere time ledig, får du tilbud om den.",
     "appointments.withdraw_question": "Vil du tas av listen for kort varsel for timen {when}?",
+    "appointments.withdraw_question_offer": "Vil du tas av listen for kort varsel for timen {when}? Tilbudet du har fått, går da videre til neste på listen.",
     "appointments.withdraw_yes": "Ja, ta meg av listen",
     "appointments.withdrawn": "Du er tatt av listen for kort varsel.",
     "appointments.cannot_ask_earlier": "Velg en kommende time som er bekreftet eller venter på svar.",
