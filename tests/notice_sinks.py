@@ -90,3 +90,30 @@ class SmsSink:
 
     def to(self, number: str) -> list[dict]:
         return [sms for sms in self.received if sms["to"] == number]
+
+
+def reminder_rows(count: int, moment: object, channel: str = "email", recipient: str | None = None) -> list[dict[str, object]]:
+    """`count` reminders due at `moment` (as stored), written straight into the outbox: one recipient each
+    (person<n>@innbygger.example) unless `recipient` is given, each with a dedup key of its own."""
+    rows: list[dict[str, object]] = []
+    for n in range(count):
+        to = recipient or f"person{n}@innbygger.example"
+        rows.append(
+            {
+                "dedup_key": f"reminder:{n}:{channel}:{to}",
+                "event": "reminder",
+                "channel": channel,
+                "recipient": to,
+                "patient_id": 1,
+                "organization_id": 1,
+                "appointment_id": None,
+                "subject": "Påminnelse om time",
+                "body": f"melding {n}",
+                "created": moment,
+                "due": moment,
+                "state": "pending",
+                "reason": None,
+                "attempts": 0,
+            }
+        )
+    return rows

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import FJORD_STAFF, KARI, NOW, SUPPORT, bearer
 from tests.fhir_validate import CANCEL, answer, booking_request, fhir_json, free_slots, timebook
-from tests.notice_sinks import SmsSink, SmtpSink
+from tests.notice_sinks import SmsSink, SmtpSink, reminder_rows
 from timebok.backend import notices, schema
 from timebok.backend.channels import SmsGateway, SmtpChannel
 from timebok.backend.fhir import OPT_OUT_URL, to_storage
@@ -258,25 +258,7 @@ async def test_support_acting_as_the_citizen_reads_the_notices_and_is_audited(ap
 def test_two_senders_at_once_send_each_message_exactly_once(database, sinks):
     _, sms = sinks
     moment = to_storage(clock.now())
-    rows = [
-        {
-            "dedup_key": f"reminder:{n}:sms:+47 000 00 123",
-            "event": "reminder",
-            "channel": "sms",
-            "recipient": KARI_SMS,
-            "patient_id": 1,
-            "organization_id": 1,
-            "appointment_id": None,
-            "subject": "Påminnelse om time",
-            "body": f"melding {n}",
-            "created": moment,
-            "due": moment,
-            "state": "pending",
-            "reason": None,
-            "attempts": 0,
-        }
-        for n in range(300)
-    ]
+    rows = reminder_rows(300, moment, channel="sms", recipient=KARI_SMS)
     with database.writing() as session:
         notices.insert_rows(session, rows)
         notices.insert_rows(session, rows)  # the same events again: the dedup key keeps one of each

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.conftest import NOW
-from tests.notice_sinks import SmtpSink
+from tests.notice_sinks import SmtpSink, reminder_rows
 from tests.serve_process import ServeProcess
 from timebok.backend import notices, schema
 from timebok.backend.fhir import to_storage
@@ -35,25 +35,7 @@ def _states(db) -> dict[str, int]:
 def test_sigkill_during_a_batch_loses_nothing_and_sends_nothing_twice(db_path, tmp_path, monkeypatch):
     db = open_database(db_path, demo=True)
     moment = to_storage(datetime.fromisoformat(NOW))
-    rows = [
-        {
-            "dedup_key": f"reminder:{n}:email:person{n}@innbygger.example",
-            "event": "reminder",
-            "channel": "email",
-            "recipient": f"person{n}@innbygger.example",
-            "patient_id": 1,
-            "organization_id": 1,
-            "appointment_id": None,
-            "subject": "Påminnelse om time",
-            "body": f"melding {n}",
-            "created": moment,
-            "due": moment,
-            "state": "pending",
-            "reason": None,
-            "attempts": 0,
-        }
-        for n in range(COUNT)
-    ]
+    rows = reminder_rows(COUNT, moment)
     with db.writing() as session:
         notices.insert_rows(session, rows)
     with SmtpSink() as smtp:

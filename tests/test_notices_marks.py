@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import NOW
-from tests.notice_sinks import SmtpSink
+from tests.notice_sinks import SmtpSink, reminder_rows
 from timebok.backend import notices, schema
 from timebok.backend.channels import SmtpChannel
 from timebok.backend.fhir import to_storage
@@ -18,29 +18,6 @@ from timebok.backend.sender import Sender
 from timebok.backend.server import open_database
 
 COUNT = 40
-
-
-def _reminders(count: int) -> list[dict[str, object]]:
-    moment = to_storage(datetime.fromisoformat(NOW))
-    return [
-        {
-            "dedup_key": f"reminder:{n}:email:person{n}@innbygger.example",
-            "event": "reminder",
-            "channel": "email",
-            "recipient": f"person{n}@innbygger.example",
-            "patient_id": 1,
-            "organization_id": 1,
-            "appointment_id": None,
-            "subject": "Påminnelse om time",
-            "body": f"melding {n}",
-            "created": moment,
-            "due": moment,
-            "state": "pending",
-            "reason": None,
-            "attempts": 0,
-        }
-        for n in range(count)
-    ]
 
 
 def _drop_every_connection(url: str) -> int:
@@ -57,7 +34,7 @@ def _drop_every_connection(url: str) -> int:
 def test_marks_survive_postgresql_dropping_their_connection_and_nothing_goes_twice(pg_database):
     database = open_database(pg_database, demo=True)
     with database.writing() as session:
-        notices.insert_rows(session, _reminders(COUNT))
+        notices.insert_rows(session, reminder_rows(COUNT, to_storage(datetime.fromisoformat(NOW))))
     with SmtpSink() as smtp:
         sender = Sender(database, {"email": SmtpChannel(smtp.url)}, batch=COUNT // 2)
         try:

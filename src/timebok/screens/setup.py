@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
 
 from textual import on, work
@@ -322,51 +323,40 @@ class SetupScreen(FlowScreen):
 
     def action_rules(self) -> None:
         """«Frister»: hold minutes, the citizen's deadline (and the Monday rule), the office's answer time."""
-        current = self._highlighted()
-        if current is None:
-            return
-        setup, book = current
-
-        def apply(values: dict[str, str], document: OfficeSetup) -> None:
-            apply_rules(same_timebook(document, book), values)
-
-        def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
-            return rules_fields(next((b for b in setup.timebooks if b.id == book.id), book))
-
-        self._open(
-            SetupForm(
-                t("setup.rules_title", name=book.name),
-                setup,
-                rules_fields(book),
-                apply,
-                t("setup.rules_intro"),
-                fields_of=fields_of,
-                describe=lambda values: t("setup.what_rules", timebook=book.name),
-            )
-        )
+        self._timebook_form("rules", rules_fields, apply_rules)
 
     def action_notices(self) -> None:
         """«Varsler»: the reminder's hours before a booked time (or none), and how long a short-notice offer is held."""
+        self._timebook_form("notices", notices_fields, apply_notices)
+
+    def _timebook_form(
+        self,
+        part: str,
+        fields: Callable[[SetupTimebook], list[tuple[str, str, str]]],
+        apply_to: Callable[[SetupTimebook, dict[str, str]], None],
+    ) -> None:
+        """A form of the highlighted timebook's own settings (`setup.<part>_title`, `_intro`, `what_<part>`), its
+        fields read again from the document as it is when the form is checked."""
         current = self._highlighted()
         if current is None:
             return
         setup, book = current
 
         def apply(values: dict[str, str], document: OfficeSetup) -> None:
-            apply_notices(same_timebook(document, book), values)
+            apply_to(same_timebook(document, book), values)
 
         def fields_of(setup: OfficeSetup) -> list[tuple[str, str, str]]:
-            return notices_fields(next((b for b in setup.timebooks if b.id == book.id), book))
+            return fields(next((b for b in setup.timebooks if b.id == book.id), book))
 
         self._open(
             SetupForm(
-                t("setup.notices_title", name=book.name),
+                t(f"setup.{part}_title", name=book.name),
                 setup,
-                notices_fields(book),
+                fields(book),
                 apply,
-                t("setup.notices_intro"),
+                t(f"setup.{part}_intro"),
                 fields_of=fields_of,
-                describe=lambda values: t("setup.what_notices", timebook=book.name),
+                describe=lambda values: t(f"setup.what_{part}", timebook=book.name),
             )
         )
 
