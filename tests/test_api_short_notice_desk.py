@@ -11,28 +11,13 @@ import pytest
 
 from tests.conftest import FJORD_STAFF, KARI, OLA, bearer
 from tests.fhir_validate import CANCEL, fhir_json, free_slots, timebook
-from tests.notice_sinks import SmtpSink
-from tests.test_api_short_notice import AISHA, deliver, holds, lab, taken_by_aisha, wish
-from timebok.backend.channels import SmtpChannel
-from timebok.backend.sender import Sender
+from tests.test_api_short_notice import AISHA, deliver, holds, lab, sender, smtp, taken_by_aisha, wish
 from timebok.domain import appointment_life as life
 from timebok.domain import clock
 from timebok.domain.short_notice import OFFERED_TIME_URL
 
 STAFF = bearer(FJORD_STAFF)
-
-
-@pytest.fixture
-def smtp():
-    with SmtpSink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def sender(database, smtp):
-    made = Sender(database, {"email": SmtpChannel(smtp.url)})
-    yield made
-    made.stop()
+__all__ = ["sender", "smtp"]  # fixtures, used by name
 
 
 @pytest.fixture
