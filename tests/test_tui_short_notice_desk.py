@@ -9,9 +9,9 @@ from datetime import date, datetime
 import pytest
 from textual.widgets import Button, Checkbox, DataTable
 
-from tests.conftest import FJORD_STAFF, KARI
+from tests.conftest import FJORD_STAFF, KARI, OLA
 from tests.test_tui_fit import problems
-from tests.tui_helpers import make_app, screen_text, settle, wait_for
+from tests.tui_helpers import footer_keys, make_app, screen_text, settle, wait_for
 from timebok.client.api import BookingClient
 from timebok.client.models import Appointment, Timebook
 from timebok.domain.clock import OSLO
@@ -173,6 +173,28 @@ async def test_the_desks_list_shows_first_in_line_first_hides_names_and_offers_a
         assert (await kari.inbox("1"))[0].topic == "Ledig time til deg"
         holds = [a for a in await kari.appointments("1") if a.status == "proposed"]
         assert [h.start for h in holds] == [offered.start]
+
+
+async def test_the_desk_takes_a_patient_off_the_list_after_a_yes(live_server):
+    await _wait_listed(live_server, FJORD_STAFF, "2")  # Ola
+    await _wait_listed(live_server, KARI, "1")
+    app = make_app(live_server, FJORD_STAFF)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ShortNoticeScreen) and len(app.screen.rows) == 2)
+        assert "x" in {k.key for k in footer_keys(app)}  # in the footer, whole, at 80x24
+        await press(pilot, "x")
+        assert "Ta Ola Nordmann av listen for kort varsel" in text_of(app)
+        await press(pilot, "escape")  # no: Ola stays
+        await wait_for(pilot, lambda: isinstance(app.screen, ShortNoticeScreen))
+        assert [w.patient_id for w in app.screen.rows] == ["2", "1"]
+        await press(pilot, "x")
+        await press(pilot, "j")  # «Ja, fjern fra listen»
+        await wait_for(pilot, lambda: isinstance(app.screen, ShortNoticeScreen) and len(app.screen.rows) == 1)
+        assert [w.patient_id for w in app.screen.rows] == ["1"]  # Kari, now first in line
+    async with BookingClient(live_server.url, OLA) as ola:
+        assert await ola.wishes() == []
 
 
 async def test_the_desk_puts_a_patient_on_the_list_for_an_earlier_time_from_their_page(live_server):

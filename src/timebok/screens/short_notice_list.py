@@ -16,6 +16,7 @@ from timebok.domain.clock import OSLO, now
 from timebok.screens.live import LiveMixin
 from timebok.screens.offer_dialog import OfferDialog
 from timebok.screens.wish_dialog import period_text, timebook_name
+from timebok.ui.confirm_dialog import ConfirmDialog
 from timebok.ui.daylist import shown_name, type_mark
 from timebok.ui.i18n import clock_time, long_date, t, tn
 from timebok.ui.keys import key
@@ -52,6 +53,7 @@ class ShortNoticeScreen(LiveMixin):
     BINDINGS = [
         key("t", "offer", "shortnotice.offer"),
         key("v", "scope", "shortnotice.scope"),
+        key("x", "withdraw", "shortnotice.withdraw"),
         key("enter", "patient", "shortnotice.patient", show=False),  # named on the line under the list
         key("r", "refresh", "live.refresh", show=False),  # named on the «Oppdatert …» line
     ]
@@ -201,6 +203,33 @@ class ShortNoticeScreen(LiveMixin):
             self.app.notify(t("shortnotice.already_offered"), severity="warning")
             return
         self._offer_times(wish)
+
+    def action_withdraw(self) -> None:
+        """X «Fjern fra listen»: the patient asked to come off the list (on the phone, at the desk), after a yes; a time
+        offered to them goes to the next in line."""
+        wish = self.chosen()
+        if wish is None:
+            self.app.notify(t("shortnotice.pick"), severity="warning")
+            return
+        name = shown_name(wish.patient, wish.patient_id, hidden=self.timebok.hide_names)
+        asked = "shortnotice.withdraw_question_offer" if wish.offered else "shortnotice.withdraw_question"
+        question = t(asked, patient=name, type=time_type_name(wish.time_type_code))
+
+        def answered(sure: bool | None) -> None:
+            if sure:
+                self._withdraw(wish, name)
+
+        self.app.push_screen(ConfirmDialog(question, t("shortnotice.withdraw_yes")), answered)
+
+    @work(exclusive=True, group="withdraw")
+    async def _withdraw(self, wish: ShortNoticeWish, name: str) -> None:
+        try:
+            await self.client.withdraw_wish(wish)
+        except BookingError as error:
+            self.timebok.report(error)
+        else:
+            self.app.notify(t("shortnotice.withdrawn", patient=name), timeout=8)
+        self.reload(quiet=True)
 
     @work(exclusive=True, group="offer-times")
     async def _offer_times(self, wish: ShortNoticeWish) -> None:
