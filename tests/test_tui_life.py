@@ -157,6 +157,7 @@ async def test_a_citizen_changes_a_time_and_keeps_the_old_one_until_the_office_c
         await pilot.press("ctrl+s")
         await settle(pilot, rounds=10)
         assert isinstance(app.screen, ConfirmationScreen)
+        assert app.screen.heading() == "Steg 6 av 8 · Endringen er sendt"  # not «Bestillingen er sendt»
         assert "Du beholder timen onsdag 2. desember 2026" in screen_text(app)
         await pilot.press("escape", "t")
         await settle(pilot, rounds=5)

@@ -26,6 +26,8 @@ class ConfirmationScreen(AwaitsItsWrite, BookingStep):
     def __init__(self, appointment: Appointment, draft: BookingDraft) -> None:
         super().__init__(draft)
         self.appointment = appointment
+        if appointment.replaces_id:
+            self.TITLE_KEY = "confirmation.title_change"  # «Endringen er sendt»: the old time is kept until answered
         self._patient = chosen(draft.patient, "patient")  # the request was sent for them
         # (text id, its fields) once answered here: kept on a rebuild
         self.answer_note: tuple[str, dict[str, object]] | None = None

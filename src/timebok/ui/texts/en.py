@@ -72,6 +72,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.patient_overlap_unknown_self": "You already have a time that overlaps this one. Choose another time – your text is kept.",
     "review.patient_overlap_elsewhere": "at another GP office",
     "confirmation.title": "Request sent",
+    "confirmation.title_change": "Change sent",
     "confirmation.sent": "Your appointment request was sent to your GP at {office}.",
     "confirmation.next": "Your GP must confirm or reject the time. The answer comes to your inbox.",
     "confirmation.to_inbox": "Go to the inbox",

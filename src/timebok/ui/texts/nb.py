@@ -72,6 +72,7 @@ TEXTS: dict[str, str | dict[str, str]] = {  # a dict holds plural forms: see ui.
     "review.patient_overlap_unknown_self": "Du har allerede en time som overlapper med denne. Velg en annen tid – teksten din er tatt vare på.",
     "review.patient_overlap_elsewhere": "ved et annet legekontor",
     "confirmation.title": "Bestillingen er sendt",
+    "confirmation.title_change": "Endringen er sendt",
     "confirmation.sent": "Timehenvendelsen er sendt til fastlegen din hos {office}.",
     "confirmation.next": "Fastlegen må bekrefte eller avvise timen. Du får svar i innboksen.",
     "confirmation.to_inbox": "Gå til innboksen",
