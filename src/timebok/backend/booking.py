@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Result, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, freed, life, messages, notices, overlap, representation, schema, versions
+from timebok.backend import audit, life, messages, notices, overlap, representation, schema, versions
 from timebok.backend.auth import Principal
 from timebok.backend.booking_body import Answer, BookingRequest, check_reason
 from timebok.backend.fhir import Life, to_storage
@@ -315,13 +315,14 @@ def respond(
     )
     if changed != 1:
         raise conflict(f"Appointment/{appointment.id} has already been answered or cancelled")
-    session.execute(
-        update(schema.Slot)
-        .where(schema.Slot.id == appointment.slot_id)
-        .values(status="busy" if answer.accepted else "free", version=schema.Slot.version + 1)
-    )
-    if not answer.accepted:
-        freed.note(session, [appointment.slot_id])  # the rejected time, for the short-notice list
+    if answer.accepted:
+        session.execute(
+            update(schema.Slot)
+            .where(schema.Slot.id == appointment.slot_id)
+            .values(status="busy", version=schema.Slot.version + 1)
+        )
+    else:
+        life.free_slot(session, appointment.slot_id)  # the rejected time, queued for the short-notice list too
     session.refresh(appointment)
     office, service, place = _context(session, appointment.slot_id)
     start = _aware(appointment.start)
@@ -355,6 +356,18 @@ def respond(
     return response, appointment
 
 
+def _visible_at(session: Session, principal: Principal, appointment_id: int, expected_version: int | None) -> schema.Appointment:
+    """The appointment this principal may see (404 otherwise), at the version they read when they sent one (412)."""
+    appointment = visible_appointment(session, principal, appointment_id)
+    if appointment is None:
+        raise not_found(f"Appointment/{appointment_id}")
+    if expected_version is not None and expected_version != appointment.version:
+        raise precondition_failed(
+            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
+        )
+    return appointment
+
+
 def cancel(
     session: Session,
     principal: Principal,
@@ -364,13 +377,7 @@ def cancel(
     override: str | None = None,
 ) -> schema.Appointment:
     """Cancel a pending or booked appointment and free its slot, or release a hold; a stale version changes nothing."""
-    appointment = visible_appointment(session, principal, appointment_id)
-    if appointment is None:
-        raise not_found(f"Appointment/{appointment_id}")
-    if expected_version is not None and expected_version != appointment.version:
-        raise precondition_failed(
-            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
-        )
+    appointment = _visible_at(session, principal, appointment_id, expected_version)
     acting = representation.acting_for(session, principal, appointment.patient_id, write=True)
     if appointment.status == "proposed":
         life.release(session, principal, appointment, expected_version)
@@ -399,10 +406,7 @@ def cancel(
             # No If-Match: the caller made no claim about the version, so losing a race is a plain conflict, not 412.
             raise conflict(f"Appointment/{appointment_id} was changed by someone else while you cancelled it; read it again")
         raise precondition_failed(f"Appointment/{appointment_id} changed while you cancelled it; read it again")
-    session.execute(
-        update(schema.Slot).where(schema.Slot.id == appointment.slot_id).values(status="free", version=schema.Slot.version + 1)
-    )
-    freed.note(session, [appointment.slot_id])  # the cancelled time, for the short-notice list
+    life.free_slot(session, appointment.slot_id)  # the cancelled time, queued for the short-notice list too
     session.refresh(appointment)
     office, service, _ = _context(session, appointment.slot_id)
     life.tell(
@@ -428,13 +432,7 @@ def set_opt_outs(
     session: Session, principal: Principal, appointment_id: int, expected_version: int | None, wanted: tuple[bool, bool]
 ) -> schema.Appointment:
     """PATCH /extension: the patient (or the desk for them) turns e-mail/SMS notices or the reminder off or on again."""
-    appointment = visible_appointment(session, principal, appointment_id)
-    if appointment is None:
-        raise not_found(f"Appointment/{appointment_id}")
-    if expected_version is not None and expected_version != appointment.version:
-        raise precondition_failed(
-            f"Appointment/{appointment_id} has changed (version {appointment.version}, you sent {expected_version}); read it again"
-        )
+    appointment = _visible_at(session, principal, appointment_id, expected_version)
     changed = _rowcount(
         session.execute(
             update(schema.Appointment)

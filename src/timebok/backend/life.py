@@ -156,7 +156,7 @@ def lock_for_change(
     return old
 
 
-def _end(
+def end_as(
     session: Session,
     appointment_id: int,
     states: tuple[str, ...],
@@ -183,7 +183,7 @@ def _end(
     return _rowcount(session.execute(update(schema.Appointment).where(*where).values(**values))) == 1
 
 
-def _free(session: Session, slot_id: int, *held: Any) -> int:
+def free_slot(session: Session, slot_id: int, *held: Any) -> int:
     """Free the slot, if it still matches `held` (conditions on Slot; none: whatever it is); the rows changed. A
     slot freed here is queued for the short-notice list in the same transaction (backend/freed.py)."""
     changed = _rowcount(
@@ -198,16 +198,16 @@ def _free(session: Session, slot_id: int, *held: Any) -> int:
     return changed
 
 
-def _held(*until: Any) -> tuple[Any, ...]:
+def still_held(*until: Any) -> tuple[Any, ...]:
     """The conditions for a slot still kept by a hold (busy-tentative with an end), and any more on its end."""
     return (schema.Slot.status == "busy-tentative", schema.Slot.held_until.is_not(None), *until)
 
 
 def cancel_replaced(session: Session, old: schema.Appointment) -> None:
     """The new time is booked: the old one is cancelled (moved) and its slot freed, in the same transaction."""
-    if not _end(session, old.id, ("pending", "booked"), rules.MOVED, text="Flyttet til ny time"):
+    if not end_as(session, old.id, ("pending", "booked"), rules.MOVED, text="Flyttet til ny time"):
         raise conflict(f"Appointment/{old.id} is no longer active, so it cannot be replaced", rule=ILLEGAL)
-    _free(session, old.slot_id)
+    free_slot(session, old.slot_id)
     session.refresh(old)
     # The old time's reminder would remind of a time they no longer have: the new one's comes with «changed».
     notices.drop_reminders(session, old.id, "cancelled")
@@ -222,8 +222,8 @@ def withdraw_changes(session: Session, old: schema.Appointment) -> None:
         )
     ).all()
     for change in waiting:
-        if _end(session, change.id, ("proposed", "pending"), rules.CHANGE_WITHDRAWN):
-            _free(session, change.slot_id, schema.Slot.status == "busy-tentative")
+        if end_as(session, change.id, ("proposed", "pending"), rules.CHANGE_WITHDRAWN):
+            free_slot(session, change.slot_id, schema.Slot.status == "busy-tentative")
             session.refresh(change)
             versions.bump_for_appointment(session, change)
 
@@ -264,11 +264,11 @@ def take_own_hold(session: Session, principal: Principal, slot_id: int, patient_
     taken = _rowcount(
         session.execute(
             update(schema.Slot)
-            .where(schema.Slot.id == slot_id, *_held())
+            .where(schema.Slot.id == slot_id, *still_held())
             .values(status=new_status, held_until=new_until, version=schema.Slot.version + 1)
         )
     )
-    if taken != 1 or not _end(session, hold.id, ("proposed",), rules.HOLD_ENDED):
+    if taken != 1 or not end_as(session, hold.id, ("proposed",), rules.HOLD_ENDED):
         return False
     versions.bump(session, [versions.organization(hold.organization_id), versions.patient(hold.patient_id)])
     return True
@@ -280,15 +280,15 @@ def end_stale_holds(session: Session, slot_id: int) -> None:
         select(schema.Appointment).where(schema.Appointment.slot_id == slot_id, schema.Appointment.status == "proposed")
     ).all()
     for hold in stale:
-        _end(session, hold.id, ("proposed",), rules.HOLD_ENDED)
+        end_as(session, hold.id, ("proposed",), rules.HOLD_ENDED)
         versions.bump(session, [versions.organization(hold.organization_id), versions.patient(hold.patient_id)])
 
 
 def release(session: Session, principal: Principal, appointment: schema.Appointment, expected: int | None) -> None:
     """DELETE, or status cancelled, of a hold: the slot first (the lock order), then the hold itself."""
     _may_touch_hold(principal, appointment)
-    _free(session, appointment.slot_id, *_held())
-    if not _end(session, appointment.id, ("proposed",), rules.HOLD_ENDED, expected=expected):
+    free_slot(session, appointment.slot_id, *still_held())
+    if not end_as(session, appointment.id, ("proposed",), rules.HOLD_ENDED, expected=expected):
         raise _lost(appointment, expected, "released")
     session.refresh(appointment)
     audit.record_one(session, principal, appointment.patient_id, "update", f"Appointment/{appointment.id} hold released")
@@ -335,7 +335,7 @@ def convert_hold(
     kept = _rowcount(
         session.execute(
             update(schema.Slot)
-            .where(schema.Slot.id == appointment.slot_id, *_held())
+            .where(schema.Slot.id == appointment.slot_id, *still_held())
             .values(status="busy" if wanted == "booked" else "busy-tentative", held_until=None, version=schema.Slot.version + 1)
         )
     )
@@ -519,9 +519,9 @@ def close(session: Session, appointment_id: int) -> None:
     row = session.get_one(schema.Appointment, appointment_id)
     stamp = to_storage(now())
     if row.status == "pending" and row.start <= stamp:
-        if not _end(session, row.id, ("pending",), rules.UNANSWERED, text="Ikke besvart", stamp=stamp):
+        if not end_as(session, row.id, ("pending",), rules.UNANSWERED, text="Ikke besvart", stamp=stamp):
             return
-        _free(session, row.slot_id, schema.Slot.status == "busy-tentative")
+        free_slot(session, row.slot_id, schema.Slot.status == "busy-tentative")
         session.refresh(row)
         found = context(session, row.slot_id)
         tell(session, row, "unanswered", messages.unanswered(found.office, found.type_code, _aware(row.start)))
@@ -529,7 +529,7 @@ def close(session: Session, appointment_id: int) -> None:
         versions.bump_for_appointment(session, row)
     elif row.status == "proposed" and row.held_until is not None and row.held_until <= stamp:
         # The slot first (the lock order); a claim that took it after the expiry has ended this hold already.
-        _free(session, row.slot_id, *_held(schema.Slot.held_until <= stamp))
-        if _end(session, row.id, ("proposed",), rules.HOLD_ENDED, stamp=stamp):
+        free_slot(session, row.slot_id, *still_held(schema.Slot.held_until <= stamp))
+        if end_as(session, row.id, ("proposed",), rules.HOLD_ENDED, stamp=stamp):
             session.refresh(row)
             versions.bump_for_appointment(session, row)

@@ -8,13 +8,12 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
-from timebok.backend import audit, freed, representation, schema, short_notice, versions
+from timebok.backend import audit, life, representation, schema, short_notice, versions
 from timebok.backend.auth import Principal
-from timebok.backend.fhir import Resource, to_storage
+from timebok.backend.fhir import Resource
 from timebok.backend.outcome import invalid, not_found
 from timebok.backend.search import SearchParams
 from timebok.domain import appointment_life as rules
-from timebok.domain.clock import now
 from timebok.domain.timetypes import TIMETYPE_SYSTEM
 
 WITHDRAWN = "withdrawn"
@@ -163,28 +162,9 @@ def _release(session: Session, who: Principal, hold_id: int) -> None:
     hold = session.get_one(schema.Appointment, hold_id)
     if hold.status != "proposed":
         return  # sent (the offer was taken) or ended already
-    emptied = _rowcount(
-        session.execute(
-            update(schema.Slot)
-            .where(schema.Slot.id == hold.slot_id, schema.Slot.status == "busy-tentative", schema.Slot.held_until.is_not(None))
-            .values(status="free", held_until=None, version=schema.Slot.version + 1)
-        )
-    )
-    ended = _rowcount(
-        session.execute(
-            update(schema.Appointment)
-            .where(schema.Appointment.id == hold.id, schema.Appointment.status == "proposed")
-            .values(
-                status="cancelled",
-                version=schema.Appointment.version + 1,
-                last_updated=to_storage(now()),
-                held_until=None,
-                cancelation_code=rules.HOLD_ENDED,
-            )
-        )
-    )
-    if emptied:
-        freed.note(session, [hold.slot_id])  # the offered time goes to the next in line
+    # The offered time goes to the next in line: life.free_slot queues it for the short-notice list.
+    emptied = life.free_slot(session, hold.slot_id, *life.still_held())
+    ended = life.end_as(session, hold.id, ("proposed",), rules.HOLD_ENDED)
     if emptied or ended:
         session.refresh(hold)
         audit.record(session, who, [hold.patient_id], "update", f"Appointment/{hold.id} hold released (wish withdrawn)")
